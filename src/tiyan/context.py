@@ -1,0 +1,39 @@
+"""The composition root: settings, database and clock that every use case runs with."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tiyan.security import Passwords
+from tiyan.settings import Settings, load_settings
+from tiyan.store.db import Database
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Context:
+    db: Database
+    settings: Settings = field(default_factory=load_settings)
+    clock: Callable[[], dt.datetime] = utc_now
+    passwords: Passwords = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.passwords = Passwords(self.settings.argon2_time_cost, self.settings.argon2_memory_kib)
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+
+def open_context(db_url: str | None = None, *, check_schema: bool = True) -> Context:
+    from tiyan.store.db import connect_or_explain
+
+    settings = load_settings(**({"db_url": db_url} if db_url else {}))
+    db = connect_or_explain(settings.db_url)
+    if check_schema:
+        db.check_schema()
+    return Context(db, settings)

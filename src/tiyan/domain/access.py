@@ -1,0 +1,182 @@
+"""Roles, permissions and the unit scope they cover.
+
+A role is granted to a user *at an organisation unit* and covers that unit's whole subtree.
+`Scope` turns a user's grants into what they may see and do; the store layer applies it to
+every query, so no handler can forget it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from tiyan.errors import Forbidden
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    CX_MANAGER = "cx_manager"
+    UNIT_MANAGER = "unit_manager"
+    FRONTLINE = "frontline"
+    AGENT = "agent"
+    ANALYST = "analyst"
+    VIEWER = "viewer"
+
+
+class Permission(StrEnum):
+    VIEW_DASHBOARD = "view_dashboard"
+    VIEW_RESPONSES = "view_responses"
+    VIEW_CUSTOMERS = "view_customers"
+    VIEW_PII = "view_pii"
+    VIEW_STAFF = "view_staff"
+    EXPORT = "export"
+    MANAGE_SURVEYS = "manage_surveys"
+    ENTER_RESPONSES = "enter_responses"
+    MANAGE_CASES = "manage_cases"
+    MANAGE_USERS = "manage_users"
+    MANAGE_UNITS = "manage_units"
+    VIEW_AUDIT = "view_audit"
+
+
+P = Permission
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.CX_MANAGER: frozenset(
+        {P.VIEW_DASHBOARD, P.VIEW_RESPONSES, P.VIEW_CUSTOMERS, P.VIEW_PII, P.VIEW_STAFF,
+         P.EXPORT, P.MANAGE_SURVEYS, P.MANAGE_CASES}
+    ),
+    Role.UNIT_MANAGER: frozenset(
+        {P.VIEW_DASHBOARD, P.VIEW_RESPONSES, P.VIEW_CUSTOMERS, P.VIEW_PII, P.VIEW_STAFF,
+         P.EXPORT, P.MANAGE_CASES}
+    ),
+    Role.FRONTLINE: frozenset({P.VIEW_DASHBOARD, P.VIEW_RESPONSES}),
+    Role.AGENT: frozenset(
+        {P.VIEW_DASHBOARD, P.VIEW_RESPONSES, P.VIEW_CUSTOMERS, P.VIEW_PII, P.ENTER_RESPONSES,
+         P.MANAGE_CASES}
+    ),
+    Role.ANALYST: frozenset(
+        {P.VIEW_DASHBOARD, P.VIEW_RESPONSES, P.VIEW_CUSTOMERS, P.VIEW_STAFF, P.EXPORT}
+    ),
+    Role.VIEWER: frozenset({P.VIEW_DASHBOARD}),
+}
+
+# Roles whose view of responses and scores is limited to the responses about themselves.
+SELF_ONLY_ROLES = frozenset({Role.FRONTLINE})
+SELF_ONLY_PERMISSIONS = frozenset({Permission.VIEW_RESPONSES, Permission.VIEW_DASHBOARD})
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: Role
+    unit_id: int
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What one permission reaches: units in full, plus units where only one staff member's rows."""
+
+    unit_ids: frozenset[int]
+    staff_rows: tuple[tuple[frozenset[int], int], ...] = ()
+
+    @property
+    def all_units(self) -> frozenset[int]:
+        """Every unit the visibility touches, in full or for one staff member's rows."""
+        return self.unit_ids.union(*(units for units, _ in self.staff_rows))
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.unit_ids and not self.staff_rows
+
+    def covers_unit(self, unit_id: int | None) -> bool:
+        return unit_id is not None and unit_id in self.unit_ids
+
+    def covers_row(self, unit_id: int | None, staff_id: int | None) -> bool:
+        if self.covers_unit(unit_id):
+            return True
+        return any(unit_id in units and staff_id == sid for units, sid in self.staff_rows)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A user's grants resolved against the org tree (each grant covers its unit's subtree)."""
+
+    user_id: int
+    grants: tuple[Grant, ...]
+    subtrees: Mapping[int, frozenset[int]]
+    staff_id: int | None = None
+    _cache: dict[Permission, Visibility] = field(default_factory=dict, compare=False, repr=False)
+
+    def roles(self) -> frozenset[Role]:
+        return frozenset(g.role for g in self.grants)
+
+    def can(self, permission: Permission) -> bool:
+        return not self.visibility(permission).is_empty
+
+    def require(self, permission: Permission, unit_id: int | None = None) -> None:
+        vis = self.visibility(permission)
+        allowed = vis.covers_unit(unit_id) if unit_id is not None else not vis.is_empty
+        if not allowed:
+            where = f"unit {unit_id}" if unit_id is not None else None
+            raise Forbidden(f"you do not have the '{permission}' permission here", where=where)
+
+    def visibility(self, permission: Permission) -> Visibility:
+        if permission not in self._cache:
+            self._cache[permission] = self._resolve(permission)
+        return self._cache[permission]
+
+    def _resolve(self, permission: Permission) -> Visibility:
+        full: set[int] = set()
+        self_only: list[tuple[frozenset[int], int]] = []
+        for grant in self.grants:
+            if permission not in ROLE_PERMISSIONS[grant.role]:
+                continue
+            units = self.subtrees.get(grant.unit_id, frozenset())
+            if grant.role in SELF_ONLY_ROLES and permission in SELF_ONLY_PERMISSIONS:
+                if self.staff_id is not None:
+                    self_only.append((units, self.staff_id))
+                continue
+            full |= units
+        return Visibility(frozenset(full), tuple(self_only))
+
+
+def subtree(parent_of: Mapping[int, int | None], root: int) -> frozenset[int]:
+    """The unit `root` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for uid, parent in parent_of.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(uid)
+    found, stack = set(), [root] if root in parent_of else []
+    while stack:
+        node = stack.pop()
+        found.add(node)
+        stack.extend(children.get(node, ()))
+    return frozenset(found)
+
+
+def build_scope(
+    user_id: int,
+    grants: Iterable[Grant],
+    parent_of: Mapping[int, int | None],
+    staff_id: int | None = None,
+) -> Scope:
+    grants = tuple(grants)
+    subtrees = {g.unit_id: subtree(parent_of, g.unit_id) for g in grants}
+    return Scope(user_id, grants, subtrees, staff_id)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in user with their resolved scope."""
+
+    user_id: int
+    email: str
+    name: str
+    scope: Scope
+    locale: str | None = None
+
+    def can(self, permission: Permission) -> bool:
+        return self.scope.can(permission)
+
+    def require(self, permission: Permission, unit_id: int | None = None) -> None:
+        self.scope.require(permission, unit_id)

@@ -1,0 +1,268 @@
+"""Responses: one per submission, with answers in a tidy long shape (one row per question).
+
+`check_answers` turns raw answers into typed `AnswerValue`s against the survey version the
+respondent answered; every error names the question and says what is wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from tiyan.domain.surveys import (
+    CHOICE,
+    Condition,
+    Question,
+    QuestionType,
+    SurveyDefinition,
+)
+from tiyan.errors import InvalidInput
+
+MAX_TEXT = 100_000
+
+
+class Channel(StrEnum):
+    LINK = "link"
+    QR = "qr"
+    EMAIL = "email"
+    SMS = "sms"
+    PHONE = "phone"
+    API = "api"
+    KIOSK = "kiosk"
+    IMPORT = "import"
+
+
+class Source(StrEnum):
+    """Where a record comes from: our own surveys or feedback gathered elsewhere."""
+
+    SURVEY = "survey"
+    REVIEW = "review"
+    HOTLINE = "hotline"
+    SOCIAL = "social"
+    COMPLAINT = "complaint"
+
+
+@dataclass(frozen=True)
+class AnswerValue:
+    question_key: str
+    item_code: str | None
+    value_num: float | None = None
+    value_text: str | None = None
+    value_json: Any = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A validated response ready to store."""
+
+    survey_id: int
+    survey_version_id: int
+    unit_id: int
+    answers: tuple[AnswerValue, ...]
+    channel: Channel
+    language: str
+    submitted_at: dt.datetime
+    started_at: dt.datetime | None = None
+    touchpoint_id: int | None = None
+    staff_id: int | None = None
+    customer_id: int | None = None
+    agent_user_id: int | None = None
+    idempotency_key: str | None = None
+    customer_snapshot: Mapping[str, Any] = field(default_factory=dict)
+
+
+def check_answers(
+    definition: SurveyDefinition,
+    raw: Mapping[str, Any],
+    invitation: Mapping[str, Any] | None = None,
+) -> tuple[AnswerValue, ...]:
+    """Validate raw answers: hidden questions are dropped, required ones enforced."""
+    unknown = sorted(set(raw) - set(definition.keys()))
+    if unknown:
+        raise InvalidInput(
+            f'the survey has no question "{unknown[0]}"', where=f"answers.{unknown[0]}"
+        )
+    values: list[AnswerValue] = []
+    given: dict[str, Any] = {}
+    for question in definition.questions:
+        if not is_shown(question, given, invitation or {}):
+            continue
+        value = raw.get(question.key)
+        if _is_blank(value):
+            if question.required:
+                raise InvalidInput("this question needs an answer", where=f"answers.{question.key}")
+            continue
+        answer_values = check_answer(question, value)
+        values.extend(answer_values)
+        given[question.key] = value
+    return tuple(values)
+
+
+def is_shown(question: Question, answers: Mapping[str, Any], invitation: Mapping[str, Any]) -> bool:
+    return all(_holds(c, answers, invitation) for c in question.show_if)
+
+
+def _holds(condition: Condition, answers: Mapping[str, Any], invitation: Mapping[str, Any]) -> bool:
+    if condition.source.startswith("invitation."):
+        actual = invitation.get(condition.source.removeprefix("invitation."))
+    else:
+        actual = answers.get(condition.source)
+    if condition.op == "answered":
+        return not _is_blank(actual)
+    if _is_blank(actual):
+        return False
+    return _compare(actual, condition.op, condition.value)
+
+
+def _compare(actual: Any, op: str, expected: Any) -> bool:
+    if op in ("in", "not_in"):
+        members = expected if isinstance(expected, list) else [expected]
+        hit = any(_same(actual, m) for m in members)
+        return hit if op == "in" else not hit
+    if op in ("==", "!="):
+        return _same(actual, expected) == (op == "==")
+    try:
+        a, b = float(actual), float(expected)
+    except (TypeError, ValueError):
+        return False
+    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, list):
+        return any(_same(x, b) for x in a)
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return str(a) == str(b)
+
+
+def check_answer(question: Question, value: Any) -> list[AnswerValue]:
+    where = f"answers.{question.key}"
+    kind = question.type
+    if kind == QuestionType.MATRIX:
+        return _matrix(question, value, where)
+    if kind in CHOICE:
+        return [_choice(question, value, where)]
+    if kind == QuestionType.YESNO:
+        return [AnswerValue(question.key, question.item_code, value_num=_yes_no(value, where))]
+    if kind == QuestionType.TEXT:
+        return [
+            AnswerValue(question.key, question.item_code, value_text=_text(question, value, where))
+        ]
+    if kind == QuestionType.NUMBER:
+        return [AnswerValue(question.key, question.item_code, value_num=_number(value, where))]
+    if kind == QuestionType.DATE:
+        return [AnswerValue(question.key, question.item_code, value_text=_date(value, where))]
+    low, high = question.bounds() or (0, 10)
+    score = _whole_number(value, low, high, where)
+    return [AnswerValue(question.key, question.item_code, value_num=float(score))]
+
+
+def _whole_number(value: Any, low: int, high: int, where: str) -> int:
+    if isinstance(value, bool):
+        raise InvalidInput(f"{value!r} is not a whole number from {low} to {high}", where=where)
+    try:
+        number = float(str(value).strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"{value!r} is not a whole number from {low} to {high}", where=where
+        ) from None
+    if not math.isfinite(number) or number != int(number) or not low <= number <= high:
+        raise InvalidInput(f"{value!r} is not a whole number from {low} to {high}", where=where)
+    return int(number)
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool):
+        raise InvalidInput(f"{value!r} is not a number", where=where)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{value!r} is not a number", where=where) from None
+    if not math.isfinite(number) or abs(number) > 1e15:
+        raise InvalidInput(f"{value!r} is not a finite number", where=where)
+    return number
+
+
+def _yes_no(value: Any, where: str) -> float:
+    lookup = {
+        True: 1.0,
+        False: 0.0,
+        "yes": 1.0,
+        "no": 0.0,
+        "true": 1.0,
+        "false": 0.0,
+        "1": 1.0,
+        "0": 0.0,
+        "是": 1.0,
+        "否": 0.0,
+    }
+    key = value.strip().lower() if isinstance(value, str) else value
+    if isinstance(key, int | float) and not isinstance(key, bool) and key in (0, 1):
+        return float(key)
+    if isinstance(key, bool | str) and key in lookup:
+        return lookup[key]
+    raise InvalidInput(f"{value!r} is not yes or no", where=where)
+
+
+def _text(question: Question, value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput("must be text", where=where)
+    limit = min(question.max_length, MAX_TEXT)
+    if len(value) > limit:
+        raise InvalidInput(f"text is {len(value)} characters; the limit is {limit}", where=where)
+    if "\x00" in value:
+        raise InvalidInput("text contains a NUL character", where=where)
+    return value
+
+
+def _date(value: Any, where: str) -> str:
+    try:
+        return dt.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)", where=where) from None
+
+
+def _choice(question: Question, value: Any, where: str) -> AnswerValue:
+    codes = {o.code for o in question.options}
+    chosen = value if isinstance(value, list) else [value]
+    if question.type == QuestionType.SINGLE and len(chosen) != 1:
+        raise InvalidInput("choose exactly one option", where=where)
+    other: str | None = None
+    picked: list[str] = []
+    for item in chosen:
+        if isinstance(item, Mapping) and question.allow_other and "other" in item:
+            other = _text(question, item["other"], where)
+            picked.append("other")
+        elif isinstance(item, str) and item in codes:
+            picked.append(item)
+        else:
+            raise InvalidInput(f"{item!r} is not one of the options", where=where)
+    if question.type == QuestionType.SINGLE:
+        return AnswerValue(
+            question.key, question.item_code, value_text=other or picked[0], value_json=picked
+        )
+    return AnswerValue(question.key, question.item_code, value_text=other, value_json=picked)
+
+
+def _matrix(question: Question, value: Any, where: str) -> list[AnswerValue]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput("a matrix answer is {row code: score}", where=where)
+    rows = {r.code for r in question.rows}
+    low, high = question.bounds() or (1, 5)
+    result = []
+    for row, score in value.items():
+        if row not in rows:
+            raise InvalidInput(f'"{row}" is not a row of this matrix', where=where)
+        number = _whole_number(score, low, high, f"{where}.{row}")
+        result.append(AnswerValue(f"{question.key}.{row}", question.item_code, float(number)))
+    return result
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str | list | dict) and len(value) == 0)

@@ -1,0 +1,311 @@
+"""Survey definitions: typed questions, parsed and validated from their stored JSON form.
+
+A definition is immutable once published: every response stores the version it answered, so
+editing a survey creates a new version and old responses keep their meaning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from tiyan.errors import InvalidInput
+
+LANGUAGES = ("zh-CN", "en")
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+class QuestionType(StrEnum):
+    NPS = "nps"
+    CSAT = "csat"
+    CES = "ces"
+    RATING = "rating"
+    LIKERT = "likert"
+    MATRIX = "matrix"
+    SINGLE = "single"
+    MULTI = "multi"
+    YESNO = "yesno"
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+
+
+FIXED_SCALES: Mapping[QuestionType, tuple[int, int]] = {
+    QuestionType.NPS: (0, 10),
+    QuestionType.CSAT: (1, 5),
+    QuestionType.CES: (1, 7),
+    QuestionType.LIKERT: (1, 5),
+}
+SCALED = frozenset({*FIXED_SCALES, QuestionType.RATING, QuestionType.MATRIX})
+CHOICE = frozenset({QuestionType.SINGLE, QuestionType.MULTI})
+CONDITION_OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "answered")
+
+Text = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Option:
+    code: str
+    text: Text
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Show a question only when an earlier answer (or invitation field) meets this test."""
+
+    source: str
+    op: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    type: QuestionType
+    text: Text
+    required: bool = False
+    item_code: str | None = None
+    touchpoint: str | None = None
+    page: int = 1
+    scale: tuple[int, int] | None = None
+    options: tuple[Option, ...] = ()
+    rows: tuple[Option, ...] = ()
+    allow_other: bool = False
+    randomize: bool = False
+    show_if: tuple[Condition, ...] = ()
+    max_length: int = 5000
+
+    def bounds(self) -> tuple[int, int] | None:
+        return FIXED_SCALES.get(self.type, self.scale)
+
+
+@dataclass(frozen=True)
+class SurveyDefinition:
+    title: Text
+    questions: tuple[Question, ...]
+    languages: tuple[str, ...] = LANGUAGES
+    intro: Text = field(default_factory=dict)
+
+    def question(self, key: str) -> Question:
+        for q in self.questions:
+            if q.key == key:
+                return q
+        raise InvalidInput(f'the survey has no question "{key}"', where=f"question {key}")
+
+    def keys(self) -> tuple[str, ...]:
+        return tuple(q.key for q in self.questions)
+
+
+def parse_definition(raw: Mapping[str, Any]) -> SurveyDefinition:
+    """Parse and validate a stored or submitted definition; errors name the question and rule."""
+    _reject_unknown(raw, {"title", "questions", "languages", "intro"}, "survey")
+    languages = tuple(raw.get("languages") or LANGUAGES)
+    for lang in languages:
+        if lang not in LANGUAGES:
+            raise InvalidInput(f'language "{lang}" is not supported', where="survey.languages")
+    title = _text(raw.get("title"), languages, "survey.title")
+    raw_questions = raw.get("questions")
+    if not isinstance(raw_questions, list) or not raw_questions:
+        raise InvalidInput("a survey needs at least one question", where="survey.questions")
+    questions: list[Question] = []
+    for index, item in enumerate(raw_questions):
+        questions.append(_question(item, index, languages, questions))
+    intro = _text(raw["intro"], languages, "survey.intro") if raw.get("intro") else {}
+    return SurveyDefinition(title, tuple(questions), languages, intro)
+
+
+def definition_to_dict(definition: SurveyDefinition) -> dict[str, Any]:
+    return {
+        "title": dict(definition.title),
+        "languages": list(definition.languages),
+        **({"intro": dict(definition.intro)} if definition.intro else {}),
+        "questions": [_question_to_dict(q) for q in definition.questions],
+    }
+
+
+def _question(
+    raw: Any, index: int, languages: Sequence[str], earlier: Sequence[Question]
+) -> Question:
+    where = f"question {index + 1}"
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("each question must be an object", where=where)
+    key = raw.get("key")
+    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+        raise InvalidInput(
+            "key must be lower-case letters, digits and _ starting with a letter", where=where
+        )
+    where = f'question "{key}"'
+    _reject_unknown(raw, _QUESTION_FIELDS, where)
+    if any(q.key == key for q in earlier):
+        raise InvalidInput("this key is used by an earlier question", where=where)
+    try:
+        qtype = QuestionType(str(raw.get("type")))
+    except ValueError:
+        raise InvalidInput(f'unknown question type "{raw.get("type")}"', where=where) from None
+    question = Question(
+        key=key,
+        type=qtype,
+        text=_text(raw.get("text"), languages, f"{where}.text"),
+        required=_bool(raw.get("required", False), f"{where}.required"),
+        item_code=_optional_key(raw.get("item_code"), f"{where}.item_code"),
+        touchpoint=_optional_str(raw.get("touchpoint"), f"{where}.touchpoint"),
+        page=_page(raw.get("page", 1), where),
+        scale=_scale(qtype, raw.get("scale"), where),
+        options=_options(raw.get("options"), languages, f"{where}.options"),
+        rows=_options(raw.get("rows"), languages, f"{where}.rows"),
+        allow_other=_bool(raw.get("allow_other", False), f"{where}.allow_other"),
+        randomize=_bool(raw.get("randomize", False), f"{where}.randomize"),
+        show_if=_conditions(raw.get("show_if"), earlier, where),
+        max_length=int(raw.get("max_length", 5000)),
+    )
+    _check_shape(question, where)
+    return question
+
+
+_QUESTION_FIELDS = frozenset(
+    {"key", "type", "text", "required", "item_code", "touchpoint", "page", "scale", "options",
+     "rows", "allow_other", "randomize", "show_if", "max_length"}
+)
+
+
+def _check_shape(q: Question, where: str) -> None:
+    if q.type in CHOICE and len(q.options) < 2:
+        raise InvalidInput("a choice question needs at least two options", where=where)
+    if q.type not in CHOICE and q.options:
+        raise InvalidInput(f"a {q.type} question takes no options", where=where)
+    if q.type == QuestionType.MATRIX and not q.rows:
+        raise InvalidInput("a matrix question needs rows", where=where)
+    if q.type != QuestionType.MATRIX and q.rows:
+        raise InvalidInput(f"a {q.type} question takes no rows", where=where)
+    if q.type in {QuestionType.RATING, QuestionType.MATRIX} and q.scale is None:
+        raise InvalidInput("a rating or matrix question needs a scale", where=where)
+
+
+def _scale(qtype: QuestionType, raw: Any, where: str) -> tuple[int, int] | None:
+    if raw is None:
+        return None
+    if qtype in FIXED_SCALES:
+        raise InvalidInput(f"a {qtype} question has a fixed scale", where=f"{where}.scale")
+    if not isinstance(raw, Mapping) or not all(isinstance(raw.get(k), int) for k in ("min", "max")):
+        raise InvalidInput("scale must be {min: int, max: int}", where=f"{where}.scale")
+    low, high = raw["min"], raw["max"]
+    if not 0 <= low < high <= 100:
+        raise InvalidInput("scale needs 0 <= min < max <= 100", where=f"{where}.scale")
+    return (low, high)
+
+
+def _options(raw: Any, languages: Sequence[str], where: str) -> tuple[Option, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InvalidInput("must be a list", where=where)
+    options: list[Option] = []
+    for i, item in enumerate(raw):
+        spot = f"{where}[{i + 1}]"
+        if not isinstance(item, Mapping) or not isinstance(item.get("code"), str):
+            raise InvalidInput("each entry needs a code and a text", where=spot)
+        if any(o.code == item["code"] for o in options):
+            raise InvalidInput(f'code "{item["code"]}" appears twice', where=spot)
+        options.append(Option(item["code"], _text(item.get("text"), languages, f"{spot}.text")))
+    return tuple(options)
+
+
+def _conditions(raw: Any, earlier: Sequence[Question], where: str) -> tuple[Condition, ...]:
+    if raw is None:
+        return ()
+    items = raw if isinstance(raw, list) else [raw]
+    known = {q.key for q in earlier}
+    result = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise InvalidInput("show_if must be a condition object", where=f"{where}.show_if")
+        source, op = item.get("question") or item.get("invitation"), item.get("op")
+        if op not in CONDITION_OPS:
+            raise InvalidInput(f'unknown operator "{op}"', where=f"{where}.show_if")
+        if "question" in item and source not in known:
+            raise InvalidInput(
+                f'show_if refers to "{source}", which is not an earlier question',
+                where=f"{where}.show_if",
+            )
+        prefix = "" if "question" in item else "invitation."
+        result.append(Condition(f"{prefix}{source}", op, item.get("value")))
+    return tuple(result)
+
+
+def _text(raw: Any, languages: Sequence[str], where: str) -> Text:
+    if isinstance(raw, str):
+        raw = {lang: raw for lang in languages}
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("text must be a string or {language: text}", where=where)
+    for lang in languages:
+        value = raw.get(lang)
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput(f"missing the {lang} text", where=where)
+    return {lang: str(raw[lang]) for lang in languages}
+
+
+def _reject_unknown(raw: Mapping[str, Any], allowed: frozenset[str] | set[str], where: str) -> None:
+    unknown = sorted(set(raw) - set(allowed))
+    if unknown:
+        raise InvalidInput(f"unknown field(s): {', '.join(unknown)}", where=where)
+
+
+def _bool(raw: Any, where: str) -> bool:
+    if not isinstance(raw, bool):
+        raise InvalidInput("must be true or false", where=where)
+    return raw
+
+
+def _page(raw: Any, where: str) -> int:
+    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 1:
+        raise InvalidInput("page must be a whole number >= 1", where=f"{where}.page")
+    return raw
+
+
+def _optional_key(raw: Any, where: str) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not KEY_PATTERN.match(raw):
+        raise InvalidInput("must be lower-case letters, digits and _", where=where)
+    return raw
+
+
+def _optional_str(raw: Any, where: str) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidInput("must be a non-empty string", where=where)
+    return raw
+
+
+def _question_to_dict(q: Question) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": q.key, "type": str(q.type), "text": dict(q.text)}
+    if q.required:
+        out["required"] = True
+    for name in ("item_code", "touchpoint"):
+        if getattr(q, name):
+            out[name] = getattr(q, name)
+    if q.page != 1:
+        out["page"] = q.page
+    if q.scale and q.type not in FIXED_SCALES:
+        out["scale"] = {"min": q.scale[0], "max": q.scale[1]}
+    for name in ("options", "rows"):
+        if getattr(q, name):
+            out[name] = [{"code": o.code, "text": dict(o.text)} for o in getattr(q, name)]
+    for name in ("allow_other", "randomize"):
+        if getattr(q, name):
+            out[name] = True
+    if q.show_if:
+        out["show_if"] = [_condition_to_dict(c) for c in q.show_if]
+    if q.max_length != 5000:
+        out["max_length"] = q.max_length
+    return out
+
+
+def _condition_to_dict(c: Condition) -> dict[str, Any]:
+    if c.source.startswith("invitation."):
+        return {"invitation": c.source.removeprefix("invitation."), "op": c.op, "value": c.value}
+    return {"question": c.source, "op": c.op, "value": c.value}

@@ -1,0 +1,58 @@
+"""All configuration in one place: `TIYAN_*` environment variables (see docs/settings.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB_URL = f"sqlite:///{Path.cwd() / 'tiyan.db'}"
+
+
+class Settings(BaseSettings):
+    """Settings read from `TIYAN_<NAME>` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="TIYAN_", extra="ignore")
+
+    db_url: str = Field(
+        default=DEFAULT_DB_URL,
+        description="SQLAlchemy URL of the database (default: SQLite file in the working folder).",
+    )
+    session_hours: int = Field(
+        default=12, description="Lifetime of a web sign-in session in hours."
+    )
+    secure_cookies: bool = Field(
+        default=False, description="Mark cookies Secure (set true behind HTTPS)."
+    )
+    default_locale: str = Field(default="zh-CN", description="UI language when none is chosen.")
+    min_n: int = Field(default=30, description="Figures with fewer responses show 'too few'.")
+    login_rate_per_minute: int = Field(
+        default=20, description="Sign-in attempts allowed per client address per minute."
+    )
+
+    argon2_time_cost: int = Field(default=3, ge=1, description="argon2id passes per password hash.")
+    argon2_memory_kib: int = Field(
+        default=65536, ge=1024, description="argon2id memory per password hash, in KiB."
+    )
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def settings_markdown() -> str:
+    """The settings reference (docs/settings.md), generated from the Settings class."""
+    lines = ["# Settings", "",
+             "tiyan reads its configuration from environment variables. This page is generated",
+             "by `python -m tiyan.settings`; a test fails when it is out of date.", "",
+             "| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = "(working folder)/tiyan.db" if name == "db_url" else field.default
+        shown = f"`{default}`" if default not in ("", None) else "(empty)"
+        lines.append(f"| `TIYAN_{name.upper()}` | {shown} | {field.description} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(settings_markdown(), end="")

@@ -1,0 +1,94 @@
+"""Customers (contacts), their identities and transactions, read within the actor's scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from tiyan.domain.access import Actor, Permission
+from tiyan.domain.privacy import mask_attributes, mask_value
+from tiyan.errors import NotFound
+from tiyan.security import new_public_id
+from tiyan.store import tables as t
+from tiyan.store.db import inserted_id
+from tiyan.store.scoped import visible
+
+C = t.customer
+
+
+def insert_customer(
+    conn: Connection, *, unit_id: int, now: dt.datetime, name: str | None = None,
+    external_id: str | None = None, segment: str | None = None,
+    attributes: Mapping[str, Any] | None = None, identities: Mapping[str, str] | None = None,
+    consent_sms: bool = False, consent_email: bool = False,
+) -> int:
+    customer_id = inserted_id(conn.execute(sa.insert(C).values(
+        public_id=new_public_id(), unit_id=unit_id, external_id=external_id, name=name,
+        segment=segment, attributes=dict(attributes or {}), consent_sms=consent_sms,
+        consent_email=consent_email, created_at=now,
+    )))
+    if identities:
+        conn.execute(sa.insert(t.customer_identity), [
+            {"customer_id": customer_id, "kind": kind, "value": value}
+            for kind, value in identities.items()
+        ])
+    return customer_id
+
+
+def insert_transaction(conn: Connection, *, customer_id: int, unit_id: int, kind: str,
+                       amount: Decimal, occurred_at: dt.datetime,
+                       external_id: str | None = None) -> None:
+    conn.execute(sa.insert(t.customer_transaction).values(
+        customer_id=customer_id, unit_id=unit_id, kind=kind, amount=amount,
+        occurred_at=occurred_at, external_id=external_id, attributes={}))
+
+
+def list_customers(conn: Connection, actor: Actor, *, after_id: int | None = None,
+                   limit: int = 50) -> list[dict[str, Any]]:
+    vis = actor.scope.visibility(Permission.VIEW_CUSTOMERS)
+    query = sa.select(C).where(visible(vis, C.c.unit_id), C.c.erased_at.is_(None))
+    if after_id is not None:
+        query = query.where(C.c.id < after_id)
+    rows = conn.execute(query.order_by(C.c.id.desc()).limit(limit)).mappings()
+    return [{**present_customer(actor, row), "cursor_id": row["id"]} for row in rows]
+
+
+def get_customer(conn: Connection, actor: Actor, public_id: str) -> dict[str, Any]:
+    vis = actor.scope.visibility(Permission.VIEW_CUSTOMERS)
+    row = conn.execute(
+        sa.select(C).where(C.c.public_id == public_id, visible(vis, C.c.unit_id))
+    ).mappings().first()
+    if row is None:
+        raise NotFound(f'customer "{public_id}" does not exist or is outside your scope',
+                       where="customer")
+    customer = present_customer(actor, row)
+    customer["identities"] = _identities(conn, actor, row["id"])
+    return customer
+
+
+def present_customer(actor: Actor, row: RowMapping) -> dict[str, Any]:
+    """The customer as this actor may see it: personal data masked without VIEW_PII."""
+    can_see = actor.can(Permission.VIEW_PII)
+    name = row["name"] or ""
+    return {
+        "id": row["public_id"], "unit_id": row["unit_id"], "segment": row["segment"],
+        "name": name if can_see else mask_value("name", name),
+        "external_id": row["external_id"],
+        "attributes": dict(row["attributes"]) if can_see else mask_attributes(row["attributes"]),
+        "opted_out": row["opted_out_at"] is not None,
+    }
+
+
+def _identities(conn: Connection, actor: Actor, customer_id: int) -> list[dict[str, str]]:
+    can_see = actor.can(Permission.VIEW_PII)
+    rows = conn.execute(
+        sa.select(t.customer_identity.c.kind, t.customer_identity.c.value)
+        .where(t.customer_identity.c.customer_id == customer_id)
+    )
+    return [{"kind": r.kind, "value": r.value if can_see else mask_value(r.kind, r.value)}
+            for r in rows]

@@ -1,0 +1,140 @@
+"""Database connections: SQLite (embedded default) and PostgreSQL (production).
+
+SQLite gets WAL mode and one writer per process (a lock around write transactions);
+PostgreSQL gets a connection pool. `Database.check_schema()` refuses a database that is behind
+or ahead of this version of tiyan, with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from tiyan.errors import DatabaseError
+
+SUPPORTED = ("sqlite", "postgresql")
+
+
+class Database:
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = create_engine(url, echo=echo)
+        self.dialect = self.engine.dialect.name
+        self._write_lock = threading.RLock()
+        # Lookups of immutable rows (published survey versions), kept for this process.
+        self.immutable_cache: dict[object, object] = {}
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A transaction that commits on success and rolls back on any error."""
+        if self.is_sqlite:
+            with self._write_lock, self.engine.begin() as conn:
+                yield conn
+        else:
+            with self.engine.begin() as conn:
+                yield conn
+
+    def check_schema(self) -> None:
+        from tiyan.store.migrate import schema_status
+
+        status = schema_status(self)
+        if status.ahead:
+            raise DatabaseError(
+                f"the database is at schema revision {status.current}, which is newer than this "
+                f"tiyan knows (its newest is {status.head}); upgrade tiyan",
+                where=self.safe_url,
+            )
+        if status.current != status.head:
+            raise DatabaseError(
+                f"the database schema is at {status.current or 'nothing'} but this tiyan needs "
+                f"{status.head}; run `tiyan db upgrade`",
+                where=self.safe_url,
+            )
+
+    @property
+    def safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def inserted_id(result: sa.CursorResult[Any]) -> int:
+    """The primary key of the row an INSERT just wrote."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the statement did not insert a row")
+    return int(key[0])
+
+
+def create_engine(url: str, *, echo: bool = False) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(
+            f"{url!r} is not a database URL (expected sqlite:///path or postgresql://...)",
+            where="--db",
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED:
+        raise DatabaseError(
+            f"database {backend!r} is not supported; use sqlite or postgresql", where="--db"
+        )
+    if backend == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        if backend == "sqlite":
+            return _sqlite_engine(parsed, echo)
+        return sa.create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=10,
+                                max_overflow=10)
+    except NoSuchModuleError as exc:
+        raise DatabaseError(f"no driver for {parsed.drivername}: {exc}", where="--db") from exc
+
+
+def _sqlite_engine(parsed: sa.URL, echo: bool) -> Engine:
+    if parsed.database and parsed.database != ":memory:":
+        folder = Path(parsed.database).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise DatabaseError(f"folder {folder} does not exist", where="--db")
+    engine = sa.create_engine(parsed, echo=echo, connect_args={"check_same_thread": False})
+    sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.close()
+
+
+def connect_or_explain(url: str) -> Database:
+    """Open a database and prove it answers, translating driver errors into one clear message."""
+    db = Database(url)
+    try:
+        with db.read() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except OperationalError as exc:
+        db.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseError(f"cannot connect: {reason}", where=db.safe_url) from exc
+    return db

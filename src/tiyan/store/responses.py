@@ -1,0 +1,190 @@
+"""Responses and their answers: the write path, scoped reads and cursor pagination."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from tiyan.domain.access import Actor, Permission
+from tiyan.domain.responses import AnswerValue, Source, Submission
+from tiyan.errors import NotFound
+from tiyan.security import new_public_id
+from tiyan.store import tables as t
+from tiyan.store.db import inserted_id
+from tiyan.store.scoped import visible
+from tiyan.text.redact import redact
+
+R = t.response
+
+
+_BY_IDEMPOTENCY_KEY = sa.select(R.c.id, R.c.public_id).where(
+    R.c.idempotency_key == sa.bindparam("key"))
+_INSERT_RESPONSE = sa.insert(R)
+_INSERT_ANSWER = sa.insert(t.answer)
+
+
+def _scalar(query: sa.Select[Any]) -> sa.ScalarSelect[Any]:
+    return query.scalar_subquery()
+
+
+_V = t.survey_version
+_REFS = sa.select(
+    _scalar(sa.select(t.org_unit.c.id).where(t.org_unit.c.code == sa.bindparam("unit"))
+            ).label("unit_id"),
+    _scalar(sa.select(_V.c.id).join(t.survey, t.survey.c.id == _V.c.survey_id).where(
+        t.survey.c.id == sa.bindparam("survey"), _V.c.version == t.survey.c.current_version)
+    ).label("version_id"),
+    _scalar(sa.select(t.survey.c.status).where(t.survey.c.id == sa.bindparam("survey"))
+            ).label("survey_status"),
+    _scalar(sa.select(t.survey.c.touchpoint_id).where(t.survey.c.id == sa.bindparam("survey"))
+            ).label("touchpoint_id"),
+    _scalar(sa.select(t.staff.c.id).where(t.staff.c.code == sa.bindparam("staff"))
+            ).label("staff_id"),
+    _scalar(sa.select(t.staff.c.unit_id).where(t.staff.c.code == sa.bindparam("staff"))
+            ).label("staff_unit_id"),
+)
+
+
+def submission_refs(conn: Connection, *, unit_code: str, survey_id: int,
+                    staff_code: str | None) -> RowMapping:
+    """Unit, current survey version and staff of a submission, in one round trip."""
+    params = {"unit": unit_code, "survey": survey_id, "staff": staff_code}
+    return conn.execute(_REFS, params).mappings().one()
+
+
+def response_by_idempotency_key(conn: Connection, key: str) -> RowMapping | None:
+    return conn.execute(_BY_IDEMPOTENCY_KEY, {"key": key}).mappings().first()
+
+
+def insert_submission(conn: Connection, sub: Submission, now: dt.datetime) -> tuple[int, str]:
+    public_id = new_public_id()
+    result = conn.execute(_INSERT_RESPONSE, dict(
+        public_id=public_id, source=str(Source.SURVEY), survey_id=sub.survey_id,
+        survey_version_id=sub.survey_version_id, channel=str(sub.channel), unit_id=sub.unit_id,
+        staff_id=sub.staff_id, touchpoint_id=sub.touchpoint_id, customer_id=sub.customer_id,
+        agent_user_id=sub.agent_user_id, language=sub.language, status="complete",
+        started_at=sub.started_at, submitted_at=sub.submitted_at, received_at=now,
+        idempotency_key=sub.idempotency_key, customer_snapshot=dict(sub.customer_snapshot),
+        meta={},
+    ))
+    response_id = inserted_id(result)
+    insert_answers(conn, response_id, sub.answers)
+    return response_id, public_id
+
+
+def insert_answers(conn: Connection, response_id: int, answers: Sequence[AnswerValue]) -> None:
+    if answers:
+        conn.execute(_INSERT_ANSWER, [answer_row(response_id, a) for a in answers])
+
+
+def answer_row(response_id: int, a: AnswerValue) -> dict[str, Any]:
+    return {"response_id": response_id, "question_key": a.question_key, "item_code": a.item_code,
+            "value_num": a.value_num, "value_text": a.value_text, "value_json": a.value_json}
+
+
+@dataclass(frozen=True)
+class ResponseFilter:
+    survey_id: int | None = None
+    unit_id: int | None = None
+    touchpoint_id: int | None = None
+    channel: str | None = None
+    source: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+def _scoped_query(actor: Actor, f: ResponseFilter) -> sa.Select[Any]:
+    vis = actor.scope.visibility(Permission.VIEW_RESPONSES)
+    query = (
+        sa.select(R, t.org_unit.c.code.label("unit_code"), t.survey.c.code.label("survey_code"),
+                  t.staff.c.code.label("staff_code"), t.staff.c.name.label("staff_name"))
+        .join(t.org_unit, t.org_unit.c.id == R.c.unit_id)
+        .outerjoin(t.survey, t.survey.c.id == R.c.survey_id)
+        .outerjoin(t.staff, t.staff.c.id == R.c.staff_id)
+        .where(visible(vis, R.c.unit_id, R.c.staff_id))
+    )
+    for column, value in ((R.c.survey_id, f.survey_id), (R.c.touchpoint_id, f.touchpoint_id),
+                          (R.c.channel, f.channel), (R.c.source, f.source)):
+        if value is not None:
+            query = query.where(column == value)
+    if f.unit_id is not None:
+        query = query.where(R.c.unit_id.in_(_subtree_ids(f.unit_id)))
+    if f.since is not None:
+        query = query.where(R.c.submitted_at >= f.since)
+    if f.until is not None:
+        query = query.where(R.c.submitted_at < f.until)
+    return query
+
+
+def _subtree_ids(unit_id: int) -> sa.Select[Any]:
+    """Ids of a unit and its descendants, as a recursive CTE (works on SQLite and PostgreSQL)."""
+    tree = sa.select(t.org_unit.c.id).where(t.org_unit.c.id == unit_id).cte(recursive=True)
+    child = t.org_unit.alias()
+    tree = tree.union_all(sa.select(child.c.id).where(child.c.parent_id == tree.c.id))
+    return sa.select(tree.c.id)
+
+
+Position = tuple[dt.datetime, int]  # (submitted_at, id) of the last row of a page
+
+
+def list_responses(conn: Connection, actor: Actor, f: ResponseFilter, *,
+                   after: Position | None = None, limit: int = 50) -> list[RowMapping]:
+    """Submitted responses, newest first; `after` continues from the last row of a page."""
+    query = _scoped_query(actor, f).where(R.c.submitted_at.is_not(None))
+    if after is not None:
+        submitted, last_id = after
+        query = query.where(sa.or_(R.c.submitted_at < submitted,
+                                   sa.and_(R.c.submitted_at == submitted, R.c.id < last_id)))
+    ordered = query.order_by(R.c.submitted_at.desc(), R.c.id.desc()).limit(limit)
+    return list(conn.execute(ordered).mappings())
+
+
+def position_of(row: RowMapping) -> Position:
+    return (row["submitted_at"], row["id"])
+
+
+def answers_for(conn: Connection, actor: Actor,
+                response_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """Answers by response; free text has personal data masked unless the actor may see PII."""
+    mask = not actor.can(Permission.VIEW_PII)
+    grouped: dict[int, list[dict[str, Any]]] = {rid: [] for rid in response_ids}
+    if not response_ids:
+        return grouped
+    rows = conn.execute(
+        sa.select(t.answer).where(t.answer.c.response_id.in_(list(response_ids)))
+        .order_by(t.answer.c.response_id, t.answer.c.question_key)
+    ).mappings()
+    for row in rows:
+        answer = dict(row)
+        if mask and answer["value_text"]:
+            answer["value_text"] = redact(answer["value_text"]).text
+        grouped[row["response_id"]].append(answer)
+    return grouped
+
+
+def get_response(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
+    query = _scoped_query(actor, ResponseFilter()).where(R.c.public_id == public_id)
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        raise NotFound(f'response "{public_id}" does not exist or is outside your scope',
+                       where="response")
+    return row
+
+
+def iter_export_rows(conn: Connection, actor: Actor, f: ResponseFilter,
+                     batch: int = 2000) -> Iterator[tuple[RowMapping, list[dict[str, Any]]]]:
+    """Every visible response with its answers, newest first, in batches (bounded memory)."""
+    after: Position | None = None
+    while True:
+        page = list_responses(conn, actor, f, after=after, limit=batch)
+        if not page:
+            return
+        answers = answers_for(conn, actor, [r["id"] for r in page])
+        for row in page:
+            yield row, answers[row["id"]]
+        after = position_of(page[-1])

@@ -1,0 +1,392 @@
+"""The schema of the whole product, as SQLAlchemy Core tables (see docs/data-model.md).
+
+Identity and org: org_unit (a tree of any depth), staff, app_user, role_grant, api_token,
+web_session, audit_log. Listening: journey, touchpoint, survey, survey_version, invitation,
+response (one per submission or imported feedback record) and answer (tidy long table).
+Customers: customer, customer_identity, customer_transaction. Later capabilities attach here
+without reshaping the core: text_analysis/text_aspect, kpi_target, competitor_benchmark,
+alert_rule, cx_case/case_event, action_plan, churn_score, and the job queue.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tiyan.store.types import Json, Money, UtcDateTime
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+
+
+def _fk(name: str, target: str, *, nullable: bool = True, index: bool = False,
+        ondelete: str | None = None) -> sa.Column[int]:
+    return sa.Column(
+        name, sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        sa.ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index,
+    )
+
+
+def _created() -> sa.Column[object]:
+    return sa.Column("created_at", UtcDateTime, nullable=False)
+
+
+# --- organisation, people, access -------------------------------------------------------
+
+org_unit = sa.Table(
+    "org_unit", metadata, _id(),
+    sa.Column("code", sa.String(64), nullable=False, unique=True),
+    sa.Column("name_zh", sa.String(200), nullable=False),
+    sa.Column("name_en", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    _fk("parent_id", "org_unit.id", index=True),
+    sa.Column("timezone", sa.String(64), nullable=False, server_default="Asia/Shanghai"),
+    sa.Column("attributes", Json, nullable=False, default=dict),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    _created(),
+)
+
+app_user = sa.Table(
+    "app_user", metadata, _id(),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("locale", sa.String(16), nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    _created(),
+    sa.Column("last_login_at", UtcDateTime, nullable=True),
+)
+
+staff = sa.Table(
+    "staff", metadata, _id(),
+    _fk("unit_id", "org_unit.id", nullable=False, index=True),
+    sa.Column("code", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("title", sa.String(100), nullable=True),
+    sa.Column("email", sa.String(320), nullable=True),
+    _fk("user_id", "app_user.id", ondelete="SET NULL"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    _created(),
+    sa.UniqueConstraint("user_id"),
+)
+
+role_grant = sa.Table(
+    "role_grant", metadata, _id(),
+    _fk("user_id", "app_user.id", nullable=False, index=True, ondelete="CASCADE"),
+    sa.Column("role", sa.String(32), nullable=False),
+    _fk("unit_id", "org_unit.id", nullable=False, index=True),
+    _created(),
+    sa.UniqueConstraint("user_id", "role", "unit_id"),
+)
+
+api_token = sa.Table(
+    "api_token", metadata, _id(),
+    _fk("user_id", "app_user.id", nullable=False, index=True, ondelete="CASCADE"),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    _created(),
+    sa.Column("last_used_at", UtcDateTime, nullable=True),
+    sa.Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+web_session = sa.Table(
+    "web_session", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    _fk("user_id", "app_user.id", nullable=False, index=True, ondelete="CASCADE"),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    _created(),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata, _id(),
+    sa.Column("at", UtcDateTime, nullable=False, index=True),
+    _fk("user_id", "app_user.id", index=True, ondelete="SET NULL"),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("entity", sa.String(64), nullable=False),
+    sa.Column("entity_id", sa.String(64), nullable=True),
+    _fk("unit_id", "org_unit.id"),
+    sa.Column("detail", Json, nullable=False, default=dict),
+    sa.Column("ip", sa.String(64), nullable=True),
+)
+
+# --- customers ----------------------------------------------------------------------------
+
+customer = sa.Table(
+    "customer", metadata, _id(),
+    sa.Column("public_id", sa.String(32), nullable=False, unique=True),
+    _fk("unit_id", "org_unit.id", nullable=False, index=True),
+    sa.Column("external_id", sa.String(128), nullable=True, unique=True),
+    sa.Column("name", sa.String(200), nullable=True),
+    sa.Column("segment", sa.String(64), nullable=True, index=True),
+    sa.Column("language", sa.String(16), nullable=True),
+    sa.Column("attributes", Json, nullable=False, default=dict),
+    sa.Column("consent_email", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("consent_sms", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("opted_out_at", UtcDateTime, nullable=True),
+    sa.Column("erased_at", UtcDateTime, nullable=True),
+    _created(),
+)
+
+customer_identity = sa.Table(
+    "customer_identity", metadata, _id(),
+    _fk("customer_id", "customer.id", nullable=False, index=True, ondelete="CASCADE"),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("value", sa.String(320), nullable=False),
+    sa.UniqueConstraint("kind", "value"),
+)
+
+customer_transaction = sa.Table(
+    "customer_transaction", metadata, _id(),
+    _fk("customer_id", "customer.id", nullable=False, index=True, ondelete="CASCADE"),
+    _fk("unit_id", "org_unit.id", nullable=False, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("external_id", sa.String(128), nullable=True),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False, server_default="CNY"),
+    sa.Column("occurred_at", UtcDateTime, nullable=False, index=True),
+    sa.Column("attributes", Json, nullable=False, default=dict),
+    sa.UniqueConstraint("kind", "external_id"),
+)
+
+# --- journeys and surveys -----------------------------------------------------------------
+
+journey = sa.Table(
+    "journey", metadata, _id(),
+    sa.Column("code", sa.String(64), nullable=False, unique=True),
+    sa.Column("name_zh", sa.String(200), nullable=False),
+    sa.Column("name_en", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    _created(),
+)
+
+touchpoint = sa.Table(
+    "touchpoint", metadata, _id(),
+    _fk("journey_id", "journey.id", nullable=False, index=True, ondelete="CASCADE"),
+    _fk("parent_id", "touchpoint.id", index=True),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("name_zh", sa.String(200), nullable=False),
+    sa.Column("name_en", sa.String(200), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.UniqueConstraint("journey_id", "code"),
+)
+
+survey = sa.Table(
+    "survey", metadata, _id(),
+    sa.Column("code", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    _fk("unit_id", "org_unit.id", nullable=False, index=True),
+    _fk("touchpoint_id", "touchpoint.id", index=True),
+    sa.Column("status", sa.String(16), nullable=False, server_default="draft"),
+    sa.Column("current_version", sa.Integer, nullable=True),
+    _created(),
+)
+
+survey_version = sa.Table(
+    "survey_version", metadata, _id(),
+    _fk("survey_id", "survey.id", nullable=False, index=True, ondelete="CASCADE"),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("definition", Json, nullable=False),
+    _fk("created_by", "app_user.id", ondelete="SET NULL"),
+    _created(),
+    sa.Column("published_at", UtcDateTime, nullable=True),
+    sa.UniqueConstraint("survey_id", "version"),
+)
+
+invitation = sa.Table(
+    "invitation", metadata, _id(),
+    sa.Column("public_id", sa.String(32), nullable=False, unique=True),
+    _fk("survey_id", "survey.id", nullable=False, index=True),
+    _fk("customer_id", "customer.id", index=True),
+    _fk("unit_id", "org_unit.id", nullable=False, index=True),
+    _fk("staff_id", "staff.id"),
+    _fk("touchpoint_id", "touchpoint.id"),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("data", Json, nullable=False, default=dict),
+    _created(),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("sent_at", UtcDateTime, nullable=True),
+    sa.Column("opened_at", UtcDateTime, nullable=True),
+    sa.Column("completed_at", UtcDateTime, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text, nullable=True),
+)
+
+# --- responses and feedback ---------------------------------------------------------------
+
+response = sa.Table(
+    "response", metadata, _id(),
+    sa.Column("public_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    _fk("survey_id", "survey.id"),
+    _fk("survey_version_id", "survey_version.id"),
+    sa.Column("channel", sa.String(16), nullable=False),
+    _fk("unit_id", "org_unit.id", nullable=False),
+    _fk("staff_id", "staff.id", index=True),
+    _fk("touchpoint_id", "touchpoint.id", index=True),
+    _fk("customer_id", "customer.id", index=True),
+    _fk("invitation_id", "invitation.id"),
+    _fk("agent_user_id", "app_user.id", ondelete="SET NULL"),
+    sa.Column("language", sa.String(16), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=True),
+    sa.Column("submitted_at", UtcDateTime, nullable=True),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("external_id", sa.String(128), nullable=True),
+    sa.Column("idempotency_key", sa.String(128), nullable=True, unique=True),
+    sa.Column("customer_snapshot", Json, nullable=False, default=dict),
+    sa.Column("meta", Json, nullable=False, default=dict),
+    sa.UniqueConstraint("source", "external_id"),
+    sa.Index("ix_response_unit_submitted", "unit_id", "submitted_at"),
+    sa.Index("ix_response_survey_submitted", "survey_id", "submitted_at"),
+    sa.Index("ix_response_submitted", "submitted_at"),
+)
+
+answer = sa.Table(
+    "answer", metadata,
+    _fk("response_id", "response.id", nullable=False, ondelete="CASCADE"),
+    sa.Column("question_key", sa.String(130), nullable=False),
+    sa.Column("item_code", sa.String(64), nullable=True),
+    sa.Column("value_num", sa.Float, nullable=True),
+    sa.Column("value_text", sa.Text, nullable=True),
+    sa.Column("value_json", Json, nullable=True),
+    sa.PrimaryKeyConstraint("response_id", "question_key"),
+    sa.Index("ix_answer_item_response", "item_code", "response_id"),
+)
+
+# --- text enrichments (text analytics) ----------------------------------------------------
+
+text_analysis = sa.Table(
+    "text_analysis", metadata, _id(),
+    _fk("response_id", "response.id", nullable=False, ondelete="CASCADE"),
+    sa.Column("question_key", sa.String(130), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("sentiment_label", sa.String(16), nullable=False),
+    sa.Column("sentiment_score", sa.Float, nullable=False),
+    sa.Column("redacted_text", sa.Text, nullable=False),
+    sa.Column("keywords", Json, nullable=False, default=list),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("analyzed_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("response_id", "question_key"),
+)
+
+text_aspect = sa.Table(
+    "text_aspect", metadata, _id(),
+    _fk("analysis_id", "text_analysis.id", nullable=False, index=True, ondelete="CASCADE"),
+    _fk("response_id", "response.id", nullable=False, index=True, ondelete="CASCADE"),
+    sa.Column("aspect_code", sa.String(64), nullable=False, index=True),
+    sa.Column("label", sa.String(16), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("evidence", sa.Text, nullable=False),
+)
+
+# --- targets and benchmarks ---------------------------------------------------------------
+
+kpi_target = sa.Table(
+    "kpi_target", metadata, _id(),
+    sa.Column("kpi", sa.String(64), nullable=False),
+    _fk("unit_id", "org_unit.id", nullable=False, index=True),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("period_end", sa.Date, nullable=False),
+    sa.Column("target", sa.Float, nullable=False),
+    sa.UniqueConstraint("kpi", "unit_id", "period_start"),
+)
+
+competitor_benchmark = sa.Table(
+    "competitor_benchmark", metadata, _id(),
+    sa.Column("kpi", sa.String(64), nullable=False),
+    sa.Column("competitor", sa.String(200), nullable=False),
+    _fk("unit_id", "org_unit.id", index=True),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("period_end", sa.Date, nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("source", sa.String(200), nullable=True),
+)
+
+# --- closed loop: alert rules, cases, action plans ----------------------------------------
+
+alert_rule = sa.Table(
+    "alert_rule", metadata, _id(),
+    sa.Column("name", sa.String(200), nullable=False),
+    _fk("unit_id", "org_unit.id", nullable=False, index=True),
+    sa.Column("condition", Json, nullable=False),
+    sa.Column("action", Json, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    _created(),
+)
+
+cx_case = sa.Table(
+    "cx_case", metadata, _id(),
+    sa.Column("public_id", sa.String(32), nullable=False, unique=True),
+    _fk("response_id", "response.id", index=True),
+    _fk("rule_id", "alert_rule.id"),
+    _fk("unit_id", "org_unit.id", nullable=False, index=True),
+    _fk("customer_id", "customer.id", index=True),
+    _fk("owner_user_id", "app_user.id", index=True, ondelete="SET NULL"),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("root_cause", sa.String(64), nullable=True),
+    _created(),
+    sa.Column("due_at", UtcDateTime, nullable=True),
+    sa.Column("closed_at", UtcDateTime, nullable=True),
+)
+
+case_event = sa.Table(
+    "case_event", metadata, _id(),
+    _fk("case_id", "cx_case.id", nullable=False, index=True, ondelete="CASCADE"),
+    sa.Column("at", UtcDateTime, nullable=False),
+    _fk("user_id", "app_user.id", ondelete="SET NULL"),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("detail", Json, nullable=False, default=dict),
+)
+
+action_plan = sa.Table(
+    "action_plan", metadata, _id(),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("kpi", sa.String(64), nullable=False),
+    _fk("unit_id", "org_unit.id", nullable=False, index=True),
+    _fk("owner_user_id", "app_user.id", ondelete="SET NULL"),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("start_date", sa.Date, nullable=False),
+    sa.Column("end_date", sa.Date, nullable=True),
+    sa.Column("detail", Json, nullable=False, default=dict),
+    _created(),
+)
+
+# --- prediction ---------------------------------------------------------------------------
+
+churn_score = sa.Table(
+    "churn_score", metadata, _id(),
+    _fk("customer_id", "customer.id", nullable=False, index=True, ondelete="CASCADE"),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("probability", sa.Float, nullable=False),
+    sa.Column("reasons", Json, nullable=False, default=list),
+    sa.Column("scored_at", UtcDateTime, nullable=False),
+)
+
+# --- background work ----------------------------------------------------------------------
+
+job = sa.Table(
+    "job", metadata, _id(),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("run_at", UtcDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_by", sa.String(64), nullable=True),
+    sa.Column("locked_at", UtcDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    _created(),
+    sa.Index("ix_job_status_run_at", "status", "run_at"),
+)

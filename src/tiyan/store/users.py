@@ -1,0 +1,153 @@
+"""Users, role grants, web sessions and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from tiyan.domain.access import Actor, Permission, Role
+from tiyan.errors import Conflict, InvalidInput, NotFound
+from tiyan.store import tables as t
+from tiyan.store.db import inserted_id
+from tiyan.store.scoped import visible
+
+
+def user_by_email(conn: Connection, email: str) -> RowMapping | None:
+    return conn.execute(
+        sa.select(t.app_user).where(sa.func.lower(t.app_user.c.email) == email.strip().lower())
+    ).mappings().first()
+
+
+def insert_user(
+    conn: Connection, *, email: str, name: str, password_hash: str, now: dt.datetime,
+    locale: str | None = None,
+) -> int:
+    if user_by_email(conn, email) is not None:
+        raise Conflict(f'a user with e-mail "{email}" already exists', where="email")
+    result = conn.execute(
+        sa.insert(t.app_user).values(
+            email=email.strip().lower(), name=name, password_hash=password_hash, locale=locale,
+            created_at=now,
+        )
+    )
+    return inserted_id(result)
+
+
+def insert_grant(conn: Connection, *, user_id: int, role: Role, unit_id: int,
+                 now: dt.datetime) -> int:
+    exists = conn.execute(
+        sa.select(t.role_grant.c.id).where(
+            t.role_grant.c.user_id == user_id, t.role_grant.c.role == role,
+            t.role_grant.c.unit_id == unit_id,
+        )
+    ).first()
+    if exists:
+        raise Conflict(f"the user already has the role {role} at this unit", where="role")
+    result = conn.execute(
+        sa.insert(t.role_grant).values(user_id=user_id, role=str(role), unit_id=unit_id,
+                                       created_at=now)
+    )
+    return inserted_id(result)
+
+
+def list_users(conn: Connection, actor: Actor) -> list[RowMapping]:
+    """Users with at least one grant inside the actor's user-management scope."""
+    vis = actor.scope.visibility(Permission.MANAGE_USERS)
+    in_scope = sa.select(t.role_grant.c.user_id).where(visible(vis, t.role_grant.c.unit_id))
+    query = (
+        sa.select(t.app_user.c.id, t.app_user.c.email, t.app_user.c.name, t.app_user.c.active,
+                  t.app_user.c.last_login_at)
+        .where(t.app_user.c.id.in_(in_scope))
+        .order_by(t.app_user.c.id)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def grants_of(conn: Connection, user_id: int) -> list[RowMapping]:
+    return grants_for(conn, [user_id])[user_id]
+
+
+def grants_for(conn: Connection, user_ids: list[int]) -> dict[int, list[RowMapping]]:
+    """The role grants of several users in one query, keyed by user id."""
+    query = (
+        sa.select(t.role_grant.c.user_id, t.role_grant.c.role,
+                  t.org_unit.c.code.label("unit_code"), t.org_unit.c.name_zh,
+                  t.org_unit.c.name_en, t.role_grant.c.unit_id)
+        .join(t.org_unit, t.org_unit.c.id == t.role_grant.c.unit_id)
+        .where(t.role_grant.c.user_id.in_(user_ids))
+        .order_by(t.role_grant.c.id)
+    )
+    grouped: dict[int, list[RowMapping]] = {uid: [] for uid in user_ids}
+    for row in conn.execute(query).mappings():
+        grouped[row["user_id"]].append(row)
+    return grouped
+
+
+def set_last_login(conn: Connection, user_id: int, now: dt.datetime) -> None:
+    conn.execute(sa.update(t.app_user).where(t.app_user.c.id == user_id).values(last_login_at=now))
+
+
+def set_locale(conn: Connection, user_id: int, locale: str) -> None:
+    conn.execute(sa.update(t.app_user).where(t.app_user.c.id == user_id).values(locale=locale))
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+def insert_session(conn: Connection, *, token_hash: str, user_id: int, csrf_token: str,
+                   now: dt.datetime, expires_at: dt.datetime) -> None:
+    conn.execute(sa.delete(t.web_session).where(t.web_session.c.expires_at < now))
+    conn.execute(
+        sa.insert(t.web_session).values(
+            token_hash=token_hash, user_id=user_id, csrf_token=csrf_token, created_at=now,
+            expires_at=expires_at,
+        )
+    )
+
+
+def session_by_hash(conn: Connection, token_hash: str, now: dt.datetime) -> RowMapping | None:
+    return conn.execute(
+        sa.select(t.web_session).where(
+            t.web_session.c.token_hash == token_hash, t.web_session.c.expires_at > now
+        )
+    ).mappings().first()
+
+
+def delete_session(conn: Connection, token_hash: str) -> None:
+    conn.execute(sa.delete(t.web_session).where(t.web_session.c.token_hash == token_hash))
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+def insert_token(conn: Connection, *, user_id: int, name: str, token_hash: str,
+                 now: dt.datetime) -> int:
+    result = conn.execute(
+        sa.insert(t.api_token).values(user_id=user_id, name=name, token_hash=token_hash,
+                                      created_at=now)
+    )
+    return inserted_id(result)
+
+
+def user_id_for_token(conn: Connection, token_hash: str) -> int | None:
+    row = conn.execute(
+        sa.select(t.api_token.c.id, t.api_token.c.user_id).where(
+            t.api_token.c.token_hash == token_hash, t.api_token.c.revoked_at.is_(None)
+        )
+    ).first()
+    return None if row is None else int(row.user_id)
+
+
+def require_user(conn: Connection, user_id: int) -> RowMapping:
+    row = conn.execute(sa.select(t.app_user).where(t.app_user.c.id == user_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"user {user_id} does not exist", where="user")
+    return row
+
+
+def check_email(email: str) -> str:
+    email = email.strip().lower()
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or " " in email or len(email) > 320:
+        raise InvalidInput(f'"{email}" is not an e-mail address', where="email")
+    return email

@@ -1,0 +1,156 @@
+"""Submitting a response: accept → validate → persist, idempotently, in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from tiyan.context import Context
+from tiyan.domain.access import Actor, Permission
+from tiyan.domain.responses import Channel, Submission, check_answers
+from tiyan.errors import Conflict, InvalidInput, NotFound
+from tiyan.store import responses as store
+from tiyan.store import tables as t
+from tiyan.store.scoped import parent_map
+from tiyan.store.surveys import version_definition
+
+
+@dataclass(frozen=True)
+class ResponseRequest:
+    """A response as it arrives, before validation against its survey."""
+
+    survey_id: int
+    unit_code: str
+    answers: Mapping[str, Any]
+    channel: str = "api"
+    language: str = "zh-CN"
+    staff_code: str | None = None
+    customer_id: str | None = None
+    idempotency_key: str | None = None
+    started_at: dt.datetime | None = None
+    submitted_at: dt.datetime | None = None
+    invitation: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stored:
+    public_id: str
+    created: bool
+
+
+def do_submit_response(ctx: Context, by: Actor | None, request: ResponseRequest) -> Stored:
+    """Validate and store one response; a repeated idempotency key returns the first one."""
+    now = ctx.now()
+    try:
+        with ctx.db.write() as conn:
+            if request.idempotency_key:
+                existing = store.response_by_idempotency_key(conn, request.idempotency_key)
+                if existing is not None:
+                    return Stored(existing["public_id"], False)
+            submission = _prepare(conn, ctx, by, request, now)
+            _, public_id = store.insert_submission(conn, submission, now)
+    except IntegrityError:
+        # Two submissions with the same key raced; the other one won.
+        if request.idempotency_key is None:
+            raise
+        with ctx.db.read() as conn:
+            existing = store.response_by_idempotency_key(conn, request.idempotency_key)
+        if existing is None:
+            raise Conflict("the response could not be stored; try again") from None
+        return Stored(existing["public_id"], False)
+    return Stored(public_id, True)
+
+
+def _prepare(conn: sa.Connection, ctx: Context, by: Actor | None, request: ResponseRequest,
+             now: dt.datetime) -> Submission:
+    refs = store.submission_refs(conn, unit_code=request.unit_code,
+                                 survey_id=request.survey_id, staff_code=request.staff_code)
+    unit_id = _found(refs["unit_id"], f'there is no unit with code "{request.unit_code}"', "unit")
+    if by is not None:
+        by.require(Permission.ENTER_RESPONSES, unit_id)
+    version_id = _found(refs["version_id"], f"survey {request.survey_id} does not exist or has "
+                        "no published version", "survey")
+    if refs["survey_status"] != "active":
+        raise InvalidInput(f"survey {request.survey_id} is not accepting responses",
+                           where="survey_id")
+    definition = version_definition(conn, version_id, ctx.db.immutable_cache)
+    answers = check_answers(definition, request.answers, request.invitation)
+    if not answers:
+        raise InvalidInput("the response has no answers", where="answers")
+    submitted = request.submitted_at or now
+    _check_time(submitted, now)
+    return Submission(
+        survey_id=request.survey_id, survey_version_id=version_id, unit_id=unit_id,
+        answers=answers, channel=_channel(request.channel), language=_language(request.language),
+        submitted_at=submitted, started_at=request.started_at,
+        touchpoint_id=refs["touchpoint_id"],
+        staff_id=_staff_id(conn, request.staff_code, refs, unit_id),
+        customer_id=_customer_id(conn, request.customer_id),
+        agent_user_id=by.user_id if by is not None and request.channel == "phone" else None,
+        idempotency_key=request.idempotency_key,
+    )
+
+
+def _found(value: int | None, message: str, where: str) -> int:
+    if value is None:
+        raise NotFound(message, where=where)
+    return int(value)
+
+
+def _check_time(submitted: dt.datetime, now: dt.datetime) -> None:
+    if submitted.tzinfo is None:
+        raise InvalidInput("submitted_at needs a time zone (e.g. 2026-01-31T09:00:00+08:00)",
+                           where="submitted_at")
+    if submitted > now + dt.timedelta(minutes=5):
+        raise InvalidInput("submitted_at is in the future", where="submitted_at")
+
+
+def _channel(value: str) -> Channel:
+    try:
+        return Channel(value)
+    except ValueError:
+        known = ", ".join(c.value for c in Channel)
+        raise InvalidInput(f'"{value}" is not a channel; use one of {known}',
+                           where="channel") from None
+
+
+def _language(value: str) -> str:
+    if value not in ("zh-CN", "en"):
+        raise InvalidInput(f'"{value}" is not a supported language (zh-CN, en)', where="language")
+    return value
+
+
+def _staff_id(conn: sa.Connection, code: str | None, refs: sa.RowMapping,
+              unit_id: int) -> int | None:
+    if code is None:
+        return None
+    staff_id = _found(refs["staff_id"], f'there is no staff member with code "{code}"', "staff")
+    staff_unit = refs["staff_unit_id"]
+    if staff_unit != unit_id and not _is_ancestor(conn, unit_id, staff_unit):
+        raise InvalidInput(f'staff "{code}" does not belong to this unit', where="staff")
+    return staff_id
+
+
+def _is_ancestor(conn: sa.Connection, ancestor: int, unit_id: int) -> bool:
+    parents = parent_map(conn)
+    node = parents.get(unit_id)
+    while node is not None:
+        if node == ancestor:
+            return True
+        node = parents.get(node)
+    return False
+
+
+def _customer_id(conn: sa.Connection, public_id: str | None) -> int | None:
+    if public_id is None:
+        return None
+    found = conn.execute(sa.select(t.customer.c.id)
+                         .where(t.customer.c.public_id == public_id)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f'there is no customer "{public_id}"', where="customer_id")
+    return int(found)

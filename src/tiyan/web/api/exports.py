@@ -1,0 +1,54 @@
+"""Exports of response data, streamed in batches and limited to the caller's scope."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from tiyan.context import Context
+from tiyan.domain.access import Actor, Permission
+from tiyan.store.responses import ResponseFilter, iter_export_rows
+from tiyan.web.deps import ApiActor, ContextDep
+
+router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
+COLUMNS = ("response_id", "submitted_at", "survey", "unit", "staff", "channel", "language",
+           "question_key", "item_code", "value_num", "value_text")
+
+
+@router.get("/responses.csv", response_class=StreamingResponse)
+def export_responses_csv(ctx: ContextDep, actor: ApiActor) -> StreamingResponse:
+    """All responses you may see, one row per answer (tidy long format), as UTF-8 CSV."""
+    actor.require(Permission.EXPORT)
+    return StreamingResponse(_csv_lines(ctx, actor), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition":
+                                      'attachment; filename="responses.csv"'})
+
+
+def _csv_lines(ctx: Context, actor: Actor) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    yield "\ufeff" + _drain(buffer)
+    with ctx.db.read() as conn:
+        for row, answers in iter_export_rows(conn, actor, ResponseFilter()):
+            head = (row["public_id"], row["submitted_at"].isoformat() if row["submitted_at"]
+                    else "", row["survey_code"] or "", row["unit_code"], row["staff_code"] or "",
+                    row["channel"], row["language"] or "")
+            for a in answers:
+                text = a["value_text"] if a["value_json"] is None else json.dumps(
+                    a["value_json"], ensure_ascii=False)
+                writer.writerow((*head, a["question_key"], a["item_code"] or "",
+                                 "" if a["value_num"] is None else a["value_num"], text or ""))
+            yield _drain(buffer)
+
+
+def _drain(buffer: io.StringIO) -> str:
+    value = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return value

@@ -1,0 +1,170 @@
+"""API bodies and replies: parsed at the edge, unknown fields rejected."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    where: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: str
+
+
+class GrantOut(BaseModel):
+    role: str
+    unit_code: str
+
+
+class MeOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    grants: list[GrantOut]
+    permissions: list[str]
+
+
+class UnitIn(Strict):
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name_zh: str = Field(min_length=1, max_length=200)
+    name_en: str = Field(min_length=1, max_length=200)
+    kind: str = Field(min_length=1, max_length=32)
+    parent_code: str = Field(min_length=1, max_length=64)
+
+
+class UnitOut(BaseModel):
+    id: int
+    code: str
+    name_zh: str
+    name_en: str
+    kind: str
+    parent_id: int | None
+
+
+class StaffOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    title: str | None
+    unit_id: int
+
+
+class UserIn(Strict):
+    email: str = Field(min_length=3, max_length=320)
+    name: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=8, max_length=1024)
+    role: str = Field(min_length=1, max_length=32)
+    unit_code: str = Field(min_length=1, max_length=64)
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    active: bool
+    grants: list[GrantOut]
+
+
+class Created(BaseModel):
+    id: int
+
+
+class SurveyOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    status: str
+    current_version: int | None
+    unit_id: int
+
+
+class AnswerOut(BaseModel):
+    question_key: str
+    item_code: str | None
+    value_num: float | None
+    value_text: str | None
+    value_json: Any = None
+
+
+class ResponseIn(Strict):
+    survey_id: int = Field(ge=1, le=2**62)
+    unit_code: str = Field(min_length=1, max_length=64)
+    answers: dict[str, Any]
+    channel: str = Field(default="api", max_length=16)
+    language: str = Field(default="zh-CN", max_length=16)
+    staff_code: str | None = Field(default=None, max_length=64)
+    customer_id: str | None = Field(default=None, max_length=32)
+    submitted_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+
+
+class ResponseCreated(BaseModel):
+    id: str
+    created: bool
+
+
+class ResponseOut(BaseModel):
+    id: str
+    source: str
+    survey_code: str | None
+    survey_version_id: int | None
+    channel: str
+    unit_code: str
+    staff_code: str | None
+    touchpoint_id: int | None
+    language: str | None
+    status: str
+    started_at: dt.datetime | None
+    submitted_at: dt.datetime | None
+    answers: list[AnswerOut]
+
+
+class ResponsePage(BaseModel):
+    items: list[ResponseOut]
+    next_cursor: str | None
+
+
+class CustomerOut(BaseModel):
+    id: str
+    unit_id: int
+    segment: str | None
+    name: str
+    external_id: str | None
+    attributes: dict[str, Any]
+    opted_out: bool
+    identities: list[dict[str, str]] = []
+
+
+class CustomerPage(BaseModel):
+    items: list[CustomerOut]
+    next_cursor: str | None
+
+
+class EstimateOut(BaseModel):
+    value: float | None
+    low: float | None
+    high: float | None
+    n: int
+    too_few: bool
+
+
+class MonthOut(BaseModel):
+    month: str
+    responses: int
+    nps: EstimateOut
+    csat: EstimateOut

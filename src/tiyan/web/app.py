@@ -1,0 +1,39 @@
+"""The FastAPI application: web pages, REST API, static files, health check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from tiyan import __version__
+from tiyan.context import Context
+from tiyan.web.api import exports, v1
+from tiyan.web.api.schemas import Health
+from tiyan.web.errors import install_error_handlers
+from tiyan.web.ratelimit import RateLimiter
+from tiyan.web.ui import auth_pages, home, lists
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(ctx: Context) -> FastAPI:
+    app = FastAPI(
+        title="tiyan API", version=__version__,
+        description="Customer experience management. Authenticate with "
+                    "`Authorization: Bearer <token>` (create one with `tiyan token create`).",
+        docs_url="/api/docs", openapi_url="/api/v1/openapi.json", redoc_url=None,
+    )
+    app.state.ctx = ctx
+    app.state.login_limiter = RateLimiter(ctx.settings.login_rate_per_minute)
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/healthz", response_model=Health, tags=["health"])
+    def healthz() -> Health:
+        return Health(status="ok")
+
+    for module in (v1, exports, auth_pages, home, lists):
+        app.include_router(module.router)
+    return app

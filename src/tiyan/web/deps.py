@@ -1,0 +1,90 @@
+"""FastAPI dependencies: the context, who is acting, the UI language, CSRF."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from tiyan.context import Context
+from tiyan.domain.access import Actor
+from tiyan.errors import Forbidden, NotAuthenticated
+from tiyan.services.accounts import WebSession, actor_for_api_token, resume_session
+from tiyan.web.i18n import Translator, negotiate
+
+SESSION_COOKIE = "tiyan_session"
+LOGIN_CSRF_COOKIE = "tiyan_login_csrf"
+LANG_COOKIE = "tiyan_lang"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def get_context(request: Request) -> Context:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
+
+
+def web_session(request: Request) -> WebSession | None:
+    """The signed-in web session, if the request carries a valid session cookie."""
+    if hasattr(request.state, "web_session"):
+        cached: WebSession | None = request.state.web_session
+        return cached
+    token = request.cookies.get(SESSION_COOKIE)
+    session = None
+    if token:
+        try:
+            session = resume_session(get_context(request), token)
+        except NotAuthenticated:
+            session = None
+    request.state.web_session = session
+    return session
+
+
+def page_actor(request: Request) -> Actor:
+    """The signed-in user of a web page; forms must carry the session's CSRF token."""
+    session = web_session(request)
+    if session is None:
+        raise NotAuthenticated("please sign in")
+    return session.actor
+
+
+def api_actor(request: Request) -> Actor:
+    """The caller of /api/v1: a Bearer token, or the browser session with a CSRF header."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return actor_for_api_token(get_context(request), token.strip())
+    session = web_session(request)
+    if session is None:
+        raise NotAuthenticated("send 'Authorization: Bearer <token>' (see `tiyan token create`)")
+    if request.method in UNSAFE_METHODS:
+        check_csrf(session, request.headers.get("x-csrf-token"))
+    return session.actor
+
+
+def check_csrf(session: WebSession, supplied: str | None) -> None:
+    if not supplied or not secrets.compare_digest(supplied, session.csrf_token):
+        raise Forbidden("the form has expired or did not come from tiyan; reload and try again",
+                        where="csrf_token")
+
+
+PageActor = Annotated[Actor, Depends(page_actor)]
+ApiActor = Annotated[Actor, Depends(api_actor)]
+
+
+def translator(request: Request) -> Translator:
+    session = web_session(request)
+    ctx = get_context(request)
+    locale = negotiate(
+        request.query_params.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        session.actor.locale if session else None,
+        request.headers.get("accept-language"),
+        ctx.settings.default_locale,
+    )
+    return Translator(locale)
+
+
+TranslatorDep = Annotated[Translator, Depends(translator)]

@@ -1,0 +1,74 @@
+"""List pages: responses, customers, surveys, staff, users, audit log (all unit-scoped)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from tiyan.domain.access import Permission
+from tiyan.store import audit, customers, org, responses, surveys, users
+from tiyan.web.api.cursor import decode_time_cursor, encode_cursor
+from tiyan.web.deps import ContextDep, PageActor
+from tiyan.web.ui.render import render
+
+router = APIRouter(include_in_schema=False)
+PAGE = 50
+
+
+@router.get("/responses", response_class=HTMLResponse)
+def response_list(request: Request, ctx: ContextDep, actor: PageActor,
+                  after: Annotated[str | None, Query(max_length=100)] = None) -> HTMLResponse:
+    actor.require(Permission.VIEW_RESPONSES)
+    with ctx.db.read() as conn:
+        rows = responses.list_responses(conn, actor, responses.ResponseFilter(),
+                                        after=decode_time_cursor(after), limit=PAGE)
+        answers = responses.answers_for(conn, actor, [r["id"] for r in rows])
+    template = "_response_rows.html" if request.headers.get("hx-request") else "responses.html"
+    return render(request, template, actor=actor, rows=rows, answers=answers,
+                  next_cursor=(encode_cursor(rows[-1]["id"], rows[-1]["submitted_at"])
+                               if len(rows) == PAGE else None),
+                  can_export=actor.can(Permission.EXPORT))
+
+
+@router.get("/customers", response_class=HTMLResponse)
+def customer_list(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
+    actor.require(Permission.VIEW_CUSTOMERS)
+    with ctx.db.read() as conn:
+        rows = customers.list_customers(conn, actor, limit=100)
+    return render(request, "customers.html", actor=actor, rows=rows)
+
+
+@router.get("/surveys", response_class=HTMLResponse)
+def survey_list(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
+    actor.require(Permission.MANAGE_SURVEYS)
+    with ctx.db.read() as conn:
+        rows = surveys.list_surveys(conn, actor)
+    return render(request, "surveys.html", actor=actor, rows=rows)
+
+
+@router.get("/staff", response_class=HTMLResponse)
+def staff_list(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
+    actor.require(Permission.VIEW_STAFF)
+    with ctx.db.read() as conn:
+        rows = org.list_staff(conn, actor)
+        units = {u["id"]: u for u in org.list_units(conn, actor)}
+    return render(request, "staff.html", actor=actor, rows=rows, units=units)
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def user_list(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
+    actor.require(Permission.MANAGE_USERS)
+    with ctx.db.read() as conn:
+        rows = users.list_users(conn, actor)
+        grants = users.grants_for(conn, [r["id"] for r in rows])
+    return render(request, "users.html", actor=actor, rows=rows, grants=grants)
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def audit_list(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
+    actor.require(Permission.VIEW_AUDIT)
+    with ctx.db.read() as conn:
+        rows = audit.list_entries(conn, actor)
+    return render(request, "audit.html", actor=actor, rows=rows)

@@ -1,0 +1,66 @@
+"""Rendering pages: Jinja2 templates with the translator, navigation and CSRF token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from tiyan import __version__
+from tiyan.domain.access import Actor, Permission
+from tiyan.errors import TiyanError
+from tiyan.web.deps import translator, web_session
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+TEMPLATES.env.globals["version"] = __version__
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    href: str
+    permission: Permission
+
+
+# The app's sections; each appears only for users who hold its permission somewhere.
+NAVIGATION: tuple[NavItem, ...] = (
+    NavItem("nav.home", "/", Permission.VIEW_DASHBOARD),
+    NavItem("nav.responses", "/responses", Permission.VIEW_RESPONSES),
+    NavItem("nav.customers", "/customers", Permission.VIEW_CUSTOMERS),
+    NavItem("nav.surveys", "/surveys", Permission.MANAGE_SURVEYS),
+    NavItem("nav.staff", "/staff", Permission.VIEW_STAFF),
+    NavItem("nav.users", "/admin/users", Permission.MANAGE_USERS),
+    NavItem("nav.audit", "/admin/audit", Permission.VIEW_AUDIT),
+)
+
+
+def navigation(actor: Actor) -> list[NavItem]:
+    return [item for item in NAVIGATION if actor.can(item.permission)]
+
+
+def render(request: Request, template: str, *, actor: Actor | None = None,
+           status_code: int = 200, **values: Any) -> HTMLResponse:
+    t = translator(request)
+    session = web_session(request)
+    context = {
+        "request": request, "t": t, "locale": t.locale, "actor": actor,
+        "nav": navigation(actor) if actor else [],
+        "csrf_token": session.csrf_token if session else "",
+        "current_path": request.url.path, **values,
+    }
+    response = TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+    if request.query_params.get("lang") == t.locale:
+        from tiyan.web.deps import LANG_COOKIE
+
+        response.set_cookie(LANG_COOKIE, t.locale, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def render_error(request: Request, exc: TiyanError) -> HTMLResponse:
+    session = web_session(request)
+    return render(request, "error.html", actor=session.actor if session else None,
+                  status_code=exc.status, error=exc)

@@ -1,0 +1,203 @@
+"""The `tiyan` command line: one command group per area.
+
+Imports stay inside the commands so that `tiyan text analyze` does not pay for the web stack.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from tiyan.errors import TiyanError
+from tiyan.text.cli import app as text_app
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="tiyan (体验): customer experience management.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+users_app = typer.Typer(no_args_is_help=True, help="Users and roles.")
+token_app = typer.Typer(no_args_is_help=True, help="API tokens.")
+units_app = typer.Typer(no_args_is_help=True, help="Organisation units.")
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(token_app, name="token")
+app.add_typer(units_app, name="units")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar="TIYAN_DB_URL",
+                 help="Database URL (default: SQLite file tiyan.db in the working directory)."),
+]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(func: F) -> F:
+    """Turn tiyan's typed errors into one clear line on stderr and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except TiyanError as exc:
+            where = f" ({exc.where})" if exc.where else ""
+            typer.secho(f"error: {exc.message}{where}", fg="red", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command()
+@reports_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    db: DbOption = None,
+) -> None:
+    """Start the web app and API."""
+    import uvicorn
+
+    from tiyan.context import open_context
+    from tiyan.web.app import create_app
+
+    ctx = open_context(db)
+    typer.echo(f"tiyan on http://{host}:{port}  (database: {ctx.db.safe_url})")
+    uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning")
+
+
+@db_app.command("upgrade")
+@reports_errors
+def db_upgrade(db: DbOption = None) -> None:
+    """Create or upgrade the database schema to this version of tiyan."""
+    from tiyan.context import open_context
+    from tiyan.store.migrate import upgrade
+
+    ctx = open_context(db, check_schema=False)
+    status = upgrade(ctx.db)
+    typer.echo(f"database {ctx.db.safe_url} is at schema revision {status.current}")
+
+
+@app.command()
+@reports_errors
+def demo(
+    db: DbOption = None,
+    seed: Annotated[int, typer.Option(help="Seed of the demo world.")] = 20261123,
+) -> None:
+    """Fill an empty database with the demo world and print the demo sign-ins."""
+    from tiyan.context import open_context
+    from tiyan.demo.world import build_demo
+    from tiyan.store.migrate import upgrade
+
+    ctx = open_context(db, check_schema=False)
+    upgrade(ctx.db)
+    summary = build_demo(ctx, seed=seed, progress=True)
+    _print_demo_summary(summary)
+
+
+def _print_demo_summary(summary: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if summary.already_there:
+        console.print("[yellow]the demo world is already in this database; nothing added[/]")
+    console.print(f"[green]demo ready:[/] {summary.responses:,} responses, "
+                  f"{summary.customers:,} customers, {summary.units} units, "
+                  f"{summary.staff} staff")
+    table = Table(title="Demo sign-ins (password for all: " + summary.password + ")")
+    for column in ("role", "unit", "e-mail"):
+        table.add_column(column)
+    for user in summary.users:
+        table.add_row(user.role, user.unit, user.email)
+    console.print(table)
+
+
+@app.command()
+@reports_errors
+def generate(
+    responses: Annotated[int, typer.Option("--responses", min=1,
+                                           help="How many responses to generate.")],
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    db: DbOption = None,
+) -> None:
+    """Stream N synthetic responses into the database in bulk (for benchmarks)."""
+    from tiyan.context import open_context
+    from tiyan.demo.generate import generate_responses
+
+    ctx = open_context(db)
+    report = generate_responses(ctx, responses, seed=seed, progress=True)
+    typer.echo(f"generated {report.responses:,} responses in {report.seconds:.1f} s "
+               f"({report.responses / max(report.seconds, 1e-9):,.0f}/s)")
+
+
+@units_app.command("create")
+@reports_errors
+def units_create(
+    code: Annotated[str, typer.Option(help="Unique code, used by the CLI, API and imports.")],
+    name_zh: Annotated[str, typer.Option("--name-zh", help="Chinese name.")],
+    name_en: Annotated[str, typer.Option("--name-en", help="English name.")],
+    kind: Annotated[str, typer.Option(help="group, company, region, store or department.")],
+    parent: Annotated[str | None, typer.Option(help="Code of the parent unit (none for the "
+                                                    "root).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Create an organisation unit (the first one, without --parent, is the root)."""
+    from tiyan.context import open_context
+    from tiyan.services.org import do_create_unit
+
+    ctx = open_context(db)
+    unit_id = do_create_unit(ctx, None, code=code, name_zh=name_zh, name_en=name_en, kind=kind,
+                             parent_code=parent)
+    typer.echo(f"unit {unit_id} {code}" + (f" under {parent}" if parent else " (root)"))
+
+
+@users_app.command("create")
+@reports_errors
+def users_create(
+    email: Annotated[str, typer.Option(help="E-mail address (the sign-in name).")],
+    password: Annotated[str, typer.Option(help="Password (at least 8 characters).")],
+    role: Annotated[str, typer.Option(help="admin, cx_manager, unit_manager, frontline, "
+                                           "agent, analyst or viewer.")],
+    unit: Annotated[str, typer.Option(help="Code of the unit the role is granted at.")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Create a user with a role at a unit (covering its whole subtree)."""
+    from tiyan.context import open_context
+    from tiyan.services.accounts import do_create_user
+
+    ctx = open_context(db)
+    user_id = do_create_user(ctx, None, email=email, name=name or email.split("@")[0],
+                             password=password, role=role, unit_code=unit)
+    typer.echo(f"user {user_id} {email}: {role} at {unit}")
+
+
+@token_app.command("create")
+@reports_errors
+def token_create(
+    email: Annotated[str, typer.Option(help="E-mail of the user the token acts as.")],
+    name: Annotated[str, typer.Option(help="A name to recognise the token by.")] = "cli",
+    db: DbOption = None,
+) -> None:
+    """Create an API token and print it (shown once)."""
+    from tiyan.context import open_context
+    from tiyan.services.accounts import do_create_token
+
+    ctx = open_context(db)
+    typer.echo(do_create_token(ctx, email=email, name=name))
+
+
+app.add_typer(text_app, name="text", help="Text analytics: analyze files, train models.")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

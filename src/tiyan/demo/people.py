@@ -1,0 +1,166 @@
+"""The demo's staff and customers (with identities, attributes, transactions, segments)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tiyan.demo import names, spec
+from tiyan.security import new_public_id
+from tiyan.store import org
+from tiyan.store import tables as t
+
+CUSTOMERS_PER_DEALER = 1400
+GUESTS_PER_HOTEL = 1400
+BUYERS_PER_DEALER = 380
+CITY = {"gz": "广州", "sz": "深圳", "sh": "上海", "hz": "杭州", "nj": "南京", "bj": "北京",
+        "cd": "成都"}
+PLATE_PROVINCE = {"gz": "粤", "sz": "粤", "sh": "沪", "hz": "浙", "nj": "苏"}
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    id: int
+    code: str
+    name: str
+    effect: float
+
+
+def create_staff(conn: Connection, rng: random.Random, unit_ids: dict[str, int],
+                 now: dt.datetime) -> dict[str, list[StaffMember]]:
+    staff: dict[str, list[StaffMember]] = {}
+    for dealer, *_ in spec.DEALERS:
+        staff[f"{dealer}:advisor"] = [
+            _member(conn, rng, unit_ids[f"{dealer}-as"], f"{dealer}-sa{i + 1}", "服务顾问", now,
+                    spec.STAFF_EFFECTS.get((dealer, i), rng.gauss(0, 0.12)))
+            for i in range(spec.ADVISORS_PER_DEALER)]
+        staff[f"{dealer}:consultant"] = [
+            _member(conn, rng, unit_ids[f"{dealer}-sales"], f"{dealer}-sc{i + 1}", "销售顾问", now,
+                    rng.gauss(0, 0.15))
+            for i in range(spec.CONSULTANTS_PER_DEALER)]
+    for hotel, *_ in spec.HOTELS:
+        staff[f"{hotel}:frontdesk"] = [
+            _member(conn, rng, unit_ids[hotel], f"{hotel}-fd{i + 1}", "前台接待", now,
+                    rng.gauss(0, 0.15))
+            for i in range(spec.FRONT_DESK_PER_HOTEL)]
+    return staff
+
+
+def _member(conn: Connection, rng: random.Random, unit_id: int, code: str, title: str,
+            now: dt.datetime, effect: float) -> StaffMember:
+    name = names.person_name(rng)
+    staff_id = org.insert_staff(conn, unit_id=unit_id, code=code, name=name, title=title, now=now)
+    return StaffMember(staff_id, code, name, effect)
+
+
+@dataclass
+class Customer:
+    id: int
+    unit_code: str
+    snapshot: dict[str, Any]
+    spend: Decimal = Decimal("0")
+    visits: int = 0
+
+
+@dataclass
+class CustomerPool:
+    by_unit: dict[str, list[Customer]] = field(default_factory=dict)
+    unit_ids: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, conn: Connection, rng: random.Random, unit_ids: dict[str, int],
+               now: dt.datetime) -> CustomerPool:
+        pool = cls(unit_ids=unit_ids)
+        phones: set[str] = set()
+        for dealer, *_ in spec.DEALERS:
+            pool.by_unit[dealer] = _insert(conn, rng, dealer, unit_ids[dealer],
+                                           CUSTOMERS_PER_DEALER, "car_owner", phones, now)
+            pool.by_unit[f"{dealer}:buyer"] = _insert(conn, rng, dealer, unit_ids[dealer],
+                                                      BUYERS_PER_DEALER, "buyer", phones, now)
+        for hotel, *_ in spec.HOTELS:
+            pool.by_unit[hotel] = _insert(conn, rng, hotel, unit_ids[hotel], GUESTS_PER_HOTEL,
+                                          "guest", phones, now)
+        return pool
+
+    @property
+    def size(self) -> int:
+        return sum(len(v) for v in self.by_unit.values())
+
+    def pick(self, rng: random.Random, key: str) -> Customer:
+        customers = self.by_unit[key]
+        # A loyal core visits often: favour the first third of the pool.
+        index = int(len(customers) * (rng.random() ** 1.6))
+        return customers[min(index, len(customers) - 1)]
+
+    def transaction(self, customer: Customer, kind: str, amount: Decimal,
+                    at: dt.datetime) -> dict[str, Any]:
+        customer.spend += amount
+        customer.visits += 1
+        return {"customer_id": customer.id, "unit_id": self.unit_ids[customer.unit_code],
+                "kind": kind, "external_id": None, "amount": amount, "currency": "CNY",
+                "occurred_at": at, "attributes": {}}
+
+    def write_transactions(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            conn.execute(sa.insert(t.customer_transaction), rows)
+
+    def write_segments(self, conn: Connection) -> None:
+        everyone = [c for group in self.by_unit.values() for c in group]
+        spends = sorted(c.spend for c in everyone)
+        vip_line = spends[int(len(spends) * 0.9)] if spends else Decimal("0")
+        rows = [{"cid": c.id, "seg": _segment(c, vip_line)} for c in everyone]
+        conn.execute(sa.update(t.customer).where(t.customer.c.id == sa.bindparam("cid"))
+                     .values(segment=sa.bindparam("seg")), rows)
+
+
+def _segment(c: Customer, vip_line: Decimal) -> str:
+    if c.visits == 0:
+        return "prospect"
+    if c.spend >= vip_line:
+        return "vip"
+    return "loyal" if c.visits >= 3 else "regular"
+
+
+def _insert(conn: Connection, rng: random.Random, unit_code: str, unit_id: int, count: int,
+            kind: str, phones: set[str], now: dt.datetime) -> list[Customer]:
+    city = CITY[unit_code.removeprefix("htl-")[:2]]
+    rows: list[dict[str, Any]] = []
+    identities: list[str] = []
+    for _ in range(count):
+        name = names.person_name(rng)
+        phone = _unique_phone(rng, phones)
+        attributes: dict[str, Any] = {"name": name, "phone": phone, "city": city, "kind": kind}
+        if kind == "car_owner":
+            attributes.update(plate=names.plate_number(rng, PLATE_PROVINCE[unit_code[:2]]),
+                              vin=names.vin(rng), car_model=names.car_model(rng))
+        elif kind == "guest":
+            attributes["email"] = names.email_for(name, rng)
+            attributes["member_tier"] = rng.choices(["none", "silver", "gold"], [6, 3, 1])[0]
+        rows.append({"public_id": new_public_id(), "unit_id": unit_id, "external_id": None,
+                     "name": name, "segment": None, "language": "zh-CN",
+                     "attributes": attributes, "consent_email": kind == "guest",
+                     "consent_sms": rng.random() < 0.85, "created_at": now})
+        identities.append(phone)
+    result = conn.execute(sa.insert(t.customer).returning(t.customer.c.id,
+                                                          sort_by_parameter_order=True), rows)
+    ids = [int(r[0]) for r in result]
+    conn.execute(sa.insert(t.customer_identity),
+                 [{"customer_id": cid, "kind": "phone", "value": phone}
+                  for cid, phone in zip(ids, identities, strict=True)])
+    snapshots = [{k: row["attributes"][k] for k in ("city", "kind", "car_model", "member_tier")
+                  if k in row["attributes"]} for row in rows]
+    return [Customer(cid, unit_code, snap) for cid, snap in zip(ids, snapshots, strict=True)]
+
+
+def _unique_phone(rng: random.Random, used: set[str]) -> str:
+    while True:
+        phone = names.mobile_number(rng).replace(" ", "").replace("-", "")
+        if phone not in used:
+            used.add(phone)
+            return phone

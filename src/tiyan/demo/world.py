@@ -1,0 +1,259 @@
+"""`tiyan demo`: build the deterministic demo world into an empty database.
+
+A car-dealer group (2 regions, 6 dealers, 30 service advisors) with the after-sales survey, the
+5-touchpoint sales journey, a hotel group, 12 months of responses with comments that match
+their scores, customers with transactions, and a demo user for every role.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tiyan.context import Context
+from tiyan.demo import spec
+from tiyan.demo.bulk import ResponseDraft, write_responses
+from tiyan.demo.people import CustomerPool, StaffMember, create_staff
+from tiyan.demo.visits import VisitFactory
+from tiyan.domain.access import Role
+from tiyan.domain.survey_templates import template
+from tiyan.errors import Conflict
+from tiyan.store import audit, org, surveys, users
+from tiyan.store import tables as t
+
+TZ = ZoneInfo("Asia/Shanghai")
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    role: str
+    unit: str
+    email: str
+
+
+@dataclass
+class DemoSummary:
+    responses: int = 0
+    customers: int = 0
+    units: int = 0
+    staff: int = 0
+    password: str = spec.DEMO_PASSWORD
+    users: list[DemoUser] = field(default_factory=list)
+    already_there: bool = False
+
+
+@dataclass(frozen=True)
+class SurveyRef:
+    survey_id: int
+    version_id: int
+    touchpoint_id: int | None
+
+
+def build_demo(ctx: Context, *, seed: int = 20261123, progress: bool = False) -> DemoSummary:
+    rng = random.Random(seed)
+    now = ctx.now()
+    summary = DemoSummary()
+    with ctx.db.read() as conn:
+        if _has_demo(conn):
+            return _existing(conn)
+    with ctx.db.write() as conn:
+        _require_empty(conn)
+        unit_ids = _build_units(conn, now)
+        staff = create_staff(conn, rng, unit_ids, now)
+        summary.users = _build_users(
+            conn, unit_ids, staff, now, ctx.passwords.hash(spec.DEMO_PASSWORD)
+        )
+        survey_refs = _build_journeys_and_surveys(conn, unit_ids, now)
+        pool = CustomerPool.create(conn, rng, unit_ids, now)
+    summary.units, summary.staff = len(unit_ids), sum(len(v) for v in staff.values())
+    factory = VisitFactory(rng, unit_ids, staff, survey_refs, pool, _agent_id(ctx), now)
+    plan = list(_months(now))
+    total = sum(factory.planned(start, end) for start, end in plan)
+    with _progress(progress, total) as advance:
+        for start, end in plan:
+            for batch in _batches(factory.month(start, end), BATCH):
+                with ctx.db.write() as conn:
+                    write_responses(conn, [d for d, _ in batch], now)
+                    pool.write_transactions(conn, [tx for _, txs in batch for tx in txs])
+                summary.responses += len(batch)
+                advance(len(batch))
+    with ctx.db.write() as conn:
+        pool.write_segments(conn)
+    summary.customers = pool.size
+    return summary
+
+
+def _has_demo(conn: Connection) -> bool:
+    query = sa.select(t.org_unit.c.id).where(t.org_unit.c.code == spec.units()[0].code)
+    return conn.execute(query).first() is not None
+
+
+def _existing(conn: Connection) -> DemoSummary:
+    def count(table: sa.Table) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+    return DemoSummary(
+        responses=count(t.response), customers=count(t.customer), units=count(t.org_unit),
+        staff=count(t.staff), already_there=True,
+        users=[DemoUser(u.role, u.unit, u.email) for u in spec.USERS])
+
+
+def _require_empty(conn: Connection) -> None:
+    if conn.execute(sa.select(t.org_unit.c.id).limit(1)).first() is not None:
+        raise Conflict(
+            "the database already holds data; `tiyan demo` fills an empty database "
+            "(use a new --db, or remove the SQLite file)",
+            where="--db",
+        )
+
+
+def _build_units(conn: Connection, now: dt.datetime) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for unit in spec.units():
+        ids[unit.code] = org.insert_unit(
+            conn,
+            code=unit.code,
+            name_zh=unit.name_zh,
+            name_en=unit.name_en,
+            kind=unit.kind,
+            parent_id=ids[unit.parent] if unit.parent else None,
+            now=now,
+            attributes={"quality": unit.quality} if unit.kind == "store" else {},
+        )
+    return ids
+
+
+def _build_users(
+    conn: Connection,
+    unit_ids: dict[str, int],
+    staff: dict[str, list[StaffMember]],
+    now: dt.datetime,
+    password_hash: str,
+) -> list[DemoUser]:
+    out = []
+    for u in spec.USERS:
+        user_id = users.insert_user(
+            conn, email=u.email, name=u.name, password_hash=password_hash, now=now
+        )
+        users.insert_grant(
+            conn, user_id=user_id, role=Role(u.role), unit_id=unit_ids[u.unit], now=now
+        )
+        if u.staff_of:
+            member = staff[f"{u.staff_of[0]}:advisor"][u.staff_of[1]]
+            conn.execute(
+                sa.update(t.staff).where(t.staff.c.id == member.id).values(user_id=user_id)
+            )
+        audit.record(
+            conn,
+            at=now,
+            user_id=None,
+            action="user.create",
+            entity="user",
+            entity_id=user_id,
+            unit_id=unit_ids[u.unit],
+            detail={"email": u.email, "role": u.role, "source": "demo"},
+        )
+        out.append(DemoUser(u.role, u.unit, u.email))
+    return out
+
+
+def _build_journeys_and_surveys(
+    conn: Connection, unit_ids: dict[str, int], now: dt.datetime
+) -> dict[str, SurveyRef]:
+    for code, (zh, en, steps) in spec.JOURNEYS.items():
+        journey_id = surveys.insert_journey(conn, code=code, name_zh=zh, name_en=en, now=now)
+        for position, (tp_code, tp_zh, tp_en, subs) in enumerate(steps, start=1):
+            parent = surveys.insert_touchpoint(
+                conn,
+                journey_id=journey_id,
+                code=tp_code,
+                name_zh=tp_zh,
+                name_en=tp_en,
+                position=position,
+            )
+            for sub_pos, (sub_code, sub_zh, sub_en) in enumerate(subs, start=1):
+                surveys.insert_touchpoint(
+                    conn,
+                    journey_id=journey_id,
+                    code=sub_code,
+                    name_zh=sub_zh,
+                    name_en=sub_en,
+                    position=sub_pos,
+                    parent_id=parent,
+                )
+    refs = {}
+    for code, (tmpl, name, owner, journey, tp) in spec.SURVEYS.items():
+        tp_id = surveys.touchpoint_ids(conn, journey)[tp] if journey and tp else None
+        survey_id, version_id = surveys.insert_survey(
+            conn,
+            code=code,
+            name=name,
+            unit_id=unit_ids[owner],
+            definition=template(tmpl),
+            now=now,
+            created_by=None,
+            touchpoint_id=tp_id,
+        )
+        refs[code] = SurveyRef(survey_id, version_id, tp_id)
+    return refs
+
+
+def _agent_id(ctx: Context) -> int | None:
+    with ctx.db.read() as conn:
+        row = users.user_by_email(conn, "agent@demo.tiyan.dev")
+    return None if row is None else int(row["id"])
+
+
+def _months(now: dt.datetime, count: int = 12) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+    """(start, end) of the last `count` months in Shanghai time; the current one ends now."""
+    local = now.astimezone(TZ)
+    year, month = local.year, local.month
+    starts = []
+    for _ in range(count):
+        starts.append(dt.datetime(year, month, 1, tzinfo=TZ))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    starts.reverse()
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else now
+        yield start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def _batches(
+    items: Iterator[tuple[ResponseDraft, list[dict[str, object]]]], size: int
+) -> Iterator[list[tuple[ResponseDraft, list[dict[str, object]]]]]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _progress:
+    """A Rich progress bar when asked for, else a no-op counter."""
+
+    def __init__(self, show: bool, total: int) -> None:
+        self.show, self.total = show, total
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        if not self.show:
+            return lambda n: None
+        from rich.progress import Progress
+
+        self._bar = Progress()
+        self._bar.__enter__()
+        task = self._bar.add_task("demo responses", total=self.total)
+        return lambda n: self._bar.advance(task, n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.show:
+            self._bar.__exit__(None, None, None)

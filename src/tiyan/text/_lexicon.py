@@ -1,0 +1,225 @@
+"""jieba's prefix dictionary, stored in buckets on disk so that a process loads only what it reads.
+
+jieba segments a text with a dictionary of words and their prefixes; every key it looks up is a
+substring of the text, so each key is either one character of the text or starts with two
+consecutive characters of it. A `Lexicon` therefore keeps its entries in buckets hashed by that
+character or character pair, and `cover(text)` loads the buckets of `text`'s characters and
+character pairs before jieba reads the text: the words are exactly those of the full dictionary,
+but a batch of short comments touches a few percent of it (milliseconds instead of the ~0.7 s jieba
+needs to load all of it).
+
+The bucketed file is built once per industry (from jieba's dictionary plus the industry dictionary)
+and kept in a cache folder (`$TIYAN_CACHE_DIR`, else `$XDG_CACHE_HOME/tiyan`, else
+`~/.cache/tiyan`; a per-user temporary folder when that is not writable). Its name carries a digest
+of its sources, so an edited dictionary or another jieba version gets a new file (and the old one
+is removed). Parsed tables such as the keyword IDF live there too (`cached_table`).
+
+File layout: 8-byte header length, marshal of (FORMAT, total, number of buckets), buckets + 1
+offsets (native 8-byte integers; bucket b spans offsets b to b + 1), then one marshal block
+{word: frequency} per bucket. A word lives in the bucket of the CRC-32 of its first two characters
+(one for one-character words).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import marshal
+import mmap
+import os
+import sys
+import tempfile
+import threading
+import zlib
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+FORMAT = 2
+BUCKETS = 1 << 18
+_HEADER = 8
+
+
+class LexiconFileError(RuntimeError):
+    """A cached lexicon file cannot be read; the message names the file."""
+
+
+class Lexicon:
+    """A word-frequency table filled bucket by bucket, shared with a jieba tokenizer as its FREQ."""
+
+    def __init__(self, data: bytes | mmap.mmap, path: Path | None = None) -> None:
+        try:
+            size = int.from_bytes(data[:_HEADER], "little")
+            version, total, buckets = marshal.loads(data[_HEADER : _HEADER + size])
+        except (ValueError, EOFError, TypeError) as exc:
+            raise LexiconFileError(f"lexicon {path}: unreadable ({exc})") from exc
+        if version != FORMAT:
+            raise LexiconFileError(f"lexicon {path}: format {version}, expected {FORMAT}")
+        start = _HEADER + size
+        self.total: int = total
+        self.freq: dict[str, int] = {}
+        self._view = memoryview(data)
+        self._offsets = self._view[start : start + 8 * (buckets + 1)].cast("Q")
+        self._blocks_start = start + 8 * (buckets + 1)
+        self._mask = buckets - 1
+        self._seen: set[str] = set()
+        self._loaded: set[int] = set()
+        self._lock = threading.Lock()
+
+    def cover(self, text: str) -> None:
+        """Load every entry that segmenting `text` can look up."""
+        keys = set(text)
+        keys.update([text[i : i + 2] for i in range(len(text) - 1)])
+        missing = keys - self._seen
+        if not missing:
+            return
+        with self._lock:
+            for key in missing:
+                self._load(zlib.crc32(key.encode("utf-8", "surrogatepass")) & self._mask)
+            self._seen.update(missing)
+
+    def _load(self, bucket: int) -> None:
+        if bucket in self._loaded:
+            return
+        self._loaded.add(bucket)
+        begin, end = self._offsets[bucket], self._offsets[bucket + 1]
+        if end > begin:
+            start = self._blocks_start
+            self.freq.update(marshal.loads(self._view[start + begin : start + end]))
+
+
+def pack(freq: dict[str, int], total: int, buckets: int = BUCKETS) -> bytes:
+    """The bucketed file of a full jieba FREQ table and its total (`buckets`: a power of two)."""
+    by_bucket: dict[int, dict[str, int]] = defaultdict(dict)
+    for word, count in freq.items():
+        by_bucket[_bucket(word, buckets)][word] = count
+    offsets, blocks, offset = [0], [], 0
+    for bucket in range(buckets):
+        block = marshal.dumps(by_bucket[bucket]) if bucket in by_bucket else b""
+        blocks.append(block)
+        offset += len(block)
+        offsets.append(offset)
+    header = marshal.dumps((FORMAT, total, buckets))
+    table = b"".join(value.to_bytes(8, sys.byteorder) for value in offsets)
+    return b"".join([len(header).to_bytes(_HEADER, "little"), header, table, *blocks])
+
+
+def _bucket(word: str, buckets: int) -> int:
+    """The bucket of a word: that of its first one or two characters (the keys `cover` uses)."""
+    return zlib.crc32(word[:2].encode("utf-8", "surrogatepass")) & (buckets - 1)
+
+
+def load_or_build(name: str, user_dictionary: Path | None) -> Lexicon:
+    """The lexicon of jieba's dictionary plus `user_dictionary`, from the cache or built now."""
+    jieba = import_jieba()
+    path = cache_dir() / f"jieba-{name}-{_digest(jieba, user_dictionary)}.lexicon"
+    if path.is_file():
+        try:
+            return Lexicon(_mapped(path), path)
+        except (OSError, ValueError, LexiconFileError):
+            pass  # rebuilt and rewritten below
+    tokenizer = full_tokenizer(user_dictionary)
+    data = pack(tokenizer.FREQ, tokenizer.total)
+    _write_atomically(path, data)
+    for stale in path.parent.glob(f"jieba-{name}-*.lexicon"):
+        if stale != path:
+            stale.unlink(missing_ok=True)  # built from an older dictionary or jieba
+    return Lexicon(data, path)
+
+
+def _mapped(path: Path) -> mmap.mmap:
+    """The file mapped read-only: only the pages of buckets a process reads are read from disk."""
+    with path.open("rb") as handle:
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def cached_table(
+    name: str, source: Path, build: Callable[[], dict[str, float]]
+) -> dict[str, float]:
+    """`build()`, kept in the cache folder (marshal) until the content of `source` changes."""
+    content = source.read_bytes()
+    path = cache_dir() / f"{name}-{hashlib.sha256(content).hexdigest()[:16]}.marshal"
+    try:
+        value = marshal.loads(path.read_bytes())
+        if isinstance(value, dict):
+            return value
+    except (OSError, ValueError, EOFError, TypeError):
+        pass  # missing or unreadable: built and written below
+    table = build()
+    _write_atomically(path, marshal.dumps(table))
+    for stale in path.parent.glob(f"{name}-*.marshal"):
+        if stale != path:
+            stale.unlink(missing_ok=True)
+    return table
+
+
+def full_tokenizer(user_dictionary: Path | None) -> Any:
+    """A jieba tokenizer with its whole dictionary loaded (slow: used to build lexicons)."""
+    jieba = import_jieba()
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.tmp_dir = str(cache_dir())
+    tokenizer.initialize()
+    if user_dictionary is not None:
+        with user_dictionary.open("rb") as handle:  # jieba leaves files it opens itself unclosed
+            tokenizer.load_userdict(handle)
+    return tokenizer
+
+
+def import_jieba() -> ModuleType:
+    """jieba, imported without pkg_resources (~80 ms; jieba falls back to plain file access)."""
+    if "jieba" in sys.modules:
+        return sys.modules["jieba"]
+    blocked = "pkg_resources" not in sys.modules
+    if blocked:
+        sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # makes its import fail
+    try:
+        import jieba
+    finally:
+        if blocked and sys.modules.get("pkg_resources", 0) is None:
+            del sys.modules["pkg_resources"]
+    return jieba
+
+
+def cache_dir() -> Path:
+    """A writable folder for cached lexicons (created when missing)."""
+    configured = os.environ.get("TIYAN_CACHE_DIR")
+    if configured:
+        base = Path(configured)
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tiyan"
+    for folder in (base, Path(tempfile.gettempdir()) / f"tiyan-cache-{_user()}"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(folder, os.W_OK):
+            return folder
+    raise LexiconFileError(f"no writable cache folder: tried {base} and the temporary folder")
+
+
+def _digest(jieba: ModuleType, user_dictionary: Path | None) -> str:
+    source = Path(str(jieba.__file__)).parent / "dict.txt"
+    hasher = hashlib.sha256(f"{FORMAT} {jieba.__version__} {source.stat().st_size}".encode())
+    if user_dictionary is not None:
+        hasher.update(user_dictionary.read_bytes())
+    return hasher.hexdigest()[:16]
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    except OSError:
+        return  # a read-only cache only costs the next process the build
+    try:
+        with os.fdopen(handle, "wb") as sink:
+            sink.write(data)
+        os.replace(temporary, path)
+    except OSError:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def _user() -> int:
+    return os.getuid() if hasattr(os, "getuid") else 0

@@ -1,0 +1,109 @@
+"""Document and clause sentiment: positive / neutral / negative with a score in [-1, 1].
+
+Two shipped models (see docs/models/text.md), both linear models over hashed n-grams:
+
+- Chinese: character 1–3-grams, plain + NB-weighted logistic regression averaged, trained on the
+  train splits of three Chinese review corpora together, with industry-specific copies of the
+  features for the industries those corpora come from (restaurant, hotel, retail); texts of other
+  industries use the shared weights only.
+- English: character 2–5-grams + word 1–3-grams, three classes, trained on tweets to airlines.
+
+The score is P(positive) − P(negative). Chinese training data has two classes only, so a Chinese
+text is "neutral" when its score lies inside ±NEUTRAL_BAND.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from tiyan.text._features import hash_features, normalise
+from tiyan.text._linear import LinearModel, ModelFileError, load_linear, sigmoid, softmax
+
+MODELS = Path(__file__).parent / "models"
+MODEL_FILES = {"zh": MODELS / "sentiment_zh.npz", "en": MODELS / "sentiment_en.npz"}
+POSITIVE, NEUTRAL, NEGATIVE = "positive", "neutral", "negative"
+NEUTRAL_BAND = 0.2
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    """A label and a score in [-1, 1] (−1 very negative, +1 very positive)."""
+
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class SentimentModel:
+    """A shipped sentiment model for one language."""
+
+    language: str
+    linear: LinearModel
+    classes: tuple[str, ...]
+
+    def predict(self, texts: Sequence[str], industry: str | None = None) -> list[Sentiment]:
+        """Sentiment of each text (raw text: normalisation happens here)."""
+        if not texts:
+            return []
+        probabilities = self.probabilities(texts, industry)
+        return [self._label(row) for row in probabilities]
+
+    def probabilities(self, texts: Sequence[str], industry: str | None = None) -> np.ndarray:
+        """Class probabilities, shape (len(texts), len(classes))."""
+        features = hash_features([normalise(text) for text in texts], self.linear.spec)
+        raw = self.linear.decision(features, industry)
+        if len(self.classes) == 2:
+            positive = sigmoid(raw[:, 0])
+            return np.column_stack([1.0 - positive, positive])
+        return softmax(raw)
+
+    def _label(self, probabilities: np.ndarray) -> Sentiment:
+        by_class = dict(zip(self.classes, probabilities.tolist(), strict=True))
+        score = round(by_class.get(POSITIVE, 0.0) - by_class.get(NEGATIVE, 0.0), 4)
+        if NEUTRAL in by_class:
+            return Sentiment(max(by_class, key=by_class.__getitem__), score)
+        return Sentiment(binary_label(score), score)
+
+
+def binary_label(score: float) -> str:
+    """Label of a two-class score: neutral when neither pole is ahead by NEUTRAL_BAND."""
+    if abs(score) < NEUTRAL_BAND:
+        return NEUTRAL
+    return POSITIVE if score > 0 else NEGATIVE
+
+
+@cache
+def load_sentiment_model(language: str) -> SentimentModel:
+    """The shipped model for "zh" or "en", loaded once per process."""
+    path = MODEL_FILES.get(language)
+    if path is None:
+        raise ValueError(f"no sentiment model for language {language!r}; expected one of zh, en")
+    linear, extra = load_linear(path)
+    if "classes" not in extra:
+        raise ModelFileError(path, "no classes array")
+    return SentimentModel(language, linear, tuple(str(c) for c in extra["classes"]))
+
+
+def predict_by_language(
+    texts: Sequence[str], languages: Sequence[str], industry: str | None = None
+) -> list[Sentiment]:
+    """Sentiment of each text: English texts go to the English model, all others to the Chinese
+    one, each language as one batch; results keep the order of `texts`."""
+    results: list[Sentiment] = [Sentiment(NEUTRAL, 0.0)] * len(texts)
+    for model_language in ("zh", "en"):
+        positions = [
+            i for i, lang in enumerate(languages) if (lang == "en") == (model_language == "en")
+        ]
+        if not positions:
+            continue
+        predicted = load_sentiment_model(model_language).predict(
+            [texts[i] for i in positions], industry
+        )
+        for position, sentiment in zip(positions, predicted, strict=True):
+            results[position] = sentiment
+    return results

@@ -1,0 +1,293 @@
+"""Aspect taxonomies per industry, kept as data in `taxonomies/<industry>.yaml`.
+
+A taxonomy is a list of aspects (what customers talk about: 服务顾问态度, 等待时间 …), each with a
+snake_case code, Chinese and English names and seed terms in both languages. `find_mentions`
+locates the terms in a comment: Chinese terms match anywhere, English terms match whole words,
+case-insensitively; where terms overlap the longest wins.
+
+YAML shape::
+
+    industry: hotel
+    name_zh: 酒店
+    name_en: Hotel
+    aspects:
+      - code: room
+        name_zh: 房间
+        name_en: Room
+        terms: [房间, 客房, room, bed]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TAXONOMIES = Path(__file__).parent / "taxonomies"
+INDUSTRIES = (
+    "car_aftersales",
+    "car_product",
+    "hotel",
+    "restaurant",
+    "retail",
+    "banking",
+    "telecom",
+)
+
+# libyaml's safe loader when PyYAML was built with it (same documents, several times faster)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+_ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_TOP_FIELDS = ("industry", "name_zh", "name_en", "aspects")
+_ASPECT_FIELDS = ("code", "name_zh", "name_en", "terms")
+
+
+class TaxonomyError(ValueError):
+    """A taxonomy file is missing or malformed; the message names the file, aspect and field."""
+
+    def __init__(self, path: Path | str, message: str, aspect: str | None = None) -> None:
+        where = f"{path}" + (f", aspect {aspect!r}" if aspect else "")
+        super().__init__(f"{where}: {message}")
+        self.path = str(path)
+        self.aspect = aspect
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """Something customers talk about, with the words that signal it."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A taxonomy term found in a text; `text[start:end]` is the surface form."""
+
+    aspect: Aspect
+    term: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """An industry's aspects and a matcher over all their terms."""
+
+    industry: str
+    name_zh: str
+    name_en: str
+    aspects: tuple[Aspect, ...]
+    _by_term: Mapping[str, tuple[Aspect, str]] = field(init=False, repr=False, compare=False)
+    _scanner: _TermScanner = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_term = {term.lower(): (aspect, term) for aspect in self.aspects for term in aspect.terms}
+        object.__setattr__(self, "_by_term", by_term)
+        object.__setattr__(self, "_scanner", _TermScanner(by_term))
+
+    def find_mentions(self, text: str) -> list[Mention]:
+        """All non-overlapping term occurrences in `text`, left to right, longest term first."""
+        mentions = []
+        for start, key in self._scanner.scan(text):
+            aspect, term = self._by_term[key]
+            mentions.append(Mention(aspect, term, start, start + len(key)))
+        return mentions
+
+    def aspect(self, code: str) -> Aspect:
+        """The aspect with this code; KeyError names the taxonomy when there is none."""
+        for aspect in self.aspects:
+            if aspect.code == code:
+                return aspect
+        raise KeyError(f"taxonomy {self.industry!r} has no aspect {code!r}")
+
+    @property
+    def terms(self) -> frozenset[str]:
+        """Every term of every aspect, lower-cased."""
+        return frozenset(self._by_term)
+
+
+class _TermScanner:
+    """Finds lower-cased terms in a text: candidates by first character, longest term first.
+
+    A term that starts (ends) with an ASCII letter or digit only matches where the text has no ASCII
+    letter or digit just before (after) it, so "bed" is not found in "bedding".
+    """
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        terms = list(terms)
+        by_first: dict[str, list[str]] = {}
+        for term in sorted(terms, key=len, reverse=True):
+            by_first.setdefault(term[0], []).append(term)
+        self._by_first = {char: tuple(found) for char, found in by_first.items()}
+        firsts = "".join(sorted(self._by_first))
+        self._candidates = re.compile(f"[{re.escape(firsts)}]" if firsts else r"(?!x)x")
+        self._terms = terms
+
+    def scan(self, text: str) -> list[tuple[int, str]]:
+        """(start, term) of each non-overlapping occurrence, left to right."""
+        lowered = text.lower()
+        if len(lowered) != len(text):  # lower() changed offsets (rare letters such as İ)
+            return [(match.start(), match.group().lower()) for match in self._regex.finditer(text)]
+        found: list[tuple[int, str]] = []
+        position = 0
+        while match := self._candidates.search(lowered, position):
+            start = match.start()
+            term = self._longest_at(text, lowered, start)
+            if term is None:
+                position = start + 1
+            else:
+                found.append((start, term))
+                position = start + len(term)
+        return found
+
+    @cached_property
+    def _regex(self) -> re.Pattern[str]:
+        return _compile_terms(self._terms)
+
+    def _longest_at(self, text: str, lowered: str, start: int) -> str | None:
+        for term in self._by_first[lowered[start]]:
+            if lowered.startswith(term, start) and _bounded(text, term, start):
+                return term
+        return None
+
+
+def _bounded(text: str, term: str, start: int) -> bool:
+    """No ASCII letter or digit of `text` glued to an ASCII-alphanumeric edge of `term`."""
+    if start > 0 and term[0] in _ASCII_ALNUM and text[start - 1] in _ASCII_ALNUM:
+        return False
+    end = start + len(term)
+    return not (end < len(text) and term[-1] in _ASCII_ALNUM and text[end] in _ASCII_ALNUM)
+
+
+def _compile_terms(terms: list[str]) -> re.Pattern[str]:
+    alternatives = [_term_pattern(term) for term in sorted(terms, key=len, reverse=True)]
+    return re.compile("|".join(alternatives) or r"(?!x)x", re.IGNORECASE)
+
+
+def _term_pattern(term: str) -> str:
+    pattern = re.escape(term)
+    if term[0].isascii() and term[0].isalnum():
+        pattern = r"(?<![A-Za-z0-9])" + pattern
+    if term[-1].isascii() and term[-1].isalnum():
+        pattern += r"(?![A-Za-z0-9])"
+    return pattern
+
+
+@cache
+def load_taxonomy(industry: str) -> Taxonomy:
+    """The shipped taxonomy of `industry` (one of INDUSTRIES), parsed and validated once."""
+    if industry not in INDUSTRIES:
+        raise TaxonomyError(
+            TAXONOMIES / f"{industry}.yaml",
+            f"unknown industry {industry!r}; expected one of {', '.join(INDUSTRIES)}",
+        )
+    return load_taxonomy_file(TAXONOMIES / f"{industry}.yaml")
+
+
+def load_taxonomy_file(path: Path | str) -> Taxonomy:
+    """Parse and validate a taxonomy YAML file (shipped or edited by a user)."""
+    path = Path(path)
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+    except OSError as exc:
+        raise TaxonomyError(path, f"cannot read the file ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise TaxonomyError(path, f"not valid YAML ({exc})") from exc
+    return parse_taxonomy(raw, path)
+
+
+def parse_taxonomy(raw: Any, path: Path | str) -> Taxonomy:
+    """Build a Taxonomy from parsed YAML, rejecting unknown, missing or ill-typed fields."""
+    if not isinstance(raw, dict):
+        raise TaxonomyError(path, "expected a mapping with fields " + ", ".join(_TOP_FIELDS))
+    _check_fields(raw, _TOP_FIELDS, path, None)
+    aspects_raw = raw["aspects"]
+    if not isinstance(aspects_raw, list) or not aspects_raw:
+        raise TaxonomyError(path, 'field "aspects" must be a non-empty list')
+    aspects = tuple(_parse_aspect(item, index, path) for index, item in enumerate(aspects_raw))
+    _check_unique(aspects, path)
+    return Taxonomy(
+        industry=_text(raw, "industry", path, None),
+        name_zh=_text(raw, "name_zh", path, None),
+        name_en=_text(raw, "name_en", path, None),
+        aspects=aspects,
+    )
+
+
+def _parse_aspect(raw: Any, index: int, path: Path | str) -> Aspect:
+    label = f"#{index + 1}"
+    if not isinstance(raw, dict):
+        raise TaxonomyError(path, "expected a mapping", label)
+    if isinstance(raw.get("code"), str):
+        label = raw["code"]
+    _check_fields(raw, _ASPECT_FIELDS, path, label)
+    code = _text(raw, "code", path, label)
+    if not _CODE.match(code):
+        raise TaxonomyError(path, f'field "code": {code!r} is not snake_case', label)
+    return Aspect(
+        code=code,
+        name_zh=_text(raw, "name_zh", path, label),
+        name_en=_text(raw, "name_en", path, label),
+        terms=_terms(raw, path, label),
+    )
+
+
+def _check_fields(
+    raw: dict[str, Any], allowed: tuple[str, ...], path: Path | str, aspect: str | None
+) -> None:
+    unknown = sorted(set(map(str, raw)) - set(allowed))
+    if unknown:
+        raise TaxonomyError(
+            path, f'unknown field "{unknown[0]}"; allowed: {", ".join(allowed)}', aspect
+        )
+    missing = [name for name in allowed if name not in raw]
+    if missing:
+        raise TaxonomyError(path, f'missing field "{missing[0]}"', aspect)
+
+
+def _text(raw: dict[str, Any], name: str, path: Path | str, aspect: str | None) -> str:
+    value = raw[name]
+    if not isinstance(value, str) or not value.strip():
+        raise TaxonomyError(
+            path, f'field "{name}" must be a non-empty string, got {value!r}', aspect
+        )
+    return value.strip()
+
+
+def _terms(raw: dict[str, Any], path: Path | str, aspect: str) -> tuple[str, ...]:
+    value = raw["terms"]
+    if not isinstance(value, list) or not value:
+        raise TaxonomyError(path, 'field "terms" must be a non-empty list of strings', aspect)
+    terms = []
+    for position, term in enumerate(value, start=1):
+        if not isinstance(term, str) or not term.strip():
+            raise TaxonomyError(
+                path, f'field "terms", item {position}: {term!r} is not a term', aspect
+            )
+        terms.append(term.strip())
+    return tuple(dict.fromkeys(terms))
+
+
+def _check_unique(aspects: tuple[Aspect, ...], path: Path | str) -> None:
+    codes: set[str] = set()
+    owner: dict[str, str] = {}
+    for aspect in aspects:
+        if aspect.code in codes:
+            raise TaxonomyError(path, 'field "code": duplicate code', aspect.code)
+        codes.add(aspect.code)
+        for term in aspect.terms:
+            previous = owner.setdefault(term.lower(), aspect.code)
+            if previous != aspect.code:
+                raise TaxonomyError(
+                    path,
+                    f'field "terms": {term!r} is already a term of aspect {previous!r}',
+                    aspect.code,
+                )

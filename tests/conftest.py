@@ -1,0 +1,160 @@
+"""Shared fixtures: real SQLite and PostgreSQL databases, a fake clock, one fixture world.
+
+PostgreSQL and chromium tests are skipped with a visible notice where those are missing,
+except in CI (CI=true), where a missing service is a failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tiyan.context import Context
+from tiyan.settings import load_settings
+from tiyan.store import tables as t
+from tiyan.store.db import Database
+from tiyan.store.migrate import upgrade
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_ADMIN_URL = os.environ.get("TIYAN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+FIXED_NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = "available" if postgres_available() else "MISSING"
+    return [f"PostgreSQL for tests: {PG_ADMIN_URL} ({state})"]
+
+
+@functools.cache
+def postgres_problem() -> str | None:
+    """None when the test PostgreSQL server answers, else why it does not."""
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+        return str(exc).strip().splitlines()[0]
+    return None
+
+
+def postgres_available() -> bool:
+    return postgres_problem() is None
+
+
+def require_service(name: str, available: bool, why: str) -> None:
+    if available:
+        return
+    message = f"{name} is not available here ({why})"
+    if IN_CI:
+        pytest.fail(f"{message}; in CI nothing may be skipped")
+    pytest.skip(message)
+
+
+class Clock:
+    """A fake clock the tests move by hand."""
+
+    def __init__(self, start: dt.datetime = FIXED_NOW) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+def _create_pg_database() -> str:
+    name = f"tiyan_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(
+        PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = sa.create_engine(
+        PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """One migrated database per backend for the whole run; the tests empty them in between."""
+    urls = {"sqlite": f"sqlite:///{tmp_path_factory.mktemp('db') / 'tiyan.db'}"}
+    if postgres_available():
+        urls["postgres"] = _create_pg_database()
+    for url in urls.values():
+        db = Database(url)
+        upgrade(db)
+        db.dispose()
+    yield urls
+    if "postgres" in urls:
+        _drop_pg_database(urls["postgres"])
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres":
+        require_service("PostgreSQL", postgres_available(), postgres_problem() or "")
+    return str(request.param)
+
+
+_DATABASES: dict[str, Database] = {}
+
+
+@pytest.fixture
+def ctx(backend: str, database_urls: dict[str, str]) -> Iterator[Context]:
+    """A context on an empty, migrated database of the current backend, with a fake clock."""
+    url = database_urls[backend]
+    db = _DATABASES.get(url) or _DATABASES.setdefault(url, Database(url))
+    empty_all_tables(db)
+    yield Context(db, test_settings(url), Clock())
+
+
+def test_settings(url: str):  # type: ignore[no-untyped-def]
+    """Real settings with a small minimum n and a cheap (still argon2id) password hash."""
+    return load_settings(db_url=url, min_n=5, argon2_time_cost=1, argon2_memory_kib=1024)
+
+
+def empty_all_tables(db: Database) -> None:
+    db.immutable_cache.clear()
+    with db.write() as conn:
+        if db.is_sqlite:
+            for table in reversed(t.metadata.sorted_tables):
+                conn.execute(table.delete())
+        else:
+            names = ", ".join(f'"{table.name}"' for table in t.metadata.sorted_tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_databases() -> Iterator[None]:
+    yield
+    for db in _DATABASES.values():
+        db.dispose()
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def demo_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite database filled by the real `tiyan demo` command (built once per run)."""
+    from tests.demo_db import build_demo_database
+
+    return build_demo_database(tmp_path_factory.mktemp("demo"))

@@ -1,0 +1,95 @@
+"""The demo world: big enough, realistic, deterministic, consistent."""
+
+import datetime as dt
+import hashlib
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import Clock
+from tiyan.context import Context
+from tiyan.demo.world import build_demo
+from tiyan.store import tables as t
+from tiyan.store.db import Database
+
+R, A = t.response, t.answer
+
+
+@pytest.fixture(scope="module")
+def demo(demo_db_url):
+    db = Database(demo_db_url)
+    with db.read() as conn:
+        yield conn
+    db.dispose()
+
+
+def scalar(conn, query):
+    return conn.execute(sa.text(query)).scalar_one()
+
+
+def test_demo_holds_twelve_months_and_at_least_20000_responses(demo):
+    assert scalar(demo, "SELECT count(*) FROM response") >= 20_000
+    assert scalar(demo, "SELECT count(DISTINCT substr(submitted_at, 1, 7)) FROM response") >= 12
+    assert scalar(demo, "SELECT count(*) FROM staff WHERE title = '服务顾问'") == 30
+    assert scalar(demo, "SELECT count(*) FROM org_unit WHERE kind = 'store'") == 9
+    assert scalar(demo, "SELECT count(*) FROM customer_transaction") > 20_000
+
+
+def test_after_sales_responses_answer_nine_process_and_nine_satisfaction_items(demo):
+    items = {row[0] for row in demo.execute(sa.text(
+        "SELECT DISTINCT a.item_code FROM answer a JOIN survey s ON s.id = "
+        "(SELECT survey_id FROM response WHERE id = a.response_id) WHERE s.code = 'after-sales'"))}
+    assert len({i for i in items if i.startswith("proc_")}) == 9
+    assert len({i for i in items if i.startswith("sat_")} | {"csat"} & items) == 9
+    assert {"nps", "comment"} <= items
+
+
+def test_comments_follow_the_scores(demo):
+    def share_with_complaint(nps_filter):
+        rows = demo.execute(sa.text(
+            "SELECT c.value_text FROM answer c JOIN answer n ON n.response_id = c.response_id "
+            f"AND n.item_code = 'nps' WHERE c.item_code = 'comment' AND {nps_filter}")).all()
+        words = ("没", "不", "差", "慢", "太", "but", "n't", "never")
+        return sum(any(w in r[0] for w in words) for r in rows) / len(rows)
+
+    assert share_with_complaint("n.value_num <= 4") > 2 * share_with_complaint("n.value_num = 10")
+
+
+def test_some_advisors_are_clearly_better_or_worse(demo):
+    rows = demo.execute(sa.text(
+        "SELECT r.staff_id, 100.0 * (sum(a.value_num >= 9) - sum(a.value_num <= 6)) / count(*) "
+        "FROM answer a JOIN response r ON r.id = a.response_id JOIN staff s ON s.id = r.staff_id "
+        "WHERE a.item_code = 'nps' AND s.title = '服务顾问' GROUP BY r.staff_id")).all()
+    scores = sorted(nps for _, nps in rows)
+    assert scores[-1] - scores[0] > 100
+
+
+def digest(db: Database) -> str:
+    with db.read() as conn:
+        rows = conn.execute(sa.select(R.c.submitted_at, R.c.channel, A.c.item_code,
+                                      A.c.value_num, A.c.value_text)
+                            .join(A, A.c.response_id == R.c.id)
+                            .order_by(R.c.submitted_at, A.c.item_code)).all()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def test_the_same_seed_and_day_give_the_same_world(tmp_path):
+    digests = []
+    for name in ("a", "b"):
+        db = Database(f"sqlite:///{tmp_path / name}.db")
+        from tiyan.store.migrate import upgrade
+
+        upgrade(db)
+        ctx = Context(db, clock=Clock(dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)))
+        build_demo(ctx, seed=7)
+        digests.append(digest(db))
+        db.dispose()
+    assert digests[0] == digests[1]
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_demo_builds_on_postgresql_too(ctx):
+    summary = build_demo(ctx, seed=3)
+    with ctx.db.read() as conn:
+        stored = conn.execute(sa.select(sa.func.count()).select_from(R)).scalar_one()
+    assert summary.responses == stored >= 20_000

@@ -1,0 +1,50 @@
+import re
+from pathlib import Path
+
+from tiyan.domain.access import Role
+from tiyan.domain.responses import Channel
+from tiyan.web.i18n import LOCALES, Translator, catalogue, negotiate
+from tiyan.web.ui.render import NAVIGATION
+
+TEMPLATES = Path(__file__).parents[3] / "src" / "tiyan" / "web" / "templates"
+KEY_USE = re.compile(r"""\bt\(\s*["']([a-z0-9_.]+)["']""")
+
+
+def test_both_catalogues_hold_the_same_keys_and_no_empty_text():
+    zh, en = catalogue("zh-CN"), catalogue("en")
+    assert set(zh) == set(en)
+    assert all(v.strip() for v in [*zh.values(), *en.values()])
+
+
+def test_every_key_a_template_uses_exists():
+    keys = set(catalogue("en"))
+    used = {m for path in TEMPLATES.glob("*.html") for m in KEY_USE.findall(path.read_text())}
+    fixed = {k for k in used if not k.endswith(".")}
+    assert fixed and fixed <= keys, fixed - keys
+
+
+def test_keys_built_from_values_cover_every_value():
+    keys = set(catalogue("en"))
+    families = {
+        "channel.": [c.value for c in Channel],
+        "role.": [r.value for r in Role],
+        "surveys.status.": ["draft", "active", "closed"],
+        "login.error.": ["not_authenticated", "forbidden", "rate_limited"],
+    }
+    for prefix, values in families.items():
+        assert {f"{prefix}{v}" for v in values} <= keys, prefix
+
+
+def test_navigation_labels_exist_in_both_languages():
+    for locale in LOCALES:
+        t = Translator(locale)
+        assert all(t(item.key) for item in NAVIGATION)
+
+
+def test_language_negotiation_prefers_explicit_choice_then_cookie_then_user_then_browser():
+    assert negotiate("en", "zh-CN", None, None, "zh-CN") == "en"
+    assert negotiate(None, "en", "zh-CN", None, "zh-CN") == "en"
+    assert negotiate(None, None, "en", "zh-CN", "zh-CN") == "en"
+    assert negotiate(None, None, None, "en-US,en;q=0.9", "zh-CN") == "en"
+    assert negotiate(None, None, None, "zh-TW", "en") == "zh-CN"
+    assert negotiate("fr", None, None, None, "zh-CN") == "zh-CN"

@@ -1,0 +1,182 @@
+"""Taxonomies as YAML data: loading, validation errors that say where, and term matching."""
+
+from pathlib import Path
+
+import pytest
+
+from tiyan.text.taxonomy import (
+    INDUSTRIES,
+    Taxonomy,
+    TaxonomyError,
+    _compile_terms,
+    load_taxonomy,
+    load_taxonomy_file,
+)
+
+CAR_CORPUS_ASPECTS = (
+    "动力",
+    "价格",
+    "内饰",
+    "配置",
+    "安全性",
+    "外观",
+    "操控",
+    "油耗",
+    "空间",
+    "舒适性",
+)
+
+
+@pytest.mark.parametrize("industry", INDUSTRIES)
+def test_every_shipped_taxonomy_loads_with_many_terms_per_aspect(industry: str) -> None:
+    taxonomy = load_taxonomy(industry)
+    assert taxonomy.industry == industry
+    assert len(taxonomy.aspects) >= 5
+    for aspect in taxonomy.aspects:
+        assert len(aspect.terms) >= 15, aspect.code
+        assert any(term.isascii() for term in aspect.terms), f"{aspect.code} has no English term"
+        assert any(not term.isascii() for term in aspect.terms), (
+            f"{aspect.code} has no Chinese term"
+        )
+
+
+def test_car_product_has_exactly_the_ten_aspects_of_the_car_corpus() -> None:
+    names = tuple(aspect.name_zh for aspect in load_taxonomy("car_product").aspects)
+    assert sorted(names) == sorted(CAR_CORPUS_ASPECTS)
+
+
+def test_load_taxonomy_is_cached() -> None:
+    assert load_taxonomy("hotel") is load_taxonomy("hotel")
+
+
+def test_mentions_prefer_the_longest_term_and_match_english_as_whole_words() -> None:
+    taxonomy = load_taxonomy("car_aftersales")
+    text = "服务顾问态度很好，但是工时费太贵了。Service advisor was RUDE; unfixed"
+    found = [(m.aspect.code, m.term, text[m.start : m.end]) for m in taxonomy.find_mentions(text)]
+    assert ("advisor_attitude", "服务顾问", "服务顾问") in found
+    assert ("price", "工时费", "工时费") in found
+    assert ("advisor_attitude", "service advisor", "Service advisor") in found
+    assert ("advisor_attitude", "rude", "RUDE") in found
+    assert all(term != "fixed" for _, term, _ in found)
+
+
+def test_a_text_without_terms_has_no_mentions() -> None:
+    assert load_taxonomy("hotel").find_mentions("今天天气不错") == []
+
+
+def test_aspect_lookup_by_code() -> None:
+    assert load_taxonomy("hotel").aspect("noise").name_zh == "噪音"
+    with pytest.raises(KeyError, match="hotel"):
+        load_taxonomy("hotel").aspect("parking_lot")
+
+
+def test_unknown_industry_is_a_taxonomy_error() -> None:
+    with pytest.raises(TaxonomyError, match="unknown industry 'aviation'"):
+        load_taxonomy("aviation")
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "custom.yaml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+HEADER = "industry: custom\nname_zh: 自定义\nname_en: Custom\naspects:\n"
+
+
+def test_a_user_taxonomy_file_loads(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        HEADER + "  - {code: parking, name_zh: 停车, name_en: Parking, terms: [停车, parking]}\n",
+    )
+    taxonomy = load_taxonomy_file(path)
+    assert [m.aspect.code for m in taxonomy.find_mentions("停车很难")] == ["parking"]
+
+
+@pytest.mark.parametrize(
+    ("aspect_yaml", "message"),
+    [
+        (
+            "{code: parking, name_zh: 停车, name_en: Parking}",
+            "aspect 'parking': missing field \"terms\"",
+        ),
+        (
+            "{code: parking, name_zh: 停车, name_en: Parking, terms: []}",
+            "aspect 'parking': field \"terms\"",
+        ),
+        (
+            "{code: Parking, name_zh: 停车, name_en: P, terms: [停车]}",
+            "field \"code\": 'Parking' is not snake_case",
+        ),
+        (
+            "{code: parking, name_zh: 停车, name_en: P, terms: [停车], colour: red}",
+            'unknown field "colour"',
+        ),
+        (
+            "{code: parking, name_zh: '', name_en: P, terms: [停车]}",
+            "aspect 'parking': field \"name_zh\"",
+        ),
+        (
+            "{code: parking, name_zh: 停车, name_en: P, terms: [停车, 12378]}",
+            "item 2: 12378 is not a term",
+        ),
+    ],
+)
+def test_invalid_aspects_are_rejected_naming_file_aspect_and_field(
+    tmp_path: Path, aspect_yaml: str, message: str
+) -> None:
+    path = _write(tmp_path, HEADER + f"  - {aspect_yaml}\n")
+    with pytest.raises(TaxonomyError) as error:
+        load_taxonomy_file(path)
+    assert str(path) in str(error.value)
+    assert message in str(error.value)
+
+
+def test_a_term_in_two_aspects_is_rejected(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        HEADER
+        + "  - {code: parking, name_zh: 停车, name_en: Parking, terms: [停车]}\n"
+        + "  - {code: access, name_zh: 交通, name_en: Access, terms: [交通, 停车]}\n",
+    )
+    with pytest.raises(
+        TaxonomyError,
+        match="aspect 'access': field \"terms\": '停车' is already a term of aspect 'parking'",
+    ):
+        load_taxonomy_file(path)
+
+
+def test_broken_yaml_and_missing_files_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(TaxonomyError, match="not valid YAML"):
+        load_taxonomy_file(_write(tmp_path, "aspects: [unclosed\n"))
+    with pytest.raises(TaxonomyError, match="missing.yaml: cannot read"):
+        load_taxonomy_file(tmp_path / "missing.yaml")
+    with pytest.raises(TaxonomyError, match='missing field "aspects"'):
+        load_taxonomy_file(_write(tmp_path, "industry: x\nname_zh: 一\nname_en: X\n"))
+
+
+def _regex_mentions(taxonomy: Taxonomy, text: str) -> list[tuple[str, int, int]]:
+    """The reference matcher: one regex of all terms, longest first, case-insensitive."""
+    pattern = _compile_terms(sorted(taxonomy.terms))
+    return [(match.group().lower(), match.start(), match.end()) for match in pattern.finditer(text)]
+
+
+@pytest.mark.parametrize("industry", INDUSTRIES)
+def test_the_term_scanner_finds_what_the_reference_regex_finds(industry: str) -> None:
+    taxonomy = load_taxonomy(industry)
+    texts = [
+        "Bed bedding BED, room-service 4S店4s店 WiFi wifi2 ROOM; staff1 staff",
+        "服务顾问态度很好，但是工时费太贵了。Service advisor was RUDE; unfixed",
+        "房间隔音差，前台服务好，早餐一般，价格实惠，送餐快，味道好，客服差，信号差，APP卡",
+        "İstanbul room staff price",  # lower() changes the length: the regex path
+        "",
+    ]
+    for text in texts:
+        found = [(m.term.lower(), m.start, m.end) for m in taxonomy.find_mentions(text)]
+        assert found == _regex_mentions(taxonomy, text), text
+
+
+def test_english_terms_do_not_match_inside_longer_words() -> None:
+    terms = {m.term for m in load_taxonomy("hotel").find_mentions("bedding roomy BED")}
+    assert "bed" in {term.lower() for term in terms}
+    assert all(m.start >= 14 for m in load_taxonomy("hotel").find_mentions("bedding roomy BED"))

@@ -128,7 +128,8 @@ def ctx(backend: str, database_urls: dict[str, str]) -> Iterator[Context]:
 
 def test_settings(url: str):  # type: ignore[no-untyped-def]
     """Real settings with a small minimum n and a cheap (still argon2id) password hash."""
-    return load_settings(db_url=url, min_n=5, argon2_time_cost=1, argon2_memory_kib=1024)
+    return load_settings(db_url=url, min_n=5, argon2_time_cost=1, argon2_memory_kib=1024,
+                         worker_in_app=False)
 
 
 def empty_all_tables(db: Database) -> None:

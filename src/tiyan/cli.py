@@ -67,6 +67,35 @@ def serve(
     uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning")
 
 
+@app.command()
+@reports_errors
+def worker(
+    db: DbOption = None,
+    once: Annotated[bool, typer.Option(help="Run what is due now, then exit.")] = False,
+) -> None:
+    """Run background work (sending, reminders, webhooks) outside the web app.
+
+    Start the app with TIYAN_WORKER_IN_APP=false when a separate worker runs.
+    """
+    import time
+
+    from tiyan.context import open_context
+    from tiyan.services.jobs import job_counts, run_due, run_until_idle
+
+    ctx = open_context(db)
+    if once:
+        ran = run_until_idle(ctx)
+        typer.echo(f"ran {ran} jobs; queue now: {job_counts(ctx)}")
+        return
+    typer.echo(f"tiyan worker on {ctx.db.safe_url}; Ctrl-C stops it")
+    try:
+        while True:
+            if run_due(ctx) == 0:
+                time.sleep(ctx.settings.worker_poll_seconds)
+    except KeyboardInterrupt:
+        typer.echo("worker stopped")
+
+
 @db_app.command("upgrade")
 @reports_errors
 def db_upgrade(db: DbOption = None) -> None:

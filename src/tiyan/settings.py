@@ -31,6 +31,15 @@ class Settings(BaseSettings):
         default=20, description="Sign-in attempts allowed per client address per minute."
     )
 
+    worker_in_app: bool = Field(
+        default=True,
+        description="Run background work (sending, reminders, webhooks) inside the web app; "
+                    "set false when a separate `tiyan worker` runs it.",
+    )
+    worker_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often the background worker looks for due work."
+    )
+
     argon2_time_cost: int = Field(default=3, ge=1, description="argon2id passes per password hash.")
     argon2_memory_kib: int = Field(
         default=65536, ge=1024, description="argon2id memory per password hash, in KiB."

@@ -2,7 +2,9 @@
 
 Identity and org: org_unit (a tree of any depth), staff, app_user, role_grant, api_token,
 web_session, audit_log. Listening: journey, touchpoint, survey, survey_version, invitation,
-response (one per submission or imported feedback record) and answer (tidy long table).
+response (one per submission or imported feedback record) and answer (tidy long table);
+survey_session (answers saved page by page until submission), invitation_event/_rule,
+inbound_event, call_attempt, touchpoint_listener, import_batch, webhook_endpoint/_delivery.
 Customers: customer, customer_identity, customer_transaction. Later capabilities attach here
 without reshaping the core: text_analysis/text_aspect, kpi_target, competitor_benchmark,
 alert_rule, cx_case/case_event, action_plan, churn_score, and the job queue.
@@ -221,6 +223,91 @@ invitation = sa.Table(
     sa.Column("completed_at", UtcDateTime, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("contact", sa.String(320), nullable=True),
+    _fk("rule_id", "invitation_rule.id", ondelete="SET NULL"),
+    sa.Column("send_at", UtcDateTime, nullable=True),
+    sa.Column("started_at", UtcDateTime, nullable=True),
+    sa.Column("bounced_at", UtcDateTime, nullable=True),
+    sa.Column("reminders_sent", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_reminder_at", UtcDateTime, nullable=True, index=True),
+    sa.Column("next_call_at", UtcDateTime, nullable=True),
+    sa.Index("ix_invitation_customer_created", "customer_id", "created_at"),
+    sa.Index("ix_invitation_channel_status", "channel", "status"),
+)
+
+invitation_event = sa.Table(
+    "invitation_event", metadata, _id(),
+    _fk("invitation_id", "invitation.id", nullable=False, index=True, ondelete="CASCADE"),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("detail", Json, nullable=False, default=dict),
+)
+
+invitation_rule = sa.Table(
+    "invitation_rule", metadata, _id(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False, index=True),
+    _fk("survey_id", "survey.id", nullable=False),
+    _fk("unit_id", "org_unit.id", nullable=False, index=True),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("delay_minutes", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("sampling_percent", sa.Float, nullable=False, server_default="100"),
+    sa.Column("quarantine_days", sa.Integer, nullable=True),
+    sa.Column("expires_days", sa.Integer, nullable=False, server_default="14"),
+    sa.Column("reminder_days", Json, nullable=False, default=list),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    _created(),
+)
+
+inbound_event = sa.Table(
+    "inbound_event", metadata, _id(),
+    sa.Column("public_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("idempotency_key", sa.String(128), nullable=True, unique=True),
+    sa.Column("payload", Json, nullable=False),
+    _fk("unit_id", "org_unit.id", index=True),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("outcome", Json, nullable=False, default=dict),
+)
+
+call_attempt = sa.Table(
+    "call_attempt", metadata, _id(),
+    _fk("invitation_id", "invitation.id", nullable=False, index=True, ondelete="CASCADE"),
+    _fk("agent_user_id", "app_user.id", ondelete="SET NULL"),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("callback_at", UtcDateTime, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    _fk("response_id", "response.id", ondelete="SET NULL"),
+)
+
+touchpoint_listener = sa.Table(
+    "touchpoint_listener", metadata, _id(),
+    _fk("touchpoint_id", "touchpoint.id", nullable=False, index=True, ondelete="CASCADE"),
+    _fk("survey_id", "survey.id", nullable=False, index=True, ondelete="CASCADE"),
+    sa.Column("channels", Json, nullable=False, default=list),
+    sa.UniqueConstraint("touchpoint_id", "survey_id"),
+)
+
+survey_session = sa.Table(
+    "survey_session", metadata, _id(),
+    sa.Column("public_id", sa.String(32), nullable=False, unique=True),
+    _fk("survey_id", "survey.id", nullable=False, index=True),
+    _fk("survey_version_id", "survey_version.id", nullable=False),
+    _fk("unit_id", "org_unit.id", nullable=False),
+    _fk("staff_id", "staff.id"),
+    _fk("touchpoint_id", "touchpoint.id"),
+    _fk("customer_id", "customer.id"),
+    _fk("invitation_id", "invitation.id", index=True),
+    _fk("agent_user_id", "app_user.id", ondelete="SET NULL"),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("answers", Json, nullable=False, default=dict),
+    sa.Column("page", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    _fk("response_id", "response.id", ondelete="SET NULL"),
 )
 
 # --- responses and feedback ---------------------------------------------------------------
@@ -263,6 +350,55 @@ answer = sa.Table(
     sa.Column("value_json", Json, nullable=True),
     sa.PrimaryKeyConstraint("response_id", "question_key"),
     sa.Index("ix_answer_item_response", "item_code", "response_id"),
+)
+
+import_batch = sa.Table(
+    "import_batch", metadata, _id(),
+    sa.Column("public_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("filename", sa.String(300), nullable=False),
+    sa.Column("file_format", sa.String(8), nullable=False),
+    sa.Column("content_sha256", sa.String(64), nullable=False, index=True),
+    sa.Column("mapping", Json, nullable=False, default=dict),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("rows_total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rows_stored", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rows_duplicate", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rows_rejected", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rejections", Json, nullable=False, default=list),
+    _fk("created_by", "app_user.id", ondelete="SET NULL"),
+    _created(),
+    sa.Column("finished_at", UtcDateTime, nullable=True),
+)
+
+# --- outbound webhooks --------------------------------------------------------------------
+
+webhook_endpoint = sa.Table(
+    "webhook_endpoint", metadata, _id(),
+    sa.Column("public_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("secret", sa.String(128), nullable=False),
+    sa.Column("events", Json, nullable=False, default=list),
+    _fk("unit_id", "org_unit.id", nullable=False, index=True),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    _fk("created_by", "app_user.id", ondelete="SET NULL"),
+    _created(),
+)
+
+webhook_delivery = sa.Table(
+    "webhook_delivery", metadata, _id(),
+    _fk("endpoint_id", "webhook_endpoint.id", nullable=False, index=True, ondelete="CASCADE"),
+    sa.Column("message_id", sa.String(40), nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=True),
+    sa.Column("last_status_code", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    _created(),
+    sa.Column("delivered_at", UtcDateTime, nullable=True),
+    sa.Index("ix_webhook_delivery_status_next", "status", "next_attempt_at"),
 )
 
 # --- text enrichments (text analytics) ----------------------------------------------------

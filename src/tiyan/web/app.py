@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -9,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from tiyan import __version__
 from tiyan.context import Context
+from tiyan.services.jobs import Worker
 from tiyan.web.api import exports, v1
 from tiyan.web.api.schemas import Health
 from tiyan.web.errors import install_error_handlers
@@ -19,7 +22,19 @@ STATIC = Path(__file__).parent / "static"
 
 
 def create_app(ctx: Context) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = Worker(ctx, ctx.settings.worker_poll_seconds) if ctx.settings.worker_in_app \
+            else None
+        app.state.worker = worker
+        if worker is not None:
+            worker.start()
+        yield
+        if worker is not None:
+            worker.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="tiyan API", version=__version__,
         description="Customer experience management. Authenticate with "
                     "`Authorization: Bearer <token>` (create one with `tiyan token create`).",

@@ -28,6 +28,12 @@ class Context:
     def now(self) -> dt.datetime:
         return self.clock()
 
+    def signing_key(self) -> bytes:
+        """The key for signed survey links and invitation tokens (see tiyan.security)."""
+        from tiyan.store.app_settings import signing_key
+
+        return signing_key(self.db, self.now())
+
 
 def open_context(db_url: str | None = None, *, check_schema: bool = True) -> Context:
     from tiyan.store.db import connect_or_explain

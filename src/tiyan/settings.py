@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(
         default=False, description="Mark cookies Secure (set true behind HTTPS)."
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Address respondents reach tiyan at; used in survey links, QR codes, e-mails.",
+    )
     default_locale: str = Field(default="zh-CN", description="UI language when none is chosen.")
     min_n: int = Field(default=30, description="Figures with fewer responses show 'too few'.")
     login_rate_per_minute: int = Field(

@@ -75,3 +75,4 @@ def test_an_unknown_job_kind_fails_with_a_reason(ctx):
     jobs.run_due(ctx)
     job = _job(ctx, job_id)
     assert job.status == "failed" and "no handler" in job.last_error
+

@@ -511,6 +511,15 @@ churn_score = sa.Table(
     sa.Column("scored_at", UtcDateTime, nullable=False),
 )
 
+# --- installation-wide settings -----------------------------------------------------------
+
+app_setting = sa.Table(
+    "app_setting", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", Json, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
 # --- background work ----------------------------------------------------------------------
 
 job = sa.Table(

@@ -60,9 +60,12 @@ class Database:
                 f"tiyan knows (its newest is {status.head}); upgrade tiyan",
                 where=self.safe_url,
             )
+        if status.current is None:
+            raise DatabaseError("the database has no tiyan schema yet; run `tiyan db upgrade`",
+                                where=self.safe_url)
         if status.current != status.head:
             raise DatabaseError(
-                f"the database schema is at {status.current or 'nothing'} but this tiyan needs "
+                f"the database schema is at revision {status.current} but this tiyan needs "
                 f"{status.head}; run `tiyan db upgrade`",
                 where=self.safe_url,
             )

@@ -59,7 +59,8 @@ _CURRENT_VERSION = (
               t.survey.c.touchpoint_id, t.survey.c.unit_id, t.survey.c.status)
     .join(t.survey, t.survey.c.id == t.survey_version.c.survey_id)
     .where(t.survey.c.id == sa.bindparam("survey_id"),
-           t.survey_version.c.version == t.survey.c.current_version)
+           t.survey_version.c.version == t.survey.c.current_version,
+           t.survey_version.c.published_at.is_not(None))
 )
 _DEFINITION = sa.select(t.survey_version.c.definition).where(
     t.survey_version.c.id == sa.bindparam("version_id"))
@@ -106,3 +107,150 @@ def _with_ancestors(unit_ids: set[int] | frozenset[int],
             found.add(parent)
             parent = parents.get(parent)
     return found
+
+
+# --- the builder: drafts, publishing, versions ---------------------------------------------
+#
+# A survey's draft is a survey_version row with published_at NULL (at most one per survey,
+# numbered after the newest version). Publishing stamps published_at and moves
+# survey.current_version to it; from then on the row never changes. Responses only ever point
+# at published versions.
+
+_S, _SV = t.survey, t.survey_version
+
+
+def visible_surveys(conn: Connection, actor: Actor) -> sa.ColumnElement[bool]:
+    """Surveys owned by a unit in the actor's scope or by one of its ancestors (whose surveys
+    apply to the actor's units too)."""
+    vis = actor.scope.visibility(Permission.VIEW_DASHBOARD)
+    units = _with_ancestors(vis.all_units, parent_map(conn))
+    return _S.c.unit_id.in_(sorted(units)) if units else sa.false()
+
+
+def survey_overview(conn: Connection, actor: Actor, code: str | None = None) -> list[RowMapping]:
+    """The builder's list: each visible survey with its unit, touchpoint, draft and the number
+    of responses the actor may see."""
+    from tiyan.store.scoped import visible
+
+    counts = (sa.select(t.response.c.survey_id, sa.func.count().label("n"))
+              .where(visible(actor.scope.visibility(Permission.VIEW_RESPONSES),
+                             t.response.c.unit_id, t.response.c.staff_id))
+              .group_by(t.response.c.survey_id).subquery())
+    drafts = (sa.select(_SV.c.survey_id, _SV.c.version)
+              .where(_SV.c.published_at.is_(None)).subquery())
+    query = (
+        sa.select(_S, t.org_unit.c.code.label("unit_code"), t.org_unit.c.name_zh.label("unit_zh"),
+                  t.org_unit.c.name_en.label("unit_en"),
+                  t.touchpoint.c.code.label("touchpoint_code"),
+                  t.touchpoint.c.name_zh.label("touchpoint_zh"),
+                  t.touchpoint.c.name_en.label("touchpoint_en"),
+                  t.journey.c.code.label("journey_code"),
+                  drafts.c.version.label("draft_version"),
+                  sa.func.coalesce(counts.c.n, 0).label("responses"))
+        .join(t.org_unit, t.org_unit.c.id == _S.c.unit_id)
+        .outerjoin(t.touchpoint, t.touchpoint.c.id == _S.c.touchpoint_id)
+        .outerjoin(t.journey, t.journey.c.id == t.touchpoint.c.journey_id)
+        .outerjoin(drafts, drafts.c.survey_id == _S.c.id)
+        .outerjoin(counts, counts.c.survey_id == _S.c.id)
+        .where(visible_surveys(conn, actor))
+        .order_by(_S.c.id)
+    )
+    if code is not None:
+        query = query.where(_S.c.code == code)
+    return list(conn.execute(query).mappings())
+
+
+def get_survey(conn: Connection, actor: Actor, code: str) -> RowMapping:
+    """One survey the actor may see, by code, with the same columns as `survey_overview`."""
+    rows = survey_overview(conn, actor, code)
+    if not rows:
+        raise NotFound(f'there is no survey "{code}" that you can see', where="survey")
+    return rows[0]
+
+
+def insert_draft_survey(conn: Connection, *, code: str, name: str, unit_id: int,
+                        definition: SurveyDefinition, now: dt.datetime, created_by: int | None,
+                        touchpoint_id: int | None = None) -> int:
+    """A new survey in status draft, its definition kept as unpublished version 1."""
+    if conn.execute(sa.select(_S.c.id).where(_S.c.code == code)).first():
+        raise Conflict(f'a survey with code "{code}" already exists', where="code")
+    survey_id = inserted_id(conn.execute(sa.insert(_S).values(
+        code=code, name=name, unit_id=unit_id, touchpoint_id=touchpoint_id, status="draft",
+        current_version=None, created_at=now)))
+    conn.execute(sa.insert(_SV).values(
+        survey_id=survey_id, version=1, definition=definition_to_dict(definition),
+        created_by=created_by, created_at=now, published_at=None))
+    return survey_id
+
+
+def draft_row(conn: Connection, survey_id: int) -> RowMapping | None:
+    query = sa.select(_SV).where(_SV.c.survey_id == survey_id, _SV.c.published_at.is_(None))
+    return conn.execute(query).mappings().first()
+
+
+def save_draft(conn: Connection, survey_id: int, definition: SurveyDefinition, *,
+               now: dt.datetime, by: int | None) -> int:
+    """Store the draft (creating it after the newest version if there is none); its number."""
+    values = {"definition": definition_to_dict(definition), "created_by": by, "created_at": now}
+    draft = draft_row(conn, survey_id)
+    if draft is not None:
+        conn.execute(sa.update(_SV).where(_SV.c.id == draft["id"],
+                                          _SV.c.published_at.is_(None)).values(**values))
+        return int(draft["version"])
+    newest = conn.execute(sa.select(sa.func.max(_SV.c.version))
+                          .where(_SV.c.survey_id == survey_id)).scalar_one()
+    version = (newest or 0) + 1
+    conn.execute(sa.insert(_SV).values(survey_id=survey_id, version=version, published_at=None,
+                                       **values))
+    return version
+
+
+def discard_draft(conn: Connection, survey_id: int) -> bool:
+    result = conn.execute(sa.delete(_SV).where(_SV.c.survey_id == survey_id,
+                                               _SV.c.published_at.is_(None)))
+    return bool(result.rowcount)
+
+
+def publish_draft(conn: Connection, survey_id: int, now: dt.datetime) -> int:
+    """Freeze the draft as the survey's current version; a draft survey starts collecting."""
+    draft = draft_row(conn, survey_id)
+    if draft is None:
+        raise Conflict("there is no draft to publish; save a change first", where="survey")
+    conn.execute(sa.update(_SV).where(_SV.c.id == draft["id"]).values(published_at=now))
+    conn.execute(sa.update(_S).where(_S.c.id == survey_id).values(
+        current_version=draft["version"],
+        status=sa.case((_S.c.status == "draft", "active"), else_=_S.c.status)))
+    return int(draft["version"])
+
+
+def list_versions(conn: Connection, actor: Actor, survey_id: int) -> list[RowMapping]:
+    """Every version (newest first) with its author and the responses the actor may see."""
+    from tiyan.store.scoped import visible
+
+    counts = (sa.select(t.response.c.survey_version_id, sa.func.count().label("n"))
+              .where(t.response.c.survey_id == survey_id,
+                     visible(actor.scope.visibility(Permission.VIEW_RESPONSES),
+                             t.response.c.unit_id, t.response.c.staff_id))
+              .group_by(t.response.c.survey_version_id).subquery())
+    query = (sa.select(_SV, t.app_user.c.email.label("author"),
+                       sa.func.coalesce(counts.c.n, 0).label("responses"))
+             .outerjoin(t.app_user, t.app_user.c.id == _SV.c.created_by)
+             .outerjoin(counts, counts.c.survey_version_id == _SV.c.id)
+             .where(_SV.c.survey_id == survey_id).order_by(_SV.c.version.desc()))
+    return list(conn.execute(query).mappings())
+
+
+def version_row(conn: Connection, survey_id: int, version: int) -> RowMapping:
+    row = conn.execute(sa.select(_SV).where(_SV.c.survey_id == survey_id,
+                                            _SV.c.version == version)).mappings().first()
+    if row is None:
+        raise NotFound(f"this survey has no version {version}", where="version")
+    return row
+
+
+def set_status(conn: Connection, survey_id: int, status: str) -> None:
+    conn.execute(sa.update(_S).where(_S.c.id == survey_id).values(status=status))
+
+
+def set_touchpoint(conn: Connection, survey_id: int, touchpoint_id: int | None) -> None:
+    conn.execute(sa.update(_S).where(_S.c.id == survey_id).values(touchpoint_id=touchpoint_id))

@@ -13,6 +13,8 @@ from tiyan import __version__
 from tiyan.context import Context
 from tiyan.services.jobs import Worker
 from tiyan.web.api import exports, v1
+from tiyan.web.api import journeys as journeys_api
+from tiyan.web.api import surveys as surveys_api
 from tiyan.web.api.schemas import Health
 from tiyan.web.errors import install_error_handlers
 from tiyan.web.ratelimit import RateLimiter
@@ -49,6 +51,6 @@ def create_app(ctx: Context) -> FastAPI:
     def healthz() -> Health:
         return Health(status="ok")
 
-    for module in (v1, exports, auth_pages, home, lists):
+    for module in (v1, surveys_api, journeys_api, exports, auth_pages, home, lists):
         app.include_router(module.router)
     return app

@@ -14,7 +14,7 @@ from tiyan.domain.metrics import Estimate
 from tiyan.services.accounts import do_create_user
 from tiyan.services.org import do_create_unit
 from tiyan.services.responses import ResponseRequest, do_submit_response
-from tiyan.store import customers, org, responses, surveys, users
+from tiyan.store import customers, org, responses, users
 from tiyan.store.responses import ResponseFilter
 from tiyan.web.api import schemas as s
 from tiyan.web.api.cursor import decode_cursor, decode_time_cursor, encode_cursor
@@ -81,12 +81,6 @@ def create_user(body: s.UserIn, ctx: ContextDep, actor: ApiActor) -> s.Created:
 @router.get("/roles", response_model=list[str], tags=["access"])
 def list_roles(actor: ApiActor) -> list[str]:
     return [r.value for r in Role]
-
-
-@router.get("/surveys", response_model=list[s.SurveyOut], tags=["surveys"])
-def list_surveys(ctx: ContextDep, actor: ApiActor) -> list[s.SurveyOut]:
-    with ctx.db.read() as conn:
-        return [s.SurveyOut.model_validate(dict(r)) for r in surveys.list_surveys(conn, actor)]
 
 
 @router.get("/responses", response_model=s.ResponsePage, tags=["responses"])

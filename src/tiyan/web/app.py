@@ -18,7 +18,7 @@ from tiyan.web.api import surveys as surveys_api
 from tiyan.web.api.schemas import Health
 from tiyan.web.errors import install_error_handlers
 from tiyan.web.ratelimit import RateLimiter
-from tiyan.web.ui import auth_pages, home, lists
+from tiyan.web.ui import auth_pages, builder, home, journey_pages, lists
 
 STATIC = Path(__file__).parent / "static"
 
@@ -51,6 +51,7 @@ def create_app(ctx: Context) -> FastAPI:
     def healthz() -> Health:
         return Health(status="ok")
 
-    for module in (v1, surveys_api, journeys_api, exports, auth_pages, home, lists):
+    for module in (v1, surveys_api, journeys_api, exports, auth_pages, home, lists, builder,
+                   journey_pages):
         app.include_router(module.router)
     return app

@@ -1,4 +1,4 @@
-"""List pages: responses, customers, surveys, staff, users, audit log (all unit-scoped)."""
+"""List pages: responses, customers, staff, users, audit log (all unit-scoped)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from tiyan.domain.access import Permission
-from tiyan.store import audit, customers, org, responses, surveys, users
+from tiyan.store import audit, customers, org, responses, users
 from tiyan.web.api.cursor import decode_time_cursor, encode_cursor
 from tiyan.web.deps import ContextDep, PageActor
 from tiyan.web.ui.render import render
@@ -38,14 +38,6 @@ def customer_list(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRe
     with ctx.db.read() as conn:
         rows = customers.list_customers(conn, actor, limit=100)
     return render(request, "customers.html", actor=actor, rows=rows)
-
-
-@router.get("/surveys", response_class=HTMLResponse)
-def survey_list(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
-    actor.require(Permission.MANAGE_SURVEYS)
-    with ctx.db.read() as conn:
-        rows = surveys.list_surveys(conn, actor)
-    return render(request, "surveys.html", actor=actor, rows=rows)
 
 
 @router.get("/staff", response_class=HTMLResponse)

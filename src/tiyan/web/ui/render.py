@@ -32,6 +32,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("nav.responses", "/responses", Permission.VIEW_RESPONSES),
     NavItem("nav.customers", "/customers", Permission.VIEW_CUSTOMERS),
     NavItem("nav.surveys", "/surveys", Permission.MANAGE_SURVEYS),
+    NavItem("nav.journeys", "/journeys", Permission.MANAGE_SURVEYS),
     NavItem("nav.staff", "/staff", Permission.VIEW_STAFF),
     NavItem("nav.users", "/admin/users", Permission.MANAGE_USERS),
     NavItem("nav.audit", "/admin/audit", Permission.VIEW_AUDIT),

@@ -44,6 +44,17 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="How often the background worker looks for due work."
     )
 
+    text_industry: str = Field(
+        default="",
+        description="Aspect taxonomy for comments whose unit (or its ancestors) names no "
+                    "`industry` attribute: car_aftersales, car_product, hotel, restaurant, retail, "
+                    "banking or telecom; empty: sentiment, keywords and redaction without aspects.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long a webhook endpoint may take to answer before "
+                                        "the attempt counts as failed and is retried.",
+    )
+
     argon2_time_cost: int = Field(default=3, ge=1, description="argon2id passes per password hash.")
     argon2_memory_kib: int = Field(
         default=65536, ge=1024, description="argon2id memory per password hash, in KiB."

@@ -37,6 +37,7 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_UNITS = "manage_units"
     VIEW_AUDIT = "view_audit"
+    MANAGE_WEBHOOKS = "manage_webhooks"
 
 
 P = Permission
@@ -44,7 +45,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.CX_MANAGER: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_RESPONSES, P.VIEW_CUSTOMERS, P.VIEW_PII, P.VIEW_STAFF,
-         P.EXPORT, P.MANAGE_SURVEYS, P.MANAGE_CASES}
+         P.EXPORT, P.MANAGE_SURVEYS, P.MANAGE_CASES, P.MANAGE_WEBHOOKS}
     ),
     Role.UNIT_MANAGER: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_RESPONSES, P.VIEW_CUSTOMERS, P.VIEW_PII, P.VIEW_STAFF,

@@ -39,7 +39,10 @@ STALE_LOCK = dt.timedelta(minutes=10)
 _HANDLERS: dict[str, JobHandler] = {}
 
 # Modules whose @job_handler functions a worker needs; each capability adds its own here.
-HANDLER_MODULES: tuple[str, ...] = ()
+HANDLER_MODULES: tuple[str, ...] = (
+    "tiyan.services.text_analysis",
+    "tiyan.services.webhooks",
+)
 
 
 class RetryLater(Exception):  # noqa: N818 - it is an instruction, not an error

@@ -14,6 +14,7 @@ from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.responses import Channel, Submission, check_answers
 from tiyan.errors import Conflict, InvalidInput, NotFound
+from tiyan.services.arrivals import after_response_stored
 from tiyan.store import responses as store
 from tiyan.store import tables as t
 from tiyan.store.scoped import parent_map
@@ -53,7 +54,8 @@ def do_submit_response(ctx: Context, by: Actor | None, request: ResponseRequest)
                 if existing is not None:
                     return Stored(existing["public_id"], False)
             submission = _prepare(conn, ctx, by, request, now)
-            _, public_id = store.insert_submission(conn, submission, now)
+            response_id, public_id = store.insert_submission(conn, submission, now)
+            after_response_stored(conn, response_id, now)
     except IntegrityError:
         # Two submissions with the same key raced; the other one won.
         if request.idempotency_key is None:

@@ -15,6 +15,7 @@ from tiyan.services.jobs import Worker
 from tiyan.web.api import exports, v1
 from tiyan.web.api import journeys as journeys_api
 from tiyan.web.api import surveys as surveys_api
+from tiyan.web.api import webhooks as webhooks_api
 from tiyan.web.api.schemas import Health
 from tiyan.web.errors import install_error_handlers
 from tiyan.web.ratelimit import RateLimiter
@@ -51,7 +52,7 @@ def create_app(ctx: Context) -> FastAPI:
     def healthz() -> Health:
         return Health(status="ok")
 
-    for module in (v1, surveys_api, journeys_api, exports, auth_pages, home, lists, builder,
-                   journey_pages):
+    for module in (v1, surveys_api, journeys_api, webhooks_api, exports, auth_pages, home, lists,
+                   builder, journey_pages):
         app.include_router(module.router)
     return app

@@ -1,0 +1,1 @@
+"""Adapters that carry messages out of tiyan: e-mail, SMS, webhooks."""

@@ -1,0 +1,79 @@
+"""Outbound webhooks on the wire, per the Standard Webhooks spec (standardwebhooks.com).
+
+Each request is a POST of a JSON body with three headers:
+
+- `webhook-id`: the message id (the same on every retry of one message, so receivers can
+  deduplicate),
+- `webhook-timestamp`: integer Unix seconds of this attempt,
+- `webhook-signature`: `v1,` + base64 of HMAC-SHA256 over `{id}.{timestamp}.{body}`, keyed with
+  the base64-decoded part of the endpoint's secret `whsec_<base64 key>`.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import httpx
+
+SECRET_PREFIX = "whsec_"
+KEY_BYTES = 32  # the spec asks for 24 to 64 random bytes
+USER_AGENT = "tiyan-webhooks/1"
+
+
+def new_secret() -> str:
+    """A fresh endpoint secret: `whsec_` + base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode()
+
+
+def signing_key(secret: str) -> bytes:
+    body = secret.removeprefix(SECRET_PREFIX)
+    return base64.b64decode(body)
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` header value for one attempt."""
+    content = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(signing_key(secret), content, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def signed_headers(secret: str, message_id: str, at: dt.datetime, body: bytes) -> dict[str, str]:
+    timestamp = int(at.timestamp())
+    return {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, message_id, timestamp, body),
+    }
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one delivery attempt got: a status code, or an error where no answer came."""
+
+    status_code: int | None
+    error: str | None
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Attempt:
+    """POST one signed message; never raises for network trouble (it is in the Attempt)."""
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            answer = client.post(url, content=body, headers=headers)
+    except httpx.TimeoutException:
+        return Attempt(None, f"no answer within {timeout:g} s")
+    except httpx.HTTPError as exc:
+        return Attempt(None, f"{type(exc).__name__}: {exc}"[:500])
+    if 200 <= answer.status_code < 300:
+        return Attempt(answer.status_code, None)
+    return Attempt(answer.status_code, f"HTTP {answer.status_code}: {answer.text[:200]}")

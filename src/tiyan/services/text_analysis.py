@@ -1,0 +1,167 @@
+"""Text analysis in the product: every comment analysed on arrival, and re-analysis in bulk.
+
+A stored response or feedback batch enqueues a `text.analyze` job (tiyan.services.arrivals); the
+job reads the record's free texts, runs the engine (tiyan.text, models loaded once per process)
+with the taxonomy of the unit's industry and stores language, sentiment, aspects, keywords and the
+redacted copy with the model version. `reanalyze()` does the same over every stored text (or
+those since a date), in batches, with a checkpoint so an interrupted run continues where it
+stopped.
+
+The industry of a record is the `industry` attribute of its unit or of the nearest ancestor
+(e.g. `{"industry": "hotel"}` on a hotel group); where no unit says, `TIYAN_TEXT_INDUSTRY`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from tiyan.context import Context
+from tiyan.errors import InvalidInput
+from tiyan.services.arrivals import TEXT_ANALYZE
+from tiyan.services.jobs import job_handler
+from tiyan.store import text_analysis as store
+
+ENGINE = "tiyan-text"
+
+
+@job_handler(TEXT_ANALYZE)
+def analyze_job(ctx: Context, payload: dict[str, Any]) -> None:
+    analyze_responses(ctx, [int(i) for i in payload.get("response_ids", [])])
+
+
+def analyze_responses(ctx: Context, response_ids: Sequence[int],
+                      then: Callable[[Connection], None] | None = None) -> int:
+    """Analyse (again) the free texts of these responses and store the results, replacing any
+    earlier ones; `then` runs in the same transaction. Returns how many texts were analysed."""
+    with ctx.db.read() as conn:
+        texts = store.texts_of(conn, response_ids, ctx.db.immutable_cache)
+        industries = store.unit_industries(conn)
+    results = [(model_version(industry), _analyse(group, industry)) for industry, group
+               in _by_industry(texts, industries, ctx.settings.text_industry).items()]
+    with ctx.db.write() as conn:
+        store.delete_analyses(conn, list(response_ids))
+        for version, rows in results:
+            store.insert_analyses(conn, rows, version, ctx.now())
+        if then is not None:
+            then(conn)
+    return len(texts)
+
+
+def _by_industry(texts: Sequence[store.TextToAnalyse], industries: dict[int, str | None],
+                 default: str | None) -> dict[str | None, list[store.TextToAnalyse]]:
+    groups: dict[str | None, list[store.TextToAnalyse]] = {}
+    for item in texts:
+        industry = industries.get(item.unit_id) or default or None
+        groups.setdefault(_known(industry), []).append(item)
+    return groups
+
+
+def _known(industry: str | None) -> str | None:
+    from tiyan.text.taxonomy import INDUSTRIES
+
+    return industry if industry in INDUSTRIES else None
+
+
+def _analyse(texts: Sequence[store.TextToAnalyse], industry: str | None) -> list[store.AnalysisRow]:
+    from tiyan.text.pipeline import analyze_many
+
+    results = analyze_many([item.text for item in texts], industry)
+    return [
+        store.AnalysisRow(
+            response_id=item.response_id, question_key=item.question_key,
+            language=found.language, sentiment_label=found.sentiment.label,
+            sentiment_score=float(found.sentiment.score), redacted_text=found.redacted,
+            keywords=list(found.keywords), aspects=[a.to_dict() for a in found.aspects],
+        )
+        for item, found in zip(texts, results, strict=True)
+    ]
+
+
+def model_version(industry: str | None) -> str:
+    """`tiyan-text:<12 hex of the model report and taxonomy>:<industry>`; changes on retraining
+    or on editing the industry's taxonomy."""
+    return f"{ENGINE}:{_fingerprint(industry)}:{industry or 'none'}"
+
+
+@cache
+def _fingerprint(industry: str | None) -> str:
+    from tiyan.text.sentiment import MODELS
+    from tiyan.text.taxonomy import TAXONOMIES
+
+    digest = hashlib.sha256()
+    for path in [MODELS / "training_report.json",
+                 *([TAXONOMIES / f"{industry}.yaml"] if industry else [])]:
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+# --- re-analysis in bulk ------------------------------------------------------------------
+
+
+@dataclass
+class ReanalyzeReport:
+    responses: int = 0
+    texts: int = 0
+    seconds: float = 0.0
+    resumed_after: int | None = None
+
+    @property
+    def texts_per_second(self) -> float:
+        return self.texts / self.seconds if self.seconds > 0 else 0.0
+
+
+Progress = Callable[[int, int], None]  # (responses done in this batch, total to do)
+
+
+def reanalyze(ctx: Context, *, since: dt.datetime | None = None, batch_size: int = 500,
+              restart: bool = False, progress: Progress | None = None,
+              stop_after_batches: int | None = None) -> ReanalyzeReport:
+    """Analyse every stored text again (or those of records since `since`), batch by batch.
+
+    After each batch a checkpoint (the last response id done) is committed with the results, so
+    a run that is interrupted continues after the last finished batch when started again with
+    the same `since`; `restart` ignores the checkpoint. `stop_after_batches` ends early (tests).
+    """
+    if batch_size < 1:
+        raise InvalidInput("the batch size must be at least 1", where="--batch-size")
+    since_key = since.isoformat() if since else None
+    after_id = 0 if restart else _checkpoint(ctx, since_key)
+    report = ReanalyzeReport(resumed_after=after_id or None)
+    with ctx.db.read() as conn:
+        total = store.count_responses_with_text(conn, since, after_id)
+    started = time.perf_counter()
+    batches = 0
+    while stop_after_batches is None or batches < stop_after_batches:
+        with ctx.db.read() as conn:
+            ids = store.response_ids_after(conn, after_id, batch_size, since)
+        if not ids:
+            with ctx.db.write() as conn:
+                store.clear_checkpoint(conn)
+            break
+        after_id = ids[-1]
+        report.texts += analyze_responses(ctx, ids, then=functools.partial(
+            store.save_checkpoint, since=since_key, after_id=after_id, now=ctx.now()))
+        report.responses += len(ids)
+        batches += 1
+        if progress is not None:
+            progress(len(ids), total)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _checkpoint(ctx: Context, since_key: str | None) -> int:
+    with ctx.db.read() as conn:
+        saved = store.checkpoint(conn)
+    if saved is not None and saved.get("since") == since_key:
+        return int(saved.get("after_id", 0))
+    return 0

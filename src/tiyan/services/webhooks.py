@@ -1,0 +1,218 @@
+"""Outbound webhooks: endpoints managed by admins and CX managers, events delivered and retried.
+
+    response.submitted   one survey response was stored
+    feedback.imported    feedback records of an import batch were stored
+
+A stored record enqueues a `webhook.emit` job (tiyan.services.arrivals). That job finds the active
+endpoints subscribed to the event whose unit covers the record's unit, writes one delivery per
+endpoint (the payload fixed at that moment) and enqueues a `webhook.deliver` job for each. A
+delivery that gets no 2xx answer in time is tried again with exponential back-off (30 s, 1 min,
+2 min … capped at 6 h) up to MAX_ATTEMPTS; every attempt updates the delivery log. The payload
+format is documented in docs/webhooks.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import Connection, RowMapping
+
+from tiyan.channels import webhooks as wire
+from tiyan.context import Context
+from tiyan.domain.access import Actor, Permission
+from tiyan.errors import InvalidInput
+from tiyan.security import new_public_id
+from tiyan.services.arrivals import FEEDBACK_IMPORTED, RESPONSE_SUBMITTED, WEBHOOK_EMIT
+from tiyan.services.jobs import RetryLater, enqueue, job_handler, retry_delay
+from tiyan.store import audit, org
+from tiyan.store import webhooks as store
+
+EVENTS = (RESPONSE_SUBMITTED, FEEDBACK_IMPORTED)
+WEBHOOK_DELIVER = "webhook.deliver"
+MAX_ATTEMPTS = 10  # the last one about 8.5 hours after the first
+
+
+@dataclass(frozen=True)
+class CreatedWebhook:
+    public_id: str
+    secret: str  # shown once, on creation
+
+
+def do_create_webhook(ctx: Context, actor: Actor, *, url: str, events: Sequence[str],
+                      unit_code: str) -> CreatedWebhook:
+    """Register an endpoint for events about `unit_code`'s subtree; returns its secret once."""
+    check_url(url)
+    chosen = check_events(events)
+    secret = wire.new_secret()
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        unit_id = org.unit_id_by_code(conn, unit_code)
+        actor.require(Permission.MANAGE_WEBHOOKS, unit_id)
+        endpoint_id, public_id = store.insert_endpoint(
+            conn, url=url, secret=secret, events=chosen, unit_id=unit_id,
+            created_by=actor.user_id, now=now)
+        audit.record(conn, at=now, user_id=actor.user_id, action="webhook.create",
+                     entity="webhook", entity_id=public_id, unit_id=unit_id,
+                     detail={"url": url, "events": chosen})
+    return CreatedWebhook(public_id, secret)
+
+
+def check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f'"{url}" is not an http(s) address', where="url")
+    if parts.username or parts.password:
+        raise InvalidInput("the address must not carry a user name or password", where="url")
+
+
+def check_events(events: Sequence[str]) -> list[str]:
+    if not events:
+        raise InvalidInput(f"choose at least one event: {', '.join(EVENTS)}", where="events")
+    for event in events:
+        if event not in EVENTS:
+            raise InvalidInput(f'"{event}" is not an event; use {", ".join(EVENTS)}',
+                               where="events")
+    return sorted(set(events), key=EVENTS.index)
+
+
+def do_deactivate_webhook(ctx: Context, actor: Actor, public_id: str) -> None:
+    """Stop sending to an endpoint; deliveries still waiting are cancelled when they come up."""
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        endpoint = store.get_endpoint(conn, actor, public_id)
+        actor.require(Permission.MANAGE_WEBHOOKS, endpoint["unit_id"])
+        store.set_active(conn, endpoint["id"], False)
+        audit.record(conn, at=now, user_id=actor.user_id, action="webhook.deactivate",
+                     entity="webhook", entity_id=public_id, unit_id=endpoint["unit_id"])
+
+
+def do_redeliver(ctx: Context, actor: Actor, public_id: str, message_id: str) -> RowMapping:
+    """Send a delivery again now (same message id, so receivers can deduplicate)."""
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        endpoint = store.get_endpoint(conn, actor, public_id)
+        if not endpoint["active"]:
+            raise InvalidInput("this webhook is deactivated", where="webhook")
+        delivery = store.get_delivery(conn, endpoint["id"], message_id)
+        store.record_attempt(conn, delivery["id"], status="pending", next_attempt_at=now)
+        enqueue(conn, WEBHOOK_DELIVER, {"delivery_id": delivery["id"],
+                                        "last_attempt": delivery["attempts"] + MAX_ATTEMPTS},
+                run_at=now)
+        return store.get_delivery(conn, endpoint["id"], message_id)
+
+
+# --- emitting: one delivery per subscribed endpoint ---------------------------------------
+
+@job_handler(WEBHOOK_EMIT)
+def emit_job(ctx: Context, payload: dict[str, Any]) -> None:
+    event = str(payload["event"])
+    ids = [int(i) for i in payload.get("response_ids", [])]
+    at = str(payload.get("at") or ctx.now().isoformat())
+    with ctx.db.read() as conn:
+        records = store.records_for_event(conn, ids)
+        targets = store.endpoints_for(conn, event, [r["unit_id"] for r in records],
+                                      dt.datetime.fromisoformat(at))
+        if not targets:
+            return
+        answers = store.answers_of(conn, [r["id"] for r in records])
+        batch = store.batch_summary(conn, int(payload["batch_id"])) \
+            if payload.get("batch_id") is not None else None
+    with ctx.db.write() as conn:
+        for endpoint_id, units in targets.items():
+            covered = [r for r in records if r["unit_id"] in units]
+            body = envelope(event, at, _data(event, covered, answers, batch))
+            _queue_delivery(conn, endpoint_id, event, body, ctx.now())
+
+
+def envelope(event: str, at: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The Standard Webhooks payload shape: type, timestamp, data."""
+    return {"type": event, "timestamp": at, "data": data}
+
+
+def _data(event: str, records: Sequence[RowMapping], answers: dict[int, list[RowMapping]],
+          batch: RowMapping | None) -> dict[str, Any]:
+    items = [record_data(r, answers.get(r["id"], [])) for r in records]
+    if event == RESPONSE_SUBMITTED:
+        return items[0]
+    return {"import_id": batch["public_id"] if batch else None,
+            "source": batch["source"] if batch else None, "records": items}
+
+
+def record_data(row: RowMapping, answers: Sequence[RowMapping]) -> dict[str, Any]:
+    """One response or feedback record as integrators get it (free text PII-redacted)."""
+    from tiyan.text.redact import redact
+
+    def stamp(value: dt.datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "id": row["public_id"], "source": row["source"], "survey": row["survey_code"],
+        "survey_version": row["survey_version"], "unit": row["unit_code"],
+        "touchpoint": row["touchpoint_code"], "staff": row["staff_code"],
+        "customer": row["customer_id"], "channel": row["channel"], "language": row["language"],
+        "external_id": row["external_id"], "submitted_at": stamp(row["submitted_at"]),
+        "answers": [{
+            "question_key": a["question_key"], "item_code": a["item_code"],
+            "value_num": a["value_num"],
+            "value_text": redact(a["value_text"]).text if a["value_text"] else a["value_text"],
+            "value_json": a["value_json"],
+        } for a in answers],
+    }
+
+
+def _queue_delivery(conn: Connection, endpoint_id: int, event: str, body: dict[str, Any],
+                    now: dt.datetime) -> None:
+    delivery_id = store.insert_delivery(conn, endpoint_id=endpoint_id,
+                                        message_id=f"msg_{new_public_id()}", event_type=event,
+                                        payload=body, now=now)
+    enqueue(conn, WEBHOOK_DELIVER, {"delivery_id": delivery_id, "last_attempt": MAX_ATTEMPTS},
+            run_at=now)
+
+
+# --- delivering: one attempt per job run ---------------------------------------------------
+
+@job_handler(WEBHOOK_DELIVER)
+def deliver_job(ctx: Context, payload: dict[str, Any]) -> None:
+    delivery_id = int(payload["delivery_id"])
+    with ctx.db.read() as conn:
+        delivery = store.delivery_to_send(conn, delivery_id)
+    if delivery is None or delivery["status"] in ("delivered", "cancelled"):
+        return
+    if not delivery["endpoint_active"]:
+        with ctx.db.write() as conn:
+            store.record_attempt(conn, delivery_id, status="cancelled", next_attempt_at=None)
+        return
+    now = ctx.now()
+    body = json.dumps(delivery["payload"], ensure_ascii=False, separators=(",", ":")).encode()
+    headers = wire.signed_headers(delivery["secret"], delivery["message_id"], now, body)
+    attempt = wire.post(delivery["url"], body, headers, ctx.settings.webhook_timeout_seconds)
+    retry_at = _record(ctx, delivery, attempt, int(payload.get("last_attempt", MAX_ATTEMPTS)))
+    if retry_at is not None:
+        raise RetryLater(retry_at, attempt.error or "")
+
+
+def _record(ctx: Context, delivery: RowMapping, attempt: wire.Attempt,
+            last_attempt: int) -> dt.datetime | None:
+    """Log the attempt; the time of the next one when it should be tried again."""
+    now = ctx.now()
+    attempts = delivery["attempts"] + 1
+    values: dict[str, Any] = {"attempts": attempts, "last_status_code": attempt.status_code,
+                              "last_error": attempt.error}
+    retry_at = None
+    if attempt.delivered:
+        values.update(status="delivered", delivered_at=now, next_attempt_at=None)
+    elif attempt.status_code == 410 or attempts >= last_attempt:
+        values.update(status="failed", next_attempt_at=None)
+    else:
+        retry_at = now + retry_delay(attempts)
+        values.update(status="pending", next_attempt_at=retry_at)
+    with ctx.db.write() as conn:
+        store.record_attempt(conn, delivery["id"], **values)
+        if attempt.status_code == 410:  # Gone: the receiver asks us to stop (per the spec)
+            store.set_active(conn, delivery["endpoint_id"], False)
+    return retry_at

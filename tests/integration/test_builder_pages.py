@@ -147,6 +147,9 @@ def test_the_journey_editor_adds_reorders_and_listens(world: World,
     assert re.findall(r'<li class="step" data-code="([a-z_]+)"', page) == \
         ["booking", "check_out", "check_in"]
     assert 'data-survey="test"' in page
+    client.post("/journeys/stay/touchpoints/rename", data={
+        "csrf_token": token, "touchpoint": "check_in", "name_zh": "入住登记", "name_en": ""})
+    assert ">入住登记</h3>" in client.get("/journeys/stay").text
     refused = client.post("/journeys/stay/touchpoints/check_out/delete",
                           data={"csrf_token": token})
     assert refused.status_code == 409 and "touchpoint_listener" in refused.text

@@ -29,6 +29,8 @@ HOTELS = (
     ("htl-bj-cbd", "北京国贸店", "Beijing CBD", 0.0),
     ("htl-cd-tfs", "成都天府店", "Chengdu Tianfu", -0.25),
 )
+# unit -> the text-analysis taxonomy for comments about its subtree (unit attribute "industry")
+INDUSTRIES = {"auto": "car_aftersales", "hotel": "hotel"}
 
 
 def units() -> list[UnitSpec]:
@@ -87,12 +89,29 @@ USERS = (
 
 JOURNEYS = {
     "car_after_sales": ("汽车售后服务", "Car after-sales service", (
-        ("appointment", "预约", "Appointment", ()),
-        ("reception", "接待", "Reception", ()),
-        ("repair", "维修保养", "Repair", ()),
-        ("delivery", "交车", "Delivery", ()),
-        ("payment", "结算", "Payment", ()),
-        ("follow_up", "回访", "Follow-up", ()),
+        ("appointment", "预约", "Appointment", (
+            ("booking_online", "在线预约", "Online booking"),
+            ("booking_phone", "电话预约", "Phone booking"),
+        )),
+        ("reception", "接待", "Reception", (
+            ("greeting", "迎接与登记", "Greeting"),
+            ("walkaround", "环车检查", "Walk-around check"),
+            ("estimate", "预估费用与完工时间", "Cost and time estimate"),
+        )),
+        ("repair", "维修保养", "Repair", (
+            ("lounge", "客户休息区", "Customer lounge"),
+            ("progress", "进度告知", "Progress updates"),
+        )),
+        ("delivery", "交车", "Delivery", (
+            ("joint_inspection", "陪同验车", "Inspecting the car together"),
+            ("work_explained", "维修项目说明", "Explaining the work"),
+        )),
+        ("payment", "结算", "Payment", (
+            ("invoice", "费用结算", "Invoice and charges"),
+        )),
+        ("follow_up", "回访", "Follow-up", (
+            ("call_3_days", "三日内回访电话", "Follow-up call within 3 days"),
+        )),
     )),
     "car_sales": ("汽车销售", "Car sales", (
         ("lead_response", "销售线索响应", "Response to a sales lead", ()),
@@ -107,12 +126,30 @@ JOURNEYS = {
         ("aftersales_intro", "售后服务沟通", "After-sales service communication", ()),
     )),
     "hotel_stay": ("酒店入住", "Hotel stay", (
-        ("booking", "预订", "Booking", ()),
-        ("check_in", "入住登记", "Check-in", ()),
-        ("room", "客房", "Room", ()),
-        ("dining", "餐饮", "Dining", ()),
-        ("facilities", "设施", "Facilities", ()),
-        ("check_out", "退房结账", "Check-out", ()),
+        ("booking", "预订", "Booking", (
+            ("booking_online", "网上预订", "Online booking"),
+            ("booking_phone", "电话预订", "Phone booking"),
+        )),
+        ("check_in", "入住登记", "Check-in", (
+            ("front_desk", "前台接待", "Front desk"),
+            ("key_handover", "办理入住与房卡", "Key handover"),
+        )),
+        ("room", "客房", "Room", (
+            ("housekeeping", "客房清洁", "Housekeeping"),
+            ("room_service", "客房送餐", "Room service"),
+        )),
+        ("dining", "餐饮", "Dining", (
+            ("breakfast", "早餐", "Breakfast"),
+            ("restaurant", "餐厅", "Restaurant"),
+        )),
+        ("facilities", "设施", "Facilities", (
+            ("gym", "健身房", "Gym"),
+            ("pool", "泳池", "Pool"),
+            ("spa", "水疗", "Spa"),
+        )),
+        ("check_out", "退房结账", "Check-out", (
+            ("billing", "结账", "Billing"),
+        )),
     )),
 }
 # survey code -> (template, name, owner unit, journey, touchpoint)
@@ -123,3 +160,13 @@ SURVEYS = {
     "hotel-stay": ("hotel_stay", "入住体验 Hotel stay", "hotel", "hotel_stay", "check_out"),
     "relationship-nps": ("plain_nps", "关系型 NPS Relationship NPS", "demo", None, None),
 }
+# Who listens where: (journey, touchpoint, survey code, channels)
+LISTENERS = (
+    ("car_after_sales", "delivery", "after-sales", ("qr",)),
+    ("car_after_sales", "follow_up", "after-sales", ("sms", "phone")),
+    ("car_after_sales", "call_3_days", "after-sales", ("phone",)),
+    ("car_sales", "test_drive", "car-sales", ("qr",)),
+    ("car_sales", "delivery", "car-sales", ("sms", "email")),
+    ("hotel_stay", "room", "hotel-stay", ("qr",)),
+    ("hotel_stay", "check_out", "hotel-stay", ("email", "sms")),
+)

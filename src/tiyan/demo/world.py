@@ -24,7 +24,7 @@ from tiyan.demo.visits import VisitFactory
 from tiyan.domain.access import Role
 from tiyan.domain.survey_templates import template
 from tiyan.errors import Conflict
-from tiyan.store import audit, org, surveys, users
+from tiyan.store import audit, journeys, org, surveys, users
 from tiyan.store import tables as t
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -125,9 +125,16 @@ def _build_units(conn: Connection, now: dt.datetime) -> dict[str, int]:
             kind=unit.kind,
             parent_id=ids[unit.parent] if unit.parent else None,
             now=now,
-            attributes={"quality": unit.quality} if unit.kind == "store" else {},
+            attributes=_attributes(unit),
         )
     return ids
+
+
+def _attributes(unit: spec.UnitSpec) -> dict[str, object]:
+    attributes: dict[str, object] = {"quality": unit.quality} if unit.kind == "store" else {}
+    if unit.code in spec.INDUSTRIES:
+        attributes["industry"] = spec.INDUSTRIES[unit.code]
+    return attributes
 
 
 def _build_users(
@@ -202,6 +209,9 @@ def _build_journeys_and_surveys(
             touchpoint_id=tp_id,
         )
         refs[code] = SurveyRef(survey_id, version_id, tp_id)
+    for journey, tp, survey, channels in spec.LISTENERS:
+        journeys.set_listener(conn, surveys.touchpoint_ids(conn, journey)[tp],
+                              refs[survey].survey_id, list(channels))
     return refs
 
 

@@ -117,12 +117,14 @@ def move_touchpoint(request: Request, ctx: ContextDep, actor: PageActor, code: s
         ctx, actor, code, touchpoint, step), "#flow")
 
 
-@router.post("/journeys/{code}/touchpoints/{touchpoint}/rename")
+@router.post("/journeys/{code}/touchpoints/rename")
 def rename_touchpoint(request: Request, ctx: ContextDep, actor: PageActor, code: str,
-                      touchpoint: str, fields: Posted) -> Response:
+                      fields: Posted) -> Response:
+    """Rename the chosen touchpoint; an empty name keeps the current one."""
     return _do(request, ctx, actor, code, fields, lambda: service.do_update_touchpoint(
-        ctx, actor, code, touchpoint, name_zh=fields.get("name_zh"),
-        name_en=fields.get("name_en")), "#flow")
+        ctx, actor, code, fields.get("touchpoint", ""),
+        name_zh=fields.get("name_zh", "").strip() or None,
+        name_en=fields.get("name_en", "").strip() or None), "#flow")
 
 
 @router.post("/journeys/{code}/touchpoints/{touchpoint}/delete")

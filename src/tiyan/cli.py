@@ -122,6 +122,11 @@ def demo(
     ctx = open_context(db, check_schema=False)
     upgrade(ctx.db)
     summary = build_demo(ctx, seed=seed, progress=True)
+    if not summary.already_there:
+        from tiyan.text.cli import reanalyze_with_progress
+
+        report = reanalyze_with_progress(ctx, batch_size=2000, restart=True)
+        typer.echo(f"analysed {report.texts:,} comments ({report.texts_per_second:,.0f}/s)")
     _print_demo_summary(summary)
 
 

@@ -130,3 +130,17 @@ def test_reanalysis_since_a_date_leaves_older_texts_alone(ctx):
                                              t.text_analysis.c.analyzed_at)).all())
     assert stamps[recent] == ctx.now()
     assert sorted(v for k, v in stamps.items() if k != recent)[0] == old_stamp
+
+
+def test_the_reanalyze_command_reports_throughput_and_names_a_bad_date(ctx):
+    from tests.demo_db import run_tiyan
+
+    build_world(ctx)
+    jobs.run_until_idle(ctx)
+    before = _counts(ctx)
+    done = run_tiyan("text", "reanalyze", "--db", ctx.db.url, "--batch-size", "3")
+    assert done.returncode == 0, done.stderr
+    assert "re-analysed 7 texts of 7 records" in done.stdout and "texts/s" in done.stdout
+    assert _counts(ctx) == before
+    bad = run_tiyan("text", "reanalyze", "--db", ctx.db.url, "--since", "last tuesday")
+    assert bad.returncode == 1 and "--since" in bad.stderr

@@ -2,22 +2,29 @@
 
     tiyan text analyze INPUT --output OUT.jsonl [--text-column text] [--id-column id] [--industry X]
     tiyan text train [--data /path/to/shared/data] [--output src/tiyan/text/models]
+    tiyan text reanalyze [--since DATE] [--batch-size N] [--restart] [--db URL]
 
 Imports stay lean (the analysis pipeline is imported inside the command, scikit-learn only by
-`train`), because the whole process is what users time; `analyze` itself lives in
-`analyze_command`, which also runs a plain `analyze` line without building the typer app.
+`train`, the database only by `reanalyze`), because the whole process is what users time;
+`analyze` itself lives in `analyze_command`, which also runs a plain `analyze` line without
+building the typer app.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tiyan.text.analyze_command import analyze_from_argv, run_analyze
+
+if TYPE_CHECKING:
+    from tiyan.context import Context
+    from tiyan.services.text_analysis import ReanalyzeReport
 
 INDUSTRY_HELP = (
     "Aspect taxonomy: car_aftersales, car_product, hotel, restaurant, retail, banking or telecom "
@@ -64,6 +71,72 @@ def train(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
     typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
+
+
+@app.command()
+def reanalyze(
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only records submitted on or after this day (YYYY-MM-DD, UTC) or "
+                          "time (ISO 8601 with zone)"),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Responses per batch")] = 500,
+    restart: Annotated[
+        bool, typer.Option(help="Start from the top even if an earlier run was interrupted")
+    ] = False,
+    db: Annotated[
+        str | None, typer.Option("--db", envvar="TIYAN_DB_URL", help="Database URL")
+    ] = None,
+) -> None:
+    """Analyse every stored comment again (after a model or taxonomy change); resumable."""
+    from tiyan.context import open_context
+    from tiyan.errors import TiyanError
+
+    try:
+        ctx = open_context(db)
+        report = reanalyze_with_progress(ctx, since=_since(since), batch_size=batch_size,
+                                         restart=restart)
+    except TiyanError as exc:
+        where = f" ({exc.where})" if exc.where else ""
+        typer.secho(f"error: {exc.message}{where}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"re-analysed {report.texts:,} texts of {report.responses:,} records in "
+               f"{report.seconds:.1f} s ({report.texts_per_second:,.0f} texts/s)")
+
+
+def _since(value: str | None) -> dt.datetime | None:
+    from tiyan.errors import InvalidInput
+
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f'"{value}" is not a date (YYYY-MM-DD) or ISO time',
+                           where="--since") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def reanalyze_with_progress(ctx: Context, *, since: dt.datetime | None = None,
+                            batch_size: int = 500, restart: bool = False) -> ReanalyzeReport:
+    """`tiyan.services.text_analysis.reanalyze` with a Rich progress bar on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from tiyan.services.text_analysis import reanalyze as run
+
+    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task("analysing comments", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, total=total, advance=done)
+
+        report = run(ctx, since=since, batch_size=batch_size, restart=restart, progress=advance)
+    if report.resumed_after:
+        typer.echo(f"continued an interrupted run after record {report.resumed_after}", err=True)
+    return report
 
 
 def main() -> None:

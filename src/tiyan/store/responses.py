@@ -89,6 +89,9 @@ def answer_row(response_id: int, a: AnswerValue) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ResponseFilter:
+    """What a list of responses is narrowed to; `unit_id` includes the unit's subtree,
+    `touchpoint_ids` are alternatives (a touchpoint and its sub-touchpoints), `sources` too."""
+
     survey_id: int | None = None
     unit_id: int | None = None
     touchpoint_id: int | None = None
@@ -96,16 +99,20 @@ class ResponseFilter:
     source: str | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+    touchpoint_ids: tuple[int, ...] | None = None
+    sources: tuple[str, ...] | None = None
 
 
 def _scoped_query(actor: Actor, f: ResponseFilter) -> sa.Select[Any]:
     vis = actor.scope.visibility(Permission.VIEW_RESPONSES)
     query = (
         sa.select(R, t.org_unit.c.code.label("unit_code"), t.survey.c.code.label("survey_code"),
-                  t.staff.c.code.label("staff_code"), t.staff.c.name.label("staff_name"))
+                  t.staff.c.code.label("staff_code"), t.staff.c.name.label("staff_name"),
+                  t.touchpoint.c.code.label("touchpoint_code"))
         .join(t.org_unit, t.org_unit.c.id == R.c.unit_id)
         .outerjoin(t.survey, t.survey.c.id == R.c.survey_id)
         .outerjoin(t.staff, t.staff.c.id == R.c.staff_id)
+        .outerjoin(t.touchpoint, t.touchpoint.c.id == R.c.touchpoint_id)
         .where(visible(vis, R.c.unit_id, R.c.staff_id))
     )
     for column, value in ((R.c.survey_id, f.survey_id), (R.c.touchpoint_id, f.touchpoint_id),
@@ -114,6 +121,10 @@ def _scoped_query(actor: Actor, f: ResponseFilter) -> sa.Select[Any]:
             query = query.where(column == value)
     if f.unit_id is not None:
         query = query.where(R.c.unit_id.in_(_subtree_ids(f.unit_id)))
+    if f.touchpoint_ids is not None:
+        query = query.where(R.c.touchpoint_id.in_(list(f.touchpoint_ids)))
+    if f.sources is not None:
+        query = query.where(R.c.source.in_(list(f.sources)))
     if f.since is not None:
         query = query.where(R.c.submitted_at >= f.since)
     if f.until is not None:

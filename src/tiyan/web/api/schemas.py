@@ -127,6 +127,8 @@ class ResponseOut(BaseModel):
     unit_code: str
     staff_code: str | None
     touchpoint_id: int | None
+    touchpoint: str | None = None
+    external_id: str | None = None
     language: str | None
     status: str
     started_at: dt.datetime | None

@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from sqlalchemy.engine import RowMapping
 
 from tiyan.analytics.kpis import monthly_kpis
-from tiyan.domain.access import Permission, Role
+from tiyan.context import Context
+from tiyan.domain.access import Actor, Permission, Role
 from tiyan.domain.metrics import Estimate
 from tiyan.services.accounts import do_create_user
 from tiyan.services.org import do_create_unit
 from tiyan.services.responses import ResponseRequest, do_submit_response
 from tiyan.store import customers, org, responses, users
-from tiyan.store.responses import ResponseFilter
 from tiyan.web.api import schemas as s
 from tiyan.web.api.cursor import decode_cursor, decode_time_cursor, encode_cursor
+from tiyan.web.api.response_filters import ListFilters, build_filter, list_filters
 from tiyan.web.deps import ApiActor, ContextDep
 
 ERRORS = {code: {"model": s.ErrorBody} for code in (401, 403, 404, 409, 422)}
 router = APIRouter(prefix="/api/v1", responses=ERRORS)  # type: ignore[arg-type]
 Limit = Annotated[int, Query(ge=1, le=500)]
-MAX_ID = 2**62  # ids are 64-bit integers in the database
-IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 @router.get("/me", response_model=s.MeOut, tags=["access"])
@@ -85,28 +83,35 @@ def list_roles(actor: ApiActor) -> list[str]:
 
 @router.get("/responses", response_model=s.ResponsePage, tags=["responses"])
 def list_responses(
-    ctx: ContextDep, actor: ApiActor, survey_id: IdQuery = None, unit_id: IdQuery = None,
-    channel: Annotated[str | None, Query(max_length=16)] = None,
-    since: dt.datetime | None = None, until: dt.datetime | None = None,
+    ctx: ContextDep, actor: ApiActor, filters: Annotated[ListFilters, Depends(list_filters)],
     cursor: Annotated[str | None, Query(max_length=64)] = None, limit: Limit = 50,
 ) -> s.ResponsePage:
+    """Survey responses and feedback records, newest first, filtered (see the parameters);
+    pass `next_cursor` back as `cursor` with the same filters for the next page."""
+    return _page(ctx, actor, filters, cursor, limit, feedback=False)
+
+
+@router.get("/feedback", response_model=s.ResponsePage, tags=["responses"])
+def list_feedback(
+    ctx: ContextDep, actor: ApiActor, filters: Annotated[ListFilters, Depends(list_filters)],
+    cursor: Annotated[str | None, Query(max_length=64)] = None, limit: Limit = 50,
+) -> s.ResponsePage:
+    """Imported feedback only (reviews, hotline records, social posts, complaints)."""
+    return _page(ctx, actor, filters, cursor, limit, feedback=True)
+
+
+def _page(ctx: Context, actor: Actor, filters: ListFilters, cursor: str | None, limit: int,
+          *, feedback: bool) -> s.ResponsePage:
     actor.require(Permission.VIEW_RESPONSES)
-    f = ResponseFilter(survey_id=survey_id, unit_id=unit_id, channel=channel,
-                       since=_aware(since), until=_aware(until))
+    after = decode_time_cursor(cursor)
     with ctx.db.read() as conn:
-        rows = responses.list_responses(conn, actor, f, after=decode_time_cursor(cursor),
-                                        limit=limit)
+        f = build_filter(conn, actor, filters, feedback=feedback)
+        rows = responses.list_responses(conn, actor, f, after=after, limit=limit)
         answers = responses.answers_for(conn, actor, [r["id"] for r in rows])
     items = [_response_out(r, answers[r["id"]]) for r in rows]
     last = rows[-1] if len(rows) == limit else None
     next_cursor = encode_cursor(last["id"], last["submitted_at"]) if last else None
     return s.ResponsePage(items=items, next_cursor=next_cursor)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
 
 
 @router.get("/responses/{response_id}", response_model=s.ResponseOut, tags=["responses"])
@@ -123,7 +128,8 @@ def _response_out(row: RowMapping, answers: list[dict[str, Any]]) -> s.ResponseO
         id=row["public_id"], source=row["source"], survey_code=row["survey_code"],
         survey_version_id=row["survey_version_id"], channel=row["channel"],
         unit_code=row["unit_code"], staff_code=row["staff_code"],
-        touchpoint_id=row["touchpoint_id"], language=row["language"], status=row["status"],
+        touchpoint_id=row["touchpoint_id"], touchpoint=row["touchpoint_code"],
+        external_id=row["external_id"], language=row["language"], status=row["status"],
         started_at=row["started_at"], submitted_at=row["submitted_at"],
         answers=[s.AnswerOut.model_validate(a) for a in answers],
     )

@@ -132,10 +132,14 @@ def survey_overview(conn: Connection, actor: Actor, code: str | None = None) -> 
     of responses the actor may see."""
     from tiyan.store.scoped import visible
 
-    counts = (sa.select(t.response.c.survey_id, sa.func.count().label("n"))
-              .where(visible(actor.scope.visibility(Permission.VIEW_RESPONSES),
-                             t.response.c.unit_id, t.response.c.staff_id))
-              .group_by(t.response.c.survey_id).subquery())
+    counts_query = (sa.select(t.response.c.survey_id, sa.func.count().label("n"))
+                    .where(visible(actor.scope.visibility(Permission.VIEW_RESPONSES),
+                                   t.response.c.unit_id, t.response.c.staff_id))
+                    .group_by(t.response.c.survey_id))
+    if code is not None:
+        counts_query = counts_query.where(t.response.c.survey_id.in_(
+            sa.select(_S.c.id).where(_S.c.code == code)))
+    counts = counts_query.subquery()
     drafts = (sa.select(_SV.c.survey_id, _SV.c.version)
               .where(_SV.c.published_at.is_(None)).subquery())
     query = (

@@ -156,3 +156,19 @@ def test_the_journey_editor_adds_reorders_and_listens(world: World,
     bad = client.post("/journeys/stay/touchpoints", data={
         "csrf_token": token, "code": "Bad Code", "name_zh": "x", "name_en": "x"})
     assert bad.status_code == 422
+
+
+def test_a_form_without_the_sessions_csrf_token_changes_nothing(world: World,
+                                                               client: TestClient) -> None:
+    sign_in(client, "admin@t.test", PASSWORD)
+    fields = editor_fields(client.get("/surveys/test").text)
+    for token in ("", "forged"):
+        reply = client.post("/surveys/test/edit",
+                            data={**fields, "csrf_token": token, "action": "save"})
+        assert reply.status_code == 403 and "expired" in reply.text
+        assert client.post("/journeys", data={"csrf_token": token, "code": "x",
+                                              "name_zh": "x", "name_en": "x"}).status_code == 403
+    with world.ctx.db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.survey_version)
+                            ).scalar_one() == 1
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.journey)).scalar_one() == 0

@@ -198,3 +198,31 @@ def test_a_survey_from_a_json_definition_and_bad_requests(world: World) -> None:
     with pytest.raises(Conflict):
         service.do_create_survey(world.ctx, admin, service.NewSurvey(
             code="json-one", name="again", unit_code="hq", template="plain_nps"))
+
+
+def test_two_editors_saving_at_once_leave_one_draft_and_no_server_error(world: World) -> None:
+    import threading
+
+    admin = world.actor("admin@t.test")
+    barrier, outcomes = threading.Barrier(4), []
+
+    def save(n: int) -> None:
+        definition = copy.deepcopy(SURVEY)
+        definition["title"] = {"zh-CN": f"版本{n}", "en": f"Edit {n}"}
+        barrier.wait()
+        try:
+            service.do_save_draft(world.ctx, admin, "test", definition)
+            outcomes.append("saved")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=save, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 4 and "saved" in outcomes
+    with world.ctx.db.read() as conn:
+        drafts = conn.execute(sa.select(t.survey_version.c.version).where(
+            t.survey_version.c.published_at.is_(None))).scalars().all()
+    assert drafts == [2]

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
 
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.survey_templates import TEMPLATES
 from tiyan.domain.surveys import SurveyDefinition, parse_definition
-from tiyan.errors import InvalidInput
+from tiyan.errors import Conflict, InvalidInput
 from tiyan.store import audit, journeys
 from tiyan.store import surveys as store
 from tiyan.store.org import unit_by_code
@@ -87,12 +88,16 @@ def do_create_survey(ctx: Context, actor: Actor, request: NewSurvey) -> int:
 def do_save_draft(ctx: Context, actor: Actor, code: str, raw: Mapping[str, Any]) -> int:
     """Validate and store the draft definition; returns the draft's version number."""
     definition = parse_definition(raw)
-    with ctx.db.write() as conn:
-        survey = access_survey(conn, actor, code, manage=True)
-        version = store.save_draft(conn, survey["id"], definition, now=ctx.now(),
-                                   by=actor.user_id)
-        _audit(conn, ctx, actor, "survey.draft_save", survey["id"], survey["unit_id"],
-               code=code, version=version, questions=len(definition.questions))
+    try:
+        with ctx.db.write() as conn:
+            survey = access_survey(conn, actor, code, manage=True)
+            version = store.save_draft(conn, survey["id"], definition, now=ctx.now(),
+                                       by=actor.user_id)
+            _audit(conn, ctx, actor, "survey.draft_save", survey["id"], survey["unit_id"],
+                   code=code, version=version, questions=len(definition.questions))
+    except IntegrityError:  # two first saves after a publish raced for the same number
+        raise Conflict("someone else saved a draft of this survey just now; reload and "
+                       "try again", where="survey") from None
     return version
 
 

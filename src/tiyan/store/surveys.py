@@ -220,7 +220,11 @@ def publish_draft(conn: Connection, survey_id: int, now: dt.datetime) -> int:
     draft = draft_row(conn, survey_id)
     if draft is None:
         raise Conflict("there is no draft to publish; save a change first", where="survey")
-    conn.execute(sa.update(_SV).where(_SV.c.id == draft["id"]).values(published_at=now))
+    done = conn.execute(sa.update(_SV).where(_SV.c.id == draft["id"],
+                                             _SV.c.published_at.is_(None))
+                        .values(published_at=now))
+    if done.rowcount != 1:
+        raise Conflict("someone else published this draft just now; reload", where="survey")
     conn.execute(sa.update(_S).where(_S.c.id == survey_id).values(
         current_version=draft["version"],
         status=sa.case((_S.c.status == "draft", "active"), else_=_S.c.status)))

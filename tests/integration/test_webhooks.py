@@ -292,3 +292,51 @@ def test_imported_feedback_is_announced_per_unit_scope_and_analysed(client, worl
                                           .c.redacted_text)).all()
     by_id = dict(analysed)
     assert set(ids) <= set(by_id) and "13912345678" not in by_id[ids[0]]
+
+
+def _csrf(page_text: str) -> str:
+    return page_text.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+@pytest.mark.parametrize(("lang", "title"), [("en", "Webhooks"), ("zh-CN", "Webhook 推送")])
+def test_a_cx_manager_manages_webhooks_on_the_web_page(client, world, receiver, lang, title):
+    from tests.integration.conftest import sign_in
+    from tests.world import PASSWORD
+
+    sign_in(client, "cx@t.test", PASSWORD)
+    page = client.get(f"/admin/webhooks?lang={lang}")
+    assert page.status_code == 200 and f"<h1>{title}</h1>" in page.text
+    assert 'value="north"' in page.text and 'value="south"' not in page.text  # own subtree only
+    world.ctx.clock.advance(seconds=1)
+    created = client.post("/admin/webhooks", data={
+        "url": receiver.url, "unit_code": "north", "events": ["response.submitted"],
+        "csrf_token": _csrf(page.text)})
+    assert created.status_code == 200
+    secret = created.text.split('<code class="secret">')[1].split("<")[0]
+    assert secret.startswith("whsec_") and receiver.url in created.text
+    assert secret not in client.get("/admin/webhooks").text  # shown once
+    hook_id = created.text.split('href="/admin/webhooks/')[1].split('"')[0]
+
+    submit(world, "n2")
+    jobs.run_until_idle(world.ctx)
+    assert verify(secret, receiver.requests[0])
+    detail = client.get(f"/admin/webhooks/{hook_id}")
+    assert detail.status_code == 200 and receiver.requests[0].headers["webhook-id"] in detail.text
+    bad = client.post("/admin/webhooks", data={"url": "not a url", "unit_code": "north",
+                                               "events": ["response.submitted"],
+                                               "csrf_token": _csrf(page.text)})
+    assert bad.status_code == 422 and 'role="alert"' in bad.text
+    off = client.post(f"/admin/webhooks/{hook_id}/deactivate",
+                      data={"csrf_token": _csrf(page.text)}, follow_redirects=False)
+    assert off.status_code == 303
+    with world.ctx.db.read() as conn:
+        assert conn.execute(sa.select(t.webhook_endpoint.c.active)).scalar_one() is False
+
+
+def test_the_webhook_page_is_only_for_those_who_manage_webhooks(client, world):
+    from tests.integration.conftest import sign_in
+    from tests.world import PASSWORD
+
+    sign_in(client, "mgr.n1@t.test", PASSWORD)
+    assert client.get("/admin/webhooks").status_code == 403
+    assert "/admin/webhooks" not in client.get("/responses").text

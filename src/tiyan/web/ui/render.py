@@ -36,6 +36,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("nav.staff", "/staff", Permission.VIEW_STAFF),
     NavItem("nav.users", "/admin/users", Permission.MANAGE_USERS),
     NavItem("nav.audit", "/admin/audit", Permission.VIEW_AUDIT),
+    NavItem("nav.webhooks", "/admin/webhooks", Permission.MANAGE_WEBHOOKS),
 )
 
 

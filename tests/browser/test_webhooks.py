@@ -1,0 +1,26 @@
+"""A CX manager registers a webhook on the web page, copies its secret, then deactivates it."""
+
+from tests.browser.conftest import screenshot
+from tests.browser.test_home import sign_in
+
+
+def test_cx_manager_adds_a_webhook_sees_the_secret_once_and_deactivates_it(page):
+    sign_in(page, "cx@demo.tiyan.dev")
+    page.get_by_role("link", name="Webhook").first.click()
+    assert page.get_by_role("heading", name="Webhook 推送").is_visible()
+    page.get_by_label("推送地址（URL）").fill("https://crm.example.test/hooks/tiyan")
+    page.get_by_label("组织单元").select_option("auto-south")
+    page.get_by_role("button", name="创建 Webhook").click()
+    secret = page.locator("code.secret").inner_text()
+    assert secret.startswith("whsec_")
+    screenshot(page, "webhooks-created-zh")
+
+    page.get_by_role("link", name="English").click()
+    assert page.get_by_role("heading", name="Webhooks").is_visible()
+    assert page.locator("code.secret").count() == 0  # the secret was shown once
+    page.get_by_role("link", name="https://crm.example.test/hooks/tiyan").click()
+    assert page.get_by_role("heading", name="Delivery log").is_visible()
+    page.get_by_role("link", name="All webhooks").click()
+    page.get_by_role("button", name="Deactivate").first.click()
+    assert page.get_by_text("deactivated").first.is_visible()
+    screenshot(page, "webhooks-en")

@@ -340,3 +340,17 @@ def test_the_webhook_page_is_only_for_those_who_manage_webhooks(client, world):
     sign_in(client, "mgr.n1@t.test", PASSWORD)
     assert client.get("/admin/webhooks").status_code == 403
     assert "/admin/webhooks" not in client.get("/responses").text
+
+
+def test_a_large_feedback_batch_goes_out_in_several_messages(client, world, receiver,
+                                                              monkeypatch):
+    from tiyan.services import webhooks
+
+    monkeypatch.setattr(webhooks, "RECORDS_PER_DELIVERY", 2)
+    create_hook(client, world, receiver.url, events=("feedback.imported",))
+    ids = _store_feedback(world.ctx, world.unit_ids, [("n1", "一"), ("n2", "二"), ("s1", "三")])
+    jobs.run_until_idle(world.ctx)
+    parts = [r.json["data"]["records"] for r in receiver.requests]
+    assert [len(p) for p in parts] == [2, 1]
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 2
+    assert len(ids) == 3

@@ -44,6 +44,8 @@ def analyze_responses(ctx: Context, response_ids: Sequence[int],
     earlier ones; `then` runs in the same transaction. Returns how many texts were analysed."""
     with ctx.db.read() as conn:
         texts = store.texts_of(conn, response_ids, ctx.db.immutable_cache)
+        if not texts and then is None:
+            return 0  # e.g. a response without a comment: nothing to store
         industries = store.unit_industries(conn)
     results = [(model_version(industry), _analyse(group, industry)) for industry, group
                in _by_industry(texts, industries, ctx.settings.text_industry).items()]

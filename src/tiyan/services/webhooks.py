@@ -35,6 +35,7 @@ from tiyan.store import webhooks as store
 EVENTS = (RESPONSE_SUBMITTED, FEEDBACK_IMPORTED)
 WEBHOOK_DELIVER = "webhook.deliver"
 MAX_ATTEMPTS = 10  # the last one about 8.5 hours after the first
+RECORDS_PER_DELIVERY = 500  # a large feedback batch goes out as several messages
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ def emit_job(ctx: Context, payload: dict[str, Any]) -> None:
     ids = [int(i) for i in payload.get("response_ids", [])]
     at = str(payload.get("at") or ctx.now().isoformat())
     with ctx.db.read() as conn:
+        if not store.anyone_listens(conn, event):
+            return
         records = store.records_for_event(conn, ids)
         targets = store.endpoints_for(conn, event, [r["unit_id"] for r in records],
                                       dt.datetime.fromisoformat(at))
@@ -125,8 +128,10 @@ def emit_job(ctx: Context, payload: dict[str, Any]) -> None:
     with ctx.db.write() as conn:
         for endpoint_id, units in targets.items():
             covered = [r for r in records if r["unit_id"] in units]
-            body = envelope(event, at, _data(event, covered, answers, batch))
-            _queue_delivery(conn, endpoint_id, event, body, ctx.now())
+            for start in range(0, len(covered), RECORDS_PER_DELIVERY):
+                part = covered[start:start + RECORDS_PER_DELIVERY]
+                body = envelope(event, at, _data(event, part, answers, batch))
+                _queue_delivery(conn, endpoint_id, event, body, ctx.now())
 
 
 def envelope(event: str, at: str, data: dict[str, Any]) -> dict[str, Any]:

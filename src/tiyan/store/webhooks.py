@@ -58,6 +58,12 @@ def set_active(conn: Connection, endpoint_id: int, active: bool) -> None:
     conn.execute(sa.update(E).where(E.c.id == endpoint_id).values(active=active))
 
 
+def anyone_listens(conn: Connection, event: str) -> bool:
+    """Whether any active endpoint is subscribed to `event` (the usual answer is no)."""
+    rows = conn.execute(sa.select(E.c.events).where(E.c.active)).scalars()
+    return any(event in (events or []) for events in rows)
+
+
 def endpoints_for(conn: Connection, event: str, unit_ids: Sequence[int],
                   happened_at: dt.datetime) -> dict[int, list[int]]:
     """Active endpoints, registered by `happened_at`, subscribed to `event`, each with the units

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.engine import Connection
 
-from tiyan.services.jobs import enqueue
+from tiyan.services.jobs import enqueue, enqueue_many
 
 TEXT_ANALYZE = "text.analyze"
 WEBHOOK_EMIT = "webhook.emit"
@@ -24,9 +24,11 @@ TEXT_JOB_SIZE = 500  # responses per text-analysis job of a feedback batch
 
 def after_response_stored(conn: Connection, response_id: int, now: dt.datetime) -> None:
     """A survey response was stored: analyse its texts, tell the webhooks."""
-    enqueue(conn, TEXT_ANALYZE, {"response_ids": [response_id]}, run_at=now)
-    enqueue(conn, WEBHOOK_EMIT, {"event": RESPONSE_SUBMITTED, "response_ids": [response_id],
-                                 "at": now.isoformat()}, run_at=now)
+    enqueue_many(conn, [
+        (TEXT_ANALYZE, {"response_ids": [response_id]}),
+        (WEBHOOK_EMIT, {"event": RESPONSE_SUBMITTED, "response_ids": [response_id],
+                        "at": now.isoformat()}),
+    ], run_at=now)
 
 
 def after_feedback_stored(conn: Connection, batch_id: int, response_ids: Sequence[int],

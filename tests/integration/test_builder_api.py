@@ -131,3 +131,43 @@ def test_the_openapi_description_lists_the_builder(client: TestClient) -> None:
                  "/api/v1/surveys/{code}/publish", "/api/v1/surveys/{code}/versions/{version}",
                  "/api/v1/journeys/{code}/touchpoints/{touchpoint}/listeners/{survey}"):
         assert path in paths, path
+
+
+def count_queries(world: World, call) -> int:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    seen: list[str] = []
+
+    def hook(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    engine = world.ctx.db.engine
+    sa.event.listen(engine, "before_cursor_execute", hook)
+    try:
+        call()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", hook)
+    return len(seen)
+
+
+def test_list_endpoints_cost_the_same_number_of_queries_for_1_or_12_items(
+        world: World, client: TestClient) -> None:
+    admin = bearer(world, "admin@t.test")
+    client.post("/api/v1/journeys", headers=admin,
+                json={"code": "big", "name_zh": "大", "name_en": "Big"})
+
+    def costs() -> tuple[int, int]:
+        surveys = count_queries(world, lambda: client.get("/api/v1/surveys", headers=admin))
+        journey = count_queries(world, lambda: client.get("/api/v1/journeys/big",
+                                                          headers=admin))
+        return surveys, journey
+
+    before = costs()
+    for n in range(11):
+        client.post("/api/v1/surveys", headers=admin, json={
+            "code": f"s{n}", "name": f"S{n}", "unit_code": "hq", "template": "plain_nps"})
+        client.post("/api/v1/journeys/big/touchpoints", headers=admin,
+                    json={"code": f"tp{n}", "name_zh": "x", "name_en": "x"})
+        client.put(f"/api/v1/journeys/big/touchpoints/tp{n}/listeners/s{n}", headers=admin,
+                   json={"channels": ["qr"]})
+    assert costs() == before

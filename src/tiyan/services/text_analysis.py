@@ -23,6 +23,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from tiyan.context import Context
 from tiyan.errors import InvalidInput
@@ -49,12 +50,20 @@ def analyze_responses(ctx: Context, response_ids: Sequence[int],
         industries = store.unit_industries(conn)
     results = [(model_version(industry), _analyse(group, industry)) for industry, group
                in _by_industry(texts, industries, ctx.settings.text_industry).items()]
-    with ctx.db.write() as conn:
-        store.delete_analyses(conn, list(response_ids))
-        for version, rows in results:
-            store.insert_analyses(conn, rows, version, ctx.now())
-        if then is not None:
-            then(conn)
+    for attempt in (1, 2):
+        try:
+            with ctx.db.write() as conn:
+                store.delete_analyses(conn, list(response_ids))
+                for version, rows in results:
+                    store.insert_analyses(conn, rows, version, ctx.now())
+                if then is not None:
+                    then(conn)
+            break
+        except IntegrityError:
+            # Another process stored the same texts' analysis at the same moment (a new
+            # response's job while a re-analysis reached it); replace theirs on a second try.
+            if attempt == 2:
+                raise
     return len(texts)
 
 

@@ -144,3 +144,23 @@ def test_the_reanalyze_command_reports_throughput_and_names_a_bad_date(ctx):
     assert _counts(ctx) == before
     bad = run_tiyan("text", "reanalyze", "--db", ctx.db.url, "--since", "last tuesday")
     assert bad.returncode == 1 and "--since" in bad.stderr
+
+
+def test_the_api_shows_a_response_with_its_text_analysis_once_it_is_done(ctx, client):
+    world = build_world(ctx)
+    _set_industry(ctx, "hq", "car_aftersales")
+    stored = do_submit_response(ctx, world.actor("admin@t.test"), ResponseRequest(
+        survey_id=world.survey_id, unit_code="n2",
+        answers={"nps": 2, "comment": "服务顾问态度很差，联系我13812345678"}))
+    headers = {"Authorization": f"Bearer {world.tokens['analyst.south@t.test']}"}
+    headers_north = {"Authorization": f"Bearer {world.tokens['cx@t.test']}"}
+    url = f"/api/v1/responses/{stored.public_id}"
+    assert client.get(url, headers=headers_north).json()["text_analysis"] == []  # not yet
+    jobs.run_until_idle(ctx)
+    [found] = client.get(url, headers=headers_north).json()["text_analysis"]
+    assert found["question_key"] == "comment" and found["sentiment_label"] == "negative"
+    assert "13812345678" not in found["redacted_text"]
+    assert "advisor_attitude" in {a["aspect"] for a in found["aspects"]}
+    listed = client.get("/api/v1/responses?unit=n2&limit=1", headers=headers_north).json()
+    assert listed["items"][0]["text_analysis"] == [found]
+    assert client.get(url, headers=headers).status_code == 404  # scope still applies

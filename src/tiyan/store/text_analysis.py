@@ -155,3 +155,22 @@ def save_checkpoint(conn: Connection, since: str | None, after_id: int, now: dt.
 
 def clear_checkpoint(conn: Connection) -> None:
     conn.execute(sa.delete(t.app_setting).where(t.app_setting.c.key == CHECKPOINT_KEY))
+
+
+def analyses_for(conn: Connection, response_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """Stored analyses by response, each with its aspects (what the API shows)."""
+    grouped: dict[int, list[dict[str, Any]]] = {rid: [] for rid in response_ids}
+    if not response_ids:
+        return grouped
+    TA, TX = t.text_analysis, t.text_aspect
+    ids = list(response_ids)
+    aspects: dict[int, list[dict[str, Any]]] = {}
+    for row in conn.execute(sa.select(TX).where(TX.c.response_id.in_(ids))
+                            .order_by(TX.c.analysis_id, TX.c.id)).mappings():
+        aspects.setdefault(row["analysis_id"], []).append(
+            {"aspect": row["aspect_code"], "label": row["label"], "score": row["score"],
+             "evidence": row["evidence"]})
+    for row in conn.execute(sa.select(TA).where(TA.c.response_id.in_(ids))
+                            .order_by(TA.c.response_id, TA.c.question_key)).mappings():
+        grouped[row["response_id"]].append({**row, "aspects": aspects.get(row["id"], [])})
+    return grouped

@@ -101,6 +101,27 @@ class AnswerOut(BaseModel):
     value_json: Any = None
 
 
+class AspectOut(BaseModel):
+    aspect: str
+    label: str
+    score: float
+    evidence: str
+
+
+class TextAnalysisOut(BaseModel):
+    """What tiyan read out of one free-text answer (filled in the background after arrival)."""
+
+    question_key: str
+    language: str
+    sentiment_label: str
+    sentiment_score: float
+    aspects: list[AspectOut]
+    keywords: list[str]
+    redacted_text: str
+    model_version: str
+    analyzed_at: dt.datetime
+
+
 class ResponseIn(Strict):
     survey_id: int = Field(ge=1, le=2**62)
     unit_code: str = Field(min_length=1, max_length=64)
@@ -134,6 +155,7 @@ class ResponseOut(BaseModel):
     started_at: dt.datetime | None
     submitted_at: dt.datetime | None
     answers: list[AnswerOut]
+    text_analysis: list[TextAnalysisOut] = []
 
 
 class ResponsePage(BaseModel):

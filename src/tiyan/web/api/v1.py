@@ -14,7 +14,7 @@ from tiyan.domain.metrics import Estimate
 from tiyan.services.accounts import do_create_user
 from tiyan.services.org import do_create_unit
 from tiyan.services.responses import ResponseRequest, do_submit_response
-from tiyan.store import customers, org, responses, users
+from tiyan.store import customers, org, responses, text_analysis, users
 from tiyan.web.api import schemas as s
 from tiyan.web.api.cursor import decode_cursor, decode_time_cursor, encode_cursor
 from tiyan.web.api.response_filters import ListFilters, build_filter, list_filters
@@ -108,7 +108,8 @@ def _page(ctx: Context, actor: Actor, filters: ListFilters, cursor: str | None, 
         f = build_filter(conn, actor, filters, feedback=feedback)
         rows = responses.list_responses(conn, actor, f, after=after, limit=limit)
         answers = responses.answers_for(conn, actor, [r["id"] for r in rows])
-    items = [_response_out(r, answers[r["id"]]) for r in rows]
+        texts = text_analysis.analyses_for(conn, [r["id"] for r in rows])
+    items = [_response_out(r, answers[r["id"]], texts[r["id"]]) for r in rows]
     last = rows[-1] if len(rows) == limit else None
     next_cursor = encode_cursor(last["id"], last["submitted_at"]) if last else None
     return s.ResponsePage(items=items, next_cursor=next_cursor)
@@ -120,10 +121,12 @@ def get_response(response_id: str, ctx: ContextDep, actor: ApiActor) -> s.Respon
     with ctx.db.read() as conn:
         row = responses.get_response(conn, actor, str(response_id)[:64])
         answers = responses.answers_for(conn, actor, [row["id"]])
-    return _response_out(row, answers[row["id"]])
+        texts = text_analysis.analyses_for(conn, [row["id"]])
+    return _response_out(row, answers[row["id"]], texts[row["id"]])
 
 
-def _response_out(row: RowMapping, answers: list[dict[str, Any]]) -> s.ResponseOut:
+def _response_out(row: RowMapping, answers: list[dict[str, Any]],
+                  texts: list[dict[str, Any]]) -> s.ResponseOut:
     return s.ResponseOut(
         id=row["public_id"], source=row["source"], survey_code=row["survey_code"],
         survey_version_id=row["survey_version_id"], channel=row["channel"],
@@ -132,6 +135,7 @@ def _response_out(row: RowMapping, answers: list[dict[str, Any]]) -> s.ResponseO
         external_id=row["external_id"], language=row["language"], status=row["status"],
         started_at=row["started_at"], submitted_at=row["submitted_at"],
         answers=[s.AnswerOut.model_validate(a) for a in answers],
+        text_analysis=[s.TextAnalysisOut.model_validate(a) for a in texts],
     )
 
 

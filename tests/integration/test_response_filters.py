@@ -145,3 +145,25 @@ def test_a_touchpoint_filter_includes_its_sub_touchpoints(world, client):
     ambiguous = client.get("/api/v1/responses?touchpoint=lounge", headers=bearer(world))
     assert ambiguous.status_code == 422 and "after_sales" not in ambiguous.text
     assert "journey/lounge" in ambiguous.json()["error"]["message"]
+
+
+def test_a_page_costs_the_same_number_of_queries_whatever_its_size(world, client):
+    add_feedback(world)
+    engine = world.ctx.db.engine
+    counted: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # noqa: ANN001 - SQLAlchemy event signature
+        counted.append(statement)
+
+    def queries(url: str) -> int:
+        counted.clear()
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert client.get(url, headers=bearer(world)).status_code == 200
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+        return len(counted)
+
+    small = queries("/api/v1/responses?limit=1&unit=north&survey=test")
+    large = queries("/api/v1/responses?limit=11&unit=north&survey=test")
+    assert small == large <= 12  # sign-in and scope (5), filter codes (2), page, answers, texts

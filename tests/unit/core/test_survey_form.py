@@ -151,3 +151,16 @@ def test_in_use_names_what_refers_to_it() -> None:
     check_unused(Use({"survey": 0}), "x", "touchpoint")
     with pytest.raises(Conflict, match=r"2 response, 1 survey"):
         check_unused(Use({"survey": 1, "response": 2, "invitation": 0}), "x", "touchpoint")
+
+
+def test_other_settings_must_be_a_json_object_naming_the_question() -> None:
+    q = sf.QuestionForm(key="why", text={"zh-CN": "x", "en": "x"}, extra='{"skip": ')
+    with pytest.raises(InvalidInput, match="not valid JSON") as err:
+        sf.question_from_form(q)
+    assert err.value.where == 'question "why".extra'
+    q.extra = "[1]"
+    with pytest.raises(InvalidInput, match="JSON object"):
+        sf.question_from_form(q)
+    q.extra = '{"future_rule": {"to": "end"}, "key": "ignored"}'
+    assert sf.question_from_form(q)["future_rule"] == {"to": "end"}
+    assert sf.question_from_form(q)["key"] == "why"

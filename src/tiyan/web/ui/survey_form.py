@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tiyan.domain.surveys import CHOICE, LANGUAGES, QuestionType
+from tiyan.errors import InvalidInput
 
 FORM_FIELDS = frozenset({"key", "type", "text", "required", "item_code", "touchpoint", "page",
                          "scale", "options", "rows", "allow_other", "randomize", "show_if"})
@@ -192,7 +193,7 @@ def question_from_form(q: QuestionForm) -> dict[str, Any]:
         out["randomize"] = True
     if q.conditions:
         out["show_if"] = [condition_from_form(c) for c in q.conditions]
-    out.update(_extra(q.extra))
+    out.update(_extra(q.extra, q.key))
     return out
 
 
@@ -228,15 +229,19 @@ def _scalar(text: str) -> Any:
     return {"true": True, "false": False}.get(text, text)
 
 
-def _extra(text: str) -> dict[str, Any]:
+def _extra(text: str, key: str) -> dict[str, Any]:
+    """Settings the form has no control for, edited as a JSON object."""
     if not text.strip():
         return {}
     try:
         value = json.loads(text)
-    except ValueError:
-        return {}
-    return {k: v for k, v in value.items() if k not in FORM_FIELDS} \
-        if isinstance(value, dict) else {}
+    except ValueError as exc:
+        raise InvalidInput(f"other settings are not valid JSON: {exc}",
+                           where=f'question "{key}".extra') from None
+    if not isinstance(value, dict):
+        raise InvalidInput("other settings must be a JSON object",
+                           where=f'question "{key}".extra')
+    return {k: v for k, v in value.items() if k not in FORM_FIELDS}
 
 
 def _int(text: Any, default: Any) -> Any:

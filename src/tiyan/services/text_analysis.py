@@ -19,7 +19,6 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -71,8 +70,8 @@ def _by_industry(texts: Sequence[store.TextToAnalyse], industries: dict[int, str
                  default: str | None) -> dict[str | None, list[store.TextToAnalyse]]:
     groups: dict[str | None, list[store.TextToAnalyse]] = {}
     for item in texts:
-        industry = industries.get(item.unit_id) or default or None
-        groups.setdefault(_known(industry), []).append(item)
+        industry = _known(industries.get(item.unit_id)) or _known(default)
+        groups.setdefault(industry, []).append(item)
     return groups
 
 
@@ -103,7 +102,7 @@ def model_version(industry: str | None) -> str:
     return f"{ENGINE}:{_fingerprint(industry)}:{industry or 'none'}"
 
 
-@cache
+@functools.cache
 def _fingerprint(industry: str | None) -> str:
     from tiyan.text.sentiment import MODELS
     from tiyan.text.taxonomy import TAXONOMIES

@@ -149,6 +149,7 @@ def survey_overview(conn: Connection, actor: Actor, code: str | None = None) -> 
                   t.touchpoint.c.name_zh.label("touchpoint_zh"),
                   t.touchpoint.c.name_en.label("touchpoint_en"),
                   t.journey.c.code.label("journey_code"),
+                  t.journey.c.name_zh.label("journey_zh"), t.journey.c.name_en.label("journey_en"),
                   drafts.c.version.label("draft_version"),
                   sa.func.coalesce(counts.c.n, 0).label("responses"))
         .join(t.org_unit, t.org_unit.c.id == _S.c.unit_id)

@@ -81,6 +81,7 @@ def test_a_cx_manager_builds_a_survey_with_display_logic_and_publishes_twice(
     assert again.headers["location"] == "/surveys/north-nps?published=2"
     page = client.get("/surveys/north-nps?published=2").text
     assert "Published version 2" in page or "已发布版本 v2" in page
+    assert '<span class="chg mod">✎ reason</span>' in page  # v2 changed the reason text
 
 
 def test_a_validation_error_is_shown_at_the_question_and_nothing_is_saved(

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
+from tiyan.domain.survey_changes import history
 from tiyan.domain.survey_templates import TEMPLATES, template
 from tiyan.domain.surveys import LANGUAGES, QuestionType
 from tiyan.errors import InvalidInput, TiyanError
@@ -194,11 +195,12 @@ def _editor_page(request: Request, ctx: Context, actor: Actor, editing: service.
         versions = store.list_versions(conn, actor, survey["id"])
         touchpoints = _touchpoint_choices(conn)
     can_edit = actor.scope.visibility(Permission.MANAGE_SURVEYS).covers_unit(survey["unit_id"])
+    changes = history([(v["version"], v["definition"]) for v in reversed(versions)])
     error_at = sf.error_question(error.where if error else None, form)
     definition_json = json_text if json_text is not None else json.dumps(
         editing.definition, ensure_ascii=False, indent=2)
     return render(request, "survey_edit.html", actor=actor, survey=survey, editing=editing,
-                  form=form, error=error, error_at=error_at, versions=versions,
+                  form=form, error=error, error_at=error_at, versions=versions, changes=changes,
                   can_edit=can_edit, touchpoints=touchpoints, unsaved=unsaved,
                   published=published, saved=request.query_params.get("saved") == "1",
                   definition_json=definition_json, json_open=json_text is not None,

@@ -7,7 +7,8 @@ survey_session (answers saved page by page until submission), invitation_event/_
 inbound_event, call_attempt, touchpoint_listener, import_batch, webhook_endpoint/_delivery.
 Customers: customer, customer_identity, customer_transaction. Later capabilities attach here
 without reshaping the core: text_analysis/text_aspect, kpi_target, competitor_benchmark,
-alert_rule, cx_case/case_event, action_plan, churn_score, and the job queue.
+alert_rule, cx_case/case_event, action_plan, churn_score, and the job queue. Closed loop
+(0003): case_timer, business_calendar, notification(_preference), callback_task/_call, action_task.
 """
 
 from __future__ import annotations
@@ -460,6 +461,12 @@ alert_rule = sa.Table(
     sa.Column("action", Json, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     _created(),
+    # closed loop (0003): opaque id, scope beyond the unit subtree, SLA policy
+    sa.Column("public_id", sa.String(32), nullable=True),
+    sa.Column("scope", Json, nullable=True),
+    sa.Column("sla", Json, nullable=True),
+    sa.Column("updated_at", UtcDateTime, nullable=True),
+    sa.Index("ix_alert_rule_public_id", "public_id", unique=True),
 )
 
 cx_case = sa.Table(
@@ -476,6 +483,89 @@ cx_case = sa.Table(
     _created(),
     sa.Column("due_at", UtcDateTime, nullable=True),
     sa.Column("closed_at", UtcDateTime, nullable=True),
+    # closed loop (0003)
+    sa.Column("acknowledged_at", UtcDateTime, nullable=True),
+    sa.Column("first_contact_at", UtcDateTime, nullable=True),
+    sa.Column("resolved_at", UtcDateTime, nullable=True),
+    sa.Column("escalation_level", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("updated_at", UtcDateTime, nullable=True),
+)
+
+case_timer = sa.Table(
+    "case_timer", metadata, _id(),
+    _fk("case_id", "cx_case.id", nullable=False, index=True, ondelete="CASCADE"),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("due_at", UtcDateTime, nullable=False),
+    sa.Column("met_at", UtcDateTime, nullable=True),
+    sa.Column("breached_at", UtcDateTime, nullable=True),
+    sa.UniqueConstraint("case_id", "kind"),
+    sa.Index("ix_case_timer_open", "met_at", "breached_at", "due_at"),
+)
+
+business_calendar = sa.Table(
+    "business_calendar", metadata, _id(),
+    _fk("unit_id", "org_unit.id", nullable=False, ondelete="CASCADE"),
+    sa.Column("hours", Json, nullable=False),
+    sa.Column("holidays", Json, nullable=False, default=list),
+    sa.Column("workdays", Json, nullable=False, default=list),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("unit_id"),
+)
+
+notification_preference = sa.Table(
+    "notification_preference", metadata, _id(),
+    _fk("user_id", "app_user.id", nullable=False, index=True, ondelete="CASCADE"),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("target", sa.String(1000), nullable=False),
+    sa.Column("events", Json, nullable=False, default=list),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    _created(),
+    sa.UniqueConstraint("user_id", "channel"),
+)
+
+notification = sa.Table(
+    "notification", metadata, _id(),
+    _fk("case_id", "cx_case.id", index=True, ondelete="CASCADE"),
+    _fk("user_id", "app_user.id", ondelete="SET NULL"),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("target", sa.String(1000), nullable=False),
+    sa.Column("subject", sa.String(300), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    _created(),
+    sa.Column("sent_at", UtcDateTime, nullable=True),
+    sa.Index("ix_notification_status_next", "status", "next_attempt_at"),
+)
+
+callback_task = sa.Table(
+    "callback_task", metadata, _id(),
+    sa.Column("public_id", sa.String(32), nullable=False, unique=True),
+    _fk("case_id", "cx_case.id", index=True, ondelete="SET NULL"),
+    _fk("response_id", "response.id", nullable=False, index=True),
+    _fk("unit_id", "org_unit.id", nullable=False, index=True),
+    _fk("customer_id", "customer.id", index=True),
+    _fk("assigned_user_id", "app_user.id", ondelete="SET NULL"),
+    sa.Column("reason", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("due_at", UtcDateTime, nullable=False),
+    _created(),
+    sa.Column("done_at", UtcDateTime, nullable=True),
+    sa.UniqueConstraint("response_id"),
+)
+
+callback_call = sa.Table(
+    "callback_call", metadata, _id(),
+    _fk("task_id", "callback_task.id", nullable=False, index=True, ondelete="CASCADE"),
+    _fk("user_id", "app_user.id", ondelete="SET NULL"),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("recovered", sa.Boolean, nullable=True),
+    sa.Column("satisfaction", sa.Float, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
 )
 
 case_event = sa.Table(
@@ -498,6 +588,19 @@ action_plan = sa.Table(
     sa.Column("end_date", sa.Date, nullable=True),
     sa.Column("detail", Json, nullable=False, default=dict),
     _created(),
+    sa.Column("public_id", sa.String(32), nullable=True),  # closed loop (0003)
+    sa.Index("ix_action_plan_public_id", "public_id", unique=True),
+)
+
+action_task = sa.Table(
+    "action_task", metadata, _id(),
+    _fk("plan_id", "action_plan.id", nullable=False, index=True, ondelete="CASCADE"),
+    sa.Column("title", sa.String(300), nullable=False),
+    _fk("owner_user_id", "app_user.id", ondelete="SET NULL"),
+    sa.Column("due_date", sa.Date, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    _created(),
+    sa.Column("done_at", UtcDateTime, nullable=True),
 )
 
 # --- prediction ---------------------------------------------------------------------------

@@ -1,0 +1,145 @@
+"""Cases (工单): the status workflow, SLA policies and escalation up the hierarchy.
+
+    new → acknowledged → in_progress → resolved → closed
+    (resolved and closed cases may be reopened; reopening goes back to in_progress)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from tiyan.errors import Conflict, InvalidInput
+
+
+class CaseStatus(StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+S = CaseStatus
+TRANSITIONS: Mapping[CaseStatus, frozenset[CaseStatus]] = {
+    S.NEW: frozenset({S.ACKNOWLEDGED, S.IN_PROGRESS, S.RESOLVED}),
+    S.ACKNOWLEDGED: frozenset({S.IN_PROGRESS, S.RESOLVED}),
+    S.IN_PROGRESS: frozenset({S.RESOLVED}),
+    S.RESOLVED: frozenset({S.CLOSED, S.IN_PROGRESS}),
+    S.CLOSED: frozenset({S.IN_PROGRESS}),
+}
+OPEN = frozenset({S.NEW, S.ACKNOWLEDGED, S.IN_PROGRESS})
+
+
+def parse_status(value: str, where: str = "status") -> CaseStatus:
+    try:
+        return CaseStatus(value)
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a case status; use one of "
+                           + ", ".join(s.value for s in CaseStatus), where=where) from None
+
+
+def check_transition(current: CaseStatus, target: CaseStatus) -> str:
+    """The event name of moving a case from `current` to `target`, or Conflict."""
+    if target not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(TRANSITIONS[current])) or "none"
+        raise Conflict(f"a {current} case cannot become {target} (allowed: {allowed})",
+                       where="status")
+    if current in (S.RESOLVED, S.CLOSED) and target == S.IN_PROGRESS:
+        return "reopened"
+    return str(target)
+
+
+# --- SLA --------------------------------------------------------------------------------------
+
+class TimerKind(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    CONTACT = "contact"
+    CLOSE = "close"
+
+
+# Which status change meets which timer.
+MEETS: Mapping[CaseStatus, frozenset[TimerKind]] = {
+    S.ACKNOWLEDGED: frozenset({TimerKind.ACKNOWLEDGE}),
+    S.IN_PROGRESS: frozenset({TimerKind.ACKNOWLEDGE, TimerKind.CONTACT}),
+    S.RESOLVED: frozenset(TimerKind),
+    S.CLOSED: frozenset(TimerKind),
+}
+
+
+@dataclass(frozen=True)
+class SlaTarget:
+    hours: float
+    working: bool  # counted in the unit's business hours, or around the clock
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    """Per rule: e.g. acknowledge within 4 working hours, first contact within 24 h, close
+    within 3 days (72 h)."""
+
+    targets: Mapping[TimerKind, SlaTarget]
+
+    def to_json(self) -> dict[str, Any]:
+        return {k.value: {"hours": v.hours, "working": v.working} for k, v in self.targets.items()}
+
+
+DEFAULT_SLA = SlaPolicy({
+    TimerKind.ACKNOWLEDGE: SlaTarget(4, True),
+    TimerKind.CONTACT: SlaTarget(24, False),
+    TimerKind.CLOSE: SlaTarget(72, False),
+})
+
+
+def parse_sla(raw: Any, where: str = "sla") -> SlaPolicy:
+    if raw is None:
+        return DEFAULT_SLA
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("expected an object keyed by acknowledge, contact, close", where=where)
+    targets: dict[TimerKind, SlaTarget] = {}
+    for key, body in raw.items():
+        here = f"{where}.{key}"
+        try:
+            kind = TimerKind(key)
+        except ValueError:
+            raise InvalidInput(f"unknown timer {key!r}; use acknowledge, contact or close",
+                               where=here) from None
+        if not isinstance(body, Mapping) or set(body) - {"hours", "working"}:
+            raise InvalidInput('expected {"hours": …, "working": true|false}', where=here)
+        hours = body.get("hours")
+        if isinstance(hours, bool) or not isinstance(hours, int | float) \
+                or not 0 < hours <= 24 * 90:
+            raise InvalidInput("hours must be a number above 0 and at most 2160", where=here)
+        working = body.get("working", False)
+        if not isinstance(working, bool):
+            raise InvalidInput("working must be true or false", where=here)
+        targets[kind] = SlaTarget(float(hours), working)
+    return SlaPolicy(targets)
+
+
+def escalation_chain(unit_id: int, parent_of: Mapping[int, int | None]) -> list[int]:
+    """The unit and its ancestors, nearest first (routing and escalation walk this list)."""
+    chain: list[int] = []
+    node: int | None = unit_id
+    while node is not None and node not in chain:
+        chain.append(node)
+        node = parent_of.get(node)
+    return chain
+
+
+def pick_owner(chain: Sequence[int], holders: Mapping[int, Sequence[int]],
+               skip_levels: int = 0) -> tuple[int, int] | None:
+    """(unit, user) of the nearest unit in `chain` (after skipping `skip_levels` units that hold
+    the role) where somebody holds the role; `holders` maps unit → user ids (lowest id first)."""
+    skipped = 0
+    for unit in chain:
+        users = holders.get(unit)
+        if not users:
+            continue
+        if skipped < skip_levels:
+            skipped += 1
+            continue
+        return unit, min(users)
+    return None

@@ -1,0 +1,140 @@
+"""Working-time arithmetic: "4 working hours from now" in a unit's business hours and timezone.
+
+A `BusinessCalendar` holds the opening hours per weekday, the holidays (closed all day) and the
+extra working days (调休: a weekend day worked in exchange for a holiday, with Monday's hours —
+or the first open weekday's). Times go in and come out timezone-aware (UTC in storage).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tiyan.errors import InvalidInput
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Interval = tuple[dt.time, dt.time]
+MAX_DAYS = 3 * 366  # a calendar with no opening hours at all must not loop forever
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    timezone: str = "Asia/Shanghai"
+    hours: Mapping[int, tuple[Interval, ...]] = field(default_factory=lambda: {
+        d: ((dt.time(9), dt.time(18)),) for d in range(5)})
+    holidays: frozenset[dt.date] = frozenset()
+    workdays: frozenset[dt.date] = frozenset()
+
+    def intervals(self, day: dt.date) -> tuple[Interval, ...]:
+        if day in self.holidays:
+            return ()
+        if day in self.workdays and not self.hours.get(day.weekday()):
+            return next((self.hours[d] for d in sorted(self.hours) if self.hours[d]), ())
+        return self.hours.get(day.weekday(), ())
+
+
+def add_working_time(start: dt.datetime, delta: dt.timedelta,
+                     calendar: BusinessCalendar) -> dt.datetime:
+    """The moment when `delta` of working time has passed after `start`."""
+    tz = ZoneInfo(calendar.timezone)
+    local = start.astimezone(tz)
+    remaining = delta
+    day = local.date()
+    for _ in range(MAX_DAYS):
+        for opens, closes in calendar.intervals(day):
+            begin = max(dt.datetime.combine(day, opens, tz), local)
+            end = dt.datetime.combine(day, closes, tz)
+            if end <= begin:
+                continue
+            if end - begin >= remaining:
+                return (begin + remaining).astimezone(dt.UTC)
+            remaining -= end - begin
+        day += dt.timedelta(days=1)
+    raise InvalidInput("the business calendar has no opening hours in the next three years",
+                       where="business calendar")
+
+
+def working_time_between(start: dt.datetime, end: dt.datetime,
+                         calendar: BusinessCalendar) -> dt.timedelta:
+    """How much working time lies between two moments (zero when end ≤ start)."""
+    tz = ZoneInfo(calendar.timezone)
+    a, b = start.astimezone(tz), end.astimezone(tz)
+    total = dt.timedelta()
+    day = a.date()
+    while day <= b.date():
+        for opens, closes in calendar.intervals(day):
+            lo = max(dt.datetime.combine(day, opens, tz), a)
+            hi = min(dt.datetime.combine(day, closes, tz), b)
+            if hi > lo:
+                total += hi - lo
+        day += dt.timedelta(days=1)
+    return total
+
+
+# --- parsing (settings on a unit, from the API/web) -----------------------------------------
+
+def parse_calendar(timezone: str, hours: Any, holidays: Any = (), workdays: Any = (),
+                   where: str = "calendar") -> BusinessCalendar:
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"{timezone!r} is not a known timezone", where=f"{where}.timezone") \
+            from None
+    if not isinstance(hours, Mapping):
+        raise InvalidInput('expected {"mon": [["09:00", "18:00"]], …}', where=f"{where}.hours")
+    parsed: dict[int, tuple[Interval, ...]] = {}
+    for name, spans in hours.items():
+        if name not in DAYS:
+            raise InvalidInput(f"{name!r} is not a weekday; use {', '.join(DAYS)}",
+                               where=f"{where}.hours")
+        parsed[DAYS.index(name)] = _spans(spans, f"{where}.hours.{name}")
+    return BusinessCalendar(timezone, parsed, _dates(holidays, f"{where}.holidays"),
+                            _dates(workdays, f"{where}.workdays"))
+
+
+def calendar_json(calendar: BusinessCalendar) -> dict[str, Any]:
+    return {
+        "timezone": calendar.timezone,
+        "hours": {DAYS[d]: [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in spans]
+                  for d, spans in sorted(calendar.hours.items())},
+        "holidays": sorted(d.isoformat() for d in calendar.holidays),
+        "workdays": sorted(d.isoformat() for d in calendar.workdays),
+    }
+
+
+def _spans(raw: Any, where: str) -> tuple[Interval, ...]:
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        raise InvalidInput('expected a list of ["HH:MM", "HH:MM"] pairs', where=where)
+    spans: list[Interval] = []
+    for i, pair in enumerate(raw):
+        if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
+            raise InvalidInput('expected ["HH:MM", "HH:MM"]', where=f"{where}[{i}]")
+        opens, closes = (_time(v, f"{where}[{i}]") for v in pair)
+        if closes <= opens or (spans and opens < spans[-1][1]):
+            raise InvalidInput("spans must be in order, each closing after it opens",
+                               where=f"{where}[{i}]")
+        spans.append((opens, closes))
+    return tuple(spans)
+
+
+def _time(value: Any, where: str) -> dt.time:
+    try:
+        return dt.time.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a time like 09:00", where=where) from None
+
+
+def _dates(raw: Any, where: str) -> frozenset[dt.date]:
+    if isinstance(raw, str) or not isinstance(raw, Sequence | frozenset | set):
+        raise InvalidInput("expected a list of dates like 2026-10-01", where=where)
+    out: set[dt.date] = set()
+    for i, value in enumerate(raw):
+        try:
+            out.add(value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)))
+        except ValueError:
+            raise InvalidInput(f"{value!r} is not a date like 2026-10-01",
+                               where=f"{where}[{i}]") from None
+    return frozenset(out)

@@ -54,6 +54,17 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="How long a webhook endpoint may take to answer before "
                                         "the attempt counts as failed and is retried.",
     )
+    smtp_host: str = Field(default="localhost", description="SMTP server for outgoing e-mail.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port.")
+    smtp_from: str = Field(default="tiyan@localhost", description="Sender address of e-mails.")
+    smtp_username: str | None = Field(default=None, description="SMTP login (none: no login).")
+    smtp_password: str | None = Field(default=None, description="SMTP password.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with "
+                                                           "STARTTLS before sending.")
+    root_causes_file: str | None = Field(
+        default=None, description="YAML tree of case root-cause codes replacing the built-in "
+                                  "one (tiyan/domain/root_causes.yaml shows the format).",
+    )
 
     argon2_time_cost: int = Field(default=3, ge=1, description="argon2id passes per password hash.")
     argon2_memory_kib: int = Field(

@@ -42,6 +42,9 @@ _HANDLERS: dict[str, JobHandler] = {}
 HANDLER_MODULES: tuple[str, ...] = (
     "tiyan.services.text_analysis",
     "tiyan.services.webhooks",
+    "tiyan.services.alerts",
+    "tiyan.services.cases",
+    "tiyan.services.notifications",
 )
 
 

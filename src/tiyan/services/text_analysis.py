@@ -35,7 +35,11 @@ ENGINE = "tiyan-text"
 
 @job_handler(TEXT_ANALYZE)
 def analyze_job(ctx: Context, payload: dict[str, Any]) -> None:
-    analyze_responses(ctx, [int(i) for i in payload.get("response_ids", [])])
+    from tiyan.services.alerts import enqueue_evaluation
+
+    ids = [int(i) for i in payload.get("response_ids", [])]
+    # alert rules look at sentiment and aspects: evaluate them once the analysis is stored
+    analyze_responses(ctx, ids, then=lambda conn: enqueue_evaluation(conn, ids, ctx.now()))
 
 
 def analyze_responses(ctx: Context, response_ids: Sequence[int],

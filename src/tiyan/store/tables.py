@@ -517,6 +517,7 @@ notification_preference = sa.Table(
     _fk("user_id", "app_user.id", nullable=False, index=True, ondelete="CASCADE"),
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("target", sa.String(1000), nullable=False),
+    sa.Column("secret", sa.String(100), nullable=True),  # signs generic webhooks
     sa.Column("events", Json, nullable=False, default=list),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     _created(),

@@ -37,6 +37,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('target', sa.String(length=1000), nullable=False),
+    sa.Column('secret', sa.String(length=100), nullable=True),
     sa.Column('events', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('created_at', tiyan.store.types.UtcDateTime(timezone=True), nullable=False),

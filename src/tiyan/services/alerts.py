@@ -1,0 +1,157 @@
+"""Alert rules: configure them (audit-logged), and evaluate them on every new response after its
+text analysis (job `alerts.evaluate`, enqueued by the text-analysis job in the same transaction
+that stores the analysis)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection, RowMapping
+
+from tiyan.context import Context
+from tiyan.domain.access import Actor, Role
+from tiyan.domain.alerts import RuleAction, RuleScope, parse_action, parse_condition
+from tiyan.domain.cases import parse_sla
+from tiyan.errors import InvalidInput
+from tiyan.services.jobs import enqueue, job_handler
+from tiyan.store import alert_facts, audit, org
+from tiyan.store import alert_rules as store
+from tiyan.store import tables as t
+
+ALERTS_EVALUATE = "alerts.evaluate"
+ROLES = tuple(r.value for r in Role)
+
+
+@dataclass(frozen=True)
+class RuleRequest:
+    name: str
+    unit_code: str
+    condition: Any
+    action: Any
+    scope: Any = None  # {"surveys": [code…], "touchpoints": [code…]}
+    sla: Any = None
+    active: bool = True
+
+
+def _check(conn: Connection, req: RuleRequest) -> dict[str, Any]:
+    name = req.name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("a rule needs a name of 1 to 200 characters", where="name")
+    condition = parse_condition(req.condition)
+    action = parse_action(req.action, ROLES)
+    sla = parse_sla(req.sla)
+    return {"name": name, "unit_id": org.unit_id_by_code(conn, req.unit_code),
+            "condition": condition.to_json(), "action": action.to_json(),
+            "scope": _scope_ids(conn, req.scope), "sla": sla.to_json(), "active": req.active}
+
+
+def _scope_ids(conn: Connection, raw: Any) -> dict[str, list[int]]:
+    import sqlalchemy as sa
+
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or set(raw) - {"surveys", "touchpoints"}:
+        raise InvalidInput('expected {"surveys": [codes], "touchpoints": [codes]}', where="scope")
+    out: dict[str, list[int]] = {}
+    for key, table in (("surveys", t.survey), ("touchpoints", t.touchpoint)):
+        codes = raw.get(key) or []
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            raise InvalidInput("expected a list of codes", where=f"scope.{key}")
+        found = dict(conn.execute(sa.select(table.c.code, table.c.id)
+                                  .where(table.c.code.in_(codes))).tuples().all())
+        for code in codes:
+            if code not in found:
+                raise InvalidInput(f'no {key[:-1]} has the code "{code}"', where=f"scope.{key}")
+        if codes:
+            out[key] = sorted(found[c] for c in codes)
+    return out
+
+
+def do_create_rule(ctx: Context, actor: Actor, req: RuleRequest) -> str:
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        values = _check(conn, req)
+        actor.require(store.RULE_PERMISSION, values["unit_id"])
+        public_id = store.insert_rule(conn, values=values, now=now)
+        audit.record(conn, at=now, user_id=actor.user_id, action="alert_rule.create",
+                     entity="alert_rule", entity_id=public_id, unit_id=values["unit_id"],
+                     detail={"name": values["name"], "condition": values["condition"],
+                             "action": values["action"]})
+    return public_id
+
+
+def do_update_rule(ctx: Context, actor: Actor, public_id: str, req: RuleRequest) -> None:
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        row = store.get_rule(conn, actor, public_id)
+        values = _check(conn, req)
+        actor.require(store.RULE_PERMISSION, values["unit_id"])
+        store.update_rule(conn, row.id, values, now)
+        audit.record(conn, at=now, user_id=actor.user_id, action="alert_rule.update",
+                     entity="alert_rule", entity_id=public_id, unit_id=values["unit_id"],
+                     detail={"name": values["name"], "condition": values["condition"],
+                             "action": values["action"], "active": values["active"]})
+
+
+def do_delete_rule(ctx: Context, actor: Actor, public_id: str) -> bool:
+    """Delete the rule (or deactivate it when it already opened cases); True when deleted."""
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        row = store.get_rule(conn, actor, public_id)
+        deleted = store.delete_rule(conn, row.id)
+        audit.record(conn, at=now, user_id=actor.user_id,
+                     action="alert_rule.delete" if deleted else "alert_rule.deactivate",
+                     entity="alert_rule", entity_id=public_id, unit_id=row.unit_id,
+                     detail={"name": row.name})
+    return deleted
+
+
+# --- evaluation -------------------------------------------------------------------------------
+
+def enqueue_evaluation(conn: Connection, response_ids: list[int], now: Any) -> None:
+    """Called by the text-analysis job inside the transaction that stores the analysis."""
+    if response_ids:
+        enqueue(conn, ALERTS_EVALUATE, {"response_ids": response_ids}, run_at=now)
+
+
+@job_handler(ALERTS_EVALUATE)
+def evaluate_job(ctx: Context, payload: dict[str, Any]) -> None:
+    for response_id in payload.get("response_ids", []):
+        evaluate_rules_for_response(ctx, int(response_id))
+
+
+def evaluate_rules_for_response(ctx: Context, response_id: int) -> list[str]:
+    """Run every active rule that covers the response; act on the matches. Returns the public
+    ids of the cases opened (none when a case already exists: a retried job is harmless)."""
+    from tiyan.services.cases import act_on_matches
+
+    with ctx.db.read() as conn:
+        row = alert_facts.response_row(conn, response_id)
+        chain = _chain(conn, row.unit_id)
+        rules = [r for r in store.active_rules_for_units(conn, chain) if _in_scope(r, row)]
+        if not rules:
+            return []
+        facts = alert_facts.response_facts(conn, row, ctx.db.immutable_cache)
+    matched = [r for r in rules if parse_condition(r.condition).test(facts)]
+    if not matched:
+        return []
+    return act_on_matches(ctx, row, chain, matched)
+
+
+def _chain(conn: Connection, unit_id: int) -> list[int]:
+    from tiyan.domain.cases import escalation_chain
+    from tiyan.store.scoped import parent_map
+
+    return escalation_chain(unit_id, parent_map(conn))
+
+
+def _in_scope(rule: RowMapping, response: RowMapping) -> bool:
+    scope = rule.scope or {}
+    return RuleScope(frozenset(scope.get("surveys", ())),
+                     frozenset(scope.get("touchpoints", ()))).covers(
+        response.survey_id, response.touchpoint_id)
+
+
+def rule_action(rule: RowMapping) -> RuleAction:
+    return parse_action(rule.action, ROLES)

@@ -1,0 +1,123 @@
+"""The 3-day callback (回访): a task per detractor/complaint (rules with `"callback": true`), in
+the agents' worklist (/callbacks); each call is logged with its outcome and whether the customer
+is recovered; the recovery rate is a KPI."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from tiyan.context import Context
+from tiyan.domain.access import Actor, Permission
+from tiyan.domain.callbacks import CALLBACK_DAYS, RecoveryRate, parse_outcome, recovery_rate
+from tiyan.errors import InvalidInput, NotFound
+from tiyan.security import new_public_id
+from tiyan.store import tables as t
+from tiyan.store.scoped import visible
+
+PERMISSION = Permission.MANAGE_CASES
+
+
+def open_callback_task(conn: Connection, response: RowMapping, case_id: int | None,
+                       assignee: int | None, now: dt.datetime, reason: str) -> None:
+    exists = conn.execute(sa.select(t.callback_task.c.id)
+                          .where(t.callback_task.c.response_id == response.id)).first()
+    if exists is None:
+        conn.execute(sa.insert(t.callback_task).values(
+            public_id=new_public_id(), case_id=case_id, response_id=response.id,
+            unit_id=response.unit_id, customer_id=response.customer_id,
+            assigned_user_id=assignee, reason=reason, status="open",
+            due_at=now + dt.timedelta(days=CALLBACK_DAYS), created_at=now))
+
+
+def worklist(conn: Connection, actor: Actor, *, status: str = "open",
+             limit: int = 200) -> list[RowMapping]:
+    vis = actor.scope.visibility(PERMISSION)
+    query = (sa.select(t.callback_task, t.org_unit.c.code.label("unit_code"),
+                       t.customer.c.name.label("customer_name"),
+                       t.cx_case.c.public_id.label("case_public_id"),
+                       t.response.c.public_id.label("response_public_id"))
+             .join(t.org_unit, t.org_unit.c.id == t.callback_task.c.unit_id)
+             .join(t.response, t.response.c.id == t.callback_task.c.response_id)
+             .outerjoin(t.customer, t.customer.c.id == t.callback_task.c.customer_id)
+             .outerjoin(t.cx_case, t.cx_case.c.id == t.callback_task.c.case_id)
+             .where(visible(vis, t.callback_task.c.unit_id), t.callback_task.c.status == status)
+             .order_by(t.callback_task.c.due_at).limit(limit))
+    return list(conn.execute(query).mappings())
+
+
+def _task(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
+    vis = actor.scope.visibility(PERMISSION)
+    row = conn.execute(sa.select(t.callback_task).where(
+        t.callback_task.c.public_id == public_id, visible(vis, t.callback_task.c.unit_id))
+    ).mappings().first()
+    if row is None:
+        raise NotFound(f"callback task {public_id} does not exist or is not yours",
+                       where="callback task")
+    return row
+
+
+def do_log_call(ctx: Context, actor: Actor, public_id: str, *, outcome: str,
+                recovered: bool | None = None, satisfaction: float | None = None,
+                note: str | None = None) -> None:
+    """Log one callback; a reached customer closes the task (recovered or not)."""
+    outcome, recovered = parse_outcome(outcome, recovered)
+    if satisfaction is not None and not 0 <= satisfaction <= 10:
+        raise InvalidInput("satisfaction is a score from 0 to 10", where="satisfaction")
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        task = _task(conn, actor, public_id)
+        actor.require(PERMISSION, task.unit_id)
+        if task.status != "open":
+            raise InvalidInput("this callback task is already done", where="callback task")
+        conn.execute(sa.insert(t.callback_call).values(
+            task_id=task.id, user_id=actor.user_id, at=now, outcome=outcome,
+            recovered=recovered, satisfaction=satisfaction, note=(note or "").strip() or None))
+        if outcome == "reached":
+            conn.execute(sa.update(t.callback_task).where(t.callback_task.c.id == task.id)
+                         .values(status="done", done_at=now))
+        if task.case_id is not None:
+            _on_case(conn, task.case_id, actor.user_id, now, outcome, recovered)
+
+
+def _on_case(conn: Connection, case_id: int, user_id: int, now: dt.datetime, outcome: str,
+             recovered: bool | None) -> None:
+    from tiyan.services.cases import record_first_contact
+    from tiyan.store.cases import log_event
+
+    detail: dict[str, Any] = {"outcome": outcome}
+    if recovered is not None:
+        detail["recovered"] = recovered
+    log_event(conn, case_id, at=now, user_id=user_id, kind="callback", detail=detail)
+    if outcome == "reached":
+        record_first_contact(conn, case_id, user_id, now)
+
+
+def calls_of(conn: Connection, task_id: int) -> list[RowMapping]:
+    return list(conn.execute(sa.select(t.callback_call).where(t.callback_call.c.task_id == task_id)
+                             .order_by(t.callback_call.c.at)).mappings())
+
+
+def recovery_kpi(conn: Connection, actor: Actor, *, start: dt.datetime | None = None,
+                 end: dt.datetime | None = None, unit_ids: list[int] | None = None
+                 ) -> RecoveryRate:
+    """Recovery rate over callback tasks created in [start, end) that the actor may see."""
+    vis = actor.scope.visibility(PERMISSION)
+    last = (sa.select(t.callback_call.c.task_id, sa.func.max(t.callback_call.c.id).label("cid"))
+            .where(t.callback_call.c.outcome == "reached").group_by(t.callback_call.c.task_id)
+            .subquery())
+    query = (sa.select(t.callback_call.c.recovered)
+             .select_from(t.callback_task)
+             .outerjoin(last, last.c.task_id == t.callback_task.c.id)
+             .outerjoin(t.callback_call, t.callback_call.c.id == last.c.cid)
+             .where(visible(vis, t.callback_task.c.unit_id)))
+    if start is not None:
+        query = query.where(t.callback_task.c.created_at >= start)
+    if end is not None:
+        query = query.where(t.callback_task.c.created_at < end)
+    if unit_ids is not None:
+        query = query.where(t.callback_task.c.unit_id.in_(unit_ids))
+    return recovery_rate(conn.execute(query).scalars())

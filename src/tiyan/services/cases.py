@@ -1,0 +1,262 @@
+"""Cases (工单): opened by alert rules, routed to the unit's owner by role, worked through the
+status workflow with notes and root causes, timed by SLA and escalated up the hierarchy.
+
+Each SLA timer has a `cases.check_timers` job due when it runs out; the queue is durable, so a
+timer that ran out while the app was down escalates as soon as a worker runs again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy.engine import Connection, RowMapping
+
+from tiyan.context import Context
+from tiyan.domain.access import Actor, Role
+from tiyan.domain.alerts import RuleAction
+from tiyan.domain.cases import (
+    MEETS,
+    CaseStatus,
+    check_transition,
+    parse_sla,
+    parse_status,
+    pick_owner,
+)
+from tiyan.domain.root_causes import RootCauseTree, parse_tree
+from tiyan.domain.worktime import BusinessCalendar, add_working_time
+from tiyan.errors import InvalidInput
+from tiyan.services.jobs import enqueue, job_handler
+from tiyan.services.notifications import Message, queue_for_users
+from tiyan.store import cases as store
+from tiyan.store import tables as t
+
+CHECK_TIMERS = "cases.check_timers"
+ESCALATION_ROLES = (Role.UNIT_MANAGER.value, Role.CX_MANAGER.value, Role.ADMIN.value)
+MAX_NOTE = 5000
+
+
+@functools.cache
+def _tree_from(path: str | None) -> RootCauseTree:
+    file = Path(path) if path else Path(__file__).parent.parent / "domain" / "root_causes.yaml"
+    return parse_tree(yaml.safe_load(file.read_text(encoding="utf-8")), where=file.name)
+
+
+def root_causes(ctx: Context) -> RootCauseTree:
+    return _tree_from(ctx.settings.root_causes_file)
+
+
+# --- opening --------------------------------------------------------------------------------
+
+def act_on_matches(ctx: Context, response: RowMapping, chain: Sequence[int],
+                   rules: Sequence[RowMapping]) -> list[str]:
+    """Open one case for the response (the first matching rule that opens cases) and send the
+    notifications the matching rules ask for. Nothing happens twice for the same response."""
+    from tiyan.services.alerts import rule_action
+
+    now = ctx.now()
+    opened: list[str] = []
+    with ctx.db.write() as conn:
+        if store.case_for_response(conn, response.id) is not None:
+            return []
+        unit_names = _unit_names(conn, chain[0])
+        for rule in rules:
+            action = rule_action(rule)
+            owner = _route(conn, chain, action.route_role)
+            if action.opens_case and not opened:
+                case_id, public_id = _open_case(ctx, conn, response, chain, rule, action,
+                                                owner, now)
+                opened.append(public_id)
+                if action.notifies and owner:
+                    queue_for_users(conn, user_ids=[owner], case_id=case_id, now=now,
+                                    message=Message("case.opened", rule.name, unit_names,
+                                                    rule.name, _link(ctx, public_id)))
+            elif action.notifies and owner and not action.opens_case:
+                link = f"{ctx.settings.public_url.rstrip('/')}/responses/{response.public_id}"
+                queue_for_users(conn, user_ids=[owner], case_id=None, now=now,
+                                message=Message("alert", rule.name, unit_names, rule.name, link))
+    return opened
+
+
+def _open_case(ctx: Context, conn: Connection, response: RowMapping, chain: Sequence[int],
+               rule: RowMapping, action: RuleAction, owner: int | None,
+               now: dt.datetime) -> tuple[int, str]:
+    calendar = store.calendar_for(conn, chain)
+    due = sla_due(parse_sla(rule.sla), now, calendar)
+    case_id, public_id = store.insert_case(conn, now=now, values={
+        "response_id": response.id, "rule_id": rule.id, "unit_id": response.unit_id,
+        "customer_id": response.customer_id, "owner_user_id": owner, "title": rule.name[:300],
+        "due_at": min(due.values()) if due else None})
+    store.insert_timers(conn, case_id, due)
+    for at in sorted(set(due.values())):
+        enqueue(conn, CHECK_TIMERS, {"case_id": case_id}, run_at=at)
+    store.log_event(conn, case_id, at=now, user_id=None, kind="opened", detail={
+        "rule": rule.name, "owner_user_id": owner, "route_role": action.route_role,
+        "due": {k: v.isoformat() for k, v in due.items()}})
+    if action.callback:
+        from tiyan.services.callbacks import open_callback_task
+
+        open_callback_task(conn, response, case_id, owner, now, reason="case")
+    return case_id, public_id
+
+
+def sla_due(policy: Any, start: dt.datetime, calendar: BusinessCalendar) -> dict[str, dt.datetime]:
+    due: dict[str, dt.datetime] = {}
+    for kind, target in policy.targets.items():
+        span = dt.timedelta(hours=target.hours)
+        due[kind.value] = add_working_time(start, span, calendar) if target.working \
+            else start + span
+    return due
+
+
+def _route(conn: Connection, chain: Sequence[int], role: str) -> int | None:
+    found = pick_owner(chain, store.role_holders(conn, role, chain))
+    return found[1] if found else None
+
+
+def _unit_names(conn: Connection, unit_id: int) -> str:
+    import sqlalchemy as sa
+
+    row = conn.execute(sa.select(t.org_unit.c.name_zh, t.org_unit.c.name_en, t.org_unit.c.code)
+                       .where(t.org_unit.c.id == unit_id)).one()
+    return f"{row.name_zh} / {row.name_en} ({row.code})"
+
+
+def _link(ctx: Context, public_id: str) -> str:
+    return f"{ctx.settings.public_url.rstrip('/')}/cases/{public_id}"
+
+
+# --- working a case ----------------------------------------------------------------------------
+
+def do_change_status(ctx: Context, actor: Actor, public_id: str, status: str,
+                     note: str | None = None) -> str:
+    target = parse_status(status)
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        case = store.get_case(conn, actor, public_id)
+        actor.require(store.CASE_PERMISSION, case.unit_id)
+        event = check_transition(CaseStatus(case.status), target)
+        store.update_case(conn, case.id, now, status=target.value, **_stamps(case, target, now))
+        store.meet_timers(conn, case.id, [k.value for k in MEETS.get(target, ())], now)
+        store.log_event(conn, case.id, at=now, user_id=actor.user_id, kind=event,
+                        detail={"from": case.status, "to": target.value,
+                                **({"note": _note(note)} if note else {})})
+    return event
+
+
+def _stamps(case: RowMapping, target: CaseStatus, now: dt.datetime) -> dict[str, Any]:
+    stamps: dict[str, Any] = {}
+    if target in (CaseStatus.ACKNOWLEDGED, CaseStatus.IN_PROGRESS) and not case.acknowledged_at:
+        stamps["acknowledged_at"] = now
+    if target == CaseStatus.IN_PROGRESS and not case.first_contact_at:
+        stamps["first_contact_at"] = now
+    if target == CaseStatus.RESOLVED:
+        stamps["resolved_at"] = now
+    if target == CaseStatus.CLOSED:
+        stamps["closed_at"] = now
+    if target == CaseStatus.IN_PROGRESS and case.status in ("resolved", "closed"):
+        stamps.update(resolved_at=None, closed_at=None)
+    return stamps
+
+
+def _note(text: str | None) -> str:
+    text = (text or "").strip()
+    if not text or len(text) > MAX_NOTE:
+        raise InvalidInput(f"a note has 1 to {MAX_NOTE} characters", where="note")
+    return text
+
+
+def do_add_note(ctx: Context, actor: Actor, public_id: str, note: str) -> None:
+    text = _note(note)
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        case = store.get_case(conn, actor, public_id)
+        actor.require(store.CASE_PERMISSION, case.unit_id)
+        store.log_event(conn, case.id, at=now, user_id=actor.user_id, kind="note",
+                        detail={"note": text})
+        store.update_case(conn, case.id, now)
+
+
+def do_set_root_cause(ctx: Context, actor: Actor, public_id: str, code: str) -> None:
+    node = root_causes(ctx).get(code)
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        case = store.get_case(conn, actor, public_id)
+        actor.require(store.CASE_PERMISSION, case.unit_id)
+        store.update_case(conn, case.id, now, root_cause=node.code)
+        store.log_event(conn, case.id, at=now, user_id=actor.user_id, kind="root_cause",
+                        detail={"from": case.root_cause, "to": node.code})
+
+
+def record_first_contact(conn: Connection, case_id: int, user_id: int | None,
+                         now: dt.datetime) -> None:
+    """A callback reached the customer: the first-contact timer is met."""
+    store.meet_timers(conn, case_id, ["contact", "acknowledge"], now)
+    import sqlalchemy as sa
+
+    conn.execute(sa.update(t.cx_case).where(t.cx_case.c.id == case_id,
+                                            t.cx_case.c.first_contact_at.is_(None))
+                 .values(first_contact_at=now))
+
+
+# --- escalation ---------------------------------------------------------------------------------
+
+@job_handler(CHECK_TIMERS)
+def check_timers_job(ctx: Context, payload: dict[str, Any]) -> None:
+    escalate_overdue_cases(ctx)
+
+
+def escalate_overdue_cases(ctx: Context) -> int:
+    """Escalate every case with a timer that ran out: the next level up the hierarchy that has
+    a manager is told, and the case records it. Returns how many timers were escalated."""
+    now = ctx.now()
+    with ctx.db.read() as conn:
+        overdue = store.overdue_timers(conn, now)
+    count = 0
+    for timer in overdue:
+        with ctx.db.write() as conn:
+            if not store.mark_breached(conn, timer.id, now):
+                continue
+            count += 1
+            _escalate(ctx, conn, timer, now)
+    return count
+
+
+def _escalate(ctx: Context, conn: Connection, timer: RowMapping, now: dt.datetime) -> None:
+    from tiyan.services.alerts import _chain
+
+    chain = _chain(conn, timer.unit_id)
+    above = chain[_owner_level(conn, timer.case_id, chain) + 1:]
+    level = timer.escalation_level + 1
+    target = None
+    for role in ESCALATION_ROLES:  # the next manager up; CX managers and admins above that
+        holders = store.role_holders(conn, role, above)
+        target = pick_owner(above, holders, skip_levels=level - 1) or pick_owner(above, holders)
+        if target:
+            break
+    store.update_case(conn, timer.case_id, now, escalation_level=level)
+    store.log_event(conn, timer.case_id, at=now, user_id=None, kind="escalated", detail={
+        "timer": timer.kind, "due_at": timer.due_at.isoformat(), "level": level,
+        "to_user_id": target[1] if target else None, "to_unit_id": target[0] if target else None})
+    if target:
+        queue_for_users(conn, user_ids=[target[1]], case_id=timer.case_id, now=now,
+                        message=Message("case.escalated", f"{timer.title} ({timer.kind})",
+                                        _unit_names(conn, timer.unit_id), None,
+                                        _link(ctx, timer.public_id)))
+
+
+def _owner_level(conn: Connection, case_id: int, chain: Sequence[int]) -> int:
+    """Index in `chain` of the unit where the case's owner holds a role (0 without owner)."""
+    import sqlalchemy as sa
+
+    owner = conn.execute(sa.select(t.cx_case.c.owner_user_id)
+                         .where(t.cx_case.c.id == case_id)).scalar_one()
+    if owner is None:
+        return 0
+    units = set(conn.execute(sa.select(t.role_grant.c.unit_id)
+                             .where(t.role_grant.c.user_id == owner)).scalars())
+    return next((i for i, unit in enumerate(chain) if unit in units), 0)

@@ -1,0 +1,202 @@
+"""Notifications about cases: who gets what, by which channel, and the delivery log with retries.
+
+A notification is a row (the delivery log) written in the transaction that caused it, with a
+`notification.send` job; the job hands it to SMTP or POSTs it to a webhook / chat app. A channel
+that is down never loses it: it is retried with back-off (status `retrying`, the last error
+kept), and after the last attempt it stays `failed` in the log, where it can be sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from tiyan.channels import chat
+from tiyan.channels import webhooks as wire
+from tiyan.channels.email import SmtpServer, send_email
+from tiyan.context import Context
+from tiyan.domain.access import Actor
+from tiyan.errors import InvalidInput, NotFound
+from tiyan.services.jobs import RetryLater, enqueue, job_handler, retry_delay
+from tiyan.store import tables as t
+
+NOTIFICATION_SEND = "notification.send"
+CHANNELS = ("email", "webhook", *chat.PAYLOADS)
+EVENTS = ("case.opened", "case.escalated", "alert")
+MAX_ATTEMPTS = 8
+
+TEXTS = {
+    "zh-CN": {"case.opened": "新工单", "case.escalated": "工单已升级", "alert": "预警",
+              "unit": "单位", "rule": "规则", "open": "打开"},
+    "en": {"case.opened": "New case", "case.escalated": "Case escalated", "alert": "Alert",
+           "unit": "Unit", "rule": "Rule", "open": "Open"},
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    event: str
+    title: str
+    unit: str
+    rule: str | None
+    link: str
+
+
+def queue_for_users(conn: Connection, *, user_ids: Sequence[int], case_id: int | None,
+                    message: Message, now: dt.datetime) -> int:
+    """Queue `message` for each user by their preferences (default: e-mail to their address)."""
+    queued = 0
+    for user_id in dict.fromkeys(user_ids):
+        user = conn.execute(sa.select(t.app_user.c.email, t.app_user.c.locale)
+                            .where(t.app_user.c.id == user_id, t.app_user.c.active)).first()
+        if user is None:
+            continue
+        for channel, target in _targets(conn, user_id, user.email, message.event):
+            subject, body = _render(message, user.locale or "zh-CN")
+            result = conn.execute(sa.insert(t.notification).values(
+                case_id=case_id, user_id=user_id, event=message.event, channel=channel,
+                target=target, subject=subject, body=body, status="queued", attempts=0,
+                next_attempt_at=now, created_at=now))
+            enqueue(conn, NOTIFICATION_SEND, {"id": int(result.inserted_primary_key[0])},  # type: ignore[index]
+                    run_at=now)
+            queued += 1
+    return queued
+
+
+def _targets(conn: Connection, user_id: int, email: str, event: str) -> list[tuple[str, str]]:
+    prefs = list(conn.execute(sa.select(t.notification_preference).where(
+        t.notification_preference.c.user_id == user_id)).mappings())
+    if not prefs:
+        return [("email", email)]
+    return [(p.channel, p.target) for p in prefs
+            if p.active and (not p.events or event in p.events)]
+
+
+def _render(message: Message, locale: str) -> tuple[str, str]:
+    words = TEXTS.get(locale, TEXTS["en"])
+    subject = f"[tiyan] {words[message.event]}: {message.title}"[:300]
+    lines = [message.title, f"{words['unit']}: {message.unit}"]
+    if message.rule:
+        lines.append(f"{words['rule']}: {message.rule}")
+    lines.append(f"{words['open']}: {message.link}")
+    return subject, "\n".join(lines)
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+@job_handler(NOTIFICATION_SEND)
+def send_job(ctx: Context, payload: dict[str, Any]) -> None:
+    with ctx.db.read() as conn:
+        row = conn.execute(sa.select(t.notification, t.notification_preference.c.secret)
+                           .outerjoin(t.notification_preference, sa.and_(
+                               t.notification_preference.c.user_id == t.notification.c.user_id,
+                               t.notification_preference.c.channel == t.notification.c.channel))
+                           .where(t.notification.c.id == int(payload["id"]))).mappings().first()
+    if row is None or row.status == "sent":
+        return
+    error = deliver(ctx, row)
+    now = ctx.now()
+    attempts = row.attempts + 1
+    values: dict[str, Any] = {"attempts": attempts, "last_error": error}
+    if error is None:
+        values.update(status="sent", sent_at=now, next_attempt_at=None)
+    elif attempts >= MAX_ATTEMPTS:
+        values.update(status="failed", next_attempt_at=None)
+    else:
+        values.update(status="retrying", next_attempt_at=now + retry_delay(attempts))
+    with ctx.db.write() as conn:
+        conn.execute(sa.update(t.notification).where(t.notification.c.id == row.id)
+                     .values(**values))
+    if values["status"] == "retrying":
+        raise RetryLater(values["next_attempt_at"], error or "")
+
+
+def deliver(ctx: Context, row: RowMapping) -> str | None:
+    """Hand one notification to its channel; an error text, or None when it was accepted."""
+    s = ctx.settings
+    if row.channel == "email":
+        server = SmtpServer(s.smtp_host, s.smtp_port, s.smtp_from, s.smtp_username,
+                            s.smtp_password, s.smtp_starttls)
+        return send_email(server, row.target, row.subject, row.body)
+    title, _, text = row.body.partition("\n")
+    link = text.rsplit(": ", 1)[-1] if text else ""
+    if row.channel == "webhook":
+        data = {"type": row.event, "timestamp": ctx.now().isoformat(),
+                "data": {"subject": row.subject, "text": row.body, "link": link}}
+        body = json.dumps(data, ensure_ascii=False).encode()
+        message_id = f"msg_notification_{row.id}"
+        headers = wire.signed_headers(row.secret or "", message_id, ctx.now(), body) \
+            if row.secret else {"content-type": "application/json"}
+        return wire.post(row.target, body, headers, s.webhook_timeout_seconds).error
+    payload = chat.PAYLOADS[row.channel](row.subject, text, link)
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    return wire.post(row.target, body, {"content-type": "application/json"},
+                     s.webhook_timeout_seconds).error
+
+
+def do_resend(ctx: Context, actor: Actor, notification_id: int) -> None:
+    """Send a failed notification again (from the delivery log)."""
+    from tiyan.store.cases import get_case
+
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        row = conn.execute(sa.select(t.notification, t.cx_case.c.public_id.label("case_pid"))
+                           .join(t.cx_case, t.cx_case.c.id == t.notification.c.case_id)
+                           .where(t.notification.c.id == notification_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"notification {notification_id} does not exist", where="notification")
+        get_case(conn, actor, row.case_pid)  # scope check
+        conn.execute(sa.update(t.notification).where(t.notification.c.id == row.id)
+                     .values(status="queued", attempts=0, next_attempt_at=now))
+        enqueue(conn, NOTIFICATION_SEND, {"id": row.id}, run_at=now)
+
+
+# --- preferences --------------------------------------------------------------------------------
+
+def do_set_preference(ctx: Context, actor: Actor, *, channel: str, target: str,
+                      events: Sequence[str] = (), active: bool = True) -> str | None:
+    """Set how the signed-in user is notified on one channel; returns the signing secret when a
+    generic webhook is set up (shown once)."""
+    if channel not in CHANNELS:
+        raise InvalidInput(f"{channel!r} is not a channel; use one of {', '.join(CHANNELS)}",
+                           where="channel")
+    unknown = [e for e in events if e not in EVENTS]
+    if unknown:
+        raise InvalidInput(f"{unknown[0]!r} is not an event; use {', '.join(EVENTS)}",
+                           where="events")
+    if channel == "email":
+        if "@" not in target or len(target) > 320:
+            raise InvalidInput(f'"{target}" is not an e-mail address', where="target")
+    else:
+        from tiyan.services.webhooks import check_url
+
+        check_url(target)
+    secret = wire.new_secret() if channel == "webhook" else None
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        conn.execute(sa.delete(t.notification_preference).where(
+            t.notification_preference.c.user_id == actor.user_id,
+            t.notification_preference.c.channel == channel))
+        conn.execute(sa.insert(t.notification_preference).values(
+            user_id=actor.user_id, channel=channel, target=target, secret=secret,
+            events=list(events), active=active, created_at=now))
+    return secret
+
+
+def preferences_of(conn: Connection, user_id: int) -> list[RowMapping]:
+    return list(conn.execute(sa.select(t.notification_preference).where(
+        t.notification_preference.c.user_id == user_id)
+        .order_by(t.notification_preference.c.channel)).mappings())
+
+
+def delivery_log(conn: Connection, case_id: int) -> list[RowMapping]:
+    return list(conn.execute(sa.select(t.notification).where(t.notification.c.case_id == case_id)
+                             .order_by(t.notification.c.id)).mappings())
+
+

@@ -1,0 +1,91 @@
+"""Gathers what alert rules look at for one response: answers, text analysis, the customer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from tiyan.domain.alerts import ResponseFacts
+from tiyan.domain.surveys import SCALED, QuestionType, SurveyDefinition
+from tiyan.errors import NotFound
+from tiyan.store import tables as t
+from tiyan.store.surveys import version_definition
+
+COMPLAINT_SOURCES = ("complaint", "hotline")
+
+
+def response_row(conn: Connection, response_id: int) -> RowMapping:
+    row = conn.execute(sa.select(t.response).where(t.response.c.id == response_id)) \
+        .mappings().first()
+    if row is None:
+        raise NotFound(f"response {response_id} does not exist", where="response")
+    return row
+
+
+def response_facts(conn: Connection, row: RowMapping,
+                   cache: dict[object, object] | None = None) -> ResponseFacts:
+    answers = list(conn.execute(sa.select(t.answer).where(t.answer.c.response_id == row.id))
+                   .mappings())
+    definition = (version_definition(conn, row.survey_version_id, cache)
+                  if row.survey_version_id else None)
+    scores, rated, yes_no, texts = _answers(answers, definition)
+    analyses = list(conn.execute(sa.select(t.text_analysis.c.sentiment_label)
+                                 .where(t.text_analysis.c.response_id == row.id)).scalars())
+    aspects = conn.execute(sa.select(t.text_aspect.c.aspect_code).where(
+        t.text_aspect.c.response_id == row.id, t.text_aspect.c.label == "negative")).scalars()
+    segment, attributes = _customer(conn, row)
+    at = row.submitted_at or row.received_at
+    return ResponseFacts(
+        at=at, scores=scores, rated_items=rated, yes_no=yes_no,
+        sentiments=frozenset(analyses), negative_aspects=frozenset(aspects),
+        text="\n".join(texts), customer_segment=segment, customer_attributes=attributes,
+        earlier_complaints=_earlier_complaints(conn, row, at),
+    )
+
+
+def _answers(answers: list[RowMapping], definition: SurveyDefinition | None) -> tuple[
+        dict[str, float], dict[str, float], dict[str, bool], list[str]]:
+    types = {q.key: q.type for q in definition.questions} if definition else {}
+    scores: dict[str, float] = {}
+    rated: dict[str, float] = {}
+    yes_no: dict[str, bool] = {}
+    texts: list[str] = []
+    for a in answers:
+        base = a.question_key.split(".", 1)[0]
+        kind = types.get(base)
+        names = [n for n in (a.question_key, a.item_code) if n]
+        if kind == QuestionType.YESNO and a.value_num is not None:
+            yes_no.update(dict.fromkeys(names, a.value_num >= 1))
+        elif a.value_num is not None:
+            scores.update(dict.fromkeys(names, a.value_num))
+            if kind in SCALED and kind != QuestionType.NPS and a.item_code != "nps":
+                rated[a.question_key] = a.value_num
+        if a.value_text and (kind == QuestionType.TEXT or kind is None):
+            texts.append(a.value_text)
+    return scores, rated, yes_no, texts
+
+
+def _customer(conn: Connection, row: RowMapping) -> tuple[str | None, dict[str, Any]]:
+    attributes = dict(row.customer_snapshot or {})
+    if row.customer_id is None:
+        return attributes.get("segment"), attributes
+    found = conn.execute(sa.select(t.customer.c.segment, t.customer.c.attributes)
+                         .where(t.customer.c.id == row.customer_id)).first()
+    if found is None:
+        return None, attributes
+    return found.segment, {**(found.attributes or {}), **attributes}
+
+
+def _earlier_complaints(conn: Connection, row: RowMapping, at: Any) -> tuple[Any, ...]:
+    """When the same customer complained before: earlier responses that opened a case, or
+    feedback records from complaint channels."""
+    if row.customer_id is None:
+        return ()
+    when = sa.func.coalesce(t.response.c.submitted_at, t.response.c.received_at)
+    with_case = sa.exists().where(t.cx_case.c.response_id == t.response.c.id)
+    query = sa.select(when).where(
+        t.response.c.customer_id == row.customer_id, t.response.c.id != row.id, when <= at,
+        sa.or_(with_case, t.response.c.source.in_(COMPLAINT_SOURCES)))
+    return tuple(conn.execute(query).scalars())

@@ -1,0 +1,180 @@
+"""Cases (工单), their history and SLA timers; the inbox queries apply unit scope here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from tiyan.domain.access import Actor, Permission
+from tiyan.domain.worktime import BusinessCalendar, parse_calendar
+from tiyan.errors import NotFound
+from tiyan.security import new_public_id
+from tiyan.store import tables as t
+from tiyan.store.scoped import visible
+
+CASE_PERMISSION = Permission.MANAGE_CASES
+
+
+def insert_case(conn: Connection, *, values: dict[str, Any], now: dt.datetime) -> tuple[int, str]:
+    public_id = new_public_id()
+    result = conn.execute(sa.insert(t.cx_case).values(
+        public_id=public_id, status="new", created_at=now, updated_at=now, **values))
+    return int(result.inserted_primary_key[0]), public_id  # type: ignore[index]
+
+
+def log_event(conn: Connection, case_id: int, *, at: dt.datetime, user_id: int | None,
+              kind: str, detail: dict[str, Any] | None = None) -> None:
+    conn.execute(sa.insert(t.case_event).values(case_id=case_id, at=at, user_id=user_id,
+                                                kind=kind, detail=detail or {}))
+
+
+def update_case(conn: Connection, case_id: int, now: dt.datetime, **values: Any) -> None:
+    conn.execute(sa.update(t.cx_case).where(t.cx_case.c.id == case_id)
+                 .values(updated_at=now, **values))
+
+
+def insert_timers(conn: Connection, case_id: int, due: dict[str, dt.datetime]) -> None:
+    if due:
+        conn.execute(sa.insert(t.case_timer), [
+            {"case_id": case_id, "kind": kind, "due_at": at} for kind, at in due.items()])
+
+
+def meet_timers(conn: Connection, case_id: int, kinds: Sequence[str], at: dt.datetime) -> None:
+    conn.execute(sa.update(t.case_timer).where(
+        t.case_timer.c.case_id == case_id, t.case_timer.c.kind.in_(list(kinds)),
+        t.case_timer.c.met_at.is_(None)).values(met_at=at))
+
+
+def overdue_timers(conn: Connection, now: dt.datetime, limit: int = 200) -> list[RowMapping]:
+    """Timers that ran out, not met and not yet escalated (oldest first)."""
+    query = (sa.select(t.case_timer, t.cx_case.c.unit_id, t.cx_case.c.escalation_level,
+                       t.cx_case.c.public_id, t.cx_case.c.title, t.cx_case.c.rule_id)
+             .join(t.cx_case, t.cx_case.c.id == t.case_timer.c.case_id)
+             .where(t.case_timer.c.met_at.is_(None), t.case_timer.c.breached_at.is_(None),
+                    t.case_timer.c.due_at <= now)
+             .order_by(t.case_timer.c.due_at).limit(limit))
+    return list(conn.execute(query).mappings())
+
+
+def mark_breached(conn: Connection, timer_id: int, at: dt.datetime) -> bool:
+    """Mark a timer breached once (False when another worker did it first)."""
+    result = conn.execute(sa.update(t.case_timer).where(
+        t.case_timer.c.id == timer_id, t.case_timer.c.breached_at.is_(None)
+    ).values(breached_at=at))
+    return result.rowcount == 1
+
+
+def timers_of(conn: Connection, case_id: int) -> list[RowMapping]:
+    return list(conn.execute(sa.select(t.case_timer).where(t.case_timer.c.case_id == case_id)
+                             .order_by(t.case_timer.c.due_at)).mappings())
+
+
+# --- routing ----------------------------------------------------------------------------------
+
+def role_holders(conn: Connection, role: str, unit_ids: Sequence[int]) -> dict[int, list[int]]:
+    """unit → active users holding `role` directly at that unit."""
+    query = (sa.select(t.role_grant.c.unit_id, t.role_grant.c.user_id)
+             .join(t.app_user, t.app_user.c.id == t.role_grant.c.user_id)
+             .where(t.role_grant.c.role == role, t.role_grant.c.unit_id.in_(list(unit_ids)),
+                    t.app_user.c.active).order_by(t.role_grant.c.user_id))
+    holders: dict[int, list[int]] = {}
+    for unit_id, user_id in conn.execute(query):
+        holders.setdefault(unit_id, []).append(user_id)
+    return holders
+
+
+def calendar_for(conn: Connection, chain: Sequence[int]) -> BusinessCalendar:
+    """The business calendar of the nearest unit in `chain` that has one (else the default,
+    in the unit's own timezone)."""
+    rows = {r.unit_id: r for r in conn.execute(
+        sa.select(t.business_calendar).where(t.business_calendar.c.unit_id.in_(list(chain))))}
+    timezone = conn.execute(sa.select(t.org_unit.c.timezone)
+                            .where(t.org_unit.c.id == chain[0])).scalar_one()
+    for unit_id in chain:
+        row = rows.get(unit_id)
+        if row is not None:
+            return parse_calendar(timezone, row.hours, row.holidays, row.workdays)
+    return BusinessCalendar(timezone=timezone)
+
+
+def save_calendar(conn: Connection, unit_id: int, hours: dict[str, Any], holidays: list[str],
+                  workdays: list[str], now: dt.datetime) -> None:
+    conn.execute(sa.delete(t.business_calendar).where(t.business_calendar.c.unit_id == unit_id))
+    conn.execute(sa.insert(t.business_calendar).values(
+        unit_id=unit_id, hours=hours, holidays=holidays, workdays=workdays, updated_at=now))
+
+
+# --- the inbox ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CaseFilter:
+    status: Sequence[str] = ()
+    owner_user_id: int | None = None
+    unit_id: int | None = None  # the unit's subtree
+    overdue_at: dt.datetime | None = None  # only cases with a timer run out before this moment
+    limit: int = 100
+
+
+def _case_query() -> sa.Select[Any]:
+    owner = t.app_user.alias("owner")
+    return (sa.select(t.cx_case, t.org_unit.c.code.label("unit_code"),
+                      t.org_unit.c.name_zh.label("unit_name_zh"),
+                      t.org_unit.c.name_en.label("unit_name_en"),
+                      owner.c.email.label("owner_email"), owner.c.name.label("owner_name"),
+                      t.response.c.public_id.label("response_public_id"),
+                      t.alert_rule.c.name.label("rule_name"))
+            .join(t.org_unit, t.org_unit.c.id == t.cx_case.c.unit_id)
+            .outerjoin(owner, owner.c.id == t.cx_case.c.owner_user_id)
+            .outerjoin(t.response, t.response.c.id == t.cx_case.c.response_id)
+            .outerjoin(t.alert_rule, t.alert_rule.c.id == t.cx_case.c.rule_id))
+
+
+def list_cases(conn: Connection, actor: Actor, f: CaseFilter) -> list[RowMapping]:
+    vis = actor.scope.visibility(CASE_PERMISSION)
+    query = _case_query().where(visible(vis, t.cx_case.c.unit_id))
+    if f.status:
+        query = query.where(t.cx_case.c.status.in_(list(f.status)))
+    if f.owner_user_id is not None:
+        query = query.where(t.cx_case.c.owner_user_id == f.owner_user_id)
+    if f.unit_id is not None:
+        query = query.where(t.cx_case.c.unit_id.in_(actor_subtree(conn, f.unit_id)))
+    if f.overdue_at is not None:
+        query = query.where(sa.exists().where(
+            t.case_timer.c.case_id == t.cx_case.c.id, t.case_timer.c.met_at.is_(None),
+            t.case_timer.c.due_at <= f.overdue_at))
+    query = query.order_by(t.cx_case.c.created_at.desc(), t.cx_case.c.id.desc()).limit(f.limit)
+    return list(conn.execute(query).mappings())
+
+
+def actor_subtree(conn: Connection, unit_id: int) -> list[int]:
+    from tiyan.domain.access import subtree
+    from tiyan.store.scoped import parent_map
+
+    return sorted(subtree(parent_map(conn), unit_id))
+
+
+def get_case(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
+    vis = actor.scope.visibility(CASE_PERMISSION)
+    row = conn.execute(_case_query().where(
+        t.cx_case.c.public_id == public_id, visible(vis, t.cx_case.c.unit_id))).mappings().first()
+    if row is None:
+        raise NotFound(f"case {public_id} does not exist or is not yours to see", where="case")
+    return row
+
+
+def events_of(conn: Connection, case_id: int) -> list[RowMapping]:
+    query = (sa.select(t.case_event, t.app_user.c.email.label("user_email"),
+                       t.app_user.c.name.label("user_name"))
+             .outerjoin(t.app_user, t.app_user.c.id == t.case_event.c.user_id)
+             .where(t.case_event.c.case_id == case_id).order_by(t.case_event.c.id))
+    return list(conn.execute(query).mappings())
+
+
+def case_for_response(conn: Connection, response_id: int) -> RowMapping | None:
+    return conn.execute(sa.select(t.cx_case).where(t.cx_case.c.response_id == response_id)
+                        .order_by(t.cx_case.c.id).limit(1)).mappings().first()

@@ -59,7 +59,7 @@ def _scope_ids(conn: Connection, raw: Any) -> dict[str, list[int]]:
         if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
             raise InvalidInput("expected a list of codes", where=f"scope.{key}")
         found = dict(conn.execute(sa.select(table.c.code, table.c.id)
-                                  .where(table.c.code.in_(codes))).tuples().all())
+                                  .where(table.c.code.in_(codes))).all())
         for code in codes:
             if code not in found:
                 raise InvalidInput(f'no {key[:-1]} has the code "{code}"', where=f"scope.{key}")

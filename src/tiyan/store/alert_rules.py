@@ -70,3 +70,14 @@ def active_rules_for_units(conn: Connection, unit_ids: Sequence[int]) -> list[Ro
                                            t.alert_rule.c.unit_id.in_(list(unit_ids)))
              .order_by(t.alert_rule.c.id))
     return list(conn.execute(query).mappings())
+
+
+def scope_codes(conn: Connection, scope: dict[str, list[int]] | None) -> dict[str, list[str]]:
+    """A stored scope (ids) as codes, for the API and the pages."""
+    out: dict[str, list[str]] = {}
+    for key, table in (("surveys", t.survey), ("touchpoints", t.touchpoint)):
+        ids = (scope or {}).get(key) or []
+        if ids:
+            out[key] = sorted(conn.execute(sa.select(table.c.code)
+                                           .where(table.c.id.in_(ids))).scalars())
+    return out

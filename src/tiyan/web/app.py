@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from tiyan import __version__
 from tiyan.context import Context
 from tiyan.services.jobs import Worker
+from tiyan.web.api import cases as cases_api
 from tiyan.web.api import exports, v1
 from tiyan.web.api import journeys as journeys_api
 from tiyan.web.api import surveys as surveys_api
@@ -52,7 +53,7 @@ def create_app(ctx: Context) -> FastAPI:
     def healthz() -> Health:
         return Health(status="ok")
 
-    for module in (v1, surveys_api, journeys_api, webhooks_api, exports, auth_pages, home, lists,
-                   builder, journey_pages, webhook_pages):
+    for module in (v1, surveys_api, journeys_api, webhooks_api, cases_api, exports, auth_pages,
+                   home, lists, builder, journey_pages, webhook_pages):
         app.include_router(module.router)
     return app

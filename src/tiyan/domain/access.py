@@ -38,6 +38,7 @@ class Permission(StrEnum):
     MANAGE_UNITS = "manage_units"
     VIEW_AUDIT = "view_audit"
     MANAGE_WEBHOOKS = "manage_webhooks"
+    IMPORT_FEEDBACK = "import_feedback"
 
 
 P = Permission
@@ -45,11 +46,11 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.CX_MANAGER: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_RESPONSES, P.VIEW_CUSTOMERS, P.VIEW_PII, P.VIEW_STAFF,
-         P.EXPORT, P.MANAGE_SURVEYS, P.MANAGE_CASES, P.MANAGE_WEBHOOKS}
+         P.EXPORT, P.MANAGE_SURVEYS, P.MANAGE_CASES, P.MANAGE_WEBHOOKS, P.IMPORT_FEEDBACK}
     ),
     Role.UNIT_MANAGER: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_RESPONSES, P.VIEW_CUSTOMERS, P.VIEW_PII, P.VIEW_STAFF,
-         P.EXPORT, P.MANAGE_CASES}
+         P.EXPORT, P.MANAGE_CASES, P.IMPORT_FEEDBACK}
     ),
     Role.FRONTLINE: frozenset({P.VIEW_DASHBOARD, P.VIEW_RESPONSES}),
     Role.AGENT: frozenset(
@@ -57,7 +58,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
          P.MANAGE_CASES}
     ),
     Role.ANALYST: frozenset(
-        {P.VIEW_DASHBOARD, P.VIEW_RESPONSES, P.VIEW_CUSTOMERS, P.VIEW_STAFF, P.EXPORT}
+        {P.VIEW_DASHBOARD, P.VIEW_RESPONSES, P.VIEW_CUSTOMERS, P.VIEW_STAFF, P.EXPORT,
+         P.IMPORT_FEEDBACK}
     ),
     Role.VIEWER: frozenset({P.VIEW_DASHBOARD}),
 }

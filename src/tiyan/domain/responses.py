@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from tiyan.domain.survey_flow import is_blank, walk
 from tiyan.domain.surveys import (
     CHOICE,
-    Condition,
     Question,
     QuestionType,
     SurveyDefinition,
@@ -80,65 +80,22 @@ def check_answers(
     raw: Mapping[str, Any],
     invitation: Mapping[str, Any] | None = None,
 ) -> tuple[AnswerValue, ...]:
-    """Validate raw answers: hidden questions are dropped, required ones enforced."""
+    """Validate raw answers: hidden questions and pages the skip logic passes over are dropped,
+    required ones on the respondent's path enforced."""
     unknown = sorted(set(raw) - set(definition.keys()))
     if unknown:
         raise InvalidInput(
             f'the survey has no question "{unknown[0]}"', where=f"answers.{unknown[0]}"
         )
     values: list[AnswerValue] = []
-    given: dict[str, Any] = {}
-    for question in definition.questions:
-        if not is_shown(question, given, invitation or {}):
-            continue
+    for question in walk(definition, raw, invitation or {}).shown:
         value = raw.get(question.key)
         if _is_blank(value):
             if question.required:
                 raise InvalidInput("this question needs an answer", where=f"answers.{question.key}")
             continue
-        answer_values = check_answer(question, value)
-        values.extend(answer_values)
-        given[question.key] = value
+        values.extend(check_answer(question, value))
     return tuple(values)
-
-
-def is_shown(question: Question, answers: Mapping[str, Any], invitation: Mapping[str, Any]) -> bool:
-    return all(_holds(c, answers, invitation) for c in question.show_if)
-
-
-def _holds(condition: Condition, answers: Mapping[str, Any], invitation: Mapping[str, Any]) -> bool:
-    if condition.source.startswith("invitation."):
-        actual = invitation.get(condition.source.removeprefix("invitation."))
-    else:
-        actual = answers.get(condition.source)
-    if condition.op == "answered":
-        return not _is_blank(actual)
-    if _is_blank(actual):
-        return False
-    return _compare(actual, condition.op, condition.value)
-
-
-def _compare(actual: Any, op: str, expected: Any) -> bool:
-    if op in ("in", "not_in"):
-        members = expected if isinstance(expected, list) else [expected]
-        hit = any(_same(actual, m) for m in members)
-        return hit if op == "in" else not hit
-    if op in ("==", "!="):
-        return _same(actual, expected) == (op == "==")
-    try:
-        a, b = float(actual), float(expected)
-    except (TypeError, ValueError):
-        return False
-    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, list):
-        return any(_same(x, b) for x in a)
-    try:
-        return float(a) == float(b)
-    except (TypeError, ValueError):
-        return str(a) == str(b)
 
 
 def check_answer(question: Question, value: Any) -> list[AnswerValue]:
@@ -264,5 +221,4 @@ def _matrix(question: Question, value: Any, where: str) -> list[AnswerValue]:
     return result
 
 
-def _is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str | list | dict) and len(value) == 0)
+_is_blank = is_blank

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -42,6 +42,9 @@ FIXED_SCALES: Mapping[QuestionType, tuple[int, int]] = {
 SCALED = frozenset({*FIXED_SCALES, QuestionType.RATING, QuestionType.MATRIX})
 CHOICE = frozenset({QuestionType.SINGLE, QuestionType.MULTI})
 CONDITION_OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "answered")
+# Piping: {answer:KEY}, {customer:FIELD} or {invitation:FIELD}, optionally {…|fallback text}.
+PLACEHOLDER = re.compile(r"\{(answer|customer|invitation):([a-z][a-z0-9_]*)(?:\|([^{}]*))?\}")
+END = "end"
 
 Text = Mapping[str, str]
 
@@ -62,6 +65,14 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class SkipRule:
+    """After the question's page, jump to `page` (None: to the end) when all conditions hold."""
+
+    conditions: tuple[Condition, ...]
+    page: int | None
+
+
+@dataclass(frozen=True)
 class Question:
     key: str
     type: QuestionType
@@ -77,6 +88,7 @@ class Question:
     randomize: bool = False
     show_if: tuple[Condition, ...] = ()
     max_length: int = 5000
+    skip_to: tuple[SkipRule, ...] = ()
 
     def bounds(self) -> tuple[int, int] | None:
         return FIXED_SCALES.get(self.type, self.scale)
@@ -114,6 +126,10 @@ def parse_definition(raw: Mapping[str, Any]) -> SurveyDefinition:
     for index, item in enumerate(raw_questions):
         questions.append(_question(item, index, languages, questions))
     intro = _text(raw["intro"], languages, "survey.intro") if raw.get("intro") else {}
+    _check_skip_targets(questions)
+    _check_piping(intro, [], 1, "survey.intro")
+    for question in questions:
+        _check_piping(question.text, questions, question.page, f'question "{question.key}".text')
     return SurveyDefinition(title, tuple(questions), languages, intro)
 
 
@@ -158,17 +174,81 @@ def _question(
         rows=_options(raw.get("rows"), languages, f"{where}.rows"),
         allow_other=_bool(raw.get("allow_other", False), f"{where}.allow_other"),
         randomize=_bool(raw.get("randomize", False), f"{where}.randomize"),
-        show_if=_conditions(raw.get("show_if"), earlier, where),
-        max_length=int(raw.get("max_length", 5000)),
+        show_if=_conditions(raw.get("show_if"), earlier, f"{where}.show_if", "show_if"),
+        max_length=_max_length(raw.get("max_length", 5000), where),
     )
+    question = replace(question, skip_to=_skip_rules(raw.get("skip_to"), question, earlier, where))
     _check_shape(question, where)
     return question
 
 
 _QUESTION_FIELDS = frozenset(
     {"key", "type", "text", "required", "item_code", "touchpoint", "page", "scale", "options",
-     "rows", "allow_other", "randomize", "show_if", "max_length"}
+     "rows", "allow_other", "randomize", "show_if", "max_length", "skip_to"}
 )
+
+
+def _max_length(raw: Any, where: str) -> int:
+    if not isinstance(raw, int) or isinstance(raw, bool) or not 1 <= raw <= 100_000:
+        raise InvalidInput("max_length must be a whole number from 1 to 100000",
+                           where=f"{where}.max_length")
+    return raw
+
+
+def _skip_rules(raw: Any, question: Question, earlier: Sequence[Question],
+                where: str) -> tuple[SkipRule, ...]:
+    """`skip_to: [{"if": [condition…], "page": N | "end"}]`; conditions may test this question."""
+    if raw is None:
+        return ()
+    items = raw if isinstance(raw, list) else [raw]
+    rules = []
+    for i, item in enumerate(items):
+        spot = f"{where}.skip_to[{i + 1}]"
+        if not isinstance(item, Mapping):
+            raise InvalidInput('a skip rule is {"if": [conditions], "page": N or "end"}',
+                               where=spot)
+        _reject_unknown(item, {"if", "page"}, spot)
+        target = item.get("page")
+        if target == END:
+            page = None
+        elif isinstance(target, int) and not isinstance(target, bool):
+            if target <= question.page:
+                raise InvalidInput(f"page {target} is not after this question's page "
+                                   f"{question.page}; skip rules only jump forward", where=spot)
+            page = target
+        else:
+            raise InvalidInput('page must be a later page number or "end"', where=spot)
+        conditions = _conditions(item.get("if"), [*earlier, question], spot, "if")
+        if not conditions:
+            raise InvalidInput("a skip rule needs at least one condition", where=spot)
+        rules.append(SkipRule(conditions, page))
+    return tuple(rules)
+
+
+def _check_skip_targets(questions: Sequence[Question]) -> None:
+    last = max(q.page for q in questions)
+    for q in questions:
+        for i, rule in enumerate(q.skip_to):
+            if rule.page is not None and rule.page > last:
+                raise InvalidInput(f"page {rule.page} does not exist; the last page is {last}",
+                                   where=f'question "{q.key}".skip_to[{i + 1}]')
+
+
+def _check_piping(text: Text, questions: Sequence[Question], page: int, where: str) -> None:
+    """{answer:KEY} may only name a question on an earlier page (its answer is known by then)."""
+    by_key = {q.key: q for q in questions}
+    for value in text.values():
+        for match in re.finditer(r"\{(\w+):([^{}|]*)[^{}]*\}", value):
+            if not PLACEHOLDER.fullmatch(match.group(0)):
+                raise InvalidInput(f'"{match.group(0)}" is not a placeholder; use {{answer:KEY}}, '
+                                   "{customer:FIELD} or {invitation:FIELD}", where=where)
+            kind, name = match.group(1), match.group(2)
+            if kind != "answer":
+                continue
+            source = by_key.get(name)
+            if source is None or source.page >= page:
+                raise InvalidInput(f'{match.group(0)} must name a question on an earlier page',
+                                   where=where)
 
 
 def _check_shape(q: Question, where: str) -> None:
@@ -213,7 +293,8 @@ def _options(raw: Any, languages: Sequence[str], where: str) -> tuple[Option, ..
     return tuple(options)
 
 
-def _conditions(raw: Any, earlier: Sequence[Question], where: str) -> tuple[Condition, ...]:
+def _conditions(raw: Any, earlier: Sequence[Question], where: str,
+                name: str) -> tuple[Condition, ...]:
     if raw is None:
         return ()
     items = raw if isinstance(raw, list) else [raw]
@@ -221,15 +302,16 @@ def _conditions(raw: Any, earlier: Sequence[Question], where: str) -> tuple[Cond
     result = []
     for item in items:
         if not isinstance(item, Mapping):
-            raise InvalidInput("show_if must be a condition object", where=f"{where}.show_if")
+            raise InvalidInput(f"{name} must be a condition object", where=where)
         source, op = item.get("question") or item.get("invitation"), item.get("op")
         if op not in CONDITION_OPS:
-            raise InvalidInput(f'unknown operator "{op}"', where=f"{where}.show_if")
+            raise InvalidInput(f'unknown operator "{op}"', where=where)
+        if not isinstance(source, str) or not source:
+            raise InvalidInput('a condition names a "question" or an "invitation" field',
+                               where=where)
         if "question" in item and source not in known:
             raise InvalidInput(
-                f'show_if refers to "{source}", which is not an earlier question',
-                where=f"{where}.show_if",
-            )
+                f'{name} refers to "{source}", which is not an earlier question', where=where)
         prefix = "" if "question" in item else "invitation."
         result.append(Condition(f"{prefix}{source}", op, item.get("value")))
     return tuple(result)
@@ -302,6 +384,10 @@ def _question_to_dict(q: Question) -> dict[str, Any]:
         out["show_if"] = [_condition_to_dict(c) for c in q.show_if]
     if q.max_length != 5000:
         out["max_length"] = q.max_length
+    if q.skip_to:
+        out["skip_to"] = [{"if": [_condition_to_dict(c) for c in rule.conditions],
+                           "page": END if rule.page is None else rule.page}
+                          for rule in q.skip_to]
     return out
 
 

@@ -1,0 +1,220 @@
+"""Phone surveys: put a customer on the call list, log each call, enter the answers.
+
+Each use case is one transaction. Logging a call stores the attempt (who, when, outcome, note)
+together with the invitation's next call time and status (`tiyan.domain.calls.next_step`, in the
+unit's business calendar). Completing a call stores the agent's answers as a response with
+channel "phone" and the agent on it, a "completed" attempt pointing at that response, and the
+invitation completed — all or nothing. A second submission for the same call (double click,
+retry, another agent) returns the first response and stores nothing new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from tiyan.context import Context
+from tiyan.domain.access import Actor, Permission
+from tiyan.domain.calls import (
+    CLOSED_STATUSES,
+    NextStep,
+    Outcome,
+    check_callback_at,
+    check_note,
+    next_step,
+    parse_outcome,
+)
+from tiyan.domain.responses import Channel, Submission, check_answers
+from tiyan.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tiyan.security import new_public_id
+from tiyan.services.arrivals import after_response_stored
+from tiyan.services.responses import Stored
+from tiyan.store import audit
+from tiyan.store import calls as store
+from tiyan.store import responses as response_store
+from tiyan.store import tables as t
+from tiyan.store.cases import calendar_for
+from tiyan.store.db import inserted_id
+from tiyan.store.invitations import log_invitation_event, record_invitation_status
+from tiyan.store.surveys import current_version, version_definition
+
+PERMISSION = store.PERMISSION
+DEFAULT_EXPIRY_DAYS = 14
+
+
+def idempotency_key(call_public_id: str) -> str:
+    """A call is completed once: every submission for it carries the same key."""
+    return f"phone:{call_public_id}"
+
+
+def do_schedule_call(ctx: Context, actor: Actor, *, survey_code: str, customer_id: str,
+                     unit_code: str | None = None, staff_code: str | None = None,
+                     due_at: dt.datetime | None = None, expires_days: int = DEFAULT_EXPIRY_DAYS,
+                     data: Mapping[str, Any] | None = None) -> str:
+    """Put a customer on the phone worklist for a survey; the call's public id."""
+    now = ctx.now()
+    if due_at is not None and due_at.tzinfo is None:
+        raise InvalidInput("due_at needs a time zone (e.g. 2026-11-21T09:00+08:00)",
+                           where="due_at")
+    if not 1 <= expires_days <= 90:
+        raise InvalidInput("expires_days is between 1 and 90", where="expires_days")
+    with ctx.db.write() as conn:
+        survey = conn.execute(sa.select(t.survey).where(t.survey.c.code == survey_code)
+                              ).mappings().first()
+        if survey is None:
+            raise NotFound(f'there is no survey "{survey_code}"', where="survey")
+        if survey["status"] != "active":
+            raise InvalidInput(f'survey "{survey_code}" is not accepting responses',
+                               where="survey")
+        customer = conn.execute(sa.select(t.customer).where(t.customer.c.public_id == customer_id)
+                                ).mappings().first()
+        if customer is None:
+            raise NotFound(f'there is no customer "{customer_id}"', where="customer")
+        if customer["opted_out_at"] is not None or customer["erased_at"] is not None:
+            raise InvalidInput("this customer has opted out of surveys", where="customer")
+        unit_id = customer["unit_id"]
+        if unit_code is not None:
+            unit = conn.execute(sa.select(t.org_unit.c.id).where(t.org_unit.c.code == unit_code)
+                                ).scalar_one_or_none()
+            if unit is None:
+                raise NotFound(f'there is no unit with code "{unit_code}"', where="unit")
+            unit_id = unit
+        if not (actor.scope.visibility(Permission.ENTER_RESPONSES).covers_unit(unit_id)
+                or actor.scope.visibility(Permission.MANAGE_SURVEYS).covers_unit(unit_id)):
+            raise Forbidden("you may not plan calls for this unit", where="unit")
+        staff_id = None
+        if staff_code is not None:
+            staff_id = conn.execute(sa.select(t.staff.c.id).where(t.staff.c.code == staff_code)
+                                    ).scalar_one_or_none()
+            if staff_id is None:
+                raise NotFound(f'there is no staff member with code "{staff_code}"',
+                               where="staff")
+        due = (due_at or now).astimezone(dt.UTC)
+        public_id = new_public_id()
+        invitation_id = inserted_id(conn.execute(sa.insert(t.invitation).values(
+            public_id=public_id, survey_id=survey["id"], customer_id=customer["id"],
+            unit_id=unit_id, staff_id=staff_id, touchpoint_id=survey["touchpoint_id"],
+            channel="phone", status="queued", data=dict(data or {}), created_at=now,
+            expires_at=due + dt.timedelta(days=expires_days), send_at=due, next_call_at=due)))
+        log_invitation_event(conn, invitation_id, "queued", now,
+                             {"channel": "phone", "by": actor.user_id})
+    return public_id
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    outcome: Outcome
+    status: str
+    next_call_at: dt.datetime | None
+
+
+def do_record_attempt(ctx: Context, actor: Actor, call_id: str, *, outcome: str,
+                      callback_at: dt.datetime | None = None,
+                      note: str | None = None) -> AttemptResult:
+    """Log one call that did not complete the survey, and schedule what comes next."""
+    parsed = parse_outcome(outcome)
+    now = ctx.now()
+    when = check_callback_at(parsed, callback_at, now)
+    text = check_note(note)
+    with ctx.db.write() as conn:
+        call = _open_call(conn, actor, call_id)
+        calendar = calendar_for(conn, store.unit_chain(conn, call["unit_id"]))
+        step = next_step(parsed, unreached_before=store.unreached_count(conn, call["id"]),
+                         now=now, calendar=calendar, callback_at=when)
+        store.insert_attempt(conn, invitation_id=call["id"], agent_user_id=actor.user_id,
+                             at=now, outcome=str(parsed), callback_at=when, note=text)
+        status = _apply(conn, call, step, now, {"outcome": str(parsed), "by": actor.user_id})
+    return AttemptResult(parsed, status, step.next_call_at)
+
+
+def _open_call(conn: sa.Connection, actor: Actor, call_id: str) -> sa.RowMapping:
+    call = store.get_call(conn, actor, call_id, for_update=True)
+    actor.require(PERMISSION, call["unit_id"])
+    if call["status"] in CLOSED_STATUSES:
+        raise Conflict(f"this call is already closed ({call['status']})", where="call")
+    if call["customer_opted_out_at"] is not None or call["customer_erased_at"] is not None:
+        raise Conflict("this customer has opted out of surveys; do not call", where="call")
+    return call
+
+
+def _apply(conn: sa.Connection, call: sa.RowMapping, step: NextStep, now: dt.datetime,
+           detail: dict[str, Any]) -> str:
+    values: dict[str, Any] = {"next_call_at": step.next_call_at}
+    if step.reason is not None:
+        values["last_error"] = step.reason
+    store.update_call(conn, call["id"], **values)
+    if step.next_call_at is not None:
+        detail["next_call_at"] = step.next_call_at.isoformat()
+    if step.status is not None and record_invitation_status(conn, call["id"], step.status, now,
+                                                            detail):
+        return step.status
+    log_invitation_event(conn, call["id"], "call", now, detail)
+    return str(call["status"])
+
+
+def do_complete_call(ctx: Context, actor: Actor, call_id: str, *, answers: Mapping[str, Any],
+                     language: str | None = None, note: str | None = None,
+                     started_at: dt.datetime | None = None) -> Stored:
+    """Store the answers the agent entered for the customer, and close the call."""
+    text = check_note(note)
+    now = ctx.now()
+    key = idempotency_key(call_id)
+    try:
+        with ctx.db.write() as conn:
+            existing = response_store.response_by_idempotency_key(conn, key)
+            if existing is not None:
+                store.get_call(conn, actor, call_id)  # still only for agents of this unit
+                return Stored(existing["public_id"], False)
+            call = _open_call(conn, actor, call_id)
+            version = current_version(conn, call["survey_id"])
+            if version["status"] != "active":
+                raise InvalidInput(f'survey "{call["survey_code"]}" is not accepting responses',
+                                   where="survey")
+            definition = version_definition(conn, version["id"], ctx.db.immutable_cache)
+            checked = check_answers(definition, answers, call["data"] or {})
+            if not checked:
+                raise InvalidInput("the response has no answers", where="answers")
+            lang = language or call["customer_language"] or definition.languages[0]
+            if lang not in definition.languages:
+                raise InvalidInput(f'the survey is not in "{lang}"', where="language")
+            submission = Submission(
+                survey_id=call["survey_id"], survey_version_id=version["id"],
+                unit_id=call["unit_id"], answers=checked, channel=Channel.PHONE, language=lang,
+                submitted_at=now, started_at=started_at, touchpoint_id=call["touchpoint_id"],
+                staff_id=call["staff_id"], customer_id=call["customer_id"],
+                agent_user_id=actor.user_id, idempotency_key=key)
+            response_id, public_id = response_store.insert_submission(conn, submission, now)
+            conn.execute(sa.update(t.response).where(t.response.c.id == response_id)
+                         .values(invitation_id=call["id"]))
+            store.insert_attempt(conn, invitation_id=call["id"], agent_user_id=actor.user_id,
+                                 at=now, outcome=str(Outcome.COMPLETED), callback_at=None,
+                                 note=text, response_id=response_id)
+            _apply(conn, call, NextStep("completed", None), now,
+                   {"outcome": "completed", "by": actor.user_id, "response": public_id})
+            after_response_stored(conn, response_id, now)
+    except IntegrityError:
+        # Two submissions for the same call raced; the other one won.
+        with ctx.db.read() as conn:
+            existing = response_store.response_by_idempotency_key(conn, key)
+        if existing is None:
+            raise Conflict("the response could not be stored; try again") from None
+        return Stored(existing["public_id"], False)
+    return Stored(public_id, True)
+
+
+def do_reveal_phone(ctx: Context, actor: Actor, call_id: str, *, ip: str | None = None) -> str:
+    """The full number for an agent allowed to see personal data; each reveal is audited."""
+    with ctx.db.write() as conn:
+        call = store.get_call(conn, actor, call_id)
+        actor.require(Permission.VIEW_PII, call["unit_id"])
+        number = store.phone_number(conn, call)
+        if number is None:
+            raise NotFound("there is no phone number for this customer", where="phone")
+        audit.record(conn, at=ctx.now(), user_id=actor.user_id, action="reveal_phone",
+                     entity="invitation", entity_id=call_id, unit_id=call["unit_id"], ip=ip)
+    return number

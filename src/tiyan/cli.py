@@ -225,6 +225,12 @@ def token_create(
 
 app.add_typer(text_app, name="text", help="Text analytics: analyze files, train models.")
 
+from tiyan.customer_cli import customers_app, predict_app, transactions_app  # noqa: E402
+
+app.add_typer(transactions_app, name="transactions")
+app.add_typer(customers_app, name="customers")
+app.add_typer(predict_app, name="predict")
+
 
 def main() -> None:
     try:

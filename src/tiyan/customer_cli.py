@@ -1,0 +1,88 @@
+"""`tiyan transactions …`, `tiyan customers …` and `tiyan predict …`: behaviour data, segments
+and the churn-risk model on this installation's own customers.
+
+Heavy imports (scikit-learn, the web stack) stay inside the commands. Registered by
+`tiyan.cli` (import that module, not this one, to get the whole command line).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tiyan.cli import DbOption, reports_errors
+
+transactions_app = typer.Typer(no_args_is_help=True, help="Transactions and visits.")
+customers_app = typer.Typer(no_args_is_help=True, help="Customers: RFM and segments.")
+predict_app = typer.Typer(no_args_is_help=True, help="Churn-risk model: train and score.")
+
+
+@transactions_app.command("import")
+@reports_errors
+def transactions_import(
+    file: Annotated[Path, typer.Argument(help=".csv (UTF-8 or GBK) or .xlsx file")],
+    map_: Annotated[str | None, typer.Option(
+        "--map", help="Columns by field, e.g. customer=会员号,time=消费时间,amount=金额 "
+                      "(fields: customer, time, amount, kind, unit, external_id, currency); "
+                      "unnamed fields are guessed from the headers.")] = None,
+    kind: Annotated[str, typer.Option(help="Kind of rows without a kind column.")] = "purchase",
+    report: Annotated[Path | None, typer.Option(
+        help="Write the row-level report (JSON) here.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Import transactions/visits; bad rows are reported by line, column and reason."""
+    from rich.progress import Progress
+
+    from tiyan.context import open_context
+    from tiyan.services.tabular_files import read_table
+    from tiyan.services.transactions import import_transactions
+
+    if not file.is_file():
+        typer.secho(f"error: {file}: no such file", fg="red", err=True)
+        raise typer.Exit(1)
+    ctx = open_context(db)
+    table = read_table(file.read_bytes(), file.name)
+    mapping = _mapping(map_)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("importing transactions", total=None)
+        result = import_transactions(
+            ctx, None, table.rows, table.header, mapping=mapping, default_kind=kind,
+            encoding=table.encoding, progress=lambda n: bar.advance(task, n))
+    typer.echo(f"{result.rows:,} rows ({result.encoding}): {result.imported:,} imported, "
+               f"{result.already_imported:,} already imported, {result.rejected:,} rejected")
+    for problem in result.problems[:20]:
+        typer.echo(f"  line {problem.line}, column {problem.column}: {problem.reason}"
+                   + (f" ({problem.value})" if problem.value else ""))
+    if len(result.problems) > 20:
+        typer.echo(f"  … {len(result.problems) - 20} more problems"
+                   + (f" in {report}" if report else " (use --report FILE)"))
+    if report is not None:
+        report.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=1),
+                          encoding="utf-8")
+    if result.rejected:
+        raise typer.Exit(2)
+
+
+def _mapping(text: str | None) -> dict[str, str] | None:
+    """``customer=会员号,amount=金额`` -> {"customer": "会员号", …}; errors name the part."""
+    from tiyan.domain.transaction_rows import FIELDS
+    from tiyan.errors import InvalidInput
+
+    if not text:
+        return None
+    result: dict[str, str] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        name, sep, column = part.partition("=")
+        if not sep or not column.strip():
+            raise InvalidInput(f"a mapping entry must read field=column, not {part.strip()!r}",
+                               where="--map")
+        if name.strip() not in FIELDS:
+            raise InvalidInput(f"unknown field {name.strip()!r}; fields are {', '.join(FIELDS)}",
+                               where="--map")
+        result[name.strip()] = column.strip()
+    return result

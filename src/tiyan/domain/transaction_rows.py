@@ -1,0 +1,219 @@
+"""Rows of imported transactions and visits (purchases, repairs, stays …).
+
+Pure: headers are mapped to fields (given or guessed from common 中文/English names), and each
+row is checked into a `TransactionRecord` or a list of `RowProblem`s naming line, column and
+reason. Amounts may not be negative (a refund is kind "refund" with a positive amount), times
+may not lie in the future, the customer must be known and inside the importer's scope.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from tiyan.domain.feedback_rows import RowProblem, UnitRef, excerpt, normalise_header, parse_time
+from tiyan.errors import InvalidInput
+
+FIELDS = ("customer", "time", "amount", "kind", "unit", "external_id", "currency")
+REQUIRED = ("customer", "time", "amount")
+MAX_AMOUNT = Decimal("1000000000")
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_\-]{0,31}$")
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+FUTURE_SLACK = dt.timedelta(minutes=5)
+
+HEADER_GUESSES: Mapping[str, tuple[str, ...]] = {
+    "customer": ("customer", "customerid", "customercode", "member", "memberid", "phone",
+                 "mobile", "客户", "客户编号", "客户id", "会员", "会员号", "手机", "手机号"),
+    "time": ("time", "date", "datetime", "occurredat", "visitedat", "purchasedat",
+             "transactiontime", "时间", "日期", "交易时间", "消费时间", "到店时间", "发生时间"),
+    "amount": ("amount", "total", "value", "spend", "price", "金额", "消费金额", "交易金额",
+               "实付金额"),
+    "kind": ("kind", "type", "transactiontype", "类型", "交易类型", "消费类型"),
+    "unit": ("unit", "unitcode", "store", "storecode", "门店", "门店编码", "单位", "网点"),
+    "external_id": ("externalid", "id", "transactionid", "orderid", "order", "orderno",
+                    "编号", "订单号", "交易号", "流水号", "单号"),
+    "currency": ("currency", "币种", "货币"),
+}
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    id: int
+    unit_id: int
+
+
+@dataclass(frozen=True)
+class TransactionRules:
+    """What a row is checked against, known before the file is read."""
+
+    customers: Mapping[str, CustomerRef]    # external id, public id or phone -> customer
+    units: Mapping[str, UnitRef]
+    unit_codes: Mapping[int, str]
+    now: dt.datetime
+    allowed_unit_ids: frozenset[int] | None = None  # None: every unit
+    default_kind: str = "purchase"
+    default_timezone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class TransactionRecord:
+    customer_id: int
+    unit_id: int
+    kind: str
+    external_id: str
+    amount: Decimal
+    currency: str
+    occurred_at: dt.datetime
+    line: int | None = None
+
+
+def resolve_columns(headers: Sequence[str], given: Mapping[str, str] | None = None
+                    ) -> dict[str, str]:
+    """Field -> header: the given mapping first, then guesses from the header names."""
+    present = [h for h in headers if h and str(h).strip()]
+    by_norm: dict[str, str] = {}
+    for header in present:
+        by_norm.setdefault(normalise_header(header), header)
+    columns: dict[str, str] = {}
+    for name, column in (given or {}).items():
+        if name not in FIELDS:
+            raise InvalidInput(f"unknown field {name!r}; fields are {', '.join(FIELDS)}",
+                               where="map")
+        actual = column if column in present else by_norm.get(normalise_header(column))
+        if actual is None:
+            raise InvalidInput(f"the file has no column {column!r} (mapped to {name}); its "
+                               f"columns are: {', '.join(present)}", where=f"column {column}")
+        columns[name] = actual
+    used = set(columns.values())
+    for name in FIELDS:
+        if name in columns:
+            continue
+        hit = next((by_norm[g] for g in HEADER_GUESSES[name]
+                    if g in by_norm and by_norm[g] not in used), None)
+        if hit is not None:
+            columns[name] = hit
+            used.add(hit)
+    for name in REQUIRED:
+        if name not in columns:
+            raise InvalidInput(f"the file has no {name} column; name it with --map "
+                               f"{name}=COLUMN (its columns are: {', '.join(present) or 'none'})",
+                               where=f"column {name}")
+    return columns
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def parse_amount(value: Any) -> Decimal:
+    """A money amount: 1234.5, "1,234.50", "¥88", "88元"; raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError("not an amount")
+    text = _cell(value).replace(",", "").replace("，", "")
+    text = text.removeprefix("¥").removeprefix("￥").removesuffix("元").strip()
+    if not text:
+        raise ValueError("no amount given")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("not a number") from None
+    if not amount.is_finite():
+        raise ValueError("not a finite number")
+    return amount.quantize(Decimal("0.01"))
+
+
+def check_transaction(raw: Mapping[str, Any], columns: Mapping[str, str],
+                      rules: TransactionRules, line: int | None = None
+                      ) -> TransactionRecord | list[RowProblem]:
+    """One row checked; every problem names its column."""
+    problems: list[RowProblem] = []
+
+    def cell(name: str) -> Any:
+        return raw.get(columns[name]) if name in columns else None
+
+    def problem(name: str, reason: str, value: Any = None) -> None:
+        problems.append(RowProblem(line, columns.get(name, name), reason,
+                                   None if value is None else excerpt(value)))
+
+    customer_key = _cell(cell("customer"))
+    customer = rules.customers.get(customer_key) if customer_key else None
+    if not customer_key:
+        problem("customer", "no customer given")
+    elif customer is None:
+        problem("customer", f"unknown customer {customer_key!r}", customer_key)
+    elif rules.allowed_unit_ids is not None and customer.unit_id not in rules.allowed_unit_ids:
+        problem("customer", f"customer {customer_key!r} is outside your scope", customer_key)
+        customer = None
+
+    unit_id = customer.unit_id if customer else None
+    unit_code = _cell(cell("unit"))
+    if unit_code:
+        unit = rules.units.get(unit_code)
+        if unit is None:
+            problem("unit", f"unknown unit code {unit_code!r}", unit_code)
+        elif rules.allowed_unit_ids is not None and unit.id not in rules.allowed_unit_ids:
+            problem("unit", f"unit {unit_code!r} is outside your scope", unit_code)
+        else:
+            unit_id = unit.id
+    timezone = rules.default_timezone
+    code = rules.unit_codes.get(unit_id) if unit_id is not None else None
+    if code is not None and code in rules.units:
+        timezone = rules.units[code].timezone
+
+    occurred_at: dt.datetime | None = None
+    try:
+        occurred_at = parse_time(cell("time"), timezone)
+    except (ValueError, OverflowError, OSError) as exc:
+        problem("time", f"unparseable time: {exc}", cell("time"))
+    else:
+        if occurred_at > rules.now + FUTURE_SLACK:
+            problem("time", f"the time lies in the future (now is "
+                            f"{rules.now.isoformat(timespec='minutes')})", cell("time"))
+
+    amount: Decimal | None = None
+    try:
+        amount = parse_amount(cell("amount"))
+    except ValueError as exc:
+        problem("amount", f"the amount is {exc}", cell("amount"))
+    else:
+        if amount < 0:
+            problem("amount", "the amount is negative; import a refund as kind \"refund\" "
+                              "with a positive amount", cell("amount"))
+        elif amount > MAX_AMOUNT:
+            problem("amount", f"the amount is larger than {MAX_AMOUNT:,}", cell("amount"))
+
+    kind = _cell(cell("kind")).lower() or rules.default_kind
+    if not KIND_PATTERN.match(kind):
+        problem("kind", "the kind must be a short lower-case word (purchase, visit, repair, "
+                        "stay, refund …)", cell("kind"))
+    currency = _cell(cell("currency")).upper() or "CNY"
+    if not CURRENCY_PATTERN.match(currency):
+        problem("currency", "the currency must be a 3-letter code such as CNY",
+                cell("currency"))
+    external = _cell(cell("external_id"))
+    if len(external) > 128:
+        problem("external_id", "the external id is longer than 128 characters", external)
+
+    if problems:
+        return problems
+    assert customer is not None and unit_id is not None
+    assert occurred_at is not None and amount is not None
+    external = external or content_id(customer_key, kind, occurred_at, amount)
+    return TransactionRecord(customer.id, unit_id, kind, external, amount, currency,
+                             occurred_at, line)
+
+
+def content_id(customer: str, kind: str, at: dt.datetime, amount: Decimal) -> str:
+    """The external id of a row whose file carries none: importing it again finds it again."""
+    digest = hashlib.sha256("\x1f".join((customer, kind, at.isoformat(), str(amount)))
+                            .encode("utf-8")).hexdigest()
+    return "sha256:" + digest[:48]

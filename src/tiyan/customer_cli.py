@@ -15,9 +15,9 @@ import typer
 
 from tiyan.cli import DbOption, reports_errors
 
-transactions_app = typer.Typer(no_args_is_help=True, help="Transactions and visits.")
-customers_app = typer.Typer(no_args_is_help=True, help="Customers: RFM and segments.")
-predict_app = typer.Typer(no_args_is_help=True, help="Churn-risk model: train and score.")
+transactions_app: typer.Typer = typer.Typer(no_args_is_help=True, help="Transactions and visits.")
+customers_app: typer.Typer = typer.Typer(no_args_is_help=True, help="Customers: RFM and segments.")
+predict_app: typer.Typer = typer.Typer(no_args_is_help=True, help="Churn-risk model: train and score.")
 
 
 @transactions_app.command("import")

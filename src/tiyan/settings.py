@@ -65,6 +65,14 @@ class Settings(BaseSettings):
         default=None, description="YAML tree of case root-cause codes replacing the built-in "
                                   "one (tiyan/domain/root_causes.yaml shows the format).",
     )
+    files_dir: str = Field(default="var/files", description="Folder for case attachments "
+                                                            "(relative: to the working folder).")
+    attachment_max_mb: float = Field(default=10, gt=0, le=1024,
+                                     description="Largest case attachment accepted, in MiB.")
+    pdf_font: str | None = Field(
+        default=None, description="TTF/OTF/TTC font with Chinese glyphs for PDF reports (none: "
+                                  "look for Debian's fonts-noto-cjk and other common places).",
+    )
 
     argon2_time_cost: int = Field(default=3, ge=1, description="argon2id passes per password hash.")
     argon2_memory_kib: int = Field(

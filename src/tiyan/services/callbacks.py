@@ -45,7 +45,8 @@ def worklist(conn: Connection, actor: Actor, *, status: str = "open",
              .outerjoin(t.customer, t.customer.c.id == t.callback_task.c.customer_id)
              .outerjoin(t.cx_case, t.cx_case.c.id == t.callback_task.c.case_id)
              .where(visible(vis, t.callback_task.c.unit_id), t.callback_task.c.status == status)
-             .order_by(t.callback_task.c.due_at).limit(limit))
+             .order_by(t.callback_task.c.due_at if status == "open"
+                       else t.callback_task.c.done_at.desc()).limit(limit))
     return list(conn.execute(query).mappings())
 
 
@@ -99,6 +100,17 @@ def _on_case(conn: Connection, case_id: int, user_id: int, now: dt.datetime, out
 def calls_of(conn: Connection, task_id: int) -> list[RowMapping]:
     return list(conn.execute(sa.select(t.callback_call).where(t.callback_call.c.task_id == task_id)
                              .order_by(t.callback_call.c.at)).mappings())
+
+
+def calls_of_tasks(conn: Connection, task_ids: list[int]) -> dict[int, list[RowMapping]]:
+    """The call log of several tasks at once (task id → calls, oldest first)."""
+    out: dict[int, list[RowMapping]] = {}
+    if task_ids:
+        query = (sa.select(t.callback_call).where(t.callback_call.c.task_id.in_(task_ids))
+                 .order_by(t.callback_call.c.at, t.callback_call.c.id))
+        for row in conn.execute(query).mappings():
+            out.setdefault(row.task_id, []).append(row)
+    return out
 
 
 def recovery_kpi(conn: Connection, actor: Actor, *, start: dt.datetime | None = None,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -260,3 +262,62 @@ def _owner_level(conn: Connection, case_id: int, chain: Sequence[int]) -> int:
     units = set(conn.execute(sa.select(t.role_grant.c.unit_id)
                              .where(t.role_grant.c.user_id == owner)).scalars())
     return next((i for i, unit in enumerate(chain) if unit in units), 0)
+
+
+# --- attachments ---------------------------------------------------------------------------------
+
+SAFE_NAME = re.compile(r"[^\w.\- ()\u4e00-\u9fff]+")
+
+
+def attachments_dir(ctx: Context) -> Path:
+    return Path(ctx.settings.files_dir) / "cases"
+
+
+def do_attach_file(ctx: Context, actor: Actor, public_id: str, name: str,
+                   content: bytes, content_type: str | None) -> str:
+    """Store a file on the case (on disk under TIYAN_FILES_DIR, its name, size and type in the
+    case history); returns the file's id. Too large or empty files are refused."""
+    limit = int(ctx.settings.attachment_max_mb * 1024 * 1024)
+    if not content:
+        raise InvalidInput("the file is empty", where="file")
+    if len(content) > limit:
+        raise InvalidInput(f"the file has {len(content):,} bytes; the most is {limit:,}",
+                           where="file")
+    clean = SAFE_NAME.sub("_", Path(name or "file").name).strip()[:200] or "file"
+    file_id = secrets.token_hex(16)
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        case = store.get_case(conn, actor, public_id)
+        actor.require(store.CASE_PERMISSION, case.unit_id)
+        folder = attachments_dir(ctx) / case.public_id
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / file_id
+        path.write_bytes(content)
+        try:
+            store.log_event(conn, case.id, at=now, user_id=actor.user_id, kind="attachment",
+                            detail={"file_id": file_id, "name": clean, "size": len(content),
+                                    "content_type": (content_type or "")[:100]})
+            store.update_case(conn, case.id, now)
+        except Exception:
+            path.unlink(missing_ok=True)
+            raise
+    return file_id
+
+
+def attachments_of(events: Sequence[RowMapping]) -> list[dict[str, Any]]:
+    return [dict(e.detail) for e in events if e.kind == "attachment"]
+
+
+def access_attachment(ctx: Context, actor: Actor, public_id: str,
+                      file_id: str) -> tuple[Path, dict[str, Any]]:
+    """The stored file and its description, when the actor may see the case."""
+    with ctx.db.read() as conn:
+        case = store.get_case(conn, actor, public_id)
+        found = [a for a in attachments_of(store.events_of(conn, case.id))
+                 if a.get("file_id") == file_id]
+    path = attachments_dir(ctx) / case.public_id / file_id
+    if not found or not path.is_file():
+        from tiyan.errors import NotFound
+
+        raise NotFound(f"case {public_id} has no file {file_id}", where="attachment")
+    return path, found[0]

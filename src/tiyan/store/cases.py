@@ -116,6 +116,7 @@ class CaseFilter:
     status: Sequence[str] = ()
     owner_user_id: int | None = None
     unit_id: int | None = None  # the unit's subtree
+    rule_id: int | None = None
     overdue_at: dt.datetime | None = None  # only cases with a timer run out before this moment
     limit: int = 100
 
@@ -143,11 +144,22 @@ def list_cases(conn: Connection, actor: Actor, f: CaseFilter) -> list[RowMapping
         query = query.where(t.cx_case.c.owner_user_id == f.owner_user_id)
     if f.unit_id is not None:
         query = query.where(t.cx_case.c.unit_id.in_(actor_subtree(conn, f.unit_id)))
+    if f.rule_id is not None:
+        query = query.where(t.cx_case.c.rule_id == f.rule_id)
     if f.overdue_at is not None:
         query = query.where(sa.exists().where(
             t.case_timer.c.case_id == t.cx_case.c.id, t.case_timer.c.met_at.is_(None),
             t.case_timer.c.due_at <= f.overdue_at))
     query = query.order_by(t.cx_case.c.created_at.desc(), t.cx_case.c.id.desc()).limit(f.limit)
+    return list(conn.execute(query).mappings())
+
+
+def rules_with_cases(conn: Connection, actor: Actor) -> list[RowMapping]:
+    """The alert rules that opened cases the actor may see (for the inbox's rule filter)."""
+    vis = actor.scope.visibility(CASE_PERMISSION)
+    used = sa.select(t.cx_case.c.rule_id).where(visible(vis, t.cx_case.c.unit_id)).distinct()
+    query = (sa.select(t.alert_rule.c.id, t.alert_rule.c.public_id, t.alert_rule.c.name)
+             .where(t.alert_rule.c.id.in_(used)).order_by(t.alert_rule.c.name))
     return list(conn.execute(query).mappings())
 
 

@@ -20,7 +20,15 @@ from tiyan.web.api import webhooks as webhooks_api
 from tiyan.web.api.schemas import Health
 from tiyan.web.errors import install_error_handlers
 from tiyan.web.ratelimit import RateLimiter
-from tiyan.web.ui import auth_pages, builder, home, journey_pages, lists, webhook_pages
+from tiyan.web.ui import (
+    auth_pages,
+    builder,
+    case_pages,
+    home,
+    journey_pages,
+    lists,
+    webhook_pages,
+)
 
 STATIC = Path(__file__).parent / "static"
 
@@ -54,6 +62,6 @@ def create_app(ctx: Context) -> FastAPI:
         return Health(status="ok")
 
     for module in (v1, surveys_api, journeys_api, webhooks_api, cases_api, exports, auth_pages,
-                   home, lists, builder, journey_pages, webhook_pages):
+                   home, lists, builder, journey_pages, webhook_pages, case_pages):
         app.include_router(module.router)
     return app

@@ -1,0 +1,271 @@
+"""Closed-loop pages: the cases inbox and a case page (status, notes, root cause, history, SLA,
+delivery log), alert rules, and the 3-day callback worklist. Every change goes through the
+services (validated, scoped); scope is applied in the store."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from tiyan.context import Context
+from tiyan.domain.access import Actor, Role
+from tiyan.domain.callbacks import OUTCOMES
+from tiyan.domain.cases import TRANSITIONS, CaseStatus
+from tiyan.errors import InvalidInput, TiyanError
+from tiyan.services import alerts, callbacks, cases, notifications
+from tiyan.store import alert_rules as rule_store
+from tiyan.store import cases as store
+from tiyan.store import org
+from tiyan.web.deps import ContextDep, PageActor, check_csrf, translator, web_session
+from tiyan.web.ui.render import render
+
+router = APIRouter(include_in_schema=False)
+Csrf = Annotated[str, Form(max_length=100)]
+STATUSES = tuple(s.value for s in CaseStatus)
+
+
+def _csrf(request: Request, token: str) -> None:
+    session = web_session(request)
+    if session is not None:
+        check_csrf(session, token)
+
+
+# --- inbox and case page ------------------------------------------------------------------------
+
+@router.get("/cases", response_class=HTMLResponse)
+def inbox(request: Request, ctx: ContextDep, actor: PageActor,
+          status: Annotated[str, Query(max_length=16)] = "open",
+          mine: bool = False, overdue: bool = False,
+          unit: Annotated[str, Query(max_length=64)] = "",
+          rule: Annotated[str, Query(max_length=32)] = "") -> HTMLResponse:
+    actor.require(store.CASE_PERMISSION)
+    if status not in ("open", "all", *STATUSES):
+        raise InvalidInput(f"{status!r} is not a case status", where="status")
+    wanted = ("new", "acknowledged", "in_progress") if status == "open" else \
+        (() if status == "all" else (status,))
+    with ctx.db.read() as conn:
+        unit_id = org.unit_id_by_code(conn, unit) if unit else None
+        rules = store.rules_with_cases(conn, actor)
+        rule_id = next((r.id for r in rules if r.public_id == rule), None) if rule else None
+        if rule and rule_id is None:
+            raise InvalidInput(f"no alert rule {rule!r} has cases you may see", where="rule")
+        f = store.CaseFilter(status=wanted, owner_user_id=actor.user_id if mine else None,
+                             unit_id=unit_id, rule_id=rule_id,
+                             overdue_at=ctx.now() if overdue else None, limit=200)
+        rows = store.list_cases(conn, actor, f)
+        units = _units(conn, actor, store.CASE_PERMISSION)
+    return render(request, "cases.html", actor=actor, rows=rows, units=units, now=ctx.now(),
+                  rules=rules, statuses=STATUSES, filters={
+                      "status": status, "mine": mine, "overdue": overdue, "unit": unit,
+                      "rule": rule})
+
+
+def _units(conn: Any, actor: Actor, permission: Any) -> list[Any]:
+    reach = actor.scope.visibility(permission).unit_ids
+    return [u for u in org.list_units(conn, actor) if u["id"] in reach]
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, case_id: str, ctx: ContextDep,
+              actor: PageActor) -> HTMLResponse:
+    actor.require(store.CASE_PERMISSION)
+    return _case_page(request, ctx, actor, case_id[:32])
+
+
+def _case_page(request: Request, ctx: Context, actor: Actor, case_id: str, *,
+               error: TiyanError | None = None, status_code: int = 200) -> HTMLResponse:
+    with ctx.db.read() as conn:
+        row = store.get_case(conn, actor, case_id)
+        events = store.events_of(conn, row.id)
+        timers = store.timers_of(conn, row.id)
+        log = notifications.delivery_log(conn, row.id)
+    moves = sorted(TRANSITIONS[CaseStatus(row.status)], key=STATUSES.index)
+    tree = cases.root_causes(ctx)
+    locale = translator(request).locale
+    cause = _cause_name(tree, row.root_cause, locale)
+    return render(request, "case.html", actor=actor, case=row, events=events, timers=timers,
+                  log=log, moves=moves, causes=list(tree.walk()), cause_name=cause,
+                  attachments=cases.attachments_of(events),
+                  max_mb=ctx.settings.attachment_max_mb, now=ctx.now(), error=error,
+                  status_code=status_code)
+
+
+def _cause_name(tree: Any, code: str | None, locale: str) -> str | None:
+    if not code:
+        return None
+    try:
+        return str(tree.get(code).name(locale))
+    except InvalidInput:
+        return code  # a code from an earlier tree
+
+
+def _act(request: Request, ctx: Context, actor: Actor, case_id: str, work: Any) -> Response:
+    try:
+        work()
+    except (InvalidInput, TiyanError) as exc:
+        if exc.status in (404, 403):
+            raise
+        return _case_page(request, ctx, actor, case_id, error=exc, status_code=exc.status)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/status")
+def change_status(request: Request, case_id: str, ctx: ContextDep, actor: PageActor,
+                  status: Annotated[str, Form(max_length=16)],
+                  note: Annotated[str, Form(max_length=5000)] = "",
+                  csrf_token: Csrf = "") -> Response:
+    _csrf(request, csrf_token)
+    return _act(request, ctx, actor, case_id[:32], lambda: cases.do_change_status(
+        ctx, actor, case_id[:32], status, note.strip() or None))
+
+
+@router.post("/cases/{case_id}/notes")
+def add_note(request: Request, case_id: str, ctx: ContextDep, actor: PageActor,
+             note: Annotated[str, Form(max_length=5000)] = "", csrf_token: Csrf = "") -> Response:
+    _csrf(request, csrf_token)
+    return _act(request, ctx, actor, case_id[:32],
+                lambda: cases.do_add_note(ctx, actor, case_id[:32], note))
+
+
+@router.post("/cases/{case_id}/root-cause")
+def set_root_cause(request: Request, case_id: str, ctx: ContextDep, actor: PageActor,
+                   code: Annotated[str, Form(max_length=64)] = "",
+                   csrf_token: Csrf = "") -> Response:
+    _csrf(request, csrf_token)
+    return _act(request, ctx, actor, case_id[:32],
+                lambda: cases.do_set_root_cause(ctx, actor, case_id[:32], code))
+
+
+@router.post("/cases/{case_id}/attachments")
+async def upload_attachment(request: Request, case_id: str, ctx: ContextDep, actor: PageActor,
+                            file: Annotated[UploadFile, File()],
+                            csrf_token: Csrf = "") -> Response:
+    _csrf(request, csrf_token)
+    limit = int(ctx.settings.attachment_max_mb * 1024 * 1024)
+    content = await file.read(limit + 1)
+    name, kind = file.filename or "file", file.content_type
+    return _act(request, ctx, actor, case_id[:32], lambda: cases.do_attach_file(
+        ctx, actor, case_id[:32], name, content, kind))
+
+
+@router.get("/cases/{case_id}/attachments/{file_id}")
+def download_attachment(case_id: str, file_id: str, ctx: ContextDep,
+                        actor: PageActor) -> FileResponse:
+    actor.require(store.CASE_PERMISSION)
+    path, about = cases.access_attachment(ctx, actor, case_id[:32], file_id[:32])
+    return FileResponse(path, filename=about["name"],
+                        media_type="application/octet-stream")
+
+
+# --- alert rules ------------------------------------------------------------------------------
+
+EXAMPLE_CONDITION = {"any": [{"score": {"item": "nps", "op": "<=", "value": 6}},
+                             {"any_item": {"op": "<=", "value": 2}}]}
+
+
+@router.get("/alert-rules", response_class=HTMLResponse)
+def rules_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
+    actor.require(rule_store.RULE_PERMISSION)
+    return _rules_page(request, ctx, actor)
+
+
+def _rules_page(request: Request, ctx: Context, actor: Actor, *, status_code: int = 200,
+                **values: Any) -> HTMLResponse:
+    with ctx.db.read() as conn:
+        rows = rule_store.list_rules(conn, actor)
+        units = _units(conn, actor, rule_store.RULE_PERMISSION)
+    values.setdefault("values", {"condition": json.dumps(EXAMPLE_CONDITION, ensure_ascii=False,
+                                                         indent=1)})
+    return render(request, "alert_rules.html", actor=actor, rows=rows, units=units,
+                  roles=[r.value for r in Role], status_code=status_code,
+                  dumps=lambda v: json.dumps(v, ensure_ascii=False), **values)
+
+
+@router.post("/alert-rules", response_class=HTMLResponse)
+def create_rule(request: Request, ctx: ContextDep, actor: PageActor,
+                name: Annotated[str, Form(max_length=200)],
+                unit_code: Annotated[str, Form(max_length=64)],
+                condition: Annotated[str, Form(max_length=20000)],
+                kind: Annotated[str, Form(max_length=16)] = "both",
+                route_role: Annotated[str, Form(max_length=32)] = "unit_manager",
+                callback: Annotated[str, Form(max_length=8)] = "",
+                sla: Annotated[str, Form(max_length=5000)] = "",
+                csrf_token: Csrf = "") -> Response:
+    _csrf(request, csrf_token)
+    values = {"name": name, "unit_code": unit_code, "condition": condition, "kind": kind,
+              "route_role": route_role, "callback": bool(callback), "sla": sla}
+    try:
+        alerts.do_create_rule(ctx, actor, alerts.RuleRequest(
+            name=name, unit_code=unit_code, condition=_json(condition, "condition"),
+            sla=_json(sla, "sla") if sla.strip() else None,
+            action={"kind": kind, "route_role": route_role, "callback": bool(callback)}))
+    except TiyanError as exc:
+        return _rules_page(request, ctx, actor, status_code=exc.status, error=exc, values=values)
+    return RedirectResponse("/alert-rules", status_code=303)
+
+
+def _json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})",
+                           where=where) from None
+
+
+@router.post("/alert-rules/{rule_id}/delete")
+def delete_rule(request: Request, rule_id: str, ctx: ContextDep, actor: PageActor,
+                csrf_token: Csrf = "") -> Response:
+    _csrf(request, csrf_token)
+    alerts.do_delete_rule(ctx, actor, rule_id[:32])
+    return RedirectResponse("/alert-rules", status_code=303)
+
+
+# --- callbacks ------------------------------------------------------------------------------
+
+@router.get("/callbacks", response_class=HTMLResponse)
+def callbacks_page(request: Request, ctx: ContextDep, actor: PageActor,
+                   status: Annotated[str, Query(max_length=8)] = "open") -> HTMLResponse:
+    return _callbacks_page(request, ctx, actor, status="done" if status == "done" else "open")
+
+
+def _callbacks_page(request: Request, ctx: Context, actor: Actor, *, status: str = "open",
+                    error: TiyanError | None = None, status_code: int = 200) -> HTMLResponse:
+    actor.require(callbacks.PERMISSION)
+    with ctx.db.read() as conn:
+        rows = callbacks.worklist(conn, actor, status=status)
+        calls = callbacks.calls_of_tasks(conn, [r.id for r in rows])
+        kpi = callbacks.recovery_kpi(conn, actor)
+    return render(request, "callbacks.html", actor=actor, rows=rows, kpi=kpi, now=ctx.now(),
+                  calls=calls, status=status, outcomes=OUTCOMES, error=error,
+                  status_code=status_code)
+
+
+@router.post("/callbacks/{task_id}/calls")
+def log_call(request: Request, task_id: str, ctx: ContextDep, actor: PageActor,
+             outcome: Annotated[str, Form(max_length=16)],
+             recovered: Annotated[str, Form(max_length=8)] = "",
+             note: Annotated[str, Form(max_length=5000)] = "",
+             satisfaction: Annotated[str, Form(max_length=8)] = "",
+             csrf_token: Csrf = "") -> Response:
+    _csrf(request, csrf_token)
+    flag = {"yes": True, "no": False}.get(recovered)
+    try:
+        score = _score(satisfaction)
+        callbacks.do_log_call(ctx, actor, task_id[:32], outcome=outcome, recovered=flag,
+                              satisfaction=score, note=note)
+    except InvalidInput as exc:
+        return _callbacks_page(request, ctx, actor, error=exc, status_code=exc.status)
+    return RedirectResponse("/callbacks", status_code=303)
+
+
+def _score(text: str) -> float | None:
+    if not text.strip():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInput(f'"{text}" is not a score from 0 to 10',
+                           where="satisfaction") from None

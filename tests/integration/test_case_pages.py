@@ -1,0 +1,114 @@
+"""The closed-loop pages as a browser posts them: inbox filters, working a case (status, note,
+root cause, attachment), alert rules with errors naming the node, the callback worklist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from tests.integration.conftest import sign_in
+from tests.integration.test_closed_loop import add_detractor_rule, cases_by_unit
+from tests.world import PASSWORD, World
+from tiyan.context import Context
+from tiyan.services import jobs
+
+
+def csrf(page: str) -> str:
+    return page.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def with_cases(ctx: Context, world: World, tmp_path: Path) -> None:
+    ctx.settings = ctx.settings.model_copy(update={
+        "smtp_port": 1, "files_dir": str(tmp_path), "attachment_max_mb": 0.01})
+    add_detractor_rule(ctx, world)
+    jobs.run_until_idle(ctx)
+
+
+def test_inbox_filters_by_status_unit_rule_mine_and_overdue(
+        ctx: Context, world: World, client: TestClient, tmp_path: Path) -> None:
+    with_cases(ctx, world, tmp_path)
+    sign_in(client, "admin@t.test", PASSWORD)
+    page = client.get("/cases").text
+    cases = cases_by_unit(ctx, world)
+    assert all(c.public_id in page for c in cases.values())
+    north = client.get("/cases?unit=north").text
+    assert cases["n1-as"].public_id in north and cases["s1"].public_id not in north
+    assert "没有符合条件的工单" in client.get("/cases?status=closed").text
+    assert cases["s1"].public_id not in client.get("/cases?mine=true").text
+    assert "没有符合条件的工单" in client.get("/cases?overdue=true").text
+    ctx.clock.advance(hours=25)  # type: ignore[attr-defined]  # first contact was due in 24 h
+    sign_in(client, "admin@t.test", PASSWORD)  # the earlier session has expired
+    assert cases["s1"].public_id in client.get("/cases?overdue=true&lang=en").text
+    bad = client.get("/cases?status=lost")
+    assert bad.status_code == 422 and "lost" in bad.text
+    assert client.get("/cases?rule=nope").status_code == 422
+
+
+def test_a_manager_works_a_case_through_the_page(
+        ctx: Context, world: World, client: TestClient, tmp_path: Path) -> None:
+    with_cases(ctx, world, tmp_path)
+    case = cases_by_unit(ctx, world)["s1"].public_id
+    sign_in(client, "mgr.s1@t.test", PASSWORD)
+    page = client.get(f"/cases/{case}").text
+    assert "通知发送记录" in page and "重试中" in page  # SMTP on port 1 refuses: retried
+    token = csrf(page)
+    moved = client.post(f"/cases/{case}/status", data={"csrf_token": token,
+                                                       "status": "acknowledged"})
+    assert moved.status_code == 200 and "已确认" in moved.text
+    wrong = client.post(f"/cases/{case}/status", data={"csrf_token": token, "status": "closed"})
+    assert wrong.status_code == 409 and "cannot become closed" in wrong.text
+    client.post(f"/cases/{case}/notes", data={"csrf_token": token, "note": "客户已致电"})
+    client.post(f"/cases/{case}/root-cause", data={"csrf_token": token, "code": "wait_time"})
+    sent = client.post(f"/cases/{case}/attachments", data={"csrf_token": token},
+                       files={"file": ("通话记录.txt", b"hello", "text/plain")})
+    assert sent.status_code == 200 and "通话记录.txt" in sent.text
+    too_big = client.post(f"/cases/{case}/attachments", data={"csrf_token": token},
+                          files={"file": ("big.bin", b"x" * 20000, "application/pdf")})
+    assert too_big.status_code == 422 and "the most is 10,485" in too_big.text
+    link = sent.text.split(f'href="/cases/{case}/attachments/')[1].split('"')[0]
+    assert client.get(f"/cases/{case}/attachments/{link}").content == b"hello"
+    history = client.get(f"/cases/{case}?lang=en").text.split('id="case-history"')[1]
+    for what in ("Opened", "Acknowledged", "客户已致电", "Root cause set", "Attachment added"):
+        assert what in history
+    sign_in(client, "mgr.n1@t.test", PASSWORD)  # another store's manager
+    assert client.get(f"/cases/{case}").status_code == 404
+    assert client.get(f"/cases/{case}/attachments/{link}").status_code == 404
+
+
+def test_alert_rule_form_names_the_bad_node_and_keeps_the_input(
+        ctx: Context, world: World, client: TestClient) -> None:
+    sign_in(client, "cx@t.test", PASSWORD)
+    page = client.get("/alert-rules")
+    assert page.status_code == 200 and "还没有预警规则" in page.text
+    bad = client.post("/alert-rules", data={
+        "csrf_token": csrf(page.text), "name": "差评", "unit_code": "north",
+        "condition": '{"all": [{"sentiment": "negative"}, {"score": {"item": "nps", "op": "<<",'
+                     ' "value": 6}}]}'})
+    assert bad.status_code == 422 and "condition.all[1].score" in bad.text
+    assert "&lt;&lt;" in bad.text  # the input is kept
+    broken = client.post("/alert-rules", data={
+        "csrf_token": csrf(page.text), "name": "x", "unit_code": "north", "condition": "{"})
+    assert broken.status_code == 422 and "not valid JSON" in broken.text
+    good = client.post("/alert-rules", data={
+        "csrf_token": csrf(page.text), "name": "差评", "unit_code": "north",
+        "condition": '{"sentiment": "negative"}', "callback": "yes",
+        "sla": '{"close": {"hours": 48}}'})
+    assert good.status_code == 200 and "差评" in good.text and "还没有预警规则" not in good.text
+
+
+def test_callback_worklist_logs_calls_and_shows_the_recovery_rate(
+        ctx: Context, world: World, client: TestClient, tmp_path: Path) -> None:
+    with_cases(ctx, world, tmp_path)
+    sign_in(client, "agent@t.test", PASSWORD)
+    page = client.get("/callbacks").text
+    task = page.split('action="/callbacks/')[1].split("/calls")[0]
+    missing = client.post(f"/callbacks/{task}/calls", data={
+        "csrf_token": csrf(page), "outcome": "reached"})
+    assert missing.status_code == 422 and "recovered" in missing.text
+    done = client.post(f"/callbacks/{task}/calls", data={
+        "csrf_token": csrf(page), "outcome": "reached", "recovered": "yes",
+        "satisfaction": "9", "note": "道歉并补偿"})
+    assert done.status_code == 200 and 'id="recovery-rate">100.0%' in done.text
+    finished = client.get("/callbacks?status=done&lang=en").text
+    assert "道歉并补偿" in finished and "recovered" in finished and "9/10" in finished

@@ -73,6 +73,7 @@ class Submission:
     agent_user_id: int | None = None
     idempotency_key: str | None = None
     customer_snapshot: Mapping[str, Any] = field(default_factory=dict)
+    invitation_id: int | None = None
 
 
 def check_answers(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,14 @@ class ResponseRequest:
     started_at: dt.datetime | None = None
     submitted_at: dt.datetime | None = None
     invitation: Mapping[str, Any] = field(default_factory=dict)
+    # Set by survey sessions: the version the respondent saw, where the link came from.
+    survey_version_id: int | None = None
+    invitation_id: int | None = None
+    touchpoint_id: int | None = None
+
+
+# Runs inside the response's transaction once it is stored: (connection, response id).
+OnStored = Callable[[sa.Connection, int], None]
 
 
 @dataclass(frozen=True)
@@ -44,8 +52,10 @@ class Stored:
     created: bool
 
 
-def do_submit_response(ctx: Context, by: Actor | None, request: ResponseRequest) -> Stored:
-    """Validate and store one response; a repeated idempotency key returns the first one."""
+def do_submit_response(ctx: Context, by: Actor | None, request: ResponseRequest,
+                       on_stored: OnStored | None = None) -> Stored:
+    """Validate and store one response; a repeated idempotency key returns the first one.
+    `on_stored` writes what belongs to the same unit of work (a survey session, an invitation)."""
     now = ctx.now()
     try:
         with ctx.db.write() as conn:
@@ -55,6 +65,8 @@ def do_submit_response(ctx: Context, by: Actor | None, request: ResponseRequest)
                     return Stored(existing["public_id"], False)
             submission = _prepare(conn, ctx, by, request, now)
             response_id, public_id = store.insert_submission(conn, submission, now)
+            if on_stored is not None:
+                on_stored(conn, response_id)
             after_response_stored(conn, response_id, now)
     except IntegrityError:
         # Two submissions with the same key raced; the other one won.
@@ -75,8 +87,9 @@ def _prepare(conn: sa.Connection, ctx: Context, by: Actor | None, request: Respo
     unit_id = _found(refs["unit_id"], f'there is no unit with code "{request.unit_code}"', "unit")
     if by is not None:
         by.require(Permission.ENTER_RESPONSES, unit_id)
-    version_id = _found(refs["version_id"], f"survey {request.survey_id} does not exist or has "
-                        "no published version", "survey")
+    version_id = _found(request.survey_version_id or refs["version_id"],
+                        f"survey {request.survey_id} does not exist or has no published version",
+                        "survey")
     if refs["survey_status"] != "active":
         raise InvalidInput(f"survey {request.survey_id} is not accepting responses",
                            where="survey_id")
@@ -90,7 +103,8 @@ def _prepare(conn: sa.Connection, ctx: Context, by: Actor | None, request: Respo
         survey_id=request.survey_id, survey_version_id=version_id, unit_id=unit_id,
         answers=answers, channel=_channel(request.channel), language=_language(request.language),
         submitted_at=submitted, started_at=request.started_at,
-        touchpoint_id=refs["touchpoint_id"],
+        touchpoint_id=request.touchpoint_id or refs["touchpoint_id"],
+        invitation_id=request.invitation_id,
         staff_id=_staff_id(conn, request.staff_code, refs, unit_id),
         customer_id=_customer_id(conn, request.customer_id),
         agent_user_id=by.user_id if by is not None and request.channel == "phone" else None,

@@ -17,7 +17,8 @@ from tiyan.cli import DbOption, reports_errors
 
 transactions_app: typer.Typer = typer.Typer(no_args_is_help=True, help="Transactions and visits.")
 customers_app: typer.Typer = typer.Typer(no_args_is_help=True, help="Customers: RFM and segments.")
-predict_app: typer.Typer = typer.Typer(no_args_is_help=True, help="Churn-risk model: train and score.")
+predict_app: typer.Typer = typer.Typer(no_args_is_help=True,
+                                       help="Churn-risk model: train and score.")
 
 
 @transactions_app.command("import")
@@ -86,3 +87,60 @@ def _mapping(text: str | None) -> dict[str, str] | None:
                                where="--map")
         result[name.strip()] = column.strip()
     return result
+
+
+@customers_app.command("segment")
+@reports_errors
+def customers_segment(db: DbOption = None) -> None:
+    """Measure RFM over the customer base and store every customer's segment."""
+    from tiyan.context import open_context
+    from tiyan.services.churn import refresh_segments
+
+    ctx = open_context(db)
+    changed = refresh_segments(ctx)
+    typer.echo(f"segments refreshed: {changed:,} customers changed segment")
+
+
+@predict_app.command("train")
+@reports_errors
+def predict_train(
+    seed: Annotated[int, typer.Option(help="Random seed (same data and seed: same model).")] = 0,
+    window_days: Annotated[int | None, typer.Option(
+        help="Churned = no transaction in this many days (default TIYAN_CHURN_WINDOW_DAYS).",
+        min=14, max=730)] = None,
+    db: DbOption = None,
+) -> None:
+    """Train the churn-risk model on this installation's customers and make it current."""
+    from tiyan.context import open_context
+    from tiyan.predict import TooFewToTrain
+    from tiyan.services.churn import train
+
+    ctx = open_context(db)
+    try:
+        summary = train(ctx, seed=seed, window_days=window_days, log=typer.echo)
+    except TooFewToTrain as exc:
+        typer.secho(f"too few churners to train (n={exc.churners} churned, {exc.stayers} stayed "
+                    f"of {exc.rows}; need ≥ {exc.minimum_per_class} of each and ≥ "
+                    f"{exc.minimum_rows} customers)", fg="red", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"model {summary.version}: {summary.chosen}, cross-validated ROC AUC "
+               f"{summary.cv_auc:.3f} on {summary.rows:,} customers ({summary.churners:,} "
+               f"churned); saved to {summary.path}")
+    typer.echo(json.dumps(summary.to_json(), ensure_ascii=False))
+
+
+@predict_app.command("score")
+@reports_errors
+def predict_score(db: DbOption = None) -> None:
+    """Score every customer with the current model and store probability and reasons."""
+    from rich.progress import Progress
+
+    from tiyan.context import open_context
+    from tiyan.services.churn import score
+
+    ctx = open_context(db)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("scoring customers", total=None)
+        scored = score(ctx, progress=lambda done, total: bar.update(task, completed=done,
+                                                                   total=total))
+    typer.echo(f"scored {scored:,} customers")

@@ -74,6 +74,19 @@ class Settings(BaseSettings):
                                   "look for Debian's fonts-noto-cjk and other common places).",
     )
 
+    data_dir: str = Field(
+        default="tiyan-data", description="Folder for this installation's files (trained churn "
+                                          "models); relative paths start at the working folder.",
+    )
+    churn_window_days: int = Field(
+        default=90, ge=14, le=730, description="A customer has churned when no transaction or "
+                                               "visit follows in this many days.",
+    )
+    next_actions_file: str | None = Field(
+        default=None, description="YAML of next-best-action rules replacing the built-in one "
+                                  "(tiyan/domain/next_actions.yaml shows the format).",
+    )
+
     argon2_time_cost: int = Field(default=3, ge=1, description="argon2id passes per password hash.")
     argon2_memory_kib: int = Field(
         default=65536, ge=1024, description="argon2id memory per password hash, in KiB."

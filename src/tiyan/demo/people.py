@@ -66,12 +66,21 @@ class Customer:
     snapshot: dict[str, Any]
     spend: Decimal = Decimal("0")
     visits: int = 0
+    gone: bool = False  # left after a bad experience: never comes back
+
+
+# Chance that a customer leaves for good after a visit, by its NPS answer: most customers who
+# leave do so because of how they were treated.
+LEAVE_CHANCE = ((4, 0.55), (6, 0.25), (8, 0.06), (10, 0.015))
 
 
 @dataclass
 class CustomerPool:
     by_unit: dict[str, list[Customer]] = field(default_factory=dict)
     unit_ids: dict[str, int] = field(default_factory=dict)
+    # Draws of who leaves, kept apart from the world's generator so that scores and comments
+    # stay the same whichever customers have left.
+    churn_rng: random.Random = field(default_factory=lambda: random.Random(7919))
 
     @classmethod
     def create(cls, conn: Connection, rng: random.Random, unit_ids: dict[str, int],
@@ -96,7 +105,19 @@ class CustomerPool:
         customers = self.by_unit[key]
         # A loyal core visits often: favour the first third of the pool.
         index = int(len(customers) * (rng.random() ** 1.6))
-        return customers[min(index, len(customers) - 1)]
+        customer = customers[min(index, len(customers) - 1)]
+        for _ in range(50):  # someone who left is replaced by another customer
+            if not customer.gone:
+                break
+            index = int(len(customers) * (self.churn_rng.random() ** 1.6))
+            customer = customers[min(index, len(customers) - 1)]
+        return customer
+
+    def after_experience(self, customer: Customer, nps: int) -> None:
+        """The customer may leave for good after this visit, the likelier the worse it went."""
+        chance = next(p for top, p in LEAVE_CHANCE if nps <= top)
+        if self.churn_rng.random() < chance:
+            customer.gone = True
 
     def transaction(self, customer: Customer, kind: str, amount: Decimal,
                     at: dt.datetime) -> dict[str, Any]:

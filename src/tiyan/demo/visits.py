@@ -101,6 +101,7 @@ class VisitFactory:
         visit = scores.after_sales_visit(self.rng, self.quality[dealer] + advisor.effect + mood)
         text = comments.after_sales_comment(self.rng, visit, advisor_name=advisor.name)
         customer = self.pool.pick(self.rng, dealer)
+        self.pool.after_experience(customer, int(visit["nps"]))
         repaired = at - dt.timedelta(hours=self.rng.randint(20, 70))
         txs = [self.pool.transaction(customer, "repair", _amount(self.rng, 7.0, 0.6), repaired)]
         if self.rng.random() < 0.7:  # a visit nobody surveyed
@@ -118,6 +119,7 @@ class VisitFactory:
         english = self.rng.random() < 0.15
         text = comments.hotel_comment(self.rng, stay, language="en" if english else "zh")
         guest = self.pool.pick(self.rng, hotel)
+        self.pool.after_experience(guest, int(stay["nps"]))
         nights = self.rng.choice((1, 1, 1, 2, 2, 3, 4))
         txs = [self.pool.transaction(guest, "stay", _amount(self.rng, 6.7, 0.4) * nights,
                                      at - dt.timedelta(hours=self.rng.randint(2, 30)))]

@@ -72,6 +72,7 @@ def build_demo(ctx: Context, *, seed: int = 20261123, progress: bool = False) ->
         )
         survey_refs = _build_journeys_and_surveys(conn, unit_ids, now)
         pool = CustomerPool.create(conn, rng, unit_ids, now)
+        pool.churn_rng = random.Random(seed * 7919 + 1)
     summary.units, summary.staff = len(unit_ids), sum(len(v) for v in staff.values())
     factory = VisitFactory(rng, unit_ids, staff, survey_refs, pool, _agent_id(ctx), now)
     plan = list(_months(now))

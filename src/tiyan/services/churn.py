@@ -1,0 +1,221 @@
+"""The churn-risk model on this installation's own customers: train, score, refresh weekly.
+
+Labels: a customer active in the year before ``as_of`` (= now − window) has churned when no
+transaction or visit follows in the window after it. Features are computed as of ``as_of``
+from what was known then. The model file goes to ``<data_dir>/models``; the current model's
+version and figures are kept in app_setting ``churn_model``. Scores (probability, reasons,
+model version) are stored per customer in churn_score, one current row per customer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from tiyan.context import Context
+from tiyan.domain.customer_value import (
+    DEFAULT_EDGES,
+    DEFAULT_RULES,
+    RfmEdges,
+    Visit,
+    rfm_edges,
+    rfm_of,
+    segment_of,
+)
+from tiyan.errors import InvalidInput
+from tiyan.services import jobs
+from tiyan.store import app_settings
+from tiyan.store import tables as t
+from tiyan.store.customer_history import load_histories
+
+MODEL_SETTING = "churn_model"
+EDGES_SETTING = "rfm_edges"
+REFRESH_JOB = "customers.refresh"
+REFRESH_EVERY = dt.timedelta(days=7)
+ACTIVE_BEFORE = dt.timedelta(days=365)
+SCORE_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class TrainSummary:
+    version: str
+    path: str
+    rows: int
+    churners: int
+    chosen: str
+    cv_auc: float
+    as_of: dt.datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, "path": self.path, "rows": self.rows,
+                "churners": self.churners, "chosen": self.chosen,
+                "cv_auc": round(self.cv_auc, 4), "as_of": self.as_of.isoformat()}
+
+
+def model_folder(ctx: Context) -> Path:
+    return Path(ctx.settings.data_dir).expanduser().resolve() / "models"
+
+
+def training_table(ctx: Context, as_of: dt.datetime, window: dt.timedelta
+                   ) -> tuple[Any, list[bool]]:
+    """Features at ``as_of`` of the customers active in the year before, and whether each left
+    (no transaction in the ``window`` after ``as_of``)."""
+    from tiyan.predict import customer_feature_frame
+
+    with ctx.db.read() as conn:
+        histories = load_histories(conn, as_of)
+        T = t.customer_transaction
+        came_back = {int(cid) for (cid,) in conn.execute(
+            sa.select(T.c.customer_id).where(T.c.occurred_at > as_of,
+                                             T.c.occurred_at <= as_of + window).distinct())}
+    active = {cid: h for cid, h in histories.items()
+              if any(v.occurred_at > as_of - ACTIVE_BEFORE for v in h.transactions)}
+    frame = customer_feature_frame({str(cid): h for cid, h in active.items()}, as_of)
+    churned = [int(cid) not in came_back for cid in frame.index]
+    return frame, churned
+
+
+def train(ctx: Context, *, seed: int = 0, window_days: int | None = None,
+          log: Callable[[str], None] = lambda _: None) -> TrainSummary:
+    """Train, save and make current a churn model on this installation's customers.
+
+    Raises ``TooFewToTrain`` (with the counts) when there are too few churners or stayers.
+    """
+    from tiyan.predict import CUSTOMER_FEATURES, ChurnDataset, train_churn_model
+
+    window = dt.timedelta(days=window_days or ctx.settings.churn_window_days)
+    now = ctx.now()
+    as_of = now - window
+    frame, churned = training_table(ctx, as_of, window)
+    log(f"{len(frame):,} customers active in the year before {as_of:%Y-%m-%d}; "
+        f"{sum(churned):,} of them had no transaction in the {window.days} days after")
+    dataset = ChurnDataset(frame, np.asarray(churned, dtype=bool), CUSTOMER_FEATURES)
+    model = train_churn_model(dataset, seed=seed)
+    folder = model_folder(ctx)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{model.version}.joblib"
+    model.save(path)
+    chosen = next(c for c in model.report.candidates if c.name == model.report.chosen)
+    summary = TrainSummary(model.version, str(path), dataset.n_rows, dataset.n_churners,
+                           model.report.chosen, float(np.mean(chosen.fold_roc_auc)),
+                           as_of)
+    with ctx.db.write() as conn:
+        app_settings.put_value(conn, MODEL_SETTING, {**summary.to_json(),
+                                                     "trained_at": now.isoformat(),
+                                                     "window_days": window.days}, now)
+        schedule_refresh(conn, now)
+    return summary
+
+
+def current_model_info(ctx: Context) -> dict[str, Any] | None:
+    with ctx.db.read() as conn:
+        value = app_settings.get_value(conn, MODEL_SETTING)
+    return value if isinstance(value, dict) else None
+
+
+def load_current_model(ctx: Context) -> Any:
+    """The current TrainedChurnModel, or None before the first `tiyan predict train`."""
+    from tiyan.predict import TrainedChurnModel
+
+    info = current_model_info(ctx)
+    if info is None:
+        return None
+    return TrainedChurnModel.load(info["path"])
+
+
+def score(ctx: Context, *, progress: Callable[[int, int], None] | None = None) -> int:
+    """Score every customer with a history using the current model; returns how many."""
+    from tiyan.predict import customer_feature_frame
+
+    model = load_current_model(ctx)
+    if model is None:
+        raise InvalidInput("no churn model yet; run `tiyan predict train` first", where="model")
+    now = ctx.now()
+    with ctx.db.read() as conn:
+        histories = load_histories(conn, now)
+    ids = sorted(histories)
+    done = 0
+    for start in range(0, len(ids), SCORE_BATCH):
+        part = ids[start:start + SCORE_BATCH]
+        frame = customer_feature_frame({str(cid): histories[cid] for cid in part}, now)
+        scores = model.score(frame)
+        rows = [{"customer_id": cid, "model_version": model.version,
+                 "probability": round(s.probability, 6),
+                 "reasons": [{"feature": r.feature, "contribution": round(r.contribution, 4),
+                              "zh": r.text_zh, "en": r.text_en} for r in s.reasons],
+                 "scored_at": now}
+                for cid, s in zip(part, scores, strict=True)]
+        with ctx.db.write() as conn:
+            conn.execute(sa.delete(t.churn_score).where(t.churn_score.c.customer_id.in_(part)))
+            conn.execute(sa.insert(t.churn_score), rows)
+        done += len(part)
+        if progress is not None:
+            progress(done, len(ids))
+    return done
+
+
+def refresh_segments(ctx: Context) -> int:
+    """Measure RFM quintile edges over the customer base and store every customer's segment
+    (rule-based first, then RFM). Returns how many customers were updated."""
+    now = ctx.now()
+    C, T = t.customer, t.customer_transaction
+    with ctx.db.read() as conn:
+        visits: dict[int, list[Visit]] = {}
+        for cid, at, amount in conn.execute(sa.select(T.c.customer_id, T.c.occurred_at,
+                                                      T.c.amount)):
+            moment = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+            visits.setdefault(cid, []).append(Visit(moment, Decimal(amount)))
+        customers = conn.execute(sa.select(C.c.id, C.c.attributes, C.c.segment)
+                                 .where(C.c.erased_at.is_(None))).all()
+    values = {cid: rfm_of(visits.get(cid, []), now) for cid, _, _ in customers}
+    edges = rfm_edges(list(values.values()))
+    changes = [{"cid": cid, "seg": segment_of(attrs or {}, values[cid], edges, DEFAULT_RULES)}
+               for cid, attrs, old in customers]
+    changes = [c for c, (_, _, old) in zip(changes, customers, strict=True) if c["seg"] != old]
+    with ctx.db.write() as conn:
+        app_settings.put_value(conn, EDGES_SETTING, edges.to_json(), now)
+        for start in range(0, len(changes), 5000):
+            conn.execute(sa.update(C).where(C.c.id == sa.bindparam("cid"))
+                         .values(segment=sa.bindparam("seg")), changes[start:start + 5000])
+    return len(changes)
+
+
+def stored_edges(conn: sa.Connection) -> RfmEdges:
+    raw = app_settings.get_value(conn, EDGES_SETTING)
+    return RfmEdges.from_json(raw) if isinstance(raw, dict) else DEFAULT_EDGES
+
+
+def schedule_refresh(conn: sa.Connection, now: dt.datetime) -> None:
+    """Queue the weekly refresh unless one is already waiting."""
+    waiting = conn.execute(sa.select(t.job.c.id).where(
+        t.job.c.kind == REFRESH_JOB, t.job.c.status.in_(("queued", "running"))).limit(1)).first()
+    if waiting is None:
+        jobs.enqueue(conn, REFRESH_JOB, {}, run_at=now + REFRESH_EVERY)
+
+
+@jobs.job_handler(REFRESH_JOB)
+def refresh_job(ctx: Context, payload: dict[str, Any]) -> None:
+    """Weekly: segments from fresh RFM, then scores with the current model; queues the next."""
+    refresh_segments(ctx)
+    if current_model_info(ctx) is not None:
+        score(ctx)
+    with ctx.db.write() as conn:
+        jobs.enqueue(conn, REFRESH_JOB, {}, run_at=ctx.now() + REFRESH_EVERY)
+
+
+def latest_scores(conn: sa.Connection, customer_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    S = t.churn_score
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(customer_ids), 900):
+        part = list(customer_ids[start:start + 900])
+        for row in conn.execute(sa.select(S).where(S.c.customer_id.in_(part))
+                                .order_by(S.c.scored_at)).mappings():
+            found[int(row["customer_id"])] = dict(row)
+    return found

@@ -451,6 +451,48 @@ competitor_benchmark = sa.Table(
     sa.Column("source", sa.String(200), nullable=True),
 )
 
+# --- dashboard aggregates (0004, see docs/dashboards.md) -----------------------------------
+
+# Scores summed per day ('d') and per month ('m') x unit x survey x touchpoint x channel x item
+# (item_code '' counts responses). 0 stands for "none" in survey_id and touchpoint_id so that
+# the key can be upserted. Kept up to date by the `aggregates.fold` job and `tiyan aggregates`.
+score_agg = sa.Table(
+    "score_agg", metadata,
+    sa.Column("grain", sa.String(1), nullable=False),
+    sa.Column("bucket", sa.Date, nullable=False),
+    sa.Column("unit_id", sa.Integer, nullable=False),
+    sa.Column("survey_id", sa.Integer, nullable=False),
+    sa.Column("touchpoint_id", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("item_code", sa.String(64), nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.Float, nullable=False),
+    sa.Column("total_sq", sa.Float, nullable=False),
+    sa.Column("top", sa.BigInteger, nullable=False),
+    sa.Column("bottom", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("grain", "bucket", "unit_id", "survey_id", "touchpoint_id",
+                            "channel", "item_code"),
+    sqlite_with_rowid=False,
+)
+
+# Per published survey version and question: the touchpoint the question is about and where its
+# top and bottom boxes start (NPS: 9 and 6; a 1-5 scale: 4 and 2; yes/no: 1 and 0).
+score_agg_question = sa.Table(
+    "score_agg_question", metadata,
+    sa.Column("survey_version_id", sa.Integer, nullable=False),
+    sa.Column("question_key", sa.String(130), nullable=False),
+    sa.Column("touchpoint_id", sa.Integer, nullable=True),
+    sa.Column("top_from", sa.Float, nullable=True),
+    sa.Column("bottom_to", sa.Float, nullable=True),
+    sa.PrimaryKeyConstraint("survey_version_id", "question_key"),
+)
+
+# Responses folded one by one by the job (those up to the watermark were folded in bulk).
+score_agg_folded = sa.Table(
+    "score_agg_folded", metadata,
+    sa.Column("response_id", sa.Integer, primary_key=True, autoincrement=False),
+)
+
 # --- closed loop: alert rules, cases, action plans ----------------------------------------
 
 alert_rule = sa.Table(

@@ -61,6 +61,41 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, description="SMTP password.")
     smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with "
                                                            "STARTTLS before sending.")
+    contact_quarantine_days: int = Field(
+        default=30, ge=0, description="Invite a customer at most once in this many days across "
+                                      "all surveys (0: no quarantine); a rule may set its own.",
+    )
+    invitation_send_attempts: int = Field(
+        default=5, ge=1, description="Tries to hand an invitation to the mail server or SMS "
+                                     "gateway before it is marked failed.",
+    )
+    sms_url: str = Field(default="", description="SMS gateway address that takes a form POST "
+                                                 "per message (empty: SMS is off).")
+    sms_to_field: str = Field(default="to", description="Form field for the mobile number.")
+    sms_text_field: str = Field(default="text", description="Form field for the message text.")
+    sms_sender_field: str = Field(default="from", description="Form field for the sender name.")
+    sms_reference_field: str = Field(
+        default="reference", description="Form field for tiyan's reference (the invitation id), "
+                                         "which the provider sends back in status callbacks.",
+    )
+    sms_sender: str = Field(default="", description="Sender name or number (empty: not sent).")
+    sms_auth_header: str = Field(default="Authorization",
+                                 description="Header that carries the gateway credential.")
+    sms_auth_value: str | None = Field(
+        default=None, description="Value of that header, e.g. `Bearer <key>` (none: no header).",
+    )
+    sms_callback_key: str | None = Field(
+        default=None, description="Secret the provider's status callback must carry as "
+                                  "`?key=` (none: callbacks are refused).",
+    )
+    sms_delivered_values: str = Field(
+        default="delivered,DELIVRD,success", description="Callback status values meaning "
+                                                         "delivered (comma-separated).",
+    )
+    sms_failed_values: str = Field(
+        default="failed,undelivered,UNDELIV,REJECTD,EXPIRED",
+        description="Callback status values meaning not delivered (comma-separated).",
+    )
     root_causes_file: str | None = Field(
         default=None, description="YAML tree of case root-cause codes replacing the built-in "
                                   "one (tiyan/domain/root_causes.yaml shows the format).",

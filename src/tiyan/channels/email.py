@@ -1,4 +1,4 @@
-"""E-mail over SMTP (the standard library's smtplib); errors come back as text, never raised."""
+"""E-mail over SMTP (the standard library's smtplib); errors come back as values, never raised."""
 
 from __future__ import annotations
 
@@ -18,8 +18,22 @@ class SmtpServer:
     timeout: float = 10.0
 
 
+@dataclass(frozen=True)
+class EmailOutcome:
+    """What the SMTP server said: accepted (error None), or an error that is permanent (a 5xx
+    refusal such as an unknown mailbox: sending again will not help) or temporary."""
+
+    error: str | None = None
+    permanent: bool = False
+
+
 def send_email(server: SmtpServer, to: str, subject: str, body: str) -> str | None:
     """Hand one plain-text message to the SMTP server; returns an error text or None."""
+    return deliver_email(server, to, subject, body).error
+
+
+def deliver_email(server: SmtpServer, to: str, subject: str, body: str) -> EmailOutcome:
+    """Hand one plain-text message to the SMTP server and say how it went."""
     message = EmailMessage()
     message["From"] = server.sender
     message["To"] = to
@@ -33,5 +47,14 @@ def send_email(server: SmtpServer, to: str, subject: str, body: str) -> str | No
                 smtp.login(server.username, server.password or "")
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
-        return f"{type(exc).__name__}: {exc}"[:500]
-    return None
+        return EmailOutcome(f"{type(exc).__name__}: {exc}"[:500], _is_permanent(exc))
+    return EmailOutcome()
+
+
+def _is_permanent(exc: BaseException) -> bool:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 500 <= exc.smtp_code < 600 and exc.smtp_code not in (530, 535)
+    return False

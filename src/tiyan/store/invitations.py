@@ -13,7 +13,8 @@ from tiyan.store import tables as t
 # The life of an invitation; a later status never goes back to an earlier one, except that a
 # reminder or a retry leaves the status where it is and only adds an event.
 STATUS_ORDER = ("queued", "sent", "opened", "started", "completed")
-FINAL_STATUSES = frozenset({"completed", "bounced", "failed", "refused", "expired"})
+FINAL_STATUSES = frozenset({"completed", "bounced", "failed", "refused", "expired",
+                            "suppressed"})
 _TIMESTAMP_OF = {"sent": "sent_at", "opened": "opened_at", "started": "started_at",
                  "completed": "completed_at", "bounced": "bounced_at"}
 

@@ -1,0 +1,223 @@
+"""Invitations going out: writing them, the contact history the contact rules read, the
+customers events name, and the scoped lists admins read (status changes: store/invitations.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from tiyan.domain.access import Actor, Permission
+from tiyan.errors import InvalidInput, NotFound
+from tiyan.security import new_public_id
+from tiyan.store import tables as t
+from tiyan.store.db import inserted_id
+from tiyan.store.scoped import visible
+
+INV, C, CI = t.invitation, t.customer, t.customer_identity
+SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True)
+class NewInvitation:
+    survey_id: int
+    unit_id: int
+    channel: str
+    status: str
+    send_at: dt.datetime
+    expires_at: dt.datetime
+    customer_id: int | None = None
+    staff_id: int | None = None
+    touchpoint_id: int | None = None
+    rule_id: int | None = None
+    contact: str | None = None
+    data: Mapping[str, Any] | None = None
+
+
+def insert_invitation(conn: Connection, new: NewInvitation, now: dt.datetime) -> tuple[int, str]:
+    public_id = new_public_id()
+    result = conn.execute(sa.insert(INV).values(
+        public_id=public_id, survey_id=new.survey_id, customer_id=new.customer_id,
+        unit_id=new.unit_id, staff_id=new.staff_id, touchpoint_id=new.touchpoint_id,
+        channel=new.channel, status=new.status, data=dict(new.data or {}), created_at=now,
+        expires_at=new.expires_at, send_at=new.send_at, contact=new.contact,
+        rule_id=new.rule_id, attempts=0, reminders_sent=0))
+    return inserted_id(result), public_id
+
+
+def last_contacted_at(conn: Connection, customer_id: int) -> dt.datetime | None:
+    """The latest moment this customer was (or is about to be) invited, or answered a survey."""
+    invited = conn.execute(
+        sa.select(sa.func.max(sa.func.coalesce(INV.c.sent_at, INV.c.send_at, INV.c.created_at)))
+        .where(INV.c.customer_id == customer_id, INV.c.status != SUPPRESSED)).scalar()
+    answered = conn.execute(
+        sa.select(sa.func.max(t.response.c.submitted_at))
+        .where(t.response.c.customer_id == customer_id)).scalar()
+    moments = [m for m in (invited, answered) if m is not None]
+    return max(moments) if moments else None
+
+
+def set_fields(conn: Connection, invitation_id: int, **values: Any) -> None:
+    conn.execute(sa.update(INV).where(INV.c.id == invitation_id).values(**values))
+
+
+# --- codes that callers know, turned into ids -----------------------------------------
+
+@dataclass(frozen=True)
+class Refs:
+    unit_id: int
+    survey_id: int
+    staff_id: int | None = None
+    touchpoint_id: int | None = None
+
+
+def resolve_refs(conn: Connection, *, unit: str, survey: str, staff: str | None = None,
+                 touchpoint: str | None = None) -> Refs:
+    """Ids for the codes of a unit, a survey (with a published version), a staff member and a
+    touchpoint (`code`, or `journey/code` where several journeys use the code)."""
+    unit_id = conn.execute(sa.select(t.org_unit.c.id).where(t.org_unit.c.code == unit)).scalar()
+    if unit_id is None:
+        raise InvalidInput(f'there is no unit "{unit}"', where="unit")
+    return Refs(int(unit_id), survey_id(conn, survey),
+                None if staff is None else resolve_staff(conn, staff),
+                None if touchpoint is None else touchpoint_id(conn, touchpoint))
+
+
+def survey_id(conn: Connection, code: str) -> int:
+    row = conn.execute(sa.select(t.survey.c.id, t.survey.c.current_version)
+                       .where(t.survey.c.code == code)).first()
+    if row is None:
+        raise InvalidInput(f'there is no survey "{code}"', where="survey")
+    if row.current_version is None:
+        raise InvalidInput(f'survey "{code}" has no published version yet', where="survey")
+    return int(row.id)
+
+
+def resolve_staff(conn: Connection, code: str) -> int:
+    found = conn.execute(sa.select(t.staff.c.id).where(t.staff.c.code == code)).scalar()
+    if found is None:
+        raise InvalidInput(f'there is no staff member "{code}"', where="staff")
+    return int(found)
+
+
+def touchpoint_id(conn: Connection, ref: str) -> int:
+    journey, _, code = ref.rpartition("/")
+    query = sa.select(t.touchpoint.c.id).where(t.touchpoint.c.code == code)
+    if journey:
+        query = query.join(t.journey, t.journey.c.id == t.touchpoint.c.journey_id).where(
+            t.journey.c.code == journey)
+    found = conn.execute(query).scalars().all()
+    if not found:
+        raise InvalidInput(f'there is no touchpoint "{ref}"', where="touchpoint")
+    if len(found) > 1:
+        raise InvalidInput(f'touchpoint "{code}" is in several journeys; write '
+                           f'"journey/{code}"', where="touchpoint")
+    return int(found[0])
+
+
+# --- customers ---------------------------------------------------------------------------
+
+def customer_row(conn: Connection, customer_id: int) -> RowMapping:
+    return conn.execute(sa.select(C).where(C.c.id == customer_id)).mappings().one()
+
+
+def customer_by_public_id(conn: Connection, public_id: str) -> RowMapping | None:
+    return conn.execute(sa.select(C).where(C.c.public_id == public_id)).mappings().first()
+
+
+def customer_by_external_id(conn: Connection, external_id: str) -> RowMapping | None:
+    return conn.execute(sa.select(C).where(C.c.external_id == external_id)).mappings().first()
+
+
+def customer_by_identity(conn: Connection, kind: str, value: str) -> RowMapping | None:
+    query = (sa.select(C).join(CI, CI.c.customer_id == C.c.id)
+             .where(CI.c.kind == kind, CI.c.value == value))
+    return conn.execute(query).mappings().first()
+
+
+def identities(conn: Connection, customer_id: int) -> dict[str, str]:
+    """The newest identity of each kind: {"phone": ..., "email": ...}."""
+    rows = conn.execute(sa.select(CI.c.kind, CI.c.value).where(CI.c.customer_id == customer_id)
+                        .order_by(CI.c.id.desc()))
+    found: dict[str, str] = {}
+    for kind, value in rows:
+        found.setdefault(kind, value)
+    return found
+
+
+def set_customer_language(conn: Connection, customer_id: int, language: str) -> None:
+    conn.execute(sa.update(C).where(C.c.id == customer_id).values(language=language[:16]))
+
+
+def add_identity(conn: Connection, customer_id: int, kind: str, value: str) -> None:
+    conn.execute(sa.insert(CI).values(customer_id=customer_id, kind=kind, value=value))
+
+
+# --- what admins read --------------------------------------------------------------------
+
+def _listing() -> sa.Select[Any]:
+    return (sa.select(INV, t.survey.c.code.label("survey_code"),
+                      t.org_unit.c.code.label("unit_code"),
+                      C.c.public_id.label("customer_public_id"),
+                      C.c.name.label("customer_name"),
+                      t.staff.c.code.label("staff_code"),
+                      t.touchpoint.c.code.label("touchpoint_code"),
+                      t.invitation_rule.c.name.label("rule_name"))
+            .join(t.survey, t.survey.c.id == INV.c.survey_id)
+            .join(t.org_unit, t.org_unit.c.id == INV.c.unit_id)
+            .outerjoin(C, C.c.id == INV.c.customer_id)
+            .outerjoin(t.staff, t.staff.c.id == INV.c.staff_id)
+            .outerjoin(t.touchpoint, t.touchpoint.c.id == INV.c.touchpoint_id)
+            .outerjoin(t.invitation_rule, t.invitation_rule.c.id == INV.c.rule_id))
+
+
+@dataclass(frozen=True)
+class InvitationFilters:
+    status: str | None = None
+    channel: str | None = None
+    survey_id: int | None = None
+    rule_id: int | None = None
+
+
+def list_invitations(conn: Connection, actor: Actor, filters: InvitationFilters, *,
+                     before_id: int | None = None, limit: int = 50) -> list[RowMapping]:
+    """Newest first, within the units where the actor manages surveys."""
+    vis = actor.scope.visibility(Permission.MANAGE_SURVEYS)
+    query = _listing().where(visible(vis, INV.c.unit_id))
+    if filters.status:
+        query = query.where(INV.c.status == filters.status)
+    if filters.channel:
+        query = query.where(INV.c.channel == filters.channel)
+    if filters.survey_id is not None:
+        query = query.where(INV.c.survey_id == filters.survey_id)
+    if filters.rule_id is not None:
+        query = query.where(INV.c.rule_id == filters.rule_id)
+    if before_id is not None:
+        query = query.where(INV.c.id < before_id)
+    return list(conn.execute(query.order_by(INV.c.id.desc()).limit(limit)).mappings())
+
+
+def get_invitation(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
+    vis = actor.scope.visibility(Permission.MANAGE_SURVEYS)
+    row = conn.execute(_listing().where(INV.c.public_id == public_id, visible(vis, INV.c.unit_id))
+                       ).mappings().first()
+    if row is None:
+        raise NotFound(f'invitation "{public_id}" does not exist or is outside your scope',
+                       where="invitation")
+    return row
+
+
+def invitation_row(conn: Connection, invitation_id: int) -> RowMapping | None:
+    """One invitation with what sending needs (no scope: for the background jobs)."""
+    query = (_listing().add_columns(C.c.language.label("customer_language"),
+                                    C.c.opted_out_at.label("customer_opted_out_at"),
+                                    C.c.erased_at.label("customer_erased_at"),
+                                    t.org_unit.c.name_zh.label("unit_zh"),
+                                    t.org_unit.c.name_en.label("unit_en"))
+             .where(INV.c.id == invitation_id))
+    return conn.execute(query).mappings().first()

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from tiyan.errors import TiyanError
+from tiyan.feedback_cli import app as feedback_app
 from tiyan.text.cli import app as text_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -224,6 +225,8 @@ def token_create(
 
 
 app.add_typer(text_app, name="text", help="Text analytics: analyze files, train models.")
+app.add_typer(feedback_app, name="feedback",
+              help="Feedback gathered elsewhere: import reviews, hotline records and more.")
 
 from tiyan.customer_cli import customers_app, predict_app, transactions_app  # noqa: E402
 

@@ -169,7 +169,8 @@ def do_import_feedback(ctx: Context, actor: Actor | None, req: ImportRequest, *,
 def _start(ctx: Context, actor: Actor | None, req: ImportRequest, file: FeedbackFile,
            mapping: ColumnMapping, rules: RowRules, filename: str) -> ImportReport:
     unit = rules.units.get(req.unit_code) if req.unit_code else None
-    described = {**mapping.as_json(), "unit": req.unit_code, "unit_id": unit.id if unit else None,
+    described = {"columns": dict(mapping.columns), "extra": list(mapping.extra),
+                 "unit": req.unit_code, "unit_id": unit.id if unit else None,
                  "encoding": file.encoding}
     sha = file_sha256(req.path)
     with ctx.db.write() as conn:

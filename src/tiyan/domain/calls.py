@@ -39,7 +39,8 @@ UNREACHED = frozenset({Outcome.NO_ANSWER, Outcome.BUSY})
 ATTEMPT_OUTCOMES = (Outcome.NO_ANSWER, Outcome.BUSY, Outcome.CALL_BACK, Outcome.REFUSED,
                     Outcome.WRONG_NUMBER)
 # Invitation statuses after which nobody calls any more.
-CLOSED_STATUSES = frozenset({"completed", "bounced", "failed", "refused", "expired"})
+CLOSED_STATUSES = frozenset({"completed", "bounced", "failed", "refused", "expired",
+                             "suppressed"})
 MAX_NOTE = 2000
 
 

@@ -21,7 +21,6 @@ from sqlalchemy.exc import IntegrityError
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.calls import (
-    CLOSED_STATUSES,
     NextStep,
     Outcome,
     check_callback_at,
@@ -29,6 +28,7 @@ from tiyan.domain.calls import (
     next_step,
     parse_outcome,
 )
+from tiyan.domain.privacy import mask_value
 from tiyan.domain.responses import Channel, Submission, check_answers
 from tiyan.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tiyan.security import new_public_id
@@ -135,7 +135,7 @@ def do_record_attempt(ctx: Context, actor: Actor, call_id: str, *, outcome: str,
 def _open_call(conn: sa.Connection, actor: Actor, call_id: str) -> sa.RowMapping:
     call = store.get_call(conn, actor, call_id, for_update=True)
     actor.require(PERMISSION, call["unit_id"])
-    if call["status"] in CLOSED_STATUSES:
+    if call["status"] in store.CLOSED:
         raise Conflict(f"this call is already closed ({call['status']})", where="call")
     if call["customer_opted_out_at"] is not None or call["customer_erased_at"] is not None:
         raise Conflict("this customer has opted out of surveys; do not call", where="call")
@@ -212,9 +212,30 @@ def do_reveal_phone(ctx: Context, actor: Actor, call_id: str, *, ip: str | None 
     with ctx.db.write() as conn:
         call = store.get_call(conn, actor, call_id)
         actor.require(Permission.VIEW_PII, call["unit_id"])
-        number = store.phone_number(conn, call)
+        number = store.phone_number(call)
         if number is None:
             raise NotFound("there is no phone number for this customer", where="phone")
         audit.record(conn, at=ctx.now(), user_id=actor.user_id, action="reveal_phone",
                      entity="invitation", entity_id=call_id, unit_id=call["unit_id"], ip=ip)
     return number
+
+
+def present_call(conn: sa.Connection, actor: Actor, call: sa.RowMapping) -> dict[str, Any]:
+    """A call as an agent sees it: the phone always masked (revealed only on request), the
+    customer's name masked for roles without VIEW_PII."""
+    can_see = actor.scope.visibility(Permission.VIEW_PII).covers_unit(call["unit_id"])
+    name = call["customer_name"] or ""
+    number = store.phone_number(call)
+    return {
+        "id": call["public_id"], "status": call["status"], "due_at": call["due_at"],
+        "expires_at": call["expires_at"], "attempts": int(call["attempt_count"]),
+        "last_attempt_at": call["last_attempt_at"],
+        "survey_code": call["survey_code"], "survey_name": call["survey_name"],
+        "unit_code": call["unit_code"], "unit_name_zh": call["unit_name_zh"],
+        "unit_name_en": call["unit_name_en"], "timezone": call["unit_timezone"],
+        "staff_code": call["staff_code"],
+        "staff_name": call["staff_name"], "customer_id": call["customer_public_id"],
+        "customer_name": name if can_see else mask_value("name", name),
+        "phone_masked": mask_value("phone", number) if number else None,
+        "can_reveal": can_see and number is not None,
+    }

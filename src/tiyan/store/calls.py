@@ -18,10 +18,12 @@ from tiyan.domain.access import Actor, Permission
 from tiyan.domain.calls import CLOSED_STATUSES, UNREACHED
 from tiyan.errors import NotFound
 from tiyan.store import tables as t
+from tiyan.store.invitations import FINAL_STATUSES
 from tiyan.store.scoped import visible
 
 I = t.invitation  # noqa: E741 - the invitation table, as in SQL
 PERMISSION = Permission.ENTER_RESPONSES
+CLOSED = sorted(CLOSED_STATUSES | FINAL_STATUSES)
 
 def due_at() -> sa.ColumnElement[Any]:
     """When a phone invitation falls due (see the module docstring)."""
@@ -32,12 +34,18 @@ _ATTEMPTS = (sa.select(sa.func.count()).where(t.call_attempt.c.invitation_id == 
 _LAST_ATTEMPT = (sa.select(sa.func.max(t.call_attempt.c.at))
                  .where(t.call_attempt.c.invitation_id == I.c.id)
                  .correlate(I).scalar_subquery())
+_PHONE_IDENTITY = (sa.select(t.customer_identity.c.value)
+                   .where(t.customer_identity.c.customer_id == I.c.customer_id,
+                          t.customer_identity.c.kind.in_(("phone", "mobile")))
+                   .order_by(t.customer_identity.c.id).limit(1)
+                   .correlate(I).scalar_subquery())
 
 
 def _call_query() -> sa.Select[Any]:
     return (
         sa.select(I, due_at().label("due_at"), _ATTEMPTS.label("attempt_count"),
                   _LAST_ATTEMPT.label("last_attempt_at"),
+                  _PHONE_IDENTITY.label("phone_identity"),
                   t.customer.c.public_id.label("customer_public_id"),
                   t.customer.c.name.label("customer_name"),
                   t.customer.c.attributes.label("customer_attributes"),
@@ -48,6 +56,7 @@ def _call_query() -> sa.Select[Any]:
                   t.survey.c.status.label("survey_status"),
                   t.org_unit.c.code.label("unit_code"), t.org_unit.c.name_zh.label("unit_name_zh"),
                   t.org_unit.c.name_en.label("unit_name_en"),
+                  t.org_unit.c.timezone.label("unit_timezone"),
                   t.staff.c.code.label("staff_code"), t.staff.c.name.label("staff_name"))
         .join(t.survey, t.survey.c.id == I.c.survey_id)
         .join(t.org_unit, t.org_unit.c.id == I.c.unit_id)
@@ -62,7 +71,7 @@ def worklist(conn: Connection, actor: Actor, now: dt.datetime, *,
     """The calls due now in the agent's units, longest waiting first (see `domain.calls.is_due`)."""
     vis = actor.scope.visibility(PERMISSION)
     query = (_call_query().where(
-        visible(vis, I.c.unit_id), I.c.status.not_in(sorted(CLOSED_STATUSES)),
+        visible(vis, I.c.unit_id), I.c.status.not_in(CLOSED),
         due_at() <= now, I.c.expires_at > now, t.survey.c.status == "active",
         t.customer.c.opted_out_at.is_(None), t.customer.c.erased_at.is_(None),
     ).order_by(due_at(), I.c.id).limit(limit))
@@ -76,7 +85,7 @@ def upcoming_count(conn: Connection, actor: Actor, now: dt.datetime) -> int:
              .join(t.survey, t.survey.c.id == I.c.survey_id)
              .outerjoin(t.customer, t.customer.c.id == I.c.customer_id)
              .where(I.c.channel == "phone", visible(vis, I.c.unit_id),
-                    I.c.status.not_in(sorted(CLOSED_STATUSES)), due_at() > now,
+                    I.c.status.not_in(CLOSED), due_at() > now,
                     I.c.expires_at > now, t.survey.c.status == "active",
                     t.customer.c.opted_out_at.is_(None), t.customer.c.erased_at.is_(None)))
     return int(conn.execute(query).scalar_one())
@@ -125,22 +134,15 @@ def update_call(conn: Connection, invitation_id: int, **values: Any) -> None:
                  .values(attempts=I.c.attempts + 1, **values))
 
 
-def phone_number(conn: Connection, call: RowMapping) -> str | None:
+def phone_number(call: RowMapping) -> str | None:
     """The number to dial: the invitation's contact, else the customer's phone identity or
     attribute."""
-    if call["contact"]:
-        return str(call["contact"])
-    if call["customer_id"] is None:
-        return None
-    found = conn.execute(sa.select(t.customer_identity.c.value).where(
-        t.customer_identity.c.customer_id == call["customer_id"],
-        t.customer_identity.c.kind.in_(("phone", "mobile"))).order_by(t.customer_identity.c.id)
-    ).scalar()
-    if found:
-        return str(found)
     attributes = call["customer_attributes"] or {}
-    value = attributes.get("phone") or attributes.get("mobile")
-    return str(value) if value else None
+    for value in (call["contact"], call["phone_identity"], attributes.get("phone"),
+                  attributes.get("mobile")):
+        if value:
+            return str(value)
+    return None
 
 
 def unit_chain(conn: Connection, unit_id: int) -> list[int]:

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from tiyan import __version__
 from tiyan.context import Context
 from tiyan.services.jobs import Worker
+from tiyan.web.api import calls as calls_api
 from tiyan.web.api import cases as cases_api
 from tiyan.web.api import exports, v1
 from tiyan.web.api import journeys as journeys_api
@@ -63,5 +64,7 @@ def create_app(ctx: Context) -> FastAPI:
 
     for module in (v1, surveys_api, journeys_api, webhooks_api, cases_api, exports, auth_pages,
                    home, lists, builder, journey_pages, webhook_pages, case_pages):
+        app.include_router(module.router)
+    for module in (calls_api,):
         app.include_router(module.router)
     return app

@@ -17,14 +17,17 @@ from tiyan.services.jobs import enqueue, enqueue_many
 
 TEXT_ANALYZE = "text.analyze"
 WEBHOOK_EMIT = "webhook.emit"
+AGGREGATES_FOLD = "aggregates.fold"  # tiyan.services.aggregates
 RESPONSE_SUBMITTED = "response.submitted"
 FEEDBACK_IMPORTED = "feedback.imported"
 TEXT_JOB_SIZE = 500  # responses per text-analysis job of a feedback batch
 
 
 def after_response_stored(conn: Connection, response_id: int, now: dt.datetime) -> None:
-    """A survey response was stored: analyse its texts, tell the webhooks."""
+    """A survey response was stored: fold it into the dashboards, analyse its texts, tell the
+    webhooks."""
     enqueue_many(conn, [
+        (AGGREGATES_FOLD, {"response_ids": [response_id]}),
         (TEXT_ANALYZE, {"response_ids": [response_id]}),
         (WEBHOOK_EMIT, {"event": RESPONSE_SUBMITTED, "response_ids": [response_id],
                         "at": now.isoformat()}),
@@ -38,6 +41,8 @@ def after_feedback_stored(conn: Connection, batch_id: int, response_ids: Sequenc
     if not ids:
         return
     for start in range(0, len(ids), TEXT_JOB_SIZE):
+        enqueue(conn, AGGREGATES_FOLD, {"response_ids": ids[start:start + TEXT_JOB_SIZE]},
+                run_at=now)
         enqueue(conn, TEXT_ANALYZE, {"response_ids": ids[start:start + TEXT_JOB_SIZE]},
                 run_at=now)
     enqueue(conn, WEBHOOK_EMIT, {"event": FEEDBACK_IMPORTED, "batch_id": batch_id,

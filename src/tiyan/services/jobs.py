@@ -47,6 +47,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "tiyan.services.notifications",
     "tiyan.services.invitations",
     "tiyan.services.churn",
+    "tiyan.services.aggregates",
 )
 
 

@@ -14,6 +14,7 @@ from tiyan.context import Context
 from tiyan.services.jobs import Worker
 from tiyan.web.api import calls as calls_api
 from tiyan.web.api import cases as cases_api
+from tiyan.web.api import customers as customers_api
 from tiyan.web.api import exports, v1
 from tiyan.web.api import journeys as journeys_api
 from tiyan.web.api import surveys as surveys_api
@@ -25,6 +26,7 @@ from tiyan.web.ui import (
     auth_pages,
     builder,
     case_pages,
+    customer_pages,
     home,
     journey_pages,
     lists,
@@ -66,5 +68,7 @@ def create_app(ctx: Context) -> FastAPI:
                    home, lists, builder, journey_pages, webhook_pages, case_pages):
         app.include_router(module.router)
     for module in (calls_api,):
+        app.include_router(module.router)
+    for module in (customers_api, customer_pages):
         app.include_router(module.router)
     return app

@@ -31,6 +31,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("nav.home", "/", Permission.VIEW_DASHBOARD),
     NavItem("nav.responses", "/responses", Permission.VIEW_RESPONSES),
     NavItem("nav.customers", "/customers", Permission.VIEW_CUSTOMERS),
+    NavItem("nav.at_risk", "/customers/at-risk", Permission.VIEW_CUSTOMERS),
     NavItem("nav.cases", "/cases", Permission.MANAGE_CASES),
     NavItem("nav.callbacks", "/callbacks", Permission.MANAGE_CASES),
     NavItem("nav.surveys", "/surveys", Permission.MANAGE_SURVEYS),

@@ -1,0 +1,255 @@
+"""Score aggregates: the sums the dashboards read instead of scanning responses and answers.
+
+`score_agg` holds, per day and per month (business time zone) × unit × survey × touchpoint ×
+channel × item code: n, sum, sum of squares, top-box and bottom-box counts. Item code '' counts
+responses. Sums and counts add up, so any roll-up (months, units of a subtree, channels) is a
+sum of rows, and means, proportions, NPS and their confidence intervals follow exactly.
+
+Folding is one SQL statement per grain and kind (answers, responses): INSERT … SELECT … GROUP BY
+… ON CONFLICT DO UPDATE SET n = n + excluded.n, the same on SQLite and PostgreSQL. Every response
+is folded exactly once: in bulk up to a watermark (`catch_up`, after `tiyan generate`/`demo`,
+`tiyan aggregates rebuild`), or one by one by the `aggregates.fold` job, which records each id in
+`score_agg_folded` in the same transaction (a rerun job adds nothing twice).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from tiyan.domain.surveys import QuestionType, SurveyDefinition
+from tiyan.store import app_settings
+from tiyan.store import tables as t
+from tiyan.store.db import Database
+from tiyan.store.surveys import version_definition
+
+BUSINESS_TIMEZONE = "Asia/Shanghai"
+WATERMARK = "score_agg.watermark"
+RESPONSES = ""  # the item code of the rows that count responses
+CHUNK = 100_000
+
+R, A, G, Q, F = t.response, t.answer, t.score_agg, t.score_agg_question, t.score_agg_folded
+KEY = ("grain", "bucket", "unit_id", "survey_id", "touchpoint_id", "channel", "item_code")
+SUMS = ("n", "total", "total_sq", "top", "bottom")
+
+
+# --- periods in SQL ---------------------------------------------------------------------
+
+def utc_offset_hours(tz: str) -> float:
+    offset = dt.datetime.now(ZoneInfo(tz)).utcoffset() or dt.timedelta(0)
+    return offset.total_seconds() / 3600
+
+
+def day_of(dialect: str, column: sa.ColumnElement[dt.datetime], tz: str) -> sa.ColumnElement:
+    """The local calendar day of a UTC timestamp column."""
+    if dialect == "postgresql":
+        return sa.cast(sa.func.timezone(tz, column), sa.Date)
+    return sa.func.date(column, f"{utc_offset_hours(tz):+.2f} hours")
+
+
+def month_of(dialect: str, column: sa.ColumnElement[dt.datetime], tz: str) -> sa.ColumnElement:
+    """The first day of the local calendar month of a UTC timestamp column."""
+    if dialect == "postgresql":
+        return sa.cast(sa.func.date_trunc("month", sa.func.timezone(tz, column)), sa.Date)
+    return sa.func.date(column, f"{utc_offset_hours(tz):+.2f} hours", "start of month")
+
+
+# --- question facts -----------------------------------------------------------------------
+
+def boxes(kind: QuestionType, bounds: tuple[int, int] | None) -> tuple[float | None, float | None]:
+    """Where the top box starts and the bottom box ends for a question type and scale."""
+    if kind == QuestionType.NPS:
+        return 9.0, 6.0
+    if kind == QuestionType.YESNO:
+        return 1.0, 0.0
+    if bounds is None:
+        return None, None
+    low, high = bounds
+    return float(high - 1), float(low + 1)
+
+
+def question_rows(definition: SurveyDefinition, version_id: int,
+                  touchpoints: dict[str, int]) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for q in definition.questions:
+        numeric = q.type not in (QuestionType.TEXT, QuestionType.DATE, QuestionType.SINGLE,
+                                 QuestionType.MULTI)
+        if not numeric and q.touchpoint is None:
+            continue
+        top, bottom = boxes(q.type, q.bounds()) if numeric else (None, None)
+        tp = touchpoints.get(q.touchpoint) if q.touchpoint else None
+        keys = [f"{q.key}.{row.code}" for row in q.rows] if q.type == QuestionType.MATRIX \
+            else [q.key]
+        rows.extend({"survey_version_id": version_id, "question_key": key, "touchpoint_id": tp,
+                     "top_from": top, "bottom_to": bottom} for key in keys)
+    return rows
+
+
+def _journey_touchpoints(conn: Connection, survey_id: int) -> dict[str, int]:
+    """Touchpoint codes of the survey's journeys (its own touchpoint's first, then listeners')."""
+    journeys: list[int] = []
+    own = conn.execute(sa.select(t.touchpoint.c.journey_id)
+                       .join(t.survey, t.survey.c.touchpoint_id == t.touchpoint.c.id)
+                       .where(t.survey.c.id == survey_id)).scalar_one_or_none()
+    if own is not None:
+        journeys.append(own)
+    journeys += [j for (j,) in conn.execute(
+        sa.select(t.touchpoint.c.journey_id).distinct()
+        .join(t.touchpoint_listener, t.touchpoint_listener.c.touchpoint_id == t.touchpoint.c.id)
+        .where(t.touchpoint_listener.c.survey_id == survey_id)) if j not in journeys]
+    found: dict[str, int] = {}
+    for journey_id in journeys:
+        for code, tp_id in conn.execute(sa.select(t.touchpoint.c.code, t.touchpoint.c.id)
+                                        .where(t.touchpoint.c.journey_id == journey_id)):
+            found.setdefault(code, tp_id)
+    return found
+
+
+def ensure_questions(conn: Connection, version_ids: Iterable[int],
+                     cache: dict[object, object]) -> None:
+    """Record the question facts of survey versions the aggregates have not seen yet."""
+    todo = sorted({int(v) for v in version_ids if v is not None
+                   and not cache.get(("score_agg_question", int(v)))})
+    if not todo:
+        return
+    have = {v for (v,) in conn.execute(sa.select(Q.c.survey_version_id).distinct()
+                                       .where(Q.c.survey_version_id.in_(todo)))}
+    for version_id in todo:
+        if version_id not in have:
+            survey_id = conn.execute(sa.select(t.survey_version.c.survey_id).where(
+                t.survey_version.c.id == version_id)).scalar_one()
+            definition = version_definition(conn, version_id, cache)
+            rows = question_rows(definition, version_id, _journey_touchpoints(conn, survey_id))
+            if rows:
+                conn.execute(_insert(conn, Q).values(rows).on_conflict_do_nothing())
+        cache[("score_agg_question", version_id)] = True
+
+
+# --- folding ------------------------------------------------------------------------------
+
+def _insert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
+    return (postgresql.insert(table) if conn.dialect.name == "postgresql"
+            else sqlite.insert(table))
+
+
+def _answers_select(dialect: str, grain: str, where: sa.ColumnElement[bool],
+                    tz: str) -> sa.Select:
+    bucket = (day_of if grain == "d" else month_of)(dialect, R.c.submitted_at, tz)
+    value = A.c.value_num
+    top_from = sa.func.coalesce(Q.c.top_from, sa.case((A.c.item_code == "nps", 9.0), else_=4.0))
+    bottom_to = sa.func.coalesce(Q.c.bottom_to,
+                                 sa.case((A.c.item_code == "nps", 6.0), else_=2.0))
+    dims = (sa.literal(grain), bucket, R.c.unit_id, sa.func.coalesce(R.c.survey_id, 0),
+            sa.func.coalesce(Q.c.touchpoint_id, R.c.touchpoint_id, 0), R.c.channel, A.c.item_code)
+    return (
+        sa.select(*dims, sa.func.count(), sa.func.sum(value), sa.func.sum(value * value),
+                  sa.func.sum(sa.case((value >= top_from, 1), else_=0)),
+                  sa.func.sum(sa.case((value <= bottom_to, 1), else_=0)))
+        .select_from(R.join(A, A.c.response_id == R.c.id)
+                     .outerjoin(Q, sa.and_(Q.c.survey_version_id == R.c.survey_version_id,
+                                           Q.c.question_key == A.c.question_key)))
+        .where(where, R.c.status == "complete", R.c.submitted_at.is_not(None),
+               A.c.value_num.is_not(None), A.c.item_code.is_not(None))
+        .group_by(*dims[1:])
+    )
+
+
+def _responses_select(dialect: str, grain: str, where: sa.ColumnElement[bool],
+                      tz: str) -> sa.Select:
+    bucket = (day_of if grain == "d" else month_of)(dialect, R.c.submitted_at, tz)
+    dims = (sa.literal(grain), bucket, R.c.unit_id, sa.func.coalesce(R.c.survey_id, 0),
+            sa.func.coalesce(R.c.touchpoint_id, 0), R.c.channel, sa.literal(RESPONSES))
+    zero = sa.literal(0)
+    return (sa.select(*dims, sa.func.count(), zero, zero, zero, zero)
+            .where(where, R.c.status == "complete", R.c.submitted_at.is_not(None))
+            .group_by(*dims[1:6]))
+
+
+def fold(conn: Connection, where: sa.ColumnElement[bool], *,
+         tz: str = BUSINESS_TIMEZONE) -> None:
+    """Add the responses `where` selects (on table response) into the aggregates."""
+    dialect = conn.dialect.name
+    for grain in ("d", "m"):
+        for select in (_answers_select(dialect, grain, where, tz),
+                       _responses_select(dialect, grain, where, tz)):
+            insert = _insert(conn, G).from_select([*KEY, *SUMS], select)
+            insert = insert.on_conflict_do_update(
+                index_elements=list(KEY),
+                set_={name: G.c[name] + insert.excluded[name] for name in SUMS})
+            conn.execute(insert)
+
+
+def _versions(conn: Connection, where: sa.ColumnElement[bool]) -> list[int]:
+    return [v for (v,) in conn.execute(sa.select(R.c.survey_version_id).distinct().where(where))
+            if v is not None]
+
+
+def watermark(conn: Connection) -> int:
+    return int(app_settings.get_value(conn, WATERMARK) or 0)
+
+
+def fold_responses(conn: Connection, response_ids: Sequence[int],
+                   cache: dict[object, object]) -> int:
+    """Fold these responses unless already folded (in bulk or by an earlier run); returns how
+    many were added. Runs inside the caller's transaction."""
+    mark = watermark(conn)
+    ids = sorted({int(i) for i in response_ids if int(i) > mark})
+    if not ids:
+        return 0
+    done = {i for (i,) in conn.execute(sa.select(F.c.response_id).where(F.c.response_id.in_(ids)))}
+    todo = [i for i in ids if i not in done]
+    if not todo:
+        return 0
+    where = R.c.id.in_(todo)
+    ensure_questions(conn, _versions(conn, where), cache)
+    fold(conn, where)
+    conn.execute(F.insert(), [{"response_id": i} for i in todo])
+    return len(todo)
+
+
+def catch_up(db: Database, now: Callable[[], dt.datetime], *, chunk: int = CHUNK,
+             progress: Callable[[int, int], None] | None = None) -> int:
+    """Fold, in bulk and in chunks of ids, every stored response not folded yet; returns the
+    number of responses examined. Each chunk is one transaction that moves the watermark."""
+    with db.read() as conn:
+        start = watermark(conn)
+        last = conn.execute(sa.select(sa.func.max(R.c.id))).scalar() or 0
+    total = max(last - start, 0)
+    position = start
+    while position < last:
+        end = min(position + chunk, last)
+        with db.write() as conn:
+            where = sa.and_(R.c.id > position, R.c.id <= end,
+                            ~sa.exists().where(F.c.response_id == R.c.id))
+            ensure_questions(conn, _versions(conn, sa.and_(R.c.id > position, R.c.id <= end)),
+                             db.immutable_cache)
+            fold(conn, where)
+            conn.execute(F.delete().where(F.c.response_id <= end))
+            app_settings.put_value(conn, WATERMARK, end, now())
+        if progress is not None:
+            progress(end - start, total)
+        position = end
+    return total
+
+
+def clear(db: Database, now: dt.datetime) -> None:
+    """Forget all aggregates (the next catch-up folds every response again)."""
+    with db.write() as conn:
+        conn.execute(G.delete())
+        conn.execute(F.delete())
+        conn.execute(Q.delete())
+        app_settings.put_value(conn, WATERMARK, 0, now)
+    for key in [k for k in db.immutable_cache if isinstance(k, tuple)
+                and k[:1] == ("score_agg_question",)]:
+        del db.immutable_cache[key]
+
+
+def rebuild(db: Database, now: Callable[[], dt.datetime], *, chunk: int = CHUNK,
+            progress: Callable[[int, int], None] | None = None) -> int:
+    clear(db, now())
+    return catch_up(db, now, chunk=chunk, progress=progress)

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
         default=None, description="Secret the provider's status callback must carry as "
                                   "`?key=` (none: callbacks are refused).",
     )
+    sms_status_field: str = Field(default="status", description="Field of the status callback "
+                                                               "that carries the delivery status.")
     sms_delivered_values: str = Field(
         default="delivered,DELIVRD,success", description="Callback status values meaning "
                                                          "delivered (comma-separated).",

@@ -16,6 +16,7 @@ from tiyan.web.api import calls as calls_api
 from tiyan.web.api import cases as cases_api
 from tiyan.web.api import customers as customers_api
 from tiyan.web.api import exports, v1
+from tiyan.web.api import invitations as invitations_api
 from tiyan.web.api import journeys as journeys_api
 from tiyan.web.api import surveys as surveys_api
 from tiyan.web.api import webhooks as webhooks_api
@@ -71,4 +72,5 @@ def create_app(ctx: Context) -> FastAPI:
         app.include_router(module.router)
     for module in (customers_api, customer_pages):
         app.include_router(module.router)
+    app.include_router(invitations_api.router)
     return app

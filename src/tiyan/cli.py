@@ -123,6 +123,9 @@ def demo(
     ctx = open_context(db, check_schema=False)
     upgrade(ctx.db)
     summary = build_demo(ctx, seed=seed, progress=True)
+    from tiyan.services.aggregates import catch_up
+
+    catch_up(ctx)
     if not summary.already_there:
         from tiyan.text.cli import reanalyze_with_progress
 
@@ -225,6 +228,31 @@ def token_create(
 
 
 app.add_typer(text_app, name="text", help="Text analytics: analyze files, train models.")
+
+aggregates_app = typer.Typer(no_args_is_help=True, help="Dashboard aggregates.")
+app.add_typer(aggregates_app, name="aggregates")
+
+
+@aggregates_app.command("rebuild")
+@reports_errors
+def aggregates_rebuild(
+    db: DbOption = None,
+    only_new: Annotated[bool, typer.Option("--only-new", help="Fold only the responses not "
+                                                             "folded yet.")] = False,
+) -> None:
+    """Recompute the dashboard aggregates from all stored responses (with a progress bar)."""
+    import time
+
+    from tiyan.context import open_context
+    from tiyan.demo.generate import _progress_callback
+    from tiyan.services.aggregates import catch_up, rebuild
+
+    ctx = open_context(db)
+    started = time.perf_counter()
+    run = catch_up if only_new else rebuild
+    count = run(ctx, _progress_callback(True, "aggregates"))
+    seconds = time.perf_counter() - started
+    typer.echo(f"folded {count:,} responses in {seconds:.1f} s")
 app.add_typer(feedback_app, name="feedback",
               help="Feedback gathered elsewhere: import reviews, hotline records and more.")
 

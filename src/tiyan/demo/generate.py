@@ -22,6 +22,7 @@ from tiyan.demo.bulk import ResponseDraft, write_responses
 from tiyan.demo.scores import five_point
 from tiyan.domain.responses import AnswerValue
 from tiyan.domain.surveys import parse_definition
+from tiyan.services.aggregates import catch_up
 from tiyan.store import org, surveys
 from tiyan.store import tables as t
 
@@ -82,7 +83,27 @@ def generate_responses(ctx: Context, count: int, *, seed: int = 1,
         written += size
         bar(size)
     bar(0, done=True)
+    catch_up(ctx, _progress_callback(progress, "aggregates"))
     return GenerateReport(written, time.perf_counter() - started)
+
+
+def _progress_callback(show: bool, label: str):  # type: ignore[no-untyped-def]
+    """A (done, total) callback that draws a progress bar, or None when not shown."""
+    if not show:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    progress = Progress(label, BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    task = progress.add_task(label, total=None)
+
+    def advance(done: int, total: int) -> None:
+        if not progress.live.is_started:
+            progress.start()
+        progress.update(task, completed=done, total=total)
+        if done >= total:
+            progress.stop()
+
+    return advance
 
 
 def ensure_bench_world(ctx: Context, rng: random.Random) -> BenchWorld:

@@ -224,9 +224,13 @@ def _customer_fields(row: RowMapping) -> dict[str, Any]:
 # --- saving a page, submitting -------------------------------------------------------------
 
 def do_save_page(ctx: Context, respondent: Respondent, definition: SurveyDefinition, page: int,
-                 form: Mapping[str, list[str]], *, language: str,
-                 back: bool = False) -> PageResult:
-    """Check and save one posted page; after the last page, store the response."""
+                 form: Mapping[str, list[str]], *, language: str, back: bool = False,
+                 seen: frozenset[str] | None = None) -> PageResult:
+    """Check and save one posted page; after the last page, store the response.
+
+    `seen` names the questions the respondent saw on the page; when an answer reveals one they
+    did not see (a browser without JavaScript), the page comes back with it instead of moving on.
+    """
     if respondent.submitted:
         return PageResult("done", response_public_id=respondent.response_public_id)
     if page not in page_numbers(definition):
@@ -234,13 +238,15 @@ def do_save_page(ctx: Context, respondent: Respondent, definition: SurveyDefinit
     on_page = questions_on(definition, page)
     base = {k: v for k, v in respondent.answers.items() if k not in {q.key for q in on_page}}
     raw, unknown = answers_from_form(on_page, form)
-    check = check_page(_shown_on_page(on_page, base, raw, respondent.data), raw, unknown)
+    shown = _shown_on_page(on_page, base, raw, respondent.data)
+    check = check_page(shown, raw, unknown)
     answers = {**base, **check.answers}
+    revealed = seen is not None and any(q.key not in seen and q.key not in raw for q in shown)
     if back:
         target = previous_page(definition, page, answers, respondent.data) or page
         _save(ctx, respondent, answers, target, language)
         return PageResult("page", target)
-    if not check.ok:
+    if not check.ok or revealed:
         return PageResult("errors", page, check=check, raw=raw)
     effective = {**walk(definition, answers, respondent.data).answers, **check.answers}
     following = next_page(definition, page, effective, respondent.data)
@@ -268,10 +274,9 @@ def _save(ctx: Context, r: Respondent, answers: dict[str, Any], page: int,
     for attempt in (1, 2):
         try:
             with ctx.db.write() as conn:
-                if store.update_answers(conn, r.sid, answers=answers, page=page,
-                                        language=language, now=now):
-                    return
-                store.insert_session(conn, _new_row(r, answers, page, language, "open", now))
+                if not store.update_answers(conn, r.sid, answers=answers, page=page,
+                                            language=language, now=now):
+                    store.insert_session(conn, _new_row(r, answers, page, language, "open", now))
                 if r.invitation_id is not None:
                     record_invitation_status(conn, r.invitation_id, "started", now)
                 return

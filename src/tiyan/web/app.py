@@ -33,6 +33,7 @@ from tiyan.web.ui import (
     lists,
     webhook_pages,
 )
+from tiyan.web.ui import respond as respond_pages
 
 STATIC = Path(__file__).parent / "static"
 
@@ -73,4 +74,5 @@ def create_app(ctx: Context) -> FastAPI:
     for module in (customers_api, customer_pages):
         app.include_router(module.router)
     app.include_router(invitations_api.router)
+    app.include_router(respond_pages.router)
     return app

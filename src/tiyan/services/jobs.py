@@ -45,6 +45,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "tiyan.services.alerts",
     "tiyan.services.cases",
     "tiyan.services.notifications",
+    "tiyan.services.voc_reports",
     "tiyan.services.invitations",
     "tiyan.services.churn",
     "tiyan.services.aggregates",

@@ -31,6 +31,7 @@ from tiyan.web.ui import (
     home,
     journey_pages,
     lists,
+    voc_pages,
     webhook_pages,
 )
 from tiyan.web.ui import respond as respond_pages
@@ -67,7 +68,8 @@ def create_app(ctx: Context) -> FastAPI:
         return Health(status="ok")
 
     for module in (v1, surveys_api, journeys_api, webhooks_api, cases_api, exports, auth_pages,
-                   home, lists, builder, journey_pages, webhook_pages, case_pages):
+                   home, lists, builder, journey_pages, webhook_pages, case_pages,
+                   voc_pages):
         app.include_router(module.router)
     for module in (calls_api,):
         app.include_router(module.router)

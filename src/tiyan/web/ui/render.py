@@ -34,6 +34,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("nav.at_risk", "/customers/at-risk", Permission.VIEW_CUSTOMERS),
     NavItem("nav.cases", "/cases", Permission.MANAGE_CASES),
     NavItem("nav.callbacks", "/callbacks", Permission.MANAGE_CASES),
+    NavItem("nav.voc", "/voc", Permission.VIEW_RESPONSES),
     NavItem("nav.surveys", "/surveys", Permission.MANAGE_SURVEYS),
     NavItem("nav.journeys", "/journeys", Permission.MANAGE_SURVEYS),
     NavItem("nav.rules", "/alert-rules", Permission.MANAGE_SURVEYS),

@@ -1,0 +1,261 @@
+"""The VOC review's figures for a period and unit (unit scope applied here): dissatisfied
+feedback by aspect and by case root cause ranked by NPS points lost, representative quotes,
+new and rising themes against the previous period, case volumes, SLA compliance, recovery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tiyan.domain.access import Actor, Permission
+from tiyan.domain.callbacks import RecoveryRate, recovery_rate
+from tiyan.domain.root_causes import RootCauseTree
+from tiyan.domain.voc import SlaCompliance, Trend, nps_of, theme_impacts, trend
+from tiyan.errors import InvalidInput, NotFound
+from tiyan.store import tables as t
+from tiyan.store.scoped import parent_map
+
+PERMISSION = Permission.VIEW_RESPONSES
+QUOTES = 3
+MAX_DAYS = 366
+
+
+@dataclass(frozen=True)
+class Theme:
+    code: str
+    name_zh: str
+    name_en: str
+    mentions: int  # negative mentions (scored or not)
+    responses: int  # scored responses in the theme
+    share: float
+    nps_with: float | None
+    points_lost: float
+    trend: Trend
+    before: int  # mentions in the previous period
+    quotes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VocReview:
+    start: dt.datetime
+    end: dt.datetime
+    unit_code: str | None
+    responses: int  # with an NPS score
+    nps: float | None
+    nps_before: float | None
+    aspects: list[Theme]
+    causes: list[Theme]
+    cases_opened: int
+    cases_by_status: dict[str, int]
+    sla: SlaCompliance
+    recovery: RecoveryRate
+    feedback: int = 0  # responses with a negative aspect
+    new_themes: list[str] = field(default_factory=list)
+
+
+def check_period(start: dt.datetime, end: dt.datetime) -> None:
+    if end <= start:
+        raise InvalidInput("the period ends before it starts", where="end")
+    if end - start > dt.timedelta(days=MAX_DAYS):
+        raise InvalidInput(f"a review covers at most {MAX_DAYS} days", where="end")
+
+
+def review(conn: Connection, actor: Actor, *, start: dt.datetime, end: dt.datetime,
+           unit_id: int | None, causes: RootCauseTree, now: dt.datetime) -> VocReview:
+    check_period(start, end)
+    units = _units(conn, actor, unit_id)
+    before_start = start - (end - start)
+    scores = _scores(conn, units, start, end)
+    scores_before = _scores(conn, units, before_start, start)
+    mentions = _negative_mentions(conn, units, start, end)
+    counts_before = Counter(code for code, _, _ in
+                            _negative_mentions(conn, units, before_start, start))
+    aspects = _aspect_themes(scores, len(scores_before), mentions, counts_before)
+    cases = _cases(conn, units, start, end)
+    cases_before = _cases(conn, units, before_start, start)
+    code_row = conn.execute(sa.select(t.org_unit.c.code).where(t.org_unit.c.id == unit_id)
+                            ).scalar_one() if unit_id else None
+    return VocReview(
+        start=start, end=end, unit_code=code_row, responses=len(scores), nps=nps_of(
+            scores.values()), nps_before=nps_of(scores_before.values()), aspects=aspects,
+        causes=_cause_themes(scores, len(scores_before), cases, cases_before, causes),
+        cases_opened=len(cases), cases_by_status=dict(Counter(c.status for c in cases)),
+        sla=_sla(conn, [c.id for c in cases], now), recovery=_recovery(conn, units, start, end),
+        feedback=len({r for _, r, _ in mentions}),
+        new_themes=[a.code for a in aspects if a.trend is Trend.NEW])
+
+
+def _units(conn: Connection, actor: Actor, unit_id: int | None) -> list[int]:
+    reach = actor.scope.visibility(PERMISSION).unit_ids
+    if unit_id is None:
+        return sorted(reach)
+    if unit_id not in reach:
+        raise NotFound("this unit does not exist or is not yours to see", where="unit")
+    from tiyan.domain.access import subtree
+
+    return sorted(subtree(parent_map(conn), unit_id) & reach)
+
+
+def _period(start: dt.datetime, end: dt.datetime) -> list[sa.ColumnElement[bool]]:
+    return [t.response.c.submitted_at >= start, t.response.c.submitted_at < end]
+
+
+def _scores(conn: Connection, units: list[int], start: dt.datetime,
+            end: dt.datetime) -> dict[int, float]:
+    query = (sa.select(t.answer.c.response_id, t.answer.c.value_num)
+             .join(t.response, t.response.c.id == t.answer.c.response_id)
+             .where(t.answer.c.item_code == "nps", t.answer.c.value_num.is_not(None),
+                    t.response.c.unit_id.in_(units), *_period(start, end)))
+    return {int(r): float(v) for r, v in conn.execute(query)}
+
+
+def _negative_mentions(conn: Connection, units: list[int], start: dt.datetime,
+                       end: dt.datetime) -> list[tuple[str, int, str]]:
+    query = (sa.select(t.text_aspect.c.aspect_code, t.text_aspect.c.response_id,
+                       t.text_analysis.c.redacted_text)
+             .join(t.text_analysis, t.text_analysis.c.id == t.text_aspect.c.analysis_id)
+             .join(t.response, t.response.c.id == t.text_aspect.c.response_id)
+             .where(t.text_aspect.c.label == "negative", t.response.c.unit_id.in_(units),
+                    *_period(start, end))
+             .order_by(t.text_aspect.c.id))
+    return [(str(a), int(r), str(e)) for a, r, e in conn.execute(query)]
+
+
+def _aspect_themes(scores: dict[int, float], before_total: int,
+                   mentions: list[tuple[str, int, str]], before: Counter[str]) -> list[Theme]:
+    groups: dict[str, set[int]] = {}
+    evidence: dict[str, list[tuple[float, int, str]]] = {}
+    for code, response_id, text in mentions:
+        groups.setdefault(code, set()).add(response_id)
+        evidence.setdefault(code, []).append((scores.get(response_id, 11.0), response_id, text))
+    impacts = {i.code: i for i in theme_impacts(scores, groups)}
+    names = aspect_names()
+    themes = []
+    for code, ids in groups.items():
+        impact = impacts.get(code)
+        zh, en = names.get(code, (code, code))
+        themes.append(Theme(
+            code=code, name_zh=zh, name_en=en, mentions=len(ids),
+            responses=impact.responses if impact else 0, share=impact.share if impact else 0.0,
+            nps_with=impact.nps_with if impact else None,
+            points_lost=impact.points_lost if impact else 0.0,
+            trend=trend(len(ids), len(scores), before.get(code, 0), before_total),
+            before=before.get(code, 0), quotes=_quotes(evidence[code])))
+    return sorted(themes, key=lambda x: (-x.points_lost, -x.mentions, x.code))
+
+
+def _quotes(found: list[tuple[float, int, str]]) -> tuple[str, ...]:
+    """The clearest complaints (whole comments, personal data redacted): lowest scores first,
+    no repeats."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for _, _, text in sorted(found, key=lambda x: (x[0], x[1])):
+        text = text.strip()
+        if text and text not in seen:
+            seen.add(text)
+            out.append(text[:300])
+        if len(out) == QUOTES:
+            break
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class _Case:
+    id: int
+    response_id: int | None
+    status: str
+    root_cause: str | None
+
+
+def _cases(conn: Connection, units: list[int], start: dt.datetime,
+           end: dt.datetime) -> list[_Case]:
+    query = (sa.select(t.cx_case.c.id, t.cx_case.c.response_id, t.cx_case.c.status,
+                       t.cx_case.c.root_cause)
+             .where(t.cx_case.c.unit_id.in_(units), t.cx_case.c.created_at >= start,
+                    t.cx_case.c.created_at < end))
+    return [_Case(*row) for row in conn.execute(query)]
+
+
+def _cause_themes(scores: dict[int, float], before_total: int, cases: list[_Case],
+                  before: list[_Case], tree: RootCauseTree) -> list[Theme]:
+    def group(of: list[_Case]) -> dict[str, set[int]]:
+        out: dict[str, set[int]] = {}
+        for c in of:
+            if c.root_cause:
+                out.setdefault(c.root_cause, set()).add(c.response_id or -c.id)
+        return out
+
+    now, then = group(cases), group(before)
+    impacts = {i.code: i for i in theme_impacts(scores, now)}
+    themes = []
+    for code, ids in now.items():
+        impact = impacts.get(code)
+        zh, en = _cause_names(tree, code)
+        themes.append(Theme(
+            code=code, name_zh=zh, name_en=en, mentions=len(ids),
+            responses=impact.responses if impact else 0, share=impact.share if impact else 0.0,
+            nps_with=impact.nps_with if impact else None,
+            points_lost=impact.points_lost if impact else 0.0,
+            trend=trend(len(ids), len(scores), len(then.get(code, ())), before_total),
+            before=len(then.get(code, ()))))
+    return sorted(themes, key=lambda x: (-x.points_lost, -x.mentions, x.code))
+
+
+def _cause_names(tree: RootCauseTree, code: str) -> tuple[str, str]:
+    try:
+        node, top = tree.get(code), tree.top(code)
+    except InvalidInput:
+        return code, code
+    prefix_zh = f"{top.name('zh-CN')} / " if top.code != node.code else ""
+    prefix_en = f"{top.name('en')} / " if top.code != node.code else ""
+    return prefix_zh + node.name("zh-CN"), prefix_en + node.name("en")
+
+
+def _sla(conn: Connection, case_ids: list[int], now: dt.datetime) -> SlaCompliance:
+    if not case_ids:
+        return SlaCompliance(0, 0)
+    rows = conn.execute(sa.select(t.case_timer.c.due_at, t.case_timer.c.met_at)
+                        .where(t.case_timer.c.case_id.in_(case_ids))).all()
+    due = [(d, m) for d, m in rows if m is not None or d <= now]
+    return SlaCompliance(len(due), sum(1 for d, m in due if m is not None and m <= d))
+
+
+def _recovery(conn: Connection, units: list[int], start: dt.datetime,
+              end: dt.datetime) -> RecoveryRate:
+    last = (sa.select(t.callback_call.c.task_id, sa.func.max(t.callback_call.c.id).label("cid"))
+            .where(t.callback_call.c.outcome == "reached").group_by(t.callback_call.c.task_id)
+            .subquery())
+    query = (sa.select(t.callback_call.c.recovered).select_from(t.callback_task)
+             .outerjoin(last, last.c.task_id == t.callback_task.c.id)
+             .outerjoin(t.callback_call, t.callback_call.c.id == last.c.cid)
+             .where(t.callback_task.c.unit_id.in_(units),
+                    t.callback_task.c.created_at >= start, t.callback_task.c.created_at < end))
+    return recovery_rate(conn.execute(query).scalars())
+
+
+@functools.cache
+def aspect_names() -> dict[str, tuple[str, str]]:
+    """Aspect code → (Chinese, English) name, over every built-in taxonomy."""
+    from tiyan.text.taxonomy import load_taxonomy_file
+
+    names: dict[str, tuple[str, str]] = {}
+    folder = Path(__file__).parent.parent / "text" / "taxonomies"
+    for path in sorted(folder.glob("*.yaml")):
+        for aspect in load_taxonomy_file(path).aspects:
+            names.setdefault(aspect.code, (aspect.name_zh, aspect.name_en))
+    return names
+
+
+def as_rows(themes: list[Theme], locale: str) -> list[dict[str, Any]]:
+    """Themes as plain rows for exports (localised name)."""
+    return [{"code": x.code, "name": x.name_zh if locale == "zh-CN" else x.name_en,
+             "mentions": x.mentions, "share": x.share, "nps_with": x.nps_with,
+             "points_lost": x.points_lost, "trend": x.trend.value, "before": x.before,
+             "quotes": list(x.quotes)} for x in themes]

@@ -1,0 +1,326 @@
+"""The VOC review as files and as a monthly e-mail: Excel (openpyxl) and PDF (fpdf2) exports,
+and subscriptions that mail last month's review as a PDF on the 1st of each month.
+
+PDF text in Chinese needs a font with CJK glyphs, which is too large to ship (Noto Sans CJK is
+~20 MB): TIYAN_PDF_FONT names one, otherwise the usual places are searched (Debian/Ubuntu
+fonts-noto-cjk, WenQuanYi, macOS PingFang, Windows YaHei); fpdf2 embeds only the glyphs used.
+
+Subscriptions live in the installation settings (app_setting `voc.subscriptions`); the job
+`voc.monthly` runs on the 1st at 08:00 (business time zone), sends each subscriber the review of
+their unit for the month before, scoped to what the subscriber may see, and schedules itself for
+the next month. A subscriber's month is recorded once sent, so a retried job sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from tiyan.analytics import voc
+from tiyan.context import Context
+from tiyan.domain.access import Actor
+from tiyan.errors import InvalidInput, TiyanError
+from tiyan.services.jobs import RetryLater, enqueue, job_handler, retry_delay
+from tiyan.store import app_settings, org
+from tiyan.store import tables as t
+
+TIMEZONE = "Asia/Shanghai"
+MONTHLY = "voc.monthly"
+SUBSCRIPTIONS = "voc.subscriptions"
+SEND_HOUR = 8
+FONT_PLACES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+)
+TEXTS = {
+    "zh-CN": {"title": "VOC 复盘", "period": "期间", "unit": "单元", "all": "全部可见单元",
+              "responses": "NPS 回复数", "nps": "NPS", "before": "上期", "aspects":
+              "不满意反馈主题（按 NPS 损失排序）", "causes": "工单根因（按 NPS 损失排序）",
+              "theme": "主题", "mentions": "负面提及", "share": "占比", "lost": "NPS 损失",
+              "trend": "趋势", "quotes": "代表性原话", "cases": "工单", "opened": "新建工单",
+              "sla": "SLA 达成率", "recovery": "挽回率", "none": "本期没有不满意反馈。",
+              "new": "新出现", "rising": "上升", "steady": "持平", "falling": "下降",
+              "summary": "概览", "mail": "附件是 {unit} {period} 的 VOC 复盘。"},
+    "en": {"title": "VOC review", "period": "Period", "unit": "Unit", "all": "all your units",
+           "responses": "NPS responses", "nps": "NPS", "before": "previous", "aspects":
+           "Dissatisfied feedback themes (by NPS points lost)", "causes":
+           "Case root causes (by NPS points lost)", "theme": "Theme", "mentions":
+           "Negative mentions", "share": "Share", "lost": "NPS points lost", "trend": "Trend",
+           "quotes": "Representative quotes", "cases": "Cases", "opened": "Cases opened",
+           "sla": "SLA compliance", "recovery": "Recovery rate", "none":
+           "No dissatisfied feedback in this period.", "new": "new", "rising": "rising",
+           "steady": "steady", "falling": "falling", "summary": "Summary",
+           "mail": "Attached: the VOC review of {unit} for {period}."},
+}
+
+
+# --- periods ------------------------------------------------------------------------------------
+
+def month_period(label: str, tz: str = TIMEZONE) -> tuple[dt.datetime, dt.datetime]:
+    """[first moment, first moment of the next month) of 'YYYY-MM', in UTC."""
+    try:
+        year, month = (int(x) for x in label.split("-"))
+        start = dt.datetime(year, month, 1, tzinfo=ZoneInfo(tz))
+    except ValueError:
+        raise InvalidInput(f'"{label}" is not a month (YYYY-MM)', where="month") from None
+    nxt = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=ZoneInfo(tz))
+    return start.astimezone(dt.UTC), nxt.astimezone(dt.UTC)
+
+
+def last_month(now: dt.datetime, tz: str = TIMEZONE) -> str:
+    local = now.astimezone(ZoneInfo(tz))
+    year, month = (local.year - 1, 12) if local.month == 1 else (local.year, local.month - 1)
+    return f"{year:04d}-{month:02d}"
+
+
+def date_period(start: dt.date, end: dt.date, tz: str = TIMEZONE) -> tuple[dt.datetime,
+                                                                           dt.datetime]:
+    """Days `start` to `end` (both included) in the business time zone, as UTC moments."""
+    zone = ZoneInfo(tz)
+    first = dt.datetime.combine(start, dt.time(), zone).astimezone(dt.UTC)
+    last = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)
+    voc.check_period(first, last)
+    return first, last
+
+
+def build_review(ctx: Context, actor: Actor, start: dt.datetime, end: dt.datetime,
+                 unit_code: str | None) -> voc.VocReview:
+    from tiyan.services.cases import root_causes
+
+    actor.require(voc.PERMISSION)
+    with ctx.db.read() as conn:
+        unit_id = org.unit_id_by_code(conn, unit_code) if unit_code else None
+        return voc.review(conn, actor, start=start, end=end, unit_id=unit_id,
+                          causes=root_causes(ctx), now=ctx.now())
+
+
+# --- files --------------------------------------------------------------------------------------
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def _period_text(review: voc.VocReview, tz: str = TIMEZONE) -> str:
+    zone = ZoneInfo(tz)
+    last = review.end.astimezone(zone) - dt.timedelta(seconds=1)
+    return f"{review.start.astimezone(zone):%Y-%m-%d} – {last:%Y-%m-%d}"
+
+
+def summary_rows(review: voc.VocReview, locale: str) -> list[tuple[str, str]]:
+    w = TEXTS[locale]
+    return [
+        (w["period"], _period_text(review)), (w["unit"], review.unit_code or w["all"]),
+        (w["responses"], str(review.responses)),
+        (w["nps"], f"{_num(review.nps)} ({w['before']}: {_num(review.nps_before)})"),
+        (w["opened"], str(review.cases_opened)), (w["sla"], _pct(review.sla.rate)),
+        (w["recovery"], _pct(review.recovery.rate)),
+    ]
+
+
+def excel_bytes(review: voc.VocReview, locale: str) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    w = TEXTS[locale]
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = w["summary"][:31]
+    sheet.append([w["title"]])
+    sheet["A1"].font = Font(bold=True, size=14)
+    for row in summary_rows(review, locale):
+        sheet.append(list(row))
+    for title, themes in ((w["aspects"], review.aspects), (w["causes"], review.causes)):
+        ws = book.create_sheet(title[:31].replace("/", "-"))
+        ws.append([w["theme"], "code", w["mentions"], w["share"], "NPS", w["lost"], w["trend"],
+                   w["before"], w["quotes"]])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for x in voc.as_rows(themes, locale):
+            ws.append([x["name"], x["code"], x["mentions"], round(x["share"], 4),
+                       None if x["nps_with"] is None else round(x["nps_with"], 1),
+                       round(x["points_lost"], 2), w[x["trend"]], x["before"],
+                       "\n".join(x["quotes"])])
+        ws.column_dimensions["A"].width = 24
+        ws.column_dimensions["I"].width = 80
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def find_font(configured: str | None) -> tuple[str, int]:
+    """A font file with CJK glyphs and, for a collection, the index of its Simplified Chinese
+    face."""
+    places = [configured] if configured else list(FONT_PLACES)
+    for place in places:
+        if place and Path(place).is_file():
+            return place, 2 if "NotoS" in Path(place).name and place.endswith(".ttc") else 0
+    raise FontMissing("no font with Chinese glyphs for the PDF: install fonts-noto-cjk or set "
+                      "TIYAN_PDF_FONT to a TTF/OTF/TTC file", where="TIYAN_PDF_FONT")
+
+
+class FontMissing(TiyanError):
+    code = "font_missing"
+    status = 503
+
+
+def pdf_bytes(review: voc.VocReview, locale: str, font: tuple[str, int]) -> bytes:
+    from fpdf import FPDF
+
+    w = TEXTS[locale]
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_font("cjk", fname=font[0], collection_font_number=font[1])
+    pdf.add_page()
+    pdf.set_font("cjk", size=18)
+    pdf.cell(0, 10, w["title"], new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("cjk", size=10)
+    for label, value in summary_rows(review, locale):
+        pdf.cell(45, 6, label)
+        pdf.cell(0, 6, value, new_x="LMARGIN", new_y="NEXT")
+    for title, themes in ((w["aspects"], review.aspects), (w["causes"], review.causes)):
+        pdf.ln(4)
+        pdf.set_font("cjk", size=13)
+        pdf.cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("cjk", size=9)
+        if not themes:
+            pdf.cell(0, 6, w["none"], new_x="LMARGIN", new_y="NEXT")
+        for x in voc.as_rows(themes, locale)[:15]:
+            pdf.multi_cell(0, 5, f"{x['name']} · {w['mentions']} {x['mentions']} · "
+                                 f"{w['share']} {_pct(x['share'])} · {w['lost']} "
+                                 f"{x['points_lost']:.1f} · {w[x['trend']]}",
+                           new_x="LMARGIN", new_y="NEXT")
+            for quote in x["quotes"]:
+                pdf.set_x(pdf.l_margin + 6)
+                pdf.multi_cell(0, 5, f"“{quote}”", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+# --- monthly e-mail -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Subscription:
+    user_id: int
+    email: str
+    unit_code: str | None
+    locale: str
+    last_sent: str | None = None  # 'YYYY-MM'
+
+    def to_json(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "email": self.email, "unit_code": self.unit_code,
+                "locale": self.locale, "last_sent": self.last_sent}
+
+
+def subscriptions(conn: sa.Connection) -> list[Subscription]:
+    return [Subscription(**raw) for raw in app_settings.get_value(conn, SUBSCRIPTIONS) or []]
+
+
+def do_subscribe(ctx: Context, actor: Actor, *, unit_code: str | None, locale: str) -> None:
+    """Mail the signed-in user the monthly VOC review of a unit (replaces their earlier one)."""
+    actor.require(voc.PERMISSION)
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        if unit_code:
+            unit_id = org.unit_id_by_code(conn, unit_code)
+            if unit_id not in actor.scope.visibility(voc.PERMISSION).unit_ids:
+                raise InvalidInput(f"unit {unit_code} is not yours to see", where="unit")
+        mine = [s for s in subscriptions(conn) if s.user_id != actor.user_id]
+        mine.append(Subscription(actor.user_id, actor.email, unit_code or None,
+                                 locale if locale in TEXTS else "zh-CN"))
+        app_settings.put_value(conn, SUBSCRIPTIONS, [s.to_json() for s in mine], now)
+        _ensure_scheduled(conn, now)
+
+
+def do_unsubscribe(ctx: Context, actor: Actor) -> None:
+    with ctx.db.write() as conn:
+        rest = [s.to_json() for s in subscriptions(conn) if s.user_id != actor.user_id]
+        app_settings.put_value(conn, SUBSCRIPTIONS, rest, ctx.now())
+
+
+def next_send_time(now: dt.datetime, tz: str = TIMEZONE) -> dt.datetime:
+    local = now.astimezone(ZoneInfo(tz))
+    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+    return dt.datetime(year, month, 1, SEND_HOUR, tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
+
+
+def _ensure_scheduled(conn: sa.Connection, now: dt.datetime) -> None:
+    pending = conn.execute(sa.select(t.job.c.id).where(
+        t.job.c.kind == MONTHLY, t.job.c.status.in_(("pending", "running")))).first()
+    if pending is None:
+        enqueue(conn, MONTHLY, {}, run_at=next_send_time(now))
+
+
+@job_handler(MONTHLY)
+def monthly_job(ctx: Context, payload: dict[str, Any]) -> None:
+    failures = send_monthly(ctx, payload.get("month") or last_month(ctx.now()))
+    if failures and not payload.get("month"):
+        raise RetryLater(ctx.now() + retry_delay(1), "; ".join(failures))
+    if not payload.get("month"):
+        with ctx.db.write() as conn:
+            enqueue(conn, MONTHLY, {}, run_at=next_send_time(ctx.now()))
+
+
+def send_monthly(ctx: Context, month: str) -> list[str]:
+    """Mail `month`'s review to every subscriber who has not had it; returns the errors."""
+    from tiyan.store.scoped import load_actor
+
+    start, end = month_period(month)
+    with ctx.db.read() as conn:
+        subs = subscriptions(conn)
+    font = find_font(ctx.settings.pdf_font)
+    errors = []
+    for sub in subs:
+        if sub.last_sent == month:
+            continue
+        with ctx.db.read() as conn:
+            actor = load_actor(conn, sub.user_id)
+        review = build_review(ctx, actor, start, end, sub.unit_code)
+        words = TEXTS[sub.locale]
+        unit = sub.unit_code or words["all"]
+        error = _mail(ctx, sub.email, f"[tiyan] {words['title']} {month} · {unit}",
+                      words["mail"].format(unit=unit, period=month),
+                      pdf_bytes(review, sub.locale, font), f"voc-{month}.pdf")
+        if error:
+            errors.append(f"{sub.email}: {error}")
+            continue
+        with ctx.db.write() as conn:
+            now_subs = [s.to_json() | ({"last_sent": month} if s.user_id == sub.user_id else {})
+                        for s in subscriptions(conn)]
+            app_settings.put_value(conn, SUBSCRIPTIONS, now_subs, ctx.now())
+    return errors
+
+
+def _mail(ctx: Context, to: str, subject: str, body: str, pdf: bytes,
+          filename: str) -> str | None:
+    s = ctx.settings
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = s.smtp_from, to, subject
+    message.set_content(body)
+    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
+    try:
+        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=30) as smtp:
+            if s.smtp_starttls:
+                smtp.starttls()
+            if s.smtp_username:
+                smtp.login(s.smtp_username, s.smtp_password or "")
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        return f"{type(exc).__name__}: {exc}"[:500]
+    return None

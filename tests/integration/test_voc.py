@@ -1,0 +1,102 @@
+"""The VOC review: themes of dissatisfied feedback ranked by NPS points lost with quotes, new
+themes against the previous period, case root causes, SLA and recovery; Excel and PDF exports;
+the monthly e-mail to a real SMTP server (aiosmtpd), sent once per month."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from fastapi.testclient import TestClient
+
+from tests.integration.closed_loop_fixtures import Mailbox, smtp
+from tests.integration.conftest import sign_in
+from tests.integration.test_closed_loop import add_detractor_rule, cases_by_unit, submit, use_smtp
+from tests.world import PASSWORD, World
+from tiyan.context import Context
+from tiyan.services import jobs
+from tiyan.services import voc_reports as reports
+from tiyan.services.cases import do_set_root_cause
+
+__all__ = ["smtp"]
+WAIT = "等了很久，排队两个小时"
+PRICE = "价格太贵了，收费不透明"
+
+
+def feedback(ctx: Context, world: World) -> None:
+    ctx.settings = ctx.settings.model_copy(update={"text_industry": "car_aftersales"})
+    for nps, comment in ((2, WAIT), (3, WAIT), (5, WAIT + "！"), (6, PRICE), (10, "很好"),
+                         (9, "很好"), (10, "满意"), (8, "还行")):
+        submit(ctx, world, "s1", "s1-e1", nps, comment)
+    jobs.run_until_idle(ctx)
+
+
+def period(ctx: Context) -> tuple[dt.datetime, dt.datetime]:
+    return ctx.now() - dt.timedelta(days=1), ctx.now() + dt.timedelta(days=1)
+
+
+def test_themes_are_ranked_by_nps_points_lost_with_quotes_and_new_themes(
+        ctx: Context, world: World) -> None:
+    add_detractor_rule(ctx, world, kind="case")
+    feedback(ctx, world)
+    manager = world.actor("mgr.s1@t.test")
+    case = cases_by_unit(ctx, world)["s1"].public_id
+    do_set_root_cause(ctx, manager, case, "wait_time")
+    review = reports.build_review(ctx, world.actor("admin@t.test"), *period(ctx), "south")
+    codes = [a.code for a in review.aspects]
+    assert codes[0] == "waiting" and "price" in codes
+    waiting = review.aspects[0]
+    assert waiting.mentions == 3 and waiting.quotes == (WAIT, WAIT + "！")  # lowest first
+    assert waiting.points_lost > review.aspects[1].points_lost > 0
+    assert waiting.trend == "new"  # nothing the day before
+    assert [c.code for c in review.causes] == ["wait_time"]
+    assert review.cases_opened >= 4 and review.sla.due == 0
+    # a store manager of another region sees none of it
+    other = reports.build_review(ctx, world.actor("mgr.n1@t.test"), *period(ctx), None)
+    assert other.aspects == [] and other.cases_opened == 1  # only n1-as's own case
+
+
+def test_page_and_exports_in_both_languages(ctx: Context, world: World,
+                                            client: TestClient) -> None:
+    feedback(ctx, world)
+    sign_in(client, "admin@t.test", PASSWORD)
+    day = ctx.now().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    query = f"start={day}&end={day}&unit=south"
+    zh = client.get(f"/voc?{query}")
+    assert zh.status_code == 200 and "等待时间" in zh.text and "新出现" in zh.text
+    assert 'id="impact-chart"' in zh.text
+    en = client.get(f"/voc?{query}&lang=en").text
+    assert "Waiting time" in en and "NPS points lost" in en
+    excel = client.get(f"/voc.xlsx?{query}")
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(excel.content))
+    rows = list(book.worksheets[1].iter_rows(values_only=True))
+    assert rows[1][1] == "waiting" and rows[1][2] == 3
+    pdf = client.get(f"/voc.pdf?{query}")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert b"NotoSansCJK" in pdf.content  # the CJK font is embedded
+    bad = client.get("/voc?start=2026-13-01&end=2026-12-01")
+    assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text
+    backwards = client.get("/voc?start=2026-12-01&end=2026-11-01")
+    assert backwards.status_code == 422 and "ends before it starts" in backwards.text
+
+
+def test_monthly_review_is_mailed_once_as_pdf(ctx: Context, world: World,
+                                              smtp: Mailbox) -> None:
+    use_smtp(ctx, smtp.port)
+    feedback(ctx, world)
+    admin = world.actor("admin@t.test")
+    reports.do_subscribe(ctx, admin, unit_code="south", locale="en")
+    reports.do_subscribe(ctx, world.actor("mgr.s1@t.test"), unit_code=None, locale="zh-CN")
+    due = reports.next_send_time(ctx.now())
+    ctx.clock.advance(seconds=(due - ctx.now()).total_seconds() + 1)  # type: ignore[attr-defined]
+    jobs.run_until_idle(ctx)
+    mails = {m["To"]: m for m in smtp.messages}
+    assert set(mails) == {"admin@t.test", "mgr.s1@t.test"}
+    assert "VOC review" in str(mails["admin@t.test"]["Subject"])
+    parts = [p for p in mails["mgr.s1@t.test"].iter_attachments()]
+    assert parts[0].get_content_type() == "application/pdf"
+    assert parts[0].get_content().startswith(b"%PDF")
+    reports.send_monthly(ctx, reports.last_month(ctx.now()))  # a retry sends nothing twice
+    assert len(smtp.messages) == 2

@@ -16,6 +16,7 @@ from tiyan.web.api import calls as calls_api
 from tiyan.web.api import cases as cases_api
 from tiyan.web.api import customers as customers_api
 from tiyan.web.api import exports, v1
+from tiyan.web.api import feedback_imports as feedback_imports_api
 from tiyan.web.api import invitations as invitations_api
 from tiyan.web.api import journeys as journeys_api
 from tiyan.web.api import surveys as surveys_api
@@ -34,6 +35,7 @@ from tiyan.web.ui import (
     voc_pages,
     webhook_pages,
 )
+from tiyan.web.ui import import_pages as feedback_import_pages
 from tiyan.web.ui import respond as respond_pages
 
 STATIC = Path(__file__).parent / "static"
@@ -77,4 +79,6 @@ def create_app(ctx: Context) -> FastAPI:
         app.include_router(module.router)
     app.include_router(invitations_api.router)
     app.include_router(respond_pages.router)
+    for module in (feedback_imports_api, feedback_import_pages):
+        app.include_router(module.router)
     return app

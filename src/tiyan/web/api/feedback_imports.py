@@ -1,0 +1,118 @@
+"""REST API for importing feedback files: POST a file with its mapping, GET an import's report.
+
+    POST /api/v1/feedback/imports   multipart: file, source, unit (optional), mapping (JSON
+                                    object field -> column, optional), encoding (optional)
+    GET  /api/v1/feedback/imports/{id}
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, UploadFile
+from pydantic import BaseModel
+
+from tiyan.domain.access import Permission
+from tiyan.errors import InvalidInput
+from tiyan.services.feedback_import import ImportRequest, do_import_feedback
+from tiyan.store import feedback as store
+from tiyan.web.api.schemas import ErrorBody
+from tiyan.web.deps import ApiActor, ContextDep
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (401, 403, 404, 422)}
+router = APIRouter(prefix="/api/v1/feedback/imports", tags=["feedback"], responses=ERRORS)
+UPLOAD_CHUNK = 1 << 20
+
+
+class ProblemOut(BaseModel):
+    line: int | None
+    column: str | None
+    reason: str
+    value: str | None = None
+
+
+class ImportOut(BaseModel):
+    id: str
+    status: str
+    filename: str
+    format: str
+    source: str
+    mapping: dict[str, Any]
+    rows_total: int
+    rows_stored: int
+    rows_duplicate: int
+    rows_rejected: int
+    problems: list[ProblemOut]
+    created_at: str | None = None
+    finished_at: str | None = None
+
+
+@contextmanager
+def saved_upload(upload: UploadFile) -> Iterator[Path]:
+    """The upload copied to a temporary file in chunks (bounded memory), removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="tiyan-import-"))
+    try:
+        path = folder / "upload"
+        with path.open("wb") as out:
+            shutil.copyfileobj(upload.file, out, UPLOAD_CHUNK)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def parse_mapping_json(text: str | None) -> dict[str, str]:
+    if not text or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"the mapping is not valid JSON: {exc.msg}", where="mapping") from None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise InvalidInput('the mapping must be a JSON object like {"text": "内容"}',
+                           where="mapping")
+    return {str(k): v for k, v in value.items()}
+
+
+@router.post("", response_model=ImportOut, status_code=201)
+def create_import(
+    ctx: ContextDep, actor: ApiActor,
+    file: Annotated[UploadFile, File(description="A .csv, .xlsx or .jsonl file")],
+    source: Annotated[str, Form(max_length=16, description="review, hotline, social or "
+                                                            "complaint")],
+    unit: Annotated[str | None, Form(max_length=64)] = None,
+    mapping: Annotated[str | None, Form(max_length=4000,
+                                        description='JSON, e.g. {"text": "内容"}')] = None,
+    encoding: Annotated[str | None, Form(max_length=32)] = None,
+) -> ImportOut:
+    """Import a file: valid rows are stored, rejected rows listed (first 1,000 in the reply)."""
+    actor.require(Permission.IMPORT_FEEDBACK)
+    fields = parse_mapping_json(mapping)
+    name = Path(file.filename or "upload.csv").name
+    with saved_upload(file) as path:
+        report = do_import_feedback(ctx, actor, ImportRequest(
+            path=path, filename=name, source=source, unit_code=unit or None, mapping=fields,
+            encoding=encoding or None))
+    return get_import(report.import_id, ctx, actor)
+
+
+@router.get("/{import_id}", response_model=ImportOut)
+def get_import(import_id: str, ctx: ContextDep, actor: ApiActor) -> ImportOut:
+    """An import's counts and its rejected rows (the first 1,000)."""
+    actor.require(Permission.IMPORT_FEEDBACK)
+    with ctx.db.read() as conn:
+        row = store.access_batch(conn, actor, import_id[:64])
+    return ImportOut(
+        id=row["public_id"], status=row["status"], filename=row["filename"],
+        format=row["file_format"], source=row["source"], mapping=dict(row["mapping"] or {}),
+        rows_total=row["rows_total"], rows_stored=row["rows_stored"],
+        rows_duplicate=row["rows_duplicate"], rows_rejected=row["rows_rejected"],
+        problems=[ProblemOut(**p) for p in row["rejections"] or []],
+        created_at=row["created_at"].isoformat() if row["created_at"] else None,
+        finished_at=row["finished_at"].isoformat() if row["finished_at"] else None)

@@ -1,0 +1,125 @@
+"""The "Import feedback" page: upload a file, check the guessed mapping on its first rows, import.
+
+    GET  /feedback/import            the upload form and my recent imports
+    POST /feedback/import            upload → the preview: columns, guessed mapping, first rows
+    POST /feedback/import/run        the previewed upload with the mapping chosen → the report
+    GET  /feedback/imports/{id}      an import's counts and rejected rows
+
+The previewed file waits in a private temporary folder named by a random token bound to the
+user, so the import does not need a second upload; it is removed once imported.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse
+
+from tiyan.context import Context
+from tiyan.domain.access import Actor, Permission
+from tiyan.domain.feedback_rows import FEEDBACK_SOURCES, FIELDS
+from tiyan.errors import InvalidInput, TiyanError
+from tiyan.services.feedback_import import ImportRequest, do_import_feedback, preview
+from tiyan.store import feedback as store
+from tiyan.store import org
+from tiyan.web.deps import ContextDep, PageActor, check_csrf, web_session
+from tiyan.web.ui.render import render
+
+router = APIRouter(include_in_schema=False)
+UPLOADS = Path(tempfile.gettempdir()) / "tiyan-uploads"
+TOKEN = re.compile(r"^[0-9]+-[A-Za-z0-9_-]{20,64}$")
+Short = Annotated[str, Form(max_length=300)]
+
+
+def _csrf(request: Request, token: str) -> None:
+    session = web_session(request)
+    if session is not None:
+        check_csrf(session, token)
+
+
+def _page(request: Request, ctx: Context, actor: Actor, *, status_code: int = 200,
+          **values: object) -> HTMLResponse:
+    with ctx.db.read() as conn:
+        reach = actor.scope.visibility(Permission.IMPORT_FEEDBACK).unit_ids
+        units = [u for u in org.list_units(conn, actor) if u["id"] in reach]
+        recent = store.recent_batches(conn, actor)
+    return render(request, "feedback_import.html", actor=actor, units=units, recent=recent,
+                  sources=[s.value for s in FEEDBACK_SOURCES], fields=FIELDS,
+                  status_code=status_code, **values)
+
+
+@router.get("/feedback/import", response_class=HTMLResponse)
+def import_form(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
+    actor.require(Permission.IMPORT_FEEDBACK)
+    return _page(request, ctx, actor)
+
+
+@router.post("/feedback/import", response_class=HTMLResponse)
+def upload(request: Request, ctx: ContextDep, actor: PageActor,
+           file: Annotated[UploadFile, File()], source: Short, unit: Short = "",
+           encoding: Short = "", csrf_token: Short = "") -> HTMLResponse:
+    _csrf(request, csrf_token)
+    actor.require(Permission.IMPORT_FEEDBACK)
+    name = Path(file.filename or "").name
+    token = f"{actor.user_id}-{secrets.token_urlsafe(24)}"
+    folder = UPLOADS / token
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "upload"
+    with path.open("wb") as out:
+        shutil.copyfileobj(file.file, out, 1 << 20)
+    form = {"source": source, "unit": unit, "encoding": encoding, "filename": name,
+            "token": token}
+    try:
+        if not name:
+            raise InvalidInput("choose a file to import", where="file")
+        shown = preview(path, filename=name, encoding=encoding or None,
+                        default_unit=bool(unit), rows=5)
+    except TiyanError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        return _page(request, ctx, actor, status_code=exc.status, error=exc, form=form)
+    return _page(request, ctx, actor, preview=shown, form=form)
+
+
+def _upload_path(actor: Actor, token: str) -> Path:
+    if not TOKEN.match(token) or not token.startswith(f"{actor.user_id}-"):
+        raise InvalidInput("this upload is not yours or has expired; upload the file again",
+                           where="file")
+    path = UPLOADS / token / "upload"
+    if not path.is_file():
+        raise InvalidInput("this upload has expired; upload the file again", where="file")
+    return path
+
+
+@router.post("/feedback/import/run", response_class=HTMLResponse)
+async def run_import(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
+    form = await request.form()
+    values = {k: str(v)[:300] for k, v in form.items() if isinstance(v, str)}
+    _csrf(request, values.get("csrf_token", ""))
+    mapping = {f: values[f"map_{f}"] for f in FIELDS if values.get(f"map_{f}")}
+    try:
+        path = _upload_path(actor, values.get("token", ""))
+        report = do_import_feedback(ctx, actor, ImportRequest(
+            path=path, filename=values.get("filename") or "upload.csv",
+            source=values.get("source", ""), unit_code=values.get("unit") or None,
+            mapping=mapping, encoding=values.get("encoding") or None))
+    except TiyanError as exc:
+        return _page(request, ctx, actor, status_code=exc.status, error=exc, form=values)
+    shutil.rmtree(path.parent, ignore_errors=True)
+    with ctx.db.read() as conn:
+        batch = store.access_batch(conn, actor, report.import_id)
+    return _page(request, ctx, actor, batch=batch)
+
+
+@router.get("/feedback/imports/{import_id}", response_class=HTMLResponse)
+def import_detail(request: Request, import_id: str, ctx: ContextDep,
+                  actor: PageActor) -> HTMLResponse:
+    actor.require(Permission.IMPORT_FEEDBACK)
+    with ctx.db.read() as conn:
+        batch = store.access_batch(conn, actor, import_id[:64])
+    return _page(request, ctx, actor, batch=batch)

@@ -1,0 +1,56 @@
+"""The agent's /calls pages: worklist, call page with the survey form, outcomes, reveal."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from tests.integration.conftest import sign_in
+from tests.world import PASSWORD, World
+from tiyan.store import tables as t
+
+
+def bearer(world: World, email: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {world.tokens[email]}"}
+
+
+def test_an_agent_completes_a_call_on_the_web_page(client: TestClient, world: World) -> None:
+    call_id = client.post("/api/v1/calls", headers=bearer(world, "agent@t.test"), json={
+        "survey": "test", "customer_id": world.customer_ids["s1"]}).json()["id"]
+    sign_in(client, "agent@t.test", PASSWORD)
+    worklist = client.get("/calls?lang=en")
+    assert worklist.status_code == 200
+    assert "138****" in worklist.text and "客户s1" in worklist.text
+    page = client.get(f"/calls/{call_id}")
+    assert page.status_code == 200 and 'name="a.nps"' in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+    token = csrf.group(1)
+
+    missing = client.post(f"/calls/{call_id}/response",
+                          data={"csrf_token": token, "a.overall": "4"})
+    assert missing.status_code == 422 and 'id="e-nps"' in missing.text
+    assert 'value="4" checked' in missing.text  # the answers already given stay on the page
+
+    revealed = client.post(f"/calls/{call_id}/phone", data={"csrf_token": token})
+    assert re.search(r'href="tel:1380013\d{4}"', revealed.text)
+
+    done = client.post(f"/calls/{call_id}/response", data={
+        "csrf_token": token, "a.nps": "4", "a.why": "太慢了", "a.overall": "2",
+        "lang": "en"}, follow_redirects=True)
+    assert done.status_code == 200
+    assert 'id="response-channel">phone<' in done.text
+    assert 'id="response-agent">agent<' in done.text
+    with world.ctx.db.read() as conn:
+        row = conn.execute(sa.select(t.response.c.channel, t.response.c.agent_user_id)
+                           .where(t.response.c.channel == "phone")).one()
+    assert row.agent_user_id == world.actor("agent@t.test").user_id
+
+    attempt = client.post(f"/calls/{call_id}/attempts",
+                          data={"csrf_token": token, "outcome": "busy"})
+    assert attempt.status_code == 409 and "closed" in attempt.text
+    forged = client.post(f"/calls/{call_id}/attempts", data={"csrf_token": "x",
+                                                             "outcome": "busy"})
+    assert forged.status_code == 403

@@ -27,6 +27,7 @@ from tiyan.web.ratelimit import RateLimiter
 from tiyan.web.ui import (
     auth_pages,
     builder,
+    call_pages,
     case_pages,
     customer_pages,
     home,
@@ -73,7 +74,7 @@ def create_app(ctx: Context) -> FastAPI:
                    home, lists, builder, journey_pages, webhook_pages, case_pages,
                    voc_pages):
         app.include_router(module.router)
-    for module in (calls_api,):
+    for module in (calls_api, call_pages):
         app.include_router(module.router)
     for module in (customers_api, customer_pages):
         app.include_router(module.router)

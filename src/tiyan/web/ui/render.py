@@ -30,6 +30,7 @@ class NavItem:
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("nav.home", "/", Permission.VIEW_DASHBOARD),
     NavItem("nav.responses", "/responses", Permission.VIEW_RESPONSES),
+    NavItem("nav.calls", "/calls", Permission.ENTER_RESPONSES),
     NavItem("nav.customers", "/customers", Permission.VIEW_CUSTOMERS),
     NavItem("nav.at_risk", "/customers/at-risk", Permission.VIEW_CUSTOMERS),
     NavItem("nav.cases", "/cases", Permission.MANAGE_CASES),

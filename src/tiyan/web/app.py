@@ -37,6 +37,7 @@ from tiyan.web.ui import (
     webhook_pages,
 )
 from tiyan.web.ui import import_pages as feedback_import_pages
+from tiyan.web.ui import invitation_pages as invitation_pages_ui
 from tiyan.web.ui import respond as respond_pages
 
 STATIC = Path(__file__).parent / "static"
@@ -79,6 +80,7 @@ def create_app(ctx: Context) -> FastAPI:
     for module in (customers_api, customer_pages):
         app.include_router(module.router)
     app.include_router(invitations_api.router)
+    app.include_router(invitation_pages_ui.router)
     app.include_router(respond_pages.router)
     for module in (feedback_imports_api, feedback_import_pages):
         app.include_router(module.router)

@@ -33,7 +33,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/v1", tags=["invitations"], responses=ERRORS)
 Code = Annotated[str | None, Query(max_length=64)]
 STATUSES = ("queued", "sent", "opened", "started", "completed", "bounced", "failed", "expired",
-            "suppressed")
+            "refused", "suppressed")
 
 
 # --- rules ----------------------------------------------------------------------------------

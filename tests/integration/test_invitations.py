@@ -7,6 +7,7 @@ import dataclasses
 import re
 
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from tests.integration.channel_fixtures import MailServer, SmsProvider, mail_server, sms_provider
 from tests.world import World
@@ -233,3 +234,29 @@ def test_an_invitation_whose_link_expired_before_sending_is_not_sent(
     jobs.run_until_idle(ctx)
     assert status_of(ctx, str(made["id"])) == "expired"
     assert mail_server.messages == []
+
+
+def test_the_link_in_the_email_opens_the_survey_once_and_then_no_reminder_follows(
+        ctx: Context, world: World, mail_server: MailServer, client: TestClient) -> None:
+    from tests.integration.test_respond import post
+
+    add_rule(ctx, world, delay_minutes=0)
+    [made] = closed(world)
+    jobs.run_until_idle(ctx)
+    [mail] = mail_server.to("li@example.test")
+    path = "/i/" + LINK.search(mail.get_content()).group(1)  # type: ignore[union-attr]
+    page = client.get(path)
+    assert page.status_code == 200 and status_of(ctx, str(made["id"])) == "opened"
+    for _ in range(4):  # answer page by page until the thank-you page
+        if status_of(ctx, str(made["id"])) == "completed":
+            break
+        page = post(client, path, page.text, {"nps": "9", "overall": "5", "comment": "好"})
+    assert status_of(ctx, str(made["id"])) == "completed"
+    assert client.get(path).status_code == 409  # used: the link works once
+    ctx.clock.advance(days=4)  # type: ignore[attr-defined]
+    jobs.run_until_idle(ctx)
+    assert len(mail_server.to("li@example.test")) == 1
+    with ctx.db.read() as conn:
+        stored = conn.execute(sa.select(t.response.c.invitation_id, t.response.c.staff_id)
+                              .where(t.response.c.invitation_id.is_not(None))).all()
+    assert len(stored) == 1 and stored[0].staff_id is not None

@@ -34,6 +34,7 @@ from tiyan.web.ui import (
     home,
     journey_pages,
     lists,
+    plan_pages,
     voc_pages,
     webhook_pages,
 )
@@ -75,7 +76,7 @@ def create_app(ctx: Context) -> FastAPI:
 
     for module in (v1, surveys_api, journeys_api, webhooks_api, cases_api, exports, auth_pages,
                    home, lists, builder, journey_pages, webhook_pages, case_pages,
-                   voc_pages):
+                   voc_pages, plan_pages):
         app.include_router(module.router)
     for module in (calls_api, call_pages):
         app.include_router(module.router)

@@ -36,6 +36,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("nav.cases", "/cases", Permission.MANAGE_CASES),
     NavItem("nav.callbacks", "/callbacks", Permission.MANAGE_CASES),
     NavItem("nav.voc", "/voc", Permission.VIEW_RESPONSES),
+    NavItem("nav.plans", "/plans", Permission.VIEW_DASHBOARD),
     NavItem("nav.surveys", "/surveys", Permission.MANAGE_SURVEYS),
     NavItem("nav.journeys", "/journeys", Permission.MANAGE_SURVEYS),
     NavItem("nav.invitations", "/admin/invitations", Permission.MANAGE_SURVEYS),

@@ -1,0 +1,228 @@
+"""Action plans (改进计划): an improvement initiative tied to a KPI, units, an owner and a start
+date, with tasks (due dates, statuses) and progress; and its measured effect — the KPI before
+and after the start against comparable units that did not run it (difference-in-differences,
+tiyan.domain.did, unit level with a t-based confidence interval).
+
+Comparable units: units of the same kind as the plan's units (e.g. the other dealers), outside
+the plan's subtrees, that the viewer may see. Each unit's KPI covers its subtree; the periods are
+`WINDOW_DAYS` before the start and up to `WINDOW_DAYS` after it (until today); a unit with fewer
+than `MIN_RESPONSES` responses in either period is left out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from tiyan.context import Context
+from tiyan.domain.access import Actor, subtree
+from tiyan.domain.did import DidResult, UnitKpi, did_from_units
+from tiyan.domain.metrics import MetricsError
+from tiyan.domain.voc import nps_of
+from tiyan.errors import InvalidInput
+from tiyan.store import audit, org, users
+from tiyan.store import plans as store
+from tiyan.store import tables as t
+from tiyan.store.scoped import parent_map
+
+KPIS = ("nps", "csat")
+TASK_STATUSES = ("todo", "doing", "done")
+PLAN_STATUSES = ("active", "done", "cancelled")
+WINDOW_DAYS = 90
+MIN_RESPONSES = 10
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    title: str
+    due_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    title: str
+    kpi: str
+    unit_codes: list[str]
+    start_date: dt.date
+    owner_email: str | None = None
+    tasks: list[TaskRequest] = field(default_factory=list)
+    end_date: dt.date | None = None
+
+
+def _title(text: str, where: str) -> str:
+    text = text.strip()
+    if not text or len(text) > 300:
+        raise InvalidInput("a title has 1 to 300 characters", where=where)
+    return text
+
+
+def _check(conn: sa.Connection, actor: Actor, req: PlanRequest) -> dict[str, Any]:
+    if req.kpi not in KPIS:
+        raise InvalidInput(f"{req.kpi!r} is not a KPI; use one of {', '.join(KPIS)}",
+                           where="kpi")
+    codes = list(dict.fromkeys(c.strip() for c in req.unit_codes if c.strip()))
+    if not codes:
+        raise InvalidInput("a plan needs at least one unit", where="units")
+    unit_ids = [org.unit_id_by_code(conn, c) for c in codes]
+    for unit_id in unit_ids:
+        actor.require(store.EDIT, unit_id)
+    owner = None
+    if req.owner_email:
+        row = users.user_by_email(conn, req.owner_email)
+        if row is None:
+            raise InvalidInput(f'no user has the e-mail "{req.owner_email}"', where="owner")
+        owner = int(row["id"])
+    if req.end_date and req.end_date < req.start_date:
+        raise InvalidInput("the plan ends before it starts", where="end_date")
+    return {"title": _title(req.title, "title"), "kpi": req.kpi, "unit_id": unit_ids[0],
+            "owner_user_id": owner, "status": "active", "start_date": req.start_date,
+            "end_date": req.end_date, "detail": {"unit_ids": unit_ids}}
+
+
+def do_create_plan(ctx: Context, actor: Actor, req: PlanRequest) -> str:
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        values = _check(conn, actor, req)
+        plan_id, public_id = store.insert_plan(conn, values, now)
+        for i, task in enumerate(req.tasks):
+            store.insert_task(conn, plan_id, _title(task.title, f"tasks[{i}].title"),
+                              task.due_date, values["owner_user_id"], now)
+        audit.record(conn, at=now, user_id=actor.user_id, action="action_plan.create",
+                     entity="action_plan", entity_id=public_id, unit_id=values["unit_id"],
+                     detail={"title": values["title"], "kpi": req.kpi})
+    return public_id
+
+
+def _editable(conn: sa.Connection, actor: Actor, public_id: str) -> Any:
+    plan = store.get_plan(conn, actor, public_id)
+    actor.require(store.EDIT, plan.unit_id)
+    return plan
+
+
+def do_add_task(ctx: Context, actor: Actor, public_id: str, task: TaskRequest) -> None:
+    with ctx.db.write() as conn:
+        plan = _editable(conn, actor, public_id)
+        store.insert_task(conn, plan.id, _title(task.title, "task"), task.due_date,
+                          plan.owner_user_id, ctx.now())
+
+
+def do_set_task_status(ctx: Context, actor: Actor, public_id: str, task_id: int,
+                       status: str) -> None:
+    if status not in TASK_STATUSES:
+        raise InvalidInput(f"{status!r} is not a task status; use {', '.join(TASK_STATUSES)}",
+                           where="status")
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        plan = _editable(conn, actor, public_id)
+        done = conn.execute(sa.update(t.action_task).where(
+            t.action_task.c.id == task_id, t.action_task.c.plan_id == plan.id).values(
+            status=status, done_at=now if status == "done" else None))
+        if done.rowcount != 1:
+            raise InvalidInput(f"the plan has no task {task_id}", where="task")
+
+
+def do_set_plan_status(ctx: Context, actor: Actor, public_id: str, status: str) -> None:
+    if status not in PLAN_STATUSES:
+        raise InvalidInput(f"{status!r} is not a plan status; use {', '.join(PLAN_STATUSES)}",
+                           where="status")
+    with ctx.db.write() as conn:
+        plan = _editable(conn, actor, public_id)
+        conn.execute(sa.update(t.action_plan).where(t.action_plan.c.id == plan.id)
+                     .values(status=status))
+
+
+def unit_codes(conn: sa.Connection, plan: Any) -> list[str]:
+    ids = list(plan.detail.get("unit_ids") or [plan.unit_id])
+    found = dict(conn.execute(sa.select(t.org_unit.c.id, t.org_unit.c.code)
+                              .where(t.org_unit.c.id.in_(ids))).all())
+    return [found[i] for i in ids if i in found]
+
+
+def progress(tasks: list[Any]) -> float | None:
+    return sum(1 for x in tasks if x.status == "done") / len(tasks) if tasks else None
+
+
+# --- measured effect ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UnitFigures:
+    code: str
+    before: float
+    after: float
+    n_before: int
+    n_after: int
+
+
+@dataclass(frozen=True)
+class Effect:
+    kpi: str
+    before_start: dt.date
+    after_end: dt.date
+    treated: list[UnitFigures]
+    control: list[UnitFigures]
+    result: DidResult | None
+    problem: str | None  # why there is no result (too few units, not started)
+
+
+def _kpi_value(kpi: str, scores: list[float]) -> float:
+    value = nps_of(scores) if kpi == "nps" else sum(scores) / len(scores)
+    return float(value or 0.0)
+
+
+def measured_effect(ctx: Context, actor: Actor, plan: Any) -> Effect:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Shanghai")
+    start = dt.datetime.combine(plan.start_date, dt.time(), zone).astimezone(dt.UTC)
+    end = min(ctx.now(), start + dt.timedelta(days=WINDOW_DAYS))
+    before = start - dt.timedelta(days=WINDOW_DAYS)
+    dates = (before.astimezone(zone).date(), end.astimezone(zone).date())
+    if end <= start:
+        return Effect(plan.kpi, *dates, [], [], None, "not_started")
+    with ctx.db.read() as conn:
+        groups = _groups(conn, actor, plan)
+        unit_of = {u: g for g, members in groups.items() for u in members}
+        pre = store.kpi_by_unit(conn, plan.kpi, unit_of, before, start)
+        post = store.kpi_by_unit(conn, plan.kpi, unit_of, start, end)
+        codes = dict(conn.execute(sa.select(t.org_unit.c.id, t.org_unit.c.code)
+                                  .where(t.org_unit.c.id.in_(list(groups)))).all())
+    treated_ids = set(plan.detail.get("unit_ids") or [plan.unit_id])
+    figures: dict[bool, list[UnitFigures]] = {True: [], False: []}
+    for group in sorted(groups):
+        a, b = pre.get(group, []), post.get(group, [])
+        if len(a) >= MIN_RESPONSES and len(b) >= MIN_RESPONSES:
+            figures[group in treated_ids].append(UnitFigures(
+                codes[group], _kpi_value(plan.kpi, a), _kpi_value(plan.kpi, b), len(a), len(b)))
+    try:
+        result = did_from_units([UnitKpi(f.code, f.before, f.after) for f in figures[True]],
+                                [UnitKpi(f.code, f.before, f.after) for f in figures[False]])
+        problem = None
+    except MetricsError:
+        result, problem = None, "too_few_units"
+    return Effect(plan.kpi, *dates, figures[True], figures[False], result, problem)
+
+
+def _groups(conn: sa.Connection, actor: Actor, plan: Any) -> dict[int, frozenset[int]]:
+    """Treated units and comparable units (same kind, outside the plan, visible) → subtree."""
+    parents = parent_map(conn)
+    treated = list(plan.detail.get("unit_ids") or [plan.unit_id])
+    kinds = set(conn.execute(sa.select(t.org_unit.c.kind)
+                             .where(t.org_unit.c.id.in_(treated))).scalars())
+    reach = actor.scope.visibility(store.VIEW).unit_ids
+    covered = frozenset().union(*(subtree(parents, u) for u in treated))
+    above = {a for u in treated for a in _ancestors(parents, u)}
+    peers = conn.execute(sa.select(t.org_unit.c.id).where(
+        t.org_unit.c.kind.in_(kinds), t.org_unit.c.active)).scalars()
+    control = [u for u in peers if u in reach and u not in covered and u not in above]
+    return {u: subtree(parents, u) for u in [*treated, *control]}
+
+
+def _ancestors(parents: dict[int, int | None], unit: int) -> list[int]:
+    out, node = [], parents.get(unit)
+    while node is not None and node not in out:
+        out.append(node)
+        node = parents.get(node)
+    return out

@@ -1,0 +1,89 @@
+"""Action plans (改进计划) and their tasks; unit scope applied here. A plan's units are its
+`unit_id` plus `detail["unit_ids"]` (all of them, the first being `unit_id`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from tiyan.domain.access import Actor, Permission
+from tiyan.errors import NotFound
+from tiyan.security import new_public_id
+from tiyan.store import tables as t
+from tiyan.store.scoped import visible
+
+VIEW = Permission.VIEW_DASHBOARD
+EDIT = Permission.MANAGE_CASES
+
+
+def insert_plan(conn: Connection, values: dict[str, Any], now: dt.datetime) -> tuple[int, str]:
+    public_id = new_public_id()
+    result = conn.execute(sa.insert(t.action_plan).values(public_id=public_id, created_at=now,
+                                                          **values))
+    return int(result.inserted_primary_key[0]), public_id  # type: ignore[index]
+
+
+def insert_task(conn: Connection, plan_id: int, title: str, due: dt.date | None,
+                owner_user_id: int | None, now: dt.datetime) -> None:
+    conn.execute(sa.insert(t.action_task).values(plan_id=plan_id, title=title, due_date=due,
+                                                 owner_user_id=owner_user_id, status="todo",
+                                                 created_at=now))
+
+
+def _listing() -> sa.Select[Any]:
+    owner = t.app_user.alias("owner")
+    return (sa.select(t.action_plan, t.org_unit.c.code.label("unit_code"),
+                      t.org_unit.c.kind.label("unit_kind"),
+                      owner.c.name.label("owner_name"), owner.c.email.label("owner_email"))
+            .join(t.org_unit, t.org_unit.c.id == t.action_plan.c.unit_id)
+            .outerjoin(owner, owner.c.id == t.action_plan.c.owner_user_id))
+
+
+def list_plans(conn: Connection, actor: Actor) -> list[RowMapping]:
+    vis = actor.scope.visibility(VIEW)
+    return list(conn.execute(_listing().where(visible(vis, t.action_plan.c.unit_id))
+                             .order_by(t.action_plan.c.start_date.desc(),
+                                       t.action_plan.c.id.desc())).mappings())
+
+
+def get_plan(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
+    vis = actor.scope.visibility(VIEW)
+    row = conn.execute(_listing().where(t.action_plan.c.public_id == public_id,
+                                        visible(vis, t.action_plan.c.unit_id))
+                       ).mappings().first()
+    if row is None:
+        raise NotFound(f"action plan {public_id} does not exist or is not yours to see",
+                       where="plan")
+    return row
+
+
+def tasks_of(conn: Connection, plan_ids: list[int]) -> dict[int, list[RowMapping]]:
+    out: dict[int, list[RowMapping]] = {}
+    if plan_ids:
+        owner = t.app_user.alias("owner")
+        query = (sa.select(t.action_task, owner.c.name.label("owner_name"))
+                 .outerjoin(owner, owner.c.id == t.action_task.c.owner_user_id)
+                 .where(t.action_task.c.plan_id.in_(plan_ids))
+                 .order_by(t.action_task.c.due_date.is_(None), t.action_task.c.due_date,
+                           t.action_task.c.id))
+        for row in conn.execute(query).mappings():
+            out.setdefault(row.plan_id, []).append(row)
+    return out
+
+
+def kpi_by_unit(conn: Connection, kpi: str, unit_of: dict[int, int], start: dt.datetime,
+                end: dt.datetime) -> dict[int, list[float]]:
+    """Scores of `kpi` (an item code) per group, for responses of the units in `unit_of`
+    (unit → group) submitted in [start, end)."""
+    query = (sa.select(t.response.c.unit_id, t.answer.c.value_num)
+             .join(t.response, t.response.c.id == t.answer.c.response_id)
+             .where(t.answer.c.item_code == kpi, t.answer.c.value_num.is_not(None),
+                    t.response.c.unit_id.in_(sorted(unit_of)),
+                    t.response.c.submitted_at >= start, t.response.c.submitted_at < end))
+    out: dict[int, list[float]] = {}
+    for unit_id, value in conn.execute(query):
+        out.setdefault(unit_of[unit_id], []).append(float(value))
+    return out

@@ -1,0 +1,138 @@
+"""Action plan pages: the list with a creation form (tasks one per line), and a plan's page with
+task statuses, progress and the measured effect (difference-in-differences with its CI)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from tiyan.context import Context
+from tiyan.domain.access import Actor
+from tiyan.errors import InvalidInput, TiyanError
+from tiyan.services import plans as service
+from tiyan.store import org
+from tiyan.store import plans as store
+from tiyan.web.deps import ContextDep, PageActor, check_csrf, web_session
+from tiyan.web.ui.render import render
+
+router = APIRouter(include_in_schema=False)
+Csrf = Annotated[str, Form(max_length=100)]
+Text = Annotated[str, Form(max_length=300)]
+
+
+def _csrf(request: Request, token: str) -> None:
+    session = web_session(request)
+    if session is not None:
+        check_csrf(session, token)
+
+
+def _date(text: str, where: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f'"{text}" is not a date (YYYY-MM-DD)', where=where) from None
+
+
+def parse_tasks(text: str) -> list[service.TaskRequest]:
+    """One task a line: an optional due date (YYYY-MM-DD) then the title."""
+    tasks = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        head, _, rest = line.partition(" ")
+        if len(head) == 10 and head[4] == "-" and head[7] == "-":
+            tasks.append(service.TaskRequest(rest, _date(head, f"tasks, line {number}")))
+        else:
+            tasks.append(service.TaskRequest(line))
+    return tasks
+
+
+@router.get("/plans", response_class=HTMLResponse)
+def plans_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
+    actor.require(store.VIEW)
+    return _plans_page(request, ctx, actor)
+
+
+def _plans_page(request: Request, ctx: Context, actor: Actor, *, status_code: int = 200,
+                **values: Any) -> HTMLResponse:
+    with ctx.db.read() as conn:
+        rows = store.list_plans(conn, actor)
+        tasks = store.tasks_of(conn, [r.id for r in rows])
+        reach = actor.scope.visibility(store.EDIT).unit_ids
+        units = [u for u in org.list_units(conn, actor) if u["id"] in reach]
+    return render(request, "plans.html", actor=actor, rows=rows, units=units, kpis=service.KPIS,
+                  progress={r.id: service.progress(tasks.get(r.id, [])) for r in rows},
+                  today=ctx.now().date().isoformat(), status_code=status_code, **values)
+
+
+@router.post("/plans", response_class=HTMLResponse)
+def create_plan(request: Request, ctx: ContextDep, actor: PageActor, title: Text,
+                kpi: Annotated[str, Form(max_length=16)],
+                start_date: Annotated[str, Form(max_length=10)],
+                units: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI form
+                owner: Annotated[str, Form(max_length=320)] = "",
+                tasks: Annotated[str, Form(max_length=20000)] = "",
+                csrf_token: Csrf = "") -> Response:
+    _csrf(request, csrf_token)
+    values = {"title": title, "kpi": kpi, "start_date": start_date, "units": units,
+              "owner": owner, "tasks": tasks}
+    try:
+        public_id = service.do_create_plan(ctx, actor, service.PlanRequest(
+            title=title, kpi=kpi, unit_codes=units[:50],
+            start_date=_date(start_date, "start_date"), owner_email=owner.strip() or None,
+            tasks=parse_tasks(tasks)))
+    except TiyanError as exc:
+        return _plans_page(request, ctx, actor, status_code=exc.status, error=exc,
+                           values=values)
+    return RedirectResponse(f"/plans/{public_id}", status_code=303)
+
+
+@router.get("/plans/{plan_id}", response_class=HTMLResponse)
+def plan_page(request: Request, plan_id: str, ctx: ContextDep,
+              actor: PageActor) -> HTMLResponse:
+    actor.require(store.VIEW)
+    return _plan_page(request, ctx, actor, plan_id[:32])
+
+
+def _plan_page(request: Request, ctx: Context, actor: Actor, plan_id: str, *,
+               error: TiyanError | None = None, status_code: int = 200) -> HTMLResponse:
+    with ctx.db.read() as conn:
+        plan = store.get_plan(conn, actor, plan_id)
+        tasks = store.tasks_of(conn, [plan.id]).get(plan.id, [])
+        codes = service.unit_codes(conn, plan)
+    effect = service.measured_effect(ctx, actor, plan)
+    can_edit = actor.scope.visibility(store.EDIT).covers_unit(plan.unit_id)
+    return render(request, "plan.html", actor=actor, plan=plan, tasks=tasks, codes=codes,
+                  progress=service.progress(tasks), effect=effect, can_edit=can_edit,
+                  statuses=service.TASK_STATUSES, error=error, status_code=status_code,
+                  window=service.WINDOW_DAYS, min_n=service.MIN_RESPONSES)
+
+
+def _act(request: Request, ctx: Context, actor: Actor, plan_id: str, work: Any) -> Response:
+    try:
+        work()
+    except InvalidInput as exc:
+        return _plan_page(request, ctx, actor, plan_id, error=exc, status_code=exc.status)
+    return RedirectResponse(f"/plans/{plan_id}", status_code=303)
+
+
+@router.post("/plans/{plan_id}/tasks")
+def add_task(request: Request, plan_id: str, ctx: ContextDep, actor: PageActor, title: Text,
+             due_date: Annotated[str, Form(max_length=10)] = "",
+             csrf_token: Csrf = "") -> Response:
+    _csrf(request, csrf_token)
+    return _act(request, ctx, actor, plan_id[:32], lambda: service.do_add_task(
+        ctx, actor, plan_id[:32], service.TaskRequest(
+            title, _date(due_date, "due_date") if due_date.strip() else None)))
+
+
+@router.post("/plans/{plan_id}/tasks/{task_id}")
+def set_task(request: Request, plan_id: str, task_id: int, ctx: ContextDep, actor: PageActor,
+             status: Annotated[str, Form(max_length=16)], csrf_token: Csrf = "") -> Response:
+    _csrf(request, csrf_token)
+    return _act(request, ctx, actor, plan_id[:32], lambda: service.do_set_task_status(
+        ctx, actor, plan_id[:32], task_id, status))

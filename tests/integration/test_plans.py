@@ -1,0 +1,109 @@
+"""Action plans: create with tasks, progress, scope; the measured effect against comparable
+units (difference-in-differences), and "too few units" when there are not enough."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from tests.integration.conftest import sign_in
+from tests.world import PASSWORD, World
+from tiyan.context import Context
+from tiyan.demo.bulk import ResponseDraft, write_responses
+from tiyan.domain.responses import AnswerValue
+from tiyan.errors import Forbidden, InvalidInput
+from tiyan.services import plans
+from tiyan.store import org
+from tiyan.store import plans as store
+from tiyan.store import surveys
+from tiyan.store import tables as t
+
+START = dt.date(2026, 9, 1)
+
+
+def stores_with_scores(ctx: Context, world: World, changes: dict[str, tuple[int, int]]) -> None:
+    """Extra stores under south, each with 10 NPS answers before START and 10 after it:
+    (score before, score after) for all of them."""
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        south = org.unit_id_by_code(conn, "south")
+        version = surveys.current_version(conn, world.survey_id)["id"]
+        drafts = []
+        for code, (before, after) in changes.items():
+            unit = org.insert_unit(conn, code=code, name_zh=code, name_en=code, kind="store",
+                                   parent_id=south, now=now)
+            for day in range(10):
+                for at, score in ((START - dt.timedelta(days=20 + day), before),
+                                  (START + dt.timedelta(days=5 + day), after)):
+                    drafts.append(ResponseDraft(
+                        survey_id=world.survey_id, survey_version_id=version, unit_id=unit,
+                        channel="qr", language="zh-CN",
+                        submitted_at=dt.datetime.combine(at, dt.time(4), dt.UTC),
+                        answers=[AnswerValue("nps", "nps", float(score))]))
+        write_responses(conn, drafts, now)
+
+
+def test_plan_with_tasks_progress_and_the_did_effect(ctx: Context, world: World) -> None:
+    # treated stores go from all passives (NPS 0) to all promoters (100); controls stay or
+    # move to promoters for one of them: changes 100, 100 vs 0, 100 → effect 50
+    stores_with_scores(ctx, world, {"t1": (8, 10), "t2": (7, 9), "c1": (8, 8), "c2": (8, 10)})
+    admin = world.actor("admin@t.test")
+    public_id = plans.do_create_plan(ctx, admin, plans.PlanRequest(
+        title="缩短等待 Shorter waits", kpi="nps", unit_codes=["t1", "t2"], start_date=START,
+        owner_email="mgr.s1@t.test", tasks=[plans.TaskRequest("培训", dt.date(2026, 9, 15)),
+                                            plans.TaskRequest("预约系统")]))
+    with ctx.db.read() as conn:
+        plan = store.get_plan(conn, admin, public_id)
+        tasks = store.tasks_of(conn, [plan.id])[plan.id]
+    plans.do_set_task_status(ctx, admin, public_id, tasks[0].id, "done")
+    with ctx.db.read() as conn:
+        assert plans.progress(store.tasks_of(conn, [plan.id])[plan.id]) == 0.5
+    effect = plans.measured_effect(ctx, admin, plan)
+    assert [f.code for f in effect.treated] == ["t1", "t2"]
+    # world stores n1, n2, s1 have too few responses to compare; c1 and c2 do
+    assert [f.code for f in effect.control] == ["c1", "c2"]
+    assert effect.result is not None and effect.result.effect == pytest.approx(50.0)
+    assert effect.result.low < 50 < effect.result.high
+
+
+def test_too_few_units_and_bad_input(ctx: Context, world: World) -> None:
+    stores_with_scores(ctx, world, {"t1": (8, 10), "c1": (8, 8)})
+    admin = world.actor("admin@t.test")
+    public_id = plans.do_create_plan(ctx, admin, plans.PlanRequest(
+        title="One store", kpi="nps", unit_codes=["t1"], start_date=START))
+    with ctx.db.read() as conn:
+        plan = store.get_plan(conn, admin, public_id)
+    effect = plans.measured_effect(ctx, admin, plan)
+    assert effect.result is None and effect.problem == "too_few_units"
+    with pytest.raises(InvalidInput, match="not a KPI"):
+        plans.do_create_plan(ctx, admin, plans.PlanRequest("x", "ces", ["t1"], START))
+    with pytest.raises(Forbidden):
+        plans.do_create_plan(ctx, world.actor("mgr.n1@t.test"),
+                             plans.PlanRequest("x", "nps", ["s1"], START))
+
+
+def test_plan_pages(ctx: Context, world: World, client: TestClient) -> None:
+    sign_in(client, "mgr.s1@t.test", PASSWORD)
+    page = client.get("/plans")
+    assert page.status_code == 200 and "还没有改进计划" in page.text
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    bad = client.post("/plans", data={"csrf_token": token, "title": "x", "kpi": "nps",
+                                      "start_date": "2026-09-01", "units": "s1",
+                                      "tasks": "2026-13-01 wrong"})
+    assert bad.status_code == 422 and "tasks, line 1" in bad.text
+    made = client.post("/plans", data={"csrf_token": token, "title": "回访提速", "kpi": "nps",
+                                       "start_date": "2026-09-01", "units": "s1",
+                                       "tasks": "2026-10-01 培训\n上线预约"},
+                       follow_redirects=False)
+    assert made.status_code == 303
+    plan = client.get(made.headers["location"] + "?lang=en").text
+    assert "回访提速" in plan and "Too few units" in plan and "培训" in plan
+    with ctx.db.read() as conn:
+        task = conn.execute(sa.select(t.action_task.c.id).order_by(t.action_task.c.id)).first()
+    assert task is not None
+    done = client.post(f"{made.headers['location']}/tasks/{task.id}",
+                       data={"csrf_token": token, "status": "done"})
+    assert done.status_code == 200 and "50%" in done.text

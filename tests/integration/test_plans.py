@@ -16,9 +16,8 @@ from tiyan.demo.bulk import ResponseDraft, write_responses
 from tiyan.domain.responses import AnswerValue
 from tiyan.errors import Forbidden, InvalidInput
 from tiyan.services import plans
-from tiyan.store import org
+from tiyan.store import org, surveys
 from tiyan.store import plans as store
-from tiyan.store import surveys
 from tiyan.store import tables as t
 
 START = dt.date(2026, 9, 1)

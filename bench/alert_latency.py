@@ -1,0 +1,181 @@
+"""Alert latency: from a detractor's answer submitted through the public survey link (/s/{token})
+to the case created and its notification handed to the SMTP server.
+
+    .venv/bin/python bench/alert_latency.py [--n 1000] [--rate 20] [--poll 0.05]
+
+A fresh SQLite database with a store, its manager and the rule "NPS ≤ 6 → open a case and
+notify"; the real app (create_app, its worker thread polling every --poll seconds) is driven
+in-process: every response is a GET of the link then a POST of the answers (a detractor score
+and a comment, so text analysis runs first), sent at --rate responses per second. A local SMTP
+server (aiosmtpd) notes when each notification arrives; the latency of a response is that moment
+minus the moment its POST started. The case's creation time is reported too (from the database).
+
+The last line printed is one JSON object: {"n": …, "p50_s": …, "p95_s": …, …}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+
+from tiyan.context import Context
+from tiyan.domain.surveys import parse_definition
+from tiyan.services.accounts import do_create_user
+from tiyan.services.alerts import RuleRequest, do_create_rule
+from tiyan.services.links import AnonymousTarget, anonymous_url
+from tiyan.services.org import do_create_unit
+from tiyan.settings import load_settings
+from tiyan.store import tables as t
+from tiyan.store.db import Database
+from tiyan.store.migrate import upgrade
+from tiyan.store.scoped import load_actor
+from tiyan.store.surveys import insert_survey
+from tiyan.web.app import create_app
+
+SURVEY = {"title": {"zh-CN": "售后回访", "en": "After-sales"}, "questions": [
+    {"key": "nps", "type": "nps", "required": True, "item_code": "nps",
+     "text": {"zh-CN": "推荐意愿", "en": "Likelihood to recommend"}},
+    {"key": "comment", "type": "text", "item_code": "comment",
+     "text": {"zh-CN": "意见", "en": "Comments"}}]}
+CASE_LINK = re.compile(r"/cases/([0-9a-f]{32})")
+
+
+class Arrivals:
+    """aiosmtpd handler: the wall-clock moment each case's notification arrived."""
+
+    def __init__(self) -> None:
+        self.at: dict[str, float] = {}
+        self.done = threading.Event()
+        self.expected = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        now = time.time()
+        found = CASE_LINK.search((envelope.original_content or b"").decode("utf-8", "replace"))
+        if found:
+            self.at[found.group(1)] = now
+            if len(self.at) >= self.expected:
+                self.done.set()
+        return "250 OK"
+
+
+def build(tmp: Path, smtp_port: int, poll: float) -> tuple[Context, str]:
+    url = f"sqlite:///{tmp / 'bench.db'}"
+    db = Database(url)
+    upgrade(db)
+    settings = load_settings(db_url=url, worker_in_app=True, worker_poll_seconds=poll,
+                             smtp_host="127.0.0.1", smtp_port=smtp_port,
+                             text_industry="car_aftersales", argon2_time_cost=1,
+                             argon2_memory_kib=1024)
+    ctx = Context(db, settings)
+    hq = do_create_unit(ctx, None, code="hq", name_zh="总部", name_en="HQ", kind="group",
+                        parent_code=None)
+    store = do_create_unit(ctx, None, code="sh01", name_zh="上海一店", name_en="Shanghai 1",
+                           kind="store", parent_code="hq")
+    admin = do_create_user(ctx, None, email="admin@bench.test", name="admin",
+                           password="bench-password-1", role="admin", unit_code="hq")
+    do_create_user(ctx, None, email="manager@bench.test", name="manager",
+                   password="bench-password-1", role="unit_manager", unit_code="sh01")
+    with db.read() as conn:
+        actor = load_actor(conn, admin)
+    do_create_rule(ctx, actor, RuleRequest(
+        name="贬损者 detractor", unit_code="hq",
+        condition={"score": {"item": "nps", "op": "<=", "value": 6}},
+        action={"kind": "both", "route_role": "unit_manager"}))
+    with db.write() as conn:
+        survey_id, _ = insert_survey(conn, code="bench", name="Bench", unit_id=hq,
+                                     definition=parse_definition(SURVEY), now=ctx.now(),
+                                     created_by=None)
+    token = anonymous_url(ctx, AnonymousTarget(survey_id, store)).rsplit("/", 1)[1]
+    return ctx, f"/s/{token}"
+
+
+def submit_all(client: TestClient, path: str, n: int, rate: float) -> list[float]:
+    """POST n detractor answers at `rate` per second; the moment each POST started."""
+    started: list[float] = []
+    begin = time.perf_counter()
+    for i in range(n):
+        pause = begin + i / rate - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        client.cookies.clear()
+        page = client.get(path)
+        sid = re.search(r'name="sid" value="(\w+)"', page.text)
+        assert sid is not None, page.text[:300]
+        started.append(time.time())
+        sent = client.post(path, data={"sid": sid.group(1), "page": "1", "lang": "zh-CN",
+                                       "a.nps": str(i % 7), "a.comment": "等了很久，没人理"},
+                           follow_redirects=False)
+        assert sent.status_code in (200, 303), sent.text[:300]
+    return started
+
+
+def percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000, help="responses")
+    parser.add_argument("--rate", type=float, default=20.0, help="responses per second")
+    parser.add_argument("--poll", type=float, default=0.05, help="worker poll interval (s)")
+    args = parser.parse_args()
+    arrivals = Arrivals()
+    arrivals.expected = args.n
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    controller = Controller(arrivals, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            ctx, path = build(Path(tmp), port, args.poll)
+            with TestClient(create_app(ctx), base_url="http://bench") as client:
+                started = submit_all(client, path, args.n, args.rate)
+                arrivals.done.wait(timeout=120)
+            report = measure(ctx, started, arrivals.at)
+            ctx.db.dispose()
+    finally:
+        controller.stop()
+    print(f"{report['n']} of {args.n} responses reached the SMTP server; notification "
+          f"latency p50 {report['p50_s']} s, p95 {report['p95_s']} s; case opened p95 "
+          f"{report['case_p95_s']} s (at {args.rate}/s, worker poll {args.poll} s)")
+    print(json.dumps(report))
+
+
+def measure(ctx: Context, started: list[float], arrived: dict[str, float]) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        rows = conn.execute(sa.select(t.response.c.id, t.cx_case.c.public_id,
+                                      t.cx_case.c.created_at)
+                            .join(t.cx_case, t.cx_case.c.response_id == t.response.c.id)
+                            .order_by(t.response.c.id)).all()
+        ids = list(conn.execute(sa.select(t.response.c.id).order_by(t.response.c.id)).scalars())
+    order = {rid: i for i, rid in enumerate(ids)}  # the i-th response is the i-th POST
+    mail, case = [], []
+    for response_id, case_id, created in rows:
+        begin = started[order[response_id]]
+        case.append(created.replace(tzinfo=dt.UTC).timestamp() - begin)
+        if case_id in arrived:
+            mail.append(arrived[case_id] - begin)
+    return {"n": len(mail), "p50_s": round(percentile(mail, 0.5), 3),
+            "p95_s": round(percentile(mail, 0.95), 3), "max_s": round(max(mail), 3),
+            "mean_s": round(statistics.fmean(mail), 3), "cases": len(rows),
+            "case_p50_s": round(percentile(case, 0.5), 3),
+            "case_p95_s": round(percentile(case, 0.95), 3)}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,420 @@
+"""The data behind the dashboards: overview, unit league table, journey view (no web imports).
+
+Every figure carries its n and 95% interval (domain/metrics) and is "too few" under min n; a
+change is marked only when significant (domain/statistics). All reads go through analytics/cube,
+so they honour the actor's unit scope and read the aggregates, not the responses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tiyan.analytics.cube import (
+    Filters,
+    Sums,
+    month_start,
+    raw_where,
+    rollup,
+    scope_units,
+    sums,
+    total_by_item,
+)
+from tiyan.domain.access import Actor, Permission, Visibility
+from tiyan.domain.metrics import Estimate
+from tiyan.domain.statistics import Change, compare, compare_to_parent
+from tiyan.store import tables as t
+from tiyan.store.aggregates import BUSINESS_TIMEZONE, RESPONSES
+from tiyan.store.scoped import parent_map
+
+KPIS = ("nps", "csat", "csat_top2", "ces")
+ITEMS = (RESPONSES, "nps", "csat", "ces")
+EXCLUDED_FROM_STEPS = frozenset({RESPONSES, "nps", "comment"})
+
+
+def estimate(kpi: str, s: Sums | None, min_n: int) -> Estimate:
+    s = s or Sums()
+    if kpi == "nps":
+        return s.nps(min_n)
+    if kpi == "csat_top2":
+        return s.top_share(min_n)
+    return s.mean(min_n)
+
+
+def item_of(kpi: str) -> str:
+    return "csat" if kpi == "csat_top2" else kpi
+
+
+@dataclass(frozen=True)
+class Scope:
+    """An actor's dashboard visibility with the org tree, read once per request."""
+
+    vis: Visibility
+    parent_of: Mapping[int, int | None]
+
+    def roots(self) -> list[int]:
+        """The topmost visible units (their parents are not visible)."""
+        units = self.vis.all_units
+        return sorted(u for u in units if self.parent_of.get(u) not in units)
+
+
+def dashboard_scope(conn: Connection, actor: Actor) -> Scope:
+    actor.require(Permission.VIEW_DASHBOARD)
+    return Scope(actor.scope.visibility(Permission.VIEW_DASHBOARD), parent_map(conn))
+
+
+# --- overview -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Kpi:
+    kpi: str
+    value: Estimate
+    previous: Estimate
+    change: Change
+    target: float | None
+    gap: float | None  # value - target, when both exist
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    month: dt.date
+    responses: int
+    values: dict[str, Estimate]
+    changes: dict[str, Change]  # against the month before
+
+
+@dataclass(frozen=True)
+class Overview:
+    responses: int
+    previous_responses: int
+    kpis: list[Kpi]
+    trend: list[TrendPoint]
+
+
+def overview(conn: Connection, scope: Scope, filters: Filters, *, min_n: int) -> Overview:
+    now_totals = total_by_item(sums(conn, scope.vis, scope.parent_of, filters, [], ITEMS))
+    before = filters.previous()
+    then_totals = total_by_item(sums(conn, scope.vis, scope.parent_of, before, [], ITEMS))
+    targets = current_targets(conn, scope, filters)
+    kpis = []
+    for kpi in KPIS:
+        item = item_of(kpi)
+        if item not in now_totals and item not in then_totals:
+            continue
+        value = estimate(kpi, now_totals.get(item), min_n)
+        previous = estimate(kpi, then_totals.get(item), min_n)
+        target = targets.get(kpi)
+        gap = None if target is None or value.too_few or value.value is None \
+            else value.value - target
+        kpis.append(Kpi(kpi, value, previous, compare(value, previous), target, gap))
+    return Overview(
+        responses=now_totals.get(RESPONSES, Sums()).n,
+        previous_responses=then_totals.get(RESPONSES, Sums()).n,
+        kpis=kpis, trend=trend(conn, scope, filters, min_n=min_n))
+
+
+def trend(conn: Connection, scope: Scope, filters: Filters, *, min_n: int,
+          months: int = 12) -> list[TrendPoint]:
+    """Month by month over the range (at least the `months` months up to its end)."""
+    end = filters.date_to
+    first = month_start(end)
+    for _ in range(months - 1):
+        first = month_start(first - dt.timedelta(days=1))
+    first = min(first, month_start(filters.date_from))
+    window = Filters(first, end, filters.unit_id, filters.touchpoint_id, filters.channel)
+    values = sums(conn, scope.vis, scope.parent_of, window, ["month"], ITEMS)
+    labels = []
+    day = first
+    while day <= end:
+        labels.append(day)
+        day = month_start(day + dt.timedelta(days=32))
+    points: list[TrendPoint] = []
+    for month in labels:
+        estimates = {kpi: estimate(kpi, values.get((month, item_of(kpi))), min_n)
+                     for kpi in KPIS}
+        changes = ({kpi: compare(estimates[kpi], points[-1].values[kpi]) for kpi in KPIS}
+                   if points else {})
+        points.append(TrendPoint(month, values.get((month, RESPONSES), Sums()).n, estimates,
+                                 changes))
+    return points
+
+
+def target_unit(scope: Scope, filters: Filters) -> int | None:
+    if filters.unit_id is not None:
+        return filters.unit_id
+    roots = scope.roots()
+    return roots[0] if len(roots) == 1 else None
+
+
+def current_targets(conn: Connection, scope: Scope, filters: Filters) -> dict[str, float]:
+    """Targets of the shown unit for periods that overlap the range (the latest start wins)."""
+    unit = target_unit(scope, filters)
+    if unit is None:
+        return {}
+    k = t.kpi_target
+    rows = conn.execute(sa.select(k.c.kpi, k.c.target).where(
+        k.c.unit_id == unit, k.c.period_start <= filters.date_to,
+        k.c.period_end >= filters.date_from).order_by(k.c.period_start)).all()
+    return {row.kpi: float(row.target) for row in rows}
+
+
+# --- unit league table ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LeagueRow:
+    unit_id: int
+    code: str
+    name_zh: str
+    name_en: str
+    has_children: bool
+    own_only: bool  # the parent's own responses, not its subtree
+    responses: int
+    values: dict[str, Estimate]
+    changes: dict[str, Change]  # against the previous period
+    vs_parent: dict[str, Change]
+
+
+@dataclass(frozen=True)
+class League:
+    parent: LeagueRow | None
+    rows: list[LeagueRow]
+
+
+def league(conn: Connection, scope: Scope, filters: Filters, *, min_n: int) -> League:
+    """The children of the chosen unit (or the user's top units), each with its subtree."""
+    units = scope.vis.all_units
+    children_of: dict[int, list[int]] = {}
+    for uid, parent in scope.parent_of.items():
+        if parent is not None:
+            children_of.setdefault(parent, []).append(uid)
+    if filters.unit_id is not None:
+        parent_id: int | None = filters.unit_id
+        heads = sorted(c for c in children_of.get(filters.unit_id, []) if c in units
+                       or _subtree_touches(c, children_of, units))
+    else:
+        roots = scope.roots()
+        parent_id = roots[0] if len(roots) == 1 else None
+        heads = (sorted(c for c in children_of.get(roots[0], [])) if parent_id is not None
+                 else roots)
+    group_of: dict[object, object] = {}
+    for head in heads:
+        for uid in _descendants(head, children_of):
+            group_of[uid] = head
+    if parent_id is not None:
+        group_of[parent_id] = -parent_id  # its own responses
+    now_values = sums(conn, scope.vis, scope.parent_of, filters, ["unit_id"], ITEMS)
+    then_values = sums(conn, scope.vis, scope.parent_of, filters.previous(), ["unit_id"], ITEMS)
+    now_by, then_by = rollup(now_values, 0, group_of), rollup(then_values, 0, group_of)
+    names = _unit_names(conn, [*heads, *([parent_id] if parent_id else [])])
+    parent_totals = total_by_item(now_values)
+    parent_est = {kpi: estimate(kpi, parent_totals.get(item_of(kpi)), min_n) for kpi in KPIS}
+
+    def row(key: int, unit_id: int, own_only: bool) -> LeagueRow:
+        values = {kpi: estimate(kpi, now_by.get((key, item_of(kpi))), min_n) for kpi in KPIS}
+        before = {kpi: estimate(kpi, then_by.get((key, item_of(kpi))), min_n) for kpi in KPIS}
+        code, zh, en = names.get(unit_id, (str(unit_id), str(unit_id), str(unit_id)))
+        return LeagueRow(
+            unit_id, code, zh, en, bool(children_of.get(unit_id)) and not own_only, own_only,
+            now_by.get((key, RESPONSES), Sums()).n, values,
+            {kpi: compare(values[kpi], before[kpi]) for kpi in KPIS},
+            {kpi: compare_to_parent(values[kpi], parent_est[kpi]) for kpi in KPIS})
+
+    rows = [row(h, h, False) for h in heads]
+    if parent_id is not None and now_by.get((-parent_id, RESPONSES)):
+        rows.append(row(-parent_id, parent_id, True))
+    rows.sort(key=lambda r: (r.values["nps"].too_few, -(r.values["nps"].value or 0.0), r.code))
+    parent_row = None
+    if parent_id is not None:
+        code, zh, en = names.get(parent_id, ("", "", ""))
+        parent_row = LeagueRow(parent_id, code, zh, en, True, False,
+                               parent_totals.get(RESPONSES, Sums()).n, parent_est, {}, {})
+    return League(parent_row, rows)
+
+
+def _descendants(root: int, children_of: Mapping[int, list[int]]) -> list[int]:
+    found, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        stack.extend(children_of.get(node, ()))
+    return found
+
+
+def _subtree_touches(root: int, children_of: Mapping[int, list[int]],
+                     units: frozenset[int]) -> bool:
+    return any(u in units for u in _descendants(root, children_of))
+
+
+def _unit_names(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
+    u = t.org_unit
+    rows = conn.execute(sa.select(u.c.id, u.c.code, u.c.name_zh, u.c.name_en)
+                        .where(u.c.id.in_(sorted(set(ids))))).all()
+    return {row.id: (row.code, row.name_zh, row.name_en) for row in rows}
+
+
+# --- journey view ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Step:
+    touchpoint_id: int
+    code: str
+    name_zh: str
+    name_en: str
+    depth: int
+    answers: int
+    score: Estimate  # share of top-box answers to the step's rating items
+    sentiment: float | None  # mean sentiment score of the step's analysed comments
+    comments: int
+    negative: int
+    best: bool = False
+    worst: bool = False
+    end: bool = False
+    drags_most: bool = False
+    drag: float = 0.0  # points the journey would gain if this step were at the journey mean
+
+
+@dataclass(frozen=True)
+class Journey:
+    journey_id: int
+    code: str
+    name_zh: str
+    name_en: str
+    overall: Estimate
+    steps: list[Step]
+
+
+def journeys(conn: Connection) -> list[tuple[int, str, str, str]]:
+    j = t.journey
+    return [(r.id, r.code, r.name_zh, r.name_en) for r in
+            conn.execute(sa.select(j.c.id, j.c.code, j.c.name_zh, j.c.name_en).order_by(j.c.id))]
+
+
+def journey_view(conn: Connection, scope: Scope, filters: Filters, journey_id: int | None, *,
+                 min_n: int) -> Journey | None:
+    all_journeys = journeys(conn)
+    if not all_journeys:
+        return None
+    chosen = next((j for j in all_journeys if j[0] == journey_id), all_journeys[0])
+    tp = t.touchpoint
+    rows = conn.execute(sa.select(tp.c.id, tp.c.parent_id, tp.c.code, tp.c.name_zh,
+                                  tp.c.name_en, tp.c.position)
+                        .where(tp.c.journey_id == chosen[0])
+                        .order_by(tp.c.position, tp.c.id)).all()
+    ordered = _in_journey_order(rows)
+    ids = [r.id for r, _ in ordered]
+    unfiltered = Filters(filters.date_from, filters.date_to, filters.unit_id, None,
+                         filters.channel)
+    values = sums(conn, scope.vis, scope.parent_of, unfiltered, ["touchpoint_id"],
+                  _rating_items(conn, ids))
+    per_step: dict[int, Sums] = {}
+    for (tp_id, item), s in values.items():
+        if tp_id in ids and item not in EXCLUDED_FROM_STEPS:
+            per_step[int(str(tp_id))] = per_step.get(int(str(tp_id)), Sums()) + s
+    children: dict[int, list[int]] = {}
+    for r, _ in ordered:
+        if r.parent_id is not None:
+            children.setdefault(r.parent_id, []).append(r.id)
+    sentiment = _sentiment(conn, scope, unfiltered, ids)
+    steps = []
+    overall = Sums()
+    for r, depth in ordered:
+        s = Sums()
+        senti = (0, 0.0, 0)
+        for uid in _descendants(r.id, children):
+            s = s + per_step.get(uid, Sums())
+            got = sentiment.get(uid)
+            if got:
+                senti = (senti[0] + got[0], senti[1] + got[1], senti[2] + got[2])
+        if depth == 0:
+            overall = overall + s
+        steps.append(Step(r.id, r.code, r.name_zh, r.name_en, depth, s.n, s.top_share(min_n),
+                          senti[1] / senti[0] if senti[0] else None, senti[0], senti[2]))
+    return Journey(chosen[0], chosen[1], chosen[2], chosen[3], overall.top_share(min_n),
+                   mark_peak_end(steps, overall))
+
+
+def mark_peak_end(steps: list[Step], overall: Sums) -> list[Step]:
+    """Best and worst top-level steps, the last step with data (the end), and the step whose
+    shortfall against the journey's mean costs the most answers × points."""
+    import dataclasses
+
+    scored = [s for s in steps if s.depth == 0 and not s.score.too_few
+              and s.score.value is not None]
+    if not scored or overall.n == 0:
+        return steps
+    mean = overall.top / overall.n
+    best = max(scored, key=lambda s: s.score.value or 0.0)
+    worst = min(scored, key=lambda s: s.score.value or 0.0)
+    end = scored[-1]
+    drags = {s.touchpoint_id: (mean - (s.score.value or 0.0)) * s.answers / overall.n * 100
+             for s in scored}
+    dragger = max(drags, key=lambda k: drags[k])
+    out = []
+    for s in steps:
+        out.append(dataclasses.replace(
+            s, best=s is best, worst=s is worst, end=s is end,
+            drags_most=s.touchpoint_id == dragger and drags[dragger] > 0,
+            drag=round(drags.get(s.touchpoint_id, 0.0), 2)))
+    return out
+
+
+def _in_journey_order(rows: Sequence[sa.Row]) -> list[tuple[sa.Row, int]]:  # type: ignore[type-arg]
+    by_parent: dict[int | None, list[sa.Row]] = {}  # type: ignore[type-arg]
+    ids = {r.id for r in rows}
+    for r in rows:
+        by_parent.setdefault(r.parent_id if r.parent_id in ids else None, []).append(r)
+    out: list[tuple[sa.Row, int]] = []  # type: ignore[type-arg]
+
+    def walk(parent: int | None, depth: int) -> None:
+        for r in by_parent.get(parent, []):
+            out.append((r, depth))
+            walk(r.id, depth + 1)
+
+    walk(None, 0)
+    return out
+
+
+def _rating_items(conn: Connection, touchpoint_ids: Sequence[int]) -> list[str]:
+    """Item codes that occur at these touchpoints (read from the aggregates' month rows)."""
+    if not touchpoint_ids:
+        return []
+    g = t.score_agg
+    return [i for (i,) in conn.execute(
+        sa.select(g.c.item_code).distinct().where(
+            g.c.grain == "m", g.c.touchpoint_id.in_(list(touchpoint_ids))))
+        if i not in EXCLUDED_FROM_STEPS]
+
+
+def _sentiment(conn: Connection, scope: Scope, filters: Filters,
+               touchpoint_ids: Sequence[int]) -> dict[int, tuple[int, float, int]]:
+    """(comments, sum of sentiment scores, negative comments) per touchpoint, from the text
+    analysis results where they exist (read from the analysed comments, not the aggregates)."""
+    r, ta, q = t.response, t.text_analysis, t.score_agg_question
+    where = raw_where(scope.vis, scope.parent_of, filters, BUSINESS_TIMEZONE)
+    step = sa.func.coalesce(q.c.touchpoint_id, r.c.touchpoint_id)
+    query = (sa.select(step, sa.func.count(), sa.func.sum(ta.c.sentiment_score),
+                       sa.func.sum(sa.case((ta.c.sentiment_label == "negative", 1), else_=0)))
+             .select_from(ta.join(r, r.c.id == ta.c.response_id)
+                          .outerjoin(q, sa.and_(q.c.survey_version_id == r.c.survey_version_id,
+                                                q.c.question_key == ta.c.question_key)))
+             .where(where, step.in_(list(touchpoint_ids)))
+             .group_by(step))
+    return {int(row[0]): (int(row[1]), float(row[2] or 0.0), int(row[3] or 0))
+            for row in conn.execute(query)}
+
+
+def default_filters(today: dt.date, months: int = 12) -> Filters:
+    """The last `months` whole calendar months up to and including the current one."""
+    first = month_start(today)
+    for _ in range(months - 1):
+        first = month_start(first - dt.timedelta(days=1))
+    last = month_start(today + dt.timedelta(days=32)) - dt.timedelta(days=1)
+    return Filters(first, last)
+
+
+def visible_unit_ids(scope: Scope, unit_id: int | None) -> frozenset[int]:
+    return scope_units(scope.vis, scope.parent_of, unit_id)

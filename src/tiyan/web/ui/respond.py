@@ -178,6 +178,10 @@ def _with_lang(request: Request, action: str) -> str:
     return action + ("?" + "&".join(query) if query else "")
 
 
+def _switch_href(request: Request, lang: str) -> str:
+    return f"?lang={lang}" + ("&c=qr" if request.query_params.get("c") == "qr" else "")
+
+
 def _survey_page(request: Request, ctx: Any, t: Translator, respondent: Respondent,
                  action: str, *, page: int | None = None, check: PageCheck | None = None,
                  values: Mapping[str, Any] | None = None, status_code: int = 200,
@@ -211,8 +215,8 @@ def _survey_page(request: Request, ctx: Any, t: Translator, respondent: Responde
         "has_errors": bool(check and check.errors), "problems": problems,
         "logic": client_logic(definition, page, saved, respondent.data),
         "seen": " ".join(sorted(shown)), "languages": definition.languages,
-        "switch": [(code, t(f"respond.lang.{code}")) for code in definition.languages
-                   if code != lang],
+        "switch": [(code, t(f"respond.lang.{code}"), _switch_href(request, code))
+                   for code in definition.languages if code != lang],
         "static": _static_version(),
     }
     return TEMPLATES.TemplateResponse(request, "respond.html", context, status_code=status_code)

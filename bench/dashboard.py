@@ -1,0 +1,285 @@
+"""Dashboard data time at N responses vs DuckDB running the same aggregations on the same data.
+
+    .venv/bin/python bench/dashboard.py [--responses 10000000] [--db PATH] [--rounds 15]
+
+Loads N responses with `tiyan generate` into a SQLite file (kept with --db, and topped up when it
+holds fewer), which also folds them into the aggregates. Then, for a CX manager who sees the whole
+benchmark company, times the queries behind each page (p50 of --rounds runs, warm):
+
+- overview: 12 months' responses, NPS, CSAT, CES with the previous 12 months and a monthly trend;
+- league:   the 8 regions (roll-ups of their 25 stores each), this and the previous period;
+- journey:  the 6 touchpoints of the journey with the share of top-box answers per step;
+- drivers:  the per-respondent item matrix of the last full month (what a relative-weights model
+            reads; the aggregates do not serve it, so it reads the answers).
+
+DuckDB gets the responses and answers in memory (copied via Arrow, not timed) and runs each
+aggregation from the raw rows. freshness_s: a response is submitted through the app's own write
+path while the background worker runs as in the app; time until the overview counts it.
+The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from tiyan.analytics import dashboard as d  # noqa: E402
+from tiyan.analytics.cube import Filters, utc_bounds  # noqa: E402
+from tiyan.context import Context  # noqa: E402
+from tiyan.demo.generate import ROOT, generate_responses  # noqa: E402
+from tiyan.domain.access import Actor, Grant, Role, build_scope  # noqa: E402
+from tiyan.services.jobs import Worker  # noqa: E402
+from tiyan.services.responses import ResponseRequest, do_submit_response  # noqa: E402
+from tiyan.settings import load_settings  # noqa: E402
+from tiyan.store import tables as t  # noqa: E402
+from tiyan.store.db import Database  # noqa: E402
+from tiyan.store.migrate import upgrade  # noqa: E402
+from tiyan.store.scoped import parent_map  # noqa: E402
+
+TZ_HOURS = 8  # Asia/Shanghai, the business time zone of the aggregates
+
+
+def p50(func: Callable[[], Any], rounds: int) -> float:
+    func()  # warm
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        func()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def open_db(path: str, responses: int) -> Context:
+    url = f"sqlite:///{path}"
+    db = Database(url)
+    upgrade(db)
+    ctx = Context(db, load_settings(db_url=url, worker_poll_seconds=0.5))
+    with db.read() as conn:
+        have = conn.execute(sa.select(sa.func.count()).select_from(t.response)).scalar() or 0
+    if have < responses:
+        print(f"generating {responses - have:,} responses into {path}", file=sys.stderr)
+        generate_responses(ctx, responses - have, seed=have + 1, progress=True)
+    return ctx
+
+
+def manager(ctx: Context) -> Actor:
+    with ctx.db.read() as conn:
+        root = conn.execute(sa.select(t.org_unit.c.id).where(t.org_unit.c.code == ROOT)
+                            ).scalar_one()
+        scope = build_scope(0, [Grant(Role.CX_MANAGER, root)], parent_map(conn))
+    return Actor(0, "bench@tiyan.test", "bench", scope)
+
+
+def app_queries(ctx: Context, actor: Actor, filters: Filters, month: Filters,
+                journey_id: int) -> dict[str, Callable[[], Any]]:
+    def run(page: Callable[..., Any]) -> Callable[[], Any]:
+        def go() -> Any:
+            with ctx.db.read() as conn:
+                return page(conn, d.dashboard_scope(conn, actor))
+        return go
+
+    return {
+        "overview": run(lambda c, s: d.overview(c, s, filters, min_n=30)),
+        "league": run(lambda c, s: d.league(c, s, filters, min_n=30)),
+        "journey": run(lambda c, s: d.journey_view(c, s, filters, journey_id, min_n=30)),
+        "drivers": run(lambda c, s: item_matrix(c, s, month)),
+    }
+
+
+def item_matrix(conn: sa.Connection, scope: d.Scope, filters: Filters) -> int:
+    """Per respondent: the NPS, overall and item scores (one row per response)."""
+    from tiyan.analytics.cube import raw_where
+
+    r, a = t.response, t.answer
+    where = raw_where(scope.vis, scope.parent_of, filters, "Asia/Shanghai")
+    cols = [sa.func.max(sa.case((a.c.item_code == code, a.c.value_num))).label(code)
+            for code in ("nps", "csat", "sat_work_quality", "sat_work_time")]
+    query = (sa.select(a.c.response_id, *cols).select_from(r.join(a, a.c.response_id == r.c.id))
+             .where(where, a.c.value_num.is_not(None)).group_by(a.c.response_id))
+    return len(conn.execute(query).all())
+
+
+def duckdb_copy(ctx: Context) -> Any:
+    import duckdb
+    import pyarrow as pa
+
+    con = duckdb.connect()
+    raw = ctx.db.engine.raw_connection()
+    cursor = raw.cursor()
+    queries = {
+        "response": "SELECT id, unit_id, survey_version_id, touchpoint_id, channel, status, "
+                    "submitted_at FROM response",
+        "answer": "SELECT response_id, question_key, item_code, value_num FROM answer "
+                  "WHERE value_num IS NOT NULL",
+        "unit": "SELECT id, parent_id FROM org_unit",
+        "question": "SELECT survey_version_id, question_key, touchpoint_id FROM "
+                    "score_agg_question",
+    }
+    for name, sql in queries.items():
+        cursor.execute(sql)
+        columns = [c[0] for c in cursor.description]
+        batches = []
+        while rows := cursor.fetchmany(500_000):
+            batches.append(pa.table({c: [row[i] for row in rows]
+                                     for i, c in enumerate(columns)}))
+        table = pa.concat_tables(batches) if batches else None
+        if table is None:
+            continue
+        con.register("incoming", table)
+        cast = ("CAST(submitted_at AS TIMESTAMP) AS submitted_at, * EXCLUDE (submitted_at)"
+                if name == "response" else "*")
+        con.execute(f"CREATE TABLE {name} AS SELECT {cast} FROM incoming")
+        con.unregister("incoming")
+    raw.close()
+    return con
+
+
+def duckdb_queries(con: Any, filters: Filters, month: Filters,
+                   units: list[int]) -> dict[str, Callable[[], Any]]:
+    def bounds(f: Filters) -> tuple[str, str]:
+        low, high = utc_bounds(f.date_from, f.date_to, "Asia/Shanghai")
+        return (low.replace(tzinfo=None).isoformat(sep=" "),
+                high.replace(tzinfo=None).isoformat(sep=" "))
+
+    unit_list = ",".join(str(u) for u in units)
+    now_low, now_high = bounds(filters)
+    prev_low, prev_high = bounds(filters.previous())
+    month_low, month_high = bounds(month)
+    sums = ("count(*), sum(value_num), sum(value_num * value_num), "
+            "sum(CASE WHEN value_num >= CASE WHEN a.item_code = 'nps' THEN 9 ELSE 4 END "
+            "THEN 1 ELSE 0 END), sum(CASE WHEN value_num <= CASE WHEN a.item_code = 'nps' "
+            "THEN 6 ELSE 2 END THEN 1 ELSE 0 END)")
+    base = (f"FROM response r JOIN answer a ON a.response_id = r.id "
+            f"WHERE r.status = 'complete' AND r.unit_id IN ({unit_list}) ")
+
+    def overview() -> Any:
+        trend = con.execute(
+            f"SELECT date_trunc('month', r.submitted_at + INTERVAL {TZ_HOURS} HOUR) m, "
+            f"a.item_code, {sums} {base} AND a.item_code IN ('nps', 'csat', 'ces') "
+            f"AND r.submitted_at >= ? AND r.submitted_at < ? GROUP BY ALL",
+            [prev_low, now_high]).fetchall()
+        counts = con.execute(
+            f"SELECT date_trunc('month', submitted_at + INTERVAL {TZ_HOURS} HOUR), count(*) "
+            f"FROM response WHERE status = 'complete' AND unit_id IN ({unit_list}) "
+            f"AND submitted_at >= ? AND submitted_at < ? GROUP BY ALL",
+            [prev_low, now_high]).fetchall()
+        return trend, counts
+
+    def league() -> Any:
+        out = []
+        for low, high in ((now_low, now_high), (prev_low, prev_high)):
+            out.append(con.execute(
+                f"SELECT region.id, a.item_code, {sums} FROM response r "
+                f"JOIN answer a ON a.response_id = r.id JOIN unit store ON store.id = r.unit_id "
+                f"JOIN unit region ON region.id = store.parent_id "
+                f"WHERE r.status = 'complete' AND r.unit_id IN ({unit_list}) "
+                f"AND a.item_code IN ('nps', 'csat', 'ces') "
+                f"AND r.submitted_at >= ? AND r.submitted_at < ? GROUP BY ALL",
+                [low, high]).fetchall())
+        return out
+
+    def journey() -> Any:
+        return con.execute(
+            f"SELECT coalesce(q.touchpoint_id, r.touchpoint_id) tp, {sums} "
+            f"FROM response r JOIN answer a ON a.response_id = r.id "
+            f"LEFT JOIN question q ON q.survey_version_id = r.survey_version_id "
+            f"AND q.question_key = a.question_key "
+            f"WHERE r.status = 'complete' AND r.unit_id IN ({unit_list}) "
+            f"AND a.item_code NOT IN ('nps', 'comment') "
+            f"AND r.submitted_at >= ? AND r.submitted_at < ? GROUP BY ALL",
+            [now_low, now_high]).fetchall()
+
+    def drivers() -> Any:
+        return len(con.execute(
+            "SELECT a.response_id, "
+            + ", ".join(f"max(CASE WHEN a.item_code = '{c}' THEN value_num END)"
+                        for c in ("nps", "csat", "sat_work_quality", "sat_work_time"))
+            + f" {base} AND r.submitted_at >= ? AND r.submitted_at < ? GROUP BY a.response_id",
+            [month_low, month_high]).fetchall())
+
+    return {"overview": overview, "league": league, "journey": journey, "drivers": drivers}
+
+
+def freshness(ctx: Context, actor: Actor, filters: Filters) -> float:
+    """Seconds from a submission (app write path) to its being counted by the overview."""
+    with ctx.db.read() as conn:
+        survey = conn.execute(sa.select(t.survey.c.id).where(t.survey.c.code == ROOT)
+                              ).scalar_one()
+        store = conn.execute(sa.select(t.org_unit.c.code).where(
+            t.org_unit.c.code.like(f"{ROOT}-r1-s1"))).scalar_one()
+
+    def count() -> int:
+        with ctx.db.read() as conn:
+            return d.overview(conn, d.dashboard_scope(conn, actor), filters, min_n=30).responses
+
+    before = count()
+    worker = Worker(ctx, poll_seconds=ctx.settings.worker_poll_seconds, name="bench")
+    worker.start()
+    try:
+        started = time.perf_counter()
+        do_submit_response(ctx, None, ResponseRequest(
+            survey_id=survey, unit_code=store, channel="sms",
+            answers={"nps": 9, "overall": 5, "quality": 4, "speed": 4}))
+        while count() == before:
+            if time.perf_counter() - started > 60:
+                return float("inf")
+            time.sleep(0.05)
+        return time.perf_counter() - started
+    finally:
+        worker.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--responses", type=int, default=10_000_000)
+    parser.add_argument("--db", default=None, help="SQLite file to use and keep")
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args()
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="tiyan-bench-")
+    ctx = open_db(args.db or f"{folder}/dashboard.db", args.responses)
+    actor = manager(ctx)
+    today = ctx.now().astimezone(dt.timezone(dt.timedelta(hours=TZ_HOURS))).date()
+    filters = d.default_filters(today)
+    last_month_end = today.replace(day=1) - dt.timedelta(days=1)
+    month = Filters(last_month_end.replace(day=1), last_month_end)
+    with ctx.db.read() as conn:
+        journey_id = conn.execute(sa.select(t.journey.c.id).where(t.journey.c.code == ROOT)
+                                  ).scalar_one()
+        count = conn.execute(sa.select(sa.func.count()).select_from(t.response)).scalar_one()
+    pages: dict[str, dict[str, float]] = {}
+    for page, func in app_queries(ctx, actor, filters, month, journey_id).items():
+        pages[page] = {"p50_ms": round(p50(func, args.rounds), 1)}
+        print(f"{page}: {pages[page]['p50_ms']} ms", file=sys.stderr)
+    started = time.perf_counter()
+    con = duckdb_copy(ctx)
+    print(f"copied into DuckDB in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    units = sorted(actor.scope.visibility(d.Permission.VIEW_DASHBOARD).unit_ids)
+    for page, func in duckdb_queries(con, filters, month, units).items():
+        pages[page]["duckdb_ms"] = round(p50(func, args.rounds), 1)
+        print(f"{page}: duckdb {pages[page]['duckdb_ms']} ms", file=sys.stderr)
+    fresh = freshness(ctx, actor, filters)
+    ratios = [p["p50_ms"] / max(p["duckdb_ms"], 1e-6) for p in pages.values()]
+    print(json.dumps({
+        "responses": int(count), "pages": pages,
+        "max_ratio_vs_duckdb": round(max(ratios), 3),
+        "max_p50_ms": max(p["p50_ms"] for p in pages.values()),
+        "freshness_s": round(fresh, 2),
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -74,7 +74,7 @@ def test_a_gbk_file_with_chinese_headers_is_stored_in_the_long_shape(
                        .scalars())
     assert batch is not None and batch["status"] == "done" and batch["rows_stored"] == 2
     assert batch["file_format"] == "csv" and len(batch["content_sha256"]) == 64
-    assert kinds == ["text.analyze", "webhook.emit"]
+    assert {"text.analyze", "webhook.emit"} <= set(kinds)
     run_until_idle(ctx)
     with ctx.db.read() as conn:
         analysed = conn.execute(sa.select(sa.func.count()).select_from(t.text_analysis)

@@ -117,17 +117,27 @@ def customers_by_ref(conn: Connection, refs: Iterable[str]) -> dict[str, int]:
     return found
 
 
-_INSERT_RECORD = sa.insert(R).returning(R.c.id, sort_by_parameter_order=True)
+_INSERT_RECORD = sa.insert(R)
 _INSERT_ANSWER = sa.insert(t.answer)
 
 
 def insert_records(conn: Connection, records: Sequence[FeedbackRecord], *, batch_public_id: str,
                    customers: Mapping[str, int], now: dt.datetime) -> list[int]:
-    """Store records and their answers in two statements; the new response ids, in order."""
+    """Store records and their answers; the new response ids, in the records' order.
+
+    A plain executemany (no RETURNING, which SQLite would run row by row to keep the order),
+    then the ids read back by their new public ids."""
     if not records:
         return []
     rows = [_response_row(r, batch_public_id, customers, now) for r in records]
-    ids = [int(i) for i in conn.execute(_INSERT_RECORD, rows).scalars()]
+    conn.execute(_INSERT_RECORD, rows)
+    public_ids = [row["public_id"] for row in rows]
+    by_public: dict[str, int] = {}
+    for start in range(0, len(public_ids), _LOOKUP_CHUNK):
+        part = public_ids[start:start + _LOOKUP_CHUNK]
+        by_public.update(conn.execute(sa.select(R.c.public_id, R.c.id)
+                                      .where(R.c.public_id.in_(part))).all())
+    ids = [by_public[p] for p in public_ids]
     answers: list[dict[str, Any]] = []
     for response_id, record in zip(ids, records, strict=True):
         answers.append({"response_id": response_id, "question_key": TEXT_KEY,

@@ -131,6 +131,9 @@ def demo(
 
         report = reanalyze_with_progress(ctx, batch_size=2000, restart=True)
         typer.echo(f"analysed {report.texts:,} comments ({report.texts_per_second:,.0f}/s)")
+        from tiyan.demo.closed_loop import build_closed_loop
+
+        typer.echo(f"opened {build_closed_loop(ctx)} cases for recent detractors")
     _print_demo_summary(summary)
 
 

@@ -178,3 +178,17 @@ def test_the_sms_provider_reports_delivery_with_its_key(
 def test_sms_reports_are_refused_while_no_key_is_configured(client: TestClient) -> None:
     reply = client.post("/api/v1/channels/sms/status", data={"reference": "x", "status": "y"})
     assert reply.status_code == 404
+
+
+def test_a_phone_rule_puts_the_customer_on_the_agents_worklist(
+        client: TestClient, world: World, ctx: Context) -> None:
+    add_rule(client, world, channel="phone", delay_minutes=0)
+    reply = client.post("/api/v1/events", json={**EVENT, "at": None}, headers=auth(world))
+    [made] = reply.json()["invitations"]
+    assert made["status"] == "queued"
+    jobs.run_until_idle(ctx)  # nothing is sent: an agent calls
+    detail = client.get(f"/api/v1/invitations/{made['id']}", headers=auth(world)).json()
+    assert detail["status"] == "queued" and detail["contact"] == "13800139999"
+    worklist = client.get("/api/v1/calls", headers=auth(world, "agent@t.test"))
+    assert worklist.status_code == 200, worklist.text
+    assert made["id"] in worklist.text

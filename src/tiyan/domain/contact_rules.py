@@ -26,7 +26,7 @@ from enum import StrEnum
 
 from tiyan.errors import InvalidInput
 
-CHANNELS = ("email", "sms")
+CHANNELS = ("email", "sms", "phone")  # phone: a call on the agents' worklist
 MAX_DELAY_MINUTES = 60 * 24 * 90
 MAX_EXPIRY_DAYS = 365
 MAX_REMINDERS = 5
@@ -83,7 +83,7 @@ def check_rule(rule: RuleSettings) -> RuleSettings:
 
 def check_channel(channel: str) -> str:
     if channel not in CHANNELS:
-        raise InvalidInput(f'"{channel}" is not a channel; use {" or ".join(CHANNELS)}',
+        raise InvalidInput(f'"{channel}" is not a channel; use {", ".join(CHANNELS)}',
                            where="channel")
     return channel
 
@@ -184,5 +184,5 @@ def normalise_phone(value: str) -> str:
 
 
 def contact_kind(channel: str) -> str:
-    """The customer identity kind a channel sends to."""
+    """The customer identity kind a channel reaches (SMS and phone calls: the mobile number)."""
     return "email" if channel == "email" else "phone"

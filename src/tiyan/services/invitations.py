@@ -2,7 +2,8 @@
 
     create  → status queued, an `invitation.send` job at send_at, in the same transaction;
               or status suppressed with the reason (opted_out, no_contact, quarantined,
-              sampled_out) and no job.
+              sampled_out) and no job. A phone invitation gets no job either: it is due on the
+              call-centre worklist from send_at (tiyan.services.calls).
     send    → e-mail over SMTP or SMS through the gateway with the signed personal link
               (tiyan.services.links.invitation_url: single use, expires with the invitation).
               Accepted: sent, and an `invitation.remind` job at the first reminder day.
@@ -113,7 +114,7 @@ def create_invitation(conn: Connection, ctx: Context, audience: Audience, plan: 
         data=data), now)
     detail = {"reason": str(reason)} if reason else {"send_at": plan.send_at.isoformat()}
     log_invitation_event(conn, invitation_id, status, now, detail)
-    if reason is None:
+    if reason is None and plan.channel != "phone":  # phone: due on the agents' worklist
         enqueue(conn, INVITATION_SEND, {"invitation_id": invitation_id}, run_at=plan.send_at)
     return CreatedInvitation(public_id, status, str(reason) if reason else None, plan.send_at)
 

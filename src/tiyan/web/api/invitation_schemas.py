@@ -19,7 +19,7 @@ class RuleIn(Strict):
     survey: str = Field(min_length=1, max_length=64, description="survey code")
     unit: str = Field(min_length=1, max_length=64,
                       description="unit code; the rule applies to events of its subtree")
-    channel: str = Field(description="email or sms")
+    channel: str = Field(description="email, sms or phone (a call on the agents' worklist)")
     delay_minutes: int = Field(default=0, description="send this long after the event")
     expires_days: int = Field(default=14, description="the link works this many days")
     reminder_days: list[int] = Field(default_factory=list, max_length=5,
@@ -51,7 +51,7 @@ class InvitationIn(Strict):
     survey: str = Field(min_length=1, max_length=64, description="survey code")
     unit: str = Field(min_length=1, max_length=64, description="unit code")
     customer: str = Field(min_length=1, max_length=32, description="customer id")
-    channel: str = Field(description="email or sms")
+    channel: str = Field(description="email, sms or phone (a call on the agents' worklist)")
     staff: str | None = Field(default=None, max_length=64, description="staff code")
     touchpoint: str | None = Field(default=None, max_length=129,
                                    description="touchpoint code or journey/code")

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.engine import RowMapping
 
 from tiyan.domain.access import Actor, Permission
-from tiyan.domain.contact_rules import RuleSettings
+from tiyan.domain.contact_rules import CHANNELS, RuleSettings
 from tiyan.domain.privacy import mask_value
 from tiyan.errors import Forbidden, InvalidInput, NotFound
 from tiyan.services import events, invitation_rules, invitations
@@ -110,8 +110,9 @@ def list_invitations(ctx: ContextDep, actor: ApiActor,
     if status is not None and status not in STATUSES:
         raise InvalidInput(f'"{status}" is not a status; use one of {", ".join(STATUSES)}',
                            where="status")
-    if channel is not None and channel not in ("email", "sms"):
-        raise InvalidInput(f'"{channel}" is not a channel; use email or sms', where="channel")
+    if channel is not None and channel not in CHANNELS:
+        raise InvalidInput(f'"{channel}" is not a channel; use {", ".join(CHANNELS)}',
+                           where="channel")
     with ctx.db.read() as conn:
         survey_id = outreach.survey_id(conn, survey) if survey else None
         rows = outreach.list_invitations(

@@ -2,7 +2,7 @@
 
     GET  /feedback/import            the upload form and my recent imports
     POST /feedback/import            upload → the preview: columns, guessed mapping, first rows
-    POST /feedback/import/run        the previewed upload with the mapping chosen → the report
+    POST /feedback/import/run        the previewed upload with the mapping chosen → its report
     GET  /feedback/imports/{id}      an import's counts and rejected rows
 
 The previewed file waits in a private temporary folder named by a random token bound to the
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
@@ -97,7 +97,7 @@ def _upload_path(actor: Actor, token: str) -> Path:
 
 
 @router.post("/feedback/import/run", response_class=HTMLResponse)
-async def run_import(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
+async def run_import(request: Request, ctx: ContextDep, actor: PageActor) -> Response:
     form = await request.form()
     values = {k: str(v)[:300] for k, v in form.items() if isinstance(v, str)}
     _csrf(request, values.get("csrf_token", ""))
@@ -111,9 +111,7 @@ async def run_import(request: Request, ctx: ContextDep, actor: PageActor) -> HTM
     except TiyanError as exc:
         return _page(request, ctx, actor, status_code=exc.status, error=exc, form=values)
     shutil.rmtree(path.parent, ignore_errors=True)
-    with ctx.db.read() as conn:
-        batch = store.access_batch(conn, actor, report.import_id)
-    return _page(request, ctx, actor, batch=batch)
+    return RedirectResponse(f"/feedback/imports/{report.import_id}", status_code=303)
 
 
 @router.get("/feedback/imports/{import_id}", response_class=HTMLResponse)

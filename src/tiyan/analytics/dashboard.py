@@ -346,11 +346,11 @@ def mark_peak_end(steps: list[Step], overall: Sums) -> list[Step]:
               and s.score.value is not None]
     if not scored or overall.n == 0:
         return steps
-    mean = overall.top / overall.n
+    mean = 100.0 * overall.top / overall.n  # percent, like the step scores
     best = max(scored, key=lambda s: s.score.value or 0.0)
     worst = min(scored, key=lambda s: s.score.value or 0.0)
     end = scored[-1]
-    drags = {s.touchpoint_id: (mean - (s.score.value or 0.0)) * s.answers / overall.n * 100
+    drags = {s.touchpoint_id: (mean - (s.score.value or 0.0)) * s.answers / overall.n
              for s in scored}
     dragger = max(drags, key=lambda k: drags[k])
     out = []

@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         default=90, ge=14, le=730, description="A customer has churned when no transaction or "
                                                "visit follows in this many days.",
     )
+    at_risk_threshold: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Churn risk (0–1) from which a customer is on the at-risk worklist; empty: "
+                    "automatic, the top decile of the current scores but never below the base "
+                    "rate (share of churners) the current model was trained on.",
+    )
     next_actions_file: str | None = Field(
         default=None, description="YAML of next-best-action rules replacing the built-in one "
                                   "(tiyan/domain/next_actions.yaml shows the format).",

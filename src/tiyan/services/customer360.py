@@ -15,14 +15,16 @@ from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.customer_value import Visit, rfm_of, score_rfm
 from tiyan.domain.next_actions import CustomerSituation, load_rules, next_actions
-from tiyan.services.churn import latest_scores, stored_edges
-from tiyan.store import customers, responses
+from tiyan.services.churn import MODEL_SETTING, latest_scores, stored_edges
+from tiyan.store import app_settings, customers, responses
 from tiyan.store import tables as t
 from tiyan.store.scoped import visible
 from tiyan.store.text_analysis import analyses_for
 
 TIMELINE_LIMIT = 200
 OPEN_CASE_STATUSES = ("new", "acknowledged", "in_progress")
+TOP_SHARE = 0.1  # the automatic at-risk threshold: the top decile of current scores
+FALLBACK_THRESHOLD = 0.5  # before any model was trained or any customer scored
 
 
 def _utc(moment: dt.datetime | None) -> dt.datetime | None:
@@ -118,11 +120,42 @@ def _callbacks(conn: Connection, cid: int) -> list[dict[str, Any]]:
     return [{**row._asdict(), "due_at": _utc(row.due_at), "at": _utc(row.at)} for row in rows]
 
 
+def at_risk_threshold(ctx: Context) -> float:
+    """The installation's at-risk threshold: TIYAN_AT_RISK_THRESHOLD when set, else automatic
+    (see ``automatic_threshold``)."""
+    if ctx.settings.at_risk_threshold is not None:
+        return float(ctx.settings.at_risk_threshold)
+    with ctx.db.read() as conn:
+        return automatic_threshold(conn)
+
+
+def automatic_threshold(conn: Connection) -> float:
+    """The risk of the customer at the top decile of all current scores, but never below the
+    base rate (share of churners in the current model's training data): a customer is "at risk"
+    only when clearly riskier than the typical customer, whatever the installation's base rate.
+    Installation-wide, so a store's worklist is measured against the same bar as every other."""
+    info = app_settings.get_value(conn, MODEL_SETTING)
+    base = None
+    if isinstance(info, dict) and info.get("rows"):
+        base = float(info.get("churners", 0)) / float(info["rows"])
+    S = t.churn_score
+    count = int(conn.execute(sa.select(sa.func.count()).select_from(S)).scalar_one())
+    if count == 0:
+        return round(base, 4) if base is not None else FALLBACK_THRESHOLD
+    rank = max(0, int(count * TOP_SHARE) - 1)
+    decile = float(conn.execute(sa.select(S.c.probability).order_by(S.c.probability.desc())
+                                .offset(rank).limit(1)).scalar_one())
+    return round(max(decile, base or 0.0), 4)
+
+
 def at_risk_worklist(ctx: Context, actor: Actor, *, limit: int = 50,
-                     min_risk: float = 0.3) -> list[dict[str, Any]]:
-    """Scored customers of the actor's units with risk ≥ ``min_risk``, ranked by expected loss
-    (risk × spend in 365 days), each with its first next action."""
+                     min_risk: float | None = None) -> list[dict[str, Any]]:
+    """Scored customers of the actor's units with risk ≥ ``min_risk`` (default: the
+    installation's threshold), ranked by expected loss (risk × spend in 365 days), each with
+    its first next action."""
     actor.require(Permission.VIEW_CUSTOMERS)
+    if min_risk is None:
+        min_risk = at_risk_threshold(ctx)
     vis = actor.scope.visibility(Permission.VIEW_CUSTOMERS)
     C, S, T = t.customer, t.churn_score, t.customer_transaction
     year_ago = ctx.now() - dt.timedelta(days=365)

@@ -132,8 +132,12 @@ class AtRiskOut(BaseModel):
 @router.get("/churn/at-risk", response_model=list[AtRiskOut], tags=["customers"])
 def get_at_risk(ctx: ContextDep, actor: ApiActor,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                min_risk: Annotated[float, Query(ge=0, le=1)] = 0.3) -> list[AtRiskOut]:
-    """The caller's units' customers with churn risk ≥ min_risk, by risk × 12-month spend."""
+                min_risk: Annotated[float | None, Query(
+                    ge=0, le=1, description="Lowest churn risk listed (default: the "
+                                            "installation's at-risk threshold)")] = None,
+                ) -> list[AtRiskOut]:
+    """The caller's units' customers with churn risk ≥ min_risk (default: the installation's
+    at-risk threshold, TIYAN_AT_RISK_THRESHOLD or automatic), by risk × 12-month spend."""
     rows = at_risk_worklist(ctx, actor, limit=limit, min_risk=min_risk)
     return [AtRiskOut(id=r["id"], name=r["name"], unit_code=r["unit_code"],
                       segment=r["segment"], probability=r["probability"], value=r["value"],

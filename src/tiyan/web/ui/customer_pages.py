@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from tiyan.domain.access import Permission
 from tiyan.domain.customer_value import segment_label
-from tiyan.services.customer360 import at_risk_worklist, customer_360
+from tiyan.services.customer360 import at_risk_threshold, at_risk_worklist, customer_360
 from tiyan.web.deps import ContextDep, PageActor
 from tiyan.web.ui.render import render
 
@@ -21,9 +21,10 @@ SENTIMENTS = frozenset({"negative", "neutral", "positive"})
 @router.get("/customers/at-risk", response_class=HTMLResponse)
 def at_risk_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
     actor.require(Permission.VIEW_CUSTOMERS)
-    rows = at_risk_worklist(ctx, actor, limit=50)
+    threshold = at_risk_threshold(ctx)
+    rows = at_risk_worklist(ctx, actor, limit=50, min_risk=threshold)
     return render(request, "customers_at_risk.html", actor=actor, rows=rows,
-                  segment_label=segment_label)
+                  threshold=threshold, segment_label=segment_label)
 
 
 @router.get("/customers/{public_id}", response_class=HTMLResponse)

@@ -1,0 +1,75 @@
+"""Churn risk beyond the 360 page: the at-risk threshold (setting or automatic from the base
+rate and the top decile), segments as a list filter, and churn risk in alert conditions."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tests.integration.conftest import sign_in
+from tests.world import PASSWORD
+from tiyan.services import churn
+from tiyan.services.customer360 import at_risk_threshold, at_risk_worklist
+from tiyan.store import app_settings, customers
+from tiyan.store import tables as t
+
+
+def scored_customers(world, probabilities: list[float], *, store: str = "n1",
+                     segment: str | None = None) -> list[int]:
+    """Customers of ``store`` with a stored churn score each (and a year of spend)."""
+    now = world.ctx.now()
+    ids = []
+    with world.ctx.db.write() as conn:
+        for index, probability in enumerate(probabilities):
+            cid = customers.insert_customer(conn, unit_id=world.unit_ids[store], now=now,
+                                            name=f"风险{store}{index}", segment=segment)
+            customers.insert_transaction(conn, customer_id=cid, unit_id=world.unit_ids[store],
+                                         kind="visit", amount=100 + index, occurred_at=now)
+            conn.execute(sa.insert(t.churn_score).values(
+                customer_id=cid, model_version="m1", probability=probability,
+                reasons=[], scored_at=now))
+            ids.append(cid)
+    return ids
+
+
+def trained_on(world, rows: int, churners: int) -> None:
+    with world.ctx.db.write() as conn:
+        app_settings.put_value(conn, churn.MODEL_SETTING,
+                               {"version": "m1", "rows": rows, "churners": churners},
+                               world.ctx.now())
+
+
+def test_the_automatic_threshold_is_the_top_decile_but_never_below_the_base_rate(world):
+    assert at_risk_threshold(world.ctx) == 0.5  # nothing trained or scored yet
+    trained_on(world, rows=100, churners=20)
+    assert at_risk_threshold(world.ctx) == 0.2  # trained, nothing scored: the base rate
+    scored_customers(world, [i / 20 for i in range(1, 21)])  # 0.05 … 1.00
+    assert at_risk_threshold(world.ctx) == 0.95  # the 2nd highest of 20 = top decile
+    trained_on(world, rows=100, churners=97)
+    assert at_risk_threshold(world.ctx) == 0.97  # a base rate above the top decile wins
+
+    manager = world.actor("mgr.n1@t.test")
+    assert [round(r["probability"], 2) for r in at_risk_worklist(world.ctx, manager)] == [1.0]
+    world.ctx.settings.at_risk_threshold = 0.8
+    assert at_risk_threshold(world.ctx) == 0.8
+    listed = at_risk_worklist(world.ctx, manager)
+    assert sorted(round(r["probability"], 2) for r in listed) == [0.8, 0.85, 0.9, 0.95, 1.0]
+
+
+def test_the_worklist_page_and_api_use_the_installation_threshold(world, client):
+    trained_on(world, rows=10, churners=3)
+    scored_customers(world, [0.1, 0.2, 0.35, 0.9])
+    scored_customers(world, [0.99], store="s1")
+    manager = {"Authorization": f"Bearer {world.tokens['mgr.n1@t.test']}"}
+    rows = client.get("/api/v1/churn/at-risk", headers=manager).json()
+    # top decile of 5 scores is the highest (0.99); base rate 0.3 → threshold 0.99: none in n1
+    assert rows == []
+    world.ctx.settings.at_risk_threshold = 0.3
+    rows = client.get("/api/v1/churn/at-risk", headers=manager).json()
+    assert [r["probability"] for r in rows] == [0.9, 0.35]
+    explicit = client.get("/api/v1/churn/at-risk?min_risk=0.15", headers=manager).json()
+    assert len(explicit) == 3
+    sign_in(client, "mgr.n1@t.test", PASSWORD)
+    page = client.get("/customers/at-risk", headers={"accept-language": "en"})
+    assert page.status_code == 200
+    assert "churn risk of 30% or more" in page.text and "风险n13" in page.text
+    assert "风险n10" not in page.text and "风险s10" not in page.text

@@ -101,6 +101,44 @@ def customers_segment(db: DbOption = None) -> None:
     typer.echo(f"segments refreshed: {changed:,} customers changed segment")
 
 
+@customers_app.command("opt-out")
+@reports_errors
+def customers_opt_out(
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GBK) of mobile numbers and/or "
+                                              "e-mail addresses, one customer per row")],
+    report: Annotated[Path | None, typer.Option(
+        help="Write the row-level report (JSON) here.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Opt out every customer the list names; rows that match no customer are reported."""
+    from rich.progress import Progress
+
+    from tiyan.context import open_context
+    from tiyan.services.opt_out import import_opt_out_list, read_contact_list
+
+    if not file.is_file():
+        typer.secho(f"error: {file}: no such file", fg="red", err=True)
+        raise typer.Exit(1)
+    rows = read_contact_list(file.read_bytes(), file.name)
+    ctx = open_context(db)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("opting out", total=len(rows))
+        result = import_opt_out_list(ctx, rows, progress=lambda n: bar.advance(task, n))
+    typer.echo(f"{result.rows:,} rows: {result.opted_out:,} opted out, {result.already:,} "
+               f"already opted out, {len(result.unknown):,} unknown, "
+               f"{len(result.invalid):,} invalid")
+    for line, value in result.unknown[:20]:
+        typer.echo(f"  line {line}: no customer has {value}")
+    for line, _value, reason in result.invalid[:20]:
+        typer.echo(f"  line {line}: {reason}")
+    hidden = max(len(result.unknown) - 20, 0) + max(len(result.invalid) - 20, 0)
+    if hidden:
+        typer.echo(f"  … {hidden} more" + (f" in {report}" if report else " (use --report FILE)"))
+    if report is not None:
+        report.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=1),
+                          encoding="utf-8")
+
+
 @predict_app.command("train")
 @reports_errors
 def predict_train(

@@ -98,6 +98,16 @@ class Settings(BaseSettings):
         default="failed,undelivered,UNDELIV,REJECTD,EXPIRED",
         description="Callback status values meaning not delivered (comma-separated).",
     )
+    sms_reply_from_field: str = Field(
+        default="from", description="Field of the reply callback (a customer's answer to an SMS, "
+                                    "such as T to opt out) that carries their number.",
+    )
+    sms_reply_text_field: str = Field(default="text", description="Field of the reply callback "
+                                                                  "that carries the text.")
+    sms_max_segments: int = Field(
+        default=2, ge=1, le=10, description="Longest invitation SMS, in billed segments (GSM-7: "
+                                            "160, or 153 each when split; Chinese: 70, or 67).",
+    )
     root_causes_file: str | None = Field(
         default=None, description="YAML tree of case root-cause codes replacing the built-in "
                                   "one (tiyan/domain/root_causes.yaml shows the format).",

@@ -19,6 +19,7 @@ from tiyan.web.api import exports, v1
 from tiyan.web.api import feedback_imports as feedback_imports_api
 from tiyan.web.api import invitations as invitations_api
 from tiyan.web.api import journeys as journeys_api
+from tiyan.web.api import opt_out as opt_out_api
 from tiyan.web.api import survey_links as survey_links_api
 from tiyan.web.api import surveys as surveys_api
 from tiyan.web.api import webhooks as webhooks_api
@@ -42,6 +43,7 @@ from tiyan.web.ui import import_pages as feedback_import_pages
 from tiyan.web.ui import invitation_pages as invitation_pages_ui
 from tiyan.web.ui import link_pages as survey_link_pages
 from tiyan.web.ui import respond as respond_pages
+from tiyan.web.ui import unsubscribe as unsubscribe_pages
 
 STATIC = Path(__file__).parent / "static"
 
@@ -84,6 +86,8 @@ def create_app(ctx: Context) -> FastAPI:
         app.include_router(module.router)
     app.include_router(invitations_api.router)
     app.include_router(invitation_pages_ui.router)
+    for module in (opt_out_api, unsubscribe_pages):
+        app.include_router(module.router)
     app.include_router(respond_pages.router)
     app.include_router(survey_link_pages.router)
     app.include_router(survey_links_api.router)

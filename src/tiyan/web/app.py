@@ -32,6 +32,7 @@ from tiyan.web.ui import (
     call_pages,
     case_pages,
     customer_pages,
+    dashboard_pages,
     home,
     journey_pages,
     lists,
@@ -78,7 +79,7 @@ def create_app(ctx: Context) -> FastAPI:
 
     for module in (v1, surveys_api, journeys_api, webhooks_api, cases_api, exports, auth_pages,
                    home, lists, builder, journey_pages, webhook_pages, case_pages,
-                   voc_pages, plan_pages):
+                   voc_pages, plan_pages, dashboard_pages):
         app.include_router(module.router)
     for module in (calls_api, call_pages):
         app.include_router(module.router)

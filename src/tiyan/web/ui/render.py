@@ -29,6 +29,7 @@ class NavItem:
 # The app's sections; each appears only for users who hold its permission somewhere.
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("nav.home", "/", Permission.VIEW_DASHBOARD),
+    NavItem("nav.dashboards", "/dashboard", Permission.VIEW_DASHBOARD),
     NavItem("nav.responses", "/responses", Permission.VIEW_RESPONSES),
     NavItem("nav.calls", "/calls", Permission.ENTER_RESPONSES),
     NavItem("nav.customers", "/customers", Permission.VIEW_CUSTOMERS),

@@ -1,0 +1,435 @@
+"""Dashboards (zh-CN/en): overview, unit league table with drill-down, journey view; CSV and
+Excel export of each table; KPI targets entered in a form or imported from CSV.
+
+Filters live in the URL (from, to, unit, touchpoint, channel, journey) so a view can be shared;
+every figure comes from analytics/dashboard and so honours the user's unit scope.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.engine import Connection
+
+from tiyan.analytics import dashboard as d
+from tiyan.analytics.cube import Filters
+from tiyan.domain.access import Actor, Permission
+from tiyan.domain.metrics import Estimate
+from tiyan.domain.statistics import Change
+from tiyan.errors import Forbidden, InvalidInput
+from tiyan.store import tables as t
+from tiyan.store.aggregates import BUSINESS_TIMEZONE
+from tiyan.web.deps import ContextDep, PageActor, check_csrf, translator, web_session
+from tiyan.web.i18n import Translator
+from tiyan.web.ui.render import render
+
+router = APIRouter(include_in_schema=False)
+CHANNELS = ("sms", "email", "qr", "phone", "link", "api", "kiosk", "import")
+FORMATS = {"nps": "{:+.1f}", "csat": "{:.2f}", "csat_top2": "{:.1f}%", "ces": "{:.2f}"}
+TARGET_KPIS = ("nps", "csat", "csat_top2", "ces")
+
+
+@dataclass(frozen=True)
+class View:
+    filters: Filters
+    unit_code: str | None
+    journey_code: str | None
+    query: dict[str, str]
+
+    def url(self, path: str, **changes: str | None) -> str:
+        query = {**self.query, **changes}
+        clean = {k: v for k, v in query.items() if v}
+        return path + ("?" + urlencode(clean) if clean else "")
+
+
+def _today(request: Request) -> dt.date:
+    from zoneinfo import ZoneInfo
+
+    ctx = request.app.state.ctx
+    return ctx.now().astimezone(ZoneInfo(BUSINESS_TIMEZONE)).date()  # type: ignore[no-any-return]
+
+
+def _date(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f'"{value}" is not a date (YYYY-MM-DD)', where=name) from None
+
+
+def parse_view(request: Request, conn: Connection, scope: d.Scope) -> View:
+    params = request.query_params
+    default = d.default_filters(_today(request))
+    start = _date(params["from"], "from") if params.get("from") else default.date_from
+    end = _date(params["to"], "to") if params.get("to") else default.date_to
+    if end < start:
+        raise InvalidInput("the end date is before the start date", where="to")
+    if (end - start).days > 3660:
+        raise InvalidInput("the date range may cover at most 10 years", where="from")
+    unit_code = params.get("unit") or None
+    unit_id = None
+    if unit_code:
+        unit_id = conn.execute(sa.select(t.org_unit.c.id).where(t.org_unit.c.code == unit_code)
+                               ).scalar_one_or_none()
+        if unit_id is None:
+            raise InvalidInput(f'there is no unit "{unit_code}"', where="unit")
+        if unit_id not in scope.vis.all_units:
+            raise Forbidden("this unit is outside the units you may see", where="unit")
+    touchpoint_id = None
+    if params.get("touchpoint"):
+        try:
+            touchpoint_id = int(params["touchpoint"])
+        except ValueError:
+            raise InvalidInput("the touchpoint is not a number", where="touchpoint") from None
+    channel = params.get("channel") or None
+    if channel is not None and channel not in CHANNELS:
+        raise InvalidInput(f'"{channel}" is not a channel', where="channel")
+    query = {"from": start.isoformat(), "to": end.isoformat(), "unit": unit_code or "",
+             "touchpoint": str(touchpoint_id or ""), "channel": channel or "",
+             "journey": params.get("journey", "")}
+    return View(Filters(start, end, unit_id, touchpoint_id, channel), unit_code,
+                params.get("journey") or None, query)
+
+
+def shown(t_: Translator, est: Estimate, kpi: str) -> str:
+    if est.too_few or est.value is None:
+        return t_("metric.too_few")
+    return FORMATS.get(kpi, "{:.2f}").format(est.value)
+
+
+def interval(t_: Translator, est: Estimate, kpi: str) -> str:
+    if est.too_few or est.value is None or est.low is None or est.high is None:
+        return t_("metric.n", n=f"{est.n:,}")
+    fmt = FORMATS.get(kpi, "{:.2f}")
+    return t_("metric.ci", low=fmt.format(est.low), high=fmt.format(est.high), n=f"{est.n:,}")
+
+
+def arrow(change: Change | None) -> str:
+    if change is None or not change.significant:
+        return ""
+    return "▲" if change.direction == "up" else "▼"
+
+
+def _touchpoints(conn: Connection) -> list[tuple[int, str, str]]:
+    tp = t.touchpoint
+    return [(r.id, r.name_zh, r.name_en) for r in conn.execute(
+        sa.select(tp.c.id, tp.c.name_zh, tp.c.name_en).order_by(tp.c.journey_id, tp.c.position))]
+
+
+def _units(conn: Connection, scope: d.Scope) -> list[tuple[str, str, str]]:
+    u = t.org_unit
+    ids = sorted(scope.vis.all_units)
+    if not ids:
+        return []
+    return [(r.code, r.name_zh, r.name_en) for r in conn.execute(
+        sa.select(u.c.code, u.c.name_zh, u.c.name_en).where(u.c.id.in_(ids)).order_by(u.c.id))]
+
+
+def _page(request: Request, template: str, actor: Actor, view: View, conn: Connection,
+          scope: d.Scope, **values: Any) -> HTMLResponse:
+    return render(request, template, actor=actor, view=view, channels=CHANNELS,
+                  touchpoints=_touchpoints(conn), units=_units(conn, scope), shown=shown,
+                  interval=interval, arrow=arrow, can_export=actor.can(Permission.EXPORT),
+                  **values)
+
+
+# --- overview -------------------------------------------------------------------------------
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def overview_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
+    t_ = translator(request)
+    with ctx.db.read() as conn:
+        scope = d.dashboard_scope(conn, actor)
+        view = parse_view(request, conn, scope)
+        data = d.overview(conn, scope, view.filters, min_n=ctx.settings.min_n)
+        chart = {
+            "months": [p.month.strftime("%Y-%m") for p in data.trend],
+            "responses": [p.responses for p in data.trend],
+            "nps": [_plain(p.values["nps"]) for p in data.trend],
+            "csat": [_plain(p.values["csat"]) for p in data.trend],
+            "labels": {"responses": t_("home.responses"), "nps": t_("home.nps"),
+                       "csat": t_("home.csat")},
+        }
+        return _page(request, "dashboard_overview.html", actor, view, conn, scope, data=data,
+                     has_data=any(p.responses for p in data.trend) or data.responses > 0,
+                     chart_json=json.dumps(chart, ensure_ascii=False))
+
+
+def _plain(est: Estimate) -> float | None:
+    return None if est.too_few or est.value is None else round(est.value, 2)
+
+
+# --- league ---------------------------------------------------------------------------------
+
+@router.get("/dashboard/units", response_class=HTMLResponse)
+def league_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
+    with ctx.db.read() as conn:
+        scope = d.dashboard_scope(conn, actor)
+        view = parse_view(request, conn, scope)
+        data = d.league(conn, scope, view.filters, min_n=ctx.settings.min_n)
+        up = None
+        if data.parent is not None and view.filters.unit_id is not None:
+            parent_of = scope.parent_of.get(data.parent.unit_id)
+            if parent_of is not None and parent_of in scope.vis.all_units:
+                up = conn.execute(sa.select(t.org_unit.c.code).where(
+                    t.org_unit.c.id == parent_of)).scalar_one()
+            else:
+                up = ""
+        return _page(request, "dashboard_units.html", actor, view, conn, scope, data=data, up=up)
+
+
+# --- journey --------------------------------------------------------------------------------
+
+@router.get("/dashboard/journey", response_class=HTMLResponse)
+def journey_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
+    t_ = translator(request)
+    with ctx.db.read() as conn:
+        scope = d.dashboard_scope(conn, actor)
+        view = parse_view(request, conn, scope)
+        all_journeys = d.journeys(conn)
+        chosen = next((j[0] for j in all_journeys if j[1] == view.journey_code), None)
+        data = d.journey_view(conn, scope, view.filters, chosen, min_n=ctx.settings.min_n)
+        zh = t_.locale == "zh-CN"
+        chart = None
+        if data is not None and any(s.answers for s in data.steps):
+            top = [s for s in data.steps if s.depth == 0]
+            chart = {"steps": [s.name_zh if zh else s.name_en for s in top],
+                     "scores": [_plain(s.score) for s in top],
+                     "sentiment": [None if s.sentiment is None else round(s.sentiment, 2)
+                                   for s in top],
+                     "labels": {"score": t_("dash.step_score"),
+                                "sentiment": t_("dash.sentiment")}}
+        return _page(request, "dashboard_journey.html", actor, view, conn, scope, data=data,
+                     journeys=all_journeys, chart_json=json.dumps(chart, ensure_ascii=False)
+                     if chart else "")
+
+
+# --- exports --------------------------------------------------------------------------------
+
+def table_rows(request: Request, ctx: Any, actor: Actor, page: str) -> tuple[list[str],
+                                                                            list[list[Any]]]:
+    t_ = translator(request)
+    zh = t_.locale == "zh-CN"
+    min_n = ctx.settings.min_n
+
+    def value(est: Estimate) -> Any:
+        return None if est.too_few or est.value is None else round(est.value, 3)
+
+    with ctx.db.read() as conn:
+        scope = d.dashboard_scope(conn, actor)
+        view = parse_view(request, conn, scope)
+        if page == "overview":
+            data = d.overview(conn, scope, view.filters, min_n=min_n)
+            head = [t_("dash.month"), t_("home.responses")] + [t_(f"kpi.{k}") for k in d.KPIS]
+            return head, [[p.month.strftime("%Y-%m"), p.responses]
+                          + [value(p.values[k]) for k in d.KPIS] for p in data.trend]
+        if page == "units":
+            league = d.league(conn, scope, view.filters, min_n=min_n)
+            head = [t_("dash.unit_code"), t_("dash.unit"), t_("home.responses")]
+            for k in d.KPIS:
+                head += [t_(f"kpi.{k}"), t_("dash.n_of", kpi=t_(f"kpi.{k}"))]
+            rows = []
+            for r in league.rows:
+                row: list[Any] = [r.code, (r.name_zh if zh else r.name_en)
+                                  + (f" ({t_('dash.own')})" if r.own_only else ""), r.responses]
+                for k in d.KPIS:
+                    row += [value(r.values[k]), r.values[k].n]
+                rows.append(row)
+            return head, rows
+        if page == "journey":
+            all_journeys = d.journeys(conn)
+            chosen = next((j[0] for j in all_journeys if j[1] == view.journey_code), None)
+            journey = d.journey_view(conn, scope, view.filters, chosen, min_n=min_n)
+            head = [t_("dash.step"), t_("dash.answers"), t_("dash.step_score"),
+                    t_("dash.sentiment"), t_("dash.comments"), t_("dash.marks")]
+            rows = []
+            for s in journey.steps if journey else []:
+                marks = [t_(f"dash.mark_{m}") for m in ("best", "worst", "end", "drags_most")
+                         if getattr(s, m)]
+                rows.append(["  " * s.depth + (s.name_zh if zh else s.name_en), s.answers,
+                             value(s.score), None if s.sentiment is None
+                             else round(s.sentiment, 3), s.comments, ", ".join(marks)])
+            return head, rows
+    raise InvalidInput(f'there is no table "{page}"', where="page")
+
+
+@router.get("/dashboard/{page}/export.{fmt}")
+def export_table(page: str, fmt: str, request: Request, ctx: ContextDep,
+                 actor: PageActor) -> Response:
+    actor.require(Permission.EXPORT)
+    if fmt not in ("csv", "xlsx"):
+        raise InvalidInput(f'"{fmt}" is not an export format (csv or xlsx)', where="format")
+    head, rows = table_rows(request, ctx, actor, page)
+    name = f"dashboard-{page}"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(head)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+        return Response("\ufeff" + buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return Response(_xlsx(head, rows), media_type="application/vnd.openxmlformats-officedocument"
+                    ".spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+
+
+def _xlsx(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("data")
+    sheet.append(list(head))
+    for row in rows:
+        sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# --- targets --------------------------------------------------------------------------------
+
+def _target_units(conn: Connection, actor: Actor) -> list[tuple[int, str, str, str]]:
+    ids = sorted(actor.scope.visibility(Permission.MANAGE_SURVEYS).unit_ids)
+    if not ids:
+        return []
+    u = t.org_unit
+    return [(r.id, r.code, r.name_zh, r.name_en) for r in conn.execute(
+        sa.select(u.c.id, u.c.code, u.c.name_zh, u.c.name_en).where(u.c.id.in_(ids))
+        .order_by(u.c.id))]
+
+
+@router.get("/dashboard/targets", response_class=HTMLResponse)
+def targets_page(request: Request, ctx: ContextDep, actor: PageActor,
+                 saved: int | None = None, errors: list[str] | None = None) -> HTMLResponse:
+    actor.require(Permission.MANAGE_SURVEYS)
+    with ctx.db.read() as conn:
+        units = _target_units(conn, actor)
+        k, u = t.kpi_target, t.org_unit
+        rows = conn.execute(
+            sa.select(k.c.kpi, k.c.period_start, k.c.period_end, k.c.target, u.c.code,
+                      u.c.name_zh, u.c.name_en)
+            .join(u, u.c.id == k.c.unit_id)
+            .where(k.c.unit_id.in_([x[0] for x in units]))
+            .order_by(u.c.code, k.c.kpi, k.c.period_start)).all() if units else []
+    return render(request, "dashboard_targets.html", actor=actor, units=units, rows=rows,
+                  kpis=TARGET_KPIS, saved=saved, errors=errors or [])
+
+
+@dataclass(frozen=True)
+class TargetInput:
+    kpi: str
+    unit_code: str
+    period_start: str
+    period_end: str
+    target: str
+
+
+def check_target(conn: Connection, actor: Actor, row: TargetInput,
+                 where: str) -> dict[str, Any]:
+    """A target row checked against the KPIs, units the actor manages and the dates; errors name
+    the field (and the line of an import)."""
+    if row.kpi not in TARGET_KPIS:
+        raise InvalidInput(f'"{row.kpi}" is not a KPI ({", ".join(TARGET_KPIS)})',
+                           where=f"{where}kpi")
+    unit_id = conn.execute(sa.select(t.org_unit.c.id).where(
+        t.org_unit.c.code == row.unit_code.strip())).scalar_one_or_none()
+    if unit_id is None:
+        raise InvalidInput(f'there is no unit "{row.unit_code}"', where=f"{where}unit")
+    if unit_id not in actor.scope.visibility(Permission.MANAGE_SURVEYS).unit_ids:
+        raise Forbidden(f'you may not set targets for unit "{row.unit_code}"',
+                        where=f"{where}unit")
+    start = _date(row.period_start.strip(), f"{where}period_start")
+    end = _date(row.period_end.strip(), f"{where}period_end")
+    if end < start:
+        raise InvalidInput("the period ends before it starts", where=f"{where}period_end")
+    try:
+        value = float(row.target)
+    except ValueError:
+        raise InvalidInput(f'"{row.target}" is not a number', where=f"{where}target") from None
+    bounds = {"nps": (-100, 100), "csat": (1, 5), "csat_top2": (0, 100), "ces": (1, 7)}
+    low, high = bounds[row.kpi]
+    if not low <= value <= high:
+        raise InvalidInput(f"a {row.kpi} target lies from {low} to {high}",
+                           where=f"{where}target")
+    return {"kpi": row.kpi, "unit_id": unit_id, "period_start": start, "period_end": end,
+            "target": value}
+
+
+def save_target(conn: Connection, values: dict[str, Any]) -> None:
+    k = t.kpi_target
+    updated = conn.execute(k.update().where(
+        k.c.kpi == values["kpi"], k.c.unit_id == values["unit_id"],
+        k.c.period_start == values["period_start"]).values(
+        period_end=values["period_end"], target=values["target"]))
+    if updated.rowcount == 0:
+        conn.execute(k.insert().values(**values))
+
+
+def _require_csrf(request: Request, token: str) -> None:
+    session = web_session(request)
+    if session is not None:
+        check_csrf(session, token)
+
+
+@router.post("/dashboard/targets")
+def targets_save(request: Request, ctx: ContextDep, actor: PageActor,
+                 kpi: Annotated[str, Form()], unit: Annotated[str, Form()],
+                 period_start: Annotated[str, Form()], period_end: Annotated[str, Form()],
+                 target: Annotated[str, Form()],
+                 csrf_token: Annotated[str, Form()] = "") -> Response:
+    actor.require(Permission.MANAGE_SURVEYS)
+    _require_csrf(request, csrf_token)
+    try:
+        with ctx.db.write() as conn:
+            save_target(conn, check_target(conn, actor, TargetInput(
+                kpi, unit, period_start, period_end, target), ""))
+    except (InvalidInput, Forbidden) as exc:
+        return targets_page(request, ctx, actor, errors=[f"{exc.where}: {exc.message}"])
+    return RedirectResponse("/dashboard/targets?saved=1", status_code=303)
+
+
+@router.post("/dashboard/targets/import")
+async def targets_import(request: Request, ctx: ContextDep, actor: PageActor,
+                         file: Annotated[UploadFile, File()],
+                         csrf_token: Annotated[str, Form()] = "") -> Response:
+    """CSV with a header: kpi, unit, period_start, period_end, target. All rows or none."""
+    actor.require(Permission.MANAGE_SURVEYS)
+    _require_csrf(request, csrf_token)
+    raw = await file.read()
+    errors: list[str] = []
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("gbk", errors="replace")
+    reader = csv.DictReader(io.StringIO(text))
+    needed = {"kpi", "unit", "period_start", "period_end", "target"}
+    missing = needed - set(reader.fieldnames or [])
+    if missing:
+        errors.append(f"line 1: missing columns {', '.join(sorted(missing))}")
+        return targets_page(request, ctx, actor, errors=errors)
+    count = 0
+    with ctx.db.write() as conn:
+        checked = []
+        for line, row in enumerate(reader, start=2):
+            try:
+                checked.append(check_target(conn, actor, TargetInput(
+                    (row["kpi"] or "").strip(), row["unit"] or "", row["period_start"] or "",
+                    row["period_end"] or "", (row["target"] or "").strip()), f"line {line}: "))
+            except (InvalidInput, Forbidden) as exc:
+                errors.append(f"{exc.where}: {exc.message}")
+        if not errors:
+            for values in checked:
+                save_target(conn, values)
+            count = len(checked)
+    if errors:
+        return targets_page(request, ctx, actor, errors=errors)
+    return RedirectResponse(f"/dashboard/targets?saved={count}", status_code=303)

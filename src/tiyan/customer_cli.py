@@ -121,9 +121,12 @@ def customers_opt_out(
         raise typer.Exit(1)
     rows = read_contact_list(file.read_bytes(), file.name)
     ctx = open_context(db)
-    with Progress(transient=True) as bar:
-        task = bar.add_task("opting out", total=len(rows))
-        result = import_opt_out_list(ctx, rows, progress=lambda n: bar.advance(task, n))
+    try:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("opting out", total=len(rows))
+            result = import_opt_out_list(ctx, rows, progress=lambda n: bar.advance(task, n))
+    finally:
+        ctx.db.dispose()
     typer.echo(f"{result.rows:,} rows: {result.opted_out:,} opted out, {result.already:,} "
                f"already opted out, {len(result.unknown):,} unknown, "
                f"{len(result.invalid):,} invalid")

@@ -22,7 +22,7 @@ from tiyan.domain.access import Actor, subtree
 from tiyan.domain.did import DidResult, UnitKpi, did_from_units
 from tiyan.domain.metrics import MetricsError
 from tiyan.domain.voc import nps_of
-from tiyan.errors import InvalidInput
+from tiyan.errors import InvalidInput, NotFound
 from tiyan.store import audit, org, users
 from tiyan.store import plans as store
 from tiyan.store import tables as t
@@ -102,36 +102,117 @@ def _editable(conn: sa.Connection, actor: Actor, public_id: str) -> Any:
     return plan
 
 
-def do_add_task(ctx: Context, actor: Actor, public_id: str, task: TaskRequest) -> None:
-    with ctx.db.write() as conn:
-        plan = _editable(conn, actor, public_id)
-        store.insert_task(conn, plan.id, _title(task.title, "task"), task.due_date,
-                          plan.owner_user_id, ctx.now())
+PLAN_FIELDS = ("title", "kpi", "unit_codes", "owner_email", "start_date", "end_date", "status")
 
 
-def do_set_task_status(ctx: Context, actor: Actor, public_id: str, task_id: int,
-                       status: str) -> None:
-    if status not in TASK_STATUSES:
-        raise InvalidInput(f"{status!r} is not a task status; use {', '.join(TASK_STATUSES)}",
+def do_update_plan(ctx: Context, actor: Actor, public_id: str, changes: dict[str, Any]) -> None:
+    """Change some of a plan's fields (keys of `PLAN_FIELDS`; owner_email/end_date None clears
+    them). The whole plan is checked again as if created, and the change is audited."""
+    unknown = sorted(set(changes) - set(PLAN_FIELDS))
+    if unknown:
+        raise InvalidInput(f"{unknown[0]!r} is not a plan field", where=unknown[0])
+    status = changes.get("status")
+    if status is not None and status not in PLAN_STATUSES:
+        raise InvalidInput(f"{status!r} is not a plan status; use {', '.join(PLAN_STATUSES)}",
                            where="status")
     now = ctx.now()
     with ctx.db.write() as conn:
         plan = _editable(conn, actor, public_id)
+        current = {"title": plan.title, "kpi": plan.kpi, "unit_codes": unit_codes(conn, plan),
+                   "owner_email": plan.owner_email, "start_date": plan.start_date,
+                   "end_date": plan.end_date}
+        merged = {**current, **{k: v for k, v in changes.items() if k != "status"}}
+        values = _check(conn, actor, PlanRequest(**merged))
+        values["status"] = status or plan.status
+        if values["owner_user_id"] != plan.owner_user_id:  # open tasks follow the new owner
+            conn.execute(sa.update(t.action_task).where(
+                t.action_task.c.plan_id == plan.id, t.action_task.c.status != "done",
+                t.action_task.c.owner_user_id.is_(None) | (t.action_task.c.owner_user_id
+                                                           == plan.owner_user_id))
+                .values(owner_user_id=values["owner_user_id"]))
+        conn.execute(sa.update(t.action_plan).where(t.action_plan.c.id == plan.id)
+                     .values(**values))
+        changed = {k: str(v) for k, v in merged.items() if current.get(k) != v}
+        if status and status != plan.status:
+            changed["status"] = status
+        audit.record(conn, at=now, user_id=actor.user_id, action="action_plan.update",
+                     entity="action_plan", entity_id=public_id, unit_id=values["unit_id"],
+                     detail=changed)
+
+
+def do_delete_plan(ctx: Context, actor: Actor, public_id: str) -> None:
+    """Delete a plan and its tasks (audited with its title)."""
+    with ctx.db.write() as conn:
+        plan = _editable(conn, actor, public_id)
+        conn.execute(sa.delete(t.action_task).where(t.action_task.c.plan_id == plan.id))
+        conn.execute(sa.delete(t.action_plan).where(t.action_plan.c.id == plan.id))
+        audit.record(conn, at=ctx.now(), user_id=actor.user_id, action="action_plan.delete",
+                     entity="action_plan", entity_id=public_id, unit_id=plan.unit_id,
+                     detail={"title": plan.title})
+
+
+def do_add_task(ctx: Context, actor: Actor, public_id: str, task: TaskRequest) -> int:
+    with ctx.db.write() as conn:
+        plan = _editable(conn, actor, public_id)
+        return store.insert_task(conn, plan.id, _title(task.title, "title"), task.due_date,
+                                 plan.owner_user_id, ctx.now())
+
+
+TASK_FIELDS = ("title", "due_date", "status")
+
+
+def do_update_task(ctx: Context, actor: Actor, public_id: str, task_id: int,
+                   changes: dict[str, Any]) -> None:
+    """Change a task's title, due date (None clears it) and/or status."""
+    unknown = sorted(set(changes) - set(TASK_FIELDS))
+    if unknown:
+        raise InvalidInput(f"{unknown[0]!r} is not a task field", where=unknown[0])
+    values: dict[str, Any] = {}
+    if "title" in changes:
+        values["title"] = _title(changes["title"] or "", "title")
+    if "due_date" in changes:
+        values["due_date"] = changes["due_date"]
+    if "status" in changes:
+        status = changes["status"]
+        if status not in TASK_STATUSES:
+            raise InvalidInput(f"{status!r} is not a task status; use "
+                               f"{', '.join(TASK_STATUSES)}", where="status")
+        values["status"] = status
+        values["done_at"] = ctx.now() if status == "done" else None
+    with ctx.db.write() as conn:
+        plan = _editable(conn, actor, public_id)
+        if not values:
+            _task_exists(conn, plan.id, task_id)
+            return
         done = conn.execute(sa.update(t.action_task).where(
-            t.action_task.c.id == task_id, t.action_task.c.plan_id == plan.id).values(
-            status=status, done_at=now if status == "done" else None))
+            t.action_task.c.id == task_id, t.action_task.c.plan_id == plan.id).values(**values))
         if done.rowcount != 1:
-            raise InvalidInput(f"the plan has no task {task_id}", where="task")
+            raise NotFound(f"the plan has no task {task_id}", where="task")
+
+
+def do_delete_task(ctx: Context, actor: Actor, public_id: str, task_id: int) -> None:
+    with ctx.db.write() as conn:
+        plan = _editable(conn, actor, public_id)
+        done = conn.execute(sa.delete(t.action_task).where(
+            t.action_task.c.id == task_id, t.action_task.c.plan_id == plan.id))
+        if done.rowcount != 1:
+            raise NotFound(f"the plan has no task {task_id}", where="task")
+
+
+def _task_exists(conn: sa.Connection, plan_id: int, task_id: int) -> None:
+    found = conn.execute(sa.select(t.action_task.c.id).where(
+        t.action_task.c.id == task_id, t.action_task.c.plan_id == plan_id)).first()
+    if found is None:
+        raise NotFound(f"the plan has no task {task_id}", where="task")
+
+
+def do_set_task_status(ctx: Context, actor: Actor, public_id: str, task_id: int,
+                       status: str) -> None:
+    do_update_task(ctx, actor, public_id, task_id, {"status": status})
 
 
 def do_set_plan_status(ctx: Context, actor: Actor, public_id: str, status: str) -> None:
-    if status not in PLAN_STATUSES:
-        raise InvalidInput(f"{status!r} is not a plan status; use {', '.join(PLAN_STATUSES)}",
-                           where="status")
-    with ctx.db.write() as conn:
-        plan = _editable(conn, actor, public_id)
-        conn.execute(sa.update(t.action_plan).where(t.action_plan.c.id == plan.id)
-                     .values(status=status))
+    do_update_plan(ctx, actor, public_id, {"status": status})
 
 
 def unit_codes(conn: sa.Connection, plan: Any) -> list[str]:

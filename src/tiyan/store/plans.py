@@ -27,10 +27,11 @@ def insert_plan(conn: Connection, values: dict[str, Any], now: dt.datetime) -> t
 
 
 def insert_task(conn: Connection, plan_id: int, title: str, due: dt.date | None,
-                owner_user_id: int | None, now: dt.datetime) -> None:
-    conn.execute(sa.insert(t.action_task).values(plan_id=plan_id, title=title, due_date=due,
-                                                 owner_user_id=owner_user_id, status="todo",
-                                                 created_at=now))
+                owner_user_id: int | None, now: dt.datetime) -> int:
+    result = conn.execute(sa.insert(t.action_task).values(
+        plan_id=plan_id, title=title, due_date=due, owner_user_id=owner_user_id, status="todo",
+        created_at=now))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def _listing() -> sa.Select[Any]:
@@ -42,11 +43,20 @@ def _listing() -> sa.Select[Any]:
             .outerjoin(owner, owner.c.id == t.action_plan.c.owner_user_id))
 
 
-def list_plans(conn: Connection, actor: Actor) -> list[RowMapping]:
+def list_plans(conn: Connection, actor: Actor, *, status: str | None = None,
+               unit_ids: frozenset[int] | None = None) -> list[RowMapping]:
+    """Plans the actor may see, latest start first; `status` and `unit_ids` (plans with any of
+    their units among them) narrow the list."""
     vis = actor.scope.visibility(VIEW)
-    return list(conn.execute(_listing().where(visible(vis, t.action_plan.c.unit_id))
-                             .order_by(t.action_plan.c.start_date.desc(),
-                                       t.action_plan.c.id.desc())).mappings())
+    query = _listing().where(visible(vis, t.action_plan.c.unit_id))
+    if status:
+        query = query.where(t.action_plan.c.status == status)
+    rows = list(conn.execute(query.order_by(t.action_plan.c.start_date.desc(),
+                                            t.action_plan.c.id.desc())).mappings())
+    if unit_ids is not None:
+        rows = [r for r in rows
+                if unit_ids.intersection(r.detail.get("unit_ids") or [r.unit_id])]
+    return rows
 
 
 def get_plan(conn: Connection, actor: Actor, public_id: str) -> RowMapping:

@@ -20,6 +20,7 @@ from tiyan.web.api import feedback_imports as feedback_imports_api
 from tiyan.web.api import invitations as invitations_api
 from tiyan.web.api import journeys as journeys_api
 from tiyan.web.api import opt_out as opt_out_api
+from tiyan.web.api import plans as plans_api
 from tiyan.web.api import survey_links as survey_links_api
 from tiyan.web.api import surveys as surveys_api
 from tiyan.web.api import webhooks as webhooks_api
@@ -94,4 +95,5 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(survey_links_api.router)
     for module in (feedback_imports_api, feedback_import_pages):
         app.include_router(module.router)
+    app.include_router(plans_api.router)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -32,12 +33,16 @@ def send_email(server: SmtpServer, to: str, subject: str, body: str) -> str | No
     return deliver_email(server, to, subject, body).error
 
 
-def deliver_email(server: SmtpServer, to: str, subject: str, body: str) -> EmailOutcome:
-    """Hand one plain-text message to the SMTP server and say how it went."""
+def deliver_email(server: SmtpServer, to: str, subject: str, body: str,
+                  headers: Mapping[str, str] | None = None) -> EmailOutcome:
+    """Hand one plain-text message to the SMTP server and say how it went. `headers` are
+    added as they are (e.g. List-Unsubscribe)."""
     message = EmailMessage()
     message["From"] = server.sender
     message["To"] = to
     message["Subject"] = subject
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(body)
     try:
         with smtplib.SMTP(server.host, server.port, timeout=server.timeout) as smtp:

@@ -1,6 +1,7 @@
 """The words of an invitation and its reminders, in Chinese and English.
 
-E-mail: a subject and a plain-text body with the personal link, its expiry and how to opt out.
+E-mail: a subject and a plain-text body with the personal link, its expiry and the one-click
+unsubscribe link (/u/{token}, also in the List-Unsubscribe header).
 SMS: one short text (a Chinese SMS is billed per 70 characters; the link is most of it).
 """
 
@@ -23,12 +24,12 @@ _EMAIL_BODY = {
     "zh-CN": ("{name}您好：\n\n感谢您选择{unit}。请花一两分钟告诉我们您的体验，"
               "您的意见将直接帮助我们改进服务。\n\n{link}\n\n"
               "此链接为您专属，仅可提交一次，有效期至 {expires}。\n"
-              "如不希望再收到此类邀请，请回复“退订”。\n"),
+              "如不希望再收到此类邀请，请点击退订：{unsubscribe}\n"),
     "en": ("Dear {name},\n\nThank you for choosing {unit}. Please take a minute or two to tell "
            "us how it went; your answers go straight to the people who can improve it.\n\n"
            "{link}\n\nThis link is yours alone, can be answered once and works until "
-           "{expires}.\nReply \"unsubscribe\" if you would rather not receive these "
-           "invitations.\n"),
+           "{expires}.\nTo stop receiving these invitations, unsubscribe here: "
+           "{unsubscribe}\n"),
 }
 _SMS = {
     ("zh-CN", False): "【{unit}】感谢您的光临，请评价本次服务：{link} 回T退订",
@@ -65,11 +66,12 @@ def localised(text: Mapping[str, Any] | None, locale: str, fallback: str) -> str
 
 
 def email_message(*, locale: str, reminder: bool, survey: str, unit: str, name: str | None,
-                  link: str, expires_at: dt.datetime) -> Message:
+                  link: str, expires_at: dt.datetime, unsubscribe: str) -> Message:
     greeting = name or ("顾客" if locale == "zh-CN" else "customer")
     expires = expires_at.strftime("%Y-%m-%d %H:%M UTC")
     subject = _EMAIL_SUBJECT[(locale, reminder)].format(survey=survey, unit=unit)
-    body = _EMAIL_BODY[locale].format(name=greeting, unit=unit, link=link, expires=expires)
+    body = _EMAIL_BODY[locale].format(name=greeting, unit=unit, link=link, expires=expires,
+                                      unsubscribe=unsubscribe)
     return Message(subject, body)
 
 

@@ -40,7 +40,7 @@ from tiyan.domain.contact_rules import (
 from tiyan.errors import InvalidInput, NotFound
 from tiyan.services import invitation_messages as words
 from tiyan.services.jobs import RetryLater, enqueue, job_handler, retry_delay
-from tiyan.services.links import invitation_url
+from tiyan.services.links import invitation_url, unsubscribe_url
 from tiyan.store import outreach
 from tiyan.store.invitations import (
     invitation_by_public_id,
@@ -186,12 +186,16 @@ def deliver(ctx: Context, row: RowMapping, *, reminder: bool) -> Delivery:
     locale, survey, unit, link = _message_parts(ctx, row)
     s = ctx.settings
     if row["channel"] == "email":
+        unsubscribe = unsubscribe_url(ctx, row["customer_public_id"], row["public_id"])
         message = words.email_message(locale=locale, reminder=reminder, survey=survey,
                                       unit=unit, name=row["customer_name"], link=link,
-                                      expires_at=row["expires_at"])
+                                      expires_at=row["expires_at"], unsubscribe=unsubscribe)
         server = SmtpServer(s.smtp_host, s.smtp_port, s.smtp_from, s.smtp_username,
                             s.smtp_password, s.smtp_starttls)
-        mail = deliver_email(server, row["contact"], message.subject, message.body)
+        # RFC 8058: mail programs show an "unsubscribe" button that POSTs to the link.
+        headers = {"List-Unsubscribe": f"<{unsubscribe}>",
+                   "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        mail = deliver_email(server, row["contact"], message.subject, message.body, headers)
         return Delivery(mail.error, mail.permanent)
     text = words.sms_text(locale=locale, reminder=reminder, unit=unit, link=link)
     sms = send_sms(sms_gateway(ctx), row["contact"], text, row["public_id"])

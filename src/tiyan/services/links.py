@@ -5,6 +5,8 @@ Anonymous link (one per survey × unit, optionally × staff or touchpoint; never
                                             "tp"?: touchpoint_id}
 Personal invitation (single use, expires):
     {public_url}/i/{token}   token payload {"i": invitation public_id, "x": expiry, epoch s}
+Unsubscribe (one click, confirmed with a POST; never expires):
+    {public_url}/u/{token}   token payload {"o": customer public_id, "i"?: invitation public_id}
 """
 
 from __future__ import annotations
@@ -83,3 +85,39 @@ def _int(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError("not an integer")
     return value
+
+
+# --- unsubscribe (opt-out) links -------------------------------------------------------------
+# {public_url}/u/{token}   token payload {"o": customer public_id, "i"?: invitation public_id}
+# No expiry: an unsubscribe link in an old message must keep working.
+
+def unsubscribe_token(ctx: Context, customer_public_id: str,
+                      invitation_public_id: str | None = None) -> str:
+    payload: dict[str, object] = {"o": customer_public_id}
+    if invitation_public_id is not None:
+        payload["i"] = invitation_public_id
+    return sign_token(payload, ctx.signing_key())
+
+
+def unsubscribe_url(ctx: Context, customer_public_id: str,
+                    invitation_public_id: str | None = None) -> str:
+    token = unsubscribe_token(ctx, customer_public_id, invitation_public_id)
+    return f"{ctx.settings.public_url.rstrip('/')}/u/{token}"
+
+
+@dataclass(frozen=True)
+class UnsubscribeTarget:
+    customer_public_id: str
+    invitation_public_id: str | None = None
+
+
+def read_unsubscribe_token(ctx: Context, token: str) -> UnsubscribeTarget:
+    """Whom an unsubscribe link names, or LinkProblem("tampered")."""
+    try:
+        payload = read_token(token, ctx.signing_key())
+        customer, invitation = payload["o"], payload.get("i")
+        if not isinstance(customer, str) or not (invitation is None or isinstance(invitation, str)):
+            raise TypeError("not a text")
+    except (BadSignature, KeyError, TypeError):
+        raise LinkProblem("tampered") from None
+    return UnsubscribeTarget(customer, invitation)

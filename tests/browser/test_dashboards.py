@@ -1,0 +1,92 @@
+"""The dashboards in chromium on the demo database: each page in both languages, a filter applied,
+a drill-down, an export, and a phone-sized screen."""
+
+from tests.browser.conftest import screenshot
+from tiyan.demo.spec import DEMO_PASSWORD
+
+
+def sign_in(page, email):
+    page.goto("/login?lang=zh-CN")
+    page.get_by_label("邮箱").fill(email)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/")
+
+
+def test_overview_in_both_languages_with_a_filter_and_an_export(page):
+    sign_in(page, "cx@demo.tiyan.dev")
+    page.goto("/dashboard?lang=zh-CN")
+    assert page.get_by_role("heading", name="总览").is_visible()
+    page.wait_for_selector("#trend-chart[data-ready=true] canvas")
+    assert page.locator("#kpi-tiles .tile").count() >= 3
+    screenshot(page, "dashboard-overview-zh")
+
+    page.goto("/dashboard?lang=en")
+    assert page.get_by_role("heading", name="Overview").is_visible()
+    page.get_by_label("Channel").select_option("sms")
+    page.locator("#apply-filters").click()
+    page.wait_for_url("**channel=sms**")
+    assert page.get_by_label("Channel").input_value() == "sms"
+    page.wait_for_selector("#trend-chart[data-ready=true] canvas")
+    with page.expect_download() as download:
+        page.locator("#export-csv").click()
+    from pathlib import Path
+
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("Month,Responses,NPS")
+    screenshot(page, "dashboard-overview-en")
+
+
+def test_league_drill_down_and_excel_export(page):
+    sign_in(page, "cx@demo.tiyan.dev")
+    page.goto("/dashboard/units?lang=zh-CN")
+    assert page.get_by_role("heading", name="单位排行").is_visible()
+    rows_before = page.locator("#league tbody tr").count()
+    assert rows_before >= 1
+    first = page.locator("#league a.drill").first
+    name = first.inner_text()
+    first.click()
+    page.wait_for_url("**unit=**")
+    assert name in page.locator(".crumbs").inner_text()
+    screenshot(page, "dashboard-units-zh")
+    page.goto(page.url + "&lang=en")
+    assert page.get_by_role("heading", name="Units league").is_visible()
+    with page.expect_download() as download:
+        page.locator("#export-xlsx").click()
+    assert download.value.suggested_filename == "dashboard-units.xlsx"
+    page.locator("#drill-up").click()
+    page.wait_for_selector("#league")
+    screenshot(page, "dashboard-units-en")
+
+
+def test_journey_view_marks_peak_and_end_in_both_languages(page):
+    sign_in(page, "cx@demo.tiyan.dev")
+    page.goto("/dashboard/journey?lang=zh-CN")
+    assert page.get_by_role("heading", name="旅程").first.is_visible()
+    page.wait_for_selector("#journey-chart[data-ready=true] canvas")
+    marks = page.locator("#journey-steps .pill").all_inner_texts()
+    assert any("最佳时刻" in m for m in marks) and any("旅程终点" in m for m in marks)
+    screenshot(page, "dashboard-journey-zh")
+    page.goto("/dashboard/journey?lang=en")
+    marks = page.locator("#journey-steps .pill").all_inner_texts()
+    assert any("worst moment" in m for m in marks)
+    with page.expect_download() as download:
+        page.locator("#export-csv").click()
+    assert download.value.suggested_filename == "dashboard-journey.csv"
+    screenshot(page, "dashboard-journey-en")
+
+
+def test_dashboards_fit_a_phone(browser, server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=server,
+                                  locale="en-US")
+    page = context.new_page()
+    page.goto("/login?lang=en")
+    page.get_by_label("E-mail").fill("cx@demo.tiyan.dev")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+    page.goto("/dashboard/units")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400
+    screenshot(page, "dashboard-units-phone")
+    context.close()

@@ -24,7 +24,7 @@ predict_app: typer.Typer = typer.Typer(no_args_is_help=True,
 @transactions_app.command("import")
 @reports_errors
 def transactions_import(
-    file: Annotated[Path, typer.Argument(help=".csv (UTF-8 or GBK) or .xlsx file")],
+    file: Annotated[Path, typer.Argument(help=".csv (UTF-8 or GBK), .xlsx or .jsonl file")],
     map_: Annotated[str | None, typer.Option(
         "--map", help="Columns by field, e.g. customer=会员号,time=消费时间,amount=金额 "
                       "(fields: customer, time, amount, kind, unit, external_id, currency); "
@@ -38,20 +38,20 @@ def transactions_import(
     from rich.progress import Progress
 
     from tiyan.context import open_context
-    from tiyan.services.tabular_files import read_table
+    from tiyan.services.table_files import open_table_file
     from tiyan.services.transactions import import_transactions
 
     if not file.is_file():
         typer.secho(f"error: {file}: no such file", fg="red", err=True)
         raise typer.Exit(1)
     ctx = open_context(db)
-    table = read_table(file.read_bytes(), file.name)
     mapping = _mapping(map_)
-    with Progress(transient=True) as bar:
-        task = bar.add_task("importing transactions", total=None)
+    with open_table_file(file) as table, Progress(transient=True) as bar:
+        task = bar.add_task("importing transactions", total=table.size)
         result = import_transactions(
-            ctx, None, table.rows, table.header, mapping=mapping, default_kind=kind,
-            encoding=table.encoding, progress=lambda n: bar.advance(task, n))
+            ctx, None, table.rows(), table.headers, mapping=mapping, default_kind=kind,
+            encoding=table.encoding,
+            progress=lambda _: bar.update(task, completed=table.bytes_read()))
     typer.echo(f"{result.rows:,} rows ({result.encoding}): {result.imported:,} imported, "
                f"{result.already_imported:,} already imported, {result.rejected:,} rejected")
     for problem in result.problems[:20]:

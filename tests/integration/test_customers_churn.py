@@ -14,7 +14,7 @@ from tests.integration.conftest import sign_in
 from tests.world import PASSWORD
 from tiyan.predict import TooFewToTrain
 from tiyan.services import churn
-from tiyan.services.tabular_files import read_table
+from tiyan.services.table_files import open_table_file
 from tiyan.services.transactions import import_transactions
 from tiyan.store import customers
 from tiyan.store import tables as t
@@ -40,12 +40,13 @@ def phones(world) -> dict[str, str]:
     return {store: by_unit[world.unit_ids[store]] for store in ("n1", "n2", "s1")}
 
 
-def test_import_reports_each_bad_row_and_is_idempotent(world):
-    data = GOOD_AND_BAD.format(**phones(world)).encode("gbk")
-    table = read_table(data, "transactions.csv")
-    assert table.encoding == "gb18030"
+def test_import_reports_each_bad_row_and_is_idempotent(world, tmp_path):
+    path = tmp_path / "transactions.csv"
+    path.write_bytes(GOOD_AND_BAD.format(**phones(world)).encode("gbk"))
     actor = world.actor("mgr.n1@t.test")
-    report = import_transactions(world.ctx, actor, table.rows, table.header)
+    with open_table_file(path) as table:
+        assert table.encoding == "gb18030"
+        report = import_transactions(world.ctx, actor, table.rows(), table.headers)
     assert (report.rows, report.imported, report.rejected) == (7, 2, 5)
     problems = {(p.line, p.column): p.reason for p in report.problems}
     assert "negative" in problems[(3, "金额")]
@@ -53,8 +54,8 @@ def test_import_reports_each_bad_row_and_is_idempotent(world):
     assert "future" in problems[(5, "消费时间")]
     assert "outside your scope" in problems[(6, "会员号")]
     assert "unknown unit" in problems[(7, "门店")]
-    again = read_table(data, "transactions.csv")
-    second = import_transactions(world.ctx, actor, again.rows, again.header)
+    with open_table_file(path) as again:
+        second = import_transactions(world.ctx, actor, again.rows(), again.headers)
     assert (second.imported, second.already_imported) == (0, 2)
     with world.ctx.db.read() as conn:
         stored = conn.execute(sa.select(t.customer_transaction.c.amount)
@@ -62,12 +63,15 @@ def test_import_reports_each_bad_row_and_is_idempotent(world):
     assert [Decimal(a) for a in stored] == [Decimal("88.50"), Decimal("120.00")]
 
 
-def test_a_file_in_no_known_encoding_is_refused_plainly():
+def test_a_file_in_no_known_encoding_is_refused_plainly(tmp_path):
     from tiyan.errors import InvalidInput
 
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"customer,time,amount\n\xff\xfe\x81\x00\xff")
     with pytest.raises(InvalidInput) as caught:
-        read_table(b"customer,time,amount\n\xff\xfe\x81\x00\xff", "x.csv")
+        open_table_file(path)
     assert "neither UTF-8 nor GBK" in caught.value.message
+    assert "line 2" in caught.value.message
 
 
 def test_api_import_reports_by_position(world, client):

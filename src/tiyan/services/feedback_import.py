@@ -35,7 +35,7 @@ from tiyan.domain.feedback_rows import (
 from tiyan.domain.responses import Source
 from tiyan.errors import Forbidden, InvalidInput
 from tiyan.services.arrivals import after_feedback_stored
-from tiyan.services.feedback_files import FeedbackFile, FileRow, file_sha256, open_feedback_file
+from tiyan.services.table_files import FileRow, TableFile, file_sha256, open_table_file
 from tiyan.store import audit
 from tiyan.store import feedback as store
 from tiyan.store.scoped import parent_map
@@ -116,7 +116,7 @@ def preview(path: Path, *, filename: str | None = None, encoding: str | None = N
             mapping: Mapping[str, str] | None = None, default_unit: bool = False,
             rows: int = 5) -> dict[str, Any]:
     """The columns, the guessed mapping and the first rows of a file (nothing is stored)."""
-    with open_feedback_file(path, filename=filename, encoding=encoding) as file:
+    with open_table_file(path, filename=filename, encoding=encoding) as file:
         resolved = resolve_mapping(file.headers, mapping, default_unit=default_unit)
         first = []
         for row in file.rows():
@@ -145,7 +145,7 @@ def do_import_feedback(ctx: Context, actor: Actor | None, req: ImportRequest, *,
     rules = import_rules(ctx, actor, source, req.unit_code)
     filename = req.filename or req.path.name
     started = time.perf_counter()
-    with open_feedback_file(req.path, filename=filename, encoding=req.encoding) as file:
+    with open_table_file(req.path, filename=filename, encoding=req.encoding) as file:
         mapping = resolve_mapping(file.headers, req.mapping, default_unit=bool(req.unit_code))
         report = _start(ctx, actor, req, file, mapping, rules, filename)
         try:
@@ -166,7 +166,7 @@ def do_import_feedback(ctx: Context, actor: Actor | None, req: ImportRequest, *,
     return report
 
 
-def _start(ctx: Context, actor: Actor | None, req: ImportRequest, file: FeedbackFile,
+def _start(ctx: Context, actor: Actor | None, req: ImportRequest, file: TableFile,
            mapping: ColumnMapping, rules: RowRules, filename: str) -> ImportReport:
     unit = rules.units.get(req.unit_code) if req.unit_code else None
     described = {"columns": dict(mapping.columns), "extra": list(mapping.extra),

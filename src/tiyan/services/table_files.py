@@ -1,6 +1,7 @@
-"""Reading feedback files (CSV, Excel .xlsx, JSON Lines) one row at a time, in bounded memory.
+"""Reading imported tables (CSV, Excel .xlsx, JSON Lines) one row at a time, in bounded memory.
 
-`open_feedback_file(path)` tells the format from the file name, the CSV encoding from the first
+The one file reader of every importer (feedback, transactions and visits).
+`open_table_file(path)` tells the format from the file name, the CSV encoding from the first
 megabyte (UTF-8, UTF-8 with BOM, UTF-16 with BOM, else GB18030, the superset of GBK and GB2312)
 and the CSV delimiter from the header line. Its `rows()` yields each record with the line where
 it starts (the sheet row for Excel); a row that cannot be read — broken quoting, a wrong number
@@ -56,20 +57,32 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def detect_encoding(sample: bytes) -> str:
-    """The encoding of a CSV file from its first bytes (a cut character at the end is fine)."""
+def detect_encoding(sample: bytes, *, final: bool = False, where: str = "file") -> str:
+    """The encoding of a CSV file from its first bytes (a cut character at the end is fine
+    unless `final`: then `sample` is the whole file)."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    for encoding in ("utf-8", "gb18030"):
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=final)
+    except UnicodeDecodeError as utf8_error:
         try:
-            codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
+            codecs.getincrementaldecoder("gb18030")().decode(sample, final=final)
         except UnicodeDecodeError:
-            continue
-        return encoding
-    raise InvalidInput("cannot tell the file's encoding (not UTF-8, not GBK/GB18030); "
-                       "give it with --encoding", where="file")
+            line = sample[:utf8_error.start].count(b"\n") + 1
+            raise InvalidInput(
+                f"the file is neither UTF-8 nor GBK/GB18030 text (first bad byte at line {line}, "
+                f"byte {utf8_error.start + 1}); save it as UTF-8 or give its encoding with "
+                "--encoding", where=where) from None
+        return "gb18030"
+    return "utf-8"
+
+
+def decode_text(data: bytes, where: str) -> tuple[str, str]:
+    """The text of a whole small file held in memory, and its encoding."""
+    encoding = detect_encoding(data, final=True, where=where)
+    return data.decode(encoding), encoding
 
 
 def check_encoding(name: str) -> str:
@@ -80,8 +93,8 @@ def check_encoding(name: str) -> str:
                            where="encoding") from None
 
 
-class FeedbackFile:
-    """An open feedback file; use as a context manager, then read `headers` and `rows()`."""
+class TableFile:
+    """An open table file; use as a context manager, then read `headers` and `rows()`."""
 
     format: str
     encoding: str | None = None
@@ -100,16 +113,16 @@ class FeedbackFile:
     def close(self) -> None:
         raise NotImplementedError
 
-    def __enter__(self) -> FeedbackFile:
+    def __enter__(self) -> TableFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def open_feedback_file(path: Path, *, filename: str | None = None,
-                       encoding: str | None = None) -> FeedbackFile:
-    """Open `path` (named `filename` when it is an upload) for reading its feedback rows."""
+def open_table_file(path: Path, *, filename: str | None = None,
+                    encoding: str | None = None) -> TableFile:
+    """Open `path` (named `filename` when it is an upload) for reading its rows."""
     kind = file_format(filename or path.name)
     if not path.is_file():
         raise InvalidInput(f"{path}: no such file", where="file")
@@ -132,12 +145,28 @@ def _undecodable(text: str) -> bool:
     return False
 
 
-class CsvFile(FeedbackFile):
+class _ByteStream(TableFile):
+    """A file read through one binary handle: progress is the handle's position."""
+
+    _raw: IO[bytes]
+
+    @staticmethod
+    def _bad(line: int, reason: str) -> FileRow:
+        return FileRow(line, None, RowProblem(line, None, reason))
+
+    def bytes_read(self) -> int:
+        return self._raw.tell() if not self._raw.closed else self.size
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+class CsvFile(_ByteStream):
     format = "csv"
 
     def __init__(self, path: Path, size: int, encoding: str | None) -> None:
         super().__init__(path, size)
-        self._raw: IO[bytes] = path.open("rb")
+        self._raw = path.open("rb")
         try:
             sample = self._raw.read(SAMPLE_BYTES)
             self.encoding = check_encoding(encoding) if encoding else detect_encoding(sample)
@@ -173,7 +202,7 @@ class CsvFile(FeedbackFile):
             except csv.Error as exc:
                 yield self._bad(start, f"broken CSV quoting: {exc}")
                 continue
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
+            if not any(c.strip() for c in cells):
                 continue
             if len(cells) != width:
                 yield self._bad(start, f"the row has {len(cells)} fields where the header has "
@@ -187,24 +216,13 @@ class CsvFile(FeedbackFile):
                 continue
             yield FileRow(start, dict(zip(self.headers, cells, strict=True)))
 
-    @staticmethod
-    def _bad(line: int, reason: str) -> FileRow:
-        return FileRow(line, None, RowProblem(line, None, reason))
-
-    def bytes_read(self) -> int:
-        return self._raw.tell() if not self._raw.closed else self.size
-
-    def close(self) -> None:
-        self._raw.close()
-
-
-class JsonLinesFile(FeedbackFile):
+class JsonLinesFile(_ByteStream):
     format = "jsonl"
     encoding = "utf-8"
 
     def __init__(self, path: Path, size: int) -> None:
         super().__init__(path, size)
-        self._raw: IO[bytes] = path.open("rb")
+        self._raw = path.open("rb")
         seen: dict[str, None] = {}
         for _, values in zip(range(JSON_HEADER_RECORDS), self._objects(), strict=False):
             seen.update(dict.fromkeys(str(k) for k in values))
@@ -238,18 +256,7 @@ class JsonLinesFile(FeedbackFile):
                 continue
             yield FileRow(number, values)
 
-    @staticmethod
-    def _bad(line: int, reason: str) -> FileRow:
-        return FileRow(line, None, RowProblem(line, None, reason))
-
-    def bytes_read(self) -> int:
-        return self._raw.tell() if not self._raw.closed else self.size
-
-    def close(self) -> None:
-        self._raw.close()
-
-
-class XlsxFile(FeedbackFile):
+class XlsxFile(TableFile):
     format = "xlsx"
 
     def __init__(self, path: Path, size: int) -> None:

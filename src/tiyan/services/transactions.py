@@ -26,6 +26,7 @@ from tiyan.domain.transaction_rows import (
     check_transaction,
     resolve_columns,
 )
+from tiyan.services.table_files import FileRow
 from tiyan.store import audit
 from tiyan.store import tables as t
 
@@ -50,12 +51,13 @@ class ImportReport:
 
 
 def import_transactions(
-    ctx: Context, actor: Actor | None, rows: Iterable[tuple[int, Mapping[str, Any]]],
+    ctx: Context, actor: Actor | None, rows: Iterable[FileRow],
     headers: list[str], *, mapping: Mapping[str, str] | None = None,
     default_kind: str = "purchase", encoding: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Check and store ``rows`` ((line, record) pairs); returns the row-level report."""
+    """Check and store ``rows`` (as `table_files` reads them, or built from API records);
+    rows the reader could not read are rejected with their problem. Returns the report."""
     if actor is not None:
         actor.require(Permission.IMPORT_FEEDBACK)
     columns = resolve_columns(headers, mapping)
@@ -64,9 +66,9 @@ def import_transactions(
     with ctx.db.read() as conn:
         units, unit_codes = _units(conn)
     report = ImportReport(encoding=encoding)
-    iterator: Iterator[tuple[int, Mapping[str, Any]]] = iter(rows)
+    iterator: Iterator[FileRow] = iter(rows)
     while batch := list(islice(iterator, BATCH)):
-        keys = {_key(raw.get(columns["customer"])) for _, raw in batch}
+        keys = {_key(row.values.get(columns["customer"])) for row in batch if row.values}
         args = (ctx, actor, batch, columns, keys, units, unit_codes, allowed, default_kind)
         try:
             part = _import_batch(*args)
@@ -88,7 +90,7 @@ def _key(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _import_batch(ctx: Context, actor: Actor | None, batch: list[tuple[int, Mapping[str, Any]]],
+def _import_batch(ctx: Context, actor: Actor | None, batch: list[FileRow],
                   columns: Mapping[str, str], keys: set[str], units: Mapping[str, UnitRef],
                   unit_codes: Mapping[int, str], allowed: frozenset[int] | None,
                   default_kind: str) -> ImportReport:
@@ -98,8 +100,12 @@ def _import_batch(ctx: Context, actor: Actor | None, batch: list[tuple[int, Mapp
         rules = TransactionRules(_customers(conn, keys - {""}), units, unit_codes, now,
                                  allowed_unit_ids=allowed, default_kind=default_kind)
         records: list[TransactionRecord] = []
-        for line, raw in batch:
-            checked = check_transaction(raw, columns, rules, line)
+        for row in batch:
+            if row.values is None:
+                part.rejected += 1
+                part.problems.append(row.problem or RowProblem(row.line, None, "unreadable row"))
+                continue
+            checked = check_transaction(row.values, columns, rules, row.line)
             if isinstance(checked, list):
                 part.rejected += 1
                 part.problems.extend(checked)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from tiyan.services.customer360 import at_risk_worklist, customer_360
+from tiyan.services.table_files import FileRow
 from tiyan.services.transactions import import_transactions
 from tiyan.web.deps import ApiActor, ContextDep
 
@@ -55,7 +56,7 @@ class ImportOut(BaseModel):
 def post_transactions(body: TransactionsIn, ctx: ContextDep, actor: ApiActor) -> ImportOut:
     """Store transactions/visits; rejected records are listed by position (line = 1-based
     index in the list) and field. Good records are stored even when others are rejected."""
-    rows = [(index, {k: v for k, v in item.model_dump().items() if v is not None})
+    rows = [FileRow(index, {k: v for k, v in item.model_dump().items() if v is not None})
             for index, item in enumerate(body.transactions, start=1)]
     report = import_transactions(ctx, actor, rows, FIELDS)
     data = report.to_json()

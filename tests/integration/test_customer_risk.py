@@ -73,3 +73,63 @@ def test_the_worklist_page_and_api_use_the_installation_threshold(world, client)
     assert page.status_code == 200
     assert "churn risk of 30% or more" in page.text and "风险n13" in page.text
     assert "风险n10" not in page.text and "风险s10" not in page.text
+
+
+def segment_responses(world) -> None:
+    """The n1 and s1 customers are VIPs, the n2 customer a champion; one response each."""
+    from tiyan.services.responses import ResponseRequest, do_submit_response
+
+    with world.ctx.db.write() as conn:
+        for store, segment in (("n1", "vip"), ("s1", "vip"), ("n2", "champions")):
+            conn.execute(sa.update(t.customer).where(
+                t.customer.c.public_id == world.customer_ids[store]).values(segment=segment))
+    admin = world.actor("admin@t.test")
+    for store in ("n1", "n2", "s1"):
+        do_submit_response(world.ctx, admin, ResponseRequest(
+            survey_id=world.survey_id, unit_code=store, answers={"nps": 7},
+            customer_id=world.customer_ids[store]))
+
+
+def test_responses_and_customers_filter_by_segment_within_scope(world, client):
+    segment_responses(world)
+
+    def get(path: str, email: str) -> list[dict]:
+        reply = client.get(path, headers={"Authorization": f"Bearer {world.tokens[email]}"})
+        assert reply.status_code == 200, reply.text
+        return reply.json()["items"]
+
+    assert {r["unit_code"] for r in get("/api/v1/responses?segment=vip", "admin@t.test")} \
+        == {"n1", "s1"}
+    assert {r["unit_code"] for r in get("/api/v1/responses?segment=vip", "mgr.n1@t.test")} \
+        == {"n1"}
+    assert [r["unit_code"] for r in get("/api/v1/responses?segment=champions&unit=north",
+                                        "cx@t.test")] == ["n2"]
+    assert get("/api/v1/responses?segment=at_risk", "admin@t.test") == []  # known, empty
+    assert len(get("/api/v1/responses", "admin@t.test")) == 10  # no filter: all of them
+    assert {c["id"] for c in get("/api/v1/customers?segment=vip", "admin@t.test")} \
+        == {world.customer_ids["n1"], world.customer_ids["s1"]}
+    assert [c["id"] for c in get("/api/v1/customers?segment=vip", "mgr.s1@t.test")] \
+        == [world.customer_ids["s1"]]
+
+    admin = {"Authorization": f"Bearer {world.tokens['admin@t.test']}"}
+    for path in ("/api/v1/responses?segment=nobody", "/api/v1/customers?segment=nobody"):
+        reply = client.get(path, headers=admin)
+        assert reply.status_code == 422, reply.text
+        error = reply.json()["error"]
+        assert error["where"] == "segment" and "vip" in error["message"]
+
+
+def test_list_pages_filter_by_segment_and_keep_it_in_the_address(world, client):
+    segment_responses(world)
+    sign_in(client, "cx@t.test", PASSWORD)
+    page = client.get("/customers?segment=vip&lang=en")
+    assert page.status_code == 200
+    assert '<option value="vip" selected>' in page.text
+    assert world.customer_ids["n1"] in page.text and world.customer_ids["n2"] not in page.text
+    page = client.get("/responses?segment=champions&lang=zh-CN")
+    assert page.status_code == 200 and '<option value="champions" selected>' in page.text
+    assert page.text.count("<td>n2</td>") == 1 and "<td>n1" not in page.text
+    assert "清除筛选" in page.text
+    empty = client.get("/responses?segment=lost&lang=en")
+    assert "No responses from customers in this segment." in empty.text
+    assert client.get("/customers?segment=nobody").status_code in (400, 422)

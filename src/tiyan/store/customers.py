@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from tiyan.domain.access import Actor, Permission
+from tiyan.domain.customer_value import SEGMENT_NAMES
 from tiyan.domain.privacy import mask_attributes, mask_value
-from tiyan.errors import NotFound
+from tiyan.errors import InvalidInput, NotFound
 from tiyan.security import new_public_id
 from tiyan.store import tables as t
 from tiyan.store.db import inserted_id
@@ -49,13 +50,33 @@ def insert_transaction(conn: Connection, *, customer_id: int, unit_id: int, kind
 
 
 def list_customers(conn: Connection, actor: Actor, *, after_id: int | None = None,
-                   limit: int = 50) -> list[dict[str, Any]]:
+                   limit: int = 50, segment: str | None = None) -> list[dict[str, Any]]:
     vis = actor.scope.visibility(Permission.VIEW_CUSTOMERS)
     query = sa.select(C).where(visible(vis, C.c.unit_id), C.c.erased_at.is_(None))
+    if segment is not None:
+        query = query.where(C.c.segment == segment)
     if after_id is not None:
         query = query.where(C.c.id < after_id)
     rows = conn.execute(query.order_by(C.c.id.desc()).limit(limit)).mappings()
     return [{**present_customer(actor, row), "cursor_id": row["id"]} for row in rows]
+
+
+def segments_in_use(conn: Connection) -> list[str]:
+    """Every segment some customer is in (installation-wide, sorted)."""
+    return sorted(str(s) for s in conn.execute(
+        sa.select(C.c.segment).where(C.c.segment.is_not(None)).distinct()).scalars())
+
+
+def check_segment(conn: Connection, segment: str | None, where: str = "segment") -> str | None:
+    """``segment`` when it names a known segment (RFM, built-in or one some customer is in);
+    an error naming the parameter and the choices otherwise."""
+    if segment is None or segment == "":
+        return None
+    known = set(segments_in_use(conn)) | set(SEGMENT_NAMES)
+    if segment not in known:
+        raise InvalidInput(f'"{segment}" is not a customer segment; use one of '
+                           + ", ".join(sorted(known)), where=where)
+    return segment
 
 
 def get_customer(conn: Connection, actor: Actor, public_id: str) -> dict[str, Any]:

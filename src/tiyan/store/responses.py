@@ -102,6 +102,7 @@ class ResponseFilter:
     until: dt.datetime | None = None
     touchpoint_ids: tuple[int, ...] | None = None
     sources: tuple[str, ...] | None = None
+    segment: str | None = None  # the customer's current segment
 
 
 def _scoped_query(actor: Actor, f: ResponseFilter) -> sa.Select[Any]:
@@ -126,6 +127,9 @@ def _scoped_query(actor: Actor, f: ResponseFilter) -> sa.Select[Any]:
         query = query.where(R.c.touchpoint_id.in_(list(f.touchpoint_ids)))
     if f.sources is not None:
         query = query.where(R.c.source.in_(list(f.sources)))
+    if f.segment is not None:
+        query = query.where(R.c.customer_id.in_(
+            sa.select(t.customer.c.id).where(t.customer.c.segment == f.segment)))
     if f.since is not None:
         query = query.where(R.c.submitted_at >= f.since)
     if f.until is not None:

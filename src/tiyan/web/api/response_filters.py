@@ -11,6 +11,7 @@ them into ids here; each bad value is an `invalid_input` error naming its parame
     source          survey, review, hotline, social, complaint
     submitted_from  on or after: a day (YYYY-MM-DD, from 00:00 UTC) or an ISO 8601 time
     submitted_to    before this ISO 8601 time, or up to the end of this day (YYYY-MM-DD, UTC)
+    segment         the customer's current segment (champions, at_risk, vip …)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tiyan.domain.access import Actor, Permission
 from tiyan.domain.responses import Channel, Source
 from tiyan.errors import InvalidInput
 from tiyan.store import tables as t
+from tiyan.store.customers import check_segment
 from tiyan.store.responses import ResponseFilter
 
 FEEDBACK_SOURCES = tuple(s.value for s in Source if s != Source.SURVEY)
@@ -52,6 +54,7 @@ class ListFilters:
     unit_id: int | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+    segment: str | None = None
 
 
 def list_filters(
@@ -63,9 +66,10 @@ def list_filters(
     unit_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="unit id (subtree)")] = None,
     since: Annotated[dt.datetime | None, Query(description="same as submitted_from")] = None,
     until: Annotated[dt.datetime | None, Query(description="same as submitted_to")] = None,
+    segment: Annotated[str | None, Query(max_length=64, description="customer segment")] = None,
 ) -> ListFilters:
     return ListFilters(survey, unit, touchpoint, channel, source, submitted_from, submitted_to,
-                       survey_id, unit_id, since, until)
+                       survey_id, unit_id, since, until, segment)
 
 
 def build_filter(conn: Connection, actor: Actor, q: ListFilters, *,
@@ -81,7 +85,7 @@ def build_filter(conn: Connection, actor: Actor, q: ListFilters, *,
         touchpoint_ids=_touchpoint_ids(conn, q.touchpoint) if q.touchpoint else None,
         channel=_choice(q.channel, [c.value for c in Channel], "channel"),
         sources=_sources(q.source, feedback),
-        since=start, until=end,
+        since=start, until=end, segment=check_segment(conn, q.segment),
     )
 
 

@@ -158,10 +158,14 @@ def submit_response(
 @router.get("/customers", response_model=s.CustomerPage, tags=["customers"])
 def list_customers(ctx: ContextDep, actor: ApiActor,
                    cursor: Annotated[str | None, Query(max_length=64)] = None,
-                   limit: Limit = 50) -> s.CustomerPage:
+                   limit: Limit = 50,
+                   segment: Annotated[str | None, Query(
+                       max_length=64, description="only customers in this segment")] = None,
+                   ) -> s.CustomerPage:
     actor.require(Permission.VIEW_CUSTOMERS)
     with ctx.db.read() as conn:
-        rows = customers.list_customers(conn, actor, after_id=decode_cursor(cursor), limit=limit)
+        rows = customers.list_customers(conn, actor, after_id=decode_cursor(cursor), limit=limit,
+                                        segment=customers.check_segment(conn, segment))
     next_cursor = encode_cursor(rows[-1]["cursor_id"]) if len(rows) == limit else None
     return s.CustomerPage(items=[s.CustomerOut.model_validate(r) for r in rows],
                           next_cursor=next_cursor)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from tiyan.domain.access import Permission
+from tiyan.domain.customer_value import segment_label
 from tiyan.store import audit, customers, org, responses, users
 from tiyan.web.api.cursor import decode_time_cursor, encode_cursor
 from tiyan.web.deps import ContextDep, PageActor
@@ -17,27 +18,38 @@ router = APIRouter(include_in_schema=False)
 PAGE = 50
 
 
+Segment = Annotated[str | None, Query(max_length=64)]
+
+
 @router.get("/responses", response_class=HTMLResponse)
 def response_list(request: Request, ctx: ContextDep, actor: PageActor,
-                  after: Annotated[str | None, Query(max_length=100)] = None) -> HTMLResponse:
+                  after: Annotated[str | None, Query(max_length=100)] = None,
+                  segment: Segment = None) -> HTMLResponse:
     actor.require(Permission.VIEW_RESPONSES)
     with ctx.db.read() as conn:
-        rows = responses.list_responses(conn, actor, responses.ResponseFilter(),
+        chosen = customers.check_segment(conn, segment)
+        rows = responses.list_responses(conn, actor, responses.ResponseFilter(segment=chosen),
                                         after=decode_time_cursor(after), limit=PAGE)
         answers = responses.answers_for(conn, actor, [r["id"] for r in rows])
+        segments = customers.segments_in_use(conn)
     template = "_response_rows.html" if request.headers.get("hx-request") else "responses.html"
     return render(request, template, actor=actor, rows=rows, answers=answers,
                   next_cursor=(encode_cursor(rows[-1]["id"], rows[-1]["submitted_at"])
                                if len(rows) == PAGE else None),
-                  can_export=actor.can(Permission.EXPORT))
+                  can_export=actor.can(Permission.EXPORT), segment=chosen, segments=segments,
+                  segment_label=segment_label)
 
 
 @router.get("/customers", response_class=HTMLResponse)
-def customer_list(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
+def customer_list(request: Request, ctx: ContextDep, actor: PageActor,
+                  segment: Segment = None) -> HTMLResponse:
     actor.require(Permission.VIEW_CUSTOMERS)
     with ctx.db.read() as conn:
-        rows = customers.list_customers(conn, actor, limit=100)
-    return render(request, "customers.html", actor=actor, rows=rows)
+        chosen = customers.check_segment(conn, segment)
+        rows = customers.list_customers(conn, actor, limit=100, segment=chosen)
+        segments = customers.segments_in_use(conn)
+    return render(request, "customers.html", actor=actor, rows=rows, segment=chosen,
+                  segments=segments, segment_label=segment_label)
 
 
 @router.get("/staff", response_class=HTMLResponse)

@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from tiyan.domain.feedback_rows import RowProblem, UnitRef, excerpt, normalise_header, parse_time
+from tiyan.domain.feedback_rows import (
+    RowProblem,
+    UnitRef,
+    cell_text,
+    excerpt,
+    find_unit,
+    normalise_header,
+    parse_time,
+)
 from tiyan.errors import InvalidInput
 
 FIELDS = ("customer", "time", "amount", "kind", "unit", "external_id", "currency")
@@ -106,12 +114,10 @@ def resolve_columns(headers: Sequence[str], given: Mapping[str, str] | None = No
     return columns
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+_cell = cell_text
+
+
+MAX_AMOUNT = Decimal(10) ** 13  # stored as whole cents in a 64-bit integer
 
 
 def parse_amount(value: Any) -> Decimal:
@@ -128,6 +134,8 @@ def parse_amount(value: Any) -> Decimal:
         raise ValueError("not a number") from None
     if not amount.is_finite():
         raise ValueError("not a finite number")
+    if abs(amount) >= MAX_AMOUNT:
+        raise ValueError(f"too large (at most {MAX_AMOUNT - 1:,})")
     return amount.quantize(Decimal("0.01"))
 
 
@@ -157,11 +165,9 @@ def check_transaction(raw: Mapping[str, Any], columns: Mapping[str, str],
     unit_id = customer.unit_id if customer else None
     unit_code = _cell(cell("unit"))
     if unit_code:
-        unit = rules.units.get(unit_code)
+        unit, why = find_unit(unit_code, rules.units, rules.allowed_unit_ids)
         if unit is None:
-            problem("unit", f"unknown unit code {unit_code!r}", unit_code)
-        elif rules.allowed_unit_ids is not None and unit.id not in rules.allowed_unit_ids:
-            problem("unit", f"unit {unit_code!r} is outside your scope", unit_code)
+            problem("unit", why or "unknown unit", unit_code)
         else:
             unit_id = unit.id
     timezone = rules.default_timezone

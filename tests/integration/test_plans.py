@@ -106,3 +106,59 @@ def test_plan_pages(ctx: Context, world: World, client: TestClient) -> None:
     done = client.post(f"{made.headers['location']}/tasks/{task.id}",
                        data={"csrf_token": token, "status": "done"})
     assert done.status_code == 200 and "50%" in done.text
+
+
+def test_plan_page_edits_fields_status_tasks_and_deletes_after_confirming(
+        ctx: Context, world: World, client: TestClient) -> None:
+    manager = world.actor("mgr.s1@t.test")
+    public_id = plans.do_create_plan(ctx, manager, plans.PlanRequest(
+        title="回访提速", kpi="nps", unit_codes=["s1"], start_date=START,
+        tasks=[plans.TaskRequest("培训", dt.date(2026, 9, 15))]))
+    sign_in(client, "mgr.s1@t.test", PASSWORD)
+    url = f"/plans/{public_id}"
+    page = client.get(url)
+    assert 'id="edit"' in page.text and "删除计划" in page.text
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    form = {"csrf_token": token, "title": "Faster callbacks", "kpi": "csat", "units": "s1",
+            "owner": "mgr.s1@t.test", "start_date": "2026-09-02", "end_date": "2026-12-31"}
+    assert client.post(f"{url}/edit", data=form, follow_redirects=False).status_code == 303
+    with ctx.db.read() as conn:
+        plan = store.get_plan(conn, manager, public_id)
+    assert (plan.title, plan.kpi, plan.owner_email, str(plan.start_date), str(plan.end_date)) \
+        == ("Faster callbacks", "csat", "mgr.s1@t.test", "2026-09-02", "2026-12-31")
+    # errors come back on the page with what was typed, the edit form open
+    bad = client.post(f"{url}/edit", data={**form, "end_date": "2026-01-01"})
+    assert bad.status_code == 422 and "ends before it starts" in bad.text
+    assert '<details class="card" id="edit" open>' in bad.text
+    other = client.post(f"{url}/edit", data={**form, "units": ["s1", "n1"]})
+    assert other.status_code == 403  # not the manager's store; shown on the plan page
+    assert "Faster callbacks" in other.text
+
+    with ctx.db.read() as conn:
+        task = store.tasks_of(conn, [plan.id])[plan.id][0]
+    changed = client.post(f"{url}/tasks/{task.id}", data={
+        "csrf_token": token, "whole": "yes", "title": "培训服务顾问", "due_date": "",
+        "status": "doing"})
+    assert changed.status_code == 200 and "培训服务顾问" in changed.text
+    with ctx.db.read() as conn:
+        row = store.tasks_of(conn, [plan.id])[plan.id][0]
+    assert (row.title, row.due_date, row.status) == ("培训服务顾问", None, "doing")
+    assert client.post(f"{url}/tasks/{task.id}", data={
+        "csrf_token": token, "whole": "yes", "title": "x", "due_date": "2026-02-30",
+        "status": "todo"}).status_code == 422
+    client.post(f"{url}/tasks/{task.id}/delete", data={"csrf_token": token})
+    with ctx.db.read() as conn:
+        assert store.tasks_of(conn, [plan.id]) == {}
+
+    done = client.post(f"{url}/status", data={"csrf_token": token, "status": "done"})
+    assert done.status_code == 200 and 'id="plan-status">已完成' in done.text
+    assert "重新开启" in done.text
+
+    ask = client.get(f"{url}/delete?lang=en")
+    assert 'id="confirm-delete"' in ask.text and "cannot be undone" in ask.text
+    # without the confirmation nothing is deleted
+    assert client.post(f"{url}/delete", data={"csrf_token": token},
+                       follow_redirects=False).headers["location"] == f"{url}/delete"
+    gone = client.post(f"{url}/delete", data={"csrf_token": token, "confirm": "yes"})
+    assert gone.status_code == 200 and "The plan was deleted." in gone.text
+    assert client.get(url).status_code == 404

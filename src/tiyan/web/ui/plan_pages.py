@@ -1,5 +1,7 @@
 """Action plan pages: the list with a creation form (tasks one per line), and a plan's page with
-task statuses, progress and the measured effect (difference-in-differences with its CI)."""
+task statuses, progress and the measured effect (difference-in-differences with its CI); the plan
+is edited there (fields, units, owner, status; deleted after a confirmation) and so are its
+tasks (title, due date, status; removed)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tiyan.context import Context
 from tiyan.domain.access import Actor
-from tiyan.errors import InvalidInput, TiyanError
+from tiyan.errors import Forbidden, InvalidInput, NotFound, TiyanError
 from tiyan.services import plans as service
 from tiyan.store import org
 from tiyan.store import plans as store
@@ -54,7 +56,7 @@ def parse_tasks(text: str) -> list[service.TaskRequest]:
 @router.get("/plans", response_class=HTMLResponse)
 def plans_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
     actor.require(store.VIEW)
-    return _plans_page(request, ctx, actor)
+    return _plans_page(request, ctx, actor, deleted=request.query_params.get("deleted") == "1")
 
 
 def _plans_page(request: Request, ctx: Context, actor: Actor, *, status_code: int = 200,
@@ -99,25 +101,88 @@ def plan_page(request: Request, plan_id: str, ctx: ContextDep,
 
 
 def _plan_page(request: Request, ctx: Context, actor: Actor, plan_id: str, *,
-               error: TiyanError | None = None, status_code: int = 200) -> HTMLResponse:
+               error: TiyanError | None = None, status_code: int = 200,
+               values: dict[str, Any] | None = None, editing: str | None = None,
+               confirm_delete: bool = False) -> HTMLResponse:
     with ctx.db.read() as conn:
         plan = store.get_plan(conn, actor, plan_id)
         tasks = store.tasks_of(conn, [plan.id]).get(plan.id, [])
         codes = service.unit_codes(conn, plan)
+        reach = actor.scope.visibility(store.EDIT).unit_ids
+        can_edit = plan.unit_id in reach
+        units = [u for u in org.list_units(conn, actor) if u["id"] in reach] if can_edit else []
     effect = service.measured_effect(ctx, actor, plan)
-    can_edit = actor.scope.visibility(store.EDIT).covers_unit(plan.unit_id)
+    if values is None:
+        values = {"title": plan.title, "kpi": plan.kpi, "units": codes,
+                  "owner": plan.owner_email or "", "start_date": plan.start_date.isoformat(),
+                  "end_date": plan.end_date.isoformat() if plan.end_date else ""}
     return render(request, "plan.html", actor=actor, plan=plan, tasks=tasks, codes=codes,
                   progress=service.progress(tasks), effect=effect, can_edit=can_edit,
-                  statuses=service.TASK_STATUSES, error=error, status_code=status_code,
+                  statuses=service.TASK_STATUSES, plan_statuses=service.PLAN_STATUSES,
+                  kpis=service.KPIS, units=units, values=values, editing=editing,
+                  confirm_delete=confirm_delete, error=error, status_code=status_code,
                   window=service.WINDOW_DAYS, min_n=service.MIN_RESPONSES)
 
 
-def _act(request: Request, ctx: Context, actor: Actor, plan_id: str, work: Any) -> Response:
+def _act(request: Request, ctx: Context, actor: Actor, plan_id: str, work: Any, *,
+         values: dict[str, Any] | None = None, editing: str | None = None) -> Response:
     try:
         work()
-    except InvalidInput as exc:
-        return _plan_page(request, ctx, actor, plan_id, error=exc, status_code=exc.status)
+    except (InvalidInput, Forbidden, NotFound) as exc:
+        if isinstance(exc, NotFound) and exc.where == "plan":
+            raise
+        return _plan_page(request, ctx, actor, plan_id, error=exc, status_code=exc.status,
+                          values=values, editing=editing)
     return RedirectResponse(f"/plans/{plan_id}", status_code=303)
+
+
+@router.post("/plans/{plan_id}/edit")
+def edit_plan(request: Request, plan_id: str, ctx: ContextDep, actor: PageActor, title: Text,
+              kpi: Annotated[str, Form(max_length=16)],
+              start_date: Annotated[str, Form(max_length=10)],
+              units: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI form
+              owner: Annotated[str, Form(max_length=320)] = "",
+              end_date: Annotated[str, Form(max_length=10)] = "",
+              csrf_token: Csrf = "") -> Response:
+    """Change the plan's title, KPI, units, owner and dates (the whole form is sent)."""
+    _csrf(request, csrf_token)
+    plan_id = plan_id[:32]
+    values = {"title": title, "kpi": kpi, "units": units, "owner": owner,
+              "start_date": start_date, "end_date": end_date}
+    return _act(request, ctx, actor, plan_id, lambda: service.do_update_plan(
+        ctx, actor, plan_id, {
+            "title": title, "kpi": kpi, "unit_codes": units[:50],
+            "start_date": _date(start_date, "start_date"),
+            "end_date": _date(end_date, "end_date") if end_date.strip() else None,
+            "owner_email": owner.strip() or None}), values=values, editing="plan")
+
+
+@router.post("/plans/{plan_id}/status")
+def set_plan_status(request: Request, plan_id: str, ctx: ContextDep, actor: PageActor,
+                    status: Annotated[str, Form(max_length=16)],
+                    csrf_token: Csrf = "") -> Response:
+    _csrf(request, csrf_token)
+    return _act(request, ctx, actor, plan_id[:32], lambda: service.do_set_plan_status(
+        ctx, actor, plan_id[:32], status))
+
+
+@router.get("/plans/{plan_id}/delete", response_class=HTMLResponse)
+def confirm_delete(request: Request, plan_id: str, ctx: ContextDep,
+                   actor: PageActor) -> HTMLResponse:
+    """Asks before deleting (works without JavaScript)."""
+    actor.require(store.VIEW)
+    return _plan_page(request, ctx, actor, plan_id[:32], confirm_delete=True)
+
+
+@router.post("/plans/{plan_id}/delete")
+def delete_plan(request: Request, plan_id: str, ctx: ContextDep, actor: PageActor,
+                confirm: Annotated[str, Form(max_length=8)] = "",
+                csrf_token: Csrf = "") -> Response:
+    _csrf(request, csrf_token)
+    if confirm != "yes":
+        return RedirectResponse(f"/plans/{plan_id[:32]}/delete", status_code=303)
+    service.do_delete_plan(ctx, actor, plan_id[:32])
+    return RedirectResponse("/plans?deleted=1", status_code=303)
 
 
 @router.post("/plans/{plan_id}/tasks")
@@ -132,7 +197,29 @@ def add_task(request: Request, plan_id: str, ctx: ContextDep, actor: PageActor, 
 
 @router.post("/plans/{plan_id}/tasks/{task_id}")
 def set_task(request: Request, plan_id: str, task_id: int, ctx: ContextDep, actor: PageActor,
-             status: Annotated[str, Form(max_length=16)], csrf_token: Csrf = "") -> Response:
+             status: Annotated[str, Form(max_length=16)] = "",
+             title: Annotated[str, Form(max_length=300)] = "",
+             due_date: Annotated[str, Form(max_length=10)] = "",
+             whole: Annotated[str, Form(max_length=8)] = "",
+             csrf_token: Csrf = "") -> Response:
+    """Change a task: its status alone (the select in the list), or title, due date and status
+    (the task's edit form, sent with whole=yes; an empty due date clears it)."""
     _csrf(request, csrf_token)
-    return _act(request, ctx, actor, plan_id[:32], lambda: service.do_set_task_status(
-        ctx, actor, plan_id[:32], task_id, status))
+    plan_id = plan_id[:32]
+
+    def work() -> None:
+        changes: dict[str, Any] = {"status": status}
+        if whole == "yes":
+            changes["title"] = title
+            changes["due_date"] = _date(due_date, "due_date") if due_date.strip() else None
+        service.do_update_task(ctx, actor, plan_id, task_id, changes)
+
+    return _act(request, ctx, actor, plan_id, work, editing=f"task-{task_id}")
+
+
+@router.post("/plans/{plan_id}/tasks/{task_id}/delete")
+def delete_task(request: Request, plan_id: str, task_id: int, ctx: ContextDep,
+                actor: PageActor, csrf_token: Csrf = "") -> Response:
+    _csrf(request, csrf_token)
+    return _act(request, ctx, actor, plan_id[:32], lambda: service.do_delete_task(
+        ctx, actor, plan_id[:32], task_id))

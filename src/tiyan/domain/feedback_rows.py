@@ -84,23 +84,19 @@ def parse_mapping_option(text: str | None) -> dict[str, str]:
     return result
 
 
-def resolve_mapping(headers: Sequence[str], given: Mapping[str, str] | None = None, *,
-                    default_unit: bool = False, keep_extra: bool = True) -> ColumnMapping:
-    """Map fields to the file's headers: the given mapping first, then guesses from names.
-
-    A mapped column that the file lacks, or a required field (text, time, unit unless a default
-    unit is given) that nothing maps to, is an error at file level that names the column.
-    """
-    given = dict(given or {})
-    extra_given = [c.strip() for c in given.pop("extra", "").split("|") if c.strip()]
-    present = [h for h in headers if h is not None and str(h).strip()]
+def match_columns(headers: Sequence[Any], given: Mapping[str, str], fields: Sequence[str],
+                  guesses: Mapping[str, Sequence[str]]) -> tuple[dict[str, str], list[str]]:
+    """Field -> column (the given mapping first, then guesses from the header names), and the
+    file's non-empty headers. Shared by every importer; a wrong mapping names the column."""
+    present = [str(h) for h in headers if h is not None and str(h).strip()]
     by_norm: dict[str, str] = {}
     for h in present:
         by_norm.setdefault(normalise_header(h), h)
     columns: dict[str, str] = {}
     for name, column in given.items():
-        if name not in FIELDS:
-            raise InvalidInput(f"unknown field {name!r}", where="map")
+        if name not in fields:
+            raise InvalidInput(f"unknown field {name!r}; fields are {', '.join(fields)}",
+                               where="map")
         actual = column if column in present else by_norm.get(normalise_header(column))
         if actual is None:
             raise InvalidInput(
@@ -112,15 +108,27 @@ def resolve_mapping(headers: Sequence[str], given: Mapping[str, str] | None = No
                                where=f"column {actual}")
         columns[name] = actual
     used = set(columns.values())
-    for name in FIELDS:
+    for name in fields:
         if name in columns:
             continue
-        for guess in HEADER_GUESSES[name]:
-            hit = by_norm.get(guess)
-            if hit is not None and hit not in used:
-                columns[name] = hit
-                used.add(hit)
-                break
+        hit = next((by_norm[g] for g in guesses.get(name, ())
+                    if g in by_norm and by_norm[g] not in used), None)
+        if hit is not None:
+            columns[name] = hit
+            used.add(hit)
+    return columns, present
+
+
+def resolve_mapping(headers: Sequence[str], given: Mapping[str, str] | None = None, *,
+                    default_unit: bool = False, keep_extra: bool = True) -> ColumnMapping:
+    """Map fields to the file's headers: the given mapping first, then guesses from names.
+
+    A mapped column that the file lacks, or a required field (text, time, unit unless a default
+    unit is given) that nothing maps to, is an error at file level that names the column.
+    """
+    given = dict(given or {})
+    extra_given = [c.strip() for c in given.pop("extra", "").split("|") if c.strip()]
+    columns, present = match_columns(headers, given, FIELDS, HEADER_GUESSES)
     for name in REQUIRED:
         if name in columns or (name == "unit" and default_unit):
             continue
@@ -132,7 +140,7 @@ def resolve_mapping(headers: Sequence[str], given: Mapping[str, str] | None = No
             raise InvalidInput(f"the file has no column {column!r} (listed as extra)",
                                where=f"column {column}")
     extra = tuple(extra_given) if extra_given else (
-        tuple(h for h in present if h not in used) if keep_extra else ())
+        tuple(h for h in present if h not in set(columns.values())) if keep_extra else ())
     return ColumnMapping(columns, extra)
 
 
@@ -182,12 +190,27 @@ class FeedbackRecord:
     line: int | None = None
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A cell as trimmed text (an Excel number 12.0 reads "12")."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+_cell = cell_text
+
+
+def find_unit(code: str, units: Mapping[str, UnitRef],
+              allowed: frozenset[int] | None) -> tuple[UnitRef | None, str | None]:
+    """The unit a row names by code, or why it cannot be used (unknown, outside the scope)."""
+    unit = units.get(code)
+    if unit is None:
+        return None, f"unknown unit code {code!r}"
+    if allowed is not None and unit.id not in allowed:
+        return None, f"unit {code!r} is outside your scope"
+    return unit, None
 
 
 def excerpt(value: Any, limit: int = 80) -> str:
@@ -307,14 +330,13 @@ def check_row(raw: Mapping[str, Any], mapping: ColumnMapping, rules: RowRules,
 
     unit_code = _cell(raw.get(cols["unit"])) if "unit" in cols else ""
     unit_code = unit_code or (rules.default_unit or "")
-    unit = rules.units.get(unit_code)
+    unit: UnitRef | None = None
     if not unit_code:
         problem("unit", "no unit given")
-    elif unit is None:
-        problem("unit", f"unknown unit code {unit_code!r}", unit_code)
-    elif rules.allowed_unit_ids is not None and unit.id not in rules.allowed_unit_ids:
-        problem("unit", f"unit {unit_code!r} is outside your scope", unit_code)
-        unit = None
+    else:
+        unit, why = find_unit(unit_code, rules.units, rules.allowed_unit_ids)
+        if why is not None:
+            problem("unit", why, unit_code)
 
     at: dt.datetime | None = None
     raw_time = raw.get(cols["time"]) if "time" in cols else None

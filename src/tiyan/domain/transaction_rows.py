@@ -22,7 +22,7 @@ from tiyan.domain.feedback_rows import (
     cell_text,
     excerpt,
     find_unit,
-    normalise_header,
+    match_columns,
     parse_time,
 )
 from tiyan.errors import InvalidInput
@@ -83,29 +83,7 @@ class TransactionRecord:
 def resolve_columns(headers: Sequence[str], given: Mapping[str, str] | None = None
                     ) -> dict[str, str]:
     """Field -> header: the given mapping first, then guesses from the header names."""
-    present = [h for h in headers if h and str(h).strip()]
-    by_norm: dict[str, str] = {}
-    for header in present:
-        by_norm.setdefault(normalise_header(header), header)
-    columns: dict[str, str] = {}
-    for name, column in (given or {}).items():
-        if name not in FIELDS:
-            raise InvalidInput(f"unknown field {name!r}; fields are {', '.join(FIELDS)}",
-                               where="map")
-        actual = column if column in present else by_norm.get(normalise_header(column))
-        if actual is None:
-            raise InvalidInput(f"the file has no column {column!r} (mapped to {name}); its "
-                               f"columns are: {', '.join(present)}", where=f"column {column}")
-        columns[name] = actual
-    used = set(columns.values())
-    for name in FIELDS:
-        if name in columns:
-            continue
-        hit = next((by_norm[g] for g in HEADER_GUESSES[name]
-                    if g in by_norm and by_norm[g] not in used), None)
-        if hit is not None:
-            columns[name] = hit
-            used.add(hit)
+    columns, present = match_columns(headers, given or {}, FIELDS, HEADER_GUESSES)
     for name in REQUIRED:
         if name not in columns:
             raise InvalidInput(f"the file has no {name} column; name it with --map "

@@ -3,6 +3,8 @@ rate and the top decile), segments as a list filter, and churn risk in alert con
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 
 from tests.integration.conftest import sign_in
@@ -133,3 +135,35 @@ def test_list_pages_filter_by_segment_and_keep_it_in_the_address(world, client):
     empty = client.get("/responses?segment=lost&lang=en")
     assert "No responses from customers in this segment." in empty.text
     assert client.get("/customers?segment=nobody").status_code in (400, 422)
+
+
+def test_an_alert_rule_on_churn_risk_opens_cases_for_risky_customers_only(world):
+    from tiyan.services import jobs
+    from tiyan.services.alerts import RuleRequest, do_create_rule
+    from tiyan.services.responses import ResponseRequest, do_submit_response
+    from tiyan.store import cases
+
+    admin = world.actor("admin@t.test")
+    jobs.run_until_idle(world.ctx)  # the world's own responses, before the rule exists
+    do_create_rule(world.ctx, admin, RuleRequest(
+        name="at-risk passive", unit_code="hq", action={"kind": "case"},
+        condition={"all": [{"score": {"item": "nps", "op": "<=", "value": 8}},
+                           {"churn_risk": {">=": 0.7}}]}))
+    with world.ctx.db.write() as conn:
+        ids = dict(conn.execute(sa.select(t.customer.c.public_id, t.customer.c.id)).all())
+        now = world.ctx.now()
+        for store, risk in (("n1", 0.85), ("n2", 0.4)):
+            cid = ids[world.customer_ids[store]]
+            conn.execute(sa.insert(t.churn_score), [  # an old high score, then the latest
+                {"customer_id": cid, "model_version": "m0", "probability": 0.99,
+                 "reasons": [], "scored_at": now - dt.timedelta(days=7)},
+                {"customer_id": cid, "model_version": "m1", "probability": risk,
+                 "reasons": [], "scored_at": now}])
+    for store in ("n1", "n2", "s1"):  # s1's customer was never scored
+        do_submit_response(world.ctx, admin, ResponseRequest(
+            survey_id=world.survey_id, unit_code=store, answers={"nps": 7},
+            customer_id=world.customer_ids[store]))
+    jobs.run_until_idle(world.ctx)
+    with world.ctx.db.read() as conn:
+        opened = cases.list_cases(conn, admin, cases.CaseFilter())
+    assert [(c.unit_code, c.title) for c in opened] == [("n1", "at-risk passive")]

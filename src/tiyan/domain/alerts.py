@@ -9,7 +9,10 @@ A rule's condition is JSON parsed at the edge into the typed nodes below; evalua
 Leaves: score (one item against a threshold), any_item (some rated item, NPS excluded, against a
 threshold), answered_no (a yes/no item answered "no"), sentiment, aspect_negative (an aspect
 code, or "*" for any), keywords (any of them in the texts), customer (segment and/or one
-attribute), repeat_complaint (the same customer complained before within N days).
+attribute), repeat_complaint (the same customer complained before within N days), churn_risk
+(the customer's latest stored churn probability against a threshold:
+``{"churn_risk": {"op": ">=", "value": 0.7}}`` or the short ``{"churn_risk": {">=": 0.7}}``;
+never true for a response without a scored customer).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class ResponseFacts:
     customer_segment: str | None = None
     customer_attributes: Mapping[str, Any] = field(default_factory=dict)
     earlier_complaints: tuple[dt.datetime, ...] = ()  # the same customer's, before this one
+    churn_risk: float | None = None  # the customer's latest stored churn probability
 
 
 class Condition:
@@ -186,6 +190,18 @@ class RepeatComplaint(Condition):
                                      "at_least": self.at_least}}
 
 
+@dataclass(frozen=True)
+class ChurnRisk(Condition):
+    op: str
+    value: float
+
+    def test(self, facts: ResponseFacts) -> bool:
+        return facts.churn_risk is not None and OPS[self.op](facts.churn_risk, self.value)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"churn_risk": {"op": self.op, "value": self.value}}
+
+
 def parse_condition(raw: Any, where: str = "condition", depth: int = 0) -> Condition:
     """Parse a condition tree; every error names the path to the offending node."""
     if depth > MAX_DEPTH:
@@ -283,6 +299,17 @@ def _repeat(body: Any, where: str) -> Condition:
     return RepeatComplaint(days, least)
 
 
+def _churn_risk(body: Any, where: str) -> Condition:
+    if isinstance(body, Mapping) and len(body) == 1 and next(iter(body)) in OPS:
+        (op, value), = body.items()  # the short form {">=": 0.7}
+        body = {"op": op, "value": value}
+    f = _fields(body, where, ("value",), ("op",))
+    value = _number(f["value"], f"{where}.value")
+    if not 0 <= value <= 1:
+        raise InvalidInput(f"{value} is not a probability from 0 to 1", where=f"{where}.value")
+    return ChurnRisk(_op({"op": f.get("op", ">=")}, where), value)
+
+
 _LEAVES: Mapping[str, Callable[[Any, str], Condition]] = {
     "score": _score,
     "any_item": _any_item,
@@ -292,6 +319,7 @@ _LEAVES: Mapping[str, Callable[[Any, str], Condition]] = {
     "keywords": _keywords,
     "customer": _customer,
     "repeat_complaint": _repeat,
+    "churn_risk": _churn_risk,
 }
 
 

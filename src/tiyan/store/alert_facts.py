@@ -42,6 +42,7 @@ def response_facts(conn: Connection, row: RowMapping,
         sentiments=frozenset(analyses), negative_aspects=frozenset(aspects),
         text="\n".join(texts), customer_segment=segment, customer_attributes=attributes,
         earlier_complaints=_earlier_complaints(conn, row, at),
+        churn_risk=_churn_risk(conn, row),
     )
 
 
@@ -76,6 +77,16 @@ def _customer(conn: Connection, row: RowMapping) -> tuple[str | None, dict[str, 
     if found is None:
         return None, attributes
     return found.segment, {**(found.attributes or {}), **attributes}
+
+
+def _churn_risk(conn: Connection, row: RowMapping) -> float | None:
+    """The customer's latest stored churn probability (None: no customer or not scored)."""
+    if row.customer_id is None:
+        return None
+    S = t.churn_score
+    found = conn.execute(sa.select(S.c.probability).where(S.c.customer_id == row.customer_id)
+                         .order_by(S.c.scored_at.desc(), S.c.id.desc()).limit(1)).scalar()
+    return None if found is None else float(found)
 
 
 def _earlier_complaints(conn: Connection, row: RowMapping, at: Any) -> tuple[Any, ...]:

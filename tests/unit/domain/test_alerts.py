@@ -61,6 +61,19 @@ def test_repeat_complaint_within_n_days() -> None:
     assert not twice.test(facts(earlier_complaints=(NOW - dt.timedelta(days=1),)))
 
 
+def test_churn_risk_against_the_customers_latest_score() -> None:
+    short = parse_condition({"churn_risk": {">=": 0.7}})
+    full = parse_condition({"churn_risk": {"op": ">=", "value": 0.7}})
+    assert short == full and parse_condition(full.to_json()) == full
+    assert full.test(facts(churn_risk=0.7)) and full.test(facts(churn_risk=0.93))
+    assert not full.test(facts(churn_risk=0.69))
+    assert not full.test(facts())  # no scored customer: never matches
+    assert parse_condition({"churn_risk": {"value": 0.5}}).test(facts(churn_risk=0.6))  # op >=
+    low = parse_condition({"all": [DETRACTOR, {"churn_risk": {"<": 0.2}}]})
+    assert low.test(facts(scores={"nps": 2}, churn_risk=0.1))
+    assert not low.test(facts(scores={"nps": 2}, churn_risk=0.5))
+
+
 def test_and_or_combine() -> None:
     rule = parse_condition({"all": [DETRACTOR, {"any": [{"sentiment": "negative"},
                                                         {"customer": {"segment": "vip"}}]}]})
@@ -80,6 +93,10 @@ def test_and_or_combine() -> None:
     ({"repeat_complaint": {"within_days": 0}}, "condition.repeat_complaint.within_days",
      "whole number"),
     ({"customer": {}}, "condition.customer", "segment"),
+    ({"churn_risk": {">=": 70}}, "condition.churn_risk.value", "probability from 0 to 1"),
+    ({"churn_risk": {"op": "~", "value": 0.5}}, "condition.churn_risk.op", "comparison"),
+    ({"churn_risk": {">=": "high"}}, "condition.churn_risk.value", "not a number"),
+    ({"churn_risk": 0.7}, "condition.churn_risk", "expected an object"),
     ({"a": 1, "b": 2}, "condition", "exactly one key"),
 ])
 def test_bad_conditions_say_what_and_where(raw: object, where: str, words: str) -> None:

@@ -89,8 +89,9 @@ class CreatedInvitation:
 def create_invitation(conn: Connection, ctx: Context, audience: Audience, plan: Plan,
                       now: dt.datetime) -> CreatedInvitation:
     """Write one invitation inside the caller's transaction: queued with its send job, or
-    suppressed with the reason."""
-    customer = outreach.customer_row(conn, audience.customer_id)
+    suppressed with the reason. The customer row is locked first, so that two invitations
+    for one customer created at the same moment see each other in the quarantine."""
+    customer = outreach.lock_customer(conn, audience.customer_id)
     contact = outreach.identities(conn, audience.customer_id).get(contact_kind(plan.channel))
     facts = ContactFacts(
         customer_key=customer["public_id"],

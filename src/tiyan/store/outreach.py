@@ -126,6 +126,23 @@ def customer_row(conn: Connection, customer_id: int) -> RowMapping:
     return conn.execute(sa.select(C).where(C.c.id == customer_id)).mappings().one()
 
 
+def lock_customer(conn: Connection, customer_id: int) -> RowMapping:
+    """The customer row, locked until the transaction ends, so that contact decisions about
+    one customer are made one at a time.
+
+    PostgreSQL: SELECT … FOR UPDATE. SQLite has no row locks; within one process its write
+    transactions already run one at a time (tiyan.store.db), but the driver opens the
+    transaction only at the first write, so two processes (the app and `tiyan worker`, or two
+    app processes) could both read before either writes. A write that changes nothing, made
+    first, takes the database's write lock before anything is read."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(sa.update(C).where(C.c.id == customer_id)
+                     .values(created_at=C.c.created_at))
+        return customer_row(conn, customer_id)
+    return conn.execute(sa.select(C).where(C.c.id == customer_id).with_for_update()
+                        ).mappings().one()
+
+
 def customer_by_public_id(conn: Connection, public_id: str) -> RowMapping | None:
     return conn.execute(sa.select(C).where(C.c.public_id == public_id)).mappings().first()
 

@@ -218,3 +218,32 @@ def test_an_expired_invitation_gets_a_clear_page(ctx, setup, client):
     assert reply.status_code == 410 and "expired" in reply.text
     assert client.post(path, data={"page": "1", "a.nps": "3"}).status_code == 410
     assert responses(ctx) == []
+
+
+def count_queries(ctx: Context, call) -> int:  # type: ignore[no-untyped-def]
+    seen: list[str] = []
+
+    def hook(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    sa.event.listen(ctx.db.engine, "before_cursor_execute", hook)
+    try:
+        call()
+    finally:
+        sa.event.remove(ctx.db.engine, "before_cursor_execute", hook)
+    return len(seen)
+
+
+def test_pages_stay_small_and_use_few_queries(ctx, setup, client):
+    from pathlib import Path
+
+    path = link(ctx, setup)
+    first = client.get(path)  # warms the signing key and the definition cache
+    static = Path(__file__).parents[2] / "src" / "tiyan" / "web" / "static"
+    weight = len(first.content) + sum(len((static / p).read_bytes())
+                                      for p in ("css/respond.css", "js/respond.js"))
+    assert weight <= 30 * 1024
+    assert "htmx" not in first.text and "echarts" not in first.text
+    assert count_queries(ctx, lambda: client.get(path)) <= 2
+    saving = count_queries(ctx, lambda: post(client, path, first.text, {"nps": "3", "why": "x"}))
+    assert saving <= 5  # read the session, save the page, read it again for the next page

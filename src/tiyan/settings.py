@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB_URL = f"sqlite:///{Path.cwd() / 'tiyan.db'}"
@@ -116,6 +116,11 @@ class Settings(BaseSettings):
                                                             "(relative: to the working folder).")
     attachment_max_mb: float = Field(default=10, gt=0, le=1024,
                                      description="Largest case attachment accepted, in MiB.")
+    timezone: str = Field(
+        default="Asia/Shanghai", description="Business time zone (IANA name) for days and months "
+                                             "where no unit's own time zone applies, e.g. the VOC "
+                                             "review of all one's units and its monthly e-mail.",
+    )
     pdf_font: str | None = Field(
         default=None, description="TTF/OTF/TTC font with Chinese glyphs for PDF reports (none: "
                                   "look for Debian's fonts-noto-cjk and other common places).",
@@ -144,6 +149,17 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(
         default=65536, ge=1024, description="argon2id memory per password hash, in KiB."
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except (ValueError, KeyError):
+            raise ValueError(f"{value!r} is not a time zone such as Asia/Shanghai") from None
+        return value
 
 
 def load_settings(**overrides: object) -> Settings:

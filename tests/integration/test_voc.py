@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.integration.closed_loop_fixtures import Mailbox, smtp
@@ -17,6 +19,8 @@ from tiyan.context import Context
 from tiyan.services import jobs
 from tiyan.services import voc_reports as reports
 from tiyan.services.cases import do_set_root_cause
+from tiyan.services.responses import ResponseRequest, do_submit_response
+from tiyan.store import tables as t
 
 __all__ = ["smtp"]
 WAIT = "等了很久，排队两个小时"
@@ -100,3 +104,62 @@ def test_monthly_review_is_mailed_once_as_pdf(ctx: Context, world: World,
     assert parts[0].get_content().startswith(b"%PDF")
     reports.send_monthly(ctx, reports.last_month(ctx.now()))  # a retry sends nothing twice
     assert len(smtp.messages) == 2
+
+
+def rated(ctx: Context, world: World, nps: int, csat: int, comment: str) -> None:
+    do_submit_response(ctx, world.actor("admin@t.test"), ResponseRequest(
+        survey_id=world.survey_id, unit_code="s1", staff_code="s1-e1",
+        answers={"nps": nps, "overall": csat, "comment": comment}, submitted_at=ctx.now()))
+
+
+def test_days_are_the_units_own_and_the_kpi_is_selectable(ctx: Context, world: World,
+                                                          client: TestClient) -> None:
+    ctx.settings = ctx.settings.model_copy(update={"text_industry": "car_aftersales"})
+    with ctx.db.write() as conn:
+        conn.execute(sa.update(t.org_unit).where(t.org_unit.c.code == "s1")
+                     .values(timezone="America/Los_Angeles"))
+    # 2026-11-22 02:00 UTC: the 22nd in Shanghai (the default), still the 21st in Los Angeles
+    ctx.clock.advance(hours=40)  # type: ignore[attr-defined]
+    # waiting hurts CSAT (1, 2) but not NPS (9, 10); price hurts NPS (0, 1) but not CSAT (5)
+    for nps, csat, comment in ((9, 1, WAIT), (10, 2, WAIT + "！"), (0, 5, PRICE),
+                               (1, 5, PRICE + "。"), (8, 4, "很好"), (8, 4, "满意")):
+        rated(ctx, world, nps, csat, comment)
+    jobs.run_until_idle(ctx)
+    admin = world.actor("admin@t.test")
+    day = dt.date(2026, 11, 21)
+    assert reports.review_timezone(ctx, "s1") == "America/Los_Angeles"
+    assert reports.review_timezone(ctx, None) == "Asia/Shanghai"
+    zone = "America/Los_Angeles"
+    local = reports.build_review(ctx, admin, *reports.date_period(day, day, zone), "s1", "nps")
+    assert local.responses == 6 and local.timezone == "America/Los_Angeles"
+    shanghai = reports.build_review(ctx, admin, *reports.date_period(day, day), None)
+    assert shanghai.responses == 0  # the 21st in Shanghai ended before they came
+
+    by_nps = reports.build_review(ctx, admin, *reports.date_period(day, day, zone), "s1")
+    by_csat = reports.build_review(ctx, admin, *reports.date_period(day, day, zone), "s1",
+                                   "csat")
+    assert by_nps.aspects[0].code == "price" and by_csat.aspects[0].code == "waiting"
+    waiting = by_csat.aspects[0]
+    # CSAT of the waiting responses 1.5, of the others (5, 5, 4, 4) 4.5; share 2/6
+    assert waiting.kpi_with == 1.5 and waiting.points_lost == pytest.approx(1.0)
+    assert by_csat.score == pytest.approx(21 / 6)
+    item = reports.build_review(ctx, admin, *reports.date_period(day, day, zone), "s1",
+                                "item:csat")
+    assert item.aspects[0].points_lost == pytest.approx(1.0)
+
+    sign_in(client, "admin@t.test", PASSWORD)
+    page = client.get("/voc?start=2026-11-21&end=2026-11-21&unit=s1&kpi=csat&lang=en")
+    assert page.status_code == 200 and "America/Los_Angeles" in page.text
+    assert "CSAT points lost" in page.text and 'value="csat" selected' in page.text
+    rows = page.text.split('id="aspect-rows"')[1]
+    assert rows.index("Waiting time") < rows.index("Price")
+    default = client.get("/voc?unit=s1").text  # last month there: October in Los Angeles
+    assert 'value="2026-10-01"' in default and 'value="2026-10-31"' in default
+    bad = client.get("/voc?unit=s1&kpi=ces")
+    assert bad.status_code == 422 and "not a KPI" in bad.text
+    excel = client.get("/voc.xlsx?start=2026-11-21&end=2026-11-21&unit=s1&kpi=csat")
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(excel.content))
+    rows_x = list(book.worksheets[1].iter_rows(values_only=True))
+    assert rows_x[0][4] == "CSAT" and rows_x[1][1] == "waiting"

@@ -1,5 +1,6 @@
 """The VOC review's figures for a period and unit (unit scope applied here): dissatisfied
-feedback by aspect and by case root cause ranked by NPS points lost, representative quotes,
+feedback by aspect and by case root cause ranked by KPI points lost (NPS, CSAT or a rated
+item's mean; tiyan.domain.voc), representative quotes,
 new and rising themes against the previous period, case volumes, SLA compliance, recovery."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.engine import Connection
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.callbacks import RecoveryRate, recovery_rate
 from tiyan.domain.root_causes import RootCauseTree
-from tiyan.domain.voc import SlaCompliance, Trend, nps_of, theme_impacts, trend
+from tiyan.domain.voc import SlaCompliance, Trend, VocKpi, parse_kpi, theme_impacts, trend
 from tiyan.errors import InvalidInput, NotFound
 from tiyan.store import tables as t
 from tiyan.store.scoped import parent_map
@@ -35,7 +36,7 @@ class Theme:
     mentions: int  # negative mentions (scored or not)
     responses: int  # scored responses in the theme
     share: float
-    nps_with: float | None
+    kpi_with: float | None
     points_lost: float
     trend: Trend
     before: int  # mentions in the previous period
@@ -47,9 +48,9 @@ class VocReview:
     start: dt.datetime
     end: dt.datetime
     unit_code: str | None
-    responses: int  # with an NPS score
-    nps: float | None
-    nps_before: float | None
+    responses: int  # with a score for the KPI
+    score: float | None  # the KPI over the period
+    score_before: float | None  # ... and over the previous period of the same length
     aspects: list[Theme]
     causes: list[Theme]
     cases_opened: int
@@ -58,6 +59,8 @@ class VocReview:
     recovery: RecoveryRate
     feedback: int = 0  # responses with a negative aspect
     new_themes: list[str] = field(default_factory=list)
+    kpi: VocKpi = field(default_factory=lambda: parse_kpi("nps"))
+    timezone: str = "Asia/Shanghai"  # the days of the period are days there
 
 
 def check_period(start: dt.datetime, end: dt.datetime) -> None:
@@ -68,28 +71,31 @@ def check_period(start: dt.datetime, end: dt.datetime) -> None:
 
 
 def review(conn: Connection, actor: Actor, *, start: dt.datetime, end: dt.datetime,
-           unit_id: int | None, causes: RootCauseTree, now: dt.datetime) -> VocReview:
+           unit_id: int | None, causes: RootCauseTree, now: dt.datetime,
+           kpi: VocKpi | None = None, timezone: str = "Asia/Shanghai") -> VocReview:
     check_period(start, end)
+    kpi = kpi or parse_kpi("nps")
     units = _units(conn, actor, unit_id)
     before_start = start - (end - start)
-    scores = _scores(conn, units, start, end)
-    scores_before = _scores(conn, units, before_start, start)
+    scores = _scores(conn, units, start, end, kpi.item)
+    scores_before = _scores(conn, units, before_start, start, kpi.item)
     mentions = _negative_mentions(conn, units, start, end)
     counts_before = Counter(code for code, _, _ in
                             _negative_mentions(conn, units, before_start, start))
-    aspects = _aspect_themes(scores, len(scores_before), mentions, counts_before)
+    aspects = _aspect_themes(scores, len(scores_before), mentions, counts_before, kpi)
     cases = _cases(conn, units, start, end)
     cases_before = _cases(conn, units, before_start, start)
     code_row = conn.execute(sa.select(t.org_unit.c.code).where(t.org_unit.c.id == unit_id)
                             ).scalar_one() if unit_id else None
     return VocReview(
-        start=start, end=end, unit_code=code_row, responses=len(scores), nps=nps_of(
-            scores.values()), nps_before=nps_of(scores_before.values()), aspects=aspects,
-        causes=_cause_themes(scores, len(scores_before), cases, cases_before, causes),
+        start=start, end=end, unit_code=code_row, responses=len(scores),
+        score=kpi.value(scores.values()), score_before=kpi.value(scores_before.values()),
+        aspects=aspects,
+        causes=_cause_themes(scores, len(scores_before), cases, cases_before, causes, kpi),
         cases_opened=len(cases), cases_by_status=dict(Counter(c.status for c in cases)),
         sla=_sla(conn, [c.id for c in cases], now), recovery=_recovery(conn, units, start, end),
         feedback=len({r for _, r, _ in mentions}),
-        new_themes=[a.code for a in aspects if a.trend is Trend.NEW])
+        new_themes=[a.code for a in aspects if a.trend is Trend.NEW], kpi=kpi, timezone=timezone)
 
 
 def _units(conn: Connection, actor: Actor, unit_id: int | None) -> list[int]:
@@ -108,10 +114,10 @@ def _period(start: dt.datetime, end: dt.datetime) -> list[sa.ColumnElement[bool]
 
 
 def _scores(conn: Connection, units: list[int], start: dt.datetime,
-            end: dt.datetime) -> dict[int, float]:
+            end: dt.datetime, item: str) -> dict[int, float]:
     query = (sa.select(t.answer.c.response_id, t.answer.c.value_num)
              .join(t.response, t.response.c.id == t.answer.c.response_id)
-             .where(t.answer.c.item_code == "nps", t.answer.c.value_num.is_not(None),
+             .where(t.answer.c.item_code == item, t.answer.c.value_num.is_not(None),
                     t.response.c.unit_id.in_(units), *_period(start, end)))
     return {int(r): float(v) for r, v in conn.execute(query)}
 
@@ -129,13 +135,14 @@ def _negative_mentions(conn: Connection, units: list[int], start: dt.datetime,
 
 
 def _aspect_themes(scores: dict[int, float], before_total: int,
-                   mentions: list[tuple[str, int, str]], before: Counter[str]) -> list[Theme]:
+                   mentions: list[tuple[str, int, str]], before: Counter[str],
+                   kpi: VocKpi) -> list[Theme]:
     groups: dict[str, set[int]] = {}
     evidence: dict[str, list[tuple[float, int, str]]] = {}
     for code, response_id, text in mentions:
         groups.setdefault(code, set()).add(response_id)
         evidence.setdefault(code, []).append((scores.get(response_id, 11.0), response_id, text))
-    impacts = {i.code: i for i in theme_impacts(scores, groups)}
+    impacts = {i.code: i for i in theme_impacts(scores, groups, kpi.value)}
     names = aspect_names()
     themes = []
     for code, ids in groups.items():
@@ -144,7 +151,7 @@ def _aspect_themes(scores: dict[int, float], before_total: int,
         themes.append(Theme(
             code=code, name_zh=zh, name_en=en, mentions=len(ids),
             responses=impact.responses if impact else 0, share=impact.share if impact else 0.0,
-            nps_with=impact.nps_with if impact else None,
+            kpi_with=impact.kpi_with if impact else None,
             points_lost=impact.points_lost if impact else 0.0,
             trend=trend(len(ids), len(scores), before.get(code, 0), before_total),
             before=before.get(code, 0), quotes=_quotes(evidence[code])))
@@ -184,7 +191,7 @@ def _cases(conn: Connection, units: list[int], start: dt.datetime,
 
 
 def _cause_themes(scores: dict[int, float], before_total: int, cases: list[_Case],
-                  before: list[_Case], tree: RootCauseTree) -> list[Theme]:
+                  before: list[_Case], tree: RootCauseTree, kpi: VocKpi) -> list[Theme]:
     def group(of: list[_Case]) -> dict[str, set[int]]:
         out: dict[str, set[int]] = {}
         for c in of:
@@ -193,7 +200,7 @@ def _cause_themes(scores: dict[int, float], before_total: int, cases: list[_Case
         return out
 
     now, then = group(cases), group(before)
-    impacts = {i.code: i for i in theme_impacts(scores, now)}
+    impacts = {i.code: i for i in theme_impacts(scores, now, kpi.value)}
     themes = []
     for code, ids in now.items():
         impact = impacts.get(code)
@@ -201,7 +208,7 @@ def _cause_themes(scores: dict[int, float], before_total: int, cases: list[_Case
         themes.append(Theme(
             code=code, name_zh=zh, name_en=en, mentions=len(ids),
             responses=impact.responses if impact else 0, share=impact.share if impact else 0.0,
-            nps_with=impact.nps_with if impact else None,
+            kpi_with=impact.kpi_with if impact else None,
             points_lost=impact.points_lost if impact else 0.0,
             trend=trend(len(ids), len(scores), len(then.get(code, ())), before_total),
             before=len(then.get(code, ()))))
@@ -256,6 +263,17 @@ def aspect_names() -> dict[str, tuple[str, str]]:
 def as_rows(themes: list[Theme], locale: str) -> list[dict[str, Any]]:
     """Themes as plain rows for exports (localised name)."""
     return [{"code": x.code, "name": x.name_zh if locale == "zh-CN" else x.name_en,
-             "mentions": x.mentions, "share": x.share, "nps_with": x.nps_with,
+             "mentions": x.mentions, "share": x.share, "kpi_with": x.kpi_with,
              "points_lost": x.points_lost, "trend": x.trend.value, "before": x.before,
              "quotes": list(x.quotes)} for x in themes]
+
+
+def rated_items(conn: Connection, actor: Actor, *, start: dt.datetime, end: dt.datetime,
+                unit_id: int | None) -> list[str]:
+    """Item codes with numeric answers in the period and units (the KPIs one may rank by)."""
+    units = _units(conn, actor, unit_id)
+    query = (sa.select(t.answer.c.item_code).distinct()
+             .join(t.response, t.response.c.id == t.answer.c.response_id)
+             .where(t.answer.c.value_num.is_not(None), t.response.c.unit_id.in_(units),
+                    *_period(start, end)).order_by(t.answer.c.item_code))
+    return [str(code) for code in conn.execute(query).scalars()]

@@ -1,9 +1,10 @@
 """The VOC review (客户之声复盘): which themes of dissatisfied feedback cost the most KPI points.
 
-For a theme (an aspect mentioned negatively, or a case root cause) over the NPS responses of a
-period: share = responses in the theme / all responses; the theme's responses have NPS_with, the
-others NPS_without; the points lost = share × (NPS_without − NPS_with): how much the overall
-NPS would rise if the theme's respondents scored like everybody else. Themes are ranked by it.
+For a theme (an aspect mentioned negatively, or a case root cause) over the scored responses of a
+period: share = responses in the theme / all responses; the theme's responses have KPI_with, the
+others KPI_without; the points lost = share × (KPI_without − KPI_with): how much the overall
+KPI would rise if the theme's respondents scored like everybody else. Themes are ranked by it.
+The KPI is NPS (from 0–10 scores), or a mean: CSAT or any rated item (`kpi_value`).
 
 A theme is *new* when it had no mention in the previous period of the same length and has at
 least `NEW_MIN` now; *rising* when its share grew by at least half and by at least one point.
@@ -11,9 +12,12 @@ least `NEW_MIN` now; *rising* when its share grew by at least half and by at lea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+
+from tiyan.errors import InvalidInput
 
 NEW_MIN = 3
 RISE_FACTOR = 1.5
@@ -32,9 +36,9 @@ class ThemeImpact:
     code: str
     responses: int  # scored responses in the theme
     share: float  # of all scored responses, 0..1
-    nps_with: float | None
-    nps_without: float | None
-    points_lost: float  # NPS points; 0 when a side is empty
+    kpi_with: float | None
+    kpi_without: float | None
+    points_lost: float  # KPI points; 0 when a side is empty
 
 
 def nps_of(scores: Iterable[float]) -> float | None:
@@ -46,18 +50,50 @@ def nps_of(scores: Iterable[float]) -> float | None:
     return 100.0 * (promoters - detractors) / len(values)
 
 
-def theme_impacts(scores: Mapping[int, float],
-                  themes: Mapping[str, Iterable[int]]) -> list[ThemeImpact]:
-    """Impact of each theme (code → response ids) on the NPS of `scores` (response id → 0..10),
-    largest loss first; responses without a score are left out."""
+def mean_of(scores: Iterable[float]) -> float | None:
+    values = list(scores)
+    return sum(values) / len(values) if values else None
+
+
+ITEM_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class VocKpi:
+    """The KPI themes are ranked by: `nps`, `csat` (mean of the csat item) or `item:<code>`
+    (mean of that rated item)."""
+
+    code: str  # as written: nps, csat, item:<code>
+    item: str  # the answer item code scores come from
+    kind: str  # nps | mean
+
+    @property
+    def value(self) -> Callable[[Iterable[float]], float | None]:
+        return nps_of if self.kind == "nps" else mean_of
+
+
+def parse_kpi(text: str) -> VocKpi:
+    text = (text or "nps").strip()
+    if text in ("nps", "csat"):
+        return VocKpi(text, text, "nps" if text == "nps" else "mean")
+    item = text.removeprefix("item:")
+    if text.startswith("item:") and ITEM_CODE.match(item):
+        return VocKpi(text, item, "nps" if item == "nps" else "mean")
+    raise InvalidInput(f'"{text}" is not a KPI: use nps, csat or item:<item code>', where="kpi")
+
+
+def theme_impacts(scores: Mapping[int, float], themes: Mapping[str, Iterable[int]],
+                  kpi: Callable[[Iterable[float]], float | None] = nps_of) -> list[ThemeImpact]:
+    """Impact of each theme (code → response ids) on the KPI (default NPS) of `scores`
+    (response id → score), largest loss first; responses without a score are left out."""
     total = len(scores)
     out = []
     for code, ids in themes.items():
         inside = {i for i in ids if i in scores}
         if not inside:
             continue
-        with_ = nps_of(scores[i] for i in inside)
-        without = nps_of(s for i, s in scores.items() if i not in inside)
+        with_ = kpi(scores[i] for i in inside)
+        without = kpi(s for i, s in scores.items() if i not in inside)
         share = len(inside) / total
         lost = share * (without - with_) if with_ is not None and without is not None else 0.0
         out.append(ThemeImpact(code, len(inside), share, with_, without, lost))

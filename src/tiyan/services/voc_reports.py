@@ -5,10 +5,14 @@ PDF text in Chinese needs a font with CJK glyphs, which is too large to ship (No
 ~20 MB): TIYAN_PDF_FONT names one, otherwise the usual places are searched (Debian/Ubuntu
 fonts-noto-cjk, WenQuanYi, macOS PingFang, Windows YaHei); fpdf2 embeds only the glyphs used.
 
+Days and months are those of the reviewed unit's own time zone (org_unit.timezone), or of
+TIYAN_TIMEZONE for a review of all one's units.
+
 Subscriptions live in the installation settings (app_setting `voc.subscriptions`); the job
-`voc.monthly` runs on the 1st at 08:00 (business time zone), sends each subscriber the review of
-their unit for the month before, scoped to what the subscriber may see, and schedules itself for
-the next month. A subscriber's month is recorded once sent, so a retried job sends nothing twice.
+`voc.monthly` runs on the 1st at 08:00 (TIYAN_TIMEZONE), sends each subscriber the review of
+their unit (and KPI) for the month before in that unit's time zone, scoped to what the subscriber
+may see, and schedules itself for the next month. A subscriber's month is recorded once sent, so
+a retried job sends nothing twice.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import sqlalchemy as sa
 from tiyan.analytics import voc
 from tiyan.context import Context
 from tiyan.domain.access import Actor
+from tiyan.domain.voc import VocKpi, parse_kpi
 from tiyan.errors import InvalidInput, TiyanError
 from tiyan.services.jobs import RetryLater, enqueue, job_handler, retry_delay
 from tiyan.store import app_settings, org
@@ -47,23 +52,25 @@ FONT_PLACES = (
 )
 TEXTS = {
     "zh-CN": {"title": "VOC 复盘", "period": "期间", "unit": "单元", "all": "全部可见单元",
-              "responses": "NPS 回复数", "nps": "NPS", "before": "上期", "aspects":
-              "不满意反馈主题（按 NPS 损失排序）", "causes": "工单根因（按 NPS 损失排序）",
-              "theme": "主题", "mentions": "负面提及", "share": "占比", "lost": "NPS 损失",
+              "responses": "{kpi} 回复数", "before": "上期", "aspects":
+              "不满意反馈主题（按 {kpi} 损失排序）", "causes": "工单根因（按 {kpi} 损失排序）",
+              "theme": "主题", "mentions": "负面提及", "share": "占比", "lost": "{kpi} 损失",
               "trend": "趋势", "quotes": "代表性原话", "cases": "工单", "opened": "新建工单",
               "sla": "SLA 达成率", "recovery": "挽回率", "none": "本期没有不满意反馈。",
               "new": "新出现", "rising": "上升", "steady": "持平", "falling": "下降",
-              "summary": "概览", "mail": "附件是 {unit} {period} 的 VOC 复盘。"},
+              "summary": "概览", "mail": "附件是 {unit} {period} 的 VOC 复盘。",
+              "mean": "{item} 均值", "timezone": "时区"},
     "en": {"title": "VOC review", "period": "Period", "unit": "Unit", "all": "all your units",
-           "responses": "NPS responses", "nps": "NPS", "before": "previous", "aspects":
-           "Dissatisfied feedback themes (by NPS points lost)", "causes":
-           "Case root causes (by NPS points lost)", "theme": "Theme", "mentions":
-           "Negative mentions", "share": "Share", "lost": "NPS points lost", "trend": "Trend",
+           "responses": "{kpi} responses", "before": "previous", "aspects":
+           "Dissatisfied feedback themes (by {kpi} points lost)", "causes":
+           "Case root causes (by {kpi} points lost)", "theme": "Theme", "mentions":
+           "Negative mentions", "share": "Share", "lost": "{kpi} points lost", "trend": "Trend",
            "quotes": "Representative quotes", "cases": "Cases", "opened": "Cases opened",
            "sla": "SLA compliance", "recovery": "Recovery rate", "none":
            "No dissatisfied feedback in this period.", "new": "new", "rising": "rising",
            "steady": "steady", "falling": "falling", "summary": "Summary",
-           "mail": "Attached: the VOC review of {unit} for {period}."},
+           "mail": "Attached: the VOC review of {unit} for {period}.",
+           "mean": "mean {item}", "timezone": "Time zone"},
 }
 
 
@@ -96,15 +103,35 @@ def date_period(start: dt.date, end: dt.date, tz: str = TIMEZONE) -> tuple[dt.da
     return first, last
 
 
+def review_timezone(ctx: Context, unit_code: str | None) -> str:
+    """The unit's own time zone, or the installation's (TIYAN_TIMEZONE) for all units."""
+    if unit_code:
+        with ctx.db.read() as conn:
+            zone = conn.execute(sa.select(t.org_unit.c.timezone)
+                                .where(t.org_unit.c.code == unit_code)).scalar()
+        if zone:
+            return str(zone)
+    return ctx.settings.timezone
+
+
 def build_review(ctx: Context, actor: Actor, start: dt.datetime, end: dt.datetime,
-                 unit_code: str | None) -> voc.VocReview:
+                 unit_code: str | None, kpi: VocKpi | str = "nps",
+                 tz: str | None = None) -> voc.VocReview:
     from tiyan.services.cases import root_causes
 
     actor.require(voc.PERMISSION)
+    kpi = parse_kpi(kpi) if isinstance(kpi, str) else kpi
     with ctx.db.read() as conn:
         unit_id = org.unit_id_by_code(conn, unit_code) if unit_code else None
         return voc.review(conn, actor, start=start, end=end, unit_id=unit_id,
-                          causes=root_causes(ctx), now=ctx.now())
+                          causes=root_causes(ctx), now=ctx.now(), kpi=kpi,
+                          timezone=tz or review_timezone(ctx, unit_code))
+
+
+def kpi_label(kpi: VocKpi, locale: str) -> str:
+    if kpi.code in ("nps", "csat"):
+        return kpi.code.upper()
+    return TEXTS[locale]["mean"].format(item=kpi.item)
 
 
 # --- files --------------------------------------------------------------------------------------
@@ -117,28 +144,35 @@ def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
-def _period_text(review: voc.VocReview, tz: str = TIMEZONE) -> str:
-    zone = ZoneInfo(tz)
+def _period_text(review: voc.VocReview) -> str:
+    zone = ZoneInfo(review.timezone)
     last = review.end.astimezone(zone) - dt.timedelta(seconds=1)
     return f"{review.start.astimezone(zone):%Y-%m-%d} – {last:%Y-%m-%d}"
 
 
 def summary_rows(review: voc.VocReview, locale: str) -> list[tuple[str, str]]:
-    w = TEXTS[locale]
+    w = words(review, locale)
+    label = kpi_label(review.kpi, locale)
     return [
-        (w["period"], _period_text(review)), (w["unit"], review.unit_code or w["all"]),
-        (w["responses"], str(review.responses)),
-        (w["nps"], f"{_num(review.nps)} ({w['before']}: {_num(review.nps_before)})"),
+        (w["period"], _period_text(review)), (w["timezone"], review.timezone),
+        (w["unit"], review.unit_code or w["all"]), (w["responses"], str(review.responses)),
+        (label, f"{_num(review.score)} ({w['before']}: {_num(review.score_before)})"),
         (w["opened"], str(review.cases_opened)), (w["sla"], _pct(review.sla.rate)),
         (w["recovery"], _pct(review.recovery.rate)),
     ]
+
+
+def words(review: voc.VocReview, locale: str) -> dict[str, str]:
+    """The export texts with the review's KPI filled in."""
+    label = kpi_label(review.kpi, locale)
+    return {k: v.replace("{kpi}", label) for k, v in TEXTS[locale].items()}
 
 
 def excel_bytes(review: voc.VocReview, locale: str) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    w = TEXTS[locale]
+    w = words(review, locale)
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -149,13 +183,13 @@ def excel_bytes(review: voc.VocReview, locale: str) -> bytes:
         sheet.append(list(row))
     for title, themes in ((w["aspects"], review.aspects), (w["causes"], review.causes)):
         ws = book.create_sheet(title[:31].replace("/", "-"))
-        ws.append([w["theme"], "code", w["mentions"], w["share"], "NPS", w["lost"], w["trend"],
-                   w["before"], w["quotes"]])
+        ws.append([w["theme"], "code", w["mentions"], w["share"], kpi_label(review.kpi, locale),
+                   w["lost"], w["trend"], w["before"], w["quotes"]])
         for cell in ws[1]:
             cell.font = Font(bold=True)
         for x in voc.as_rows(themes, locale):
             ws.append([x["name"], x["code"], x["mentions"], round(x["share"], 4),
-                       None if x["nps_with"] is None else round(x["nps_with"], 1),
+                       None if x["kpi_with"] is None else round(x["kpi_with"], 2),
                        round(x["points_lost"], 2), w[x["trend"]], x["before"],
                        "\n".join(x["quotes"])])
         ws.column_dimensions["A"].width = 24
@@ -184,7 +218,7 @@ class FontMissing(TiyanError):
 def pdf_bytes(review: voc.VocReview, locale: str, font: tuple[str, int]) -> bytes:
     from fpdf import FPDF
 
-    w = TEXTS[locale]
+    w = words(review, locale)
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_font("cjk", fname=font[0], collection_font_number=font[1])
@@ -222,19 +256,27 @@ class Subscription:
     unit_code: str | None
     locale: str
     last_sent: str | None = None  # 'YYYY-MM'
+    kpi: str = "nps"
 
     def to_json(self) -> dict[str, Any]:
         return {"user_id": self.user_id, "email": self.email, "unit_code": self.unit_code,
-                "locale": self.locale, "last_sent": self.last_sent}
+                "locale": self.locale, "last_sent": self.last_sent, "kpi": self.kpi}
 
 
 def subscriptions(conn: sa.Connection) -> list[Subscription]:
     return [Subscription(**raw) for raw in app_settings.get_value(conn, SUBSCRIPTIONS) or []]
 
 
-def do_subscribe(ctx: Context, actor: Actor, *, unit_code: str | None, locale: str) -> None:
+def subscription_of(ctx: Context, actor: Actor) -> Subscription | None:
+    with ctx.db.read() as conn:
+        return next((s for s in subscriptions(conn) if s.user_id == actor.user_id), None)
+
+
+def do_subscribe(ctx: Context, actor: Actor, *, unit_code: str | None, locale: str,
+                 kpi: str = "nps") -> None:
     """Mail the signed-in user the monthly VOC review of a unit (replaces their earlier one)."""
     actor.require(voc.PERMISSION)
+    kpi = parse_kpi(kpi).code
     now = ctx.now()
     with ctx.db.write() as conn:
         if unit_code:
@@ -243,9 +285,9 @@ def do_subscribe(ctx: Context, actor: Actor, *, unit_code: str | None, locale: s
                 raise InvalidInput(f"unit {unit_code} is not yours to see", where="unit")
         mine = [s for s in subscriptions(conn) if s.user_id != actor.user_id]
         mine.append(Subscription(actor.user_id, actor.email, unit_code or None,
-                                 locale if locale in TEXTS else "zh-CN"))
+                                 locale if locale in TEXTS else "zh-CN", kpi=kpi))
         app_settings.put_value(conn, SUBSCRIPTIONS, [s.to_json() for s in mine], now)
-        _ensure_scheduled(conn, now)
+        _ensure_scheduled(conn, now, ctx.settings.timezone)
 
 
 def do_unsubscribe(ctx: Context, actor: Actor) -> None:
@@ -260,28 +302,28 @@ def next_send_time(now: dt.datetime, tz: str = TIMEZONE) -> dt.datetime:
     return dt.datetime(year, month, 1, SEND_HOUR, tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
 
 
-def _ensure_scheduled(conn: sa.Connection, now: dt.datetime) -> None:
+def _ensure_scheduled(conn: sa.Connection, now: dt.datetime, tz: str) -> None:
     pending = conn.execute(sa.select(t.job.c.id).where(
         t.job.c.kind == MONTHLY, t.job.c.status.in_(("pending", "running")))).first()
     if pending is None:
-        enqueue(conn, MONTHLY, {}, run_at=next_send_time(now))
+        enqueue(conn, MONTHLY, {}, run_at=next_send_time(now, tz))
 
 
 @job_handler(MONTHLY)
 def monthly_job(ctx: Context, payload: dict[str, Any]) -> None:
-    failures = send_monthly(ctx, payload.get("month") or last_month(ctx.now()))
+    tz = ctx.settings.timezone
+    failures = send_monthly(ctx, payload.get("month") or last_month(ctx.now(), tz))
     if failures and not payload.get("month"):
         raise RetryLater(ctx.now() + retry_delay(1), "; ".join(failures))
     if not payload.get("month"):
         with ctx.db.write() as conn:
-            enqueue(conn, MONTHLY, {}, run_at=next_send_time(ctx.now()))
+            enqueue(conn, MONTHLY, {}, run_at=next_send_time(ctx.now(), tz))
 
 
 def send_monthly(ctx: Context, month: str) -> list[str]:
     """Mail `month`'s review to every subscriber who has not had it; returns the errors."""
     from tiyan.store.scoped import load_actor
 
-    start, end = month_period(month)
     with ctx.db.read() as conn:
         subs = subscriptions(conn)
     font = find_font(ctx.settings.pdf_font)
@@ -291,7 +333,9 @@ def send_monthly(ctx: Context, month: str) -> list[str]:
             continue
         with ctx.db.read() as conn:
             actor = load_actor(conn, sub.user_id)
-        review = build_review(ctx, actor, start, end, sub.unit_code)
+        tz = review_timezone(ctx, sub.unit_code)
+        start, end = month_period(month, tz)
+        review = build_review(ctx, actor, start, end, sub.unit_code, sub.kpi, tz)
         words = TEXTS[sub.locale]
         unit = sub.unit_code or words["all"]
         error = _mail(ctx, sub.email, f"[tiyan] {words['title']} {month} · {unit}",

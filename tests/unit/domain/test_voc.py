@@ -2,7 +2,16 @@
 
 import pytest
 
-from tiyan.domain.voc import SlaCompliance, Trend, nps_of, theme_impacts, trend
+from tiyan.domain.voc import (
+    SlaCompliance,
+    Trend,
+    mean_of,
+    nps_of,
+    parse_kpi,
+    theme_impacts,
+    trend,
+)
+from tiyan.errors import InvalidInput
 
 
 def test_points_lost_is_share_times_the_nps_gap_by_hand():
@@ -13,7 +22,7 @@ def test_points_lost_is_share_times_the_nps_gap_by_hand():
     assert [r.code for r in result] == ["waiting", "price"]
     waiting = result[0]
     assert (waiting.responses, waiting.share) == (4, 0.4)
-    assert waiting.nps_with == pytest.approx(-50) and waiting.nps_without == pytest.approx(50)
+    assert waiting.kpi_with == pytest.approx(-50) and waiting.kpi_without == pytest.approx(50)
     assert waiting.points_lost == pytest.approx(40)
     # overall NPS = 0.4 × -50 + 0.6 × 50 = 10: lifting the theme to 50 gains exactly 40 points
     assert nps_of(scores.values()) == pytest.approx(10)
@@ -32,3 +41,25 @@ def test_new_rising_steady_and_falling_themes():
 def test_sla_compliance_rate():
     assert SlaCompliance(4, 3).rate == 0.75
     assert SlaCompliance(0, 0).rate is None
+
+
+def test_points_lost_on_a_mean_kpi_by_hand():
+    # CSAT 1-5: responses 1-2 complain (scores 2, 3 → mean 2.5); the others 5, 4, 4, 5 → 4.5;
+    # share 2/6; lost = 1/3 × (4.5 - 2.5) = 0.667 CSAT points
+    scores = {1: 2, 2: 3, 3: 5, 4: 4, 5: 4, 6: 5}
+    kpi = parse_kpi("csat")
+    (waiting,) = theme_impacts(scores, {"waiting": [1, 2]}, kpi.value)
+    assert waiting.kpi_with == pytest.approx(2.5) and waiting.kpi_without == pytest.approx(4.5)
+    assert waiting.points_lost == pytest.approx(2 / 3)
+    assert mean_of([]) is None
+
+
+def test_kpi_names_nps_csat_or_an_item():
+    assert (parse_kpi("nps").item, parse_kpi("nps").kind) == ("nps", "nps")
+    assert (parse_kpi("csat").item, parse_kpi("csat").kind) == ("csat", "mean")
+    assert (parse_kpi("item:clean").item, parse_kpi("item:clean").kind) == ("clean", "mean")
+    assert parse_kpi("").code == "nps"
+    for bad in ("ces", "item:", "item:a b", "item:" + "x" * 70):
+        with pytest.raises(InvalidInput) as error:
+            parse_kpi(bad)
+        assert error.value.where == "kpi"

@@ -1,11 +1,13 @@
-"""The VOC review page (客户之声复盘) for any period and unit, its Excel and PDF exports, and the
-monthly e-mail subscription. Figures come from tiyan.analytics.voc (scoped there)."""
+"""The VOC review page (客户之声复盘) for any period, unit and KPI (NPS, CSAT or a rated item's
+mean), its Excel and PDF exports, and the monthly e-mail subscription. Days are those of the
+unit's own time zone. Figures come from tiyan.analytics.voc (scoped there)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 from typing import Annotated
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
@@ -14,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tiyan.analytics import voc
 from tiyan.context import Context
 from tiyan.domain.access import Actor
+from tiyan.domain.voc import parse_kpi
 from tiyan.errors import InvalidInput
 from tiyan.services import voc_reports as reports
 from tiyan.store import org
@@ -23,54 +26,71 @@ from tiyan.web.ui.render import render
 router = APIRouter(include_in_schema=False)
 DateText = Annotated[str, Query(max_length=10)]
 UnitCode = Annotated[str, Query(max_length=64)]
+KpiText = Annotated[str, Query(max_length=80)]
 
 
-def _dates(ctx: Context, start: str, end: str) -> tuple[dt.date, dt.date]:
-    if not start and not end:
-        first, _ = reports.month_period(reports.last_month(ctx.now()))
-        local = first.astimezone(ZoneInfo(reports.TIMEZONE)).date()
-        nxt = (local.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        return local, nxt - dt.timedelta(days=1)
+def default_dates(now: dt.datetime, tz: str) -> tuple[dt.date, dt.date]:
+    """Last calendar month in the time zone `tz`."""
+    first, _ = reports.month_period(reports.last_month(now, tz), tz)
+    local = first.astimezone(ZoneInfo(tz)).date()
+    nxt = (local.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return local, nxt - dt.timedelta(days=1)
+
+
+def parse_dates(start: str, end: str) -> tuple[dt.date, dt.date]:
     try:
-        return dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+        first = dt.date.fromisoformat(start)
     except ValueError:
-        raise InvalidInput("dates are written YYYY-MM-DD", where="start" if start else "end") \
-            from None
+        raise InvalidInput(f'"{start}" is not a date (YYYY-MM-DD)', where="start") from None
+    try:
+        return first, dt.date.fromisoformat(end)
+    except ValueError:
+        raise InvalidInput(f'"{end}" is not a date (YYYY-MM-DD)', where="end") from None
 
 
-def _review(ctx: Context, actor: Actor, start: str, end: str,
-            unit: str) -> tuple[voc.VocReview, dt.date, dt.date]:
-    first, last = _dates(ctx, start, end)
-    since, until = reports.date_period(first, last)
-    return reports.build_review(ctx, actor, since, until, unit or None), first, last
+def review_for(ctx: Context, actor: Actor, start: str, end: str, unit: str,
+               kpi: str) -> tuple[voc.VocReview, dt.date, dt.date]:
+    """The review of `unit` (empty: all one's units) for days `start`..`end` (both empty: last
+    month) in the unit's own time zone, ranked by `kpi`."""
+    actor.require(voc.PERMISSION)
+    parsed = parse_kpi(kpi)
+    tz = reports.review_timezone(ctx, unit or None)
+    first, last = parse_dates(start, end) if start or end else default_dates(ctx.now(), tz)
+    since, until = reports.date_period(first, last, tz)
+    review = reports.build_review(ctx, actor, since, until, unit or None, parsed, tz)
+    return review, first, last
 
 
 @router.get("/voc", response_class=HTMLResponse)
 def voc_page(request: Request, ctx: ContextDep, actor: PageActor, start: DateText = "",
-             end: DateText = "", unit: UnitCode = "") -> HTMLResponse:
+             end: DateText = "", unit: UnitCode = "", kpi: KpiText = "nps") -> HTMLResponse:
     actor.require(voc.PERMISSION)
-    review, first, last = _review(ctx, actor, start, end, unit)
+    review, first, last = review_for(ctx, actor, start, end, unit, kpi)
     t = translator(request)
+    label = reports.kpi_label(review.kpi, t.locale)
     with ctx.db.read() as conn:
         reach = actor.scope.visibility(voc.PERMISSION).unit_ids
         units = [u for u in org.list_units(conn, actor) if u["id"] in reach]
-        subscribed = next((s for s in reports.subscriptions(conn)
-                           if s.user_id == actor.user_id), None)
+        items = [i for i in voc.rated_items(conn, actor, start=review.start, end=review.end,
+                                            unit_id=org.unit_id_by_code(conn, unit)
+                                            if unit else None) if i not in ("nps", "csat")]
+    subscribed = reports.subscription_of(ctx, actor)
     top = review.aspects[:10]
     chart = {"names": [x.name_zh if t.locale == "zh-CN" else x.name_en for x in top][::-1],
              "lost": [round(x.points_lost, 2) for x in top][::-1],
-             "label": t("voc.lost")}
-    query = f"start={first}&end={last}&unit={unit}"
+             "label": t("voc.lost_kpi", kpi=label)}
+    query = urlencode({"start": first, "end": last, "unit": unit, "kpi": review.kpi.code})
     return render(request, "voc.html", actor=actor, review=review, units=units, unit=unit,
                   start=first.isoformat(), end=last.isoformat(), query=query,
+                  kpi_label=label, kpi=review.kpi.code, items=items,
                   chart_json=json.dumps(chart, ensure_ascii=False).replace("</", "<\\/"),
                   subscribed=subscribed)
 
 
 @router.get("/voc.xlsx")
 def voc_excel(request: Request, ctx: ContextDep, actor: PageActor, start: DateText = "",
-              end: DateText = "", unit: UnitCode = "") -> Response:
-    review, first, last = _review(ctx, actor, start, end, unit)
+              end: DateText = "", unit: UnitCode = "", kpi: KpiText = "nps") -> Response:
+    review, first, last = review_for(ctx, actor, start, end, unit, kpi)
     body = reports.excel_bytes(review, translator(request).locale)
     return _file(body, f"voc-{first}-{last}.xlsx",
                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -78,8 +98,8 @@ def voc_excel(request: Request, ctx: ContextDep, actor: PageActor, start: DateTe
 
 @router.get("/voc.pdf")
 def voc_pdf(request: Request, ctx: ContextDep, actor: PageActor, start: DateText = "",
-            end: DateText = "", unit: UnitCode = "") -> Response:
-    review, first, last = _review(ctx, actor, start, end, unit)
+            end: DateText = "", unit: UnitCode = "", kpi: KpiText = "nps") -> Response:
+    review, first, last = review_for(ctx, actor, start, end, unit, kpi)
     font = reports.find_font(ctx.settings.pdf_font)
     body = reports.pdf_bytes(review, translator(request).locale, font)
     return _file(body, f"voc-{first}-{last}.pdf", "application/pdf")
@@ -93,6 +113,7 @@ def _file(body: bytes, name: str, media_type: str) -> Response:
 @router.post("/voc/subscription")
 def subscribe(request: Request, ctx: ContextDep, actor: PageActor,
               unit: Annotated[str, Form(max_length=64)] = "",
+              kpi: Annotated[str, Form(max_length=80)] = "nps",
               action: Annotated[str, Form(max_length=16)] = "subscribe",
               csrf_token: Annotated[str, Form(max_length=100)] = "") -> Response:
     session = web_session(request)
@@ -102,5 +123,5 @@ def subscribe(request: Request, ctx: ContextDep, actor: PageActor,
         reports.do_unsubscribe(ctx, actor)
     else:
         reports.do_subscribe(ctx, actor, unit_code=unit or None,
-                             locale=translator(request).locale)
-    return RedirectResponse(f"/voc?unit={unit}", status_code=303)
+                             locale=translator(request).locale, kpi=kpi)
+    return RedirectResponse("/voc?" + urlencode({"unit": unit, "kpi": kpi}), status_code=303)

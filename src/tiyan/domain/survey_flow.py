@@ -76,15 +76,28 @@ def _compare(actual: Any, op: str, expected: Any) -> bool:
     return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
 
 
+_YES_NO_VALUES = {"yes": 1.0, "true": 1.0, "是": 1.0, "no": 0.0, "false": 0.0, "否": 0.0}
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, list):
         return any(_same(x, b) for x in a)
     if isinstance(a, Mapping):  # "other" with its text counts as the option "other"
         return "other" in a and _same("other", b)
+    a, b = _yes_no_number(a), _yes_no_number(b)
     try:
         return float(a) == float(b)
     except (TypeError, ValueError):
         return str(a) == str(b)
+
+
+def _yes_no_number(value: Any) -> Any:
+    """A yes/no answer compares equal however it was written: "yes", true, 1, "是"."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, str):
+        return _YES_NO_VALUES.get(value.strip().lower(), value)
+    return value
 
 
 # --- pages ---------------------------------------------------------------------------------

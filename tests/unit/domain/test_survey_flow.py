@@ -175,3 +175,14 @@ def test_emoji_and_mixed_scripts_within_limits_are_accepted():
     text = "服务很好 👍 but slow, очень"
     check = check_page([SURVEY.question("why")], {"why": text[:20]})
     assert check.ok and check.answers == {"why": text[:20]}
+
+
+def test_yes_no_conditions_match_however_the_answer_is_written():
+    definition = parse_definition({"title": "t", "questions": [
+        {"key": "ok", "type": "yesno", "text": "ok?"},
+        {"key": "why", "type": "text", "text": "why?",
+         "show_if": {"question": "ok", "op": "==", "value": False}}]})
+    for answer in ("no", "否", False, 0, "0"):
+        assert [q.key for q in visible_questions(definition, 1, {"ok": answer}, {})] \
+            == ["ok", "why"], answer
+    assert [q.key for q in visible_questions(definition, 1, {"ok": "yes"}, {})] == ["ok"]

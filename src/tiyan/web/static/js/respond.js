@@ -18,11 +18,17 @@
     return q ? out : out[0];
   }
   function blank(v) { return v === null || v === undefined || v === "" || (Array.isArray(v) && !v.length); }
+  var YN = { yes: 1, "true": 1, "是": 1, no: 0, "false": 0, "否": 0 };
+  function yn(v) {
+    if (v === true || v === false) return v ? 1 : 0;
+    var k = String(v).trim().toLowerCase();
+    return Object.prototype.hasOwnProperty.call(YN, k) ? YN[k] : v;
+  }
   function same(a, b) {
     if (Array.isArray(a)) return a.some(function (x) { return same(x, b); });
-    var x = parseFloat(a), y = parseFloat(b);
-    if (!isNaN(x) && !isNaN(y) && String(x) === String(a).trim() && String(y) === String(b).trim()) return x === y;
-    if (a === true || a === false) return String(a) === String(b);
+    a = yn(a); b = yn(b);
+    var x = Number(a), y = Number(b);
+    if (String(a).trim() !== "" && String(b).trim() !== "" && !isNaN(x) && !isNaN(y)) return x === y;
     return String(a) === String(b);
   }
   function holds(c) {

@@ -163,3 +163,48 @@ def test_days_are_the_units_own_and_the_kpi_is_selectable(ctx: Context, world: W
     book = load_workbook(io.BytesIO(excel.content))
     rows_x = list(book.worksheets[1].iter_rows(values_only=True))
     assert rows_x[0][4] == "CSAT" and rows_x[1][1] == "waiting"
+
+
+def test_api_review_files_and_subscription(ctx: Context, world: World,
+                                           client: TestClient) -> None:
+    feedback(ctx, world)
+    admin = {"Authorization": f"Bearer {world.tokens['admin@t.test']}"}
+    day = ctx.now().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    query = {"start": str(day), "end": str(day), "unit": "south"}
+    review = client.get("/api/v1/voc", headers=admin, params=query)
+    assert review.status_code == 200, review.text
+    body = review.json()
+    assert (body["unit"], body["kpi"], body["timezone"]) == ("south", "nps", "Asia/Shanghai")
+    assert body["aspects"][0]["code"] == "waiting" and body["aspects"][0]["mentions"] == 3
+    assert body["aspects"][0]["quotes"][0] == WAIT and "waiting" in body["new_themes"]
+    assert body["responses"] == 10 and set(body["sla"]) == {"due", "on_time", "rate"}
+    csat = client.get("/api/v1/voc", headers=admin, params={**query, "kpi": "csat"}).json()
+    assert csat["kpi"] == "csat" and csat["score"] is not None
+    excel = client.get("/api/v1/voc.xlsx", headers=admin, params={**query, "locale": "en"})
+    assert excel.status_code == 200 and excel.content.startswith(b"PK")
+    assert "voc-" in excel.headers["content-disposition"]
+    pdf = client.get("/api/v1/voc.pdf", headers=admin, params=query)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    for params, where in (({**query, "kpi": "ces"}, "kpi"), ({**query, "start": "2026-13-01"},
+                                                            "start"),
+                          ({"start": "2026-12-01", "end": "2026-11-01"}, "end"),
+                          ({**query, "locale": "fr"}, "query.locale")):
+        bad = client.get("/api/v1/voc", headers=admin, params=params) if where != \
+            "query.locale" else client.get("/api/v1/voc.xlsx", headers=admin, params=params)
+        assert bad.status_code == 422 and bad.json()["error"]["where"] == where, params
+    # scope: a store manager of the north cannot read the south
+    north = {"Authorization": f"Bearer {world.tokens['mgr.n1@t.test']}"}
+    assert client.get("/api/v1/voc", headers=north, params=query).status_code == 404
+
+    assert client.get("/api/v1/voc/subscription", headers=admin).json() == {
+        "subscribed": False, "email": None, "unit": None, "locale": None, "kpi": None,
+        "last_sent": None}
+    made = client.put("/api/v1/voc/subscription", headers=admin,
+                      json={"unit": "south", "locale": "en", "kpi": "csat"}).json()
+    assert made["subscribed"] and (made["unit"], made["kpi"]) == ("south", "csat")
+    assert client.put("/api/v1/voc/subscription", headers=north,
+                      json={"unit": "south"}).json()["error"]["where"] == "unit"
+    assert client.put("/api/v1/voc/subscription", headers=admin,
+                      json={"kpi": "item:"}).json()["error"]["where"] == "kpi"
+    assert client.delete("/api/v1/voc/subscription", headers=admin).json()["subscribed"] is False
+    assert client.get("/api/v1/voc/subscription", headers=admin).json()["subscribed"] is False

@@ -134,6 +134,38 @@ def kpi_label(kpi: VocKpi, locale: str) -> str:
     return TEXTS[locale]["mean"].format(item=kpi.item)
 
 
+def default_dates(now: dt.datetime, tz: str) -> tuple[dt.date, dt.date]:
+    """Last calendar month in the time zone `tz`."""
+    first, _ = month_period(last_month(now, tz), tz)
+    local = first.astimezone(ZoneInfo(tz)).date()
+    nxt = (local.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return local, nxt - dt.timedelta(days=1)
+
+
+def parse_dates(start: str, end: str) -> tuple[dt.date, dt.date]:
+    try:
+        first = dt.date.fromisoformat(start)
+    except ValueError:
+        raise InvalidInput(f'"{start}" is not a date (YYYY-MM-DD)', where="start") from None
+    try:
+        return first, dt.date.fromisoformat(end)
+    except ValueError:
+        raise InvalidInput(f'"{end}" is not a date (YYYY-MM-DD)', where="end") from None
+
+
+def review_for(ctx: Context, actor: Actor, start: str, end: str, unit: str,
+               kpi: str) -> tuple[voc.VocReview, dt.date, dt.date]:
+    """The review of `unit` (empty: all one's units) for days `start`..`end` (both empty: last
+    month) in the unit's own time zone, ranked by `kpi`."""
+    actor.require(voc.PERMISSION)
+    parsed = parse_kpi(kpi)
+    tz = review_timezone(ctx, unit or None)
+    first, last = parse_dates(start, end) if start or end else default_dates(ctx.now(), tz)
+    since, until = date_period(first, last, tz)
+    review = build_review(ctx, actor, since, until, unit or None, parsed, tz)
+    return review, first, last
+
+
 # --- files --------------------------------------------------------------------------------------
 
 def _pct(value: float | None) -> str:

@@ -23,6 +23,7 @@ from tiyan.web.api import opt_out as opt_out_api
 from tiyan.web.api import plans as plans_api
 from tiyan.web.api import survey_links as survey_links_api
 from tiyan.web.api import surveys as surveys_api
+from tiyan.web.api import voc as voc_api
 from tiyan.web.api import webhooks as webhooks_api
 from tiyan.web.api.schemas import Health
 from tiyan.web.errors import install_error_handlers
@@ -96,4 +97,5 @@ def create_app(ctx: Context) -> FastAPI:
     for module in (feedback_imports_api, feedback_import_pages):
         app.include_router(module.router)
     app.include_router(plans_api.router)
+    app.include_router(voc_api.router)
     return app

@@ -150,6 +150,7 @@ class VocReviewOut(BaseModel):
 class SubscriptionIn(Strict):
     unit: str | None = Field(default=None, max_length=64, description="null: all your units")
     locale: Literal["zh-CN", "en"] = "zh-CN"
+    kpi: str = Field(default="nps", max_length=80, description="nps, csat or item:<item code>")
 
 
 class SubscriptionOut(BaseModel):
@@ -157,4 +158,5 @@ class SubscriptionOut(BaseModel):
     email: str | None = None
     unit: str | None = None
     locale: str | None = None
+    kpi: str | None = None
     last_sent: str | None = None

@@ -4,20 +4,14 @@ unit's own time zone. Figures come from tiyan.analytics.voc (scoped there)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tiyan.analytics import voc
-from tiyan.context import Context
-from tiyan.domain.access import Actor
-from tiyan.domain.voc import parse_kpi
-from tiyan.errors import InvalidInput
 from tiyan.services import voc_reports as reports
 from tiyan.store import org
 from tiyan.web.deps import ContextDep, PageActor, check_csrf, translator, web_session
@@ -29,43 +23,11 @@ UnitCode = Annotated[str, Query(max_length=64)]
 KpiText = Annotated[str, Query(max_length=80)]
 
 
-def default_dates(now: dt.datetime, tz: str) -> tuple[dt.date, dt.date]:
-    """Last calendar month in the time zone `tz`."""
-    first, _ = reports.month_period(reports.last_month(now, tz), tz)
-    local = first.astimezone(ZoneInfo(tz)).date()
-    nxt = (local.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return local, nxt - dt.timedelta(days=1)
-
-
-def parse_dates(start: str, end: str) -> tuple[dt.date, dt.date]:
-    try:
-        first = dt.date.fromisoformat(start)
-    except ValueError:
-        raise InvalidInput(f'"{start}" is not a date (YYYY-MM-DD)', where="start") from None
-    try:
-        return first, dt.date.fromisoformat(end)
-    except ValueError:
-        raise InvalidInput(f'"{end}" is not a date (YYYY-MM-DD)', where="end") from None
-
-
-def review_for(ctx: Context, actor: Actor, start: str, end: str, unit: str,
-               kpi: str) -> tuple[voc.VocReview, dt.date, dt.date]:
-    """The review of `unit` (empty: all one's units) for days `start`..`end` (both empty: last
-    month) in the unit's own time zone, ranked by `kpi`."""
-    actor.require(voc.PERMISSION)
-    parsed = parse_kpi(kpi)
-    tz = reports.review_timezone(ctx, unit or None)
-    first, last = parse_dates(start, end) if start or end else default_dates(ctx.now(), tz)
-    since, until = reports.date_period(first, last, tz)
-    review = reports.build_review(ctx, actor, since, until, unit or None, parsed, tz)
-    return review, first, last
-
-
 @router.get("/voc", response_class=HTMLResponse)
 def voc_page(request: Request, ctx: ContextDep, actor: PageActor, start: DateText = "",
              end: DateText = "", unit: UnitCode = "", kpi: KpiText = "nps") -> HTMLResponse:
     actor.require(voc.PERMISSION)
-    review, first, last = review_for(ctx, actor, start, end, unit, kpi)
+    review, first, last = reports.review_for(ctx, actor, start, end, unit, kpi)
     t = translator(request)
     label = reports.kpi_label(review.kpi, t.locale)
     with ctx.db.read() as conn:
@@ -90,7 +52,7 @@ def voc_page(request: Request, ctx: ContextDep, actor: PageActor, start: DateTex
 @router.get("/voc.xlsx")
 def voc_excel(request: Request, ctx: ContextDep, actor: PageActor, start: DateText = "",
               end: DateText = "", unit: UnitCode = "", kpi: KpiText = "nps") -> Response:
-    review, first, last = review_for(ctx, actor, start, end, unit, kpi)
+    review, first, last = reports.review_for(ctx, actor, start, end, unit, kpi)
     body = reports.excel_bytes(review, translator(request).locale)
     return _file(body, f"voc-{first}-{last}.xlsx",
                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -99,7 +61,7 @@ def voc_excel(request: Request, ctx: ContextDep, actor: PageActor, start: DateTe
 @router.get("/voc.pdf")
 def voc_pdf(request: Request, ctx: ContextDep, actor: PageActor, start: DateText = "",
             end: DateText = "", unit: UnitCode = "", kpi: KpiText = "nps") -> Response:
-    review, first, last = review_for(ctx, actor, start, end, unit, kpi)
+    review, first, last = reports.review_for(ctx, actor, start, end, unit, kpi)
     font = reports.find_font(ctx.settings.pdf_font)
     body = reports.pdf_bytes(review, translator(request).locale, font)
     return _file(body, f"voc-{first}-{last}.pdf", "application/pdf")

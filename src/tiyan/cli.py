@@ -134,6 +134,9 @@ def demo(
         from tiyan.demo.closed_loop import build_closed_loop
 
         typer.echo(f"opened {build_closed_loop(ctx)} cases for recent detractors")
+        from tiyan.demo.calls import plan_demo_calls
+
+        typer.echo(f"planned {plan_demo_calls(ctx)} after-sales follow-up calls")
     _print_demo_summary(summary)
 
 

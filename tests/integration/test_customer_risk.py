@@ -167,3 +167,21 @@ def test_an_alert_rule_on_churn_risk_opens_cases_for_risky_customers_only(world)
     with world.ctx.db.read() as conn:
         opened = cases.list_cases(conn, admin, cases.CaseFilter())
     assert [(c.unit_code, c.title) for c in opened] == [("n1", "at-risk passive")]
+
+
+def test_the_agent_of_a_phone_survey_shows_on_the_response_list_and_api(world, client):
+    from tiyan.services import calls
+
+    agent = world.actor("agent@t.test")
+    call = calls.do_schedule_call(world.ctx, agent, survey_code="test",
+                                  customer_id=world.customer_ids["n2"])
+    stored = calls.do_complete_call(world.ctx, agent, call, answers={"nps": 9})
+    headers = {"Authorization": f"Bearer {world.tokens['cx@t.test']}"}
+    items = client.get("/api/v1/responses?channel=phone", headers=headers).json()["items"]
+    assert [(r["id"], r["agent_id"], r["agent_name"]) for r in items] \
+        == [(stored.public_id, agent.user_id, "agent")]
+    others = client.get("/api/v1/responses", headers=headers).json()["items"]
+    assert len(others) == 6 and sum(r["agent_name"] is None for r in others) == 5
+    sign_in(client, "cx@t.test", PASSWORD)
+    page = client.get("/responses?lang=en")
+    assert "<th>Agent</th>" in page.text and '<td class="agent">agent</td>' in page.text

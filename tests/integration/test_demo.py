@@ -93,3 +93,14 @@ def test_demo_builds_on_postgresql_too(ctx):
     with ctx.db.read() as conn:
         stored = conn.execute(sa.select(sa.func.count()).select_from(R)).scalar_one()
     assert summary.responses == stored >= 20_000
+
+
+def test_the_demo_agent_has_after_sales_follow_up_calls_due(demo):
+    rows = demo.execute(sa.text(
+        "SELECT u.code, i.next_call_at, i.status FROM invitation i "
+        "JOIN org_unit u ON u.id = i.unit_id JOIN survey s ON s.id = i.survey_id "
+        "WHERE i.channel = 'phone' AND s.code = 'after-sales'")).all()
+    assert len(rows) >= 12
+    assert all(code.endswith("-as") and status == "queued" for code, _, status in rows)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(" ")
+    assert sum(str(due) <= now for _, due, _ in rows) >= 10  # due today, the rest later

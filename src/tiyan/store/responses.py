@@ -107,14 +107,17 @@ class ResponseFilter:
 
 def _scoped_query(actor: Actor, f: ResponseFilter) -> sa.Select[Any]:
     vis = actor.scope.visibility(Permission.VIEW_RESPONSES)
+    agent = t.app_user.alias("agent")
     query = (
         sa.select(R, t.org_unit.c.code.label("unit_code"), t.survey.c.code.label("survey_code"),
                   t.staff.c.code.label("staff_code"), t.staff.c.name.label("staff_name"),
-                  t.touchpoint.c.code.label("touchpoint_code"))
+                  t.touchpoint.c.code.label("touchpoint_code"),
+                  agent.c.name.label("agent_name"))
         .join(t.org_unit, t.org_unit.c.id == R.c.unit_id)
         .outerjoin(t.survey, t.survey.c.id == R.c.survey_id)
         .outerjoin(t.staff, t.staff.c.id == R.c.staff_id)
         .outerjoin(t.touchpoint, t.touchpoint.c.id == R.c.touchpoint_id)
+        .outerjoin(agent, agent.c.id == R.c.agent_user_id)
         .where(visible(vis, R.c.unit_id, R.c.staff_id))
     )
     for column, value in ((R.c.survey_id, f.survey_id), (R.c.touchpoint_id, f.touchpoint_id),

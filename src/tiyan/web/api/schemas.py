@@ -147,6 +147,9 @@ class ResponseOut(BaseModel):
     channel: str
     unit_code: str
     staff_code: str | None
+    agent_id: int | None = Field(default=None, description="The user (interviewer) who entered "
+                                                         "the answers, e.g. on a phone survey.")
+    agent_name: str | None = None
     touchpoint_id: int | None
     touchpoint: str | None = None
     external_id: str | None = None

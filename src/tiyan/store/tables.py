@@ -493,6 +493,31 @@ score_agg_folded = sa.Table(
     sa.Column("response_id", sa.Integer, primary_key=True, autoincrement=False),
 )
 
+# Key drivers (0005): per month x unit x survey x (response) touchpoint x channel x item pair
+# (item_a <= item_b; a == b holds the item alone), over the responses that answered both items:
+# n, sums, sums of squares, the sum of products, and item_a's top-box count. Pairwise Pearson
+# correlations for relative weights follow from these sums. Folded with score_agg.
+driver_agg = sa.Table(
+    "driver_agg", metadata,
+    sa.Column("bucket", sa.Date, nullable=False),
+    sa.Column("unit_id", sa.Integer, nullable=False),
+    sa.Column("survey_id", sa.Integer, nullable=False),
+    sa.Column("touchpoint_id", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("item_a", sa.String(64), nullable=False),
+    sa.Column("item_b", sa.String(64), nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+    sa.Column("sum_a", sa.Float, nullable=False),
+    sa.Column("sum_b", sa.Float, nullable=False),
+    sa.Column("sum_aa", sa.Float, nullable=False),
+    sa.Column("sum_bb", sa.Float, nullable=False),
+    sa.Column("sum_ab", sa.Float, nullable=False),
+    sa.Column("top_a", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("bucket", "unit_id", "survey_id", "touchpoint_id", "channel",
+                            "item_a", "item_b"),
+    sqlite_with_rowid=False,
+)
+
 # --- closed loop: alert rules, cases, action plans ----------------------------------------
 
 alert_rule = sa.Table(

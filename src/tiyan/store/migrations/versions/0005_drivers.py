@@ -1,0 +1,42 @@
+"""drivers: item-pair sums per month for key-driver correlations
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-26
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('driver_agg',
+    sa.Column('bucket', sa.Date(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('survey_id', sa.Integer(), nullable=False),
+    sa.Column('touchpoint_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('item_a', sa.String(length=64), nullable=False),
+    sa.Column('item_b', sa.String(length=64), nullable=False),
+    sa.Column('n', sa.BigInteger(), nullable=False),
+    sa.Column('sum_a', sa.Float(), nullable=False),
+    sa.Column('sum_b', sa.Float(), nullable=False),
+    sa.Column('sum_aa', sa.Float(), nullable=False),
+    sa.Column('sum_bb', sa.Float(), nullable=False),
+    sa.Column('sum_ab', sa.Float(), nullable=False),
+    sa.Column('top_a', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('bucket', 'unit_id', 'survey_id', 'touchpoint_id', 'channel',
+                            'item_a', 'item_b', name=op.f('pk_driver_agg')),
+    sqlite_with_rowid=False,
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('driver_agg')

@@ -112,8 +112,10 @@ class Settings(BaseSettings):
         default=None, description="YAML tree of case root-cause codes replacing the built-in "
                                   "one (tiyan/domain/root_causes.yaml shows the format).",
     )
-    files_dir: str = Field(default="var/files", description="Folder for case attachments "
-                                                            "(relative: to the working folder).")
+    files_dir: str | None = Field(
+        default=None, description="Folder for case attachments, overriding the default "
+                                  "`TIYAN_DATA_DIR/files` (relative: to the working folder).",
+    )
     attachment_max_mb: float = Field(default=10, gt=0, le=1024,
                                      description="Largest case attachment accepted, in MiB.")
     timezone: str = Field(
@@ -128,7 +130,8 @@ class Settings(BaseSettings):
 
     data_dir: str = Field(
         default="tiyan-data", description="Folder for this installation's files (trained churn "
-                                          "models); relative paths start at the working folder.",
+                                          "models, case attachments under `files/`); relative "
+                                          "paths start at the working folder.",
     )
     churn_window_days: int = Field(
         default=90, ge=14, le=730, description="A customer has churned when no transaction or "
@@ -149,6 +152,10 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(
         default=65536, ge=1024, description="argon2id memory per password hash, in KiB."
     )
+
+    def files_path(self) -> Path:
+        """Where uploaded files live: TIYAN_FILES_DIR, else TIYAN_DATA_DIR/files."""
+        return Path(self.files_dir) if self.files_dir else Path(self.data_dir) / "files"
 
     @field_validator("timezone")
     @classmethod

@@ -20,7 +20,8 @@ def csrf(page: str) -> str:
 
 def with_cases(ctx: Context, world: World, tmp_path: Path) -> None:
     ctx.settings = ctx.settings.model_copy(update={
-        "smtp_port": 1, "files_dir": str(tmp_path), "attachment_max_mb": 0.01})
+        "smtp_port": 1, "data_dir": str(tmp_path), "files_dir": None,
+        "attachment_max_mb": 0.01})
     add_detractor_rule(ctx, world)
     jobs.run_until_idle(ctx)
 
@@ -68,6 +69,8 @@ def test_a_manager_works_a_case_through_the_page(
     assert too_big.status_code == 422 and "the most is 10,485" in too_big.text
     link = sent.text.split(f'href="/cases/{case}/attachments/')[1].split('"')[0]
     assert client.get(f"/cases/{case}/attachments/{link}").content == b"hello"
+    # stored under TIYAN_DATA_DIR/files when TIYAN_FILES_DIR is not set
+    assert (tmp_path / "files" / "cases" / case / link).read_bytes() == b"hello"
     history = client.get(f"/cases/{case}?lang=en").text.split('id="case-history"')[1]
     for what in ("Opened", "Acknowledged", "客户已致电", "Root cause set", "Attachment added"):
         assert what in history

@@ -270,13 +270,14 @@ SAFE_NAME = re.compile(r"[^\w.\- ()\u4e00-\u9fff]+")
 
 
 def attachments_dir(ctx: Context) -> Path:
-    return Path(ctx.settings.files_dir) / "cases"
+    return ctx.settings.files_path() / "cases"
 
 
 def do_attach_file(ctx: Context, actor: Actor, public_id: str, name: str,
                    content: bytes, content_type: str | None) -> str:
-    """Store a file on the case (on disk under TIYAN_FILES_DIR, its name, size and type in the
-    case history); returns the file's id. Too large or empty files are refused."""
+    """Store a file on the case (on disk under TIYAN_DATA_DIR/files or TIYAN_FILES_DIR, its name,
+    size and type in the case history); returns the file's id. Too large or empty files are
+    refused."""
     limit = int(ctx.settings.attachment_max_mb * 1024 * 1024)
     if not content:
         raise InvalidInput("the file is empty", where="file")

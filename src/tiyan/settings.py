@@ -105,8 +105,9 @@ class Settings(BaseSettings):
     sms_reply_text_field: str = Field(default="text", description="Field of the reply callback "
                                                                   "that carries the text.")
     sms_max_segments: int = Field(
-        default=2, ge=1, le=10, description="Longest invitation SMS, in billed segments (GSM-7: "
-                                            "160, or 153 each when split; Chinese: 70, or 67).",
+        default=3, ge=1, le=10, description="Longest invitation SMS, in billed segments (GSM-7: "
+                                            "160, or 153 each when split; Chinese: 70, or 67); "
+                                            "SMS rules whose text would be longer are refused.",
     )
     root_causes_file: str | None = Field(
         default=None, description="YAML tree of case root-cause codes replacing the built-in "

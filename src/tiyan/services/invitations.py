@@ -37,6 +37,7 @@ from tiyan.domain.contact_rules import (
     next_reminder_at,
     suppression,
 )
+from tiyan.domain.sms_length import sms_length
 from tiyan.errors import InvalidInput, NotFound
 from tiyan.services import invitation_messages as words
 from tiyan.services.jobs import RetryLater, enqueue, job_handler, retry_delay
@@ -165,6 +166,7 @@ def do_create_invitation(ctx: Context, actor: Actor, request: InvitationRequest
 class Delivery:
     error: str | None
     permanent: bool
+    segments: int | None = None  # SMS: billed segments of the text
 
 
 def _message_parts(ctx: Context, row: RowMapping) -> tuple[str, str, str, str]:
@@ -200,7 +202,7 @@ def deliver(ctx: Context, row: RowMapping, *, reminder: bool) -> Delivery:
         return Delivery(mail.error, mail.permanent)
     text = words.sms_text(locale=locale, reminder=reminder, unit=unit, link=link)
     sms = send_sms(sms_gateway(ctx), row["contact"], text, row["public_id"])
-    return Delivery(sms.error, sms.permanent)
+    return Delivery(sms.error, sms.permanent, sms_length(text).segments)
 
 
 def sms_gateway(ctx: Context) -> SmsGateway:
@@ -244,7 +246,7 @@ def send_job(ctx: Context, payload: dict[str, Any]) -> None:
     with ctx.db.write() as conn:
         outreach.set_fields(conn, row["id"], attempts=attempts, last_error=outcome.error)
         if outcome.error is None:
-            _sent(conn, row, now, attempts)
+            _sent(conn, row, now, attempts, outcome.segments)
             return
         detail = {"attempt": attempts, "error": outcome.error}
         if outcome.permanent:
@@ -259,8 +261,12 @@ def send_job(ctx: Context, payload: dict[str, Any]) -> None:
     raise RetryLater(retry_at, outcome.error)
 
 
-def _sent(conn: Connection, row: RowMapping, now: dt.datetime, attempts: int) -> None:
-    record_invitation_status(conn, row["id"], "sent", now, {"attempt": attempts})
+def _sent(conn: Connection, row: RowMapping, now: dt.datetime, attempts: int,
+          segments: int | None) -> None:
+    detail: dict[str, Any] = {"attempt": attempts}
+    if segments is not None:
+        detail["segments"] = segments
+    record_invitation_status(conn, row["id"], "sent", now, detail)
     days = tuple(int(d) for d in (row["data"] or {}).get("reminder_days", ()))
     due = next_reminder_at(now, days, 0, row["expires_at"])
     outreach.set_fields(conn, row["id"], next_reminder_at=due)
@@ -283,7 +289,7 @@ def remind_job(ctx: Context, payload: dict[str, Any]) -> None:
     tries = int(payload.get("tries", 0)) + 1
     with ctx.db.write() as conn:
         if outcome.error is None:
-            _reminded(conn, row, now, number)
+            _reminded(conn, row, now, number, segments=outcome.segments)
             return
         detail = {"reminder": number, "attempt": tries, "error": outcome.error}
         if outcome.permanent:
@@ -300,10 +306,13 @@ def remind_job(ctx: Context, payload: dict[str, Any]) -> None:
 
 
 def _reminded(conn: Connection, row: RowMapping, now: dt.datetime, number: int, *,
-              logged: bool = True) -> None:
+              logged: bool = True, segments: int | None = None) -> None:
     """Count the reminder (sent, or given up on) and schedule the next one."""
     if logged:
-        log_invitation_event(conn, row["id"], "reminded", now, {"reminder": number})
+        detail: dict[str, Any] = {"reminder": number}
+        if segments is not None:
+            detail["segments"] = segments
+        log_invitation_event(conn, row["id"], "reminded", now, detail)
     days = tuple(int(d) for d in (row["data"] or {}).get("reminder_days", ()))
     sent_at = row["sent_at"] or now
     due = next_reminder_at(sent_at, days, number, row["expires_at"])

@@ -4,6 +4,9 @@ callback → closed; scope, SLA escalation with a fake clock, retries when a cha
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -283,3 +286,50 @@ def test_callback_recovers_the_customer_and_closes_the_loop(
     assert row.first_contact_at is not None and row.status == "closed"
     assert left == {"n1-as"}
     assert len(smtp.to("mgr.s1@t.test")) == 1
+
+
+def _wait_for(check: Callable[[], bool], what: str, limit_s: float = 60.0) -> None:
+    """Poll until `check()` holds (the worker thread runs on its own); fail after `limit_s`."""
+    deadline = time.monotonic() + limit_s
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"the worker never got there: {what}")
+        time.sleep(0.05)
+
+
+def test_a_new_app_process_escalates_timers_that_ran_out_while_nothing_ran(
+        ctx: Context, world: World, smtp: Mailbox) -> None:
+    """The app runs with its worker thread, stops; four days pass with nothing running; a new
+    app (its own engine, as a new process would have) starts and its worker escalates."""
+    from fastapi.testclient import TestClient
+
+    from tiyan.store.db import Database
+    from tiyan.web.app import create_app
+
+    settings = ctx.settings.model_copy(update={
+        "worker_in_app": True, "worker_poll_seconds": 0.05, "smtp_host": "127.0.0.1",
+        "smtp_port": smtp.port})
+
+    def count(db: Database, query: sa.Select[Any]) -> int:
+        with db.read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    timers = sa.select(sa.func.count()).select_from(t.case_timer)
+    breached = timers.where(t.case_timer.c.breached_at.is_not(None))
+    add_detractor_rule(ctx, world, kind="case")
+    with TestClient(create_app(Context(ctx.db, settings, ctx.clock))):
+        _wait_for(lambda: count(ctx.db, timers) == 9, "three cases with three timers each")
+    ctx.clock.advance(days=4)  # type: ignore[attr-defined]  # the app is down meanwhile
+    assert count(ctx.db, breached) == 0
+    fresh = Database(settings.db_url)
+    try:
+        with TestClient(create_app(Context(fresh, settings, ctx.clock))):
+            _wait_for(lambda: count(fresh, breached) == 9, "every timer escalated")
+            _wait_for(lambda: len(smtp.to("cx@t.test")) >= 1, "the escalation e-mail")
+    finally:
+        fresh.dispose()
+    with ctx.db.read() as conn:
+        escalated = conn.execute(sa.select(sa.func.count()).select_from(t.case_event).where(
+            t.case_event.c.kind == "escalated")).scalar_one()
+    assert escalated >= 3  # every case moved up at least once
+    assert "工单已升级" in str(smtp.to("cx@t.test")[0]["Subject"])

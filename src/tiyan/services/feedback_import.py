@@ -1,6 +1,6 @@
 """Importing feedback from elsewhere: a CSV, Excel or JSON Lines file into feedback records.
 
-    open file → mapping (given or guessed) → for each chunk of rows (default 1,000):
+    open file → mapping (given or guessed) → for each chunk of rows (default 5,000):
         check rows (pure) → drop those already stored (source + external id) → store the rest,
         count the chunk into the import batch, enqueue text analysis and webhooks — one
         transaction per chunk.
@@ -40,7 +40,7 @@ from tiyan.store import audit
 from tiyan.store import feedback as store
 from tiyan.store.scoped import parent_map
 
-CHUNK_ROWS = 1000
+CHUNK_ROWS = 5000        # rows per transaction: fewer commits and WAL checkpoints (SQLite)
 REPORT_PROBLEMS = 1000   # problems kept in the report object (all go to `on_problem`)
 
 Progress = Callable[[int, int], None]   # (bytes read, file size)

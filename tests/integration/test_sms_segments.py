@@ -50,9 +50,10 @@ def test_an_sms_rule_longer_than_the_limit_is_refused_naming_the_text(
     add_rule(ctx, world, channel="email")  # e-mail has no such limit
     ctx.settings = ctx.settings.model_copy(update={"sms_max_segments": 3})
     add_rule(ctx, world, channel="sms")
+    long_name = "北京市朝阳区望京街道阜通东大街新能源汽车销售服务中心第二展厅" * 2
     with ctx.db.write() as conn:  # a long unit name below the rule's unit counts too
         conn.execute(sa.update(t.org_unit).where(t.org_unit.c.code == "n2")
-                     .values(name_zh="北京市朝阳区望京街道阜通东大街新能源汽车销售服务中心第二展厅" * 2))
+                     .values(name_zh=long_name))
     with pytest.raises(InvalidInput, match="北京市朝阳区望京街道"):
         add_rule(ctx, world, channel="sms", name="another")
 

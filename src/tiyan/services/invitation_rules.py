@@ -71,8 +71,9 @@ def _targets(conn: Connection, survey_code: str, unit_code: str) -> tuple[int, i
 def check_sms_length(ctx: Context, conn: Connection, rule: RuleSettings, unit_id: int) -> None:
     """An SMS rule whose longest text (invitation or reminder, Chinese or English, for any unit
     it applies to, with a link as long as real ones) would take more than
-    TIYAN_SMS_MAX_SEGMENTS segments is refused, naming the text that is too long."""
-    if rule.channel != "sms":
+    TIYAN_SMS_MAX_SEGMENTS segments is refused, naming the text that is too long. A paused
+    rule sends nothing and may always be saved (it is checked again when resumed)."""
+    if rule.channel != "sms" or not rule.active:
         return
     limit = ctx.settings.sms_max_segments
     link = invitation_url(ctx, new_public_id(),

@@ -28,7 +28,7 @@ STATUSES = ("queued", "sent", "opened", "started", "completed", "bounced", "fail
             "refused", "suppressed")
 # Timeline steps the page names in words; any other step shows as it is stored.
 KNOWN_STEPS = frozenset({*STATUSES, "retry", "reminded", "reminder_failed", "delivered",
-                         "report"})
+                         "report", "opted_out"})
 
 
 def _csrf(request: Request, token: str) -> None:

@@ -370,6 +370,9 @@ import_batch = sa.Table(
     _fk("created_by", "app_user.id", ondelete="SET NULL"),
     _created(),
     sa.Column("finished_at", UtcDateTime, nullable=True),
+    _fk("unit_id", "org_unit.id", index=True),       # the unit the import was narrowed to
+    sa.Column("bytes_total", sa.BigInteger, nullable=True),
+    sa.Column("bytes_read", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 # --- outbound webhooks --------------------------------------------------------------------

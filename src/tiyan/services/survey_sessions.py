@@ -139,8 +139,19 @@ def _fits(row: RowMapping, target: Any) -> bool:
 
 def access_invitation(ctx: Context, token: str, *, language: str) -> Respondent:
     """The session of a personal invitation, created (and the invitation marked opened) on
-    first use. LinkProblem("tampered" | "expired" | "used" | "closed")."""
+    first use. LinkProblem("tampered" | "expired" | "used" | "closed").
+
+    Two first opens at the same moment both find no session and both insert one; the unique
+    index on survey_session.invitation_id refuses the second insert, whose transaction is then
+    run again and reads the session the first one created."""
     public_id = read_invitation_token(ctx, token)
+    try:
+        return _access_invitation(ctx, public_id, language)
+    except IntegrityError:
+        return _access_invitation(ctx, public_id, language)
+
+
+def _access_invitation(ctx: Context, public_id: str, language: str) -> Respondent:
     now = ctx.now()
     with ctx.db.write() as conn:
         invitation = invitation_by_public_id(conn, public_id)

@@ -299,7 +299,7 @@ survey_session = sa.Table(
     _fk("staff_id", "staff.id"),
     _fk("touchpoint_id", "touchpoint.id"),
     _fk("customer_id", "customer.id"),
-    _fk("invitation_id", "invitation.id", index=True),
+    _fk("invitation_id", "invitation.id"),
     _fk("agent_user_id", "app_user.id", ondelete="SET NULL"),
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("language", sa.String(16), nullable=False),
@@ -309,6 +309,8 @@ survey_session = sa.Table(
     sa.Column("started_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     _fk("response_id", "response.id", ondelete="SET NULL"),
+    # One session per invitation, even when two first opens race (0007).
+    sa.Index("ix_survey_session_invitation_id", "invitation_id", unique=True),
 )
 
 # --- responses and feedback ---------------------------------------------------------------

@@ -36,6 +36,7 @@ from tiyan.web.ui import (
     customer_pages,
     dashboard_pages,
     home,
+    insight_pages,
     journey_pages,
     lists,
     plan_pages,
@@ -79,6 +80,7 @@ def create_app(ctx: Context) -> FastAPI:
     def healthz() -> Health:
         return Health(status="ok")
 
+    app.include_router(insight_pages.router)  # before dashboard_pages' export route
     for module in (v1, surveys_api, journeys_api, webhooks_api, cases_api, exports, auth_pages,
                    home, lists, builder, journey_pages, webhook_pages, case_pages,
                    voc_pages, plan_pages, dashboard_pages):

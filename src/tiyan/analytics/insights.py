@@ -1,0 +1,191 @@
+"""The data behind the text insights page (no web imports): what comments talk about and how.
+
+Read from the text-analysis results (`text_analysis`, one row per analysed comment, and
+`text_aspect`, one row per aspect found in it), joined to their responses for the user's scope
+and the filters (date range, unit subtree, touchpoint with its sub-touchpoints, channel):
+
+- a heat map: mentions per aspect × sentiment label (negative, neutral, positive);
+- trending aspects: the share of analysed comments mentioning each aspect in this period and the
+  previous one of the same length, with the change marked only when a two-proportion test finds
+  it significant (and shares under the minimum n shown as "too few");
+- the most negative quotes of the period (the evidence clause, from the redacted copy of the
+  comment) with the response they came from.
+
+A comment's touchpoint is its question's own touchpoint where the survey sets one, else the
+response's (as on the journey page).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tiyan.analytics.cube import Filters, raw_where, touchpoint_family, utc_bounds
+from tiyan.analytics.dashboard import Scope
+from tiyan.domain.metrics import Estimate, proportion
+from tiyan.domain.statistics import Change, compare
+from tiyan.store import tables as t
+from tiyan.store.aggregates import BUSINESS_TIMEZONE
+
+LABELS = ("negative", "neutral", "positive")
+QUOTES = 10
+
+
+@dataclass(frozen=True)
+class AspectRow:
+    code: str
+    name_zh: str
+    name_en: str
+    mentions: dict[str, int]  # per sentiment label, this period
+    total: int
+    previous_total: int
+    share: Estimate  # % of analysed comments mentioning the aspect
+    previous_share: Estimate
+    change: Change  # share now against the previous period
+    negative_share: Estimate  # % of its mentions that are negative
+    mean_score: float | None  # mean aspect sentiment score
+
+
+@dataclass(frozen=True)
+class Quote:
+    response_id: str  # public id
+    aspect: str
+    aspect_zh: str
+    aspect_en: str
+    score: float
+    evidence: str
+    text: str  # the whole comment, redacted
+    submitted_at: dt.datetime | None
+    unit_code: str
+
+
+@dataclass(frozen=True)
+class TextInsights:
+    comments: int  # analysed comments this period
+    previous_comments: int
+    negative_comments: int
+    aspects: list[AspectRow]  # most mentioned first
+    quotes: list[Quote]
+
+
+@functools.cache
+def aspect_names() -> dict[str, tuple[str, str]]:
+    """Aspect code -> (Chinese, English) name, over every shipped taxonomy."""
+    from tiyan.text.taxonomy import INDUSTRIES, load_taxonomy
+
+    names: dict[str, tuple[str, str]] = {}
+    for industry in INDUSTRIES:
+        for aspect in load_taxonomy(industry).aspects:
+            names.setdefault(aspect.code, (aspect.name_zh, aspect.name_en))
+    return names
+
+
+def _name(code: str) -> tuple[str, str]:
+    return aspect_names().get(code, (code, code))
+
+
+def _where(conn: Connection, scope: Scope, filters: Filters,
+           ta: sa.Table) -> list[sa.ColumnElement[bool]]:
+    """Scope and filters on `response` (and, for a touchpoint, on the comment's question)."""
+    clauses = [raw_where(scope.vis, scope.parent_of, filters, BUSINESS_TIMEZONE)]
+    if filters.touchpoint_id is not None:
+        r, q = t.response, t.score_agg_question
+        family = touchpoint_family(conn, filters.touchpoint_id)
+        own = (sa.select(q.c.touchpoint_id)
+               .where(q.c.survey_version_id == r.c.survey_version_id,
+                      q.c.question_key == ta.c.question_key)
+               .scalar_subquery())
+        clauses.append(sa.func.coalesce(own, r.c.touchpoint_id).in_(family))
+    return clauses
+
+
+def text_insights(conn: Connection, scope: Scope, filters: Filters, *,
+                  min_n: int, quotes: int = QUOTES) -> TextInsights:
+    before = filters.previous()
+    span = Filters(before.date_from, filters.date_to, filters.unit_id, filters.touchpoint_id,
+                   filters.channel)
+    now_low, _ = utc_bounds(filters.date_from, filters.date_to, BUSINESS_TIMEZONE)
+    r, ta, x = t.response, t.text_analysis, t.text_aspect
+    current = sa.case((r.c.submitted_at >= now_low, 1), else_=0).label("now")
+    where = _where(conn, scope, span, ta)
+
+    comments = {0: 0, 1: 0}
+    negative = 0
+    for row in conn.execute(
+            sa.select(current, sa.func.count(),
+                      sa.func.sum(sa.case((ta.c.sentiment_label == "negative", 1), else_=0)))
+            .select_from(ta.join(r, r.c.id == ta.c.response_id))
+            .where(*where).group_by(current)):
+        comments[int(row[0])] = int(row[1])
+        if int(row[0]) == 1:
+            negative = int(row[2] or 0)
+
+    counts: dict[tuple[int, str, str], tuple[int, float]] = {}
+    for row in conn.execute(
+            sa.select(current, x.c.aspect_code, x.c.label, sa.func.count(),
+                      sa.func.sum(x.c.score))
+            .select_from(x.join(ta, ta.c.id == x.c.analysis_id)
+                         .join(r, r.c.id == x.c.response_id))
+            .where(*where).group_by(current, x.c.aspect_code, x.c.label)):
+        counts[(int(row[0]), str(row[1]), str(row[2]))] = (int(row[3]), float(row[4] or 0.0))
+
+    aspects = _aspect_rows(counts, comments, min_n)
+    return TextInsights(comments[1], comments[0], negative, aspects,
+                        _quotes(conn, scope, filters, quotes))
+
+
+def _aspect_rows(counts: Mapping[tuple[int, str, str], tuple[int, float]],
+                 comments: Mapping[int, int], min_n: int) -> list[AspectRow]:
+    codes = sorted({code for _, code, _ in counts})
+    rows = []
+    for code in codes:
+        mentions = {label: counts.get((1, code, label), (0, 0.0))[0] for label in LABELS}
+        for (period, c, label), (n, _) in counts.items():
+            if period == 1 and c == code and label not in LABELS:
+                mentions[label] = n
+        total = sum(mentions.values())
+        previous_total = sum(n for (period, c, _), (n, _) in counts.items()
+                             if period == 0 and c == code)
+        score_sum = sum(s for (period, c, _), (_, s) in counts.items()
+                        if period == 1 and c == code)
+        share = proportion(total, comments[1], min_n=min_n) if comments[1] else \
+            proportion(0, 0, min_n=min_n)
+        previous_share = proportion(previous_total, comments[0], min_n=min_n) if comments[0] \
+            else proportion(0, 0, min_n=min_n)
+        zh, en = _name(code)
+        rows.append(AspectRow(
+            code, zh, en, mentions, total, previous_total, share, previous_share,
+            compare(share, previous_share), proportion(mentions["negative"], total, min_n=min_n),
+            score_sum / total if total else None))
+    rows.sort(key=lambda a: (-a.total, -a.previous_total, a.code))
+    return rows
+
+
+def _quotes(conn: Connection, scope: Scope, filters: Filters, limit: int) -> list[Quote]:
+    """The most negative aspect mentions of the period, one per comment, newest first on ties."""
+    r, ta, x, u = t.response, t.text_analysis, t.text_aspect, t.org_unit
+    query = (sa.select(r.c.public_id, x.c.analysis_id, x.c.aspect_code, x.c.score,
+                       x.c.evidence, ta.c.redacted_text, r.c.submitted_at, u.c.code)
+             .select_from(x.join(ta, ta.c.id == x.c.analysis_id)
+                          .join(r, r.c.id == x.c.response_id)
+                          .join(u, u.c.id == r.c.unit_id))
+             .where(*_where(conn, scope, filters, ta), x.c.label == "negative")
+             .order_by(x.c.score, r.c.submitted_at.desc(), x.c.id)
+             .limit(limit * 4))
+    out: list[Quote] = []
+    seen: set[int] = set()
+    for row in conn.execute(query):
+        if row.analysis_id in seen:
+            continue
+        seen.add(row.analysis_id)
+        zh, en = _name(row.aspect_code)
+        out.append(Quote(row.public_id, row.aspect_code, zh, en, float(row.score),
+                         row.evidence, row.redacted_text, row.submitted_at, row.code))
+        if len(out) == limit:
+            break
+    return out

@@ -21,6 +21,7 @@ from tiyan.web.api import invitations as invitations_api
 from tiyan.web.api import journeys as journeys_api
 from tiyan.web.api import opt_out as opt_out_api
 from tiyan.web.api import plans as plans_api
+from tiyan.web.api import response_parquet
 from tiyan.web.api import survey_links as survey_links_api
 from tiyan.web.api import surveys as surveys_api
 from tiyan.web.api import voc as voc_api
@@ -80,7 +81,8 @@ def create_app(ctx: Context) -> FastAPI:
     def healthz() -> Health:
         return Health(status="ok")
 
-    app.include_router(insight_pages.router)  # before dashboard_pages' export route
+    for module in (response_parquet, insight_pages):  # before v1 and dashboard_pages
+        app.include_router(module.router)
     for module in (v1, surveys_api, journeys_api, webhooks_api, cases_api, exports, auth_pages,
                    home, lists, builder, journey_pages, webhook_pages, case_pages,
                    voc_pages, plan_pages, dashboard_pages):

@@ -182,6 +182,9 @@ def fold(conn: Connection, where: sa.ColumnElement[bool], *,
                 index_elements=list(KEY),
                 set_={name: G.c[name] + insert.excluded[name] for name in SUMS})
             conn.execute(insert)
+    from tiyan.store.driver_aggregates import fold_pairs
+
+    fold_pairs(conn, where, tz)  # item-pair sums for the key drivers (month rows only)
 
 
 def _versions(conn: Connection, where: sa.ColumnElement[bool]) -> list[int]:
@@ -241,6 +244,7 @@ def clear(db: Database, now: dt.datetime) -> None:
     """Forget all aggregates (the next catch-up folds every response again)."""
     with db.write() as conn:
         conn.execute(G.delete())
+        conn.execute(t.driver_agg.delete())
         conn.execute(F.delete())
         conn.execute(Q.delete())
         app_settings.put_value(conn, WATERMARK, 0, now)

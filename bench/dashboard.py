@@ -10,7 +10,14 @@ benchmark company, times the queries behind each page (p50 of --rounds runs, war
 - league:   the 8 regions (roll-ups of their 25 stores each), this and the previous period;
 - journey:  the 6 touchpoints of the journey with the share of top-box answers per step;
 - drivers:  the per-respondent item matrix of the last full month (what a relative-weights model
-            reads; the aggregates do not serve it, so it reads the answers).
+            reads; the aggregates do not serve it, so it reads the answers);
+- text:     the text insights page over 12 months: analysed comments and aspect mentions per
+            aspect × sentiment, this and the previous period, and the 10 most negative quotes
+            (read from text_analysis / text_aspect joined to the responses).
+
+Generated comments (1 in 10 responses) are analysed once per distinct text by the real text
+engine (car after-sales taxonomy) and the results copied to every response carrying that text,
+so the text page has results to read (`ensure_text_results`).
 
 DuckDB gets the responses and answers in memory (copied via Arrow, not timed) and runs each
 aggregation from the raw rows. freshness_s: a response is submitted through the app's own write
@@ -36,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from tiyan.analytics import dashboard as d  # noqa: E402
 from tiyan.analytics.cube import Filters, utc_bounds  # noqa: E402
+from tiyan.analytics.insights import text_insights  # noqa: E402
 from tiyan.context import Context  # noqa: E402
 from tiyan.demo.generate import ROOT, generate_responses  # noqa: E402
 from tiyan.domain.access import Actor, Grant, Role, build_scope  # noqa: E402
@@ -94,7 +102,51 @@ def app_queries(ctx: Context, actor: Actor, filters: Filters, month: Filters,
         "league": run(lambda c, s: d.league(c, s, filters, min_n=30)),
         "journey": run(lambda c, s: d.journey_view(c, s, filters, journey_id, min_n=30)),
         "drivers": run(lambda c, s: item_matrix(c, s, month)),
+        "text": run(lambda c, s: text_insights(c, s, filters, min_n=30)),
     }
+
+
+def ensure_text_results(ctx: Context) -> int:
+    """Analyse the generated comments that have no results yet; returns how many were added."""
+    from tiyan.services.text_analysis import model_version
+    from tiyan.text.pipeline import analyze_many
+
+    a, ta, x = t.answer, t.text_analysis, t.text_aspect
+    missing = (sa.select(a.c.value_text).distinct()
+               .where(a.c.question_key == "comment", a.c.value_text.is_not(None),
+                      ~sa.exists().where(ta.c.response_id == a.c.response_id)))
+    with ctx.db.read() as conn:
+        texts = [str(v) for v in conn.execute(missing).scalars()]
+    if not texts:
+        return 0
+    found = analyze_many(texts, "car_aftersales")
+    version, now, added = model_version("car_aftersales"), ctx.now(), 0
+    for text, result in zip(texts, found, strict=True):
+        with ctx.db.write() as conn:
+            pending = sa.and_(a.c.question_key == "comment", a.c.value_text == text,
+                              ~sa.exists().where(ta.c.response_id == a.c.response_id))
+            added += conn.execute(sa.insert(ta).from_select(
+                ["response_id", "question_key", "language", "sentiment_label",
+                 "sentiment_score", "redacted_text", "keywords", "model_version", "analyzed_at"],
+                sa.select(a.c.response_id, a.c.question_key, sa.literal(result.language),
+                          sa.literal(result.sentiment.label),
+                          sa.literal(float(result.sentiment.score)),
+                          sa.literal(result.redacted),
+                          sa.literal(list(result.keywords), type_=ta.c.keywords.type),
+                          sa.literal(version), sa.literal(now, type_=ta.c.analyzed_at.type))
+                .where(pending))).rowcount or 0
+            for aspect in result.aspects:
+                d_ = aspect.to_dict()
+                conn.execute(sa.insert(x).from_select(
+                    ["analysis_id", "response_id", "aspect_code", "label", "score", "evidence"],
+                    sa.select(ta.c.id, ta.c.response_id, sa.literal(d_["aspect"]),
+                              sa.literal(d_["label"]), sa.literal(float(d_["score"])),
+                              sa.literal(d_["evidence"]))
+                    .select_from(ta.join(a, sa.and_(a.c.response_id == ta.c.response_id,
+                                                    a.c.question_key == ta.c.question_key)))
+                    .where(a.c.value_text == text, ta.c.analyzed_at == now,
+                           ta.c.model_version == version)))
+    return added
 
 
 def item_matrix(conn: sa.Connection, scope: d.Scope, filters: Filters) -> int:
@@ -125,6 +177,10 @@ def duckdb_copy(ctx: Context) -> Any:
         "unit": "SELECT id, parent_id FROM org_unit",
         "question": "SELECT survey_version_id, question_key, touchpoint_id FROM "
                     "score_agg_question",
+        "text_analysis": "SELECT id, response_id, sentiment_label, redacted_text "
+                         "FROM text_analysis",
+        "text_aspect": "SELECT id, analysis_id, response_id, aspect_code, label, score, evidence "
+                       "FROM text_aspect",
     }
     for name, sql in queries.items():
         cursor.execute(sql)
@@ -208,7 +264,32 @@ def duckdb_queries(con: Any, filters: Filters, month: Filters,
             + f" {base} AND r.submitted_at >= ? AND r.submitted_at < ? GROUP BY a.response_id",
             [month_low, month_high]).fetchall())
 
-    return {"overview": overview, "league": league, "journey": journey, "drivers": drivers}
+    def text() -> Any:
+        counts = con.execute(
+            f"SELECT r.submitted_at >= ? cur, x.aspect_code, x.label, count(*), sum(x.score) "
+            f"FROM text_aspect x JOIN response r ON r.id = x.response_id "
+            f"WHERE r.status = 'complete' AND r.unit_id IN ({unit_list}) "
+            f"AND r.submitted_at >= ? AND r.submitted_at < ? GROUP BY ALL",
+            [now_low, prev_low, now_high]).fetchall()
+        comments = con.execute(
+            f"SELECT r.submitted_at >= ? cur, count(*), "
+            f"sum(CASE WHEN ta.sentiment_label = 'negative' THEN 1 ELSE 0 END) "
+            f"FROM text_analysis ta JOIN response r ON r.id = ta.response_id "
+            f"WHERE r.status = 'complete' AND r.unit_id IN ({unit_list}) "
+            f"AND r.submitted_at >= ? AND r.submitted_at < ? GROUP BY ALL",
+            [now_low, prev_low, now_high]).fetchall()
+        quotes = con.execute(
+            f"SELECT r.id, x.aspect_code, x.score, x.evidence, ta.redacted_text "
+            f"FROM text_aspect x JOIN text_analysis ta ON ta.id = x.analysis_id "
+            f"JOIN response r ON r.id = x.response_id "
+            f"WHERE r.status = 'complete' AND r.unit_id IN ({unit_list}) AND x.label = 'negative' "
+            f"AND r.submitted_at >= ? AND r.submitted_at < ? "
+            f"ORDER BY x.score, r.submitted_at DESC, x.id LIMIT 40",
+            [now_low, now_high]).fetchall()
+        return counts, comments, quotes
+
+    return {"overview": overview, "league": league, "journey": journey, "drivers": drivers,
+            "text": text}
 
 
 def freshness(ctx: Context, actor: Actor, filters: Filters) -> float:
@@ -251,6 +332,9 @@ def main() -> None:
 
     folder = tempfile.mkdtemp(prefix="tiyan-bench-")
     ctx = open_db(args.db or f"{folder}/dashboard.db", args.responses)
+    added = ensure_text_results(ctx)
+    if added:
+        print(f"stored text results for {added:,} generated comments", file=sys.stderr)
     actor = manager(ctx)
     today = ctx.now().astimezone(dt.timezone(dt.timedelta(hours=TZ_HOURS))).date()
     filters = d.default_filters(today)

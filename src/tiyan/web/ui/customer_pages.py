@@ -16,6 +16,9 @@ from tiyan.web.ui.render import render
 router = APIRouter(include_in_schema=False)
 OWNERS = frozenset({"unit_manager", "cx_manager", "frontline", "agent"})
 SENTIMENTS = frozenset({"negative", "neutral", "positive"})
+FIELDS = frozenset({"phone", "email", "name", "city", "kind", "plate", "vin", "car_model",
+                    "member_level", "vip"})
+KINDS = frozenset({"purchase", "repair", "stay", "visit", "refund"})
 
 
 @router.get("/customers/at-risk", response_class=HTMLResponse)
@@ -32,4 +35,5 @@ def customer_page(request: Request, ctx: ContextDep, actor: PageActor,
                   public_id: Annotated[str, Path(max_length=64)]) -> HTMLResponse:
     view = customer_360(ctx, actor, public_id)
     return render(request, "customer.html", actor=actor, v=view, c=view["customer"],
-                  segment_label=segment_label, owners=OWNERS, sentiments=SENTIMENTS)
+                  segment_label=segment_label, owners=OWNERS, sentiments=SENTIMENTS,
+                  fields=FIELDS, kinds=KINDS)

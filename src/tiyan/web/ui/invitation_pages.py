@@ -56,6 +56,7 @@ def _page(request: Request, ctx: Context, actor: Actor, status: str | None, *,
     return render(request, "invitations.html", actor=actor, rules=rules,
                   invitations=[_shown(actor, r) for r in rows], units=units, surveys=surveys,
                   channels=CHANNELS, statuses=STATUSES, status=status, known_steps=KNOWN_STEPS,
+                  default_quarantine=ctx.settings.contact_quarantine_days,
                   status_code=status_code, **values)
 
 

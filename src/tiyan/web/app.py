@@ -36,6 +36,7 @@ from tiyan.web.ui import (
     case_pages,
     customer_pages,
     dashboard_pages,
+    driver_pages,
     home,
     insight_pages,
     journey_pages,
@@ -81,7 +82,7 @@ def create_app(ctx: Context) -> FastAPI:
     def healthz() -> Health:
         return Health(status="ok")
 
-    for module in (response_parquet, insight_pages):  # before v1 and dashboard_pages
+    for module in (response_parquet, insight_pages, driver_pages):  # before dashboard_pages
         app.include_router(module.router)
     for module in (v1, surveys_api, journeys_api, webhooks_api, cases_api, exports, auth_pages,
                    home, lists, builder, journey_pages, webhook_pages, case_pages,

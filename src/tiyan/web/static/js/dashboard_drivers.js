@@ -1,0 +1,36 @@
+// Key drivers: importance (share of R²) × performance (top box %) with the four quadrants.
+(function () {
+  var node = document.getElementById("drivers-chart");
+  var source = document.getElementById("drivers-data");
+  if (!node || !source || !window.echarts) return;
+  var data = JSON.parse(source.textContent);
+  var colors = { fix_first: "#b3261e", keep_up: "#0b6e4f", over_invested: "#d9822b", low_priority: "#7a869a" };
+  var narrow = node.clientWidth < 640;
+  var chart = echarts.init(node);
+  chart.on("finished", function () { node.dataset.ready = "true"; });
+  var corner = function (text, place) {
+    var item = { type: "text", style: { text: text, fill: "#667", font: (narrow ? "11px" : "13px") + " sans-serif" } };
+    for (var key in place) item[key] = place[key];
+    return item;
+  };
+  chart.setOption({
+    tooltip: { formatter: function (p) { return p.name + "<br>" + data.labels.x + ": " + p.value[0] + "%<br>" + data.labels.y + ": " + p.value[1] + "%"; } },
+    grid: { left: 56, right: 24, top: 36, bottom: 56 },
+    xAxis: { type: "value", name: data.labels.x, nameLocation: "middle", nameGap: 30, min: 0, axisLabel: { formatter: "{value}%" } },
+    yAxis: { type: "value", name: data.labels.y, nameLocation: "middle", nameGap: 40, min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
+    graphic: [
+      corner(data.labels.keep_up, { right: 30, top: 40 }),
+      corner(data.labels.over_invested, { left: 62, top: 40 }),
+      corner(data.labels.fix_first, { right: 30, bottom: 62 }),
+      corner(data.labels.low_priority, { left: 62, bottom: 62 })
+    ],
+    series: [{
+      type: "scatter", symbolSize: narrow ? 12 : 16,
+      data: data.points.map(function (p) { return { name: p.name, value: p.value, itemStyle: { color: colors[p.quadrant] } }; }),
+      label: { show: true, position: "right", formatter: "{b}", fontSize: narrow ? 10 : 12 },
+      markLine: { silent: true, symbol: "none", lineStyle: { type: "dashed", color: "#99a" },
+        data: [{ xAxis: data.split[0] }, { yAxis: data.split[1] }] }
+    }]
+  });
+  window.addEventListener("resize", function () { chart.resize(); });
+})();

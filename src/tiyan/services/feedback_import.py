@@ -73,6 +73,7 @@ class ImportReport:
     problems: list[RowProblem] = field(default_factory=list)
     seconds: float = 0.0
     status: str = "running"
+    unit_id: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.import_id, "status": self.status, "filename": self.filename,
@@ -137,8 +138,10 @@ def _plain(values: Mapping[str, Any] | None) -> dict[str, str] | None:
 def do_import_feedback(ctx: Context, actor: Actor | None, req: ImportRequest, *,
                        progress: Progress | None = None,
                        on_problem: Callable[[RowProblem], None] | None = None,
-                       stop_after_chunks: int | None = None) -> ImportReport:
-    """Import one file; `actor` None is the system (the CLI without --as). See the module doc."""
+                       stop_after_chunks: int | None = None,
+                       batch_id: int | None = None) -> ImportReport:
+    """Import one file; `actor` None is the system (the CLI without --as). See the module doc.
+    `batch_id`: go on with a batch `queue_import_feedback` created (the background job)."""
     if req.chunk_rows < 1:
         raise InvalidInput("the chunk size must be at least 1", where="chunk_rows")
     source = check_source(req.source)
@@ -147,7 +150,8 @@ def do_import_feedback(ctx: Context, actor: Actor | None, req: ImportRequest, *,
     started = time.perf_counter()
     with open_table_file(req.path, filename=filename, encoding=req.encoding) as file:
         mapping = resolve_mapping(file.headers, req.mapping, default_unit=bool(req.unit_code))
-        report = _start(ctx, actor, req, file, mapping, rules, filename)
+        report = (_start(ctx, actor, req, file, mapping, rules, filename) if batch_id is None
+                  else _resume(ctx, batch_id, file, filename))
         try:
             for number, chunk in enumerate(_chunks(file.rows(), req.chunk_rows), start=1):
                 _import_chunk(ctx, report, chunk, mapping, rules, on_problem)
@@ -167,19 +171,35 @@ def do_import_feedback(ctx: Context, actor: Actor | None, req: ImportRequest, *,
 
 
 def _start(ctx: Context, actor: Actor | None, req: ImportRequest, file: TableFile,
-           mapping: ColumnMapping, rules: RowRules, filename: str) -> ImportReport:
+           mapping: ColumnMapping, rules: RowRules, filename: str, *,
+           status: str = "running",
+           then: Callable[[Any, int], None] | None = None) -> ImportReport:
     unit = rules.units.get(req.unit_code) if req.unit_code else None
     described = {"columns": dict(mapping.columns), "extra": list(mapping.extra),
-                 "unit": req.unit_code, "unit_id": unit.id if unit else None,
-                 "encoding": file.encoding}
+                 "unit": req.unit_code, "encoding": file.encoding}
     sha = file_sha256(req.path)
     with ctx.db.write() as conn:
         batch_id, public_id = store.insert_batch(
             conn, source=str(rules.source), filename=filename, file_format=file.format,
             sha256=sha, mapping=described, created_by=actor.user_id if actor else None,
-            now=ctx.now())
+            now=ctx.now(), unit_id=unit.id if unit else None, bytes_total=file.size,
+            status=status)
+        if then is not None:
+            then(conn, batch_id)     # e.g. the job that runs it, in the same transaction
     return ImportReport(batch_id, public_id, filename, file.format, file.encoding,
-                        str(rules.source), described)
+                        str(rules.source), described, unit_id=unit.id if unit else None)
+
+
+def _resume(ctx: Context, batch_id: int, file: TableFile, filename: str) -> ImportReport:
+    """A queued batch taken up by its job; counts start again from zero (a job run again after
+    a crash finds the rows it stored before as duplicates)."""
+    with ctx.db.write() as conn:
+        row = store.batch_by_id(conn, batch_id)
+        if row is None:
+            raise InvalidInput(f"import batch {batch_id} does not exist", where="import")
+        store.reset_batch(conn, batch_id)
+    return ImportReport(batch_id, row["public_id"], filename, file.format, file.encoding,
+                        row["source"], dict(row["mapping"] or {}), unit_id=row["unit_id"])
 
 
 def _chunks(rows: Iterator[FileRow], size: int) -> Iterator[list[FileRow]]:
@@ -267,7 +287,7 @@ def _finish(ctx: Context, actor: Actor | None, report: ImportReport, status: str
         store.finish_batch(conn, report.batch_id, status, now)
         audit.record(conn, at=now, user_id=actor.user_id if actor else None,
                      action="feedback.import", entity="import_batch", entity_id=report.import_id,
-                     unit_id=report.mapping.get("unit_id"),
+                     unit_id=report.unit_id,
                      detail={"filename": report.filename, "source": report.source,
                              "status": status, "stored": report.rows_stored,
                              "duplicate": report.rows_duplicate,

@@ -49,6 +49,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "tiyan.services.invitations",
     "tiyan.services.churn",
     "tiyan.services.aggregates",
+    "tiyan.services.import_jobs",
 )
 
 

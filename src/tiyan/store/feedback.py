@@ -34,13 +34,26 @@ def unit_refs(conn: Connection) -> dict[str, UnitRef]:
 
 def insert_batch(conn: Connection, *, source: str, filename: str, file_format: str,
                  sha256: str, mapping: Mapping[str, Any], created_by: int | None,
-                 now: dt.datetime) -> tuple[int, str]:
+                 now: dt.datetime, unit_id: int | None = None, bytes_total: int | None = None,
+                 status: str = "running") -> tuple[int, str]:
     public_id = new_public_id()
     result = conn.execute(sa.insert(B).values(
         public_id=public_id, source=source, filename=filename[:300], file_format=file_format,
-        content_sha256=sha256, mapping=dict(mapping), status="running", created_by=created_by,
-        created_at=now))
+        content_sha256=sha256, mapping=dict(mapping), status=status, created_by=created_by,
+        created_at=now, unit_id=unit_id, bytes_total=bytes_total))
     return inserted_id(result), public_id
+
+
+def set_batch_progress(conn: Connection, batch_id: int, *, bytes_read: int,
+                       status: str | None = None) -> None:
+    values: dict[str, Any] = {"bytes_read": bytes_read}
+    if status is not None:
+        values["status"] = status
+    conn.execute(sa.update(B).where(B.c.id == batch_id).values(**values))
+
+
+def batch_by_id(conn: Connection, batch_id: int) -> RowMapping | None:
+    return conn.execute(sa.select(B).where(B.c.id == batch_id)).mappings().first()
 
 
 def add_to_batch(conn: Connection, batch_id: int, *, total: int, stored: int, duplicate: int,
@@ -73,7 +86,7 @@ def access_batch(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
     """A batch its creator, or someone whose import scope covers its unit, may see."""
     row = batch_by_public_id(conn, public_id)
     vis = actor.scope.visibility(Permission.IMPORT_FEEDBACK)
-    unit_id = (row["mapping"] or {}).get("unit_id") if row is not None else None
+    unit_id = row["unit_id"] if row is not None else None
     if row is None or not (row["created_by"] == actor.user_id
                            or (unit_id is not None and vis.covers_unit(unit_id))
                            or (unit_id is None and _covers_root(conn, vis.unit_ids))):
@@ -165,3 +178,10 @@ def _response_row(record: FeedbackRecord, batch_public_id: str, customers: Mappi
         "customer_snapshot": {"ref": record.customer} if record.customer else {},
         "meta": meta,
     }
+
+
+def reset_batch(conn: Connection, batch_id: int) -> None:
+    """A batch about to be (re)run by its job: counts from zero, status running."""
+    conn.execute(sa.update(B).where(B.c.id == batch_id).values(
+        status="running", rows_total=0, rows_stored=0, rows_duplicate=0, rows_rejected=0,
+        rejections=[], bytes_read=0))

@@ -15,12 +15,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Response, UploadFile
 from pydantic import BaseModel
 
 from tiyan.domain.access import Permission
 from tiyan.errors import InvalidInput
 from tiyan.services.feedback_import import ImportRequest, do_import_feedback
+from tiyan.services.import_jobs import UPLOADS, queue_import_feedback, runs_in_background
 from tiyan.store import feedback as store
 from tiyan.web.api.schemas import ErrorBody
 from tiyan.web.deps import ApiActor, ContextDep
@@ -52,19 +53,24 @@ class ImportOut(BaseModel):
     problems: list[ProblemOut]
     created_at: str | None = None
     finished_at: str | None = None
+    bytes_total: int | None = None
+    bytes_read: int = 0
 
 
 @contextmanager
 def saved_upload(upload: UploadFile) -> Iterator[Path]:
-    """The upload copied to a temporary file in chunks (bounded memory), removed afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="tiyan-import-"))
+    """The upload copied to a private folder in chunks (bounded memory); removed afterwards
+    unless a background import took it over (its job removes it)."""
+    UPLOADS.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="api-", dir=UPLOADS))
     try:
         path = folder / "upload"
         with path.open("wb") as out:
             shutil.copyfileobj(upload.file, out, UPLOAD_CHUNK)
         yield path
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if not (folder / "queued").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def parse_mapping_json(text: str | None) -> dict[str, str]:
@@ -82,7 +88,7 @@ def parse_mapping_json(text: str | None) -> dict[str, str]:
 
 @router.post("", response_model=ImportOut, status_code=201)
 def create_import(
-    ctx: ContextDep, actor: ApiActor,
+    ctx: ContextDep, actor: ApiActor, response: Response,
     file: Annotated[UploadFile, File(description="A .csv, .xlsx or .jsonl file")],
     source: Annotated[str, Form(max_length=16, description="review, hotline, social or "
                                                             "complaint")],
@@ -90,15 +96,24 @@ def create_import(
     mapping: Annotated[str | None, Form(max_length=4000,
                                         description='JSON, e.g. {"text": "内容"}')] = None,
     encoding: Annotated[str | None, Form(max_length=32)] = None,
+    background: Annotated[bool | None, Form(
+        description="true: run in the background (202, poll GET …/{id}); false: wait. "
+                    "Default: files over 2 MB run in the background")] = None,
 ) -> ImportOut:
-    """Import a file: valid rows are stored, rejected rows listed (first 1,000 in the reply)."""
+    """Import a file: valid rows are stored, rejected rows listed (first 1,000 in the reply).
+    A background import answers 202 with status "queued"; its counts and `bytes_read` grow
+    as it runs."""
     actor.require(Permission.IMPORT_FEEDBACK)
     fields = parse_mapping_json(mapping)
     name = Path(file.filename or "upload.csv").name
     with saved_upload(file) as path:
-        report = do_import_feedback(ctx, actor, ImportRequest(
-            path=path, filename=name, source=source, unit_code=unit or None, mapping=fields,
-            encoding=encoding or None))
+        req = ImportRequest(path=path, filename=name, source=source, unit_code=unit or None,
+                            mapping=fields, encoding=encoding or None)
+        if background if background is not None else runs_in_background(path):
+            report = queue_import_feedback(ctx, actor, req)
+            response.status_code = 202
+        else:
+            report = do_import_feedback(ctx, actor, req)
     return get_import(report.import_id, ctx, actor)
 
 
@@ -115,4 +130,5 @@ def get_import(import_id: str, ctx: ContextDep, actor: ApiActor) -> ImportOut:
         rows_duplicate=row["rows_duplicate"], rows_rejected=row["rows_rejected"],
         problems=[ProblemOut(**p) for p in row["rejections"] or []],
         created_at=row["created_at"].isoformat() if row["created_at"] else None,
-        finished_at=row["finished_at"].isoformat() if row["finished_at"] else None)
+        finished_at=row["finished_at"].isoformat() if row["finished_at"] else None,
+        bytes_total=row["bytes_total"], bytes_read=row["bytes_read"])

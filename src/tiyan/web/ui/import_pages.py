@@ -6,7 +6,9 @@
     GET  /feedback/imports/{id}      an import's counts and rejected rows
 
 The previewed file waits in a private temporary folder named by a random token bound to the
-user, so the import does not need a second upload; it is removed once imported.
+user, so the import does not need a second upload; it is removed once imported (a daily job
+removes previews never imported). Files over `SYNC_MAX_BYTES` are imported by a background job:
+the report page shows the progress and updates itself (htmx) until the import is done.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -26,13 +27,18 @@ from tiyan.domain.access import Actor, Permission
 from tiyan.domain.feedback_rows import FEEDBACK_SOURCES, FIELDS
 from tiyan.errors import InvalidInput, TiyanError
 from tiyan.services.feedback_import import ImportRequest, do_import_feedback, preview
+from tiyan.services.import_jobs import (
+    UPLOADS,
+    ensure_cleanup,
+    queue_import_feedback,
+    runs_in_background,
+)
 from tiyan.store import feedback as store
 from tiyan.store import org
 from tiyan.web.deps import ContextDep, PageActor, check_csrf, web_session
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
-UPLOADS = Path(tempfile.gettempdir()) / "tiyan-uploads"
 TOKEN = re.compile(r"^[0-9]+-[A-Za-z0-9_-]{20,64}$")
 Short = Annotated[str, Form(max_length=300)]
 
@@ -73,6 +79,8 @@ def upload(request: Request, ctx: ContextDep, actor: PageActor,
     path = folder / "upload"
     with path.open("wb") as out:
         shutil.copyfileobj(file.file, out, 1 << 20)
+    with ctx.db.write() as conn:
+        ensure_cleanup(conn, ctx.now())
     form = {"source": source, "unit": unit, "encoding": encoding, "filename": name,
             "token": token}
     try:
@@ -104,10 +112,14 @@ async def run_import(request: Request, ctx: ContextDep, actor: PageActor) -> Res
     mapping = {f: values[f"map_{f}"] for f in FIELDS if values.get(f"map_{f}")}
     try:
         path = _upload_path(actor, values.get("token", ""))
-        report = do_import_feedback(ctx, actor, ImportRequest(
+        req = ImportRequest(
             path=path, filename=values.get("filename") or "upload.csv",
             source=values.get("source", ""), unit_code=values.get("unit") or None,
-            mapping=mapping, encoding=values.get("encoding") or None))
+            mapping=mapping, encoding=values.get("encoding") or None)
+        if runs_in_background(path):
+            report = queue_import_feedback(ctx, actor, req)
+            return RedirectResponse(f"/feedback/imports/{report.import_id}", status_code=303)
+        report = do_import_feedback(ctx, actor, req)
     except TiyanError as exc:
         return _page(request, ctx, actor, status_code=exc.status, error=exc, form=values)
     shutil.rmtree(path.parent, ignore_errors=True)

@@ -1,0 +1,148 @@
+"""Feedback imports in the background: large uploads (API and page) run as a durable job.
+
+`queue_import_feedback` checks what can be checked at once (source, unit and scope, the file's
+format, encoding and columns: such errors answer the request), creates the import batch as
+"queued" and enqueues `feedback.import` in the same transaction. The job runs the import with
+`do_import_feedback` on that batch, writing the bytes read after each chunk (the rows read so
+far are the batch's counts), so the page can show progress. A job run again after a crash
+counts from zero and finds what it stored before as duplicates.
+
+Uploads wait in `UPLOADS/<user id>-<token>/upload`. A folder a job still needs holds a `queued`
+marker; the job removes the folder when it is done. `feedback.uploads_cleanup` runs daily and
+removes uploads that were previewed but never imported once they are a day old.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from tiyan.context import Context
+from tiyan.domain.access import Actor
+from tiyan.domain.feedback_rows import resolve_mapping
+from tiyan.errors import TiyanError
+from tiyan.services.feedback_import import (
+    ImportReport,
+    ImportRequest,
+    _start,
+    check_source,
+    do_import_feedback,
+    import_rules,
+)
+from tiyan.services.jobs import RetryLater, enqueue, job_handler
+from tiyan.services.table_files import open_table_file
+from tiyan.store import feedback as store
+from tiyan.store import tables as t
+
+IMPORT_JOB = "feedback.import"
+CLEANUP_JOB = "feedback.uploads_cleanup"
+UPLOADS = Path(tempfile.gettempdir()) / "tiyan-uploads"
+UPLOAD_MAX_AGE = dt.timedelta(days=1)
+CLEANUP_EVERY = dt.timedelta(hours=6)
+QUEUED_MARKER = "queued"
+# Uploads up to this size are imported while the request waits; larger ones in the background.
+SYNC_MAX_BYTES = 2 << 20
+PROGRESS_EVERY_S = 1.0
+
+
+def runs_in_background(path: Path) -> bool:
+    return path.stat().st_size > SYNC_MAX_BYTES
+
+
+def queue_import_feedback(ctx: Context, actor: Actor | None, req: ImportRequest) -> ImportReport:
+    """Check the request and the file, create the batch (status "queued") and its job."""
+    source = check_source(req.source)
+    rules = import_rules(ctx, actor, source, req.unit_code)
+    filename = req.filename or req.path.name
+    with open_table_file(req.path, filename=filename, encoding=req.encoding) as file:
+        mapping = resolve_mapping(file.headers, req.mapping, default_unit=bool(req.unit_code))
+        (req.path.parent / QUEUED_MARKER).touch()
+        payload = {**asdict(req), "path": str(req.path), "filename": filename,
+                   "mapping": dict(req.mapping),
+                   "user_id": actor.user_id if actor is not None else None}
+
+        def job(conn: sa.Connection, batch_id: int) -> None:
+            enqueue(conn, IMPORT_JOB, {**payload, "batch_id": batch_id}, run_at=ctx.now())
+            ensure_cleanup(conn, ctx.now())
+
+        report = _start(ctx, actor, req, file, mapping, rules, filename, status="queued",
+                        then=job)
+    report.status = "queued"
+    return report
+
+
+@job_handler(IMPORT_JOB)
+def import_job(ctx: Context, payload: dict[str, Any]) -> None:
+    from tiyan.store.scoped import load_actor
+
+    batch_id = int(payload["batch_id"])
+    path = Path(payload["path"])
+    req = ImportRequest(path=path, source=payload["source"], filename=payload["filename"],
+                        unit_code=payload.get("unit_code"), mapping=payload.get("mapping") or {},
+                        encoding=payload.get("encoding"),
+                        chunk_rows=int(payload.get("chunk_rows") or ImportRequest.chunk_rows))
+    last = [0.0]
+
+    def progress(done: int, _total: int) -> None:
+        if time.monotonic() - last[0] >= PROGRESS_EVERY_S or done >= _total:
+            last[0] = time.monotonic()
+            with ctx.db.write() as conn:
+                store.set_batch_progress(conn, batch_id, bytes_read=done)
+
+    try:
+        user_id = payload.get("user_id")
+        if user_id is None:
+            actor = None
+        else:
+            with ctx.db.read() as conn:
+                actor = load_actor(conn, int(user_id))
+        do_import_feedback(ctx, actor, req, progress=progress, batch_id=batch_id)
+    except TiyanError as exc:      # the file or the user went away: nothing to retry
+        with ctx.db.write() as conn:
+            store.add_to_batch(conn, batch_id, total=0, stored=0, duplicate=0, rejected=0,
+                               rejections=[{"line": None, "column": None,
+                                            "reason": exc.message, "value": None}])
+            store.finish_batch(conn, batch_id, "failed", ctx.now())
+    _remove_upload(path)
+
+
+def _remove_upload(path: Path) -> None:
+    folder = path.parent
+    if folder.parent == UPLOADS:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def ensure_cleanup(conn: sa.Connection, now: dt.datetime) -> None:
+    """Make sure the periodic clean-up of old uploads is scheduled."""
+    pending = conn.execute(sa.select(t.job.c.id).where(
+        t.job.c.kind == CLEANUP_JOB, t.job.c.status.in_(("queued", "running")))).first()
+    if pending is None:
+        enqueue(conn, CLEANUP_JOB, {}, run_at=now + CLEANUP_EVERY)
+
+
+def remove_stale_uploads(now: dt.datetime, folder: Path = UPLOADS) -> list[str]:
+    """Remove upload folders older than a day that no queued import needs; their names."""
+    removed: list[str] = []
+    if not folder.is_dir():
+        return removed
+    cutoff = (now - UPLOAD_MAX_AGE).timestamp()
+    for entry in folder.iterdir():
+        if not entry.is_dir() or (entry / QUEUED_MARKER).exists():
+            continue
+        if entry.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry.name)
+    return removed
+
+
+@job_handler(CLEANUP_JOB)
+def cleanup_job(ctx: Context, payload: dict[str, Any]) -> None:
+    remove_stale_uploads(ctx.now())
+    raise RetryLater(ctx.now() + CLEANUP_EVERY, "runs again later")

@@ -9,8 +9,9 @@ benchmark company, times the queries behind each page (p50 of --rounds runs, war
 - overview: 12 months' responses, NPS, CSAT, CES with the previous 12 months and a monthly trend;
 - league:   the 8 regions (roll-ups of their 25 stores each), this and the previous period;
 - journey:  the 6 touchpoints of the journey with the share of top-box answers per step;
-- drivers:  the per-respondent item matrix of the last full month (what a relative-weights model
-            reads; the aggregates do not serve it, so it reads the answers);
+- drivers:  the key drivers of NPS over the last full month: item-pair sums (driver_agg) to
+            correlations to Johnson's relative weights (DuckDB: the per-respondent item matrix
+            that the same correlations need, built from the answers);
 - text:     the text insights page over 12 months: analysed comments and aspect mentions per
             aspect × sentiment, this and the previous period, and the 10 most negative quotes
             (read from text_analysis / text_aspect joined to the responses).
@@ -42,6 +43,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from tiyan.analytics import dashboard as d  # noqa: E402
+from tiyan.analytics import drivers_view as dv  # noqa: E402
 from tiyan.analytics.cube import Filters, utc_bounds  # noqa: E402
 from tiyan.analytics.insights import text_insights  # noqa: E402
 from tiyan.context import Context  # noqa: E402
@@ -101,7 +103,7 @@ def app_queries(ctx: Context, actor: Actor, filters: Filters, month: Filters,
         "overview": run(lambda c, s: d.overview(c, s, filters, min_n=30)),
         "league": run(lambda c, s: d.league(c, s, filters, min_n=30)),
         "journey": run(lambda c, s: d.journey_view(c, s, filters, journey_id, min_n=30)),
-        "drivers": run(lambda c, s: item_matrix(c, s, month)),
+        "drivers": run(lambda c, s: dv.key_drivers(c, s, month, "nps", min_n=30)),
         "text": run(lambda c, s: text_insights(c, s, filters, min_n=30)),
     }
 
@@ -147,19 +149,6 @@ def ensure_text_results(ctx: Context) -> int:
                     .where(a.c.value_text == text, ta.c.analyzed_at == now,
                            ta.c.model_version == version)))
     return added
-
-
-def item_matrix(conn: sa.Connection, scope: d.Scope, filters: Filters) -> int:
-    """Per respondent: the NPS, overall and item scores (one row per response)."""
-    from tiyan.analytics.cube import raw_where
-
-    r, a = t.response, t.answer
-    where = raw_where(scope.vis, scope.parent_of, filters, "Asia/Shanghai")
-    cols = [sa.func.max(sa.case((a.c.item_code == code, a.c.value_num))).label(code)
-            for code in ("nps", "csat", "sat_work_quality", "sat_work_time")]
-    query = (sa.select(a.c.response_id, *cols).select_from(r.join(a, a.c.response_id == r.c.id))
-             .where(where, a.c.value_num.is_not(None)).group_by(a.c.response_id))
-    return len(conn.execute(query).all())
 
 
 def duckdb_copy(ctx: Context) -> Any:

@@ -86,7 +86,8 @@ def access_batch(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
     """A batch its creator, or someone whose import scope covers its unit, may see."""
     row = batch_by_public_id(conn, public_id)
     vis = actor.scope.visibility(Permission.IMPORT_FEEDBACK)
-    unit_id = row["unit_id"] if row is not None else None
+    unit_id = (row["unit_id"] or (row["mapping"] or {}).get("unit_id")  # before schema 0006
+               if row is not None else None)
     if row is None or not (row["created_by"] == actor.user_id
                            or (unit_id is not None and vis.covers_unit(unit_id))
                            or (unit_id is None and _covers_root(conn, vis.unit_ids))):

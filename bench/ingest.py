@@ -8,7 +8,12 @@ stores the same after-sales responses (20 questions: 9 yes/no, 9 satisfaction, N
 - app:        `do_submit_response` — parse, validate against the survey version, scope check,
               one transaction per response (what the API does for every submission);
 - raw single: the same rows with plain driver INSERTs, one transaction per response;
-- raw batch:  the same rows with driver executemany, 1,000 responses per transaction.
+- raw batch:  the same rows with driver executemany, 1,000 responses per transaction;
+- survey endpoint: respondents answering the same survey through the public page of an
+              anonymous link (/s/{token}), in-process over ASGI: open the link, post each of
+              the three pages (every post saves the session, then the redirect shows the next
+              page), the last post stores the response — 7 HTTP requests per response, one
+              respondent after another, each with its own session cookie.
 
 The last line printed is one JSON object with the figures.
 """
@@ -19,6 +24,7 @@ import argparse
 import datetime as dt
 import json
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -34,10 +40,12 @@ from tiyan.context import Context  # noqa: E402
 from tiyan.domain.responses import check_answers  # noqa: E402
 from tiyan.domain.survey_templates import template  # noqa: E402
 from tiyan.services.accounts import do_create_user  # noqa: E402
+from tiyan.services.links import AnonymousTarget, anonymous_url  # noqa: E402
 from tiyan.services.org import do_create_unit  # noqa: E402
 from tiyan.services.responses import ResponseRequest, do_submit_response  # noqa: E402
 from tiyan.settings import load_settings  # noqa: E402
 from tiyan.store import org, surveys  # noqa: E402
+from tiyan.store import tables as t  # noqa: E402
 from tiyan.store.db import Database  # noqa: E402
 from tiyan.store.migrate import upgrade  # noqa: E402
 from tiyan.store.scoped import load_actor  # noqa: E402
@@ -67,7 +75,8 @@ def answers(rng: random.Random) -> dict[str, object]:
 def prepare(url: str) -> tuple[Context, int, int, int]:
     db = Database(url)
     upgrade(db)
-    ctx = Context(db, load_settings(db_url=url, argon2_time_cost=1, argon2_memory_kib=1024))
+    ctx = Context(db, load_settings(db_url=url, argon2_time_cost=1, argon2_memory_kib=1024,
+                                    worker_in_app=False))
     do_create_unit(ctx, None, code="hq", name_zh="总部", name_en="HQ", kind="group",
                    parent_code=None)
     unit_id = do_create_unit(ctx, None, code="store", name_zh="门店", name_en="Store",
@@ -93,6 +102,46 @@ def app_rate(ctx: Context, survey_id: int, n: int) -> float:
     for request in requests:
         do_submit_response(ctx, actor, request)
     return n / (time.perf_counter() - started)
+
+
+HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)"')
+ON_PAGE = re.compile(r'data-key="(\w+)"')
+
+
+def endpoint_rate(ctx: Context, survey_id: int, unit_id: int, n: int) -> float:
+    """Responses per second submitted through the respondent pages, in-process over ASGI."""
+    from fastapi.testclient import TestClient
+
+    from tiyan.web.app import create_app
+
+    path = "/s/" + anonymous_url(ctx, AnonymousTarget(survey_id, unit_id)).rsplit("/", 1)[1]
+    rng = random.Random(3)
+    given = [answers(rng) for _ in range(n)]
+    when = ctx.now()
+    with TestClient(create_app(ctx), base_url="http://bench") as client:
+        started = time.perf_counter()
+        for values in given:
+            client.cookies.clear()
+            page = client.get(path)
+            if page.status_code != 200:
+                raise RuntimeError(f"{path}: HTTP {page.status_code}")
+            while 'name="page"' in page.text:
+                form = dict(HIDDEN.findall(page.text))
+                for key in ON_PAGE.findall(page.text):
+                    value = values[key]
+                    form[f"a.{key}"] = ("yes" if value else "no") if isinstance(value, bool) \
+                        else str(value)
+                page = client.post(path, data=form)
+                if page.status_code != 200:
+                    raise RuntimeError(f"page {form.get('page')}: HTTP {page.status_code}")
+        elapsed = time.perf_counter() - started
+    with ctx.db.read() as conn:
+        stored = conn.execute(sa.select(sa.func.count()).select_from(t.survey_session).where(
+            t.survey_session.c.status == "submitted",
+            t.survey_session.c.started_at >= when)).scalar_one()
+    if stored != n:
+        raise RuntimeError(f"{n} respondents thanked but {stored} sessions submitted")
+    return n / elapsed
 
 
 def raw_rows(ctx: Context, survey_id: int, unit_id: int, staff_id: int, n: int) -> list:
@@ -142,20 +191,23 @@ def _sqlite_time(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def measure(url: str, n: int, rounds: int = 5) -> dict[str, float]:
-    """Alternate app and raw rounds so both see the same load on a busy machine; take medians."""
+def measure(url: str, n: int, endpoint_n: int, rounds: int = 5) -> dict[str, float]:
+    """Alternate app, raw and endpoint rounds so all see the same load on a busy machine;
+    take medians."""
     ctx, survey_id, unit_id, staff_id = prepare(url)
     per_round = max(1, n // rounds)
-    app, single, batch = [], [], []
+    app, single, batch, endpoint = [], [], [], []
     for _ in range(rounds):
         rows = raw_rows(ctx, survey_id, unit_id, staff_id, 2 * per_round)
         s, b = raw_rates(ctx, rows)
         single.append(s)
         batch.append(b)
         app.append(app_rate(ctx, survey_id, per_round))
+        endpoint.append(endpoint_rate(ctx, survey_id, unit_id, max(1, endpoint_n // rounds)))
     ctx.db.dispose()
     return {"app_per_s": statistics.median(app), "raw_single_per_s": statistics.median(single),
-            "raw_batch_per_s": statistics.median(batch)}
+            "raw_batch_per_s": statistics.median(batch),
+            "survey_endpoint_per_s": statistics.median(endpoint)}
 
 
 def postgres_database(admin_url: str) -> tuple[str, sa.Engine]:
@@ -171,18 +223,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=2000, help="responses per measurement")
+    parser.add_argument("--endpoint-n", type=int, default=500,
+                        help="responses submitted through the survey pages")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     figures: dict[str, float | None] = {}
     with tempfile.TemporaryDirectory() as folder:
-        sqlite = measure(f"sqlite:///{folder}/bench.db", args.n)
+        sqlite = measure(f"sqlite:///{folder}/bench.db", args.n, args.endpoint_n)
     figures.update({f"sqlite_{k}": round(v, 1) for k, v in sqlite.items()})
     print(f"sqlite: {sqlite}", file=sys.stderr)
     if not args.no_postgres:
         url, admin = postgres_database(args.postgres)
         try:
-            pg = measure(url, args.n)
+            pg = measure(url, args.n, args.endpoint_n)
             figures.update({f"postgres_{k}": round(v, 1) for k, v in pg.items()})
             print(f"postgres: {pg}", file=sys.stderr)
         finally:

@@ -161,3 +161,17 @@ def test_trend_is_marked_only_when_significant(ctx):
     assert top.change.significant and top.change.direction == "up"
     assert all(not a.change.significant for a in data.aspects if a.previous_total == 0
                and a.total < 5)
+
+
+def test_a_quoted_response_opens_within_the_scope_only(texts, client):
+    public_id = texts.comment_ids[0]  # n1-as, staff n1-e1
+    sign_in(client, "admin@t.test", PASSWORD)
+    page = client.get(f"/responses/{public_id}?lang=zh-CN")
+    assert page.status_code == 200
+    assert "服务顾问态度很差" in page.text and 'id="response-analysis"' in page.text
+    assert "n1-as" in page.text
+    sign_in(client, "mgr.s1@t.test", PASSWORD)
+    assert client.get(f"/responses/{public_id}").status_code == 404
+    assert client.get("/responses/no-such-response").status_code == 404
+    sign_in(client, "viewer@t.test", PASSWORD)
+    assert client.get(f"/responses/{public_id}").status_code == 403

@@ -167,7 +167,8 @@ def _aspect_rows(counts: Mapping[tuple[int, str, str], tuple[int, float]],
 
 
 def _quotes(conn: Connection, scope: Scope, filters: Filters, limit: int) -> list[Quote]:
-    """The most negative aspect mentions of the period, one per comment, newest first on ties."""
+    """The most negative aspect mentions of the period, newest first on ties; one per comment and
+    one per wording (a clause many customers wrote alike is quoted once)."""
     r, ta, x, u = t.response, t.text_analysis, t.text_aspect, t.org_unit
     query = (sa.select(r.c.public_id, x.c.analysis_id, x.c.aspect_code, x.c.score,
                        x.c.evidence, ta.c.redacted_text, r.c.submitted_at, u.c.code)
@@ -176,13 +177,16 @@ def _quotes(conn: Connection, scope: Scope, filters: Filters, limit: int) -> lis
                           .join(u, u.c.id == r.c.unit_id))
              .where(*_where(conn, scope, filters, ta), x.c.label == "negative")
              .order_by(x.c.score, r.c.submitted_at.desc(), x.c.id)
-             .limit(limit * 4))
+             .limit(limit * 20))
     out: list[Quote] = []
     seen: set[int] = set()
+    worded: set[str] = set()
     for row in conn.execute(query):
-        if row.analysis_id in seen:
+        wording = " ".join(str(row.evidence).split())
+        if row.analysis_id in seen or wording in worded:
             continue
         seen.add(row.analysis_id)
+        worded.add(wording)
         zh, en = _name(row.aspect_code)
         out.append(Quote(row.public_id, row.aspect_code, zh, en, float(row.score),
                          row.evidence, row.redacted_text, row.submitted_at, row.code))

@@ -42,6 +42,7 @@ from tiyan.web.ui import (
     journey_pages,
     lists,
     plan_pages,
+    response_page,
     voc_pages,
     webhook_pages,
 )
@@ -84,6 +85,7 @@ def create_app(ctx: Context) -> FastAPI:
 
     for module in (response_parquet, insight_pages, driver_pages):  # before dashboard_pages
         app.include_router(module.router)
+    app.include_router(response_page.router)
     for module in (v1, surveys_api, journeys_api, webhooks_api, cases_api, exports, auth_pages,
                    home, lists, builder, journey_pages, webhook_pages, case_pages,
                    voc_pages, plan_pages, dashboard_pages):

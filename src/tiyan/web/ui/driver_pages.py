@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from tiyan.analytics import dashboard as d
 from tiyan.analytics import drivers_view as dv
+from tiyan.analytics import staff_view as sv
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.surveys import parse_definition
 from tiyan.errors import InvalidInput
@@ -130,3 +131,54 @@ def export_drivers(fmt: str, request: Request, ctx: ContextDep, actor: PageActor
         _, _, analysis, outcome = drivers_data(request, ctx, actor, conn)
         head, rows = drivers_table(t_, analysis, item_labels(conn, t_.locale))
     return table_response(head, rows, f"dashboard-drivers-{outcome}", fmt)
+
+
+# --- staff scorecards -----------------------------------------------------------------------
+
+STAFF_FORMATS = {"nps": "{:+.1f}", "csat": "{:.2f}"}
+
+
+def staff_data(request: Request, ctx: Any, actor: Actor, conn: Connection
+               ) -> tuple[pages.View, d.Scope, sv.Scorecards]:
+    scope = d.dashboard_scope(conn, actor)
+    view = pages.parse_view(request, conn, scope)
+    kpi = _choice(request, "kpi", sv.KPIS)
+    view.query["kpi"] = kpi
+    return view, scope, sv.scorecards(conn, scope, view.filters, kpi, min_n=ctx.settings.min_n)
+
+
+@router.get("/dashboard/staff", response_class=HTMLResponse)
+def staff_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
+    with ctx.db.read() as conn:
+        view, scope, data = staff_data(request, ctx, actor, conn)
+        return pages._page(request, "dashboard_staff.html", actor, view, conn, scope,
+                           data=data, kpis=sv.KPIS, hidden={"kpi": data.kpi},
+                           fmt=STAFF_FORMATS[data.kpi])
+
+
+def staff_table(t_: Translator, data: sv.Scorecards) -> tuple[list[str], list[list[Any]]]:
+    zh = t_.locale == "zh-CN"
+    head = [t_("staffcard.code"), t_("staffcard.name"), t_("dash.unit_code"), t_("dash.unit"),
+            "n", t_("staffcard.raw"), t_("staffcard.low"), t_("staffcard.high"),
+            t_("staffcard.shrunk"), t_("staffcard.unit_mean"), t_("staffcard.star")]
+    rows: list[list[Any]] = []
+    for r in data.rows:
+        few = r.value.too_few or r.value.value is None
+        rows.append([r.code, r.name, r.unit_code, r.unit_zh if zh else r.unit_en, r.value.n,
+                     t_("metric.too_few") if few else round(r.value.value or 0.0, 2),
+                     None if few or r.value.low is None else round(r.value.low, 2),
+                     None if few or r.value.high is None else round(r.value.high, 2),
+                     None if r.shrunk is None else round(r.shrunk, 2), round(r.unit_mean, 2),
+                     "★" if r.star else ""])
+    return head, rows
+
+
+@router.get("/dashboard/staff/export.{fmt}")
+def export_staff(fmt: str, request: Request, ctx: ContextDep, actor: PageActor) -> Response:
+    actor.require(Permission.EXPORT)
+    if fmt not in ("csv", "xlsx"):
+        raise InvalidInput(f'"{fmt}" is not an export format (csv or xlsx)', where="format")
+    with ctx.db.read() as conn:
+        _, _, data = staff_data(request, ctx, actor, conn)
+    head, rows = staff_table(translator(request), data)
+    return table_response(head, rows, f"dashboard-staff-{data.kpi}", fmt)

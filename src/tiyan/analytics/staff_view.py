@@ -8,6 +8,7 @@ has only themselves to lean on and their score is shown as it is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -53,7 +54,7 @@ class Scorecards:
 
 
 def _per_staff(conn: Connection, scope: Scope, filters: Filters, kpi: str,
-               tz: str) -> list[sa.Row]:  # type: ignore[type-arg]
+               tz: str) -> Sequence[sa.Row]:  # type: ignore[type-arg]
     r, a, s, u = t.response, t.answer, t.staff, t.org_unit
     where = raw_where(scope.vis, scope.parent_of, filters, tz)
     if filters.touchpoint_id is not None:

@@ -12,6 +12,7 @@ from tiyan.store import alert_rules as rule_store
 from tiyan.store import cases as store
 from tiyan.store import org
 from tiyan.web.api import closed_loop_schemas as s
+from tiyan.web.api.params import RowId
 from tiyan.web.api.schemas import ErrorBody
 from tiyan.web.deps import ApiActor, ContextDep
 
@@ -128,7 +129,7 @@ def set_root_cause(case_id: str, body: s.RootCauseIn, ctx: ContextDep,
 
 
 @router.post("/notifications/{notification_id}/resend", status_code=202, tags=["cases"])
-def resend(notification_id: int, ctx: ContextDep, actor: ApiActor) -> dict[str, str]:
+def resend(notification_id: RowId, ctx: ContextDep, actor: ApiActor) -> dict[str, str]:
     notifications.do_resend(ctx, actor, notification_id)
     return {"status": "queued"}
 

@@ -25,6 +25,7 @@ from tiyan.store import outreach
 from tiyan.store.invitations import invitation_timeline
 from tiyan.web.api import invitation_schemas as s
 from tiyan.web.api.cursor import decode_cursor, encode_cursor
+from tiyan.web.api.params import RowId
 from tiyan.web.api.schemas import ErrorBody
 from tiyan.web.deps import ApiActor, ContextDep
 
@@ -64,14 +65,14 @@ def create_rule(body: s.RuleIn, ctx: ContextDep, actor: ApiActor) -> s.RuleOut:
 
 
 @router.get("/invitation-rules/{rule_id}", response_model=s.RuleOut)
-def get_rule(rule_id: int, ctx: ContextDep, actor: ApiActor) -> s.RuleOut:
+def get_rule(rule_id: RowId, ctx: ContextDep, actor: ApiActor) -> s.RuleOut:
     actor.require(Permission.MANAGE_SURVEYS)
     with ctx.db.read() as conn:
         return _rule(rule_store.get_rule(conn, actor, rule_id))
 
 
 @router.put("/invitation-rules/{rule_id}", response_model=s.RuleOut)
-def update_rule(rule_id: int, body: s.RuleIn, ctx: ContextDep, actor: ApiActor) -> s.RuleOut:
+def update_rule(rule_id: RowId, body: s.RuleIn, ctx: ContextDep, actor: ApiActor) -> s.RuleOut:
     """Replace a rule; invitations it already made keep their plan."""
     actor.require(Permission.MANAGE_SURVEYS)
     invitation_rules.do_update_rule(ctx, actor, rule_id, _settings(body),
@@ -81,7 +82,7 @@ def update_rule(rule_id: int, body: s.RuleIn, ctx: ContextDep, actor: ApiActor) 
 
 
 @router.delete("/invitation-rules/{rule_id}", status_code=204)
-def delete_rule(rule_id: int, ctx: ContextDep, actor: ApiActor) -> Response:
+def delete_rule(rule_id: RowId, ctx: ContextDep, actor: ApiActor) -> Response:
     actor.require(Permission.MANAGE_SURVEYS)
     invitation_rules.do_delete_rule(ctx, actor, rule_id)
     return Response(status_code=204)

@@ -16,6 +16,7 @@ from tiyan.store import org
 from tiyan.store import plans as store
 from tiyan.store.scoped import parent_map
 from tiyan.web.api import plan_schemas as s
+from tiyan.web.api.params import RowId
 from tiyan.web.api.schemas import ErrorBody
 from tiyan.web.deps import ApiActor, ContextDep
 
@@ -117,7 +118,7 @@ def add_task(plan_id: str, body: s.TaskIn, ctx: ContextDep, actor: ApiActor) -> 
 
 
 @router.patch("/plans/{plan_id}/tasks/{task_id}", response_model=s.PlanDetail)
-def update_task(plan_id: str, task_id: int, body: s.TaskPatch, ctx: ContextDep,
+def update_task(plan_id: str, task_id: RowId, body: s.TaskPatch, ctx: ContextDep,
                 actor: ApiActor) -> s.PlanDetail:
     """Change a task's title, due date and/or status (todo, doing, done)."""
     changes = body.model_dump(exclude_unset=True)
@@ -127,7 +128,7 @@ def update_task(plan_id: str, task_id: int, body: s.TaskPatch, ctx: ContextDep,
 
 
 @router.delete("/plans/{plan_id}/tasks/{task_id}", response_model=s.PlanDetail)
-def delete_task(plan_id: str, task_id: int, ctx: ContextDep,
+def delete_task(plan_id: str, task_id: RowId, ctx: ContextDep,
                 actor: ApiActor) -> s.PlanDetail:
     service.do_delete_task(ctx, actor, plan_id[:32], task_id)
     return _detail(ctx, actor, plan_id[:32])

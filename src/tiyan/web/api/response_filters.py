@@ -31,9 +31,9 @@ from tiyan.errors import InvalidInput
 from tiyan.store import tables as t
 from tiyan.store.customers import check_segment
 from tiyan.store.responses import ResponseFilter
+from tiyan.web.api.params import MAX_ID
 
 FEEDBACK_SOURCES = tuple(s.value for s in Source if s != Source.SURVEY)
-MAX_ID = 2**62  # ids are 64-bit integers in the database
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 Code = Annotated[str | None, Query(min_length=1, max_length=130)]
 Moment = Annotated[str | None, Query(max_length=40, description="YYYY-MM-DD or ISO 8601 time")]

@@ -93,6 +93,9 @@ def test_monthly_review_is_mailed_once_as_pdf(ctx: Context, world: World,
     admin = world.actor("admin@t.test")
     reports.do_subscribe(ctx, admin, unit_code="south", locale="en")
     reports.do_subscribe(ctx, world.actor("mgr.s1@t.test"), unit_code=None, locale="zh-CN")
+    with ctx.db.read() as conn:  # a second subscriber does not schedule a second mailing
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.job).where(
+            t.job.c.kind == reports.MONTHLY, t.job.c.status == "queued")).scalar_one() == 1
     due = reports.next_send_time(ctx.now())
     ctx.clock.advance(seconds=(due - ctx.now()).total_seconds() + 1)  # type: ignore[attr-defined]
     jobs.run_until_idle(ctx)

@@ -336,7 +336,7 @@ def next_send_time(now: dt.datetime, tz: str = TIMEZONE) -> dt.datetime:
 
 def _ensure_scheduled(conn: sa.Connection, now: dt.datetime, tz: str) -> None:
     pending = conn.execute(sa.select(t.job.c.id).where(
-        t.job.c.kind == MONTHLY, t.job.c.status.in_(("pending", "running")))).first()
+        t.job.c.kind == MONTHLY, t.job.c.status.in_(("queued", "running")))).first()
     if pending is None:
         enqueue(conn, MONTHLY, {}, run_at=next_send_time(now, tz))
 

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from tests.integration.conftest import sign_in
 from tests.integration.driver_fixtures import add_driver_responses
 from tests.world import PASSWORD, USERS
-from tiyan.domain.access import Role
+from tiyan.domain.access import ROLE_PERMISSIONS, Permission, Role
 from tiyan.services.jobs import run_until_idle
 
 PERIOD = "from=2026-01-01&to=2026-12-31"
@@ -52,3 +52,90 @@ def test_drivers_page_and_exports(ready, client):
     assert client.get(f"/dashboard/drivers?{PERIOD}&outcome=churn").status_code == 422
     few = client.get("/dashboard/drivers?from=2026-11-19&to=2026-11-20&lang=en")
     assert "Too few responses" in few.text or "No rated items" in few.text
+
+
+STAFF_UNIT = {"n1-e1": "n1-as", "n1-e2": "n1-as", "n2-e1": "n2", "s1-e1": "s1"}
+
+
+@pytest.mark.parametrize("email", [u[0] for u in USERS])
+def test_every_page_and_export_keeps_to_the_users_scope(ready, client, email):
+    from tests.world import SUBTREE
+
+    sign_in(client, email, PASSWORD)
+    role = role_of(email)
+    for path in ("/dashboard/drivers", "/dashboard/staff", "/dashboard/competitors"):
+        page = client.get(f"{path}?{PERIOD}&lang=en")
+        assert page.status_code == 200, (path, page.text[:300])
+    if Permission.EXPORT not in ROLE_PERMISSIONS[role]:
+        for page in ("drivers", "staff", "competitors"):
+            assert client.get(f"/dashboard/{page}/export.csv?{PERIOD}").status_code == 403
+        return
+    scope_root = next(u[2] for u in USERS if u[0] == email)
+    staff = csv_rows(client.get(f"/dashboard/staff/export.csv?{PERIOD}&lang=en"))
+    codes = {row[0] for row in staff[1:]}
+    if role == Role.FRONTLINE:
+        assert codes == {"n1-e1"}
+    elif role != Role.VIEWER:
+        assert codes == {c for c, unit in STAFF_UNIT.items() if unit in SUBTREE[scope_root]}
+    assert {row[2] for row in staff[1:]} <= SUBTREE[scope_root]
+    drivers = csv_rows(client.get(f"/dashboard/drivers/export.csv?{PERIOD}&lang=en"))
+    assert drivers[0][0] == "Item code"
+    book = load_workbook(io.BytesIO(client.get(
+        f"/dashboard/staff/export.xlsx?{PERIOD}&lang=en").content))
+    assert {r[0] for r in list(book.active.iter_rows(values_only=True))[1:]} == codes
+
+
+def test_staff_scorecards_shrink_and_crown_only_with_enough_responses(ready, client):
+    sign_in(client, "admin@t.test", PASSWORD)
+    page = client.get(f"/dashboard/staff?{PERIOD}&kpi=csat&lang=en")
+    assert 'id="service-star"' in page.text and "Fair score" in page.text
+    rows = csv_rows(client.get(f"/dashboard/staff/export.csv?{PERIOD}&kpi=csat&lang=en"))
+    head, body = rows[0], rows[1:]
+    raw, shrunk, mean = head.index("Own score (95% interval)"), head.index("Fair score"), \
+        head.index("Unit mean")
+    for row in body:  # shrunk lies between the own score and the unit mean
+        low, high = sorted([float(row[raw]), float(row[mean])])
+        assert low - 1e-9 <= float(row[shrunk]) <= high + 1e-9
+    assert sum(row[-1] == "★" for row in body) == 1
+    # a short period: everyone under the minimum n, nobody crowned, no number shown
+    few = client.get("/dashboard/staff?from=2026-11-20&to=2026-11-20&lang=en")
+    assert "Service star of the period" not in few.text
+    zh = client.get(f"/dashboard/staff?{PERIOD}&lang=zh-CN")
+    assert "员工计分卡" in zh.text and "服务之星" in zh.text
+    assert client.get(f"/dashboard/staff?{PERIOD}&kpi=ces").status_code == 422
+
+
+def test_competitor_benchmarks_by_form_and_csv_show_as_gaps(ready, client):
+    sign_in(client, "cx@t.test", PASSWORD)
+    page = client.get("/dashboard/competitors?lang=en")
+    assert "No competitor benchmarks" in page.text
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    saved = client.post("/dashboard/competitors", data={
+        "kpi": "nps", "competitor": "Rival A", "unit": "north", "period_start": "2026-01-01",
+        "period_end": "2026-12-31", "value": "10", "csrf_token": token}, follow_redirects=False)
+    assert saved.status_code == 303
+    rows = csv_rows(client.get(f"/dashboard/competitors/export.csv?{PERIOD}&lang=en"))
+    assert rows[1][:4] == ["north", "Unit north", "nps", "Rival A"]
+    ours, gap = float(rows[1][7]), float(rows[1][9])
+    assert gap == pytest.approx(ours - 10)
+    bad = ("kpi,competitor,unit,period_start,period_end,value\n"
+           "csat,Rival B,n1,2026-01-01,2026-12-31,4.1\n"
+           "csat,Rival B,south,2026-01-01,2026-12-31,4.0\n"
+           "csat,Rival B,n2,2026-01-01,2026-12-31,9\n")
+    reply = client.post("/dashboard/competitors/import", data={"csrf_token": token},
+                        files={"file": ("b.csv", bad.encode(), "text/csv")})
+    assert "line 3: unit" in reply.text and "line 4: value" in reply.text
+    assert "Rival B" not in client.get(f"/dashboard/competitors?{PERIOD}").text
+    good = "kpi,competitor,unit,period_start,period_end,value,source\n" \
+           "csat,对手乙,n1,2026-01-01,2026-12-31,4.1,行业报告\n"
+    assert client.post("/dashboard/competitors/import", data={"csrf_token": token},
+                       files={"file": ("b.csv", good.encode("gbk"), "text/csv")},
+                       follow_redirects=False).status_code == 303
+    zh = client.get(f"/dashboard/competitors?{PERIOD}&lang=zh-CN").text
+    assert "对手乙" in zh and "行业报告" in zh and "竞争对手差距" in zh
+    # another region's manager sees none of it and may not add for north
+    sign_in(client, "mgr.s1@t.test", PASSWORD)
+    assert "Rival A" not in client.get(f"/dashboard/competitors?{PERIOD}").text
+    assert client.post("/dashboard/competitors", data={
+        "kpi": "nps", "competitor": "X", "unit": "north", "period_start": "2026-01-01",
+        "period_end": "2026-12-31", "value": "1"}).status_code in (403, 200)

@@ -9,22 +9,26 @@ figure honours the user's unit scope (analytics/drivers_view, staff_view, compet
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import Connection
 
 from tiyan.analytics import dashboard as d
 from tiyan.analytics import drivers_view as dv
 from tiyan.analytics import staff_view as sv
+from tiyan.analytics.cube import Filters, sums, total_by_item
 from tiyan.domain.access import Actor, Permission
+from tiyan.domain.metrics import Estimate
 from tiyan.domain.surveys import parse_definition
-from tiyan.errors import InvalidInput
+from tiyan.errors import Forbidden, InvalidInput
 from tiyan.store import tables as t
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.i18n import Translator
@@ -182,3 +186,207 @@ def export_staff(fmt: str, request: Request, ctx: ContextDep, actor: PageActor) 
         _, _, data = staff_data(request, ctx, actor, conn)
     head, rows = staff_table(translator(request), data)
     return table_response(head, rows, f"dashboard-staff-{data.kpi}", fmt)
+
+
+# --- competitor gaps ------------------------------------------------------------------------
+
+BENCH_KPIS = ("nps", "csat", "csat_top2", "ces")
+BOUNDS = {"nps": (-100.0, 100.0), "csat": (1.0, 5.0), "csat_top2": (0.0, 100.0),
+          "ces": (1.0, 7.0)}
+
+
+@dataclass(frozen=True)
+class Gap:
+    id: int
+    kpi: str
+    competitor: str
+    unit_code: str
+    unit_zh: str
+    unit_en: str
+    period_start: dt.date
+    period_end: dt.date
+    theirs: float
+    ours: Estimate
+    gap: float | None  # ours - theirs; None when ours is too few
+    source: str | None
+
+
+def competitor_gaps(conn: Connection, scope: d.Scope, view: pages.View,
+                    min_n: int) -> list[Gap]:
+    """Benchmarks of the visible units (in the chosen unit's subtree) whose period overlaps the
+    range, each with our figure for the same unit (its subtree) and period, and the gap."""
+    b, u = t.competitor_benchmark, t.org_unit
+    units = (scope.vis.all_units if view.filters.unit_id is None
+             else d.visible_unit_ids(scope, view.filters.unit_id))
+    if not units:
+        return []
+    rows = conn.execute(
+        sa.select(b, u.c.code, u.c.name_zh, u.c.name_en).join(u, u.c.id == b.c.unit_id)
+        .where(b.c.unit_id.in_(sorted(units)), b.c.period_start <= view.filters.date_to,
+               b.c.period_end >= view.filters.date_from)
+        .order_by(u.c.code, b.c.kpi, b.c.competitor, b.c.period_start)).all()
+    out = []
+    for row in rows:
+        period = Filters(row.period_start, row.period_end, row.unit_id,
+                         view.filters.touchpoint_id, view.filters.channel)
+        totals = total_by_item(sums(conn, scope.vis, scope.parent_of, period, [],
+                                    [d.item_of(row.kpi)]))
+        ours = d.estimate(row.kpi, totals.get(d.item_of(row.kpi)), min_n)
+        gap = None if ours.too_few or ours.value is None else ours.value - row.value
+        out.append(Gap(row.id, row.kpi, row.competitor, row.code, row.name_zh, row.name_en,
+                       row.period_start, row.period_end, row.value, ours, gap, row.source))
+    return out
+
+
+@router.get("/dashboard/competitors", response_class=HTMLResponse)
+def competitors_page(request: Request, ctx: ContextDep, actor: PageActor,
+                     errors: list[str] | None = None, saved: int | None = None
+                     ) -> HTMLResponse:
+    with ctx.db.read() as conn:
+        scope = d.dashboard_scope(conn, actor)
+        view = pages.parse_view(request, conn, scope)
+        gaps = competitor_gaps(conn, scope, view, ctx.settings.min_n)
+        manage = _managed_units(conn, actor)
+        return pages._page(request, "dashboard_competitors.html", actor, view, conn, scope,
+                           gaps=gaps, manage=manage, kpis=BENCH_KPIS, errors=errors or [],
+                           saved=saved if saved is not None
+                           else request.query_params.get("saved"))
+
+
+def _managed_units(conn: Connection, actor: Actor) -> list[tuple[str, str, str]]:
+    ids = sorted(actor.scope.visibility(Permission.MANAGE_SURVEYS).unit_ids)
+    if not ids:
+        return []
+    u = t.org_unit
+    return [(r.code, r.name_zh, r.name_en) for r in conn.execute(
+        sa.select(u.c.code, u.c.name_zh, u.c.name_en).where(u.c.id.in_(ids)).order_by(u.c.id))]
+
+
+def check_benchmark(conn: Connection, actor: Actor, row: dict[str, str],
+                    where: str) -> dict[str, Any]:
+    """A benchmark row checked; errors name the field (and the line of an import)."""
+    kpi = (row.get("kpi") or "").strip()
+    if kpi not in BENCH_KPIS:
+        raise InvalidInput(f'"{kpi}" is not a KPI ({", ".join(BENCH_KPIS)})',
+                           where=f"{where}kpi")
+    competitor = (row.get("competitor") or "").strip()
+    if not competitor or len(competitor) > 200:
+        raise InvalidInput("name the competitor (at most 200 characters)",
+                           where=f"{where}competitor")
+    code = (row.get("unit") or "").strip()
+    unit_id = conn.execute(sa.select(t.org_unit.c.id).where(t.org_unit.c.code == code)
+                           ).scalar_one_or_none()
+    if unit_id is None:
+        raise InvalidInput(f'there is no unit "{code}"', where=f"{where}unit")
+    if unit_id not in actor.scope.visibility(Permission.MANAGE_SURVEYS).unit_ids:
+        raise Forbidden(f'you may not set benchmarks for unit "{code}"', where=f"{where}unit")
+    start = pages._date((row.get("period_start") or "").strip(), f"{where}period_start")
+    end = pages._date((row.get("period_end") or "").strip(), f"{where}period_end")
+    if end < start:
+        raise InvalidInput("the period ends before it starts", where=f"{where}period_end")
+    text = (row.get("value") or "").strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidInput(f'"{text}" is not a number', where=f"{where}value") from None
+    low, high = BOUNDS[kpi]
+    if not low <= value <= high:
+        raise InvalidInput(f"a {kpi} value lies from {low:g} to {high:g}",
+                           where=f"{where}value")
+    source = (row.get("source") or "").strip()[:200] or None
+    return {"kpi": kpi, "competitor": competitor, "unit_id": unit_id, "period_start": start,
+            "period_end": end, "value": value, "source": source}
+
+
+def save_benchmark(conn: Connection, values: dict[str, Any]) -> None:
+    b = t.competitor_benchmark
+    updated = conn.execute(b.update().where(
+        b.c.kpi == values["kpi"], b.c.competitor == values["competitor"],
+        b.c.unit_id == values["unit_id"], b.c.period_start == values["period_start"]).values(
+        period_end=values["period_end"], value=values["value"], source=values["source"]))
+    if updated.rowcount == 0:
+        conn.execute(b.insert().values(**values))
+
+
+@router.post("/dashboard/competitors")
+def competitors_save(request: Request, ctx: ContextDep, actor: PageActor,
+                     kpi: Annotated[str, Form()] = "", competitor: Annotated[str, Form()] = "",
+                     unit: Annotated[str, Form()] = "", period_start: Annotated[str, Form()] = "",
+                     period_end: Annotated[str, Form()] = "", value: Annotated[str, Form()] = "",
+                     source: Annotated[str, Form()] = "",
+                     csrf_token: Annotated[str, Form()] = "") -> Response:
+    actor.require(Permission.MANAGE_SURVEYS)
+    pages._require_csrf(request, csrf_token)
+    try:
+        with ctx.db.write() as conn:
+            save_benchmark(conn, check_benchmark(conn, actor, {
+                "kpi": kpi, "competitor": competitor, "unit": unit,
+                "period_start": period_start, "period_end": period_end, "value": value,
+                "source": source}, ""))
+    except (InvalidInput, Forbidden) as exc:
+        return competitors_page(request, ctx, actor, errors=[f"{exc.where}: {exc.message}"])
+    return RedirectResponse("/dashboard/competitors?saved=1", status_code=303)
+
+
+@router.post("/dashboard/competitors/import")
+async def competitors_import(request: Request, ctx: ContextDep, actor: PageActor,
+                             file: Annotated[UploadFile, File()],
+                             csrf_token: Annotated[str, Form()] = "") -> Response:
+    """CSV with a header: kpi, competitor, unit, period_start, period_end, value[, source].
+    All rows or none; each error names its line and column."""
+    actor.require(Permission.MANAGE_SURVEYS)
+    pages._require_csrf(request, csrf_token)
+    raw = await file.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("gbk", errors="replace")
+    reader = csv.DictReader(io.StringIO(text))
+    needed = {"kpi", "competitor", "unit", "period_start", "period_end", "value"}
+    missing = needed - {(name or "").strip() for name in reader.fieldnames or []}
+    if missing:
+        return competitors_page(request, ctx, actor, errors=[
+            f"line 1: missing columns {', '.join(sorted(missing))}"])
+    errors: list[str] = []
+    with ctx.db.write() as conn:
+        checked = []
+        for line, row in enumerate(reader, start=2):
+            clean = {(k or "").strip(): v or "" for k, v in row.items() if isinstance(v, str)}
+            try:
+                checked.append(check_benchmark(conn, actor, clean, f"line {line}: "))
+            except (InvalidInput, Forbidden) as exc:
+                errors.append(f"{exc.where}: {exc.message}")
+        if not errors and not checked:
+            errors.append("line 2: the file has no rows")
+        if not errors:
+            for values in checked:
+                save_benchmark(conn, values)
+    if errors:
+        return competitors_page(request, ctx, actor, errors=errors)
+    return RedirectResponse(f"/dashboard/competitors?saved={len(checked)}", status_code=303)
+
+
+def competitors_table(t_: Translator, gaps: Sequence[Gap]) -> tuple[list[str], list[list[Any]]]:
+    zh = t_.locale == "zh-CN"
+    head = [t_("dash.unit_code"), t_("dash.unit"), t_("compete.kpi"), t_("compete.competitor"),
+            t_("compete.period_start"), t_("compete.period_end"), t_("compete.theirs"),
+            t_("compete.ours"), "n", t_("compete.gap"), t_("compete.source")]
+    return head, [[g.unit_code, g.unit_zh if zh else g.unit_en, g.kpi, g.competitor,
+                   g.period_start.isoformat(), g.period_end.isoformat(), g.theirs,
+                   None if g.ours.too_few or g.ours.value is None else round(g.ours.value, 2),
+                   g.ours.n, None if g.gap is None else round(g.gap, 2), g.source or ""]
+                  for g in gaps]
+
+
+@router.get("/dashboard/competitors/export.{fmt}")
+def export_competitors(fmt: str, request: Request, ctx: ContextDep,
+                       actor: PageActor) -> Response:
+    actor.require(Permission.EXPORT)
+    if fmt not in ("csv", "xlsx"):
+        raise InvalidInput(f'"{fmt}" is not an export format (csv or xlsx)', where="format")
+    with ctx.db.read() as conn:
+        scope = d.dashboard_scope(conn, actor)
+        view = pages.parse_view(request, conn, scope)
+        gaps = competitor_gaps(conn, scope, view, ctx.settings.min_n)
+    head, rows = competitors_table(translator(request), gaps)
+    return table_response(head, rows, "dashboard-competitors", fmt)

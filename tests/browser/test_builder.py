@@ -130,3 +130,36 @@ def test_the_journey_page_reads_on_a_phone(browser, server):  # type: ignore[no-
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "builder-phone-en")
     context.close()
+
+
+def test_a_skip_rule_is_edited_with_its_own_control_and_errors_show_inline(page):
+    sign_in(page, "cx@demo.tiyan.dev")
+    page.goto("/surveys")
+    code = f"browser-skip-{secrets.token_hex(3)}"
+    page.select_option("#new-template", "plain_nps")
+    page.locator("#new-name").fill("浏览器测试 跳转")
+    page.locator("#new-code").fill(code)
+    page.select_option("#new-unit", "auto")
+    page.get_by_role("button", name="从模板创建").click()
+    page.wait_for_url(f"**/surveys/{code}")
+
+    question = page.locator("#q-0")
+    skip = question.locator("details.skip")
+    if not skip.evaluate("d => d.open"):
+        skip.locator("summary", has_text="跳转逻辑").click()
+    # "end the survey" with no condition: refused, the message inside the skip control.
+    question.locator("select[name='q0.s0.target']").select_option("end")
+    page.get_by_role("button", name="保存草稿").click()
+    page.locator("#q-0.has-error").wait_for()
+    assert "at least one condition" in question.locator("details.skip .error").inner_text()
+    assert question.locator("select[name='q0.s0.target']").input_value() == "end"
+
+    question.locator("input[name='q0.s0.c0.source']").fill("nps")
+    question.locator("select[name='q0.s0.c0.op']").select_option(">=")
+    question.locator("input[name='q0.s0.c0.value']").fill("9")
+    page.get_by_role("button", name="保存草稿").click()
+    page.wait_for_url("**saved=1")
+    assert page.locator("#q-0 select[name='q0.s0.target']").input_value() == "end"
+    assert page.locator("#q-0 input[name='q0.s0.c0.value']").input_value() == "9"
+    assert page.locator("#q-0 legend").get_by_text("有跳转").is_visible()
+    screenshot(page, "builder-skip-rule-zh")

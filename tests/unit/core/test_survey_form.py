@@ -32,6 +32,13 @@ def as_fields(form: sf.SurveyForm) -> dict[str, str]:
         for j, c in enumerate(q.conditions):
             fields.update({f"{p}c{j}.source": c.source, f"{p}c{j}.op": c.op,
                            f"{p}c{j}.value": c.value})
+        fields[f"{p}skips"] = str(len(q.skips) + 1)  # and a blank rule, as the page has
+        for k, rule in enumerate(q.skips):
+            sp = f"{p}s{k}."
+            fields.update({f"{sp}target": rule.target, f"{sp}conds": str(len(rule.conditions) + 1)})
+            for j, c in enumerate(rule.conditions):
+                fields.update({f"{sp}c{j}.source": c.source, f"{sp}c{j}.op": c.op,
+                               f"{sp}c{j}.value": c.value})
     return fields
 
 
@@ -164,3 +171,51 @@ def test_other_settings_must_be_a_json_object_naming_the_question() -> None:
     q.extra = '{"future_rule": {"to": "end"}, "key": "ignored"}'
     assert sf.question_from_form(q)["future_rule"] == {"to": "end"}
     assert sf.question_from_form(q)["key"] == "why"
+
+
+SKIPPING = {
+    "title": {"zh-CN": "问卷", "en": "Survey"}, "languages": ["zh-CN", "en"],
+    "questions": [
+        {"key": "nps", "type": "nps", "text": {"zh-CN": "推荐", "en": "Recommend"},
+         "skip_to": [{"if": [{"question": "nps", "op": ">=", "value": 9}], "page": 3},
+                     {"if": [{"invitation": "channel", "op": "==", "value": "phone"},
+                             {"question": "nps", "op": "answered"}], "page": "end"}]},
+        {"key": "why", "type": "text", "page": 2, "text": {"zh-CN": "原因", "en": "Why"}},
+        {"key": "again", "type": "yesno", "page": 3, "text": {"zh-CN": "再来", "en": "Again"}},
+    ],
+}
+
+
+def test_skip_rules_round_trip_through_their_own_controls() -> None:
+    form = sf.form_from_definition(SKIPPING)
+    nps = form.questions[0]
+    assert [(r.target, [c.source for c in r.conditions]) for r in nps.skips] == [
+        ("3", ["nps"]), ("end", ["invitation.channel", "nps"])]
+    assert nps.extra == ""  # skip_to has its own control, not the JSON box
+    assert form.later_pages(nps) == ["2", "3"] and form.later_pages(form.questions[2]) == []
+    again = sf.form_from_fields(as_fields(form))
+    raw = sf.definition_from_form(again)
+    assert definition_to_dict(parse_definition(raw)) == definition_to_dict(
+        parse_definition(SKIPPING))
+
+
+def test_a_blank_skip_rule_is_ignored_and_a_half_filled_one_is_refused_naming_it() -> None:
+    fields = as_fields(sf.form_from_definition(SKIPPING))
+    fields.update({"q0.s1.target": "", "q0.s1.c0.source": "", "q0.s1.c1.source": ""})
+    assert len(sf.form_from_fields(fields).questions[0].skips) == 1  # rule 2 emptied: dropped
+    fields["q0.s1.c0.source"] = "nps"  # a condition but no target
+    form = sf.form_from_fields(fields)
+    with pytest.raises(InvalidInput) as problem:
+        parse_definition(sf.definition_from_form(form))
+    assert problem.value.where == 'question "nps".skip_to[2]'
+    assert "later page number" in problem.value.message
+    assert sf.error_question(problem.value.where, form) == 0
+    fields.update({"q0.s1.target": "2", "q0.s1.c0.source": ""})  # a target, no condition
+    with pytest.raises(InvalidInput, match="at least one condition"):
+        parse_definition(sf.definition_from_form(sf.form_from_fields(fields)))
+    fields.update({"q2.skips": "1", "q2.s0.target": "1", "q2.s0.conds": "1",
+                   "q2.s0.c0.source": "again", "q2.s0.c0.op": "==", "q2.s0.c0.value": "yes"})
+    fields.update({"q0.s1.target": ""})
+    with pytest.raises(InvalidInput, match="only jump forward") as backwards:
+        parse_definition(sf.definition_from_form(sf.form_from_fields(fields)))
+    assert backwards.value.where == 'question "again".skip_to[1]'

@@ -1,6 +1,7 @@
 """The survey builder's form, both ways: a stored definition ⇄ flat HTML form fields.
 
-The editor posts every question as flat fields (`q3.text.en`, `q3.c0.op` …). `definition_from_form`
+The editor posts every question as flat fields (`q3.text.en`, `q3.c0.op`, skip rules as
+`q3.s0.target` with their conditions `q3.s0.c0.op` …). `definition_from_form`
 turns them back into the stored JSON shape, which `parse_definition` then validates — so the
 form never needs rules of its own. Fields the form has no control for (added to the definition
 format later) travel in a hidden JSON field per question and are never dropped.
@@ -18,7 +19,8 @@ from tiyan.domain.surveys import CHOICE, LANGUAGES, QuestionType
 from tiyan.errors import InvalidInput
 
 FORM_FIELDS = frozenset({"key", "type", "text", "required", "item_code", "touchpoint", "page",
-                         "scale", "options", "rows", "allow_other", "randomize", "show_if"})
+                         "scale", "options", "rows", "allow_other", "randomize", "show_if",
+                         "skip_to"})
 SCALE_TYPES = frozenset({QuestionType.RATING, QuestionType.MATRIX})
 OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "answered")
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
@@ -29,6 +31,15 @@ class ConditionForm:
     source: str = ""
     op: str = "=="
     value: str = ""
+
+
+@dataclass
+class SkipForm:
+    """One skip rule: after the question's page go to `target` (a page number or "end") when
+    every condition holds."""
+
+    target: str = ""
+    conditions: list[ConditionForm] = field(default_factory=list)
 
 
 @dataclass
@@ -49,6 +60,7 @@ class QuestionForm:
     allow_other: bool = False
     randomize: bool = False
     conditions: list[ConditionForm] = field(default_factory=list)
+    skips: list[SkipForm] = field(default_factory=list)
     extra: str = ""  # JSON of fields the form has no control for
 
 
@@ -58,6 +70,15 @@ class SurveyForm:
     intro: dict[str, str]
     languages: list[str]
     questions: list[QuestionForm]
+
+    def later_pages(self, q: QuestionForm) -> list[str]:
+        """The pages after `q`'s page that some question is on: where a skip rule may go (plus
+        the rule's own target when it is none of them, so a wrong one is shown, not lost)."""
+        here = _int(q.page, 0)
+        pages = sorted({n for n in (_int(other.page, 0) for other in self.questions)
+                        if isinstance(n, int) and n > here})
+        out = [str(n) for n in pages]
+        return out + [s.target for s in q.skips if s.target not in (*out, "end", "")]
 
 
 # --- definition -> form --------------------------------------------------------------------
@@ -82,6 +103,7 @@ def question_form(q: Mapping[str, Any], languages: Sequence[str] = LANGUAGES) ->
         options=_lines(q.get("options"), languages), rows=_lines(q.get("rows"), languages),
         allow_other=bool(q.get("allow_other")), randomize=bool(q.get("randomize")),
         conditions=[_condition_form(c) for c in _as_list(q.get("show_if"))],
+        skips=[_skip_form(r) for r in _as_list(q.get("skip_to"))],
         extra=json.dumps(extra, ensure_ascii=False) if extra else "",
     )
 
@@ -114,6 +136,14 @@ def _condition_form(raw: Any) -> ConditionForm:
     return ConditionForm(source, str(raw.get("op", "==")), text)
 
 
+def _skip_form(raw: Any) -> SkipForm:
+    if not isinstance(raw, Mapping):
+        return SkipForm()
+    target = raw.get("page")
+    return SkipForm("" if target is None else str(target),
+                    [_condition_form(c) for c in _as_list(raw.get("if"))])
+
+
 def _scalar_text(value: Any) -> str:
     if value is None:
         return ""
@@ -142,14 +172,30 @@ def form_from_fields(fields: Mapping[str, str]) -> SurveyForm:
         languages=languages, questions=questions)
 
 
-def _question_fields(fields: Mapping[str, str], p: str,
-                     languages: Sequence[str]) -> QuestionForm:
+def _conditions_fields(fields: Mapping[str, str], p: str) -> list[ConditionForm]:
     conditions = []
     for j in range(min(_int(fields.get(f"{p}conds"), 0), 50)):
         c = ConditionForm(fields.get(f"{p}c{j}.source", "").strip(),
                           fields.get(f"{p}c{j}.op", "=="), fields.get(f"{p}c{j}.value", ""))
         if c.source:
             conditions.append(c)
+    return conditions
+
+
+def _skip_fields(fields: Mapping[str, str], p: str) -> list[SkipForm]:
+    """The skip rules posted for one question: a rule with a target or any condition is kept
+    (a half-filled one is then refused on save, naming the rule), an empty one is not."""
+    rules = []
+    for k in range(min(_int(fields.get(f"{p}skips"), 0), 20)):
+        rule = SkipForm(fields.get(f"{p}s{k}.target", "").strip(),
+                        _conditions_fields(fields, f"{p}s{k}."))
+        if rule.target or rule.conditions:
+            rules.append(rule)
+    return rules
+
+
+def _question_fields(fields: Mapping[str, str], p: str,
+                     languages: Sequence[str]) -> QuestionForm:
     return QuestionForm(
         key=fields.get(f"{p}key", "").strip(), type=fields.get(f"{p}type", "text"),
         text={lang: fields.get(f"{p}text.{lang}", "") for lang in languages},
@@ -160,7 +206,8 @@ def _question_fields(fields: Mapping[str, str], p: str,
         scale_max=fields.get(f"{p}scale_max", "").strip(),
         options=fields.get(f"{p}options", ""), rows=fields.get(f"{p}rows", ""),
         allow_other=f"{p}allow_other" in fields, randomize=f"{p}randomize" in fields,
-        conditions=conditions, extra=fields.get(f"{p}extra", ""))
+        conditions=_conditions_fields(fields, p), skips=_skip_fields(fields, p),
+        extra=fields.get(f"{p}extra", ""))
 
 
 def definition_from_form(form: SurveyForm) -> dict[str, Any]:
@@ -193,6 +240,10 @@ def question_from_form(q: QuestionForm) -> dict[str, Any]:
         out["randomize"] = True
     if q.conditions:
         out["show_if"] = [condition_from_form(c) for c in q.conditions]
+    if q.skips:
+        out["skip_to"] = [{"if": [condition_from_form(c) for c in rule.conditions],
+                           "page": rule.target if rule.target == "end" else
+                           _int(rule.target, rule.target)} for rule in q.skips]
     out.update(_extra(q.extra, q.key))
     return out
 

@@ -28,7 +28,8 @@
       type: "scatter", symbolSize: narrow ? 12 : 16,
       data: data.points.map(function (p) { return { name: p.name, value: p.value, itemStyle: { color: colors[p.quadrant] } }; }),
       label: { show: true, position: "right", formatter: "{b}", fontSize: narrow ? 10 : 12 },
-      markLine: { silent: true, symbol: "none", lineStyle: { type: "dashed", color: "#99a" },
+      labelLayout: { hideOverlap: true },
+      markLine: { silent: true, symbol: "none", label: { show: false }, lineStyle: { type: "dashed", color: "#99a" },
         data: [{ xAxis: data.split[0] }, { yAxis: data.split[1] }] }
     }]
   });

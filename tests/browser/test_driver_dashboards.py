@@ -1,0 +1,69 @@
+"""Key drivers, staff scorecards and competitor gaps in chromium on the demo database: each page
+in both languages, a filter applied, an export, a benchmark entered; screenshots."""
+
+from pathlib import Path
+
+from tests.browser.conftest import screenshot
+from tests.browser.test_dashboards import sign_in
+
+
+def test_key_drivers_in_both_languages_with_a_filter_and_an_export(page):
+    sign_in(page, "cx@demo.tiyan.dev")
+    page.goto("/dashboard/drivers?lang=zh-CN")
+    assert page.get_by_role("heading", name="关键驱动因素").is_visible()
+    page.wait_for_selector("#drivers-chart[data-ready=true] canvas")
+    assert page.locator("#drivers tbody tr").count() >= 2
+    screenshot(page, "dashboard-drivers-zh")
+    page.goto("/dashboard/drivers?lang=en&outcome=csat")
+    assert page.get_by_role("heading", name="Key drivers").is_visible()
+    page.get_by_label("Channel").select_option("sms")
+    page.locator("#apply-filters").click()
+    page.wait_for_url("**channel=sms**")
+    assert "outcome=csat" in page.url
+    if page.locator("#drivers").count():
+        page.wait_for_selector("#drivers-chart[data-ready=true] canvas")
+        with page.expect_download() as download:
+            page.locator("#export-csv").click()
+        text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+        assert text.splitlines()[0].startswith("Item code,Item")
+    screenshot(page, "dashboard-drivers-en")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/dashboard/drivers?lang=zh-CN")
+    page.wait_for_selector("#drivers-chart[data-ready=true] canvas")
+    screenshot(page, "dashboard-drivers-phone")
+
+
+def test_staff_scorecards_in_both_languages_with_a_filter(page):
+    sign_in(page, "cx@demo.tiyan.dev")
+    page.goto("/dashboard/staff?lang=zh-CN")
+    assert page.get_by_role("heading", name="员工计分卡").is_visible()
+    assert page.locator("#staff-cards tbody tr").count() >= 1
+    screenshot(page, "dashboard-staff-zh")
+    page.goto("/dashboard/staff?lang=en&kpi=csat")
+    page.get_by_label("Channel").select_option("sms")
+    page.locator("#apply-filters").click()
+    page.wait_for_url("**channel=sms**")
+    assert "kpi=csat" in page.url
+    assert page.get_by_role("heading", name="Staff scorecards").is_visible()
+    screenshot(page, "dashboard-staff-en")
+
+
+def test_competitor_gap_entered_and_shown_in_both_languages(page):
+    sign_in(page, "cx@demo.tiyan.dev")
+    page.goto("/dashboard/competitors?lang=en")
+    assert page.get_by_role("heading", name="Competitor gaps").is_visible()
+    form = page.locator("#compete-form")
+    form.get_by_label("Competitor", exact=True).fill("Rival Motors")
+    start = page.locator("#dash-filters input[name=from]").input_value()
+    end = page.locator("#dash-filters input[name=to]").input_value()
+    form.get_by_label("Period start").fill(start)
+    form.get_by_label("Period end").fill(end)
+    form.get_by_label("Competitor value").fill("25")
+    form.get_by_role("button").click()
+    page.wait_for_selector("#compete-saved")
+    assert page.locator("#competitor-gaps tbody tr").count() >= 1
+    screenshot(page, "dashboard-competitors-en")
+    page.goto("/dashboard/competitors?lang=zh-CN")
+    assert page.get_by_role("heading", name="竞争对手差距").is_visible()
+    assert "Rival Motors" in page.locator("#competitor-gaps").inner_text()
+    screenshot(page, "dashboard-competitors-zh")

@@ -431,6 +431,8 @@ text_aspect = sa.Table(
     sa.Column("label", sa.String(16), nullable=False),
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("evidence", sa.Text, nullable=False),
+    # the most negative quotes: read in score order, stopping after the first matches (0008)
+    sa.Index("ix_text_aspect_label_score", "label", "score"),
 )
 
 # --- targets and benchmarks ---------------------------------------------------------------
@@ -477,6 +479,27 @@ score_agg = sa.Table(
     sa.Column("bottom", sa.BigInteger, nullable=False),
     sa.PrimaryKeyConstraint("grain", "bucket", "unit_id", "survey_id", "touchpoint_id",
                             "channel", "item_code"),
+    sqlite_with_rowid=False,
+)
+
+# Text aggregates (0008): per day and month x unit x survey x touchpoint (the question's own,
+# else the response's) x channel x aspect code x sentiment label: n and the sum of scores. Aspect
+# code '' counts analysed comments by their document sentiment (n, sum of document scores).
+# Folded in the transaction that stores an analysis, unfolded in the one that replaces it.
+text_agg = sa.Table(
+    "text_agg", metadata,
+    sa.Column("grain", sa.String(1), nullable=False),
+    sa.Column("bucket", sa.Date, nullable=False),
+    sa.Column("unit_id", sa.Integer, nullable=False),
+    sa.Column("survey_id", sa.Integer, nullable=False),
+    sa.Column("touchpoint_id", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("aspect_code", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(16), nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.Float, nullable=False),
+    sa.PrimaryKeyConstraint("grain", "bucket", "unit_id", "survey_id", "touchpoint_id",
+                            "channel", "aspect_code", "label"),
     sqlite_with_rowid=False,
 )
 

@@ -96,3 +96,31 @@ def test_the_module_takes_the_tiyan_command_line(tmp_path: Path) -> None:
         check=False,
     )
     assert usage.returncode == 1 and "usage" in usage.stderr
+
+
+def test_the_console_script_runs_analyze_without_typer_and_the_rest_with_it(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out.jsonl"
+    source = str(_source(tmp_path))
+    code = (
+        "import sys\n"
+        "from tiyan.entry import main\n"
+        f"sys.argv = ['tiyan', 'text', 'analyze', {source!r}, '-o', {str(out)!r},"
+        " '--text-column', 'comment', '--industry', 'restaurant']\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
+        "print('typer' in sys.modules, 'tiyan.cli' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert result.stdout.split() == ["False", "False"]
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 2
+    usage = subprocess.run(
+        [sys.executable, "-m", "tiyan.entry", "text", "analyze", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert usage.returncode == 0 and "--industry" in usage.stdout

@@ -15,13 +15,12 @@ from tiyan.services.jobs import Worker
 from tiyan.web.api import calls as calls_api
 from tiyan.web.api import cases as cases_api
 from tiyan.web.api import customers as customers_api
-from tiyan.web.api import exports, v1
+from tiyan.web.api import exports, response_parquet, v1
 from tiyan.web.api import feedback_imports as feedback_imports_api
 from tiyan.web.api import invitations as invitations_api
 from tiyan.web.api import journeys as journeys_api
 from tiyan.web.api import opt_out as opt_out_api
 from tiyan.web.api import plans as plans_api
-from tiyan.web.api import response_parquet
 from tiyan.web.api import survey_links as survey_links_api
 from tiyan.web.api import surveys as surveys_api
 from tiyan.web.api import voc as voc_api

@@ -4,7 +4,8 @@ Loading jieba's whole dictionary takes about a second, so each industry's dictio
 the terms of `dictionaries/<industry>.txt`, in jieba's user-dictionary format `word [freq] [tag]`)
 is kept as a bucketed `Lexicon` in a cache folder, built once, and each text loads only the buckets
 it can reach (see `_lexicon`): the same words as with the full dictionary, for a fraction of the
-cost. jieba's word-graph and best-route loops are replaced by tighter equivalents.
+cost. jieba's segmentation loops (word graph, best route, the HMM for unknown words) are
+replaced by tighter equivalents that give the same words.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import threading
 import time
 from dataclasses import dataclass
 from functools import cache
-from math import log
+from math import inf, log
 from pathlib import Path
-from typing import Any
 
 from tiyan.text._lexicon import Lexicon, import_jieba, load_or_build
 from tiyan.text.taxonomy import INDUSTRIES
@@ -50,77 +50,186 @@ class Clause:
 
 
 class Tokenizer:
-    """jieba's segmentation over a lazily filled `Lexicon`."""
+    """jieba's segmentation (dictionary words, HMM for unknown runs) over a lazily filled `Lexicon`.
+
+    `cut` gives exactly the words of jieba's `lcut(text, HMM=True)` with the same dictionary: the
+    same blocks, word graph, best route and HMM (Viterbi over B/M/E/S with jieba's probabilities
+    and its tie-breaking), written as tight loops.
+    """
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
-        self._jieba: Any = _jieba_tokenizer_class()()
-        self._jieba.FREQ = lexicon.freq
-        self._jieba.total = lexicon.total
-        self._jieba.initialized = True
+        self._hmm = _HiddenMarkov.load()
+        self._force_split: set[str] = import_jieba().finalseg.Force_Split_Words
 
     def cut(self, text: str) -> list[str]:
         """jieba's words of `text` (HMM on for unknown words), whitespace included."""
         self.lexicon.cover(text)
-        words: list[str] = self._jieba.lcut(text, HMM=True)
+        words: list[str] = []
+        append = words.append
+        for block in _RE_HAN.split(text):
+            if not block:
+                continue
+            if _RE_HAN.match(block):
+                self._cut_block(block, words)
+                continue
+            for piece in _RE_SKIP.split(block):
+                if _RE_SKIP.match(piece):
+                    append(piece)
+                else:
+                    words.extend(piece)
         return words
 
+    def _cut_block(self, block: str, words: list[str]) -> None:
+        """jieba's `__cut_DAG`: dictionary words, runs of single characters through the HMM."""
+        first_word_ends = best_route(block, self.lexicon.freq, log(self.lexicon.total))
+        append = words.append
+        start, size, run = 0, len(block), ""
+        while start < size:
+            end = first_word_ends[start] + 1
+            if end - start == 1:
+                run += block[start]
+            else:
+                if run:
+                    self._cut_run(run, words)
+                    run = ""
+                append(block[start:end])
+            start = end
+        if run:
+            self._cut_run(run, words)
 
-@cache
-def _jieba_tokenizer_class() -> Any:
-    """jieba's Tokenizer with its two hot loops (word graph, best route) tightened.
+    def _cut_run(self, run: str, words: list[str]) -> None:
+        if len(run) == 1:
+            words.append(run)
+        elif not self.lexicon.freq.get(run):
+            self._hmm_cut(run, words)
+        else:
+            words.extend(run)
 
-    Same arithmetic in the same order as jieba's own methods, so the same words come out; it reads
-    the dictionary through local names and skips jieba's per-call initialisation check.
+    def _hmm_cut(self, run: str, words: list[str]) -> None:
+        """jieba's `finalseg.cut`: Chinese blocks by the HMM, the rest split on letters/digits."""
+        append = words.append
+        for block in _RE_HMM_HAN.split(run):
+            if _RE_HMM_HAN.match(block):
+                for word in self._hmm.words(block):
+                    if word in self._force_split:
+                        words.extend(word)
+                    else:
+                        append(word)
+            else:
+                words.extend(piece for piece in _RE_HMM_SKIP.split(block) if piece)
+
+
+# jieba's block patterns (`re_han_default`, `re_skip_default`, and finalseg's two)
+_RE_HAN = re.compile("([\u4e00-\u9fd5a-zA-Z0-9+#&\\._%\\-]+)")
+_RE_SKIP = re.compile("(\r\n|\\s)")
+_RE_HMM_HAN = re.compile("([\u4e00-\u9fd5]+)")
+_RE_HMM_SKIP = re.compile("([a-zA-Z0-9]+(?:\\.\\d+)?%?)")
+_MIN_FLOAT = -3.14e100
+_TAG_INDEX = {"B": 0, "M": 1, "E": 2, "S": 3}
+
+
+@dataclass(frozen=True)
+class _HiddenMarkov:
+    """jieba's B/M/E/S character-tagging HMM (its shipped probabilities)."""
+
+    start: dict[str, float]
+    trans: dict[str, dict[str, float]]
+    emit: dict[str, dict[str, float]]
+
+    @staticmethod
+    @cache
+    def load() -> _HiddenMarkov:
+        finalseg = import_jieba().finalseg
+        return _HiddenMarkov(finalseg.start_P, finalseg.trans_P, finalseg.emit_P)
+
+    def words(self, chars: str) -> list[str]:
+        """jieba's `finalseg.__cut` of a run of Chinese characters."""
+        words, begin, following = [], 0, 0
+        for i, tag in enumerate(self.tags(chars)):
+            if tag == "B":
+                begin = i
+            elif tag == "E":
+                words.append(chars[begin : i + 1])
+                following = i + 1
+            elif tag == "S":
+                words.append(chars[i])
+                following = i + 1
+        if following < len(chars):
+            words.append(chars[following:])
+        return words
+
+    def tags(self, chars: str) -> list[str]:
+        """jieba's `finalseg.viterbi`: the most likely tag of each character.
+
+        Same sums in the same order; where two predecessors tie, jieba's `max` over (probability,
+        tag) pairs keeps the later letter, and so does this.
+        """
+        lost = _MIN_FLOAT
+        e_b, e_m, e_e, e_s = (self.emit[tag] for tag in "BMES")
+        trans = self.trans
+        t_eb, t_sb = trans["E"]["B"], trans["S"]["B"]
+        t_mm, t_bm = trans["M"]["M"], trans["B"]["M"]
+        t_ss, t_es = trans["S"]["S"], trans["E"]["S"]
+        t_be, t_me = trans["B"]["E"], trans["M"]["E"]
+        first = chars[0]
+        v_b = self.start["B"] + e_b.get(first, lost)
+        v_m = self.start["M"] + e_m.get(first, lost)
+        v_e = self.start["E"] + e_e.get(first, lost)
+        v_s = self.start["S"] + e_s.get(first, lost)
+        back: list[tuple[str, str, str, str]] = []
+        for char in chars[1:]:
+            em = e_b.get(char, lost)
+            from_e, from_s = v_e + t_eb + em, v_s + t_sb + em
+            n_b, p_b = (from_s, "S") if from_s >= from_e else (from_e, "E")
+            em = e_m.get(char, lost)
+            from_m, from_b = v_m + t_mm + em, v_b + t_bm + em
+            n_m, p_m = (from_m, "M") if from_m >= from_b else (from_b, "B")
+            em = e_s.get(char, lost)
+            from_s, from_e = v_s + t_ss + em, v_e + t_es + em
+            n_s, p_s = (from_s, "S") if from_s >= from_e else (from_e, "E")
+            em = e_e.get(char, lost)
+            from_b, from_m = v_b + t_be + em, v_m + t_me + em
+            n_e, p_e = (from_m, "M") if from_m >= from_b else (from_b, "B")
+            back.append((p_b, p_m, p_e, p_s))
+            v_b, v_m, v_e, v_s = n_b, n_m, n_e, n_s
+        tag = "S" if v_s >= v_e else "E"
+        tags = [tag]
+        for pointers in reversed(back):
+            tag = pointers[_TAG_INDEX[tag]]
+            tags.append(tag)
+        tags.reverse()
+        return tags
+
+
+def best_route(sentence: str, freq: dict[str, int], log_total: float) -> list[int]:
+    """jieba's word graph and dynamic programme in one right-to-left pass: for each start, the end
+    (inclusive) of the first word on the most probable route from there.
+
+    The words starting at `start` are the dictionary entries with a count among its prefixes (a
+    prefix missing from the dictionary ends the search); a start without one is a word of its own
+    (count 1). Same sums in the same order as jieba's `calc`; on a tie the later end wins, as it
+    does in jieba's comparison of (log-probability, end) pairs.
     """
-
-    class TightTokenizer(import_jieba().Tokenizer):  # type: ignore[misc]
-        def get_DAG(self, sentence: str) -> dict[int, list[int]]:  # noqa: N802 (jieba's name)
-            return word_graph(sentence, self.FREQ)
-
-        def calc(self, sentence: str, DAG: Any, route: Any) -> None:  # noqa: N803
-            best_route(sentence, DAG, route, self.FREQ, log(self.total))
-
-    return TightTokenizer
-
-
-def word_graph(sentence: str, freq: dict[str, int]) -> dict[int, list[int]]:
-    """For each start, the ends (inclusive) of the dictionary words there (itself when none)."""
     get = freq.get
     size = len(sentence)
-    graph = {}
-    for start in range(size):
-        ends = []
+    scores = [0.0] * (size + 1)
+    ends = [0] * (size + 1)
+    for start in range(size - 1, -1, -1):
+        best, best_end = -inf, -1
         for end in range(start, size):
             count = get(sentence[start : end + 1])
             if count is None:  # not even a prefix of a word
                 break
             if count:
-                ends.append(end)
-        graph[start] = ends or [start]
-    return graph
-
-
-def best_route(
-    sentence: str,
-    graph: dict[int, list[int]],
-    route: dict[int, tuple[float, int]],
-    freq: dict[str, int],
-    log_total: float,
-) -> None:
-    """jieba's dynamic programme: route[start] = (best log-probability, end of the first word)."""
-    get = freq.get
-    route[len(sentence)] = (0, 0)
-    for start in range(len(sentence) - 1, -1, -1):
-        best = None
-        for end in graph[start]:
-            candidate = (
-                log(get(sentence[start : end + 1]) or 1) - log_total + route[end + 1][0],
-                end,
-            )
-            if best is None or candidate > best:
-                best = candidate
-        route[start] = best  # type: ignore[assignment]
+                score = log(count) - log_total + scores[end + 1]
+                if score >= best:
+                    best, best_end = score, end
+        if best_end < 0:  # no word starts here: the character alone, jieba's count 1
+            best, best_end = log(1) - log_total + scores[start + 1], start
+        scores[start] = best
+        ends[start] = best_end
+    return ends
 
 
 def segment(text: str, industry: str | None = None) -> list[str]:

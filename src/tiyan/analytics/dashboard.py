@@ -392,7 +392,20 @@ def _rating_items(conn: Connection, touchpoint_ids: Sequence[int]) -> list[str]:
 def _sentiment(conn: Connection, scope: Scope, filters: Filters,
                touchpoint_ids: Sequence[int]) -> dict[int, tuple[int, float, int]]:
     """(comments, sum of sentiment scores, negative comments) per touchpoint, from the text
-    analysis results where they exist (read from the analysed comments, not the aggregates)."""
+    aggregates (frontline users and a stale aggregate: from the analysed comments)."""
+    from tiyan.analytics.text_cube import from_aggregates, text_sums
+
+    if from_aggregates(conn, scope.vis):
+        out: dict[int, tuple[int, float, int]] = {}
+        wanted = set(touchpoint_ids)
+        for (tp_id, label), (n, total) in text_sums(
+                conn, scope.vis, scope.parent_of, filters, ["touchpoint_id", "label"],
+                comments=True).items():
+            if tp_id in wanted:
+                got = out.get(int(str(tp_id)), (0, 0.0, 0))
+                out[int(str(tp_id))] = (got[0] + n, got[1] + total,
+                                        got[2] + (n if label == "negative" else 0))
+        return out
     r, ta, q = t.response, t.text_analysis, t.score_agg_question
     where = raw_where(scope.vis, scope.parent_of, filters, BUSINESS_TIMEZONE)
     step = sa.func.coalesce(q.c.touchpoint_id, r.c.touchpoint_id)

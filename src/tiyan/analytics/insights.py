@@ -1,8 +1,10 @@
 """The data behind the text insights page (no web imports): what comments talk about and how.
 
-Read from the text-analysis results (`text_analysis`, one row per analysed comment, and
-`text_aspect`, one row per aspect found in it), joined to their responses for the user's scope
-and the filters (date range, unit subtree, touchpoint with its sub-touchpoints, channel):
+Counts come from the text aggregates (`text_agg`, analytics/text_cube) for the user's scope and
+the filters (date range, unit subtree, touchpoint with its sub-touchpoints, channel); frontline
+users (only their own responses) and a database whose aggregate is still stale after an upgrade
+are served from the text-analysis results themselves (`text_analysis`, one row per analysed
+comment, and `text_aspect`, one row per aspect found in it) joined to their responses:
 
 - a heat map: mentions per aspect × sentiment label (negative, neutral, positive);
 - trending aspects: the share of analysed comments mentioning each aspect in this period and the
@@ -27,6 +29,7 @@ from sqlalchemy.engine import Connection
 
 from tiyan.analytics.cube import Filters, raw_where, touchpoint_family, utc_bounds
 from tiyan.analytics.dashboard import Scope
+from tiyan.analytics.text_cube import from_aggregates, text_sums
 from tiyan.domain.metrics import Estimate, proportion
 from tiyan.domain.statistics import Change, compare
 from tiyan.store import tables as t
@@ -106,6 +109,38 @@ def _where(conn: Connection, scope: Scope, filters: Filters,
 
 def text_insights(conn: Connection, scope: Scope, filters: Filters, *,
                   min_n: int, quotes: int = QUOTES) -> TextInsights:
+    if from_aggregates(conn, scope.vis):
+        comments, negative, counts = _counts_from_aggregates(conn, scope, filters)
+    else:
+        comments, negative, counts = _counts_from_analyses(conn, scope, filters)
+    aspects = _aspect_rows(counts, comments, min_n)
+    return TextInsights(comments[1], comments[0], negative, aspects,
+                        _quotes(conn, scope, filters, quotes))
+
+
+Counted = tuple[dict[int, int], int, dict[tuple[int, str, str], tuple[int, float]]]
+
+
+def _counts_from_aggregates(conn: Connection, scope: Scope, filters: Filters) -> Counted:
+    """Analysed comments (period 1 = this one, 0 = the previous one), negative comments this
+    period and (n, Σscore) per (period, aspect, label), from the text aggregates."""
+    comments = {0: 0, 1: 0}
+    negative = 0
+    counts: dict[tuple[int, str, str], tuple[int, float]] = {}
+    for period, shown in ((1, filters), (0, filters.previous())):
+        docs = text_sums(conn, scope.vis, scope.parent_of, shown, ["label"], comments=True)
+        comments[period] = sum(n for n, _ in docs.values())
+        if period == 1:
+            negative = docs.get(("negative",), (0, 0.0))[0]
+        for (code, label), value in text_sums(conn, scope.vis, scope.parent_of, shown,
+                                              ["aspect_code", "label"], comments=False).items():
+            counts[(period, str(code), str(label))] = value
+    return comments, negative, counts
+
+
+def _counts_from_analyses(conn: Connection, scope: Scope, filters: Filters) -> Counted:
+    """The same counts read from the analyses joined to their responses (frontline users, a
+    stale aggregate, and the reference the tests compare the aggregates with)."""
     before = filters.previous()
     span = Filters(before.date_from, filters.date_to, filters.unit_id, filters.touchpoint_id,
                    filters.channel)
@@ -133,10 +168,7 @@ def text_insights(conn: Connection, scope: Scope, filters: Filters, *,
                          .join(r, r.c.id == x.c.response_id))
             .where(*where).group_by(current, x.c.aspect_code, x.c.label)):
         counts[(int(row[0]), str(row[1]), str(row[2]))] = (int(row[3]), float(row[4] or 0.0))
-
-    aspects = _aspect_rows(counts, comments, min_n)
-    return TextInsights(comments[1], comments[0], negative, aspects,
-                        _quotes(conn, scope, filters, quotes))
+    return comments, negative, counts
 
 
 def _aspect_rows(counts: Mapping[tuple[int, str, str], tuple[int, float]],

@@ -4,6 +4,8 @@ A stored response enqueues `aggregates.fold` in its own transaction (services/ar
 worker folds it within a poll interval, so a submission shows on the dashboards within seconds
 while the submit path only writes one more job row. Bulk loads (`tiyan generate`, `tiyan demo`)
 and `tiyan aggregates rebuild` fold in chunks of ids instead (store/aggregates.catch_up).
+The text aggregates follow the analyses as they are stored (store/text_aggregates); rebuild
+recomputes them too, and catch-up does when a schema upgrade marked them stale.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from tiyan.context import Context
 from tiyan.services.jobs import job_handler
-from tiyan.store import aggregates
+from tiyan.store import aggregates, text_aggregates
 
 FOLD = "aggregates.fold"
 
@@ -26,8 +28,23 @@ def fold_job(ctx: Context, payload: dict[str, Any]) -> None:
 
 
 def catch_up(ctx: Context, progress: Callable[[int, int], None] | None = None) -> int:
-    return aggregates.catch_up(ctx.db, ctx.now, progress=progress)
+    count = aggregates.catch_up(ctx.db, ctx.now, progress=progress)
+    with ctx.db.read() as conn:
+        stale = text_aggregates.is_stale(conn)
+    if stale:  # results stored before the text aggregate existed
+        rebuild_text(ctx)
+    return count
 
 
 def rebuild(ctx: Context, progress: Callable[[int, int], None] | None = None) -> int:
-    return aggregates.rebuild(ctx.db, ctx.now, progress=progress)
+    count = aggregates.rebuild(ctx.db, ctx.now, progress=progress)
+    rebuild_text(ctx)
+    return count
+
+
+def rebuild_text(ctx: Context, progress: Callable[[int, int], None] | None = None) -> int:
+    """Recompute the text aggregates from every stored analysis (one transaction); returns the
+    number of analyses."""
+    with ctx.db.write() as conn:
+        return text_aggregates.rebuild_in(conn, ctx.now(), ctx.db.immutable_cache,
+                                          progress=progress)

@@ -58,7 +58,8 @@ def analyze_responses(ctx: Context, response_ids: Sequence[int],
             with ctx.db.write() as conn:
                 store.delete_analyses(conn, list(response_ids))
                 for version, rows in results:
-                    store.insert_analyses(conn, rows, version, ctx.now())
+                    store.insert_analyses(conn, rows, version, ctx.now(),
+                                          ctx.db.immutable_cache)
                 if then is not None:
                     then(conn)
             break

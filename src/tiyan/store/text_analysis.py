@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tiyan.domain.surveys import QuestionType, SurveyDefinition
-from tiyan.store import app_settings
+from tiyan.store import app_settings, text_aggregates
 from tiyan.store import tables as t
 from tiyan.store.surveys import version_definition
 
@@ -80,8 +80,10 @@ def _text_keys(definition: SurveyDefinition) -> frozenset[str]:
 
 
 def insert_analyses(conn: Connection, rows: Sequence[AnalysisRow], model_version: str,
-                    now: dt.datetime) -> None:
-    """Store these results (after `delete_analyses` of their responses when analysing again)."""
+                    now: dt.datetime, cache: dict[object, object] | None = None) -> None:
+    """Store these results (after `delete_analyses` of their responses when analysing again)
+    and add them to the text aggregates in the same transaction."""
+    inserted: list[int] = []
     for row in rows:
         analysis_id = conn.execute(sa.insert(t.text_analysis).values(
             response_id=row.response_id, question_key=row.question_key, language=row.language,
@@ -89,17 +91,21 @@ def insert_analyses(conn: Connection, rows: Sequence[AnalysisRow], model_version
             redacted_text=row.redacted_text, keywords=list(row.keywords),
             model_version=model_version, analyzed_at=now,
         )).inserted_primary_key[0]  # type: ignore[index]
+        inserted.append(int(analysis_id))
         if row.aspects:
             conn.execute(sa.insert(t.text_aspect), [
                 {"analysis_id": analysis_id, "response_id": row.response_id,
                  "aspect_code": a["aspect"], "label": a["label"], "score": a["score"],
                  "evidence": a["evidence"]} for a in row.aspects])
+    text_aggregates.fold_analyses(conn, inserted, cache)
 
 
 def delete_analyses(conn: Connection, response_ids: Sequence[int]) -> None:
-    """Remove every analysis (and its aspects) of these responses."""
+    """Remove every analysis (and its aspects) of these responses, taking them out of the text
+    aggregates in the same transaction."""
     for start in range(0, len(response_ids), 500):
         chunk = list(response_ids[start:start + 500])
+        text_aggregates.unfold_responses(conn, chunk)
         conn.execute(sa.delete(t.text_aspect).where(t.text_aspect.c.response_id.in_(chunk)))
         conn.execute(sa.delete(t.text_analysis).where(t.text_analysis.c.response_id.in_(chunk)))
 

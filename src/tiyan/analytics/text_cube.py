@@ -1,0 +1,65 @@
+"""Text-analysis counts for a user's scope and filters, read from the text aggregates.
+
+The counterpart of analytics/cube for `text_agg` (store/text_aggregates): a date range is cut
+into whole months and leftover days, units come in full from the user's visibility, and a
+touchpoint filter takes its sub-touchpoints. A user who may see only their own responses
+(frontline), or a database whose aggregate is still marked stale after an upgrade, is served
+from the analyses themselves instead (`from_aggregates` says which).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tiyan.analytics.cube import Filters, scope_units, split_range, touchpoint_family
+from tiyan.domain.access import Visibility
+from tiyan.store import tables as t
+from tiyan.store.text_aggregates import COMMENTS, is_stale
+
+G = t.text_agg
+DIMENSIONS = ("touchpoint_id", "aspect_code", "label")
+
+Key = tuple[object, ...]
+Counts = dict[Key, tuple[int, float]]  # key -> (n, sum of scores)
+
+
+def from_aggregates(conn: Connection, vis: Visibility) -> bool:
+    """Whether this user's text figures can be read from the aggregates."""
+    return not vis.staff_rows and not is_stale(conn)
+
+
+def text_sums(conn: Connection, vis: Visibility, parent_of: Mapping[int, int | None],
+              filters: Filters, by: Sequence[str], *, comments: bool) -> Counts:
+    """(n, Σscore) grouped by `by` (of DIMENSIONS): analysed comments by document sentiment
+    when `comments`, else aspect mentions. Keys whose rows add up to nothing are left out."""
+    for name in by:
+        if name not in DIMENSIONS:
+            raise ValueError(f"unknown dimension {name!r}")
+    units = scope_units(vis, parent_of, filters.unit_id)
+    if not units:
+        return {}
+    touchpoints = (touchpoint_family(conn, filters.touchpoint_id)
+                   if filters.touchpoint_id is not None else None)
+    months, day_ranges = split_range(filters.date_from, filters.date_to)
+    parts = ([("m", *months)] if months else []) + [("d", a, b) for a, b in day_ranges]
+    cols = [G.c[name] for name in by]
+    out: dict[Key, tuple[int, float]] = {}
+    for grain, first, last in parts:
+        where = [G.c.grain == grain, G.c.bucket.between(first, last),
+                 G.c.unit_id.in_(sorted(units)),
+                 G.c.aspect_code == COMMENTS if comments else G.c.aspect_code != COMMENTS]
+        if touchpoints is not None:
+            where.append(G.c.touchpoint_id.in_(touchpoints))
+        if filters.channel:
+            where.append(G.c.channel == filters.channel)
+        query = (sa.select(*cols, sa.func.sum(G.c.n), sa.func.sum(G.c.total))
+                 .where(*where).group_by(*cols))
+        width = len(cols)
+        for row in conn.execute(query):
+            key = tuple(row[:width])
+            n, total = out.get(key, (0, 0.0))
+            out[key] = (n + int(row[width] or 0), total + float(row[width + 1] or 0.0))
+    return {key: value for key, value in out.items() if value[0] != 0}

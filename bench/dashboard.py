@@ -13,8 +13,8 @@ benchmark company, times the queries behind each page (p50 of --rounds runs, war
             correlations to Johnson's relative weights (DuckDB: the per-respondent item matrix
             that the same correlations need, built from the answers);
 - text:     the text insights page over 12 months: analysed comments and aspect mentions per
-            aspect × sentiment, this and the previous period, and the 10 most negative quotes
-            (read from text_analysis / text_aspect joined to the responses).
+            aspect × sentiment, this and the previous period (from text_agg), and the 10 most
+            negative quotes (text_aspect in score order, joined to the responses).
 
 Generated comments (1 in 10 responses) are analysed once per distinct text by the real text
 engine (car after-sales taxonomy) and the results copied to every response carrying that text,
@@ -49,6 +49,7 @@ from tiyan.analytics.insights import text_insights  # noqa: E402
 from tiyan.context import Context  # noqa: E402
 from tiyan.demo.generate import ROOT, generate_responses  # noqa: E402
 from tiyan.domain.access import Actor, Grant, Role, build_scope  # noqa: E402
+from tiyan.services.aggregates import rebuild_text  # noqa: E402
 from tiyan.services.jobs import Worker  # noqa: E402
 from tiyan.services.responses import ResponseRequest, do_submit_response  # noqa: E402
 from tiyan.settings import load_settings  # noqa: E402
@@ -56,6 +57,7 @@ from tiyan.store import tables as t  # noqa: E402
 from tiyan.store.db import Database  # noqa: E402
 from tiyan.store.migrate import upgrade  # noqa: E402
 from tiyan.store.scoped import parent_map  # noqa: E402
+from tiyan.store.text_aggregates import is_stale  # noqa: E402
 
 TZ_HOURS = 8  # Asia/Shanghai, the business time zone of the aggregates
 
@@ -324,6 +326,13 @@ def main() -> None:
     added = ensure_text_results(ctx)
     if added:
         print(f"stored text results for {added:,} generated comments", file=sys.stderr)
+    with ctx.db.read() as conn:
+        stale = is_stale(conn)
+    if added or stale:  # results written directly above, or stored before text_agg existed
+        started = time.perf_counter()
+        analyses = rebuild_text(ctx)
+        print(f"text aggregates rebuilt from {analyses:,} analyses in "
+              f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
     actor = manager(ctx)
     today = ctx.now().astimezone(dt.timezone(dt.timedelta(hours=TZ_HOURS))).date()
     filters = d.default_filters(today)

@@ -34,6 +34,7 @@ from tiyan.domain.metrics import Estimate, proportion
 from tiyan.domain.statistics import Change, compare
 from tiyan.store import tables as t
 from tiyan.store.aggregates import BUSINESS_TIMEZONE
+from tiyan.store.text_aggregates import COMMENTS
 
 LABELS = ("negative", "neutral", "positive")
 QUOTES = 10
@@ -128,13 +129,14 @@ def _counts_from_aggregates(conn: Connection, scope: Scope, filters: Filters) ->
     negative = 0
     counts: dict[tuple[int, str, str], tuple[int, float]] = {}
     for period, shown in ((1, filters), (0, filters.previous())):
-        docs = text_sums(conn, scope.vis, scope.parent_of, shown, ["label"], comments=True)
-        comments[period] = sum(n for n, _ in docs.values())
-        if period == 1:
-            negative = docs.get(("negative",), (0, 0.0))[0]
         for (code, label), value in text_sums(conn, scope.vis, scope.parent_of, shown,
-                                              ["aspect_code", "label"], comments=False).items():
-            counts[(period, str(code), str(label))] = value
+                                              ["aspect_code", "label"], comments=None).items():
+            if code != COMMENTS:
+                counts[(period, str(code), str(label))] = value
+                continue
+            comments[period] += value[0]
+            if period == 1 and label == "negative":
+                negative = value[0]
     return comments, negative, counts
 
 

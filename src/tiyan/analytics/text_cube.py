@@ -32,9 +32,10 @@ def from_aggregates(conn: Connection, vis: Visibility) -> bool:
 
 
 def text_sums(conn: Connection, vis: Visibility, parent_of: Mapping[int, int | None],
-              filters: Filters, by: Sequence[str], *, comments: bool) -> Counts:
+              filters: Filters, by: Sequence[str], *, comments: bool | None) -> Counts:
     """(n, Σscore) grouped by `by` (of DIMENSIONS): analysed comments by document sentiment
-    when `comments`, else aspect mentions. Keys whose rows add up to nothing are left out."""
+    when `comments`, aspect mentions when not, both (told apart by aspect code '') when None.
+    Keys whose rows add up to nothing are left out."""
     for name in by:
         if name not in DIMENSIONS:
             raise ValueError(f"unknown dimension {name!r}")
@@ -49,8 +50,10 @@ def text_sums(conn: Connection, vis: Visibility, parent_of: Mapping[int, int | N
     out: dict[Key, tuple[int, float]] = {}
     for grain, first, last in parts:
         where = [G.c.grain == grain, G.c.bucket.between(first, last),
-                 G.c.unit_id.in_(sorted(units)),
-                 G.c.aspect_code == COMMENTS if comments else G.c.aspect_code != COMMENTS]
+                 G.c.unit_id.in_(sorted(units))]
+        if comments is not None:
+            where.append(G.c.aspect_code == COMMENTS if comments
+                         else G.c.aspect_code != COMMENTS)
         if touchpoints is not None:
             where.append(G.c.touchpoint_id.in_(touchpoints))
         if filters.channel:

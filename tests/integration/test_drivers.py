@@ -141,3 +141,23 @@ def check_frontline_reads_only_their_own_pairs(driven):
     own = [rec for rec in range(COUNT) if rec % 5 == 0]  # PLACES[0] is n1-e1
     assert pairs[("sat_quality", "sat_quality")].n == len(own)
     assert np.isfinite(pairs[("nps", "sat_quality")].sum_ab)
+
+
+def test_a_database_aggregated_before_the_pair_sums_reads_the_answers_until_caught_up(driven):
+    """The schema upgrade marks driver_agg stale where score_agg already held rows: the page must
+    not read the (empty) pair sums, and the next catch-up folds everything again."""
+    from tiyan.store import app_settings, driver_aggregates
+
+    ctx = driven.ctx
+    with ctx.db.write() as conn:
+        conn.execute(t.driver_agg.delete())
+        app_settings.put_value(conn, driver_aggregates.STALE, True, ctx.now())
+    with ctx.db.read() as conn:
+        scope = d.dashboard_scope(conn, driven.actor("admin@t.test"))
+        stale = dv.pair_sums(conn, scope, PERIOD)
+        approx_pairs(stale, dv.pair_sums(conn, scope, PERIOD, raw=True))
+    agg_service.catch_up(ctx)
+    with ctx.db.read() as conn:
+        assert not driver_aggregates.is_stale(conn)
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.driver_agg)).scalar_one()
+        approx_pairs(dv.pair_sums(conn, scope, PERIOD), stale)

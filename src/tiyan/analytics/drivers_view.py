@@ -28,6 +28,7 @@ from tiyan.analytics.cube import (
 from tiyan.analytics.dashboard import Scope
 from tiyan.domain.drivers import Correlations, importance_performance, johnson_weights
 from tiyan.domain.metrics import MetricsError
+from tiyan.store import driver_aggregates
 from tiyan.store import tables as t
 from tiyan.store.aggregates import BUSINESS_TIMEZONE
 from tiyan.store.driver_aggregates import pair_select
@@ -91,7 +92,7 @@ def pair_sums(conn: Connection, scope: Scope, filters: Filters, *,
     touchpoints = (touchpoint_family(conn, filters.touchpoint_id)
                    if filters.touchpoint_id is not None else None)
     out: Pairs = {}
-    if raw or scope.vis.staff_rows:
+    if raw or scope.vis.staff_rows or driver_aggregates.is_stale(conn):
         _raw(conn, scope, filters, touchpoints, tz, out)
         return out
     units = scope_units(scope.vis, scope.parent_of, filters.unit_id)

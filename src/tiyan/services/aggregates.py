@@ -15,7 +15,7 @@ from typing import Any
 
 from tiyan.context import Context
 from tiyan.services.jobs import job_handler
-from tiyan.store import aggregates, text_aggregates
+from tiyan.store import aggregates, driver_aggregates, text_aggregates
 
 FOLD = "aggregates.fold"
 
@@ -28,6 +28,10 @@ def fold_job(ctx: Context, payload: dict[str, Any]) -> None:
 
 
 def catch_up(ctx: Context, progress: Callable[[int, int], None] | None = None) -> int:
+    with ctx.db.read() as conn:
+        drivers_stale = driver_aggregates.is_stale(conn)
+    if drivers_stale:  # aggregated before the item-pair sums existed: fold everything again
+        return rebuild(ctx, progress)
     count = aggregates.catch_up(ctx.db, ctx.now, progress=progress)
     with ctx.db.read() as conn:
         stale = text_aggregates.is_stale(conn)

@@ -242,12 +242,17 @@ def catch_up(db: Database, now: Callable[[], dt.datetime], *, chunk: int = CHUNK
 
 def clear(db: Database, now: dt.datetime) -> None:
     """Forget all aggregates (the next catch-up folds every response again)."""
+    from tiyan.store.driver_aggregates import STALE as DRIVERS_STALE
+    from tiyan.store.driver_aggregates import is_stale
+
     with db.write() as conn:
         conn.execute(G.delete())
         conn.execute(t.driver_agg.delete())
         conn.execute(F.delete())
         conn.execute(Q.delete())
         app_settings.put_value(conn, WATERMARK, 0, now)
+        if is_stale(conn):
+            app_settings.put_value(conn, DRIVERS_STALE, False, now)
     for key in [k for k in db.immutable_cache if isinstance(k, tuple)
                 and k[:1] == ("score_agg_question",)]:
         del db.immutable_cache[key]

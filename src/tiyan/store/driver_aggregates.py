@@ -11,6 +11,9 @@ Folded by the same statement sequence as `score_agg` (store/aggregates.fold call
 so the job, the bulk catch-up and the rebuild keep both current in one transaction. The same
 SELECT, grouped by day, is the raw path for partial months and for users who see only their own
 responses (analytics/drivers_view).
+
+A database that held score aggregates before `driver_agg` existed is marked stale by the schema
+upgrade: readers use the raw path until the next catch-up, which rebuilds all aggregates.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from tiyan.store import app_settings
 from tiyan.store import tables as t
 
 D = t.driver_agg
+STALE = "driver_agg.stale"  # set by the schema upgrade on databases already aggregated
 KEY = ("bucket", "unit_id", "survey_id", "touchpoint_id", "channel", "item_a", "item_b")
 SUMS = ("n", "sum_a", "sum_b", "sum_aa", "sum_bb", "sum_ab", "top_a")
 
@@ -68,3 +73,8 @@ def fold_pairs(conn: Connection, where: sa.ColumnElement[bool], tz: str) -> None
 
 def clear(conn: Connection) -> None:
     conn.execute(D.delete())
+
+
+def is_stale(conn: Connection) -> bool:
+    """True while responses folded before `driver_agg` existed are missing from it."""
+    return bool(app_settings.get_value(conn, STALE))

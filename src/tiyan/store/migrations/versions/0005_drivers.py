@@ -1,5 +1,9 @@
 """drivers: item-pair sums per month for key-driver correlations
 
+A database whose responses were already folded into score_agg gets the setting
+`driver_agg.stale`: the drivers page reads the responses until the next catch-up
+(`tiyan aggregates rebuild`) has folded everything again.
+
 Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-26
@@ -7,8 +11,12 @@ Create Date: 2026-11-26
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from alembic import op
+
+import tiyan.store.types
 
 revision = '0005'
 down_revision = '0004'
@@ -36,7 +44,15 @@ def upgrade() -> None:
                             'item_a', 'item_b', name=op.f('pk_driver_agg')),
     sqlite_with_rowid=False,
     )
+    aggregated = op.get_bind().execute(sa.text("SELECT 1 FROM score_agg LIMIT 1")).first()
+    if aggregated is not None:
+        setting = sa.table('app_setting', sa.column('key', sa.String()),
+                           sa.column('value', tiyan.store.types.Json),
+                           sa.column('updated_at', tiyan.store.types.UtcDateTime()))
+        op.bulk_insert(setting, [{'key': 'driver_agg.stale', 'value': True,
+                                  'updated_at': dt.datetime.now(dt.UTC)}])
 
 
 def downgrade() -> None:
+    op.execute(sa.text("DELETE FROM app_setting WHERE key = 'driver_agg.stale'"))
     op.drop_table('driver_agg')

@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make demo   set up, fill tiyan.db with the demo world, serve http://127.0.0.1:8000
+#   make demo   set up, fill tiyan.db with the demo world, train and score its churn model,
+#               serve http://127.0.0.1:8000
 #   make test   set up and run the whole test suite (lint, types, unit, integration, browser)
 
 PYTHON ?= python3
@@ -21,6 +22,8 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/tiyan demo
+	$(BIN)/tiyan predict train
+	$(BIN)/tiyan predict score
 	$(BIN)/tiyan serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP) lint
@@ -31,4 +34,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) tiyan.db tiyan.db-wal tiyan.db-shm
+	rm -rf $(VENV) tiyan.db tiyan.db-wal tiyan.db-shm tiyan-data

@@ -5,11 +5,13 @@ them (read from the day rows), so a year's overview reads a few thousand rows ho
 responses there are. Units come in full from the user's visibility: the aggregates hold no staff,
 so a user who may see only their own responses (frontline) is served from the responses
 themselves, with the same shape of result; that path is also the reference the tests compare
-the aggregates with.
+the aggregates with. The aggregates hold no customer segment and no staff either, so a view
+sliced by segment or staff (`Filters.sliced`) takes the same path.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,19 +32,31 @@ from tiyan.store.aggregates import (
 from tiyan.store.scoped import visible
 
 G = t.score_agg
-DIMENSIONS = ("month", "unit_id", "touchpoint_id", "channel", "item_code")
+DIMENSIONS = ("month", "day", "unit_id", "touchpoint_id", "channel", "item_code")
 
 
 @dataclass(frozen=True)
 class Filters:
     """What a dashboard shows: an inclusive date range, and optionally a unit (with its subtree),
-    a touchpoint (with its sub-touchpoints) and a channel."""
+    a touchpoint (with its sub-touchpoints), a channel, a customer segment (the customer's
+    current one) and a staff member."""
 
     date_from: dt.date
     date_to: dt.date
     unit_id: int | None = None
     touchpoint_id: int | None = None
     channel: str | None = None
+    segment: str | None = None
+    staff_id: int | None = None
+
+    @property
+    def sliced(self) -> bool:
+        """Whether a filter the aggregates cannot answer is set (segment or staff)."""
+        return self.segment is not None or self.staff_id is not None
+
+    def between(self, start: dt.date, end: dt.date) -> Filters:
+        """The same filters over another date range."""
+        return dataclasses.replace(self, date_from=start, date_to=end)
 
     @property
     def days(self) -> int:
@@ -57,7 +71,7 @@ class Filters:
         else:
             end = self.date_from - dt.timedelta(days=1)
             start = end - dt.timedelta(days=self.days - 1)
-        return Filters(start, end, self.unit_id, self.touchpoint_id, self.channel)
+        return self.between(start, end)
 
 
 @dataclass(frozen=True)
@@ -134,19 +148,25 @@ def scope_units(vis: Visibility, parent_of: Mapping[int, int | None],
 def sums(conn: Connection, vis: Visibility, parent_of: Mapping[int, int | None],
          filters: Filters, by: Sequence[str], items: Iterable[str],
          *, tz: str = BUSINESS_TIMEZONE) -> dict[Key, Sums]:
-    """Summed scores grouped by `by` (of DIMENSIONS; item_code is always last in the key)."""
+    """Summed scores grouped by `by` (of DIMENSIONS; item_code is always last in the key).
+
+    "month" keys are first days of months; "day" keys are local days, read from the day rows
+    only (the month rows cannot be split)."""
     for name in by:
         if name not in DIMENSIONS or name == "item_code":
             raise ValueError(f"unknown dimension {name!r}")
     items = sorted(set(items))
     touchpoints = (touchpoint_family(conn, filters.touchpoint_id)
                    if filters.touchpoint_id is not None else None)
-    if vis.staff_rows:
+    if vis.staff_rows or filters.sliced:
         return _raw_sums(conn, vis, parent_of, filters, by, items, touchpoints, tz)
     units = scope_units(vis, parent_of, filters.unit_id)
     if not units:
         return {}
-    months, day_ranges = split_range(filters.date_from, filters.date_to)
+    if "day" in by:
+        months, day_ranges = None, [(filters.date_from, filters.date_to)]
+    else:
+        months, day_ranges = split_range(filters.date_from, filters.date_to)
     out: dict[Key, Sums] = {}
     parts = ([("m", *months)] if months else []) + [("d", a, b) for a, b in day_ranges]
     for grain, first, last in parts:
@@ -162,7 +182,7 @@ def sums(conn: Connection, vis: Visibility, parent_of: Mapping[int, int | None],
 
 def _collect(conn: Connection, source: sa.FromClause, where: Sequence[sa.ColumnElement[bool]],
              by: Sequence[str], daily: bool, out: dict[Key, Sums]) -> None:
-    cols = [source.c.bucket if name == "month" else source.c[name] for name in by]
+    cols = [source.c.bucket if name in ("month", "day") else source.c[name] for name in by]
     cols.append(source.c.item_code)
     query = (sa.select(*cols, sa.func.sum(source.c.n), sa.func.sum(source.c.total),
                        sa.func.sum(source.c.total_sq), sa.func.sum(source.c.top),
@@ -174,6 +194,9 @@ def _collect(conn: Connection, source: sa.FromClause, where: Sequence[sa.ColumnE
         if "month" in by:
             i = by.index("month")
             key[i] = month_start(_as_date(key[i])) if daily else _as_date(key[i])
+        if "day" in by:
+            i = by.index("day")
+            key[i] = _as_date(key[i])
         value = Sums(int(row[width] or 0), float(row[width + 1] or 0.0),
                      float(row[width + 2] or 0.0), int(row[width + 3] or 0),
                      int(row[width + 4] or 0))
@@ -207,6 +230,11 @@ def raw_where(vis: Visibility, parent_of: Mapping[int, int | None], filters: Fil
         clauses.append(r.c.unit_id.in_(sorted(subtree(parent_of, filters.unit_id))))
     if filters.channel:
         clauses.append(r.c.channel == filters.channel)
+    if filters.segment is not None:
+        clauses.append(r.c.customer_id.in_(
+            sa.select(t.customer.c.id).where(t.customer.c.segment == filters.segment)))
+    if filters.staff_id is not None:
+        clauses.append(r.c.staff_id == filters.staff_id)
     return sa.and_(*clauses)
 
 

@@ -7,6 +7,7 @@ so they honour the actor's unit scope and read the aggregates, not the responses
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -81,10 +82,11 @@ class Kpi:
 
 @dataclass(frozen=True)
 class TrendPoint:
-    month: dt.date
+    start: dt.date  # first day of the bucket (a day, ISO week, month or quarter)
+    label: str  # 2026-11-20, 2026-W47, 2026-11, 2026-Q4
     responses: int
     values: dict[str, Estimate]
-    changes: dict[str, Change]  # against the month before
+    changes: dict[str, Change]  # against the bucket before
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,8 @@ class Overview:
     trend: list[TrendPoint]
 
 
-def overview(conn: Connection, scope: Scope, filters: Filters, *, min_n: int) -> Overview:
+def overview(conn: Connection, scope: Scope, filters: Filters, *, min_n: int,
+             grain: str = "month") -> Overview:
     now_totals = total_by_item(sums(conn, scope.vis, scope.parent_of, filters, [], ITEMS))
     before = filters.previous()
     then_totals = total_by_item(sums(conn, scope.vis, scope.parent_of, before, [], ITEMS))
@@ -114,33 +117,88 @@ def overview(conn: Connection, scope: Scope, filters: Filters, *, min_n: int) ->
     return Overview(
         responses=now_totals.get(RESPONSES, Sums()).n,
         previous_responses=then_totals.get(RESPONSES, Sums()).n,
-        kpis=kpis, trend=trend(conn, scope, filters, min_n=min_n))
+        kpis=kpis, trend=trend(conn, scope, filters, min_n=min_n, grain=grain))
+
+
+GRAINS = ("day", "week", "month", "quarter")
+TREND_POINTS = {"day": 31, "week": 13, "month": 12, "quarter": 4}  # at least, up to the end
+MAX_TREND_DAYS = {"day": 366, "week": 3 * 366}  # day rows are read for these grains
+
+
+def bucket_start(day: dt.date, grain: str) -> dt.date:
+    """First day of the day, ISO week (Monday), month or quarter holding `day`."""
+    if grain == "day":
+        return day
+    if grain == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if grain == "month":
+        return month_start(day)
+    if grain == "quarter":
+        return dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    raise ValueError(f"unknown grain {grain!r}")
+
+
+def bucket_after(start: dt.date, grain: str) -> dt.date:
+    if grain == "day":
+        return start + dt.timedelta(days=1)
+    if grain == "week":
+        return start + dt.timedelta(days=7)
+    months = 3 if grain == "quarter" else 1
+    index = start.year * 12 + start.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def bucket_label(start: dt.date, grain: str) -> str:
+    if grain == "week":
+        year, week, _ = start.isocalendar()
+        return f"{year}-W{week:02d}"
+    if grain == "month":
+        return start.strftime("%Y-%m")
+    if grain == "quarter":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    return start.isoformat()
+
+
+def trend_window(filters: Filters, grain: str) -> tuple[dt.date, dt.date]:
+    """First day of the first bucket and the last day shown: the range's buckets, at least the
+    last TREND_POINTS[grain] of them up to the end of the range (which may end mid-bucket)."""
+    end = filters.date_to
+    first = bucket_start(end, grain)
+    for _ in range(TREND_POINTS[grain] - 1):
+        first = bucket_start(first - dt.timedelta(days=1), grain)
+    return min(first, bucket_start(filters.date_from, grain)), end
 
 
 def trend(conn: Connection, scope: Scope, filters: Filters, *, min_n: int,
-          months: int = 12) -> list[TrendPoint]:
-    """Month by month over the range (at least the `months` months up to its end)."""
-    end = filters.date_to
-    first = month_start(end)
-    for _ in range(months - 1):
-        first = month_start(first - dt.timedelta(days=1))
-    first = min(first, month_start(filters.date_from))
-    window = Filters(first, end, filters.unit_id, filters.touchpoint_id, filters.channel)
-    values = sums(conn, scope.vis, scope.parent_of, window, ["month"], ITEMS)
-    labels = []
-    day = first
-    while day <= end:
-        labels.append(day)
-        day = month_start(day + dt.timedelta(days=32))
+          grain: str = "month") -> list[TrendPoint]:
+    """Bucket by bucket over the range: days and ISO weeks (Monday to Sunday, business time
+    zone) from the day rows, months from the month rows (days of a partial month from the day
+    rows), quarters as three months."""
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain {grain!r}")
+    first, end = trend_window(filters, grain)
+    window = filters.between(first, end)
+    by = "day" if grain in ("day", "week") else "month"
+    values: dict[tuple[object, ...], Sums] = {}
+    for (day, item), s in sums(conn, scope.vis, scope.parent_of, window, [by], ITEMS).items():
+        key = (bucket_start(_day(day), grain), item)
+        values[key] = values[key] + s if key in values else s
     points: list[TrendPoint] = []
-    for month in labels:
-        estimates = {kpi: estimate(kpi, values.get((month, item_of(kpi))), min_n)
+    start = first
+    while start <= end:
+        estimates = {kpi: estimate(kpi, values.get((start, item_of(kpi))), min_n)
                      for kpi in KPIS}
         changes = ({kpi: compare(estimates[kpi], points[-1].values[kpi]) for kpi in KPIS}
                    if points else {})
-        points.append(TrendPoint(month, values.get((month, RESPONSES), Sums()).n, estimates,
-                                 changes))
+        points.append(TrendPoint(start, bucket_label(start, grain),
+                                 values.get((start, RESPONSES), Sums()).n, estimates, changes))
+        start = bucket_after(start, grain)
     return points
+
+
+def _day(value: object) -> dt.date:
+    assert isinstance(value, dt.date)
+    return value
 
 
 def target_unit(scope: Scope, filters: Filters) -> int | None:
@@ -306,8 +364,7 @@ def journey_view(conn: Connection, scope: Scope, filters: Filters, journey_id: i
                         .order_by(tp.c.position, tp.c.id)).all()
     ordered = _in_journey_order(rows)
     ids = [r.id for r, _ in ordered]
-    unfiltered = Filters(filters.date_from, filters.date_to, filters.unit_id, None,
-                         filters.channel)
+    unfiltered = dataclasses.replace(filters, touchpoint_id=None)
     values = sums(conn, scope.vis, scope.parent_of, unfiltered, ["touchpoint_id"],
                   _rating_items(conn, ids))
     per_step: dict[int, Sums] = {}
@@ -340,8 +397,6 @@ def journey_view(conn: Connection, scope: Scope, filters: Filters, journey_id: i
 def mark_peak_end(steps: list[Step], overall: Sums) -> list[Step]:
     """Best and worst top-level steps, the last step with data (the end), and the step whose
     shortfall against the journey's mean costs the most answers × points."""
-    import dataclasses
-
     scored = [s for s in steps if s.depth == 0 and not s.score.too_few
               and s.score.value is not None]
     if not scored or overall.n == 0:
@@ -395,7 +450,7 @@ def _sentiment(conn: Connection, scope: Scope, filters: Filters,
     aggregates (frontline users and a stale aggregate: from the analysed comments)."""
     from tiyan.analytics.text_cube import from_aggregates, text_sums
 
-    if from_aggregates(conn, scope.vis):
+    if from_aggregates(conn, scope.vis, filters):
         out: dict[int, tuple[int, float, int]] = {}
         wanted = set(touchpoint_ids)
         for (tp_id, label), (n, total) in text_sums(

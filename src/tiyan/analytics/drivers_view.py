@@ -2,15 +2,17 @@
 performance quadrant (no web imports).
 
 The correlation matrix comes from item-pair sums (store/driver_aggregates): whole months are read
-from `driver_agg`, leftover days and users who see only their own responses from the same SELECT
-run on the responses (that path is also the reference the tests compare the aggregate with).
-Each correlation is pairwise: over the responses that answered both items. Johnson's relative
-weights (domain/drivers) split the R² of the outcome regressed on the items; performance is the
-share of an item's answers in its top box.
+from `driver_agg`, leftover days, users who see only their own responses and views sliced by
+customer segment or staff from the same SELECT run on the responses (that path is also the
+reference the tests compare the aggregate with). Each correlation is pairwise: over the
+responses that answered both items. Johnson's relative weights (domain/drivers) split the R² of
+the outcome regressed on the items; performance is the share of an item's answers in its top
+box.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -92,7 +94,7 @@ def pair_sums(conn: Connection, scope: Scope, filters: Filters, *,
     touchpoints = (touchpoint_family(conn, filters.touchpoint_id)
                    if filters.touchpoint_id is not None else None)
     out: Pairs = {}
-    if raw or scope.vis.staff_rows or driver_aggregates.is_stale(conn):
+    if raw or scope.vis.staff_rows or filters.sliced or driver_aggregates.is_stale(conn):
         _raw(conn, scope, filters, touchpoints, tz, out)
         return out
     units = scope_units(scope.vis, scope.parent_of, filters.unit_id)
@@ -108,7 +110,7 @@ def pair_sums(conn: Connection, scope: Scope, filters: Filters, *,
             where.append(D.c.channel == filters.channel)
         _read(conn, _summed(D, where), out)
     for first, last in day_ranges:
-        _raw(conn, scope, Filters(first, last, filters.unit_id, None, filters.channel),
+        _raw(conn, scope, dataclasses.replace(filters.between(first, last), touchpoint_id=None),
              touchpoints, tz, out)
     return out
 

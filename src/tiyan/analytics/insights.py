@@ -110,7 +110,7 @@ def _where(conn: Connection, scope: Scope, filters: Filters,
 
 def text_insights(conn: Connection, scope: Scope, filters: Filters, *,
                   min_n: int, quotes: int = QUOTES) -> TextInsights:
-    if from_aggregates(conn, scope.vis):
+    if from_aggregates(conn, scope.vis, filters):
         comments, negative, counts = _counts_from_aggregates(conn, scope, filters)
     else:
         comments, negative, counts = _counts_from_analyses(conn, scope, filters)
@@ -144,8 +144,7 @@ def _counts_from_analyses(conn: Connection, scope: Scope, filters: Filters) -> C
     """The same counts read from the analyses joined to their responses (frontline users, a
     stale aggregate, and the reference the tests compare the aggregates with)."""
     before = filters.previous()
-    span = Filters(before.date_from, filters.date_to, filters.unit_id, filters.touchpoint_id,
-                   filters.channel)
+    span = filters.between(before.date_from, filters.date_to)
     now_low, _ = utc_bounds(filters.date_from, filters.date_to, BUSINESS_TIMEZONE)
     r, ta, x = t.response, t.text_analysis, t.text_aspect
     current = sa.case((r.c.submitted_at >= now_low, 1), else_=0).label("now")

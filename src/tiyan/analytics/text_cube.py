@@ -3,8 +3,9 @@
 The counterpart of analytics/cube for `text_agg` (store/text_aggregates): a date range is cut
 into whole months and leftover days, units come in full from the user's visibility, and a
 touchpoint filter takes its sub-touchpoints. A user who may see only their own responses
-(frontline), or a database whose aggregate is still marked stale after an upgrade, is served
-from the analyses themselves instead (`from_aggregates` says which).
+(frontline), a view sliced by customer segment or staff, or a database whose aggregate is still
+marked stale after an upgrade, is served from the analyses themselves instead
+(`from_aggregates` says which).
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ Key = tuple[object, ...]
 Counts = dict[Key, tuple[int, float]]  # key -> (n, sum of scores)
 
 
-def from_aggregates(conn: Connection, vis: Visibility) -> bool:
-    """Whether this user's text figures can be read from the aggregates."""
+def from_aggregates(conn: Connection, vis: Visibility, filters: Filters | None = None) -> bool:
+    """Whether this user's text figures for these filters can be read from the aggregates
+    (not when sliced by customer segment or staff: the aggregates hold neither)."""
+    if filters is not None and filters.sliced:
+        return False
     return not vis.staff_rows and not is_stale(conn)
 
 

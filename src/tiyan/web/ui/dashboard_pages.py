@@ -1,8 +1,9 @@
 """Dashboards (zh-CN/en): overview, unit league table with drill-down, journey view; CSV and
 Excel export of each table; KPI targets entered in a form or imported from CSV.
 
-Filters live in the URL (from, to, unit, touchpoint, channel, journey) so a view can be shared;
-every figure comes from analytics/dashboard and so honours the user's unit scope.
+Filters live in the URL (from, to, unit, touchpoint, channel, segment, staff, journey, and the
+trend's grain on the overview) so a view can be shared; every figure comes from
+analytics/dashboard and so honours the user's unit scope.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from sqlalchemy.engine import Connection
 from tiyan.analytics import dashboard as d
 from tiyan.analytics.cube import Filters
 from tiyan.domain.access import Actor, Permission
+from tiyan.domain.customer_value import SEGMENT_NAMES, segment_label
 from tiyan.domain.metrics import Estimate
 from tiyan.domain.statistics import Change
 from tiyan.errors import Forbidden, InvalidInput
+from tiyan.store import customers
 from tiyan.store import tables as t
 from tiyan.store.aggregates import BUSINESS_TIMEZONE
 from tiyan.web.deps import ContextDep, PageActor, check_csrf, translator, web_session
@@ -37,6 +40,7 @@ router = APIRouter(include_in_schema=False)
 CHANNELS = ("sms", "email", "qr", "phone", "link", "api", "kiosk", "import")
 FORMATS = {"nps": "{:+.1f}", "csat": "{:.2f}", "csat_top2": "{:.1f}%", "ces": "{:.2f}"}
 TARGET_KPIS = ("nps", "csat", "csat_top2", "ces")
+STAFF_CHOICES = 500  # staff offered in the picker; any other code can still be typed
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class View:
     unit_code: str | None
     journey_code: str | None
     query: dict[str, str]
+    grain: str = "month"
 
     def url(self, path: str, **changes: str | None) -> str:
         query = {**self.query, **changes}
@@ -93,11 +98,35 @@ def parse_view(request: Request, conn: Connection, scope: d.Scope) -> View:
     channel = params.get("channel") or None
     if channel is not None and channel not in CHANNELS:
         raise InvalidInput(f'"{channel}" is not a channel', where="channel")
+    segment = customers.check_segment(conn, (params.get("segment") or "")[:64] or None)
+    staff_code = params.get("staff") or None
+    staff_id = _staff_id(conn, scope, staff_code) if staff_code else None
+    grain = params.get("grain") or "month"
+    if grain not in d.GRAINS:
+        raise InvalidInput(f'"{grain}" is not a grain; use one of {", ".join(d.GRAINS)}',
+                           where="grain")
+    longest = d.MAX_TREND_DAYS.get(grain)
+    if longest is not None and (end - start).days + 1 > longest:
+        raise InvalidInput(f"a {grain}-by-{grain} trend covers at most {longest} days; "
+                           "shorten the dates or choose a longer grain", where="grain")
     query = {"from": start.isoformat(), "to": end.isoformat(), "unit": unit_code or "",
              "touchpoint": str(touchpoint_id or ""), "channel": channel or "",
+             "segment": segment or "", "staff": staff_code or "",
+             "grain": "" if grain == "month" else grain,
              "journey": params.get("journey", "")}
-    return View(Filters(start, end, unit_id, touchpoint_id, channel), unit_code,
-                params.get("journey") or None, query)
+    return View(Filters(start, end, unit_id, touchpoint_id, channel, segment, staff_id),
+                unit_code, params.get("journey") or None, query, grain)
+
+
+def _staff_id(conn: Connection, scope: d.Scope, code: str) -> int:
+    """The staff member with this code, when their unit is one the user may see."""
+    row = conn.execute(sa.select(t.staff.c.id, t.staff.c.unit_id)
+                       .where(t.staff.c.code == code)).first()
+    if row is None:
+        raise InvalidInput(f'there is no staff member "{code}"', where="staff")
+    if row.unit_id not in scope.vis.all_units:
+        raise Forbidden("this staff member works outside the units you may see", where="staff")
+    return int(row.id)
 
 
 def shown(t_: Translator, est: Estimate, kpi: str) -> str:
@@ -134,12 +163,24 @@ def _units(conn: Connection, scope: d.Scope) -> list[tuple[str, str, str]]:
         sa.select(u.c.code, u.c.name_zh, u.c.name_en).where(u.c.id.in_(ids)).order_by(u.c.id))]
 
 
+def _staff_choices(conn: Connection, scope: d.Scope) -> list[tuple[str, str]]:
+    """Staff codes and names of the visible units (frontline: themselves), for the picker."""
+    s = t.staff
+    own = [staff_id for _, staff_id in scope.vis.staff_rows]
+    query = (sa.select(s.c.code, s.c.name)
+             .where(sa.or_(s.c.unit_id.in_(sorted(scope.vis.unit_ids)), s.c.id.in_(own)))
+             .order_by(s.c.code).limit(STAFF_CHOICES))
+    return [(r.code, r.name) for r in conn.execute(query)]
+
+
 def _page(request: Request, template: str, actor: Actor, view: View, conn: Connection,
           scope: d.Scope, **values: Any) -> HTMLResponse:
+    segments = sorted(set(customers.segments_in_use(conn)) | set(SEGMENT_NAMES))
     return render(request, template, actor=actor, view=view, channels=CHANNELS,
                   touchpoints=_touchpoints(conn), units=_units(conn, scope), shown=shown,
                   interval=interval, arrow=arrow, can_export=actor.can(Permission.EXPORT),
-                  **values)
+                  segments=segments, segment_label=segment_label,
+                  staff_choices=_staff_choices(conn, scope), grains=d.GRAINS, **values)
 
 
 # --- overview -------------------------------------------------------------------------------
@@ -150,9 +191,10 @@ def overview_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRe
     with ctx.db.read() as conn:
         scope = d.dashboard_scope(conn, actor)
         view = parse_view(request, conn, scope)
-        data = d.overview(conn, scope, view.filters, min_n=ctx.settings.min_n)
+        data = d.overview(conn, scope, view.filters, min_n=ctx.settings.min_n,
+                          grain=view.grain)
         chart = {
-            "months": [p.month.strftime("%Y-%m") for p in data.trend],
+            "months": [p.label for p in data.trend],
             "responses": [p.responses for p in data.trend],
             "nps": [_plain(p.values["nps"]) for p in data.trend],
             "csat": [_plain(p.values["csat"]) for p in data.trend],
@@ -228,9 +270,10 @@ def table_rows(request: Request, ctx: Any, actor: Actor, page: str) -> tuple[lis
         scope = d.dashboard_scope(conn, actor)
         view = parse_view(request, conn, scope)
         if page == "overview":
-            data = d.overview(conn, scope, view.filters, min_n=min_n)
-            head = [t_("dash.month"), t_("home.responses")] + [t_(f"kpi.{k}") for k in d.KPIS]
-            return head, [[p.month.strftime("%Y-%m"), p.responses]
+            data = d.overview(conn, scope, view.filters, min_n=min_n, grain=view.grain)
+            head = ([t_(f"dash.grain_{view.grain}"), t_("home.responses")]
+                    + [t_(f"kpi.{k}") for k in d.KPIS])
+            return head, [[p.label, p.responses]
                           + [value(p.values[k]) for k in d.KPIS] for p in data.trend]
         if page == "units":
             league = d.league(conn, scope, view.filters, min_n=min_n)

@@ -9,6 +9,7 @@ figure honours the user's unit scope (analytics/drivers_view, staff_view, compet
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -24,7 +25,7 @@ from sqlalchemy.engine import Connection
 from tiyan.analytics import dashboard as d
 from tiyan.analytics import drivers_view as dv
 from tiyan.analytics import staff_view as sv
-from tiyan.analytics.cube import Filters, sums, total_by_item
+from tiyan.analytics.cube import sums, total_by_item
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.metrics import Estimate
 from tiyan.domain.surveys import parse_definition
@@ -227,8 +228,8 @@ def competitor_gaps(conn: Connection, scope: d.Scope, view: pages.View,
         .order_by(u.c.code, b.c.kpi, b.c.competitor, b.c.period_start)).all()
     out = []
     for row in rows:
-        period = Filters(row.period_start, row.period_end, row.unit_id,
-                         view.filters.touchpoint_id, view.filters.channel)
+        period = dataclasses.replace(view.filters.between(row.period_start, row.period_end),
+                                     unit_id=row.unit_id)
         totals = total_by_item(sums(conn, scope.vis, scope.parent_of, period, [],
                                     [d.item_of(row.kpi)]))
         ours = d.estimate(row.kpi, totals.get(d.item_of(row.kpi)), min_n)

@@ -1,6 +1,8 @@
 """The dashboards in chromium on the demo database: each page in both languages, a filter applied,
 a drill-down, an export, and a phone-sized screen."""
 
+import re
+
 from tests.browser.conftest import screenshot
 from tiyan.demo.spec import DEMO_PASSWORD
 
@@ -35,6 +37,25 @@ def test_overview_in_both_languages_with_a_filter_and_an_export(page):
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert text.splitlines()[0].startswith("Month,Responses,NPS")
     screenshot(page, "dashboard-overview-en")
+
+    # a customer segment and the trend by quarter, kept in the URL with the channel
+    page.get_by_label("Segment").select_option("loyal")
+    page.get_by_label("Trend by").select_option("quarter")
+    page.locator("#apply-filters").click()
+    page.wait_for_url("**grain=quarter**")
+    assert "segment=loyal" in page.url and "channel=sms" in page.url
+    assert page.get_by_label("Segment").input_value() == "loyal"
+    assert page.locator("#dash-sliced").is_visible()
+    assert page.get_by_role("heading", name="Quarter by quarter").is_visible()
+    page.wait_for_selector("#trend-chart[data-ready=true] canvas")
+    labels = page.locator("#trend-table tbody tr td:first-child").all_inner_texts()
+    assert labels and all(re.fullmatch(r"\d{4}-Q[1-4]", x) for x in labels)
+    with page.expect_download() as download:
+        page.locator("#export-csv").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("Quarter,Responses,NPS")
+    assert [row.split(",")[0] for row in text.splitlines()[1:]] == labels[::-1]
+    screenshot(page, "dashboard-overview-segment-quarter-en")
 
 
 def test_league_drill_down_and_excel_export(page):

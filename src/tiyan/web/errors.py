@@ -50,6 +50,13 @@ def install_error_handlers(app: FastAPI) -> None:
         error = InvalidInput(f"a value cannot be stored or searched: {reason}")
         return await tiyan_error(request, error)
 
+    @app.exception_handler(OverflowError)
+    async def overflow_error(request: Request, exc: OverflowError) -> Response:
+        # SQLite's driver refuses integers beyond 64 bits before the database sees them; the
+        # routes bound their ids, this keeps any number that slips through a 422, not a 500.
+        error = InvalidInput(f"a number is out of range: {exc}")
+        return await tiyan_error(request, error)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")

@@ -25,7 +25,7 @@ from tiyan.store import outreach
 from tiyan.store.invitations import invitation_timeline
 from tiyan.web.api import invitation_schemas as s
 from tiyan.web.api.cursor import decode_cursor, encode_cursor
-from tiyan.web.api.params import RowId
+from tiyan.web.api.params import MAX_ID, RowId
 from tiyan.web.api.schemas import ErrorBody
 from tiyan.web.deps import ApiActor, ContextDep
 
@@ -103,7 +103,8 @@ def _rule(row: RowMapping) -> s.RuleOut:
 def list_invitations(ctx: ContextDep, actor: ApiActor,
                      status: Annotated[str | None, Query(max_length=16)] = None,
                      channel: Annotated[str | None, Query(max_length=16)] = None,
-                     survey: Code = None, rule: int | None = None,
+                     survey: Code = None,
+                     rule: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                      cursor: Annotated[str | None, Query(max_length=64)] = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 50) -> s.InvitationPage:
     """Newest first, in the units where you manage surveys."""

@@ -19,6 +19,7 @@ from tiyan.store import invitation_rules as rule_store
 from tiyan.store import org, outreach
 from tiyan.store.invitations import invitation_timeline
 from tiyan.store.surveys import list_surveys
+from tiyan.web.api.params import RowId
 from tiyan.web.deps import ContextDep, PageActor, check_csrf, web_session
 from tiyan.web.ui.render import render
 
@@ -116,7 +117,7 @@ def _percent(text: str) -> float:
 
 
 @router.post("/admin/invitations/rules/{rule_id}/active")
-def set_active(request: Request, rule_id: int, ctx: ContextDep, actor: PageActor,
+def set_active(request: Request, rule_id: RowId, ctx: ContextDep, actor: PageActor,
                active: Annotated[str, Form(max_length=5)] = "",
                csrf_token: Annotated[str, Form(max_length=100)] = "") -> Response:
     _csrf(request, csrf_token)
@@ -130,7 +131,7 @@ def set_active(request: Request, rule_id: int, ctx: ContextDep, actor: PageActor
 
 
 @router.post("/admin/invitations/rules/{rule_id}/delete")
-def delete_rule(request: Request, rule_id: int, ctx: ContextDep, actor: PageActor,
+def delete_rule(request: Request, rule_id: RowId, ctx: ContextDep, actor: PageActor,
                 csrf_token: Annotated[str, Form(max_length=100)] = "") -> Response:
     _csrf(request, csrf_token)
     service.do_delete_rule(ctx, actor, rule_id)

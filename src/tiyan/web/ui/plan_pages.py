@@ -17,6 +17,7 @@ from tiyan.errors import Forbidden, InvalidInput, NotFound, TiyanError
 from tiyan.services import plans as service
 from tiyan.store import org
 from tiyan.store import plans as store
+from tiyan.web.api.params import RowId
 from tiyan.web.deps import ContextDep, PageActor, check_csrf, web_session
 from tiyan.web.ui.render import render
 
@@ -196,7 +197,7 @@ def add_task(request: Request, plan_id: str, ctx: ContextDep, actor: PageActor, 
 
 
 @router.post("/plans/{plan_id}/tasks/{task_id}")
-def set_task(request: Request, plan_id: str, task_id: int, ctx: ContextDep, actor: PageActor,
+def set_task(request: Request, plan_id: str, task_id: RowId, ctx: ContextDep, actor: PageActor,
              status: Annotated[str, Form(max_length=16)] = "",
              title: Annotated[str, Form(max_length=300)] = "",
              due_date: Annotated[str, Form(max_length=10)] = "",
@@ -218,7 +219,7 @@ def set_task(request: Request, plan_id: str, task_id: int, ctx: ContextDep, acto
 
 
 @router.post("/plans/{plan_id}/tasks/{task_id}/delete")
-def delete_task(request: Request, plan_id: str, task_id: int, ctx: ContextDep,
+def delete_task(request: Request, plan_id: str, task_id: RowId, ctx: ContextDep,
                 actor: PageActor, csrf_token: Csrf = "") -> Response:
     _csrf(request, csrf_token)
     return _act(request, ctx, actor, plan_id[:32], lambda: service.do_delete_task(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -33,8 +34,10 @@ def server(demo_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     port = _free_port()
     log_path = tmp_path_factory.mktemp("serve") / "serve.log"
     with open(log_path, "w") as log:
+        # every browser test signs in to this one server: lift the per-address sign-in limit
+        env = {**os.environ, "TIYAN_LOGIN_RATE_PER_MINUTE": "10000"}
         process = subprocess.Popen([TIYAN, "serve", "--port", str(port), "--db", demo_db_url],
-                                   stdout=log, stderr=subprocess.STDOUT)
+                                   stdout=log, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -309,10 +309,19 @@ def table_rows(request: Request, ctx: Any, actor: Actor, page: str) -> tuple[lis
 def export_table(page: str, fmt: str, request: Request, ctx: ContextDep,
                  actor: PageActor) -> Response:
     actor.require(Permission.EXPORT)
+    check_export_format(fmt)
+    head, rows = table_rows(request, ctx, actor, page)
+    return table_download(head, rows, f"dashboard-{page}", fmt)
+
+
+def check_export_format(fmt: str) -> None:
     if fmt not in ("csv", "xlsx"):
         raise InvalidInput(f'"{fmt}" is not an export format (csv or xlsx)', where="format")
-    head, rows = table_rows(request, ctx, actor, page)
-    name = f"dashboard-{page}"
+
+
+def table_download(head: Sequence[str], rows: Sequence[Sequence[Any]], name: str,
+                   fmt: str) -> Response:
+    """A dashboard table as a CSV (UTF-8 with BOM, for Excel) or .xlsx attachment."""
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)

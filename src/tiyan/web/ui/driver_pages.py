@@ -112,30 +112,15 @@ def drivers_table(t_: Translator, analysis: dv.DriverAnalysis, labels: dict[str,
 
 # --- exports --------------------------------------------------------------------------------
 
-def table_response(head: Sequence[str], rows: Sequence[Sequence[Any]], name: str,
-                   fmt: str) -> Response:
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(head)
-        writer.writerows(["" if v is None else v for v in row] for row in rows)
-        return Response("\ufeff" + buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    return Response(pages._xlsx(head, rows), media_type="application/vnd.openxmlformats-"
-                    "officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
-
-
 @router.get("/dashboard/drivers/export.{fmt}")
 def export_drivers(fmt: str, request: Request, ctx: ContextDep, actor: PageActor) -> Response:
     actor.require(Permission.EXPORT)
-    if fmt not in ("csv", "xlsx"):
-        raise InvalidInput(f'"{fmt}" is not an export format (csv or xlsx)', where="format")
+    pages.check_export_format(fmt)
     t_ = translator(request)
     with ctx.db.read() as conn:
         _, _, analysis, outcome = drivers_data(request, ctx, actor, conn)
         head, rows = drivers_table(t_, analysis, item_labels(conn, t_.locale))
-    return table_response(head, rows, f"dashboard-drivers-{outcome}", fmt)
+    return pages.table_download(head, rows, f"dashboard-drivers-{outcome}", fmt)
 
 
 # --- staff scorecards -----------------------------------------------------------------------
@@ -181,12 +166,11 @@ def staff_table(t_: Translator, data: sv.Scorecards) -> tuple[list[str], list[li
 @router.get("/dashboard/staff/export.{fmt}")
 def export_staff(fmt: str, request: Request, ctx: ContextDep, actor: PageActor) -> Response:
     actor.require(Permission.EXPORT)
-    if fmt not in ("csv", "xlsx"):
-        raise InvalidInput(f'"{fmt}" is not an export format (csv or xlsx)', where="format")
+    pages.check_export_format(fmt)
     with ctx.db.read() as conn:
         _, _, data = staff_data(request, ctx, actor, conn)
     head, rows = staff_table(translator(request), data)
-    return table_response(head, rows, f"dashboard-staff-{data.kpi}", fmt)
+    return pages.table_download(head, rows, f"dashboard-staff-{data.kpi}", fmt)
 
 
 # --- competitor gaps ------------------------------------------------------------------------
@@ -383,11 +367,10 @@ def competitors_table(t_: Translator, gaps: Sequence[Gap]) -> tuple[list[str], l
 def export_competitors(fmt: str, request: Request, ctx: ContextDep,
                        actor: PageActor) -> Response:
     actor.require(Permission.EXPORT)
-    if fmt not in ("csv", "xlsx"):
-        raise InvalidInput(f'"{fmt}" is not an export format (csv or xlsx)', where="format")
+    pages.check_export_format(fmt)
     with ctx.db.read() as conn:
         scope = d.dashboard_scope(conn, actor)
         view = pages.parse_view(request, conn, scope)
         gaps = competitor_gaps(conn, scope, view, ctx.settings.min_n)
     head, rows = competitors_table(translator(request), gaps)
-    return table_response(head, rows, "dashboard-competitors", fmt)
+    return pages.table_download(head, rows, "dashboard-competitors", fmt)

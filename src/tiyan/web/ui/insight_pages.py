@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse, Response
 from tiyan.analytics import dashboard as d
 from tiyan.analytics.insights import LABELS, QUOTES, TextInsights, text_insights
 from tiyan.domain.access import Actor, Permission
-from tiyan.errors import InvalidInput
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.i18n import Translator
 from tiyan.web.ui import dashboard_pages as dp
@@ -79,20 +78,6 @@ def table_rows(request: Request, ctx: Any, actor: Actor) -> tuple[list[str], lis
 @router.get("/dashboard/text/export.{fmt}")
 def export_text(fmt: str, request: Request, ctx: ContextDep, actor: PageActor) -> Response:
     actor.require(Permission.EXPORT)
-    if fmt not in ("csv", "xlsx"):
-        raise InvalidInput(f'"{fmt}" is not an export format (csv or xlsx)', where="format")
+    dp.check_export_format(fmt)
     head, rows = table_rows(request, ctx, actor)
-    name = "dashboard-text"
-    if fmt == "csv":
-        import csv
-        import io
-
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(head)
-        writer.writerows(["" if v is None else v for v in row] for row in rows)
-        return Response("\ufeff" + buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    return Response(dp._xlsx(head, rows), media_type="application/vnd.openxmlformats-"
-                    "officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+    return dp.table_download(head, rows, "dashboard-text", fmt)

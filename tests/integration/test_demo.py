@@ -100,10 +100,10 @@ def test_the_demo_agent_has_after_sales_follow_up_calls_due(demo):
         "SELECT u.code, i.next_call_at, i.status FROM invitation i "
         "JOIN org_unit u ON u.id = i.unit_id JOIN survey s ON s.id = i.survey_id "
         "WHERE i.channel = 'phone' AND s.code = 'after-sales'")).all()
-    assert len(rows) >= 12
-    assert all(code.endswith("-as") for code, _, _ in rows)
-    # the browser tests share this demo database and may work a call or two
-    queued = [due for _, due, status in rows if status == "queued"]
-    assert len(queued) >= len(rows) - 3
+    # the browser tests share this demo database and may plan or work a call or two
+    planned = [(due, status) for code, due, status in rows if code.endswith("-as")]
+    assert len(planned) >= 12
+    queued = [due for due, status in planned if status == "queued"]
+    assert len(queued) >= len(planned) - 3
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(" ")
     assert sum(str(due) <= now for due in queued) >= 8  # due today, the rest later

@@ -197,6 +197,9 @@ def save_draft(conn: Connection, survey_id: int, definition: SurveyDefinition, *
                now: dt.datetime, by: int | None) -> int:
     """Store the draft (creating it after the newest version if there is none); its number."""
     values = {"definition": definition_to_dict(definition), "created_by": by, "created_at": now}
+    # One draft per survey: concurrent saves queue on the survey row (PostgreSQL; SQLite writes
+    # are already one at a time), so the second sees the draft the first created.
+    conn.execute(sa.select(t.survey.c.id).where(t.survey.c.id == survey_id).with_for_update())
     draft = draft_row(conn, survey_id)
     if draft is not None:
         conn.execute(sa.update(_SV).where(_SV.c.id == draft["id"],

@@ -33,7 +33,7 @@ from tiyan.domain.access import Actor, Permission
 from tiyan.domain.contact_rules import EMAIL, normalise_phone
 from tiyan.errors import InvalidInput, NotFound
 from tiyan.services.links import read_unsubscribe_token
-from tiyan.services.tabular_files import decode_text
+from tiyan.services.table_files import decode_text
 from tiyan.store import audit, outreach
 from tiyan.store import tables as t
 from tiyan.store.invitations import invitation_by_public_id, log_invitation_event

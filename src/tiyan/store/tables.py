@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tiyan.store.types import Json, Money, UtcDateTime
+from tiyan.store.types import Json, Money, NullableJson, UtcDateTime
 
 metadata = sa.MetaData(
     naming_convention={
@@ -350,7 +350,7 @@ answer = sa.Table(
     sa.Column("item_code", sa.String(64), nullable=True),
     sa.Column("value_num", sa.Float, nullable=True),
     sa.Column("value_text", sa.Text, nullable=True),
-    sa.Column("value_json", Json, nullable=True),
+    sa.Column("value_json", NullableJson, nullable=True),
     sa.PrimaryKeyConstraint("response_id", "question_key"),
     sa.Index("ix_answer_item_response", "item_code", "response_id"),
 )

@@ -51,3 +51,6 @@ class Money(sa.types.TypeDecorator[Decimal]):
 
 
 Json = sa.JSON().with_variant(JSONB(), "postgresql")
+# For optional JSON values: Python None is stored as SQL NULL, not as the JSON text 'null'
+# (no serialising on the write path, and the same as the bulk loaders store).
+NullableJson = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")

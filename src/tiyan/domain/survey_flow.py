@@ -103,11 +103,11 @@ def _yes_no_number(value: Any) -> Any:
 # --- pages ---------------------------------------------------------------------------------
 
 def page_numbers(definition: SurveyDefinition) -> tuple[int, ...]:
-    return tuple(sorted({q.page for q in definition.questions}))
+    return tuple(definition.pages)
 
 
 def questions_on(definition: SurveyDefinition, page: int) -> tuple[Question, ...]:
-    return tuple(q for q in definition.questions if q.page == page)
+    return definition.pages.get(page, ())
 
 
 def walk(definition: SurveyDefinition, answers: Mapping[str, Any],

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from tiyan.errors import InvalidInput
@@ -109,6 +110,14 @@ class SurveyDefinition:
 
     def keys(self) -> tuple[str, ...]:
         return tuple(q.key for q in self.questions)
+
+    @cached_property
+    def pages(self) -> Mapping[int, tuple[Question, ...]]:
+        """The questions of each page, pages in order (computed once per definition)."""
+        by_page: dict[int, list[Question]] = {}
+        for q in self.questions:
+            by_page.setdefault(q.page, []).append(q)
+        return {page: tuple(by_page[page]) for page in sorted(by_page)}
 
 
 def parse_definition(raw: Mapping[str, Any]) -> SurveyDefinition:

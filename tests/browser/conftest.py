@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import REPO, require_service
 from tests.demo_db import TIYAN
+from tiyan.demo.spec import DEMO_PASSWORD
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = REPO / "var" / "screenshots"
@@ -79,3 +80,14 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def sign_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign in as a demo user on the Chinese sign-in page and leave them in Chinese (an earlier
+    test on the shared server may have switched that user to English)."""
+    page.goto("/login?lang=zh-CN")
+    page.get_by_label("邮箱").fill(email)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/")
+    page.goto("/lang/zh-CN?next=/")

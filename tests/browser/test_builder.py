@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import secrets
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, sign_in
 from tiyan.demo.spec import DEMO_PASSWORD
-
-
-def sign_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto("/login")
-    page.get_by_label("邮箱").fill(email)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/")
-    page.goto("/lang/zh-CN?next=/")  # another test may have left this user in English
 
 
 def test_a_cx_manager_builds_a_survey_with_display_logic_and_publishes_version_2(page):

@@ -2,8 +2,7 @@
 the agent opens it from the worklist, logs a busy line, then enters the customer's answers; the
 stored response has channel phone and the agent on it."""
 
-from tests.browser.conftest import screenshot
-from tests.browser.test_home import sign_in
+from tests.browser.conftest import screenshot, sign_in
 
 
 def test_an_agent_completes_a_phone_survey(browser, server):  # type: ignore[no-untyped-def]

@@ -1,7 +1,6 @@
 """The cases inbox and the VOC review in a real browser, in Chinese and in English."""
 
-from tests.browser.conftest import screenshot
-from tests.browser.test_home import sign_in
+from tests.browser.conftest import screenshot, sign_in
 
 
 def test_store_manager_filters_the_inbox_and_opens_a_case_in_both_languages(page):

@@ -10,8 +10,7 @@ import subprocess
 
 import pytest
 
-from tests.browser.conftest import screenshot
-from tests.browser.test_home import sign_in
+from tests.browser.conftest import screenshot, sign_in
 from tests.demo_db import TIYAN
 
 PHONE = re.compile(r"^1\d{10}$")

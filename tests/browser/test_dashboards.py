@@ -3,16 +3,8 @@ a drill-down, an export, and a phone-sized screen."""
 
 import re
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, sign_in
 from tiyan.demo.spec import DEMO_PASSWORD
-
-
-def sign_in(page, email):
-    page.goto("/login?lang=zh-CN")
-    page.get_by_label("邮箱").fill(email)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/")
 
 
 def test_overview_in_both_languages_with_a_filter_and_an_export(page):

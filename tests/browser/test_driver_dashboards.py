@@ -3,8 +3,7 @@ in both languages, a filter applied, an export, a benchmark entered; screenshots
 
 from pathlib import Path
 
-from tests.browser.conftest import screenshot
-from tests.browser.test_dashboards import sign_in
+from tests.browser.conftest import screenshot, sign_in
 
 
 def test_key_drivers_in_both_languages_with_a_filter_and_an_export(page):

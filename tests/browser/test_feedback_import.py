@@ -2,8 +2,7 @@
 
 from pathlib import Path
 
-from tests.browser.conftest import screenshot
-from tests.browser.test_home import sign_in
+from tests.browser.conftest import screenshot, sign_in
 
 
 def test_cx_manager_previews_and_imports_a_review_file_on_a_phone(page, tmp_path: Path):

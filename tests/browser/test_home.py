@@ -1,16 +1,7 @@
 """Sign in and see the home page with its trend chart, in Chinese and in English."""
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, sign_in
 from tiyan.demo.spec import DEMO_PASSWORD
-
-
-def sign_in(page, email):
-    page.goto("/")
-    page.get_by_label("邮箱").fill(email)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/")
-    page.goto("/lang/zh-CN?next=/")  # an earlier test may have left this user in English
 
 
 def test_cx_manager_signs_in_and_sees_kpis_and_the_chart_in_both_languages(page):

@@ -1,8 +1,7 @@
 """A CX manager adds an invitation rule on /admin/invitations, sees it listed with its plan and
 pauses it, in Chinese and in English, on a desktop screen and on a phone."""
 
-from tests.browser.conftest import screenshot
-from tests.browser.test_home import sign_in
+from tests.browser.conftest import screenshot, sign_in
 
 
 def _rule_row(page, name):  # type: ignore[no-untyped-def]

@@ -3,8 +3,7 @@ URL, the heat map drawn, quotes linked to their responses, the aspect table expo
 
 from pathlib import Path
 
-from tests.browser.conftest import screenshot
-from tests.browser.test_dashboards import sign_in
+from tests.browser.conftest import screenshot, sign_in
 
 
 def test_text_insights_in_both_languages_with_a_filter_and_an_export(page):

@@ -1,7 +1,6 @@
 """A CX manager registers a webhook on the web page, copies its secret, then deactivates it."""
 
-from tests.browser.conftest import screenshot
-from tests.browser.test_home import sign_in
+from tests.browser.conftest import screenshot, sign_in
 
 
 def test_cx_manager_adds_a_webhook_sees_the_secret_once_and_deactivates_it(page):

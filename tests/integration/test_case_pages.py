@@ -74,6 +74,9 @@ def test_a_manager_works_a_case_through_the_page(
     history = client.get(f"/cases/{case}?lang=en").text.split('id="case-history"')[1]
     for what in ("Opened", "Acknowledged", "客户已致电", "Root cause set", "Attachment added"):
         assert what in history
+    # status moves in words, times in the unit's own time zone
+    assert "New → Acknowledged" in history and "new → acknowledged" not in history
+    assert "local time (Asia/Shanghai)" in history
     sign_in(client, "mgr.n1@t.test", PASSWORD)  # another store's manager
     assert client.get(f"/cases/{case}").status_code == 404
     assert client.get(f"/cases/{case}/attachments/{link}").status_code == 404

@@ -126,6 +126,7 @@ def _case_query() -> sa.Select[Any]:
     return (sa.select(t.cx_case, t.org_unit.c.code.label("unit_code"),
                       t.org_unit.c.name_zh.label("unit_name_zh"),
                       t.org_unit.c.name_en.label("unit_name_en"),
+                      t.org_unit.c.timezone.label("unit_timezone"),
                       owner.c.email.label("owner_email"), owner.c.name.label("owner_name"),
                       t.response.c.public_id.label("response_public_id"),
                       t.alert_rule.c.name.label("rule_name"))

@@ -39,12 +39,6 @@ def _csrf(request: Request, token: str) -> None:
         check_csrf(session, token)
 
 
-def local_time(value: dt.datetime | None, timezone: str) -> str:
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
-
-
 @router.get("/calls", response_class=HTMLResponse)
 def worklist(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
     actor.require(service.PERMISSION)
@@ -52,8 +46,7 @@ def worklist(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRespons
     with ctx.db.read() as conn:
         rows = [service.present_call(conn, actor, r) for r in store.worklist(conn, actor, now)]
         upcoming = store.upcoming_count(conn, actor, now)
-    return render(request, "calls.html", actor=actor, rows=rows, upcoming=upcoming,
-                  local_time=local_time)
+    return render(request, "calls.html", actor=actor, rows=rows, upcoming=upcoming)
 
 
 def _call_page(request: Request, ctx: Context, actor: Actor, call_id: str, *,
@@ -83,7 +76,7 @@ def _call_page(request: Request, ctx: Context, actor: Actor, call_id: str, *,
                            customer={"name": row["customer_name"] or ""})
     return render(request, "call.html", actor=actor, call=call, attempts=attempts,
                   definition=definition, lang=lang, views=views, response=response, done=done,
-                  outcomes=[str(o) for o in ATTEMPT_OUTCOMES], local_time=local_time,
+                  outcomes=[str(o) for o in ATTEMPT_OUTCOMES],
                   closed=row["status"] in store.CLOSED, status_code=status_code, **values)
 
 

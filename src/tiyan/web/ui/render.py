@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -17,6 +19,18 @@ from tiyan.web.deps import translator, web_session
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 TEMPLATES.env.globals["version"] = __version__
+
+
+def local_time(value: dt.datetime | None, timezone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) time as the wall-clock time of `timezone`; empty for none."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(ZoneInfo(timezone)).strftime(fmt)
+
+
+TEMPLATES.env.globals["local_time"] = local_time
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,7 @@ customer_transaction = sa.Table(
     sa.Column("occurred_at", UtcDateTime, nullable=False, index=True),
     sa.Column("attributes", Json, nullable=False, default=dict),
     sa.UniqueConstraint("kind", "external_id"),
+    sa.Index("ix_customer_transaction_unit_occurred", "unit_id", "occurred_at"),  # (0010)
 )
 
 # --- journeys and surveys -----------------------------------------------------------------

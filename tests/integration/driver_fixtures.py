@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from decimal import Decimal
+
+import sqlalchemy as sa
 
 from tests.world import World
 from tiyan.domain.surveys import parse_definition
 from tiyan.services.jobs import run_until_idle
 from tiyan.services.responses import ResponseRequest, do_submit_response
-from tiyan.store import surveys
+from tiyan.store import customers, surveys
+from tiyan.store import tables as t
 
 ITEMS = ("sat_quality", "sat_speed", "sat_price")
 DRIVER_SURVEY = {
@@ -59,5 +63,65 @@ def add_driver_responses(world: World, count: int = 90, seed: int = 7) -> int:
             survey_id=survey_id, unit_code=unit, staff_code=staff,
             channel=CHANNELS[index % len(CHANNELS)], answers=answers,
             submitted_at=ctx.now() - dt.timedelta(hours=19 * index + 2)))
+    run_until_idle(ctx)
+    return survey_id
+
+
+COMMENT_SURVEY = {
+    "title": {"zh-CN": "售后评价", "en": "After-sales rating"},
+    "questions": [
+        *DRIVER_SURVEY["questions"],
+        {"key": "comment", "type": "text", "item_code": "comment",
+         "text": {"zh-CN": "评论", "en": "Comment"}},
+    ],
+}
+# car_aftersales comments: the service advisor praised or blamed with the outcome; the price
+# blamed at random (so it matters little); one comment in seven is left out
+GOOD = ("服务顾问很热情，服务很好", "师傅技术不错，服务顾问态度很好")
+BAD = ("服务顾问态度很差，没人管", "服务顾问态度恶劣，服务太差")
+PRICE = ("价格太贵，收费不透明", "")
+
+
+def add_comment_driver_responses(world: World, count: int = 80, seed: int = 11) -> int:
+    """Responses with analysed comments, each from its own customer; a customer buys again
+    5 days after a response whose latent satisfaction is high (and one last purchase today
+    marks the data's last day). Returns the survey id."""
+    ctx = world.ctx
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        conn.execute(sa.update(t.org_unit).where(t.org_unit.c.code == "hq")
+                     .values(attributes={"industry": "car_aftersales"}))
+        survey_id, _ = surveys.insert_survey(
+            conn, code="aftersales", name="After-sales", unit_id=world.unit_ids["hq"],
+            definition=parse_definition(COMMENT_SURVEY), now=now, created_by=None)
+    rng = random.Random(seed)
+    admin = world.actor("admin@t.test")
+    for index in range(count):
+        unit, staff = PLACES[index % len(PLACES)]
+        quality, speed, price = (rng.randint(1, 5) for _ in range(3))
+        latent = 0.5 * quality + 0.2 * speed + 0.1 * price + rng.gauss(0, 0.5)
+        at = now - dt.timedelta(hours=19 * index + 2)
+        with ctx.db.write() as conn:
+            customer = customers.insert_customer(conn, unit_id=world.unit_ids["n1"], now=now,
+                                                 name=f"c{index}")
+            public = str(conn.execute(sa.select(t.customer.c.public_id)
+                                      .where(t.customer.c.id == customer)).scalar_one())
+            if latent + rng.gauss(0, 0.4) > 2.3:
+                conn.execute(sa.insert(t.customer_transaction).values(
+                    customer_id=customer, unit_id=world.unit_ids["n1"], kind="repair",
+                    amount=Decimal("100"), occurred_at=at + dt.timedelta(days=5)))
+        answers: dict[str, object] = {
+            "nps": clip(2.2 * latent - 1, 0, 10), "overall": clip(latent, 1, 5),
+            "sat_quality": quality, "sat_speed": speed, "sat_price": price}
+        if index % 7:
+            mood = (GOOD if latent > 2.2 else BAD)[index % 2]
+            answers["comment"] = mood + "。" + PRICE[index % 2]
+        do_submit_response(ctx, admin, ResponseRequest(
+            survey_id=survey_id, unit_code=unit, staff_code=staff, customer_id=public,
+            channel=CHANNELS[index % len(CHANNELS)], answers=answers, submitted_at=at))
+    with ctx.db.write() as conn:
+        conn.execute(sa.insert(t.customer_transaction).values(
+            customer_id=customer, unit_id=world.unit_ids["n1"], kind="repair",
+            amount=Decimal("50"), occurred_at=now))
     run_until_idle(ctx)
     return survey_id

@@ -8,11 +8,17 @@ reference the tests compare the aggregate with). Each correlation is pairwise: o
 responses that answered both items. Johnson's relative weights (domain/drivers) split the R² of
 the outcome regressed on the items; performance is the share of an item's answers in its top
 box.
+
+Comment aspects (`aspects=True`) and the repurchase outcome need per-respondent values no
+aggregate holds; they are read from the responses (analytics/driver_values): with aspects, only
+the pairs that involve an aspect; for repurchase, every pair, over the responses whose customer
+is known and old enough to tell.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +26,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tiyan.analytics import driver_values
 from tiyan.analytics.cube import (
     Filters,
     raw_where,
@@ -35,7 +42,7 @@ from tiyan.store import tables as t
 from tiyan.store.aggregates import BUSINESS_TIMEZONE
 from tiyan.store.driver_aggregates import pair_select
 
-OUTCOMES = ("nps", "csat")  # overall measures: outcomes, never drivers
+OUTCOMES = ("nps", "csat", driver_values.REPURCHASE)  # outcomes, never drivers
 NOT_DRIVERS = frozenset({*OUTCOMES, "comment"})
 D = t.driver_agg
 
@@ -115,16 +122,49 @@ def pair_sums(conn: Connection, scope: Scope, filters: Filters, *,
     return out
 
 
-def _raw(conn: Connection, scope: Scope, filters: Filters, touchpoints: list[int] | None,
-         tz: str, out: Pairs) -> None:
+def _raw_where(conn: Connection, scope: Scope, filters: Filters, touchpoints: list[int] | None,
+               tz: str) -> sa.ColumnElement[bool]:
     where = raw_where(scope.vis, scope.parent_of, filters, tz)
     if touchpoints is not None:
         where = sa.and_(where, t.response.c.touchpoint_id.in_(touchpoints))
+    return where
+
+
+def _raw(conn: Connection, scope: Scope, filters: Filters, touchpoints: list[int] | None,
+         tz: str, out: Pairs) -> None:
+    where = _raw_where(conn, scope, filters, touchpoints, tz)
     names = [*("bucket", "unit_id", "survey_id", "touchpoint_id", "channel", "item_a",
                "item_b", "n", "sum_a", "sum_b", "sum_aa", "sum_bb", "sum_ab", "top_a")]
     inner = pair_select(conn.dialect.name, where, tz, grain="d").subquery()
     source = sa.select(*[c.label(n) for c, n in zip(inner.c, names, strict=True)]).subquery()
     _read(conn, _summed(source, []), out)
+
+
+def value_pair_sums(conn: Connection, scope: Scope, filters: Filters, *, aspects: bool,
+                    repurchase: driver_values.RepurchaseBase | None, days: int,
+                    tz: str = BUSINESS_TIMEZONE) -> Pairs:
+    """Pair sums read from the responses: the pairs that involve an aspect (with `aspects`);
+    for repurchase every pair over the responses that can tell (`repurchase` holds the cut-off).
+    """
+    touchpoints = (touchpoint_family(conn, filters.touchpoint_id)
+                   if filters.touchpoint_id is not None else None)
+    r = t.response
+    where = sa.and_(_raw_where(conn, scope, filters, touchpoints, tz), r.c.status == "complete",
+                    r.c.submitted_at.is_not(None))
+    if repurchase is not None:
+        if repurchase.cutoff is None:
+            return {}
+        where = sa.and_(where, driver_values.eligible(repurchase.cutoff))
+    only_analysed = sa.and_(where, r.c.id.in_(sa.select(t.text_analysis.c.response_id)))
+    parts = [driver_values.item_values(where if repurchase is not None else only_analysed)]
+    if repurchase is not None:
+        parts.append(driver_values.repurchase_values(conn.dialect.name, where, days))
+    if aspects:
+        parts.append(driver_values.aspect_values(where))
+    cte = sa.union_all(*parts).cte("driver_values")
+    out: Pairs = {}
+    _read(conn, driver_values.pair_select(cte, aspects_only=repurchase is None), out)
+    return out
 
 
 # --- the analysis -------------------------------------------------------------------------
@@ -134,10 +174,19 @@ class Driver:
     item: str
     weight: float  # Johnson's relative weight (part of R²)
     share: float  # percent of R²
-    performance: float  # percent of answers in the top box
-    mean: float
+    performance: float  # percent of answers in the top box (of an aspect: positive mentions)
+    mean: float  # of an aspect: the net balance, -1 to +1, over the analysed comments
     n: int  # answers to the item together with the outcome
     quadrant: str
+
+    @property
+    def from_comments(self) -> bool:
+        return self.item.startswith(driver_values.ASPECT)
+
+    @property
+    def code(self) -> str:
+        """The item code, or the aspect code of an aspect."""
+        return self.item.removeprefix(driver_values.ASPECT)
 
 
 @dataclass(frozen=True)
@@ -151,6 +200,10 @@ class DriverAnalysis:
     left_out: list[tuple[str, int]] = field(default_factory=list)  # (item, n) under min n
     importance_split: float | None = None
     performance_split: float | None = None
+    aspects: bool = False  # comment aspects asked for
+    reads_raw: bool = False  # read from the responses, not the aggregate
+    repurchase: driver_values.RepurchaseBase | None = None  # the base of a repurchase outcome
+    window_days: int | None = None  # the repurchase window
 
 
 def _pair(pairs: Mapping[tuple[str, str], PairSums], a: str, b: str) -> PairSums:
@@ -174,6 +227,14 @@ def nearest_correlation(matrix: np.ndarray) -> np.ndarray:
     return fixed / np.outer(scale, scale)  # type: ignore[no-any-return]
 
 
+def _mentions(pairs: Mapping[tuple[str, str], PairSums], item: str) -> int | None:
+    """Comments that speak of an aspect positively or negatively (Σv² of a ±1/0 predictor);
+    None for an item."""
+    if not item.startswith(driver_values.ASPECT):
+        return None
+    return round(_pair(pairs, item, item).sum_aa)
+
+
 def analyse(pairs: Mapping[tuple[str, str], PairSums], outcome: str, *,
             min_n: int) -> DriverAnalysis:
     items = sorted({a for a, b in pairs if a == b})
@@ -184,13 +245,14 @@ def analyse(pairs: Mapping[tuple[str, str], PairSums], outcome: str, *,
     left_out: list[tuple[str, int]] = []
     for item in sorted(candidates, key=lambda i: (-with_outcome[i].n, i)):
         s = with_outcome[item]
+        mentions = _mentions(pairs, item)
         ok = s.n >= min_n and s.correlation() is not None and all(
             _pair(pairs, item, other).n >= min_n and _pair(pairs, item, other).correlation()
-            is not None for other in chosen)
+            is not None for other in chosen) and (mentions is None or mentions >= min_n)
         if ok:
             chosen.append(item)
         else:
-            left_out.append((item, s.n))
+            left_out.append((item, s.n if mentions is None else mentions))
     if outcome not in items or not chosen:
         n = min((with_outcome[i].n for i in candidates), default=0)
         return DriverAnalysis(outcome, outcomes, n, True, None, [], left_out)
@@ -209,7 +271,8 @@ def analyse(pairs: Mapping[tuple[str, str], PairSums], outcome: str, *,
     shares = ({k: 100 * w / r2 for k, w in importance.by_predictor().items()} if r2 > 0
               else {k: 0.0 for k in chosen})
     alone = {i: _pair(pairs, i, i) for i in chosen}
-    performance = {i: 100.0 * alone[i].top_a / alone[i].n for i in chosen}
+    performance = {i: 100.0 * alone[i].top_a / (_mentions(pairs, i) or alone[i].n)
+                   for i in chosen}
     points = importance_performance(shares, performance)
     drivers = [Driver(pt.item, importance.by_predictor()[pt.item], shares[pt.item],
                       performance[pt.item], alone[pt.item].sum_a / alone[pt.item].n,
@@ -220,7 +283,30 @@ def analyse(pairs: Mapping[tuple[str, str], PairSums], outcome: str, *,
 
 
 def key_drivers(conn: Connection, scope: Scope, filters: Filters, outcome: str, *,
-                min_n: int, raw: bool = False) -> DriverAnalysis:
+                min_n: int, raw: bool = False, aspects: bool = False,
+                now: dt.datetime | None = None, window_days: int = 90) -> DriverAnalysis:
+    """Drivers of `outcome`; comment aspects as drivers with `aspects`; repurchase within
+    `window_days` of the response, known up to the latest transaction (never after `now`)."""
     if outcome not in OUTCOMES:
         raise MetricsError(f'"{outcome}" is not an outcome ({", ".join(OUTCOMES)})')
-    return analyse(pair_sums(conn, scope, filters, raw=raw), outcome, min_n=min_n)
+    base = None
+    if outcome == driver_values.REPURCHASE:
+        cutoff = driver_values.repurchase_cutoff(conn, now or dt.datetime.now(dt.UTC),
+                                                 window_days)
+        where = _raw_where(conn, scope, filters, None if filters.touchpoint_id is None
+                           else touchpoint_family(conn, filters.touchpoint_id),
+                           BUSINESS_TIMEZONE)
+        base = driver_values.repurchase_base(conn, sa.and_(
+            where, t.response.c.status == "complete"), cutoff)
+        pairs = value_pair_sums(conn, scope, filters, aspects=aspects, repurchase=base,
+                                days=window_days)
+    else:
+        pairs = pair_sums(conn, scope, filters, raw=raw)
+        if aspects:
+            for key, sums in value_pair_sums(conn, scope, filters, aspects=True,
+                                             repurchase=None, days=window_days).items():
+                _add(pairs, *key, sums)
+    analysis = analyse(pairs, outcome, min_n=min_n)
+    return dataclasses.replace(analysis, aspects=aspects, repurchase=base,
+                               reads_raw=aspects or base is not None,
+                               window_days=window_days if base is not None else None)

@@ -1,0 +1,139 @@
+"""Per-respondent values for key drivers that no aggregate holds: comment aspects as predictors
+and repurchase as an outcome, read from the responses (bounded by the filters).
+
+Every predictor and outcome becomes rows (response, code, value, top) of one `values` CTE:
+
+- a rated item: its answer (top = in the item's top box), as in store/driver_aggregates;
+- an aspect of an analysed comment, code `aspect:<code>`: +1 where the response's mentions of the
+  aspect are on balance positive, -1 where negative, 0 where the comment does not mention it or
+  mentions it neutrally or both ways (one signed predictor per aspect rather than two
+  indicators: one point per aspect in the quadrant, its weight not split between two
+  near-mirror columns); top = +1;
+- repurchase: 1 when the response's customer has a transaction in the `days` after the
+  response was submitted, else 0, for responses submitted at least `days` before the cut-off.
+
+Pair sums over the CTE joined to itself by response give the same `PairSums` as `driver_agg`, so
+the correlations, weights and quadrant follow unchanged (analytics/drivers_view).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tiyan.store import tables as t
+
+ASPECT = "aspect:"  # prefix of the predictor name of a comment aspect
+REPURCHASE = "repurchase"
+R, A, Q, TA, X = t.response, t.answer, t.score_agg_question, t.text_analysis, t.text_aspect
+TX = t.customer_transaction
+
+
+def item_values(where: sa.ColumnElement[bool]) -> sa.Select:
+    top_from = sa.func.coalesce(Q.c.top_from, sa.case((A.c.item_code == "nps", 9.0), else_=4.0))
+    return (sa.select(A.c.response_id.label("rid"), A.c.item_code.label("code"),
+                      A.c.question_key.label("qkey"), A.c.value_num.label("v"),
+                      sa.case((A.c.value_num >= top_from, 1), else_=0).label("top"))
+            .select_from(R.join(A, A.c.response_id == R.c.id).outerjoin(
+                Q, sa.and_(Q.c.survey_version_id == R.c.survey_version_id,
+                           Q.c.question_key == A.c.question_key)))
+            .where(where, A.c.item_code.is_not(None), A.c.value_num.is_not(None)))
+
+
+def aspect_values(where: sa.ColumnElement[bool]) -> sa.Select:
+    """Each analysed response × each aspect mentioned in scope: the signed balance."""
+    balance = sa.func.sum(sa.case((X.c.label == "positive", 1), (X.c.label == "negative", -1),
+                                  else_=0))
+    mentions = (sa.select(X.c.response_id, X.c.aspect_code, balance.label("balance"))
+                .select_from(X.join(R, R.c.id == X.c.response_id)).where(where)
+                .group_by(X.c.response_id, X.c.aspect_code).subquery("mentions"))
+    codes = sa.select(mentions.c.aspect_code.label("code")).distinct().subquery("codes")
+    analysed = (sa.select(TA.c.response_id.label("rid")).distinct()
+                .select_from(TA.join(R, R.c.id == TA.c.response_id)).where(where)
+                .subquery("analysed"))
+    sign = sa.case((mentions.c.balance > 0, 1), (mentions.c.balance < 0, -1), else_=0)
+    name = sa.literal(ASPECT) + codes.c.code
+    return (sa.select(analysed.c.rid, name.label("code"), name.label("qkey"),
+                      sa.cast(sign, sa.Float).label("v"),
+                      sa.case((mentions.c.balance > 0, 1), else_=0).label("top"))
+            .select_from(analysed.join(codes, sa.true()).outerjoin(
+                mentions, sa.and_(mentions.c.response_id == analysed.c.rid,
+                                  mentions.c.aspect_code == codes.c.code))))
+
+
+def _within(dialect: str, days: int) -> sa.ColumnElement[bool]:
+    """A transaction of the response's customer in the `days` after the response."""
+    if dialect == "sqlite":
+        gap = sa.func.julianday(TX.c.occurred_at) - sa.func.julianday(R.c.submitted_at)
+        window = sa.and_(gap > 0, gap <= days)
+    else:
+        end = R.c.submitted_at + sa.func.make_interval(0, 0, 0, days)
+        window = sa.and_(TX.c.occurred_at > R.c.submitted_at, TX.c.occurred_at <= end)
+    return sa.exists().where(TX.c.customer_id == R.c.customer_id, window)
+
+
+def repurchase_values(dialect: str, where: sa.ColumnElement[bool], days: int) -> sa.Select:
+    bought = sa.case((_within(dialect, days), 1), else_=0)
+    return (sa.select(R.c.id.label("rid"), sa.literal(REPURCHASE).label("code"),
+                      sa.literal(REPURCHASE).label("qkey"), sa.cast(bought, sa.Float).label("v"),
+                      bought.label("top"))
+            .where(where))
+
+
+def pair_select(values: sa.CTE, *, aspects_only: bool) -> sa.Select:
+    """Pair sums (code_a, code_b, n, Σa, Σb, Σa², Σb², Σab, top_a) over the value rows; with
+    `aspects_only`, only the pairs that involve an aspect (the rest come from driver_agg)."""
+    a, b = values.alias("va"), values.alias("vb")
+    x, y = a.c.v, b.c.v
+    on = sa.and_(b.c.rid == a.c.rid, sa.or_(a.c.code < b.c.code, sa.and_(
+        a.c.code == b.c.code, a.c.qkey == b.c.qkey)))
+    query = (sa.select(a.c.code, b.c.code, sa.func.count(), sa.func.sum(x), sa.func.sum(y),
+                       sa.func.sum(x * x), sa.func.sum(y * y), sa.func.sum(x * y),
+                       sa.func.sum(a.c.top))
+             .select_from(a.join(b, on)).group_by(a.c.code, b.c.code))
+    if aspects_only:
+        query = query.where(sa.or_(a.c.code.startswith(ASPECT), b.c.code.startswith(ASPECT)))
+    return query
+
+
+@dataclass(frozen=True)
+class RepurchaseBase:
+    """How the responses in scope split for the repurchase outcome."""
+
+    cutoff: dt.datetime | None  # responses submitted after this are too recent to know
+    known: int  # responses with a customer, old enough
+    too_recent: int  # responses with a customer, submitted after the cut-off
+    no_customer: int  # responses without a customer
+
+
+def repurchase_cutoff(conn: Connection, now: dt.datetime, days: int) -> dt.datetime | None:
+    """The data's last day (the latest transaction, never later than now) less the window;
+    None without any transaction (nothing can be known)."""
+    last = conn.execute(sa.select(sa.func.max(TX.c.occurred_at))).scalar()
+    if last is None:
+        return None
+    if isinstance(last, str):  # an SQLite aggregate is not converted back
+        last = dt.datetime.fromisoformat(last)
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=dt.UTC)
+    return min(last, now) - dt.timedelta(days=days)
+
+
+def repurchase_base(conn: Connection, where: sa.ColumnElement[bool],
+                    cutoff: dt.datetime | None) -> RepurchaseBase:
+    has = R.c.customer_id.is_not(None)
+    old = sa.false() if cutoff is None else R.c.submitted_at <= cutoff
+    row = conn.execute(sa.select(
+        sa.func.sum(sa.case((sa.and_(has, old), 1), else_=0)),
+        sa.func.sum(sa.case((sa.and_(has, sa.not_(old)), 1), else_=0)),
+        sa.func.sum(sa.case((has, 0), else_=1))).where(where)).one()
+    return RepurchaseBase(cutoff, int(row[0] or 0), int(row[1] or 0), int(row[2] or 0))
+
+
+def eligible(cutoff: dt.datetime | None) -> sa.ColumnElement[bool]:
+    if cutoff is None:
+        return sa.false()
+    return sa.and_(R.c.customer_id.is_not(None), R.c.submitted_at <= cutoff)

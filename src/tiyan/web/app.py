@@ -30,6 +30,7 @@ from tiyan.web.errors import install_error_handlers
 from tiyan.web.ratelimit import RateLimiter
 from tiyan.web.ui import (
     auth_pages,
+    behaviour_pages,
     builder,
     call_pages,
     case_pages,
@@ -82,7 +83,8 @@ def create_app(ctx: Context) -> FastAPI:
     def healthz() -> Health:
         return Health(status="ok")
 
-    for module in (response_parquet, insight_pages, driver_pages):  # before dashboard_pages
+    for module in (response_parquet, insight_pages, driver_pages,
+                   behaviour_pages):  # before dashboard_pages
         app.include_router(module.router)
     app.include_router(response_page.router)
     for module in (v1, surveys_api, journeys_api, webhooks_api, cases_api, exports, auth_pages,

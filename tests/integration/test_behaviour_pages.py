@@ -1,0 +1,181 @@
+"""Behaviour dashboard: purchase figures next to the survey KPIs per unit, cohorts, exports;
+every role sees only its scope in the page and the CSV and Excel exports (SQLite and
+PostgreSQL). Transactions are stored through the real import."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.integration.conftest import sign_in
+from tests.world import PASSWORD, SUBTREE, USERS
+from tiyan.domain.access import ROLE_PERMISSIONS, Permission, Role
+from tiyan.services.jobs import run_until_idle
+from tiyan.services.table_files import FileRow
+from tiyan.services.transactions import import_transactions
+from tiyan.store import customers
+
+PERIOD = "from=2026-01-01&to=2026-06-30"
+CUSTOMERS = {"n1": ["c1", "c2", "c3", "c4", "c5", "c6"], "n2": ["d1", "d2", "d3", "d4", "d5"],
+             "s1": ["e1", "e2", "e3", "e4", "e5"]}
+PURCHASES = [  # customer, unit time, amount, kind, unit (default: the customer's)
+    ("c1", "2026-01-10 12:00", "100"), ("c1", "2026-02-01 12:00", "50"),
+    ("c2", "2026-03-01 12:00", "200"), ("c2", "2026-03-15 12:00", "20", "purchase", "n1-as"),
+    ("c3", "2026-06-20 12:00", "80"), ("c3", "2026-08-01 12:00", "40"),
+    ("c4", "2026-02-01 12:00", "60"), ("c4", "2026-07-15 12:00", "60"),
+    ("c5", "2025-12-15 12:00", "30"), ("c5", "2026-04-01 12:00", "70"),
+    ("c6", "2026-05-05 12:00", "10"), ("c6", "2026-05-10 12:00", "10", "refund"),
+    *[(d, "2026-02-10 12:00", "40") for d in CUSTOMERS["n2"]], ("d1", "2026-02-20 12:00", "40"),
+    *[(e, "2026-03-03 12:00", "100") for e in CUSTOMERS["s1"]], ("e1", "2026-04-03 12:00", "100"),
+]
+# worked out by hand: buyers, purchases, repurchase %, purchases per customer, spend per purchase
+EXPECTED = {"n1": (6, 8, 50.0, 8 / 6, 590 / 8), "n2": (5, 6, 20.0, 1.2, 40.0),
+            "s1": (5, 6, 20.0, 1.2, 100.0), "north": (11, 14, 400 / 11, 14 / 11, 830 / 14)}
+
+
+def role_of(email: str) -> str:
+    return next(u[1] for u in USERS if u[0] == email)
+
+
+@pytest.fixture
+def bought(world, client):
+    with world.ctx.db.write() as conn:
+        for store, names in CUSTOMERS.items():
+            for name in names:
+                customers.insert_customer(conn, unit_id=world.unit_ids[store],
+                                          now=world.ctx.now(), external_id=name,
+                                          segment="loyal" if store == "n2" else None)
+    rows = [FileRow(line, {"customer": p[0], "time": p[1], "amount": p[2],
+                           "kind": p[3] if len(p) > 3 else "purchase",
+                           **({"unit": p[4]} if len(p) > 4 else {})})
+            for line, p in enumerate(PURCHASES, start=2)]
+    report = import_transactions(world.ctx, world.actor("admin@t.test"), rows,
+                                 ["customer", "time", "amount", "kind", "unit"])
+    assert report.imported == len(PURCHASES), report.problems
+    run_until_idle(world.ctx)
+    return world
+
+
+def csv_rows(reply) -> list[list[str]]:
+    assert reply.status_code == 200, reply.text
+    return list(csv.reader(io.StringIO(reply.content.decode("utf-8-sig"))))
+
+
+def by_code(rows: list[list[str]]) -> dict[str, list[str]]:
+    return {r[0]: r for r in rows[1:]}
+
+
+def check_figures(row: list[str], code: str) -> None:
+    # columns: code, name, responses, NPS, n, CSAT, n, buyers, purchases, repurchase, n, ...
+    buyers, purchases, repurchase, frequency, spend = EXPECTED[code]
+    assert (int(row[7]), int(row[8])) == (buyers, purchases)
+    assert float(row[9]) == pytest.approx(repurchase, abs=1e-3) and int(row[10]) == buyers
+    assert float(row[11]) == pytest.approx(frequency, abs=1e-3)
+    assert float(row[13]) == pytest.approx(spend, abs=1e-3) and int(row[14]) == purchases
+
+
+def test_units_show_purchase_figures_next_to_survey_kpis_with_drill_down(bought, client):
+    sign_in(client, "admin@t.test", PASSWORD)
+    top = by_code(csv_rows(client.get(f"/dashboard/behaviour/export.csv?{PERIOD}&lang=en")))
+    assert set(top) == {"north", "south"}
+    check_figures(top["north"], "north")
+    north = by_code(csv_rows(client.get(
+        f"/dashboard/behaviour/export.csv?{PERIOD}&unit=north&lang=en")))
+    assert set(north) == {"n1", "n2"}
+    check_figures(north["n1"], "n1")
+    check_figures(north["n2"], "n2")
+    page = client.get(f"/dashboard/behaviour?{PERIOD}&lang=en").text
+    assert 'href="/dashboard/behaviour?from=2026-01-01&amp;to=2026-06-30&amp;unit=north"' in page
+    assert "Repurchase rate" in page and 'id="cohort-table"' in page
+    sliced = by_code(csv_rows(client.get(
+        f"/dashboard/behaviour/export.csv?{PERIOD}&unit=north&segment=loyal")))
+    assert (int(sliced["n1"][7]), int(sliced["n2"][7])) == (0, 5)
+
+
+def test_cohorts_count_first_purchases_at_the_unit(bought, client):
+    sign_in(client, "admin@t.test", PASSWORD)
+    rows = csv_rows(client.get(f"/dashboard/behaviour/cohorts/export.csv?{PERIOD}&lang=en"))
+    assert rows[0][:3] == ["Cohort", "Buying customers", "+1"]
+    cohorts = {r[0]: r for r in rows[1:]}
+    # c5 began in December 2025; c2's March purchase at n1-as belongs to the same subtree
+    assert {m: int(r[1]) for m, r in cohorts.items()} == {
+        "2026-01": 1, "2026-02": 6, "2026-03": 6, "2026-05": 1, "2026-06": 1}
+    assert float(cohorts["2026-03"][2]) == pytest.approx(100 / 6, abs=1e-3)  # e1 in April
+    assert float(cohorts["2026-02"][2]) == 0.0
+    assert cohorts["2026-01"][2] == ""  # one customer: too few (min n 5)
+    book = load_workbook(io.BytesIO(client.get(
+        f"/dashboard/behaviour/cohorts/export.xlsx?{PERIOD}").content))
+    assert [r[1] for r in list(book.active.iter_rows(values_only=True))[1:]] == [1, 6, 6, 1, 1]
+
+
+BUYERS_IN_ROWS = {"hq": 16, "north": 11, "n1": 7, "south": 5, "s1": 5}  # c2: n1 and n1-as
+FIRST_IN_RANGE = {"n1": 5, "n2": 5, "s1": 5}  # c5 began in December 2025
+
+
+@pytest.mark.parametrize("email", [u[0] for u in USERS])
+def test_every_role_sees_only_its_scope_in_page_and_exports(bought, client, email):
+    sign_in(client, email, PASSWORD)
+    role = Role(role_of(email))
+    root = next(u[2] for u in USERS if u[0] == email)
+    page = client.get(f"/dashboard/behaviour?{PERIOD}&lang=en")
+    assert page.status_code == 200, page.text[:300]
+    assert set(re.findall(r'data-unit="([^"]+)"', page.text)) <= SUBTREE[root]
+    if role == Role.FRONTLINE:  # transactions name no staff member: none to see
+        assert "No transactions imported yet" in page.text
+    if Permission.EXPORT not in ROLE_PERMISSIONS[role]:
+        assert client.get(f"/dashboard/behaviour/export.csv?{PERIOD}").status_code == 403
+        assert client.get(f"/dashboard/behaviour/cohorts/export.xlsx?{PERIOD}").status_code \
+            == 403
+        return
+    rows = by_code(csv_rows(client.get(f"/dashboard/behaviour/export.csv?{PERIOD}&lang=en")))
+    assert set(rows) <= SUBTREE[root]
+    assert sum(int(r[7]) for r in rows.values()) == BUYERS_IN_ROWS[root]
+    cohorts = csv_rows(client.get(f"/dashboard/behaviour/cohorts/export.csv?{PERIOD}"))
+    assert sum(int(r[1]) for r in cohorts[1:]) == sum(
+        n for store, n in FIRST_IN_RANGE.items() if store in SUBTREE[root])
+
+
+def test_survey_columns_are_those_of_the_league(bought, client):
+    sign_in(client, "admin@t.test", PASSWORD)
+    year = "from=2026-01-01&to=2026-12-31&unit=north&lang=en"
+    league = by_code(csv_rows(client.get(f"/dashboard/units/export.csv?{year}")))
+    mine = by_code(csv_rows(client.get(f"/dashboard/behaviour/export.csv?{year}")))
+    assert set(mine) == set(league) == {"n1", "n2"}
+    for code in mine:
+        assert mine[code][2:5] == league[code][2:5]  # responses, NPS, its n
+        assert int(mine[code][2]) > 0
+
+
+def test_store_manager_cannot_see_or_export_another_store(bought, client):
+    sign_in(client, "mgr.s1@t.test", PASSWORD)
+    assert client.get(f"/dashboard/behaviour?{PERIOD}&unit=n1").status_code == 403
+    assert client.get(f"/dashboard/behaviour/export.csv?{PERIOD}&unit=n1").status_code == 403
+    assert client.get(f"/dashboard/behaviour/cohorts/export.csv?{PERIOD}&unit=north"
+                      ).status_code == 403
+    sign_in(client, "mgr.n1@t.test", PASSWORD)
+    rows = by_code(csv_rows(client.get(f"/dashboard/behaviour/export.csv?{PERIOD}")))
+    assert set(rows) == {"n1-as", "n1"}  # the store's own purchases get a row of their own
+    assert int(rows["n1"][7]) == 6 and int(rows["n1-as"][7]) == 1
+
+
+def test_bad_filters_and_formats_are_named(bought, client):
+    sign_in(client, "admin@t.test", PASSWORD)
+    bad = client.get("/dashboard/behaviour?from=2026-02-30&lang=en")
+    assert bad.status_code == 422 and "from" in bad.text
+    assert client.get("/dashboard/behaviour?unit=nowhere").status_code == 422
+    assert client.get("/dashboard/behaviour?segment=nobody").status_code == 422
+    assert client.get("/dashboard/behaviour/export.pdf").status_code == 422
+
+
+def test_without_transactions_the_page_says_how_to_import_them(world, client):
+    sign_in(client, "admin@t.test", PASSWORD)
+    for lang, words in (("en", "No transactions imported yet"), ("zh-CN", "尚未导入任何交易")):
+        page = client.get(f"/dashboard/behaviour?lang={lang}")
+        assert page.status_code == 200 and words in page.text
+        assert "tiyan transactions import" in page.text
+    rows = csv_rows(client.get("/dashboard/behaviour/cohorts/export.csv"))
+    assert rows == [["Cohort", "Buying customers"]] or rows[1:] == []

@@ -100,7 +100,7 @@ def add_comment_driver_responses(world: World, count: int = 80, seed: int = 11) 
         unit, staff = PLACES[index % len(PLACES)]
         quality, speed, price = (rng.randint(1, 5) for _ in range(3))
         latent = 0.5 * quality + 0.2 * speed + 0.1 * price + rng.gauss(0, 0.5)
-        at = now - dt.timedelta(hours=19 * index + 2)
+        at = now - dt.timedelta(hours=55 * index + 2)  # about 6 months
         with ctx.db.write() as conn:
             customer = customers.insert_customer(conn, unit_id=world.unit_ids["n1"], now=now,
                                                  name=f"c{index}")

@@ -209,3 +209,36 @@ def check_repurchase_with_aspects_and_without_transactions(world):
                               window_days=WINDOW)
     assert none.too_few and none.drivers == [] and none.repurchase is not None
     assert none.repurchase.known == 0 and none.repurchase.too_recent > 0
+
+
+def test_drivers_page_and_exports_with_aspects_and_repurchase(commented, client):
+    from tests.integration.conftest import sign_in
+    from tests.integration.test_driver_pages import PERIOD as QUERY
+    from tests.integration.test_driver_pages import csv_rows
+    from tests.world import PASSWORD
+
+    sign_in(client, "admin@t.test", PASSWORD)
+    page = client.get(f"/dashboard/drivers?{QUERY}&include=aspects&lang=en")
+    assert page.status_code == 200, page.text[:500]
+    table = page.text.split('id="drivers"')[1].split("</table>")[0]
+    assert "from comments" in table and "Advisor" in table or "advisor_attitude" in table
+    assert 'id="drivers-raw"' in page.text and 'name="include" value="aspects"' in page.text
+    zh = client.get(f"/dashboard/drivers?{QUERY}&include=aspects&lang=zh-CN")
+    assert "来自评论" in zh.text
+    rows = csv_rows(client.get(f"/dashboard/drivers/export.csv?{QUERY}&include=aspects&lang=en"))
+    assert rows[0][-1] == "Source"
+    sources = {r[0]: r[-1] for r in rows[1:]}
+    assert sources["aspect:advisor_attitude"] == "from comments"
+    assert sources["sat_quality"] == "rated item"
+    items_only = client.get(f"/dashboard/drivers?{QUERY}&lang=en")
+    assert "from comments" not in items_only.text.split('id="drivers"')[1]
+    assert 'id="drivers-raw"' not in items_only.text
+    again = client.get(f"/dashboard/drivers?{QUERY}&outcome=repurchase&lang=en")
+    assert again.status_code == 200
+    assert 'id="drivers-repurchase"' in again.text and "too recent to tell" in again.text
+    assert 'id="drivers-raw"' in again.text
+    rows = csv_rows(client.get(
+        f"/dashboard/drivers/export.csv?{QUERY}&outcome=repurchase&include=aspects&lang=en"))
+    assert {"sat_quality", "sat_speed", "sat_price"} <= {r[0] for r in rows[1:]}
+    bad = client.get(f"/dashboard/drivers?{QUERY}&include=everything")
+    assert bad.status_code == 422 and "include" in bad.text

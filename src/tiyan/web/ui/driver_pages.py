@@ -2,7 +2,8 @@
 scorecards with the service star, competitor gaps; CSV and Excel export of each table.
 
 Filters live in the URL like the other dashboard pages (dashboard_pages.parse_view), plus
-`outcome` (nps or csat) on the drivers page and `kpi` (nps or csat) on the staff page. Every
+`outcome` (nps, csat or repurchase) and `include=aspects` (comment aspects as drivers) on the
+drivers page and `kpi` (nps or csat) on the staff page. Every
 figure honours the user's unit scope (analytics/drivers_view, staff_view, competitors).
 """
 
@@ -37,6 +38,7 @@ from tiyan.web.ui import dashboard_pages as pages
 
 router = APIRouter(include_in_schema=False)
 QUADRANTS = ("fix_first", "keep_up", "over_invested", "low_priority")
+INCLUDE = ("", "aspects")  # items only (from the aggregate), or comment aspects too (raw)
 
 
 def item_labels(conn: Connection, locale: str) -> dict[str, str]:
@@ -56,6 +58,17 @@ def item_labels(conn: Connection, locale: str) -> dict[str, str]:
     return labels
 
 
+def driver_labels(conn: Connection, locale: str) -> dict[str, str]:
+    """Item labels, and the taxonomy name of each comment aspect under its predictor name."""
+    from tiyan.analytics.driver_values import ASPECT
+    from tiyan.analytics.insights import aspect_names
+
+    labels = item_labels(conn, locale)
+    for code, (zh, en) in aspect_names().items():
+        labels[ASPECT + code] = zh if locale == "zh-CN" else en
+    return labels
+
+
 def _choice(request: Request, name: str, choices: Sequence[str]) -> str:
     value = request.query_params.get(name) or choices[0]
     if value not in choices:
@@ -71,7 +84,12 @@ def drivers_data(request: Request, ctx: Any, actor: Actor, conn: Connection
     view = pages.parse_view(request, conn, scope)
     outcome = _choice(request, "outcome", dv.OUTCOMES)
     view.query["outcome"] = outcome
-    analysis = dv.key_drivers(conn, scope, view.filters, outcome, min_n=ctx.settings.min_n)
+    include = _choice(request, "include", INCLUDE)
+    if include:
+        view.query["include"] = include
+    analysis = dv.key_drivers(conn, scope, view.filters, outcome, min_n=ctx.settings.min_n,
+                              aspects=include == "aspects", now=ctx.now(),
+                              window_days=ctx.settings.churn_window_days)
     return view, scope, analysis, outcome
 
 
@@ -80,21 +98,24 @@ def drivers_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRes
     t_ = translator(request)
     with ctx.db.read() as conn:
         view, scope, analysis, outcome = drivers_data(request, ctx, actor, conn)
-        labels = item_labels(conn, t_.locale)
+        labels = driver_labels(conn, t_.locale)
         chart = None
         if analysis.drivers and not analysis.too_few:
             chart = {
                 "points": [{"name": labels.get(x.item, x.item), "value":
                             [round(x.share, 1), round(x.performance, 1)],
-                            "quadrant": x.quadrant} for x in analysis.drivers],
+                            "quadrant": x.quadrant, "comment": x.from_comments}
+                           for x in analysis.drivers],
                 "split": [round(analysis.importance_split or 0, 1),
                           round(analysis.performance_split or 0, 1)],
                 "labels": {"x": t_("drivers.importance"), "y": t_("drivers.performance"),
+                           "comment": t_("drivers.from_comments"),
                            **{q: t_(f"drivers.q_{q}") for q in QUADRANTS}},
             }
+        hidden = {"outcome": outcome, **({"include": "aspects"} if analysis.aspects else {})}
         return pages._page(request, "dashboard_drivers.html", actor, view, conn, scope,
                            data=analysis, outcome=outcome, outcomes=dv.OUTCOMES,
-                           labels=labels, hidden={"outcome": outcome},
+                           labels=labels, hidden=hidden,
                            chart_json=json.dumps(chart, ensure_ascii=False) if chart else "")
 
 
@@ -102,10 +123,11 @@ def drivers_table(t_: Translator, analysis: dv.DriverAnalysis, labels: dict[str,
                   ) -> tuple[list[str], list[list[Any]]]:
     head = [t_("drivers.item_code"), t_("drivers.item"), t_("drivers.weight"),
             t_("drivers.share"), t_("drivers.performance"), t_("drivers.mean"), "n",
-            t_("drivers.quadrant")]
+            t_("drivers.quadrant"), t_("drivers.source")]
     rows: list[list[Any]] = [
         [x.item, labels.get(x.item, x.item), round(x.weight, 4), round(x.share, 1),
-         round(x.performance, 1), round(x.mean, 2), x.n, t_(f"drivers.q_{x.quadrant}")]
+         round(x.performance, 1), round(x.mean, 2), x.n, t_(f"drivers.q_{x.quadrant}"),
+         t_("drivers.from_comments" if x.from_comments else "drivers.from_items")]
         for x in ([] if analysis.too_few else analysis.drivers)]
     return head, rows
 
@@ -119,8 +141,9 @@ def export_drivers(fmt: str, request: Request, ctx: ContextDep, actor: PageActor
     t_ = translator(request)
     with ctx.db.read() as conn:
         _, _, analysis, outcome = drivers_data(request, ctx, actor, conn)
-        head, rows = drivers_table(t_, analysis, item_labels(conn, t_.locale))
-    return pages.table_download(head, rows, f"dashboard-drivers-{outcome}", fmt)
+        head, rows = drivers_table(t_, analysis, driver_labels(conn, t_.locale))
+    suffix = "-aspects" if analysis.aspects else ""
+    return pages.table_download(head, rows, f"dashboard-drivers-{outcome}{suffix}", fmt)
 
 
 # --- staff scorecards -----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-// Key drivers: importance (share of R²) × performance (top box %) with the four quadrants.
+// Key drivers: importance (share of R²) × performance (top box %) with the four quadrants;
+// comment aspects are diamonds, rated items circles.
 (function () {
   var node = document.getElementById("drivers-chart");
   var source = document.getElementById("drivers-data");
@@ -14,7 +15,7 @@
     return item;
   };
   chart.setOption({
-    tooltip: { formatter: function (p) { return p.name + "<br>" + data.labels.x + ": " + p.value[0] + "%<br>" + data.labels.y + ": " + p.value[1] + "%"; } },
+    tooltip: { formatter: function (p) { return p.name + (p.data.comment ? " (" + data.labels.comment + ")" : "") + "<br>" + data.labels.x + ": " + p.value[0] + "%<br>" + data.labels.y + ": " + p.value[1] + "%"; } },
     grid: { left: 56, right: 24, top: 36, bottom: 56 },
     xAxis: { type: "value", name: data.labels.x, nameLocation: "middle", nameGap: 30, min: 0, axisLabel: { formatter: "{value}%" } },
     yAxis: { type: "value", name: data.labels.y, nameLocation: "middle", nameGap: 40, min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
@@ -26,7 +27,10 @@
     ],
     series: [{
       type: "scatter", symbolSize: narrow ? 12 : 16,
-      data: data.points.map(function (p) { return { name: p.name, value: p.value, itemStyle: { color: colors[p.quadrant] } }; }),
+      data: data.points.map(function (p) {
+        return { name: p.name, value: p.value, comment: p.comment, symbol: p.comment ? "diamond" : "circle",
+                 symbolSize: (narrow ? 12 : 16) + (p.comment ? 4 : 0), itemStyle: { color: colors[p.quadrant] } };
+      }),
       label: { show: true, position: "right", formatter: "{b}", fontSize: narrow ? 10 : 12 },
       labelLayout: { hideOverlap: true },
       markLine: { silent: true, symbol: "none", label: { show: false }, lineStyle: { type: "dashed", color: "#99a" },

@@ -83,7 +83,7 @@ def check_answers(
 ) -> tuple[AnswerValue, ...]:
     """Validate raw answers: hidden questions and pages the skip logic passes over are dropped,
     required ones on the respondent's path enforced."""
-    unknown = sorted(set(raw) - set(definition.keys()))
+    unknown = sorted(set(raw) - definition.key_set)
     if unknown:
         raise InvalidInput(
             f'the survey has no question "{unknown[0]}"', where=f"answers.{unknown[0]}"

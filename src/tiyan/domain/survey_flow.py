@@ -113,6 +113,15 @@ def questions_on(definition: SurveyDefinition, page: int) -> tuple[Question, ...
 def walk(definition: SurveyDefinition, answers: Mapping[str, Any],
          data: Mapping[str, Any]) -> Walk:
     """Follow display and skip logic from the first page to the end."""
+    if not definition.has_logic:  # every question shown, every page visited in order
+        every = tuple(q for on_page in definition.pages.values() for q in on_page)
+        return Walk(tuple(definition.pages), every,
+                    {q.key: answers[q.key] for q in every if not is_blank(answers.get(q.key))})
+    return _follow(definition, answers, data)
+
+
+def _follow(definition: SurveyDefinition, answers: Mapping[str, Any],
+            data: Mapping[str, Any]) -> Walk:
     pages: list[int] = []
     shown: list[Question] = []
     given: dict[str, Any] = {}

@@ -119,6 +119,17 @@ class SurveyDefinition:
             by_page.setdefault(q.page, []).append(q)
         return {page: tuple(by_page[page]) for page in sorted(by_page)}
 
+    @cached_property
+    def key_set(self) -> frozenset[str]:
+        """The question keys, as a set (computed once per definition)."""
+        return frozenset(q.key for q in self.questions)
+
+    @cached_property
+    def has_logic(self) -> bool:
+        """Whether any question has display or skip logic; without it every respondent sees
+        every question, page after page."""
+        return any(q.show_if or q.skip_to for q in self.questions)
+
 
 def parse_definition(raw: Mapping[str, Any]) -> SurveyDefinition:
     """Parse and validate a stored or submitted definition; errors name the question and rule."""

@@ -15,7 +15,7 @@ from tiyan.domain.responses import AnswerValue, Source, Submission
 from tiyan.errors import NotFound
 from tiyan.security import new_public_id
 from tiyan.store import tables as t
-from tiyan.store.db import inserted_id
+from tiyan.store.driver_insert import driver_insert
 from tiyan.store.scoped import visible
 from tiyan.text.redact import redact
 
@@ -24,8 +24,12 @@ R = t.response
 
 _BY_IDEMPOTENCY_KEY = sa.select(R.c.id, R.c.public_id).where(
     R.c.idempotency_key == sa.bindparam("key"))
-_INSERT_RESPONSE = sa.insert(R)
-_INSERT_ANSWER = sa.insert(t.answer)
+_RESPONSE_COLUMNS = (
+    "public_id", "source", "survey_id", "survey_version_id", "channel", "unit_id", "staff_id",
+    "touchpoint_id", "customer_id", "agent_user_id", "invitation_id", "language", "status",
+    "started_at", "submitted_at", "received_at", "idempotency_key", "customer_snapshot", "meta")
+_ANSWER_COLUMNS = ("response_id", "question_key", "item_code", "value_num", "value_text",
+                   "value_json")
 
 
 def _scalar(query: sa.Select[Any]) -> sa.ScalarSelect[Any]:
@@ -63,29 +67,23 @@ def response_by_idempotency_key(conn: Connection, key: str) -> RowMapping | None
 
 def insert_submission(conn: Connection, sub: Submission, now: dt.datetime) -> tuple[int, str]:
     public_id = new_public_id()
-    result = conn.execute(_INSERT_RESPONSE, dict(
-        public_id=public_id, source=str(Source.SURVEY), survey_id=sub.survey_id,
-        survey_version_id=sub.survey_version_id, channel=str(sub.channel), unit_id=sub.unit_id,
-        staff_id=sub.staff_id, touchpoint_id=sub.touchpoint_id, customer_id=sub.customer_id,
-        agent_user_id=sub.agent_user_id, invitation_id=sub.invitation_id,
-        language=sub.language, status="complete",
-        started_at=sub.started_at, submitted_at=sub.submitted_at, received_at=now,
-        idempotency_key=sub.idempotency_key, customer_snapshot=dict(sub.customer_snapshot),
-        meta={},
-    ))
-    response_id = inserted_id(result)
+    spec = driver_insert(conn.dialect, R, _RESPONSE_COLUMNS, returning="id")
+    response_id = int(conn.exec_driver_sql(spec.sql, spec.row((
+        public_id, str(Source.SURVEY), sub.survey_id, sub.survey_version_id, str(sub.channel),
+        sub.unit_id, sub.staff_id, sub.touchpoint_id, sub.customer_id, sub.agent_user_id,
+        sub.invitation_id, sub.language, "complete", sub.started_at, sub.submitted_at, now,
+        sub.idempotency_key, dict(sub.customer_snapshot), {},
+    ))).scalar_one())
     insert_answers(conn, response_id, sub.answers)
     return response_id, public_id
 
 
 def insert_answers(conn: Connection, response_id: int, answers: Sequence[AnswerValue]) -> None:
     if answers:
-        conn.execute(_INSERT_ANSWER, [answer_row(response_id, a) for a in answers])
-
-
-def answer_row(response_id: int, a: AnswerValue) -> dict[str, Any]:
-    return {"response_id": response_id, "question_key": a.question_key, "item_code": a.item_code,
-            "value_num": a.value_num, "value_text": a.value_text, "value_json": a.value_json}
+        spec = driver_insert(conn.dialect, t.answer, _ANSWER_COLUMNS)
+        conn.exec_driver_sql(spec.sql, [spec.row((
+            response_id, a.question_key, a.item_code, a.value_num, a.value_text, a.value_json,
+        )) for a in answers])
 
 
 @dataclass(frozen=True)

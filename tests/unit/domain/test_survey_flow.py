@@ -186,3 +186,19 @@ def test_yes_no_conditions_match_however_the_answer_is_written():
         assert [q.key for q in visible_questions(definition, 1, {"ok": answer}, {})] \
             == ["ok", "why"], answer
     assert [q.key for q in visible_questions(definition, 1, {"ok": "yes"}, {})] == ["ok"]
+
+
+def test_surveys_without_logic_walk_as_the_general_rules_would():
+    from tiyan.domain.survey_flow import _follow
+    from tiyan.domain.survey_templates import TEMPLATES, template
+
+    assert SURVEY.has_logic
+    plain = [template(code) for code in TEMPLATES if not template(code).has_logic]
+    assert plain, "the templates include surveys without logic"
+    for definition in plain:
+        keys = [q.key for q in definition.questions]
+        for given in ({}, {k: 1 for k in keys}, {k: ("" if i % 3 else "x")
+                                                 for i, k in enumerate(keys)}):
+            fast = walk(definition, given, {})
+            assert fast == _follow(definition, given, {})
+            assert fast.pages == tuple(sorted({q.page for q in definition.questions}))

@@ -1,0 +1,63 @@
+"""INSERTs of the hot write paths, sent to the driver as plain SQL with positional parameters.
+
+A Core `insert()` costs Python work per row on every execution (a parameter dictionary, its
+processing against the compiled statement). For the few statements that run on every
+submission, `driver_insert` builds the SQL once per dialect and converts each value with its
+column type's own bind processor (the same conversion Core applies), so the stored rows are
+exactly what a Core insert would store; errors still surface as SQLAlchemy exceptions.
+
+    ANSWER = ("response_id", "question_key", "item_code", "value_num", "value_text")
+    spec = driver_insert(conn.dialect, t.answer, ANSWER)
+    conn.exec_driver_sql(spec.sql, [spec.row(values) for values in rows])
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+Convert = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class DriverInsert:
+    sql: str
+    convert: tuple[tuple[int, Convert], ...]  # (position, bind processor) where one applies
+
+    def row(self, values: Sequence[Any]) -> tuple[Any, ...]:
+        """The driver's parameters for one row given in the spec's column order."""
+        if not self.convert:
+            return tuple(values)
+        out = list(values)
+        for position, convert in self.convert:
+            out[position] = convert(out[position])
+        return tuple(out)
+
+
+@functools.lru_cache(maxsize=64)
+def driver_insert(dialect: Dialect, table: sa.Table, columns: tuple[str, ...],
+                  returning: str | None = None) -> DriverInsert:
+    """INSERT INTO table (columns) VALUES (…) [RETURNING returning], in the dialect's
+    parameter style, with the bind processors of the columns' types."""
+    if dialect.paramstyle == "qmark":
+        mark = "?"
+    elif dialect.paramstyle in ("format", "pyformat"):
+        mark = "%s"
+    else:
+        raise ValueError(f"driver_insert does not support the {dialect.paramstyle} style")
+    quote = dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+           f"VALUES ({', '.join(mark for _ in columns)})")
+    if returning is not None:
+        sql += f" RETURNING {quote(returning)}"
+    convert = []
+    for position, name in enumerate(columns):
+        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            convert.append((position, processor))
+    return DriverInsert(sql, tuple(convert))

@@ -10,6 +10,7 @@ Python from the submission times in the business time zone.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 from collections import Counter
@@ -21,12 +22,14 @@ import sqlalchemy as sa
 from tests.integration.conftest import sign_in
 from tests.world import PASSWORD, USERS, visible_units
 from tiyan.analytics import dashboard as d
-from tiyan.analytics.cube import Filters
+from tiyan.analytics.cube import Filters, from_aggregates, raw_where, sums
 from tiyan.domain.access import ROLE_PERMISSIONS, Permission, Role, Visibility
+from tiyan.services.aggregates import catch_up
 from tiyan.services.jobs import run_until_idle
 from tiyan.services.responses import ResponseRequest, do_submit_response
+from tiyan.store import app_settings, segment_aggregates
 from tiyan.store import tables as t
-from tiyan.store.aggregates import BUSINESS_TIMEZONE
+from tiyan.store.aggregates import BUSINESS_TIMEZONE, _answers_select
 from tiyan.store.scoped import parent_map
 
 ZONE = ZoneInfo(BUSINESS_TIMEZONE)
@@ -177,6 +180,117 @@ def test_slicing_errors_name_the_filter(spread, client):
 def reference_vis(vis: Visibility) -> Visibility:
     """The same scope forced onto the responses (a staff row that matches nothing)."""
     return Visibility(vis.unit_ids, (*vis.staff_rows, (frozenset({-1}), -1)))
+
+
+def pages(conn, scope: d.Scope, filters: Filters) -> list[object]:
+    """The overview with its month and day trends, and the sums behind the league (by unit) and
+    the journey (by touchpoint, every item)."""
+    items = [i for (i,) in conn.execute(sa.select(t.answer.c.item_code).distinct())
+             if i is not None]
+    return [d.overview(conn, scope, filters, min_n=1),
+            d.trend(conn, scope, filters, min_n=1, grain="day"),
+            *[sums(conn, scope.vis, scope.parent_of, filters, by, [*items, ""])
+              for by in (["unit_id"], ["touchpoint_id"], ["month", "channel"])]]
+
+
+SEGMENT_VIEWS = (Filters(FROM, TO), Filters(dt.date(2026, 8, 13), dt.date(2026, 11, 19)),
+                 Filters(FROM, TO, channel="sms"))
+
+
+def assert_segment_sums_equal_the_responses(world, segments=("champions", "at_risk", "loyal")):
+    """For the whole company and one region, every segment and view: the pages read from
+    segment_agg equal the same pages read from the responses."""
+    for email in ("admin@t.test", "cx@t.test"):
+        with world.ctx.db.read() as conn:
+            scope = d.dashboard_scope(conn, world.actor(email))
+            raw = d.Scope(reference_vis(scope.vis), scope.parent_of)
+            for segment in segments:
+                for view in SEGMENT_VIEWS:
+                    filters = dataclasses.replace(view, segment=segment)
+                    assert from_aggregates(conn, scope.vis, filters)
+                    for got, want in zip(pages(conn, scope, filters),
+                                         pages(conn, raw, filters), strict=True):
+                        assert got == want, (email, segment, view)
+
+
+def test_segment_slices_read_from_segment_agg_equal_the_responses(spread):
+    assert_segment_sums_equal_the_responses(spread)
+    with spread.ctx.db.read() as conn:
+        scope = d.dashboard_scope(conn, spread.actor("admin@t.test"))
+        champions = d.overview(conn, scope, Filters(FROM, TO, segment="champions"), min_n=1)
+    assert champions.responses == len(from_tables(spread.ctx, "admin@t.test",
+                                                  segment="champions")) > 0
+
+
+def test_segment_sums_follow_customers_that_change_segment(spread):
+    """Customers move (one to a new segment, one out of any, one into one) after their
+    responses were folded, then more responses arrive: the sums still equal the responses, and
+    equal a rebuild from scratch."""
+    ctx = spread.ctx
+    with ctx.db.write() as conn:
+        ids = dict(conn.execute(sa.select(t.customer.c.public_id, t.customer.c.id)).all())
+        segment_aggregates.set_segments(conn, [
+            {"cid": ids[spread.customer_ids["n1"]], "seg": "loyal"},
+            {"cid": ids[spread.customer_ids["n2"]], "seg": None},
+            {"cid": ids[spread.customer_ids["s1"]], "seg": "champions"}])
+    admin = spread.actor("admin@t.test")
+    for k in range(6):
+        do_submit_response(ctx, admin, ResponseRequest(
+            survey_id=spread.survey_id, unit_code=("n1-as", "s1")[k % 2],
+            customer_id=spread.customer_ids[("n1", "s1")[k % 2]], channel="sms",
+            answers={"nps": k + 4, "overall": 4}, submitted_at=dt.datetime(
+                2026, 10, 2 + k, 3, tzinfo=dt.UTC)))
+    run_until_idle(ctx)
+    assert_segment_sums_equal_the_responses(spread)
+    assert from_tables(ctx, "admin@t.test", segment="loyal")
+    kept = agg_rows(ctx)
+    segment_aggregates.rebuild(ctx.db, ctx.now)
+    assert agg_rows(ctx) == kept
+
+
+def agg_rows(ctx) -> set[tuple[object, ...]]:
+    g = t.segment_agg
+    with ctx.db.read() as conn:
+        return {tuple(row) for row in conn.execute(sa.select(g).where(g.c.n != 0))}
+
+
+def test_stale_segment_sums_read_the_responses_until_caught_up(spread):
+    """A database upgraded with responses already folded has no segment sums yet: segment
+    slices read the responses until the catch-up rebuilds them."""
+    ctx = spread.ctx
+    with ctx.db.write() as conn:
+        conn.execute(t.segment_agg.delete())
+        app_settings.put_value(conn, segment_aggregates.STALE, True, ctx.now())
+    filters = Filters(FROM, TO, segment="champions")
+    expected = len(from_tables(ctx, "admin@t.test", segment="champions"))
+    with ctx.db.read() as conn:
+        scope = d.dashboard_scope(conn, spread.actor("admin@t.test"))
+        assert not from_aggregates(conn, scope.vis, filters)
+        assert d.overview(conn, scope, filters, min_n=1).responses == expected
+    catch_up(ctx)
+    with ctx.db.read() as conn:
+        assert from_aggregates(conn, scope.vis, filters)
+        assert d.overview(conn, scope, filters, min_n=1).responses == expected
+
+
+def test_staff_slice_reads_the_responses_through_the_staff_and_time_index(spread):
+    """SQLite's plan for a staff member's period goes through (staff_id, submitted_at), not
+    through every response of the period by time."""
+    ctx = spread.ctx
+    with ctx.db.read() as conn:
+        if conn.dialect.name != "sqlite":
+            pytest.skip("query plan of SQLite")
+        scope = d.dashboard_scope(conn, spread.actor("admin@t.test"))
+        staff_id = conn.execute(sa.select(t.staff.c.id).where(t.staff.c.code == "n1-e1")
+                                ).scalar_one()
+        filters = Filters(FROM, TO, staff_id=staff_id)
+        assert not from_aggregates(conn, scope.vis, filters)
+        where = raw_where(scope.vis, scope.parent_of, filters, BUSINESS_TIMEZONE)
+        query = _answers_select("sqlite", "d", where, BUSINESS_TIMEZONE)
+        sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+        plan = " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "ix_response_staff_submitted (staff_id=? AND submitted_at>? AND submitted_at<?)" \
+        in plan, plan
 
 
 @pytest.mark.parametrize("grain", d.GRAINS)

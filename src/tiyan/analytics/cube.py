@@ -5,8 +5,9 @@ them (read from the day rows), so a year's overview reads a few thousand rows ho
 responses there are. Units come in full from the user's visibility: the aggregates hold no staff,
 so a user who may see only their own responses (frontline) is served from the responses
 themselves, with the same shape of result; that path is also the reference the tests compare
-the aggregates with. The aggregates hold no customer segment and no staff either, so a view
-sliced by segment or staff (`Filters.sliced`) takes the same path.
+the aggregates with. A view sliced by customer segment reads the same sums kept per segment
+(store/segment_aggregates); one sliced by staff member takes the responses' path too, through
+the index on (staff, time), since one staff member's responses are few.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from tiyan.domain.access import Visibility, subtree
 from tiyan.domain.metrics import Estimate, mean_estimate, nps_from_counts, proportion
+from tiyan.store import segment_aggregates
 from tiyan.store import tables as t
 from tiyan.store.aggregates import (
     BUSINESS_TIMEZONE,
@@ -158,7 +160,7 @@ def sums(conn: Connection, vis: Visibility, parent_of: Mapping[int, int | None],
     items = sorted(set(items))
     touchpoints = (touchpoint_family(conn, filters.touchpoint_id)
                    if filters.touchpoint_id is not None else None)
-    if vis.staff_rows or filters.sliced:
+    if not from_aggregates(conn, vis, filters):
         return _raw_sums(conn, vis, parent_of, filters, by, items, touchpoints, tz)
     units = scope_units(vis, parent_of, filters.unit_id)
     if not units:
@@ -169,15 +171,27 @@ def sums(conn: Connection, vis: Visibility, parent_of: Mapping[int, int | None],
         months, day_ranges = split_range(filters.date_from, filters.date_to)
     out: dict[Key, Sums] = {}
     parts = ([("m", *months)] if months else []) + [("d", a, b) for a, b in day_ranges]
+    source = G if filters.segment is None else t.segment_agg
     for grain, first, last in parts:
-        where = [G.c.grain == grain, G.c.bucket.between(first, last),
-                 G.c.unit_id.in_(sorted(units)), G.c.item_code.in_(items)]
+        where = [source.c.grain == grain, source.c.bucket.between(first, last),
+                 source.c.unit_id.in_(sorted(units)), source.c.item_code.in_(items)]
+        if filters.segment is not None:
+            where.append(source.c.segment == filters.segment)
         if touchpoints is not None:
-            where.append(G.c.touchpoint_id.in_(touchpoints))
+            where.append(source.c.touchpoint_id.in_(touchpoints))
         if filters.channel:
-            where.append(G.c.channel == filters.channel)
-        _collect(conn, G, where, by, grain == "d", out)
+            where.append(source.c.channel == filters.channel)
+        _collect(conn, source, where, by, grain == "d", out)
     return out
+
+
+def from_aggregates(conn: Connection, vis: Visibility, filters: Filters) -> bool:
+    """Whether the sums come from the aggregates (score_agg, or segment_agg for a segment);
+    otherwise from the responses: frontline users (their own rows), a staff member's slice
+    (through the index on staff and time) and a segment while segment_agg is being rebuilt."""
+    if vis.staff_rows or filters.staff_id is not None:
+        return False
+    return filters.segment is None or not segment_aggregates.is_stale(conn)
 
 
 def _collect(conn: Connection, source: sa.FromClause, where: Sequence[sa.ColumnElement[bool]],

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from tiyan.demo import names, spec
 from tiyan.security import new_public_id
-from tiyan.store import org
+from tiyan.store import org, segment_aggregates
 from tiyan.store import tables as t
 
 CUSTOMERS_PER_DEALER = 1400
@@ -136,8 +136,7 @@ class CustomerPool:
         spends = sorted(c.spend for c in everyone)
         vip_line = spends[int(len(spends) * 0.9)] if spends else Decimal("0")
         rows = [{"cid": c.id, "seg": _segment(c, vip_line)} for c in everyone]
-        conn.execute(sa.update(t.customer).where(t.customer.c.id == sa.bindparam("cid"))
-                     .values(segment=sa.bindparam("seg")), rows)
+        segment_aggregates.set_segments(conn, rows)
 
 
 def _segment(c: Customer, vip_line: Decimal) -> str:

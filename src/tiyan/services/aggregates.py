@@ -15,7 +15,7 @@ from typing import Any
 
 from tiyan.context import Context
 from tiyan.services.jobs import job_handler
-from tiyan.store import aggregates, driver_aggregates, text_aggregates
+from tiyan.store import aggregates, driver_aggregates, segment_aggregates, text_aggregates
 
 FOLD = "aggregates.fold"
 
@@ -35,8 +35,11 @@ def catch_up(ctx: Context, progress: Callable[[int, int], None] | None = None) -
     count = aggregates.catch_up(ctx.db, ctx.now, progress=progress)
     with ctx.db.read() as conn:
         stale = text_aggregates.is_stale(conn)
+        segments_stale = segment_aggregates.is_stale(conn)
     if stale:  # results stored before the text aggregate existed
         rebuild_text(ctx)
+    if segments_stale:  # responses folded before the segment sums existed
+        segment_aggregates.rebuild(ctx.db, ctx.now)
     return count
 
 

@@ -31,7 +31,7 @@ from tiyan.domain.customer_value import (
 )
 from tiyan.errors import InvalidInput
 from tiyan.services import jobs
-from tiyan.store import app_settings
+from tiyan.store import app_settings, segment_aggregates
 from tiyan.store import tables as t
 from tiyan.store.customer_history import load_histories
 
@@ -181,9 +181,7 @@ def refresh_segments(ctx: Context) -> int:
     changes = [c for c, (_, _, old) in zip(changes, customers, strict=True) if c["seg"] != old]
     with ctx.db.write() as conn:
         app_settings.put_value(conn, EDGES_SETTING, edges.to_json(), now)
-        for start in range(0, len(changes), 5000):
-            conn.execute(sa.update(C).where(C.c.id == sa.bindparam("cid"))
-                         .values(segment=sa.bindparam("seg")), changes[start:start + 5000])
+        segment_aggregates.set_segments(conn, changes)  # moves their dashboard sums too
     return len(changes)
 
 

@@ -138,7 +138,9 @@ def _insert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
 
 
 def _answers_select(dialect: str, grain: str, where: sa.ColumnElement[bool],
-                    tz: str) -> sa.Select:
+                    tz: str, *, by_segment: bool = False) -> sa.Select:
+    """Answer sums per KEY; `by_segment` adds the customer's segment as the last column (only
+    responses of a customer in a segment)."""
     bucket = (day_of if grain == "d" else month_of)(dialect, R.c.submitted_at, tz)
     value = A.c.value_num
     top_from = sa.func.coalesce(Q.c.top_from, sa.case((A.c.item_code == "nps", 9.0), else_=4.0))
@@ -146,28 +148,37 @@ def _answers_select(dialect: str, grain: str, where: sa.ColumnElement[bool],
                                  sa.case((A.c.item_code == "nps", 6.0), else_=2.0))
     dims = (sa.literal(grain), bucket, R.c.unit_id, sa.func.coalesce(R.c.survey_id, 0),
             sa.func.coalesce(Q.c.touchpoint_id, R.c.touchpoint_id, 0), R.c.channel, A.c.item_code)
+    source = (R.join(A, A.c.response_id == R.c.id)
+              .outerjoin(Q, sa.and_(Q.c.survey_version_id == R.c.survey_version_id,
+                                    Q.c.question_key == A.c.question_key)))
+    segment = [t.customer.c.segment] if by_segment else []
+    if by_segment:
+        source = source.join(t.customer, t.customer.c.id == R.c.customer_id)
+        where = sa.and_(where, t.customer.c.segment.is_not(None))
     return (
         sa.select(*dims, sa.func.count(), sa.func.sum(value), sa.func.sum(value * value),
                   sa.func.sum(sa.case((value >= top_from, 1), else_=0)),
-                  sa.func.sum(sa.case((value <= bottom_to, 1), else_=0)))
-        .select_from(R.join(A, A.c.response_id == R.c.id)
-                     .outerjoin(Q, sa.and_(Q.c.survey_version_id == R.c.survey_version_id,
-                                           Q.c.question_key == A.c.question_key)))
+                  sa.func.sum(sa.case((value <= bottom_to, 1), else_=0)), *segment)
+        .select_from(source)
         .where(where, R.c.status == "complete", R.c.submitted_at.is_not(None),
                A.c.value_num.is_not(None), A.c.item_code.is_not(None))
-        .group_by(*dims[1:])
+        .group_by(*dims[1:], *segment)
     )
 
 
 def _responses_select(dialect: str, grain: str, where: sa.ColumnElement[bool],
-                      tz: str) -> sa.Select:
+                      tz: str, *, by_segment: bool = False) -> sa.Select:
     bucket = (day_of if grain == "d" else month_of)(dialect, R.c.submitted_at, tz)
     dims = (sa.literal(grain), bucket, R.c.unit_id, sa.func.coalesce(R.c.survey_id, 0),
             sa.func.coalesce(R.c.touchpoint_id, 0), R.c.channel, sa.literal(RESPONSES))
     zero = sa.literal(0)
-    return (sa.select(*dims, sa.func.count(), zero, zero, zero, zero)
-            .where(where, R.c.status == "complete", R.c.submitted_at.is_not(None))
-            .group_by(*dims[1:6]))
+    segment = [t.customer.c.segment] if by_segment else []
+    query = sa.select(*dims, sa.func.count(), zero, zero, zero, zero, *segment)
+    if by_segment:
+        query = query.select_from(R.join(t.customer, t.customer.c.id == R.c.customer_id))
+        where = sa.and_(where, t.customer.c.segment.is_not(None))
+    return (query.where(where, R.c.status == "complete", R.c.submitted_at.is_not(None))
+            .group_by(*dims[1:6], *segment))
 
 
 def fold(conn: Connection, where: sa.ColumnElement[bool], *,
@@ -183,8 +194,10 @@ def fold(conn: Connection, where: sa.ColumnElement[bool], *,
                 set_={name: G.c[name] + insert.excluded[name] for name in SUMS})
             conn.execute(insert)
     from tiyan.store.driver_aggregates import fold_pairs
+    from tiyan.store.segment_aggregates import fold_segments
 
     fold_pairs(conn, where, tz)  # item-pair sums for the key drivers (month rows only)
+    fold_segments(conn, where, tz=tz)  # the same sums per customer segment
 
 
 def _versions(conn: Connection, where: sa.ColumnElement[bool]) -> list[int]:
@@ -208,6 +221,9 @@ def fold_responses(conn: Connection, response_ids: Sequence[int],
     todo = [i for i in ids if i not in done]
     if not todo:
         return 0
+    from tiyan.store.segment_aggregates import lock_customers
+
+    lock_customers(conn, todo)  # their segments stay put until this fold commits
     where = R.c.id.in_(todo)
     ensure_questions(conn, _versions(conn, where), cache)
     fold(conn, where)
@@ -244,15 +260,19 @@ def clear(db: Database, now: dt.datetime) -> None:
     """Forget all aggregates (the next catch-up folds every response again)."""
     from tiyan.store.driver_aggregates import STALE as DRIVERS_STALE
     from tiyan.store.driver_aggregates import is_stale
+    from tiyan.store.segment_aggregates import STALE as SEGMENTS_STALE
 
     with db.write() as conn:
         conn.execute(G.delete())
         conn.execute(t.driver_agg.delete())
+        conn.execute(t.segment_agg.delete())
         conn.execute(F.delete())
         conn.execute(Q.delete())
         app_settings.put_value(conn, WATERMARK, 0, now)
         if is_stale(conn):
             app_settings.put_value(conn, DRIVERS_STALE, False, now)
+        if app_settings.get_value(conn, SEGMENTS_STALE):
+            app_settings.put_value(conn, SEGMENTS_STALE, False, now)
     for key in [k for k in db.immutable_cache if isinstance(k, tuple)
                 and k[:1] == ("score_agg_question",)]:
         del db.immutable_cache[key]

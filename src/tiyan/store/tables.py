@@ -342,6 +342,7 @@ response = sa.Table(
     sa.Index("ix_response_unit_submitted", "unit_id", "submitted_at"),
     sa.Index("ix_response_survey_submitted", "survey_id", "submitted_at"),
     sa.Index("ix_response_submitted", "submitted_at"),
+    sa.Index("ix_response_staff_submitted", "staff_id", "submitted_at"),  # staff slices (0009)
 )
 
 answer = sa.Table(
@@ -501,6 +502,28 @@ text_agg = sa.Table(
     sa.Column("total", sa.Float, nullable=False),
     sa.PrimaryKeyConstraint("grain", "bucket", "unit_id", "survey_id", "touchpoint_id",
                             "channel", "aspect_code", "label"),
+    sqlite_with_rowid=False,
+)
+
+# The sums of score_agg once more per customer segment (0009): the segment of the response's
+# customer when it was folded, moved when a customer changes segment (store/segment_aggregates).
+segment_agg = sa.Table(
+    "segment_agg", metadata,
+    sa.Column("segment", sa.String(64), nullable=False),
+    sa.Column("grain", sa.String(1), nullable=False),
+    sa.Column("bucket", sa.Date, nullable=False),
+    sa.Column("unit_id", sa.Integer, nullable=False),
+    sa.Column("survey_id", sa.Integer, nullable=False),
+    sa.Column("touchpoint_id", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("item_code", sa.String(64), nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.Float, nullable=False),
+    sa.Column("total_sq", sa.Float, nullable=False),
+    sa.Column("top", sa.BigInteger, nullable=False),
+    sa.Column("bottom", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("segment", "grain", "bucket", "unit_id", "survey_id",
+                            "touchpoint_id", "channel", "item_code"),
     sqlite_with_rowid=False,
 )
 

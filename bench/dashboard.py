@@ -12,6 +12,13 @@ benchmark company, times the queries behind each page (p50 of --rounds runs, war
 - drivers:  the key drivers of NPS over the last full month: item-pair sums (driver_agg) to
             correlations to Johnson's relative weights (DuckDB: the per-respondent item matrix
             that the same correlations need, built from the answers);
+- drivers_aspects (raw_pages): the same month with the comment aspects as drivers, read from the
+            responses and their analysed aspects (DuckDB: the item matrix and the per-response
+            aspect balances);
+- drivers_repurchase (raw_pages): repurchase as the outcome over the full month four months
+            back, items joined to the customers' transactions in the 90 days after (DuckDB: the
+            item matrix with the same EXISTS). These two are opt-in views that read the
+            responses; they are reported apart and not in max_ratio_vs_duckdb / max_p50_ms;
 - text:     the text insights page over 12 months: analysed comments and aspect mentions per
             aspect × sentiment, this and the previous period (from text_agg), and the 10 most
             negative quotes (text_aspect in score order, joined to the responses).
@@ -112,6 +119,60 @@ def app_queries(ctx: Context, actor: Actor, filters: Filters, month: Filters,
     }
 
 
+def raw_app_queries(ctx: Context, actor: Actor, month: Filters,
+                    old_month: Filters) -> dict[str, Callable[[], Any]]:
+    def run(page: Callable[..., Any]) -> Callable[[], Any]:
+        def go() -> Any:
+            with ctx.db.read() as conn:
+                return page(conn, d.dashboard_scope(conn, actor))
+        return go
+
+    return {
+        "drivers_aspects": run(lambda c, s: dv.key_drivers(c, s, month, "nps", min_n=30,
+                                                           aspects=True)),
+        "drivers_repurchase": run(lambda c, s: dv.key_drivers(
+            c, s, old_month, "repurchase", min_n=30, now=ctx.now(), window_days=90)),
+    }
+
+
+def raw_duckdb_queries(con: Any, month: Filters, old_month: Filters,
+                       units: list[int]) -> dict[str, Callable[[], Any]]:
+    def bounds(f: Filters) -> list[str]:
+        low, high = utc_bounds(f.date_from, f.date_to, "Asia/Shanghai")
+        return [low.replace(tzinfo=None).isoformat(sep=" "),
+                high.replace(tzinfo=None).isoformat(sep=" ")]
+
+    unit_list = ",".join(str(u) for u in units)
+    codes = [c for (c,) in con.execute("SELECT DISTINCT aspect_code FROM text_aspect").fetchall()]
+    items = ", ".join(f"max(CASE WHEN a.item_code = '{c}' THEN value_num END) {c}"
+                      for c in ("nps", "csat", "sat_work_quality", "sat_work_time"))
+    matrix = (f"SELECT r.id, {items} FROM response r JOIN answer a ON a.response_id = r.id "
+              f"WHERE r.status = 'complete' AND r.unit_id IN ({unit_list}) "
+              f"AND r.submitted_at >= ? AND r.submitted_at < ? {{extra}} GROUP BY r.id")
+    balances = ", ".join(f"coalesce(max(CASE WHEN x.aspect_code = '{c}' THEN sign(x.b) END), 0)"
+                         for c in codes) or "0"
+
+    def aspects() -> Any:
+        return len(con.execute(
+            f"WITH i AS ({matrix.format(extra='')}), "
+            f"x AS (SELECT response_id, aspect_code, sum(CASE label WHEN 'positive' THEN 1 "
+            f"WHEN 'negative' THEN -1 ELSE 0 END) b FROM text_aspect GROUP BY ALL) "
+            f"SELECT i.*, {balances} FROM i JOIN (SELECT DISTINCT response_id FROM "
+            f"text_analysis) ta ON ta.response_id = i.id LEFT JOIN x ON x.response_id = i.id "
+            f"GROUP BY ALL", bounds(month)).fetchall())
+
+    def repurchase() -> Any:
+        extra = ("AND r.customer_id IS NOT NULL AND r.submitted_at <= "
+                 "(SELECT max(occurred_at) FROM customer_transaction) - INTERVAL 90 DAY")
+        return len(con.execute(
+            f"WITH i AS ({matrix.format(extra=extra)}) SELECT i.*, EXISTS (SELECT 1 FROM "
+            f"customer_transaction tx JOIN response r ON tx.customer_id = r.customer_id "
+            f"WHERE r.id = i.id AND tx.occurred_at > r.submitted_at AND tx.occurred_at <= "
+            f"r.submitted_at + INTERVAL 90 DAY) FROM i", bounds(old_month)).fetchall())
+
+    return {"drivers_aspects": aspects, "drivers_repurchase": repurchase}
+
+
 def ensure_text_results(ctx: Context) -> int:
     """Analyse the generated comments that have no results yet; returns how many were added."""
     from tiyan.services.text_analysis import model_version
@@ -164,7 +225,8 @@ def duckdb_copy(ctx: Context) -> Any:
     cursor = raw.cursor()
     queries = {
         "response": "SELECT id, unit_id, survey_version_id, touchpoint_id, channel, status, "
-                    "submitted_at FROM response",
+                    "submitted_at, customer_id FROM response",
+        "customer_transaction": "SELECT customer_id, occurred_at FROM customer_transaction",
         "answer": "SELECT response_id, question_key, item_code, value_num FROM answer "
                   "WHERE value_num IS NOT NULL",
         "unit": "SELECT id, parent_id FROM org_unit",
@@ -184,10 +246,13 @@ def duckdb_copy(ctx: Context) -> Any:
                                      for i, c in enumerate(columns)}))
         table = pa.concat_tables(batches) if batches else None
         if table is None:
+            if name == "customer_transaction":
+                con.execute(f"CREATE TABLE {name} (customer_id BIGINT, occurred_at TIMESTAMP)")
             continue
         con.register("incoming", table)
-        cast = ("CAST(submitted_at AS TIMESTAMP) AS submitted_at, * EXCLUDE (submitted_at)"
-                if name == "response" else "*")
+        stamp = {"response": "submitted_at", "customer_transaction": "occurred_at"}.get(name)
+        cast = (f"CAST({stamp} AS TIMESTAMP) AS {stamp}, * EXCLUDE ({stamp})" if stamp
+                else "*")
         con.execute(f"CREATE TABLE {name} AS SELECT {cast} FROM incoming")
         con.unregister("incoming")
     raw.close()
@@ -366,13 +431,29 @@ def main() -> None:
     for page, func in duckdb_queries(con, filters, month, units).items():
         pages[page]["duckdb_ms"] = round(p50(func, args.rounds), 1)
         print(f"{page}: duckdb {pages[page]['duckdb_ms']} ms", file=sys.stderr)
+    old_end = month.date_from
+    for _ in range(3):
+        old_end = old_end.replace(day=1) - dt.timedelta(days=1)
+    old_month = Filters(old_end.replace(day=1), old_end)
+    raw_pages: dict[str, dict[str, Any]] = {}
+    for page, func in raw_app_queries(ctx, actor, month, old_month).items():
+        found = func()
+        raw_pages[page] = {"p50_ms": round(p50(func, args.rounds), 1),
+                           "drivers": len(found.drivers),
+                           "aspect_drivers": sum(x.from_comments for x in found.drivers)}
+        if found.repurchase is not None:
+            raw_pages[page]["responses_known"] = found.repurchase.known
+        print(f"{page}: {raw_pages[page]}", file=sys.stderr)
+    for page, func in raw_duckdb_queries(con, month, old_month, units).items():
+        raw_pages[page]["duckdb_ms"] = round(p50(func, args.rounds), 1)
+        print(f"{page}: duckdb {raw_pages[page]['duckdb_ms']} ms", file=sys.stderr)
     fresh = freshness(ctx, actor, filters)
     ratios = [p["p50_ms"] / max(p["duckdb_ms"], 1e-6) for p in pages.values()]
     print(json.dumps({
         "responses": int(count), "pages": pages,
         "max_ratio_vs_duckdb": round(max(ratios), 3),
         "max_p50_ms": max(p["p50_ms"] for p in pages.values()),
-        "freshness_s": round(fresh, 2),
+        "freshness_s": round(fresh, 2), "raw_pages": raw_pages,
     }))
 
 

@@ -19,8 +19,9 @@ customers (or, for the spend per transaction, the transactions) it is computed o
   month +1, +2, … after (a triangle: only months that have begun are shown).
 
 Times are aware datetimes; the cohorts' are in the business time zone, so their months are
-local months. Plain Python:
-the query side (analytics/behaviour) reads the transactions and hands them in.
+local months. Plain Python: the figures are made from counts and sums (`figures`,
+`retention`), which the query side (analytics/behaviour) has the database compute; `behaviour`
+and `cohort_retention` make the same counts from the purchases themselves.
 """
 
 from __future__ import annotations
@@ -70,35 +71,57 @@ def repurchased(times: Sequence[dt.datetime], period: Period, window: dt.timedel
                for first, then in zip(times, times[1:], strict=False))
 
 
+@dataclass(frozen=True)
+class BehaviourSums:
+    """The counts and sums the figures are made of (what a database sums up): amounts in the
+    currency's units, squares as floats."""
+
+    customers: int = 0  # who bought in the period
+    repeat: int = 0  # of them, who bought again within the window
+    purchases: int = 0  # in the period
+    count_sq: float = 0.0  # Σ over customers of (their purchases)²
+    spend: float = 0.0  # Σ amounts of the purchases
+    spend_sq: float = 0.0  # Σ over customers of (their total)²
+    amount_sq: float = 0.0  # Σ over purchases of amount²
+
+
 def behaviour(history: Mapping[int, Sequence[Purchase]], period: Period,
               window: dt.timedelta, as_of: dt.datetime, *, min_n: int) -> Behaviour:
     """The behaviour figures of a set of customers: `history` holds each customer's purchases
     from the period's start to at least `window` after its end (any order)."""
-    buyers = repeat = 0
-    count_sum = count_sq = 0.0
-    spend_sum = spend_sq = amount_sum = amount_sq = 0.0
-    purchases = 0
+    return figures(sums_of(history, period, window), period, window, as_of, min_n=min_n)
+
+
+def sums_of(history: Mapping[int, Sequence[Purchase]], period: Period,
+            window: dt.timedelta) -> BehaviourSums:
+    buyers = repeat = purchases = 0
+    count_sq = spend = spend_sq = amount_sq = 0.0
     for bought in history.values():
         inside = [p for p in bought if period.holds(p.at)]
         if not inside:
             continue
         buyers += 1
         purchases += len(inside)
-        count_sum += len(inside)
         count_sq += len(inside) ** 2
         total = float(sum((p.amount for p in inside), Decimal(0)))
-        spend_sum += total
+        spend += total
         spend_sq += total * total
-        for p in inside:
-            amount_sum += float(p.amount)
-            amount_sq += float(p.amount) ** 2
+        amount_sq += sum(float(p.amount) ** 2 for p in inside)
         repeat += repurchased(sorted(p.at for p in bought), period, window)
+    return BehaviourSums(buyers, repeat, purchases, count_sq, spend, spend_sq, amount_sq)
+
+
+def figures(sums: BehaviourSums, period: Period, window: dt.timedelta, as_of: dt.datetime,
+            *, min_n: int) -> Behaviour:
+    """The figures, with their n and intervals, from the counts and sums."""
     return Behaviour(
-        customers=buyers, purchases=purchases,
-        repurchase=proportion(repeat, buyers, min_n=min_n),
-        frequency=mean_estimate(buyers, count_sum, count_sq, min_n=min_n),
-        spend_per_purchase=mean_estimate(purchases, amount_sum, amount_sq, min_n=min_n),
-        spend_per_customer=mean_estimate(buyers, spend_sum, spend_sq, min_n=min_n),
+        customers=sums.customers, purchases=sums.purchases,
+        repurchase=proportion(sums.repeat, sums.customers, min_n=min_n),
+        frequency=mean_estimate(sums.customers, sums.purchases, sums.count_sq, min_n=min_n),
+        spend_per_purchase=mean_estimate(sums.purchases, sums.spend, sums.amount_sq,
+                                         min_n=min_n),
+        spend_per_customer=mean_estimate(sums.customers, sums.spend, sums.spend_sq,
+                                         min_n=min_n),
         follow_up_complete=as_of >= period.end + window)
 
 
@@ -141,11 +164,20 @@ def cohort_retention(first_purchase: Mapping[int, dt.datetime],
         offset = months_between(cohort, month_of(moment))
         if offset > 0:
             active.setdefault((cohort, offset), set()).add(customer)
+    return retention({month: len(group) for month, group in members.items()},
+                     {key: len(group) for key, group in active.items()}, last_month,
+                     min_n=min_n)
+
+
+def retention(sizes: Mapping[dt.date, int], active: Mapping[tuple[dt.date, int], int],
+              last_month: dt.date, *, min_n: int) -> list[Cohort]:
+    """Cohorts from their counts: `sizes` the customers of each cohort (month), `active`
+    those of a cohort with a purchase in the month +k after it, keyed (month, k)."""
     out = []
-    for month in sorted(members):
-        size = len(members[month])
+    for month in sorted(sizes):
+        size = sizes[month]
         later = months_between(month, last_month)
         out.append(Cohort(month, size, [
-            proportion(len(active.get((month, k), ())), size, min_n=min_n)
+            proportion(active.get((month, k), 0), size, min_n=min_n)
             for k in range(1, later + 1)]))
     return out

@@ -39,3 +39,18 @@ def test_behaviour_in_both_languages_with_a_filter_a_drill_down_and_an_export(pa
     page.goto("/dashboard/behaviour?lang=zh-CN")
     page.wait_for_selector("#cohort-heatmap[data-ready=true] canvas")
     screenshot(page, "dashboard-behaviour-phone")
+
+
+def test_frontline_user_is_told_purchase_figures_are_for_whole_units(page):
+    sign_in(page, "advisor@demo.tiyan.dev")
+    page.goto("/dashboard/behaviour?lang=zh-CN")
+    assert page.get_by_text("消费指标只按整个单位显示。").is_visible()
+    assert page.locator("#behaviour-empty").count() == 0
+    screenshot(page, "dashboard-behaviour-frontline-zh")
+    page.goto("/dashboard/behaviour?lang=en")
+    assert page.get_by_text("Purchase figures are shown for whole units only.").is_visible()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/dashboard/behaviour?lang=en")
+    assert page.locator("#behaviour-staff-only").is_visible()
+    screenshot(page, "dashboard-behaviour-frontline-phone")
+    page.goto("/dashboard/behaviour?lang=zh-CN")  # leave the demo user in Chinese

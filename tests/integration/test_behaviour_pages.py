@@ -5,14 +5,18 @@ PostgreSQL). Transactions are stored through the real import."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
+from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
 
 from tests.integration.conftest import sign_in
 from tests.world import PASSWORD, SUBTREE, USERS
+from tiyan.analytics import behaviour as bv
+from tiyan.domain import behaviour as b
 from tiyan.domain.access import ROLE_PERMISSIONS, Permission, Role
 from tiyan.services.jobs import run_until_idle
 from tiyan.services.table_files import FileRow
@@ -125,7 +129,9 @@ def test_every_role_sees_only_its_scope_in_page_and_exports(bought, client, emai
     assert page.status_code == 200, page.text[:300]
     assert set(re.findall(r'data-unit="([^"]+)"', page.text)) <= SUBTREE[root]
     if role == Role.FRONTLINE:  # transactions name no staff member: none to see
-        assert "No transactions imported yet" in page.text
+        assert "Purchase figures are shown for whole units only" in page.text
+        assert "No transactions imported yet" not in page.text
+        assert 'id="behaviour-units"' not in page.text
     if Permission.EXPORT not in ROLE_PERMISSIONS[role]:
         assert client.get(f"/dashboard/behaviour/export.csv?{PERIOD}").status_code == 403
         assert client.get(f"/dashboard/behaviour/cohorts/export.xlsx?{PERIOD}").status_code \
@@ -169,6 +175,41 @@ def test_bad_filters_and_formats_are_named(bought, client):
     assert client.get("/dashboard/behaviour?unit=nowhere").status_code == 422
     assert client.get("/dashboard/behaviour?segment=nobody").status_code == 422
     assert client.get("/dashboard/behaviour/export.pdf").status_code == 422
+
+
+def test_frontline_user_is_told_purchase_figures_are_for_whole_units(bought, client):
+    sign_in(client, "staff.n1@t.test", PASSWORD)
+    for lang, words in (("en", "your role sees only the responses about you"),
+                        ("zh-CN", "您的角色只能查看与您本人相关的评价")):
+        page = client.get(f"/dashboard/behaviour?{PERIOD}&lang={lang}")
+        assert page.status_code == 200 and words in page.text
+        assert 'id="behaviour-staff-only"' in page.text and "behaviour-empty" not in page.text
+
+
+def test_a_purchase_exactly_the_window_later_is_a_repurchase_a_second_more_is_not(world):
+    first = dt.datetime(2026, 3, 1, 4, 0, 0, 250000, tzinfo=dt.UTC)
+    window = dt.timedelta(days=90)
+    later = {"w1": [window], "w2": [window + dt.timedelta(seconds=1)], "w3": [dt.timedelta(0)],
+             "w4": [dt.timedelta(days=200), dt.timedelta(days=250)], "w5": []}
+    s1 = world.unit_ids["s1"]
+    with world.ctx.db.write() as conn:
+        for name, gaps in later.items():
+            cid = customers.insert_customer(conn, unit_id=s1, now=world.ctx.now(),
+                                            external_id=name)
+            for gap in [dt.timedelta(0), *gaps]:
+                customers.insert_transaction(conn, customer_id=cid, unit_id=s1,
+                                             kind="purchase", amount=Decimal("12.50"),
+                                             occurred_at=first + gap)
+    period = b.Period(dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                      dt.datetime(2026, 7, 1, tzinfo=dt.UTC))
+    with world.ctx.db.read() as conn:
+        found = bv.behaviour_sums(conn, bv.Reach(frozenset({s1}), None, period, 90),
+                                  {0: frozenset({s1})})
+    # w1 again exactly 90 days later; w2 a second too late; w3 twice at the same moment;
+    # w4 again after the period (200 days later, within the read); w5 once
+    assert found[0] == found[bv.WHOLE] == b.BehaviourSums(
+        customers=5, repeat=1, purchases=2 + 2 + 2 + 1 + 1, count_sq=4 + 4 + 4 + 1 + 1,
+        spend=8 * 12.5, spend_sq=3 * 25.0**2 + 2 * 12.5**2, amount_sq=8 * 12.5**2)
 
 
 def test_without_transactions_the_page_says_how_to_import_them(world, client):

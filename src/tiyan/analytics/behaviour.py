@@ -48,6 +48,7 @@ class BehaviourView:
     cohorts: list[b.Cohort]  # of the chosen unit's subtree (or everything the user sees)
     imported: bool  # any transaction at all in the user's scope
     window_days: int
+    staff_only: bool = False  # the user sees only their own responses, no unit in full
 
 
 def behaviour_view(conn: Connection, scope: Scope, filters: Filters, *, window_days: int,
@@ -70,7 +71,8 @@ def behaviour_view(conn: Connection, scope: Scope, filters: Filters, *, window_d
              for i, r in enumerate(unit_rows)]
     parent = UnitBehaviour(table.parent, total) if table.parent is not None else None
     return BehaviourView(parent, shown, total, cohorts(conn, units, filters, tz, min_n=min_n),
-                         _any_transaction(conn, scope.vis.unit_ids), window_days)
+                         _any_transaction(conn, scope.vis.unit_ids), window_days,
+                         staff_only=not scope.vis.unit_ids and bool(scope.vis.staff_rows))
 
 
 @dataclass(frozen=True)

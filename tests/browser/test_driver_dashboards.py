@@ -66,3 +66,32 @@ def test_competitor_gap_entered_and_shown_in_both_languages(page):
     assert page.get_by_role("heading", name="竞争对手差距").is_visible()
     assert "Rival Motors" in page.locator("#competitor-gaps").inner_text()
     screenshot(page, "dashboard-competitors-zh")
+
+
+def test_key_drivers_with_comment_aspects_and_repurchase_in_both_languages(page):
+    sign_in(page, "cx@demo.tiyan.dev")
+    page.goto("/dashboard/drivers?lang=zh-CN&include=aspects")
+    assert page.get_by_role("heading", name="关键驱动因素").is_visible()
+    assert page.locator("#drivers-raw").is_visible()
+    page.wait_for_selector("#drivers-chart[data-ready=true] canvas")
+    tagged = page.locator("#drivers tbody tr .tag-comments")
+    assert tagged.count() >= 1 and tagged.first.inner_text() == "来自评论"
+    screenshot(page, "dashboard-drivers-aspects-zh")
+    page.goto("/dashboard/drivers?lang=en&outcome=repurchase&include=aspects")
+    assert page.get_by_role("heading", name="Key drivers").is_visible()
+    assert "too recent to tell" in page.locator("#drivers-repurchase").inner_text()
+    assert page.locator("#outcomes [aria-current=page]").inner_text() == "Repurchase"
+    if page.locator("#drivers").count():
+        page.wait_for_selector("#drivers-chart[data-ready=true] canvas")
+        with page.expect_download() as download:
+            page.locator("#export-csv").click()
+        text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+        assert text.splitlines()[0].endswith(",Source")
+    screenshot(page, "dashboard-drivers-repurchase-en")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/dashboard/drivers?lang=en&include=aspects")
+    page.wait_for_selector("#drivers-chart[data-ready=true] canvas")
+    screenshot(page, "dashboard-drivers-aspects-phone")
+    page.goto("/dashboard/drivers?lang=zh-CN&outcome=repurchase")
+    assert "复购" in page.locator("#drivers-repurchase").inner_text()
+    screenshot(page, "dashboard-drivers-repurchase-phone-zh")

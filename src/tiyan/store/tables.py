@@ -570,6 +570,34 @@ driver_agg = sa.Table(
     sqlite_with_rowid=False,
 )
 
+# Key drivers with comment aspects (0011): per month x unit x survey x (response) touchpoint x
+# channel, over the responses with an analysed comment, the parts the item x aspect and
+# aspect x aspect pair sums are made of (store/driver_aspect_aggregates): ('', '') analysed
+# responses, (item, '') the item's answers, (aspect, aspect) the responses that mention the
+# aspect, (item, aspect) and (aspect, aspect') the responses holding both. Folded in the
+# transaction that stores an analysis, unfolded in the one that replaces it.
+driver_aspect_agg = sa.Table(
+    "driver_aspect_agg", metadata,
+    sa.Column("bucket", sa.Date, nullable=False),
+    sa.Column("unit_id", sa.Integer, nullable=False),
+    sa.Column("survey_id", sa.Integer, nullable=False),
+    sa.Column("touchpoint_id", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("item_a", sa.String(80), nullable=False),
+    sa.Column("item_b", sa.String(80), nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+    sa.Column("sum_a", sa.Float, nullable=False),
+    sa.Column("sum_b", sa.Float, nullable=False),
+    sa.Column("sum_aa", sa.Float, nullable=False),
+    sa.Column("sum_bb", sa.Float, nullable=False),
+    sa.Column("sum_ab", sa.Float, nullable=False),
+    sa.Column("top_a", sa.BigInteger, nullable=False),
+    sa.Column("top_b", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("bucket", "unit_id", "survey_id", "touchpoint_id", "channel",
+                            "item_a", "item_b"),
+    sqlite_with_rowid=False,
+)
+
 # --- closed loop: alert rules, cases, action plans ----------------------------------------
 
 alert_rule = sa.Table(

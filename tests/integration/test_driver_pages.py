@@ -4,16 +4,21 @@ page and in the CSV and Excel exports; filters live in the URL; bad input gets a
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import random
 
 import pytest
 from openpyxl import load_workbook
 
 from tests.integration.conftest import sign_in
-from tests.integration.driver_fixtures import add_driver_responses
+from tests.integration.driver_fixtures import DRIVER_SURVEY, add_driver_responses
 from tests.world import PASSWORD, USERS
 from tiyan.domain.access import ROLE_PERMISSIONS, Permission, Role
+from tiyan.domain.surveys import parse_definition
 from tiyan.services.jobs import run_until_idle
+from tiyan.services.responses import ResponseRequest, do_submit_response
+from tiyan.store import surveys
 
 PERIOD = "from=2026-01-01&to=2026-12-31"
 
@@ -41,6 +46,7 @@ def test_drivers_page_and_exports(ready, client):
     assert "Key drivers" in page.text and 'id="drivers-chart"' in page.text
     table = page.text.split('id="drivers"')[1].split("</table>")[0]
     assert table.index("sat_quality") < table.index("sat_speed") < table.index("sat_price")
+    assert 'id="drivers-weak"' not in page.text  # the items explain most of the NPS here
     zh = client.get(f"/dashboard/drivers?{PERIOD}&outcome=csat&lang=zh-CN")
     assert "关键驱动因素" in zh.text and 'name="outcome" value="csat"' in zh.text
     rows = csv_rows(client.get(f"/dashboard/drivers/export.csv?{PERIOD}&outcome=csat&lang=en"))
@@ -139,3 +145,28 @@ def test_competitor_benchmarks_by_form_and_csv_show_as_gaps(ready, client):
     assert client.post("/dashboard/competitors", data={
         "kpi": "nps", "competitor": "X", "unit": "north", "period_start": "2026-01-01",
         "period_end": "2026-12-31", "value": "1"}).status_code in (403, 200)
+
+
+def test_drivers_that_explain_almost_nothing_are_flagged(world, client):
+    """An NPS drawn independently of the items: the ranking is noise, and the page says so."""
+    ctx, rng = world.ctx, random.Random(3)
+    with ctx.db.write() as conn:
+        survey_id, _ = surveys.insert_survey(
+            conn, code="noise", name="Noise", unit_id=world.unit_ids["hq"],
+            definition=parse_definition(DRIVER_SURVEY), now=ctx.now(), created_by=None)
+    admin = world.actor("admin@t.test")
+    for index in range(400):
+        do_submit_response(ctx, admin, ResponseRequest(
+            survey_id=survey_id, unit_code="n2", channel="api",
+            answers={"nps": rng.randint(0, 10), "overall": rng.randint(1, 5),
+                     **{code: rng.randint(1, 5) for code in ("sat_quality", "sat_speed",
+                                                             "sat_price")}},
+            submitted_at=ctx.now() - dt.timedelta(hours=5 * index + 1)))
+    run_until_idle(ctx)
+    sign_in(client, "admin@t.test", PASSWORD)
+    page = client.get(f"/dashboard/drivers?{PERIOD}&lang=en")
+    assert page.status_code == 200, page.text[:500]
+    weak = page.text.split('id="drivers-weak"')[1].split("</p>")[0]
+    assert "says little about what moves it" in weak
+    explained = float(weak.split("explain only ")[1].split("%")[0])
+    assert 0 <= explained < 5

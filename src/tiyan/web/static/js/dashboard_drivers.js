@@ -7,6 +7,8 @@
   var data = JSON.parse(source.textContent);
   var colors = { fix_first: "#b3261e", keep_up: "#0b6e4f", over_invested: "#d9822b", low_priority: "#7a869a" };
   var narrow = node.clientWidth < 640;
+  // points near the right edge get their label on the left, so it is not cut off
+  var xmax = Math.max.apply(null, data.points.map(function (p) { return p.value[0]; }).concat([0]));
   var chart = echarts.init(node);
   chart.on("finished", function () { node.dataset.ready = "true"; });
   var corner = function (text, place) {
@@ -29,7 +31,8 @@
       type: "scatter", symbolSize: narrow ? 12 : 16,
       data: data.points.map(function (p) {
         return { name: p.name, value: p.value, comment: p.comment, symbol: p.comment ? "diamond" : "circle",
-                 symbolSize: (narrow ? 12 : 16) + (p.comment ? 4 : 0), itemStyle: { color: colors[p.quadrant] } };
+                 symbolSize: (narrow ? 12 : 16) + (p.comment ? 4 : 0), itemStyle: { color: colors[p.quadrant] },
+                 label: { position: p.value[0] > 0.7 * xmax ? "left" : "right" } };
       }),
       label: { show: true, position: "right", formatter: "{b}", fontSize: narrow ? 10 : 12 },
       labelLayout: { hideOverlap: true },

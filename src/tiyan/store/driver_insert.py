@@ -27,15 +27,18 @@ Convert = Callable[[Any], Any]
 @dataclass(frozen=True)
 class DriverInsert:
     sql: str
-    convert: tuple[tuple[int, Convert], ...]  # (position, bind processor) where one applies
+    # (position, bind processor, whether the processor leaves None as it is)
+    convert: tuple[tuple[int, Convert, bool], ...]
 
     def row(self, values: Sequence[Any]) -> tuple[Any, ...]:
         """The driver's parameters for one row given in the spec's column order."""
         if not self.convert:
             return tuple(values)
         out = list(values)
-        for position, convert in self.convert:
-            out[position] = convert(out[position])
+        for position, convert, keeps_none in self.convert:
+            value = out[position]
+            if value is not None or not keeps_none:
+                out[position] = convert(value)
         return tuple(out)
 
 
@@ -59,5 +62,5 @@ def driver_insert(dialect: Dialect, table: sa.Table, columns: tuple[str, ...],
     for position, name in enumerate(columns):
         processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if processor is not None:
-            convert.append((position, processor))
+            convert.append((position, processor, processor(None) is None))
     return DriverInsert(sql, tuple(convert))

@@ -1,0 +1,44 @@
+"""Driver-level inserts of the write path store exactly what a Core insert stores."""
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from tiyan.context import Context
+from tiyan.store import tables as t
+from tiyan.store.driver_insert import driver_insert
+
+COLUMNS = ("kind", "payload", "status", "run_at", "attempts", "created_at", "locked_at",
+           "last_error")
+
+
+def test_driver_and_core_inserts_store_identical_rows(ctx: Context) -> None:
+    at = dt.datetime(2026, 3, 1, 17, 30, 5, 123456, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    values = ("k", {"response_ids": [7], "text": "中文 \"quoted\""}, "queued", at, 0, at, None,
+              None)
+    with ctx.db.write() as conn:
+        conn.execute(t.job.insert().values(dict(zip(COLUMNS, values, strict=True))))
+        spec = driver_insert(conn.dialect, t.job, COLUMNS)
+        conn.exec_driver_sql(spec.sql, [spec.row(values), spec.row(values)])
+        spec = driver_insert(conn.dialect, t.job, COLUMNS, returning="id")
+        new_id = conn.exec_driver_sql(spec.sql, spec.row(values)).scalar_one()
+    with ctx.db.read() as conn:
+        typed = conn.execute(sa.select(*(t.job.c[c] for c in COLUMNS)).order_by(t.job.c.id)).all()
+        # what the database holds, read without the column types' conversions
+        stored = conn.execute(sa.text(
+            "SELECT CAST(payload AS TEXT), CAST(run_at AS TEXT), locked_at FROM job ORDER BY id"
+        )).all()
+        last = conn.execute(sa.select(sa.func.max(t.job.c.id))).scalar_one()
+    assert len(typed) == 4
+    assert all(row == typed[0] for row in typed)
+    assert typed[0].run_at == at and typed[0].payload == values[1]
+    assert all(row == stored[0] for row in stored)
+    assert stored[0].locked_at is None
+    assert new_id == last
+
+
+def test_optional_json_none_stays_none_and_other_values_are_converted(ctx: Context) -> None:
+    spec = driver_insert(ctx.db.engine.dialect, t.answer,
+                         ("response_id", "question_key", "value_json"))
+    assert spec.row((1, "q", None)) == (1, "q", None)  # SQL NULL, not the JSON text 'null'
+    assert spec.row((1, "q", ["a"]))[2] not in (None, ["a"])  # serialised for the driver

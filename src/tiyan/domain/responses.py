@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from tiyan.domain.survey_flow import is_blank, walk
+from tiyan.domain.survey_flow import walk
 from tiyan.domain.surveys import (
     CHOICE,
     Question,
@@ -89,13 +89,14 @@ def check_answers(
             f'the survey has no question "{unknown[0]}"', where=f"answers.{unknown[0]}"
         )
     values: list[AnswerValue] = []
-    for question in walk(definition, raw, invitation or {}).shown:
-        value = raw.get(question.key)
-        if _is_blank(value):
+    path = walk(definition, raw, invitation or {})
+    given = path.answers  # the non-blank answers to the questions shown
+    for question in path.shown:
+        if question.key not in given:
             if question.required:
                 raise InvalidInput("this question needs an answer", where=f"answers.{question.key}")
             continue
-        values.extend(check_answer(question, value))
+        values.extend(check_answer(question, given[question.key]))
     return tuple(values)
 
 
@@ -221,5 +222,3 @@ def _matrix(question: Question, value: Any, where: str) -> list[AnswerValue]:
         result.append(AnswerValue(f"{question.key}.{row}", question.item_code, float(number)))
     return result
 
-
-_is_blank = is_blank

@@ -58,8 +58,11 @@ def is_shown(question: Question, answers: Mapping[str, Any], data: Mapping[str, 
     return all_hold(question.show_if, answers, data)
 
 
+_SIZED = (str, list, dict)
+
+
 def is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str | list | dict) and len(value) == 0)
+    return value is None or (isinstance(value, _SIZED) and len(value) == 0)
 
 
 def _compare(actual: Any, op: str, expected: Any) -> bool:

@@ -151,7 +151,7 @@ customer_identity = sa.Table(
 
 customer_transaction = sa.Table(
     "customer_transaction", metadata, _id(),
-    _fk("customer_id", "customer.id", nullable=False, index=True, ondelete="CASCADE"),
+    _fk("customer_id", "customer.id", nullable=False, ondelete="CASCADE"),
     _fk("unit_id", "org_unit.id", nullable=False, index=True),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("external_id", sa.String(128), nullable=True),
@@ -161,6 +161,7 @@ customer_transaction = sa.Table(
     sa.Column("attributes", Json, nullable=False, default=dict),
     sa.UniqueConstraint("kind", "external_id"),
     sa.Index("ix_customer_transaction_unit_occurred", "unit_id", "occurred_at"),  # (0010)
+    sa.Index("ix_customer_transaction_customer_occurred", "customer_id", "occurred_at"),  # (0012)
 )
 
 # --- journeys and surveys -----------------------------------------------------------------

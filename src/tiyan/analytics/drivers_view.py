@@ -9,10 +9,11 @@ responses that answered both items. Johnson's relative weights (domain/drivers) 
 the outcome regressed on the items; performance is the share of an item's answers in its top
 box.
 
-Comment aspects (`aspects=True`) and the repurchase outcome need per-respondent values no
-aggregate holds; they are read from the responses (analytics/driver_values): with aspects, only
-the pairs that involve an aspect; for repurchase, every pair, over the responses whose customer
-is known and old enough to tell.
+Comment aspects (`aspects=True`): the pairs that involve an aspect follow from the parts kept in
+`driver_aspect_agg` (store/driver_aspect_aggregates; whole months, the rest from the same
+SELECTs on the responses, as for the item pairs). The repurchase outcome needs per-respondent
+values no aggregate holds; every pair is read from the responses whose customer is known and
+old enough to tell (analytics/driver_values), aspects too when asked for.
 """
 
 from __future__ import annotations
@@ -37,14 +38,14 @@ from tiyan.analytics.cube import (
 from tiyan.analytics.dashboard import Scope
 from tiyan.domain.drivers import Correlations, importance_performance, johnson_weights
 from tiyan.domain.metrics import MetricsError
-from tiyan.store import driver_aggregates
+from tiyan.store import driver_aggregates, driver_aspect_aggregates
 from tiyan.store import tables as t
 from tiyan.store.aggregates import BUSINESS_TIMEZONE
 from tiyan.store.driver_aggregates import pair_select
 
 OUTCOMES = ("nps", "csat", driver_values.REPURCHASE)  # outcomes, never drivers
 NOT_DRIVERS = frozenset({*OUTCOMES, "comment"})
-D = t.driver_agg
+D, G = t.driver_agg, t.driver_aspect_agg
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,99 @@ def value_pair_sums(conn: Connection, scope: Scope, filters: Filters, *, aspects
     cte = sa.union_all(*parts).cte("driver_values")
     out: Pairs = {}
     _read(conn, driver_values.pair_select(cte, aspects_only=repurchase is None), out)
+    return out
+
+
+# --- pairs with comment aspects, from their parts ------------------------------------------
+
+Part = tuple[float, ...]  # n, Σa, Σb, Σa², Σb², Σab, top_a, top_b (store/driver_aspect_aggregates)
+Parts = dict[tuple[str, str], Part]
+PART_SUMS = driver_aspect_aggregates.SUMS
+
+
+def aspect_pair_sums(conn: Connection, scope: Scope, filters: Filters, *,
+                     tz: str = BUSINESS_TIMEZONE) -> Pairs:
+    """The pairs that involve an aspect, equal to `value_pair_sums(aspects=True)`: whole months
+    from driver_aspect_agg; the days around them, frontline users, sliced views and a stale
+    aggregate from the same parts read on the responses."""
+    touchpoints = (touchpoint_family(conn, filters.touchpoint_id)
+                   if filters.touchpoint_id is not None else None)
+    parts: Parts = {}
+    if scope.vis.staff_rows or filters.sliced or driver_aspect_aggregates.is_stale(conn):
+        _raw_parts(conn, _raw_where(conn, scope, filters, touchpoints, tz), tz, parts)
+        return aspect_pairs(parts)
+    units = scope_units(scope.vis, scope.parent_of, filters.unit_id)
+    if not units:
+        return {}
+    months, day_ranges = split_range(filters.date_from, filters.date_to)
+    if months:
+        where: list[sa.ColumnElement[bool]] = [G.c.bucket.between(*months),
+                                               G.c.unit_id.in_(sorted(units))]
+        if touchpoints is not None:
+            where.append(G.c.touchpoint_id.in_(touchpoints))
+        if filters.channel:
+            where.append(G.c.channel == filters.channel)
+        _read_parts(conn, _summed_parts(G, where), parts)
+    for first, last in day_ranges:
+        days = dataclasses.replace(filters.between(first, last), touchpoint_id=None)
+        _raw_parts(conn, _raw_where(conn, scope, days, touchpoints, tz), tz, parts)
+    return aspect_pairs(parts)
+
+
+def _summed_parts(source: sa.FromClause, where: Sequence[sa.ColumnElement[bool]]) -> sa.Select:
+    c = source.c
+    return (sa.select(c.item_a, c.item_b, *(sa.func.sum(c[name]) for name in PART_SUMS))
+            .where(*where).group_by(c.item_a, c.item_b))
+
+
+def _read_parts(conn: Connection, query: sa.Select, out: Parts) -> None:
+    for row in conn.execute(query):
+        key, part = (str(row[0]), str(row[1])), tuple(float(v or 0) for v in row[2:])
+        out[key] = tuple(x + y for x, y in zip(out[key], part, strict=True)) \
+            if key in out else part
+
+
+def _raw_parts(conn: Connection, where: sa.ColumnElement[bool], tz: str, out: Parts) -> None:
+    names = [*driver_aspect_aggregates.KEY, *PART_SUMS]
+    for select in driver_aspect_aggregates.part_selects(conn.dialect.name, where, tz=tz):
+        inner = select.subquery()
+        source = sa.select(*[c.label(n) for c, n in zip(inner.c, names, strict=True)]
+                           ).subquery()
+        _read_parts(conn, _summed_parts(source, []), out)
+
+
+def _joint(parts: Mapping[tuple[str, str], Part], a: str, b: str) -> Part:
+    """The part of (a, b) with a's sums first, whatever the stored order; zeros without one."""
+    if (a, b) in parts:
+        return parts[(a, b)]
+    p = parts.get((b, a))
+    if p is None:
+        return (0.0,) * len(PART_SUMS)
+    return (p[0], p[2], p[1], p[4], p[3], p[5], p[7], p[6])
+
+
+def aspect_pairs(parts: Mapping[tuple[str, str], Part]) -> Pairs:
+    """Pair sums (keyed in name order) of every aspect mentioned with each other and with every
+    item answered on the analysed responses: an aspect's zeros count in n only."""
+    analysed = int(parts.get(("", ""), (0.0,))[0])
+    codes = sorted(a for (a, b), p in parts.items()
+                   if a == b and a.startswith(driver_values.ASPECT) and p[0] > 0)
+    items = {a: p for (a, b), p in parts.items() if b == "" and a != "" and p[0] > 0}
+    out: Pairs = {}
+    if not analysed or not codes:
+        return out
+    for x in codes:
+        ax = parts[(x, x)]
+        for y in (y for y in codes if y >= x):
+            ay = parts[(y, y)]
+            both = ax[3] if x == y else _joint(parts, x, y)[5]
+            out[(x, y)] = PairSums(analysed, ax[1], ay[1], ax[3], ay[3], both, round(ax[6]))
+        for item, p in items.items():
+            j = _joint(parts, item, x)  # sums of the item's answers that meet a mention
+            if item < x:
+                out[(item, x)] = PairSums(round(p[0]), p[1], j[2], p[3], j[4], j[5], round(p[6]))
+            else:
+                out[(x, item)] = PairSums(round(p[0]), j[2], p[1], j[4], p[3], j[5], round(j[7]))
     return out
 
 
@@ -303,10 +397,12 @@ def key_drivers(conn: Connection, scope: Scope, filters: Filters, outcome: str, 
     else:
         pairs = pair_sums(conn, scope, filters, raw=raw)
         if aspects:
-            for key, sums in value_pair_sums(conn, scope, filters, aspects=True,
-                                             repurchase=None, days=window_days).items():
+            with_aspects = (value_pair_sums(conn, scope, filters, aspects=True,
+                                            repurchase=None, days=window_days) if raw
+                            else aspect_pair_sums(conn, scope, filters))
+            for key, sums in with_aspects.items():
                 _add(pairs, *key, sums)
     analysis = analyse(pairs, outcome, min_n=min_n)
     return dataclasses.replace(analysis, aspects=aspects, repurchase=base,
-                               reads_raw=aspects or base is not None,
+                               reads_raw=base is not None,
                                window_days=window_days if base is not None else None)

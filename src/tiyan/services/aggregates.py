@@ -4,8 +4,9 @@ A stored response enqueues `aggregates.fold` in its own transaction (services/ar
 worker folds it within a poll interval, so a submission shows on the dashboards within seconds
 while the submit path only writes one more job row. Bulk loads (`tiyan generate`, `tiyan demo`)
 and `tiyan aggregates rebuild` fold in chunks of ids instead (store/aggregates.catch_up).
-The text aggregates follow the analyses as they are stored (store/text_aggregates); rebuild
-recomputes them too, and catch-up does when a schema upgrade marked them stale.
+The text aggregates and the driver-aspect parts follow the analyses as they are stored
+(store/text_aggregates, store/driver_aspect_aggregates); rebuild recomputes them too, and
+catch-up does when a schema upgrade marked them stale.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from typing import Any
 
 from tiyan.context import Context
 from tiyan.services.jobs import job_handler
-from tiyan.store import aggregates, driver_aggregates, segment_aggregates, text_aggregates
+from tiyan.store import (
+    aggregates,
+    driver_aggregates,
+    driver_aspect_aggregates,
+    segment_aggregates,
+    text_aggregates,
+)
 
 FOLD = "aggregates.fold"
 
@@ -34,9 +41,9 @@ def catch_up(ctx: Context, progress: Callable[[int, int], None] | None = None) -
         return rebuild(ctx, progress)
     count = aggregates.catch_up(ctx.db, ctx.now, progress=progress)
     with ctx.db.read() as conn:
-        stale = text_aggregates.is_stale(conn)
+        stale = text_aggregates.is_stale(conn) or driver_aspect_aggregates.is_stale(conn)
         segments_stale = segment_aggregates.is_stale(conn)
-    if stale:  # results stored before the text aggregate existed
+    if stale:  # results stored before the text or driver-aspect aggregate existed
         rebuild_text(ctx)
     if segments_stale:  # responses folded before the segment sums existed
         segment_aggregates.rebuild(ctx.db, ctx.now)
@@ -50,8 +57,10 @@ def rebuild(ctx: Context, progress: Callable[[int, int], None] | None = None) ->
 
 
 def rebuild_text(ctx: Context, progress: Callable[[int, int], None] | None = None) -> int:
-    """Recompute the text aggregates from every stored analysis (one transaction); returns the
-    number of analyses."""
+    """Recompute the text aggregates and the driver-aspect parts from every stored analysis
+    (one transaction); returns the number of analyses."""
     with ctx.db.write() as conn:
-        return text_aggregates.rebuild_in(conn, ctx.now(), ctx.db.immutable_cache,
-                                          progress=progress)
+        count = text_aggregates.rebuild_in(conn, ctx.now(), ctx.db.immutable_cache,
+                                           progress=progress)
+        driver_aspect_aggregates.rebuild_in(conn, ctx.db.immutable_cache)
+        return count

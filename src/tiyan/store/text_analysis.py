@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tiyan.domain.surveys import QuestionType, SurveyDefinition
-from tiyan.store import app_settings, text_aggregates
+from tiyan.store import app_settings, driver_aspect_aggregates, text_aggregates
 from tiyan.store import tables as t
 from tiyan.store.surveys import version_definition
 
@@ -82,7 +82,7 @@ def _text_keys(definition: SurveyDefinition) -> frozenset[str]:
 def insert_analyses(conn: Connection, rows: Sequence[AnalysisRow], model_version: str,
                     now: dt.datetime, cache: dict[object, object] | None = None) -> None:
     """Store these results (after `delete_analyses` of their responses when analysing again)
-    and add them to the text aggregates in the same transaction."""
+    and add them to the text and driver-aspect aggregates in the same transaction."""
     inserted: list[int] = []
     for row in rows:
         analysis_id = conn.execute(sa.insert(t.text_analysis).values(
@@ -98,14 +98,16 @@ def insert_analyses(conn: Connection, rows: Sequence[AnalysisRow], model_version
                  "aspect_code": a["aspect"], "label": a["label"], "score": a["score"],
                  "evidence": a["evidence"]} for a in row.aspects])
     text_aggregates.fold_analyses(conn, inserted, cache)
+    driver_aspect_aggregates.fold_responses(conn, [row.response_id for row in rows], cache)
 
 
 def delete_analyses(conn: Connection, response_ids: Sequence[int]) -> None:
     """Remove every analysis (and its aspects) of these responses, taking them out of the text
-    aggregates in the same transaction."""
+    and driver-aspect aggregates in the same transaction."""
     for start in range(0, len(response_ids), 500):
         chunk = list(response_ids[start:start + 500])
         text_aggregates.unfold_responses(conn, chunk)
+        driver_aspect_aggregates.unfold_responses(conn, chunk)
         conn.execute(sa.delete(t.text_aspect).where(t.text_aspect.c.response_id.in_(chunk)))
         conn.execute(sa.delete(t.text_analysis).where(t.text_analysis.c.response_id.in_(chunk)))
 

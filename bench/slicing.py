@@ -1,13 +1,17 @@
-"""Cost of the dashboard slices the aggregates cannot answer, and of the trend grains.
+"""Cost of the dashboard slices by customer segment and staff member, and of the trend grains.
 
-    bench/slicing.py --db FILE [--rounds N]
+    bench/slicing.py --db FILE [--rounds N] [--no-duckdb]
 
 FILE is a SQLite database made by `bench/dashboard.py --db FILE` (generated responses, folded).
 Generated responses have no customers, so the first run adds 20,000 customers in four segments
-(champions 10%, loyal 30%, at_risk 20%, new 40%) and links 70% of the responses to them. It then
-times, for a CX manager who sees the whole company over the default 12 months: the overview and
-the league unsliced (aggregates) and sliced by each segment and by one staff member (responses),
-and the overview's trend by day, week, month and quarter. Ends with one JSON line.
+(champions 10%, loyal 30%, at_risk 20%, new 40%), links 70% of the responses to them with bulk
+SQL and rebuilds the segment sums (`segment_agg`, timed: rebuild_s). It then times, for a CX
+manager who sees the whole company over the default 12 months: the overview and the league
+unsliced, sliced by each segment (segment_agg) and by one staff member (the responses, through
+the index on staff and time), and the overview's trend by day, week, month and quarter; then
+moving 2,000 customers to another segment and back (what a segment recompute does, move_s per
+move). DuckDB runs the same sliced aggregations from the raw rows (copied in, not timed).
+Ends with one JSON line.
 """
 
 from __future__ import annotations
@@ -17,29 +21,36 @@ import dataclasses
 import datetime as dt
 import json
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sqlalchemy as sa  # noqa: E402
-from dashboard import TZ_HOURS, manager, p50  # noqa: E402
+from dashboard import TZ_HOURS, duckdb_copy, manager, p50  # noqa: E402
 
 from tiyan.analytics import dashboard as d  # noqa: E402
+from tiyan.analytics.cube import utc_bounds  # noqa: E402
 from tiyan.context import Context  # noqa: E402
 from tiyan.security import new_public_id  # noqa: E402
 from tiyan.settings import load_settings  # noqa: E402
+from tiyan.store import segment_aggregates  # noqa: E402
 from tiyan.store import tables as t  # noqa: E402
 from tiyan.store.db import Database  # noqa: E402
+from tiyan.store.migrate import upgrade  # noqa: E402
 
 SEGMENTS = (("champions", 10), ("loyal", 30), ("at_risk", 20), ("new", 40))
 CUSTOMERS = 20_000
 
 
-def add_customers(ctx: Context) -> None:
+def add_customers(ctx: Context) -> bool:
+    """Customers in SEGMENTS linked to 70% of the responses (False when already there)."""
     with ctx.db.write() as conn:
         if conn.execute(sa.select(sa.func.count()).select_from(t.customer)).scalar():
-            return
+            return False
         stores = [i for (i,) in conn.execute(sa.select(t.org_unit.c.id)
                                              .where(t.org_unit.c.kind == "store"))]
         names = [name for name, share in SEGMENTS for _ in range(share)]
@@ -52,6 +63,91 @@ def add_customers(ctx: Context) -> None:
         r = t.response
         conn.execute(r.update().where(r.c.id % 10 < 7)
                      .values(customer_id=first + (r.c.id * 7919) % CUSTOMERS))
+    return True
+
+
+def move_customers(ctx: Context, count: int = 2_000) -> float:
+    """Seconds to move `count` customers of one segment to another (the mean of the move there
+    and the move back, each one transaction as in a segment recompute)."""
+    c = t.customer
+    with ctx.db.read() as conn:
+        ids = [i for (i,) in conn.execute(sa.select(c.c.id).where(c.c.segment == "loyal")
+                                          .order_by(c.c.id).limit(count))]
+    took = []
+    for segment in ("champions", "loyal"):
+        started = time.perf_counter()
+        with ctx.db.write() as conn:
+            segment_aggregates.set_segments(conn, [{"cid": i, "seg": segment} for i in ids])
+        took.append(time.perf_counter() - started)
+    return sum(took) / len(took)
+
+
+def duckdb_slices(con: Any, filters: d.Filters, units: list[int]
+                  ) -> dict[str, Callable[[], Any]]:
+    """The sliced overview (period, previous period, monthly trend) and league (regions, this
+    and the previous period) from the raw rows, as bench/dashboard.py does unsliced."""
+    def bounds(f: d.Filters) -> tuple[str, str]:
+        low, high = utc_bounds(f.date_from, f.date_to, "Asia/Shanghai")
+        return (low.replace(tzinfo=None).isoformat(sep=" "),
+                high.replace(tzinfo=None).isoformat(sep=" "))
+
+    unit_list = ",".join(str(u) for u in units)
+    now_low, now_high = bounds(filters)
+    prev_low, prev_high = bounds(filters.previous())
+    sums = ("count(*), sum(value_num), sum(value_num * value_num), "
+            "sum(CASE WHEN value_num >= CASE WHEN a.item_code = 'nps' THEN 9 ELSE 4 END "
+            "THEN 1 ELSE 0 END), sum(CASE WHEN value_num <= CASE WHEN a.item_code = 'nps' "
+            "THEN 6 ELSE 2 END THEN 1 ELSE 0 END)")
+
+    def overview(cond: str) -> Any:
+        trend = con.execute(
+            f"SELECT date_trunc('month', r.submitted_at + INTERVAL {TZ_HOURS} HOUR) m, "
+            f"a.item_code, {sums} FROM response r JOIN answer a ON a.response_id = r.id "
+            f"JOIN slice s ON s.id = r.id WHERE r.status = 'complete' "
+            f"AND r.unit_id IN ({unit_list}) AND {cond} "
+            f"AND a.item_code IN ('nps', 'csat', 'ces') "
+            f"AND r.submitted_at >= ? AND r.submitted_at < ? GROUP BY ALL",
+            [prev_low, now_high]).fetchall()
+        counts = con.execute(
+            f"SELECT date_trunc('month', r.submitted_at + INTERVAL {TZ_HOURS} HOUR), count(*) "
+            f"FROM response r JOIN slice s ON s.id = r.id WHERE r.status = 'complete' "
+            f"AND r.unit_id IN ({unit_list}) AND {cond} "
+            f"AND r.submitted_at >= ? AND r.submitted_at < ? GROUP BY ALL",
+            [prev_low, now_high]).fetchall()
+        return trend, counts
+
+    def league(cond: str) -> Any:
+        return [con.execute(
+            f"SELECT region.id, a.item_code, {sums} FROM response r "
+            f"JOIN answer a ON a.response_id = r.id JOIN slice s ON s.id = r.id "
+            f"JOIN unit store ON store.id = r.unit_id JOIN unit region ON region.id = "
+            f"store.parent_id WHERE r.status = 'complete' AND r.unit_id IN ({unit_list}) "
+            f"AND {cond} AND a.item_code IN ('nps', 'csat', 'ces') "
+            f"AND r.submitted_at >= ? AND r.submitted_at < ? GROUP BY ALL",
+            [low, high]).fetchall() for low, high in ((now_low, now_high),
+                                                      (prev_low, prev_high))]
+
+    out: dict[str, Callable[[], Any]] = {}
+    for name, cond in [("staff", "s.staff_id = (SELECT min(staff_id) FROM slice)"),
+                       *[(f"segment_{n}", f"s.segment = '{n}'") for n, _ in SEGMENTS]]:
+        out[f"overview_{name}"] = lambda cond=cond: overview(cond)
+        out[f"league_{name}"] = lambda cond=cond: league(cond)
+    return out
+
+
+def copy_slices(ctx: Context, con: Any) -> None:
+    """Each response's staff member and customer segment into DuckDB (table slice)."""
+    import pyarrow as pa
+
+    r, c = t.response, t.customer
+    with ctx.db.read() as conn:
+        rows = conn.execute(sa.select(r.c.id, r.c.staff_id, c.c.segment).select_from(
+            r.outerjoin(c, c.c.id == r.c.customer_id))).all()
+    con.register("incoming", pa.table({"id": [row[0] for row in rows],
+                                       "staff_id": [row[1] for row in rows],
+                                       "segment": [row[2] for row in rows]}))
+    con.execute("CREATE TABLE slice AS SELECT * FROM incoming")
+    con.unregister("incoming")
 
 
 def main() -> None:
@@ -59,10 +155,20 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", required=True)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--no-duckdb", action="store_true")
     args = parser.parse_args()
     url = f"sqlite:///{args.db}"
     ctx = Context(Database(url), load_settings(db_url=url))
-    add_customers(ctx)
+    upgrade(ctx.db)
+    linked = add_customers(ctx)
+    with ctx.db.read() as conn:
+        stale = segment_aggregates.is_stale(conn)
+    rebuild_s = None
+    if linked or stale:  # responses linked behind the fold's back, or folded before 0009
+        started = time.perf_counter()
+        segment_aggregates.rebuild(ctx.db, ctx.now)
+        rebuild_s = round(time.perf_counter() - started, 1)
+        print(f"segment sums rebuilt in {rebuild_s} s", file=sys.stderr)
     actor = manager(ctx)
     today = ctx.now().astimezone(dt.timezone(dt.timedelta(hours=TZ_HOURS))).date()
     base = d.default_filters(today)
@@ -89,7 +195,21 @@ def main() -> None:
         timed(f"league_{name}", "league", filters)
     for grain in d.GRAINS:
         timed(f"overview_grain_{grain}", "overview", base, grain)
-    print(json.dumps({"responses": count, "p50_ms": out}))
+    move_s = round(move_customers(ctx), 2)
+    print(f"2,000 customers moved to another segment in {move_s} s", file=sys.stderr)
+    duck: dict[str, float] = {}
+    if not args.no_duckdb:
+        con = duckdb_copy(ctx)
+        copy_slices(ctx, con)
+        units = sorted(actor.scope.visibility(d.Permission.VIEW_DASHBOARD).unit_ids)
+        for label, func in duckdb_slices(con, base, units).items():
+            duck[label] = round(p50(func, args.rounds), 1)
+            print(f"{label}: duckdb {duck[label]} ms", file=sys.stderr)
+    ratios = {k: round(out[k] / duck[k], 2) for k in duck if duck[k] > 0}
+    print(json.dumps({"responses": count, "p50_ms": out, "duckdb_ms": duck,
+                      "ratio_vs_duckdb": ratios,
+                      "max_ratio_vs_duckdb": max(ratios.values(), default=None),
+                      "segment_rebuild_s": rebuild_s, "move_2000_customers_s": move_s}))
 
 
 if __name__ == "__main__":

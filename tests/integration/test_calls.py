@@ -198,7 +198,7 @@ def test_a_completed_call_is_a_phone_response_by_the_agent_stored_once(world: Wo
     assert [(a["outcome"], a["response_public_id"]) for a in attempts] == [
         ("no_answer", None), ("completed", first.public_id)]
     assert attempts[1]["note"] == "客户很配合"
-    assert "text.analyze" in jobs
+    assert "response.arrived" in jobs  # which queues text analysis, aggregates and webhooks
     assert due_ids(world, agent) == []
 
 

@@ -76,3 +76,21 @@ def test_an_unknown_job_kind_fails_with_a_reason(ctx):
     job = _job(ctx, job_id)
     assert job.status == "failed" and "no handler" in job.last_error
 
+
+
+def test_a_stored_response_writes_one_outbox_row_that_queues_its_follow_ups(ctx):
+    from tiyan.services import arrivals
+
+    with ctx.db.write() as conn:
+        arrivals.after_response_stored(conn, 41, ctx.now())
+    with ctx.db.read() as conn:
+        rows = conn.execute(sa.select(t.job.c.kind, t.job.c.payload)).all()
+    assert [(r.kind, r.payload["response_ids"]) for r in rows] == [("response.arrived", [41])]
+    assert jobs.run_due(ctx) == 1  # the outbox row: it only queues the follow-ups
+    with ctx.db.read() as conn:
+        queued = {r.kind: r.payload for r in conn.execute(
+            sa.select(t.job.c.kind, t.job.c.payload).where(t.job.c.status == "queued"))}
+    assert set(queued) == {"aggregates.fold", "text.analyze", "webhook.emit"}
+    assert all(p["response_ids"] == [41] for p in queued.values())
+    assert queued["webhook.emit"]["event"] == "response.submitted"
+    assert queued["webhook.emit"]["at"] == ctx.now().isoformat()

@@ -1,37 +1,60 @@
 """What follows the arrival of a response or a batch of imported feedback: background jobs.
 
-The write path calls these inside the transaction that stores the record, so the follow-up jobs
-exist exactly when the record was committed (an outbox); the work itself — text analysis,
-webhook delivery — runs later on the job queue (tiyan.services.jobs) and never slows the
-respondent. A capability that must react to new records adds its job here.
+The write path calls these inside the transaction that stores the record, so the follow-up work
+is recorded exactly when the record was committed (an outbox); the work itself — aggregates,
+text analysis, webhook delivery — runs later on the job queue (tiyan.services.jobs) and never
+slows the respondent. A survey response writes a single `response.arrived` row, whose job queues
+the follow-ups; a capability that must react to new responses adds its job to
+`response_follow_ups`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
-from tiyan.services.jobs import enqueue, enqueue_many
+from tiyan.services.jobs import enqueue, enqueue_many, job_handler
+
+if TYPE_CHECKING:
+    from tiyan.context import Context
 
 TEXT_ANALYZE = "text.analyze"
 WEBHOOK_EMIT = "webhook.emit"
 AGGREGATES_FOLD = "aggregates.fold"  # tiyan.services.aggregates
+RESPONSE_ARRIVED = "response.arrived"
 RESPONSE_SUBMITTED = "response.submitted"
 FEEDBACK_IMPORTED = "feedback.imported"
 TEXT_JOB_SIZE = 500  # responses per text-analysis job of a feedback batch
 
 
 def after_response_stored(conn: Connection, response_id: int, now: dt.datetime) -> None:
-    """A survey response was stored: fold it into the dashboards, analyse its texts, tell the
-    webhooks."""
-    enqueue_many(conn, [
-        (AGGREGATES_FOLD, {"response_ids": [response_id]}),
-        (TEXT_ANALYZE, {"response_ids": [response_id]}),
-        (WEBHOOK_EMIT, {"event": RESPONSE_SUBMITTED, "response_ids": [response_id],
-                        "at": now.isoformat()}),
-    ], run_at=now)
+    """A survey response was stored: one outbox row in its transaction (the respondent's write
+    stays small); its job queues the follow-ups of `response_follow_ups` a moment later."""
+    enqueue_many(conn, [(RESPONSE_ARRIVED, {"response_ids": [response_id],
+                                            "at": now.isoformat()})], run_at=now)
+
+
+def response_follow_ups(response_ids: Sequence[int], at: str) -> list[tuple[str, dict[str, Any]]]:
+    """What a stored response sets going: fold it into the dashboards, analyse its texts (which
+    then evaluates the alert rules), tell the webhooks. Separate jobs, so each retries alone."""
+    ids = [int(i) for i in response_ids]
+    return [
+        (AGGREGATES_FOLD, {"response_ids": ids}),
+        (TEXT_ANALYZE, {"response_ids": ids}),
+        (WEBHOOK_EMIT, {"event": RESPONSE_SUBMITTED, "response_ids": ids, "at": at}),
+    ]
+
+
+@job_handler(RESPONSE_ARRIVED)
+def fan_out(ctx: Context, payload: dict[str, Any]) -> None:
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        enqueue_many(conn, response_follow_ups(payload.get("response_ids", []),
+                                               str(payload.get("at") or now.isoformat())),
+                     run_at=now)
 
 
 def after_feedback_stored(conn: Connection, batch_id: int, response_ids: Sequence[int],

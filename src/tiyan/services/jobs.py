@@ -41,6 +41,7 @@ _HANDLERS: dict[str, JobHandler] = {}
 
 # Modules whose @job_handler functions a worker needs; each capability adds its own here.
 HANDLER_MODULES: tuple[str, ...] = (
+    "tiyan.services.arrivals",
     "tiyan.services.text_analysis",
     "tiyan.services.webhooks",
     "tiyan.services.alerts",

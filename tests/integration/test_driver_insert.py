@@ -2,11 +2,12 @@
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from tiyan.context import Context
 from tiyan.store import tables as t
-from tiyan.store.driver_insert import driver_insert
+from tiyan.store.driver_insert import driver_insert, insert_returning, insert_rows
 
 COLUMNS = ("kind", "payload", "status", "run_at", "attempts", "created_at", "locked_at",
            "last_error")
@@ -19,9 +20,9 @@ def test_driver_and_core_inserts_store_identical_rows(ctx: Context) -> None:
     with ctx.db.write() as conn:
         conn.execute(t.job.insert().values(dict(zip(COLUMNS, values, strict=True))))
         spec = driver_insert(conn.dialect, t.job, COLUMNS)
-        conn.exec_driver_sql(spec.sql, [spec.row(values), spec.row(values)])
+        insert_rows(conn, spec, [spec.row(values), spec.row(values)])
         spec = driver_insert(conn.dialect, t.job, COLUMNS, returning="id")
-        new_id = conn.exec_driver_sql(spec.sql, spec.row(values)).scalar_one()
+        new_id = insert_returning(conn, spec, spec.row(values))
     with ctx.db.read() as conn:
         typed = conn.execute(sa.select(*(t.job.c[c] for c in COLUMNS)).order_by(t.job.c.id)).all()
         # what the database holds, read without the column types' conversions
@@ -42,3 +43,23 @@ def test_optional_json_none_stays_none_and_other_values_are_converted(ctx: Conte
                          ("response_id", "question_key", "value_json"))
     assert spec.row((1, "q", None)) == (1, "q", None)  # SQL NULL, not the JSON text 'null'
     assert spec.row((1, "q", ["a"]))[2] not in (None, ["a"])  # serialised for the driver
+
+
+def test_driver_errors_surface_as_sqlalchemy_errors_and_roll_back_the_transaction(
+        ctx: Context) -> None:
+    """The write path relies on an IntegrityError for a replayed idempotency key."""
+    columns = ("public_id", "source", "channel", "unit_id", "status", "received_at",
+               "idempotency_key", "customer_snapshot", "meta")
+    with ctx.db.write() as conn:
+        unit = conn.execute(sa.insert(t.org_unit).values(
+            code="u", name_zh="单位", name_en="Unit", kind="store", created_at=ctx.now())
+        ).inserted_primary_key[0]
+    with pytest.raises(sa.exc.IntegrityError) as raised, ctx.db.write() as conn:
+        spec = driver_insert(conn.dialect, t.response, columns, returning="id")
+        insert_returning(conn, spec, spec.row(("a" * 32, "survey", "api", unit,
+                                               "complete", ctx.now(), "key-1", {}, {})))
+        insert_rows(conn, spec, [spec.row(("b" * 32, "survey", "api", unit, "complete",
+                                           ctx.now(), "key-1", {}, {}))])
+    assert "key-1" in str(raised.value.params)
+    with ctx.db.read() as conn:  # the first row went with the failed transaction
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.response)).scalar_one() == 0

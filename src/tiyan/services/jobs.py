@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from tiyan.context import Context
 from tiyan.store import tables as t
-from tiyan.store.driver_insert import driver_insert
+from tiyan.store.driver_insert import driver_insert, insert_rows
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,8 @@ def enqueue_many(conn: sa.Connection, jobs: list[tuple[str, dict[str, Any]]], *,
     """Add several jobs in one statement (the cheap way on a hot write path)."""
     if jobs:
         spec = driver_insert(conn.dialect, t.job, _JOB_COLUMNS)
-        conn.exec_driver_sql(spec.sql, [spec.row((kind, payload, "queued", run_at, 0, run_at))
-                                        for kind, payload in jobs])
+        insert_rows(conn, spec, [spec.row((kind, payload, "queued", run_at, 0, run_at))
+                                 for kind, payload in jobs])
 
 
 @dataclass(frozen=True)

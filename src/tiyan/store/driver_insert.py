@@ -4,11 +4,14 @@ A Core `insert()` costs Python work per row on every execution (a parameter dict
 processing against the compiled statement). For the few statements that run on every
 submission, `driver_insert` builds the SQL once per dialect and converts each value with its
 column type's own bind processor (the same conversion Core applies), so the stored rows are
-exactly what a Core insert would store; errors still surface as SQLAlchemy exceptions.
+exactly what a Core insert would store. `insert_rows` / `insert_returning` run it on a cursor
+of the connection's own driver connection — inside the caller's transaction, without the
+per-statement execution context of the engine — and raise driver errors as the SQLAlchemy
+exceptions a Core statement would (an IntegrityError stays an IntegrityError).
 
     ANSWER = ("response_id", "question_key", "item_code", "value_num", "value_text")
     spec = driver_insert(conn.dialect, t.answer, ANSWER)
-    conn.exec_driver_sql(spec.sql, [spec.row(values) for values in rows])
+    insert_rows(conn, spec, [spec.row(values) for values in rows])
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 
 Convert = Callable[[Any], Any]
 
@@ -64,3 +67,33 @@ def driver_insert(dialect: Dialect, table: sa.Table, columns: tuple[str, ...],
         if processor is not None:
             convert.append((position, processor, processor(None) is None))
     return DriverInsert(sql, tuple(convert))
+
+
+def insert_rows(conn: Connection, spec: DriverInsert, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Run `spec` once per row (executemany) in the transaction of `conn`."""
+    if rows:
+        _run(conn, spec.sql, list(rows), many=True)
+
+
+def insert_returning(conn: Connection, spec: DriverInsert, row: tuple[Any, ...]) -> Any:
+    """Run `spec` (built with `returning=`) for one row; returns the RETURNING value."""
+    return _run(conn, spec.sql, row, many=False)
+
+
+def _run(conn: Connection, sql: str, params: Any, *, many: bool) -> Any:
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, params)
+            return None
+        cursor.execute(sql, params)
+        returned = cursor.fetchone()
+        if returned is None:
+            raise RuntimeError(f"{sql!r} returned no row")
+        return returned[0]
+    except dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(sql, params, exc, dbapi.Error, dialect=conn.dialect,
+                                         ismulti=many) from exc
+    finally:
+        cursor.close()

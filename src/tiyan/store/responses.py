@@ -15,7 +15,7 @@ from tiyan.domain.responses import AnswerValue, Source, Submission
 from tiyan.errors import NotFound
 from tiyan.security import new_public_id
 from tiyan.store import tables as t
-from tiyan.store.driver_insert import driver_insert
+from tiyan.store.driver_insert import driver_insert, insert_returning, insert_rows
 from tiyan.store.scoped import visible
 from tiyan.text.redact import redact
 
@@ -68,12 +68,12 @@ def response_by_idempotency_key(conn: Connection, key: str) -> RowMapping | None
 def insert_submission(conn: Connection, sub: Submission, now: dt.datetime) -> tuple[int, str]:
     public_id = new_public_id()
     spec = driver_insert(conn.dialect, R, _RESPONSE_COLUMNS, returning="id")
-    response_id = int(conn.exec_driver_sql(spec.sql, spec.row((
+    response_id = int(insert_returning(conn, spec, spec.row((
         public_id, str(Source.SURVEY), sub.survey_id, sub.survey_version_id, str(sub.channel),
         sub.unit_id, sub.staff_id, sub.touchpoint_id, sub.customer_id, sub.agent_user_id,
         sub.invitation_id, sub.language, "complete", sub.started_at, sub.submitted_at, now,
         sub.idempotency_key, dict(sub.customer_snapshot), {},
-    ))).scalar_one())
+    ))))
     insert_answers(conn, response_id, sub.answers)
     return response_id, public_id
 
@@ -81,7 +81,7 @@ def insert_submission(conn: Connection, sub: Submission, now: dt.datetime) -> tu
 def insert_answers(conn: Connection, response_id: int, answers: Sequence[AnswerValue]) -> None:
     if answers:
         spec = driver_insert(conn.dialect, t.answer, _ANSWER_COLUMNS)
-        conn.exec_driver_sql(spec.sql, [spec.row((
+        insert_rows(conn, spec, [spec.row((
             response_id, a.question_key, a.item_code, a.value_num, a.value_text, a.value_json,
         )) for a in answers])
 

@@ -103,3 +103,50 @@ def test_dashboards_fit_a_phone(browser, server):
     assert width <= 400
     screenshot(page, "dashboard-units-phone")
     context.close()
+
+
+
+# Remembers, in the tab's session storage, what the page showed right after the filter form was
+# sent or a dashboard link clicked (the page's own handlers run first), and whether the apply
+# button was disabled; the next page reads it back.
+RECORD = """() => { sessionStorage.removeItem("shown");
+  const save = () => { const box = document.getElementById("dash-loading");
+    sessionStorage.setItem("shown", JSON.stringify([!box.hidden && box.offsetHeight > 0,
+      box.innerText.trim(), document.getElementById("apply-filters").disabled])); };
+  document.getElementById("dash-filters").addEventListener("submit", save);
+  document.addEventListener("click", save); }"""
+RECALL = "() => JSON.parse(sessionStorage.getItem('shown'))"
+
+
+def test_a_view_that_is_loading_says_so_and_keeps_its_filters_in_the_url(browser, server):
+    """Filters applied and a drill-down followed: while the next page loads, the loading bar
+    shows and the form cannot be sent twice; the new page's URL holds the filters and its bar
+    is hidden again."""
+    for locale, loading, width in (("en", "Loading…", 1280), ("zh-CN", "正在加载…", 390)):
+        context = browser.new_context(viewport={"width": width, "height": 860},
+                                      base_url=server, locale="zh-CN")
+        page = context.new_page()
+        sign_in(page, "cx@demo.tiyan.dev")
+        page.goto(f"/dashboard/units?lang={locale}")
+        assert page.locator("#dash-loading").is_hidden()
+        page.evaluate("() => document.getElementById('dash-loading').hidden = false")
+        screenshot(page, f"dashboard-loading-{locale}-{width}")
+        page.reload()
+        page.evaluate(RECORD)
+        page.locator("select[name=channel]").select_option("sms")
+        page.locator("#apply-filters").click()
+        page.wait_for_url("**channel=sms**")
+        assert page.evaluate(RECALL) == [True, loading, True]
+        assert page.locator("select[name=channel]").input_value() == "sms"
+        assert page.locator("#dash-loading").is_hidden()
+        assert not page.locator("#apply-filters").is_disabled()
+
+        page.evaluate(RECORD)
+        drill = page.locator("a.drill").first
+        target = drill.get_attribute("href") or ""
+        assert "channel=sms" in target and "unit=" in target
+        drill.click()
+        page.wait_for_url(lambda url, target=target: url.endswith(target))
+        assert page.evaluate(RECALL)[0] is True
+        assert "channel=sms" in page.url and page.locator("#dash-loading").is_hidden()
+        context.close()

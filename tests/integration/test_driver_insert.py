@@ -63,3 +63,22 @@ def test_driver_errors_surface_as_sqlalchemy_errors_and_roll_back_the_transactio
     assert "key-1" in str(raised.value.params)
     with ctx.db.read() as conn:  # the first row went with the failed transaction
         assert conn.execute(sa.select(sa.func.count()).select_from(t.response)).scalar_one() == 0
+
+
+def test_submission_refs_on_the_driver_equal_the_core_query(ctx: Context) -> None:
+    from tiyan.store import responses
+
+    with ctx.db.write() as conn:
+        unit = conn.execute(sa.insert(t.org_unit).values(
+            code="u2", name_zh="单位", name_en="Unit", kind="store", created_at=ctx.now())
+        ).inserted_primary_key[0]
+        conn.execute(sa.insert(t.staff).values(unit_id=unit, code="e9", name="张", title="顾问",
+                                               created_at=ctx.now()))
+    with ctx.db.read() as conn:
+        for unit_code, staff_code in (("u2", "e9"), ("u2", None), ("nowhere", "nobody")):
+            params = {"unit": unit_code, "survey": 1, "staff": staff_code}
+            core = dict(conn.execute(responses._REFS, params).mappings().one())
+            driver = responses.submission_refs(conn, unit_code=unit_code, survey_id=1,
+                                               staff_code=staff_code)
+            assert driver == core
+    assert driver["unit_id"] is None and core["staff_id"] is None

@@ -141,7 +141,7 @@ def _language(value: str) -> str:
     return value
 
 
-def _staff_id(conn: sa.Connection, code: str | None, refs: sa.RowMapping,
+def _staff_id(conn: sa.Connection, code: str | None, refs: Mapping[str, Any],
               unit_id: int) -> int | None:
     if code is None:
         return None

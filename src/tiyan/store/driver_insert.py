@@ -80,6 +80,40 @@ def insert_returning(conn: Connection, spec: DriverInsert, row: tuple[Any, ...])
     return _run(conn, spec.sql, row, many=False)
 
 
+@dataclass(frozen=True)
+class DriverSelect:
+    sql: str
+    names: tuple[str, ...] | None  # bind names in positional order; None: named parameters
+    columns: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=64)
+def driver_select(dialect: Dialect, query: sa.Select[Any]) -> DriverSelect:
+    """`query` compiled once for the dialect, to run on the driver by `select_one`. Only for
+    queries whose columns the driver already returns as Python wants them (ids, codes)."""
+    compiled = query.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ()) if compiled.positional else None
+    return DriverSelect(str(compiled), names, tuple(c.name for c in query.selected_columns))
+
+
+def select_one(conn: Connection, spec: DriverSelect, params: dict[str, Any]) -> dict[str, Any]:
+    """The single row of `spec` as a dict, read in the transaction of `conn`."""
+    bound = tuple(params[n] for n in spec.names) if spec.names is not None else params
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(spec.sql, bound)
+        row = cursor.fetchone()
+    except dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(spec.sql, bound, exc, dbapi.Error,
+                                         dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
+    if row is None:
+        raise RuntimeError(f"{spec.sql!r} returned no row")
+    return dict(zip(spec.columns, row, strict=True))
+
+
 def _run(conn: Connection, sql: str, params: Any, *, many: bool) -> Any:
     dbapi = conn.dialect.loaded_dbapi
     cursor = conn.connection.cursor()

@@ -15,7 +15,13 @@ from tiyan.domain.responses import AnswerValue, Source, Submission
 from tiyan.errors import NotFound
 from tiyan.security import new_public_id
 from tiyan.store import tables as t
-from tiyan.store.driver_insert import driver_insert, insert_returning, insert_rows
+from tiyan.store.driver_insert import (
+    driver_insert,
+    driver_select,
+    insert_returning,
+    insert_rows,
+    select_one,
+)
 from tiyan.store.scoped import visible
 from tiyan.text.redact import redact
 
@@ -55,10 +61,10 @@ _REFS = sa.select(
 
 
 def submission_refs(conn: Connection, *, unit_code: str, survey_id: int,
-                    staff_code: str | None) -> RowMapping:
+                    staff_code: str | None) -> dict[str, Any]:
     """Unit, current survey version and staff of a submission, in one round trip."""
     params = {"unit": unit_code, "survey": survey_id, "staff": staff_code}
-    return conn.execute(_REFS, params).mappings().one()
+    return select_one(conn, driver_select(conn.dialect, _REFS), params)
 
 
 def response_by_idempotency_key(conn: Connection, key: str) -> RowMapping | None:

@@ -13,6 +13,8 @@ alert_rule, cx_case/case_event, action_plan, churn_score, and the job queue. Clo
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from tiyan.store.types import Json, Money, NullableJson, UtcDateTime
@@ -463,25 +465,46 @@ competitor_benchmark = sa.Table(
 
 # --- dashboard aggregates (0004, see docs/dashboards.md) -----------------------------------
 
+# The cell every aggregate is kept per: (grain,) bucket x unit x survey x touchpoint x channel.
+# 0 stands for "none" in survey_id and touchpoint_id so that the key can be upserted.
+CELL = ("bucket", "unit_id", "survey_id", "touchpoint_id", "channel")
+
+
+def _cell(*, grain: bool) -> list[sa.Column[Any]]:
+    columns = [sa.Column("grain", sa.String(1), nullable=False)] if grain else []
+    return columns + [
+        sa.Column("bucket", sa.Date, nullable=False),
+        sa.Column("unit_id", sa.Integer, nullable=False),
+        sa.Column("survey_id", sa.Integer, nullable=False),
+        sa.Column("touchpoint_id", sa.Integer, nullable=False),
+        sa.Column("channel", sa.String(16), nullable=False),
+    ]
+
+
+def _score_sums() -> list[sa.Column[Any]]:
+    return [sa.Column("n", sa.BigInteger, nullable=False),
+            sa.Column("total", sa.Float, nullable=False),
+            sa.Column("total_sq", sa.Float, nullable=False),
+            sa.Column("top", sa.BigInteger, nullable=False),
+            sa.Column("bottom", sa.BigInteger, nullable=False)]
+
+
+def _pair_sums() -> list[sa.Column[Any]]:
+    return [sa.Column("n", sa.BigInteger, nullable=False),
+            *(sa.Column(name, sa.Float, nullable=False)
+              for name in ("sum_a", "sum_b", "sum_aa", "sum_bb", "sum_ab")),
+            sa.Column("top_a", sa.BigInteger, nullable=False)]
+
+
 # Scores summed per day ('d') and per month ('m') x unit x survey x touchpoint x channel x item
-# (item_code '' counts responses). 0 stands for "none" in survey_id and touchpoint_id so that
-# the key can be upserted. Kept up to date by the `aggregates.fold` job and `tiyan aggregates`.
+# (item_code '' counts responses). Kept up to date by the `aggregates.fold` job and
+# `tiyan aggregates`.
 score_agg = sa.Table(
     "score_agg", metadata,
-    sa.Column("grain", sa.String(1), nullable=False),
-    sa.Column("bucket", sa.Date, nullable=False),
-    sa.Column("unit_id", sa.Integer, nullable=False),
-    sa.Column("survey_id", sa.Integer, nullable=False),
-    sa.Column("touchpoint_id", sa.Integer, nullable=False),
-    sa.Column("channel", sa.String(16), nullable=False),
+    *_cell(grain=True),
     sa.Column("item_code", sa.String(64), nullable=False),
-    sa.Column("n", sa.BigInteger, nullable=False),
-    sa.Column("total", sa.Float, nullable=False),
-    sa.Column("total_sq", sa.Float, nullable=False),
-    sa.Column("top", sa.BigInteger, nullable=False),
-    sa.Column("bottom", sa.BigInteger, nullable=False),
-    sa.PrimaryKeyConstraint("grain", "bucket", "unit_id", "survey_id", "touchpoint_id",
-                            "channel", "item_code"),
+    *_score_sums(),
+    sa.PrimaryKeyConstraint("grain", *CELL, "item_code"),
     sqlite_with_rowid=False,
 )
 
@@ -491,18 +514,12 @@ score_agg = sa.Table(
 # Folded in the transaction that stores an analysis, unfolded in the one that replaces it.
 text_agg = sa.Table(
     "text_agg", metadata,
-    sa.Column("grain", sa.String(1), nullable=False),
-    sa.Column("bucket", sa.Date, nullable=False),
-    sa.Column("unit_id", sa.Integer, nullable=False),
-    sa.Column("survey_id", sa.Integer, nullable=False),
-    sa.Column("touchpoint_id", sa.Integer, nullable=False),
-    sa.Column("channel", sa.String(16), nullable=False),
+    *_cell(grain=True),
     sa.Column("aspect_code", sa.String(64), nullable=False),
     sa.Column("label", sa.String(16), nullable=False),
     sa.Column("n", sa.BigInteger, nullable=False),
     sa.Column("total", sa.Float, nullable=False),
-    sa.PrimaryKeyConstraint("grain", "bucket", "unit_id", "survey_id", "touchpoint_id",
-                            "channel", "aspect_code", "label"),
+    sa.PrimaryKeyConstraint("grain", *CELL, "aspect_code", "label"),
     sqlite_with_rowid=False,
 )
 
@@ -511,20 +528,10 @@ text_agg = sa.Table(
 segment_agg = sa.Table(
     "segment_agg", metadata,
     sa.Column("segment", sa.String(64), nullable=False),
-    sa.Column("grain", sa.String(1), nullable=False),
-    sa.Column("bucket", sa.Date, nullable=False),
-    sa.Column("unit_id", sa.Integer, nullable=False),
-    sa.Column("survey_id", sa.Integer, nullable=False),
-    sa.Column("touchpoint_id", sa.Integer, nullable=False),
-    sa.Column("channel", sa.String(16), nullable=False),
+    *_cell(grain=True),
     sa.Column("item_code", sa.String(64), nullable=False),
-    sa.Column("n", sa.BigInteger, nullable=False),
-    sa.Column("total", sa.Float, nullable=False),
-    sa.Column("total_sq", sa.Float, nullable=False),
-    sa.Column("top", sa.BigInteger, nullable=False),
-    sa.Column("bottom", sa.BigInteger, nullable=False),
-    sa.PrimaryKeyConstraint("segment", "grain", "bucket", "unit_id", "survey_id",
-                            "touchpoint_id", "channel", "item_code"),
+    *_score_sums(),
+    sa.PrimaryKeyConstraint("segment", "grain", *CELL, "item_code"),
     sqlite_with_rowid=False,
 )
 
@@ -552,22 +559,11 @@ score_agg_folded = sa.Table(
 # correlations for relative weights follow from these sums. Folded with score_agg.
 driver_agg = sa.Table(
     "driver_agg", metadata,
-    sa.Column("bucket", sa.Date, nullable=False),
-    sa.Column("unit_id", sa.Integer, nullable=False),
-    sa.Column("survey_id", sa.Integer, nullable=False),
-    sa.Column("touchpoint_id", sa.Integer, nullable=False),
-    sa.Column("channel", sa.String(16), nullable=False),
+    *_cell(grain=False),
     sa.Column("item_a", sa.String(64), nullable=False),
     sa.Column("item_b", sa.String(64), nullable=False),
-    sa.Column("n", sa.BigInteger, nullable=False),
-    sa.Column("sum_a", sa.Float, nullable=False),
-    sa.Column("sum_b", sa.Float, nullable=False),
-    sa.Column("sum_aa", sa.Float, nullable=False),
-    sa.Column("sum_bb", sa.Float, nullable=False),
-    sa.Column("sum_ab", sa.Float, nullable=False),
-    sa.Column("top_a", sa.BigInteger, nullable=False),
-    sa.PrimaryKeyConstraint("bucket", "unit_id", "survey_id", "touchpoint_id", "channel",
-                            "item_a", "item_b"),
+    *_pair_sums(),
+    sa.PrimaryKeyConstraint(*CELL, "item_a", "item_b"),
     sqlite_with_rowid=False,
 )
 
@@ -579,23 +575,12 @@ driver_agg = sa.Table(
 # transaction that stores an analysis, unfolded in the one that replaces it.
 driver_aspect_agg = sa.Table(
     "driver_aspect_agg", metadata,
-    sa.Column("bucket", sa.Date, nullable=False),
-    sa.Column("unit_id", sa.Integer, nullable=False),
-    sa.Column("survey_id", sa.Integer, nullable=False),
-    sa.Column("touchpoint_id", sa.Integer, nullable=False),
-    sa.Column("channel", sa.String(16), nullable=False),
+    *_cell(grain=False),
     sa.Column("item_a", sa.String(80), nullable=False),
     sa.Column("item_b", sa.String(80), nullable=False),
-    sa.Column("n", sa.BigInteger, nullable=False),
-    sa.Column("sum_a", sa.Float, nullable=False),
-    sa.Column("sum_b", sa.Float, nullable=False),
-    sa.Column("sum_aa", sa.Float, nullable=False),
-    sa.Column("sum_bb", sa.Float, nullable=False),
-    sa.Column("sum_ab", sa.Float, nullable=False),
-    sa.Column("top_a", sa.BigInteger, nullable=False),
+    *_pair_sums(),
     sa.Column("top_b", sa.BigInteger, nullable=False),
-    sa.PrimaryKeyConstraint("bucket", "unit_id", "survey_id", "touchpoint_id", "channel",
-                            "item_a", "item_b"),
+    sa.PrimaryKeyConstraint(*CELL, "item_a", "item_b"),
     sqlite_with_rowid=False,
 )
 

@@ -7,13 +7,15 @@ so a user who may see only their own responses (frontline) is served from the re
 themselves, with the same shape of result; that path is also the reference the tests compare
 the aggregates with. A view sliced by customer segment reads the same sums kept per segment
 (store/segment_aggregates); one sliced by staff member takes the responses' path too, through
-the index on (staff, time), since one staff member's responses are few.
+the index on (staff, time), since one staff member's responses are few. So does one sliced by a
+survey answer, a comment aspect or a customer attribute (none of which the aggregates hold).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -41,7 +43,8 @@ DIMENSIONS = ("month", "day", "unit_id", "touchpoint_id", "channel", "item_code"
 class Filters:
     """What a dashboard shows: an inclusive date range, and optionally a unit (with its subtree),
     a touchpoint (with its sub-touchpoints), a channel, a customer segment (the customer's
-    current one) and a staff member."""
+    current one), a staff member, an answer (question key, value), a comment aspect (code, and
+    optionally its label) and a customer attribute (key, value)."""
 
     date_from: dt.date
     date_to: dt.date
@@ -50,11 +53,23 @@ class Filters:
     channel: str | None = None
     segment: str | None = None
     staff_id: int | None = None
+    answer: tuple[str, str] | None = None
+    aspect: str | None = None
+    aspect_label: str | None = None
+    attr: tuple[str, str] | None = None
 
     @property
     def sliced(self) -> bool:
-        """Whether a filter the aggregates cannot answer is set (segment or staff)."""
-        return self.segment is not None or self.staff_id is not None
+        """Whether a filter the aggregates cannot answer is set (segment, staff, answer, aspect
+        or customer attribute)."""
+        return self.segment is not None or self.staff_id is not None or self.by_response
+
+    @property
+    def by_response(self) -> bool:
+        """Whether a filter only the responses can answer is set (staff, answer, aspect or
+        customer attribute)."""
+        return (self.staff_id is not None or self.answer is not None
+                or self.aspect is not None or self.attr is not None)
 
     def between(self, start: dt.date, end: dt.date) -> Filters:
         """The same filters over another date range."""
@@ -188,8 +203,9 @@ def sums(conn: Connection, vis: Visibility, parent_of: Mapping[int, int | None],
 def from_aggregates(conn: Connection, vis: Visibility, filters: Filters) -> bool:
     """Whether the sums come from the aggregates (score_agg, or segment_agg for a segment);
     otherwise from the responses: frontline users (their own rows), a staff member's slice
-    (through the index on staff and time) and a segment while segment_agg is being rebuilt."""
-    if vis.staff_rows or filters.staff_id is not None:
+    (through the index on staff and time), an answer, aspect or customer attribute slice, and a
+    segment while segment_agg is being rebuilt."""
+    if vis.staff_rows or filters.by_response:
         return False
     return filters.segment is None or not segment_aggregates.is_stale(conn)
 
@@ -249,7 +265,34 @@ def raw_where(vis: Visibility, parent_of: Mapping[int, int | None], filters: Fil
             sa.select(t.customer.c.id).where(t.customer.c.segment == filters.segment)))
     if filters.staff_id is not None:
         clauses.append(r.c.staff_id == filters.staff_id)
+    if filters.answer is not None:
+        clauses.append(_answered(*filters.answer))
+    if filters.aspect is not None:
+        x = t.text_aspect.alias("aspect_slice")  # the outer query may read text_aspect too
+        mention = [x.c.response_id == r.c.id, x.c.aspect_code == filters.aspect]
+        if filters.aspect_label is not None:
+            mention.append(x.c.label == filters.aspect_label)
+        clauses.append(sa.exists().where(*mention))
+    if filters.attr is not None:
+        key, value = filters.attr
+        c = t.customer.alias("attr_slice")
+        clauses.append(r.c.customer_id.in_(sa.select(c.c.id).where(
+            sa.cast(c.c.attributes[key].as_string(), sa.Text) == value)))
     return sa.and_(*clauses)
+
+
+def _answered(key: str, value: str) -> sa.ColumnElement[bool]:
+    """A response's answer to question `key` equals `value`: the number for a numeric answer
+    (a score, a yes/no as 1/0), the text for a text or choice answer."""
+    a, r = t.answer.alias("answer_slice"), t.response  # the outer query may read answer too
+    match: sa.ColumnElement[bool] = a.c.value_text == value
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is not None and math.isfinite(number):
+        match = sa.or_(a.c.value_num == number, match)
+    return sa.exists().where(a.c.response_id == r.c.id, a.c.question_key == key, match)
 
 
 def _raw_sums(conn: Connection, vis: Visibility, parent_of: Mapping[int, int | None],

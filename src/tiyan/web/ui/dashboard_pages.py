@@ -1,9 +1,9 @@
 """Dashboards (zh-CN/en): overview, unit league table with drill-down, journey view; CSV and
 Excel export of each table; KPI targets entered in a form or imported from CSV.
 
-Filters live in the URL (from, to, unit, touchpoint, channel, segment, staff, journey, and the
-trend's grain on the overview) so a view can be shared; every figure comes from
-analytics/dashboard and so honours the user's unit scope.
+Filters live in the URL (from, to, unit, touchpoint, channel, segment, staff, answer, aspect and
+aspect_label, attr, journey, and the trend's grain on the overview) so a view can be shared;
+every figure comes from analytics/dashboard and so honours the user's unit scope.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ CHANNELS = ("sms", "email", "qr", "phone", "link", "api", "kiosk", "import")
 FORMATS = {"nps": "{:+.1f}", "csat": "{:.2f}", "csat_top2": "{:.1f}%", "ces": "{:.2f}"}
 TARGET_KPIS = ("nps", "csat", "csat_top2", "ces")
 STAFF_CHOICES = 500  # staff offered in the picker; any other code can still be typed
+ASPECT_LABELS = ("negative", "positive", "neutral")
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,17 @@ def parse_view(request: Request, conn: Connection, scope: d.Scope) -> View:
     segment = customers.check_segment(conn, (params.get("segment") or "")[:64] or None)
     staff_code = params.get("staff") or None
     staff_id = _staff_id(conn, scope, staff_code) if staff_code else None
+    answer = _pair(params.get("answer") or "", "answer", 130)
+    aspect = (params.get("aspect") or "").strip() or None
+    if aspect is not None and len(aspect) > 64:
+        raise InvalidInput("the aspect code is longer than 64 characters", where="aspect")
+    aspect_label = params.get("aspect_label") or None
+    if aspect_label is not None and aspect_label not in ASPECT_LABELS:
+        raise InvalidInput(f'"{aspect_label}" is not an aspect label; use one of '
+                           f'{", ".join(ASPECT_LABELS)}', where="aspect_label")
+    if aspect_label is not None and aspect is None:
+        raise InvalidInput("an aspect label needs an aspect code", where="aspect_label")
+    attr = _pair(params.get("attr") or "", "attr", 64)
     grain = params.get("grain") or "month"
     if grain not in d.GRAINS:
         raise InvalidInput(f'"{grain}" is not a grain; use one of {", ".join(d.GRAINS)}',
@@ -112,10 +124,27 @@ def parse_view(request: Request, conn: Connection, scope: d.Scope) -> View:
     query = {"from": start.isoformat(), "to": end.isoformat(), "unit": unit_code or "",
              "touchpoint": str(touchpoint_id or ""), "channel": channel or "",
              "segment": segment or "", "staff": staff_code or "",
+             "answer": ":".join(answer or ()), "aspect": aspect or "",
+             "aspect_label": aspect_label or "", "attr": ":".join(attr or ()),
              "grain": "" if grain == "month" else grain,
              "journey": params.get("journey", "")}
-    return View(Filters(start, end, unit_id, touchpoint_id, channel, segment, staff_id),
+    return View(Filters(start, end, unit_id, touchpoint_id, channel, segment, staff_id, answer,
+                        aspect, aspect_label, attr),
                 unit_code, params.get("journey") or None, query, grain)
+
+
+def _pair(value: str, name: str, longest_key: int) -> tuple[str, str] | None:
+    """KEY:VALUE of an answer or customer attribute filter (the value may hold colons)."""
+    if not value:
+        return None
+    key, colon, rest = value.partition(":")
+    key = key.strip()
+    if not colon or not key or not rest:
+        raise InvalidInput(f'"{value[:80]}" is not KEY:VALUE (for example nps:10)', where=name)
+    if len(key) > longest_key or len(rest) > 200:
+        raise InvalidInput(f"the key may be at most {longest_key} characters and the value at "
+                           "most 200", where=name)
+    return key, rest
 
 
 def _staff_id(conn: Connection, scope: d.Scope, code: str) -> int:

@@ -26,8 +26,10 @@ from tiyan.analytics.cube import (
     total_by_item,
 )
 from tiyan.domain.access import Actor, Permission, Visibility
-from tiyan.domain.metrics import Estimate
+from tiyan.domain.indices import IndexDefinition
+from tiyan.domain.metrics import Estimate, MeanSums
 from tiyan.domain.statistics import Change, compare, compare_to_parent
+from tiyan.store import indices as index_store
 from tiyan.store import tables as t
 from tiyan.store.aggregates import BUSINESS_TIMEZONE, RESPONSES
 from tiyan.store.scoped import parent_map
@@ -48,6 +50,28 @@ def estimate(kpi: str, s: Sums | None, min_n: int) -> Estimate:
 
 def item_of(kpi: str) -> str:
     return "csat" if kpi == "csat_top2" else kpi
+
+
+INDEX_KPI = "index:"  # an index's figures are keyed "index:CODE" beside the KPIs
+
+
+def index_kpi(definition: IndexDefinition) -> str:
+    return INDEX_KPI + definition.code
+
+
+def index_value(definition: IndexDefinition, totals: Mapping[str, Sums], min_n: int) -> Estimate:
+    """The composite index from its items' summed scores (metrics.CompositeIndex)."""
+    item_sums = {code: _mean_sums(totals.get(code)) for code in definition.item_codes()}
+    return definition.index().from_item_sums(item_sums, min_n=min_n)
+
+
+def _mean_sums(s: Sums | None) -> MeanSums:
+    s = s or Sums()
+    return MeanSums(s.n, s.total, s.total_sq)
+
+
+def with_index_items(definitions: Sequence[IndexDefinition]) -> list[str]:
+    return sorted({*ITEMS, *(c for d in definitions for c in d.item_codes())})
 
 
 @dataclass(frozen=True)
@@ -90,34 +114,50 @@ class TrendPoint:
 
 
 @dataclass(frozen=True)
+class IndexKpi:
+    definition: IndexDefinition
+    kpi: Kpi
+
+
+@dataclass(frozen=True)
 class Overview:
     responses: int
     previous_responses: int
     kpis: list[Kpi]
     trend: list[TrendPoint]
+    indices: list[IndexKpi]
 
 
 def overview(conn: Connection, scope: Scope, filters: Filters, *, min_n: int,
              grain: str = "month") -> Overview:
-    now_totals = total_by_item(sums(conn, scope.vis, scope.parent_of, filters, [], ITEMS))
+    definitions = index_store.load(conn)
+    items = with_index_items(definitions)
+    now_totals = total_by_item(sums(conn, scope.vis, scope.parent_of, filters, [], items))
     before = filters.previous()
-    then_totals = total_by_item(sums(conn, scope.vis, scope.parent_of, before, [], ITEMS))
+    then_totals = total_by_item(sums(conn, scope.vis, scope.parent_of, before, [], items))
     targets = current_targets(conn, scope, filters)
     kpis = []
     for kpi in KPIS:
         item = item_of(kpi)
         if item not in now_totals and item not in then_totals:
             continue
-        value = estimate(kpi, now_totals.get(item), min_n)
-        previous = estimate(kpi, then_totals.get(item), min_n)
-        target = targets.get(kpi)
-        gap = None if target is None or value.too_few or value.value is None \
-            else value.value - target
-        kpis.append(Kpi(kpi, value, previous, compare(value, previous), target, gap))
+        kpis.append(_kpi(kpi, estimate(kpi, now_totals.get(item), min_n),
+                         estimate(kpi, then_totals.get(item), min_n), targets.get(kpi)))
+    indices = [IndexKpi(d, _kpi(index_kpi(d), index_value(d, now_totals, min_n),
+                                index_value(d, then_totals, min_n), targets.get(index_kpi(d))))
+               for d in definitions]
     return Overview(
         responses=now_totals.get(RESPONSES, Sums()).n,
         previous_responses=then_totals.get(RESPONSES, Sums()).n,
-        kpis=kpis, trend=trend(conn, scope, filters, min_n=min_n, grain=grain))
+        kpis=kpis, trend=trend(conn, scope, filters, min_n=min_n, grain=grain,
+                               definitions=definitions),
+        indices=indices)
+
+
+def _kpi(kpi: str, value: Estimate, previous: Estimate, target: float | None) -> Kpi:
+    gap = None if target is None or value.too_few or value.value is None \
+        else value.value - target
+    return Kpi(kpi, value, previous, compare(value, previous), target, gap)
 
 
 GRAINS = ("day", "week", "month", "quarter")
@@ -170,25 +210,32 @@ def trend_window(filters: Filters, grain: str) -> tuple[dt.date, dt.date]:
 
 
 def trend(conn: Connection, scope: Scope, filters: Filters, *, min_n: int,
-          grain: str = "month") -> list[TrendPoint]:
+          grain: str = "month", definitions: Sequence[IndexDefinition] = ()
+          ) -> list[TrendPoint]:
     """Bucket by bucket over the range: days and ISO weeks (Monday to Sunday, business time
     zone) from the day rows, months from the month rows (days of a partial month from the day
-    rows), quarters as three months."""
+    rows), quarters as three months. The indices' figures are keyed index_kpi(definition)."""
     if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}")
     first, end = trend_window(filters, grain)
     window = filters.between(first, end)
     by = "day" if grain in ("day", "week") else "month"
     values: dict[tuple[object, ...], Sums] = {}
-    for (day, item), s in sums(conn, scope.vis, scope.parent_of, window, [by], ITEMS).items():
+    items = with_index_items(definitions)
+    for (day, item), s in sums(conn, scope.vis, scope.parent_of, window, [by], items).items():
         key = (bucket_start(_day(day), grain), item)
         values[key] = values[key] + s if key in values else s
+    by_bucket: dict[object, dict[str, Sums]] = {}
+    for (day, item), s in values.items():
+        by_bucket.setdefault(day, {})[str(item)] = s
     points: list[TrendPoint] = []
     start = first
     while start <= end:
         estimates = {kpi: estimate(kpi, values.get((start, item_of(kpi))), min_n)
                      for kpi in KPIS}
-        changes = ({kpi: compare(estimates[kpi], points[-1].values[kpi]) for kpi in KPIS}
+        bucket = by_bucket.get(start, {})
+        estimates.update({index_kpi(d): index_value(d, bucket, min_n) for d in definitions})
+        changes = ({kpi: compare(estimates[kpi], points[-1].values[kpi]) for kpi in estimates}
                    if points else {})
         points.append(TrendPoint(start, bucket_label(start, grain),
                                  values.get((start, RESPONSES), Sums()).n, estimates, changes))

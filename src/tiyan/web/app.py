@@ -38,6 +38,7 @@ from tiyan.web.ui import (
     dashboard_pages,
     driver_pages,
     home,
+    index_pages,
     insight_pages,
     journey_pages,
     lists,
@@ -84,7 +85,7 @@ def create_app(ctx: Context) -> FastAPI:
         return Health(status="ok")
 
     for module in (response_parquet, insight_pages, driver_pages,
-                   behaviour_pages):  # before dashboard_pages
+                   behaviour_pages, index_pages):  # before dashboard_pages
         app.include_router(module.router)
     app.include_router(response_page.router)
     for module in (v1, surveys_api, journeys_api, webhooks_api, cases_api, exports, auth_pages,

@@ -38,7 +38,8 @@ from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
 CHANNELS = ("sms", "email", "qr", "phone", "link", "api", "kiosk", "import")
-FORMATS = {"nps": "{:+.1f}", "csat": "{:.2f}", "csat_top2": "{:.1f}%", "ces": "{:.2f}"}
+FORMATS = {"nps": "{:+.1f}", "csat": "{:.2f}", "csat_top2": "{:.1f}%", "ces": "{:.2f}",
+           "index": "{:.1f}"}
 TARGET_KPIS = ("nps", "csat", "csat_top2", "ces")
 STAFF_CHOICES = 500  # staff offered in the picker; any other code can still be typed
 ASPECT_LABELS = ("negative", "positive", "neutral")
@@ -231,6 +232,7 @@ def overview_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRe
                        "csat": t_("home.csat")},
         }
         return _page(request, "dashboard_overview.html", actor, view, conn, scope, data=data,
+                     manage_surveys=Permission.MANAGE_SURVEYS,
                      has_data=any(p.responses for p in data.trend) or data.responses > 0,
                      chart_json=json.dumps(chart, ensure_ascii=False))
 
@@ -300,10 +302,12 @@ def table_rows(request: Request, ctx: Any, actor: Actor, page: str) -> tuple[lis
         view = parse_view(request, conn, scope)
         if page == "overview":
             data = d.overview(conn, scope, view.filters, min_n=min_n, grain=view.grain)
+            kpis = [*d.KPIS, *(d.index_kpi(i.definition) for i in data.indices)]
             head = ([t_(f"dash.grain_{view.grain}"), t_("home.responses")]
-                    + [t_(f"kpi.{k}") for k in d.KPIS])
+                    + [t_(f"kpi.{k}") for k in d.KPIS]
+                    + [i.definition.name(t_.locale) for i in data.indices])
             return head, [[p.label, p.responses]
-                          + [value(p.values[k]) for k in d.KPIS] for p in data.trend]
+                          + [value(p.values[k]) for k in kpis] for p in data.trend]
         if page == "units":
             league = d.league(conn, scope, view.filters, min_n=min_n)
             head = [t_("dash.unit_code"), t_("dash.unit"), t_("home.responses")]

@@ -107,3 +107,20 @@ def test_the_demo_agent_has_after_sales_follow_up_calls_due(demo):
     assert len(queued) >= len(planned) - 3
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(" ")
     assert sum(str(due) <= now for due in queued) >= 8  # due today, the rest later
+
+
+def test_the_demo_defines_the_after_sales_csi_and_the_overview_shows_it(demo):
+    from tiyan.analytics import dashboard as d
+    from tiyan.domain.access import Visibility
+    from tiyan.store import indices
+    from tiyan.store.scoped import parent_map
+
+    [csi] = indices.load(demo)
+    assert csi.name_zh == "CSI 售后满意度指数" and len(csi.items) == 9
+    assert {(i.weight, i.scale_min, i.scale_max) for i in csi.items} == {(1.0, 1.0, 5.0)}
+    everything = frozenset(demo.execute(sa.select(t.org_unit.c.id)).scalars())
+    scope = d.Scope(Visibility(everything), parent_map(demo))
+    today = demo.execute(sa.select(sa.func.max(R.c.submitted_at))).scalar_one()
+    filters = d.default_filters(dt.date.fromisoformat(str(today)[:10]))
+    [tile] = d.overview(demo, scope, filters, min_n=30).indices
+    assert not tile.kpi.value.too_few and 0 < (tile.kpi.value.value or 0) < 100

@@ -22,9 +22,11 @@ from tiyan.demo.bulk import ResponseDraft, write_responses
 from tiyan.demo.people import CustomerPool, StaffMember, create_staff
 from tiyan.demo.visits import VisitFactory
 from tiyan.domain.access import Role
-from tiyan.domain.survey_templates import template
+from tiyan.domain.indices import check_definition, parse_item_lines
+from tiyan.domain.survey_templates import AFTER_SALES_SATISFACTION, template
 from tiyan.errors import Conflict
 from tiyan.store import audit, journeys, org, surveys, users
+from tiyan.store import indices as index_store
 from tiyan.store import tables as t
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -71,6 +73,7 @@ def build_demo(ctx: Context, *, seed: int = 20261123, progress: bool = False) ->
             conn, unit_ids, staff, now, ctx.passwords.hash(spec.DEMO_PASSWORD)
         )
         survey_refs = _build_journeys_and_surveys(conn, unit_ids, now)
+        _define_indices(conn, now)
         pool = CustomerPool.create(conn, rng, unit_ids, now)
         pool.churn_rng = random.Random(seed * 7919 + 1)
     summary.units, summary.staff = len(unit_ids), sum(len(v) for v in staff.values())
@@ -214,6 +217,15 @@ def _build_journeys_and_surveys(
         journeys.set_listener(conn, surveys.touchpoint_ids(conn, journey)[tp],
                               refs[survey].survey_id, list(channels))
     return refs
+
+
+def _define_indices(conn: Connection, now: dt.datetime) -> None:
+    """The after-sales CSI: the 8 satisfaction items and the overall rating, equal weights."""
+    items = [code for code, *_ in AFTER_SALES_SATISFACTION] + ["csat"]
+    lines = parse_item_lines("\n".join(f"{code} 1" for code in items))
+    csi = check_definition("csi", "CSI 售后满意度指数", "CSI after-sales satisfaction", lines,
+                           index_store.item_scales(conn, items))
+    index_store.store(conn, [csi], now)
 
 
 def _agent_id(ctx: Context) -> int | None:

@@ -121,8 +121,27 @@ def test_define_by_form_show_on_the_overview_and_export(world, client):
     assert 'data-index="csi"' in overview and "Satisfaction index" in overview
     export = client.get(f"/dashboard/overview/export.csv?{PERIOD}&lang=en")
     assert export.content.decode("utf-8-sig").splitlines()[0].endswith(",Satisfaction index")
+    league = client.get(f"/dashboard/units?{PERIOD}&lang=en").text
+    assert '<th data-index="csi">Satisfaction index</th>' in league
+    units = client.get(f"/dashboard/units/export.csv?{PERIOD}&lang=en")
+    assert "Satisfaction index" in units.content.decode("utf-8-sig").splitlines()[0]
     deleted = client.post("/dashboard/indices/csi/delete", data={"csrf_token": token},
                           follow_redirects=False)
     assert deleted.status_code == 303 and indices.list_indices(world.ctx) == []
     sign_in(client, "mgr.n1@t.test", PASSWORD)
     assert client.get("/dashboard/indices").status_code == 403
+
+
+def test_the_league_has_a_column_per_index_in_scope(defined):
+    with defined.ctx.db.read() as conn:
+        table = d.league(conn, d.dashboard_scope(conn, defined.actor("cx@t.test")), FILTERS,
+                         min_n=1)
+    assert [i.code for i in table.indices] == ["csi"]
+    n2 = next(r for r in table.rows if r.code == "n2")
+    rows = [r for r in RESPONSES if r[0] == "n2"]
+    expected = hand_index().from_item_sums(
+        {"nps": item_sums([r[2] for r in rows]), "csat": item_sums([r[3] for r in rows])},
+        min_n=1)
+    assert n2.values["index:csi"].value == pytest.approx(expected.value)
+    assert "index:csi" in n2.vs_parent and "index:csi" in n2.changes
+    assert table.parent is not None and table.parent.values["index:csi"].n == 5

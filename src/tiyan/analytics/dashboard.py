@@ -286,7 +286,8 @@ class LeagueRow:
 @dataclass(frozen=True)
 class League:
     parent: LeagueRow | None
-    rows: list[LeagueRow]
+    rows: list[LeagueRow]  # values, changes and vs_parent also hold index_kpi(d) of `indices`
+    indices: tuple[IndexDefinition, ...] = ()
 
 
 def league(conn: Connection, scope: Scope, filters: Filters, *, min_n: int) -> League:
@@ -311,25 +312,28 @@ def league(conn: Connection, scope: Scope, filters: Filters, *, min_n: int) -> L
             group_of[uid] = head
     if parent_id is not None:
         group_of[parent_id] = -parent_id  # its own responses
-    now_values = sums(conn, scope.vis, scope.parent_of, filters, ["unit_id"], ITEMS)
-    then_values = sums(conn, scope.vis, scope.parent_of, filters.previous(), ["unit_id"], ITEMS)
-    now_by, then_by = rollup(now_values, 0, group_of), rollup(then_values, 0, group_of)
+    definitions = index_store.load(conn)
+    items = with_index_items(definitions)
+    now_values = sums(conn, scope.vis, scope.parent_of, filters, ["unit_id"], items)
+    then_values = sums(conn, scope.vis, scope.parent_of, filters.previous(), ["unit_id"], items)
+    now_by = _by_group(rollup(now_values, 0, group_of))
+    then_by = _by_group(rollup(then_values, 0, group_of))
     names = _unit_names(conn, [*heads, *([parent_id] if parent_id else [])])
     parent_totals = total_by_item(now_values)
-    parent_est = {kpi: estimate(kpi, parent_totals.get(item_of(kpi)), min_n) for kpi in KPIS}
+    parent_est = _estimates(parent_totals, definitions, min_n)
 
     def row(key: int, unit_id: int, own_only: bool) -> LeagueRow:
-        values = {kpi: estimate(kpi, now_by.get((key, item_of(kpi))), min_n) for kpi in KPIS}
-        before = {kpi: estimate(kpi, then_by.get((key, item_of(kpi))), min_n) for kpi in KPIS}
+        values = _estimates(now_by.get(key, {}), definitions, min_n)
+        before = _estimates(then_by.get(key, {}), definitions, min_n)
         code, zh, en = names.get(unit_id, (str(unit_id), str(unit_id), str(unit_id)))
         return LeagueRow(
             unit_id, code, zh, en, bool(children_of.get(unit_id)) and not own_only, own_only,
-            now_by.get((key, RESPONSES), Sums()).n, values,
-            {kpi: compare(values[kpi], before[kpi]) for kpi in KPIS},
-            {kpi: compare_to_parent(values[kpi], parent_est[kpi]) for kpi in KPIS})
+            now_by.get(key, {}).get(RESPONSES, Sums()).n, values,
+            {kpi: compare(values[kpi], before[kpi]) for kpi in values},
+            {kpi: compare_to_parent(values[kpi], parent_est[kpi]) for kpi in values})
 
     rows = [row(h, h, False) for h in heads]
-    if parent_id is not None and now_by.get((-parent_id, RESPONSES)):
+    if parent_id is not None and now_by.get(-parent_id, {}).get(RESPONSES):
         rows.append(row(-parent_id, parent_id, True))
     rows.sort(key=lambda r: (r.values["nps"].too_few, -(r.values["nps"].value or 0.0), r.code))
     parent_row = None
@@ -337,7 +341,22 @@ def league(conn: Connection, scope: Scope, filters: Filters, *, min_n: int) -> L
         code, zh, en = names.get(parent_id, ("", "", ""))
         parent_row = LeagueRow(parent_id, code, zh, en, True, False,
                                parent_totals.get(RESPONSES, Sums()).n, parent_est, {}, {})
-    return League(parent_row, rows)
+    return League(parent_row, rows, tuple(definitions))
+
+
+def _by_group(values: Mapping[tuple[object, ...], Sums]) -> dict[object, dict[str, Sums]]:
+    out: dict[object, dict[str, Sums]] = {}
+    for (group, item), s in values.items():
+        out.setdefault(group, {})[str(item)] = s
+    return out
+
+
+def _estimates(totals: Mapping[str, Sums], definitions: Sequence[IndexDefinition],
+               min_n: int) -> dict[str, Estimate]:
+    """The KPIs and the indices (keyed index_kpi(d)) from one group's summed items."""
+    out = {kpi: estimate(kpi, totals.get(item_of(kpi)), min_n) for kpi in KPIS}
+    out.update({index_kpi(d): index_value(d, totals, min_n) for d in definitions})
+    return out
 
 
 def _descendants(root: int, children_of: Mapping[int, list[int]]) -> list[int]:

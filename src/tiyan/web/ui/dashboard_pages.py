@@ -257,7 +257,8 @@ def league_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResp
                     t.org_unit.c.id == parent_of)).scalar_one()
             else:
                 up = ""
-        return _page(request, "dashboard_units.html", actor, view, conn, scope, data=data, up=up)
+        return _page(request, "dashboard_units.html", actor, view, conn, scope, data=data, up=up,
+                     index_kpis=[d.index_kpi(i) for i in data.indices])
 
 
 # --- journey --------------------------------------------------------------------------------
@@ -313,11 +314,14 @@ def table_rows(request: Request, ctx: Any, actor: Actor, page: str) -> tuple[lis
             head = [t_("dash.unit_code"), t_("dash.unit"), t_("home.responses")]
             for k in d.KPIS:
                 head += [t_(f"kpi.{k}"), t_("dash.n_of", kpi=t_(f"kpi.{k}"))]
+            for i in league.indices:
+                head += [i.name(t_.locale), t_("dash.n_of", kpi=i.name(t_.locale))]
+            kpis = [*d.KPIS, *(d.index_kpi(i) for i in league.indices)]
             rows = []
             for r in league.rows:
                 row: list[Any] = [r.code, (r.name_zh if zh else r.name_en)
                                   + (f" ({t_('dash.own')})" if r.own_only else ""), r.responses]
-                for k in d.KPIS:
+                for k in kpis:
                     row += [value(r.values[k]), r.values[k].n]
                 rows.append(row)
             return head, rows

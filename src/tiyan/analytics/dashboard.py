@@ -286,7 +286,7 @@ class LeagueRow:
 @dataclass(frozen=True)
 class League:
     parent: LeagueRow | None
-    rows: list[LeagueRow]  # values, changes and vs_parent also hold index_kpi(d) of `indices`
+    rows: list[LeagueRow]  # values and changes also hold index_kpi(d) of `indices`
     indices: tuple[IndexDefinition, ...] = ()
 
 
@@ -330,7 +330,9 @@ def league(conn: Connection, scope: Scope, filters: Filters, *, min_n: int) -> L
             unit_id, code, zh, en, bool(children_of.get(unit_id)) and not own_only, own_only,
             now_by.get(key, {}).get(RESPONSES, Sums()).n, values,
             {kpi: compare(values[kpi], before[kpi]) for kpi in values},
-            {kpi: compare_to_parent(values[kpi], parent_est[kpi]) for kpi in values})
+            # not for the indices: their n is the smallest item n, so the unit's share of the
+            # parent's responses (the overlap the test corrects for) is not known
+            {kpi: compare_to_parent(values[kpi], parent_est[kpi]) for kpi in KPIS})
 
     rows = [row(h, h, False) for h in heads]
     if parent_id is not None and now_by.get(-parent_id, {}).get(RESPONSES):

@@ -125,6 +125,17 @@ def test_define_by_form_show_on_the_overview_and_export(world, client):
     assert '<th data-index="csi">Satisfaction index</th>' in league
     units = client.get(f"/dashboard/units/export.csv?{PERIOD}&lang=en")
     assert "Satisfaction index" in units.content.decode("utf-8-sig").splitlines()[0]
+    targets = client.get("/dashboard/targets?lang=en").text
+    assert '<option value="index:csi">Satisfaction index</option>' in targets
+    target = {"kpi": "index:csi", "unit": "north", "period_start": "2026-01-01",
+              "period_end": "2026-12-31", "target": "150", "csrf_token": token}
+    too_high = client.post("/dashboard/targets", data=target)
+    assert 'id="targets-errors"' in too_high.text and "lies from 0 to 100" in too_high.text
+    assert client.post("/dashboard/targets", data={**target, "target": "50"},
+                       follow_redirects=False).status_code == 303
+    tile = client.get(f"/dashboard?{PERIOD}&lang=en").text.split('data-index="csi"')[1]
+    assert "Target 50.0" in tile.split("</section>")[0].split('data-kpi=')[0]
+    assert "<td>Satisfaction index</td>" in client.get("/dashboard/targets?lang=en").text
     deleted = client.post("/dashboard/indices/csi/delete", data={"csrf_token": token},
                           follow_redirects=False)
     assert deleted.status_code == 303 and indices.list_indices(world.ctx) == []

@@ -30,6 +30,7 @@ from tiyan.domain.metrics import Estimate
 from tiyan.domain.statistics import Change
 from tiyan.errors import Forbidden, InvalidInput
 from tiyan.store import customers
+from tiyan.store import indices as index_store
 from tiyan.store import tables as t
 from tiyan.store.aggregates import BUSINESS_TIMEZONE
 from tiyan.web.deps import ContextDep, PageActor, check_csrf, translator, web_session
@@ -409,8 +410,19 @@ def targets_page(request: Request, ctx: ContextDep, actor: PageActor,
             .join(u, u.c.id == k.c.unit_id)
             .where(k.c.unit_id.in_([x[0] for x in units]))
             .order_by(u.c.code, k.c.kpi, k.c.period_start)).all() if units else []
+        kpis = target_choices(conn, translator(request))
     return render(request, "dashboard_targets.html", actor=actor, units=units, rows=rows,
-                  kpis=TARGET_KPIS, saved=saved, errors=errors or [])
+                  kpis=kpis, kpi_names=dict(kpis), saved=saved, errors=errors or [])
+
+
+def target_kpis(conn: Connection) -> tuple[str, ...]:
+    """What a target may be set for: the built-in KPIs and each defined composite index."""
+    return TARGET_KPIS + tuple(d.INDEX_KPI + x.code for x in index_store.load(conn))
+
+
+def target_choices(conn: Connection, tr: Translator) -> list[tuple[str, str]]:
+    names = {d.INDEX_KPI + x.code: x.name(tr.locale) for x in index_store.load(conn)}
+    return [(k, names.get(k) or tr(f"kpi.{k}")) for k in target_kpis(conn)]
 
 
 @dataclass(frozen=True)
@@ -426,9 +438,9 @@ def check_target(conn: Connection, actor: Actor, row: TargetInput,
                  where: str) -> dict[str, Any]:
     """A target row checked against the KPIs, units the actor manages and the dates; errors name
     the field (and the line of an import)."""
-    if row.kpi not in TARGET_KPIS:
-        raise InvalidInput(f'"{row.kpi}" is not a KPI ({", ".join(TARGET_KPIS)})',
-                           where=f"{where}kpi")
+    kpis, kpi = target_kpis(conn), row.kpi.strip()
+    if kpi not in kpis:
+        raise InvalidInput(f'"{kpi}" is not a KPI ({", ".join(kpis)})', where=f"{where}kpi")
     unit_id = conn.execute(sa.select(t.org_unit.c.id).where(
         t.org_unit.c.code == row.unit_code.strip())).scalar_one_or_none()
     if unit_id is None:
@@ -445,11 +457,10 @@ def check_target(conn: Connection, actor: Actor, row: TargetInput,
     except ValueError:
         raise InvalidInput(f'"{row.target}" is not a number', where=f"{where}target") from None
     bounds = {"nps": (-100, 100), "csat": (1, 5), "csat_top2": (0, 100), "ces": (1, 7)}
-    low, high = bounds[row.kpi]
+    low, high = bounds.get(kpi, (0, 100))  # a composite index lies on 0-100
     if not low <= value <= high:
-        raise InvalidInput(f"a {row.kpi} target lies from {low} to {high}",
-                           where=f"{where}target")
-    return {"kpi": row.kpi, "unit_id": unit_id, "period_start": start, "period_end": end,
+        raise InvalidInput(f"a {kpi} target lies from {low} to {high}", where=f"{where}target")
+    return {"kpi": kpi, "unit_id": unit_id, "period_start": start, "period_end": end,
             "target": value}
 
 

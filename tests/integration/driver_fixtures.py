@@ -11,9 +11,11 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from tests.world import World
+from tiyan.analytics import drivers_view as dv
 from tiyan.domain.surveys import parse_definition
 from tiyan.services.jobs import run_until_idle
 from tiyan.services.responses import ResponseRequest, do_submit_response
@@ -125,3 +127,13 @@ def add_comment_driver_responses(world: World, count: int = 80, seed: int = 11) 
             amount=Decimal("50"), occurred_at=now))
     run_until_idle(ctx)
     return survey_id
+
+
+def assert_same_pairs(got: dv.Pairs, want: dv.Pairs) -> None:
+    """Pair sums equal key by key: counts exactly, sums to floating-point tolerance."""
+    assert set(got) == set(want)
+    for key, value in want.items():
+        g = got[key]
+        assert (g.n, g.top_a) == (value.n, value.top_a), key
+        for name in ("sum_a", "sum_b", "sum_aa", "sum_bb", "sum_ab"):
+            assert getattr(g, name) == pytest.approx(getattr(value, name)), (key, name)

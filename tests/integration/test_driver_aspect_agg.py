@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from tests.integration.driver_fixtures import GOOD, add_comment_driver_responses
+from tests.integration.driver_fixtures import GOOD, add_comment_driver_responses, assert_same_pairs
 from tests.world import USERS
 from tiyan.analytics import dashboard as d
 from tiyan.analytics import drivers_view as dv
@@ -34,15 +34,6 @@ def commented(world):
     return world
 
 
-def assert_same(got: dv.Pairs, want: dv.Pairs) -> None:
-    assert set(got) == set(want)
-    for key, value in want.items():
-        g = got[key]
-        assert (g.n, g.top_a) == (value.n, value.top_a), key
-        for name in ("sum_a", "sum_b", "sum_aa", "sum_bb", "sum_ab"):
-            assert getattr(g, name) == pytest.approx(getattr(value, name)), (key, name)
-
-
 def assert_aggregate_equals_the_responses(world, emails=None) -> int:
     """Every user (or those named) and filter; returns how many comparisons had aspects."""
     compared = 0
@@ -54,7 +45,7 @@ def assert_aggregate_equals_the_responses(world, emails=None) -> int:
                 if north in scope.vis.all_units else []
             for filters in [*CASES, *units]:
                 got = dv.aspect_pair_sums(conn, scope, filters)
-                assert_same(got, dv.value_pair_sums(conn, scope, filters, aspects=True,
+                assert_same_pairs(got, dv.value_pair_sums(conn, scope, filters, aspects=True,
                                                     repurchase=None, days=90))
                 compared += bool(got)
     return compared

@@ -10,7 +10,7 @@ from collections import defaultdict
 import pytest
 import sqlalchemy as sa
 
-from tests.integration.driver_fixtures import add_comment_driver_responses
+from tests.integration.driver_fixtures import add_comment_driver_responses, assert_same_pairs
 from tiyan.analytics import dashboard as d
 from tiyan.analytics import driver_values
 from tiyan.analytics import drivers_view as dv
@@ -88,15 +88,6 @@ def reference_pairs(records: dict[int, dict], aspects: bool, outcome_of=None) ->
     return out
 
 
-def assert_same(got: dv.Pairs, want: dv.Pairs) -> None:
-    assert set(got) == set(want)
-    for key, value in want.items():
-        g = got[key]
-        assert (g.n, g.top_a) == (value.n, value.top_a), key
-        for name in ("sum_a", "sum_b", "sum_aa", "sum_bb", "sum_ab"):
-            assert getattr(g, name) == pytest.approx(getattr(value, name)), (key, name)
-
-
 def test_aspect_pairs_equal_the_analysed_comments_and_drive_the_outcome(commented):
     ctx = commented.ctx
     actor = commented.actor("admin@t.test")
@@ -104,7 +95,7 @@ def test_aspect_pairs_equal_the_analysed_comments_and_drive_the_outcome(commente
         scope = d.dashboard_scope(conn, actor)
         got = dv.value_pair_sums(conn, scope, PERIOD, aspects=True, repurchase=None, days=WINDOW)
         analysis = dv.key_drivers(conn, scope, PERIOD, "nps", min_n=5, aspects=True)
-    assert_same(got, reference_pairs(raw_records(ctx), aspects=True))
+    assert_same_pairs(got, reference_pairs(raw_records(ctx), aspects=True))
     assert analysis.aspects and not analysis.reads_raw and not analysis.too_few
     comments = [x for x in analysis.drivers if x.from_comments]
     assert comments, analysis.left_out
@@ -147,7 +138,7 @@ def check_a_unit_sees_its_own_aspects(world):
         filters = Filters(PERIOD.date_from, PERIOD.date_to, unit_id=north)
         got = dv.value_pair_sums(conn, scope, filters, aspects=True, repurchase=None, days=14)
         units = sorted(d.visible_unit_ids(scope, north))
-    assert_same(got, reference_pairs(raw_records(world.ctx, units), aspects=True))
+    assert_same_pairs(got, reference_pairs(raw_records(world.ctx, units), aspects=True))
 
 
 def test_repurchase_outcome_reads_the_transactions_and_leaves_recent_responses_out(commented):
@@ -183,7 +174,7 @@ def test_repurchase_outcome_reads_the_transactions_and_leaves_recent_responses_o
     assert base.too_recent == sum(rec["at"] > cutoff for rec in with_customer) > 0
     assert base.known == sum(rec["at"] <= cutoff for rec in with_customer) > 0
     assert base.no_customer == len(records) - len(with_customer) > 0
-    assert_same(got, reference_pairs(records, aspects=False, outcome_of=repurchased))
+    assert_same_pairs(got, reference_pairs(records, aspects=False, outcome_of=repurchased))
     assert analysis.reads_raw and analysis.window_days == WINDOW and not analysis.too_few
     assert "repurchase" not in {x.item for x in analysis.drivers}
     assert analysis.drivers[0].item == "sat_quality"  # the fixture's repurchases follow it

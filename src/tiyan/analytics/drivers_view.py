@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -96,6 +96,19 @@ def _summed(source: sa.FromClause, where: Sequence[sa.ColumnElement[bool]]) -> s
             .where(*where).group_by(c.item_a, c.item_b))
 
 
+def _cell_where(table: sa.Table, months: tuple[dt.date, dt.date], units: Iterable[int],
+                touchpoints: Sequence[int] | None, channel: str | None
+                ) -> list[sa.ColumnElement[bool]]:
+    """The month rows of a per-month aggregate (driver_agg, driver_aspect_agg) in the filters."""
+    where: list[sa.ColumnElement[bool]] = [table.c.bucket.between(*months),
+                                           table.c.unit_id.in_(sorted(units))]
+    if touchpoints is not None:
+        where.append(table.c.touchpoint_id.in_(touchpoints))
+    if channel:
+        where.append(table.c.channel == channel)
+    return where
+
+
 def pair_sums(conn: Connection, scope: Scope, filters: Filters, *,
               tz: str = BUSINESS_TIMEZONE, raw: bool = False) -> Pairs:
     """Item-pair sums for the scope and filters (the touchpoint filter is the response's)."""
@@ -110,13 +123,7 @@ def pair_sums(conn: Connection, scope: Scope, filters: Filters, *,
         return out
     months, day_ranges = split_range(filters.date_from, filters.date_to)
     if months:
-        where: list[sa.ColumnElement[bool]] = [D.c.bucket.between(*months),
-                                               D.c.unit_id.in_(sorted(units))]
-        if touchpoints is not None:
-            where.append(D.c.touchpoint_id.in_(touchpoints))
-        if filters.channel:
-            where.append(D.c.channel == filters.channel)
-        _read(conn, _summed(D, where), out)
+        _read(conn, _summed(D, _cell_where(D, months, units, touchpoints, filters.channel)), out)
     for first, last in day_ranges:
         _raw(conn, scope, dataclasses.replace(filters.between(first, last), touchpoint_id=None),
              touchpoints, tz, out)
@@ -191,12 +198,7 @@ def aspect_pair_sums(conn: Connection, scope: Scope, filters: Filters, *,
         return {}
     months, day_ranges = split_range(filters.date_from, filters.date_to)
     if months:
-        where: list[sa.ColumnElement[bool]] = [G.c.bucket.between(*months),
-                                               G.c.unit_id.in_(sorted(units))]
-        if touchpoints is not None:
-            where.append(G.c.touchpoint_id.in_(touchpoints))
-        if filters.channel:
-            where.append(G.c.channel == filters.channel)
+        where = _cell_where(G, months, units, touchpoints, filters.channel)
         _read_parts(conn, _summed_parts(G, where), parts)
     for first, last in day_ranges:
         days = dataclasses.replace(filters.between(first, last), touchpoint_id=None)

@@ -434,11 +434,11 @@ class TargetInput:
     target: str
 
 
-def check_target(conn: Connection, actor: Actor, row: TargetInput,
-                 where: str) -> dict[str, Any]:
-    """A target row checked against the KPIs, units the actor manages and the dates; errors name
-    the field (and the line of an import)."""
-    kpis, kpi = target_kpis(conn), row.kpi.strip()
+def check_target(conn: Connection, actor: Actor, row: TargetInput, where: str,
+                 kpis: Sequence[str] | None = None) -> dict[str, Any]:
+    """A target row checked against the KPIs (`kpis`: target_kpis, read once per import), units
+    the actor manages and the dates; errors name the field (and the line of an import)."""
+    kpis, kpi = kpis if kpis is not None else target_kpis(conn), row.kpi.strip()
     if kpi not in kpis:
         raise InvalidInput(f'"{kpi}" is not a KPI ({", ".join(kpis)})', where=f"{where}kpi")
     unit_id = conn.execute(sa.select(t.org_unit.c.id).where(
@@ -518,12 +518,13 @@ async def targets_import(request: Request, ctx: ContextDep, actor: PageActor,
         return targets_page(request, ctx, actor, errors=errors)
     count = 0
     with ctx.db.write() as conn:
-        checked = []
+        checked, kpis = [], target_kpis(conn)
         for line, row in enumerate(reader, start=2):
             try:
                 checked.append(check_target(conn, actor, TargetInput(
                     (row["kpi"] or "").strip(), row["unit"] or "", row["period_start"] or "",
-                    row["period_end"] or "", (row["target"] or "").strip()), f"line {line}: "))
+                    row["period_end"] or "", (row["target"] or "").strip()), f"line {line}: ",
+                    kpis))
             except (InvalidInput, Forbidden) as exc:
                 errors.append(f"{exc.where}: {exc.message}")
         if not errors:

@@ -135,13 +135,22 @@ def raw_app_queries(ctx: Context, actor: Actor, month: Filters,
     }
 
 
+# DuckDB's score sums per item (n, sum, sum of squares, top box, bottom box), as score_agg has them
+SCORE_SUMS = ("count(*), sum(value_num), sum(value_num * value_num), "
+              "sum(CASE WHEN value_num >= CASE WHEN a.item_code = 'nps' THEN 9 ELSE 4 END "
+              "THEN 1 ELSE 0 END), sum(CASE WHEN value_num <= CASE WHEN a.item_code = 'nps' "
+              "THEN 6 ELSE 2 END THEN 1 ELSE 0 END)")
+
+
+def bounds(f: Filters) -> tuple[str, str]:
+    """The filters' dates as naive UTC timestamps for DuckDB (business time zone UTC+8)."""
+    low, high = utc_bounds(f.date_from, f.date_to, "Asia/Shanghai")
+    return (low.replace(tzinfo=None).isoformat(sep=" "),
+            high.replace(tzinfo=None).isoformat(sep=" "))
+
+
 def raw_duckdb_queries(con: Any, month: Filters, old_month: Filters,
                        units: list[int]) -> dict[str, Callable[[], Any]]:
-    def bounds(f: Filters) -> list[str]:
-        low, high = utc_bounds(f.date_from, f.date_to, "Asia/Shanghai")
-        return [low.replace(tzinfo=None).isoformat(sep=" "),
-                high.replace(tzinfo=None).isoformat(sep=" ")]
-
     unit_list = ",".join(str(u) for u in units)
     codes = [c for (c,) in con.execute("SELECT DISTINCT aspect_code FROM text_aspect").fetchall()]
     items = ", ".join(f"max(CASE WHEN a.item_code = '{c}' THEN value_num END) {c}"
@@ -159,7 +168,7 @@ def raw_duckdb_queries(con: Any, month: Filters, old_month: Filters,
             f"WHEN 'negative' THEN -1 ELSE 0 END) b FROM text_aspect GROUP BY ALL) "
             f"SELECT i.*, {balances} FROM i JOIN (SELECT DISTINCT response_id FROM "
             f"text_analysis) ta ON ta.response_id = i.id LEFT JOIN x ON x.response_id = i.id "
-            f"GROUP BY ALL", bounds(month)).fetchall())
+            f"GROUP BY ALL", list(bounds(month))).fetchall())
 
     def repurchase() -> Any:
         extra = ("AND r.customer_id IS NOT NULL AND r.submitted_at <= "
@@ -168,7 +177,7 @@ def raw_duckdb_queries(con: Any, month: Filters, old_month: Filters,
             f"WITH i AS ({matrix.format(extra=extra)}) SELECT i.*, EXISTS (SELECT 1 FROM "
             f"customer_transaction tx JOIN response r ON tx.customer_id = r.customer_id "
             f"WHERE r.id = i.id AND tx.occurred_at > r.submitted_at AND tx.occurred_at <= "
-            f"r.submitted_at + INTERVAL 90 DAY) FROM i", bounds(old_month)).fetchall())
+            f"r.submitted_at + INTERVAL 90 DAY) FROM i", list(bounds(old_month))).fetchall())
 
     return {"drivers_aspects": aspects, "drivers_repurchase": repurchase}
 
@@ -261,19 +270,11 @@ def duckdb_copy(ctx: Context) -> Any:
 
 def duckdb_queries(con: Any, filters: Filters, month: Filters,
                    units: list[int]) -> dict[str, Callable[[], Any]]:
-    def bounds(f: Filters) -> tuple[str, str]:
-        low, high = utc_bounds(f.date_from, f.date_to, "Asia/Shanghai")
-        return (low.replace(tzinfo=None).isoformat(sep=" "),
-                high.replace(tzinfo=None).isoformat(sep=" "))
-
     unit_list = ",".join(str(u) for u in units)
     now_low, now_high = bounds(filters)
     prev_low, prev_high = bounds(filters.previous())
     month_low, month_high = bounds(month)
-    sums = ("count(*), sum(value_num), sum(value_num * value_num), "
-            "sum(CASE WHEN value_num >= CASE WHEN a.item_code = 'nps' THEN 9 ELSE 4 END "
-            "THEN 1 ELSE 0 END), sum(CASE WHEN value_num <= CASE WHEN a.item_code = 'nps' "
-            "THEN 6 ELSE 2 END THEN 1 ELSE 0 END)")
+    sums = SCORE_SUMS
     base = (f"FROM response r JOIN answer a ON a.response_id = r.id "
             f"WHERE r.status = 'complete' AND r.unit_id IN ({unit_list}) ")
 

@@ -30,10 +30,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sqlalchemy as sa  # noqa: E402
-from dashboard import TZ_HOURS, duckdb_copy, manager, p50  # noqa: E402
+from dashboard import (  # noqa: E402
+    SCORE_SUMS,
+    TZ_HOURS,
+    bounds,
+    duckdb_copy,
+    manager,
+    p50,
+)
 
 from tiyan.analytics import dashboard as d  # noqa: E402
-from tiyan.analytics.cube import utc_bounds  # noqa: E402
 from tiyan.context import Context  # noqa: E402
 from tiyan.security import new_public_id  # noqa: E402
 from tiyan.settings import load_settings  # noqa: E402
@@ -86,18 +92,10 @@ def duckdb_slices(con: Any, filters: d.Filters, units: list[int]
                   ) -> dict[str, Callable[[], Any]]:
     """The sliced overview (period, previous period, monthly trend) and league (regions, this
     and the previous period) from the raw rows, as bench/dashboard.py does unsliced."""
-    def bounds(f: d.Filters) -> tuple[str, str]:
-        low, high = utc_bounds(f.date_from, f.date_to, "Asia/Shanghai")
-        return (low.replace(tzinfo=None).isoformat(sep=" "),
-                high.replace(tzinfo=None).isoformat(sep=" "))
-
     unit_list = ",".join(str(u) for u in units)
     now_low, now_high = bounds(filters)
     prev_low, prev_high = bounds(filters.previous())
-    sums = ("count(*), sum(value_num), sum(value_num * value_num), "
-            "sum(CASE WHEN value_num >= CASE WHEN a.item_code = 'nps' THEN 9 ELSE 4 END "
-            "THEN 1 ELSE 0 END), sum(CASE WHEN value_num <= CASE WHEN a.item_code = 'nps' "
-            "THEN 6 ELSE 2 END THEN 1 ELSE 0 END)")
+    sums = SCORE_SUMS
 
     def overview(cond: str) -> Any:
         trend = con.execute(

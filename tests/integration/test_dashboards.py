@@ -11,6 +11,7 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from tests.world import RESPONSES, USERS, visible_units
 from tiyan.analytics import cube
@@ -21,6 +22,7 @@ from tiyan.services.jobs import run_until_idle
 from tiyan.services.responses import ResponseRequest, do_submit_response
 from tiyan.store import aggregates
 from tiyan.store import tables as t
+from tiyan.store.migrate import alembic_config, upgrade
 from tiyan.store.scoped import parent_map
 
 DASHBOARD_USERS = [u[0] for u in USERS]
@@ -36,7 +38,8 @@ def reference(conn, vis: Visibility, filters, by):
 
 def table_rows(ctx):
     with ctx.db.read() as conn:
-        return sorted(tuple(r) for r in conn.execute(sa.select(t.score_agg)))
+        return [sorted(tuple(r) for r in conn.execute(sa.select(table)))
+                for table in (t.score_agg, t.unit_day_agg)]
 
 
 @pytest.fixture
@@ -50,7 +53,7 @@ def test_aggregates_equal_the_responses_for_every_user(folded, email):
     actor = folded.actor(email)
     vis = actor.scope.visibility(Permission.VIEW_DASHBOARD)
     with folded.ctx.db.read() as conn:
-        for by in ([], ["month"], ["unit_id"], ["month", "unit_id", "channel"]):
+        for by in ([], ["month"], ["day"], ["unit_id"], ["month", "unit_id", "channel"]):
             got = cube.sums(conn, vis, parent_map(conn), YEAR, by, ITEMS)
             assert got == reference(conn, vis, YEAR, by)
 
@@ -67,8 +70,9 @@ def test_filters_and_partial_months_match_the_responses(folded):
     ]
     with folded.ctx.db.read() as conn:
         for filters in cases:
-            got = cube.sums(conn, vis, parent_map(conn), filters, ["unit_id"], ITEMS)
-            assert got == reference(conn, vis, filters, ["unit_id"])
+            for by in (["unit_id"], ["day"], []):
+                got = cube.sums(conn, vis, parent_map(conn), filters, by, ITEMS)
+                assert got == reference(conn, vis, filters, by)
         north_total = cube.total_by_item(cube.sums(conn, vis, parent_map(conn), cases[2], [],
                                                    ITEMS))
     assert north_total[""].n == sum(1 for unit, *_ in RESPONSES if unit in visible_units(
@@ -89,6 +93,15 @@ def test_a_job_run_twice_and_a_rebuild_change_nothing(folded):
     with ctx.db.write() as conn:  # after a bulk fold the jobs of those responses add nothing
         assert aggregates.fold_responses(conn, ids, ctx.db.immutable_cache) == 0
     assert table_rows(ctx) == before
+
+
+def test_the_schema_upgrade_fills_the_unit_day_sums_from_the_day_rows(folded):
+    ctx = folded.ctx
+    before = table_rows(ctx)[1]
+    assert before
+    command.downgrade(alembic_config(ctx.db), "0012")
+    upgrade(ctx.db, "0013")
+    assert table_rows(ctx)[1] == before
 
 
 def test_a_new_response_shows_on_the_overview_once_its_job_ran(folded):

@@ -2,7 +2,10 @@
 
 A date range is cut into whole months (read from the month rows) and the days before and after
 them (read from the day rows), so a year's overview reads a few thousand rows however many
-responses there are. Units come in full from the user's visibility: the aggregates hold no staff,
+responses there are. Day rows grouped by time alone (the day and week trends, the days around
+the months), without a touchpoint, channel or segment filter, come from the day sums per unit
+subtree (store/unit_day_aggregates): one row per day and item for each top unit of the scope.
+Units come in full from the user's visibility: the aggregates hold no staff,
 so a user who may see only their own responses (frontline) is served from the responses
 themselves, with the same shape of result; that path is also the reference the tests compare
 the aggregates with. A view sliced by customer segment reads the same sums kept per segment
@@ -34,8 +37,9 @@ from tiyan.store.aggregates import (
     _responses_select,
 )
 from tiyan.store.scoped import visible
+from tiyan.store.unit_day_aggregates import top_units
 
-G = t.score_agg
+G, U = t.score_agg, t.unit_day_agg
 DIMENSIONS = ("month", "day", "unit_id", "touchpoint_id", "channel", "item_code")
 
 
@@ -185,6 +189,12 @@ def sums(conn: Connection, vis: Visibility, parent_of: Mapping[int, int | None],
     else:
         months, day_ranges = split_range(filters.date_from, filters.date_to)
     out: dict[Key, Sums] = {}
+    tops = _subtree_days(units, parent_of, filters, by)
+    if tops is not None:
+        for first, last in day_ranges:
+            _collect(conn, U, [U.c.unit_id.in_(tops), U.c.bucket.between(first, last),
+                               U.c.item_code.in_(items)], by, True, out)
+        day_ranges = []
     parts = ([("m", *months)] if months else []) + [("d", a, b) for a, b in day_ranges]
     source = G if filters.segment is None else t.segment_agg
     for grain, first, last in parts:
@@ -198,6 +208,16 @@ def sums(conn: Connection, vis: Visibility, parent_of: Mapping[int, int | None],
             where.append(source.c.channel == filters.channel)
         _collect(conn, source, where, by, grain == "d", out)
     return out
+
+
+def _subtree_days(units: frozenset[int], parent_of: Mapping[int, int | None], filters: Filters,
+                  by: Sequence[str]) -> list[int] | None:
+    """The top units whose subtree day sums (unit_day_agg) answer the day rows of this query:
+    grouped by nothing but time, no touchpoint, channel or segment, and whole subtrees."""
+    if not set(by) <= {"day", "month"} or filters.touchpoint_id is not None \
+            or filters.channel or filters.segment is not None:
+        return None
+    return top_units(units, parent_of)
 
 
 def from_aggregates(conn: Connection, vis: Visibility, filters: Filters) -> bool:

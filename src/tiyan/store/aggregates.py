@@ -1,7 +1,8 @@
 """Score aggregates: the sums the dashboards read instead of scanning responses and answers.
 
 `score_agg` holds, per day and per month (business time zone) × unit × survey × touchpoint ×
-channel × item code: n, sum, sum of squares, top-box and bottom-box counts. Item code '' counts
+channel × item code: n, sum, sum of squares, top-box and bottom-box counts (and
+`unit_day_agg` its day rows per unit subtree, store/unit_day_aggregates). Item code '' counts
 responses. Sums and counts add up, so any roll-up (months, units of a subtree, channels) is a
 sum of rows, and means, proportions, NPS and their confidence intervals follow exactly.
 
@@ -195,9 +196,11 @@ def fold(conn: Connection, where: sa.ColumnElement[bool], *,
             conn.execute(insert)
     from tiyan.store.driver_aggregates import fold_pairs
     from tiyan.store.segment_aggregates import fold_segments
+    from tiyan.store.unit_day_aggregates import fold_unit_days
 
     fold_pairs(conn, where, tz)  # item-pair sums for the key drivers (month rows only)
     fold_segments(conn, where, tz=tz)  # the same sums per customer segment
+    fold_unit_days(conn, where, tz=tz)  # the day sums per unit subtree (day and week trends)
 
 
 def _versions(conn: Connection, where: sa.ColumnElement[bool]) -> list[int]:
@@ -266,6 +269,7 @@ def clear(db: Database, now: dt.datetime) -> None:
         conn.execute(G.delete())
         conn.execute(t.driver_agg.delete())
         conn.execute(t.segment_agg.delete())
+        conn.execute(t.unit_day_agg.delete())
         conn.execute(F.delete())
         conn.execute(Q.delete())
         app_settings.put_value(conn, WATERMARK, 0, now)

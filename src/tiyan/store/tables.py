@@ -535,6 +535,19 @@ segment_agg = sa.Table(
     sqlite_with_rowid=False,
 )
 
+# The day rows of score_agg added up per unit subtree over survey, touchpoint and channel
+# (0013): per local day x unit (that unit and every unit below it) x item code. Folded with
+# score_agg (store/unit_day_aggregates); the overview's day and week trends read it.
+unit_day_agg = sa.Table(
+    "unit_day_agg", metadata,
+    sa.Column("unit_id", sa.Integer, nullable=False),
+    sa.Column("bucket", sa.Date, nullable=False),
+    sa.Column("item_code", sa.String(64), nullable=False),
+    *_score_sums(),
+    sa.PrimaryKeyConstraint("unit_id", "bucket", "item_code"),
+    sqlite_with_rowid=False,
+)
+
 # Per published survey version and question: the touchpoint the question is about and where its
 # top and bottom boxes start (NPS: 9 and 6; a 1-5 scale: 4 and 2; yes/no: 1 and 0).
 score_agg_question = sa.Table(

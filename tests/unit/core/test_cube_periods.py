@@ -54,3 +54,13 @@ def test_question_boxes_and_touchpoints():
     rows = question_rows(definition, 7, {"repair": 3})
     assert [(r["question_key"], r["touchpoint_id"], r["top_from"]) for r in rows] == [
         ("nps", None, 9.0), ("q", 3, 4.0)]
+
+
+def test_top_units_of_whole_subtrees_and_none_for_a_broken_one():
+    from tiyan.store.unit_day_aggregates import top_units
+
+    parents = {1: None, 2: 1, 3: 1, 4: 2, 5: 2, 6: 3}
+    assert top_units(frozenset(parents), parents) == [1]
+    assert top_units(frozenset({2, 4, 5, 6}), parents) == [2, 6]
+    assert top_units(frozenset({2, 4}), parents) is None  # 5 is below 2 but not shown
+    assert top_units(frozenset(), parents) == []

@@ -39,9 +39,13 @@ def csv_rows(reply) -> list[list[str]]:
 def test_every_dashboard_and_export_keeps_to_the_users_scope(ready, client, email):
     sign_in(client, email, PASSWORD)
     role = role_of(email)
+    manages = Permission.MANAGE_SURVEYS in ROLE_PERMISSIONS[role]
     for path in ("/dashboard", "/dashboard/units", "/dashboard/journey"):
         page = client.get(f"{path}?{PERIOD}&lang=en")
         assert page.status_code == 200, (path, page.text[:300])
+        tabs = page.text.split('class="dash-tabs"')[1].split("</nav>")[0]
+        assert ('href="/dashboard/targets"' in tabs) == manages  # the tab only where it opens
+    assert client.get("/dashboard/targets").status_code == (200 if manages else 403)
     league = client.get(f"/dashboard/units?{PERIOD}&lang=en").text.split("</form>")[1]
     overview = csv_rows(client.get(f"/dashboard/overview/export.csv?{PERIOD}&lang=en")) \
         if Permission.EXPORT in ROLE_PERMISSIONS[role] else None
@@ -93,6 +97,8 @@ def test_drill_down_filters_and_errors(ready, client):
 def test_targets_by_form_and_csv_show_as_gaps(ready, client):
     sign_in(client, "cx@t.test", PASSWORD)
     page = client.get("/dashboard/targets?lang=en")
+    assert '<a href="/dashboard/targets" id="targets-tab" aria-current="page">KPI targets' \
+        in page.text
     token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
     saved = client.post("/dashboard/targets", data={
         "kpi": "nps", "unit": "north", "period_start": "2026-01-01",

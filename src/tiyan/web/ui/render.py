@@ -31,6 +31,7 @@ def local_time(value: dt.datetime | None, timezone: str, fmt: str = "%Y-%m-%d %H
 
 
 TEMPLATES.env.globals["local_time"] = local_time
+TEMPLATES.env.globals["Permission"] = Permission  # {% if actor.can(Permission.EXPORT) %}
 
 
 @dataclass(frozen=True)

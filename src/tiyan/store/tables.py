@@ -215,7 +215,7 @@ invitation = sa.Table(
     sa.Column("public_id", sa.String(32), nullable=False, unique=True),
     _fk("survey_id", "survey.id", nullable=False, index=True),
     _fk("customer_id", "customer.id", index=True),
-    _fk("unit_id", "org_unit.id", nullable=False, index=True),
+    _fk("unit_id", "org_unit.id", nullable=False),
     _fk("staff_id", "staff.id"),
     _fk("touchpoint_id", "touchpoint.id"),
     sa.Column("channel", sa.String(16), nullable=False),
@@ -238,6 +238,8 @@ invitation = sa.Table(
     sa.Column("next_call_at", UtcDateTime, nullable=True),
     sa.Index("ix_invitation_customer_created", "customer_id", "created_at"),
     sa.Index("ix_invitation_channel_status", "channel", "status"),
+    # the response rate: sent in a range and completed, per unit, from the index alone (0015)
+    sa.Index("ix_invitation_unit_sent", "unit_id", "sent_at", "completed_at"),
 )
 
 invitation_event = sa.Table(

@@ -13,10 +13,16 @@ def test_overview_in_both_languages_with_a_filter_and_an_export(page):
     assert page.get_by_role("heading", name="总览").is_visible()
     page.wait_for_selector("#trend-chart[data-ready=true] canvas")
     assert page.locator("#kpi-tiles .tile").count() >= 3
+    rate = page.locator("#response-rate-tile")
+    assert rate.get_by_role("heading", name="回复率").is_visible()
+    # the demo sends no e-mail or SMS invitations (its phone calls have no send): no rate yet
+    assert "本期间没有发送邀请" in rate.inner_text()
     screenshot(page, "dashboard-overview-zh")
 
     page.goto("/dashboard?lang=en")
     assert page.get_by_role("heading", name="Overview").is_visible()
+    assert page.locator("#response-rate-tile").get_by_role("heading",
+                                                           name="Response rate").is_visible()
     page.get_by_label("Channel").select_option("sms")
     page.locator("#apply-filters").click()
     page.wait_for_url("**channel=sms**")
@@ -56,6 +62,7 @@ def test_league_drill_down_and_excel_export(page):
     assert page.get_by_role("heading", name="单位排行").is_visible()
     rows_before = page.locator("#league tbody tr").count()
     assert rows_before >= 1
+    assert page.locator("#league th[data-kpi=response_rate]").inner_text() == "回复率"
     first = page.locator("#league a.drill").first
     name = first.inner_text()
     first.click()
@@ -150,3 +157,21 @@ def test_a_view_that_is_loading_says_so_and_keeps_its_filters_in_the_url(browser
         assert page.evaluate(RECALL)[0] is True
         assert "channel=sms" in page.url and page.locator("#dash-loading").is_hidden()
         context.close()
+
+
+def test_targets_from_the_tab_bar_and_a_wrong_target_shown_with_a_422(page):
+    sign_in(page, "cx@demo.tiyan.dev")
+    page.goto("/dashboard/units?lang=en")
+    page.locator(".dash-tabs").get_by_role("link", name="KPI targets").click()
+    page.wait_for_url("**/dashboard/targets")
+    assert page.locator(".dash-tabs [aria-current=page]").inner_text() == "KPI targets"
+    form = page.locator("#target-form")
+    form.get_by_label("Period start").fill("2026-01-01")
+    form.get_by_label("Period end").fill("2026-12-31")
+    form.get_by_label("Target").fill("120")
+    with page.expect_response(lambda r: r.request.method == "POST") as sent:
+        form.get_by_role("button", name="Save target").click()
+    assert sent.value.status == 422
+    errors = page.locator("#targets-errors").inner_text()
+    assert "target: a nps target lies from -100 to 100" in errors
+    screenshot(page, "dashboard-targets-error-en")

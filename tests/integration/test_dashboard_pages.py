@@ -105,12 +105,18 @@ def test_targets_by_form_and_csv_show_as_gaps(ready, client):
         "period_end": "2026-12-31", "target": "20", "csrf_token": token},
         follow_redirects=False)
     assert saved.status_code == 303
+    wrong = client.post("/dashboard/targets", data={
+        "kpi": "nps", "unit": "north", "period_start": "2026-01-01",
+        "period_end": "2026-12-31", "target": "120", "csrf_token": token})
+    assert wrong.status_code == 422  # the form again, with what is wrong
+    assert 'id="targets-errors"' in wrong.text and "target: a nps target lies from" in wrong.text
     overview = client.get(f"/dashboard?{PERIOD}&lang=en").text
     assert "Target 20.0" in overview and "gap -20.00" in overview
     bad = "kpi,unit,period_start,period_end,target\ncsat,n1,2026-01-01,2026-12-31,4.2\n" \
           "nps,south,2026-01-01,2026-12-31,30\nnps,n2,2026-02-30,2026-12-31,30\n"
     reply = client.post("/dashboard/targets/import", data={"csrf_token": token},
                         files={"file": ("t.csv", bad.encode(), "text/csv")})
+    assert reply.status_code == 422
     assert "line 3: unit" in reply.text and "line 4: period_start" in reply.text
     assert "4.2" not in client.get("/dashboard/targets").text  # nothing of a bad file is kept
     good = "kpi,unit,period_start,period_end,target\ncsat,n1,2026-01-01,2026-12-31,4.2\n"

@@ -130,7 +130,12 @@ def test_competitor_benchmarks_by_form_and_csv_show_as_gaps(ready, client):
            "csat,Rival B,n2,2026-01-01,2026-12-31,9\n")
     reply = client.post("/dashboard/competitors/import", data={"csrf_token": token},
                         files={"file": ("b.csv", bad.encode(), "text/csv")})
+    assert reply.status_code == 422
     assert "line 3: unit" in reply.text and "line 4: value" in reply.text
+    missing = client.post("/dashboard/competitors", data={
+        "kpi": "nps", "competitor": "", "unit": "north", "period_start": "2026-01-01",
+        "period_end": "2026-12-31", "value": "10", "csrf_token": token})
+    assert missing.status_code == 422 and "competitor: name the competitor" in missing.text
     assert "Rival B" not in client.get(f"/dashboard/competitors?{PERIOD}").text
     good = "kpi,competitor,unit,period_start,period_end,value,source\n" \
            "csat,对手乙,n1,2026-01-01,2026-12-31,4.1,行业报告\n"

@@ -399,7 +399,13 @@ def _target_units(conn: Connection, actor: Actor) -> list[tuple[int, str, str, s
 
 @router.get("/dashboard/targets", response_class=HTMLResponse)
 def targets_page(request: Request, ctx: ContextDep, actor: PageActor,
-                 saved: int | None = None, errors: list[str] | None = None) -> HTMLResponse:
+                 saved: int | None = None) -> HTMLResponse:
+    return _targets_form(request, ctx, actor, saved=saved)
+
+
+def _targets_form(request: Request, ctx: Any, actor: Actor, *, saved: int | None = None,
+                  errors: Sequence[str] = (), status_code: int = 200) -> HTMLResponse:
+    """The targets page; with `errors` (a form or file that was not saved) and their status."""
     actor.require(Permission.MANAGE_SURVEYS)
     with ctx.db.read() as conn:
         units = _target_units(conn, actor)
@@ -412,7 +418,8 @@ def targets_page(request: Request, ctx: ContextDep, actor: PageActor,
             .order_by(u.c.code, k.c.kpi, k.c.period_start)).all() if units else []
         kpis = target_choices(conn, translator(request))
     return render(request, "dashboard_targets.html", actor=actor, units=units, rows=rows,
-                  kpis=kpis, kpi_names=dict(kpis), saved=saved, errors=errors or [])
+                  kpis=kpis, kpi_names=dict(kpis), saved=saved, errors=errors,
+                  status_code=status_code)
 
 
 def target_kpis(conn: Connection) -> tuple[str, ...]:
@@ -493,7 +500,8 @@ def targets_save(request: Request, ctx: ContextDep, actor: PageActor,
             save_target(conn, check_target(conn, actor, TargetInput(
                 kpi, unit, period_start, period_end, target), ""))
     except (InvalidInput, Forbidden) as exc:
-        return targets_page(request, ctx, actor, errors=[f"{exc.where}: {exc.message}"])
+        return _targets_form(request, ctx, actor, errors=[f"{exc.where}: {exc.message}"],
+                             status_code=exc.status)
     return RedirectResponse("/dashboard/targets?saved=1", status_code=303)
 
 
@@ -515,7 +523,7 @@ async def targets_import(request: Request, ctx: ContextDep, actor: PageActor,
     missing = needed - set(reader.fieldnames or [])
     if missing:
         errors.append(f"line 1: missing columns {', '.join(sorted(missing))}")
-        return targets_page(request, ctx, actor, errors=errors)
+        return _targets_form(request, ctx, actor, errors=errors, status_code=422)
     count = 0
     with ctx.db.write() as conn:
         checked, kpis = [], target_kpis(conn)
@@ -532,5 +540,5 @@ async def targets_import(request: Request, ctx: ContextDep, actor: PageActor,
                 save_target(conn, values)
             count = len(checked)
     if errors:
-        return targets_page(request, ctx, actor, errors=errors)
+        return _targets_form(request, ctx, actor, errors=errors, status_code=422)
     return RedirectResponse(f"/dashboard/targets?saved={count}", status_code=303)

@@ -248,17 +248,21 @@ def competitor_gaps(conn: Connection, scope: d.Scope, view: pages.View,
 
 @router.get("/dashboard/competitors", response_class=HTMLResponse)
 def competitors_page(request: Request, ctx: ContextDep, actor: PageActor,
-                     errors: list[str] | None = None, saved: int | None = None
-                     ) -> HTMLResponse:
+                     saved: int | None = None) -> HTMLResponse:
+    return _competitors(request, ctx, actor, saved=saved)
+
+
+def _competitors(request: Request, ctx: Any, actor: Actor, *, saved: int | None = None,
+                 errors: Sequence[str] = (), status_code: int = 200) -> HTMLResponse:
+    """The gaps page; with `errors` (a form or file that was not saved) and their status."""
     with ctx.db.read() as conn:
         scope = d.dashboard_scope(conn, actor)
         view = pages.parse_view(request, conn, scope)
         gaps = competitor_gaps(conn, scope, view, ctx.settings.min_n)
         manage = _managed_units(conn, actor)
         return pages._page(request, "dashboard_competitors.html", actor, view, conn, scope,
-                           gaps=gaps, manage=manage, kpis=BENCH_KPIS, errors=errors or [],
-                           saved=saved if saved is not None
-                           else request.query_params.get("saved"))
+                           gaps=gaps, manage=manage, kpis=BENCH_KPIS, errors=errors,
+                           saved=saved, status_code=status_code)
 
 
 def _managed_units(conn: Connection, actor: Actor) -> list[tuple[str, str, str]]:
@@ -332,7 +336,8 @@ def competitors_save(request: Request, ctx: ContextDep, actor: PageActor,
                 "period_start": period_start, "period_end": period_end, "value": value,
                 "source": source}, ""))
     except (InvalidInput, Forbidden) as exc:
-        return competitors_page(request, ctx, actor, errors=[f"{exc.where}: {exc.message}"])
+        return _competitors(request, ctx, actor, errors=[f"{exc.where}: {exc.message}"],
+                            status_code=exc.status)
     return RedirectResponse("/dashboard/competitors?saved=1", status_code=303)
 
 
@@ -353,8 +358,8 @@ async def competitors_import(request: Request, ctx: ContextDep, actor: PageActor
     needed = {"kpi", "competitor", "unit", "period_start", "period_end", "value"}
     missing = needed - {(name or "").strip() for name in reader.fieldnames or []}
     if missing:
-        return competitors_page(request, ctx, actor, errors=[
-            f"line 1: missing columns {', '.join(sorted(missing))}"])
+        return _competitors(request, ctx, actor, errors=[
+            f"line 1: missing columns {', '.join(sorted(missing))}"], status_code=422)
     errors: list[str] = []
     with ctx.db.write() as conn:
         checked = []
@@ -370,7 +375,7 @@ async def competitors_import(request: Request, ctx: ContextDep, actor: PageActor
             for values in checked:
                 save_benchmark(conn, values)
     if errors:
-        return competitors_page(request, ctx, actor, errors=errors)
+        return _competitors(request, ctx, actor, errors=errors, status_code=422)
     return RedirectResponse(f"/dashboard/competitors?saved={len(checked)}", status_code=303)
 
 

@@ -1,9 +1,13 @@
 """Staff scorecards: NPS or overall satisfaction per staff member with n, 95% interval, minimum n,
 and the score shrunk towards their unit's mean (domain/staff), plus the period's service star.
 
-Read from the responses that name a staff member, within the user's scope and filters (the
-aggregates hold no staff). A frontline user sees only their own responses, so their shrinkage
-has only themselves to lean on and their score is shown as it is.
+The sums per staff member come from the staff aggregate (`staff_agg`, store/staff_aggregates:
+whole months from its month rows, the days around them from its day rows) for the user's units
+and the date, unit, touchpoint, channel and staff filters. A frontline user, a slice the
+aggregate does not hold (segment, answer, aspect, customer attribute) and a database whose staff
+aggregate is still being filled read the responses that name a staff member instead; that path
+is also the reference the tests compare the aggregate with. A frontline user sees only their own
+responses, so their shrinkage has only themselves to lean on and their score is shown as it is.
 """
 
 from __future__ import annotations
@@ -14,14 +18,15 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tiyan.analytics.cube import Filters, raw_where, touchpoint_family
+from tiyan.analytics.cube import Filters, raw_where, scope_units, split_range, touchpoint_family
 from tiyan.analytics.dashboard import Scope
 from tiyan.domain.metrics import Estimate, MetricsError, mean_estimate, nps_from_counts
 from tiyan.domain.staff import PriorSource, StaffScore, StaffSums, staff_scorecard, star_rank
+from tiyan.store import staff_aggregates
 from tiyan.store import tables as t
 from tiyan.store.aggregates import BUSINESS_TIMEZONE
 
-KPIS = ("nps", "csat")
+KPIS = staff_aggregates.ITEMS
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,79 @@ class Scorecards:
         return sum(r.value.n for r in self.rows)
 
 
+@dataclass(frozen=True)
+class _StaffSums:
+    """One staff member's sums as the scorecard reads them (NPS answers as -100 / 0 / 100)."""
+
+    id: int
+    code: str
+    name: str
+    unit_id: int
+    unit_code: str
+    name_zh: str
+    name_en: str
+    n: int
+    total: float
+    sq: float
+    top: int
+    bottom: int
+
+
 def _per_staff(conn: Connection, scope: Scope, filters: Filters, kpi: str,
-               tz: str) -> Sequence[sa.Row]:  # type: ignore[type-arg]
+               tz: str) -> Sequence[_StaffSums]:
+    if from_aggregates(conn, scope, filters):
+        return _per_staff_from_aggregates(conn, scope, filters, kpi)
+    return _per_staff_from_responses(conn, scope, filters, kpi, tz)
+
+
+def from_aggregates(conn: Connection, scope: Scope, filters: Filters) -> bool:
+    """Whether the staff aggregate answers this view (see the module's docstring)."""
+    return not (scope.vis.staff_rows or filters.segment is not None or filters.answer is not None
+                or filters.aspect is not None or filters.attr is not None
+                or staff_aggregates.is_stale(conn))
+
+
+def _per_staff_from_aggregates(conn: Connection, scope: Scope, filters: Filters,
+                               kpi: str) -> list[_StaffSums]:
+    g = t.staff_agg
+    units = scope_units(scope.vis, scope.parent_of, filters.unit_id)
+    if not units:
+        return []
+    months, day_ranges = split_range(filters.date_from, filters.date_to)
+    parts = ([("m", *months)] if months else []) + [("d", a, b) for a, b in day_ranges]
+    common = [g.c.item_code == kpi, g.c.unit_id.in_(sorted(units))]
+    if filters.touchpoint_id is not None:
+        common.append(g.c.touchpoint_id.in_(touchpoint_family(conn, filters.touchpoint_id)))
+    if filters.channel:
+        common.append(g.c.channel == filters.channel)
+    if filters.staff_id is not None:
+        common.append(g.c.staff_id == filters.staff_id)
+    found: dict[int, tuple[int, float, float, int, int]] = {}
+    for grain, first, last in parts:
+        for staff_id, n, total, sq, top, bottom in conn.execute(
+                sa.select(g.c.staff_id, sa.func.sum(g.c.n), sa.func.sum(g.c.total),
+                          sa.func.sum(g.c.total_sq), sa.func.sum(g.c.top),
+                          sa.func.sum(g.c.bottom))
+                .where(g.c.grain == grain, g.c.bucket.between(first, last), *common)
+                .group_by(g.c.staff_id)):
+            before = found.get(staff_id, (0, 0.0, 0.0, 0, 0))
+            found[staff_id] = (before[0] + int(n), before[1] + float(total or 0),
+                               before[2] + float(sq or 0), before[3] + int(top or 0),
+                               before[4] + int(bottom or 0))
+    s, u = t.staff, t.org_unit
+    out = []
+    for row in conn.execute(
+            sa.select(s.c.id, s.c.code, s.c.name, s.c.unit_id, u.c.code, u.c.name_zh, u.c.name_en)
+            .join(u, u.c.id == s.c.unit_id).where(s.c.id.in_(sorted(found)))):
+        n, total, sq, top, bottom = found[row[0]]
+        if kpi == "nps":  # each answer as -100 / 0 / 100
+            total, sq = 100.0 * (top - bottom), 10_000.0 * (top + bottom)
+        out.append(_StaffSums(*row, n, total, sq, top, bottom))  # type: ignore[arg-type]
+    return out
+
+
+def _per_staff_from_responses(conn: Connection, scope: Scope, filters: Filters, kpi: str,
+                              tz: str) -> list[_StaffSums]:
     r, a, s, u = t.response, t.answer, t.staff, t.org_unit
     where = raw_where(scope.vis, scope.parent_of, filters, tz)
     if filters.touchpoint_id is not None:
@@ -63,7 +139,7 @@ def _per_staff(conn: Connection, scope: Scope, filters: Filters, kpi: str,
     x = a.c.value_num
     # NPS: each answer as -100 / 0 / 100, so that their mean is the NPS
     score = sa.case((x >= 9, 100.0), (x <= 6, -100.0), else_=0.0) if kpi == "nps" else x
-    return conn.execute(
+    rows = conn.execute(
         sa.select(s.c.id, s.c.code, s.c.name, s.c.unit_id, u.c.code.label("unit_code"),
                   u.c.name_zh, u.c.name_en, sa.func.count().label("n"),
                   sa.func.sum(score).label("total"), sa.func.sum(score * score).label("sq"),
@@ -73,7 +149,10 @@ def _per_staff(conn: Connection, scope: Scope, filters: Filters, kpi: str,
                      .join(u, u.c.id == s.c.unit_id))
         .where(where, r.c.status == "complete", a.c.item_code == kpi, x.is_not(None))
         .group_by(s.c.id, s.c.code, s.c.name, s.c.unit_id, u.c.code, u.c.name_zh,
-                  u.c.name_en)).all()
+                  u.c.name_en))
+    return [_StaffSums(x.id, x.code, x.name, x.unit_id, x.unit_code, x.name_zh, x.name_en,
+                       int(x.n), float(x.total or 0), float(x.sq or 0), int(x.top or 0),
+                       int(x.bottom or 0)) for x in rows]
 
 
 def scorecards(conn: Connection, scope: Scope, filters: Filters, kpi: str, *, min_n: int,
@@ -81,20 +160,18 @@ def scorecards(conn: Connection, scope: Scope, filters: Filters, kpi: str, *, mi
     if kpi not in KPIS:
         raise MetricsError(f'"{kpi}" is not a staff KPI ({", ".join(KPIS)})')
     found = _per_staff(conn, scope, filters, kpi, tz)
-    by_unit: dict[int, list[sa.Row]] = {}  # type: ignore[type-arg]
+    by_unit: dict[int, list[_StaffSums]] = {}
     for row in found:
         by_unit.setdefault(row.unit_id, []).append(row)
     rows: list[StaffRow] = []
     scored: dict[int, StaffScore] = {}
     for group in by_unit.values():
-        card = staff_scorecard([StaffSums(str(x.id), int(x.n), float(x.total or 0),
-                                          float(x.sq or 0)) for x in group], min_n=min_n)
+        card = staff_scorecard([StaffSums(str(x.id), x.n, x.total, x.sq) for x in group],
+                               min_n=min_n)
         for x, score in zip(group, card.scores, strict=True):
             scored[x.id] = score
-            n = int(x.n)
-            value = (nps_from_counts(int(x.top), n - int(x.top) - int(x.bottom),
-                                     int(x.bottom), min_n=min_n) if kpi == "nps"
-                     else mean_estimate(n, float(x.total or 0), float(x.sq or 0), min_n=min_n))
+            value = (nps_from_counts(x.top, x.n - x.top - x.bottom, x.bottom, min_n=min_n)
+                     if kpi == "nps" else mean_estimate(x.n, x.total, x.sq, min_n=min_n))
             rows.append(StaffRow(x.id, x.code, x.name, x.unit_id, x.unit_code, x.name_zh,
                                  x.name_en, value, score.shrunk, card.unit_mean,
                                  card.prior_strength, card.prior_source))

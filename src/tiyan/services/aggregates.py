@@ -21,6 +21,7 @@ from tiyan.store import (
     driver_aggregates,
     driver_aspect_aggregates,
     segment_aggregates,
+    staff_aggregates,
     text_aggregates,
 )
 
@@ -43,10 +44,13 @@ def catch_up(ctx: Context, progress: Callable[[int, int], None] | None = None) -
     with ctx.db.read() as conn:
         stale = text_aggregates.is_stale(conn) or driver_aspect_aggregates.is_stale(conn)
         segments_stale = segment_aggregates.is_stale(conn)
+        staff_stale = staff_aggregates.is_stale(conn)
     if stale:  # results stored before the text or driver-aspect aggregate existed
         rebuild_text(ctx)
     if segments_stale:  # responses folded before the segment sums existed
         segment_aggregates.rebuild(ctx.db, ctx.now)
+    if staff_stale:  # responses folded before the staff sums existed
+        staff_aggregates.rebuild(ctx.db, ctx.now)
     return count
 
 

@@ -196,11 +196,13 @@ def fold(conn: Connection, where: sa.ColumnElement[bool], *,
             conn.execute(insert)
     from tiyan.store.driver_aggregates import fold_pairs
     from tiyan.store.segment_aggregates import fold_segments
+    from tiyan.store.staff_aggregates import fold_staff
     from tiyan.store.unit_day_aggregates import fold_unit_days
 
     fold_pairs(conn, where, tz)  # item-pair sums for the key drivers (month rows only)
     fold_segments(conn, where, tz=tz)  # the same sums per customer segment
     fold_unit_days(conn, where, tz=tz)  # the day sums per unit subtree (day and week trends)
+    fold_staff(conn, where, tz=tz)  # the NPS and CSAT answers per staff member (scorecards)
 
 
 def _versions(conn: Connection, where: sa.ColumnElement[bool]) -> list[int]:
@@ -264,12 +266,14 @@ def clear(db: Database, now: dt.datetime) -> None:
     from tiyan.store.driver_aggregates import STALE as DRIVERS_STALE
     from tiyan.store.driver_aggregates import is_stale
     from tiyan.store.segment_aggregates import STALE as SEGMENTS_STALE
+    from tiyan.store.staff_aggregates import STALE as STAFF_STALE
 
     with db.write() as conn:
         conn.execute(G.delete())
         conn.execute(t.driver_agg.delete())
         conn.execute(t.segment_agg.delete())
         conn.execute(t.unit_day_agg.delete())
+        conn.execute(t.staff_agg.delete())
         conn.execute(F.delete())
         conn.execute(Q.delete())
         app_settings.put_value(conn, WATERMARK, 0, now)
@@ -277,6 +281,8 @@ def clear(db: Database, now: dt.datetime) -> None:
             app_settings.put_value(conn, DRIVERS_STALE, False, now)
         if app_settings.get_value(conn, SEGMENTS_STALE):
             app_settings.put_value(conn, SEGMENTS_STALE, False, now)
+        if app_settings.get_value(conn, STAFF_STALE):
+            app_settings.put_value(conn, STAFF_STALE, False, now)
     for key in [k for k in db.immutable_cache if isinstance(k, tuple)
                 and k[:1] == ("score_agg_question",)]:
         del db.immutable_cache[key]

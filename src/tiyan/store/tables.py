@@ -550,6 +550,25 @@ unit_day_agg = sa.Table(
     sqlite_with_rowid=False,
 )
 
+# The NPS and CSAT answers of responses that name a staff member (0014): per day and month x
+# staff member x unit x touchpoint (the response's) x channel x item code. Top and bottom count
+# answers >= 9 and <= 6 (promoters and detractors of an NPS answer). Folded with score_agg
+# (store/staff_aggregates); the staff scorecards read it.
+staff_agg = sa.Table(
+    "staff_agg", metadata,
+    sa.Column("grain", sa.String(1), nullable=False),
+    sa.Column("bucket", sa.Date, nullable=False),
+    sa.Column("staff_id", sa.Integer, nullable=False),
+    sa.Column("unit_id", sa.Integer, nullable=False),
+    sa.Column("touchpoint_id", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("item_code", sa.String(64), nullable=False),
+    *_score_sums(),
+    sa.PrimaryKeyConstraint("grain", "bucket", "staff_id", "unit_id", "touchpoint_id", "channel",
+                            "item_code"),
+    sqlite_with_rowid=False,
+)
+
 # Per published survey version and question: the touchpoint the question is about and where its
 # top and bottom boxes start (NPS: 9 and 6; a 1-5 scale: 4 and 2; yes/no: 1 and 0).
 score_agg_question = sa.Table(

@@ -21,6 +21,12 @@ def test_overview_in_both_languages_with_a_filter_and_an_export(page):
 
     page.goto("/dashboard?lang=en")
     assert page.get_by_role("heading", name="Overview").is_visible()
+    # every control of the filter form has the same height, so a row's labels line up
+    page.locator("#dash-more summary").click()
+    boxes = [page.locator(f"#dash-{x}").bounding_box()
+             for x in ("answer", "aspect", "aspect-label", "attr")]
+    assert len({(b["y"], b["height"]) for b in boxes}) == 1, boxes
+    page.locator("#dash-more summary").click()
     assert page.locator("#response-rate-tile").get_by_role("heading",
                                                            name="Response rate").is_visible()
     page.get_by_label("Channel").select_option("sms")

@@ -2,7 +2,8 @@
 
 Every figure carries its n and 95% interval (domain/metrics) and is "too few" under min n; a
 change is marked only when significant (domain/statistics). All reads go through analytics/cube,
-so they honour the actor's unit scope and read the aggregates, not the responses.
+so they honour the actor's unit scope and read the aggregates, not the responses; the response
+rate, on the overview and in the league, reads the invitations (analytics/response_rate).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tiyan.analytics import response_rate as rr
 from tiyan.analytics.cube import (
     Filters,
     Sums,
@@ -126,6 +128,8 @@ class Overview:
     kpis: list[Kpi]
     trend: list[TrendPoint]
     indices: list[IndexKpi]
+    response_rate: Kpi | None = None  # None when `rate_unavailable` names the filter
+    rate_unavailable: str | None = None
 
 
 def overview(conn: Connection, scope: Scope, filters: Filters, *, min_n: int,
@@ -151,7 +155,18 @@ def overview(conn: Connection, scope: Scope, filters: Filters, *, min_n: int,
         previous_responses=then_totals.get(RESPONSES, Sums()).n,
         kpis=kpis, trend=trend(conn, scope, filters, min_n=min_n, grain=grain,
                                definitions=definitions),
-        indices=indices)
+        indices=indices, response_rate=response_rate_kpi(conn, scope, filters, min_n),
+        rate_unavailable=rr.unavailable(filters))
+
+
+def response_rate_kpi(conn: Connection, scope: Scope, filters: Filters,
+                      min_n: int) -> Kpi | None:
+    """The response rate with the previous period's (None where the filters rule it out)."""
+    if rr.unavailable(filters) is not None:
+        return None
+    now = rr.invited(conn, scope.vis, scope.parent_of, filters).rate(min_n)
+    before = rr.invited(conn, scope.vis, scope.parent_of, filters.previous()).rate(min_n)
+    return _kpi(rr.RESPONSE_RATE, now, before, None)
 
 
 def _kpi(kpi: str, value: Estimate, previous: Estimate, target: float | None) -> Kpi:
@@ -288,6 +303,7 @@ class League:
     parent: LeagueRow | None
     rows: list[LeagueRow]  # values and changes also hold index_kpi(d) of `indices`
     indices: tuple[IndexDefinition, ...] = ()
+    rate_unavailable: str | None = None  # else values also hold rr.RESPONSE_RATE
 
 
 def league(conn: Connection, scope: Scope, filters: Filters, *, min_n: int) -> League:
@@ -321,10 +337,19 @@ def league(conn: Connection, scope: Scope, filters: Filters, *, min_n: int) -> L
     names = _unit_names(conn, [*heads, *([parent_id] if parent_id else [])])
     parent_totals = total_by_item(now_values)
     parent_est = _estimates(parent_totals, definitions, min_n)
+    why_no_rate = rr.unavailable(filters)
+    rates = None if why_no_rate else rr.group_rates(conn, scope.vis, scope.parent_of, filters,
+                                                     group_of)
+    tested: tuple[str, ...] = KPIS
+    if rates is not None:
+        parent_est[rr.RESPONSE_RATE] = rates.total.rate(min_n)
+        tested = (*KPIS, rr.RESPONSE_RATE)  # its n is the invitations, a part of the parent's
 
     def row(key: int, unit_id: int, own_only: bool) -> LeagueRow:
         values = _estimates(now_by.get(key, {}), definitions, min_n)
         before = _estimates(then_by.get(key, {}), definitions, min_n)
+        if rates is not None:
+            values[rr.RESPONSE_RATE], before[rr.RESPONSE_RATE] = rates.estimates(key, min_n)
         code, zh, en = names.get(unit_id, (str(unit_id), str(unit_id), str(unit_id)))
         return LeagueRow(
             unit_id, code, zh, en, bool(children_of.get(unit_id)) and not own_only, own_only,
@@ -332,7 +357,7 @@ def league(conn: Connection, scope: Scope, filters: Filters, *, min_n: int) -> L
             {kpi: compare(values[kpi], before[kpi]) for kpi in values},
             # not for the indices: their n is the smallest item n, so the unit's share of the
             # parent's responses (the overlap the test corrects for) is not known
-            {kpi: compare_to_parent(values[kpi], parent_est[kpi]) for kpi in KPIS})
+            {kpi: compare_to_parent(values[kpi], parent_est[kpi]) for kpi in tested})
 
     rows = [row(h, h, False) for h in heads]
     if parent_id is not None and now_by.get(-parent_id, {}).get(RESPONSES):
@@ -343,7 +368,7 @@ def league(conn: Connection, scope: Scope, filters: Filters, *, min_n: int) -> L
         code, zh, en = names.get(parent_id, ("", "", ""))
         parent_row = LeagueRow(parent_id, code, zh, en, True, False,
                                parent_totals.get(RESPONSES, Sums()).n, parent_est, {}, {})
-    return League(parent_row, rows, tuple(definitions))
+    return League(parent_row, rows, tuple(definitions), why_no_rate)
 
 
 def _by_group(values: Mapping[tuple[object, ...], Sums]) -> dict[object, dict[str, Sums]]:

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from tiyan.analytics import dashboard as d
 from tiyan.analytics.cube import Filters
+from tiyan.analytics.response_rate import RESPONSE_RATE
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.customer_value import SEGMENT_NAMES, segment_label
 from tiyan.domain.metrics import Estimate
@@ -40,7 +41,7 @@ from tiyan.web.ui.render import render
 router = APIRouter(include_in_schema=False)
 CHANNELS = ("sms", "email", "qr", "phone", "link", "api", "kiosk", "import")
 FORMATS = {"nps": "{:+.1f}", "csat": "{:.2f}", "csat_top2": "{:.1f}%", "ces": "{:.2f}",
-           "index": "{:.1f}"}
+           "index": "{:.1f}", "response_rate": "{:.1f}%"}
 TARGET_KPIS = ("nps", "csat", "csat_top2", "ces")
 STAFF_CHOICES = 500  # staff offered in the picker; any other code can still be typed
 ASPECT_LABELS = ("negative", "positive", "neutral")
@@ -234,7 +235,8 @@ def overview_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRe
         }
         return _page(request, "dashboard_overview.html", actor, view, conn, scope, data=data,
                      manage_surveys=Permission.MANAGE_SURVEYS,
-                     has_data=any(p.responses for p in data.trend) or data.responses > 0,
+                     has_data=any(p.responses for p in data.trend) or data.responses > 0
+                     or bool(data.response_rate and data.response_rate.value.n),
                      chart_json=json.dumps(chart, ensure_ascii=False))
 
 
@@ -317,13 +319,16 @@ def table_rows(request: Request, ctx: Any, actor: Actor, page: str) -> tuple[lis
                 head += [t_(f"kpi.{k}"), t_("dash.n_of", kpi=t_(f"kpi.{k}"))]
             for i in league.indices:
                 head += [i.name(t_.locale), t_("dash.n_of", kpi=i.name(t_.locale))]
-            kpis = [*d.KPIS, *(d.index_kpi(i) for i in league.indices)]
+            rate = t_("kpi.response_rate")
+            head += [rate, t_("dash.n_invited", kpi=rate)]
+            kpis = [*d.KPIS, *(d.index_kpi(i) for i in league.indices), RESPONSE_RATE]
             rows = []
             for r in league.rows:
                 row: list[Any] = [r.code, (r.name_zh if zh else r.name_en)
                                   + (f" ({t_('dash.own')})" if r.own_only else ""), r.responses]
-                for k in kpis:
-                    row += [value(r.values[k]), r.values[k].n]
+                for k in kpis:  # no response rate where the slice rules it out: empty cells
+                    est = r.values.get(k)
+                    row += [None, None] if est is None else [value(est), est.n]
                 rows.append(row)
             return head, rows
         if page == "journey":

@@ -37,7 +37,7 @@ from tiyan.store.aggregates import (
     _responses_select,
 )
 from tiyan.store.scoped import visible
-from tiyan.store.unit_day_aggregates import top_units
+from tiyan.store.subtrees import top_units
 
 G, U = t.score_agg, t.unit_day_agg
 DIMENSIONS = ("month", "day", "unit_id", "touchpoint_id", "channel", "item_code")

@@ -57,7 +57,7 @@ def test_question_boxes_and_touchpoints():
 
 
 def test_top_units_of_whole_subtrees_and_none_for_a_broken_one():
-    from tiyan.store.unit_day_aggregates import top_units
+    from tiyan.store.subtrees import top_units
 
     parents = {1: None, 2: 1, 3: 1, 4: 2, 5: 2, 6: 3}
     assert top_units(frozenset(parents), parents) == [1]

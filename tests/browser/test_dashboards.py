@@ -21,6 +21,8 @@ def test_overview_in_both_languages_with_a_filter_and_an_export(page):
 
     page.goto("/dashboard?lang=en")
     assert page.get_by_role("heading", name="Overview").is_visible()
+    # a laptop shows the top bar's links, no menu button
+    assert page.locator(".topbar nav").is_visible() and page.locator("#menu-toggle").is_hidden()
     # every control of the filter form has the same height, so a row's labels line up
     page.locator("#dash-more summary").click()
     boxes = [page.locator(f"#dash-{x}").bounding_box()
@@ -103,19 +105,37 @@ def test_journey_view_marks_peak_and_end_in_both_languages(page):
 
 
 def test_dashboards_fit_a_phone(browser, server):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=server,
-                                  locale="en-US")
-    page = context.new_page()
-    page.goto("/login?lang=en")
-    page.get_by_label("E-mail").fill("cx@demo.tiyan.dev")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/")
-    page.goto("/dashboard/units")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 400
-    screenshot(page, "dashboard-units-phone")
-    context.close()
+    """On a 375 px screen the top bar's links sit behind a menu button, so the page starts near
+    the top; without JavaScript they are shown as they are on a laptop."""
+    for script in (True, False):
+        context = browser.new_context(viewport={"width": 375, "height": 812}, base_url=server,
+                                      locale="en-US", java_script_enabled=script)
+        page = context.new_page()
+        page.goto("/login?lang=en")
+        page.get_by_label("E-mail").fill("cx@demo.tiyan.dev")
+        page.get_by_label("Password").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/")
+        page.goto("/dashboard/units")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375
+        links, toggle = page.locator(".topbar nav"), page.locator("#menu-toggle")
+        if not script:
+            assert links.is_visible() and toggle.is_hidden()
+            context.close()
+            continue
+        assert toggle.is_visible() and links.is_hidden() and page.locator(".who").is_hidden()
+        assert page.locator("h1").bounding_box()["y"] < 100  # was 418 with every link shown
+        screenshot(page, "dashboard-units-phone")
+        toggle.click()
+        assert toggle.get_attribute("aria-expanded") == "true" and links.is_visible()
+        screenshot(page, "dashboard-units-phone-menu")
+        page.keyboard.press("Escape")
+        assert links.is_hidden() and toggle.get_attribute("aria-expanded") == "false"
+        toggle.click()
+        links.get_by_role("link", name="Responses").click()
+        page.wait_for_url("**/responses")
+        context.close()
 
 
 

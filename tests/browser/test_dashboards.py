@@ -200,4 +200,5 @@ def test_targets_from_the_tab_bar_and_a_wrong_target_shown_with_a_422(page):
     assert sent.value.status == 422
     errors = page.locator("#targets-errors").inner_text()
     assert "target: a nps target lies from -100 to 100" in errors
+    assert form.get_by_label("Target").input_value() == "120"  # the form as it was sent
     screenshot(page, "dashboard-targets-error-en")

@@ -110,6 +110,7 @@ def test_targets_by_form_and_csv_show_as_gaps(ready, client):
         "period_end": "2026-12-31", "target": "120", "csrf_token": token})
     assert wrong.status_code == 422  # the form again, with what is wrong
     assert 'id="targets-errors"' in wrong.text and "target: a nps target lies from" in wrong.text
+    assert 'value="north" selected' in wrong.text and 'value="120"' in wrong.text  # as sent
     overview = client.get(f"/dashboard?{PERIOD}&lang=en").text
     assert "Target 20.0" in overview and "gap -20.00" in overview
     bad = "kpi,unit,period_start,period_end,target\ncsat,n1,2026-01-01,2026-12-31,4.2\n" \

@@ -136,6 +136,7 @@ def test_competitor_benchmarks_by_form_and_csv_show_as_gaps(ready, client):
         "kpi": "nps", "competitor": "", "unit": "north", "period_start": "2026-01-01",
         "period_end": "2026-12-31", "value": "10", "csrf_token": token})
     assert missing.status_code == 422 and "competitor: name the competitor" in missing.text
+    assert 'name="value" required value="10"' in missing.text  # the form as sent
     assert "Rival B" not in client.get(f"/dashboard/competitors?{PERIOD}").text
     good = "kpi,competitor,unit,period_start,period_end,value,source\n" \
            "csat,对手乙,n1,2026-01-01,2026-12-31,4.1,行业报告\n"

@@ -409,8 +409,10 @@ def targets_page(request: Request, ctx: ContextDep, actor: PageActor,
 
 
 def _targets_form(request: Request, ctx: Any, actor: Actor, *, saved: int | None = None,
-                  errors: Sequence[str] = (), status_code: int = 200) -> HTMLResponse:
-    """The targets page; with `errors` (a form or file that was not saved) and their status."""
+                  errors: Sequence[str] = (), status_code: int = 200,
+                  values: dict[str, str] | None = None) -> HTMLResponse:
+    """The targets page; with `errors` (a form or file that was not saved), their status and the
+    form's `values` as sent."""
     actor.require(Permission.MANAGE_SURVEYS)
     with ctx.db.read() as conn:
         units = _target_units(conn, actor)
@@ -424,7 +426,7 @@ def _targets_form(request: Request, ctx: Any, actor: Actor, *, saved: int | None
         kpis = target_choices(conn, translator(request))
     return render(request, "dashboard_targets.html", actor=actor, units=units, rows=rows,
                   kpis=kpis, kpi_names=dict(kpis), saved=saved, errors=errors,
-                  status_code=status_code)
+                  status_code=status_code, values=values or {})
 
 
 def target_kpis(conn: Connection) -> tuple[str, ...]:
@@ -506,7 +508,9 @@ def targets_save(request: Request, ctx: ContextDep, actor: PageActor,
                 kpi, unit, period_start, period_end, target), ""))
     except (InvalidInput, Forbidden) as exc:
         return _targets_form(request, ctx, actor, errors=[f"{exc.where}: {exc.message}"],
-                             status_code=exc.status)
+                             status_code=exc.status, values={
+                                 "kpi": kpi, "unit": unit, "period_start": period_start,
+                                 "period_end": period_end, "target": target})
     return RedirectResponse("/dashboard/targets?saved=1", status_code=303)
 
 

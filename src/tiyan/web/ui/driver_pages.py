@@ -253,8 +253,10 @@ def competitors_page(request: Request, ctx: ContextDep, actor: PageActor,
 
 
 def _competitors(request: Request, ctx: Any, actor: Actor, *, saved: int | None = None,
-                 errors: Sequence[str] = (), status_code: int = 200) -> HTMLResponse:
-    """The gaps page; with `errors` (a form or file that was not saved) and their status."""
+                 errors: Sequence[str] = (), status_code: int = 200,
+                 values: dict[str, str] | None = None) -> HTMLResponse:
+    """The gaps page; with `errors` (a form or file that was not saved), their status and the
+    form's `values` as sent."""
     with ctx.db.read() as conn:
         scope = d.dashboard_scope(conn, actor)
         view = pages.parse_view(request, conn, scope)
@@ -262,7 +264,7 @@ def _competitors(request: Request, ctx: Any, actor: Actor, *, saved: int | None 
         manage = _managed_units(conn, actor)
         return pages._page(request, "dashboard_competitors.html", actor, view, conn, scope,
                            gaps=gaps, manage=manage, kpis=BENCH_KPIS, errors=errors,
-                           saved=saved, status_code=status_code)
+                           saved=saved, status_code=status_code, values=values or {})
 
 
 def _managed_units(conn: Connection, actor: Actor) -> list[tuple[str, str, str]]:
@@ -329,15 +331,14 @@ def competitors_save(request: Request, ctx: ContextDep, actor: PageActor,
                      csrf_token: Annotated[str, Form()] = "") -> Response:
     actor.require(Permission.MANAGE_SURVEYS)
     pages._require_csrf(request, csrf_token)
+    values = {"kpi": kpi, "competitor": competitor, "unit": unit, "period_start": period_start,
+              "period_end": period_end, "value": value, "source": source}
     try:
         with ctx.db.write() as conn:
-            save_benchmark(conn, check_benchmark(conn, actor, {
-                "kpi": kpi, "competitor": competitor, "unit": unit,
-                "period_start": period_start, "period_end": period_end, "value": value,
-                "source": source}, ""))
+            save_benchmark(conn, check_benchmark(conn, actor, values, ""))
     except (InvalidInput, Forbidden) as exc:
         return _competitors(request, ctx, actor, errors=[f"{exc.where}: {exc.message}"],
-                            status_code=exc.status)
+                            status_code=exc.status, values=values)
     return RedirectResponse("/dashboard/competitors?saved=1", status_code=303)
 
 

@@ -100,7 +100,7 @@ def test_the_schema_upgrade_fills_the_unit_day_sums_from_the_day_rows(folded):
     before = table_rows(ctx)[1]
     assert before
     command.downgrade(alembic_config(ctx.db), "0012")
-    upgrade(ctx.db, "0013")
+    upgrade(ctx.db)
     assert table_rows(ctx)[1] == before
 
 

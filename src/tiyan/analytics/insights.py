@@ -200,8 +200,10 @@ def _aspect_rows(counts: Mapping[tuple[int, str, str], tuple[int, float]],
 
 
 def _quotes(conn: Connection, scope: Scope, filters: Filters, limit: int) -> list[Quote]:
-    """The most negative aspect mentions of the period, newest first on ties; one per comment and
-    one per wording (a clause many customers wrote alike is quoted once)."""
+    """The most negative aspect mentions of the period, the latest analysed first on ties (read
+    in that order from the index on text_aspect (label, score, id DESC), stopping after the
+    first matches); one per comment and one per wording (a clause many customers wrote alike is
+    quoted once)."""
     r, ta, x, u = t.response, t.text_analysis, t.text_aspect, t.org_unit
     query = (sa.select(r.c.public_id, x.c.analysis_id, x.c.aspect_code, x.c.score,
                        x.c.evidence, ta.c.redacted_text, r.c.submitted_at, u.c.code)
@@ -209,7 +211,7 @@ def _quotes(conn: Connection, scope: Scope, filters: Filters, limit: int) -> lis
                           .join(r, r.c.id == x.c.response_id)
                           .join(u, u.c.id == r.c.unit_id))
              .where(*_where(conn, scope, filters, ta), x.c.label == "negative")
-             .order_by(x.c.score, r.c.submitted_at.desc(), x.c.id)
+             .order_by(x.c.score, x.c.id.desc())
              .limit(limit * 20))
     out: list[Quote] = []
     seen: set[int] = set()

@@ -2,10 +2,12 @@
 
 The counterpart of analytics/cube for `text_agg` (store/text_aggregates): a date range is cut
 into whole months and leftover days, units come in full from the user's visibility, and a
-touchpoint filter takes its sub-touchpoints. A user who may see only their own responses
-(frontline), a view sliced by customer segment or staff, or a database whose aggregate is still
-marked stale after an upgrade, is served from the analyses themselves instead
-(`from_aggregates` says which).
+touchpoint filter takes its sub-touchpoints. Without a touchpoint or channel filter (or grouping),
+a user who sees whole subtrees is served from the sums per unit subtree (`unit_text_agg`): one
+row per bucket, aspect and label for each top unit of the scope. A user who may see only their
+own responses (frontline), a view sliced by customer segment or staff, or a database whose
+aggregate is still marked stale after an upgrade, is served from the analyses themselves
+instead (`from_aggregates` says which).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from sqlalchemy.engine import Connection
 from tiyan.analytics.cube import Filters, scope_units, split_range, touchpoint_family
 from tiyan.domain.access import Visibility
 from tiyan.store import tables as t
+from tiyan.store.subtrees import top_units
 from tiyan.store.text_aggregates import COMMENTS, is_stale
 
-G = t.text_agg
+G, UT = t.text_agg, t.unit_text_agg
 DIMENSIONS = ("touchpoint_id", "aspect_code", "label")
 
 Key = tuple[object, ...]
@@ -50,19 +53,22 @@ def text_sums(conn: Connection, vis: Visibility, parent_of: Mapping[int, int | N
                    if filters.touchpoint_id is not None else None)
     months, day_ranges = split_range(filters.date_from, filters.date_to)
     parts = ([("m", *months)] if months else []) + [("d", a, b) for a, b in day_ranges]
-    cols = [G.c[name] for name in by]
+    tops = (top_units(units, parent_of) if touchpoints is None and not filters.channel
+            and "touchpoint_id" not in by else None)
+    source = G if tops is None else UT
+    cols = [source.c[name] for name in by]
     out: dict[Key, tuple[int, float]] = {}
     for grain, first, last in parts:
-        where = [G.c.grain == grain, G.c.bucket.between(first, last),
-                 G.c.unit_id.in_(sorted(units))]
+        where = [source.c.grain == grain, source.c.bucket.between(first, last),
+                 source.c.unit_id.in_(sorted(units) if tops is None else tops)]
         if comments is not None:
-            where.append(G.c.aspect_code == COMMENTS if comments
-                         else G.c.aspect_code != COMMENTS)
+            where.append(source.c.aspect_code == COMMENTS if comments
+                         else source.c.aspect_code != COMMENTS)
         if touchpoints is not None:
             where.append(G.c.touchpoint_id.in_(touchpoints))
         if filters.channel:
             where.append(G.c.channel == filters.channel)
-        query = (sa.select(*cols, sa.func.sum(G.c.n), sa.func.sum(G.c.total))
+        query = (sa.select(*cols, sa.func.sum(source.c.n), sa.func.sum(source.c.total))
                  .where(*where).group_by(*cols))
         width = len(cols)
         for row in conn.execute(query):

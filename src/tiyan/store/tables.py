@@ -438,9 +438,11 @@ text_aspect = sa.Table(
     sa.Column("label", sa.String(16), nullable=False),
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("evidence", sa.Text, nullable=False),
-    # the most negative quotes: read in score order, stopping after the first matches (0008)
-    sa.Index("ix_text_aspect_label_score", "label", "score"),
 )
+# the most negative quotes: read in their order (score, newest first), stopping after the first
+# matches (0016)
+sa.Index("ix_text_aspect_label_score_id", text_aspect.c.label, text_aspect.c.score,
+         text_aspect.c.id.desc())
 
 # --- targets and benchmarks ---------------------------------------------------------------
 
@@ -566,6 +568,22 @@ staff_agg = sa.Table(
     *_score_sums(),
     sa.PrimaryKeyConstraint("grain", "bucket", "staff_id", "unit_id", "touchpoint_id", "channel",
                             "item_code"),
+    sqlite_with_rowid=False,
+)
+
+# The rows of text_agg added up per unit subtree (the unit and every unit below it) over survey,
+# touchpoint and channel (0016): per day and month x unit x aspect code x label. Kept with
+# text_agg (store/text_aggregates); the text insights page reads it.
+unit_text_agg = sa.Table(
+    "unit_text_agg", metadata,
+    sa.Column("grain", sa.String(1), nullable=False),
+    sa.Column("bucket", sa.Date, nullable=False),
+    sa.Column("unit_id", sa.Integer, nullable=False),
+    sa.Column("aspect_code", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(16), nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.Float, nullable=False),
+    sa.PrimaryKeyConstraint("unit_id", "grain", "bucket", "aspect_code", "label"),
     sqlite_with_rowid=False,
 )
 

@@ -8,6 +8,11 @@ channel × aspect code × sentiment label, the number of rows and the sum of the
   the sum of their document scores (so comments, negative comments and the mean sentiment of a
   step all follow by summing rows).
 
+`unit_text_agg` holds the same rows added up per unit subtree over survey, touchpoint and channel
+(store/subtrees), changed by the same statements as `text_agg`: the text insights page of a user
+who sees whole subtrees, without a touchpoint or channel filter, reads one row per bucket, aspect
+and label for each top unit of the scope.
+
 The touchpoint is the comment question's own touchpoint where the survey sets one, else the
 response's, as for the score aggregates. Every change of the results changes the sums in the
 same transaction: `fold_analyses` right after analyses are inserted, `unfold_responses` right
@@ -29,12 +34,14 @@ from sqlalchemy.engine import Connection
 from tiyan.store import app_settings
 from tiyan.store import tables as t
 from tiyan.store.aggregates import BUSINESS_TIMEZONE, _insert, day_of, ensure_questions, month_of
+from tiyan.store.subtrees import add_per_subtree
 
 COMMENTS = ""  # the aspect code of the rows that count analysed comments
 STALE = "text_agg.stale"
 CHUNK = 50_000
 
 R, TA, X, Q, G = t.response, t.text_analysis, t.text_aspect, t.score_agg_question, t.text_agg
+UT = t.unit_text_agg
 KEY = ("grain", "bucket", "unit_id", "survey_id", "touchpoint_id", "channel", "aspect_code",
        "label")
 SUMS = ("n", "total")
@@ -67,12 +74,16 @@ def _add(conn: Connection, where: sa.ColumnElement[bool], sign: int, tz: str) ->
     dialect = conn.dialect.name
     for grain in ("d", "m"):
         for aspects in (False, True):
-            insert = _insert(conn, G).from_select(
-                list(KEY + SUMS), _select(dialect, grain, where, sign, tz, aspects))
+            select = _select(dialect, grain, where, sign, tz, aspects)
+            insert = _insert(conn, G).from_select(list(KEY + SUMS), select)
             insert = insert.on_conflict_do_update(
                 index_elements=list(KEY),
                 set_={name: G.c[name] + insert.excluded[name] for name in SUMS})
             conn.execute(insert)
+            rows = sa.select(*[c.label(name) for c, name in zip(
+                select.subquery().c, KEY + SUMS, strict=True)]).subquery("text_rows")
+            add_per_subtree(conn, UT, rows, {name: rows.c[name] for name in (
+                "grain", "bucket", "aspect_code", "label", *SUMS)}, SUMS)
 
 
 def _ensure_questions(conn: Connection, where: sa.ColumnElement[bool],
@@ -120,6 +131,7 @@ def rebuild_in(conn: Connection, now: dt.datetime, cache: dict[object, object], 
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("LOCK TABLE text_agg IN EXCLUSIVE MODE"))
     conn.execute(G.delete())
+    conn.execute(UT.delete())
     last = int(conn.execute(sa.select(sa.func.max(TA.c.id))).scalar() or 0)
     total = int(conn.execute(sa.select(sa.func.count()).select_from(TA)).scalar() or 0)
     done, position = 0, 0

@@ -43,14 +43,13 @@ def upgrade() -> None:
         " SELECT unit_up.ancestor_id, s.grain, s.bucket, s.aspect_code, s.label, sum(s.n),"
         " sum(s.total) FROM text_agg s JOIN unit_up ON unit_up.unit_id = s.unit_id"
         " GROUP BY unit_up.ancestor_id, s.grain, s.bucket, s.aspect_code, s.label"))
-    with op.batch_alter_table('text_aspect', schema=None) as batch_op:
-        batch_op.drop_index('ix_text_aspect_label_score')
-        batch_op.create_index('ix_text_aspect_label_score_id',
-                              ['label', 'score', sa.text('id DESC')], unique=False)
+    op.drop_index('ix_text_aspect_label_score', table_name='text_aspect')
+    op.create_index('ix_text_aspect_label_score_id', 'text_aspect',
+                    ['label', 'score', sa.text('id DESC')], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('text_aspect', schema=None) as batch_op:
-        batch_op.drop_index('ix_text_aspect_label_score_id')
-        batch_op.create_index('ix_text_aspect_label_score', ['label', 'score'], unique=False)
+    op.drop_index('ix_text_aspect_label_score_id', table_name='text_aspect')
+    op.create_index('ix_text_aspect_label_score', 'text_aspect', ['label', 'score'],
+                    unique=False)
     op.drop_table('unit_text_agg')

@@ -19,6 +19,8 @@ benchmark company, times the queries behind each page (p50 of --rounds runs, war
             back, items joined to the customers' transactions in the 90 days after (DuckDB: the
             item matrix with the same EXISTS). An opt-in view that reads the responses; it is
             reported apart and not in max_ratio_vs_duckdb / max_p50_ms;
+- staff:    the staff scorecards (NPS) over 12 months: sums per staff member from staff_agg,
+            shrinkage and the service star (DuckDB: promoters and detractors per staff member);
 - text:     the text insights page over 12 months: analysed comments and aspect mentions per
             aspect × sentiment, this and the previous period (from text_agg), and the 10 most
             negative quotes (text_aspect in score order, joined to the responses).
@@ -53,6 +55,7 @@ from tiyan.analytics import dashboard as d  # noqa: E402
 from tiyan.analytics import drivers_view as dv  # noqa: E402
 from tiyan.analytics.cube import Filters, utc_bounds  # noqa: E402
 from tiyan.analytics.insights import text_insights  # noqa: E402
+from tiyan.analytics.staff_view import scorecards  # noqa: E402
 from tiyan.context import Context  # noqa: E402
 from tiyan.demo.generate import ROOT, generate_responses  # noqa: E402
 from tiyan.domain.access import Actor, Grant, Role, build_scope  # noqa: E402
@@ -61,7 +64,11 @@ from tiyan.services.aggregates import rebuild_text  # noqa: E402
 from tiyan.services.jobs import Worker  # noqa: E402
 from tiyan.services.responses import ResponseRequest, do_submit_response  # noqa: E402
 from tiyan.settings import load_settings  # noqa: E402
-from tiyan.store import driver_aggregates, driver_aspect_aggregates  # noqa: E402
+from tiyan.store import (  # noqa: E402
+    driver_aggregates,
+    driver_aspect_aggregates,
+    staff_aggregates,
+)
 from tiyan.store import tables as t  # noqa: E402
 from tiyan.store.db import Database  # noqa: E402
 from tiyan.store.migrate import upgrade  # noqa: E402
@@ -118,6 +125,7 @@ def app_queries(ctx: Context, actor: Actor, filters: Filters, month: Filters,
         "drivers_aspects": run(lambda c, s: dv.key_drivers(c, s, month, "nps", min_n=30,
                                                            aspects=True)),
         "text": run(lambda c, s: text_insights(c, s, filters, min_n=30)),
+        "staff": run(lambda c, s: scorecards(c, s, filters, "nps", min_n=30)),
     }
 
 
@@ -234,7 +242,7 @@ def duckdb_copy(ctx: Context) -> Any:
     cursor = raw.cursor()
     queries = {
         "response": "SELECT id, unit_id, survey_version_id, touchpoint_id, channel, status, "
-                    "submitted_at, customer_id FROM response",
+                    "submitted_at, customer_id, staff_id FROM response",
         "customer_transaction": "SELECT customer_id, occurred_at FROM customer_transaction",
         "answer": "SELECT response_id, question_key, item_code, value_num FROM answer "
                   "WHERE value_num IS NOT NULL",
@@ -253,7 +261,7 @@ def duckdb_copy(ctx: Context) -> Any:
         while rows := cursor.fetchmany(500_000):
             batches.append(pa.table({c: [row[i] for row in rows]
                                      for i, c in enumerate(columns)}))
-        table = pa.concat_tables(batches) if batches else None
+        table = pa.concat_tables(batches, promote_options="permissive") if batches else None
         if table is None:
             if name == "customer_transaction":
                 con.execute(f"CREATE TABLE {name} (customer_id BIGINT, occurred_at TIMESTAMP)")
@@ -343,12 +351,19 @@ def duckdb_queries(con: Any, filters: Filters, month: Filters,
             f"JOIN response r ON r.id = x.response_id "
             f"WHERE r.status = 'complete' AND r.unit_id IN ({unit_list}) AND x.label = 'negative' "
             f"AND r.submitted_at >= ? AND r.submitted_at < ? "
-            f"ORDER BY x.score, r.submitted_at DESC, x.id LIMIT 40",
+            f"ORDER BY x.score, x.id DESC LIMIT 40",
             [now_low, now_high]).fetchall()
         return counts, comments, quotes
 
+    def staff() -> Any:
+        return con.execute(
+            f"SELECT r.staff_id, count(*), sum(CASE WHEN value_num >= 9 THEN 1 ELSE 0 END), "
+            f"sum(CASE WHEN value_num <= 6 THEN 1 ELSE 0 END) {base} AND a.item_code = 'nps' "
+            f"AND r.staff_id IS NOT NULL AND r.submitted_at >= ? AND r.submitted_at < ? "
+            f"GROUP BY ALL", [now_low, now_high]).fetchall()
+
     return {"overview": overview, "league": league, "journey": journey, "drivers": drivers,
-            "text": text}
+            "text": text, "staff": staff}
 
 
 def freshness(ctx: Context, actor: Actor, filters: Filters) -> float:
@@ -398,6 +413,12 @@ def main() -> None:
         agg_catch_up(ctx)
         print(f"aggregates rebuilt for the item-pair sums in {time.perf_counter() - started:.1f} s",
               file=sys.stderr)
+    with ctx.db.read() as conn:
+        staff_stale = staff_aggregates.is_stale(conn)
+    if staff_stale:  # aggregated before the staff sums existed
+        started = time.perf_counter()
+        staff_aggregates.rebuild(ctx.db, ctx.now)
+        print(f"staff sums rebuilt in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     added = ensure_text_results(ctx)
     if added:
         print(f"stored text results for {added:,} generated comments", file=sys.stderr)

@@ -108,6 +108,8 @@ def test_define_by_form_show_on_the_overview_and_export(world, client):
     sign_in(client, "cx@t.test", PASSWORD)
     page = client.get("/dashboard/indices?lang=en")
     assert page.status_code == 200
+    assert '<a href="/dashboard/indices" id="indices-tab" aria-current="page">Composite indices' \
+        in page.text
     token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
     bad = client.post("/dashboard/indices", data={
         "code": "csi", "name_zh": "指数", "name_en": "Index", "items": "nps -1",
@@ -141,6 +143,7 @@ def test_define_by_form_show_on_the_overview_and_export(world, client):
     assert deleted.status_code == 303 and indices.list_indices(world.ctx) == []
     sign_in(client, "mgr.n1@t.test", PASSWORD)
     assert client.get("/dashboard/indices").status_code == 403
+    assert 'id="indices-tab"' not in client.get(f"/dashboard?{PERIOD}").text
 
 
 def test_the_league_has_a_column_per_index_in_scope(defined):

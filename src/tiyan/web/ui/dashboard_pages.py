@@ -234,7 +234,6 @@ def overview_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRe
                        "csat": t_("home.csat")},
         }
         return _page(request, "dashboard_overview.html", actor, view, conn, scope, data=data,
-                     manage_surveys=Permission.MANAGE_SURVEYS,
                      has_data=any(p.responses for p in data.trend) or data.responses > 0
                      or bool(data.response_rate and data.response_rate.value.n),
                      chart_json=json.dumps(chart, ensure_ascii=False))

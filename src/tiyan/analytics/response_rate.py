@@ -59,8 +59,14 @@ def unavailable(filters: Filters) -> str | None:
 
 def invitation_where(conn: Connection, vis: Visibility, parent_of: Mapping[int, int | None],
                      filters: Filters, tz: str = BUSINESS_TIMEZONE) -> sa.ColumnElement[bool]:
-    """The invitations sent in the range that the user's scope and the filters select."""
+    """The invitations sent in the range that the user's scope and the filters select.
+
+    Channel and customer are compared as `channel || ''` and `customer_id + 0`: the same values,
+    but SQLite (which has no table statistics here) then cannot pick the index on channel or on
+    customer, which would read every invitation of the channel or segment ever sent, over the
+    range on (unit, sent_at) of the index that holds every filtered column."""
     low, high = utc_bounds(filters.date_from, filters.date_to, tz)
+    customer = INV.c.customer_id + 0
     clauses = [visible(vis, INV.c.unit_id, INV.c.staff_id), INV.c.sent_at >= low,
                INV.c.sent_at < high]
     if filters.unit_id is not None:
@@ -68,15 +74,15 @@ def invitation_where(conn: Connection, vis: Visibility, parent_of: Mapping[int, 
     if filters.touchpoint_id is not None:
         clauses.append(INV.c.touchpoint_id.in_(touchpoint_family(conn, filters.touchpoint_id)))
     if filters.channel:
-        clauses.append(INV.c.channel == filters.channel)
+        clauses.append(INV.c.channel.concat("") == filters.channel)
     if filters.segment is not None:
-        clauses.append(INV.c.customer_id.in_(
+        clauses.append(customer.in_(
             sa.select(t.customer.c.id).where(t.customer.c.segment == filters.segment)))
     if filters.staff_id is not None:
         clauses.append(INV.c.staff_id == filters.staff_id)
     if filters.attr is not None:  # compared as text, as cube.raw_where does
         key, value = filters.attr
-        clauses.append(INV.c.customer_id.in_(sa.select(t.customer.c.id).where(
+        clauses.append(customer.in_(sa.select(t.customer.c.id).where(
             sa.cast(t.customer.c.attributes[key].as_string(), sa.Text) == value)))
     return sa.and_(*clauses)
 

@@ -1,4 +1,4 @@
-// The 12-month trend on the home page: responses (bars, lower third), NPS and CSAT (lines).
+// The trend on the home page and the overview: responses (bars, lower third), NPS and CSAT (lines).
 (function () {
   var node = document.getElementById("trend-chart");
   var source = document.getElementById("trend-data");
@@ -12,6 +12,9 @@
     };
   };
   var nps = padded(10, -100, 100), csat = padded(0.5, 1, 5);
+  // counts over the bars only where each bar has room for one; points only where they can be told apart
+  var roomy = node.clientWidth / Math.max(data.months.length, 1) > 36;
+  var dots = data.months.length <= 60;
   chart.on("finished", function () { node.dataset.ready = "true"; });
   chart.setOption({
     color: ["#c9d3e0", "#0b6e4f", "#d9822b"],
@@ -26,11 +29,11 @@
     ],
     series: [
       { name: data.labels.responses, type: "bar", yAxisIndex: 2, data: data.responses,
-        barWidth: "45%", label: { show: node.clientWidth > 640, position: "top", color: "#5b6475", fontSize: 11 } },
+        barWidth: "45%", label: { show: roomy, position: "top", color: "#5b6475", fontSize: 11 } },
       { name: data.labels.nps, type: "line", yAxisIndex: 0, data: data.nps, smooth: true,
-        symbolSize: 7, lineStyle: { width: 3 } },
+        symbolSize: 7, showSymbol: dots, lineStyle: { width: dots ? 3 : 1.5 } },
       { name: data.labels.csat, type: "line", yAxisIndex: 1, data: data.csat, smooth: true,
-        symbolSize: 7, lineStyle: { width: 3 } }
+        symbolSize: 7, showSymbol: dots, lineStyle: { width: dots ? 3 : 1.5 } }
     ]
   });
   window.addEventListener("resize", function () { chart.resize(); });

@@ -8,9 +8,12 @@ import csv
 import datetime as dt
 import io
 import re
+from dataclasses import astuple
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from tests.integration.conftest import sign_in
@@ -22,6 +25,7 @@ from tiyan.services.jobs import run_until_idle
 from tiyan.services.table_files import FileRow
 from tiyan.services.transactions import import_transactions
 from tiyan.store import customers
+from tiyan.store import tables as t
 
 PERIOD = "from=2026-01-01&to=2026-06-30"
 CUSTOMERS = {"n1": ["c1", "c2", "c3", "c4", "c5", "c6"], "n2": ["d1", "d2", "d3", "d4", "d5"],
@@ -220,3 +224,71 @@ def test_without_transactions_the_page_says_how_to_import_them(world, client):
         assert "tiyan transactions import" in page.text
     rows = csv_rows(client.get("/dashboard/behaviour/cohorts/export.csv"))
     assert rows == [["Cohort", "Buying customers"]] or rows[1:] == []
+
+
+def test_figures_and_cohorts_are_the_domains_from_mid_month_by_index_and_scan(bought,
+                                                                             monkeypatch):
+    """The arrays give what domain/behaviour computes purchase by purchase: for a range from
+    mid-month (the cohorts read from the month's first day, the figures from the range's start:
+    c1's purchase of 10 January is no earlier purchase for 1 February), a customer who buys at
+    two rows (d2 at n2, then at s1), with and without a segment; read through the index and
+    by a scan, the purchases fetched and the customers probed two at a time."""
+    ids, ctx = bought.unit_ids, bought.ctx
+    with ctx.db.write() as conn:
+        d2 = conn.execute(sa.select(t.customer.c.id).where(t.customer.c.external_id == "d2")
+                          ).scalar_one()
+        customers.insert_transaction(conn, customer_id=d2, unit_id=ids["s1"], kind="purchase",
+                                     amount=Decimal("25.10"),
+                                     occurred_at=dt.datetime(2026, 3, 1, 4, tzinfo=dt.UTC))
+    units = frozenset(ids.values())
+    groups = {0: frozenset({ids["n1"], ids["n1-as"]}), 1: frozenset({ids["n2"]}),
+              2: frozenset({ids["s1"]})}
+    monkeypatch.setattr(bv, "CHUNK", 2)
+    monkeypatch.setattr(bv, "PROBE_BATCH", 2)
+    for share in (2.0, 0.0):  # more than the table: through the index; none: a scan
+        monkeypatch.setattr(bv, "SCAN_SHARE", {"sqlite": share, "postgresql": share})
+        for segment in (None, "loyal"):
+            filters = bv.Filters(dt.date(2026, 1, 15), dt.date(2026, 6, 20), segment=segment)
+            months = bv.Months.of(filters, bv.BUSINESS_TIMEZONE)
+            reach = bv.Reach(units, segment, b.Period(
+                *bv.utc_bounds(filters.date_from, filters.date_to, bv.BUSINESS_TIMEZONE)), 90)
+            with ctx.db.read() as conn:
+                stored = stored_purchases(conn, segment)
+                read = bv.read_purchases(conn, units, segment, months.starts[0], reach.end)
+                found = bv.sums_of(read, reach, groups)  # as behaviour_view does
+                cohorts = bv.cohorts_of(conn, read, units, months, min_n=1)
+            for key, members in [*groups.items(), (bv.WHOLE, units)]:
+                want = b.sums_of(history(stored, members, reach), reach.period,
+                                 dt.timedelta(days=90))
+                got = found.get(key, b.BehaviourSums())
+                assert astuple(got) == pytest.approx(astuple(want)), (share, segment, key)
+            assert cohorts == domain_cohorts(stored, months), (share, segment)
+
+
+def stored_purchases(conn, segment: str | None) -> list[tuple[int, int, dt.datetime, Decimal]]:
+    """Every purchase: customer, unit, time, amount (of the segment's customers)."""
+    T, C = t.customer_transaction, t.customer
+    query = (sa.select(T.c.customer_id, T.c.unit_id, T.c.occurred_at, T.c.amount)
+             .join(C, C.c.id == T.c.customer_id).where(T.c.kind != b.REFUND))
+    if segment is not None:
+        query = query.where(C.c.segment == segment)
+    return [tuple(row) for row in conn.execute(query)]
+
+
+def history(stored, units, reach) -> dict[int, list[b.Purchase]]:
+    out: dict[int, list[b.Purchase]] = {}
+    for customer, unit, at, amount in stored:
+        if unit in units and reach.period.start <= at < reach.end:
+            out.setdefault(customer, []).append(b.Purchase(at, amount))
+    return out
+
+
+def domain_cohorts(stored, months) -> list[b.Cohort]:
+    zone = ZoneInfo(bv.BUSINESS_TIMEZONE)
+    first: dict[int, dt.datetime] = {}
+    for customer, _, at, _ in stored:
+        first[customer] = min(first.get(customer, at), at)
+    return b.cohort_retention(
+        {c: at.astimezone(zone) for c, at in first.items()},
+        [(c, at.astimezone(zone)) for c, _, at, _ in stored if months.starts[0] <= at < months.end],
+        months.days[0], months.days[-1], min_n=1)

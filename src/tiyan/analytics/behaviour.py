@@ -7,21 +7,50 @@ full (a frontline user, who sees only the responses about themselves, sees no tr
 Of the dashboard filters, the dates, the unit and the customer segment (the customer's current
 one) apply to the transactions; touchpoint, channel and staff apply to the survey figures only.
 
-The database does the work per transaction: it counts and sums each customer's purchases
-per group of units, finds a repurchase with LEAD(occurred_at) over the customer's purchases in
-the group (a range read through the index on (unit_id, occurred_at)), and counts the cohorts'
-customers per month of first purchase; the domain (domain/behaviour) turns those counts and
-sums into figures, n and intervals.
+How the figures are made. One read (`read_purchases`) fetches the purchases (every kind but
+refund) at the chosen units from the first day of the range's first month to the window after
+its end: four integer columns (unit, customer, the time as microseconds since 1970 UTC, the
+amount in cents), no ORDER BY, no window function, on the driver's cursor in chunks of `CHUNK`
+rows into NumPy arrays (`Purchases`; PostgreSQL's server-side cursor keeps the rest there). It
+first counts the range on the index on (unit_id, occurred_at), up to `SCAN_SHARE` of the
+table, and reads through that index below the share (one unit, a short range) or scans the
+table above it (a row through an index costs a lookup in the table: at the root over a year
+of 1 M, SQLite takes 3 s through the index against 0.4 s scanning). NumPy then does the
+per-customer work:
+
+- `sums_of`: from the period's start on, one sort by (customer, time) and a stable sort of
+  that by the row's group (unit -> group through a lookup array), so that each (group,
+  customer) is a run in time order. A purchase in the period is followed by a repurchase when
+  the next row of its run is later and at most the window later (what LEAD(occurred_at) gave
+  before); per run the purchases, Σcents, Σcents² in the period and whether one was followed
+  (`np.add.reduceat`), then per group buyers, repeat buyers and the sums. The whole (WHOLE) is
+  the same over the runs of customers in the (customer, time) order, every unit included.
+- `cohorts_of`: each row's local month by `np.searchsorted` on the months' UTC starts, the
+  distinct (customer, month) pairs of a sort, a customer's cohort their first month; those
+  with a purchase at the units before the first month are taken out by a second query
+  (`_bought_before`: the customers of the range, one probe each on the index on (customer_id,
+  occurred_at), 1,000 to a query on SQLite).
+
+Exact as the SQL was: times are whole microseconds (SQLite: unixepoch of the stored UTC text
+plus its microseconds; PostgreSQL: extract(epoch), a numeric), so the window's end is exact;
+the counts and Σcents are int64, the squares floats as before. Memory: the arrays take 32
+bytes per purchase read, the sorts and gathers about as much again, and at most `CHUNK` rows
+are Python objects at a time: the peak is under 100 bytes per purchase read (89 at the root of
+bench/behaviour.py's million, tracemalloc).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import itertools
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
+from numpy.typing import NDArray
 from sqlalchemy.engine import Connection
 
 from tiyan.analytics.cube import Filters, month_start, scope_units, utc_bounds
@@ -32,6 +61,7 @@ from tiyan.store import tables as t
 from tiyan.store.aggregates import BUSINESS_TIMEZONE
 
 T = t.customer_transaction
+Ints = NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -61,7 +91,9 @@ def behaviour_view(conn: Connection, scope: Scope, filters: Filters, *, window_d
     table = league(conn, scope, filters, min_n=min_n)
     unit_rows = _with_own_row(conn, table, reach, min_n)
     groups = {index: _units_of(r, scope) & units for index, r in enumerate(unit_rows)}
-    found = behaviour_sums(conn, reach, groups)
+    months = Months.of(filters, tz)
+    bought = read_purchases(conn, units, filters.segment, months.starts[0], reach.end)
+    found = sums_of(bought, reach, groups)
 
     def figures(sums: b.BehaviourSums) -> b.Behaviour:
         return b.figures(sums, period, window, as_of, min_n=min_n)
@@ -70,7 +102,8 @@ def behaviour_view(conn: Connection, scope: Scope, filters: Filters, *, window_d
     shown = [UnitBehaviour(r, figures(found.get(i, b.BehaviourSums())))
              for i, r in enumerate(unit_rows)]
     parent = UnitBehaviour(table.parent, total) if table.parent is not None else None
-    return BehaviourView(parent, shown, total, cohorts(conn, units, filters, tz, min_n=min_n),
+    return BehaviourView(parent, shown, total, cohorts_of(conn, bought, units, months,
+                                                          min_n=min_n),
                          _any_transaction(conn, scope.vis.unit_ids), window_days,
                          staff_only=not scope.vis.unit_ids and bool(scope.vis.staff_rows))
 
@@ -122,109 +155,296 @@ def _bought_at(conn: Connection, unit_id: int, reach: Reach) -> bool:
     return conn.execute(query).first() is not None
 
 
+# --- the purchases as arrays --------------------------------------------------------------------
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+CHUNK = 100_000  # rows fetched at a time
+
+
+def micros(moment: dt.datetime) -> int:
+    """An aware moment as whole microseconds since 1970 UTC."""
+    return (moment - EPOCH) // dt.timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Purchases:
+    """Purchases as columns, in no particular order."""
+
+    unit: Ints
+    customer: Ints
+    at: Ints  # microseconds since 1970 UTC
+    cents: Ints
+
+    def where(self, keep: NDArray[np.bool_]) -> Purchases:
+        if keep.all():
+            return self
+        return Purchases(*(getattr(self, f.name)[keep] for f in fields(self)))
+
+
+def read_purchases(conn: Connection, units: frozenset[int], segment: str | None,
+                   start: dt.datetime, end: dt.datetime) -> Purchases:
+    """The purchases at `units` (of customers of `segment`) in [start, end): one read."""
+    columns: list[list[Ints]] = [[], [], [], []]
+    if units:
+        read = _read_sqlite if conn.dialect.name == "sqlite" else _read_postgres
+        scan = _mostly(conn, sorted(units), start, end)
+        for rows in read(conn, sorted(units), segment, start, end, scan):
+            block = np.fromiter(itertools.chain.from_iterable(rows), np.int64,
+                                count=4 * len(rows)).reshape(-1, 4)
+            for column, values in zip(columns, block.T, strict=True):
+                column.append(values.copy())
+    return Purchases(*(np.concatenate(c) if c else np.zeros(0, np.int64) for c in columns))
+
+
+# The columns read, on the driver's cursor (SQLAlchemy's rows would double the fetch's time)
+SELECT = "SELECT unit_id, customer_id, {micros}, amount FROM customer_transaction WHERE "
+IN_SEGMENT = " AND customer_id IN (SELECT id FROM customer WHERE segment = {mark})"
+# SQLite keeps a UTC time as text 'YYYY-MM-DD HH:MM:SS.ffffff' (what SQLAlchemy writes)
+SQLITE_MICROS = "{seconds} * 1000000 + CAST(substr(occurred_at, 21, 6) AS INTEGER)".format(
+    seconds="unixepoch(occurred_at)" if sqlite3.sqlite_version_info >= (3, 38)
+    else "CAST(strftime('%s', occurred_at) AS INTEGER)")
+# A row read through an index on unit_id or occurred_at costs SQLite about 25 times a row of
+# a scan of the whole table (the row is looked up in the table), PostgreSQL about 4 times:
+# past this share of the table's rows, the read scans (PostgreSQL's planner chose the index
+# on unit_id for the root's million: 2.8 s against 0.75 s).
+SCAN_SHARE = {"sqlite": 1 / 20, "postgresql": 1 / 4}
+
+
+def _read_sqlite(conn: Connection, units: list[int], segment: str | None, start: dt.datetime,
+                 end: dt.datetime, scan: bool) -> Iterator[Sequence[Any]]:
+    bare = "+" if scan else ""  # "+column": not through an index
+    sql = (SELECT.format(micros=SQLITE_MICROS)
+           + f"{bare}unit_id IN ({', '.join(str(int(u)) for u in units)}) AND kind <> ? "
+           f"AND {bare}occurred_at >= ? AND {bare}occurred_at < ?")
+    params: list[Any] = [b.REFUND, _sqlite_time(start), _sqlite_time(end)]
+    if segment is not None:
+        sql += IN_SEGMENT.format(mark="?")
+        params.append(segment)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(CHUNK):
+            yield rows
+    finally:
+        cursor.close()
+
+
+def _sqlite_time(moment: dt.datetime) -> str:
+    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S.%f}"
+
+
+def _mostly(conn: Connection, units: list[int], start: dt.datetime, end: dt.datetime) -> bool:
+    """Whether the transactions at `units` in [start, end) are more than the SCAN_SHARE of
+    the table's (counted on the index, up to that share)."""
+    rows = int(conn.execute(sa.select(sa.func.max(T.c.id))).scalar() or 0)
+    enough = int(rows * SCAN_SHARE[conn.dialect.name])
+    counted = sa.select(T.c.unit_id).where(T.c.unit_id.in_(units), T.c.occurred_at >= start,
+                                           T.c.occurred_at < end).limit(enough + 1)
+    found = conn.execute(sa.select(sa.func.count()).select_from(counted.subquery())).scalar()
+    return int(found or 0) > enough
+
+
+def _read_postgres(conn: Connection, units: list[int], segment: str | None,
+                   start: dt.datetime, end: dt.datetime, scan: bool) -> Iterator[Sequence[Any]]:
+    unit, at = ("unit_id + 0", "occurred_at + interval '0 s'") if scan \
+        else ("unit_id", "occurred_at")  # an expression is not read through an index
+    sql = (SELECT.format(micros="(extract(epoch FROM occurred_at) * 1000000)::bigint")
+           + f"{unit} = ANY(%s) AND kind <> %s AND {at} >= %s AND {at} < %s")
+    params: list[Any] = [units, b.REFUND, start, end]
+    if segment is not None:
+        sql += IN_SEGMENT.format(mark="%s")
+        params.append(segment)
+    driver: Any = conn.connection.driver_connection
+    with driver.cursor(name="behaviour_purchases", binary=True) as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(CHUNK):
+            yield rows
+
+
 def behaviour_sums(conn: Connection, reach: Reach, groups: Mapping[int, frozenset[int]]
                    ) -> dict[int, b.BehaviourSums]:
     """The counts and sums of each group of units (disjoint, keyed by numbers >= 0), and of
-    all of `reach.units` under WHOLE, in one read; a group without buyers is left out."""
-    cases = [(T.c.unit_id.in_(sorted(units)), g) for g, units in groups.items() if units]
-    group = sa.case(*cases, else_=WHOLE) if cases else sa.literal(WHOLE)
-    rows = (sa.select(
-        group.label("grp"), T.c.customer_id, T.c.occurred_at,
-        sa.type_coerce(T.c.amount, sa.BigInteger).label("cents"),
-        sa.func.lead(T.c.occurred_at).over(partition_by=(group, T.c.customer_id),
-                                           order_by=T.c.occurred_at).label("next_here"),
-        sa.func.lead(T.c.occurred_at).over(partition_by=T.c.customer_id,
-                                           order_by=T.c.occurred_at).label("next_any"))
-        .where(*_purchase_where(reach.units, reach.segment),
-               T.c.occurred_at >= reach.period.start, T.c.occurred_at < reach.end)
-        .subquery("rows"))
-    cents = sa.cast(rows.c.cents, sa.Float)
-    per = (sa.select(rows.c.grp, rows.c.customer_id, sa.func.count().label("k"),
-                     sa.func.sum(rows.c.cents).label("spend"),
-                     sa.func.sum(cents * cents).label("sq"),
-                     _repurchased(conn, rows.c.occurred_at, rows.c.next_here, reach)
-                     .label("again"),
-                     _repurchased(conn, rows.c.occurred_at, rows.c.next_any, reach)
-                     .label("again_any"))
-           .where(rows.c.occurred_at >= reach.period.start,
-                  rows.c.occurred_at < reach.period.end)
-           .group_by(rows.c.grp, rows.c.customer_id).cte("per_customer"))
-    whole = (sa.select(sa.func.sum(per.c.k).label("k"), sa.func.sum(per.c.spend).label("spend"),
-                       sa.func.sum(per.c.sq).label("sq"),
-                       sa.func.max(per.c.again_any).label("again"))
-             .group_by(per.c.customer_id).subquery("whole"))
-    query = sa.union_all(_sums_select(per.c, sa.literal(0) + per.c.grp)
-                         .where(per.c.grp != WHOLE).group_by(per.c.grp),
-                         _sums_select(whole.c, sa.literal(WHOLE)))
-    return {int(g): b.BehaviourSums(int(n), int(again), int(k), float(k_sq), float(spend) / 100,
-                                    float(spend_sq) / 10_000, float(sq) / 10_000)
-            for g, n, again, k, k_sq, spend, spend_sq, sq in conn.execute(query) if n}
+    all of `reach.units` under WHOLE; a group without buyers is left out."""
+    bought = read_purchases(conn, reach.units, reach.segment, reach.period.start, reach.end)
+    return sums_of(bought, reach, groups)
 
 
 WHOLE = -1
 
 
-def _sums_select(c: Any, key: sa.ColumnElement[int]) -> sa.Select[Any]:
-    """Buyers, repeat buyers, Σk, Σk², Σspend, Σspend², Σamount² over per-customer rows."""
-    spend = sa.cast(c.spend, sa.Float)
-    return sa.select(key, sa.func.count(), sa.func.sum(c.again), sa.func.sum(c.k),
-                     sa.func.sum(c.k * c.k), sa.func.sum(c.spend), sa.func.sum(spend * spend),
-                     sa.func.sum(c.sq))
+def sums_of(bought: Purchases, reach: Reach, groups: Mapping[int, frozenset[int]]
+            ) -> dict[int, b.BehaviourSums]:
+    """`behaviour_sums` of purchases read from at most the period's start to `reach.end`."""
+    rows = bought.where(bought.at >= micros(reach.period.start))
+    group = _group_of(rows.unit, groups)
+    by_customer = _by_customer_and_time(rows)
+    by_group = by_customer[np.argsort(group[by_customer], kind="stable")]
+    found = _group_sums(*_per_customer(rows, by_group, group, reach))
+    found.pop(WHOLE, None)  # the units outside every group
+    whole = _group_sums(*_per_customer(rows, by_customer, np.full(len(rows.at), WHOLE), reach))
+    return found | whole
 
 
-def _repurchased(conn: Connection, at: sa.ColumnElement[Any], following: sa.ColumnElement[Any],
-                 reach: Reach) -> sa.ColumnElement[int]:
-    """1 when any purchase of the customer's group is followed by a later one within the
-    window (the next one: LEAD), else 0."""
-    again = sa.and_(following > at, following <= _plus_days(conn, at, reach.window_days))
-    return sa.func.max(sa.case((again, 1), else_=0))
+def _by_customer_and_time(rows: Purchases) -> Ints:
+    """The order of the rows by customer, then time: one sort of one number per row where the
+    range of customer ids times the span of times fits in 63 bits (200,000 ids over 15
+    months), else a lexsort (3 times slower)."""
+    if not len(rows.at):
+        return np.zeros(0, np.int64)
+    first, low = int(rows.customer.min()), int(rows.at.min())
+    span = int(rows.at.max()) - low + 1
+    if (int(rows.customer.max()) - first + 1) * span >= 2**63:
+        return np.lexsort((rows.at, rows.customer))
+    return np.argsort((rows.customer - first) * span + (rows.at - low))
 
 
-def _plus_days(conn: Connection, moment: sa.ColumnElement[dt.datetime], days: int
-               ) -> sa.ColumnElement[Any]:
-    """`moment` + `days` whole days, exactly. SQLite keeps UTC times as text
-    'YYYY-MM-DD HH:MM:SS.ffffff': the days go to the date part, the time part stays."""
-    if conn.dialect.name == "sqlite":
-        day = sa.func.date(sa.func.substr(moment, 1, 10), f"+{days} days", type_=sa.String)
-        return day + sa.func.substr(moment, 11)
-    return moment + sa.func.make_interval(0, 0, 0, days)
+def _group_of(unit: Ints, groups: Mapping[int, frozenset[int]]) -> Ints:
+    """Each row's group, WHOLE where none (the first group listed that holds the unit)."""
+    members = [u for units in groups.values() for u in units]
+    lookup = np.full(max([int(unit.max(initial=0)), *members]) + 1, WHOLE, np.int64)
+    for g, units in reversed(list(groups.items())):
+        lookup[sorted(units)] = g
+    return lookup[unit]
 
 
-def cohorts(conn: Connection, units: frozenset[int], filters: Filters, tz: str, *,
-            min_n: int) -> list[b.Cohort]:
+PerCustomer = tuple[Ints, Ints, Ints, NDArray[np.float64], NDArray[np.bool_]]
+
+
+def _per_customer(rows: Purchases, order: Ints, group: Ints, reach: Reach) -> PerCustomer:
+    """Per run of (group, customer) in `order` (time-sorted within each) with a purchase in the
+    period: its group, purchases, Σcents and Σcents² in the period, and whether one of them
+    was followed by another purchase of the run within the window."""
+    if not len(order):
+        return order, order, order, np.zeros(0), np.zeros(0, dtype=bool)
+    at, cents, key = rows.at[order], rows.cents[order], group[order]
+    customer = rows.customer[order]
+    new = np.ones(len(at), dtype=bool)
+    new[1:] = (customer[1:] != customer[:-1]) | (key[1:] != key[:-1])
+    del customer
+    inside = at < micros(reach.period.end)
+    window = reach.window_days * 86_400_000_000
+    followed = np.zeros(len(at), dtype=bool)
+    followed[:-1] = ~new[1:] & inside[:-1] & (at[1:] > at[:-1]) & (at[1:] <= at[:-1] + window)
+    starts = np.flatnonzero(new)
+    del new, at
+    cents = np.where(inside, cents, 0)
+    k = np.add.reduceat(inside.astype(np.int64), starts)
+    spend = np.add.reduceat(cents, starts)
+    square = cents.astype(np.float64)
+    square *= square
+    sq = np.add.reduceat(square, starts)
+    again = np.logical_or.reduceat(followed, starts)
+    keep = k > 0
+    return key[starts][keep], k[keep], spend[keep], sq[keep], again[keep]
+
+
+def _group_sums(group: Ints, k: Ints, spend: Ints, sq: NDArray[np.float64],
+                again: NDArray[np.bool_]) -> dict[int, b.BehaviourSums]:
+    """Buyers, repeat buyers, Σk, Σk², Σspend, Σspend², Σamount² per group (runs of `group`)."""
+    if not len(group):
+        return {}
+    new = np.ones(len(group), dtype=bool)
+    new[1:] = group[1:] != group[:-1]
+    starts = np.flatnonzero(new)
+    buyers = np.diff(np.append(starts, len(group)))
+    spend_float = spend.astype(np.float64)
+    sums = zip(group[starts], buyers, np.add.reduceat(again.astype(np.int64), starts),
+               np.add.reduceat(k, starts), np.add.reduceat(k * k, starts),
+               np.add.reduceat(spend, starts), np.add.reduceat(spend_float * spend_float, starts),
+               np.add.reduceat(sq, starts), strict=True)
+    return {int(g): b.BehaviourSums(int(n), int(repeat), int(purchases), float(k_sq),
+                                    int(cents) / 100, float(cents_sq) / 10_000,
+                                    float(amount_sq) / 10_000)
+            for g, n, repeat, purchases, k_sq, cents, cents_sq, amount_sq in sums}
+
+
+# --- cohorts ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Months:
+    """The local months of a range: their first days, their UTC starts, the range's end."""
+
+    days: list[dt.date]
+    starts: list[dt.datetime]
+    end: dt.datetime
+
+    @classmethod
+    def of(cls, filters: Filters, tz: str) -> Months:
+        days = _months(month_start(filters.date_from), month_start(filters.date_to))
+        return cls(days, [utc_bounds(m, m, tz)[0] for m in days],
+                   utc_bounds(filters.date_from, filters.date_to, tz)[1])
+
+
+def cohorts_of(conn: Connection, bought: Purchases, units: frozenset[int], months: Months, *,
+               min_n: int) -> list[b.Cohort]:
     """Cohorts of the local months of the range: each customer's first purchase ever at
     `units` (an earlier one before the range takes them out), retention up to the range's
-    end."""
-    first_month, last_month = month_start(filters.date_from), month_start(filters.date_to)
-    months = _months(first_month, last_month)
+    end. `bought`: the purchases at `units` read from at most the first month's start."""
     if not units:
         return []
-    starts = [utc_bounds(m, m, tz)[0] for m in months]
-    end = utc_bounds(filters.date_from, filters.date_to, tz)[1]
-    month = sa.case(*[(T.c.occurred_at < s, i) for i, s in enumerate(starts[1:])],
-                    else_=len(starts) - 1)
-    bought = (sa.select(T.c.customer_id, month.label("m"))
-              .where(*_purchase_where(units, filters.segment), T.c.occurred_at >= starts[0],
-                     T.c.occurred_at < end).distinct().cte("bought"))
-    before = T.alias("before")
-    members = (sa.select(bought.c.customer_id, sa.func.min(bought.c.m).label("cohort"))
-               .group_by(bought.c.customer_id)
-               .having(~sa.exists().where(before.c.customer_id == bought.c.customer_id,
-                                          before.c.unit_id.in_(sorted(units)),
-                                          before.c.kind != b.REFUND,
-                                          before.c.occurred_at < starts[0]))
-               .subquery("members"))
-    query = (sa.select(members.c.cohort, bought.c.m, sa.func.count())
-             .select_from(members.join(bought, bought.c.customer_id == members.c.customer_id))
-             .group_by(members.c.cohort, bought.c.m))
+    rows = bought.where((bought.at >= micros(months.starts[0]))
+                        & (bought.at < micros(months.end)))
+    customer, month = _distinct_months(rows, months)
+    first = np.ones(len(customer), dtype=bool)
+    first[1:] = customer[1:] != customer[:-1]
+    cohort = month[first][np.cumsum(first) - 1]
+    before = _bought_before(conn, units, customer[first], months.starts[0])
+    keep = ~np.isin(customer, before)
+    size = len(months.days)
+    cells = np.bincount(cohort[keep] * size + month[keep], minlength=size * size)
     sizes: dict[dt.date, int] = {}
     active: dict[tuple[dt.date, int], int] = {}
-    for cohort, m, n in conn.execute(query):
-        if m == cohort:
-            sizes[months[cohort]] = n
-        elif m > cohort:
-            active[months[cohort], m - cohort] = n
-    return b.retention(sizes, active, last_month, min_n=min_n)
+    for index in np.flatnonzero(cells):
+        c, m = divmod(int(index), size)
+        if m == c:
+            sizes[months.days[c]] = int(cells[index])
+        else:
+            active[months.days[c], m - c] = int(cells[index])
+    return b.retention(sizes, active, months.days[-1], min_n=min_n)
+
+
+def _distinct_months(rows: Purchases, months: Months) -> tuple[Ints, Ints]:
+    """The distinct (customer, month index) of the rows, sorted by customer, then month."""
+    starts = np.array([micros(s) for s in months.starts], dtype=np.int64)
+    month = np.searchsorted(starts, rows.at, side="right") - 1
+    size = len(starts)
+    pairs = np.sort(rows.customer * size + month)
+    distinct = np.ones(len(pairs), dtype=bool)
+    distinct[1:] = pairs[1:] != pairs[:-1]
+    pairs = pairs[distinct]
+    return pairs // size, pairs % size
+
+
+# Of the customers, those with a purchase at the units before a moment: one probe each on
+# the index on (customer_id, occurred_at)
+BOUGHT_BEFORE = ("SELECT id FROM customer WHERE id {customers} AND EXISTS (SELECT 1 "
+                 "FROM customer_transaction t WHERE t.customer_id = customer.id "
+                 "AND t.occurred_at < {mark} AND t.unit_id {units} AND t.kind <> {mark})")
+PROBE_BATCH = 1000  # customers per query on SQLite
+
+
+def _bought_before(conn: Connection, units: frozenset[int], customers: Ints,
+                   before: dt.datetime) -> Ints:
+    """Of `customers`, those with a purchase at `units` before `before`."""
+    found: list[Any] = []
+    cursor = conn.connection.cursor()
+    try:
+        if conn.dialect.name == "sqlite":
+            inline = f"IN ({', '.join(str(int(u)) for u in sorted(units))})"
+            for start in range(0, len(customers), PROBE_BATCH):
+                batch = ", ".join(str(c) for c in customers[start:start + PROBE_BATCH].tolist())
+                cursor.execute(BOUGHT_BEFORE.format(customers=f"IN ({batch})", mark="?",
+                                                    units=inline),
+                               [_sqlite_time(before), b.REFUND])
+                found += cursor.fetchall()
+        else:
+            cursor.execute(BOUGHT_BEFORE.format(customers="= ANY(%s)", mark="%s",
+                                                units="= ANY(%s)"),
+                           [customers.tolist(), before, sorted(units), b.REFUND])
+            found += cursor.fetchall()
+    finally:
+        cursor.close()
+    return np.array([c for c, in found], dtype=np.int64)
 
 
 def _months(first: dt.date, last: dt.date) -> list[dt.date]:

@@ -8,7 +8,9 @@ Generated responses have no customers, so the first run adds 20,000 customers in
 SQL and rebuilds the segment sums (`segment_agg`, timed: rebuild_s). It then times, for a CX
 manager who sees the whole company over the default 12 months: the overview and the league
 unsliced, sliced by each segment (segment_agg) and by one staff member (the responses, through
-the index on staff and time), and the overview's trend by day, week, month and quarter; then
+the index on staff and time), sliced by a survey answer (NPS 10) and by negative mentions of the
+most criticised comment aspect (both read the responses: EXISTS on the answers and the aspects),
+and the overview's trend by day, week, month and quarter; then
 moving 2,000 customers to another segment and back (what a segment recompute does, move_s per
 move). DuckDB runs the same sliced aggregations from the raw rows (copied in, not timed).
 Ends with one JSON line.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import functools
 import json
 import sys
 import time
@@ -88,7 +91,7 @@ def move_customers(ctx: Context, count: int = 2_000) -> float:
     return sum(took) / len(took)
 
 
-def duckdb_slices(con: Any, filters: d.Filters, units: list[int]
+def duckdb_slices(con: Any, filters: d.Filters, units: list[int], aspect: str | None
                   ) -> dict[str, Callable[[], Any]]:
     """The sliced overview (period, previous period, monthly trend) and league (regions, this
     and the previous period) from the raw rows, as bench/dashboard.py does unsliced."""
@@ -126,10 +129,17 @@ def duckdb_slices(con: Any, filters: d.Filters, units: list[int]
                                                       (prev_low, prev_high))]
 
     out: dict[str, Callable[[], Any]] = {}
-    for name, cond in [("staff", "s.staff_id = (SELECT min(staff_id) FROM slice)"),
-                       *[(f"segment_{n}", f"s.segment = '{n}'") for n, _ in SEGMENTS]]:
-        out[f"overview_{name}"] = lambda cond=cond: overview(cond)
-        out[f"league_{name}"] = lambda cond=cond: league(cond)
+    conditions = [("staff", "s.staff_id = (SELECT min(staff_id) FROM slice)"),
+                  *[(f"segment_{n}", f"s.segment = '{n}'") for n, _ in SEGMENTS],
+                  ("answer", "EXISTS (SELECT 1 FROM answer x WHERE x.response_id = r.id "
+                             "AND x.question_key = 'nps' AND x.value_num = 10)")]
+    if aspect is not None:
+        conditions.append(("aspect", f"EXISTS (SELECT 1 FROM text_aspect x WHERE x.response_id "
+                                     f"= r.id AND x.aspect_code = '{aspect}' "
+                                     f"AND x.label = 'negative')"))
+    for name, cond in conditions:
+        out[f"overview_{name}"] = functools.partial(overview, cond)
+        out[f"league_{name}"] = functools.partial(league, cond)
     return out
 
 
@@ -173,9 +183,16 @@ def main() -> None:
     with ctx.db.read() as conn:
         staff_id = conn.execute(sa.select(sa.func.min(t.staff.c.id))).scalar_one()
         count = conn.execute(sa.select(sa.func.count()).select_from(t.response)).scalar_one()
+        x = t.text_aspect
+        aspect = conn.execute(sa.select(x.c.aspect_code).where(x.c.label == "negative")
+                              .group_by(x.c.aspect_code).order_by(sa.func.count().desc())
+                              .limit(1)).scalar()
     slices = {"unsliced": base, "staff": dataclasses.replace(base, staff_id=staff_id)}
     for name, _ in SEGMENTS:
         slices[f"segment_{name}"] = dataclasses.replace(base, segment=name)
+    slices["answer"] = dataclasses.replace(base, answer=("nps", "10"))  # promoters who gave 10
+    if aspect is not None:  # the most criticised comment aspect, negative mentions
+        slices["aspect"] = dataclasses.replace(base, aspect=aspect, aspect_label="negative")
     out: dict[str, float] = {}
 
     def timed(label: str, page: str, filters: d.Filters, grain: str = "month") -> None:
@@ -200,7 +217,7 @@ def main() -> None:
         con = duckdb_copy(ctx)
         copy_slices(ctx, con)
         units = sorted(actor.scope.visibility(d.Permission.VIEW_DASHBOARD).unit_ids)
-        for label, func in duckdb_slices(con, base, units).items():
+        for label, func in duckdb_slices(con, base, units, aspect).items():
             duck[label] = round(p50(func, args.rounds), 1)
             print(f"{label}: duckdb {duck[label]} ms", file=sys.stderr)
     ratios = {k: round(out[k] / duck[k], 2) for k in duck if duck[k] > 0}

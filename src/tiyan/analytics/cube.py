@@ -289,10 +289,10 @@ def raw_where(vis: Visibility, parent_of: Mapping[int, int | None], filters: Fil
         clauses.append(_answered(*filters.answer))
     if filters.aspect is not None:
         x = t.text_aspect.alias("aspect_slice")  # the outer query may read text_aspect too
-        mention = [x.c.response_id == r.c.id, x.c.aspect_code == filters.aspect]
+        mention = [x.c.aspect_code == filters.aspect]
         if filters.aspect_label is not None:
             mention.append(x.c.label == filters.aspect_label)
-        clauses.append(sa.exists().where(*mention))
+        clauses.append(r.c.id.in_(sa.select(x.c.response_id).where(*mention)))
     if filters.attr is not None:
         key, value = filters.attr
         c = t.customer.alias("attr_slice")
@@ -303,7 +303,11 @@ def raw_where(vis: Visibility, parent_of: Mapping[int, int | None], filters: Fil
 
 def _answered(key: str, value: str) -> sa.ColumnElement[bool]:
     """A response's answer to question `key` equals `value`: the number for a numeric answer
-    (a score, a yes/no as 1/0), the text for a text or choice answer."""
+    (a score, a yes/no as 1/0), the text for a text or choice answer.
+
+    An IN on the matching answers' responses, not a correlated EXISTS: the database reads the
+    matches once and then the responses they name (at 1 M responses, a year sliced by one NPS
+    answer: 1.2 s against 4.7 s probing each response of the range on SQLite)."""
     a, r = t.answer.alias("answer_slice"), t.response  # the outer query may read answer too
     match: sa.ColumnElement[bool] = a.c.value_text == value
     try:
@@ -312,7 +316,7 @@ def _answered(key: str, value: str) -> sa.ColumnElement[bool]:
         number = None
     if number is not None and math.isfinite(number):
         match = sa.or_(a.c.value_num == number, match)
-    return sa.exists().where(a.c.response_id == r.c.id, a.c.question_key == key, match)
+    return r.c.id.in_(sa.select(a.c.response_id).where(a.c.question_key == key, match))
 
 
 def _raw_sums(conn: Connection, vis: Visibility, parent_of: Mapping[int, int | None],
@@ -332,7 +336,9 @@ def _raw_sums(conn: Connection, vis: Visibility, parent_of: Mapping[int, int | N
         source = select.subquery()
         source = sa.select(*[c.label(n) for c, n in zip(source.c, names, strict=True)]
                            ).subquery()
-        conditions = [source.c.item_code.in_(items)]
+        # `|| ''`: pushed down into the select, a plain IN would steer the planner (no table
+        # statistics) to the index on answer (item_code, response_id) and every answer ever given
+        conditions = [source.c.item_code.concat("").in_(items)]
         if touchpoints is not None:
             conditions.append(source.c.touchpoint_id.in_(touchpoints))
         _collect(conn, source, conditions, by, True, out)

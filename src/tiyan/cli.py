@@ -148,6 +148,7 @@ def _print_demo_summary(summary: Any) -> None:
     if summary.already_there:
         console.print("[yellow]the demo world is already in this database; nothing added[/]")
     console.print(f"[green]demo ready:[/] {summary.responses:,} responses, "
+                  f"{summary.invitations:,} invitations, "
                   f"{summary.customers:,} customers, {summary.units} units, "
                   f"{summary.staff} staff")
     table = Table(title="Demo sign-ins (password for all: " + summary.password + ")")

@@ -54,3 +54,16 @@ def test_cx_manager_adds_lists_and_pauses_a_rule_in_both_languages(page):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1, f"the page is {width}px wide on a 390px phone"
     screenshot(page, "invitation-rules-phone-zh")
+
+
+def test_the_demo_lists_answered_invitations_with_their_timeline(page):
+    sign_in(page, "cx@demo.tiyan.dev")
+    page.goto("/admin/invitations?status=completed&lang=en#recent")
+    rows = page.locator("#recent tbody tr")
+    assert rows.count() > 10 and "completed" in rows.first.inner_text()
+    assert "SMS" in rows.first.inner_text()  # the CX manager's units invite by SMS
+    rows.first.locator("a").click()
+    assert page.locator("h1 .pill").inner_text() == "completed"
+    steps = page.locator("ol.timeline li strong").all_inner_texts()
+    assert steps == ["Queued", "Sent", "Link opened", "Survey started", "Survey completed"]
+    screenshot(page, "invitation-completed-en")

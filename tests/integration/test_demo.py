@@ -12,7 +12,7 @@ from tiyan.demo.world import build_demo
 from tiyan.store import tables as t
 from tiyan.store.db import Database
 
-R, A = t.response, t.answer
+R, A, INV = t.response, t.answer, t.invitation
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,69 @@ def digest(db: Database) -> str:
                                       A.c.value_num, A.c.value_text)
                             .join(A, A.c.response_id == R.c.id)
                             .order_by(R.c.submitted_at, A.c.item_code)).all()
-    return hashlib.sha256(repr(rows).encode()).hexdigest()
+        invitations = conn.execute(sa.select(INV.c.unit_id, INV.c.customer_id, INV.c.channel,
+                                             INV.c.status, INV.c.sent_at, INV.c.completed_at)
+                                   .order_by(INV.c.id)).all()
+    return hashlib.sha256(repr((rows, invitations)).encode()).hexdigest()
+
+
+def test_sms_and_email_answers_came_from_invitations_that_match_them(demo):
+    rows = demo.execute(sa.text(
+        "SELECT r.channel, i.status, i.survey_id = r.survey_id AND i.unit_id = r.unit_id "
+        "AND i.staff_id = r.staff_id AND i.touchpoint_id = r.touchpoint_id "
+        "AND i.channel = r.channel AND i.customer_id = r.customer_id, "
+        "i.completed_at = r.submitted_at, i.sent_at < r.started_at, "
+        "julianday(r.submitted_at) - julianday(i.sent_at), i.contact = CASE i.channel "
+        "WHEN 'sms' THEN (SELECT value FROM customer_identity WHERE kind = 'phone' "
+        "AND customer_id = i.customer_id) ELSE json_extract(c.attributes, '$.email') END "
+        "FROM response r LEFT JOIN invitation i ON i.id = r.invitation_id "
+        "LEFT JOIN customer c ON c.id = i.customer_id WHERE r.channel IN ('sms', 'email')"
+    )).all()
+    assert len(rows) > 8000
+    assert {row[:5] + (row[6],) for row in rows} == {(row[0], "completed", 1, 1, 1, 1)
+                                                      for row in rows}
+    assert all(0 < row[5] <= 2.01 for row in rows)  # sent minutes to two days before
+    assert scalar(demo, "SELECT count(*) FROM response WHERE channel IN ('qr', 'link') "
+                        "AND invitation_id IS NOT NULL") == 0
+
+
+def test_the_demo_response_rate_is_realistic_and_varies_by_unit(demo):
+    from tiyan.analytics import dashboard as d
+    from tiyan.analytics import response_rate as rr
+    from tiyan.domain.access import Visibility
+    from tiyan.store.scoped import parent_map
+
+    everything = frozenset(demo.execute(sa.select(t.org_unit.c.id)).scalars())
+    today = demo.execute(sa.select(sa.func.max(R.c.submitted_at))).scalar_one()
+    filters = d.default_filters(dt.date.fromisoformat(str(today)[:10]))
+    vis, parents = Visibility(everything), parent_map(demo)
+    overall = rr.invited(demo, vis, parents, filters).rate(30)
+    assert 20 < (overall.value or 0) < 40
+    codes = dict(demo.execute(sa.select(t.org_unit.c.id, t.org_unit.c.code)).all())
+    rates = {codes[unit]: 100 * n.completed / n.sent
+             for unit, n in rr.invited_by_unit(demo, vis, parents, filters).items()}
+    assert len(rates) == 15 and all(10 < rate < 50 for rate in rates.values())
+    assert min(rates, key=rates.__getitem__) == "nj-gulou-as"
+    assert max(rates.values()) - min(rates.values()) > 20
+
+
+def test_demo_invitations_are_history_the_sender_and_reminders_leave_alone(demo):
+    rows = demo.execute(sa.text(
+        "SELECT status, sent_at IS NULL, bounced_at IS NULL, next_reminder_at IS NULL, "
+        "json_extract(data, '$.reminder_days') = '[]', count(*) FROM invitation "
+        "WHERE channel IN ('sms', 'email') GROUP BY 1, 2, 3, 4, 5")).all()
+    shapes = {row[:5]: row[5] for row in rows}
+    assert set(shapes) == {("completed", 0, 1, 1, 1), ("sent", 0, 1, 1, 1),
+                           ("opened", 0, 1, 1, 1), ("failed", 0, 1, 1, 1),
+                           ("bounced", 1, 0, 1, 1)}  # refused at sending: never sent
+    assert shapes[("bounced", 1, 0, 1, 1)] < shapes[("sent", 0, 1, 1, 1)] / 10
+    # the send and remind jobs are the only way an invitation reaches a customer
+    assert scalar(demo, "SELECT count(*) FROM job WHERE kind LIKE 'invitation.%'") == 0
+    steps = demo.execute(sa.text(
+        "SELECT group_concat(status, ' ') FROM (SELECT e.status FROM invitation_event e "
+        "WHERE e.invitation_id = (SELECT min(id) FROM invitation WHERE status = 'completed') "
+        "ORDER BY e.at, e.id)")).scalar_one()
+    assert steps == "queued sent opened started completed"
 
 
 def test_the_same_seed_and_day_give_the_same_world(tmp_path):
@@ -92,7 +154,13 @@ def test_demo_builds_on_postgresql_too(ctx):
     summary = build_demo(ctx, seed=3)
     with ctx.db.read() as conn:
         stored = conn.execute(sa.select(sa.func.count()).select_from(R)).scalar_one()
+        invitations = conn.execute(sa.select(sa.func.count()).select_from(INV)).scalar_one()
+        linked = conn.execute(sa.select(sa.func.count(R.c.invitation_id), sa.func.count())
+                              .where(R.c.channel.in_(["sms", "email"]))).one()
+        data = conn.execute(sa.select(INV.c.data).limit(1)).scalar_one()
     assert summary.responses == stored >= 20_000
+    assert summary.invitations == invitations > 20_000
+    assert linked[0] == linked[1] > 8_000 and data == {"reminder_days": []}
 
 
 def test_the_demo_agent_has_after_sales_follow_up_calls_due(demo):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ RESPONSE_COLUMNS = (
 )
 ANSWER_COLUMNS = ("response_id", "question_key", "item_code", "value_num", "value_text",
                   "value_json")
+Stamp = Callable[[dt.datetime | None], Any]
 
 
 @dataclass
@@ -57,10 +58,20 @@ def write_responses(conn: Connection, drafts: Sequence[ResponseDraft],
     return _write_sqlite(conn, drafts, received_at)
 
 
+def new_ids(conn: Connection, table: sa.Table, count: int) -> list[int]:
+    """Ids for `count` rows of `table` written with their ids: on SQLite the next ones after
+    the largest (the caller holds the write lock), on PostgreSQL drawn from the sequence."""
+    if conn.dialect.name == "postgresql":
+        return [int(r[0]) for r in conn.execute(sa.text(
+            f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+            "FROM generate_series(1, :n)"), {"n": count})]
+    first = (conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0) + 1
+    return list(range(first, first + count))
+
+
 def _write_sqlite(conn: Connection, drafts: Sequence[ResponseDraft],
                   received_at: dt.datetime) -> list[int]:
-    first = (conn.execute(sa.select(sa.func.max(t.response.c.id))).scalar() or 0) + 1
-    ids = list(range(first, first + len(drafts)))
+    ids = new_ids(conn, t.response, len(drafts))
     stamp = _sqlite_time
     responses = [_response_values(i, d, received_at, stamp) for i, d in zip(ids, drafts,
                                                                             strict=True)]
@@ -76,9 +87,7 @@ def _write_sqlite(conn: Connection, drafts: Sequence[ResponseDraft],
 
 def _write_postgres(conn: Connection, drafts: Sequence[ResponseDraft],
                     received_at: dt.datetime) -> list[int]:
-    ids = [int(r[0]) for r in conn.execute(sa.text(
-        "SELECT nextval(pg_get_serial_sequence('response', 'id')) "
-        "FROM generate_series(1, :n)"), {"n": len(drafts)})]
+    ids = new_ids(conn, t.response, len(drafts))
     raw = conn.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor:
@@ -90,6 +99,29 @@ def _write_postgres(conn: Connection, drafts: Sequence[ResponseDraft],
                 for a in d.answers:
                     copy.write_row(_answer_values(i, a))
     return ids
+
+
+def time_stamp(conn: Connection) -> Stamp:
+    """How a row for `write_rows` carries a moment: as it is for PostgreSQL's COPY, as the
+    text SQLAlchemy's DateTime stores on SQLite."""
+    return _identity if conn.dialect.name == "postgresql" else _sqlite_time
+
+
+def write_rows(conn: Connection, table: sa.Table, columns: Sequence[str],
+               rows: Iterable[tuple[Any, ...]]) -> None:
+    """Insert rows (moments made with `time_stamp`, JSON as text) inside the caller's
+    transaction: executemany on SQLite, COPY on PostgreSQL."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cursor, \
+                cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    cursor = raw.cursor()
+    cursor.executemany(_insert_sql(table.name, columns, "?"), rows)
+    cursor.close()
 
 
 def _insert_sql(table: str, columns: Sequence[str], mark: str) -> str:
@@ -114,7 +146,7 @@ def _sqlite_time(moment: dt.datetime | None) -> str | None:
     """The text form SQLAlchemy's DateTime uses on SQLite, in UTC."""
     if moment is None:
         return None
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _identity(moment: dt.datetime | None) -> dt.datetime | None:

@@ -64,6 +64,8 @@ class Customer:
     id: int
     unit_code: str
     snapshot: dict[str, Any]
+    phone: str = ""
+    email: str | None = None  # hotel guests
     spend: Decimal = Decimal("0")
     visits: int = 0
     gone: bool = False  # left after a bad experience: never comes back
@@ -175,7 +177,9 @@ def _insert(conn: Connection, rng: random.Random, unit_code: str, unit_id: int, 
                   for cid, phone in zip(ids, identities, strict=True)])
     snapshots = [{k: row["attributes"][k] for k in ("city", "kind", "car_model", "member_tier")
                   if k in row["attributes"]} for row in rows]
-    return [Customer(cid, unit_code, snap) for cid, snap in zip(ids, snapshots, strict=True)]
+    return [Customer(cid, unit_code, snap, phone=row["attributes"]["phone"],
+                     email=row["attributes"].get("email"))
+            for cid, snap, row in zip(ids, snapshots, rows, strict=True)]
 
 
 def _unique_phone(rng: random.Random, used: set[str]) -> str:

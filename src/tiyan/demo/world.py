@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from tiyan.context import Context
 from tiyan.demo import spec
 from tiyan.demo.bulk import ResponseDraft, write_responses
+from tiyan.demo.invitations import INVITED_CHANNELS, audiences, plan_invitations, write_invitations
 from tiyan.demo.people import CustomerPool, StaffMember, create_staff
 from tiyan.demo.visits import VisitFactory
 from tiyan.domain.access import Role
@@ -43,6 +44,7 @@ class DemoUser:
 @dataclass
 class DemoSummary:
     responses: int = 0
+    invitations: int = 0
     customers: int = 0
     units: int = 0
     staff: int = 0
@@ -80,15 +82,22 @@ def build_demo(ctx: Context, *, seed: int = 20261123, progress: bool = False) ->
     factory = VisitFactory(rng, unit_ids, staff, survey_refs, pool, _agent_id(ctx), now)
     plan = list(_months(now))
     total = sum(factory.planned(start, end) for start, end in plan)
+    invited: list[tuple[int, ResponseDraft]] = []  # responses that answered an invitation
     with _progress(progress, total) as advance:
         for start, end in plan:
             for batch in _batches(factory.month(start, end), BATCH):
+                drafts = [d for d, _ in batch]
                 with ctx.db.write() as conn:
-                    write_responses(conn, [d for d, _ in batch], now)
+                    ids = write_responses(conn, drafts, now)
                     pool.write_transactions(conn, [tx for _, txs in batch for tx in txs])
+                invited.extend((i, d) for i, d in zip(ids, drafts, strict=True)
+                               if d.channel in INVITED_CHANNELS)
                 summary.responses += len(batch)
                 advance(len(batch))
+    invitations = plan_invitations(random.Random(seed * 7919 + 2), invited,
+                                   audiences(unit_ids, staff, pool), plan[0][0], now)
     with ctx.db.write() as conn:
+        summary.invitations = write_invitations(conn, invitations)
         pool.write_segments(conn)
     summary.customers = pool.size
     return summary
@@ -104,7 +113,8 @@ def _existing(conn: Connection) -> DemoSummary:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
     return DemoSummary(
-        responses=count(t.response), customers=count(t.customer), units=count(t.org_unit),
+        responses=count(t.response), invitations=count(t.invitation),
+        customers=count(t.customer), units=count(t.org_unit),
         staff=count(t.staff), already_there=True,
         users=[DemoUser(u.role, u.unit, u.email) for u in spec.USERS])
 

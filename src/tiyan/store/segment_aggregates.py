@@ -99,18 +99,28 @@ def rebuild(db: Database, now: Callable[[], dt.datetime], *, chunk: int = aggreg
     """Recompute `segment_agg` from every folded response, in chunks of ids (the first one
     empties the table); returns the number of ids examined. For when responses were linked to
     customers or segments set behind `set_segments`' back (bulk SQL)."""
+    return refold(db, now, SG, STALE, fold_segments, chunk=chunk, progress=progress)
+
+
+def refold(db: Database, now: Callable[[], dt.datetime], table: sa.Table, stale: str,
+           fold_where: Callable[[Connection, sa.ColumnElement[bool]], None], *,
+           chunk: int = aggregates.CHUNK,
+           progress: Callable[[int, int], None] | None = None) -> int:
+    """Empty `table` and fold every folded response into it again with `fold_where`, in chunks
+    of ids, each one transaction; the setting `stale` is true until the last chunk (readers use
+    the responses meanwhile). Returns the number of ids examined."""
     with db.read() as conn:
         last = conn.execute(sa.select(sa.func.max(R.c.id))).scalar() or 0
     position = 0
-    with db.write() as conn:  # stale until the last chunk: slices read the responses meanwhile
-        conn.execute(SG.delete())
-        app_settings.put_value(conn, STALE, last > 0, now())
+    with db.write() as conn:
+        conn.execute(table.delete())
+        app_settings.put_value(conn, stale, last > 0, now())
     while position < last:
         end = min(position + chunk, last)
         with db.write() as conn:
-            fold_segments(conn, sa.and_(R.c.id > position, R.c.id <= end, folded(conn)))
+            fold_where(conn, sa.and_(R.c.id > position, R.c.id <= end, folded(conn)))
             if end == last:
-                app_settings.put_value(conn, STALE, False, now())
+                app_settings.put_value(conn, stale, False, now())
         if progress is not None:
             progress(end, last)
         position = end

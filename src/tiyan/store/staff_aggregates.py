@@ -64,21 +64,6 @@ def rebuild(db: Database, now: Callable[[], dt.datetime], *, chunk: int = aggreg
             progress: Callable[[int, int], None] | None = None) -> int:
     """Recompute `staff_agg` from every folded response, in chunks of ids (the first one empties
     the table; stale until the last); returns the number of ids examined."""
-    from tiyan.store.segment_aggregates import folded
+    from tiyan.store.segment_aggregates import refold
 
-    with db.read() as conn:
-        last = conn.execute(sa.select(sa.func.max(R.c.id))).scalar() or 0
-    with db.write() as conn:
-        conn.execute(S.delete())
-        app_settings.put_value(conn, STALE, last > 0, now())
-    position = 0
-    while position < last:
-        end = min(position + chunk, last)
-        with db.write() as conn:
-            fold_staff(conn, sa.and_(R.c.id > position, R.c.id <= end, folded(conn)))
-            if end == last:
-                app_settings.put_value(conn, STALE, False, now())
-        if progress is not None:
-            progress(end, last)
-        position = end
-    return last
+    return refold(db, now, S, STALE, fold_staff, chunk=chunk, progress=progress)

@@ -30,6 +30,7 @@ def test_cx_manager_previews_and_imports_a_review_file_on_a_phone(page, tmp_path
     assert report.get_by_text("unknown unit code 'atlantis'").is_visible()
     screenshot(page, "feedback-import-report-zh")
 
+    page.locator("#menu-toggle").click()  # on a phone the language links are in the menu
     page.get_by_role("link", name="English").click()
     assert page.get_by_role("heading", name="Import feedback").is_visible()
     page.get_by_role("link", name="点评.csv").first.click()

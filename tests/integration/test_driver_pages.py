@@ -161,13 +161,13 @@ def test_drivers_that_explain_almost_nothing_are_flagged(world, client):
             conn, code="noise", name="Noise", unit_id=world.unit_ids["hq"],
             definition=parse_definition(DRIVER_SURVEY), now=ctx.now(), created_by=None)
     admin = world.actor("admin@t.test")
-    for index in range(400):
+    for index in range(200):
         do_submit_response(ctx, admin, ResponseRequest(
             survey_id=survey_id, unit_code="n2", channel="api",
             answers={"nps": rng.randint(0, 10), "overall": rng.randint(1, 5),
                      **{code: rng.randint(1, 5) for code in ("sat_quality", "sat_speed",
                                                              "sat_price")}},
-            submitted_at=ctx.now() - dt.timedelta(hours=5 * index + 1)))
+            submitted_at=ctx.now() - dt.timedelta(hours=10 * index + 1)))
     run_until_idle(ctx)
     sign_in(client, "admin@t.test", PASSWORD)
     page = client.get(f"/dashboard/drivers?{PERIOD}&lang=en")

@@ -119,13 +119,14 @@ def _per_staff_from_aggregates(conn: Connection, scope: Scope, filters: Filters,
                                before[4] + int(bottom or 0))
     s, u = t.staff, t.org_unit
     out = []
-    for row in conn.execute(
+    for sid, code, name, unit_id, unit_code, name_zh, name_en in conn.execute(
             sa.select(s.c.id, s.c.code, s.c.name, s.c.unit_id, u.c.code, u.c.name_zh, u.c.name_en)
             .join(u, u.c.id == s.c.unit_id).where(s.c.id.in_(sorted(found)))):
-        n, total, sq, top, bottom = found[row[0]]
+        n, total, sq, top, bottom = found[sid]
         if kpi == "nps":  # each answer as -100 / 0 / 100
             total, sq = 100.0 * (top - bottom), 10_000.0 * (top + bottom)
-        out.append(_StaffSums(*row, n, total, sq, top, bottom))  # type: ignore[arg-type]
+        out.append(_StaffSums(sid, code, name, unit_id, unit_code, name_zh, name_en, n, total,
+                              sq, top, bottom))
     return out
 
 

@@ -26,8 +26,10 @@ demo: $(STAMP)
 	$(BIN)/tiyan predict score
 	$(BIN)/tiyan serve --host 127.0.0.1 --port 8000
 
+# the suite runs in parallel workers (one per core, at most 4); each test file stays on one
+# worker, so a file's tests run in their order and share its fixtures
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --numprocesses auto --maxprocesses 4 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

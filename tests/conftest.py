@@ -155,7 +155,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def demo_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A SQLite database filled by the real `tiyan demo` command (built once per run)."""
-    from tests.demo_db import build_demo_database
+    """A SQLite database filled by the real `tiyan demo` command, built once per run. With
+    parallel workers (pytest-xdist) one worker builds it and each works on its own copy."""
+    from tests.demo_db import build_demo_database, copy_of_shared_demo_database
 
-    return build_demo_database(tmp_path_factory.mktemp("demo"))
+    own = tmp_path_factory.mktemp("demo")
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return build_demo_database(own)
+    return copy_of_shared_demo_database(tmp_path_factory.getbasetemp().parent / "demo", own)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -19,3 +22,26 @@ def build_demo_database(folder: Path) -> str:
     result = run_tiyan("demo", "--db", url)
     assert result.returncode == 0, result.stderr
     return url
+
+
+def copy_of_shared_demo_database(shared: Path, own: Path) -> str:
+    """A private copy of the demo database that the first worker of a parallel run builds in
+    `shared` (a folder all workers see); the others wait on a file lock until it is there."""
+    shared.mkdir(exist_ok=True)
+    built = shared / "built" / "demo.db"
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not built.exists():
+            building = shared / "building"
+            shutil.rmtree(building, ignore_errors=True)  # what a failed build left
+            building.mkdir()
+            build_demo_database(building)
+            building.rename(built.parent)
+    target = own / "demo.db"
+    source, copy = sqlite3.connect(built), sqlite3.connect(target)
+    try:
+        source.backup(copy)
+    finally:
+        source.close()
+        copy.close()
+    return f"sqlite:///{target}"

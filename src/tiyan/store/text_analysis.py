@@ -105,11 +105,20 @@ def delete_analyses(conn: Connection, response_ids: Sequence[int]) -> None:
     """Remove every analysis (and its aspects) of these responses, taking them out of the text
     and driver-aspect aggregates in the same transaction."""
     for start in range(0, len(response_ids), 500):
-        chunk = list(response_ids[start:start + 500])
+        chunk = _analysed(conn, response_ids[start:start + 500])
+        if not chunk:  # a first analysis: nothing to take out
+            continue
         text_aggregates.unfold_responses(conn, chunk)
         driver_aspect_aggregates.unfold_responses(conn, chunk)
         conn.execute(sa.delete(t.text_aspect).where(t.text_aspect.c.response_id.in_(chunk)))
         conn.execute(sa.delete(t.text_analysis).where(t.text_analysis.c.response_id.in_(chunk)))
+
+
+def _analysed(conn: Connection, response_ids: Sequence[int]) -> list[int]:
+    """Those of these responses that have an analysis stored."""
+    return sorted({int(i) for i in conn.execute(
+        sa.select(t.text_analysis.c.response_id).distinct()
+        .where(t.text_analysis.c.response_id.in_(list(response_ids)))).scalars()})
 
 
 def response_ids_after(conn: Connection, after_id: int, limit: int,

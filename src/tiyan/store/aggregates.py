@@ -134,8 +134,21 @@ def ensure_questions(conn: Connection, version_ids: Iterable[int],
 # --- folding ------------------------------------------------------------------------------
 
 def _insert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
-    return (postgresql.insert(table) if conn.dialect.name == "postgresql"
-            else sqlite.insert(table))
+    return insert_for(conn.dialect.name, table)
+
+
+def insert_for(dialect: str, table: sa.Table):  # type: ignore[no-untyped-def]
+    """The dialect's INSERT, which has ON CONFLICT."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+def add_into(dialect: str, table: sa.Table, columns: Sequence[str], select: sa.Select,
+             key: Sequence[str], sums: Sequence[str]) -> sa.Executable:
+    """INSERT the rows of `select` into `table`, adding `sums` into the row of an existing key."""
+    insert = insert_for(dialect, table).from_select(list(columns), select)
+    return insert.on_conflict_do_update(
+        index_elements=list(key), set_={name: table.c[name] + insert.excluded[name]
+                                        for name in sums})
 
 
 def _answers_select(dialect: str, grain: str, where: sa.ColumnElement[bool],
@@ -186,27 +199,48 @@ def _responses_select(dialect: str, grain: str, where: sa.ColumnElement[bool],
             .group_by(*dims[1:6], *segment))
 
 
+def fold_statements(dialect: str, where: sa.ColumnElement[bool],
+                    tz: str = BUSINESS_TIMEZONE) -> list[sa.Executable]:
+    """The statements that add the responses `where` selects (on table response) into the
+    aggregates, in the order they run."""
+    from tiyan.store.driver_aggregates import pair_statements
+    from tiyan.store.segment_aggregates import segment_statements
+    from tiyan.store.staff_aggregates import staff_statements
+    from tiyan.store.unit_day_aggregates import unit_day_statements
+
+    statements = [add_into(dialect, G, [*KEY, *SUMS], select, KEY, SUMS)
+                  for grain in ("d", "m")
+                  for select in (_answers_select(dialect, grain, where, tz),
+                                 _responses_select(dialect, grain, where, tz))]
+    return [*statements,
+            *pair_statements(dialect, where, tz),  # item-pair sums for the key drivers
+            *segment_statements(dialect, where, tz),  # the same sums per customer segment
+            *unit_day_statements(dialect, where, tz),  # day sums per unit subtree (trends)
+            *staff_statements(dialect, where, tz)]  # NPS and CSAT per staff member
+
+
 def fold(conn: Connection, where: sa.ColumnElement[bool], *,
          tz: str = BUSINESS_TIMEZONE) -> None:
     """Add the responses `where` selects (on table response) into the aggregates."""
-    dialect = conn.dialect.name
-    for grain in ("d", "m"):
-        for select in (_answers_select(dialect, grain, where, tz),
-                       _responses_select(dialect, grain, where, tz)):
-            insert = _insert(conn, G).from_select([*KEY, *SUMS], select)
-            insert = insert.on_conflict_do_update(
-                index_elements=list(KEY),
-                set_={name: G.c[name] + insert.excluded[name] for name in SUMS})
-            conn.execute(insert)
-    from tiyan.store.driver_aggregates import fold_pairs
-    from tiyan.store.segment_aggregates import fold_segments
-    from tiyan.store.staff_aggregates import fold_staff
-    from tiyan.store.unit_day_aggregates import fold_unit_days
+    for statement in fold_statements(conn.dialect.name, where, tz):
+        conn.execute(statement)
 
-    fold_pairs(conn, where, tz)  # item-pair sums for the key drivers (month rows only)
-    fold_segments(conn, where, tz=tz)  # the same sums per customer segment
-    fold_unit_days(conn, where, tz=tz)  # the day sums per unit subtree (day and week trends)
-    fold_staff(conn, where, tz=tz)  # the NPS and CSAT answers per staff member (scorecards)
+
+FOLD_IDS = "fold_ids"
+_FOLD_BY_IDS: dict[tuple[str, str], list[sa.Executable]] = {}
+
+
+def fold_ids(conn: Connection, ids: Sequence[int], *, tz: str = BUSINESS_TIMEZONE) -> None:
+    """`fold` for the responses with these ids. The statements are built once per dialect and
+    time zone around an expanding parameter and run again with each list of ids: building them
+    costs several times what running them does for the handful of responses a job folds."""
+    key = (conn.dialect.name, tz)
+    statements = _FOLD_BY_IDS.get(key)
+    if statements is None:
+        where = R.c.id.in_(sa.bindparam(FOLD_IDS, expanding=True))
+        statements = _FOLD_BY_IDS.setdefault(key, fold_statements(conn.dialect.name, where, tz))
+    for statement in statements:
+        conn.execute(statement, {FOLD_IDS: list(ids)})
 
 
 def _versions(conn: Connection, where: sa.ColumnElement[bool]) -> list[int]:
@@ -233,9 +267,8 @@ def fold_responses(conn: Connection, response_ids: Sequence[int],
     from tiyan.store.segment_aggregates import lock_customers
 
     lock_customers(conn, todo)  # their segments stay put until this fold commits
-    where = R.c.id.in_(todo)
-    ensure_questions(conn, _versions(conn, where), cache)
-    fold(conn, where)
+    ensure_questions(conn, _versions(conn, R.c.id.in_(todo)), cache)
+    fold_ids(conn, todo)
     conn.execute(F.insert(), [{"response_id": i} for i in todo])
     return len(todo)
 

@@ -7,7 +7,7 @@ alone (its n, mean and top-box share). Sums add up, so the pairwise Pearson corr
 items over any set of months, units, touchpoints and channels is a sum of rows; the relative
 weights of the drivers page follow without reading a single answer.
 
-Folded by the same statement sequence as `score_agg` (store/aggregates.fold calls `fold_pairs`),
+Folded by the same statement sequence as `score_agg` (store/aggregates.fold runs `pair_statements`),
 so the job, the bulk catch-up and the rebuild keep both current in one transaction. The same
 SELECT, grouped by day, is the raw path for partial months and for users who see only their own
 responses (analytics/drivers_view).
@@ -19,7 +19,6 @@ upgrade: readers use the raw path until the next catch-up, which rebuilds all ag
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from tiyan.store import app_settings
@@ -61,14 +60,13 @@ def pair_select(dialect: str, where: sa.ColumnElement[bool], tz: str, *,
     )
 
 
-def fold_pairs(conn: Connection, where: sa.ColumnElement[bool], tz: str) -> None:
-    """Add the item-pair sums of the responses `where` selects into driver_agg."""
-    dialect = conn.dialect.name
-    insert = (postgresql.insert(D) if dialect == "postgresql" else sqlite.insert(D))
-    insert = insert.from_select([*KEY, *SUMS], pair_select(dialect, where, tz))
-    insert = insert.on_conflict_do_update(
-        index_elements=list(KEY), set_={name: D.c[name] + insert.excluded[name] for name in SUMS})
-    conn.execute(insert)
+def pair_statements(dialect: str, where: sa.ColumnElement[bool], tz: str
+                    ) -> list[sa.Executable]:
+    """The statement that adds the item-pair sums of the responses `where` selects into
+    driver_agg (run by store/aggregates.fold)."""
+    from tiyan.store.aggregates import add_into
+
+    return [add_into(dialect, D, [*KEY, *SUMS], pair_select(dialect, where, tz), KEY, SUMS)]
 
 
 def clear(conn: Connection) -> None:

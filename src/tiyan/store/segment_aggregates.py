@@ -39,7 +39,15 @@ def fold_segments(conn: Connection, where: sa.ColumnElement[bool], *,
                   tz: str = aggregates.BUSINESS_TIMEZONE, sign: int = 1) -> None:
     """Add (sign 1) or take out (sign -1) the responses `where` selects, under their customer's
     current segment."""
-    dialect = conn.dialect.name
+    for statement in segment_statements(conn.dialect.name, where, tz, sign=sign):
+        conn.execute(statement)
+
+
+def segment_statements(dialect: str, where: sa.ColumnElement[bool],
+                       tz: str = aggregates.BUSINESS_TIMEZONE, *, sign: int = 1
+                       ) -> list[sa.Executable]:
+    """The statements `fold_segments` runs."""
+    statements = []
     for grain in ("d", "m"):
         for select in (aggregates._answers_select(dialect, grain, where, tz, by_segment=True),
                        aggregates._responses_select(dialect, grain, where, tz, by_segment=True)):
@@ -48,11 +56,9 @@ def fold_segments(conn: Connection, where: sa.ColumnElement[bool], *,
                 select = sa.select(*[c * -1 if name in aggregates.SUMS else c
                                      for c, name in zip(rows.c, COLUMNS, strict=True)]
                                    ).where(sa.true())  # SQLite: else ON reads as a join's
-            insert = aggregates._insert(conn, SG).from_select(list(COLUMNS), select)
-            insert = insert.on_conflict_do_update(
-                index_elements=["segment", *aggregates.KEY],
-                set_={name: SG.c[name] + insert.excluded[name] for name in aggregates.SUMS})
-            conn.execute(insert)
+            statements.append(aggregates.add_into(dialect, SG, COLUMNS, select,
+                                                  ["segment", *aggregates.KEY], aggregates.SUMS))
+    return statements
 
 
 def folded(conn: Connection) -> sa.ColumnElement[bool]:

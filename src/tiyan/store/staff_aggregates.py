@@ -51,13 +51,16 @@ def _select(dialect: str, grain: str, where: sa.ColumnElement[bool], tz: str) ->
 def fold_staff(conn: Connection, where: sa.ColumnElement[bool], *,
                tz: str = aggregates.BUSINESS_TIMEZONE) -> None:
     """Add the responses `where` selects (on table response) that name a staff member."""
-    for grain in ("d", "m"):
-        insert = aggregates._insert(conn, S).from_select(
-            [*KEY, *aggregates.SUMS], _select(conn.dialect.name, grain, where, tz))
-        insert = insert.on_conflict_do_update(
-            index_elements=list(KEY),
-            set_={name: S.c[name] + insert.excluded[name] for name in aggregates.SUMS})
-        conn.execute(insert)
+    for statement in staff_statements(conn.dialect.name, where, tz):
+        conn.execute(statement)
+
+
+def staff_statements(dialect: str, where: sa.ColumnElement[bool],
+                     tz: str = aggregates.BUSINESS_TIMEZONE) -> list[sa.Executable]:
+    """The statements `fold_staff` runs."""
+    return [aggregates.add_into(dialect, S, [*KEY, *aggregates.SUMS],
+                                _select(dialect, grain, where, tz), KEY, aggregates.SUMS)
+            for grain in ("d", "m")]
 
 
 def rebuild(db: Database, now: Callable[[], dt.datetime], *, chunk: int = aggregates.CHUNK,

@@ -33,7 +33,14 @@ def add_per_subtree(conn: Connection, table: sa.Table, rows: sa.Subquery,
                     columns: Mapping[str, sa.ColumnElement], sums: Sequence[str]) -> None:
     """Add `rows` (with a `unit_id` column) to `table` (keyed by unit_id and the other keys of
     `columns`, which maps the table's columns to those of `rows`) for each unit's subtree."""
-    from tiyan.store.aggregates import _insert
+    conn.execute(per_subtree_statement(conn.dialect.name, table, rows, columns, sums))
+
+
+def per_subtree_statement(dialect: str, table: sa.Table, rows: sa.Subquery,
+                          columns: Mapping[str, sa.ColumnElement], sums: Sequence[str]
+                          ) -> sa.Executable:
+    """The statement `add_per_subtree` runs."""
+    from tiyan.store.aggregates import add_into
 
     up = ancestors()
     keys = [name for name in columns if name not in sums]
@@ -42,11 +49,7 @@ def add_per_subtree(conn: Connection, table: sa.Table, rows: sa.Subquery,
              .select_from(rows.join(up, up.c.unit_id == rows.c.unit_id))
              .where(sa.true())  # SQLite: else ON CONFLICT reads as the join's ON
              .group_by(up.c.ancestor_id, *[columns[name] for name in keys]))
-    insert = _insert(conn, table).from_select(["unit_id", *keys, *sums], query)
-    insert = insert.on_conflict_do_update(
-        index_elements=["unit_id", *keys],
-        set_={name: table.c[name] + insert.excluded[name] for name in sums})
-    conn.execute(insert)
+    return add_into(dialect, table, ["unit_id", *keys, *sums], query, ["unit_id", *keys], sums)
 
 
 def top_units(units: frozenset[int], parent_of: Mapping[int, int | None]

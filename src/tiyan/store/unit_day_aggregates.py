@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from tiyan.store import aggregates
 from tiyan.store import tables as t
-from tiyan.store.subtrees import add_per_subtree
+from tiyan.store.subtrees import per_subtree_statement
 
 U = t.unit_day_agg
 
@@ -26,11 +26,19 @@ def fold_unit_days(conn: Connection, where: sa.ColumnElement[bool], *,
                    tz: str = aggregates.BUSINESS_TIMEZONE) -> None:
     """Add the responses `where` selects (on table response) to the day sums of their unit and
     of each unit above it."""
-    dialect = conn.dialect.name
+    for statement in unit_day_statements(conn.dialect.name, where, tz):
+        conn.execute(statement)
+
+
+def unit_day_statements(dialect: str, where: sa.ColumnElement[bool],
+                        tz: str = aggregates.BUSINESS_TIMEZONE) -> list[sa.Executable]:
+    """The statements `fold_unit_days` runs."""
+    statements = []
     for select in (aggregates._answers_select(dialect, "d", where, tz),
                    aggregates._responses_select(dialect, "d", where, tz)):
         rows = sa.select(*[c.label(name) for c, name in zip(
             select.subquery().c, (*aggregates.KEY, *aggregates.SUMS), strict=True)]
         ).subquery("day_rows")
-        add_per_subtree(conn, U, rows, {name: rows.c[name] for name in (
-            "bucket", "item_code", *aggregates.SUMS)}, aggregates.SUMS)
+        statements.append(per_subtree_statement(dialect, U, rows, {name: rows.c[name] for name in (
+            "bucket", "item_code", *aggregates.SUMS)}, aggregates.SUMS))
+    return statements

@@ -16,7 +16,8 @@ is folded exactly once: in bulk up to a watermark (`catch_up`, after `tiyan gene
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -226,21 +227,28 @@ def fold(conn: Connection, where: sa.ColumnElement[bool], *,
         conn.execute(statement)
 
 
-FOLD_IDS = "fold_ids"
-_FOLD_BY_IDS: dict[tuple[str, str], list[sa.Executable]] = {}
+IDS = "ids"  # the expanding parameter of the statements run_with_ids keeps
+_BUILT: dict[tuple[Hashable, str], list[sa.Executable]] = {}
+
+
+def run_with_ids(conn: Connection, name: Hashable, ids: Sequence[int],
+                 build: Callable[[str, sa.BindParameter[Any]], list[sa.Executable]]) -> None:
+    """Run the statements `build(dialect, ids)` gives for an expanding parameter of ids, built
+    once per `name` and dialect and run again with each list of ids: building the aggregates'
+    statements costs several times what running them does for the few rows a job adds."""
+    key = (name, conn.dialect.name)
+    statements = _BUILT.get(key)
+    if statements is None:
+        statements = _BUILT.setdefault(key, build(conn.dialect.name,
+                                                  sa.bindparam(IDS, expanding=True)))
+    for statement in statements:
+        conn.execute(statement, {IDS: list(ids)})
 
 
 def fold_ids(conn: Connection, ids: Sequence[int], *, tz: str = BUSINESS_TIMEZONE) -> None:
-    """`fold` for the responses with these ids. The statements are built once per dialect and
-    time zone around an expanding parameter and run again with each list of ids: building them
-    costs several times what running them does for the handful of responses a job folds."""
-    key = (conn.dialect.name, tz)
-    statements = _FOLD_BY_IDS.get(key)
-    if statements is None:
-        where = R.c.id.in_(sa.bindparam(FOLD_IDS, expanding=True))
-        statements = _FOLD_BY_IDS.setdefault(key, fold_statements(conn.dialect.name, where, tz))
-    for statement in statements:
-        conn.execute(statement, {FOLD_IDS: list(ids)})
+    """`fold` for the responses with these ids."""
+    run_with_ids(conn, ("fold", tz), ids,
+                 lambda dialect, param: fold_statements(dialect, R.c.id.in_(param), tz))
 
 
 def _versions(conn: Connection, where: sa.ColumnElement[bool]) -> list[int]:

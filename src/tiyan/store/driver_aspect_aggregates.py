@@ -35,7 +35,13 @@ from sqlalchemy.engine import Connection
 
 from tiyan.store import app_settings
 from tiyan.store import tables as t
-from tiyan.store.aggregates import BUSINESS_TIMEZONE, _insert, ensure_questions, month_of
+from tiyan.store.aggregates import (
+    BUSINESS_TIMEZONE,
+    add_into,
+    ensure_questions,
+    month_of,
+    run_with_ids,
+)
 
 ASPECT = "aspect:"  # prefix of an aspect's predictor name (as analytics/driver_values)
 STALE = "driver_aspect_agg.stale"
@@ -112,13 +118,15 @@ def part_selects(dialect: str, where: sa.ColumnElement[bool], sign: int = 1, *,
     return [responses, items, alone, with_items, both]
 
 
+def _statements(dialect: str, where: sa.ColumnElement[bool], sign: int, tz: str
+                ) -> list[sa.Executable]:
+    return [add_into(dialect, G, [*KEY, *SUMS], select, KEY, SUMS)
+            for select in part_selects(dialect, where, sign, tz=tz)]
+
+
 def _add(conn: Connection, where: sa.ColumnElement[bool], sign: int, tz: str) -> None:
-    for select in part_selects(conn.dialect.name, where, sign, tz=tz):
-        insert = _insert(conn, G).from_select([*KEY, *SUMS], select)
-        insert = insert.on_conflict_do_update(
-            index_elements=list(KEY), set_={name: G.c[name] + insert.excluded[name]
-                                            for name in SUMS})
-        conn.execute(insert)
+    for statement in _statements(conn.dialect.name, where, sign, tz):
+        conn.execute(statement)
 
 
 def _ensure_questions(conn: Connection, where: sa.ColumnElement[bool],
@@ -135,9 +143,10 @@ def fold_responses(conn: Connection, response_ids: Sequence[int],
     cache = {} if cache is None else cache
     ids = sorted(set(response_ids))
     for start in range(0, len(ids), 500):
-        where = R.c.id.in_(ids[start:start + 500])
-        _ensure_questions(conn, where, cache)
-        _add(conn, where, 1, tz)
+        chunk = ids[start:start + 500]
+        _ensure_questions(conn, R.c.id.in_(chunk), cache)
+        run_with_ids(conn, ("aspect pairs fold", tz), chunk,
+                     lambda dialect, param: _statements(dialect, R.c.id.in_(param), 1, tz))
 
 
 def unfold_responses(conn: Connection, response_ids: Sequence[int], *,
@@ -146,7 +155,8 @@ def unfold_responses(conn: Connection, response_ids: Sequence[int], *,
     has locked the analyses on PostgreSQL (store/text_aggregates.unfold_responses)."""
     ids = sorted(set(response_ids))
     for start in range(0, len(ids), 500):
-        _add(conn, R.c.id.in_(ids[start:start + 500]), -1, tz)
+        run_with_ids(conn, ("aspect pairs unfold", tz), ids[start:start + 500],
+                     lambda dialect, param: _statements(dialect, R.c.id.in_(param), -1, tz))
 
 
 def is_stale(conn: Connection) -> bool:

@@ -2,8 +2,8 @@
 
 A page for a user who sees whole subtrees can then read one row per bucket for each top unit of
 the scope instead of the rows of every unit below it. Units never move in the hierarchy (the org
-only adds units), so a row's ancestors are fixed when it is folded. `add_per_subtree` adds the
-rows of a select (one per unit) to a subtree table: each row once for its unit and once for each
+only adds units), so a row's ancestors are fixed when it is folded. `per_subtree_statement` adds
+the rows of a select (one per unit) to a subtree table: each row once for its unit and once for each
 unit above it, joined to the units' ancestors (a recursive CTE over org_unit).
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from tiyan.store import tables as t
 
@@ -29,17 +28,12 @@ def ancestors() -> sa.CTE:
         .where(step.c.parent_id.is_not(None)))
 
 
-def add_per_subtree(conn: Connection, table: sa.Table, rows: sa.Subquery,
-                    columns: Mapping[str, sa.ColumnElement], sums: Sequence[str]) -> None:
-    """Add `rows` (with a `unit_id` column) to `table` (keyed by unit_id and the other keys of
-    `columns`, which maps the table's columns to those of `rows`) for each unit's subtree."""
-    conn.execute(per_subtree_statement(conn.dialect.name, table, rows, columns, sums))
-
-
 def per_subtree_statement(dialect: str, table: sa.Table, rows: sa.Subquery,
                           columns: Mapping[str, sa.ColumnElement], sums: Sequence[str]
                           ) -> sa.Executable:
-    """The statement `add_per_subtree` runs."""
+    """The statement that adds `rows` (with a `unit_id` column) to `table` (keyed by unit_id and
+    the other keys of `columns`, which maps the table's columns to those of `rows`) for each
+    unit's subtree."""
     from tiyan.store.aggregates import add_into
 
     up = ancestors()

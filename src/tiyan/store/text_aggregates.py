@@ -33,8 +33,15 @@ from sqlalchemy.engine import Connection
 
 from tiyan.store import app_settings
 from tiyan.store import tables as t
-from tiyan.store.aggregates import BUSINESS_TIMEZONE, _insert, day_of, ensure_questions, month_of
-from tiyan.store.subtrees import add_per_subtree
+from tiyan.store.aggregates import (
+    BUSINESS_TIMEZONE,
+    add_into,
+    day_of,
+    ensure_questions,
+    month_of,
+    run_with_ids,
+)
+from tiyan.store.subtrees import per_subtree_statement
 
 COMMENTS = ""  # the aspect code of the rows that count analysed comments
 STALE = "text_agg.stale"
@@ -70,20 +77,21 @@ def _select(dialect: str, grain: str, where: sa.ColumnElement[bool], sign: int, 
             .group_by(*dims[1:]))
 
 
-def _add(conn: Connection, where: sa.ColumnElement[bool], sign: int, tz: str) -> None:
-    dialect = conn.dialect.name
+def _statements(dialect: str, where: sa.ColumnElement[bool], sign: int, tz: str
+                ) -> list[sa.Executable]:
+    """Add (sign 1) or take out (sign -1) the analyses `where` selects, per unit and per
+    subtree."""
+    statements = []
     for grain in ("d", "m"):
         for aspects in (False, True):
             select = _select(dialect, grain, where, sign, tz, aspects)
-            insert = _insert(conn, G).from_select(list(KEY + SUMS), select)
-            insert = insert.on_conflict_do_update(
-                index_elements=list(KEY),
-                set_={name: G.c[name] + insert.excluded[name] for name in SUMS})
-            conn.execute(insert)
+            statements.append(add_into(dialect, G, KEY + SUMS, select, KEY, SUMS))
             rows = sa.select(*[c.label(name) for c, name in zip(
                 select.subquery().c, KEY + SUMS, strict=True)]).subquery("text_rows")
-            add_per_subtree(conn, UT, rows, {name: rows.c[name] for name in (
-                "grain", "bucket", "aspect_code", "label", *SUMS)}, SUMS)
+            statements.append(per_subtree_statement(dialect, UT, rows, {
+                name: rows.c[name] for name in ("grain", "bucket", "aspect_code", "label", *SUMS)
+            }, SUMS))
+    return statements
 
 
 def _ensure_questions(conn: Connection, where: sa.ColumnElement[bool],
@@ -100,9 +108,10 @@ def fold_analyses(conn: Connection, analysis_ids: Sequence[int],
     """Add these just-inserted analyses (and their aspects) to the sums."""
     cache = {} if cache is None else cache
     for start in range(0, len(analysis_ids), 500):
-        where = TA.c.id.in_(list(analysis_ids[start:start + 500]))
-        _ensure_questions(conn, where, cache)
-        _add(conn, where, 1, tz)
+        chunk = list(analysis_ids[start:start + 500])
+        _ensure_questions(conn, TA.c.id.in_(chunk), cache)
+        run_with_ids(conn, ("text fold", tz), chunk,
+                     lambda dialect, ids: _statements(dialect, TA.c.id.in_(ids), 1, tz))
 
 
 def unfold_responses(conn: Connection, response_ids: Sequence[int], *,
@@ -111,10 +120,11 @@ def unfold_responses(conn: Connection, response_ids: Sequence[int], *,
     On PostgreSQL the analyses are locked first, so two re-analyses of one response at the
     same moment take the first one's results out once, and the second one's after it."""
     for start in range(0, len(response_ids), 500):
-        where = TA.c.response_id.in_(list(response_ids[start:start + 500]))
+        chunk = list(response_ids[start:start + 500])
         if conn.dialect.name == "postgresql":
-            conn.execute(sa.select(TA.c.id).where(where).with_for_update())
-        _add(conn, where, -1, tz)
+            conn.execute(sa.select(TA.c.id).where(TA.c.response_id.in_(chunk)).with_for_update())
+        run_with_ids(conn, ("text unfold", tz), chunk, lambda dialect, ids: _statements(
+            dialect, TA.c.response_id.in_(ids), -1, tz))
 
 
 def is_stale(conn: Connection) -> bool:
@@ -139,7 +149,8 @@ def rebuild_in(conn: Connection, now: dt.datetime, cache: dict[object, object], 
         end = min(position + chunk, last)
         where = sa.and_(TA.c.id > position, TA.c.id <= end)
         _ensure_questions(conn, where, cache)
-        _add(conn, where, 1, tz)
+        for statement in _statements(conn.dialect.name, where, 1, tz):
+            conn.execute(statement)
         done += int(conn.execute(sa.select(sa.func.count()).select_from(TA).where(where))
                     .scalar() or 0)
         if progress is not None:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from scipy import stats
+from scipy import special
 
 from tiyan.domain.metrics import Estimate, MetricsError
 from tiyan.domain.statistics import ALPHA
@@ -82,7 +82,7 @@ def did_from_units(
     se = math.sqrt(v_t + v_c)
     df = welch_df(v_t, len(treated), v_c, len(control))
     return result(
-        mean_t - mean_c, se, stats.t(df), alpha, (len(treated), len(control)), DidMethod.UNIT_LEVEL
+        mean_t - mean_c, se, df, alpha, (len(treated), len(control)), DidMethod.UNIT_LEVEL
     )
 
 
@@ -114,7 +114,7 @@ def did_from_estimates(
     return result(
         (ta - tb) - (ca - cb),
         se,
-        stats.norm(),
+        None,
         alpha,
         (treated_after.n, control_after.n),
         DidMethod.RESPONSE_LEVEL,
@@ -124,16 +124,15 @@ def did_from_estimates(
 def result(
     effect: float,
     se: float,
-    distribution: stats.rv_continuous,
+    df: float | None,
     alpha: float,
     sizes: tuple[int, int],
     method: DidMethod,
 ) -> DidResult:
-    if se == 0:
-        p_value = 1.0 if effect == 0 else 0.0
-    else:
-        p_value = float(2 * distribution.sf(abs(effect) / se))
-    half = float(distribution.ppf(1 - alpha / 2)) * se
+    no_spread = 1.0 if effect == 0 else 0.0
+    p_value = no_spread if se == 0 else 2 * tail(-abs(effect) / se, df)
+    half = float(special.ndtri(1 - alpha / 2) if df is None
+                 else special.stdtrit(df, 1 - alpha / 2)) * se
     return DidResult(
         effect,
         se,
@@ -145,3 +144,8 @@ def result(
         sizes[1],
         method,
     )
+
+
+def tail(x: float, df: float | None) -> float:
+    """P(X <= x) for Student's t with `df` degrees of freedom, or the standard normal (None)."""
+    return float(special.ndtr(x) if df is None else special.stdtr(df, x))

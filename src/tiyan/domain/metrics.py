@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from scipy import stats
+from scipy import special
 
 from tiyan.errors import InvalidInput
 
@@ -219,7 +219,7 @@ def mean_estimate(
     mean = float(total) / n
     variance = max(0.0, (float(total_of_squares) - n * mean * mean) / (n - 1))
     standard_error = math.sqrt(variance / n)
-    half = float(stats.t.ppf(0.975, n - 1)) * standard_error
+    half = float(special.stdtrit(n - 1, 0.975)) * standard_error
     return Estimate(
         value=mean,
         low=mean - half,

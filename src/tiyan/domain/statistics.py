@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from scipy import stats
+from scipy import special
 
 from tiyan.domain.metrics import Estimate, EstimateKind, MetricsError, nps_standard_error
 
@@ -53,7 +53,7 @@ class Change:
 
 
 def two_sided_normal_p(z: float) -> float:
-    return float(2 * stats.norm.sf(abs(z)))
+    return float(2 * special.ndtr(-abs(z)))
 
 
 def significance_result(delta: float, statistic: float, p_value: float, alpha: float) -> TestResult:
@@ -104,7 +104,7 @@ def welch_from_standard_errors(
         return z_test(delta, 0.0, alpha)
     t = delta / standard_error
     df = welch_degrees_of_freedom(se1, n1, se2, n2)
-    return significance_result(delta, t, float(2 * stats.t.sf(abs(t), df)), alpha)
+    return significance_result(delta, t, float(2 * special.stdtr(df, -abs(t))), alpha)
 
 
 def welch_t_test(

@@ -27,9 +27,10 @@ demo: $(STAMP)
 	$(BIN)/tiyan serve --host 127.0.0.1 --port 8000
 
 # the suite runs in parallel workers (one per core, at most 4); each test file stays on one
-# worker, so a file's tests run in their order and share its fixtures
+# worker, so a file's tests run in their order and share its fixtures; files are handed out
+# in collection order (tests/conftest.py puts the longest first)
 test: $(STAMP) lint
-	$(BIN)/python -m pytest --numprocesses auto --maxprocesses 4 --dist loadfile
+	$(BIN)/python -m pytest --numprocesses auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

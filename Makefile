@@ -27,10 +27,9 @@ demo: $(STAMP)
 	$(BIN)/tiyan serve --host 127.0.0.1 --port 8000
 
 # the suite runs in parallel workers (one per core, at most 4); each test file stays on one
-# worker, so a file's tests run in their order and share its fixtures; files are handed out
-# in collection order (tests/conftest.py puts the longest first)
+# worker, so a file's tests run in their order and share its fixtures
 test: $(STAMP) lint
-	$(BIN)/python -m pytest --numprocesses auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest --numprocesses auto --maxprocesses 4 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -28,21 +28,6 @@ FIXED_NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 BIG_WORLD = 20_000  # answers beyond which emptying the PostgreSQL database truncates
 
 
-# Files the parallel workers start with: the longest ones (test_demo builds the demo database
-# that the browser tests then copy, the API fuzz needs none), so that no worker is left with a
-# long file at the end while the other one idles. `make test` keeps this order
-# (--no-loadscope-reorder); the other files follow in their usual order.
-FIRST = ("tests/integration/test_demo.py", "tests/integration/test_api_fuzz.py")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        path = item.nodeid.split("::")[0]
-        return FIRST.index(path) if path in FIRST else len(FIRST)
-
-    items.sort(key=rank)
-
-
 def pytest_report_header(config: pytest.Config) -> list[str]:
     state = "available" if postgres_available() else "MISSING"
     return [f"PostgreSQL for tests: {PG_ADMIN_URL} ({state})"]

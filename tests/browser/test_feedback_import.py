@@ -32,6 +32,6 @@ def test_cx_manager_previews_and_imports_a_review_file_on_a_phone(page, tmp_path
 
     page.locator("#menu-toggle").click()  # on a phone the language links are in the menu
     page.get_by_role("link", name="English").click()
-    assert page.get_by_role("heading", name="Import feedback").is_visible()
+    page.get_by_role("heading", name="Import feedback").wait_for()  # the link navigates
     page.get_by_role("link", name="点评.csv").first.click()
     assert page.locator('#report [data-count="stored"]').inner_text() == "2"

@@ -23,7 +23,7 @@ def test_store_manager_filters_the_inbox_and_opens_a_case_in_both_languages(page
     assert page.get_by_role("heading", name="SLA 时限").is_visible()
 
     page.get_by_role("link", name="English").click()
-    assert page.get_by_role("heading", name="History").is_visible()
+    page.get_by_role("heading", name="History").wait_for()  # the link navigates
     page.get_by_label("Note", exact=True).fill("Called the customer, apologised")
     page.get_by_role("button", name="Add note").click()
     assert page.locator("#case-history").get_by_text("Called the customer, apologised").is_visible()

@@ -55,7 +55,7 @@ def test_a_cx_manager_works_the_at_risk_list_and_sees_a_customer_in_full(
     screenshot(page, "customer360-zh")
 
     page.get_by_role("link", name="English").click()
-    assert page.get_by_role("heading", name="Churn risk").is_visible()
+    page.get_by_role("heading", name="Churn risk").wait_for()  # the link navigates
     assert page.get_by_test_id("actions").is_visible()
     assert page.get_by_test_id("identity-phone").inner_text() == phone
     screenshot(page, "customer360-en")

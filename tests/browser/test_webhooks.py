@@ -16,7 +16,7 @@ def test_cx_manager_adds_a_webhook_sees_the_secret_once_and_deactivates_it(page)
     screenshot(page, "webhooks-created-zh")
 
     page.get_by_role("link", name="English").click()
-    assert page.get_by_role("heading", name="Webhooks").is_visible()
+    page.get_by_role("heading", name="Webhooks").wait_for()  # the link navigates
     assert page.locator("code.secret").count() == 0  # the secret was shown once
     page.get_by_role("link", name="https://crm.example.test/hooks/tiyan").click()
     assert page.get_by_role("heading", name="Delivery log").is_visible()

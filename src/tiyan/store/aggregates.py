@@ -128,15 +128,11 @@ def ensure_questions(conn: Connection, version_ids: Iterable[int],
             definition = version_definition(conn, version_id, cache)
             rows = question_rows(definition, version_id, _journey_touchpoints(conn, survey_id))
             if rows:
-                conn.execute(_insert(conn, Q).values(rows).on_conflict_do_nothing())
+                conn.execute(insert_for(conn.dialect.name, Q).values(rows).on_conflict_do_nothing())
         cache[("score_agg_question", version_id)] = True
 
 
 # --- folding ------------------------------------------------------------------------------
-
-def _insert(conn: Connection, table: sa.Table):  # type: ignore[no-untyped-def]
-    return insert_for(conn.dialect.name, table)
-
 
 def insert_for(dialect: str, table: sa.Table):  # type: ignore[no-untyped-def]
     """The dialect's INSERT, which has ON CONFLICT."""

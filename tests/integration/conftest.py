@@ -5,14 +5,15 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.world import World, build_world
+from tests.snapshots import as_built, world_with
+from tests.world import World
 from tiyan.context import Context
 from tiyan.web.app import create_app
 
 
 @pytest.fixture
 def world(ctx: Context) -> World:
-    return build_world(ctx)
+    return world_with(ctx, as_built)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from tests.integration.conftest import sign_in
+from tests.snapshots import world_with
 from tests.world import PASSWORD, SUBTREE, USERS
 from tiyan.analytics import behaviour as bv
 from tiyan.domain import behaviour as b
@@ -50,7 +51,11 @@ def role_of(email: str) -> str:
 
 
 @pytest.fixture
-def bought(world, client):
+def bought(ctx):
+    return world_with(ctx, with_purchases)
+
+
+def with_purchases(world):
     with world.ctx.db.write() as conn:
         for store, names in CUSTOMERS.items():
             for name in names:
@@ -65,7 +70,6 @@ def bought(world, client):
                                  ["customer", "time", "amount", "kind", "unit"])
     assert report.imported == len(PURCHASES), report.problems
     run_until_idle(world.ctx)
-    return world
 
 
 def csv_rows(reply) -> list[list[str]]:

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.integration.conftest import sign_in
+from tests.snapshots import world_with
 from tests.world import PASSWORD
 from tiyan.analytics import dashboard as d
 from tiyan.analytics.cube import Filters, from_aggregates
@@ -34,7 +35,11 @@ PERIOD = f"from={FROM}&to={TO}"
 
 
 @pytest.fixture
-def sliced(world):
+def sliced(ctx):
+    return world_with(ctx, with_customer_comments)
+
+
+def with_customer_comments(world):
     """24 more responses with analysed comments, from customers with attributes (every fourth
     without a customer)."""
     ctx = world.ctx
@@ -55,7 +60,6 @@ def sliced(world):
             answers={"nps": k % 11, "overall": k % 5 + 1, "comment": COMMENTS[k % 6]},
             submitted_at=ctx.now() - dt.timedelta(days=k + 1)))
     run_until_idle(ctx)
-    return world
 
 
 def responses(ctx) -> dict[int, dict[str, object]]:

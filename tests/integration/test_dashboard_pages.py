@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.integration.conftest import sign_in
+from tests.snapshots import world_with
 from tests.world import PASSWORD, USERS, visible_responses
 from tiyan.domain.access import ROLE_PERMISSIONS, Permission, Role
 from tiyan.services.jobs import run_until_idle
@@ -25,9 +26,12 @@ def role_of(email: str) -> Role:
 
 
 @pytest.fixture
-def ready(world, client):
+def ready(ctx):
+    return world_with(ctx, with_jobs_run)
+
+
+def with_jobs_run(world):
     run_until_idle(world.ctx)
-    return world
 
 
 def csv_rows(reply) -> list[list[str]]:

@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.integration.conftest import sign_in
+from tests.snapshots import world_with
 from tests.world import PASSWORD, USERS, visible_units
 from tiyan.analytics import dashboard as d
 from tiyan.analytics.cube import Filters, from_aggregates, raw_where, sums
@@ -42,7 +43,11 @@ PERIOD = f"from={FROM}&to={TO}"
 
 
 @pytest.fixture
-def spread(world):
+def spread(ctx):
+    return world_with(ctx, add_spread)
+
+
+def add_spread(world):
     """COUNT more responses over ~10 months, some at the edge of a local day (UTC 16:00-16:59 is
     00:00-00:59 the next day in China), most from a customer of the store."""
     ctx = world.ctx
@@ -61,7 +66,6 @@ def spread(world):
             channel=("api", "sms")[k % 2], answers={"nps": k % 11, "overall": k % 5 + 1},
             submitted_at=when))
     run_until_idle(ctx)
-    return world
 
 
 def role_of(email: str) -> Role:

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+from tests.snapshots import world_with
 from tests.world import RESPONSES, USERS, visible_units
 from tiyan.analytics import cube
 from tiyan.analytics import dashboard as d
@@ -43,9 +44,12 @@ def table_rows(ctx):
 
 
 @pytest.fixture
-def folded(world):
+def folded(ctx):
+    return world_with(ctx, with_jobs_run)
+
+
+def with_jobs_run(world):
     run_until_idle(world.ctx)
-    return world
 
 
 @pytest.mark.parametrize("email", DASHBOARD_USERS)

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.integration.driver_fixtures import GOOD, add_comment_driver_responses, assert_same_pairs
+from tests.snapshots import world_with
 from tests.world import USERS
 from tiyan.analytics import dashboard as d
 from tiyan.analytics import drivers_view as dv
@@ -28,10 +29,13 @@ CASES = [PERIOD, Filters(dt.date(2026, 7, 20), dt.date(2026, 10, 5)),  # days, m
 
 
 @pytest.fixture
-def commented(world):
+def commented(ctx):
+    return world_with(ctx, with_comment_drivers)
+
+
+def with_comment_drivers(world):
     run_until_idle(world.ctx)
     world.comment_survey = add_comment_driver_responses(world, COUNT)
-    return world
 
 
 def assert_aggregate_equals_the_responses(world, emails=None) -> int:

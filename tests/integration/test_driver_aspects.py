@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.integration.driver_fixtures import add_comment_driver_responses, assert_same_pairs
+from tests.snapshots import world_with
 from tiyan.analytics import dashboard as d
 from tiyan.analytics import driver_values
 from tiyan.analytics import drivers_view as dv
@@ -24,10 +25,13 @@ PERIOD = Filters(dt.date(2026, 1, 1), dt.date(2026, 12, 31))
 
 
 @pytest.fixture
-def commented(world):
+def commented(ctx):
+    return world_with(ctx, with_comment_drivers)
+
+
+def with_comment_drivers(world):
     run_until_idle(world.ctx)
     world.comment_survey = add_comment_driver_responses(world, COUNT)
-    return world
 
 
 def raw_records(ctx, unit_ids=None) -> dict[int, dict]:

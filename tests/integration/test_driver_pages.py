@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 
 from tests.integration.conftest import sign_in
 from tests.integration.driver_fixtures import DRIVER_SURVEY, add_driver_responses
+from tests.snapshots import world_with
 from tests.world import PASSWORD, USERS
 from tiyan.domain.access import ROLE_PERMISSIONS, Permission, Role
 from tiyan.domain.surveys import parse_definition
@@ -28,10 +29,13 @@ def role_of(email: str) -> Role:
 
 
 @pytest.fixture
-def ready(world, client):
+def ready(ctx):
+    return world_with(ctx, with_driver_responses)
+
+
+def with_driver_responses(world):
     run_until_idle(world.ctx)
     add_driver_responses(world, 60)
-    return world
 
 
 def csv_rows(reply) -> list[list[str]]:

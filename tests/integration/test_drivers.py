@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.integration.driver_fixtures import ITEMS, add_driver_responses, assert_same_pairs
+from tests.snapshots import world_with
 from tests.world import USERS
 from tiyan.analytics import dashboard as d
 from tiyan.analytics import drivers_view as dv
@@ -25,10 +26,13 @@ PERIOD = Filters(dt.date(2026, 1, 1), dt.date(2026, 12, 31))
 
 
 @pytest.fixture
-def driven(world):
+def driven(ctx):
+    return world_with(ctx, with_driver_survey)
+
+
+def with_driver_survey(world):
     run_until_idle(world.ctx)
     world.driver_survey = add_driver_responses(world, COUNT)
-    return world
 
 
 def test_pair_sums_equal_the_responses_for_every_user_and_filter(driven):

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+from tests.snapshots import world_with
 from tests.world import USERS
 from tiyan.analytics import dashboard as d
 from tiyan.analytics.cube import Filters
@@ -49,7 +50,11 @@ DASHBOARD_USERS = [u[0] for u in USERS
 
 
 @pytest.fixture
-def texts(world):
+def texts(ctx):
+    return world_with(ctx, with_journey_comments)
+
+
+def with_journey_comments(world):
     ctx = world.ctx
     with ctx.db.write() as conn:
         conn.execute(sa.update(t.org_unit).where(t.org_unit.c.code == "hq")
@@ -75,7 +80,6 @@ def texts(world):
     world.text_ids = ids  # type: ignore[attr-defined]
     world.touchpoints = tps  # type: ignore[attr-defined]
     world.journey_id = journey  # type: ignore[attr-defined]
-    return world
 
 
 def pages(world, email: str, filters: Filters) -> tuple[object, object]:

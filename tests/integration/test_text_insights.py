@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from tests.integration.conftest import sign_in
+from tests.snapshots import world_with
 from tests.world import PASSWORD, USERS, build_world, visible_units
 from tiyan.domain.access import ROLE_PERMISSIONS, Permission, Role
 from tiyan.services.jobs import run_until_idle
@@ -32,7 +33,11 @@ COMMENTS = (  # unit, staff, nps, comment, days before now
 
 @pytest.fixture
 def texts(ctx):
-    world = build_world(ctx)
+    return world_with(ctx, with_comments)
+
+
+def with_comments(world):
+    ctx = world.ctx
     with ctx.db.write() as conn:
         conn.execute(sa.update(t.org_unit).where(t.org_unit.c.code == "hq")
                      .values(attributes={"industry": "car_aftersales"}))
@@ -46,7 +51,6 @@ def texts(ctx):
         ids[index] = stored.public_id
     run_until_idle(ctx)
     world.comment_ids = ids  # type: ignore[attr-defined]
-    return world
 
 
 def expected_mentions(ctx, email: str, since: dt.datetime) -> dict[str, int]:

@@ -3,12 +3,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.snapshots import as_built, world_with
 from tests.world import World
 from tiyan.context import Context
 from tiyan.web.app import create_app
+from tiyan.web.ratelimit import RateLimiter
 
 
 @pytest.fixture
@@ -18,8 +20,20 @@ def world(ctx: Context) -> World:
 
 @pytest.fixture
 def client(ctx: Context) -> Iterator[TestClient]:
-    with TestClient(create_app(ctx), base_url="http://testserver") as test_client:
+    with TestClient(app_for(ctx), base_url="http://testserver") as test_client:
         yield test_client
+
+
+_APPS: dict[str, FastAPI] = {}
+
+
+def app_for(ctx: Context) -> FastAPI:
+    """One app per database and worker, given this test's context and a fresh login limiter:
+    FastAPI sets up each route on an app's first request to it (about 0.1 s an app)."""
+    app = _APPS.get(ctx.db.url) or _APPS.setdefault(ctx.db.url, create_app(ctx))
+    app.state.ctx = ctx
+    app.state.login_limiter = RateLimiter(ctx.settings.login_rate_per_minute)
+    return app
 
 
 def sign_in(client: TestClient, email: str, password: str) -> None:

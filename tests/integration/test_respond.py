@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +16,6 @@ from tiyan.services.links import AnonymousTarget, anonymous_url, invitation_url
 from tiyan.services.org import do_create_unit
 from tiyan.store import tables as t
 from tiyan.store.surveys import insert_survey
-from tiyan.web.app import create_app
 
 LOGIC_SURVEY = {
     "title": {"zh-CN": "门店体验", "en": "Store visit"},
@@ -48,12 +46,6 @@ def setup(ctx: Context) -> dict[str, int]:
                                      definition=parse_definition(LOGIC_SURVEY), now=ctx.now(),
                                      created_by=None)
     return {"hq": hq, "store": store, "survey": survey_id}
-
-
-@pytest.fixture
-def client(ctx: Context) -> Iterator[TestClient]:
-    with TestClient(create_app(ctx), base_url="http://testserver") as test_client:
-        yield test_client
 
 
 def link(ctx: Context, setup: dict[str, int]) -> str:

@@ -59,8 +59,9 @@ STATIC = Path(__file__).parent / "static"
 def create_app(ctx: Context) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = Worker(ctx, ctx.settings.worker_poll_seconds) if ctx.settings.worker_in_app \
-            else None
+        running: Context = app.state.ctx
+        worker = Worker(running, running.settings.worker_poll_seconds) \
+            if running.settings.worker_in_app else None
         app.state.worker = worker
         if worker is not None:
             worker.start()

@@ -30,7 +30,7 @@ def test_an_agent_completes_a_phone_survey(browser, server):  # type: ignore[no-
 
     page.get_by_label("备注（可选）").first.fill("客户在开车，稍后再打")
     page.get_by_role("button", name="占线").click()
-    assert page.get_by_text("通话已记录").is_visible()
+    page.get_by_text("通话已记录").wait_for()
     assert page.locator(f'a[href="/calls/{call["id"]}"]').count() == 0  # due again later
 
     page.goto(f"/calls/{call['id']}")

@@ -18,7 +18,7 @@ def test_cx_manager_previews_and_imports_a_review_file_on_a_phone(page, tmp_path
     page.get_by_label("文件").set_input_files(str(file))
     page.get_by_label("来源").select_option("review")
     page.get_by_role("button", name="预览").click()
-    assert page.get_by_role("heading", name="核对列 · 点评.csv").is_visible()
+    page.get_by_role("heading", name="核对列 · 点评.csv").wait_for()
     assert page.get_by_label("文本", exact=True).input_value() == "评价内容"
     assert page.get_by_label("单位编码").input_value() == "门店编码"
     assert page.locator("#first-rows").get_by_text("师傅很专业 👍").is_visible()

@@ -19,8 +19,8 @@ def test_cx_manager_adds_a_webhook_sees_the_secret_once_and_deactivates_it(page)
     page.get_by_role("heading", name="Webhooks").wait_for()  # the link navigates
     assert page.locator("code.secret").count() == 0  # the secret was shown once
     page.get_by_role("link", name="https://crm.example.test/hooks/tiyan").click()
-    assert page.get_by_role("heading", name="Delivery log").is_visible()
+    page.get_by_role("heading", name="Delivery log").wait_for()
     page.get_by_role("link", name="All webhooks").click()
     page.get_by_role("button", name="Deactivate").first.click()
-    assert page.get_by_text("deactivated").first.is_visible()
+    page.get_by_text("deactivated").first.wait_for()
     screenshot(page, "webhooks-en")

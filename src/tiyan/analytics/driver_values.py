@@ -1,7 +1,7 @@
 """Per-respondent values for key drivers that no aggregate holds: comment aspects as predictors
 and repurchase as an outcome, read from the responses (bounded by the filters).
 
-Every predictor and outcome becomes rows (response, code, value, top) of one `values` CTE:
+Every predictor and outcome becomes rows (response, code, question key, value, top) of one query:
 
 - a rated item: its answer (top = in the item's top box), as in store/driver_aggregates;
 - an aspect of an analysed comment, code `aspect:<code>`: +1 where the response's mentions of the
@@ -12,16 +12,21 @@ Every predictor and outcome becomes rows (response, code, value, top) of one `va
 - repurchase: 1 when the response's customer has a transaction in the `days` after the
   response was submitted, else 0, for responses submitted at least `days` before the cut-off.
 
-Pair sums over the CTE joined to itself by response give the same `PairSums` as `driver_agg`, so
-the correlations, weights and quadrant follow unchanged (analytics/drivers_view).
+Pair sums over these rows, as if joined to themselves by response (`value_pairs`), give the same
+`PairSums` as `driver_agg`, so the correlations, weights and quadrant follow unchanged
+(analytics/drivers_view).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
+from scipy import sparse
 from sqlalchemy.engine import Connection
 
 from tiyan.store import tables as t
@@ -83,20 +88,55 @@ def repurchase_values(dialect: str, where: sa.ColumnElement[bool], days: int) ->
             .where(where))
 
 
-def pair_select(values: sa.CTE, *, aspects_only: bool) -> sa.Select:
-    """Pair sums (code_a, code_b, n, Σa, Σb, Σa², Σb², Σab, top_a) over the value rows; with
-    `aspects_only`, only the pairs that involve an aspect (the rest come from driver_agg)."""
-    a, b = values.alias("va"), values.alias("vb")
-    x, y = a.c.v, b.c.v
-    on = sa.and_(b.c.rid == a.c.rid, sa.or_(a.c.code < b.c.code, sa.and_(
-        a.c.code == b.c.code, a.c.qkey == b.c.qkey)))
-    query = (sa.select(a.c.code, b.c.code, sa.func.count(), sa.func.sum(x), sa.func.sum(y),
-                       sa.func.sum(x * x), sa.func.sum(y * y), sa.func.sum(x * y),
-                       sa.func.sum(a.c.top))
-             .select_from(a.join(b, on)).group_by(a.c.code, b.c.code))
-    if aspects_only:
-        query = query.where(sa.or_(a.c.code.startswith(ASPECT), b.c.code.startswith(ASPECT)))
-    return query
+PairRow = tuple[int, float, float, float, float, float, int]  # n, Σa, Σb, Σa², Σb², Σab, top_a
+
+
+def value_pairs(rows: Iterable[Sequence[Any]], *, aspects_only: bool
+                ) -> dict[tuple[str, str], PairRow]:
+    """Pair sums (n, Σa, Σb, Σa², Σb², Σab, top_a) per pair of codes over value rows (response,
+    code, question key, value, top): every two rows of one response with different codes, and
+    each row with itself for a code's own sums (a code asked by two questions counts each once).
+    With `aspects_only`, only the pairs that involve an aspect (the rest come from driver_agg).
+
+    One sparse response × (code, question) matrix per sum and a handful of products: the same
+    sums as joining the rows to themselves by response, without the rows² join."""
+    rid, column, v, top = [], [], [], []
+    columns: dict[tuple[str, str], int] = {}
+    for response_id, code, qkey, value, is_top in rows:
+        rid.append(response_id)
+        column.append(columns.setdefault((str(code), str(qkey)), len(columns)))
+        v.append(float(value))
+        top.append(float(is_top))
+    if not columns:
+        return {}
+    _, where = np.unique(np.asarray(rid), return_inverse=True)
+    shape = (int(where.max()) + 1, len(columns))
+
+    def matrix(values: list[float] | np.ndarray) -> sparse.csr_array:
+        return sparse.csr_array((np.asarray(values, dtype=float), (where, column)), shape=shape)
+
+    x, present, tops = matrix(v), matrix(np.ones(len(v))), matrix(top)
+    squares = matrix(np.square(v))
+    sums = [(present.T @ present).toarray(), (x.T @ present).toarray(),
+            (present.T @ x).toarray(), (squares.T @ present).toarray(),
+            (present.T @ squares).toarray(), (x.T @ x).toarray(), (tops.T @ present).toarray()]
+    codes = sorted({code for code, _ in columns})
+    of_code: dict[str, list[int]] = {code: [] for code in codes}
+    for (code, _), index in columns.items():
+        of_code[code].append(index)
+    out: dict[tuple[str, str], PairRow] = {}
+    for i, a in enumerate(codes):
+        for b in codes[i:]:
+            if aspects_only and not (a.startswith(ASPECT) or b.startswith(ASPECT)):
+                continue
+            if a == b:
+                cells = [float(s[of_code[a], of_code[a]].sum()) for s in sums]
+            else:
+                cells = [float(s[np.ix_(of_code[a], of_code[b])].sum()) for s in sums]
+            if cells[0] > 0:
+                n, sum_a, sum_b, sum_aa, sum_bb, sum_ab, top_a = cells
+                out[(a, b)] = (round(n), sum_a, sum_b, sum_aa, sum_bb, sum_ab, round(top_a))
+    return out
 
 
 @dataclass(frozen=True)

@@ -169,10 +169,9 @@ def value_pair_sums(conn: Connection, scope: Scope, filters: Filters, *, aspects
         parts.append(driver_values.repurchase_values(conn.dialect.name, where, days))
     if aspects:
         parts.append(driver_values.aspect_values(where))
-    cte = sa.union_all(*parts).cte("driver_values")
-    out: Pairs = {}
-    _read(conn, driver_values.pair_select(cte, aspects_only=repurchase is None), out)
-    return out
+    rows = conn.execute(sa.union_all(*parts))
+    pairs = driver_values.value_pairs(rows, aspects_only=repurchase is None)
+    return {key: PairSums(*sums) for key, sums in pairs.items()}
 
 
 # --- pairs with comment aspects, from their parts ------------------------------------------

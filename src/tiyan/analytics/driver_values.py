@@ -109,11 +109,11 @@ def value_pairs(rows: Iterable[Sequence[Any]], *, aspects_only: bool
         top.append(float(is_top))
     if not columns:
         return {}
-    _, where = np.unique(np.asarray(rid), return_inverse=True)
-    shape = (int(where.max()) + 1, len(columns))
+    _, row_of = np.unique(np.asarray(rid), return_inverse=True)
+    shape = (int(row_of.max()) + 1, len(columns))
 
     def matrix(values: list[float] | np.ndarray) -> sparse.csr_array:
-        return sparse.csr_array((np.asarray(values, dtype=float), (where, column)), shape=shape)
+        return sparse.csr_array((np.asarray(values, dtype=float), (row_of, column)), shape=shape)
 
     x, present, tops = matrix(v), matrix(np.ones(len(v))), matrix(top)
     squares = matrix(np.square(v))

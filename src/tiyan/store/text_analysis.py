@@ -81,22 +81,24 @@ def _text_keys(definition: SurveyDefinition) -> frozenset[str]:
 
 def insert_analyses(conn: Connection, rows: Sequence[AnalysisRow], model_version: str,
                     now: dt.datetime, cache: dict[object, object] | None = None) -> None:
-    """Store these results (after `delete_analyses` of their responses when analysing again)
-    and add them to the text and driver-aspect aggregates in the same transaction."""
-    inserted: list[int] = []
-    for row in rows:
-        analysis_id = conn.execute(sa.insert(t.text_analysis).values(
-            response_id=row.response_id, question_key=row.question_key, language=row.language,
-            sentiment_label=row.sentiment_label, sentiment_score=row.sentiment_score,
-            redacted_text=row.redacted_text, keywords=list(row.keywords),
-            model_version=model_version, analyzed_at=now,
-        )).inserted_primary_key[0]  # type: ignore[index]
-        inserted.append(int(analysis_id))
-        if row.aspects:
-            conn.execute(sa.insert(t.text_aspect), [
-                {"analysis_id": analysis_id, "response_id": row.response_id,
-                 "aspect_code": a["aspect"], "label": a["label"], "score": a["score"],
-                 "evidence": a["evidence"]} for a in row.aspects])
+    """Store these results (after `delete_analyses` of their responses when analysing again),
+    all analyses in one statement and all their aspects in another, and add them to the text and
+    driver-aspect aggregates in the same transaction."""
+    if not rows:
+        return
+    inserted = [int(i) for i in conn.execute(
+        sa.insert(t.text_analysis).returning(t.text_analysis.c.id, sort_by_parameter_order=True),
+        [{"response_id": row.response_id, "question_key": row.question_key,
+          "language": row.language, "sentiment_label": row.sentiment_label,
+          "sentiment_score": row.sentiment_score, "redacted_text": row.redacted_text,
+          "keywords": list(row.keywords), "model_version": model_version, "analyzed_at": now}
+         for row in rows]).scalars()]
+    aspects = [{"analysis_id": analysis_id, "response_id": row.response_id,
+                "aspect_code": a["aspect"], "label": a["label"], "score": a["score"],
+                "evidence": a["evidence"]}
+               for analysis_id, row in zip(inserted, rows, strict=True) for a in row.aspects]
+    if aspects:
+        conn.execute(sa.insert(t.text_aspect), aspects)
     text_aggregates.fold_analyses(conn, inserted, cache)
     driver_aspect_aggregates.fold_responses(conn, [row.response_id for row in rows], cache)
 

@@ -66,14 +66,9 @@ def test_some_advisors_are_clearly_better_or_worse(demo):
 
 
 def digest(db: Database) -> str:
-    """A digest of the answers and invitations that reads the same on either backend: values
-    are written out in one form and sorted here, not by the database's collation."""
-    def plain(value: object) -> object:
-        if isinstance(value, dt.datetime):
-            return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
-        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
-            else value
-
+    """A digest of the answers and invitations that reads the same on either backend (the column
+    types give the same Python values on both): rows sorted here, not by the database's
+    collation."""
     with db.read() as conn:
         rows = conn.execute(sa.select(R.c.submitted_at, R.c.channel, A.c.item_code,
                                       A.c.value_num, A.c.value_text)
@@ -81,7 +76,7 @@ def digest(db: Database) -> str:
         invitations = conn.execute(sa.select(INV.c.id, INV.c.unit_id, INV.c.customer_id,
                                              INV.c.channel, INV.c.status, INV.c.sent_at,
                                              INV.c.completed_at)).all()
-    written = [sorted(repr(tuple(map(plain, row))) for row in table)
+    written = [sorted(repr(tuple(row)) for row in table)
                for table in (rows, invitations)]
     return hashlib.sha256(repr(written).encode()).hexdigest()
 

@@ -27,10 +27,9 @@ from tiyan.store.db import Database
 class Snapshot:
     rows: dict[str, list[dict[str, Any]]]
     sequences: list[tuple[str, int | None]]  # PostgreSQL: name, last value (None: never used)
-    now: dt.datetime
 
 
-_TAKEN: dict[tuple[str, str, str], tuple[Snapshot, World]] = {}
+_TAKEN: dict[tuple[str, str, str], tuple[Snapshot, dt.datetime, World]] = {}
 
 
 def world_with(ctx: Context, add: Callable[[World], object]) -> World:
@@ -41,11 +40,11 @@ def world_with(ctx: Context, add: Callable[[World], object]) -> World:
     if key not in _TAKEN:
         world = build_world(ctx)
         add(world)
-        _TAKEN[key] = (take(ctx.db, ctx.now()), bound(world, ctx))
+        _TAKEN[key] = (take(ctx.db), ctx.now(), bound(world, ctx))
         return world
-    snapshot, built = _TAKEN[key]
+    snapshot, now, built = _TAKEN[key]
     restore(ctx.db, snapshot)
-    ctx.clock.now = snapshot.now  # type: ignore[attr-defined]
+    ctx.clock.now = now  # type: ignore[attr-defined]
     return bound(built, ctx)
 
 
@@ -61,7 +60,7 @@ def bound(world: World, ctx: Context) -> World:
     return again
 
 
-def take(db: Database, now: dt.datetime) -> Snapshot:
+def take(db: Database) -> Snapshot:
     with db.read() as conn:
         rows = {table.name: [dict(row._mapping) for row in conn.execute(
                     table.select().order_by(*table.primary_key.columns))]
@@ -70,7 +69,7 @@ def take(db: Database, now: dt.datetime) -> Snapshot:
             (name, value) for name, value in conn.execute(sa.text(
                 "SELECT sequencename, last_value FROM pg_sequences "
                 "WHERE schemaname = current_schema()"))]
-    return Snapshot(rows, sequences, now)
+    return Snapshot(rows, sequences)
 
 
 def restore(db: Database, snapshot: Snapshot) -> None:

@@ -27,7 +27,7 @@ def next_response_id(world) -> int:
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 def test_a_restored_world_holds_the_same_rows_ids_and_time(ctx):
     built = world_with(ctx, with_a_day_of_jobs)
-    rows, now = take(ctx.db, ctx.now()).rows, ctx.now()
+    rows, now = take(ctx.db).rows, ctx.now()
     built.extra["added"] = 2  # a test changing its world changes no later test's
     following = next_response_id(built)
 
@@ -36,6 +36,6 @@ def test_a_restored_world_holds_the_same_rows_ids_and_time(ctx):
     restored = world_with(ctx, with_a_day_of_jobs)
     assert restored.ctx is ctx and restored.extra == {"added": 1}
     assert (restored.response_ids, restored.tokens) == (built.response_ids, built.tokens)
-    assert take(ctx.db, ctx.now()).rows == rows and ctx.now() == now
+    assert take(ctx.db).rows == rows and ctx.now() == now
     assert sum(map(len, rows.values())) > 50
     assert next_response_id(restored) == following

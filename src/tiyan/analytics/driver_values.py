@@ -116,10 +116,10 @@ def value_pairs(rows: Iterable[Sequence[Any]], *, aspects_only: bool
         return sparse.csr_array((np.asarray(values, dtype=float), (row_of, column)), shape=shape)
 
     x, present, tops = matrix(v), matrix(np.ones(len(v))), matrix(top)
-    squares = matrix(np.square(v))
-    sums = [(present.T @ present).toarray(), (x.T @ present).toarray(),
-            (present.T @ x).toarray(), (squares.T @ present).toarray(),
-            (present.T @ squares).toarray(), (x.T @ x).toarray(), (tops.T @ present).toarray()]
+    a_sums, aa_sums = (x.T @ present).toarray(), (matrix(np.square(v)).T @ present).toarray()
+    # [i, j]: over the responses holding both columns; b's sums are a's with i and j swapped
+    sums = [(present.T @ present).toarray(), a_sums, a_sums.T, aa_sums, aa_sums.T,
+            (x.T @ x).toarray(), (tops.T @ present).toarray()]
     codes = sorted({code for code, _ in columns})
     of_code: dict[str, list[int]] = {code: [] for code in codes}
     for (code, _), index in columns.items():

@@ -1,0 +1,23 @@
+"""data rights: normalised contacts, erasure records, retention, audit of reads and exports
+
+(filled in by the data-rights work; empty until then)
+
+Revision ID: 0019
+Revises: 0018
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+revision = '0019'
+down_revision = '0018'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -28,6 +28,8 @@ from tiyan.web.api import webhooks as webhooks_api
 from tiyan.web.api.schemas import Health
 from tiyan.web.errors import install_error_handlers
 from tiyan.web.ratelimit import RateLimiter
+from tiyan.web.security_headers import SecurityHeaders, docs_policy
+from tiyan.web.transactions import RequestTransaction
 from tiyan.web.ui import (
     auth_pages,
     behaviour_pages,
@@ -77,6 +79,9 @@ def create_app(ctx: Context) -> FastAPI:
         docs_url="/api/docs", openapi_url="/api/v1/openapi.json", redoc_url=None,
     )
     app.state.ctx = ctx
+    app.add_middleware(SecurityHeaders, hsts=ctx.settings.secure_cookies,
+                       policies={app.docs_url or "/api/docs": docs_policy(app)})
+    app.add_middleware(RequestTransaction)  # one transaction per request
     app.state.login_limiter = RateLimiter(ctx.settings.login_rate_per_minute)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -8,7 +8,6 @@ figure honours the user's unit scope (analytics/behaviour).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -85,7 +84,7 @@ def behaviour_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLR
         return pages._page(request, "dashboard_behaviour.html", actor, view, conn, scope,
                            data=data, up=up, figures=FIGURES, kpis=SURVEY_KPIS,
                            values_of=values_of, figure=figure, figure_interval=figure_interval,
-                           chart_json=json.dumps(chart, ensure_ascii=False) if chart else "")
+                           chart=chart or None)
 
 
 def _up(conn: Connection, scope: d.Scope, unit_id: int) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -236,7 +235,7 @@ def overview_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRe
         return _page(request, "dashboard_overview.html", actor, view, conn, scope, data=data,
                      has_data=any(p.responses for p in data.trend) or data.responses > 0
                      or bool(data.response_rate and data.response_rate.value.n),
-                     chart_json=json.dumps(chart, ensure_ascii=False))
+                     chart=chart)
 
 
 def _plain(est: Estimate) -> float | None:
@@ -285,8 +284,7 @@ def journey_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRes
                      "labels": {"score": t_("dash.step_score"),
                                 "sentiment": t_("dash.sentiment")}}
         return _page(request, "dashboard_journey.html", actor, view, conn, scope, data=data,
-                     journeys=all_journeys, chart_json=json.dumps(chart, ensure_ascii=False)
-                     if chart else "")
+                     journeys=all_journeys, chart=chart or None)
 
 
 # --- exports --------------------------------------------------------------------------------

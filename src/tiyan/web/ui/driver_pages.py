@@ -13,7 +13,6 @@ import csv
 import dataclasses
 import datetime as dt
 import io
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -116,7 +115,7 @@ def drivers_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRes
         return pages._page(request, "dashboard_drivers.html", actor, view, conn, scope,
                            data=analysis, outcome=outcome, outcomes=dv.OUTCOMES,
                            labels=labels, hidden=hidden,
-                           chart_json=json.dumps(chart, ensure_ascii=False) if chart else "")
+                           chart=chart or None)
 
 
 def drivers_table(t_: Translator, analysis: dv.DriverAnalysis, labels: dict[str, str]

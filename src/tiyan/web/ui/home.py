@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +44,7 @@ def home(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
     ]
     has_data = any(m.responses for m in months)
     return render(request, "home.html", actor=actor, tiles=tiles, has_data=has_data,
-                  chart_json=json.dumps(_chart(t, months), ensure_ascii=False))
+                  chart=_chart(t, months))
 
 
 def _tile(t: Translator, label: str, now: Estimate, before: Estimate, fmt: str) -> Tile:

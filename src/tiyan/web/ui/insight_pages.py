@@ -7,7 +7,6 @@ figure comes from analytics/insights and so honours the user's unit scope.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -47,7 +46,7 @@ def text_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRespon
         chart = _chart(t_, data) if data.aspects else None
         return dp._page(request, "dashboard_text.html", actor, view, conn, scope, data=data,
                         labels=LABELS, can_view_responses=reads,
-                        chart_json=json.dumps(chart, ensure_ascii=False) if chart else "")
+                        chart=chart or None)
 
 
 def table_rows(request: Request, ctx: Any, actor: Actor) -> tuple[list[str], list[list[Any]]]:

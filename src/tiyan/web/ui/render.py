@@ -16,9 +16,11 @@ from tiyan import __version__
 from tiyan.domain.access import Actor, Permission
 from tiyan.errors import TiyanError
 from tiyan.web.deps import translator, web_session
+from tiyan.web.page_data import json_island
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 TEMPLATES.env.globals["version"] = __version__
+TEMPLATES.env.filters["json_island"] = json_island  # the one way data reaches a script
 
 
 def local_time(value: dt.datetime | None, timezone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:

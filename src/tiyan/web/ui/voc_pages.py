@@ -4,7 +4,6 @@ unit's own time zone. Figures come from tiyan.analytics.voc (scoped there)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -45,7 +44,7 @@ def voc_page(request: Request, ctx: ContextDep, actor: PageActor, start: DateTex
     return render(request, "voc.html", actor=actor, review=review, units=units, unit=unit,
                   start=first.isoformat(), end=last.isoformat(), query=query,
                   kpi_label=label, kpi=review.kpi.code, items=items,
-                  chart_json=json.dumps(chart, ensure_ascii=False).replace("</", "<\\/"),
+                  chart=chart,
                   subscribed=subscribed)
 
 

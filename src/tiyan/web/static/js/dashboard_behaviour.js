@@ -10,8 +10,9 @@
   var narrow = node.clientWidth < 640;
   chart.setOption({
     tooltip: { position: "top", formatter: function (p) {
-      return data.labels.cohort + " " + data.cohorts[p.value[1]] + " · " +
-        data.offsets[p.value[0]] + ": " + p.value[2] + "%";
+      var text = echarts.format.encodeHTML;  // the formatter's string is HTML
+      return text(data.labels.cohort + " " + data.cohorts[p.value[1]] + " · " +
+        data.offsets[p.value[0]] + ": " + p.value[2] + "%");
     } },
     grid: { left: narrow ? 92 : 120, right: 12, top: 12, bottom: 72 },
     xAxis: { type: "category", data: data.offsets, splitArea: { show: true },

@@ -17,7 +17,13 @@
     return item;
   };
   chart.setOption({
-    tooltip: { formatter: function (p) { return p.name + (p.data.comment ? " (" + data.labels.comment + ")" : "") + "<br>" + data.labels.x + ": " + p.value[0] + "%<br>" + data.labels.y + ": " + p.value[1] + "%"; } },
+    // a tooltip formatter's string is HTML: every label in it is escaped
+    tooltip: { formatter: function (p) {
+      var text = echarts.format.encodeHTML;
+      return text(p.name) + (p.data.comment ? " (" + text(data.labels.comment) + ")" : "") +
+        "<br>" + text(data.labels.x) + ": " + text(p.value[0]) + "%<br>" +
+        text(data.labels.y) + ": " + text(p.value[1]) + "%";
+    } },
     grid: { left: 56, right: 24, top: 36, bottom: 56 },
     xAxis: { type: "value", name: data.labels.x, nameLocation: "middle", nameGap: 30, min: 0, axisLabel: { formatter: "{value}%" } },
     yAxis: { type: "value", name: data.labels.y, nameLocation: "middle", nameGap: 40, min: 0, max: 100, axisLabel: { formatter: "{value}%" } },

@@ -10,7 +10,8 @@
   var narrow = node.clientWidth < 640;
   chart.setOption({
     tooltip: { position: "top", formatter: function (p) {
-      return data.aspects[p.value[1]] + " · " + data.labels[p.value[0]] + ": " + p.value[2];
+      var text = echarts.format.encodeHTML;  // the formatter's string is HTML
+      return text(data.aspects[p.value[1]] + " · " + data.labels[p.value[0]] + ": " + p.value[2]);
     } },
     grid: { left: narrow ? 90 : 140, right: 16, top: 16, bottom: 70 },
     xAxis: { type: "category", data: data.labels, splitArea: { show: true } },

@@ -118,3 +118,60 @@ def test_callback_worklist_logs_calls_and_shows_the_recovery_rate(
     assert done.status_code == 200 and 'id="recovery-rate">100.0%' in done.text
     finished = client.get("/callbacks?status=done&lang=en").text
     assert "道歉并补偿" in finished and "recovered" in finished and "9/10" in finished
+
+
+def test_changing_a_root_cause_again_shows_both_causes_by_name(
+        ctx: Context, world: World, client: TestClient, tmp_path: Path) -> None:
+    with_cases(ctx, world, tmp_path)
+    case = cases_by_unit(ctx, world)["s1"].public_id
+    sign_in(client, "mgr.s1@t.test", PASSWORD)
+    token = csrf(client.get(f"/cases/{case}").text)
+    for code in ("wait_time", "attitude", "billing"):
+        set_cause = client.post(f"/cases/{case}/root-cause",
+                                data={"csrf_token": token, "code": code})
+        assert set_cause.status_code == 200, set_cause.text[-500:]
+    page = client.get(f"/cases/{case}?lang=en")
+    assert page.status_code == 200
+    history = page.text.split('id="case-history"')[1]
+    assert "Root cause set: Waiting time" in history
+    assert "Waiting time → Attitude" in history and "Attitude → Billing error" in history
+    assert "等待时间 → 服务态度" in client.get(f"/cases/{case}?lang=zh-CN").text
+
+
+def test_codes_the_case_page_does_not_know_are_shown_as_themselves(
+        ctx: Context, world: World, client: TestClient, tmp_path: Path) -> None:
+    """Codes a later (or earlier) version stored — a status, a root cause no longer in the
+    tree, an event kind, a timer, a callback without outcome, a delivery channel and status —
+    are shown as they are; the page still answers."""
+    import sqlalchemy as sa
+
+    from tiyan.store import cases as case_store
+    from tiyan.store import tables as t
+
+    with_cases(ctx, world, tmp_path)
+    case = cases_by_unit(ctx, world)["s1"]
+    with ctx.db.write() as conn:
+        case_id = conn.execute(sa.select(t.cx_case.c.id).where(
+            t.cx_case.c.public_id == case.public_id)).scalar_one()
+        conn.execute(sa.update(t.cx_case).where(t.cx_case.c.id == case_id)
+                     .values(status="on_hold", root_cause="old_cause"))
+        for kind, detail in (("root_cause", {"from": "older_cause", "to": "old_cause"}),
+                             ("merged", {"from": "new", "to": "on_hold"}),
+                             ("escalated", {"timer": "recontact", "level": 2}),
+                             ("callback", {})):
+            case_store.log_event(conn, case_id, at=ctx.now(), user_id=None, kind=kind,
+                                 detail=detail)
+        conn.execute(sa.update(t.notification).where(t.notification.c.case_id == case_id)
+                     .values(channel="pigeon", status="lost"))
+        timer = conn.execute(sa.select(sa.func.min(t.case_timer.c.id))
+                             .where(t.case_timer.c.case_id == case_id)).scalar_one()
+        conn.execute(sa.update(t.case_timer).where(t.case_timer.c.id == timer)
+                     .values(kind="recontact"))
+    sign_in(client, "mgr.s1@t.test", PASSWORD)
+    for lang in ("en", "zh-CN"):
+        page = client.get(f"/cases/{case.public_id}?lang={lang}")
+        assert page.status_code == 200
+        for code in ("on_hold", "old_cause", "older_cause → old_cause", "merged",
+                     "recontact", "pigeon", "lost"):
+            assert code in page.text, (lang, code)
+    assert 'id="case-status"' not in page.text  # no moves from a status it does not know

@@ -32,6 +32,15 @@ class Translator:
             raise KeyError(f"message {key!r} is missing from the {self.locale} catalogue")
         return text.format(**values) if values else text
 
+    def word(self, family: str, code: object) -> str:
+        """The word for a stored code, e.g. word("cases.status.", "new"); a code the catalogue
+        does not know (None, one an older version stored) is shown as itself, never an error:
+        a page that fails on one row's code would fail for good."""
+        text = self._messages.get(f"{family}{code}")
+        if text is not None:
+            return text
+        return "" if code is None else str(code)
+
     def name(self, row: Mapping[str, Any]) -> str:
         """The localised name of a row that has name_zh and name_en."""
         return str(row["name_zh"] if self.locale == "zh-CN" else row["name_en"])

@@ -7,7 +7,7 @@ from tiyan.web.i18n import LOCALES, Translator, catalogue, negotiate
 from tiyan.web.ui.render import NAVIGATION
 
 TEMPLATES = Path(__file__).parents[3] / "src" / "tiyan" / "web" / "templates"
-KEY_USE = re.compile(r"""\bt\(\s*["']([a-z0-9_.]+)["']""")
+KEY_USE = re.compile(r"""\bt(?:\.word)?\(\s*["']([a-z0-9_.]+)["']""")
 
 
 def test_both_catalogues_hold_the_same_keys_and_no_empty_text():
@@ -36,6 +36,33 @@ def test_keys_built_from_values_cover_every_value():
     }
     for prefix, values in families.items():
         assert {f"{prefix}{v}" for v in values} <= keys, prefix
+
+
+def test_every_code_of_a_case_has_a_word() -> None:
+    from tiyan.domain.callbacks import OUTCOMES
+    from tiyan.domain.cases import CaseStatus, TimerKind
+    from tiyan.services.notifications import CHANNELS
+
+    keys = set(catalogue("en"))
+    families = {
+        "cases.status.": [s.value for s in CaseStatus],
+        "case.timer.": [k.value for k in TimerKind],
+        "case.event.": ["opened", "acknowledged", "in_progress", "resolved", "closed",
+                        "reopened", "note", "root_cause", "escalated", "callback", "attachment"],
+        "callbacks.outcome.": list(OUTCOMES),
+        "case.channel.": list(CHANNELS),
+        "case.delivery.": ["queued", "sent", "failed", "retrying"],
+    }
+    for prefix, values in families.items():
+        assert {f"{prefix}{v}" for v in values} <= keys, prefix
+
+
+def test_a_stored_code_without_a_word_is_shown_as_itself() -> None:
+    for locale in LOCALES:
+        t = Translator(locale)
+        assert t.word("cases.status.", "new") == t("cases.status.new")
+        assert t.word("cases.status.", "on_hold") == "on_hold"
+        assert t.word("callbacks.outcome.", None) == ""
 
 
 def test_navigation_labels_exist_in_both_languages():

@@ -82,24 +82,17 @@ def _case_page(request: Request, ctx: Context, actor: Actor, case_id: str, *,
         events = store.events_of(conn, row.id)
         timers = store.timers_of(conn, row.id)
         log = notifications.delivery_log(conn, row.id)
-    moves = sorted(TRANSITIONS[CaseStatus(row.status)], key=STATUSES.index)
+    known = row.status in STATUSES  # a status a later version stored: shown, no moves
+    moves = sorted(TRANSITIONS[CaseStatus(row.status)] if known else (), key=STATUSES.index)
     tree = cases.root_causes(ctx)
     locale = translator(request).locale
-    cause = _cause_name(tree, row.root_cause, locale)
+    causes = list(tree.walk())
     return render(request, "case.html", actor=actor, case=row, events=events, timers=timers,
-                  log=log, moves=moves, causes=list(tree.walk()), cause_name=cause,
+                  log=log, moves=moves, causes=causes,
+                  cause_names={node.code: node.name(locale) for _, node in causes},
                   attachments=cases.attachments_of(events),
                   max_mb=ctx.settings.attachment_max_mb, now=ctx.now(), error=error,
                   status_code=status_code)
-
-
-def _cause_name(tree: Any, code: str | None, locale: str) -> str | None:
-    if not code:
-        return None
-    try:
-        return str(tree.get(code).name(locale))
-    except InvalidInput:
-        return code  # a code from an earlier tree
 
 
 def _act(request: Request, ctx: Context, actor: Actor, case_id: str, work: Any) -> Response:

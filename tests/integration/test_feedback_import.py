@@ -165,6 +165,25 @@ def test_importing_the_same_file_again_creates_no_duplicates(
     assert len(records(ctx)) == 6
 
 
+def test_two_dealers_reviews_with_the_same_id_are_both_kept(
+        ctx: Context, world: World, tmp_path: Path) -> None:
+    """Each dealer's platform numbers its own reviews: the same id at two units is two records,
+    and within one unit it is still one."""
+    north = write(tmp_path, "n1.csv", HEADER + "r-100,n1的评价,2026-11-20 10:00,n1,5\n")
+    south = write(tmp_path, "s1.csv", HEADER + "r-100,s1的评价,2026-11-20 10:00,s1,1\n")
+    assert run(ctx, world, north, email="mgr.n1@t.test").rows_stored == 1
+    other = run(ctx, world, south, email="mgr.s1@t.test")
+    assert (other.rows_stored, other.rows_duplicate) == (1, 0)
+    both = write(tmp_path, "both.csv", HEADER + "r-100,again,2026-11-20 10:00,n1,5\n"
+                                                 "r-100,again,2026-11-20 10:00,s1,1\n"
+                                                 "r-100,again,2026-11-20 10:00,n2,3\n")
+    again = run(ctx, world, both)
+    assert (again.rows_stored, again.rows_duplicate) == (1, 2)
+    assert [(r["external_id"], r["unit_id"], r["text"]) for r in records(ctx)] == [
+        ("r-100", world.unit_ids["n1"], "n1的评价"), ("r-100", world.unit_ids["s1"], "s1的评价"),
+        ("r-100", world.unit_ids["n2"], "again")]
+
+
 def test_a_crash_mid_file_leaves_whole_chunks_and_a_rerun_completes_the_rest(
         ctx: Context, world: World, tmp_path: Path) -> None:
     rows = "".join(f"d{i},第{i}条,2026-11-20 10:00,n1,4\n" for i in range(7))

@@ -1,9 +1,9 @@
 """Importing feedback from elsewhere: a CSV, Excel or JSON Lines file into feedback records.
 
     open file → mapping (given or guessed) → for each chunk of rows (default 5,000):
-        check rows (pure) → drop those already stored (source + external id) → store the rest,
-        count the chunk into the import batch, enqueue text analysis and webhooks — one
-        transaction per chunk.
+        check rows (pure) → drop those already stored (unit + source + external id) → store
+        the rest, count the chunk into the import batch, enqueue text analysis and webhooks —
+        one transaction per chunk.
 
 A crash leaves whole chunks only; importing the same file again stores what is missing and
 counts the rest as duplicates. Rejected rows are listed with line, column and reason (the first
@@ -264,15 +264,16 @@ def _store_chunk(ctx: Context, report: ImportReport, rows: int,
 
 
 def _new_records(conn: Any, records: Sequence[FeedbackRecord]) -> list[FeedbackRecord]:
-    """Records not stored yet (by source and external id), each once."""
+    """Records not stored yet (by unit, source and external id), each once: the same external
+    id at two units is two records (two dealers' own review numbers may coincide)."""
     by_source: dict[str, set[str]] = {}
     for record in records:
         by_source.setdefault(str(record.source), set()).add(record.external_id)
-    stored = {(source, eid) for source, ids in by_source.items()
-              for eid in store.existing_external_ids(conn, source, ids)}
+    stored = {(unit_id, source, eid) for source, ids in by_source.items()
+              for unit_id, eid in store.existing_keys(conn, source, ids)}
     fresh: list[FeedbackRecord] = []
     for record in records:
-        key = (str(record.source), record.external_id)
+        key = (record.unit_id, str(record.source), record.external_id)
         if key not in stored:
             stored.add(key)
             fresh.append(record)

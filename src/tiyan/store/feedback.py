@@ -1,8 +1,9 @@
 """Imported feedback: import batches, and feedback records stored as responses in the long shape.
 
 A record is a `response` row (source review/hotline/social/complaint, channel "import") with
-its text as the answer "comment" and its rating as the answer "rating"; (source, external_id)
-is unique, which is what makes re-importing a file harmless.
+its text as the answer "comment" and its rating as the answer "rating"; (source, external_id,
+unit_id) is unique, which is what makes re-importing a file harmless — per unit, because two
+units' records may carry the same external id (each dealer's own review numbers, 0020).
 """
 
 from __future__ import annotations
@@ -107,13 +108,14 @@ def recent_batches(conn: Connection, actor: Actor, limit: int = 20) -> list[RowM
     return list(conn.execute(query).mappings())
 
 
-def existing_external_ids(conn: Connection, source: str, ids: Iterable[str]) -> set[str]:
-    found: set[str] = set()
+def existing_keys(conn: Connection, source: str, ids: Iterable[str]) -> set[tuple[int, str]]:
+    """(unit id, external id) of the stored records of `source` with one of these external ids."""
+    found: set[tuple[int, str]] = set()
     wanted = list(ids)
     for start in range(0, len(wanted), _LOOKUP_CHUNK):
         part = wanted[start:start + _LOOKUP_CHUNK]
-        found.update(conn.execute(sa.select(R.c.external_id).where(
-            R.c.source == source, R.c.external_id.in_(part))).scalars())
+        found.update((unit_id, eid) for unit_id, eid in conn.execute(sa.select(
+            R.c.unit_id, R.c.external_id).where(R.c.source == source, R.c.external_id.in_(part))))
     return found
 
 

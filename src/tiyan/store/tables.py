@@ -345,7 +345,9 @@ response = sa.Table(
     sa.Column("idempotency_key", sa.String(128), nullable=True, unique=True),
     sa.Column("customer_snapshot", Json, nullable=False, default=dict),
     sa.Column("meta", Json, nullable=False, default=dict),
-    sa.UniqueConstraint("source", "external_id"),
+    # an imported record's external id is unique per source and unit (0020: it was per source,
+    # so one dealer's review was dropped as a duplicate of another dealer's)
+    sa.UniqueConstraint("source", "external_id", "unit_id"),
     sa.Index("ix_response_unit_submitted", "unit_id", "submitted_at"),
     sa.Index("ix_response_survey_submitted", "survey_id", "submitted_at"),
     sa.Index("ix_response_submitted", "submitted_at"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB_URL = f"sqlite:///{Path.cwd() / 'tiyan.db'}"
@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(
         default=10.0, gt=0, description="How long a webhook endpoint may take to answer before "
                                         "the attempt counts as failed and is retried.",
+    )
+    outbound_allowed_hosts: str = Field(
+        default="", description="On-premises targets that webhooks, notifications and the SMS "
+                                "gateway may reach although they are loopback, private or "
+                                "link-local (refused otherwise): host names as written in the "
+                                "URL, addresses or networks, comma-separated, e.g. "
+                                "`sms.corp.local,10.20.0.0/16`.",
     )
     smtp_host: str = Field(default="localhost", description="SMTP server for outgoing e-mail.")
     smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port.")
@@ -157,6 +164,29 @@ class Settings(BaseSettings):
     def files_path(self) -> Path:
         """Where uploaded files live: TIYAN_FILES_DIR, else TIYAN_DATA_DIR/files."""
         return Path(self.files_dir) if self.files_dir else Path(self.data_dir) / "files"
+
+    @field_validator("outbound_allowed_hosts")
+    @classmethod
+    def _hosts_or_networks(cls, value: str) -> str:
+        from tiyan.channels.outbound import unreadable_entries
+
+        bad = unreadable_entries(value)
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a host name, address or network such as "
+                             "sms.corp.local or 10.20.0.0/16")
+        return value
+
+    @model_validator(mode="after")
+    def _sms_url_may_be_reached(self) -> Settings:
+        """TIYAN_SMS_URL under the outbound policy (without a look-up: each send checks again)."""
+        if self.sms_url:
+            from tiyan.channels import outbound
+
+            try:
+                outbound.check_url(self.sms_url, outbound.policy_for(self), where="sms_url")
+            except outbound.Refused as exc:
+                raise ValueError(f"TIYAN_SMS_URL: {exc.message}") from None
+        return self
 
     @field_validator("timezone")
     @classmethod

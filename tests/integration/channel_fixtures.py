@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.integration.closed_loop_fixtures import free_port
+from tests.integration.closed_loop_fixtures import allow_local_targets, free_port
 from tiyan.context import Context
 
 
@@ -100,6 +100,7 @@ def sms_provider(ctx: Context) -> Iterator[SmsProvider]:
         "sms_reference_field": "msg_ref", "sms_sender": "TIYAN",
         "sms_auth_value": "Bearer sms-secret", "sms_callback_key": "cb-key",
         "public_url": "http://testserver"})
+    allow_local_targets(ctx)
     try:
         yield provider
     finally:

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from tiyan.context import Context
+
 
 @dataclass
 class Mailbox:
@@ -33,6 +35,12 @@ class _Handler:
         raw = envelope.original_content or b""
         self.box.messages.append(message_from_bytes(raw, policy=policy.default))
         return "250 OK"
+
+
+def allow_local_targets(ctx: Context) -> None:
+    """Let webhooks, notifications and the SMS gateway reach this test's servers on 127.0.0.1:
+    the outbound policy refuses loopback unless an administrator lists it."""
+    ctx.settings = ctx.settings.model_copy(update={"outbound_allowed_hosts": "127.0.0.1"})
 
 
 def free_port() -> int:
@@ -61,8 +69,9 @@ class Inbox:
 
 
 @pytest.fixture
-def http_inbox() -> Iterator[Inbox]:
+def http_inbox(ctx: Context) -> Iterator[Inbox]:
     inbox = Inbox("")
+    allow_local_targets(ctx)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802

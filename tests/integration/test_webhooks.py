@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 
+from tests.integration.closed_loop_fixtures import allow_local_targets
+from tiyan.context import Context
 from tiyan.security import new_public_id
 from tiyan.services import jobs
 from tiyan.services.arrivals import after_feedback_stored
@@ -50,8 +52,9 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(ctx: Context) -> Iterator[Receiver]:
     state = Receiver()
+    allow_local_targets(ctx)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - the http.server naming
@@ -192,6 +195,7 @@ def test_an_endpoint_that_is_down_is_retried_and_each_attempt_shows_in_the_log(
 
 
 def test_the_back_off_doubles_between_attempts(client, world):
+    allow_local_targets(world.ctx)
     create_hook(client, world, _closed_port_url())
     submit(world, "s1")
     waits = []

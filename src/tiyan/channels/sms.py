@@ -16,9 +16,9 @@ The provider later reports delivery to the status callback (see tiyan.services.i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import httpx
+from tiyan.channels import outbound
 
 USER_AGENT = "tiyan-sms/1"
 # Answers that say this message will never go out (a malformed or refused number); any other
@@ -37,6 +37,7 @@ class SmsGateway:
     auth_header: str = ""
     auth_value: str = ""
     timeout: float = 10.0
+    policy: outbound.Policy = field(default_factory=outbound.Policy)
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class SmsOutcome:
 def send_sms(gateway: SmsGateway, to: str, text: str, reference: str) -> SmsOutcome:
     """Hand one message to the gateway; never raises for network trouble."""
     if not gateway.url:
-        return SmsOutcome("no SMS gateway is configured (TIYAN_SMS_URL)")
+        return SmsOutcome(outbound.NOT_CONFIGURED)
     form = {gateway.to_field: to, gateway.text_field: text}
     if gateway.reference_field:
         form[gateway.reference_field] = reference
@@ -58,15 +59,7 @@ def send_sms(gateway: SmsGateway, to: str, text: str, reference: str) -> SmsOutc
     headers = {"user-agent": USER_AGENT}
     if gateway.auth_header and gateway.auth_value:
         headers[gateway.auth_header] = gateway.auth_value
-    try:
-        with httpx.Client(timeout=gateway.timeout, follow_redirects=False) as client:
-            answer = client.post(gateway.url, data=form, headers=headers)
-    except httpx.TimeoutException:
-        return SmsOutcome(f"the SMS gateway gave no answer within {gateway.timeout:g} s")
-    except httpx.HTTPError as exc:
-        return SmsOutcome(f"{type(exc).__name__}: {exc}"[:500])
-    code = answer.status_code
-    if 200 <= code < 300:
-        return SmsOutcome(status_code=code)
-    permanent = code in PERMANENT_REFUSALS
-    return SmsOutcome(f"HTTP {code}: {answer.text[:200]}", permanent, code)
+    answer = outbound.post(gateway.url, gateway.policy, timeout=gateway.timeout,
+                           headers=headers, data=form)
+    return SmsOutcome(answer.error, answer.status_code in PERMANENT_REFUSALS,
+                      answer.status_code)

@@ -16,9 +16,8 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 
-import httpx
+from tiyan.channels import outbound
 
 SECRET_PREFIX = "whsec_"
 KEY_BYTES = 32  # the spec asks for 24 to 64 random bytes
@@ -53,27 +52,8 @@ def signed_headers(secret: str, message_id: str, at: dt.datetime, body: bytes) -
     }
 
 
-@dataclass(frozen=True)
-class Attempt:
-    """What one delivery attempt got: a status code, or an error where no answer came."""
-
-    status_code: int | None
-    error: str | None
-
-    @property
-    def delivered(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
-
-
-def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Attempt:
-    """POST one signed message; never raises for network trouble (it is in the Attempt)."""
-    try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            answer = client.post(url, content=body, headers=headers)
-    except httpx.TimeoutException:
-        return Attempt(None, f"no answer within {timeout:g} s")
-    except httpx.HTTPError as exc:
-        return Attempt(None, f"{type(exc).__name__}: {exc}"[:500])
-    if 200 <= answer.status_code < 300:
-        return Attempt(answer.status_code, None)
-    return Attempt(answer.status_code, f"HTTP {answer.status_code}: {answer.text[:200]}")
+def post(url: str, body: bytes, headers: dict[str, str], timeout: float,
+         policy: outbound.Policy) -> outbound.Outcome:
+    """POST one signed message to a target the policy allows; never raises for network
+    trouble (it is in the outcome, as a short error class)."""
+    return outbound.post(url, policy, timeout=timeout, headers=headers, content=body)

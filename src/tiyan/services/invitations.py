@@ -19,11 +19,13 @@ The respondent pages move the status on to opened, started and completed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Connection, RowMapping
 
+from tiyan.channels import outbound
 from tiyan.channels.email import SmtpServer, deliver_email
 from tiyan.channels.sms import SmsGateway, send_sms
 from tiyan.context import Context
@@ -205,12 +207,20 @@ def deliver(ctx: Context, row: RowMapping, *, reminder: bool) -> Delivery:
     return Delivery(sms.error, sms.permanent, sms_length(text).segments)
 
 
+def shown_last_error(row: Mapping[str, Any] | RowMapping) -> str | None:
+    """An invitation's last error as logs show it: for SMS the short class only (older rows
+    kept part of the gateway's answer), for e-mail the SMTP server's words."""
+    error = row["last_error"]
+    return outbound.shown_error(error) if row["channel"] == "sms" else error
+
+
 def sms_gateway(ctx: Context) -> SmsGateway:
     s = ctx.settings
     return SmsGateway(url=s.sms_url, to_field=s.sms_to_field, text_field=s.sms_text_field,
                       sender_field=s.sms_sender_field, reference_field=s.sms_reference_field,
                       sender=s.sms_sender, auth_header=s.sms_auth_header,
-                      auth_value=s.sms_auth_value or "", timeout=s.webhook_timeout_seconds)
+                      auth_value=s.sms_auth_value or "", timeout=s.webhook_timeout_seconds,
+                      policy=outbound.policy_for(s))
 
 
 def _load(ctx: Context, invitation_id: int) -> RowMapping | None:

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from tiyan.channels import chat
+from tiyan.channels import chat, outbound
 from tiyan.channels import webhooks as wire
 from tiyan.channels.email import SmtpServer, send_email
 from tiyan.context import Context
@@ -133,11 +133,12 @@ def deliver(ctx: Context, row: RowMapping) -> str | None:
         message_id = f"msg_notification_{row.id}"
         headers = wire.signed_headers(row.secret or "", message_id, ctx.now(), body) \
             if row.secret else {"content-type": "application/json"}
-        return wire.post(row.target, body, headers, s.webhook_timeout_seconds).error
+        return wire.post(row.target, body, headers, s.webhook_timeout_seconds,
+                         outbound.policy_for(s)).error
     payload = chat.PAYLOADS[row.channel](row.subject, text, link)
     body = json.dumps(payload, ensure_ascii=False).encode()
     return wire.post(row.target, body, {"content-type": "application/json"},
-                     s.webhook_timeout_seconds).error
+                     s.webhook_timeout_seconds, outbound.policy_for(s)).error
 
 
 def do_resend(ctx: Context, actor: Actor, notification_id: int) -> None:
@@ -176,7 +177,7 @@ def do_set_preference(ctx: Context, actor: Actor, *, channel: str, target: str,
     else:
         from tiyan.services.webhooks import check_url
 
-        check_url(target)
+        check_url(ctx, target, where="target")
     secret = wire.new_secret() if channel == "webhook" else None
     now = ctx.now()
     with ctx.db.write() as conn:
@@ -195,8 +196,12 @@ def preferences_of(conn: Connection, user_id: int) -> list[RowMapping]:
         .order_by(t.notification_preference.c.channel)).mappings())
 
 
-def delivery_log(conn: Connection, case_id: int) -> list[RowMapping]:
-    return list(conn.execute(sa.select(t.notification).where(t.notification.c.case_id == case_id)
-                             .order_by(t.notification.c.id)).mappings())
+def delivery_log(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+    """A case's notifications; errors of HTTP channels as their short class only (older rows
+    kept part of the answer's body, which is not shown)."""
+    rows = conn.execute(sa.select(t.notification).where(t.notification.c.case_id == case_id)
+                        .order_by(t.notification.c.id)).mappings()
+    return [{**row, "last_error": row.last_error if row.channel == "email"
+             else outbound.shown_error(row.last_error)} for row in rows]
 
 

@@ -18,10 +18,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Connection, RowMapping
 
+from tiyan.channels import outbound
 from tiyan.channels import webhooks as wire
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
@@ -47,7 +47,7 @@ class CreatedWebhook:
 def do_create_webhook(ctx: Context, actor: Actor, *, url: str, events: Sequence[str],
                       unit_code: str) -> CreatedWebhook:
     """Register an endpoint for events about `unit_code`'s subtree; returns its secret once."""
-    check_url(url)
+    check_url(ctx, url)
     chosen = check_events(events)
     secret = wire.new_secret()
     now = ctx.now()
@@ -63,12 +63,10 @@ def do_create_webhook(ctx: Context, actor: Actor, *, url: str, events: Sequence[
     return CreatedWebhook(public_id, secret)
 
 
-def check_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(f'"{url}" is not an http(s) address', where="url")
-    if parts.username or parts.password:
-        raise InvalidInput("the address must not carry a user name or password", where="url")
+def check_url(ctx: Context, url: str, *, where: str = "url") -> None:
+    """An http(s) address without credentials that the outbound policy lets tiyan reach
+    (tiyan.channels.outbound); it is checked again on every delivery."""
+    outbound.check_target(url, outbound.policy_for(ctx.settings), where=where)
 
 
 def check_events(events: Sequence[str]) -> list[str]:
@@ -195,13 +193,14 @@ def deliver_job(ctx: Context, payload: dict[str, Any]) -> None:
     now = ctx.now()
     body = json.dumps(delivery["payload"], ensure_ascii=False, separators=(",", ":")).encode()
     headers = wire.signed_headers(delivery["secret"], delivery["message_id"], now, body)
-    attempt = wire.post(delivery["url"], body, headers, ctx.settings.webhook_timeout_seconds)
+    attempt = wire.post(delivery["url"], body, headers, ctx.settings.webhook_timeout_seconds,
+                        outbound.policy_for(ctx.settings))
     retry_at = _record(ctx, delivery, attempt, int(payload.get("last_attempt", MAX_ATTEMPTS)))
     if retry_at is not None:
         raise RetryLater(retry_at, attempt.error or "")
 
 
-def _record(ctx: Context, delivery: RowMapping, attempt: wire.Attempt,
+def _record(ctx: Context, delivery: RowMapping, attempt: outbound.Outcome,
             last_attempt: int) -> dt.datetime | None:
     """Log the attempt; the time of the next one when it should be tried again."""
     now = ctx.now()

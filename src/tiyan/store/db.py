@@ -3,6 +3,11 @@
 SQLite gets WAL mode and one writer per process (a lock around write transactions);
 PostgreSQL gets a connection pool. `Database.check_schema()` refuses a database that is behind
 or ahead of this version of tiyan, with a message that says what to do.
+
+Inside a web request (`request_work()`, opened by tiyan.web.transactions) every `write()` block
+is a savepoint of one transaction that the request opens at its first write: it commits when the
+request succeeds and rolls back, with everything the request wrote, when it fails. A `read()`
+after the request's first write reads through that transaction, so it sees what the request wrote.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +34,7 @@ class Database:
         self.url = url
         self.engine = create_engine(url, echo=echo)
         self.dialect = self.engine.dialect.name
-        self._write_lock = threading.RLock()
+        self._write_lock = WriterLock()
         # Lookups of immutable rows (published survey versions), kept for this process.
         self.immutable_cache: dict[object, object] = {}
 
@@ -38,18 +44,32 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        work = _request_work.get()
+        if work is not None and work.holds(self):
+            yield work.connection(self)
+            return
         with self.engine.connect() as conn:
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A transaction that commits on success and rolls back on any error."""
-        if self.is_sqlite:
-            with self._write_lock, self.engine.begin() as conn:
+        """A transaction that commits on success and rolls back on any error (inside a web
+        request: a savepoint of the request's transaction, see `request_work`)."""
+        work = _request_work.get()
+        if work is not None and work.accepts(self):
+            conn = work.connection(self)
+            with conn.begin_nested():
                 yield conn
-        else:
+            return
+        owner = threading.get_ident()
+        if self.is_sqlite:
+            self._write_lock.acquire(owner)
+        try:
             with self.engine.begin() as conn:
                 yield conn
+        finally:
+            if self.is_sqlite:
+                self._write_lock.release(owner)
 
     def check_schema(self) -> None:
         from tiyan.store.migrate import schema_status
@@ -77,6 +97,104 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class WriterLock:
+    """SQLite's one writer per process. Reentrant for its owner: a thread, or a web request's
+    transaction, which is opened in one worker thread and may end in another."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._owner: object = None
+        self._depth = 0
+
+    def acquire(self, owner: object) -> None:
+        with self._cond:
+            while self._depth and self._owner != owner:
+                self._cond.wait()
+            self._owner, self._depth = owner, self._depth + 1
+
+    def release(self, owner: object) -> None:
+        with self._cond:
+            if self._owner != owner or not self._depth:
+                raise RuntimeError("the writer lock is not held by this owner")
+            self._depth -= 1
+            if not self._depth:
+                self._owner = None
+                self._cond.notify_all()
+
+
+class RequestWork:
+    """The writes of one web request: one transaction, opened at the request's first write,
+    committed by `finish()` unless the request failed (`fail()`), else rolled back."""
+
+    def __init__(self) -> None:
+        self.failed = False
+        self.done = False
+        self._db: Database | None = None
+        self._conn: Connection | None = None
+
+    def accepts(self, db: Database) -> bool:
+        return not self.done and (self._db is None or self._db is db)
+
+    def holds(self, db: Database) -> bool:
+        return not self.done and self._db is db and self._conn is not None
+
+    def connection(self, db: Database) -> Connection:
+        if self._conn is None:
+            if db.is_sqlite:
+                db._write_lock.acquire(self)
+            try:
+                conn = db.engine.connect()
+                conn.begin()
+            except BaseException:
+                if db.is_sqlite:
+                    db._write_lock.release(self)
+                raise
+            self._db, self._conn = db, conn
+        return self._conn
+
+    def fail(self) -> None:
+        self.failed = True
+
+    def finish(self) -> None:
+        """Commit (or roll back a failed request) and give the connection back; idempotent."""
+        if self.done:
+            return
+        self.done = True
+        db, conn = self._db, self._conn
+        if db is None or conn is None:
+            return
+        try:
+            if self.failed:
+                conn.rollback()
+            else:
+                conn.commit()
+        finally:
+            conn.close()
+            if db.is_sqlite:
+                db._write_lock.release(self)
+
+
+_request_work: ContextVar[RequestWork | None] = ContextVar("tiyan_request_work", default=None)
+
+
+def enter_request_work() -> tuple[RequestWork, Token[RequestWork | None]]:
+    """Make every `Database.write()` from here on, in this context, part of one transaction
+    (ended by `RequestWork.finish()` and `leave_request_work(token)`)."""
+    work = RequestWork()
+    return work, _request_work.set(work)
+
+
+def leave_request_work(token: Token[RequestWork | None]) -> None:
+    _request_work.reset(token)
+
+
+def fail_request() -> None:
+    """The current web request has failed: roll back what it wrote (no-op outside requests)."""
+    work = _request_work.get()
+    if work is not None:
+        work.fail()
 
 
 def inserted_id(result: sa.CursorResult[Any]) -> int:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tiyan.errors import InvalidInput, NotAuthenticated, TiyanError
+from tiyan.store.db import fail_request
 
 
 def error_body(code: str, message: str, where: str | None = None) -> dict[str, Any]:
@@ -30,6 +31,7 @@ def _is_api(request: Request) -> bool:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TiyanError)
     async def tiyan_error(request: Request, exc: TiyanError) -> Response:
+        fail_request()  # roll back what the request wrote (tiyan.web.transactions)
         if not _is_api(request):
             return _page_error(request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
@@ -38,6 +40,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        fail_request()
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(part) for part in first.get("loc", ()))
         return JSONResponse(error_body("invalid_input", str(first.get("msg")), where or None), 422)
@@ -59,6 +62,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        fail_request()
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code,
                             headers=getattr(exc, "headers", None))

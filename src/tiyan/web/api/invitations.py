@@ -20,6 +20,7 @@ from tiyan.domain.contact_rules import CHANNELS, RuleSettings
 from tiyan.domain.privacy import mask_value
 from tiyan.errors import Forbidden, InvalidInput, NotFound
 from tiyan.services import events, invitation_rules, invitations
+from tiyan.services.invitations import shown_last_error
 from tiyan.store import invitation_rules as rule_store
 from tiyan.store import outreach
 from tiyan.store.invitations import invitation_timeline
@@ -163,7 +164,7 @@ def present(actor: Actor, row: RowMapping) -> s.InvitationOut:
         rule_id=row["rule_id"], created_at=row["created_at"], send_at=row["send_at"],
         expires_at=row["expires_at"], sent_at=row["sent_at"], opened_at=row["opened_at"],
         started_at=row["started_at"], completed_at=row["completed_at"],
-        bounced_at=row["bounced_at"], attempts=row["attempts"], last_error=row["last_error"],
+        bounced_at=row["bounced_at"], attempts=row["attempts"], last_error=shown_last_error(row),
         reminders_sent=row["reminders_sent"], next_reminder_at=row["next_reminder_at"])
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy.engine import RowMapping
 
+from tiyan.channels.outbound import shown_error
 from tiyan.domain.access import Permission
 from tiyan.services.webhooks import do_create_webhook, do_deactivate_webhook, do_redeliver
 from tiyan.store import webhooks as store
@@ -85,6 +86,7 @@ def _webhook(row: RowMapping) -> s.WebhookOut:
 def _delivery(row: RowMapping) -> s.DeliveryOut:
     return s.DeliveryOut(id=row["message_id"], event_type=row["event_type"],
                          status=row["status"], attempts=row["attempts"],
-                         last_status_code=row["last_status_code"], last_error=row["last_error"],
+                         last_status_code=row["last_status_code"],
+                         last_error=shown_error(row["last_error"]),
                          next_attempt_at=row["next_attempt_at"], created_at=row["created_at"],
                          delivered_at=row["delivered_at"])

@@ -15,6 +15,7 @@ from tiyan.domain.contact_rules import CHANNELS, RuleSettings, parse_day_list
 from tiyan.domain.privacy import mask_value
 from tiyan.errors import InvalidInput, TiyanError
 from tiyan.services import invitation_rules as service
+from tiyan.services.invitations import shown_last_error
 from tiyan.store import invitation_rules as rule_store
 from tiyan.store import org, outreach
 from tiyan.store.invitations import invitation_timeline
@@ -70,6 +71,7 @@ def _shown(actor: Actor, row: object) -> dict[str, object]:
         if item.get("customer_name"):
             item["customer_name"] = mask_value("name", str(item["customer_name"]))
     item["reason"] = (item.get("data") or {}).get("suppressed")
+    item["last_error"] = shown_last_error(item)
     return item
 
 

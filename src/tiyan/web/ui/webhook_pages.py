@@ -12,13 +12,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from tiyan.channels.outbound import Refused, shown_error
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
-from tiyan.errors import TiyanError
+from tiyan.errors import InvalidInput, TiyanError
 from tiyan.services import webhooks as service
 from tiyan.store import org
 from tiyan.store import webhooks as store
-from tiyan.web.deps import ContextDep, PageActor, check_csrf, web_session
+from tiyan.web.deps import ContextDep, PageActor, check_csrf, translator, web_session
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -58,8 +59,18 @@ def create_webhook(request: Request, ctx: ContextDep, actor: PageActor, url: Fie
                                             unit_code=unit_code)
     except TiyanError as exc:
         values = {"url": url, "unit_code": unit_code, "events": events}
-        return _list_page(request, ctx, actor, status_code=exc.status, error=exc, values=values)
+        return _list_page(request, ctx, actor, status_code=exc.status,
+                          error=_in_language(request, exc), values=values)
     return _list_page(request, ctx, actor, created=created)
+
+
+def _in_language(request: Request, exc: TiyanError) -> TiyanError:
+    """A refused address says why in the page's language."""
+    if not isinstance(exc, Refused):
+        return exc
+    t = translator(request)
+    return InvalidInput(t("outbound.refused", reason=t(f"outbound.reason.{exc.reason}")),
+                        where=exc.where)
 
 
 @router.post("/admin/webhooks/{webhook_id}/deactivate")
@@ -77,8 +88,9 @@ def webhook_detail(request: Request, webhook_id: str, ctx: ContextDep,
     with ctx.db.read() as conn:
         endpoint = store.get_endpoint(conn, actor, webhook_id[:64])
         deliveries = store.list_deliveries(conn, endpoint["id"], limit=200)
+    shown = [{**d, "last_error": shown_error(d["last_error"])} for d in deliveries]
     return render(request, "webhook_deliveries.html", actor=actor, endpoint=endpoint,
-                  deliveries=deliveries)
+                  deliveries=shown)
 
 
 @router.post("/admin/webhooks/{webhook_id}/deliveries/{message_id}/redeliver")

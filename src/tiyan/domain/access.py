@@ -94,6 +94,11 @@ class Visibility:
     def covers_unit(self, unit_id: int | None) -> bool:
         return unit_id is not None and unit_id in self.unit_ids
 
+    def covers_all(self, unit_ids: Iterable[int]) -> bool:
+        """Every one of the units, in full: what editing an organisation-wide object (a
+        journey, an item code) used by those units takes."""
+        return all(u in self.unit_ids for u in unit_ids)
+
     def covers_row(self, unit_id: int | None, staff_id: int | None) -> bool:
         if self.covers_unit(unit_id):
             return True

@@ -138,5 +138,12 @@ TEMPLATES: Mapping[str, dict[str, Any]] = {
 }
 
 
+def standard_item_codes() -> frozenset[str]:
+    """The item codes of the built-in templates: the organisation's common measures, which any
+    unit's surveys may use (other item codes belong to the units whose surveys use them)."""
+    return frozenset(q["item_code"] for body in TEMPLATES.values() for q in body["questions"]
+                     if q.get("item_code"))
+
+
 def template(code: str) -> SurveyDefinition:
     return parse_definition(TEMPLATES[code])

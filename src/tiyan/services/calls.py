@@ -30,7 +30,7 @@ from tiyan.domain.calls import (
 )
 from tiyan.domain.privacy import mask_value
 from tiyan.domain.responses import Channel, Submission, check_answers
-from tiyan.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tiyan.errors import Conflict, InvalidInput, NotFound
 from tiyan.security import new_public_id
 from tiyan.services.arrivals import after_response_stored
 from tiyan.services.responses import Stored
@@ -41,9 +41,17 @@ from tiyan.store import tables as t
 from tiyan.store.cases import calendar_for
 from tiyan.store.db import inserted_id
 from tiyan.store.invitations import log_invitation_event, record_invitation_status
+from tiyan.store.scoped_refs import (
+    customer_in_reach,
+    staff_in_unit,
+    survey_for_unit,
+    unit_in_reach,
+)
 from tiyan.store.surveys import current_version, version_definition
 
 PERMISSION = store.PERMISSION
+# Who may put a customer on the worklist: agents, and those who manage the unit's surveys.
+PLANNERS = (Permission.ENTER_RESPONSES, Permission.MANAGE_SURVEYS)
 DEFAULT_EXPIRY_DAYS = 14
 
 
@@ -64,36 +72,16 @@ def do_schedule_call(ctx: Context, actor: Actor, *, survey_code: str, customer_i
     if not 1 <= expires_days <= 90:
         raise InvalidInput("expires_days is between 1 and 90", where="expires_days")
     with ctx.db.write() as conn:
-        survey = conn.execute(sa.select(t.survey).where(t.survey.c.code == survey_code)
-                              ).mappings().first()
-        if survey is None:
-            raise NotFound(f'there is no survey "{survey_code}"', where="survey")
+        customer = customer_in_reach(conn, actor, PLANNERS, customer_id)
+        if customer["opted_out_at"] is not None or customer["erased_at"] is not None:
+            raise InvalidInput("this customer has opted out of surveys", where="customer")
+        unit_id = customer["unit_id"] if unit_code is None \
+            else unit_in_reach(conn, actor, PLANNERS, unit_code)
+        survey = survey_for_unit(conn, unit_id, code=survey_code)
         if survey["status"] != "active":
             raise InvalidInput(f'survey "{survey_code}" is not accepting responses',
                                where="survey")
-        customer = conn.execute(sa.select(t.customer).where(t.customer.c.public_id == customer_id)
-                                ).mappings().first()
-        if customer is None:
-            raise NotFound(f'there is no customer "{customer_id}"', where="customer")
-        if customer["opted_out_at"] is not None or customer["erased_at"] is not None:
-            raise InvalidInput("this customer has opted out of surveys", where="customer")
-        unit_id = customer["unit_id"]
-        if unit_code is not None:
-            unit = conn.execute(sa.select(t.org_unit.c.id).where(t.org_unit.c.code == unit_code)
-                                ).scalar_one_or_none()
-            if unit is None:
-                raise NotFound(f'there is no unit with code "{unit_code}"', where="unit")
-            unit_id = unit
-        if not (actor.scope.visibility(Permission.ENTER_RESPONSES).covers_unit(unit_id)
-                or actor.scope.visibility(Permission.MANAGE_SURVEYS).covers_unit(unit_id)):
-            raise Forbidden("you may not plan calls for this unit", where="unit")
-        staff_id = None
-        if staff_code is not None:
-            staff_id = conn.execute(sa.select(t.staff.c.id).where(t.staff.c.code == staff_code)
-                                    ).scalar_one_or_none()
-            if staff_id is None:
-                raise NotFound(f'there is no staff member with code "{staff_code}"',
-                               where="staff")
+        staff_id = None if staff_code is None else staff_in_unit(conn, unit_id, staff_code)
         due = (due_at or now).astimezone(dt.UTC)
         public_id = new_public_id()
         invitation_id = inserted_id(conn.execute(sa.insert(t.invitation).values(

@@ -32,7 +32,15 @@ from tiyan.services.invitations import Audience, Plan, create_invitation
 from tiyan.store import customers, outreach
 from tiyan.store import tables as t
 from tiyan.store.invitation_rules import matching_rules
-from tiyan.store.scoped import parent_map
+from tiyan.store.scoped_refs import (
+    check_customer_in_reach,
+    customer_in_reach,
+    lineage,
+    require_any,
+    staff_in_unit,
+    unit_in_reach,
+    units_outside,
+)
 
 
 @dataclass(frozen=True)
@@ -83,16 +91,15 @@ def _receive(ctx: Context, actor: Actor, event: InboundEvent) -> EventOutcome:
         if event.id is not None:
             stored = _stored_event(conn, event.id)
             if stored is not None:
-                return _replay(stored)
-        unit_id = _unit_id(conn, event.unit)
-        actor.require(Permission.MANAGE_SURVEYS, unit_id)
-        staff_id = outreach.resolve_staff(conn, event.staff) if event.staff else None
+                return _replay(actor, stored)
+        unit_id = unit_in_reach(conn, actor, Permission.MANAGE_SURVEYS, event.unit)
+        staff_id = staff_in_unit(conn, unit_id, event.staff) if event.staff else None
         touchpoint_id = outreach.touchpoint_id(conn, event.touchpoint) \
             if event.touchpoint else None
-        customer = _find_or_add_customer(conn, event.customer, unit_id, now)
+        customer = _find_or_add_customer(conn, actor, event.customer, unit_id, now)
         at = event.at or now
         invitations = []
-        for rule in matching_rules(conn, event.type, _lineage(conn, unit_id)):
+        for rule in matching_rules(conn, event.type, lineage(conn, unit_id)):
             audience = Audience(rule["survey_id"], unit_id, customer["id"], staff_id,
                                 touchpoint_id, {"event_type": event.type, **event.data})
             plan = Plan(rule["channel"], at + dt.timedelta(minutes=rule["delay_minutes"]),
@@ -116,26 +123,14 @@ def _stored_event(conn: Connection, key: str) -> RowMapping | None:
                         .where(t.inbound_event.c.idempotency_key == key)).mappings().first()
 
 
-def _replay(row: RowMapping) -> EventOutcome:
+def _replay(actor: Actor, row: RowMapping) -> EventOutcome:
+    require_any(actor, Permission.MANAGE_SURVEYS)
+    if units_outside(actor, Permission.MANAGE_SURVEYS, [row["unit_id"]]):
+        raise Conflict("an event with this id was already received from another unit; give "
+                       "each event an id of its own", where="id")
     outcome = row["outcome"] or {}
     return EventOutcome(row["public_id"], False, str(outcome.get("customer_id", "")),
                         list(outcome.get("invitations", [])))
-
-
-def _unit_id(conn: Connection, code: str) -> int:
-    found = conn.execute(sa.select(t.org_unit.c.id).where(t.org_unit.c.code == code)).scalar()
-    if found is None:
-        raise InvalidInput(f'there is no unit "{code}"', where="unit")
-    return int(found)
-
-
-def _lineage(conn: Connection, unit_id: int) -> list[int]:
-    parents = parent_map(conn)
-    found, current = [unit_id], parents.get(unit_id)
-    while current is not None and current not in found:
-        found.append(current)
-        current = parents.get(current)
-    return found
 
 
 def _payload(event: InboundEvent) -> dict[str, Any]:
@@ -145,7 +140,7 @@ def _payload(event: InboundEvent) -> dict[str, Any]:
             "customer": {k: v for k, v in vars(c).items() if v is not None}, "data": event.data}
 
 
-def _find_or_add_customer(conn: Connection, who: EventCustomer, unit_id: int,
+def _find_or_add_customer(conn: Connection, actor: Actor, who: EventCustomer, unit_id: int,
                           now: dt.datetime) -> RowMapping:
     """The customer the event names; new identities (e-mail, phone) are added to them."""
     email = normalise_email(who.email) if who.email else None
@@ -153,7 +148,7 @@ def _find_or_add_customer(conn: Connection, who: EventCustomer, unit_id: int,
     if not (who.id or who.external_id or email or phone):
         raise InvalidInput("name the customer by id, external_id, email or phone",
                            where="customer")
-    row = _existing_customer(conn, who, email, phone)
+    row = _existing_customer(conn, actor, who, email, phone)
     if row is None:
         identities = {k: v for k, v in (("email", email), ("phone", phone)) if v}
         new_id = customers.insert_customer(conn, unit_id=unit_id, now=now, name=who.name,
@@ -171,20 +166,18 @@ def _find_or_add_customer(conn: Connection, who: EventCustomer, unit_id: int,
     return row
 
 
-def _existing_customer(conn: Connection, who: EventCustomer, email: str | None,
+def _existing_customer(conn: Connection, actor: Actor, who: EventCustomer, email: str | None,
                        phone: str | None) -> RowMapping | None:
+    """The customer the event names, only ever one of the caller's units (see
+    `check_customer_in_reach`: another unit's customer is refused, never merged into)."""
     if who.id:
-        row = outreach.customer_by_public_id(conn, who.id)
-        if row is None:
-            raise InvalidInput(f'there is no customer "{who.id}"', where="customer.id")
-        return row
-    if who.external_id:
-        row = outreach.customer_by_external_id(conn, who.external_id)
-        if row is not None:
-            return row
-    for kind, value in (("email", email), ("phone", phone)):
-        if value:
-            row = outreach.customer_by_identity(conn, kind, value)
-            if row is not None:
-                return row
-    return None
+        return customer_in_reach(conn, actor, Permission.MANAGE_SURVEYS, who.id,
+                                 where="customer.id")
+    keys = (("external_id", outreach.customer_by_external_id(conn, who.external_id)
+             if who.external_id else None),
+            ("email", outreach.customer_by_identity(conn, "email", email) if email else None),
+            ("phone", outreach.customer_by_identity(conn, "phone", phone) if phone else None))
+    found = [(key, row) for key, row in keys if row is not None]
+    for key, row in found:
+        check_customer_in_reach(actor, Permission.MANAGE_SURVEYS, row, where=f"customer.{key}")
+    return found[0][1] if found else None

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tiyan.context import Context
-from tiyan.domain.access import Actor, Permission
+from tiyan.domain.access import Actor
 from tiyan.domain.contact_rules import RuleSettings, check_rule
 from tiyan.domain.sms_length import sms_length
 from tiyan.errors import InvalidInput
@@ -27,8 +27,7 @@ def do_create_rule(ctx: Context, actor: Actor, rule: RuleSettings, *, survey_cod
     check_rule(rule)
     now = ctx.now()
     with ctx.db.write() as conn:
-        unit_id, survey_id = _targets(conn, survey_code, unit_code)
-        actor.require(Permission.MANAGE_SURVEYS, unit_id)
+        unit_id, survey_id = _targets(conn, actor, survey_code, unit_code)
         check_sms_length(ctx, conn, rule, unit_id)
         rule_id = store.insert_rule(conn, rule, survey_id=survey_id, unit_id=unit_id, now=now)
         audit.record(conn, at=now, user_id=actor.user_id, action="invitation_rule.create",
@@ -43,8 +42,7 @@ def do_update_rule(ctx: Context, actor: Actor, rule_id: int, rule: RuleSettings,
     now = ctx.now()
     with ctx.db.write() as conn:
         store.get_rule(conn, actor, rule_id)
-        unit_id, survey_id = _targets(conn, survey_code, unit_code)
-        actor.require(Permission.MANAGE_SURVEYS, unit_id)
+        unit_id, survey_id = _targets(conn, actor, survey_code, unit_code)
         check_sms_length(ctx, conn, rule, unit_id)
         store.update_rule(conn, rule_id, rule, survey_id=survey_id, unit_id=unit_id)
         audit.record(conn, at=now, user_id=actor.user_id, action="invitation_rule.update",
@@ -63,8 +61,9 @@ def do_delete_rule(ctx: Context, actor: Actor, rule_id: int) -> None:
                      detail={"name": row["name"]})
 
 
-def _targets(conn: Connection, survey_code: str, unit_code: str) -> tuple[int, int]:
-    refs = outreach.resolve_refs(conn, unit=unit_code, survey=survey_code)
+def _targets(conn: Connection, actor: Actor, survey_code: str,
+             unit_code: str) -> tuple[int, int]:
+    refs = outreach.resolve_refs(conn, actor, unit=unit_code, survey=survey_code)
     return refs.unit_id, refs.survey_id
 
 

@@ -50,6 +50,7 @@ from tiyan.store.invitations import (
     log_invitation_event,
     record_invitation_status,
 )
+from tiyan.store.scoped_refs import customer_in_reach
 
 INVITATION_SEND = "invitation.send"
 INVITATION_REMIND = "invitation.remind"
@@ -149,12 +150,10 @@ def do_create_invitation(ctx: Context, actor: Actor, request: InvitationRequest
     now = ctx.now()
     send_at = max(request.send_at or now, now)
     with ctx.db.write() as conn:
-        refs = outreach.resolve_refs(conn, unit=request.unit_code, staff=request.staff_code,
-                            touchpoint=request.touchpoint, survey=request.survey_code)
-        actor.require(Permission.MANAGE_SURVEYS, refs.unit_id)
-        customer = outreach.customer_by_public_id(conn, request.customer_id)
-        if customer is None:
-            raise InvalidInput(f'there is no customer "{request.customer_id}"', where="customer")
+        refs = outreach.resolve_refs(conn, actor, unit=request.unit_code,
+                                     staff=request.staff_code, touchpoint=request.touchpoint,
+                                     survey=request.survey_code)
+        customer = customer_in_reach(conn, actor, Permission.MANAGE_SURVEYS, request.customer_id)
         audience = Audience(refs.survey_id, refs.unit_id, customer["id"], refs.staff_id,
                             refs.touchpoint_id, dict(request.data))
         plan = Plan(request.channel, send_at, request.expires_days, request.reminder_days)

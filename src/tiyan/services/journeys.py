@@ -1,7 +1,10 @@
 """Use cases of the journey editor: journeys, touchpoints in order, listeners.
 
 Journeys are shared by the whole organisation: anyone who may manage surveys somewhere may
-shape them (every change is audit-logged). Who listens at a touchpoint is a property of the
+create one, but changing a journey or its touchpoints takes MANAGE_SURVEYS over every unit
+that uses it (`require_org_wide`: its surveys, invitations, responses, listeners), so a manager
+of one unit cannot rename what other units' dashboards show. Every change is audit-logged.
+Who listens at a touchpoint is a property of the
 survey, so changing a listener needs MANAGE_SURVEYS at the survey's unit.
 """
 
@@ -27,6 +30,7 @@ from tiyan.services.surveys import access_survey
 from tiyan.store import audit
 from tiyan.store import journeys as store
 from tiyan.store import surveys as survey_store
+from tiyan.store.scoped_refs import require_org_wide
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ def do_update_journey(ctx: Context, actor: Actor, code: str, **changes: str | No
     if "description" in changes:
         values["description"] = changes["description"] or None
     with ctx.db.write() as conn:
-        journey = store.journey_by_code(conn, code)
+        journey = _editable_journey(conn, actor, code)
         if values:
             store.update_journey(conn, journey["id"], **values)
             _audit(conn, ctx, actor, "journey.update", "journey", journey["id"], code=code,
@@ -88,7 +92,7 @@ def do_update_journey(ctx: Context, actor: Actor, code: str, **changes: str | No
 def do_delete_journey(ctx: Context, actor: Actor, code: str) -> None:
     actor.require(Permission.MANAGE_SURVEYS)
     with ctx.db.write() as conn:
-        journey = store.journey_by_code(conn, code)
+        journey = _editable_journey(conn, actor, code)
         ids = [r["id"] for r in store.touchpoints(conn, journey["id"])]
         check_unused(store.touchpoint_use(conn, ids, count_children=False),
                      f'journey "{code}"', "journey")
@@ -104,7 +108,7 @@ def do_add_touchpoint(ctx: Context, actor: Actor, journey_code: str, *, code: st
     check_code(code, "code")
     names = check_name(name_zh, "name_zh"), check_name(name_en, "name_en")
     with ctx.db.write() as conn:
-        journey = store.journey_by_code(conn, journey_code)
+        journey = _editable_journey(conn, actor, journey_code)
         parent_id = _parent_id(conn, journey["id"], parent)
         siblings = store.sibling_codes(conn, journey["id"], parent_id)
         if code in {r["code"] for r in store.touchpoints(conn, journey["id"])}:
@@ -126,7 +130,7 @@ def do_update_touchpoint(ctx: Context, actor: Actor, journey_code: str, code: st
     actor.require(Permission.MANAGE_SURVEYS)
     values = _names({"name_zh": name_zh, "name_en": name_en})
     with ctx.db.write() as conn:
-        journey = store.journey_by_code(conn, journey_code)
+        journey = _editable_journey(conn, actor, journey_code)
         touchpoint = store.touchpoint_by_code(conn, journey["id"], code)
         if values:
             store.update_touchpoint(conn, touchpoint["id"], **values)
@@ -151,7 +155,7 @@ def do_move_touchpoint(ctx: Context, actor: Actor, journey_code: str, code: str,
 def do_delete_touchpoint(ctx: Context, actor: Actor, journey_code: str, code: str) -> None:
     actor.require(Permission.MANAGE_SURVEYS)
     with ctx.db.write() as conn:
-        journey = store.journey_by_code(conn, journey_code)
+        journey = _editable_journey(conn, actor, journey_code)
         touchpoint = store.touchpoint_by_code(conn, journey["id"], code)
         check_unused(store.touchpoint_use(conn, [touchpoint["id"]]), f'touchpoint "{code}"',
                      "touchpoint")
@@ -189,6 +193,14 @@ def do_remove_listener(ctx: Context, actor: Actor, journey_code: str, touchpoint
         _audit(conn, ctx, actor, "listener.remove", "touchpoint", touchpoint["id"],
                unit_id=survey["unit_id"], journey=journey_code, touchpoint=touchpoint_code,
                survey=survey_code)
+
+
+def _editable_journey(conn: Connection, actor: Actor, code: str) -> RowMapping:
+    journey = store.journey_by_code(conn, code)
+    ids = [r["id"] for r in store.touchpoints(conn, journey["id"])]
+    require_org_wide(actor, Permission.MANAGE_SURVEYS, store.units_using(conn, ids),
+                     f'journey "{code}"', where="journey")
+    return journey
 
 
 def _names(changes: dict[str, Any]) -> dict[str, str]:

@@ -18,6 +18,7 @@ from tiyan.services.arrivals import after_response_stored
 from tiyan.store import responses as store
 from tiyan.store import tables as t
 from tiyan.store.scoped import parent_map
+from tiyan.store.scoped_refs import customer_in_reach, survey_for_unit, unit_in_reach
 from tiyan.store.surveys import version_definition
 
 
@@ -84,9 +85,7 @@ def _prepare(conn: sa.Connection, ctx: Context, by: Actor | None, request: Respo
              now: dt.datetime) -> Submission:
     refs = store.submission_refs(conn, unit_code=request.unit_code,
                                  survey_id=request.survey_id, staff_code=request.staff_code)
-    unit_id = _found(refs["unit_id"], f'there is no unit with code "{request.unit_code}"', "unit")
-    if by is not None:
-        by.require(Permission.ENTER_RESPONSES, unit_id)
+    unit_id = _unit_id(conn, by, request, refs)
     version_id = _found(request.survey_version_id or refs["version_id"],
                         f"survey {request.survey_id} does not exist or has no published version",
                         "survey")
@@ -106,10 +105,22 @@ def _prepare(conn: sa.Connection, ctx: Context, by: Actor | None, request: Respo
         touchpoint_id=request.touchpoint_id or refs["touchpoint_id"],
         invitation_id=request.invitation_id,
         staff_id=_staff_id(conn, request.staff_code, refs, unit_id),
-        customer_id=_customer_id(conn, request.customer_id),
+        customer_id=_customer_id(conn, by, request.customer_id),
         agent_user_id=by.user_id if by is not None and request.channel == "phone" else None,
         idempotency_key=request.idempotency_key,
     )
+
+
+def _unit_id(conn: sa.Connection, by: Actor | None, request: ResponseRequest,
+             refs: Mapping[str, Any]) -> int:
+    """The response's unit: for a signed-in caller one of their units, where the survey
+    applies (its owner is the unit or above it)."""
+    if by is None:
+        return _found(refs["unit_id"], f'there is no unit with code "{request.unit_code}"',
+                      "unit")
+    unit_id = unit_in_reach(conn, by, Permission.ENTER_RESPONSES, request.unit_code)
+    survey_for_unit(conn, unit_id, survey_id=request.survey_id)
+    return unit_id
 
 
 def _found(value: int | None, message: str, where: str) -> int:
@@ -162,9 +173,12 @@ def _is_ancestor(conn: sa.Connection, ancestor: int, unit_id: int) -> bool:
     return False
 
 
-def _customer_id(conn: sa.Connection, public_id: str | None) -> int | None:
+def _customer_id(conn: sa.Connection, by: Actor | None, public_id: str | None) -> int | None:
     if public_id is None:
         return None
+    if by is not None:
+        return int(customer_in_reach(conn, by, Permission.ENTER_RESPONSES, public_id,
+                                     where="customer_id")["id"])
     found = conn.execute(sa.select(t.customer.c.id)
                          .where(t.customer.c.public_id == public_id)).scalar_one_or_none()
     if found is None:

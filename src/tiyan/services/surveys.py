@@ -21,7 +21,7 @@ from tiyan.domain.surveys import SurveyDefinition, parse_definition
 from tiyan.errors import Conflict, InvalidInput
 from tiyan.store import audit, journeys
 from tiyan.store import surveys as store
-from tiyan.store.org import unit_by_code
+from tiyan.store.scoped_refs import check_item_codes, unit_in_reach
 
 SURVEY_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 STATUSES = ("draft", "active", "closed")
@@ -73,14 +73,14 @@ def do_create_survey(ctx: Context, actor: Actor, request: NewSurvey) -> int:
     definition = check_new_survey(request)
     now = ctx.now()
     with ctx.db.write() as conn:
-        unit = unit_by_code(conn, request.unit_code)
-        actor.require(Permission.MANAGE_SURVEYS, unit["id"])
+        unit_id = unit_in_reach(conn, actor, Permission.MANAGE_SURVEYS, request.unit_code)
+        check_item_codes(conn, actor, unit_id, item_codes(definition))
         touchpoint_id = _touchpoint_id(conn, request.touchpoint)
         survey_id = store.insert_draft_survey(
-            conn, code=request.code, name=request.name.strip(), unit_id=unit["id"],
+            conn, code=request.code, name=request.name.strip(), unit_id=unit_id,
             definition=definition, now=now, created_by=actor.user_id,
             touchpoint_id=touchpoint_id)
-        _audit(conn, ctx, actor, "survey.create", survey_id, unit["id"], code=request.code,
+        _audit(conn, ctx, actor, "survey.create", survey_id, unit_id, code=request.code,
                template=request.template, questions=len(definition.questions))
     return survey_id
 
@@ -91,6 +91,8 @@ def do_save_draft(ctx: Context, actor: Actor, code: str, raw: Mapping[str, Any])
     try:
         with ctx.db.write() as conn:
             survey = access_survey(conn, actor, code, manage=True)
+            check_item_codes(conn, actor, survey["unit_id"], item_codes(definition),
+                             survey["id"])
             version = store.save_draft(conn, survey["id"], definition, now=ctx.now(),
                                        by=actor.user_id)
             _audit(conn, ctx, actor, "survey.draft_save", survey["id"], survey["unit_id"],
@@ -167,6 +169,10 @@ def editing(conn: Connection, actor: Actor, code: str) -> Editing:
         return Editing(survey, int(draft["version"]), True, draft["definition"])
     current = store.version_row(conn, survey["id"], int(survey["current_version"]))
     return Editing(survey, int(current["version"]), False, current["definition"])
+
+
+def item_codes(definition: SurveyDefinition) -> set[str]:
+    return {q.item_code for q in definition.questions if q.item_code}
 
 
 def _touchpoint_id(conn: Connection, ref: TouchpointRef | None) -> int | None:

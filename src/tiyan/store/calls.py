@@ -20,6 +20,7 @@ from tiyan.errors import NotFound
 from tiyan.store import tables as t
 from tiyan.store.invitations import FINAL_STATUSES
 from tiyan.store.scoped import visible
+from tiyan.store.scoped_refs import Reach, visible_in_reach
 
 I = t.invitation  # noqa: E741 - the invitation table, as in SQL
 PERMISSION = Permission.ENTER_RESPONSES
@@ -91,11 +92,12 @@ def upcoming_count(conn: Connection, actor: Actor, now: dt.datetime) -> int:
     return int(conn.execute(query).scalar_one())
 
 
-def get_call(conn: Connection, actor: Actor, public_id: str, *,
-             for_update: bool = False) -> RowMapping:
-    """One phone invitation in the agent's units (locked for the transaction when writing)."""
-    vis = actor.scope.visibility(PERMISSION)
-    query = _call_query().where(I.c.public_id == public_id, visible(vis, I.c.unit_id))
+def get_call(conn: Connection, actor: Actor, public_id: str, *, for_update: bool = False,
+             reach: Reach = PERMISSION) -> RowMapping:
+    """One phone invitation in the agent's units (locked for the transaction when writing);
+    `reach`: the permissions that let one see it (who planned it, for the planner's answer)."""
+    query = _call_query().where(I.c.public_id == public_id,
+                                visible_in_reach(actor, reach, I.c.unit_id))
     if for_update:
         query = query.with_for_update(of=I)
     row = conn.execute(query).mappings().first()

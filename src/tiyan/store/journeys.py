@@ -98,6 +98,25 @@ def touchpoint_use(conn: Connection, touchpoint_ids: Sequence[int], *,
     return Use(counts)
 
 
+def units_using(conn: Connection, touchpoint_ids: Sequence[int]) -> set[int]:
+    """The units whose rows (surveys, invitations, responses, listeners' surveys, …) refer to
+    these touchpoints: whom a change to them reaches."""
+    ids, found = list(touchpoint_ids), set[int]()
+    for table in t.metadata.sorted_tables:
+        for column in table.columns:
+            if table is TP or not any(fk.column is TP.c.id for fk in column.foreign_keys):
+                continue
+            if "unit_id" in table.c:
+                query = sa.select(table.c.unit_id).where(column.in_(ids))
+            elif "survey_id" in table.c:
+                query = (sa.select(t.survey.c.unit_id)
+                         .join(table, table.c.survey_id == t.survey.c.id).where(column.in_(ids)))
+            else:
+                continue
+            found |= {u for u in conn.execute(query.distinct()).scalars() if u is not None}
+    return found
+
+
 def listeners(conn: Connection, actor: Actor, journey_id: int) -> list[RowMapping]:
     """Who listens at this journey's touchpoints, limited to the surveys the actor may see."""
     query = (sa.select(L.c.touchpoint_id, L.c.channels, t.survey.c.code.label("survey_code"),

@@ -18,6 +18,7 @@ from tiyan.security import new_public_id
 from tiyan.store import tables as t
 from tiyan.store.db import inserted_id
 from tiyan.store.scoped import visible
+from tiyan.store.scoped_refs import staff_in_unit, survey_for_unit, unit_in_reach
 
 INV, C, CI = t.invitation, t.customer, t.customer_identity
 SUPPRESSED = "suppressed"
@@ -76,15 +77,17 @@ class Refs:
     touchpoint_id: int | None = None
 
 
-def resolve_refs(conn: Connection, *, unit: str, survey: str, staff: str | None = None,
-                 touchpoint: str | None = None) -> Refs:
-    """Ids for the codes of a unit, a survey (with a published version), a staff member and a
-    touchpoint (`code`, or `journey/code` where several journeys use the code)."""
-    unit_id = conn.execute(sa.select(t.org_unit.c.id).where(t.org_unit.c.code == unit)).scalar()
-    if unit_id is None:
-        raise InvalidInput(f'there is no unit "{unit}"', where="unit")
-    return Refs(int(unit_id), survey_id(conn, survey),
-                None if staff is None else resolve_staff(conn, staff),
+def resolve_refs(conn: Connection, actor: Actor, *, unit: str, survey: str,
+                 staff: str | None = None, touchpoint: str | None = None) -> Refs:
+    """Ids for the codes of a unit where the actor manages surveys, a survey of that unit (or
+    of one above it) with a published version, a staff member of the unit and a touchpoint
+    (`code`, or `journey/code` where several journeys use the code)."""
+    unit_id = unit_in_reach(conn, actor, Permission.MANAGE_SURVEYS, unit)
+    found = survey_for_unit(conn, unit_id, code=survey)
+    if found["current_version"] is None:
+        raise InvalidInput(f'survey "{survey}" has no published version yet', where="survey")
+    return Refs(unit_id, int(found["id"]),
+                None if staff is None else staff_in_unit(conn, unit_id, staff),
                 None if touchpoint is None else touchpoint_id(conn, touchpoint))
 
 
@@ -96,13 +99,6 @@ def survey_id(conn: Connection, code: str) -> int:
     if row.current_version is None:
         raise InvalidInput(f'survey "{code}" has no published version yet', where="survey")
     return int(row.id)
-
-
-def resolve_staff(conn: Connection, code: str) -> int:
-    found = conn.execute(sa.select(t.staff.c.id).where(t.staff.c.code == code)).scalar()
-    if found is None:
-        raise InvalidInput(f'there is no staff member "{code}"', where="staff")
-    return int(found)
 
 
 def touchpoint_id(conn: Connection, ref: str) -> int:

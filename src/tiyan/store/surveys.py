@@ -98,6 +98,23 @@ def list_surveys(conn: Connection, actor: Actor) -> list[RowMapping]:
     return list(conn.execute(query).mappings())
 
 
+def item_code_units(conn: Connection, codes: set[str] | frozenset[str],
+                    other_than: int | None = None) -> dict[str, set[int]]:
+    """For each of the item codes, the owner units of the surveys (any version, drafts too)
+    that use it, leaving out survey `other_than`."""
+    query = (sa.select(t.survey.c.unit_id, t.survey_version.c.definition)
+             .join(t.survey_version, t.survey_version.c.survey_id == t.survey.c.id))
+    if other_than is not None:
+        query = query.where(t.survey.c.id != other_than)
+    found: dict[str, set[int]] = {}
+    for unit_id, definition in conn.execute(query) if codes else ():
+        for question in (definition or {}).get("questions", ()):
+            code = question.get("item_code") if isinstance(question, dict) else None
+            if isinstance(code, str) and code in codes:
+                found.setdefault(code, set()).add(int(unit_id))
+    return found
+
+
 def _with_ancestors(unit_ids: set[int] | frozenset[int],
                     parents: dict[int, int | None]) -> set[int]:
     found = set(unit_ids)

@@ -119,7 +119,8 @@ def plan_call(body: CallIn, ctx: ContextDep, actor: ApiActor) -> CallOut:
         unit_code=body.unit_code, staff_code=body.staff_code, due_at=body.due_at,
         expires_days=body.expires_days, data=body.data)
     with ctx.db.read() as conn:
-        return _out(service.present_call(conn, actor, store.get_call(conn, actor, public_id)))
+        call = store.get_call(conn, actor, public_id, reach=service.PLANNERS)
+        return _out(service.present_call(conn, actor, call))
 
 
 @router.get("/{call_id}", response_model=CallDetail)

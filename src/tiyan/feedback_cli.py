@@ -63,6 +63,7 @@ def _run(file: Path, source: str, unit: str | None, maps: list[str], encoding: s
         TransferSpeedColumn,
     )
 
+    from tiyan.analytics.export_cells import csv_row
     from tiyan.context import open_context
     from tiyan.domain.feedback_rows import RowProblem, parse_mapping_option
     from tiyan.services.feedback_import import ImportRequest, do_import_feedback
@@ -83,7 +84,7 @@ def _run(file: Path, source: str, unit: str | None, maps: list[str], encoding: s
 
     def write_problem(p: RowProblem) -> None:
         if writer:
-            writer.writerow([p.line, p.column or "", p.reason, p.value or ""])
+            writer.writerow(csv_row([p.line, p.column or "", p.reason, p.value or ""]))
 
     try:
         with Progress(*columns, console=Console(stderr=True)) as bar:

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from tiyan.analytics import voc
+from tiyan.analytics.export_cells import append_row
 from tiyan.context import Context
 from tiyan.domain.access import Actor
 from tiyan.domain.voc import VocKpi, parse_kpi
@@ -209,21 +210,22 @@ def excel_bytes(review: voc.VocReview, locale: str) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = w["summary"][:31]
-    sheet.append([w["title"]])
+    append_row(sheet, [w["title"]])
     sheet["A1"].font = Font(bold=True, size=14)
     for row in summary_rows(review, locale):
-        sheet.append(list(row))
+        append_row(sheet, row)
     for title, themes in ((w["aspects"], review.aspects), (w["causes"], review.causes)):
         ws = book.create_sheet(title[:31].replace("/", "-"))
-        ws.append([w["theme"], "code", w["mentions"], w["share"], kpi_label(review.kpi, locale),
-                   w["lost"], w["trend"], w["before"], w["quotes"]])
+        append_row(ws, [w["theme"], "code", w["mentions"], w["share"],
+                        kpi_label(review.kpi, locale), w["lost"], w["trend"], w["before"],
+                        w["quotes"]])
         for cell in ws[1]:
             cell.font = Font(bold=True)
         for x in voc.as_rows(themes, locale):
-            ws.append([x["name"], x["code"], x["mentions"], round(x["share"], 4),
-                       None if x["kpi_with"] is None else round(x["kpi_with"], 2),
-                       round(x["points_lost"], 2), w[x["trend"]], x["before"],
-                       "\n".join(x["quotes"])])
+            append_row(ws, [x["name"], x["code"], x["mentions"], round(x["share"], 4),
+                            None if x["kpi_with"] is None else round(x["kpi_with"], 2),
+                            round(x["points_lost"], 2), w[x["trend"]], x["before"],
+                            "\n".join(x["quotes"])])
         ws.column_dimensions["A"].width = 24
         ws.column_dimensions["I"].width = 80
     out = io.BytesIO()

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
+from tiyan.analytics.export_cells import csv_row
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.store.responses import ResponseFilter, iter_export_rows
@@ -42,8 +43,9 @@ def _csv_lines(ctx: Context, actor: Actor) -> Iterator[str]:
             for a in answers:
                 text = a["value_text"] if a["value_json"] is None else json.dumps(
                     a["value_json"], ensure_ascii=False)
-                writer.writerow((*head, a["question_key"], a["item_code"] or "",
-                                 "" if a["value_num"] is None else a["value_num"], text or ""))
+                writer.writerow(csv_row((*head, a["question_key"], a["item_code"] or "",
+                                         "" if a["value_num"] is None else a["value_num"],
+                                         text or "")))
             yield _drain(buffer)
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from tiyan.analytics import dashboard as d
 from tiyan.analytics.cube import Filters
+from tiyan.analytics.export_cells import append_row, csv_row
 from tiyan.analytics.response_rate import RESPONSE_RATE
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.customer_value import SEGMENT_NAMES, segment_label
@@ -365,8 +366,8 @@ def table_download(head: Sequence[str], rows: Sequence[Sequence[Any]], name: str
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(head)
-        writer.writerows(["" if v is None else v for v in row] for row in rows)
+        writer.writerow(csv_row(head))
+        writer.writerows(csv_row("" if v is None else v for v in row) for row in rows)
         return Response("\ufeff" + buffer.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     return Response(_xlsx(head, rows), media_type="application/vnd.openxmlformats-officedocument"
@@ -379,9 +380,9 @@ def _xlsx(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("data")
-    sheet.append(list(head))
+    append_row(sheet, head)
     for row in rows:
-        sheet.append(list(row))
+        append_row(sheet, row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

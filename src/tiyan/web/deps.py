@@ -17,6 +17,7 @@ SESSION_COOKIE = "tiyan_session"
 LOGIN_CSRF_COOKIE = "tiyan_login_csrf"
 LANG_COOKIE = "tiyan_lang"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_FORM_FIELDS = 20_000  # the survey builder posts a field per question text and option
 
 
 def get_context(request: Request) -> Context:
@@ -42,9 +43,36 @@ def web_session(request: Request) -> WebSession | None:
     return session
 
 
-def page_actor(request: Request) -> Actor:
-    """The signed-in user of a web page; forms must carry the session's CSRF token."""
+async def supplied_csrf(request: Request) -> str | None:
+    """The CSRF token an unsafe page request carries: the X-CSRF-Token header (htmx and
+    scripts send it, see base.html) or the form field csrf_token."""
+    if request.method not in UNSAFE_METHODS:
+        return None
+    header = request.headers.get("x-csrf-token")
+    if header:
+        return header
+    kind = request.headers.get("content-type", "")
+    if not kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return None
+    try:
+        value = (await request.form(max_fields=MAX_FORM_FIELDS)).get("csrf_token")
+    except Exception:  # noqa: BLE001 - an unreadable form carries no token (refused below)
+        return None
+    return value if isinstance(value, str) else None
+
+
+def checked_session(request: Request,
+                    supplied: Annotated[str | None, Depends(supplied_csrf)]) -> WebSession | None:
+    """The web session, if any; an unsafe request of a session must carry its CSRF token.
+    This is the one place where page requests are checked against cross-site forgery."""
     session = web_session(request)
+    if session is not None and request.method in UNSAFE_METHODS:
+        check_csrf(session, supplied)
+    return session
+
+
+def page_actor(session: Annotated[WebSession | None, Depends(checked_session)]) -> Actor:
+    """The signed-in user of a web page (its unsafe requests carry the session's CSRF token)."""
     if session is None:
         raise NotAuthenticated("please sign in")
     return session.actor
@@ -71,6 +99,7 @@ def check_csrf(session: WebSession, supplied: str | None) -> None:
 
 
 PageActor = Annotated[Actor, Depends(page_actor)]
+CheckedSession = Annotated[WebSession | None, Depends(checked_session)]
 ApiActor = Annotated[Actor, Depends(api_actor)]
 
 

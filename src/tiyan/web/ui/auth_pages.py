@@ -15,8 +15,8 @@ from tiyan.web.deps import (
     LANG_COOKIE,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
+    CheckedSession,
     ContextDep,
-    check_csrf,
     web_session,
 )
 from tiyan.web.i18n import LOCALES
@@ -59,11 +59,8 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, ctx: ContextDep,
-           csrf_token: Annotated[str, Form(max_length=100)] = "") -> Response:
-    session = web_session(request)
+def logout(request: Request, ctx: ContextDep, session: CheckedSession) -> Response:
     if session is not None:
-        check_csrf(session, csrf_token)
         sign_out(ctx, request.cookies[SESSION_COOKIE])
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)

@@ -22,22 +22,18 @@ from tiyan.errors import InvalidInput, TiyanError
 from tiyan.services import surveys as service
 from tiyan.store import journeys, org
 from tiyan.store import surveys as store
-from tiyan.web.deps import ContextDep, PageActor, check_csrf, web_session
+from tiyan.web.deps import MAX_FORM_FIELDS, ContextDep, PageActor
 from tiyan.web.ui import survey_form as sf
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
-MAX_FIELDS = 20_000
+MAX_FIELDS = MAX_FORM_FIELDS
 
 
 async def posted(request: Request) -> dict[str, str]:
-    """The posted form as a flat mapping, after checking its CSRF token (field or header)."""
+    """The posted form as a flat mapping (its CSRF token is checked by PageActor)."""
     form = await request.form(max_fields=MAX_FIELDS)
-    fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-    session = web_session(request)
-    if session is not None:
-        check_csrf(session, fields.get("csrf_token") or request.headers.get("x-csrf-token"))
-    return fields
+    return {k: v for k, v in form.multi_items() if isinstance(v, str)}
 
 
 Posted = Annotated[dict[str, str], Depends(posted)]

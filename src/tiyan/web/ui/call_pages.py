@@ -25,18 +25,13 @@ from tiyan.services import calls as service
 from tiyan.store import calls as store
 from tiyan.store import tables as t
 from tiyan.store.surveys import current_version, version_definition
-from tiyan.web.deps import ContextDep, PageActor, check_csrf, translator, web_session
+from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.ui.question_views import question_views
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
 Token = Annotated[str, Form(max_length=100)]
 
-
-def _csrf(request: Request, token: str) -> None:
-    session = web_session(request)
-    if session is not None:
-        check_csrf(session, token)
 
 
 @router.get("/calls", response_class=HTMLResponse)
@@ -87,9 +82,7 @@ def call_page(request: Request, call_id: str, ctx: ContextDep, actor: PageActor)
 
 
 @router.post("/calls/{call_id}/phone", response_class=HTMLResponse)
-def reveal(request: Request, call_id: str, ctx: ContextDep, actor: PageActor,
-           csrf_token: Token = "") -> HTMLResponse:
-    _csrf(request, csrf_token)
+def reveal(request: Request, call_id: str, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
     client = request.client.host if request.client else None
     number = service.do_reveal_phone(ctx, actor, call_id[:32], ip=client)
     return _call_page(request, ctx, actor, call_id[:32], revealed=number)
@@ -99,9 +92,7 @@ def reveal(request: Request, call_id: str, ctx: ContextDep, actor: PageActor,
 def log_attempt(request: Request, call_id: str, ctx: ContextDep, actor: PageActor,
                 outcome: Annotated[str, Form(max_length=16)],
                 callback_at: Annotated[str, Form(max_length=40)] = "",
-                note: Annotated[str, Form(max_length=4000)] = "",
-                csrf_token: Token = "") -> Response:
-    _csrf(request, csrf_token)
+                note: Annotated[str, Form(max_length=4000)] = "") -> Response:
     call_id = call_id[:32]
     try:
         with ctx.db.read() as conn:
@@ -130,7 +121,6 @@ def _local_input(value: str, timezone: str) -> dt.datetime | None:
 async def complete(request: Request, call_id: str, ctx: ContextDep,
                    actor: PageActor) -> Response:
     form = await request.form()
-    _csrf(request, str(form.get("csrf_token", "")))
     call_id = call_id[:32]
     posted = form_values(form.multi_items())
     note = str(form.get("note", ""))

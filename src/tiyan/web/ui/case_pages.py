@@ -19,18 +19,13 @@ from tiyan.services import alerts, callbacks, cases, notifications
 from tiyan.store import alert_rules as rule_store
 from tiyan.store import cases as store
 from tiyan.store import org
-from tiyan.web.deps import ContextDep, PageActor, check_csrf, translator, web_session
+from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=100)]
 STATUSES = tuple(s.value for s in CaseStatus)
 
-
-def _csrf(request: Request, token: str) -> None:
-    session = web_session(request)
-    if session is not None:
-        check_csrf(session, token)
 
 
 # --- inbox and case page ------------------------------------------------------------------------
@@ -108,35 +103,28 @@ def _act(request: Request, ctx: Context, actor: Actor, case_id: str, work: Any) 
 @router.post("/cases/{case_id}/status")
 def change_status(request: Request, case_id: str, ctx: ContextDep, actor: PageActor,
                   status: Annotated[str, Form(max_length=16)],
-                  note: Annotated[str, Form(max_length=5000)] = "",
-                  csrf_token: Csrf = "") -> Response:
-    _csrf(request, csrf_token)
+                  note: Annotated[str, Form(max_length=5000)] = "") -> Response:
     return _act(request, ctx, actor, case_id[:32], lambda: cases.do_change_status(
         ctx, actor, case_id[:32], status, note.strip() or None))
 
 
 @router.post("/cases/{case_id}/notes")
 def add_note(request: Request, case_id: str, ctx: ContextDep, actor: PageActor,
-             note: Annotated[str, Form(max_length=5000)] = "", csrf_token: Csrf = "") -> Response:
-    _csrf(request, csrf_token)
+             note: Annotated[str, Form(max_length=5000)] = "") -> Response:
     return _act(request, ctx, actor, case_id[:32],
                 lambda: cases.do_add_note(ctx, actor, case_id[:32], note))
 
 
 @router.post("/cases/{case_id}/root-cause")
 def set_root_cause(request: Request, case_id: str, ctx: ContextDep, actor: PageActor,
-                   code: Annotated[str, Form(max_length=64)] = "",
-                   csrf_token: Csrf = "") -> Response:
-    _csrf(request, csrf_token)
+                   code: Annotated[str, Form(max_length=64)] = "") -> Response:
     return _act(request, ctx, actor, case_id[:32],
                 lambda: cases.do_set_root_cause(ctx, actor, case_id[:32], code))
 
 
 @router.post("/cases/{case_id}/attachments")
 async def upload_attachment(request: Request, case_id: str, ctx: ContextDep, actor: PageActor,
-                            file: Annotated[UploadFile, File()],
-                            csrf_token: Csrf = "") -> Response:
-    _csrf(request, csrf_token)
+                            file: Annotated[UploadFile, File()]) -> Response:
     limit = int(ctx.settings.attachment_max_mb * 1024 * 1024)
     content = await file.read(limit + 1)
     name, kind = file.filename or "file", file.content_type
@@ -185,9 +173,7 @@ def create_rule(request: Request, ctx: ContextDep, actor: PageActor,
                 kind: Annotated[str, Form(max_length=16)] = "both",
                 route_role: Annotated[str, Form(max_length=32)] = "unit_manager",
                 callback: Annotated[str, Form(max_length=8)] = "",
-                sla: Annotated[str, Form(max_length=5000)] = "",
-                csrf_token: Csrf = "") -> Response:
-    _csrf(request, csrf_token)
+                sla: Annotated[str, Form(max_length=5000)] = "") -> Response:
     values = {"name": name, "unit_code": unit_code, "condition": condition, "kind": kind,
               "route_role": route_role, "callback": bool(callback), "sla": sla}
     try:
@@ -209,9 +195,7 @@ def _json(text: str, where: str) -> Any:
 
 
 @router.post("/alert-rules/{rule_id}/delete")
-def delete_rule(request: Request, rule_id: str, ctx: ContextDep, actor: PageActor,
-                csrf_token: Csrf = "") -> Response:
-    _csrf(request, csrf_token)
+def delete_rule(request: Request, rule_id: str, ctx: ContextDep, actor: PageActor) -> Response:
     alerts.do_delete_rule(ctx, actor, rule_id[:32])
     return RedirectResponse("/alert-rules", status_code=303)
 
@@ -241,9 +225,7 @@ def log_call(request: Request, task_id: str, ctx: ContextDep, actor: PageActor,
              outcome: Annotated[str, Form(max_length=16)],
              recovered: Annotated[str, Form(max_length=8)] = "",
              note: Annotated[str, Form(max_length=5000)] = "",
-             satisfaction: Annotated[str, Form(max_length=8)] = "",
-             csrf_token: Csrf = "") -> Response:
-    _csrf(request, csrf_token)
+             satisfaction: Annotated[str, Form(max_length=8)] = "") -> Response:
     flag = {"yes": True, "no": False}.get(recovered)
     try:
         score = _score(satisfaction)

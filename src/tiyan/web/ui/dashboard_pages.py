@@ -29,12 +29,13 @@ from tiyan.domain.access import Actor, Permission
 from tiyan.domain.customer_value import SEGMENT_NAMES, segment_label
 from tiyan.domain.metrics import Estimate
 from tiyan.domain.statistics import Change
-from tiyan.errors import Forbidden, InvalidInput
+from tiyan.errors import Forbidden, InvalidInput, NotFound
 from tiyan.store import customers
 from tiyan.store import indices as index_store
 from tiyan.store import tables as t
 from tiyan.store.aggregates import BUSINESS_TIMEZONE
-from tiyan.web.deps import ContextDep, PageActor, check_csrf, translator, web_session
+from tiyan.store.scoped_refs import staff_among, unit_among
+from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.i18n import Translator
 from tiyan.web.ui.render import render
 
@@ -87,12 +88,7 @@ def parse_view(request: Request, conn: Connection, scope: d.Scope) -> View:
     unit_code = params.get("unit") or None
     unit_id = None
     if unit_code:
-        unit_id = conn.execute(sa.select(t.org_unit.c.id).where(t.org_unit.c.code == unit_code)
-                               ).scalar_one_or_none()
-        if unit_id is None:
-            raise InvalidInput(f'there is no unit "{unit_code}"', where="unit")
-        if unit_id not in scope.vis.all_units:
-            raise Forbidden("this unit is outside the units you may see", where="unit")
+        unit_id = unit_among(conn, scope.vis.all_units, unit_code)
     touchpoint_id = None
     if params.get("touchpoint"):
         try:
@@ -104,7 +100,7 @@ def parse_view(request: Request, conn: Connection, scope: d.Scope) -> View:
         raise InvalidInput(f'"{channel}" is not a channel', where="channel")
     segment = customers.check_segment(conn, (params.get("segment") or "")[:64] or None)
     staff_code = params.get("staff") or None
-    staff_id = _staff_id(conn, scope, staff_code) if staff_code else None
+    staff_id = staff_among(conn, scope.vis.all_units, staff_code) if staff_code else None
     answer = _pair(params.get("answer") or "", "answer", 130)
     aspect = (params.get("aspect") or "").strip() or None
     if aspect is not None and len(aspect) > 64:
@@ -148,17 +144,6 @@ def _pair(value: str, name: str, longest_key: int) -> tuple[str, str] | None:
         raise InvalidInput(f"the key may be at most {longest_key} characters and the value at "
                            "most 200", where=name)
     return key, rest
-
-
-def _staff_id(conn: Connection, scope: d.Scope, code: str) -> int:
-    """The staff member with this code, when their unit is one the user may see."""
-    row = conn.execute(sa.select(t.staff.c.id, t.staff.c.unit_id)
-                       .where(t.staff.c.code == code)).first()
-    if row is None:
-        raise InvalidInput(f'there is no staff member "{code}"', where="staff")
-    if row.unit_id not in scope.vis.all_units:
-        raise Forbidden("this staff member works outside the units you may see", where="staff")
-    return int(row.id)
 
 
 def shown(t_: Translator, est: Estimate, kpi: str) -> str:
@@ -453,13 +438,8 @@ def check_target(conn: Connection, actor: Actor, row: TargetInput, where: str,
     kpis, kpi = kpis if kpis is not None else target_kpis(conn), row.kpi.strip()
     if kpi not in kpis:
         raise InvalidInput(f'"{kpi}" is not a KPI ({", ".join(kpis)})', where=f"{where}kpi")
-    unit_id = conn.execute(sa.select(t.org_unit.c.id).where(
-        t.org_unit.c.code == row.unit_code.strip())).scalar_one_or_none()
-    if unit_id is None:
-        raise InvalidInput(f'there is no unit "{row.unit_code}"', where=f"{where}unit")
-    if unit_id not in actor.scope.visibility(Permission.MANAGE_SURVEYS).unit_ids:
-        raise Forbidden(f'you may not set targets for unit "{row.unit_code}"',
-                        where=f"{where}unit")
+    unit_id = unit_among(conn, actor.scope.visibility(Permission.MANAGE_SURVEYS).unit_ids,
+                         row.unit_code.strip(), where=f"{where}unit")
     start = _date(row.period_start.strip(), f"{where}period_start")
     end = _date(row.period_end.strip(), f"{where}period_end")
     if end < start:
@@ -486,25 +466,18 @@ def save_target(conn: Connection, values: dict[str, Any]) -> None:
         conn.execute(k.insert().values(**values))
 
 
-def _require_csrf(request: Request, token: str) -> None:
-    session = web_session(request)
-    if session is not None:
-        check_csrf(session, token)
-
 
 @router.post("/dashboard/targets")
 def targets_save(request: Request, ctx: ContextDep, actor: PageActor,
                  kpi: Annotated[str, Form()], unit: Annotated[str, Form()],
                  period_start: Annotated[str, Form()], period_end: Annotated[str, Form()],
-                 target: Annotated[str, Form()],
-                 csrf_token: Annotated[str, Form()] = "") -> Response:
+                 target: Annotated[str, Form()]) -> Response:
     actor.require(Permission.MANAGE_SURVEYS)
-    _require_csrf(request, csrf_token)
     try:
         with ctx.db.write() as conn:
             save_target(conn, check_target(conn, actor, TargetInput(
                 kpi, unit, period_start, period_end, target), ""))
-    except (InvalidInput, Forbidden) as exc:
+    except (InvalidInput, Forbidden, NotFound) as exc:
         return _targets_form(request, ctx, actor, errors=[f"{exc.where}: {exc.message}"],
                              status_code=exc.status, values={
                                  "kpi": kpi, "unit": unit, "period_start": period_start,
@@ -514,11 +487,9 @@ def targets_save(request: Request, ctx: ContextDep, actor: PageActor,
 
 @router.post("/dashboard/targets/import")
 async def targets_import(request: Request, ctx: ContextDep, actor: PageActor,
-                         file: Annotated[UploadFile, File()],
-                         csrf_token: Annotated[str, Form()] = "") -> Response:
+                         file: Annotated[UploadFile, File()]) -> Response:
     """CSV with a header: kpi, unit, period_start, period_end, target. All rows or none."""
     actor.require(Permission.MANAGE_SURVEYS)
-    _require_csrf(request, csrf_token)
     raw = await file.read()
     errors: list[str] = []
     try:
@@ -540,7 +511,7 @@ async def targets_import(request: Request, ctx: ContextDep, actor: PageActor,
                     (row["kpi"] or "").strip(), row["unit"] or "", row["period_start"] or "",
                     row["period_end"] or "", (row["target"] or "").strip()), f"line {line}: ",
                     kpis))
-            except (InvalidInput, Forbidden) as exc:
+            except (InvalidInput, Forbidden, NotFound) as exc:
                 errors.append(f"{exc.where}: {exc.message}")
         if not errors:
             for values in checked:

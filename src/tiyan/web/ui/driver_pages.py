@@ -29,8 +29,10 @@ from tiyan.analytics.cube import sums, total_by_item
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.metrics import Estimate
 from tiyan.domain.surveys import parse_definition
-from tiyan.errors import Forbidden, InvalidInput
+from tiyan.errors import Forbidden, InvalidInput, NotFound
 from tiyan.store import tables as t
+from tiyan.store.scoped_refs import unit_among, unit_depths
+from tiyan.store.surveys import visible_surveys
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.i18n import Translator
 from tiyan.web.ui import dashboard_pages as pages
@@ -40,13 +42,18 @@ QUADRANTS = ("fix_first", "keep_up", "over_invested", "low_priority")
 INCLUDE = ("", "aspects")  # items only (from the aggregate), or comment aspects too (raw)
 
 
-def item_labels(conn: Connection, locale: str) -> dict[str, str]:
-    """Question text per item code, from the latest version of each survey."""
+def item_labels(conn: Connection, actor: Actor, locale: str) -> dict[str, str]:
+    """Question text per item code, from the latest version of each survey the viewer may see;
+    where several use a code, the survey owned highest in the tree names it (an organisation's
+    shared code keeps its shared text)."""
     sv = t.survey_version
     latest = sa.select(sa.func.max(sv.c.id)).group_by(sv.c.survey_id).scalar_subquery()
+    rows = conn.execute(sa.select(sv.c.id, sv.c.definition, t.survey.c.unit_id)
+                        .join(t.survey, t.survey.c.id == sv.c.survey_id)
+                        .where(sv.c.id.in_(latest), visible_surveys(conn, actor))).all()
+    depth = unit_depths(conn)
     labels: dict[str, str] = {}
-    for (definition,) in conn.execute(sa.select(sv.c.definition).where(sv.c.id.in_(latest))
-                                      .order_by(sv.c.id.desc())):
+    for _, definition, _ in sorted(rows, key=lambda r: (depth.get(r.unit_id, 0), -r.id)):
         try:
             questions = parse_definition(definition).questions
         except Exception:  # an old definition that no longer parses keeps its codes
@@ -57,12 +64,12 @@ def item_labels(conn: Connection, locale: str) -> dict[str, str]:
     return labels
 
 
-def driver_labels(conn: Connection, locale: str) -> dict[str, str]:
+def driver_labels(conn: Connection, actor: Actor, locale: str) -> dict[str, str]:
     """Item labels, and the taxonomy name of each comment aspect under its predictor name."""
     from tiyan.analytics.driver_values import ASPECT
     from tiyan.analytics.insights import aspect_names
 
-    labels = item_labels(conn, locale)
+    labels = item_labels(conn, actor, locale)
     for code, (zh, en) in aspect_names().items():
         labels[ASPECT + code] = zh if locale == "zh-CN" else en
     return labels
@@ -97,7 +104,7 @@ def drivers_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRes
     t_ = translator(request)
     with ctx.db.read() as conn:
         view, scope, analysis, outcome = drivers_data(request, ctx, actor, conn)
-        labels = driver_labels(conn, t_.locale)
+        labels = driver_labels(conn, actor, t_.locale)
         chart = None
         if analysis.drivers and not analysis.too_few:
             chart = {
@@ -140,7 +147,7 @@ def export_drivers(fmt: str, request: Request, ctx: ContextDep, actor: PageActor
     t_ = translator(request)
     with ctx.db.read() as conn:
         _, _, analysis, outcome = drivers_data(request, ctx, actor, conn)
-        head, rows = drivers_table(t_, analysis, driver_labels(conn, t_.locale))
+        head, rows = drivers_table(t_, analysis, driver_labels(conn, actor, t_.locale))
     suffix = "-aspects" if analysis.aspects else ""
     return pages.table_download(head, rows, f"dashboard-drivers-{outcome}{suffix}", fmt)
 
@@ -287,12 +294,8 @@ def check_benchmark(conn: Connection, actor: Actor, row: dict[str, str],
         raise InvalidInput("name the competitor (at most 200 characters)",
                            where=f"{where}competitor")
     code = (row.get("unit") or "").strip()
-    unit_id = conn.execute(sa.select(t.org_unit.c.id).where(t.org_unit.c.code == code)
-                           ).scalar_one_or_none()
-    if unit_id is None:
-        raise InvalidInput(f'there is no unit "{code}"', where=f"{where}unit")
-    if unit_id not in actor.scope.visibility(Permission.MANAGE_SURVEYS).unit_ids:
-        raise Forbidden(f'you may not set benchmarks for unit "{code}"', where=f"{where}unit")
+    unit_id = unit_among(conn, actor.scope.visibility(Permission.MANAGE_SURVEYS).unit_ids,
+                         code, where=f"{where}unit")
     start = pages._date((row.get("period_start") or "").strip(), f"{where}period_start")
     end = pages._date((row.get("period_end") or "").strip(), f"{where}period_end")
     if end < start:
@@ -326,16 +329,14 @@ def competitors_save(request: Request, ctx: ContextDep, actor: PageActor,
                      kpi: Annotated[str, Form()] = "", competitor: Annotated[str, Form()] = "",
                      unit: Annotated[str, Form()] = "", period_start: Annotated[str, Form()] = "",
                      period_end: Annotated[str, Form()] = "", value: Annotated[str, Form()] = "",
-                     source: Annotated[str, Form()] = "",
-                     csrf_token: Annotated[str, Form()] = "") -> Response:
+                     source: Annotated[str, Form()] = "") -> Response:
     actor.require(Permission.MANAGE_SURVEYS)
-    pages._require_csrf(request, csrf_token)
     values = {"kpi": kpi, "competitor": competitor, "unit": unit, "period_start": period_start,
               "period_end": period_end, "value": value, "source": source}
     try:
         with ctx.db.write() as conn:
             save_benchmark(conn, check_benchmark(conn, actor, values, ""))
-    except (InvalidInput, Forbidden) as exc:
+    except (InvalidInput, Forbidden, NotFound) as exc:
         return _competitors(request, ctx, actor, errors=[f"{exc.where}: {exc.message}"],
                             status_code=exc.status, values=values)
     return RedirectResponse("/dashboard/competitors?saved=1", status_code=303)
@@ -343,12 +344,10 @@ def competitors_save(request: Request, ctx: ContextDep, actor: PageActor,
 
 @router.post("/dashboard/competitors/import")
 async def competitors_import(request: Request, ctx: ContextDep, actor: PageActor,
-                             file: Annotated[UploadFile, File()],
-                             csrf_token: Annotated[str, Form()] = "") -> Response:
+                             file: Annotated[UploadFile, File()]) -> Response:
     """CSV with a header: kpi, competitor, unit, period_start, period_end, value[, source].
     All rows or none; each error names its line and column."""
     actor.require(Permission.MANAGE_SURVEYS)
-    pages._require_csrf(request, csrf_token)
     raw = await file.read()
     try:
         text = raw.decode("utf-8-sig")
@@ -367,7 +366,7 @@ async def competitors_import(request: Request, ctx: ContextDep, actor: PageActor
             clean = {(k or "").strip(): v or "" for k, v in row.items() if isinstance(v, str)}
             try:
                 checked.append(check_benchmark(conn, actor, clean, f"line {line}: "))
-            except (InvalidInput, Forbidden) as exc:
+            except (InvalidInput, Forbidden, NotFound) as exc:
                 errors.append(f"{exc.where}: {exc.message}")
         if not errors and not checked:
             errors.append("line 2: the file has no rows")

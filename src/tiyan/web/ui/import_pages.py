@@ -35,18 +35,13 @@ from tiyan.services.import_jobs import (
 )
 from tiyan.store import feedback as store
 from tiyan.store import org
-from tiyan.web.deps import ContextDep, PageActor, check_csrf, web_session
+from tiyan.web.deps import ContextDep, PageActor
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
 TOKEN = re.compile(r"^[0-9]+-[A-Za-z0-9_-]{20,64}$")
 Short = Annotated[str, Form(max_length=300)]
 
-
-def _csrf(request: Request, token: str) -> None:
-    session = web_session(request)
-    if session is not None:
-        check_csrf(session, token)
 
 
 def _page(request: Request, ctx: Context, actor: Actor, *, status_code: int = 200,
@@ -69,8 +64,7 @@ def import_form(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResp
 @router.post("/feedback/import", response_class=HTMLResponse)
 def upload(request: Request, ctx: ContextDep, actor: PageActor,
            file: Annotated[UploadFile, File()], source: Short, unit: Short = "",
-           encoding: Short = "", csrf_token: Short = "") -> HTMLResponse:
-    _csrf(request, csrf_token)
+           encoding: Short = "") -> HTMLResponse:
     actor.require(Permission.IMPORT_FEEDBACK)
     name = Path(file.filename or "").name
     token = f"{actor.user_id}-{secrets.token_urlsafe(24)}"
@@ -108,7 +102,6 @@ def _upload_path(actor: Actor, token: str) -> Path:
 async def run_import(request: Request, ctx: ContextDep, actor: PageActor) -> Response:
     form = await request.form()
     values = {k: str(v)[:300] for k, v in form.items() if isinstance(v, str)}
-    _csrf(request, values.get("csrf_token", ""))
     mapping = {f: values[f"map_{f}"] for f in FIELDS if values.get(f"map_{f}")}
     try:
         path = _upload_path(actor, values.get("token", ""))

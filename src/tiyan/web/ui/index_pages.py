@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tiyan.domain.access import Permission
 from tiyan.errors import InvalidInput
 from tiyan.services import indices
-from tiyan.web.deps import ContextDep, PageActor, check_csrf, web_session
+from tiyan.web.deps import ContextDep, PageActor
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -32,22 +32,15 @@ def indices_page(request: Request, ctx: ContextDep, actor: PageActor,
     return _form(request, ctx, actor, saved=saved)
 
 
-def _require_csrf(request: Request, token: str) -> None:
-    session = web_session(request)
-    if session is not None:
-        check_csrf(session, token)
-
 
 @router.post("/dashboard/indices")
 def indices_save(request: Request, ctx: ContextDep, actor: PageActor,
                  code: Annotated[str, Form(max_length=200)] = "",
                  name_zh: Annotated[str, Form(max_length=500)] = "",
                  name_en: Annotated[str, Form(max_length=500)] = "",
-                 items: Annotated[str, Form(max_length=20000)] = "",
-                 csrf_token: Annotated[str, Form()] = "") -> Response:
+                 items: Annotated[str, Form(max_length=20000)] = "") -> Response:
     """Define an index (or replace the one with this code); a bad field: the form again, 422."""
     actor.require(Permission.MANAGE_SURVEYS)
-    _require_csrf(request, csrf_token)
     try:
         saved = indices.do_save_index(ctx, actor, code, name_zh, name_en, items)
     except InvalidInput as exc:
@@ -57,9 +50,7 @@ def indices_save(request: Request, ctx: ContextDep, actor: PageActor,
 
 
 @router.post("/dashboard/indices/{code}/delete")
-def indices_delete(request: Request, ctx: ContextDep, actor: PageActor, code: str,
-                   csrf_token: Annotated[str, Form()] = "") -> Response:
+def indices_delete(request: Request, ctx: ContextDep, actor: PageActor, code: str) -> Response:
     actor.require(Permission.MANAGE_SURVEYS)
-    _require_csrf(request, csrf_token)
     indices.do_delete_index(ctx, actor, code)
     return RedirectResponse("/dashboard/indices", status_code=303)

@@ -21,7 +21,7 @@ from tiyan.store import org, outreach
 from tiyan.store.invitations import invitation_timeline
 from tiyan.store.surveys import list_surveys
 from tiyan.web.api.params import RowId
-from tiyan.web.deps import ContextDep, PageActor, check_csrf, web_session
+from tiyan.web.deps import ContextDep, PageActor
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -32,11 +32,6 @@ STATUSES = ("queued", "sent", "opened", "started", "completed", "bounced", "fail
 KNOWN_STEPS = frozenset({*STATUSES, "retry", "reminded", "reminder_failed", "delivered",
                          "report", "opted_out"})
 
-
-def _csrf(request: Request, token: str) -> None:
-    session = web_session(request)
-    if session is not None:
-        check_csrf(session, token)
 
 
 @router.get("/admin/invitations", response_class=HTMLResponse)
@@ -82,9 +77,7 @@ def create_rule(request: Request, ctx: ContextDep, actor: PageActor, name: Text,
                 expires_days: Annotated[str, Form(max_length=10)] = "14",
                 reminder_days: Text = "",
                 sampling_percent: Annotated[str, Form(max_length=10)] = "100",
-                quarantine_days: Annotated[str, Form(max_length=10)] = "",
-                csrf_token: Annotated[str, Form(max_length=100)] = "") -> Response:
-    _csrf(request, csrf_token)
+                quarantine_days: Annotated[str, Form(max_length=10)] = "") -> Response:
     form = {"name": name, "event_type": event_type, "survey": survey, "unit": unit,
             "channel": channel, "delay_minutes": delay_minutes, "expires_days": expires_days,
             "reminder_days": reminder_days, "sampling_percent": sampling_percent,
@@ -120,9 +113,7 @@ def _percent(text: str) -> float:
 
 @router.post("/admin/invitations/rules/{rule_id}/active")
 def set_active(request: Request, rule_id: RowId, ctx: ContextDep, actor: PageActor,
-               active: Annotated[str, Form(max_length=5)] = "",
-               csrf_token: Annotated[str, Form(max_length=100)] = "") -> Response:
-    _csrf(request, csrf_token)
+               active: Annotated[str, Form(max_length=5)] = "") -> Response:
     with ctx.db.read() as conn:
         row = rule_store.get_rule(conn, actor, rule_id)
     rule = rule_store.rule_settings(row)
@@ -133,9 +124,7 @@ def set_active(request: Request, rule_id: RowId, ctx: ContextDep, actor: PageAct
 
 
 @router.post("/admin/invitations/rules/{rule_id}/delete")
-def delete_rule(request: Request, rule_id: RowId, ctx: ContextDep, actor: PageActor,
-                csrf_token: Annotated[str, Form(max_length=100)] = "") -> Response:
-    _csrf(request, csrf_token)
+def delete_rule(request: Request, rule_id: RowId, ctx: ContextDep, actor: PageActor) -> Response:
     service.do_delete_rule(ctx, actor, rule_id)
     return RedirectResponse("/admin/invitations#rules", status_code=303)
 

@@ -18,18 +18,13 @@ from tiyan.services import plans as service
 from tiyan.store import org
 from tiyan.store import plans as store
 from tiyan.web.api.params import RowId
-from tiyan.web.deps import ContextDep, PageActor, check_csrf, web_session
+from tiyan.web.deps import ContextDep, PageActor
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=100)]
 Text = Annotated[str, Form(max_length=300)]
 
-
-def _csrf(request: Request, token: str) -> None:
-    session = web_session(request)
-    if session is not None:
-        check_csrf(session, token)
 
 
 def _date(text: str, where: str) -> dt.date:
@@ -78,9 +73,7 @@ def create_plan(request: Request, ctx: ContextDep, actor: PageActor, title: Text
                 start_date: Annotated[str, Form(max_length=10)],
                 units: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI form
                 owner: Annotated[str, Form(max_length=320)] = "",
-                tasks: Annotated[str, Form(max_length=20000)] = "",
-                csrf_token: Csrf = "") -> Response:
-    _csrf(request, csrf_token)
+                tasks: Annotated[str, Form(max_length=20000)] = "") -> Response:
     values = {"title": title, "kpi": kpi, "start_date": start_date, "units": units,
               "owner": owner, "tasks": tasks}
     try:
@@ -143,10 +136,8 @@ def edit_plan(request: Request, plan_id: str, ctx: ContextDep, actor: PageActor,
               start_date: Annotated[str, Form(max_length=10)],
               units: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI form
               owner: Annotated[str, Form(max_length=320)] = "",
-              end_date: Annotated[str, Form(max_length=10)] = "",
-              csrf_token: Csrf = "") -> Response:
+              end_date: Annotated[str, Form(max_length=10)] = "") -> Response:
     """Change the plan's title, KPI, units, owner and dates (the whole form is sent)."""
-    _csrf(request, csrf_token)
     plan_id = plan_id[:32]
     values = {"title": title, "kpi": kpi, "units": units, "owner": owner,
               "start_date": start_date, "end_date": end_date}
@@ -160,9 +151,7 @@ def edit_plan(request: Request, plan_id: str, ctx: ContextDep, actor: PageActor,
 
 @router.post("/plans/{plan_id}/status")
 def set_plan_status(request: Request, plan_id: str, ctx: ContextDep, actor: PageActor,
-                    status: Annotated[str, Form(max_length=16)],
-                    csrf_token: Csrf = "") -> Response:
-    _csrf(request, csrf_token)
+                    status: Annotated[str, Form(max_length=16)]) -> Response:
     return _act(request, ctx, actor, plan_id[:32], lambda: service.do_set_plan_status(
         ctx, actor, plan_id[:32], status))
 
@@ -177,9 +166,7 @@ def confirm_delete(request: Request, plan_id: str, ctx: ContextDep,
 
 @router.post("/plans/{plan_id}/delete")
 def delete_plan(request: Request, plan_id: str, ctx: ContextDep, actor: PageActor,
-                confirm: Annotated[str, Form(max_length=8)] = "",
-                csrf_token: Csrf = "") -> Response:
-    _csrf(request, csrf_token)
+                confirm: Annotated[str, Form(max_length=8)] = "") -> Response:
     if confirm != "yes":
         return RedirectResponse(f"/plans/{plan_id[:32]}/delete", status_code=303)
     service.do_delete_plan(ctx, actor, plan_id[:32])
@@ -188,9 +175,7 @@ def delete_plan(request: Request, plan_id: str, ctx: ContextDep, actor: PageActo
 
 @router.post("/plans/{plan_id}/tasks")
 def add_task(request: Request, plan_id: str, ctx: ContextDep, actor: PageActor, title: Text,
-             due_date: Annotated[str, Form(max_length=10)] = "",
-             csrf_token: Csrf = "") -> Response:
-    _csrf(request, csrf_token)
+             due_date: Annotated[str, Form(max_length=10)] = "") -> Response:
     return _act(request, ctx, actor, plan_id[:32], lambda: service.do_add_task(
         ctx, actor, plan_id[:32], service.TaskRequest(
             title, _date(due_date, "due_date") if due_date.strip() else None)))
@@ -201,11 +186,9 @@ def set_task(request: Request, plan_id: str, task_id: RowId, ctx: ContextDep, ac
              status: Annotated[str, Form(max_length=16)] = "",
              title: Annotated[str, Form(max_length=300)] = "",
              due_date: Annotated[str, Form(max_length=10)] = "",
-             whole: Annotated[str, Form(max_length=8)] = "",
-             csrf_token: Csrf = "") -> Response:
+             whole: Annotated[str, Form(max_length=8)] = "") -> Response:
     """Change a task: its status alone (the select in the list), or title, due date and status
     (the task's edit form, sent with whole=yes; an empty due date clears it)."""
-    _csrf(request, csrf_token)
     plan_id = plan_id[:32]
 
     def work() -> None:
@@ -220,7 +203,6 @@ def set_task(request: Request, plan_id: str, task_id: RowId, ctx: ContextDep, ac
 
 @router.post("/plans/{plan_id}/tasks/{task_id}/delete")
 def delete_task(request: Request, plan_id: str, task_id: RowId, ctx: ContextDep,
-                actor: PageActor, csrf_token: Csrf = "") -> Response:
-    _csrf(request, csrf_token)
+                actor: PageActor) -> Response:
     return _act(request, ctx, actor, plan_id[:32], lambda: service.do_delete_task(
         ctx, actor, plan_id[:32], task_id))

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tiyan.analytics import voc
 from tiyan.services import voc_reports as reports
 from tiyan.store import org
-from tiyan.web.deps import ContextDep, PageActor, check_csrf, translator, web_session
+from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -75,11 +75,7 @@ def _file(body: bytes, name: str, media_type: str) -> Response:
 def subscribe(request: Request, ctx: ContextDep, actor: PageActor,
               unit: Annotated[str, Form(max_length=64)] = "",
               kpi: Annotated[str, Form(max_length=80)] = "nps",
-              action: Annotated[str, Form(max_length=16)] = "subscribe",
-              csrf_token: Annotated[str, Form(max_length=100)] = "") -> Response:
-    session = web_session(request)
-    if session is not None:
-        check_csrf(session, csrf_token)
+              action: Annotated[str, Form(max_length=16)] = "subscribe") -> Response:
     if action == "unsubscribe":
         reports.do_unsubscribe(ctx, actor)
     else:

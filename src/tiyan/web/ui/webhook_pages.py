@@ -19,17 +19,12 @@ from tiyan.errors import InvalidInput, TiyanError
 from tiyan.services import webhooks as service
 from tiyan.store import org
 from tiyan.store import webhooks as store
-from tiyan.web.deps import ContextDep, PageActor, check_csrf, translator, web_session
+from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=2000)]
 
-
-def _csrf(request: Request, token: str) -> None:
-    session = web_session(request)
-    if session is not None:
-        check_csrf(session, token)
 
 
 @router.get("/admin/webhooks", response_class=HTMLResponse)
@@ -52,8 +47,7 @@ def _list_page(request: Request, ctx: Context, actor: Actor, *, status_code: int
 def create_webhook(request: Request, ctx: ContextDep, actor: PageActor, url: Field,
                    unit_code: Annotated[str, Form(max_length=64)],
                    events: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI form
-                   csrf_token: Annotated[str, Form(max_length=100)] = "") -> HTMLResponse:
-    _csrf(request, csrf_token)
+                   ) -> HTMLResponse:
     try:
         created = service.do_create_webhook(ctx, actor, url=url.strip(), events=events,
                                             unit_code=unit_code)
@@ -74,9 +68,7 @@ def _in_language(request: Request, exc: TiyanError) -> TiyanError:
 
 
 @router.post("/admin/webhooks/{webhook_id}/deactivate")
-def deactivate(request: Request, webhook_id: str, ctx: ContextDep, actor: PageActor,
-               csrf_token: Annotated[str, Form(max_length=100)] = "") -> Response:
-    _csrf(request, csrf_token)
+def deactivate(request: Request, webhook_id: str, ctx: ContextDep, actor: PageActor) -> Response:
     service.do_deactivate_webhook(ctx, actor, webhook_id[:64])
     return RedirectResponse("/admin/webhooks", status_code=303)
 
@@ -95,7 +87,6 @@ def webhook_detail(request: Request, webhook_id: str, ctx: ContextDep,
 
 @router.post("/admin/webhooks/{webhook_id}/deliveries/{message_id}/redeliver")
 def redeliver(request: Request, webhook_id: str, message_id: str, ctx: ContextDep,
-              actor: PageActor, csrf_token: Annotated[str, Form(max_length=100)] = "") -> Response:
-    _csrf(request, csrf_token)
+              actor: PageActor) -> Response:
     service.do_redeliver(ctx, actor, webhook_id[:64], message_id[:64])
     return RedirectResponse(f"/admin/webhooks/{webhook_id[:64]}", status_code=303)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from tests.world import World
 from tiyan.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -145,3 +146,70 @@ def test_bad_codes_and_names_are_refused(world: World) -> None:
     with pytest.raises(InvalidInput) as err:
         service.do_update_touchpoint(world.ctx, admin, "after_sales", "repair", name_zh="  ")
     assert err.value.where == "name_zh"
+
+
+def test_deleting_a_journey_tells_a_user_of_another_unit_nothing_of_its_data(
+        world: World, client: TestClient) -> None:
+    """A south survey at a journey's touchpoint: the north CX manager's delete is refused with
+    no counts, no table names (the API, the page and the use case alike)."""
+    import html
+    import re
+
+    from tests.integration.conftest import sign_in
+    from tests.world import PASSWORD
+
+    admin = world.actor("admin@t.test")
+    after_sales(world)
+    do_create_survey(world.ctx, admin, NewSurvey(code="south-qr", name="South QR",
+                                                 unit_code="south", template="plain_nps",
+                                                 touchpoint=TouchpointRef("after_sales",
+                                                                          "follow_up")))
+
+    def tells_nothing(message: str) -> bool:
+        return not re.search(r"\d|survey|response|invitation|listener", message)
+
+    for call in (lambda: service.do_delete_journey(world.ctx, world.actor("cx@t.test"),
+                                                   "after_sales"),
+                 lambda: service.do_delete_touchpoint(world.ctx, world.actor("cx@t.test"),
+                                                      "after_sales", "follow_up")):
+        with pytest.raises((Conflict, Forbidden)) as refused:
+            call()
+        assert tells_nothing(refused.value.message), refused.value.message
+    api = client.delete("/api/v1/journeys/after_sales",
+                        headers={"Authorization": f"Bearer {world.tokens['cx@t.test']}"})
+    message = api.json()["error"]["message"]
+    assert api.status_code in (403, 409) and tells_nothing(message), message
+    sign_in(client, "cx@t.test", PASSWORD)
+    page = client.get("/journeys/after_sales")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    deleted = client.post("/journeys/after_sales/delete", data={"csrf_token": token})
+    alert = html.unescape(deleted.text.split('role="alert">')[1].split("</p>")[0])
+    assert deleted.status_code in (403, 409) and tells_nothing(alert), alert
+    with pytest.raises(Conflict, match="1 survey"):  # who manages every unit is told what
+        service.do_delete_journey(world.ctx, admin, "after_sales")
+
+
+def test_the_use_of_a_touchpoint_is_described_only_within_the_readers_units(
+        world: World) -> None:
+    from tiyan.domain.journeys import Use, check_unused
+    from tiyan.store import journeys as store
+
+    admin = world.actor("admin@t.test")
+    after_sales(world)
+    for code, unit in (("south-qr", "south"), ("north-qr", "north")):
+        do_create_survey(world.ctx, admin, NewSurvey(
+            code=code, name=code, unit_code=unit, template="plain_nps",
+            touchpoint=TouchpointRef("after_sales", "follow_up")))
+    north = {world.unit_ids[c] for c in ("north", "n1", "n1-as", "n2")}
+    with world.ctx.db.read() as conn:
+        ids = [r["id"] for r in store.touchpoints(conn, store.journey_by_code(
+            conn, "after_sales")["id"])]
+        everything = store.touchpoint_use(conn, ids)
+        theirs = store.touchpoint_use(conn, ids, north)
+    assert everything.counts["survey"] == 2 and everything.hidden == 0
+    assert theirs.counts["survey"] == 1 and theirs.hidden == 1
+    with pytest.raises(Conflict, match=r"\(1 survey\)"):
+        check_unused(theirs, "x", "journey")
+    with pytest.raises(Conflict) as refused:
+        check_unused(Use({"survey": 0}, hidden=1), 'journey "after_sales"', "journey")
+    assert refused.value.message == 'journey "after_sales" is still in use'

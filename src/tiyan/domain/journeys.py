@@ -65,19 +65,25 @@ def shifted(order: Sequence[str], code: str, step: int) -> list[str]:
 
 @dataclass(frozen=True)
 class Use:
-    """What still refers to a touchpoint or journey (table -> rows), so it cannot be deleted."""
+    """What still refers to a touchpoint or journey (table -> rows), so it cannot be deleted;
+    `hidden`: rows of units the reader may not see, which no message describes."""
 
     counts: Mapping[str, int]
+    hidden: int = 0
 
     @property
     def in_use(self) -> bool:
-        return any(self.counts.values())
+        return any(self.counts.values()) or self.hidden > 0
 
     def describe(self) -> str:
         return ", ".join(f"{n} {name}" for name, n in sorted(self.counts.items()) if n)
 
 
 def check_unused(use: Use, what: str, where: str) -> None:
-    if use.in_use:
-        raise Conflict(f"{what} is still in use ({use.describe()}); remove those first",
-                           where=where)
+    """409 when anything refers to it; the message names only what the reader may see."""
+    if not use.in_use:
+        return
+    seen = use.describe()
+    if seen:
+        raise Conflict(f"{what} is still in use ({seen}); remove those first", where=where)
+    raise Conflict(f"{what} is still in use", where=where)

@@ -94,7 +94,7 @@ def do_delete_journey(ctx: Context, actor: Actor, code: str) -> None:
     with ctx.db.write() as conn:
         journey = _editable_journey(conn, actor, code)
         ids = [r["id"] for r in store.touchpoints(conn, journey["id"])]
-        check_unused(store.touchpoint_use(conn, ids, count_children=False),
+        check_unused(store.touchpoint_use(conn, ids, _managed(actor), count_children=False),
                      f'journey "{code}"', "journey")
         store.delete_journey(conn, journey["id"])
         _audit(conn, ctx, actor, "journey.delete", "journey", journey["id"], code=code)
@@ -157,8 +157,8 @@ def do_delete_touchpoint(ctx: Context, actor: Actor, journey_code: str, code: st
     with ctx.db.write() as conn:
         journey = _editable_journey(conn, actor, journey_code)
         touchpoint = store.touchpoint_by_code(conn, journey["id"], code)
-        check_unused(store.touchpoint_use(conn, [touchpoint["id"]]), f'touchpoint "{code}"',
-                     "touchpoint")
+        check_unused(store.touchpoint_use(conn, [touchpoint["id"]], _managed(actor)),
+                     f'touchpoint "{code}"', "touchpoint")
         store.delete_touchpoint(conn, touchpoint["id"])
         siblings = store.sibling_codes(conn, journey["id"], touchpoint["parent_id"])
         store.renumber(conn, journey["id"], siblings)
@@ -201,6 +201,11 @@ def _editable_journey(conn: Connection, actor: Actor, code: str) -> RowMapping:
     require_org_wide(actor, Permission.MANAGE_SURVEYS, store.units_using(conn, ids),
                      f'journey "{code}"', where="journey")
     return journey
+
+
+def _managed(actor: Actor) -> frozenset[int]:
+    """The units whose uses of a journey an error message may name to this actor."""
+    return actor.scope.visibility(Permission.MANAGE_SURVEYS).unit_ids
 
 
 def _names(changes: dict[str, Any]) -> dict[str, str]:

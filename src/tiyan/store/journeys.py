@@ -6,7 +6,7 @@ reader sees only the listeners of surveys in their scope (`store.surveys.visible
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -83,38 +83,52 @@ def delete_touchpoint(conn: Connection, touchpoint_id: int) -> None:
     conn.execute(sa.delete(TP).where(TP.c.id == touchpoint_id))
 
 
-def touchpoint_use(conn: Connection, touchpoint_ids: Sequence[int], *,
-                   count_children: bool = True) -> Use:
-    """How many rows anywhere in the schema still refer to these touchpoints."""
-    ids, counts = list(touchpoint_ids), dict[str, int]()
-    for table in t.metadata.sorted_tables:
-        if table is TP and not count_children:
-            continue
-        for column in table.columns:
-            if any(fk.column is TP.c.id for fk in column.foreign_keys):
-                label = "sub-touchpoints" if table is TP else table.name
-                query = sa.select(sa.func.count()).select_from(table).where(column.in_(ids))
-                counts[label] = counts.get(label, 0) + int(conn.execute(query).scalar_one())
-    return Use(counts)
+def touchpoint_use(conn: Connection, touchpoint_ids: Sequence[int],
+                   units: Collection[int] | None = None, *, count_children: bool = True) -> Use:
+    """How many rows anywhere in the schema still refer to these touchpoints: by table for the
+    rows of `units` (None: every unit) and sub-touchpoints; other units' rows only as a number
+    that no message shows (which tables, how many or whether there are any is theirs)."""
+    ids, counts, hidden = list(touchpoint_ids), dict[str, int](), 0
+    for table, column in _references(count_children):
+        label = "sub-touchpoints" if table is TP else table.name
+        for unit_id, n in conn.execute(_use_by_unit(table, column, ids)):
+            if units is None or table is TP or unit_id in units:
+                counts[label] = counts.get(label, 0) + int(n)
+            else:
+                hidden += int(n)
+    return Use(counts, hidden)
 
 
 def units_using(conn: Connection, touchpoint_ids: Sequence[int]) -> set[int]:
     """The units whose rows (surveys, invitations, responses, listeners' surveys, …) refer to
     these touchpoints: whom a change to them reaches."""
     ids, found = list(touchpoint_ids), set[int]()
-    for table in t.metadata.sorted_tables:
-        for column in table.columns:
-            if table is TP or not any(fk.column is TP.c.id for fk in column.foreign_keys):
-                continue
-            if "unit_id" in table.c:
-                query = sa.select(table.c.unit_id).where(column.in_(ids))
-            elif "survey_id" in table.c:
-                query = (sa.select(t.survey.c.unit_id)
-                         .join(table, table.c.survey_id == t.survey.c.id).where(column.in_(ids)))
-            else:
-                continue
-            found |= {u for u in conn.execute(query.distinct()).scalars() if u is not None}
+    for table, column in _references(count_children=False):
+        found |= {u for u, _ in conn.execute(_use_by_unit(table, column, ids)) if u is not None}
     return found
+
+
+def _references(count_children: bool) -> Iterator[tuple[sa.Table, sa.Column[Any]]]:
+    """Every column of the schema that refers to a touchpoint (sub-touchpoints' parent too)."""
+    for table in t.metadata.sorted_tables:
+        if table is TP and not count_children:
+            continue
+        for column in table.columns:
+            if any(fk.column is TP.c.id for fk in column.foreign_keys):
+                yield table, column
+
+
+def _use_by_unit(table: sa.Table, column: sa.Column[Any], ids: list[int]) -> sa.Select[Any, int]:
+    """Rows of `table` whose `column` is one of `ids`, counted by the unit they belong to (their
+    own unit_id, else their survey's; None for rows of no unit)."""
+    count = sa.func.count()
+    if "unit_id" in table.c:
+        return sa.select(table.c.unit_id, count).where(column.in_(ids)).group_by(table.c.unit_id)
+    if "survey_id" in table.c:
+        return (sa.select(t.survey.c.unit_id, count)
+                .select_from(table.join(t.survey, t.survey.c.id == table.c.survey_id))
+                .where(column.in_(ids)).group_by(t.survey.c.unit_id))
+    return sa.select(sa.null(), count).select_from(table).where(column.in_(ids))
 
 
 def listeners(conn: Connection, actor: Actor, journey_id: int) -> list[RowMapping]:

@@ -81,9 +81,10 @@ def worker(
     import time
 
     from tiyan.context import open_context
-    from tiyan.services.jobs import job_counts, run_due, run_until_idle
+    from tiyan.services.jobs import job_counts, run_due, run_until_idle, schedule_periodic
 
     ctx = open_context(db)
+    schedule_periodic(ctx)
     if once:
         ran = run_until_idle(ctx)
         typer.echo(f"ran {ran} jobs; queue now: {job_counts(ctx)}")
@@ -263,11 +264,17 @@ def aggregates_rebuild(
 app.add_typer(feedback_app, name="feedback",
               help="Feedback gathered elsewhere: import reviews, hotline records and more.")
 
-from tiyan.customer_cli import customers_app, predict_app, transactions_app  # noqa: E402
+from tiyan.customer_cli import (  # noqa: E402
+    customers_app,
+    predict_app,
+    retention_app,
+    transactions_app,
+)
 
 app.add_typer(transactions_app, name="transactions")
 app.add_typer(customers_app, name="customers")
 app.add_typer(predict_app, name="predict")
+app.add_typer(retention_app, name="retention")
 
 
 def main() -> None:

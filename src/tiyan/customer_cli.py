@@ -19,6 +19,8 @@ transactions_app: typer.Typer = typer.Typer(no_args_is_help=True, help="Transact
 customers_app: typer.Typer = typer.Typer(no_args_is_help=True, help="Customers: RFM and segments.")
 predict_app: typer.Typer = typer.Typer(no_args_is_help=True,
                                        help="Churn-risk model: train and score.")
+retention_app: typer.Typer = typer.Typer(no_args_is_help=True,
+                                         help="Retention periods (TIYAN_RETENTION_*_DAYS).")
 
 
 @transactions_app.command("import")
@@ -140,6 +142,45 @@ def customers_opt_out(
     if report is not None:
         report.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=1),
                           encoding="utf-8")
+
+
+@customers_app.command("erase")
+@reports_errors
+def customers_erase(
+    customer: Annotated[str, typer.Argument(help="The customer's public id (as in the URL of "
+                                                 "their customer 360 page).")],
+    db: DbOption = None,
+) -> None:
+    """Erase a customer (right to erasure): personal data, comments, contacts and notes go
+    everywhere; anonymous scores stay. Audited; running it again changes nothing."""
+    from tiyan.context import open_context
+    from tiyan.services.erasure import do_erase_customer
+
+    ctx = open_context(db)
+    try:
+        typer.echo(do_erase_customer(ctx, None, customer).message)
+    finally:
+        ctx.db.dispose()
+
+
+@retention_app.command("apply")
+@reports_errors
+def retention_apply(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what is due; change "
+                                                            "nothing.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Apply the retention periods now (the daily job does the same), reporting counts."""
+    from tiyan.context import open_context
+    from tiyan.services.retention import apply_retention
+
+    ctx = open_context(db)
+    try:
+        report = apply_retention(ctx, dry_run=dry_run)
+    finally:
+        ctx.db.dispose()
+    for line in report.lines():
+        typer.echo(line)
 
 
 @predict_app.command("train")

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         default=30, ge=0, description="Invite a customer at most once in this many days across "
                                       "all surveys (0: no quarantine); a rule may set its own.",
     )
+    phone_region: str = Field(
+        default="CN", description="Region of phone numbers written without a country code "
+                                  "(ISO 3166 code, e.g. CN, HK, US); every number is stored and "
+                                  "matched in E.164, e.g. 13812345678 as +8613812345678.",
+    )
     invitation_send_attempts: int = Field(
         default=5, ge=1, description="Tries to hand an invitation to the mail server or SMS "
                                      "gateway before it is marked failed.",
@@ -156,6 +161,36 @@ class Settings(BaseSettings):
                                   "(tiyan/domain/next_actions.yaml shows the format).",
     )
 
+    retention_response_personal_days: int = Field(
+        default=0, ge=0, description="Remove the personal data on responses (customer snapshot, "
+                                     "imported extra columns) this many days after submission; "
+                                     "scores stay (0: keep forever).",
+    )
+    retention_comment_days: int = Field(
+        default=0, ge=0, description="Remove comments (free-text answers) and their text "
+                                     "analyses this many days after submission; the text "
+                                     "aggregates lose them, scores stay (0: keep forever).",
+    )
+    retention_invitation_days: int = Field(
+        default=0, ge=0, description="Remove the contact (phone, e-mail), data and call notes "
+                                     "of invitations, and delete received events, this many "
+                                     "days after they were created (0: keep forever).",
+    )
+    retention_job_days: int = Field(
+        default=0, ge=0, description="Delete finished background jobs, webhook deliveries and "
+                                     "case notifications this many days after they were "
+                                     "created (0: keep forever).",
+    )
+    retention_session_days: int = Field(
+        default=0, ge=0, description="Delete sign-in sessions this many days after they expired "
+                                     "and respondents' saved survey sessions this many days "
+                                     "after their last change (0: keep forever).",
+    )
+    retention_audit_days: int = Field(
+        default=0, ge=0, description="Delete audit-log entries older than this many days "
+                                     "(0: keep forever).",
+    )
+
     argon2_time_cost: int = Field(default=3, ge=1, description="argon2id passes per password hash.")
     argon2_memory_kib: int = Field(
         default=65536, ge=1024, description="argon2id memory per password hash, in KiB."
@@ -187,6 +222,17 @@ class Settings(BaseSettings):
             except outbound.Refused as exc:
                 raise ValueError(f"TIYAN_SMS_URL: {exc.message}") from None
         return self
+
+    @field_validator("phone_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        from tiyan.domain.contacts import check_region
+        from tiyan.errors import InvalidInput
+
+        try:
+            return check_region(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
 
     @field_validator("timezone")
     @classmethod

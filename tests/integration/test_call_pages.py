@@ -35,7 +35,7 @@ def test_an_agent_completes_a_call_on_the_web_page(client: TestClient, world: Wo
     assert 'value="4" checked' in missing.text  # the answers already given stay on the page
 
     revealed = client.post(f"/calls/{call_id}/phone", data={"csrf_token": token})
-    assert re.search(r'href="tel:1380013\d{4}"', revealed.text)
+    assert re.search(r'href="tel:\+861380013\d{4}"', revealed.text)
 
     done = client.post(f"/calls/{call_id}/response", data={
         "csrf_token": token, "a.nps": "4", "a.why": "太慢了", "a.overall": "2",

@@ -209,7 +209,7 @@ def test_a_north_agent_cannot_complete_or_reveal_a_south_call(world: World, nort
     with pytest.raises(NotFound):
         calls.do_reveal_phone(world.ctx, north_agent, call)
     number = calls.do_reveal_phone(world.ctx, world.actor("agent@t.test"), call)
-    assert number.startswith("1380013")
+    assert number.startswith("+861380013")
     with world.ctx.db.read() as conn:
         actions = conn.execute(sa.select(t.audit_log.c.action, t.audit_log.c.entity_id)).all()
     assert ("reveal_phone", call) in actions

@@ -45,7 +45,7 @@ def test_the_calls_api_plans_logs_completes_and_reveals(client: TestClient, worl
     assert response["channel"] == "phone"
 
     phone = client.post(f"/api/v1/calls/{call['id']}/phone", headers=agent)
-    assert phone.status_code == 200 and phone.json()["phone"].startswith("1380013")
+    assert phone.status_code == 200 and phone.json()["phone"].startswith("+861380013")
 
 
 def test_the_calls_api_is_scoped_to_the_agents_units(client: TestClient, world: World) -> None:

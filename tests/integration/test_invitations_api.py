@@ -138,7 +138,7 @@ def test_one_invitation_created_by_hand_with_the_contact_rules_applied(
             "channel": "sms", "reminder_days": [3]}
     made = client.post("/api/v1/invitations", json=body, headers=auth(world))
     assert made.status_code == 201, made.text
-    assert made.json()["status"] == "queued" and made.json()["contact"].startswith("1380013")
+    assert made.json()["status"] == "queued" and made.json()["contact"].startswith("+861380013")
     second = client.post("/api/v1/invitations", json=body, headers=auth(world)).json()
     assert (second["status"], second["reason"]) == ("suppressed", "quarantined")
     suppressed = client.get("/api/v1/invitations?status=suppressed", headers=auth(world)).json()
@@ -190,7 +190,7 @@ def test_a_phone_rule_puts_the_customer_on_the_agents_worklist(
     assert made["status"] == "queued"
     jobs.run_until_idle(ctx)  # nothing is sent: an agent calls
     detail = client.get(f"/api/v1/invitations/{made['id']}", headers=auth(world)).json()
-    assert detail["status"] == "queued" and detail["contact"] == "13800139999"
+    assert detail["status"] == "queued" and detail["contact"] == "+8613800139999"
     worklist = client.get("/api/v1/calls", headers=auth(world, "agent@t.test"))
     assert worklist.status_code == 200, worklist.text
     assert made["id"] in worklist.text

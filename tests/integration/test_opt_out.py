@@ -194,9 +194,10 @@ def test_an_opt_out_list_from_the_command_line_reports_unknown_and_bad_rows(
 
 
 def customer_phone(ctx: Context, public_id: str) -> str:
+    """The customer's mobile number as people write it at home (stored: +86…, E.164)."""
     with ctx.db.read() as conn:
         return str(conn.execute(
             sa.select(t.customer_identity.c.value)
             .join(t.customer, t.customer.c.id == t.customer_identity.c.customer_id)
             .where(t.customer.c.public_id == public_id,
-                   t.customer_identity.c.kind == "phone")).scalar_one())
+                   t.customer_identity.c.kind == "phone")).scalar_one()).removeprefix("+86")

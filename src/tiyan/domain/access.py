@@ -39,6 +39,7 @@ class Permission(StrEnum):
     VIEW_AUDIT = "view_audit"
     MANAGE_WEBHOOKS = "manage_webhooks"
     IMPORT_FEEDBACK = "import_feedback"
+    ERASE_CUSTOMERS = "erase_customers"  # the right to erasure (PIPL / GDPR)
 
 
 P = Permission
@@ -46,7 +47,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.CX_MANAGER: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_RESPONSES, P.VIEW_CUSTOMERS, P.VIEW_PII, P.VIEW_STAFF,
-         P.EXPORT, P.MANAGE_SURVEYS, P.MANAGE_CASES, P.MANAGE_WEBHOOKS, P.IMPORT_FEEDBACK}
+         P.EXPORT, P.MANAGE_SURVEYS, P.MANAGE_CASES, P.MANAGE_WEBHOOKS, P.IMPORT_FEEDBACK,
+         P.ERASE_CUSTOMERS}
     ),
     Role.UNIT_MANAGER: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_RESPONSES, P.VIEW_CUSTOMERS, P.VIEW_PII, P.VIEW_STAFF,

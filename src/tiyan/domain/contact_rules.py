@@ -162,26 +162,7 @@ def next_reminder_at(sent_at: dt.datetime, reminder_days: Sequence[int], reminde
     return due if due < expires_at else None
 
 
-# --- contacts ----------------------------------------------------------------------------
-
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
-PHONE = re.compile(r"^\+?[0-9]{6,20}$")
-
-
-def normalise_email(value: str) -> str:
-    address = value.strip().lower()
-    if not EMAIL.match(address):
-        raise InvalidInput(f'"{value}" is not an e-mail address', where="customer.email")
-    return address
-
-
-def normalise_phone(value: str) -> str:
-    number = re.sub(r"[\s()-]", "", value)
-    if not PHONE.match(number):
-        raise InvalidInput(f'"{value}" is not a mobile number (digits, optionally with a '
-                           "leading +)", where="customer.phone")
-    return number
-
+# --- contacts (their normal form: tiyan.domain.contacts) -------------------------------
 
 def contact_kind(channel: str) -> str:
     """The customer identity kind a channel reaches (SMS and phone calls: the mobile number)."""

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
-from tiyan.domain.contact_rules import normalise_email, normalise_phone
+from tiyan.domain.contacts import normalise_email, normalise_phone
 from tiyan.errors import Conflict, InvalidInput
 from tiyan.security import new_public_id
 from tiyan.services.invitations import Audience, Plan, create_invitation

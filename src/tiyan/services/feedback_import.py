@@ -252,7 +252,7 @@ def _store_chunk(ctx: Context, report: ImportReport, rows: int,
     with ctx.db.write() as conn:
         fresh = _new_records(conn, records)
         refs = {r.customer for r in fresh if r.customer}
-        customers = store.customers_by_ref(conn, refs) if refs else {}
+        customers = store.customers_by_ref(conn, refs, ctx.settings.phone_region) if refs else {}
         ids = store.insert_records(conn, fresh, batch_public_id=report.import_id,
                                    customers=customers, now=now)
         duplicate = len(records) - len(fresh)

@@ -52,6 +52,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "tiyan.services.churn",
     "tiyan.services.aggregates",
     "tiyan.services.import_jobs",
+    "tiyan.services.retention",
 )
 
 
@@ -71,6 +72,25 @@ def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
         return func
 
     return register
+
+
+PeriodicStart = Callable[[sa.Connection, Context], None]
+_PERIODIC: list[PeriodicStart] = []
+
+
+def periodic(func: PeriodicStart) -> PeriodicStart:
+    """Register a function that queues a periodic job when it is due and not queued yet; a
+    worker runs them all when it starts (`schedule_periodic`)."""
+    _PERIODIC.append(func)
+    return func
+
+
+def schedule_periodic(ctx: Context) -> None:
+    """Queue every periodic job that should be queued (the worker's start)."""
+    load_handlers()
+    with ctx.db.write() as conn:
+        for start in _PERIODIC:
+            start(conn, ctx)
 
 
 def load_handlers() -> None:
@@ -206,7 +226,7 @@ class Worker:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        load_handlers()
+        schedule_periodic(self._ctx)
         self._thread = threading.Thread(target=self._loop, name="tiyan-worker", daemon=True)
         self._thread.start()
 

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
-from tiyan.domain.contact_rules import EMAIL, normalise_phone
+from tiyan.domain.contacts import contact_of
 from tiyan.errors import InvalidInput, NotFound
 from tiyan.services.links import read_unsubscribe_token
 from tiyan.services.table_files import decode_text
@@ -197,34 +197,23 @@ def do_sms_reply(ctx: Context, sender: str, text: str) -> str:
         return "ignored"
     now = ctx.now()
     with ctx.db.write() as conn:
-        customer = _customer_by_contact(conn, "phone", sender)
+        customer = _customer_by_contact(conn, sender, ctx.settings.phone_region)
         if customer is None:
             return "unknown_number"
         changed = opt_out(conn, customer, now, source="sms_reply", detail={"text": text[:40]})
     return "opted_out" if changed else "already"
 
 
-def phone_candidates(value: str) -> list[str]:
-    """The forms a Chinese mobile number may be stored in: 13800138000, +8613800138000."""
-    number = normalise_phone(value)
-    digits = number.lstrip("+")
-    found = [number]
-    if len(digits) == 13 and digits.startswith("86"):
-        found += [digits[2:], "+" + digits]
-    elif len(digits) == 11 and digits.startswith("1"):
-        found += ["+86" + digits, "86" + digits]
-    return list(dict.fromkeys(found))
-
-
-def _customer_by_contact(conn: Connection, kind: str, value: str) -> RowMapping | None:
-    try:
-        values = phone_candidates(value) if kind == "phone" else [value.strip().lower()]
-    except InvalidInput:
+def _customer_by_contact(conn: Connection, value: str, region: str) -> RowMapping | None:
+    """The customer holding this phone number (however it is written) or e-mail address."""
+    found = contact_of(value, region)
+    if found is None:
         return None
+    kind, normalised = found
     query = (sa.select(t.customer).join(t.customer_identity,
                                         t.customer_identity.c.customer_id == t.customer.c.id)
              .where(t.customer_identity.c.kind == kind,
-                    t.customer_identity.c.value.in_(values)))
+                    t.customer_identity.c.value == normalised))
     return conn.execute(query.limit(1)).mappings().first()
 
 
@@ -271,18 +260,14 @@ def _looks_like_contact(value: str) -> bool:
     return "@" in value or bool(re.search(r"\d{5}", value))
 
 
-def _kind_of(value: str) -> tuple[str, str]:
+def _kind_of(value: str, region: str) -> tuple[str, str]:
     """("email" | "phone", normalised value), or InvalidInput saying why it is neither."""
+    found = contact_of(value, region)
+    if found is not None:
+        return found
     if "@" in value:
-        address = value.strip().lower()
-        if not EMAIL.match(address):
-            raise InvalidInput(f'"{value}" is not an e-mail address')
-        return "email", address
-    try:
-        return "phone", normalise_phone(value)
-    except InvalidInput:
-        raise InvalidInput(f'"{value}" is neither a mobile number nor an e-mail address'
-                           ) from None
+        raise InvalidInput(f'"{value}" is not an e-mail address')
+    raise InvalidInput(f'"{value}" is neither a mobile number nor an e-mail address')
 
 
 def import_opt_out_list(ctx: Context, rows: Iterable[tuple[int, list[str]]],
@@ -314,12 +299,12 @@ def _import_chunk(ctx: Context, chunk: list[tuple[int, list[str]]], report: List
             bad = False
             for value in values:
                 try:
-                    kind, normalised = _kind_of(value)
+                    _, normalised = _kind_of(value, ctx.settings.phone_region)
                 except InvalidInput as exc:
                     report.invalid.append((line, value, exc.message))
                     bad = True
                     continue
-                customer = _customer_by_contact(conn, kind, normalised)
+                customer = _customer_by_contact(conn, normalised, ctx.settings.phone_region)
                 if customer is not None:
                     matched[int(customer["id"])] = customer
             if not matched:

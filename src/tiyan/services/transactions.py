@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
+from tiyan.domain.contacts import refs_by_form
 from tiyan.domain.feedback_rows import RowProblem, UnitRef
 from tiyan.domain.transaction_rows import (
     CustomerRef,
@@ -97,7 +98,8 @@ def _import_batch(ctx: Context, actor: Actor | None, batch: list[FileRow],
     part = ImportReport(rows=len(batch))
     now = ctx.now()
     with ctx.db.write() as conn:
-        rules = TransactionRules(_customers(conn, keys - {""}), units, unit_codes, now,
+        known = _customers(conn, keys - {""}, ctx.settings.phone_region)
+        rules = TransactionRules(known, units, unit_codes, now,
                                  allowed_unit_ids=allowed, default_kind=default_kind)
         records: list[TransactionRecord] = []
         for row in batch:
@@ -130,22 +132,24 @@ def _units(conn: Connection) -> tuple[dict[str, UnitRef], dict[int, str]]:
     return units, codes
 
 
-def _customers(conn: Connection, keys: set[str]) -> dict[str, CustomerRef]:
-    """Customers named by external id, public id or an identity value (phone, e-mail)."""
+def _customers(conn: Connection, keys: set[str], region: str) -> dict[str, CustomerRef]:
+    """Customers named by external id, public id or an identity value (phone, e-mail; however
+    it is written: tiyan.domain.contacts)."""
     if not keys:
         return {}
     C, CI = t.customer, t.customer_identity
-    ordered = sorted(keys)
+    forms = refs_by_form(keys, region)
+    ordered = sorted(forms)
     found: dict[str, CustomerRef] = {}
-    for column in (C.c.public_id, C.c.external_id):
-        query = sa.select(column, C.c.id, C.c.unit_id).where(column.in_(ordered),
-                                                             C.c.erased_at.is_(None))
-        for key, cid, unit_id in conn.execute(query):
-            found.setdefault(str(key), CustomerRef(int(cid), int(unit_id)))
-    query = (sa.select(CI.c.value, C.c.id, C.c.unit_id).join(C, C.c.id == CI.c.customer_id)
-             .where(CI.c.value.in_(ordered), C.c.erased_at.is_(None)))
-    for key, cid, unit_id in conn.execute(query):
-        found.setdefault(str(key), CustomerRef(int(cid), int(unit_id)))
+    queries = [sa.select(column, C.c.id, C.c.unit_id).where(column.in_(ordered),
+                                                            C.c.erased_at.is_(None))
+               for column in (C.c.public_id, C.c.external_id)]
+    queries.append(sa.select(CI.c.value, C.c.id, C.c.unit_id).join(C, C.c.id == CI.c.customer_id)
+                   .where(CI.c.value.in_(ordered), C.c.erased_at.is_(None)))
+    for query in queries:
+        for value, cid, unit_id in conn.execute(query):
+            for key in forms[str(value)]:
+                found.setdefault(key, CustomerRef(int(cid), int(unit_id)))
     return found
 
 

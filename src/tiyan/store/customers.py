@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from tiyan.domain.access import Actor, Permission
+from tiyan.domain.contacts import DEFAULT_REGION, contact_of, normalise_identity
 from tiyan.domain.customer_value import SEGMENT_NAMES
 from tiyan.domain.privacy import mask_attributes, mask_value
 from tiyan.errors import InvalidInput, NotFound
@@ -26,8 +27,10 @@ def insert_customer(
     conn: Connection, *, unit_id: int, now: dt.datetime, name: str | None = None,
     external_id: str | None = None, segment: str | None = None,
     attributes: Mapping[str, Any] | None = None, identities: Mapping[str, str] | None = None,
-    consent_sms: bool = False, consent_email: bool = False,
+    consent_sms: bool = False, consent_email: bool = False, region: str = DEFAULT_REGION,
 ) -> int:
+    """A new customer; identity values are stored in their normal form (phones in E.164 for
+    `region`, e-mails lower-cased: tiyan.domain.contacts)."""
     customer_id = inserted_id(conn.execute(sa.insert(C).values(
         public_id=new_public_id(), unit_id=unit_id, external_id=external_id, name=name,
         segment=segment, attributes=dict(attributes or {}), consent_sms=consent_sms,
@@ -35,7 +38,8 @@ def insert_customer(
     )))
     if identities:
         conn.execute(sa.insert(t.customer_identity), [
-            {"customer_id": customer_id, "kind": kind, "value": value}
+            {"customer_id": customer_id, "kind": kind,
+             "value": normalise_identity(kind, value, region)}
             for kind, value in identities.items()
         ])
     return customer_id
@@ -50,15 +54,30 @@ def insert_transaction(conn: Connection, *, customer_id: int, unit_id: int, kind
 
 
 def list_customers(conn: Connection, actor: Actor, *, after_id: int | None = None,
-                   limit: int = 50, segment: str | None = None) -> list[dict[str, Any]]:
+                   limit: int = 50, segment: str | None = None, contact: str | None = None,
+                   region: str = DEFAULT_REGION) -> list[dict[str, Any]]:
     vis = actor.scope.visibility(Permission.VIEW_CUSTOMERS)
     query = sa.select(C).where(visible(vis, C.c.unit_id), C.c.erased_at.is_(None))
     if segment is not None:
         query = query.where(C.c.segment == segment)
+    if contact:
+        query = query.where(C.c.id.in_(_holding(actor, contact, region)))
     if after_id is not None:
         query = query.where(C.c.id < after_id)
     rows = conn.execute(query.order_by(C.c.id.desc()).limit(limit)).mappings()
     return [{**present_customer(actor, row), "cursor_id": row["id"]} for row in rows]
+
+
+def _holding(actor: Actor, contact: str, region: str) -> sa.Select[tuple[int]]:
+    """Ids of the customers with this phone (however written) or e-mail; searching by a
+    contact needs view_pii, as seeing one does."""
+    actor.require(Permission.VIEW_PII)
+    found = contact_of(contact, region)
+    if found is None:
+        raise InvalidInput(f'"{contact[:60]}" is neither a phone number nor an e-mail address',
+                           where="contact")
+    CI = t.customer_identity
+    return sa.select(CI.c.customer_id).where(CI.c.kind == found[0], CI.c.value == found[1])
 
 
 def segments_in_use(conn: Connection) -> list[str]:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from tiyan.domain.access import Actor, Permission
+from tiyan.domain.contacts import DEFAULT_REGION, refs_by_form
 from tiyan.domain.feedback_rows import RATING_KEY, TEXT_KEY, FeedbackRecord, UnitRef
 from tiyan.errors import NotFound
 from tiyan.security import new_public_id
@@ -119,17 +120,21 @@ def existing_keys(conn: Connection, source: str, ids: Iterable[str]) -> set[tupl
     return found
 
 
-def customers_by_ref(conn: Connection, refs: Iterable[str]) -> dict[str, int]:
-    """Customers named by their external id or an identity value (phone, e-mail, member no.)."""
-    wanted = sorted(set(refs))
+def customers_by_ref(conn: Connection, refs: Iterable[str],
+                     region: str = DEFAULT_REGION) -> dict[str, int]:
+    """Customers named by their external id or an identity value (phone, e-mail, member no.);
+    a phone or e-mail reference matches however it is written (tiyan.domain.contacts)."""
+    forms = refs_by_form(refs, region)
+    wanted = sorted(forms)
     found: dict[str, int] = {}
     for start in range(0, len(wanted), _LOOKUP_CHUNK):
         part = wanted[start:start + _LOOKUP_CHUNK]
-        found.update(conn.execute(sa.select(t.customer_identity.c.value,
-                                            t.customer_identity.c.customer_id)
-                                  .where(t.customer_identity.c.value.in_(part))).all())
-        found.update(conn.execute(sa.select(t.customer.c.external_id, t.customer.c.id)
-                                  .where(t.customer.c.external_id.in_(part))).all())
+        for value, cid in [*conn.execute(sa.select(t.customer_identity.c.value,
+                                                   t.customer_identity.c.customer_id)
+                                         .where(t.customer_identity.c.value.in_(part))),
+                           *conn.execute(sa.select(t.customer.c.external_id, t.customer.c.id)
+                                         .where(t.customer.c.external_id.in_(part)))]:
+            found.update(dict.fromkeys(forms[value], cid))
     return found
 
 

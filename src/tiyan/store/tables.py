@@ -345,6 +345,10 @@ response = sa.Table(
     sa.Column("idempotency_key", sa.String(128), nullable=True, unique=True),
     sa.Column("customer_snapshot", Json, nullable=False, default=dict),
     sa.Column("meta", Json, nullable=False, default=dict),
+    # when personal data (snapshot, imported extra columns) and when comments were removed:
+    # erasure of the customer, or retention (0019)
+    sa.Column("redacted_at", UtcDateTime, nullable=True),
+    sa.Column("comments_removed_at", UtcDateTime, nullable=True),
     # an imported record's external id is unique per source and unit (0020: it was per source,
     # so one dealer's review was dropped as a duplicate of another dealer's)
     sa.UniqueConstraint("source", "external_id", "unit_id"),

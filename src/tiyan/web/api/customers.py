@@ -6,10 +6,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from tiyan.services.customer360 import at_risk_worklist, customer_360
+from tiyan.services.erasure import do_erase_customer
 from tiyan.services.table_files import FileRow
 from tiyan.services.transactions import import_transactions
 from tiyan.web.deps import ApiActor, ContextDep
@@ -146,3 +147,24 @@ def get_at_risk(ctx: ContextDep, actor: ApiActor,
                       model_version=r["model_version"],
                       next_action=ActionOut(**r["action"].to_json()) if r["action"] else None)
             for r in rows]
+
+
+class ErasureOut(BaseModel):
+    customer_id: str
+    erased_at: dt.datetime
+    changed: bool = Field(description="false when the customer had been erased before")
+    message: str
+    counts: dict[str, int] = Field(description="rows changed by kind (responses kept "
+                                               "anonymous, comments removed, …)")
+
+
+@router.delete("/customers/{customer_id}", response_model=ErasureOut, tags=["customers"])
+def erase_customer(customer_id: str, request: Request, ctx: ContextDep,
+                   actor: ApiActor) -> ErasureOut:
+    """Erase the customer (right to erasure): personal data, comments and their analyses,
+    contacts and notes are removed everywhere; the anonymous scores stay, so KPIs do not move.
+    Needs erase_customers at the customer's unit; audited. Erasing again changes nothing."""
+    done = do_erase_customer(ctx, actor, customer_id[:64],
+                             ip=request.client.host if request.client else None)
+    return ErasureOut(customer_id=done.customer_id, erased_at=done.erased_at,
+                      changed=done.changed, message=done.message, counts=done.counts)

@@ -162,11 +162,16 @@ def list_customers(ctx: ContextDep, actor: ApiActor,
                    limit: Limit = 50,
                    segment: Annotated[str | None, Query(
                        max_length=64, description="only customers in this segment")] = None,
+                   contact: Annotated[str | None, Query(
+                       max_length=320, description="only the customer with this phone number "
+                                                   "(however written) or e-mail address; needs "
+                                                   "view_pii")] = None,
                    ) -> s.CustomerPage:
     actor.require(Permission.VIEW_CUSTOMERS)
     with ctx.db.read() as conn:
         rows = customers.list_customers(conn, actor, after_id=decode_cursor(cursor), limit=limit,
-                                        segment=customers.check_segment(conn, segment))
+                                        segment=customers.check_segment(conn, segment),
+                                        contact=contact, region=ctx.settings.phone_region)
     next_cursor = encode_cursor(rows[-1]["cursor_id"]) if len(rows) == limit else None
     return s.CustomerPage(items=[s.CustomerOut.model_validate(r) for r in rows],
                           next_cursor=next_cursor)

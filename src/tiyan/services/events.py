@@ -96,7 +96,8 @@ def _receive(ctx: Context, actor: Actor, event: InboundEvent) -> EventOutcome:
         staff_id = staff_in_unit(conn, unit_id, event.staff) if event.staff else None
         touchpoint_id = outreach.touchpoint_id(conn, event.touchpoint) \
             if event.touchpoint else None
-        customer = _find_or_add_customer(conn, actor, event.customer, unit_id, now)
+        customer = _find_or_add_customer(conn, actor, event.customer, unit_id, now,
+                                         ctx.settings.phone_region)
         at = event.at or now
         invitations = []
         for rule in matching_rules(conn, event.type, lineage(conn, unit_id)):
@@ -141,10 +142,11 @@ def _payload(event: InboundEvent) -> dict[str, Any]:
 
 
 def _find_or_add_customer(conn: Connection, actor: Actor, who: EventCustomer, unit_id: int,
-                          now: dt.datetime) -> RowMapping:
-    """The customer the event names; new identities (e-mail, phone) are added to them."""
+                          now: dt.datetime, region: str) -> RowMapping:
+    """The customer the event names; new identities (e-mail, phone) are added to them, in
+    their normal form (tiyan.domain.contacts), which is also how they are looked up."""
     email = normalise_email(who.email) if who.email else None
-    phone = normalise_phone(who.phone) if who.phone else None
+    phone = normalise_phone(who.phone, region) if who.phone else None
     if not (who.id or who.external_id or email or phone):
         raise InvalidInput("name the customer by id, external_id, email or phone",
                            where="customer")

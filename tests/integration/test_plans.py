@@ -29,11 +29,18 @@ def stores_with_scores(ctx: Context, world: World, changes: dict[str, tuple[int,
     now = ctx.now()
     with ctx.db.write() as conn:
         south = org.unit_id_by_code(conn, "south")
+        units = {org.insert_unit(conn, code=code, name_zh=code, name_en=code, kind="store",
+                                 parent_id=south, now=now): change
+                 for code, change in changes.items()}
+    scores_at(ctx, world, units)
+
+
+def scores_at(ctx: Context, world: World, changes: dict[int, tuple[int, int]]) -> None:
+    """10 NPS answers before START and 10 after it at each unit: (score before, score after)."""
+    with ctx.db.write() as conn:
         version = surveys.current_version(conn, world.survey_id)["id"]
         drafts = []
-        for code, (before, after) in changes.items():
-            unit = org.insert_unit(conn, code=code, name_zh=code, name_en=code, kind="store",
-                                   parent_id=south, now=now)
+        for unit, (before, after) in changes.items():
             for day in range(10):
                 for at, score in ((START - dt.timedelta(days=20 + day), before),
                                   (START + dt.timedelta(days=5 + day), after)):
@@ -42,7 +49,7 @@ def stores_with_scores(ctx: Context, world: World, changes: dict[str, tuple[int,
                         channel="qr", language="zh-CN",
                         submitted_at=dt.datetime.combine(at, dt.time(4), dt.UTC),
                         answers=[AnswerValue("nps", "nps", float(score))]))
-        write_responses(conn, drafts, now)
+        write_responses(conn, drafts, ctx.now())
 
 
 def test_plan_with_tasks_progress_and_the_did_effect(ctx: Context, world: World) -> None:
@@ -66,6 +73,42 @@ def test_plan_with_tasks_progress_and_the_did_effect(ctx: Context, world: World)
     assert [f.code for f in effect.control] == ["c1", "c2"]
     assert effect.result is not None and effect.result.effect == pytest.approx(50.0)
     assert effect.result.low < 50 < effect.result.high
+
+
+def test_a_shared_plan_shows_a_unit_manager_only_their_own_units_figures(
+        ctx: Context, world: World, client: TestClient) -> None:
+    """A plan on s1 and two other stores: s1's manager sees s1's figures and nothing computed
+    from the other stores (no rows, no effect they enter); who sees them all sees everything."""
+    stores_with_scores(ctx, world, {"t1": (8, 10), "t2": (7, 9), "c1": (8, 8), "c2": (8, 10)})
+    scores_at(ctx, world, {world.unit_ids["s1"]: (6, 9)})
+    admin = world.actor("admin@t.test")
+    public_id = plans.do_create_plan(ctx, admin, plans.PlanRequest(
+        title="共享计划", kpi="nps", unit_codes=["s1", "t1", "t2"], start_date=START))
+
+    def effect_for(email: str) -> plans.Effect:
+        actor = world.actor(email)
+        with ctx.db.read() as conn:
+            return plans.measured_effect(ctx, actor, store.get_plan(conn, actor, public_id))
+
+    for email in ("admin@t.test", "analyst.south@t.test"):
+        full = effect_for(email)
+        assert [f.code for f in full.treated] == ["s1", "t1", "t2"], email
+        assert full.result is not None and full.left_out == 0
+    mine = effect_for("mgr.s1@t.test")
+    assert mine.treated == full.treated[:1]  # s1's own figures, as everyone sees them
+    assert mine.control == [] and mine.result is None and mine.problem == "too_few_units"
+    assert mine.left_out == 2
+
+    api = client.get(f"/api/v1/plans/{public_id}",
+                     headers={"Authorization": f"Bearer {world.tokens['mgr.s1@t.test']}"})
+    effect = api.json()["effect"]
+    assert [u["unit"] for u in effect["treated"]] == ["s1"] and effect["control"] == []
+    assert effect["effect"] is None and effect["units_left_out"] == 2
+    sign_in(client, "mgr.s1@t.test", PASSWORD)
+    page = client.get(f"/plans/{public_id}?lang=en").text
+    shown = page.split('id="effect"')[1].split("</section>")[0]
+    assert "<td>s1</td>" in shown and "<td>t1</td>" not in shown and "<td>t2</td>" not in shown
+    assert "2 of the plan&#39;s units are outside your units" in shown
 
 
 def test_too_few_units_and_bad_input(ctx: Context, world: World) -> None:

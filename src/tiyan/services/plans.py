@@ -7,6 +7,13 @@ Comparable units: units of the same kind as the plan's units (e.g. the other dea
 the plan's subtrees, that the viewer may see. Each unit's KPI covers its subtree; the periods are
 `WINDOW_DAYS` before the start and up to `WINDOW_DAYS` after it (until today); a unit with fewer
 than `MIN_RESPONSES` responses in either period is left out.
+
+Only units the viewer may see are measured, on both sides: a plan shared by two dealers shows the
+manager of one of them that dealer's figures and the effect measured on the units they see, and
+nothing computed from the other dealer — not its figures, and no effect or aggregate it enters
+(the effect, its interval and the viewer's own change would give it back, exactly with two
+units; an aggregate of other units could be read apart by moving the start date or creating
+plans). `Effect.left_out` says how many of the plan's units were not measured for that reason.
 """
 
 from __future__ import annotations
@@ -246,6 +253,7 @@ class Effect:
     control: list[UnitFigures]
     result: DidResult | None
     problem: str | None  # why there is no result (too few units, not started)
+    left_out: int = 0  # the plan's units outside the viewer's scope: not measured, not shown
 
 
 def _kpi_value(kpi: str, scores: list[float]) -> float:
@@ -261,16 +269,19 @@ def measured_effect(ctx: Context, actor: Actor, plan: Any) -> Effect:
     end = min(ctx.now(), start + dt.timedelta(days=WINDOW_DAYS))
     before = start - dt.timedelta(days=WINDOW_DAYS)
     dates = (before.astimezone(zone).date(), end.astimezone(zone).date())
+    reach = actor.scope.visibility(store.VIEW).unit_ids
+    plan_units = list(plan.detail.get("unit_ids") or [plan.unit_id])
+    left_out = sum(1 for u in plan_units if u not in reach)
     if end <= start:
-        return Effect(plan.kpi, *dates, [], [], None, "not_started")
+        return Effect(plan.kpi, *dates, [], [], None, "not_started", left_out)
     with ctx.db.read() as conn:
-        groups = _groups(conn, actor, plan)
+        groups = _groups(conn, reach, plan_units)
         unit_of = {u: g for g, members in groups.items() for u in members}
         pre = store.kpi_by_unit(conn, plan.kpi, unit_of, before, start)
         post = store.kpi_by_unit(conn, plan.kpi, unit_of, start, end)
         codes = dict(conn.execute(sa.select(t.org_unit.c.id, t.org_unit.c.code)
                                   .where(t.org_unit.c.id.in_(list(groups)))).all())
-    treated_ids = set(plan.detail.get("unit_ids") or [plan.unit_id])
+    treated_ids = set(plan_units)
     figures: dict[bool, list[UnitFigures]] = {True: [], False: []}
     for group in sorted(groups):
         a, b = pre.get(group, []), post.get(group, [])
@@ -283,22 +294,22 @@ def measured_effect(ctx: Context, actor: Actor, plan: Any) -> Effect:
         problem = None
     except MetricsError:
         result, problem = None, "too_few_units"
-    return Effect(plan.kpi, *dates, figures[True], figures[False], result, problem)
+    return Effect(plan.kpi, *dates, figures[True], figures[False], result, problem, left_out)
 
 
-def _groups(conn: sa.Connection, actor: Actor, plan: Any) -> dict[int, frozenset[int]]:
-    """Treated units and comparable units (same kind, outside the plan, visible) → subtree."""
+def _groups(conn: sa.Connection, reach: frozenset[int],
+            treated: list[int]) -> dict[int, frozenset[int]]:
+    """The plan's units and comparable units (same kind, outside the plan) that the viewer may
+    see (`reach`) → their subtrees."""
     parents = parent_map(conn)
-    treated = list(plan.detail.get("unit_ids") or [plan.unit_id])
     kinds = set(conn.execute(sa.select(t.org_unit.c.kind)
                              .where(t.org_unit.c.id.in_(treated))).scalars())
-    reach = actor.scope.visibility(store.VIEW).unit_ids
     covered = frozenset().union(*(subtree(parents, u) for u in treated))
     above = {a for u in treated for a in _ancestors(parents, u)}
     peers = conn.execute(sa.select(t.org_unit.c.id).where(
         t.org_unit.c.kind.in_(kinds), t.org_unit.c.active)).scalars()
-    control = [u for u in peers if u in reach and u not in covered and u not in above]
-    return {u: subtree(parents, u) for u in [*treated, *control]}
+    control = [u for u in peers if u not in covered and u not in above]
+    return {u: subtree(parents, u) for u in [*treated, *control] if u in reach}
 
 
 def _ancestors(parents: dict[int, int | None], unit: int) -> list[int]:

@@ -92,6 +92,9 @@ class EffectOut(BaseModel):
     problem: str | None = Field(description="why there is no effect: too_few_units, not_started")
     treated: list[UnitFiguresOut]
     control: list[UnitFiguresOut]
+    units_left_out: int = Field(
+        0, description="the plan's units outside the caller's units: neither shown nor counted "
+                       "in the effect")
 
 
 class PlanDetail(PlanOut):

@@ -79,7 +79,7 @@ def _detail(ctx: Context, actor: Actor, public_id: str) -> s.PlanDetail:
         p_value=r.p_value if r else None, significant=r.significant if r else None,
         problem=effect.problem,
         treated=[_figures(f) for f in effect.treated],
-        control=[_figures(f) for f in effect.control]))
+        control=[_figures(f) for f in effect.control], units_left_out=effect.left_out))
 
 
 def _figures(f: service.UnitFigures) -> s.UnitFiguresOut:

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -30,14 +31,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server(demo_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def running_server(db_url: str, log_path: Path) -> Iterator[str]:
+    """A real `tiyan serve` on `db_url` at a free port; yields its address."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
     with open(log_path, "w") as log:
         # every browser test signs in to this one server: lift the per-address sign-in limit
         env = {**os.environ, "TIYAN_LOGIN_RATE_PER_MINUTE": "10000"}
-        process = subprocess.Popen([TIYAN, "serve", "--port", str(port), "--db", demo_db_url],
+        process = subprocess.Popen([TIYAN, "serve", "--port", str(port), "--db", db_url],
                                    stdout=log, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -50,9 +51,17 @@ def server(demo_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     else:
         process.kill()
         pytest.fail(f"tiyan serve did not start: {log_path.read_text()}")
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(demo_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_server(demo_db_url, tmp_path_factory.mktemp("serve") / "serve.log") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

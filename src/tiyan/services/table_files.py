@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from tiyan.domain import json_depth
 from tiyan.domain.feedback_rows import RowProblem
 from tiyan.errors import InvalidInput
 
@@ -244,7 +245,7 @@ class JsonLinesFile(_ByteStream):
             if not raw.strip():
                 continue
             try:
-                values = json.loads(raw.decode("utf-8"))
+                values = json_depth.loads(raw.decode("utf-8"))
             except UnicodeDecodeError:
                 yield self._bad(number, "the line is not valid UTF-8 (JSON Lines must be UTF-8)")
                 continue
@@ -263,9 +264,13 @@ class XlsxFile(TableFile):
         from openpyxl import load_workbook  # only Excel imports pay for openpyxl
 
         super().__init__(path, size)
+        # a file object, not the path: an upload is saved without its name's .xlsx, which
+        # openpyxl would refuse for the name alone
+        self._file = path.open("rb")
         try:
-            self._book = load_workbook(path, read_only=True, data_only=True)
+            self._book = load_workbook(self._file, read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - any failure: not a readable workbook
+            self._file.close()
             raise InvalidInput(f"{path.name} is not a readable .xlsx workbook ({exc})",
                                where="file") from None
         sheet = self._book.worksheets[0]
@@ -275,7 +280,7 @@ class XlsxFile(TableFile):
         self.headers = ["" if h is None else str(h).strip() for h in header]
         self._row = 1
         if not any(self.headers):
-            self._book.close()
+            self.close()
             raise InvalidInput("the first sheet's first row holds no column names",
                                where="row 1")
 
@@ -293,3 +298,4 @@ class XlsxFile(TableFile):
 
     def close(self) -> None:
         self._book.close()
+        self._file.close()

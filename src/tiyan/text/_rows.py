@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tiyan.domain import json_depth
+
 FORMATS = (".csv", ".jsonl", ".xlsx")
 
 
@@ -105,7 +107,7 @@ def _jsonl_rows(path: Path, columns: Columns) -> Iterator[InputRow]:
 
 def _json_row(number: int, line: str, columns: Columns) -> InputRow:
     try:
-        record = json.loads(line)
+        record = json_depth.loads(line)
     except json.JSONDecodeError as exc:
         return InputRow(number, None, f"row {number}: not valid JSON ({exc.msg})")
     if not isinstance(record, dict):

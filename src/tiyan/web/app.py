@@ -27,6 +27,7 @@ from tiyan.web.api import voc as voc_api
 from tiyan.web.api import webhooks as webhooks_api
 from tiyan.web.api.schemas import Health
 from tiyan.web.errors import install_error_handlers
+from tiyan.web.json_depth import JsonDepthLimit
 from tiyan.web.ratelimit import RateLimiter
 from tiyan.web.security_headers import SecurityHeaders, docs_policy
 from tiyan.web.transactions import RequestTransaction
@@ -79,6 +80,7 @@ def create_app(ctx: Context) -> FastAPI:
         docs_url="/api/docs", openapi_url="/api/v1/openapi.json", redoc_url=None,
     )
     app.state.ctx = ctx
+    app.add_middleware(JsonDepthLimit)  # innermost: its refusals get the security headers
     app.add_middleware(SecurityHeaders, hsts=ctx.settings.secure_cookies,
                        policies={app.docs_url or "/api/docs": docs_policy(app)})
     app.add_middleware(RequestTransaction)  # one transaction per request

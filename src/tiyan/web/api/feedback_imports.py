@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Response, UploadFile
 from pydantic import BaseModel
 
+from tiyan.domain import json_depth
 from tiyan.domain.access import Permission
 from tiyan.errors import InvalidInput
 from tiyan.services.feedback_import import ImportRequest, do_import_feedback
@@ -77,7 +78,7 @@ def parse_mapping_json(text: str | None) -> dict[str, str]:
     if not text or not text.strip():
         return {}
     try:
-        value = json.loads(text)
+        value = json_depth.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"the mapping is not valid JSON: {exc.msg}", where="mapping") from None
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tiyan.context import Context
+from tiyan.domain import json_depth
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.survey_changes import history
 from tiyan.domain.survey_templates import TEMPLATES, template
@@ -110,7 +111,7 @@ def edit_json(request: Request, ctx: ContextDep, actor: PageActor, code: str,
     """The power users' editor: the whole definition as JSON."""
     text = fields.get("definition", "")
     try:
-        raw = json.loads(text)
+        raw = json_depth.loads(text)
         if not isinstance(raw, dict):
             raise InvalidInput("the definition must be a JSON object", where="json")
         service.do_save_draft(ctx, actor, code, raw)

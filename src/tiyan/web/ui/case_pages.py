@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from tiyan.context import Context
+from tiyan.domain import json_depth
 from tiyan.domain.access import Actor, Role
 from tiyan.domain.callbacks import OUTCOMES
 from tiyan.domain.cases import TRANSITIONS, CaseStatus
@@ -188,7 +189,7 @@ def create_rule(request: Request, ctx: ContextDep, actor: PageActor,
 
 def _json(text: str, where: str) -> Any:
     try:
-        return json.loads(text)
+        return json_depth.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})",
                            where=where) from None

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tiyan.domain import json_depth
 from tiyan.domain.surveys import CHOICE, LANGUAGES, QuestionType
 from tiyan.errors import InvalidInput
 
@@ -285,7 +286,7 @@ def _extra(text: str, key: str) -> dict[str, Any]:
     if not text.strip():
         return {}
     try:
-        value = json.loads(text)
+        value = json_depth.loads(text)
     except ValueError as exc:
         raise InvalidInput(f"other settings are not valid JSON: {exc}",
                            where=f'question "{key}".extra') from None

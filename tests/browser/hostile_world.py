@@ -13,6 +13,7 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
 
@@ -42,6 +43,7 @@ def short_hostile(label: str) -> str:
 @dataclass
 class HostileWorld:
     labels: list[str] = field(default_factory=list)  # every field that took an attack
+    respond_path: str = ""  # the survey's anonymous link at store e1, for respondents
 
     def text(self, label: str, *, short: bool = False) -> str:
         self.labels.append(label)
@@ -137,6 +139,8 @@ def _survey(api: _Api, world: HostileWorld) -> None:
         "definition": definition,
         "touchpoint": {"journey": "after_sales", "touchpoint": "repair"}})
     api.call("POST", "/surveys/visit/publish")
+    link = api.call("GET", "/surveys/visit/links", params={"unit": "e1"})["url"]
+    world.respond_path = urlsplit(link).path
 
 
 def _customers(api: _Api, world: HostileWorld) -> list[str]:

@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, running_server
+from tests.browser.conftest import CHROMIUM, running_server, screenshot
 from tests.browser.hostile_world import (
     ADMIN,
     MANAGER,
@@ -130,6 +130,8 @@ def test_no_attack_runs_on_any_page(hostile_server: tuple[str, HostileWorld], ch
     page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
     _sign_in(page, email)
     visited = _walk(page, base, problems)
+    page.goto("/dashboard/journey")
+    screenshot(page, f"hostile-journey-{email.split('@')[0]}")
     context.close()
     missing = MUST_REACH[email] - {shape(url) for url in visited}
     assert not missing, f"the walk did not reach {sorted(missing)}"
@@ -188,3 +190,27 @@ def _injections(page) -> list[str]:  # type: ignore[no-untyped-def]
         INJECTED, "els => els.map(e => e.outerHTML)")]
     found += [f"__xss ran: {label}" for label in page.evaluate("window.__xss_calls || []")]
     return found
+
+
+@pytest.mark.parametrize("hostile_server", ["sqlite"], indirect=True)
+def test_a_respondent_runs_no_attack_on_the_survey_pages(  # type: ignore[no-untyped-def]
+        hostile_server: tuple[str, HostileWorld], chromium) -> None:
+    """The anonymous survey link shows the survey's, questions' and options' texts and the
+    store's name; sending the page empty shows the errors that name the questions."""
+    base, world = hostile_server
+    context = chromium.new_context(base_url=base, locale="zh-CN",
+                                   viewport={"width": 390, "height": 844})
+    context.add_init_script(INIT_SCRIPT)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    page.goto(world.respond_path)
+    assert "survey-title-zh" in page.content()  # the attack is shown, as text
+    screenshot(page, "hostile-respond-390")
+    problems.extend(_injections(page))
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_load_state("load")
+    problems.extend(_injections(page))
+    context.close()
+    assert not problems, "\n".join(problems)

@@ -191,3 +191,14 @@ def test_the_sms_gateway_setting_is_checked_without_a_lookup() -> None:
     assert Settings(sms_url="http://127.0.0.1:9000/send",
                     outbound_allowed_hosts="127.0.0.1").sms_url
     assert Settings(sms_url="https://sms.example.com/send").sms_url
+
+
+def test_every_outbound_http_request_goes_through_the_policy() -> None:
+    """Only tiyan.channels.outbound speaks HTTP to the outside; every other sender uses it."""
+    from tests.unit.core.test_layers import PACKAGE, imported_modules
+
+    clients = ("httpx", "requests", "urllib.request", "http.client", "aiohttp", "urllib3")
+    speakers = sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                      if any(m.split(".")[0] == c or m == c for m in imported_modules(path)
+                             for c in clients))
+    assert speakers == ["channels/outbound.py"]

@@ -48,7 +48,7 @@ def docs_policy(app: FastAPI) -> str:
     html = bytes(page.body).decode()
     scripts = re.findall(r"<script>(.*?)</script>", html, flags=re.DOTALL)
     hashes = " ".join(
-        "'sha256-{}'".format(base64.b64encode(hashlib.sha256(s.encode()).digest()).decode())
+        f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
         for s in scripts)
     return "; ".join((
         "default-src 'self'", f"script-src 'self' {SWAGGER_CDN} {hashes}",

@@ -326,8 +326,10 @@ def do_subscribe(ctx: Context, actor: Actor, *, unit_code: str | None, locale: s
 
 def do_unsubscribe(ctx: Context, actor: Actor) -> None:
     with ctx.db.write() as conn:
-        rest = [s.to_json() for s in subscriptions(conn) if s.user_id != actor.user_id]
-        app_settings.put_value(conn, SUBSCRIPTIONS, rest, ctx.now())
+        current = subscriptions(conn)
+        rest = [s.to_json() for s in current if s.user_id != actor.user_id]
+        if len(rest) < len(current):  # unsubscribing the unsubscribed changes nothing
+            app_settings.put_value(conn, SUBSCRIPTIONS, rest, ctx.now())
 
 
 def next_send_time(now: dt.datetime, tz: str = TIMEZONE) -> dt.datetime:

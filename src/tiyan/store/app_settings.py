@@ -37,7 +37,7 @@ def signing_key(db: Database, now: dt.datetime) -> bytes:
         stored = get_value(conn, SIGNING_KEY)
     if stored is None:
         try:
-            with db.write() as conn:
+            with db.write_apart() as conn:  # cached below: it must not go with a failed request
                 if get_value(conn, SIGNING_KEY) is None:
                     conn.execute(t.app_setting.insert().values(
                         key=SIGNING_KEY, value=secrets.token_urlsafe(48), updated_at=now))

@@ -71,6 +71,24 @@ class Database:
             if self.is_sqlite:
                 self._write_lock.release(owner)
 
+    @contextmanager
+    def write_apart(self) -> Iterator[Connection]:
+        """A transaction of its own, committed when the block ends even inside a web request
+        that fails later: for what must outlive the request (a key made on first use and
+        cached). On SQLite, once the request has written, the block joins the request's
+        transaction instead (a second writer would wait for the first)."""
+        work = _request_work.get()
+        if work is not None and work.holds(self) and self.is_sqlite:
+            with self.write() as conn:
+                yield conn
+            return
+        token = _request_work.set(None)
+        try:
+            with self.write() as conn:
+                yield conn
+        finally:
+            _request_work.reset(token)
+
     def check_schema(self) -> None:
         from tiyan.store.migrate import schema_status
 
@@ -147,6 +165,8 @@ class RequestWork:
             try:
                 conn = db.engine.connect()
                 conn.begin()
+                if db.is_sqlite:  # the driver would begin only at the first INSERT/UPDATE, so
+                    conn.exec_driver_sql("BEGIN")  # a first SAVEPOINT's release would commit
             except BaseException:
                 if db.is_sqlite:
                     db._write_lock.release(self)

@@ -111,7 +111,7 @@ def test_units_show_purchase_figures_next_to_survey_kpis_with_drill_down(bought,
 def test_cohorts_count_first_purchases_at_the_unit(bought, client):
     sign_in(client, "admin@t.test", PASSWORD)
     rows = csv_rows(client.get(f"/dashboard/behaviour/cohorts/export.csv?{PERIOD}&lang=en"))
-    assert rows[0][:3] == ["Cohort", "Buying customers", "+1"]
+    assert rows[0][:3] == ["Cohort", "Buying customers", "Month 1"]
     cohorts = {r[0]: r for r in rows[1:]}
     # c5 began in December 2025; c2's March purchase at n1-as belongs to the same subtree
     assert {m: int(r[1]) for m, r in cohorts.items()} == {

@@ -15,6 +15,7 @@ from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.customer_value import Visit, rfm_of, score_rfm
 from tiyan.domain.next_actions import CustomerSituation, load_rules, next_actions
+from tiyan.services.audit_trail import Origin, do_audit_customer_read
 from tiyan.services.churn import MODEL_SETTING, latest_scores, stored_edges
 from tiyan.store import app_settings, customers, responses
 from tiyan.store import tables as t
@@ -33,12 +34,23 @@ def _utc(moment: dt.datetime | None) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def customer_360(ctx: Context, actor: Actor, public_id: str) -> dict[str, Any]:
-    """The customer page's content (raises NotFound outside the actor's scope)."""
+def access_customer(ctx: Context, actor: Actor, public_id: str,
+                    origin: Origin) -> dict[str, Any]:
+    """One customer as the actor may see them (NotFound outside their scope); each read is
+    audited (services/audit_trail), without personal data."""
     actor.require(Permission.VIEW_CUSTOMERS)
-    now = ctx.now()
     with ctx.db.read() as conn:
         customer = customers.get_customer(conn, actor, public_id[:64])
+    do_audit_customer_read(ctx, actor, customer["id"], customer["unit_id"],
+                           masked=not actor.can(Permission.VIEW_PII), origin=origin)
+    return customer
+
+
+def customer_360(ctx: Context, actor: Actor, public_id: str, origin: Origin) -> dict[str, Any]:
+    """The customer page's content (raises NotFound outside the actor's scope); audited."""
+    customer = access_customer(ctx, actor, public_id, origin)
+    now = ctx.now()
+    with ctx.db.read() as conn:
         cid = int(conn.execute(sa.select(t.customer.c.id).where(
             t.customer.c.public_id == customer["id"])).scalar_one())
         transactions = _transactions(conn, cid)
@@ -48,6 +60,8 @@ def customer_360(ctx: Context, actor: Actor, public_id: str) -> dict[str, Any]:
         cases = _cases(conn, cid)
         callbacks = _callbacks(conn, cid)
         score = latest_scores(conn, [cid]).get(cid)
+        timezone = conn.execute(sa.select(t.org_unit.c.timezone).where(
+            t.org_unit.c.id == customer["unit_id"])).scalar_one()
     open_cases = sum(case["status"] in OPEN_CASE_STATUSES for case in cases)
     situation = CustomerSituation(
         risk=None if score is None else float(score["probability"]), value=float(rfm.monetary),
@@ -56,7 +70,8 @@ def customer_360(ctx: Context, actor: Actor, public_id: str) -> dict[str, Any]:
     actions = next_actions(situation, load_rules(ctx.settings.next_actions_file))
     return {"customer": customer, "rfm": rfm, "rfm_score": rfm_score, "responses": timeline,
             "cases": cases, "callbacks": callbacks, "transactions": transactions[:TIMELINE_LIMIT],
-            "score": score, "open_cases": open_cases, "actions": actions}
+            "score": score, "open_cases": open_cases, "actions": actions,
+            "timezone": timezone}
 
 
 def _transactions(conn: Connection, cid: int) -> list[dict[str, Any]]:

@@ -47,8 +47,9 @@ class ErasureResult:
 
 
 def do_erase_customer(ctx: Context, actor: Actor | None, public_id: str, *,
-                      ip: str | None = None) -> ErasureResult:
-    """Erase one customer (see the module doc); a second time changes nothing."""
+                      ip: str | None = None, via: str = "api") -> ErasureResult:
+    """Erase one customer (see the module doc); a second time changes nothing. `via`: "api"
+    or "page", recorded in the audit entry (the CLI, without an actor, is "cli")."""
     now = ctx.now()
     with ctx.db.write() as conn:
         customer = _access_customer(conn, actor, public_id[:64])
@@ -58,7 +59,7 @@ def do_erase_customer(ctx: Context, actor: Actor | None, public_id: str, *,
         audit.record(conn, at=now, user_id=actor.user_id if actor else None,
                      action="customer.erase", entity="customer",
                      entity_id=customer["public_id"], unit_id=customer["unit_id"],
-                     detail={"source": "api" if actor else "cli", **done.to_json()}, ip=ip)
+                     detail={"source": via if actor else "cli", **done.to_json()}, ip=ip)
     _remove_files(ctx, done.attachments)
     return ErasureResult(customer["public_id"], now, True, done.to_json())
 

@@ -120,7 +120,7 @@ def present_customer(actor: Actor, row: RowMapping) -> dict[str, Any]:
         "name": name if can_see else mask_value("name", name),
         "external_id": row["external_id"],
         "attributes": dict(row["attributes"]) if can_see else mask_attributes(row["attributes"]),
-        "opted_out": row["opted_out_at"] is not None,
+        "opted_out": row["opted_out_at"] is not None, "erased_at": row["erased_at"],
     }
 
 

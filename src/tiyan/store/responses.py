@@ -167,6 +167,12 @@ def list_responses(conn: Connection, actor: Actor, f: ResponseFilter, *,
     return list(conn.execute(ordered).mappings())
 
 
+def count_responses(conn: Connection, actor: Actor, f: ResponseFilter) -> int:
+    """How many submitted responses `list_responses` would list, all pages together."""
+    ids = _scoped_query(actor, f).where(R.c.submitted_at.is_not(None)).with_only_columns(R.c.id)
+    return int(conn.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar_one())
+
+
 def position_of(row: RowMapping) -> Position:
     return (row["submitted_at"], row["id"])
 

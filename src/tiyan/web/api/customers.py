@@ -14,6 +14,7 @@ from tiyan.services.erasure import do_erase_customer
 from tiyan.services.table_files import FileRow
 from tiyan.services.transactions import import_transactions
 from tiyan.web.deps import ApiActor, ContextDep
+from tiyan.web.request_origin import OriginDep
 
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"description": "error"}
                                            for code in (401, 403, 404, 422)}
@@ -103,9 +104,11 @@ class Customer360Out(BaseModel):
 
 
 @router.get("/customers/{customer_id}/360", response_model=Customer360Out, tags=["customers"])
-def get_customer_360(customer_id: str, ctx: ContextDep, actor: ApiActor) -> Customer360Out:
-    """Everything known about one customer (PII masked without view_pii)."""
-    view = customer_360(ctx, actor, customer_id[:64])
+def get_customer_360(customer_id: str, ctx: ContextDep, actor: ApiActor,
+                     origin: OriginDep) -> Customer360Out:
+    """Everything known about one customer (PII masked without view_pii); each read is in the
+    audit log."""
+    view = customer_360(ctx, actor, customer_id[:64], origin)
     score = view["score"]
     return Customer360Out(
         customer=view["customer"], segment=view["customer"]["segment"],

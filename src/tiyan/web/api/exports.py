@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
@@ -13,8 +13,10 @@ from fastapi.responses import StreamingResponse
 from tiyan.analytics.export_cells import csv_row
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
-from tiyan.store.responses import ResponseFilter, iter_export_rows
+from tiyan.services.audit_trail import Export, Origin, do_audit_export
+from tiyan.store.responses import ResponseFilter, count_responses, iter_export_rows
 from tiyan.web.deps import ApiActor, ContextDep
+from tiyan.web.request_origin import OriginDep
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 COLUMNS = ("response_id", "submitted_at", "survey", "unit", "staff", "channel", "language",
@@ -22,12 +24,25 @@ COLUMNS = ("response_id", "submitted_at", "survey", "unit", "staff", "channel", 
 
 
 @router.get("/responses.csv", response_class=StreamingResponse)
-def export_responses_csv(ctx: ContextDep, actor: ApiActor) -> StreamingResponse:
-    """All responses you may see, one row per answer (tidy long format), as UTF-8 CSV."""
+def export_responses_csv(ctx: ContextDep, actor: ApiActor,
+                         origin: OriginDep) -> StreamingResponse:
+    """All responses you may see, one row per answer (tidy long format), as UTF-8 CSV; each
+    export is in the audit log."""
     actor.require(Permission.EXPORT)
+    audit_responses_export(ctx, actor, ResponseFilter(), "csv", origin)
     return StreamingResponse(_csv_lines(ctx, actor), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition":
                                       'attachment; filename="responses.csv"'})
+
+
+def audit_responses_export(ctx: Context, actor: Actor, f: ResponseFilter, fmt: str,
+                           origin: Origin, filters: Mapping[str, object] | None = None) -> None:
+    """Audit an export of responses before it streams (the entry is committed as the answer
+    starts), with the number of responses it holds."""
+    with ctx.db.read() as conn:
+        count = count_responses(conn, actor, f)
+    do_audit_export(ctx, actor, Export("responses", fmt, rows=count, filters=filters or {}),
+                    origin)
 
 
 def _csv_lines(ctx: Context, actor: Actor) -> Iterator[str]:

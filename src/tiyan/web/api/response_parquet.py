@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -19,8 +20,10 @@ from fastapi.responses import StreamingResponse
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.store.responses import ResponseFilter, iter_export_rows
+from tiyan.web.api.exports import audit_responses_export
 from tiyan.web.api.response_filters import ListFilters, build_filter, list_filters
 from tiyan.web.deps import ApiActor, ContextDep
+from tiyan.web.request_origin import OriginDep
 
 router = APIRouter(prefix="/api/v1", tags=["responses"])
 BATCH = 2000  # responses per row group
@@ -39,13 +42,15 @@ def schema() -> Any:
 
 
 @router.get("/responses/export.parquet", response_class=StreamingResponse)
-def export_parquet(ctx: ContextDep, actor: ApiActor,
+def export_parquet(ctx: ContextDep, actor: ApiActor, origin: OriginDep,
                    filters: Annotated[ListFilters, Depends(list_filters)]) -> StreamingResponse:
-    """Every response you may see that the filters select, one row per answer, as Parquet."""
+    """Every response you may see that the filters select, one row per answer, as Parquet;
+    each export is in the audit log."""
     actor.require(Permission.VIEW_RESPONSES)
     actor.require(Permission.EXPORT)
     with ctx.db.read() as conn:
         f = build_filter(conn, actor, filters)  # bad filters fail here, before streaming
+    audit_responses_export(ctx, actor, f, "parquet", origin, asdict(filters))
     return StreamingResponse(
         parquet_chunks(ctx, actor, f), media_type="application/vnd.apache.parquet",
         headers={"Content-Disposition": 'attachment; filename="responses.parquet"'})

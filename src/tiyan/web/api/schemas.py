@@ -174,6 +174,9 @@ class CustomerOut(BaseModel):
     external_id: str | None
     attributes: dict[str, Any]
     opted_out: bool
+    erased_at: dt.datetime | None = Field(
+        default=None, description="when the customer's personal data was erased (then name, "
+                                  "attributes and identities are empty)")
     identities: list[dict[str, str]] = []
 
 

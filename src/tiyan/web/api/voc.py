@@ -13,6 +13,8 @@ from tiyan.services import voc_reports as reports
 from tiyan.web.api import plan_schemas as s
 from tiyan.web.api.schemas import ErrorBody
 from tiyan.web.deps import ApiActor, ContextDep
+from tiyan.web.downloads import XLSX, voc_file
+from tiyan.web.request_origin import OriginDep
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 403, 404, 422)}
@@ -49,31 +51,25 @@ def get_review(ctx: ContextDep, actor: ApiActor, start: DateQ = "", end: DateQ =
                                reached=review.recovery.reached, rate=review.recovery.rate))
 
 
-def _file(body: bytes, name: str, media_type: str) -> Response:
-    return Response(body, media_type=media_type,
-                    headers={"content-disposition": f'attachment; filename="{name}"'})
-
-
 @router.get("/voc.xlsx", response_class=Response,
-            responses={200: {"content": {"application/vnd.openxmlformats-officedocument."
-                                         "spreadsheetml.sheet": {}}}})
-def get_excel(ctx: ContextDep, actor: ApiActor, start: DateQ = "", end: DateQ = "",
-              unit: UnitQ = "", kpi: KpiQ = "nps", locale: LocaleQ = "zh-CN") -> Response:
-    """The review as an Excel workbook (summary, aspects, root causes)."""
+            responses={200: {"content": {XLSX: {}}}})
+def get_excel(ctx: ContextDep, actor: ApiActor, origin: OriginDep, start: DateQ = "",
+              end: DateQ = "", unit: UnitQ = "", kpi: KpiQ = "nps",
+              locale: LocaleQ = "zh-CN") -> Response:
+    """The review as an Excel workbook (summary, aspects, root causes); audited."""
     review, first, last = reports.review_for(ctx, actor, start, end, unit, kpi)
-    return _file(reports.excel_bytes(review, locale), f"voc-{first}-{last}.xlsx",
-                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return voc_file(ctx, actor, origin, review, (first, last), "xlsx", locale)
 
 
 @router.get("/voc.pdf", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}, 503: {"model": ErrorBody}})
-def get_pdf(ctx: ContextDep, actor: ApiActor, start: DateQ = "", end: DateQ = "",
-            unit: UnitQ = "", kpi: KpiQ = "nps", locale: LocaleQ = "zh-CN") -> Response:
-    """The review as a PDF (503 font_missing when no font with Chinese glyphs is installed)."""
+def get_pdf(ctx: ContextDep, actor: ApiActor, origin: OriginDep, start: DateQ = "",
+            end: DateQ = "", unit: UnitQ = "", kpi: KpiQ = "nps",
+            locale: LocaleQ = "zh-CN") -> Response:
+    """The review as a PDF (503 font_missing when no font with Chinese glyphs is installed);
+    audited."""
     review, first, last = reports.review_for(ctx, actor, start, end, unit, kpi)
-    font = reports.find_font(ctx.settings.pdf_font)
-    return _file(reports.pdf_bytes(review, locale, font), f"voc-{first}-{last}.pdf",
-                 "application/pdf")
+    return voc_file(ctx, actor, origin, review, (first, last), "pdf", locale)
 
 
 def _subscription(sub: reports.Subscription | None) -> s.SubscriptionOut:

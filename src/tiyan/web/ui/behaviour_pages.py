@@ -139,7 +139,7 @@ def export_units(fmt: str, request: Request, ctx: ContextDep, actor: PageActor) 
     with ctx.db.read() as conn:
         _, _, data = behaviour_data(request, ctx, actor, conn)
     head, rows = units_table(translator(request), data)
-    return pages.table_download(head, rows, "dashboard-behaviour", fmt)
+    return pages.table_download(request, actor, head, rows, "dashboard-behaviour", fmt)
 
 
 @router.get("/dashboard/behaviour/cohorts/export.{fmt}")
@@ -149,4 +149,4 @@ def export_cohorts(fmt: str, request: Request, ctx: ContextDep, actor: PageActor
     with ctx.db.read() as conn:
         _, _, data = behaviour_data(request, ctx, actor, conn)
     head, rows = cohorts_table(translator(request), data.cohorts)
-    return pages.table_download(head, rows, "dashboard-behaviour-cohorts", fmt)
+    return pages.table_download(request, actor, head, rows, "dashboard-behaviour-cohorts", fmt)

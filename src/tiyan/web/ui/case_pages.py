@@ -17,10 +17,12 @@ from tiyan.domain.callbacks import OUTCOMES
 from tiyan.domain.cases import TRANSITIONS, CaseStatus
 from tiyan.errors import InvalidInput, TiyanError
 from tiyan.services import alerts, callbacks, cases, notifications
+from tiyan.services.audit_trail import Export, do_audit_export
 from tiyan.store import alert_rules as rule_store
 from tiyan.store import cases as store
 from tiyan.store import org
 from tiyan.web.deps import ContextDep, PageActor, translator
+from tiyan.web.request_origin import OriginDep
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -134,10 +136,13 @@ async def upload_attachment(request: Request, case_id: str, ctx: ContextDep, act
 
 
 @router.get("/cases/{case_id}/attachments/{file_id}")
-def download_attachment(case_id: str, file_id: str, ctx: ContextDep,
-                        actor: PageActor) -> FileResponse:
+def download_attachment(case_id: str, file_id: str, ctx: ContextDep, actor: PageActor,
+                        origin: OriginDep) -> FileResponse:
+    """The file, when the actor may see the case; each download is audited (not its name)."""
     actor.require(store.CASE_PERMISSION)
     path, about = cases.access_attachment(ctx, actor, case_id[:32], file_id[:32])
+    do_audit_export(ctx, actor, Export("case_attachment", "file", entity_id=case_id[:32],
+                                       item=file_id[:32]), origin)
     return FileResponse(path, filename=about["name"],
                         media_type="application/octet-stream")
 

@@ -1,16 +1,22 @@
-"""Customer 360 page and the at-risk worklist of a manager's units (zh-CN/en, unit-scoped)."""
+"""Customer 360 page (each opening audited; erasure after a confirmation, for roles that may)
+and the at-risk worklist of a manager's units (zh-CN/en, unit-scoped)."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tiyan.domain.access import Permission
+from tiyan.context import Context
+from tiyan.domain.access import Actor, Permission
 from tiyan.domain.customer_value import segment_label
+from tiyan.services.audit_trail import Origin
 from tiyan.services.customer360 import at_risk_threshold, at_risk_worklist, customer_360
+from tiyan.services.erasure import can_erase, do_erase_customer
 from tiyan.web.deps import ContextDep, PageActor
+from tiyan.web.request_origin import OriginDep
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -19,6 +25,7 @@ SENTIMENTS = frozenset({"negative", "neutral", "positive"})
 FIELDS = frozenset({"phone", "email", "name", "city", "kind", "plate", "vin", "car_model",
                     "member_level", "vip"})
 KINDS = frozenset({"purchase", "repair", "stay", "visit", "refund"})
+CustomerId = Annotated[str, Path(max_length=64)]
 
 
 @router.get("/customers/at-risk", response_class=HTMLResponse)
@@ -31,9 +38,39 @@ def at_risk_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRes
 
 
 @router.get("/customers/{public_id}", response_class=HTMLResponse)
-def customer_page(request: Request, ctx: ContextDep, actor: PageActor,
-                  public_id: Annotated[str, Path(max_length=64)]) -> HTMLResponse:
-    view = customer_360(ctx, actor, public_id)
-    return render(request, "customer.html", actor=actor, v=view, c=view["customer"],
+def customer_page(request: Request, ctx: ContextDep, actor: PageActor, origin: OriginDep,
+                  public_id: CustomerId) -> HTMLResponse:
+    return _customer_page(request, ctx, actor, origin, public_id)
+
+
+@router.get("/customers/{public_id}/erase", response_class=HTMLResponse)
+def confirm_erase(request: Request, ctx: ContextDep, actor: PageActor, origin: OriginDep,
+                  public_id: CustomerId) -> HTMLResponse:
+    """Asks before erasing, naming the customer and what goes (works without JavaScript)."""
+    return _customer_page(request, ctx, actor, origin, public_id, confirm_erase=True)
+
+
+@router.post("/customers/{public_id}/erase")
+def erase(ctx: ContextDep, actor: PageActor, origin: OriginDep, public_id: CustomerId,
+          confirm: Annotated[str, Form(max_length=8)] = "") -> Response:
+    """Erases the customer (services/erasure: 404 outside the actor's customers, 403 without
+    erase_customers there), then shows the page in its erased state."""
+    if confirm != "yes":
+        return RedirectResponse(f"/customers/{quote(public_id, safe='')}/erase", status_code=303)
+    done = do_erase_customer(ctx, actor, public_id, ip=origin.ip, via="page")
+    return RedirectResponse(f"/customers/{quote(done.customer_id, safe='')}?erased=1",
+                            status_code=303)
+
+
+def _customer_page(request: Request, ctx: Context, actor: Actor, origin: Origin,
+                   public_id: str, *, confirm_erase: bool = False) -> HTMLResponse:
+    view = customer_360(ctx, actor, public_id, origin)
+    customer = view["customer"]
+    erasable = customer["erased_at"] is None and can_erase(actor, customer["unit_id"])
+    if confirm_erase and customer["erased_at"] is None:
+        actor.require(Permission.ERASE_CUSTOMERS, customer["unit_id"])
+    return render(request, "customer.html", actor=actor, v=view, c=customer,
                   segment_label=segment_label, owners=OWNERS, sentiments=SENTIMENTS,
-                  fields=FIELDS, kinds=KINDS)
+                  fields=FIELDS, kinds=KINDS, can_erase=erasable,
+                  confirm_erase=confirm_erase and erasable,
+                  just_erased=request.query_params.get("erased") == "1")

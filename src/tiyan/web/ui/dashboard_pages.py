@@ -30,13 +30,15 @@ from tiyan.domain.customer_value import SEGMENT_NAMES, segment_label
 from tiyan.domain.metrics import Estimate
 from tiyan.domain.statistics import Change
 from tiyan.errors import Forbidden, InvalidInput, NotFound
+from tiyan.services.audit_trail import Export, do_audit_export
 from tiyan.store import customers
 from tiyan.store import indices as index_store
 from tiyan.store import tables as t
 from tiyan.store.aggregates import BUSINESS_TIMEZONE
 from tiyan.store.scoped_refs import staff_among, unit_among
-from tiyan.web.deps import ContextDep, PageActor, translator
+from tiyan.web.deps import ContextDep, PageActor, get_context, translator
 from tiyan.web.i18n import Translator
+from tiyan.web.request_origin import request_origin
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -337,7 +339,7 @@ def export_table(page: str, fmt: str, request: Request, ctx: ContextDep,
     actor.require(Permission.EXPORT)
     check_export_format(fmt)
     head, rows = table_rows(request, ctx, actor, page)
-    return table_download(head, rows, f"dashboard-{page}", fmt)
+    return table_download(request, actor, head, rows, f"dashboard-{page}", fmt)
 
 
 def check_export_format(fmt: str) -> None:
@@ -345,9 +347,14 @@ def check_export_format(fmt: str) -> None:
         raise InvalidInput(f'"{fmt}" is not an export format (csv or xlsx)', where="format")
 
 
-def table_download(head: Sequence[str], rows: Sequence[Sequence[Any]], name: str,
-                   fmt: str) -> Response:
-    """A dashboard table as a CSV (UTF-8 with BOM, for Excel) or .xlsx attachment."""
+def table_download(request: Request, actor: Actor, head: Sequence[str],
+                   rows: Sequence[Sequence[Any]], name: str, fmt: str) -> Response:
+    """A dashboard table as a CSV (UTF-8 with BOM, for Excel) or .xlsx attachment; each export
+    is in the audit log (the table, the filters of the page, the number of rows)."""
+    table = request.url.path.removeprefix("/dashboard/").rpartition("/export.")[0]
+    do_audit_export(get_context(request), actor, Export(
+        "dashboard", fmt, rows=len(rows), filters=request.query_params, entity_id=table),
+        request_origin(request))
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)

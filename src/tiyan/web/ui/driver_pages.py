@@ -149,7 +149,8 @@ def export_drivers(fmt: str, request: Request, ctx: ContextDep, actor: PageActor
         _, _, analysis, outcome = drivers_data(request, ctx, actor, conn)
         head, rows = drivers_table(t_, analysis, driver_labels(conn, actor, t_.locale))
     suffix = "-aspects" if analysis.aspects else ""
-    return pages.table_download(head, rows, f"dashboard-drivers-{outcome}{suffix}", fmt)
+    return pages.table_download(request, actor, head, rows,
+                                f"dashboard-drivers-{outcome}{suffix}", fmt)
 
 
 # --- staff scorecards -----------------------------------------------------------------------
@@ -199,7 +200,7 @@ def export_staff(fmt: str, request: Request, ctx: ContextDep, actor: PageActor) 
     with ctx.db.read() as conn:
         _, _, data = staff_data(request, ctx, actor, conn)
     head, rows = staff_table(translator(request), data)
-    return pages.table_download(head, rows, f"dashboard-staff-{data.kpi}", fmt)
+    return pages.table_download(request, actor, head, rows, f"dashboard-staff-{data.kpi}", fmt)
 
 
 # --- competitor gaps ------------------------------------------------------------------------
@@ -400,4 +401,4 @@ def export_competitors(fmt: str, request: Request, ctx: ContextDep,
         view = pages.parse_view(request, conn, scope)
         gaps = competitor_gaps(conn, scope, view, ctx.settings.min_n)
     head, rows = competitors_table(translator(request), gaps)
-    return pages.table_download(head, rows, "dashboard-competitors", fmt)
+    return pages.table_download(request, actor, head, rows, "dashboard-competitors", fmt)

@@ -79,4 +79,4 @@ def export_text(fmt: str, request: Request, ctx: ContextDep, actor: PageActor) -
     actor.require(Permission.EXPORT)
     dp.check_export_format(fmt)
     head, rows = table_rows(request, ctx, actor)
-    return dp.table_download(head, rows, "dashboard-text", fmt)
+    return dp.table_download(request, actor, head, rows, "dashboard-text", fmt)

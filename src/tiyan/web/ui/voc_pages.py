@@ -14,6 +14,8 @@ from tiyan.analytics import voc
 from tiyan.services import voc_reports as reports
 from tiyan.store import org
 from tiyan.web.deps import ContextDep, PageActor, translator
+from tiyan.web.downloads import voc_file
+from tiyan.web.request_origin import OriginDep
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -49,26 +51,20 @@ def voc_page(request: Request, ctx: ContextDep, actor: PageActor, start: DateTex
 
 
 @router.get("/voc.xlsx")
-def voc_excel(request: Request, ctx: ContextDep, actor: PageActor, start: DateText = "",
-              end: DateText = "", unit: UnitCode = "", kpi: KpiText = "nps") -> Response:
+def voc_excel(request: Request, ctx: ContextDep, actor: PageActor, origin: OriginDep,
+              start: DateText = "", end: DateText = "", unit: UnitCode = "",
+              kpi: KpiText = "nps") -> Response:
     review, first, last = reports.review_for(ctx, actor, start, end, unit, kpi)
-    body = reports.excel_bytes(review, translator(request).locale)
-    return _file(body, f"voc-{first}-{last}.xlsx",
-                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return voc_file(ctx, actor, origin, review, (first, last), "xlsx",
+                    translator(request).locale)
 
 
 @router.get("/voc.pdf")
-def voc_pdf(request: Request, ctx: ContextDep, actor: PageActor, start: DateText = "",
-            end: DateText = "", unit: UnitCode = "", kpi: KpiText = "nps") -> Response:
+def voc_pdf(request: Request, ctx: ContextDep, actor: PageActor, origin: OriginDep,
+            start: DateText = "", end: DateText = "", unit: UnitCode = "",
+            kpi: KpiText = "nps") -> Response:
     review, first, last = reports.review_for(ctx, actor, start, end, unit, kpi)
-    font = reports.find_font(ctx.settings.pdf_font)
-    body = reports.pdf_bytes(review, translator(request).locale, font)
-    return _file(body, f"voc-{first}-{last}.pdf", "application/pdf")
-
-
-def _file(body: bytes, name: str, media_type: str) -> Response:
-    return Response(body, media_type=media_type,
-                    headers={"content-disposition": f'attachment; filename="{name}"'})
+    return voc_file(ctx, actor, origin, review, (first, last), "pdf", translator(request).locale)
 
 
 @router.post("/voc/subscription")

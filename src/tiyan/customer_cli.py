@@ -46,14 +46,17 @@ def transactions_import(
     if not file.is_file():
         typer.secho(f"error: {file}: no such file", fg="red", err=True)
         raise typer.Exit(1)
-    ctx = open_context(db)
     mapping = _mapping(map_)
-    with open_table_file(file) as table, Progress(transient=True) as bar:
-        task = bar.add_task("importing transactions", total=table.size)
-        result = import_transactions(
-            ctx, None, table.rows(), table.headers, mapping=mapping, default_kind=kind,
-            encoding=table.encoding,
-            progress=lambda _: bar.update(task, completed=table.bytes_read()))
+    ctx = open_context(db)
+    try:
+        with open_table_file(file) as table, Progress(transient=True) as bar:
+            task = bar.add_task("importing transactions", total=table.size)
+            result = import_transactions(
+                ctx, None, table.rows(), table.headers, mapping=mapping, default_kind=kind,
+                encoding=table.encoding,
+                progress=lambda _: bar.update(task, completed=table.bytes_read()))
+    finally:
+        ctx.db.dispose()
     typer.echo(f"{result.rows:,} rows ({result.encoding}): {result.imported:,} imported, "
                f"{result.already_imported:,} already imported, {result.rejected:,} rejected")
     for problem in result.problems[:20]:

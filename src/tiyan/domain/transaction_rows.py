@@ -3,7 +3,8 @@
 Pure: headers are mapped to fields (given or guessed from common 中文/English names), and each
 row is checked into a `TransactionRecord` or a list of `RowProblem`s naming line, column and
 reason. Amounts may not be negative (a refund is kind "refund" with a positive amount), times
-may not lie in the future, the customer must be known and inside the importer's scope.
+may not lie in the future, the customer must be known and inside the importer's scope (one
+outside it reads as unknown), the unit one the importer may write to.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -59,7 +60,9 @@ class CustomerRef:
 class TransactionRules:
     """What a row is checked against, known before the file is read."""
 
-    customers: Mapping[str, CustomerRef]    # external id, public id or phone -> customer
+    # (key, the row's unit or None) -> the customer the key names there, if the importer may
+    # see and import for them (tiyan.store.scoped_refs.CustomerKeys.at)
+    customer_at: Callable[[str, int | None], CustomerRef | None]
     units: Mapping[str, UnitRef]
     unit_codes: Mapping[int, str]
     now: dt.datetime
@@ -130,17 +133,7 @@ def check_transaction(raw: Mapping[str, Any], columns: Mapping[str, str],
         problems.append(RowProblem(line, columns.get(name, name), reason,
                                    None if value is None else excerpt(value)))
 
-    customer_key = _cell(cell("customer"))
-    customer = rules.customers.get(customer_key) if customer_key else None
-    if not customer_key:
-        problem("customer", "no customer given")
-    elif customer is None:
-        problem("customer", f"unknown customer {customer_key!r}", customer_key)
-    elif rules.allowed_unit_ids is not None and customer.unit_id not in rules.allowed_unit_ids:
-        problem("customer", f"customer {customer_key!r} is outside your scope", customer_key)
-        customer = None
-
-    unit_id = customer.unit_id if customer else None
+    unit_id: int | None = None
     unit_code = _cell(cell("unit"))
     if unit_code:
         unit, why = find_unit(unit_code, rules.units, rules.allowed_unit_ids)
@@ -148,6 +141,14 @@ def check_transaction(raw: Mapping[str, Any], columns: Mapping[str, str],
             problem("unit", why or "unknown unit", unit_code)
         else:
             unit_id = unit.id
+    customer_key = _cell(cell("customer"))
+    customer = rules.customer_at(customer_key, unit_id) if customer_key else None
+    if not customer_key:
+        problem("customer", "no customer given")
+    elif customer is None:
+        problem("customer", f"unknown customer {customer_key!r}", customer_key)
+    elif unit_id is None:
+        unit_id = customer.unit_id
     timezone = rules.default_timezone
     code = rules.unit_codes.get(unit_id) if unit_id is not None else None
     if code is not None and code in rules.units:

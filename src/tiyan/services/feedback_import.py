@@ -39,6 +39,7 @@ from tiyan.services.table_files import FileRow, TableFile, file_sha256, open_tab
 from tiyan.store import audit
 from tiyan.store import feedback as store
 from tiyan.store.scoped import parent_map
+from tiyan.store.scoped_refs import customer_keys
 
 CHUNK_ROWS = 5000        # rows per transaction: fewer commits and WAL checkpoints (SQLite)
 REPORT_PROBLEMS = 1000   # problems kept in the report object (all go to `on_problem`)
@@ -154,7 +155,7 @@ def do_import_feedback(ctx: Context, actor: Actor | None, req: ImportRequest, *,
                   else _resume(ctx, batch_id, file, filename))
         try:
             for number, chunk in enumerate(_chunks(file.rows(), req.chunk_rows), start=1):
-                _import_chunk(ctx, report, chunk, mapping, rules, on_problem)
+                _import_chunk(ctx, actor, report, chunk, mapping, rules, on_problem)
                 if progress is not None:
                     progress(file.bytes_read(), file.size)
                 if stop_after_chunks is not None and number >= stop_after_chunks:
@@ -213,8 +214,8 @@ def _chunks(rows: Iterator[FileRow], size: int) -> Iterator[list[FileRow]]:
         yield chunk
 
 
-def _import_chunk(ctx: Context, report: ImportReport, chunk: Sequence[FileRow],
-                  mapping: ColumnMapping, rules: RowRules,
+def _import_chunk(ctx: Context, actor: Actor | None, report: ImportReport,
+                  chunk: Sequence[FileRow], mapping: ColumnMapping, rules: RowRules,
                   on_problem: Callable[[RowProblem], None] | None) -> None:
     records: list[FeedbackRecord] = []
     problems: list[RowProblem] = []
@@ -230,7 +231,7 @@ def _import_chunk(ctx: Context, report: ImportReport, chunk: Sequence[FileRow],
     rejected = len(chunk) - len(records)
     for attempt in (1, 2):
         try:
-            stored, duplicate = _store_chunk(ctx, report, len(chunk), records, problems)
+            stored, duplicate = _store_chunk(ctx, actor, report, len(chunk), records, problems)
             break
         except IntegrityError:
             if attempt == 2:       # a concurrent import of the same records twice in a row
@@ -246,13 +247,13 @@ def _import_chunk(ctx: Context, report: ImportReport, chunk: Sequence[FileRow],
             on_problem(problem)
 
 
-def _store_chunk(ctx: Context, report: ImportReport, rows: int,
+def _store_chunk(ctx: Context, actor: Actor | None, report: ImportReport, rows: int,
                  records: list[FeedbackRecord], problems: list[RowProblem]) -> tuple[int, int]:
     now = ctx.now()
     with ctx.db.write() as conn:
         fresh = _new_records(conn, records)
         refs = {r.customer for r in fresh if r.customer}
-        customers = store.customers_by_ref(conn, refs, ctx.settings.phone_region) if refs else {}
+        customers = customer_keys(conn, actor, refs, ctx.settings.phone_region)
         ids = store.insert_records(conn, fresh, batch_public_id=report.import_id,
                                    customers=customers, now=now)
         duplicate = len(records) - len(fresh)

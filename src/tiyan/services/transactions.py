@@ -1,8 +1,10 @@
 """Importing transactions and visits: file or API rows checked one by one, good rows stored in
 batches (one database transaction each), bad rows reported with line, column and reason.
 
-Idempotent: a row's (kind, external id) is stored once; importing the same file again stores
-nothing new and counts the rows as already imported.
+Idempotent: a row's (kind, external id) is stored once per unit; importing the same file again
+stores nothing new and counts the rows as already imported. Two units' rows may carry the same
+external id (each dealer's own order numbers, 0021). A row's customer is looked up only among
+the customers the importer may see and import for (tiyan.store.scoped_refs.customer_keys).
 """
 
 from __future__ import annotations
@@ -18,10 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
-from tiyan.domain.contacts import refs_by_form
 from tiyan.domain.feedback_rows import RowProblem, UnitRef
 from tiyan.domain.transaction_rows import (
-    CustomerRef,
     TransactionRecord,
     TransactionRules,
     check_transaction,
@@ -30,6 +30,7 @@ from tiyan.domain.transaction_rows import (
 from tiyan.services.table_files import FileRow
 from tiyan.store import audit
 from tiyan.store import tables as t
+from tiyan.store.scoped_refs import customer_keys
 
 BATCH = 1000
 MAX_REPORTED_PROBLEMS = 1000
@@ -98,8 +99,8 @@ def _import_batch(ctx: Context, actor: Actor | None, batch: list[FileRow],
     part = ImportReport(rows=len(batch))
     now = ctx.now()
     with ctx.db.write() as conn:
-        known = _customers(conn, keys - {""}, ctx.settings.phone_region)
-        rules = TransactionRules(known, units, unit_codes, now,
+        known = customer_keys(conn, actor, keys - {""}, ctx.settings.phone_region)
+        rules = TransactionRules(known.at, units, unit_codes, now,
                                  allowed_unit_ids=allowed, default_kind=default_kind)
         records: list[TransactionRecord] = []
         for row in batch:
@@ -132,50 +133,35 @@ def _units(conn: Connection) -> tuple[dict[str, UnitRef], dict[int, str]]:
     return units, codes
 
 
-def _customers(conn: Connection, keys: set[str], region: str) -> dict[str, CustomerRef]:
-    """Customers named by external id, public id or an identity value (phone, e-mail; however
-    it is written: tiyan.domain.contacts)."""
-    if not keys:
-        return {}
-    C, CI = t.customer, t.customer_identity
-    forms = refs_by_form(keys, region)
-    ordered = sorted(forms)
-    found: dict[str, CustomerRef] = {}
-    queries = [sa.select(column, C.c.id, C.c.unit_id).where(column.in_(ordered),
-                                                            C.c.erased_at.is_(None))
-               for column in (C.c.public_id, C.c.external_id)]
-    queries.append(sa.select(CI.c.value, C.c.id, C.c.unit_id).join(C, C.c.id == CI.c.customer_id)
-                   .where(CI.c.value.in_(ordered), C.c.erased_at.is_(None)))
-    for query in queries:
-        for value, cid, unit_id in conn.execute(query):
-            for key in forms[str(value)]:
-                found.setdefault(key, CustomerRef(int(cid), int(unit_id)))
-    return found
-
-
 def _store(conn: Connection, records: list[TransactionRecord]) -> tuple[int, int]:
     """Insert the records not stored before; (stored, already there or repeated in the batch)."""
     if not records:
         return 0, 0
-    T = t.customer_transaction
-    wanted = {(r.kind, r.external_id) for r in records}
-    existing: set[tuple[str, str]] = set()
-    for kind in {r.kind for r in records}:
-        ids = sorted(e for k, e in wanted if k == kind)
-        for start in range(0, len(ids), 500):
-            query = sa.select(T.c.kind, T.c.external_id).where(
-                T.c.kind == kind, T.c.external_id.in_(ids[start:start + 500]))
-            existing.update((k, e) for k, e in conn.execute(query))
-    fresh: dict[tuple[str, str], TransactionRecord] = {}
+    existing = _stored_keys(conn, records)
+    fresh: dict[tuple[str, str, int], TransactionRecord] = {}
     for record in records:
-        key = (record.kind, record.external_id)
+        key = (record.kind, record.external_id, record.unit_id)
         if key not in existing and key not in fresh:
             fresh[key] = record
     if fresh:
-        conn.execute(sa.insert(T), [
+        conn.execute(sa.insert(t.customer_transaction), [
             {"customer_id": r.customer_id, "unit_id": r.unit_id, "kind": r.kind,
              "external_id": r.external_id, "amount": r.amount, "currency": r.currency,
              "occurred_at": r.occurred_at,
              "attributes": {"line": r.line} if r.line is not None else {}}
             for r in fresh.values()])
     return len(fresh), len(records) - len(fresh)
+
+
+def _stored_keys(conn: Connection, records: list[TransactionRecord]
+                 ) -> set[tuple[str, str, int]]:
+    """(kind, external id, unit) of the stored transactions with the records' kinds and ids."""
+    T = t.customer_transaction
+    found: set[tuple[str, str, int]] = set()
+    for kind in {r.kind for r in records}:
+        ids = sorted({r.external_id for r in records if r.kind == kind})
+        for start in range(0, len(ids), 500):
+            query = sa.select(T.c.kind, T.c.external_id, T.c.unit_id).where(
+                T.c.kind == kind, T.c.external_id.in_(ids[start:start + 500]))
+            found.update((k, e, int(u)) for k, e, u in conn.execute(query))
+    return found

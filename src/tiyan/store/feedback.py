@@ -16,12 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from tiyan.domain.access import Actor, Permission
-from tiyan.domain.contacts import DEFAULT_REGION, refs_by_form
 from tiyan.domain.feedback_rows import RATING_KEY, TEXT_KEY, FeedbackRecord, UnitRef
 from tiyan.errors import NotFound
 from tiyan.security import new_public_id
 from tiyan.store import tables as t
 from tiyan.store.db import inserted_id
+from tiyan.store.scoped_refs import CustomerKeys
 
 B = t.import_batch
 R = t.response
@@ -120,31 +120,15 @@ def existing_keys(conn: Connection, source: str, ids: Iterable[str]) -> set[tupl
     return found
 
 
-def customers_by_ref(conn: Connection, refs: Iterable[str],
-                     region: str = DEFAULT_REGION) -> dict[str, int]:
-    """Customers named by their external id or an identity value (phone, e-mail, member no.);
-    a phone or e-mail reference matches however it is written (tiyan.domain.contacts)."""
-    forms = refs_by_form(refs, region)
-    wanted = sorted(forms)
-    found: dict[str, int] = {}
-    for start in range(0, len(wanted), _LOOKUP_CHUNK):
-        part = wanted[start:start + _LOOKUP_CHUNK]
-        for value, cid in [*conn.execute(sa.select(t.customer_identity.c.value,
-                                                   t.customer_identity.c.customer_id)
-                                         .where(t.customer_identity.c.value.in_(part))),
-                           *conn.execute(sa.select(t.customer.c.external_id, t.customer.c.id)
-                                         .where(t.customer.c.external_id.in_(part)))]:
-            found.update(dict.fromkeys(forms[value], cid))
-    return found
-
-
 _INSERT_RECORD = sa.insert(R)
 _INSERT_ANSWER = sa.insert(t.answer)
 
 
 def insert_records(conn: Connection, records: Sequence[FeedbackRecord], *, batch_public_id: str,
-                   customers: Mapping[str, int], now: dt.datetime) -> list[int]:
-    """Store records and their answers; the new response ids, in the records' order.
+                   customers: CustomerKeys, now: dt.datetime) -> list[int]:
+    """Store records and their answers; the new response ids, in the records' order. A record
+    whose customer reference names no customer the importer may see, on its unit's branch, is
+    stored without a customer (as an unknown reference is), keeping the reference as typed.
 
     A plain executemany (no RETURNING, which SQLite would run row by row to keep the order),
     then the ids read back by their new public ids."""
@@ -172,14 +156,15 @@ def insert_records(conn: Connection, records: Sequence[FeedbackRecord], *, batch
     return ids
 
 
-def _response_row(record: FeedbackRecord, batch_public_id: str, customers: Mapping[str, int],
+def _response_row(record: FeedbackRecord, batch_public_id: str, customers: CustomerKeys,
                   now: dt.datetime) -> dict[str, Any]:
     meta: dict[str, Any] = {"import_id": batch_public_id, "line": record.line, **record.meta}
+    customer = customers.at(record.customer, record.unit_id) if record.customer else None
     return {
         "public_id": new_public_id(), "source": str(record.source), "survey_id": None,
         "survey_version_id": None, "channel": "import", "unit_id": record.unit_id,
         "staff_id": None, "touchpoint_id": None,
-        "customer_id": customers.get(record.customer) if record.customer else None,
+        "customer_id": customer.id if customer else None,
         "invitation_id": None, "agent_user_id": None, "language": None, "status": "complete",
         "started_at": None, "submitted_at": record.submitted_at, "received_at": now,
         "external_id": record.external_id, "idempotency_key": None,

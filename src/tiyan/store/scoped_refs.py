@@ -9,11 +9,14 @@ is there. Each create use case resolves all its references first and writes afte
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from tiyan.domain.access import Actor, Permission, subtree
+from tiyan.domain.contacts import DEFAULT_REGION, refs_by_form
+from tiyan.domain.transaction_rows import CustomerRef
 from tiyan.errors import Forbidden, NotFound
 from tiyan.store import tables as t
 from tiyan.store.scoped import parent_map, visible
@@ -89,6 +92,79 @@ def check_customer_in_reach(actor: Actor, reach: Reach, customer: RowMapping,
     if customer["unit_id"] not in reach_units(actor, reach):
         raise Forbidden("this customer key belongs to a customer outside your units; tiyan "
                         "will not attach it to another customer", where=where)
+
+
+IMPORTERS = (Permission.VIEW_CUSTOMERS, Permission.IMPORT_FEEDBACK)
+_KEY_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class CustomerKeys:
+    """Customers named by keys in bulk (an import's customer column: external id, public id, or
+    an identity such as a phone or e-mail however it is written), only among the customers the
+    importer may see and import for (the system, with no actor: all). A key of a customer
+    outside them reads exactly as an unknown key."""
+
+    found: Mapping[str, tuple[CustomerRef, ...]]  # key -> candidates, oldest first
+    parents: Mapping[int, int | None]
+
+    def at(self, key: str, unit_id: int | None) -> CustomerRef | None:
+        """The customer `key` names for a record of unit `unit_id`: the oldest candidate whose
+        unit lies on that unit's branch (the unit itself, one below it or one above it), so a
+        record never points at a customer of a sibling unit; with no unit, the oldest."""
+        for ref in self.found.get(key, ()):
+            if unit_id is None or _one_branch(self.parents, ref.unit_id, unit_id):
+                return ref
+        return None
+
+
+def _one_branch(parents: Mapping[int, int | None], a: int, b: int) -> bool:
+    return a in lineage_in(parents, b) or b in lineage_in(parents, a)
+
+
+def customer_keys(conn: Connection, actor: Actor | None, keys: Iterable[str],
+                  region: str = DEFAULT_REGION) -> CustomerKeys:
+    """The customers `keys` name, among those `actor` may see and import for (`CustomerKeys`)."""
+    forms = refs_by_form(keys, region)
+    if not forms:
+        return CustomerKeys({}, {})
+    found: dict[str, list[CustomerRef]] = {}
+    for cid, unit_id, value in sorted(_key_matches(conn, actor, sorted(forms))):
+        for key in forms[value]:
+            refs = found.setdefault(key, [])
+            if all(ref.id != cid for ref in refs):
+                refs.append(CustomerRef(cid, unit_id))
+    return CustomerKeys({k: tuple(v) for k, v in found.items()}, parent_map(conn))
+
+
+def _key_matches(conn: Connection, actor: Actor | None,
+                 wanted: list[str]) -> set[tuple[int, int, str]]:
+    """(customer id, unit id, the form matched) of the customers in reach with one of the forms
+    as public id, external id or identity value."""
+    C, CI = t.customer, t.customer_identity
+    reach: sa.ColumnElement[bool] = C.c.erased_at.is_(None)
+    if actor is not None:
+        reach = reach & C.c.unit_id.in_(sorted(_units_with_all(actor, IMPORTERS)))
+    matches: set[tuple[int, int, str]] = set()
+    for start in range(0, len(wanted), _KEY_CHUNK):
+        part = wanted[start:start + _KEY_CHUNK]
+        queries = [sa.select(C.c.id, C.c.unit_id, column).where(column.in_(part), reach)
+                   for column in (C.c.public_id, C.c.external_id)]
+        queries.append(sa.select(C.c.id, C.c.unit_id, CI.c.value)
+                       .join(CI, CI.c.customer_id == C.c.id).where(CI.c.value.in_(part), reach))
+        for query in queries:
+            matches.update((int(cid), int(unit_id), str(value))
+                           for cid, unit_id, value in conn.execute(query))
+    return matches
+
+
+def _units_with_all(actor: Actor, permissions: Iterable[Permission]) -> frozenset[int]:
+    """The units where the actor has every one of the permissions in full."""
+    units: frozenset[int] | None = None
+    for permission in permissions:
+        have = actor.scope.visibility(permission).unit_ids
+        units = have if units is None else units & have
+    return units or frozenset()
 
 
 def staff_in_unit(conn: Connection, unit_id: int, code: str, where: str = "staff") -> int:

@@ -161,7 +161,9 @@ customer_transaction = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False, server_default="CNY"),
     sa.Column("occurred_at", UtcDateTime, nullable=False, index=True),
     sa.Column("attributes", Json, nullable=False, default=dict),
-    sa.UniqueConstraint("kind", "external_id"),
+    # unique per unit (0021: it was per kind across the organisation, so one dealer's order
+    # number dropped another dealer's transaction as already imported)
+    sa.UniqueConstraint("kind", "external_id", "unit_id"),
     sa.Index("ix_customer_transaction_unit_occurred", "unit_id", "occurred_at"),  # (0010)
     sa.Index("ix_customer_transaction_customer_occurred", "customer_id", "occurred_at"),  # (0012)
 )

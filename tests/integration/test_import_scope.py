@@ -1,8 +1,10 @@
 """Imports name customers only within the importer's reach and a record's own branch of units,
-and imported transactions are unique per unit (issue 19); on SQLite and PostgreSQL."""
+imported transactions are unique per unit, and a plan shared by several units is changed only
+by someone who manages all of them (issue 19); on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -10,9 +12,11 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from tests.world import World
+from tests.integration.conftest import sign_in
+from tests.world import PASSWORD, World
 from tiyan.cli import app
 from tiyan.context import Context
+from tiyan.services import plans
 from tiyan.services.feedback_import import ImportRequest, do_import_feedback
 from tiyan.services.table_files import FileRow
 from tiyan.services.transactions import import_transactions
@@ -205,3 +209,56 @@ def test_the_per_unit_transaction_key_migration_keeps_every_row(ctx: Context,
     with pytest.raises(sa.exc.IntegrityError):
         command.downgrade(alembic_config(ctx.db), "0020")
     assert len(rows()) == 3 and per_unit()
+
+
+def plan_with_a_task(ctx: Context, world: World, units: list[str]) -> tuple[str, int]:
+    public_id = plans.do_create_plan(ctx, world.actor("admin@t.test"), plans.PlanRequest(
+        title="共享计划", kpi="nps", unit_codes=units, start_date=dt.date(2026, 9, 1),
+        tasks=[plans.TaskRequest("培训")]))
+    with ctx.db.read() as conn:
+        task = conn.execute(sa.select(t.action_task.c.id)).scalar_one()
+    return public_id, int(task)
+
+
+def plan_state(ctx: Context) -> list[tuple[object, ...]]:
+    with ctx.db.read() as conn:
+        return [tuple(r) for r in conn.execute(
+            sa.select(t.action_plan.c.status, t.action_task.c.title, t.action_task.c.status)
+            .join(t.action_task, t.action_task.c.plan_id == t.action_plan.c.id))]
+
+
+def test_a_store_manager_cannot_change_a_plan_shared_with_another_store(
+        ctx: Context, world: World, client: TestClient) -> None:
+    public_id, task = plan_with_a_task(ctx, world, ["n1", "n2"])
+    url = f"/api/v1/plans/{public_id}"
+    manager = {"Authorization": f"Bearer {world.tokens['mgr.n1@t.test']}"}
+    assert client.get(url, headers=manager).status_code == 200  # the plan's first unit is theirs
+    before = plan_state(ctx)
+    refused = [client.post(f"{url}/tasks", headers=manager, json={"title": "x"}),
+               client.patch(f"{url}/tasks/{task}", headers=manager, json={"status": "done"}),
+               client.delete(f"{url}/tasks/{task}", headers=manager),
+               client.patch(url, headers=manager, json={"status": "done"}),
+               client.delete(url, headers=manager)]
+    assert [(r.status_code, r.json()["error"]["where"]) for r in refused] == [(403, "units")] * 5
+    assert plan_state(ctx) == before
+    # the CX manager of the region above both stores may
+    region = {"Authorization": f"Bearer {world.tokens['cx@t.test']}"}
+    added = client.post(f"{url}/tasks", headers=region, json={"title": "回访"})
+    assert added.status_code == 201, added.text
+
+
+def test_the_plan_page_offers_no_edits_of_a_shared_plan_and_refuses_them(
+        ctx: Context, world: World, client: TestClient) -> None:
+    public_id, task = plan_with_a_task(ctx, world, ["n1", "n2"])
+    sign_in(client, "mgr.n1@t.test", PASSWORD)
+    page = client.get(f"/plans/{public_id}")
+    assert page.status_code == 200 and 'id="edit"' not in page.text
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    before = plan_state(ctx)
+    for path, form in ((f"tasks/{task}/delete", {}), (f"tasks/{task}", {"status": "done"}),
+                       ("tasks", {"title": "x"}), ("status", {"status": "done"}),
+                       ("delete", {"confirm": "yes"})):
+        reply = client.post(f"/plans/{public_id}/{path}", data={"csrf_token": token, **form},
+                            follow_redirects=False)
+        assert reply.status_code == 403, (path, reply.status_code)
+    assert plan_state(ctx) == before

@@ -74,8 +74,7 @@ def _check(conn: sa.Connection, actor: Actor, req: PlanRequest) -> dict[str, Any
     if not codes:
         raise InvalidInput("a plan needs at least one unit", where="units")
     unit_ids = [org.unit_id_by_code(conn, c) for c in codes]
-    for unit_id in unit_ids:
-        actor.require(store.EDIT, unit_id)
+    store.require_edit(actor, unit_ids)
     owner = None
     if req.owner_email:
         row = users.user_by_email(conn, req.owner_email)
@@ -103,12 +102,6 @@ def do_create_plan(ctx: Context, actor: Actor, req: PlanRequest) -> str:
     return public_id
 
 
-def _editable(conn: sa.Connection, actor: Actor, public_id: str) -> Any:
-    plan = store.get_plan(conn, actor, public_id)
-    actor.require(store.EDIT, plan.unit_id)
-    return plan
-
-
 PLAN_FIELDS = ("title", "kpi", "unit_codes", "owner_email", "start_date", "end_date", "status")
 
 
@@ -124,7 +117,7 @@ def do_update_plan(ctx: Context, actor: Actor, public_id: str, changes: dict[str
                            where="status")
     now = ctx.now()
     with ctx.db.write() as conn:
-        plan = _editable(conn, actor, public_id)
+        plan = store.access_plan_for_edit(conn, actor, public_id)
         current = {"title": plan.title, "kpi": plan.kpi, "unit_codes": unit_codes(conn, plan),
                    "owner_email": plan.owner_email, "start_date": plan.start_date,
                    "end_date": plan.end_date}
@@ -150,7 +143,7 @@ def do_update_plan(ctx: Context, actor: Actor, public_id: str, changes: dict[str
 def do_delete_plan(ctx: Context, actor: Actor, public_id: str) -> None:
     """Delete a plan and its tasks (audited with its title)."""
     with ctx.db.write() as conn:
-        plan = _editable(conn, actor, public_id)
+        plan = store.access_plan_for_edit(conn, actor, public_id)
         conn.execute(sa.delete(t.action_task).where(t.action_task.c.plan_id == plan.id))
         conn.execute(sa.delete(t.action_plan).where(t.action_plan.c.id == plan.id))
         audit.record(conn, at=ctx.now(), user_id=actor.user_id, action="action_plan.delete",
@@ -160,7 +153,7 @@ def do_delete_plan(ctx: Context, actor: Actor, public_id: str) -> None:
 
 def do_add_task(ctx: Context, actor: Actor, public_id: str, task: TaskRequest) -> int:
     with ctx.db.write() as conn:
-        plan = _editable(conn, actor, public_id)
+        plan = store.access_plan_for_edit(conn, actor, public_id)
         return store.insert_task(conn, plan.id, _title(task.title, "title"), task.due_date,
                                  plan.owner_user_id, ctx.now())
 
@@ -187,7 +180,7 @@ def do_update_task(ctx: Context, actor: Actor, public_id: str, task_id: int,
         values["status"] = status
         values["done_at"] = ctx.now() if status == "done" else None
     with ctx.db.write() as conn:
-        plan = _editable(conn, actor, public_id)
+        plan = store.access_plan_for_edit(conn, actor, public_id)
         if not values:
             _task_exists(conn, plan.id, task_id)
             return
@@ -199,7 +192,7 @@ def do_update_task(ctx: Context, actor: Actor, public_id: str, task_id: int,
 
 def do_delete_task(ctx: Context, actor: Actor, public_id: str, task_id: int) -> None:
     with ctx.db.write() as conn:
-        plan = _editable(conn, actor, public_id)
+        plan = store.access_plan_for_edit(conn, actor, public_id)
         done = conn.execute(sa.delete(t.action_task).where(
             t.action_task.c.id == task_id, t.action_task.c.plan_id == plan.id))
         if done.rowcount != 1:
@@ -223,7 +216,7 @@ def do_set_plan_status(ctx: Context, actor: Actor, public_id: str, status: str) 
 
 
 def unit_codes(conn: sa.Connection, plan: Any) -> list[str]:
-    ids = list(plan.detail.get("unit_ids") or [plan.unit_id])
+    ids = store.plan_unit_ids(plan)
     found = dict(conn.execute(sa.select(t.org_unit.c.id, t.org_unit.c.code)
                               .where(t.org_unit.c.id.in_(ids))).all())
     return [found[i] for i in ids if i in found]
@@ -270,7 +263,7 @@ def measured_effect(ctx: Context, actor: Actor, plan: Any) -> Effect:
     before = start - dt.timedelta(days=WINDOW_DAYS)
     dates = (before.astimezone(zone).date(), end.astimezone(zone).date())
     reach = actor.scope.visibility(store.VIEW).unit_ids
-    plan_units = list(plan.detail.get("unit_ids") or [plan.unit_id])
+    plan_units = store.plan_unit_ids(plan)
     left_out = sum(1 for u in plan_units if u not in reach)
     if end <= start:
         return Effect(plan.kpi, *dates, [], [], None, "not_started", left_out)

@@ -1,16 +1,20 @@
 """Action plans (改进计划) and their tasks; unit scope applied here. A plan's units are its
-`unit_id` plus `detail["unit_ids"]` (all of them, the first being `unit_id`)."""
+`unit_id` plus `detail["unit_ids"]` (all of them, the first being `unit_id`).
+
+A plan is seen by those who may see its first unit, and created, changed or deleted (its tasks
+too) only by someone who manages cases at every one of its units (`access_plan_for_edit`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from tiyan.domain.access import Actor, Permission
-from tiyan.errors import NotFound
+from tiyan.errors import Forbidden, NotFound
 from tiyan.security import new_public_id
 from tiyan.store import tables as t
 from tiyan.store.scoped import visible
@@ -54,8 +58,7 @@ def list_plans(conn: Connection, actor: Actor, *, status: str | None = None,
     rows = list(conn.execute(query.order_by(t.action_plan.c.start_date.desc(),
                                             t.action_plan.c.id.desc())).mappings())
     if unit_ids is not None:
-        rows = [r for r in rows
-                if unit_ids.intersection(r.detail.get("unit_ids") or [r.unit_id])]
+        rows = [r for r in rows if unit_ids.intersection(plan_unit_ids(r))]
     return rows
 
 
@@ -68,6 +71,31 @@ def get_plan(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
         raise NotFound(f"action plan {public_id} does not exist or is not yours to see",
                        where="plan")
     return row
+
+
+def plan_unit_ids(plan: RowMapping) -> list[int]:
+    """All the plan's units, its first unit first."""
+    return list(plan.detail.get("unit_ids") or [plan.unit_id])
+
+
+def may_edit(actor: Actor, unit_ids: Iterable[int]) -> bool:
+    return actor.scope.visibility(EDIT).covers_all(unit_ids)
+
+
+def require_edit(actor: Actor, unit_ids: Iterable[int]) -> None:
+    """A plan on these units is created or changed only by someone who manages cases at every
+    one of them: a manager of one dealer may not change a plan other dealers share."""
+    actor.require(EDIT)
+    if not may_edit(actor, unit_ids):
+        raise Forbidden("only someone who manages cases at every unit of the plan may create "
+                        "or change it", where="units")
+
+
+def access_plan_for_edit(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
+    """A plan the actor may see and change with its tasks (see `require_edit`)."""
+    plan = get_plan(conn, actor, public_id)
+    require_edit(actor, plan_unit_ids(plan))
+    return plan
 
 
 def tasks_of(conn: Connection, plan_ids: list[int]) -> dict[int, list[RowMapping]]:

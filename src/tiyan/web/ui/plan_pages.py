@@ -103,7 +103,7 @@ def _plan_page(request: Request, ctx: Context, actor: Actor, plan_id: str, *,
         tasks = store.tasks_of(conn, [plan.id]).get(plan.id, [])
         codes = service.unit_codes(conn, plan)
         reach = actor.scope.visibility(store.EDIT).unit_ids
-        can_edit = plan.unit_id in reach
+        can_edit = store.may_edit(actor, store.plan_unit_ids(plan))
         units = [u for u in org.list_units(conn, actor) if u["id"] in reach] if can_edit else []
     effect = service.measured_effect(ctx, actor, plan)
     if values is None:

@@ -14,15 +14,19 @@ import sqlalchemy as sa
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
+from tests.integration.closed_loop_fixtures import Mailbox, smtp
 from tests.integration.conftest import app_for, sign_in
-from tests.integration.test_closed_loop import add_detractor_rule, cases_by_unit
+from tests.integration.test_closed_loop import add_detractor_rule, cases_by_unit, use_smtp
 from tests.integration.test_invitations_api import auth
 from tests.world import PASSWORD, RESPONSES, World, comment_for
 from tiyan.context import Context
 from tiyan.services import jobs
+from tiyan.services import voc_reports as reports
 from tiyan.services.cases import do_attach_file
 from tiyan.services.events import EventCustomer, InboundEvent, do_receive_event
 from tiyan.store import tables as t
+
+__all__ = ["smtp"]  # fixture used below
 
 PERSON = {"name": "司马相如", "phone": "13987654321", "email": "Xiangru.Sima@Example.test",
           "external_id": "VIP-9090"}
@@ -232,3 +236,16 @@ def test_an_erased_customers_reads_stay_in_the_audit_without_them(
     assert actions == ["customer.view", "customer.erase", "customer.view"]
     assert_no_personal_data(ctx, entries(ctx))
     assert dt.datetime.fromisoformat(after.json()["erased_at"]) == ctx.now()
+
+
+def test_the_monthly_voc_mail_is_an_audited_export(ctx: Context, world: World,
+                                                   smtp: Mailbox) -> None:
+    use_smtp(ctx, smtp.port)
+    reports.do_subscribe(ctx, world.actor("cx@t.test"), unit_code="north", locale="en")
+    reports.send_monthly(ctx, "2026-10")
+    reports.send_monthly(ctx, "2026-10")  # a retry sends and records nothing twice
+    assert len(smtp.messages) == 1
+    mailed = [e for e in entries(ctx) if e["action"] == "export"]
+    assert [(e["entity"], e["user_id"], e["detail"]["via"], e["detail"]["filters"])
+            for e in mailed] == [("voc", world.actor("cx@t.test").user_id, "mail",
+                                  {"kpi": "nps", "start": "2026-10", "unit": "north"})]

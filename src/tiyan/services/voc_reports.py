@@ -12,7 +12,7 @@ Subscriptions live in the installation settings (app_setting `voc.subscriptions`
 `voc.monthly` runs on the 1st at 08:00 (TIYAN_TIMEZONE), sends each subscriber the review of
 their unit (and KPI) for the month before in that unit's time zone, scoped to what the subscriber
 may see, and schedules itself for the next month. A subscriber's month is recorded once sent, so
-a retried job sends nothing twice.
+a retried job sends nothing twice. Each mailing is an export in the audit log (via "mail").
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from tiyan.context import Context
 from tiyan.domain.access import Actor
 from tiyan.domain.voc import VocKpi, parse_kpi
 from tiyan.errors import InvalidInput, TiyanError
+from tiyan.services.audit_trail import Export, Origin, do_audit_export
 from tiyan.services.jobs import RetryLater, enqueue, job_handler, retry_delay
 from tiyan.store import app_settings, org
 from tiyan.store import tables as t
@@ -384,6 +385,8 @@ def send_monthly(ctx: Context, month: str) -> list[str]:
             now_subs = [s.to_json() | ({"last_sent": month} if s.user_id == sub.user_id else {})
                         for s in subscriptions(conn)]
             app_settings.put_value(conn, SUBSCRIPTIONS, now_subs, ctx.now())
+        do_audit_export(ctx, actor, Export("voc", "pdf", filters={
+            "start": month, "unit": sub.unit_code, "kpi": sub.kpi}), Origin("mail"))
     return errors
 
 

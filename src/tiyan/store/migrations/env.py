@@ -23,6 +23,8 @@ def run_migrations() -> None:
             _foreign_keys(conn, on=False)
         try:
             with conn.begin():
+                if db.is_sqlite:  # the driver begins only at the first INSERT/UPDATE: a
+                    conn.exec_driver_sql("BEGIN")  # failed copy would leave its new table
                 context.configure(
                     connection=conn,
                     target_metadata=metadata,

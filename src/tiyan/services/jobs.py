@@ -226,7 +226,6 @@ class Worker:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        schedule_periodic(self._ctx)
         self._thread = threading.Thread(target=self._loop, name="tiyan-worker", daemon=True)
         self._thread.start()
 
@@ -241,6 +240,10 @@ class Worker:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
+        try:
+            schedule_periodic(self._ctx)  # here, not in start(): that runs on the event loop
+        except Exception:  # noqa: BLE001 - the loop below tries the jobs table again
+            log.exception("background worker: could not schedule periodic jobs")
         while not self._stop.is_set():
             try:
                 ran = run_due(self._ctx, worker=self._name)

@@ -12,6 +12,7 @@ after the request's first write reads through that transaction, so it sees what 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -55,6 +56,7 @@ class Database:
     def write(self) -> Iterator[Connection]:
         """A transaction that commits on success and rolls back on any error (inside a web
         request: a savepoint of the request's transaction, see `request_work`)."""
+        refuse_on_event_loop()
         work = _request_work.get()
         if work is not None and work.accepts(self):
             conn = work.connection(self)
@@ -215,6 +217,19 @@ def fail_request() -> None:
     work = _request_work.get()
     if work is not None:
         work.fail()
+
+
+def refuse_on_event_loop() -> None:
+    """Writes never run on an event loop's thread. A web request keeps its transaction (and on
+    SQLite the writer lock) until its answer starts, which the loop sends: a second request
+    writing on the loop would wait for the first while stopping it, forever. Handlers that
+    write are plain functions (FastAPI runs them in its thread pool); async code reads its body
+    in a dependency (tiyan.web.bodies) or hands the work to a thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError("database write on the event loop thread; run it in a worker thread")
 
 
 def inserted_id(result: sa.CursorResult[Any]) -> int:

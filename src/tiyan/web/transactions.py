@@ -9,6 +9,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tiyan.store.db import enter_request_work, leave_request_work
 
+# Commits get threads of their own: when every thread of the shared pool holds a request that
+# waits for the writer lock (or a row lock), the request that holds it can still commit.
+COMMIT_THREADS = anyio.CapacityLimiter(8)
+
 
 class RequestTransaction:
     def __init__(self, app: ASGIApp) -> None:
@@ -22,7 +26,7 @@ class RequestTransaction:
 
         async def send_after_commit(message: Message) -> None:
             if message["type"] == "http.response.start":
-                await anyio.to_thread.run_sync(work.finish)
+                await anyio.to_thread.run_sync(work.finish, limiter=COMMIT_THREADS)
             await send(message)
 
         try:
@@ -33,4 +37,4 @@ class RequestTransaction:
         finally:
             leave_request_work(token)
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(work.finish)
+                await anyio.to_thread.run_sync(work.finish, limiter=COMMIT_THREADS)

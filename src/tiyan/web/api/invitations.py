@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.engine import RowMapping
 
 from tiyan.domain.access import Actor, Permission
@@ -192,16 +192,9 @@ def receive_event(body: s.EventIn, ctx: ContextDep, actor: ApiActor,
 
 @router.post("/channels/sms/status", response_model=s.SmsStatusOut,
              tags=["channels"], openapi_extra={"security": []})
-async def sms_status(request: Request, ctx: ContextDep,
-                     key: Annotated[str, Query(max_length=200)] = "") -> s.SmsStatusOut:
+def sms_status(ctx: ContextDep, fields: SmsCallbackFields) -> s.SmsStatusOut:
     """Delivery report from the SMS provider, as a form or JSON, authenticated by `?key=`
     (TIYAN_SMS_CALLBACK_KEY). Fields: TIYAN_SMS_REFERENCE_FIELD and TIYAN_SMS_STATUS_FIELD."""
-    expected = ctx.settings.sms_callback_key
-    if not expected:
-        raise NotFound("SMS status callbacks are off (set TIYAN_SMS_CALLBACK_KEY)", where="key")
-    if not secrets.compare_digest(key.encode(), expected.encode()):
-        raise Forbidden("the callback key does not match", where="key")
-    fields = await _report_fields(request)
     ref_field, status_field = ctx.settings.sms_reference_field, ctx.settings.sms_status_field
     reference, status = fields.get(ref_field), fields.get(status_field)
     for name, value in ((ref_field, reference), (status_field, status)):
@@ -212,6 +205,18 @@ async def sms_status(request: Request, ctx: ContextDep,
     extra = [(k, str(v)[:200]) for k, v in fields.items() if k not in (ref_field, status_field)]
     result = invitations.do_record_sms_status(ctx, reference, status, dict(extra[:10]))
     return s.SmsStatusOut(result=result)
+
+
+async def sms_callback_fields(request: Request, ctx: ContextDep,
+                              key: Annotated[str, Query(max_length=200)] = "") -> dict[str, Any]:
+    """The fields an SMS provider posted to a callback, once its `?key=` matches (read on the
+    event loop; the handlers that store them run in the thread pool)."""
+    expected = ctx.settings.sms_callback_key
+    if not expected:
+        raise NotFound("SMS callbacks are off (set TIYAN_SMS_CALLBACK_KEY)", where="key")
+    if not secrets.compare_digest(key.encode(), expected.encode()):
+        raise Forbidden("the callback key does not match", where="key")
+    return await _report_fields(request)
 
 
 async def _report_fields(request: Request) -> dict[str, Any]:
@@ -226,3 +231,7 @@ async def _report_fields(request: Request) -> dict[str, Any]:
         return body
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+
+SmsCallbackFields = Annotated[dict[str, Any], Depends(sms_callback_fields)]

@@ -9,15 +9,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from tiyan.errors import Forbidden, InvalidInput, NotFound
+from tiyan.errors import InvalidInput
 from tiyan.services import opt_out
-from tiyan.web.api.invitations import _report_fields
+from tiyan.web.api.invitations import SmsCallbackFields
 from tiyan.web.api.schemas import ErrorBody
 from tiyan.web.deps import ApiActor, ContextDep
 
@@ -67,18 +66,11 @@ class SmsReplyOut(BaseModel):
 
 @router.post("/channels/sms/replies", response_model=SmsReplyOut, tags=["channels"],
              openapi_extra={"security": []})
-async def sms_reply(request: Request, ctx: ContextDep,
-                    key: Annotated[str, Query(max_length=200)] = "") -> SmsReplyOut:
+def sms_reply(ctx: ContextDep, fields: SmsCallbackFields) -> SmsReplyOut:
     """A customer's answer to an SMS, forwarded by the provider as a form or JSON and
     authenticated by `?key=` (TIYAN_SMS_CALLBACK_KEY). Fields: TIYAN_SMS_REPLY_FROM_FIELD and
     TIYAN_SMS_REPLY_TEXT_FIELD. A stop word (T, TD, 退订, STOP, UNSUBSCRIBE …) opts the
     customer with that mobile number out; anything else is ignored."""
-    expected = ctx.settings.sms_callback_key
-    if not expected:
-        raise NotFound("SMS callbacks are off (set TIYAN_SMS_CALLBACK_KEY)", where="key")
-    if not secrets.compare_digest(key.encode(), expected.encode()):
-        raise Forbidden("the callback key does not match", where="key")
-    fields = await _report_fields(request)
     from_field, text_field = ctx.settings.sms_reply_from_field, ctx.settings.sms_reply_text_field
     sender, text = fields.get(from_field), fields.get(text_field)
     if not isinstance(sender, str) or not 1 <= len(sender) <= 32:

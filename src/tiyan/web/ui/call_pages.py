@@ -25,6 +25,7 @@ from tiyan.services import calls as service
 from tiyan.store import calls as store
 from tiyan.store import tables as t
 from tiyan.store.surveys import current_version, version_definition
+from tiyan.web.bodies import PostedForm
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.ui.question_views import question_views
 from tiyan.web.ui.render import render
@@ -118,9 +119,8 @@ def _local_input(value: str, timezone: str) -> dt.datetime | None:
 
 
 @router.post("/calls/{call_id}/response", response_model=None)
-async def complete(request: Request, call_id: str, ctx: ContextDep,
-                   actor: PageActor) -> Response:
-    form = await request.form()
+def complete(request: Request, call_id: str, ctx: ContextDep, actor: PageActor,
+             form: PostedForm) -> Response:
     call_id = call_id[:32]
     posted = form_values(form.multi_items())
     note = str(form.get("note", ""))

@@ -126,10 +126,10 @@ def set_root_cause(request: Request, case_id: str, ctx: ContextDep, actor: PageA
 
 
 @router.post("/cases/{case_id}/attachments")
-async def upload_attachment(request: Request, case_id: str, ctx: ContextDep, actor: PageActor,
-                            file: Annotated[UploadFile, File()]) -> Response:
+def upload_attachment(request: Request, case_id: str, ctx: ContextDep, actor: PageActor,
+                      file: Annotated[UploadFile, File()]) -> Response:
     limit = int(ctx.settings.attachment_max_mb * 1024 * 1024)
-    content = await file.read(limit + 1)
+    content = file.file.read(limit + 1)
     name, kind = file.filename or "file", file.content_type
     return _act(request, ctx, actor, case_id[:32], lambda: cases.do_attach_file(
         ctx, actor, case_id[:32], name, content, kind))

@@ -493,11 +493,11 @@ def targets_save(request: Request, ctx: ContextDep, actor: PageActor,
 
 
 @router.post("/dashboard/targets/import")
-async def targets_import(request: Request, ctx: ContextDep, actor: PageActor,
-                         file: Annotated[UploadFile, File()]) -> Response:
+def targets_import(request: Request, ctx: ContextDep, actor: PageActor,
+                   file: Annotated[UploadFile, File()]) -> Response:
     """CSV with a header: kpi, unit, period_start, period_end, target. All rows or none."""
     actor.require(Permission.MANAGE_SURVEYS)
-    raw = await file.read()
+    raw = file.file.read()
     errors: list[str] = []
     try:
         text = raw.decode("utf-8-sig")

@@ -344,12 +344,12 @@ def competitors_save(request: Request, ctx: ContextDep, actor: PageActor,
 
 
 @router.post("/dashboard/competitors/import")
-async def competitors_import(request: Request, ctx: ContextDep, actor: PageActor,
-                             file: Annotated[UploadFile, File()]) -> Response:
+def competitors_import(request: Request, ctx: ContextDep, actor: PageActor,
+                       file: Annotated[UploadFile, File()]) -> Response:
     """CSV with a header: kpi, competitor, unit, period_start, period_end, value[, source].
     All rows or none; each error names its line and column."""
     actor.require(Permission.MANAGE_SURVEYS)
-    raw = await file.read()
+    raw = file.file.read()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -35,6 +35,7 @@ from tiyan.services.import_jobs import (
 )
 from tiyan.store import feedback as store
 from tiyan.store import org
+from tiyan.web.bodies import PostedForm
 from tiyan.web.deps import ContextDep, PageActor
 from tiyan.web.ui.render import render
 
@@ -99,8 +100,8 @@ def _upload_path(actor: Actor, token: str) -> Path:
 
 
 @router.post("/feedback/import/run", response_class=HTMLResponse)
-async def run_import(request: Request, ctx: ContextDep, actor: PageActor) -> Response:
-    form = await request.form()
+def run_import(request: Request, ctx: ContextDep, actor: PageActor,
+               form: PostedForm) -> Response:
     values = {k: str(v)[:300] for k, v in form.items() if isinstance(v, str)}
     mapping = {f: values[f"map_{f}"] for f in FIELDS if values.get(f"map_{f}")}
     try:

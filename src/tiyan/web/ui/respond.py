@@ -8,9 +8,9 @@ the respondent answers. A link that cannot be answered gets a page that says why
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tiyan.domain.answer_forms import PageCheck, form_values
@@ -34,6 +34,18 @@ from tiyan.web.ui.question_views import question_views
 from tiyan.web.ui.render import TEMPLATES
 
 router = APIRouter(include_in_schema=False)
+
+
+async def _form(request: Request) -> dict[str, list[str]]:
+    data = await request.form(max_fields=MAX_FORM_FIELDS, max_part_size=1024 * 1024)
+    grouped: dict[str, list[str]] = {}
+    for name, value in data.multi_items():
+        if isinstance(value, str):
+            grouped.setdefault(name, []).append(value)
+    return grouped
+
+
+RespondentForm = Annotated[dict[str, list[str]], Depends(_form)]
 SID_COOKIE = "tiyan_sid"
 PROBLEM_STATUS = {"tampered": 404, "expired": 410, "used": 409, "closed": 410}
 MAX_FORM_FIELDS = 2000
@@ -72,9 +84,9 @@ def anonymous_page(request: Request, ctx: ContextDep, token: str) -> Response:
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
-async def anonymous_post(request: Request, ctx: ContextDep, token: str) -> Response:
+def anonymous_post(request: Request, ctx: ContextDep, token: str,
+                   form: RespondentForm) -> Response:
     t = _translator(request, ctx.settings.default_locale)
-    form = await _form(request)
     sid = _single(form, "sid") or request.cookies.get(SID_COOKIE)
     try:
         respondent = sessions.access_anonymous(ctx, token, sid, channel=_channel(request),
@@ -110,9 +122,9 @@ def invitation_page(request: Request, ctx: ContextDep, token: str) -> Response:
 
 
 @router.post("/i/{token}", response_class=HTMLResponse)
-async def invitation_post(request: Request, ctx: ContextDep, token: str) -> Response:
+def invitation_post(request: Request, ctx: ContextDep, token: str,
+                    form: RespondentForm) -> Response:
     t = _translator(request, ctx.settings.default_locale)
-    form = await _form(request)
     try:
         respondent = sessions.access_invitation(ctx, token, language=t.locale)
     except LinkProblem as problem:
@@ -123,15 +135,6 @@ async def invitation_post(request: Request, ctx: ContextDep, token: str) -> Resp
 
 
 # --- shared --------------------------------------------------------------------------------
-
-async def _form(request: Request) -> dict[str, list[str]]:
-    data = await request.form(max_fields=MAX_FORM_FIELDS, max_part_size=1024 * 1024)
-    grouped: dict[str, list[str]] = {}
-    for name, value in data.multi_items():
-        if isinstance(value, str):
-            grouped.setdefault(name, []).append(value)
-    return grouped
-
 
 def _single(form: Mapping[str, list[str]], name: str) -> str | None:
     values = form.get(name)

@@ -15,6 +15,7 @@ from tiyan.errors import NotFound
 from tiyan.services import opt_out
 from tiyan.services.invitation_messages import pick_locale
 from tiyan.services.links import LinkProblem
+from tiyan.web.bodies import PostedBytes
 from tiyan.web.deps import LANG_COOKIE, ContextDep
 from tiyan.web.i18n import LOCALES, Translator, negotiate
 from tiyan.web.ui.render import TEMPLATES
@@ -43,8 +44,9 @@ def unsubscribe_page(request: Request, ctx: ContextDep, token: str) -> Response:
 
 
 @router.post("/u/{token}", response_class=HTMLResponse)
-async def unsubscribe_post(request: Request, ctx: ContextDep, token: str) -> Response:
-    body = (await request.body())[:MAX_BODY].decode("utf-8", "replace")
+def unsubscribe_post(request: Request, ctx: ContextDep, token: str,
+                     posted: PostedBytes) -> Response:
+    body = posted[:MAX_BODY].decode("utf-8", "replace")
     one_click = "List-Unsubscribe=One-Click" in body
     try:
         state = opt_out.do_unsubscribe(ctx, token, one_click=one_click)

@@ -12,7 +12,6 @@ after the request's first write reads through that transaction, so it sees what 
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -56,8 +55,9 @@ class Database:
     def write(self) -> Iterator[Connection]:
         """A transaction that commits on success and rolls back on any error (inside a web
         request: a savepoint of the request's transaction, see `request_work`)."""
-        refuse_on_event_loop()
         work = _request_work.get()
+        if work is not None:
+            work.refuse_on_event_loop()
         if work is not None and work.accepts(self):
             conn = work.connection(self)
             with conn.begin_nested():
@@ -80,6 +80,8 @@ class Database:
         cached). On SQLite, once the request has written, the block joins the request's
         transaction instead (a second writer would wait for the first)."""
         work = _request_work.get()
+        if work is not None:
+            work.refuse_on_event_loop()
         if work is not None and work.holds(self) and self.is_sqlite:
             with self.write() as conn:
                 yield conn
@@ -151,8 +153,19 @@ class RequestWork:
     def __init__(self) -> None:
         self.failed = False
         self.done = False
+        self.loop_thread = threading.get_ident()  # made on the event loop, by the middleware
         self._db: Database | None = None
         self._conn: Connection | None = None
+
+    def refuse_on_event_loop(self) -> None:
+        """A request's writes never run on the event loop's thread. The request keeps its
+        transaction (and on SQLite the writer lock) until its answer starts, which the loop
+        sends: a second request writing on the loop would wait for the first while stopping
+        it, forever. Handlers that write are plain functions (FastAPI runs them in its thread
+        pool); async code reads its body in a dependency (tiyan.web.bodies)."""
+        if threading.get_ident() == self.loop_thread:
+            raise RuntimeError("a web request wrote to the database on the event loop's "
+                               "thread; run it in a worker thread")
 
     def accepts(self, db: Database) -> bool:
         return not self.done and (self._db is None or self._db is db)
@@ -217,19 +230,6 @@ def fail_request() -> None:
     work = _request_work.get()
     if work is not None:
         work.fail()
-
-
-def refuse_on_event_loop() -> None:
-    """Writes never run on an event loop's thread. A web request keeps its transaction (and on
-    SQLite the writer lock) until its answer starts, which the loop sends: a second request
-    writing on the loop would wait for the first while stopping it, forever. Handlers that
-    write are plain functions (FastAPI runs them in its thread pool); async code reads its body
-    in a dependency (tiyan.web.bodies) or hands the work to a thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    raise RuntimeError("database write on the event loop thread; run it in a worker thread")
 
 
 def inserted_id(result: sa.CursorResult[Any]) -> int:

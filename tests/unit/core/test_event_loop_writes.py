@@ -1,33 +1,38 @@
-"""No database write runs on an event loop's thread: there it would stop the loop that must
-send the answer of the request holding the writer lock, and every request would wait."""
+"""A web request's database writes never run on the event loop's thread: there a write would
+stop the loop that must send the answer of the request holding the writer lock, and every
+request would wait (see tiyan.store.db.RequestWork)."""
 
 from __future__ import annotations
 
-import asyncio
+import contextvars
+import threading
 from pathlib import Path
 
 import pytest
 
-from tiyan.store.db import Database
+from tiyan.store.db import Database, enter_request_work, leave_request_work
 
 
-def test_a_write_on_the_event_loop_is_refused_and_one_in_a_thread_is_not(tmp_path: Path) -> None:
+def test_a_requests_write_on_its_loop_thread_is_refused_and_one_in_a_worker_thread_is_not(
+        tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'x.db'}")
-
-    async def on_the_loop() -> None:
-        with db.write():
+    work, token = enter_request_work()  # as the middleware does, on the loop's thread
+    try:
+        with pytest.raises(RuntimeError, match="event loop"), db.write():
+            pass
+        with pytest.raises(RuntimeError, match="event loop"), db.write_apart():
             pass
 
-    async def in_a_thread() -> None:
-        def write() -> None:
+        def handler() -> None:  # as FastAPI runs a plain handler: in a thread, same context
             with db.write() as conn:
                 conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
 
-        await asyncio.to_thread(write)
-
-    try:
-        with pytest.raises(RuntimeError, match="event loop"):
-            asyncio.run(on_the_loop())
-        asyncio.run(in_a_thread())
+        thread = threading.Thread(target=contextvars.copy_context().run, args=(handler,))
+        thread.start()
+        thread.join()
+        work.finish()
     finally:
-        db.dispose()
+        leave_request_work(token)
+    with db.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
+    db.dispose()

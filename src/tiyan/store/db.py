@@ -150,10 +150,10 @@ class RequestWork:
     """The writes of one web request: one transaction, opened at the request's first write,
     committed by `finish()` unless the request failed (`fail()`), else rolled back."""
 
-    def __init__(self) -> None:
+    def __init__(self, loop_thread: int | None = None) -> None:
         self.failed = False
         self.done = False
-        self.loop_thread = threading.get_ident()  # made on the event loop, by the middleware
+        self.loop_thread = loop_thread  # the event loop's thread, for a web request
         self._db: Database | None = None
         self._conn: Connection | None = None
 
@@ -163,7 +163,7 @@ class RequestWork:
         sends: a second request writing on the loop would wait for the first while stopping
         it, forever. Handlers that write are plain functions (FastAPI runs them in its thread
         pool); async code reads its body in a dependency (tiyan.web.bodies)."""
-        if threading.get_ident() == self.loop_thread:
+        if self.loop_thread is not None and threading.get_ident() == self.loop_thread:
             raise RuntimeError("a web request wrote to the database on the event loop's "
                                "thread; run it in a worker thread")
 
@@ -214,10 +214,12 @@ class RequestWork:
 _request_work: ContextVar[RequestWork | None] = ContextVar("tiyan_request_work", default=None)
 
 
-def enter_request_work() -> tuple[RequestWork, Token[RequestWork | None]]:
+def enter_request_work(*, on_event_loop: bool = False,
+                       ) -> tuple[RequestWork, Token[RequestWork | None]]:
     """Make every `Database.write()` from here on, in this context, part of one transaction
-    (ended by `RequestWork.finish()` and `leave_request_work(token)`)."""
-    work = RequestWork()
+    (ended by `RequestWork.finish()` and `leave_request_work(token)`). A web request's work is
+    entered on the event loop (`on_event_loop`), whose thread may then not write."""
+    work = RequestWork(threading.get_ident() if on_event_loop else None)
     return work, _request_work.set(work)
 
 

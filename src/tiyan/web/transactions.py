@@ -22,7 +22,7 @@ class RequestTransaction:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        work, token = enter_request_work()
+        work, token = enter_request_work(on_event_loop=True)
 
         async def send_after_commit(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -16,7 +16,7 @@ from tiyan.store.db import Database, enter_request_work, leave_request_work
 def test_a_requests_write_on_its_loop_thread_is_refused_and_one_in_a_worker_thread_is_not(
         tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'x.db'}")
-    work, token = enter_request_work()  # as the middleware does, on the loop's thread
+    work, token = enter_request_work(on_event_loop=True)  # as the middleware does
     try:
         with pytest.raises(RuntimeError, match="event loop"), db.write():
             pass

@@ -15,13 +15,23 @@ from dataclasses import dataclass, field
 
 from tiyan.context import Context
 from tiyan.domain.surveys import parse_definition
-from tiyan.services.accounts import do_create_token, do_create_user
+from tiyan.services.accounts import do_create_user
+from tiyan.services.api_tokens import TokenRequest, do_create_token
 from tiyan.services.org import do_create_unit
 from tiyan.services.responses import ResponseRequest, do_submit_response
 from tiyan.store import customers, org, surveys
 from tiyan.store.scoped import load_actor
 
 PASSWORD = "correct horse 1"
+
+
+def token_for(ctx: Context, email: str, scope: str = "admin") -> str:
+    """An API token acting as the user with `email` with all their rights (admin scope), never
+    expiring (tests move the clock), made as the command line makes it."""
+    request = TokenRequest("test", scope, never_expires=True)
+    return do_create_token(ctx, None, request, email=email).secret
+
+
 UNITS = (  # code, parent, kind
     ("hq", None, "group"), ("north", "hq", "region"), ("n1", "north", "store"),
     ("n1-as", "n1", "department"), ("n2", "north", "store"), ("south", "hq", "region"),
@@ -105,7 +115,7 @@ def build_world(ctx: Context) -> World:
     for email, role, unit in USERS:
         do_create_user(ctx, None, email=email, name=email.split("@")[0], password=PASSWORD,
                        role=role, unit_code=unit)
-        world.tokens[email] = do_create_token(ctx, email=email)
+        world.tokens[email] = token_for(ctx, email)
     _link_frontline(ctx, world)
     admin = world.actor("admin@t.test")
     for index, (unit, staff, nps, csat) in enumerate(RESPONSES):

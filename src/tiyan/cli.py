@@ -65,7 +65,10 @@ def serve(
 
     ctx = open_context(db)
     typer.echo(f"tiyan on http://{host}:{port}  (database: {ctx.db.safe_url})")
-    uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning")
+    # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any local peer;
+    # tiyan reads it itself, only from TIYAN_TRUSTED_PROXIES (tiyan.web.client_address).
+    uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning",
+                proxy_headers=False)
 
 
 @app.command()
@@ -220,19 +223,109 @@ def users_create(
     typer.echo(f"user {user_id} {email}: {role} at {unit}")
 
 
+@users_app.command("deactivate")
+@reports_errors
+def users_deactivate(
+    email: Annotated[str, typer.Argument(help="E-mail of the user.")],
+    db: DbOption = None,
+) -> None:
+    """Stop a user signing in: their sessions end and their API tokens are revoked at once."""
+    _set_active(email, False, db)
+
+
+@users_app.command("activate")
+@reports_errors
+def users_activate(
+    email: Annotated[str, typer.Argument(help="E-mail of the user.")],
+    db: DbOption = None,
+) -> None:
+    """Let a deactivated user sign in again (their old API tokens stay revoked)."""
+    _set_active(email, True, db)
+
+
+def _set_active(email: str, active: bool, db: str | None) -> None:
+    from tiyan.context import open_context
+    from tiyan.services.accounts import do_set_active, user_id_by_email
+
+    ctx = open_context(db)
+    do_set_active(ctx, None, user_id=user_id_by_email(ctx, email), active=active)
+    typer.echo(f"{email} {'activated' if active else 'deactivated'}")
+
+
 @token_app.command("create")
 @reports_errors
 def token_create(
     email: Annotated[str, typer.Option(help="E-mail of the user the token acts as.")],
     name: Annotated[str, typer.Option(help="A name to recognise the token by.")] = "cli",
+    scope: Annotated[str, typer.Option(help="read (GET only), write (also changes, not user, "
+                                            "unit, audit or webhook administration) or admin "
+                                            "(everything the user may).")] = "read",
+    expires_days: Annotated[int | None, typer.Option(
+        "--expires-days", help="Lifetime in days (default: TIYAN_API_TOKEN_DAYS, 90).")] = None,
+    never_expires: Annotated[bool, typer.Option(
+        "--never-expires", help="A token that never expires (instead of --expires-days).")
+    ] = False,
     db: DbOption = None,
 ) -> None:
-    """Create an API token and print it (shown once)."""
+    """Create an API token and print it (shown once; only its hash is kept)."""
     from tiyan.context import open_context
-    from tiyan.services.accounts import do_create_token
+    from tiyan.services.api_tokens import TokenRequest, do_create_token
 
     ctx = open_context(db)
-    typer.echo(do_create_token(ctx, email=email, name=name))
+    issued = do_create_token(ctx, None, TokenRequest(name, scope, expires_days, never_expires),
+                             email=email)
+    until = f"expires {issued.expires_at:%Y-%m-%d %H:%M} UTC" if issued.expires_at else "never " \
+        "expires"
+    typer.echo(f"token {issued.id} ({issued.scope}, {until}):", err=True)
+    typer.echo(issued.secret)
+
+
+@token_app.command("list")
+@reports_errors
+def token_list(
+    email: Annotated[str | None, typer.Option(help="Only this user's tokens.")] = None,
+    db: DbOption = None,
+) -> None:
+    """List API tokens (never their secrets): id, user, name, scope, expiry, last use, state."""
+    from tiyan.context import open_context
+    from tiyan.services.api_tokens import list_tokens
+
+    ctx = open_context(db)
+    rows = [r for r in list_tokens(ctx, None)
+            if email is None or r["email"] == email.strip().lower()]
+    now = ctx.now()
+    for r in rows:
+        typer.echo("\t".join((str(r["id"]), r["email"], r["name"], r["scope"],
+                              _when(r["expires_at"], "never"), _when(r["last_used_at"], "unused"),
+                              _token_state(r, now))))
+    if not rows:
+        typer.echo("no API tokens", err=True)
+
+
+def _when(value: Any, empty: str) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value else empty
+
+
+def _token_state(row: Any, now: Any) -> str:
+    if row["revoked_at"]:
+        return "revoked"
+    return "expired" if row["expires_at"] and row["expires_at"] <= now else "live"
+
+
+@token_app.command("revoke")
+@reports_errors
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="Id of the token (see `tiyan token list`).",
+                                            min=1, max=2**62)],
+    db: DbOption = None,
+) -> None:
+    """Revoke an API token: it stops working at once."""
+    from tiyan.context import open_context
+    from tiyan.services.api_tokens import do_revoke_token
+
+    ctx = open_context(db)
+    do_revoke_token(ctx, None, token_id)
+    typer.echo(f"token {token_id} revoked")
 
 
 app.add_typer(text_app, name="text", help="Text analytics: analyze files, train models.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
@@ -31,8 +32,28 @@ class Settings(BaseSettings):
     )
     default_locale: str = Field(default="zh-CN", description="UI language when none is chosen.")
     min_n: int = Field(default=30, description="Figures with fewer responses show 'too few'.")
-    login_rate_per_minute: int = Field(
-        default=20, description="Sign-in attempts allowed per client address per minute."
+    signin_window_minutes: int = Field(
+        default=15, ge=1, le=1440, description="Window over which failed sign-ins are counted "
+                                               "(shared by every process on the database).",
+    )
+    signin_failures_per_account: int = Field(
+        default=10, ge=1, description="Failed sign-ins per account in the window after which "
+                                      "that account's sign-in is refused until they age out.",
+    )
+    signin_failures_per_address: int = Field(
+        default=30, ge=1, description="Failed sign-ins per client address in the window after "
+                                      "which sign-in from that address is refused.",
+    )
+    trusted_proxies: str = Field(
+        default="", description="Reverse proxies whose `X-Forwarded-For` is believed "
+                                "(comma-separated addresses or CIDRs, e.g. `10.0.0.0/8`); the "
+                                "client is the right-most address not in this list. Empty: the "
+                                "header is ignored and the direct peer is the client.",
+    )
+    api_token_days: int = Field(
+        default=90, ge=1, le=3650, description="Lifetime of a new API token in days when none "
+                                               "is given (a token that never expires must be "
+                                               "asked for explicitly).",
     )
 
     worker_in_app: bool = Field(
@@ -200,6 +221,29 @@ class Settings(BaseSettings):
         """Where uploaded files live: TIYAN_FILES_DIR, else TIYAN_DATA_DIR/files."""
         return Path(self.files_dir) if self.files_dir else Path(self.data_dir) / "files"
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _known_networks(cls, value: str) -> str:
+        for part in value.split(","):
+            try:
+                if part.strip():
+                    ip_network(part.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{part.strip()!r} is not an address or CIDR such as "
+                                 "10.0.0.0/8") from None
+        return value
+
+    @field_validator("phone_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        from tiyan.domain.contacts import check_region
+        from tiyan.errors import InvalidInput
+
+        try:
+            return check_region(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
+
     @field_validator("outbound_allowed_hosts")
     @classmethod
     def _hosts_or_networks(cls, value: str) -> str:
@@ -222,17 +266,6 @@ class Settings(BaseSettings):
             except outbound.Refused as exc:
                 raise ValueError(f"TIYAN_SMS_URL: {exc.message}") from None
         return self
-
-    @field_validator("phone_region")
-    @classmethod
-    def _known_region(cls, value: str) -> str:
-        from tiyan.domain.contacts import check_region
-        from tiyan.errors import InvalidInput
-
-        try:
-            return check_region(value)
-        except InvalidInput as exc:
-            raise ValueError(exc.message) from None
 
     @field_validator("timezone")
     @classmethod

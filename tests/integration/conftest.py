@@ -10,7 +10,6 @@ from tests.snapshots import as_built, world_with
 from tests.world import World
 from tiyan.context import Context
 from tiyan.web.app import create_app
-from tiyan.web.ratelimit import RateLimiter
 
 
 @pytest.fixture
@@ -28,11 +27,10 @@ _APPS: dict[str, FastAPI] = {}
 
 
 def app_for(ctx: Context) -> FastAPI:
-    """One app per database and worker, given this test's context and a fresh login limiter:
-    FastAPI sets up each route on an app's first request to it (about 0.1 s an app)."""
+    """One app per database and worker, given this test's context: FastAPI sets up each route
+    on an app's first request to it (about 0.1 s an app)."""
     app = _APPS.get(ctx.db.url) or _APPS.setdefault(ctx.db.url, create_app(ctx))
     app.state.ctx = ctx
-    app.state.login_limiter = RateLimiter(ctx.settings.login_rate_per_minute)
     return app
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.world import PASSWORD, World
-from tiyan.services.accounts import do_create_token, do_create_user
+from tests.world import PASSWORD, World, token_for
+from tiyan.services.accounts import do_create_user
 
 
 def bearer(world: World, email: str) -> dict[str, str]:
@@ -51,7 +51,7 @@ def test_the_calls_api_plans_logs_completes_and_reveals(client: TestClient, worl
 def test_the_calls_api_is_scoped_to_the_agents_units(client: TestClient, world: World) -> None:
     do_create_user(world.ctx, None, email="agent.south@t.test", name="南区坐席",
                    password=PASSWORD, role="agent", unit_code="south")
-    south = {"Authorization": f"Bearer {do_create_token(world.ctx, email='agent.south@t.test')}"}
+    south = {"Authorization": f"Bearer {token_for(world.ctx, 'agent.south@t.test')}"}
     north_call = client.post("/api/v1/calls", headers=bearer(world, "agent@t.test"), json={
         "survey": "test", "customer_id": world.customer_ids["n1"]}).json()
     assert client.get("/api/v1/calls", headers=south).json()["items"] == []

@@ -181,15 +181,15 @@ def seen_by(client, world, headers) -> dict[str, set[str]]:
 
 def test_every_role_at_every_unit_sees_exactly_its_subtree(world, client):
     from tests.world import SUBTREE as TREE
-    from tiyan.services.accounts import do_create_token, do_create_user
+    from tests.world import token_for
+    from tiyan.services.accounts import do_create_user
 
-    client.app.state.login_limiter.per_minute = 1000  # 49 sign-ins from one test client
     for role in Role:
         for unit in TREE:
             email = f"{role.value}.{unit}@grid.test"
             do_create_user(world.ctx, None, email=email, name=email, password=PASSWORD,
                            role=role.value, unit_code=unit)
-            headers = {"Authorization": f"Bearer {do_create_token(world.ctx, email=email)}"}
+            headers = {"Authorization": f"Bearer {token_for(world.ctx, email)}"}
             assert seen_by(client, world, headers) == expected_for(role, unit), (role, unit)
             units = {u["code"] for u in client.get("/api/v1/units", headers=headers).json()}
             assert units == (set() if role == Role.FRONTLINE else TREE[unit]), (role, unit)

@@ -66,6 +66,33 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({P.VIEW_DASHBOARD}),
 }
 
+
+class TokenScope(StrEnum):
+    """What an API token may do, within its user's own permissions."""
+
+    READ = "read"  # GET, HEAD and OPTIONS only
+    WRITE = "write"  # reads and writes, but not the administrative permissions below
+    ADMIN = "admin"  # everything its user may do, managing users and API tokens included
+
+
+# Permissions a read or write token never carries: people, units, the audit trail, and
+# webhooks (which send data out of tiyan). Only an admin-scoped token or a browser session
+# reaches the endpoints that need them.
+ADMIN_PERMISSIONS = frozenset({P.MANAGE_USERS, P.MANAGE_UNITS, P.VIEW_AUDIT, P.MANAGE_WEBHOOKS})
+TOKEN_PERMISSIONS: Mapping[TokenScope, frozenset[Permission]] = {
+    TokenScope.READ: frozenset(Permission) - ADMIN_PERMISSIONS,
+    TokenScope.WRITE: frozenset(Permission) - ADMIN_PERMISSIONS,
+    TokenScope.ADMIN: frozenset(Permission),
+}
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def check_token_request(scope: TokenScope, method: str) -> None:
+    """A read token may only read: any other method is refused before the handler runs."""
+    if scope is TokenScope.READ and method.upper() not in READ_ONLY_METHODS:
+        raise Forbidden("this API token has the 'read' scope and may only read (GET)",
+                        where="token")
+
 # Roles whose view of responses and scores is limited to the responses about themselves.
 SELF_ONLY_ROLES = frozenset({Role.FRONTLINE})
 SELF_ONLY_PERMISSIONS = frozenset({Permission.VIEW_RESPONSES, Permission.VIEW_DASHBOARD})
@@ -115,6 +142,7 @@ class Scope:
     grants: tuple[Grant, ...]
     subtrees: Mapping[int, frozenset[int]]
     staff_id: int | None = None
+    ceiling: frozenset[Permission] = frozenset(Permission)  # an API token's scope narrows it
     _cache: dict[Permission, Visibility] = field(default_factory=dict, compare=False, repr=False)
 
     def roles(self) -> frozenset[Role]:
@@ -139,7 +167,7 @@ class Scope:
         full: set[int] = set()
         self_only: list[tuple[frozenset[int], int]] = []
         for grant in self.grants:
-            if permission not in ROLE_PERMISSIONS[grant.role]:
+            if permission not in ROLE_PERMISSIONS[grant.role] or permission not in self.ceiling:
                 continue
             units = self.subtrees.get(grant.unit_id, frozenset())
             if grant.role in SELF_ONLY_ROLES and permission in SELF_ONLY_PERMISSIONS:
@@ -169,10 +197,12 @@ def build_scope(
     grants: Iterable[Grant],
     parent_of: Mapping[int, int | None],
     staff_id: int | None = None,
+    token_scope: TokenScope | None = None,
 ) -> Scope:
     grants = tuple(grants)
     subtrees = {g.unit_id: subtree(parent_of, g.unit_id) for g in grants}
-    return Scope(user_id, grants, subtrees, staff_id)
+    ceiling = TOKEN_PERMISSIONS[token_scope] if token_scope else frozenset(Permission)
+    return Scope(user_id, grants, subtrees, staff_id, ceiling)
 
 
 @dataclass(frozen=True)
@@ -184,9 +214,16 @@ class Actor:
     name: str
     scope: Scope
     locale: str | None = None
+    token_scope: TokenScope | None = None  # None: a signed-in browser session or the CLI
 
     def can(self, permission: Permission) -> bool:
         return self.scope.can(permission)
 
     def require(self, permission: Permission, unit_id: int | None = None) -> None:
         self.scope.require(permission, unit_id)
+
+    def require_full_credential(self) -> None:
+        """Managing one's password and API tokens needs a session or an admin-scoped token."""
+        if self.token_scope not in (None, TokenScope.ADMIN):
+            raise Forbidden(f"this API token has the '{self.token_scope}' scope; managing "
+                            "passwords and tokens needs the 'admin' scope", where="token")

@@ -6,11 +6,21 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy.engine import Connection
+
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission, Role
-from tiyan.errors import Forbidden, InvalidInput, NotAuthenticated
-from tiyan.security import MIN_PASSWORD_LENGTH, new_token, token_hash
-from tiyan.store import audit, users
+from tiyan.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    TooManyRequests,
+)
+from tiyan.security import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, new_token, token_hash
+from tiyan.store import api_tokens, audit, signin_limits, users
+from tiyan.store.db import committed_now
 from tiyan.store.org import unit_by_code
 from tiyan.store.scoped import load_actor
 
@@ -26,6 +36,9 @@ def check_role(role: str) -> Role:
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
+                           where="password")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password may have at most {MAX_PASSWORD_LENGTH} characters",
                            where="password")
 
 
@@ -74,25 +87,67 @@ class SignedIn:
 
 
 def sign_in(ctx: Context, email: str, password: str, ip: str | None = None) -> SignedIn:
-    now = ctx.now()
+    """A new web session, when the password matches an active account and neither the account
+    nor the client address has too many recent failures (counted by every process alike)."""
+    attempt = Attempt(email.strip().lower()[:320], (ip or "-")[:64])
+    begin_attempt(ctx, attempt)
     with ctx.db.read() as conn:
         user = users.user_by_email(conn, email)
     ok = ctx.passwords.verify(user["password_hash"] if user else None, password)
     if not ok or user is None or not user["active"]:
-        with ctx.db.write() as conn:
-            audit.record(conn, at=now, user_id=user["id"] if user else None,
-                         action="signin.failed", entity="user",
-                         detail={"email": email[:320]}, ip=ip)
+        fail_attempt(ctx, attempt, user["id"] if user else None, "signin.failed")
+        if ok and user is not None:
+            raise NotAuthenticated("this account has been deactivated", where="account")
         raise NotAuthenticated("wrong e-mail or password")
+    now = ctx.now()
     with ctx.db.write() as conn:
-        token, csrf = new_token(), secrets.token_urlsafe(24)
-        expires = now + dt.timedelta(hours=ctx.settings.session_hours)
-        users.insert_session(conn, token_hash=token_hash(token), user_id=user["id"],
-                             csrf_token=csrf, now=now, expires_at=expires)
+        signin_limits.forget_account(conn, attempt.account)
+        signed = _start_session(ctx, conn, user["id"])
         users.set_last_login(conn, user["id"], now)
         audit.record(conn, at=now, user_id=user["id"], action="signin", entity="user",
                      entity_id=user["id"], ip=ip)
-    return SignedIn(user["id"], token, csrf, expires)
+    return signed
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A password check: the account (lower-case e-mail) and the client address it came from."""
+
+    account: str
+    address: str
+
+
+def begin_attempt(ctx: Context, attempt: Attempt) -> None:
+    """Count a password check before it runs (committed at once, so parallel tries count too);
+    refuse it when the account or the address is over its limit in the window."""
+    now = ctx.now()
+    since = now - dt.timedelta(minutes=ctx.settings.signin_window_minutes)
+    with committed_now(ctx.db) as conn:
+        signin_limits.record_failure(conn, at=now, account=attempt.account,
+                                     address=attempt.address, keep_since=since)
+        per_account, per_address = signin_limits.failures_since(
+            conn, since, account=attempt.account, address=attempt.address)
+        over_account = per_account > ctx.settings.signin_failures_per_account
+        if over_account or per_address > ctx.settings.signin_failures_per_address:
+            raise TooManyRequests(
+                f"too many failed sign-ins; wait {ctx.settings.signin_window_minutes} minutes "
+                "and try again", where="account" if over_account else "address")
+
+
+def fail_attempt(ctx: Context, attempt: Attempt, user_id: int | None, action: str) -> None:
+    """The password did not match: the counted attempt stays a failure; audit it at once."""
+    with committed_now(ctx.db) as conn:
+        audit.record(conn, at=ctx.now(), user_id=user_id, action=action, entity="user",
+                     detail={"email": attempt.account}, ip=attempt.address)
+
+
+def _start_session(ctx: Context, conn: Connection, user_id: int) -> SignedIn:
+    now = ctx.now()
+    token, csrf = new_token(), secrets.token_urlsafe(24)
+    expires = now + dt.timedelta(hours=ctx.settings.session_hours)
+    users.insert_session(conn, token_hash=token_hash(token), user_id=user_id, csrf_token=csrf,
+                         now=now, expires_at=expires)
+    return SignedIn(user_id, token, csrf, expires)
 
 
 def sign_out(ctx: Context, session_token: str) -> None:
@@ -114,26 +169,94 @@ def resume_session(ctx: Context, session_token: str) -> WebSession:
         return WebSession(load_actor(conn, row["user_id"]), row["csrf_token"])
 
 
-def actor_for_api_token(ctx: Context, token: str) -> Actor:
+# --- passwords and deactivation ---------------------------------------------------------------
+
+def do_change_password(ctx: Context, actor: Actor, *, current: str, new: str,
+                       session_token: str | None, ip: str | None = None) -> SignedIn | None:
+    """Change one's own password (the current one must match). Every session of the user ends;
+    the one this change came from (`session_token`) is replaced by a new one, returned."""
+    actor.require_full_credential()
+    check_password(new)
+    if new == current:
+        raise InvalidInput("the new password must differ from the current one", where="password")
+    attempt = Attempt(actor.email, (ip or "-")[:64])
+    begin_attempt(ctx, attempt)
     with ctx.db.read() as conn:
-        user_id = users.user_id_for_token(conn, token_hash(token))
-        if user_id is None:
-            raise NotAuthenticated("the API token is unknown or revoked")
-        return load_actor(conn, user_id)
+        stored = users.require_user(conn, actor.user_id)["password_hash"]
+    if not ctx.passwords.verify(stored, current):
+        fail_attempt(ctx, attempt, actor.user_id, "password.change_failed")
+        raise InvalidInput("the current password is wrong", where="current_password")
+    new_hash, now = ctx.passwords.hash(new), ctx.now()
+    with ctx.db.write() as conn:
+        signin_limits.forget_account(conn, attempt.account)
+        users.set_password_hash(conn, actor.user_id, new_hash)
+        ended = users.delete_sessions_of(conn, actor.user_id)
+        signed = _start_session(ctx, conn, actor.user_id) if session_token else None
+        audit.record(conn, at=now, user_id=actor.user_id, action="password.change",
+                     entity="user", entity_id=actor.user_id, ip=ip,
+                     detail={"sessions_ended": ended})
+    return signed
 
 
-def do_create_token(ctx: Context, *, email: str, name: str = "cli") -> str:
-    token = new_token("ty_")
+def do_reset_password(ctx: Context, by: Actor | None, *, user_id: int, new: str,
+                      ip: str | None = None) -> None:
+    """An administrator (or the operator, `by=None`) sets another user's password; every
+    session of that user ends."""
+    check_password(new)
+    new_hash, now = ctx.passwords.hash(new), ctx.now()
+    with ctx.db.write() as conn:
+        unit_id = _managed_user(conn, by, user_id)
+        users.set_password_hash(conn, user_id, new_hash)
+        ended = users.delete_sessions_of(conn, user_id)
+        audit.record(conn, at=now, user_id=by.user_id if by else None, action="password.reset",
+                     entity="user", entity_id=user_id, unit_id=unit_id, ip=ip,
+                     detail={"sessions_ended": ended})
+
+
+def do_set_active(ctx: Context, by: Actor | None, *, user_id: int, active: bool,
+                  ip: str | None = None) -> None:
+    """Deactivate a user (they cannot sign in; their sessions end and their API tokens are
+    revoked at once) or activate them again. Nobody deactivates themselves or the last active
+    administrator."""
     now = ctx.now()
     with ctx.db.write() as conn:
+        unit_id = _managed_user(conn, by, user_id)
+        detail: dict[str, object] = {}
+        if not active:
+            check_may_deactivate(conn, by, user_id)
+            detail = {"sessions_ended": users.delete_sessions_of(conn, user_id),
+                      "tokens_revoked": api_tokens.revoke_all_of(conn, user_id, now)}
+        users.set_active(conn, user_id, active)
+        audit.record(conn, at=now, user_id=by.user_id if by else None,
+                     action="user.activate" if active else "user.deactivate", entity="user",
+                     entity_id=user_id, unit_id=unit_id, ip=ip, detail=detail)
+
+
+def check_may_deactivate(conn: Connection, by: Actor | None, user_id: int) -> None:
+    if by is not None and by.user_id == user_id:
+        raise Forbidden("you cannot deactivate your own account", where="user")
+    if users.active_admin_ids(conn) == {user_id}:
+        raise Conflict("this is the last active administrator; make another one first",
+                       where="user")
+
+
+def _managed_user(conn: Connection, by: Actor | None, user_id: int) -> int | None:
+    """Check that `by` may manage the user; the unit of the user's first grant (for the audit)."""
+    if by is None:
+        users.require_user(conn, user_id)
+    else:
+        by.require(Permission.MANAGE_USERS)
+        users.access_user(conn, by, user_id)
+    grants = users.grants_of(conn, user_id)
+    return grants[0]["unit_id"] if grants else None
+
+
+def user_id_by_email(ctx: Context, email: str) -> int:
+    with ctx.db.read() as conn:
         user = users.user_by_email(conn, email)
-        if user is None:
-            raise InvalidInput(f'there is no user with e-mail "{email}"', where="email")
-        token_id = users.insert_token(conn, user_id=user["id"], name=name,
-                                      token_hash=token_hash(token), now=now)
-        audit.record(conn, at=now, user_id=user["id"], action="token.create", entity="api_token",
-                     entity_id=token_id)
-    return token
+    if user is None:
+        raise NotFound(f'there is no user with e-mail "{email}"', where="email")
+    return int(user["id"])
 
 
 def do_set_locale(ctx: Context, actor: Actor, locale: str) -> None:

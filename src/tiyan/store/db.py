@@ -234,6 +234,27 @@ def fail_request() -> None:
         work.fail()
 
 
+@contextmanager
+def committed_now(db: Database) -> Iterator[Connection]:
+    """A write of its own, committed when the block ends even inside a web request that fails
+    later (a failed password check counts though its request answers 401). It must come before
+    the request's own first write to `db`, which on SQLite holds the one writer's lock that this
+    would wait for forever: it refuses then."""
+    outer = _request_work.get()
+    if outer is not None and outer.holds(db):
+        raise RuntimeError("committed_now() after the request's first write to this database")
+    work, token = enter_request_work()
+    try:
+        with db.write() as conn:
+            yield conn
+    except BaseException:
+        work.fail()
+        raise
+    finally:
+        leave_request_work(token)
+        work.finish()
+
+
 def inserted_id(result: sa.CursorResult[Any]) -> int:
     """The primary key of the row an INSERT just wrote."""
     key = result.inserted_primary_key

@@ -9,7 +9,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tiyan.domain.access import Actor, Grant, Permission, Role, Visibility, build_scope
+from tiyan.domain.access import (
+    Actor,
+    Grant,
+    Permission,
+    Role,
+    TokenScope,
+    Visibility,
+    build_scope,
+)
 from tiyan.errors import NotAuthenticated
 from tiyan.store import tables as t
 
@@ -31,7 +39,7 @@ def parent_map(conn: Connection) -> dict[int, int | None]:
     return dict(conn.execute(sa.select(t.org_unit.c.id, t.org_unit.c.parent_id)).all())
 
 
-def load_actor(conn: Connection, user_id: int) -> Actor:
+def load_actor(conn: Connection, user_id: int, token_scope: TokenScope | None = None) -> Actor:
     user = conn.execute(
         sa.select(t.app_user).where(t.app_user.c.id == user_id, t.app_user.c.active)
     ).mappings().first()
@@ -48,8 +56,8 @@ def load_actor(conn: Connection, user_id: int) -> Actor:
     staff_id = conn.execute(
         sa.select(t.staff.c.id).where(t.staff.c.user_id == user_id)
     ).scalar_one_or_none()
-    scope = build_scope(user_id, grants, parent_map(conn), staff_id)
-    return Actor(user_id, user["email"], user["name"], scope, user["locale"])
+    scope = build_scope(user_id, grants, parent_map(conn), staff_id, token_scope)
+    return Actor(user_id, user["email"], user["name"], scope, user["locale"], token_scope)
 
 
 def visibility(actor: Actor, permission: Permission) -> Visibility:

@@ -102,6 +102,8 @@ api_token = sa.Table(
     _created(),
     sa.Column("last_used_at", UtcDateTime, nullable=True),
     sa.Column("revoked_at", UtcDateTime, nullable=True),
+    sa.Column("scope", sa.String(16), nullable=False),  # read, write or admin (0018)
+    sa.Column("expires_at", UtcDateTime, nullable=True),  # none: never, chosen explicitly (0018)
 )
 
 web_session = sa.Table(
@@ -111,6 +113,17 @@ web_session = sa.Table(
     sa.Column("csrf_token", sa.String(64), nullable=False),
     _created(),
     sa.Column("expires_at", UtcDateTime, nullable=False),
+)
+
+# One row per failed sign-in, shared by every process: the limiter counts them per account and
+# per client address over a window and deletes the older ones (0018).
+signin_failure = sa.Table(
+    "signin_failure", metadata, _id(),
+    sa.Column("at", UtcDateTime, nullable=False, index=True),
+    sa.Column("account", sa.String(320), nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Index("ix_signin_failure_account_at", "account", "at"),
+    sa.Index("ix_signin_failure_address_at", "address", "at"),
 )
 
 audit_log = sa.Table(

@@ -1,4 +1,4 @@
-"""Users, role grants, web sessions and API tokens."""
+"""Users, role grants and web sessions (API tokens: `tiyan.store.api_tokens`)."""
 
 from __future__ import annotations
 
@@ -93,6 +93,40 @@ def set_locale(conn: Connection, user_id: int, locale: str) -> None:
     conn.execute(sa.update(t.app_user).where(t.app_user.c.id == user_id).values(locale=locale))
 
 
+def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> None:
+    conn.execute(sa.update(t.app_user).where(t.app_user.c.id == user_id)
+                 .values(password_hash=password_hash))
+
+
+def set_active(conn: Connection, user_id: int, active: bool) -> None:
+    conn.execute(sa.update(t.app_user).where(t.app_user.c.id == user_id).values(active=active))
+
+
+def active_admin_ids(conn: Connection) -> set[int]:
+    """Active users holding the admin role at some unit."""
+    query = (
+        sa.select(t.role_grant.c.user_id).distinct()
+        .join(t.app_user, t.app_user.c.id == t.role_grant.c.user_id)
+        .where(t.role_grant.c.role == str(Role.ADMIN), t.app_user.c.active)
+    )
+    return set(conn.execute(query).scalars())
+
+
+def access_user(conn: Connection, actor: Actor, user_id: int) -> RowMapping:
+    """A user the actor may manage: every one of their grants lies in the actor's
+    user-management scope (a user with a grant above or beside it is out of reach)."""
+    user = require_user(conn, user_id)
+    if not may_manage(actor, grants_of(conn, user_id)):
+        raise NotFound(f"user {user_id} does not exist", where="user")
+    return user
+
+
+def may_manage(actor: Actor, grants: list[RowMapping]) -> bool:
+    """Whether the actor's user-management scope covers every one of these grants."""
+    units = {g["unit_id"] for g in grants}
+    return bool(units) and units <= actor.scope.visibility(Permission.MANAGE_USERS).unit_ids
+
+
 # --- sessions ------------------------------------------------------------------------------
 
 def insert_session(conn: Connection, *, token_hash: str, user_id: int, csrf_token: str,
@@ -118,24 +152,12 @@ def delete_session(conn: Connection, token_hash: str) -> None:
     conn.execute(sa.delete(t.web_session).where(t.web_session.c.token_hash == token_hash))
 
 
-# --- API tokens -----------------------------------------------------------------------------
-
-def insert_token(conn: Connection, *, user_id: int, name: str, token_hash: str,
-                 now: dt.datetime) -> int:
-    result = conn.execute(
-        sa.insert(t.api_token).values(user_id=user_id, name=name, token_hash=token_hash,
-                                      created_at=now)
-    )
-    return inserted_id(result)
-
-
-def user_id_for_token(conn: Connection, token_hash: str) -> int | None:
-    row = conn.execute(
-        sa.select(t.api_token.c.id, t.api_token.c.user_id).where(
-            t.api_token.c.token_hash == token_hash, t.api_token.c.revoked_at.is_(None)
-        )
-    ).first()
-    return None if row is None else int(row.user_id)
+def delete_sessions_of(conn: Connection, user_id: int, *, keep: str | None = None) -> int:
+    """End every session of a user, but the one whose token hash is `keep`; how many ended."""
+    query = sa.delete(t.web_session).where(t.web_session.c.user_id == user_id)
+    if keep is not None:
+        query = query.where(t.web_session.c.token_hash != keep)
+    return conn.execute(query).rowcount
 
 
 def require_user(conn: Connection, user_id: int) -> RowMapping:

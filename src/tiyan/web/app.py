@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from tiyan import __version__
 from tiyan.context import Context
 from tiyan.services.jobs import Worker
+from tiyan.web.api import accounts as accounts_api
 from tiyan.web.api import calls as calls_api
 from tiyan.web.api import cases as cases_api
 from tiyan.web.api import customers as customers_api
@@ -28,10 +29,10 @@ from tiyan.web.api import webhooks as webhooks_api
 from tiyan.web.api.schemas import Health
 from tiyan.web.errors import install_error_handlers
 from tiyan.web.json_depth import JsonDepthLimit
-from tiyan.web.ratelimit import RateLimiter
 from tiyan.web.security_headers import SecurityHeaders, docs_policy
 from tiyan.web.transactions import RequestTransaction
 from tiyan.web.ui import (
+    account_pages,
     auth_pages,
     behaviour_pages,
     builder,
@@ -84,7 +85,6 @@ def create_app(ctx: Context) -> FastAPI:
     app.add_middleware(SecurityHeaders, hsts=ctx.settings.secure_cookies,
                        policies={app.docs_url or "/api/docs": docs_policy(app)})
     app.add_middleware(RequestTransaction)  # one transaction per request
-    app.state.login_limiter = RateLimiter(ctx.settings.login_rate_per_minute)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -115,4 +115,6 @@ def create_app(ctx: Context) -> FastAPI:
         app.include_router(module.router)
     app.include_router(plans_api.router)
     app.include_router(voc_api.router)
+    for module in (accounts_api, account_pages):
+        app.include_router(module.router)
     return app

@@ -10,7 +10,8 @@ from fastapi import Depends, Request
 from tiyan.context import Context
 from tiyan.domain.access import Actor
 from tiyan.errors import Forbidden, NotAuthenticated
-from tiyan.services.accounts import WebSession, actor_for_api_token, resume_session
+from tiyan.services.accounts import WebSession, resume_session
+from tiyan.services.api_tokens import actor_for_api_token
 from tiyan.web.i18n import Translator, negotiate
 
 SESSION_COOKIE = "tiyan_session"
@@ -83,7 +84,7 @@ def api_actor(request: Request) -> Actor:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return actor_for_api_token(get_context(request), token.strip())
+        return actor_for_api_token(get_context(request), token.strip(), request.method)
     session = web_session(request)
     if session is None:
         raise NotAuthenticated("send 'Authorization: Bearer <token>' (see `tiyan token create`)")

@@ -11,15 +11,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tiyan.errors import Forbidden, NotAuthenticated, TooManyRequests
 from tiyan.services.accounts import do_set_locale, sign_in, sign_out
+from tiyan.web.client_address import client_address
+from tiyan.web.cookies import forget_cookie, remember_session, set_cookie
 from tiyan.web.deps import (
     LANG_COOKIE,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     CheckedSession,
     ContextDep,
+    translator,
     web_session,
 )
 from tiyan.web.i18n import LOCALES
+from tiyan.web.ui.messages import error_text
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -29,8 +33,7 @@ router = APIRouter(include_in_schema=False)
 def login_page(request: Request, ctx: ContextDep, next: str = "/") -> Response:
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", next=_safe_next(next), login_csrf=token)
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        secure=ctx.settings.secure_cookies)
+    set_cookie(request, response, LOGIN_CSRF_COOKIE, token, samesite="strict")
     return response
 
 
@@ -41,20 +44,18 @@ def login(
     csrf_token: Annotated[str, Form(max_length=100)] = "", next: Annotated[str, Form()] = "/",
 ) -> Response:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    client = request.client.host if request.client else "unknown"
     try:
         if not cookie or not secrets.compare_digest(cookie, csrf_token):
             raise Forbidden("the sign-in form expired; please try again")
-        request.app.state.login_limiter.hit(client)
-        signed = sign_in(ctx, email, password, ip=client)
+        signed = sign_in(ctx, email, password, ip=client_address(request))
     except (NotAuthenticated, Forbidden, TooManyRequests) as exc:
+        message = error_text(translator(request), exc, "login.error.",
+                             minutes=ctx.settings.signin_window_minutes)
         return render(request, "login.html", status_code=exc.status, next=_safe_next(next),
-                      login_csrf=cookie or secrets.token_urlsafe(24), error=exc, email=email)
+                      login_csrf=cookie or secrets.token_urlsafe(24), error=message, email=email)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, signed.session_token, httponly=True, samesite="lax",
-                        secure=ctx.settings.secure_cookies,
-                        max_age=ctx.settings.session_hours * 3600)
-    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    remember_session(request, response, signed)
+    forget_cookie(request, response, LOGIN_CSRF_COOKIE)
     return response
 
 
@@ -63,7 +64,7 @@ def logout(request: Request, ctx: ContextDep, session: CheckedSession) -> Respon
     if session is not None:
         sign_out(ctx, request.cookies[SESSION_COOKIE])
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
+    forget_cookie(request, response, SESSION_COOKIE)
     return response
 
 
@@ -74,7 +75,7 @@ def switch_language(request: Request, ctx: ContextDep, locale: str, next: str = 
     if session is not None:
         do_set_locale(ctx, session.actor, chosen)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax")
+    set_cookie(request, response, LANG_COOKIE, chosen, max_age=365 * 86400)
     return response
 
 

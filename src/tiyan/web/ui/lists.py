@@ -1,4 +1,4 @@
-"""List pages: responses, customers, staff, users, audit log (all unit-scoped)."""
+"""List pages: responses, customers, staff, audit log (all unit-scoped; users: account_pages)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from tiyan.domain.access import Permission
 from tiyan.domain.customer_value import segment_label
-from tiyan.store import audit, customers, org, responses, users
+from tiyan.store import audit, customers, org, responses
 from tiyan.web.api.cursor import decode_time_cursor, encode_cursor
 from tiyan.web.deps import ContextDep, PageActor
 from tiyan.web.ui.render import render
@@ -59,15 +59,6 @@ def staff_list(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRespo
         rows = org.list_staff(conn, actor)
         units = {u["id"]: u for u in org.list_units(conn, actor)}
     return render(request, "staff.html", actor=actor, rows=rows, units=units)
-
-
-@router.get("/admin/users", response_class=HTMLResponse)
-def user_list(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
-    actor.require(Permission.MANAGE_USERS)
-    with ctx.db.read() as conn:
-        rows = users.list_users(conn, actor)
-        grants = users.grants_for(conn, [r["id"] for r in rows])
-    return render(request, "users.html", actor=actor, rows=rows, grants=grants)
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)

@@ -83,9 +83,10 @@ def render(request: Request, template: str, *, actor: Actor | None = None,
     }
     response = TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
     if request.query_params.get("lang") == t.locale:
+        from tiyan.web.cookies import set_cookie
         from tiyan.web.deps import LANG_COOKIE
 
-        response.set_cookie(LANG_COOKIE, t.locale, max_age=365 * 86400, samesite="lax")
+        set_cookie(request, response, LANG_COOKIE, t.locale, max_age=365 * 86400)
     return response
 
 

@@ -28,6 +28,7 @@ from tiyan.errors import InvalidInput
 from tiyan.services import survey_sessions as sessions
 from tiyan.services.links import LinkProblem
 from tiyan.services.survey_sessions import Respondent
+from tiyan.web.cookies import set_cookie
 from tiyan.web.deps import LANG_COOKIE, ContextDep
 from tiyan.web.i18n import LOCALES, Translator, negotiate
 from tiyan.web.ui.question_views import question_views
@@ -102,8 +103,7 @@ def anonymous_post(request: Request, ctx: ContextDep, token: str,
 
 def _remember(request: Request, response: Response, token: str, sid: str) -> None:
     if request.cookies.get(SID_COOKIE) != sid:
-        response.set_cookie(SID_COOKIE, sid, max_age=30 * 86400, path=f"/s/{token}",
-                            httponly=True, samesite="lax")
+        set_cookie(request, response, SID_COOKIE, sid, max_age=30 * 86400, path=f"/s/{token}")
 
 
 # --- personal invitations ------------------------------------------------------------------

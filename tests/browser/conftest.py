@@ -91,12 +91,12 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     return path
 
 
-def sign_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
+def sign_in(page, email: str, password: str = DEMO_PASSWORD) -> None:  # type: ignore[no-untyped-def]
     """Sign in as a demo user on the Chinese sign-in page and leave them in Chinese (an earlier
     test on the shared server may have switched that user to English)."""
     page.goto("/login?lang=zh-CN")
     page.get_by_label("邮箱").fill(email)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
     page.wait_for_url("**/")
     page.goto("/lang/zh-CN?next=/")

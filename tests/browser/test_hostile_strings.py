@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, running_server, screenshot
+from tests.browser.conftest import running_server, screenshot, sign_in
 from tests.browser.hostile_world import (
     ADMIN,
     MANAGER,
@@ -84,19 +83,6 @@ def hostile_server(request: pytest.FixtureRequest,
             _drop_pg_database(url)
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    require_service("Debian's chromium", Path(CHROMIUM).exists(), f"{CHROMIUM} not found")
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser.conftest import CHROMIUM_ARGS
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 def shape(url: str) -> str:
     """A page's route shape: ids and codes in the path become {} (the query is left out)."""
     parts = urlsplit(url).path.rstrip("/").split("/")
@@ -113,11 +99,11 @@ def _visit_key(url: str) -> str:
 @pytest.mark.parametrize(("hostile_server", "email"),
                          [("sqlite", ADMIN), ("sqlite", MANAGER), ("postgres", ADMIN)],
                          indirect=["hostile_server"])
-def test_no_attack_runs_on_any_page(hostile_server: tuple[str, HostileWorld], chromium,  # type: ignore[no-untyped-def]
+def test_no_attack_runs_on_any_page(hostile_server: tuple[str, HostileWorld], browser,  # type: ignore[no-untyped-def]
                                     email: str) -> None:
     base, world = hostile_server
     assert len(world.labels) > 90  # the world holds an attack in every field listed above
-    context = chromium.new_context(base_url=base, locale="zh-CN",
+    context = browser.new_context(base_url=base, locale="zh-CN",
                                    viewport={"width": 1280, "height": 900})
     context.add_init_script(INIT_SCRIPT)
     page = context.new_page()
@@ -128,7 +114,7 @@ def test_no_attack_runs_on_any_page(hostile_server: tuple[str, HostileWorld], ch
             if r.request.resource_type != "document" and r.status >= 400 else None)
     page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
     page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
-    _sign_in(page, email)
+    sign_in(page, email, PASSWORD)
     visited = _walk(page, base, problems)
     page.goto("/dashboard/journey")
     screenshot(page, f"hostile-journey-{email.split('@')[0]}")
@@ -136,14 +122,6 @@ def test_no_attack_runs_on_any_page(hostile_server: tuple[str, HostileWorld], ch
     missing = MUST_REACH[email] - {shape(url) for url in visited}
     assert not missing, f"the walk did not reach {sorted(missing)}"
     assert not problems, "\n".join(problems[:30])
-
-
-def _sign_in(page, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto("/login?lang=zh-CN")
-    page.get_by_label("邮箱").fill(email)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/")
 
 
 def _walk(page, base: str, problems: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
@@ -194,11 +172,11 @@ def _injections(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("hostile_server", ["sqlite"], indirect=True)
 def test_a_respondent_runs_no_attack_on_the_survey_pages(  # type: ignore[no-untyped-def]
-        hostile_server: tuple[str, HostileWorld], chromium) -> None:
+        hostile_server: tuple[str, HostileWorld], browser) -> None:
     """The anonymous survey link shows the survey's, questions' and options' texts and the
     store's name; sending the page empty shows the errors that name the questions."""
     base, world = hostile_server
-    context = chromium.new_context(base_url=base, locale="zh-CN",
+    context = browser.new_context(base_url=base, locale="zh-CN",
                                    viewport={"width": 390, "height": 844})
     context.add_init_script(INIT_SCRIPT)
     page = context.new_page()

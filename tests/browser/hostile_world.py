@@ -17,8 +17,9 @@ from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
 
+from tests.world import token_for
 from tiyan.context import Context
-from tiyan.services.accounts import do_create_token, do_create_user
+from tiyan.services.accounts import do_create_user
 from tiyan.services.jobs import run_until_idle
 from tiyan.services.org import do_create_unit
 from tiyan.store import org
@@ -53,7 +54,7 @@ class HostileWorld:
 def build_hostile_world(ctx: Context) -> HostileWorld:
     world = HostileWorld()
     _organisation(ctx, world)
-    token = do_create_token(ctx, email=ADMIN)
+    token = token_for(ctx, ADMIN)
     with TestClient(create_app(ctx), base_url="http://testserver") as client:
         client.headers["Authorization"] = f"Bearer {token}"
         api = _Api(client)

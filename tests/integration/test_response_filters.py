@@ -164,6 +164,7 @@ def test_a_page_costs_the_same_number_of_queries_whatever_its_size(world, client
             sa.event.remove(engine, "before_cursor_execute", count)
         return len(counted)
 
+    queries("/api/v1/responses?limit=1")  # the token's first use this minute records it
     small = queries("/api/v1/responses?limit=1&unit=north&survey=test")
     large = queries("/api/v1/responses?limit=11&unit=north&survey=test")
     assert small == large <= 12  # sign-in and scope (5), filter codes (2), page, answers, texts

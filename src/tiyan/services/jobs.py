@@ -137,23 +137,26 @@ def retry_delay(attempts: int) -> dt.timedelta:
 
 
 def _claim(ctx: Context, worker: str, limit: int) -> list[ClaimedJob]:
+    """Take up to `limit` due jobs for `worker` in one UPDATE … RETURNING, whose subquery picks
+    the jobs: the statement is atomic on SQLite too (it holds the database's write lock from
+    the pick to the change), so two processes never take the same job; on PostgreSQL the pick
+    skips rows another worker has locked (FOR UPDATE SKIP LOCKED)."""
     now = ctx.now()
     due = sa.or_(
         sa.and_(t.job.c.status == "queued", t.job.c.run_at <= now),
         sa.and_(t.job.c.status == "running", t.job.c.locked_at < now - STALE_LOCK),
     )
-    query = (sa.select(t.job.c.id, t.job.c.kind, t.job.c.payload, t.job.c.attempts)
-             .where(due).order_by(t.job.c.run_at, t.job.c.id).limit(limit))
+    pick = sa.select(t.job.c.id).where(due).order_by(t.job.c.run_at, t.job.c.id).limit(limit)
+    if not ctx.db.is_sqlite:
+        pick = pick.with_for_update(skip_locked=True)
+    claim = (t.job.update().where(t.job.c.id.in_(pick.scalar_subquery()))
+             .values(status="running", locked_by=worker, locked_at=now,
+                     attempts=t.job.c.attempts + 1)
+             .returning(t.job.c.id, t.job.c.kind, t.job.c.payload, t.job.c.attempts,
+                        t.job.c.run_at))
     with ctx.db.write() as conn:
-        if not ctx.db.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
-        rows = conn.execute(query).all()
-        if not rows:
-            return []
-        conn.execute(t.job.update().where(t.job.c.id.in_([row.id for row in rows])).values(
-            status="running", locked_by=worker, locked_at=now, attempts=t.job.c.attempts + 1,
-        ))
-    return [ClaimedJob(row.id, row.kind, dict(row.payload), row.attempts + 1) for row in rows]
+        rows = sorted(conn.execute(claim).all(), key=lambda row: (row.run_at, row.id))
+    return [ClaimedJob(row.id, row.kind, dict(row.payload), row.attempts) for row in rows]
 
 
 def _finish(ctx: Context, job: ClaimedJob, **values: Any) -> None:

@@ -255,6 +255,13 @@ def committed_now(db: Database) -> Iterator[Connection]:
         work.finish()
 
 
+def database_answers(db: Database) -> None:
+    """Raise unless the database answers a query on tiyan's schema (a health check: a lost
+    server, a wrong password, or a SQLite file that is gone all raise)."""
+    with db.read() as conn:
+        conn.execute(sa.text("SELECT version_num FROM alembic_version")).first()
+
+
 def inserted_id(result: sa.CursorResult[Any]) -> int:
     """The primary key of the row an INSERT just wrote."""
     key = result.inserted_primary_key

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from tiyan import __version__
 from tiyan.context import Context
 from tiyan.services.jobs import Worker
+from tiyan.store.db import database_answers
 from tiyan.web.api import accounts as accounts_api
 from tiyan.web.api import calls as calls_api
 from tiyan.web.api import cases as cases_api
@@ -58,6 +61,7 @@ from tiyan.web.ui import respond as respond_pages
 from tiyan.web.ui import unsubscribe as unsubscribe_pages
 
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
 
 
 def create_app(ctx: Context) -> FastAPI:
@@ -88,9 +92,17 @@ def create_app(ctx: Context) -> FastAPI:
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.get("/healthz", response_model=Health, tags=["health"])
-    def healthz() -> Health:
-        return Health(status="ok")
+    @app.get("/healthz", response_model=Health, tags=["health"],
+             responses={503: {"model": Health, "description": "the database does not answer"}})
+    def healthz(request: Request) -> Response:
+        """"ok" while the database answers a query; else 503, so a load balancer or an
+        orchestrator takes this process out of service (the reason is logged, not shown)."""
+        try:
+            database_answers(request.app.state.ctx.db)
+        except Exception:  # noqa: BLE001 - whatever the driver raises, the answer is the same
+            log.exception("health check: the database does not answer")
+            return JSONResponse(Health(status="unavailable").model_dump(), status_code=503)
+        return JSONResponse(Health(status="ok").model_dump())
 
     for module in (response_parquet, insight_pages, driver_pages,
                    behaviour_pages, index_pages):  # before dashboard_pages

@@ -118,6 +118,22 @@ def test_a_receiver_on_the_real_clock_verifies_a_delivery_with_standardwebhooks(
     assert Webhook(hook["secret"]).verify(got.body, got.headers) == got.json
 
 
+def test_an_emit_job_run_again_after_a_crash_sends_no_second_message(client, world, receiver):
+    from tiyan.services.arrivals import WEBHOOK_EMIT
+    from tiyan.services.webhooks import emit_job
+
+    hook = create_hook(client, world, receiver.url)
+    submit(world, "n1-as")
+    jobs.run_until_idle(world.ctx)
+    with world.ctx.db.read() as conn:
+        payload = conn.execute(sa.select(t.job.c.payload).where(t.job.c.kind == WEBHOOK_EMIT)
+                               .order_by(t.job.c.id.desc()).limit(1)).scalar_one()
+    emit_job(world.ctx, dict(payload))  # as a worker would after losing the job's lock
+    jobs.run_until_idle(world.ctx)
+    assert len(receiver.requests) == 1
+    assert len(deliveries(client, world, hook["id"])) == 1
+
+
 def deliveries(client, world, hook_id: str) -> list[dict]:
     reply = client.get(f"/api/v1/webhooks/{hook_id}/deliveries", headers=bearer(world))
     assert reply.status_code == 200, reply.text

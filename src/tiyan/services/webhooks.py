@@ -14,6 +14,7 @@ format is documented in docs/webhooks.md.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +27,6 @@ from tiyan.channels import webhooks as wire
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.errors import InvalidInput
-from tiyan.security import new_public_id
 from tiyan.services.arrivals import FEEDBACK_IMPORTED, RESPONSE_SUBMITTED, WEBHOOK_EMIT
 from tiyan.services.jobs import RetryLater, enqueue, job_handler, retry_delay
 from tiyan.store import audit, org
@@ -129,7 +129,8 @@ def emit_job(ctx: Context, payload: dict[str, Any]) -> None:
             for start in range(0, len(covered), RECORDS_PER_DELIVERY):
                 part = covered[start:start + RECORDS_PER_DELIVERY]
                 body = envelope(event, at, _data(event, part, answers, batch))
-                _queue_delivery(conn, endpoint_id, event, body, ctx.now())
+                message_id = message_id_for(event, at, [r["id"] for r in part], endpoint_id)
+                _queue_delivery(conn, endpoint_id, message_id, event, body, ctx.now())
 
 
 def envelope(event: str, at: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -168,11 +169,19 @@ def record_data(row: RowMapping, answers: Sequence[RowMapping]) -> dict[str, Any
     }
 
 
-def _queue_delivery(conn: Connection, endpoint_id: int, event: str, body: dict[str, Any],
-                    now: dt.datetime) -> None:
-    delivery_id = store.insert_delivery(conn, endpoint_id=endpoint_id,
-                                        message_id=f"msg_{new_public_id()}", event_type=event,
-                                        payload=body, now=now)
+def message_id_for(event: str, at: str, record_ids: Sequence[int], endpoint_id: int) -> str:
+    """A message's id, from what it carries: the same event about the same records at the same
+    time to the same endpoint is the same message, however often its emit job runs."""
+    key = json.dumps([event, at, sorted(record_ids), endpoint_id], separators=(",", ":"))
+    return "msg_" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _queue_delivery(conn: Connection, endpoint_id: int, message_id: str, event: str,
+                    body: dict[str, Any], now: dt.datetime) -> None:
+    delivery_id = store.insert_delivery(conn, endpoint_id=endpoint_id, message_id=message_id,
+                                        event_type=event, payload=body, now=now)
+    if delivery_id is None:
+        return  # made by an earlier run of this emit job, and queued then
     enqueue(conn, WEBHOOK_DELIVER, {"delivery_id": delivery_id, "last_attempt": MAX_ATTEMPTS},
             run_at=now)
 

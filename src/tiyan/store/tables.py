@@ -435,6 +435,7 @@ webhook_delivery = sa.Table(
     _created(),
     sa.Column("delivered_at", UtcDateTime, nullable=True),
     sa.Index("ix_webhook_delivery_status_next", "status", "next_attempt_at"),
+    sa.Index("ux_webhook_delivery_endpoint_message", "endpoint_id", "message_id", unique=True),
 )
 
 # --- text enrichments (text analytics) ----------------------------------------------------

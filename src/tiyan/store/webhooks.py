@@ -19,6 +19,7 @@ from tiyan.domain.access import Actor, Permission
 from tiyan.errors import NotFound
 from tiyan.security import new_public_id
 from tiyan.store import tables as t
+from tiyan.store.aggregates import insert_for
 from tiyan.store.db import inserted_id
 from tiyan.store.scoped import parent_map, visible
 
@@ -93,10 +94,13 @@ def _ancestors_and_self(unit_id: int, parents: dict[int, int | None]) -> set[int
 
 
 def insert_delivery(conn: Connection, *, endpoint_id: int, message_id: str, event_type: str,
-                    payload: dict[str, Any], now: dt.datetime) -> int:
-    return inserted_id(conn.execute(sa.insert(D).values(
+                    payload: dict[str, Any], now: dt.datetime) -> int | None:
+    """The new delivery's id; None when the endpoint has that message already."""
+    inserted = conn.execute(insert_for(conn.dialect.name, D).values(
         endpoint_id=endpoint_id, message_id=message_id, event_type=event_type, payload=payload,
-        status="pending", attempts=0, next_attempt_at=now, created_at=now)))
+        status="pending", attempts=0, next_attempt_at=now, created_at=now,
+    ).on_conflict_do_nothing(index_elements=["endpoint_id", "message_id"]).returning(D.c.id))
+    return inserted.scalar_one_or_none()
 
 
 def delivery_to_send(conn: Connection, delivery_id: int) -> RowMapping | None:

@@ -238,21 +238,13 @@ def fail_request() -> None:
 def committed_now(db: Database) -> Iterator[Connection]:
     """A write of its own, committed when the block ends even inside a web request that fails
     later (a failed password check counts though its request answers 401). It must come before
-    the request's own first write to `db`, which on SQLite holds the one writer's lock that this
-    would wait for forever: it refuses then."""
+    the request's own first write to `db` (after it, on SQLite, `write_apart` would join the
+    request's transaction, which a failed request rolls back): it refuses then."""
     outer = _request_work.get()
     if outer is not None and outer.holds(db):
         raise RuntimeError("committed_now() after the request's first write to this database")
-    work, token = enter_request_work()
-    try:
-        with db.write() as conn:
-            yield conn
-    except BaseException:
-        work.fail()
-        raise
-    finally:
-        leave_request_work(token)
-        work.finish()
+    with db.write_apart() as conn:
+        yield conn
 
 
 def database_answers(db: Database) -> None:

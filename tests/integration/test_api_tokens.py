@@ -148,7 +148,8 @@ def test_users_manage_their_own_tokens_through_the_api_and_admins_everyones(worl
     assert client.delete(f"/api/v1/tokens/{made.json()['id']}", headers=cx).status_code == 204
     with world.ctx.db.read() as conn:
         actions = conn.execute(sa.select(t.audit_log.c.action, t.audit_log.c.user_id)
-                               .where(t.audit_log.c.action == "token.revoke")).all()
+                               .where(t.audit_log.c.action == "token.revoke")
+                               .order_by(t.audit_log.c.id)).all()
     assert [a.user_id for a in actions] == [world.actor("admin@t.test").user_id,
                                             world.actor("cx@t.test").user_id]
 

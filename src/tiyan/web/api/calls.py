@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from tiyan.services import calls as service
 from tiyan.store import calls as store
 from tiyan.web.api.schemas import ErrorBody, Strict
+from tiyan.web.client_address import client_address
 from tiyan.web.deps import ApiActor, ContextDep
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -161,5 +162,5 @@ def complete_call(call_id: str, body: CallResponseIn, ctx: ContextDep, actor: Ap
 @router.post("/{call_id}/phone", response_model=PhoneOut)
 def reveal_phone(call_id: str, request: Request, ctx: ContextDep, actor: ApiActor) -> PhoneOut:
     """The full number (needs the view_pii permission); every reveal is in the audit log."""
-    client = request.client.host if request.client else None
-    return PhoneOut(phone=service.do_reveal_phone(ctx, actor, call_id[:32], ip=client))
+    return PhoneOut(phone=service.do_reveal_phone(ctx, actor, call_id[:32],
+                                                  ip=client_address(request)))

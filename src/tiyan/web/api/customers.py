@@ -13,6 +13,7 @@ from tiyan.services.customer360 import at_risk_worklist, customer_360
 from tiyan.services.erasure import do_erase_customer
 from tiyan.services.table_files import FileRow
 from tiyan.services.transactions import import_transactions
+from tiyan.web.client_address import client_address
 from tiyan.web.deps import ApiActor, ContextDep
 from tiyan.web.request_origin import OriginDep
 
@@ -168,6 +169,6 @@ def erase_customer(customer_id: str, request: Request, ctx: ContextDep,
     contacts and notes are removed everywhere; the anonymous scores stay, so KPIs do not move.
     Needs erase_customers at the customer's unit; audited. Erasing again changes nothing."""
     done = do_erase_customer(ctx, actor, customer_id[:64],
-                             ip=request.client.host if request.client else None)
+                             ip=client_address(request))
     return ErasureOut(customer_id=done.customer_id, erased_at=done.erased_at,
                       changed=done.changed, message=done.message, counts=done.counts)

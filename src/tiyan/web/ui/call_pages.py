@@ -26,6 +26,7 @@ from tiyan.store import calls as store
 from tiyan.store import tables as t
 from tiyan.store.surveys import current_version, version_definition
 from tiyan.web.bodies import PostedForm
+from tiyan.web.client_address import client_address
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.ui.question_views import question_views
 from tiyan.web.ui.render import render
@@ -84,8 +85,7 @@ def call_page(request: Request, call_id: str, ctx: ContextDep, actor: PageActor)
 
 @router.post("/calls/{call_id}/phone", response_class=HTMLResponse)
 def reveal(request: Request, call_id: str, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
-    client = request.client.host if request.client else None
-    number = service.do_reveal_phone(ctx, actor, call_id[:32], ip=client)
+    number = service.do_reveal_phone(ctx, actor, call_id[:32], ip=client_address(request))
     return _call_page(request, ctx, actor, call_id[:32], revealed=number)
 
 

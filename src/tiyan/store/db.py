@@ -157,6 +157,11 @@ class RequestWork:
         self._db: Database | None = None
         self._conn: Connection | None = None
 
+    @property
+    def open(self) -> bool:
+        """A transaction was begun and is not ended yet (so `finish()` has work to do)."""
+        return not self.done and self._conn is not None
+
     def refuse_on_event_loop(self) -> None:
         """A request's writes never run on the event loop's thread. The request keeps its
         transaction (and on SQLite the writer lock) until its answer starts, which the loop

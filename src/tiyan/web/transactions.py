@@ -24,9 +24,15 @@ class RequestTransaction:
             return
         work, token = enter_request_work(on_event_loop=True)
 
+        async def finish() -> None:  # a thread only to commit what the request wrote
+            if work.open:
+                await anyio.to_thread.run_sync(work.finish, limiter=COMMIT_THREADS)
+            else:
+                work.finish()  # nothing to commit: only marks the work ended, no I/O
+
         async def send_after_commit(message: Message) -> None:
             if message["type"] == "http.response.start":
-                await anyio.to_thread.run_sync(work.finish, limiter=COMMIT_THREADS)
+                await finish()
             await send(message)
 
         try:
@@ -37,4 +43,4 @@ class RequestTransaction:
         finally:
             leave_request_work(token)
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(work.finish, limiter=COMMIT_THREADS)
+                await finish()

@@ -136,7 +136,8 @@ def test_define_by_form_show_on_the_overview_and_export(world, client):
     assert client.post("/dashboard/targets", data={**target, "target": "50"},
                        follow_redirects=False).status_code == 303
     tile = client.get(f"/dashboard?{PERIOD}&lang=en").text.split('data-index="csi"')[1]
-    assert "Target 50.0" in tile.split("</section>")[0].split('data-kpi=')[0]
+    assert "Target 2026: 50 · actual 66.8 · gap +16.75" in \
+        tile.split("</section>")[0].split("data-kpi=")[0]
     assert "<td>Satisfaction index</td>" in client.get("/dashboard/targets?lang=en").text
     deleted = client.post("/dashboard/indices/csi/delete", data={"csrf_token": token},
                           follow_redirects=False)

@@ -7,6 +7,7 @@ import csv
 import io
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from tests.integration.conftest import sign_in
@@ -14,6 +15,7 @@ from tests.snapshots import world_with
 from tests.world import PASSWORD, USERS, visible_responses
 from tiyan.domain.access import ROLE_PERMISSIONS, Permission, Role
 from tiyan.services.jobs import run_until_idle
+from tiyan.store import tables as t
 
 EMAILS = [u[0] for u in USERS]
 UNIT_NAMES = {"north": "Unit north", "south": "Unit south", "n1": "Unit n1", "n2": "Unit n2",
@@ -116,7 +118,9 @@ def test_targets_by_form_and_csv_show_as_gaps(ready, client):
     assert 'id="targets-errors"' in wrong.text and "target: a nps target lies from" in wrong.text
     assert 'value="north" selected' in wrong.text and 'value="120"' in wrong.text  # as sent
     overview = client.get(f"/dashboard?{PERIOD}&lang=en").text
-    assert "Target 20.0" in overview and "gap -20.00" in overview
+    # the year's target against the year so far (the test clock stands at 2026-11-20)
+    assert "Target 2026: 20 · actual +0.0 · gap -20.00" in overview
+    assert "so far, through 2026-11-20" in overview
     bad = "kpi,unit,period_start,period_end,target\ncsat,n1,2026-01-01,2026-12-31,4.2\n" \
           "nps,south,2026-01-01,2026-12-31,30\nnps,n2,2026-02-30,2026-12-31,30\n"
     reply = client.post("/dashboard/targets/import", data={"csrf_token": token},
@@ -130,6 +134,11 @@ def test_targets_by_form_and_csv_show_as_gaps(ready, client):
                         follow_redirects=False)
     assert reply.status_code == 303
     assert "4.2" in client.get("/dashboard/targets").text
+    with ready.ctx.db.read() as conn:  # each saved row is in the audit log, with its unit
+        saves = conn.execute(sa.select(t.audit_log.c.unit_id, t.audit_log.c.detail).where(
+            t.audit_log.c.action == "target.save").order_by(t.audit_log.c.id)).all()
+    assert [(u, x["kpi"], x["target"]) for u, x in saves] == [
+        (ready.unit_ids["north"], "nps", 20.0), (ready.unit_ids["n1"], "csat", 4.2)]
     forged = client.post("/dashboard/targets", data={
         "kpi": "nps", "unit": "north", "period_start": "2026-01-01",
         "period_end": "2026-12-31", "target": "25", "csrf_token": "forged"})

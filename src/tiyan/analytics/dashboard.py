@@ -1,7 +1,10 @@
 """The data behind the dashboards: overview, unit league table, journey view (no web imports).
 
 Every figure carries its n and 95% interval (domain/metrics) and is "too few" under min n; a
-change is marked only when significant (domain/statistics). All reads go through analytics/cube,
+change is marked only when significant (domain/statistics) after the Benjamini-Hochberg control
+across the page's tests. A trend bucket the range or today cuts short is marked partial and is
+left out of the bucket-on-bucket markers (unless asked). Targets are measured against the figure
+of their own period (analytics/targets). All reads go through analytics/cube,
 so they honour the actor's unit scope and read the aggregates, not the responses; the response
 rate, on the overview and in the league, reads the invitations (analytics/response_rate).
 """
@@ -27,10 +30,16 @@ from tiyan.analytics.cube import (
     sums,
     total_by_item,
 )
+from tiyan.analytics.targets import TargetGap, target_gaps
 from tiyan.domain.access import Actor, Permission, Visibility
 from tiyan.domain.indices import IndexDefinition
 from tiyan.domain.metrics import Estimate, MeanSums
-from tiyan.domain.statistics import Change, compare, compare_to_parent
+from tiyan.domain.statistics import (
+    Change,
+    compare,
+    compare_to_parent,
+    control_false_discoveries,
+)
 from tiyan.store import indices as index_store
 from tiyan.store import tables as t
 from tiyan.store.aggregates import BUSINESS_TIMEZONE, RESPONSES
@@ -102,8 +111,7 @@ class Kpi:
     value: Estimate
     previous: Estimate
     change: Change
-    target: float | None
-    gap: float | None  # value - target, when both exist
+    targets: tuple[TargetGap, ...] = ()  # each with the figure of its own period
 
 
 @dataclass(frozen=True)
@@ -112,7 +120,10 @@ class TrendPoint:
     label: str  # 2026-11-20, 2026-W47, 2026-11, 2026-Q4
     responses: int
     values: dict[str, Estimate]
-    changes: dict[str, Change]  # against the bucket before
+    changes: dict[str, Change]  # against the bucket before (none for a partial bucket)
+    first_day: dt.date | None = None  # the days counted: the range and today cut them
+    last_day: dt.date | None = None
+    partial: bool = False  # fewer days counted than the bucket has
 
 
 @dataclass(frozen=True)
@@ -130,33 +141,56 @@ class Overview:
     indices: list[IndexKpi]
     response_rate: Kpi | None = None  # None when `rate_unavailable` names the filter
     rate_unavailable: str | None = None
+    tests: int = 0  # period-on-period tests on the page, controlled together (BH)
+
+
+def _on_page(pairs: list[tuple[object, Change]]) -> dict[object, Change]:
+    """The page's changes under one Benjamini-Hochberg control (keyed as given)."""
+    return control_false_discoveries(dict(pairs))
 
 
 def overview(conn: Connection, scope: Scope, filters: Filters, *, min_n: int,
-             grain: str = "month") -> Overview:
+             grain: str = "month", today: dt.date | None = None,
+             compare_partial: bool = False) -> Overview:
+    """The tiles (range against the period before it), each with the targets of periods that
+    overlap the range, and the trend. `today` (the business day now; default the range's last
+    day) marks the buckets not over yet as partial."""
     definitions = index_store.load(conn)
     items = with_index_items(definitions)
     now_totals = total_by_item(sums(conn, scope.vis, scope.parent_of, filters, [], items))
     before = filters.previous()
     then_totals = total_by_item(sums(conn, scope.vis, scope.parent_of, before, [], items))
-    targets = current_targets(conn, scope, filters)
+    targets = target_gaps(conn, scope, filters, target_unit(scope, filters),
+                          today=today or filters.date_to, min_n=min_n, definitions=definitions)
     kpis = []
     for kpi in KPIS:
         item = item_of(kpi)
         if item not in now_totals and item not in then_totals:
             continue
         kpis.append(_kpi(kpi, estimate(kpi, now_totals.get(item), min_n),
-                         estimate(kpi, then_totals.get(item), min_n), targets.get(kpi)))
+                         estimate(kpi, then_totals.get(item), min_n), targets.get(kpi, ())))
     indices = [IndexKpi(d, _kpi(index_kpi(d), index_value(d, now_totals, min_n),
-                                index_value(d, then_totals, min_n), targets.get(index_kpi(d))))
-               for d in definitions]
+                                index_value(d, then_totals, min_n),
+                                targets.get(index_kpi(d), ()))) for d in definitions]
+    rate = response_rate_kpi(conn, scope, filters, min_n)
+    points = trend(conn, scope, filters, min_n=min_n, grain=grain, definitions=definitions,
+                   today=today, compare_partial=compare_partial, controlled=False)
+    tiles = [*kpis, *(i.kpi for i in indices), *([rate] if rate else [])]
+    pairs: list[tuple[object, Change]] = [(("tile", k.kpi), k.change) for k in tiles]
+    pairs += [((p.start, kpi), c) for p in points for kpi, c in p.changes.items()]
+    marked = _on_page(pairs)
+    tiles = [dataclasses.replace(k, change=marked["tile", k.kpi]) for k in tiles]
+    points = [dataclasses.replace(p, changes={k: marked[p.start, k] for k in p.changes})
+              for p in points]
     return Overview(
         responses=now_totals.get(RESPONSES, Sums()).n,
         previous_responses=then_totals.get(RESPONSES, Sums()).n,
-        kpis=kpis, trend=trend(conn, scope, filters, min_n=min_n, grain=grain,
-                               definitions=definitions),
-        indices=indices, response_rate=response_rate_kpi(conn, scope, filters, min_n),
-        rate_unavailable=rr.unavailable(filters))
+        kpis=tiles[:len(kpis)], trend=points,
+        indices=[IndexKpi(i.definition, k) for i, k in
+                 zip(indices, tiles[len(kpis):len(kpis) + len(indices)], strict=True)],
+        response_rate=tiles[-1] if rate else None,
+        rate_unavailable=rr.unavailable(filters),
+        tests=sum(1 for _, c in pairs if c.p_value is not None))
 
 
 def response_rate_kpi(conn: Connection, scope: Scope, filters: Filters,
@@ -166,13 +200,12 @@ def response_rate_kpi(conn: Connection, scope: Scope, filters: Filters,
         return None
     now = rr.invited(conn, scope.vis, scope.parent_of, filters).rate(min_n)
     before = rr.invited(conn, scope.vis, scope.parent_of, filters.previous()).rate(min_n)
-    return _kpi(rr.RESPONSE_RATE, now, before, None)
+    return _kpi(rr.RESPONSE_RATE, now, before)
 
 
-def _kpi(kpi: str, value: Estimate, previous: Estimate, target: float | None) -> Kpi:
-    gap = None if target is None or value.too_few or value.value is None \
-        else value.value - target
-    return Kpi(kpi, value, previous, compare(value, previous), target, gap)
+def _kpi(kpi: str, value: Estimate, previous: Estimate,
+         targets: Sequence[TargetGap] = ()) -> Kpi:
+    return Kpi(kpi, value, previous, compare(value, previous), tuple(targets))
 
 
 GRAINS = ("day", "week", "month", "quarter")
@@ -225,11 +258,17 @@ def trend_window(filters: Filters, grain: str) -> tuple[dt.date, dt.date]:
 
 
 def trend(conn: Connection, scope: Scope, filters: Filters, *, min_n: int,
-          grain: str = "month", definitions: Sequence[IndexDefinition] = ()
-          ) -> list[TrendPoint]:
+          grain: str = "month", definitions: Sequence[IndexDefinition] = (),
+          today: dt.date | None = None, compare_partial: bool = False,
+          controlled: bool = True) -> list[TrendPoint]:
     """Bucket by bucket over the range: days and ISO weeks (Monday to Sunday, business time
     zone) from the day rows, months from the month rows (days of a partial month from the day
-    rows), quarters as three months. The indices' figures are keyed index_kpi(definition)."""
+    rows), quarters as three months. The indices' figures are keyed index_kpi(definition).
+
+    A bucket whose days the range's end or `today` cut short is partial (its first and last
+    counted day say which); it is compared with the bucket before only with `compare_partial`.
+    `controlled`: the changes under Benjamini-Hochberg across the trend's tests (the overview
+    controls them together with its tiles instead)."""
     if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}")
     first, end = trend_window(filters, grain)
@@ -245,17 +284,27 @@ def trend(conn: Connection, scope: Scope, filters: Filters, *, min_n: int,
         by_bucket.setdefault(day, {})[str(item)] = s
     points: list[TrendPoint] = []
     start = first
+    last_counted = min(end, today or end)
     while start <= end:
         estimates = {kpi: estimate(kpi, values.get((start, item_of(kpi))), min_n)
                      for kpi in KPIS}
         bucket = by_bucket.get(start, {})
         estimates.update({index_kpi(d): index_value(d, bucket, min_n) for d in definitions})
+        bucket_end = bucket_after(start, grain) - dt.timedelta(days=1)
+        last_day = min(bucket_end, last_counted)
+        partial = last_day < bucket_end
+        comparable = points and (compare_partial or not (partial or points[-1].partial))
         changes = ({kpi: compare(estimates[kpi], points[-1].values[kpi]) for kpi in estimates}
-                   if points else {})
+                   if comparable else {})
         points.append(TrendPoint(start, bucket_label(start, grain),
-                                 values.get((start, RESPONSES), Sums()).n, estimates, changes))
+                                 values.get((start, RESPONSES), Sums()).n, estimates, changes,
+                                 start, last_day if last_day >= start else None, partial))
         start = bucket_after(start, grain)
-    return points
+    if not controlled:
+        return points
+    marked = _on_page([((p.start, k), c) for p in points for k, c in p.changes.items()])
+    return [dataclasses.replace(p, changes={k: marked[p.start, k] for k in p.changes})
+            for p in points]
 
 
 def _day(value: object) -> dt.date:
@@ -268,18 +317,6 @@ def target_unit(scope: Scope, filters: Filters) -> int | None:
         return filters.unit_id
     roots = scope.roots()
     return roots[0] if len(roots) == 1 else None
-
-
-def current_targets(conn: Connection, scope: Scope, filters: Filters) -> dict[str, float]:
-    """Targets of the shown unit for periods that overlap the range (the latest start wins)."""
-    unit = target_unit(scope, filters)
-    if unit is None:
-        return {}
-    k = t.kpi_target
-    rows = conn.execute(sa.select(k.c.kpi, k.c.target).where(
-        k.c.unit_id == unit, k.c.period_start <= filters.date_to,
-        k.c.period_end >= filters.date_from).order_by(k.c.period_start)).all()
-    return {row.kpi: float(row.target) for row in rows}
 
 
 # --- unit league table ----------------------------------------------------------------------
@@ -304,6 +341,7 @@ class League:
     rows: list[LeagueRow]  # values and changes also hold index_kpi(d) of `indices`
     indices: tuple[IndexDefinition, ...] = ()
     rate_unavailable: str | None = None  # else values also hold rr.RESPONSE_RATE
+    tests: int = 0  # period and parent tests on the page, controlled together (BH)
 
 
 def league(conn: Connection, scope: Scope, filters: Filters, *, min_n: int) -> League:
@@ -362,13 +400,28 @@ def league(conn: Connection, scope: Scope, filters: Filters, *, min_n: int) -> L
     rows = [row(h, h, False) for h in heads]
     if parent_id is not None and now_by.get(-parent_id, {}).get(RESPONSES):
         rows.append(row(-parent_id, parent_id, True))
+    rows, tests = _controlled(rows)
     rows.sort(key=lambda r: (r.values["nps"].too_few, -(r.values["nps"].value or 0.0), r.code))
     parent_row = None
     if parent_id is not None:
         code, zh, en = names.get(parent_id, ("", "", ""))
         parent_row = LeagueRow(parent_id, code, zh, en, True, False,
                                parent_totals.get(RESPONSES, Sums()).n, parent_est, {}, {})
-    return League(parent_row, rows, tuple(definitions), why_no_rate)
+    return League(parent_row, rows, tuple(definitions), why_no_rate, tests)
+
+
+def _controlled(rows: list[LeagueRow]) -> tuple[list[LeagueRow], int]:
+    """The rows' period and parent markers under one Benjamini-Hochberg control."""
+    pairs: list[tuple[object, Change]] = []
+    for index, r in enumerate(rows):
+        pairs += [((index, "period", k), c) for k, c in r.changes.items()]
+        pairs += [((index, "parent", k), c) for k, c in r.vs_parent.items()]
+    marked = _on_page(pairs)
+    out = [dataclasses.replace(
+        r, changes={k: marked[index, "period", k] for k in r.changes},
+        vs_parent={k: marked[index, "parent", k] for k in r.vs_parent})
+        for index, r in enumerate(rows)]
+    return out, sum(1 for _, c in pairs if c.p_value is not None)
 
 
 def _by_group(values: Mapping[tuple[object, ...], Sums]) -> dict[object, dict[str, Sums]]:

@@ -8,15 +8,20 @@
 `compare` compares two independent estimates (two periods, two units). `compare_to_parent`
 compares a unit with its parent, whose responses include the unit's own: the covariance is
 accounted for (Var(unit - parent) = (1 - 2w)Var(unit) + Var(parent), w = n_unit / n_parent).
+
+`control_false_discoveries` adjusts the markers of a page with many tests (Benjamini-Hochberg
+across all of them): a change stays up/down only where its adjusted p-value (q) is below alpha.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import TypeVar
 
-from scipy import special
+from scipy import special, stats
 
 from tiyan.domain.metrics import Estimate, EstimateKind, MetricsError, nps_standard_error
 
@@ -50,6 +55,7 @@ class Change:
     p_value: float | None
     significant: bool
     direction: Direction
+    q_value: float | None = None  # Benjamini-Hochberg adjusted p across the page's tests
 
 
 def two_sided_normal_p(z: float) -> float:
@@ -196,3 +202,31 @@ def compare_to_parent(unit: Estimate, parent: Estimate, *, alpha: float = ALPHA)
     var_unit, var_parent = (unit.standard_error or 0.0) ** 2, (parent.standard_error or 0.0) ** 2
     variance = max(0.0, (1 - 2 * w) * var_unit + var_parent)
     return change_from(z_test(shown_value(unit) - shown_value(parent), math.sqrt(variance), alpha))
+
+
+K = TypeVar("K")
+
+
+def control_false_discoveries(changes: Mapping[K, Change], *,
+                              alpha: float = ALPHA) -> dict[K, Change]:
+    """Benjamini-Hochberg across a family of tests (a page's markers): each tested change gets
+    its adjusted p-value (q) and stays significant only where q < alpha, so that of the changes
+    marked at most alpha (5%) are expected to be chance. Changes that were not tested (not
+    comparable) are left as they are and do not count in the family."""
+    tested = [key for key, c in changes.items() if c.p_value is not None]
+    if not tested:
+        return dict(changes)
+    adjusted = stats.false_discovery_control([changes[k].p_value for k in tested], method="bh")
+    out = dict(changes)
+    for key, q in zip(tested, adjusted, strict=True):
+        change = changes[key]
+        significant = bool(q < alpha)
+        direction = (Direction.STEADY if not significant
+                     else Direction.UP if (change.delta or 0.0) > 0 else Direction.DOWN)
+        out[key] = replace(change, q_value=float(q), significant=significant,
+                           direction=direction)
+    return out
+
+
+def tested_count(changes: Sequence[Change]) -> int:
+    return sum(1 for c in changes if c.p_value is not None)

@@ -30,6 +30,7 @@ FILTER_NAMES = frozenset({
     "from", "to", "start", "end", "unit", "unit_id", "survey", "survey_id", "staff", "channel",
     "source", "touchpoint", "journey", "segment", "kpi", "outcome", "grain", "include", "aspect",
     "aspect_label", "submitted_from", "submitted_to", "since", "until", "answer", "attr",
+    "partial",
 })
 KEY_ONLY = frozenset({"answer", "attr"})  # KEY:VALUE filters whose value may be personal
 LONGEST = 64

@@ -147,3 +147,22 @@ def test_compare_to_parent_when_the_unit_is_the_whole_parent():
 def test_compare_to_parent_rejects_a_unit_larger_than_its_parent():
     with pytest.raises(MetricsError, match="more than its parent"):
         compare_to_parent(proportion(40, 100), proportion(20, 50))
+
+
+def test_benjamini_hochberg_across_a_page_matches_the_step_up_rule_by_hand():
+    from tiyan.domain.statistics import Change, Direction, control_false_discoveries
+
+    p_values = [0.001, 0.008, 0.039, 0.041, 0.042, 0.060, 0.074, 0.205, 0.212, 0.216]
+    changes = {i: Change(1.0 if i % 2 else -1.0, p, p < 0.05,
+                         Direction.STEADY if p >= 0.05 else
+                         Direction.UP if i % 2 else Direction.DOWN)
+               for i, p in enumerate(p_values)}
+    changes["untested"] = Change(None, None, False, Direction.NOT_COMPARABLE)
+    got = control_false_discoveries(changes)
+    m = len(p_values)  # the untested change is not part of the family
+    # the step-up rule: q_(i) = min over j >= i of p_(j) * m / j
+    expected = [min(p_values[j] * m / (j + 1) for j in range(i, m)) for i in range(m)]
+    assert [got[i].q_value for i in range(m)] == pytest.approx(expected)
+    assert [i for i in range(m) if got[i].significant] == [0, 1]  # 5 raw, 2 after control
+    assert got[0].direction == Direction.DOWN and got[1].direction == Direction.UP
+    assert got[2].direction == Direction.STEADY and got["untested"] == changes["untested"]

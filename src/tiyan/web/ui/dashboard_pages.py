@@ -29,7 +29,8 @@ from tiyan.domain.access import Actor, Permission
 from tiyan.domain.customer_value import SEGMENT_NAMES, segment_label
 from tiyan.domain.metrics import Estimate
 from tiyan.domain.statistics import Change
-from tiyan.errors import Forbidden, InvalidInput, NotFound
+from tiyan.errors import InvalidInput
+from tiyan.services import targets
 from tiyan.services.audit_trail import Export, do_audit_export
 from tiyan.store import customers
 from tiyan.store import indices as index_store
@@ -45,7 +46,6 @@ router = APIRouter(include_in_schema=False)
 CHANNELS = ("sms", "email", "qr", "phone", "link", "api", "kiosk", "import")
 FORMATS = {"nps": "{:+.1f}", "csat": "{:.2f}", "csat_top2": "{:.1f}%", "ces": "{:.2f}",
            "index": "{:.1f}", "response_rate": "{:.1f}%"}
-TARGET_KPIS = ("nps", "csat", "csat_top2", "ces")
 STAFF_CHOICES = 500  # staff offered in the picker; any other code can still be typed
 ASPECT_LABELS = ("negative", "positive", "neutral")
 
@@ -57,6 +57,7 @@ class View:
     journey_code: str | None
     query: dict[str, str]
     grain: str = "month"
+    compare_partial: bool = False  # partial=compare: mark a partial bucket's change too
 
     def url(self, path: str, **changes: str | None) -> str:
         query = {**self.query, **changes}
@@ -128,10 +129,12 @@ def parse_view(request: Request, conn: Connection, scope: d.Scope) -> View:
              "answer": ":".join(answer or ()), "aspect": aspect or "",
              "aspect_label": aspect_label or "", "attr": ":".join(attr or ()),
              "grain": "" if grain == "month" else grain,
-             "journey": params.get("journey", "")}
+             "journey": params.get("journey", ""),
+             "partial": "compare" if params.get("partial") == "compare" else ""}
     return View(Filters(start, end, unit_id, touchpoint_id, channel, segment, staff_id, answer,
                         aspect, aspect_label, attr),
-                unit_code, params.get("journey") or None, query, grain)
+                unit_code, params.get("journey") or None, query, grain,
+                params.get("partial") == "compare")
 
 
 def _pair(value: str, name: str, longest_key: int) -> tuple[str, str] | None:
@@ -211,9 +214,11 @@ def overview_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRe
         scope = d.dashboard_scope(conn, actor)
         view = parse_view(request, conn, scope)
         data = d.overview(conn, scope, view.filters, min_n=ctx.settings.min_n,
-                          grain=view.grain)
+                          grain=view.grain, today=_today(request),
+                          compare_partial=view.compare_partial)
         chart = {
-            "months": [p.label for p in data.trend],
+            "months": [p.label + (t_("dash.partial_mark") if p.partial else "")
+                       for p in data.trend],
             "responses": [p.responses for p in data.trend],
             "nps": [_plain(p.values["nps"]) for p in data.trend],
             "csat": [_plain(p.values["csat"]) for p in data.trend],
@@ -290,7 +295,8 @@ def table_rows(request: Request, ctx: Any, actor: Actor, page: str) -> tuple[lis
         scope = d.dashboard_scope(conn, actor)
         view = parse_view(request, conn, scope)
         if page == "overview":
-            data = d.overview(conn, scope, view.filters, min_n=min_n, grain=view.grain)
+            data = d.overview(conn, scope, view.filters, min_n=min_n, grain=view.grain,
+                              today=_today(request), compare_partial=view.compare_partial)
             kpis = [*d.KPIS, *(d.index_kpi(i.definition) for i in data.indices)]
             head = ([t_(f"dash.grain_{view.grain}"), t_("home.responses")]
                     + [t_(f"kpi.{k}") for k in d.KPIS]
@@ -419,59 +425,9 @@ def _targets_form(request: Request, ctx: Any, actor: Actor, *, saved: int | None
                   status_code=status_code, values=values or {})
 
 
-def target_kpis(conn: Connection) -> tuple[str, ...]:
-    """What a target may be set for: the built-in KPIs and each defined composite index."""
-    return TARGET_KPIS + tuple(d.INDEX_KPI + x.code for x in index_store.load(conn))
-
-
 def target_choices(conn: Connection, tr: Translator) -> list[tuple[str, str]]:
     names = {d.INDEX_KPI + x.code: x.name(tr.locale) for x in index_store.load(conn)}
-    return [(k, names.get(k) or tr(f"kpi.{k}")) for k in target_kpis(conn)]
-
-
-@dataclass(frozen=True)
-class TargetInput:
-    kpi: str
-    unit_code: str
-    period_start: str
-    period_end: str
-    target: str
-
-
-def check_target(conn: Connection, actor: Actor, row: TargetInput, where: str,
-                 kpis: Sequence[str] | None = None) -> dict[str, Any]:
-    """A target row checked against the KPIs (`kpis`: target_kpis, read once per import), units
-    the actor manages and the dates; errors name the field (and the line of an import)."""
-    kpis, kpi = kpis if kpis is not None else target_kpis(conn), row.kpi.strip()
-    if kpi not in kpis:
-        raise InvalidInput(f'"{kpi}" is not a KPI ({", ".join(kpis)})', where=f"{where}kpi")
-    unit_id = unit_among(conn, actor.scope.visibility(Permission.MANAGE_SURVEYS).unit_ids,
-                         row.unit_code.strip(), where=f"{where}unit")
-    start = _date(row.period_start.strip(), f"{where}period_start")
-    end = _date(row.period_end.strip(), f"{where}period_end")
-    if end < start:
-        raise InvalidInput("the period ends before it starts", where=f"{where}period_end")
-    try:
-        value = float(row.target)
-    except ValueError:
-        raise InvalidInput(f'"{row.target}" is not a number', where=f"{where}target") from None
-    bounds = {"nps": (-100, 100), "csat": (1, 5), "csat_top2": (0, 100), "ces": (1, 7)}
-    low, high = bounds.get(kpi, (0, 100))  # a composite index lies on 0-100
-    if not low <= value <= high:
-        raise InvalidInput(f"a {kpi} target lies from {low} to {high}", where=f"{where}target")
-    return {"kpi": kpi, "unit_id": unit_id, "period_start": start, "period_end": end,
-            "target": value}
-
-
-def save_target(conn: Connection, values: dict[str, Any]) -> None:
-    k = t.kpi_target
-    updated = conn.execute(k.update().where(
-        k.c.kpi == values["kpi"], k.c.unit_id == values["unit_id"],
-        k.c.period_start == values["period_start"]).values(
-        period_end=values["period_end"], target=values["target"]))
-    if updated.rowcount == 0:
-        conn.execute(k.insert().values(**values))
-
+    return [(k, names.get(k) or tr(f"kpi.{k}")) for k in targets.target_kpis(conn)]
 
 
 @router.post("/dashboard/targets")
@@ -479,17 +435,24 @@ def targets_save(request: Request, ctx: ContextDep, actor: PageActor,
                  kpi: Annotated[str, Form()], unit: Annotated[str, Form()],
                  period_start: Annotated[str, Form()], period_end: Annotated[str, Form()],
                  target: Annotated[str, Form()]) -> Response:
-    actor.require(Permission.MANAGE_SURVEYS)
     try:
-        with ctx.db.write() as conn:
-            save_target(conn, check_target(conn, actor, TargetInput(
-                kpi, unit, period_start, period_end, target), ""))
-    except (InvalidInput, Forbidden, NotFound) as exc:
-        return _targets_form(request, ctx, actor, errors=[f"{exc.where}: {exc.message}"],
-                             status_code=exc.status, values={
-                                 "kpi": kpi, "unit": unit, "period_start": period_start,
-                                 "period_end": period_end, "target": target})
+        targets.do_save_targets(ctx, actor, [targets.TargetInput(
+            kpi, unit, period_start, period_end, target)])
+    except targets.RowErrors as exc:
+        return _targets_form(request, ctx, actor, errors=exc.errors, status_code=exc.status,
+                             values={"kpi": kpi, "unit": unit, "period_start": period_start,
+                                     "period_end": period_end, "target": target})
     return RedirectResponse("/dashboard/targets?saved=1", status_code=303)
+
+
+def read_csv_upload(file: UploadFile) -> csv.DictReader[str]:
+    """An uploaded CSV (UTF-8, with or without BOM; else GB 18030) as rows by header."""
+    raw = file.file.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("gb18030", errors="replace")
+    return csv.DictReader(io.StringIO(text))
 
 
 @router.post("/dashboard/targets/import")
@@ -497,33 +460,18 @@ def targets_import(request: Request, ctx: ContextDep, actor: PageActor,
                    file: Annotated[UploadFile, File()]) -> Response:
     """CSV with a header: kpi, unit, period_start, period_end, target. All rows or none."""
     actor.require(Permission.MANAGE_SURVEYS)
-    raw = file.file.read()
-    errors: list[str] = []
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("gbk", errors="replace")
-    reader = csv.DictReader(io.StringIO(text))
+    reader = read_csv_upload(file)
     needed = {"kpi", "unit", "period_start", "period_end", "target"}
-    missing = needed - set(reader.fieldnames or [])
+    missing = needed - {(name or "").strip() for name in reader.fieldnames or []}
     if missing:
-        errors.append(f"line 1: missing columns {', '.join(sorted(missing))}")
-        return _targets_form(request, ctx, actor, errors=errors, status_code=422)
-    count = 0
-    with ctx.db.write() as conn:
-        checked, kpis = [], target_kpis(conn)
-        for line, row in enumerate(reader, start=2):
-            try:
-                checked.append(check_target(conn, actor, TargetInput(
-                    (row["kpi"] or "").strip(), row["unit"] or "", row["period_start"] or "",
-                    row["period_end"] or "", (row["target"] or "").strip()), f"line {line}: ",
-                    kpis))
-            except (InvalidInput, Forbidden, NotFound) as exc:
-                errors.append(f"{exc.where}: {exc.message}")
-        if not errors:
-            for values in checked:
-                save_target(conn, values)
-            count = len(checked)
-    if errors:
-        return _targets_form(request, ctx, actor, errors=errors, status_code=422)
+        return _targets_form(request, ctx, actor, status_code=422,
+                             errors=[f"line 1: missing columns {', '.join(sorted(missing))}"])
+    rows = [{(k or "").strip(): v or "" for k, v in row.items() if isinstance(v, str)}
+            for row in reader]
+    try:
+        count = targets.do_save_targets(ctx, actor, [targets.TargetInput(
+            r["kpi"], r["unit"], r["period_start"], r["period_end"], r["target"])
+            for r in rows], numbered=True)
+    except targets.RowErrors as exc:
+        return _targets_form(request, ctx, actor, errors=exc.errors, status_code=422)
     return RedirectResponse(f"/dashboard/targets?saved={count}", status_code=303)

@@ -9,10 +9,8 @@ figure honours the user's unit scope (analytics/drivers_view, staff_view, compet
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -29,9 +27,10 @@ from tiyan.analytics.cube import sums, total_by_item
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.metrics import Estimate
 from tiyan.domain.surveys import parse_definition
-from tiyan.errors import Forbidden, InvalidInput, NotFound
+from tiyan.errors import InvalidInput
+from tiyan.services import targets
 from tiyan.store import tables as t
-from tiyan.store.scoped_refs import unit_among, unit_depths
+from tiyan.store.scoped_refs import unit_depths
 from tiyan.store.surveys import visible_surveys
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.i18n import Translator
@@ -205,9 +204,7 @@ def export_staff(fmt: str, request: Request, ctx: ContextDep, actor: PageActor) 
 
 # --- competitor gaps ------------------------------------------------------------------------
 
-BENCH_KPIS = ("nps", "csat", "csat_top2", "ces")
-BOUNDS = {"nps": (-100.0, 100.0), "csat": (1.0, 5.0), "csat_top2": (0.0, 100.0),
-          "ces": (1.0, 7.0)}
+BENCH_KPIS = targets.BENCH_KPIS  # checked and saved in services/targets
 
 
 @dataclass(frozen=True)
@@ -283,63 +280,19 @@ def _managed_units(conn: Connection, actor: Actor) -> list[tuple[str, str, str]]
         sa.select(u.c.code, u.c.name_zh, u.c.name_en).where(u.c.id.in_(ids)).order_by(u.c.id))]
 
 
-def check_benchmark(conn: Connection, actor: Actor, row: dict[str, str],
-                    where: str) -> dict[str, Any]:
-    """A benchmark row checked; errors name the field (and the line of an import)."""
-    kpi = (row.get("kpi") or "").strip()
-    if kpi not in BENCH_KPIS:
-        raise InvalidInput(f'"{kpi}" is not a KPI ({", ".join(BENCH_KPIS)})',
-                           where=f"{where}kpi")
-    competitor = (row.get("competitor") or "").strip()
-    if not competitor or len(competitor) > 200:
-        raise InvalidInput("name the competitor (at most 200 characters)",
-                           where=f"{where}competitor")
-    code = (row.get("unit") or "").strip()
-    unit_id = unit_among(conn, actor.scope.visibility(Permission.MANAGE_SURVEYS).unit_ids,
-                         code, where=f"{where}unit")
-    start = pages._date((row.get("period_start") or "").strip(), f"{where}period_start")
-    end = pages._date((row.get("period_end") or "").strip(), f"{where}period_end")
-    if end < start:
-        raise InvalidInput("the period ends before it starts", where=f"{where}period_end")
-    text = (row.get("value") or "").strip()
-    try:
-        value = float(text)
-    except ValueError:
-        raise InvalidInput(f'"{text}" is not a number', where=f"{where}value") from None
-    low, high = BOUNDS[kpi]
-    if not low <= value <= high:
-        raise InvalidInput(f"a {kpi} value lies from {low:g} to {high:g}",
-                           where=f"{where}value")
-    source = (row.get("source") or "").strip()[:200] or None
-    return {"kpi": kpi, "competitor": competitor, "unit_id": unit_id, "period_start": start,
-            "period_end": end, "value": value, "source": source}
-
-
-def save_benchmark(conn: Connection, values: dict[str, Any]) -> None:
-    b = t.competitor_benchmark
-    updated = conn.execute(b.update().where(
-        b.c.kpi == values["kpi"], b.c.competitor == values["competitor"],
-        b.c.unit_id == values["unit_id"], b.c.period_start == values["period_start"]).values(
-        period_end=values["period_end"], value=values["value"], source=values["source"]))
-    if updated.rowcount == 0:
-        conn.execute(b.insert().values(**values))
-
-
 @router.post("/dashboard/competitors")
 def competitors_save(request: Request, ctx: ContextDep, actor: PageActor,
                      kpi: Annotated[str, Form()] = "", competitor: Annotated[str, Form()] = "",
                      unit: Annotated[str, Form()] = "", period_start: Annotated[str, Form()] = "",
                      period_end: Annotated[str, Form()] = "", value: Annotated[str, Form()] = "",
                      source: Annotated[str, Form()] = "") -> Response:
-    actor.require(Permission.MANAGE_SURVEYS)
     values = {"kpi": kpi, "competitor": competitor, "unit": unit, "period_start": period_start,
               "period_end": period_end, "value": value, "source": source}
     try:
-        with ctx.db.write() as conn:
-            save_benchmark(conn, check_benchmark(conn, actor, values, ""))
-    except (InvalidInput, Forbidden, NotFound) as exc:
-        return _competitors(request, ctx, actor, errors=[f"{exc.where}: {exc.message}"],
-                            status_code=exc.status, values=values)
+        targets.do_save_benchmarks(ctx, actor, [values])
+    except targets.RowErrors as exc:
+        return _competitors(request, ctx, actor, errors=exc.errors, status_code=exc.status,
+                            values=values)
     return RedirectResponse("/dashboard/competitors?saved=1", status_code=303)
 
 
@@ -349,34 +302,19 @@ def competitors_import(request: Request, ctx: ContextDep, actor: PageActor,
     """CSV with a header: kpi, competitor, unit, period_start, period_end, value[, source].
     All rows or none; each error names its line and column."""
     actor.require(Permission.MANAGE_SURVEYS)
-    raw = file.file.read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("gbk", errors="replace")
-    reader = csv.DictReader(io.StringIO(text))
+    reader = pages.read_csv_upload(file)
     needed = {"kpi", "competitor", "unit", "period_start", "period_end", "value"}
     missing = needed - {(name or "").strip() for name in reader.fieldnames or []}
     if missing:
         return _competitors(request, ctx, actor, errors=[
             f"line 1: missing columns {', '.join(sorted(missing))}"], status_code=422)
-    errors: list[str] = []
-    with ctx.db.write() as conn:
-        checked = []
-        for line, row in enumerate(reader, start=2):
-            clean = {(k or "").strip(): v or "" for k, v in row.items() if isinstance(v, str)}
-            try:
-                checked.append(check_benchmark(conn, actor, clean, f"line {line}: "))
-            except (InvalidInput, Forbidden, NotFound) as exc:
-                errors.append(f"{exc.where}: {exc.message}")
-        if not errors and not checked:
-            errors.append("line 2: the file has no rows")
-        if not errors:
-            for values in checked:
-                save_benchmark(conn, values)
-    if errors:
-        return _competitors(request, ctx, actor, errors=errors, status_code=422)
-    return RedirectResponse(f"/dashboard/competitors?saved={len(checked)}", status_code=303)
+    rows = [{(k or "").strip(): v or "" for k, v in row.items() if isinstance(v, str)}
+            for row in reader]
+    try:
+        count = targets.do_save_benchmarks(ctx, actor, rows, numbered=True)
+    except targets.RowErrors as exc:
+        return _competitors(request, ctx, actor, errors=exc.errors, status_code=422)
+    return RedirectResponse(f"/dashboard/competitors?saved={count}", status_code=303)
 
 
 def competitors_table(t_: Translator, gaps: Sequence[Gap]) -> tuple[list[str], list[list[Any]]]:

@@ -8,13 +8,16 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from tiyan.errors import TiyanError
 from tiyan.feedback_cli import app as feedback_app
 from tiyan.text.cli import app as text_app
+
+if TYPE_CHECKING:
+    from tiyan.context import Context
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="tiyan (体验): customer experience management.")
@@ -76,29 +79,66 @@ def serve(
 def worker(
     db: DbOption = None,
     once: Annotated[bool, typer.Option(help="Run what is due now, then exit.")] = False,
+    lanes: Annotated[str | None, typer.Option(
+        help="Lanes to run, comma-separated: realtime, bulk (default: TIYAN_WORKER_LANES).",
+    )] = None,
 ) -> None:
-    """Run background work (sending, reminders, webhooks) outside the web app.
+    """Run background work (sending, reminders, webhooks, imports) outside the web app.
 
-    Start the app with TIYAN_WORKER_IN_APP=false when a separate worker runs.
+    Each lane runs on a thread of its own. SIGTERM or Ctrl-C drains: no more claims, the running
+    jobs finish (up to TIYAN_WORKER_DRAIN_SECONDS), claimed ones not started go back to the
+    queue; a second signal stops at once. Start the app with TIYAN_WORKER_IN_APP=false when a
+    separate worker runs.
     """
-    import time
-
     from tiyan.context import open_context
-    from tiyan.services.jobs import job_counts, run_due, run_until_idle, schedule_periodic
+    from tiyan.domain.jobs import parse_lanes
+    from tiyan.services.jobs import job_counts, run_until_idle, schedule_periodic
 
     ctx = open_context(db)
-    schedule_periodic(ctx)
+    chosen = parse_lanes(lanes if lanes is not None else ctx.settings.worker_lanes)
     if once:
-        ran = run_until_idle(ctx)
+        schedule_periodic(ctx)
+        ran = run_until_idle(ctx, lanes=chosen)
         typer.echo(f"ran {ran} jobs; queue now: {job_counts(ctx)}")
         return
-    typer.echo(f"tiyan worker on {ctx.db.safe_url}; Ctrl-C stops it")
-    try:
-        while True:
-            if run_due(ctx) == 0:
-                time.sleep(ctx.settings.worker_poll_seconds)
-    except KeyboardInterrupt:
-        typer.echo("worker stopped")
+    _serve_jobs(ctx, chosen)
+
+
+def _serve_jobs(ctx: Context, lanes: tuple[str, ...]) -> None:
+    """Run a worker until SIGTERM/SIGINT, then drain it and return (exit status 0)."""
+    import signal
+    import threading
+
+    from tiyan.services.jobs import Worker
+
+    stopping, hurry = threading.Event(), threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        (hurry if stopping.is_set() else stopping).set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    runner = Worker(ctx, ctx.settings.worker_poll_seconds, "worker", lanes=lanes)
+    runner.start()
+    typer.echo(f"tiyan worker {runner.name} on {ctx.db.safe_url}, lanes {', '.join(lanes)}; "
+               "Ctrl-C or SIGTERM stops it", err=True)
+    while not stopping.wait(0.5):
+        pass
+    typer.echo("worker draining: no more claims; waiting for the running jobs", err=True)
+    runner.request_stop()
+    waited = 0.0
+    drained = False
+    while not hurry.is_set() and waited < ctx.settings.worker_drain_seconds:
+        drained = runner.stop(timeout=min(0.5, ctx.settings.worker_drain_seconds - waited))
+        if drained:
+            break
+        waited += 0.5
+    if drained:
+        typer.echo("worker stopped: every job it held finished or went back to the queue",
+                   err=True)
+    else:
+        typer.echo("worker stopped before its running jobs finished; they are run again once "
+                   f"their lease ({ctx.settings.job_lease_seconds:g} s) runs out", err=True)
 
 
 @db_app.command("upgrade")

@@ -64,6 +64,29 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(
         default=1.0, gt=0, description="How often the background worker looks for due work."
     )
+    worker_lanes: str = Field(
+        default="realtime,bulk",
+        description="Lanes of background work the in-app worker runs, comma-separated: "
+                    "`realtime` (alerts, cases, notifications, invitations, webhooks) and `bulk` "
+                    "(imports, churn refresh, retention, monthly reports); each lane has a "
+                    "thread of its own, so bulk work never holds up real-time work. "
+                    "`tiyan worker --lanes` chooses them for a separate worker.",
+    )
+    job_lease_seconds: float = Field(
+        default=30.0, ge=2, le=3600,
+        description="How long a claimed background job stays its worker's without a sign of "
+                    "life: the worker renews the lease every third of it while the job runs, "
+                    "and a job whose lease ran out (its worker died) is run again by another.",
+    )
+    worker_drain_seconds: float = Field(
+        default=60.0, ge=0, description="On SIGTERM or Ctrl-C a worker stops claiming and waits "
+                                        "this long for the jobs it is running to finish; jobs "
+                                        "it claimed but had not started go back to the queue.",
+    )
+    job_stuck_minutes: int = Field(
+        default=15, ge=1, description="A due job still waiting after this many minutes shows "
+                                      "as stuck on the administrators' jobs page.",
+    )
 
     text_industry: str = Field(
         default="",
@@ -232,6 +255,17 @@ class Settings(BaseSettings):
                 raise ValueError(f"{part.strip()!r} is not an address or CIDR such as "
                                  "10.0.0.0/8") from None
         return value
+
+    @field_validator("worker_lanes")
+    @classmethod
+    def _known_lanes(cls, value: str) -> str:
+        from tiyan.domain.jobs import parse_lanes
+        from tiyan.errors import InvalidInput
+
+        try:
+            return ",".join(parse_lanes(value))
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
 
     @field_validator("phone_region")
     @classmethod

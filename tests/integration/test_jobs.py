@@ -57,16 +57,77 @@ def test_a_failing_job_is_retried_with_back_off_then_given_up(ctx):
     assert final.status == "failed" and final.attempts == jobs.MAX_ATTEMPTS
 
 
-def test_a_job_left_running_by_a_dead_worker_is_claimed_again(ctx):
+def test_a_job_left_running_by_a_dead_worker_is_claimed_again_after_its_lease(ctx):
     CALLS.clear()
+    lease = dt.timedelta(seconds=ctx.settings.job_lease_seconds)
     with ctx.db.write() as conn:
         job_id = jobs.enqueue(conn, "test.record", {"n": 3}, run_at=ctx.now())
         conn.execute(t.job.update().where(t.job.c.id == job_id).values(
-            status="running", locked_by="dead", locked_at=ctx.now(), attempts=1))
+            status="running", locked_by="dead", locked_at=ctx.now(), attempts=1,
+            lease_until=ctx.now() + lease))
     assert jobs.run_due(ctx) == 0
-    ctx.clock.advance(minutes=11)
+    ctx.clock.advance(seconds=lease.total_seconds() + 1)
     assert jobs.run_due(ctx) == 1
     assert CALLS == [{"n": 3}] and _job(ctx, job_id).status == "done"
+
+
+def test_a_job_whose_lease_is_renewed_is_not_claimed_however_long_it_runs(ctx):
+    with ctx.db.write() as conn:
+        job_id = jobs.enqueue(conn, "test.record", {"n": 4}, run_at=ctx.now())
+    held = jobs._claim(ctx, "alive", 10)
+    assert [job.id for job in held] == [job_id]
+    leases = jobs.Leases(ctx, "alive")
+    leases.hold(held)
+    for _ in range(40):  # 40 leases' time, renewed as the heartbeat would
+        ctx.clock.advance(seconds=ctx.settings.job_lease_seconds * 0.9)
+        assert leases.renew() == 1
+        assert jobs.run_due(ctx) == 0
+    assert jobs.run_job(ctx, held[0]) and _job(ctx, job_id).status == "done"
+
+
+def test_a_worker_that_lost_its_lease_does_not_record_an_end(ctx):
+    with ctx.db.write() as conn:
+        job_id = jobs.enqueue(conn, "test.fail", {}, run_at=ctx.now())
+    (slow,) = jobs._claim(ctx, "slow", 10)
+    ctx.clock.advance(seconds=ctx.settings.job_lease_seconds + 1)
+    (taker,) = jobs._claim(ctx, "taker", 10)
+    assert taker.id == slow.id == job_id and taker.attempts == 2
+    jobs.run_job(ctx, slow)  # fails, but its claim was taken over: nothing recorded
+    row = _job(ctx, job_id)
+    assert row.status == "running" and row.locked_by == "taker" and row.last_error is None
+
+
+def test_the_realtime_lane_is_claimed_first_and_lanes_apart(ctx):
+    with ctx.db.write() as conn:
+        bulk = jobs.enqueue(conn, "test.record", {"n": 5}, run_at=ctx.now() - dt.timedelta(
+            minutes=5), lane=jobs.BULK)
+        live = jobs.enqueue(conn, "test.record", {"n": 6}, run_at=ctx.now())
+    assert [job.id for job in jobs._claim(ctx, "w", 1)] == [live]
+    assert jobs._claim(ctx, "w", 5, (jobs.REALTIME,)) == []
+    assert [job.id for job in jobs._claim(ctx, "w", 5, (jobs.BULK,))] == [bulk]
+
+
+def test_a_unique_key_keeps_one_live_row_and_frees_when_the_job_ends(ctx):
+    with ctx.db.write() as conn:
+        first = jobs.enqueue(conn, "test.record", {"n": 7}, run_at=ctx.now(), unique_key="k")
+        again = jobs.enqueue(conn, "test.record", {"n": 8}, run_at=ctx.now(), unique_key="k")
+    assert first is not None and again is None
+    jobs.run_until_idle(ctx)
+    assert _job(ctx, first).status == "done" and _job(ctx, first).unique_key is None
+    with ctx.db.write() as conn:
+        assert jobs.enqueue(conn, "test.record", {"n": 9}, run_at=ctx.now(),
+                            unique_key="k") is not None
+
+
+def test_the_backlog_counts_due_work_per_lane(ctx):
+    with ctx.db.write() as conn:
+        jobs.enqueue(conn, "test.record", {}, run_at=ctx.now() - dt.timedelta(seconds=90),
+                     lane=jobs.BULK)
+        jobs.enqueue(conn, "test.record", {}, run_at=ctx.now() + dt.timedelta(hours=1))
+    backlog = jobs.job_backlog(ctx)
+    assert set(backlog) == {jobs.REALTIME, jobs.BULK}
+    assert (backlog[jobs.BULK].due, backlog[jobs.BULK].oldest_due_seconds) == (1, 90.0)
+    assert (backlog[jobs.REALTIME].due, backlog[jobs.REALTIME].oldest_due_seconds) == (0, 0.0)
 
 
 def test_an_unknown_job_kind_fails_with_a_reason(ctx):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
-from tiyan.services.jobs import enqueue, enqueue_many, job_handler
+from tiyan.services.jobs import BULK, enqueue, enqueue_many, job_handler
 
 if TYPE_CHECKING:
     from tiyan.context import Context
@@ -59,14 +59,16 @@ def fan_out(ctx: Context, payload: dict[str, Any]) -> None:
 
 def after_feedback_stored(conn: Connection, batch_id: int, response_ids: Sequence[int],
                           now: dt.datetime) -> None:
-    """Feedback records of an import batch were stored: analyse their texts, tell the webhooks."""
+    """Feedback records of an import batch were stored: fold them, analyse their texts, tell
+    the webhooks; in the bulk lane, so a big import leaves live responses' work alone."""
     ids = [int(i) for i in response_ids]
     if not ids:
         return
     for start in range(0, len(ids), TEXT_JOB_SIZE):
         enqueue(conn, AGGREGATES_FOLD, {"response_ids": ids[start:start + TEXT_JOB_SIZE]},
-                run_at=now)
+                run_at=now, lane=BULK)
         enqueue(conn, TEXT_ANALYZE, {"response_ids": ids[start:start + TEXT_JOB_SIZE]},
-                run_at=now)
+                run_at=now, lane=BULK)
     enqueue(conn, WEBHOOK_EMIT, {"event": FEEDBACK_IMPORTED, "batch_id": batch_id,
-                                 "response_ids": ids, "at": now.isoformat()}, run_at=now)
+                                 "response_ids": ids, "at": now.isoformat()}, run_at=now,
+            lane=BULK)

@@ -191,21 +191,18 @@ def stored_edges(conn: sa.Connection) -> RfmEdges:
 
 
 def schedule_refresh(conn: sa.Connection, now: dt.datetime) -> None:
-    """Queue the weekly refresh unless one is already waiting."""
-    waiting = conn.execute(sa.select(t.job.c.id).where(
-        t.job.c.kind == REFRESH_JOB, t.job.c.status.in_(("queued", "running"))).limit(1)).first()
-    if waiting is None:
-        jobs.enqueue(conn, REFRESH_JOB, {}, run_at=now + REFRESH_EVERY)
+    """Queue the weekly refresh unless one is already waiting (one row, whoever asks)."""
+    jobs.enqueue(conn, REFRESH_JOB, {}, run_at=now + REFRESH_EVERY, unique_key=REFRESH_JOB)
 
 
-@jobs.job_handler(REFRESH_JOB)
+@jobs.job_handler(REFRESH_JOB, lane=jobs.BULK)
 def refresh_job(ctx: Context, payload: dict[str, Any]) -> None:
-    """Weekly: segments from fresh RFM, then scores with the current model; queues the next."""
+    """Weekly: segments from fresh RFM, then scores with the current model; the same row then
+    waits for next week."""
     refresh_segments(ctx)
     if current_model_info(ctx) is not None:
         score(ctx)
-    with ctx.db.write() as conn:
-        jobs.enqueue(conn, REFRESH_JOB, {}, run_at=ctx.now() + REFRESH_EVERY)
+    raise jobs.RetryLater(ctx.now() + REFRESH_EVERY, "runs again next week")
 
 
 def latest_scores(conn: sa.Connection, customer_ids: Sequence[int]) -> dict[int, dict[str, Any]]:

@@ -36,10 +36,9 @@ from tiyan.services.feedback_import import (
     do_import_feedback,
     import_rules,
 )
-from tiyan.services.jobs import RetryLater, enqueue, job_handler
+from tiyan.services.jobs import BULK, RetryLater, enqueue, job_handler
 from tiyan.services.table_files import open_table_file
 from tiyan.store import feedback as store
-from tiyan.store import tables as t
 
 IMPORT_JOB = "feedback.import"
 CLEANUP_JOB = "feedback.uploads_cleanup"
@@ -78,7 +77,7 @@ def queue_import_feedback(ctx: Context, actor: Actor | None, req: ImportRequest)
     return report
 
 
-@job_handler(IMPORT_JOB)
+@job_handler(IMPORT_JOB, lane=BULK)
 def import_job(ctx: Context, payload: dict[str, Any]) -> None:
     from tiyan.store.scoped import load_actor
 
@@ -120,11 +119,8 @@ def _remove_upload(path: Path) -> None:
 
 
 def ensure_cleanup(conn: sa.Connection, now: dt.datetime) -> None:
-    """Make sure the periodic clean-up of old uploads is scheduled."""
-    pending = conn.execute(sa.select(t.job.c.id).where(
-        t.job.c.kind == CLEANUP_JOB, t.job.c.status.in_(("queued", "running")))).first()
-    if pending is None:
-        enqueue(conn, CLEANUP_JOB, {}, run_at=now + CLEANUP_EVERY)
+    """Make sure the periodic clean-up of old uploads is scheduled (one row, whoever asks)."""
+    enqueue(conn, CLEANUP_JOB, {}, run_at=now + CLEANUP_EVERY, unique_key=CLEANUP_JOB)
 
 
 def remove_stale_uploads(now: dt.datetime, folder: Path = UPLOADS) -> list[str]:
@@ -142,7 +138,7 @@ def remove_stale_uploads(now: dt.datetime, folder: Path = UPLOADS) -> list[str]:
     return removed
 
 
-@job_handler(CLEANUP_JOB)
+@job_handler(CLEANUP_JOB, lane=BULK)
 def cleanup_job(ctx: Context, payload: dict[str, Any]) -> None:
     remove_stale_uploads(ctx.now())
     raise RetryLater(ctx.now() + CLEANUP_EVERY, "runs again later")

@@ -2,30 +2,40 @@
 
 A use case enqueues a job in the same transaction as the change that causes it (so a job exists
 exactly when its change was committed); a worker claims due jobs, runs their handler, and either
-marks them done or schedules a retry with exponential back-off. A job whose worker died while
-running it is claimed again once its lock is older than `STALE_LOCK`.
+marks them done or schedules a retry with exponential back-off.
 
-    @job_handler("email.send")
+Every job kind belongs to a lane (domain/jobs.py: `realtime` or `bulk`); a worker runs each of
+its lanes on a thread of its own, so a long import never holds up an alert. A claimed job carries
+a lease (`lease_until`, TIYAN_JOB_LEASE_SECONDS) that the worker's heartbeat renews while the job
+runs; a job whose lease ran out (its worker died) is claimable again, and a job that runs longer
+than a lease on a live worker is never run twice. A job's end is recorded only by the claim
+that still holds it (its worker and attempt number), so a worker that lost its lease cannot
+overwrite the outcome of the one that took the job over.
+
+    @job_handler("email.send")                     # lane=BULK for work that may take minutes
     def send_email(ctx: Context, payload: dict[str, Any]) -> None: ...
 
     enqueue(conn, "email.send", {"invitation_id": 7}, run_at=now)
-    run_due(ctx)            # or: start_worker(ctx) inside the app
+    run_due(ctx)            # or: Worker(ctx).start() inside the app, `tiyan worker` outside
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import os
+import secrets
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from tiyan.context import Context
+from tiyan.domain.jobs import BULK, LANES, REALTIME
 from tiyan.store import tables as t
 from tiyan.store.driver_insert import driver_insert, insert_rows
 
@@ -35,9 +45,12 @@ JobHandler = Callable[[Context, dict[str, Any]], None]
 
 MAX_ATTEMPTS = 8
 FIRST_RETRY = dt.timedelta(seconds=30)
-STALE_LOCK = dt.timedelta(minutes=10)
+CLAIM_LIMIT = {REALTIME: 20, BULK: 2}  # jobs a lane's thread takes at a time
 
 _HANDLERS: dict[str, JobHandler] = {}
+_LANE_OF: dict[str, str] = {}
+_RUNNING_LANE: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_lane",
+                                                                          default=None)
 
 # Modules whose @job_handler functions a worker needs; each capability adds its own here.
 HANDLER_MODULES: tuple[str, ...] = (
@@ -55,23 +68,37 @@ HANDLER_MODULES: tuple[str, ...] = (
     "tiyan.services.retention",
 )
 
+__all__ = ["BULK", "LANES", "REALTIME", "ClaimedJob", "LaneBacklog", "RetryLater", "Worker",
+           "enqueue", "enqueue_many", "job_backlog", "job_counts", "job_handler", "lane_of",
+           "periodic", "run_due", "run_until_idle", "schedule_periodic"]
+
 
 class RetryLater(Exception):  # noqa: N818 - it is an instruction, not an error
-    """Raised by a handler that wants to run again at a given time without counting a failure."""
+    """Raised by a handler that wants to run again at a given time without counting a failure
+    (a periodic job re-queues itself this way, keeping its row and unique key)."""
 
     def __init__(self, at: dt.datetime, reason: str = "") -> None:
         super().__init__(reason)
         self.at = at
 
 
-def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
-    """Register the function that runs jobs of `kind`."""
+def job_handler(kind: str, *, lane: str = REALTIME) -> Callable[[JobHandler], JobHandler]:
+    """Register the function that runs jobs of `kind`, and the lane they are queued in."""
+    if lane not in LANES:
+        raise ValueError(f"unknown lane {lane!r}")
 
     def register(func: JobHandler) -> JobHandler:
         _HANDLERS[kind] = func
+        _LANE_OF[kind] = lane
         return func
 
     return register
+
+
+def lane_of(kind: str) -> str:
+    """The lane of a job kind (real-time unless its handler says otherwise); a job queued by a
+    bulk job is bulk work too (an import's alerts do not crowd out a live response's)."""
+    return BULK if _RUNNING_LANE.get() == BULK else _LANE_OF.get(kind, REALTIME)
 
 
 PeriodicStart = Callable[[sa.Connection, Context], None]
@@ -79,8 +106,9 @@ _PERIODIC: list[PeriodicStart] = []
 
 
 def periodic(func: PeriodicStart) -> PeriodicStart:
-    """Register a function that queues a periodic job when it is due and not queued yet; a
-    worker runs them all when it starts (`schedule_periodic`)."""
+    """Register a function that queues a periodic job when it is due; a worker runs them all
+    when it starts (`schedule_periodic`). They enqueue with `unique_key=` the kind, so two
+    processes starting at once make one row."""
     _PERIODIC.append(func)
     return func
 
@@ -102,24 +130,37 @@ def load_handlers() -> None:
 
 
 def enqueue(conn: sa.Connection, kind: str, payload: dict[str, Any], *,
-            run_at: dt.datetime) -> int:
-    """Add a job to the queue, inside the caller's transaction."""
-    result = conn.execute(t.job.insert().values(
-        kind=kind, payload=payload, status="queued", run_at=run_at, attempts=0,
-        created_at=run_at,
-    ))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+            run_at: dt.datetime, lane: str | None = None,
+            unique_key: str | None = None) -> int | None:
+    """Add a job to the queue, inside the caller's transaction; its id. With `unique_key`,
+    nothing is added (None) while a queued or running job holds that key."""
+    values = {"kind": kind, "payload": payload, "status": "queued", "run_at": run_at,
+              "attempts": 0, "created_at": run_at, "lane": lane or lane_of(kind),
+              "unique_key": unique_key}
+    if unique_key is None:
+        result = conn.execute(t.job.insert().values(**values))
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+    insert: Any
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    added = conn.execute(insert(t.job).values(**values)
+                         .on_conflict_do_nothing(index_elements=["unique_key"])
+                         .returning(t.job.c.id)).first()
+    return None if added is None else int(added.id)
 
 
-_JOB_COLUMNS = ("kind", "payload", "status", "run_at", "attempts", "created_at")
+_JOB_COLUMNS = ("kind", "payload", "status", "run_at", "attempts", "created_at", "lane")
 
 
 def enqueue_many(conn: sa.Connection, jobs: list[tuple[str, dict[str, Any]]], *,
-                 run_at: dt.datetime) -> None:
+                 run_at: dt.datetime, lane: str | None = None) -> None:
     """Add several jobs in one statement (the cheap way on a hot write path)."""
     if jobs:
         spec = driver_insert(conn.dialect, t.job, _JOB_COLUMNS)
-        insert_rows(conn, spec, [spec.row((kind, payload, "queued", run_at, 0, run_at))
+        insert_rows(conn, spec, [spec.row((kind, payload, "queued", run_at, 0, run_at,
+                                           lane or lane_of(kind)))
                                  for kind, payload in jobs])
 
 
@@ -129,6 +170,8 @@ class ClaimedJob:
     kind: str
     payload: dict[str, Any]
     attempts: int
+    worker: str = ""  # who claimed it; with `attempts`, the claim that may record its end
+    lane: str = REALTIME
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
@@ -136,33 +179,73 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), dt.timedelta(hours=6))
 
 
-def _claim(ctx: Context, worker: str, limit: int) -> list[ClaimedJob]:
-    """Take up to `limit` due jobs for `worker` in one UPDATE … RETURNING, whose subquery picks
-    the jobs: the statement is atomic on SQLite too (it holds the database's write lock from
-    the pick to the change), so two processes never take the same job; on PostgreSQL the pick
-    skips rows another worker has locked (FOR UPDATE SKIP LOCKED)."""
+def lease(ctx: Context) -> dt.timedelta:
+    return dt.timedelta(seconds=ctx.settings.job_lease_seconds)
+
+
+def _due(now: dt.datetime) -> sa.ColumnElement[bool]:
+    """Queued and due, or running on a lease that ran out (its worker stopped renewing it)."""
+    return sa.or_(sa.and_(t.job.c.status == "queued", t.job.c.run_at <= now),
+                  sa.and_(t.job.c.status == "running", t.job.c.lease_until < now))
+
+
+def _claim(ctx: Context, worker: str, limit: int,
+           lanes: Sequence[str] = LANES) -> list[ClaimedJob]:
+    """Take up to `limit` due jobs of `lanes` (real-time ones first) for `worker` in one
+    UPDATE … RETURNING, whose subquery picks the jobs: the statement is atomic on SQLite too
+    (it holds the database's write lock from the pick to the change), so two processes never
+    take the same job; on PostgreSQL the pick skips rows another worker has locked (FOR UPDATE
+    SKIP LOCKED). Each claim counts an attempt and starts a lease."""
     now = ctx.now()
-    due = sa.or_(
-        sa.and_(t.job.c.status == "queued", t.job.c.run_at <= now),
-        sa.and_(t.job.c.status == "running", t.job.c.locked_at < now - STALE_LOCK),
-    )
-    pick = sa.select(t.job.c.id).where(due).order_by(t.job.c.run_at, t.job.c.id).limit(limit)
+    first = sa.case((t.job.c.lane == REALTIME, 0), else_=1)
+    pick = (sa.select(t.job.c.id).where(_due(now), t.job.c.lane.in_(list(lanes)))
+            .order_by(first, t.job.c.run_at, t.job.c.id).limit(limit))
+    if len(lanes) == 1:
+        pick = pick.order_by(None).order_by(t.job.c.run_at, t.job.c.id)
     if not ctx.db.is_sqlite:
         pick = pick.with_for_update(skip_locked=True)
     claim = (t.job.update().where(t.job.c.id.in_(pick.scalar_subquery()))
              .values(status="running", locked_by=worker, locked_at=now,
-                     attempts=t.job.c.attempts + 1)
+                     lease_until=now + lease(ctx), attempts=t.job.c.attempts + 1)
              .returning(t.job.c.id, t.job.c.kind, t.job.c.payload, t.job.c.attempts,
-                        t.job.c.run_at))
+                        t.job.c.run_at, t.job.c.lane))
     with ctx.db.write() as conn:
-        rows = sorted(conn.execute(claim).all(), key=lambda row: (row.run_at, row.id))
-    return [ClaimedJob(row.id, row.kind, dict(row.payload), row.attempts) for row in rows]
+        rows = sorted(conn.execute(claim).all(),
+                      key=lambda row: (row.lane != REALTIME, row.run_at, row.id))
+    return [ClaimedJob(row.id, row.kind, dict(row.payload), row.attempts, worker, row.lane)
+            for row in rows]
 
 
-def _finish(ctx: Context, job: ClaimedJob, **values: Any) -> None:
+def _held(job: ClaimedJob) -> sa.ColumnElement[bool]:
+    """The job's row while this claim still holds it."""
+    return sa.and_(t.job.c.id == job.id, t.job.c.status == "running",
+                   t.job.c.locked_by == job.worker, t.job.c.attempts == job.attempts)
+
+
+def _finish(ctx: Context, job: ClaimedJob, **values: Any) -> bool:
+    """Record a job's end, if this claim still holds it; a job that ends keeps no unique key
+    (the next periodic run may be queued)."""
+    if values.get("status") in ("done", "failed"):
+        values["unique_key"] = None
     with ctx.db.write() as conn:
-        conn.execute(t.job.update().where(t.job.c.id == job.id).values(
-            locked_by=None, locked_at=None, **values))
+        changed = conn.execute(t.job.update().where(_held(job)).values(
+            locked_by=None, locked_at=None, lease_until=None, **values)).rowcount
+    if not changed:
+        log.warning("job %s (%s): its lease ran out and another worker took it over; this "
+                    "run's outcome (%s) is not recorded", job.id, job.kind, values.get("status"))
+    return bool(changed)
+
+
+def release(ctx: Context, jobs: Iterable[ClaimedJob]) -> int:
+    """Give claimed jobs that were not started back to the queue, due now (a draining worker);
+    the claim's attempt is not counted."""
+    count = 0
+    with ctx.db.write() as conn:
+        for job in jobs:
+            count += int(conn.execute(t.job.update().where(_held(job)).values(
+                status="queued", locked_by=None, locked_at=None, lease_until=None,
+                attempts=job.attempts - 1)).rowcount or 0)
+    return count
 
 
 def run_job(ctx: Context, job: ClaimedJob) -> bool:
@@ -171,6 +254,7 @@ def run_job(ctx: Context, job: ClaimedJob) -> bool:
     if handler is None:
         _finish(ctx, job, status="failed", last_error=f"no handler for job kind {job.kind!r}")
         return False
+    token = _RUNNING_LANE.set(job.lane)
     try:
         handler(ctx, job.payload)
     except RetryLater as later:
@@ -180,30 +264,128 @@ def run_job(ctx: Context, job: ClaimedJob) -> bool:
     except Exception as exc:  # noqa: BLE001 - a failing job must never stop the worker
         log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind, job.attempts, exc)
         if job.attempts >= MAX_ATTEMPTS:
-            _finish(ctx, job, status="failed", last_error=repr(exc)[:2000])
+            _finish(ctx, job, status="failed", last_error=_reason(exc))
         else:
             _finish(ctx, job, status="queued", run_at=ctx.now() + retry_delay(job.attempts),
-                    last_error=repr(exc)[:2000])
+                    last_error=_reason(exc))
         return False
+    finally:
+        _RUNNING_LANE.reset(token)
     _finish(ctx, job, status="done", last_error=None)
     return True
 
 
-def run_due(ctx: Context, *, worker: str | None = None, limit: int = 50) -> int:
-    """Claim and run the jobs that are due now; returns how many ran (done or not)."""
+def _reason(exc: Exception) -> str:
+    """What went wrong, for the jobs page: a tiyan error's message, else the exception."""
+    from tiyan.errors import TiyanError
+
+    if isinstance(exc, TiyanError):
+        return f"{exc.message} ({exc.where})"[:2000] if exc.where else exc.message[:2000]
+    return repr(exc)[:2000]
+
+
+class Leases:
+    """The jobs one worker holds, whose leases a heartbeat thread renews every third of a
+    lease until they end (`hold` / `drop`)."""
+
+    def __init__(self, ctx: Context, worker: str) -> None:
+        self._ctx = ctx
+        self._worker = worker
+        self._ids: set[int] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Leases:
+        self._thread = threading.Thread(target=self._beat, name="tiyan-lease", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5.0)
+
+    def hold(self, jobs: Iterable[ClaimedJob]) -> None:
+        with self._lock:
+            self._ids.update(job.id for job in jobs)
+
+    def drop(self, jobs: Iterable[ClaimedJob]) -> None:
+        with self._lock:
+            self._ids.difference_update(job.id for job in jobs)
+
+    def renew(self) -> int:
+        """Push the held jobs' leases one lease past now; how many were still ours."""
+        with self._lock:
+            ids = sorted(self._ids)
+        if not ids:
+            return 0
+        until = self._ctx.now() + lease(self._ctx)
+        with self._ctx.db.write() as conn:
+            return int(conn.execute(t.job.update().where(
+                t.job.c.id.in_(ids), t.job.c.status == "running",
+                t.job.c.locked_by == self._worker).values(lease_until=until)).rowcount or 0)
+
+    def _beat(self) -> None:
+        every = max(self._ctx.settings.job_lease_seconds / 3, 0.5)
+        while not self._stop.wait(every):
+            try:
+                self.renew()
+            except Exception:  # noqa: BLE001 - e.g. the database restarting; try again
+                log.exception("background worker: could not renew the leases of its jobs")
+
+
+def worker_name(prefix: str = "worker") -> str:
+    """Unique for this claimer: host, process and a random part (a restarted process with the
+    same pid is another claimer)."""
+    return f"{prefix}:{socket.gethostname()[:24]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _run_claimed(ctx: Context, jobs: list[ClaimedJob], leases: Leases,
+                 stop: threading.Event | None = None) -> int:
+    """Run claimed jobs in order while their leases are renewed; when `stop` is set, give the
+    ones not started back. How many ran."""
+    leases.hold(jobs)
+    ran = 0
+    try:
+        for job in jobs:
+            if stop is not None and stop.is_set():
+                break
+            try:
+                run_job(ctx, job)
+            finally:
+                leases.drop([job])
+            ran += 1
+    finally:
+        rest = jobs[ran:]
+        if rest:
+            leases.drop(rest)
+            release(ctx, rest)
+    return ran
+
+
+def run_due(ctx: Context, *, worker: str | None = None, limit: int = 50,
+            lanes: Sequence[str] = LANES) -> int:
+    """Claim and run the jobs of `lanes` that are due now, real-time ones first; returns how
+    many ran (done or not). Their leases are renewed while they run."""
     load_handlers()
-    name = worker or f"{socket.gethostname()}:{os.getpid()}"
-    jobs = _claim(ctx, name, limit)
-    for job in jobs:
-        run_job(ctx, job)
-    return len(jobs)
+    name = worker or worker_name("run")
+    jobs = _claim(ctx, name, limit, lanes)
+    if not jobs:
+        return 0
+    leases = Leases(ctx, name).start()
+    try:
+        return _run_claimed(ctx, jobs, leases)
+    finally:
+        leases.stop()
 
 
-def run_until_idle(ctx: Context, *, max_rounds: int = 100) -> int:
+def run_until_idle(ctx: Context, *, max_rounds: int = 100,
+                   lanes: Sequence[str] = LANES) -> int:
     """Run due jobs until none is due (jobs may enqueue further jobs); for tests and the CLI."""
     total = 0
     for _ in range(max_rounds):
-        ran = run_due(ctx)
+        ran = run_due(ctx, lanes=lanes)
         total += ran
         if ran == 0:
             break
@@ -217,42 +399,119 @@ def job_counts(ctx: Context) -> dict[str, int]:
     return {status: int(count) for status, count in rows}
 
 
-class Worker:
-    """Runs due jobs every `poll_seconds` on a daemon thread until stopped."""
+@dataclass(frozen=True)
+class LaneBacklog:
+    lane: str
+    due: int                        # queued and due, or running on a lease that ran out
+    running: int                    # running on a live lease
+    oldest_due_seconds: float       # how long the oldest due job has waited (0: none due)
 
-    def __init__(self, ctx: Context, poll_seconds: float = 1.0, name: str = "app") -> None:
+
+def job_backlog(ctx: Context) -> dict[str, LaneBacklog]:
+    """Per lane: the due jobs, the running ones and the age of the oldest due one (for
+    /readyz, metrics and the jobs page). Every lane is listed, busy or not."""
+    now = ctx.now()
+    J = t.job
+    live = sa.and_(J.c.status == "running", J.c.lease_until >= now)
+    query = (sa.select(J.c.lane,
+                       sa.func.count().filter(_due(now)),
+                       sa.func.count().filter(live),
+                       sa.func.min(J.c.run_at).filter(_due(now)))
+             .where(J.c.status.in_(("queued", "running"))).group_by(J.c.lane))
+    with ctx.db.read() as conn:
+        rows = {row[0]: row for row in conn.execute(query).all()}
+    backlog: dict[str, LaneBacklog] = {}
+    for lane in LANES:
+        row = rows.get(lane)
+        oldest = _as_utc(row[3]) if row is not None and row[3] is not None else None
+        backlog[lane] = LaneBacklog(
+            lane, int(row[1]) if row else 0, int(row[2]) if row else 0,
+            max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0)
+    return backlog
+
+
+def _as_utc(value: Any) -> dt.datetime:
+    """min() over a UtcDateTime column comes back untyped on SQLite (a string or a naive
+    datetime); make it an aware datetime."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+class Worker:
+    """Runs due jobs on one daemon thread per lane (real-time work never waits behind a bulk
+    job), with a heartbeat thread renewing the leases of what it runs, until stopped.
+
+    `stop()` drains: no more claims, the jobs running finish (up to the timeout), the claimed
+    ones not started go back to the queue."""
+
+    def __init__(self, ctx: Context, poll_seconds: float = 1.0, name: str = "app", *,
+                 lanes: Sequence[str] = LANES) -> None:
         self._ctx = ctx
         self._poll = poll_seconds
-        self._name = f"{name}:{socket.gethostname()}:{os.getpid()}"
+        self._lanes = tuple(lanes)
+        self.name = worker_name(name)
         self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._wake = {lane: threading.Event() for lane in self._lanes}
+        self._threads: list[threading.Thread] = []
+        self._leases = Leases(ctx, self.name)
+
+    @property
+    def lanes(self) -> tuple[str, ...]:
+        return self._lanes
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="tiyan-worker", daemon=True)
-        self._thread.start()
+        self._leases.start()
+        for index, lane in enumerate(self._lanes):
+            thread = threading.Thread(target=self._loop, args=(lane, index == 0),
+                                      name=f"tiyan-worker-{lane}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def wake(self) -> None:
         """Look for work now instead of at the next poll (after enqueueing something urgent)."""
-        self._wake.set()
+        for event in self._wake.values():
+            event.set()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def request_stop(self) -> None:
+        """Stop claiming; what runs goes on (see `stop`)."""
         self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self.wake()
 
-    def _loop(self) -> None:
-        try:
-            schedule_periodic(self._ctx)  # here, not in start(): that runs on the event loop
-        except Exception:  # noqa: BLE001 - the loop below tries the jobs table again
-            log.exception("background worker: could not schedule periodic jobs")
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Drain: stop claiming and wait up to `timeout` seconds for the running jobs; True when
+        every lane finished (a job still running then comes back to the queue one lease after
+        this process is gone)."""
+        self.request_stop()
+        deadline = threading.Event()
+        timer = threading.Timer(timeout, deadline.set)
+        timer.daemon = True
+        timer.start()
+        for thread in self._threads:
+            while thread.is_alive() and not deadline.is_set():
+                thread.join(0.1)
+        timer.cancel()
+        drained = not any(thread.is_alive() for thread in self._threads)
+        if drained:
+            self._leases.stop()
+        return drained
+
+    def _loop(self, lane: str, schedules: bool) -> None:
+        if schedules:
+            try:
+                schedule_periodic(self._ctx)  # here, not in start(): that runs on the event loop
+            except Exception:  # noqa: BLE001 - the loop below tries the jobs table again
+                log.exception("background worker: could not schedule periodic jobs")
+        load_handlers()
+        wake = self._wake[lane]
         while not self._stop.is_set():
             try:
-                ran = run_due(self._ctx, worker=self._name)
+                jobs = _claim(self._ctx, self.name, CLAIM_LIMIT[lane], (lane,))
+                ran = _run_claimed(self._ctx, jobs, self._leases, self._stop)
             except Exception:  # noqa: BLE001 - e.g. the database restarting; try again later
-                log.exception("background worker: could not claim jobs")
+                log.exception("background worker: could not claim %s jobs", lane)
                 ran = 0
-            if ran == 0:
-                self._wake.wait(self._poll)
-                self._wake.clear()
+            if ran == 0 and not self._stop.is_set():
+                wake.wait(self._poll)
+                wake.clear()

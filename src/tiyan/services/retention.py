@@ -23,11 +23,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from tiyan.context import Context
-from tiyan.services.jobs import RetryLater, enqueue, job_handler, periodic
+from tiyan.services.jobs import BULK, RetryLater, enqueue, job_handler, periodic
 from tiyan.settings import Settings
 from tiyan.store import audit
 from tiyan.store import retention as store
-from tiyan.store import tables as t
 
 RETENTION_JOB = "retention.apply"
 EVERY = dt.timedelta(days=1)
@@ -114,16 +113,12 @@ def _in_batches(ctx: Context, step: Callable[[sa.Connection], int]) -> int:
 
 @periodic
 def ensure_scheduled(conn: sa.Connection, ctx: Context) -> None:
-    """Queue the daily job when a retention period is set and none is queued."""
-    if not periods(ctx.settings):
-        return
-    pending = conn.execute(sa.select(t.job.c.id).where(
-        t.job.c.kind == RETENTION_JOB, t.job.c.status.in_(("queued", "running")))).first()
-    if pending is None:
-        enqueue(conn, RETENTION_JOB, {}, run_at=ctx.now())
+    """Queue the daily job when a retention period is set (one row, however many workers)."""
+    if periods(ctx.settings):
+        enqueue(conn, RETENTION_JOB, {}, run_at=ctx.now(), unique_key=RETENTION_JOB)
 
 
-@job_handler(RETENTION_JOB)
+@job_handler(RETENTION_JOB, lane=BULK)
 def retention_job(ctx: Context, payload: dict[str, Any]) -> None:
     apply_retention(ctx)
     raise RetryLater(ctx.now() + EVERY, "runs again tomorrow")

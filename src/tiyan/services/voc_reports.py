@@ -35,7 +35,7 @@ from tiyan.domain.access import Actor
 from tiyan.domain.voc import VocKpi, parse_kpi
 from tiyan.errors import InvalidInput, TiyanError
 from tiyan.services.audit_trail import Export, Origin, do_audit_export
-from tiyan.services.jobs import RetryLater, enqueue, job_handler, retry_delay
+from tiyan.services.jobs import BULK, RetryLater, enqueue, job_handler, retry_delay
 from tiyan.store import app_settings, org
 from tiyan.store import tables as t
 
@@ -340,21 +340,20 @@ def next_send_time(now: dt.datetime, tz: str = TIMEZONE) -> dt.datetime:
 
 
 def _ensure_scheduled(conn: sa.Connection, now: dt.datetime, tz: str) -> None:
-    pending = conn.execute(sa.select(t.job.c.id).where(
-        t.job.c.kind == MONTHLY, t.job.c.status.in_(("queued", "running")))).first()
-    if pending is None:
-        enqueue(conn, MONTHLY, {}, run_at=next_send_time(now, tz))
+    """Queue the monthly sending unless it is queued (one row, whoever asks)."""
+    enqueue(conn, MONTHLY, {}, run_at=next_send_time(now, tz), unique_key=MONTHLY)
 
 
-@job_handler(MONTHLY)
+@job_handler(MONTHLY, lane=BULK)
 def monthly_job(ctx: Context, payload: dict[str, Any]) -> None:
+    """Send last month's reports; the periodic row then waits for the next month (a job with a
+    `month` sends that month once)."""
     tz = ctx.settings.timezone
     failures = send_monthly(ctx, payload.get("month") or last_month(ctx.now(), tz))
     if failures and not payload.get("month"):
         raise RetryLater(ctx.now() + retry_delay(1), "; ".join(failures))
     if not payload.get("month"):
-        with ctx.db.write() as conn:
-            enqueue(conn, MONTHLY, {}, run_at=next_send_time(ctx.now(), tz))
+        raise RetryLater(next_send_time(ctx.now(), tz), "runs again next month")
 
 
 def send_monthly(ctx: Context, month: str) -> list[str]:

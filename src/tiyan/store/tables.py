@@ -846,5 +846,12 @@ job = sa.Table(
     sa.Column("locked_at", UtcDateTime, nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
     _created(),
-    sa.Index("ix_job_status_run_at", "status", "run_at"),
+    # realtime (alerts, cases, sends, webhooks) or bulk (imports, rebuilds, periodic reports)
+    sa.Column("lane", sa.String(16), nullable=False, server_default="realtime"),
+    # a running job's worker renews this while it lives; once past, the job is claimable again
+    sa.Column("lease_until", UtcDateTime, nullable=True),
+    # one live (queued or running) row per key, e.g. a periodic job's kind; cleared when it ends
+    sa.Column("unique_key", sa.String(64), nullable=True),
+    sa.Index("ix_job_status_lane_run_at", "status", "lane", "run_at"),
+    sa.Index("ux_job_unique_key", "unique_key", unique=True),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from tiyan import __version__
 from tiyan.context import Context
+from tiyan.domain.jobs import parse_lanes
 from tiyan.services.jobs import Worker
 from tiyan.store.db import database_answers
 from tiyan.web.api import accounts as accounts_api
@@ -68,14 +70,16 @@ def create_app(ctx: Context) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         running: Context = app.state.ctx
-        worker = Worker(running, running.settings.worker_poll_seconds) \
-            if running.settings.worker_in_app else None
+        settings = running.settings
+        worker = Worker(running, settings.worker_poll_seconds,
+                        lanes=parse_lanes(settings.worker_lanes)) \
+            if settings.worker_in_app else None
         app.state.worker = worker
         if worker is not None:
             worker.start()
         yield
-        if worker is not None:
-            worker.stop()
+        if worker is not None:  # drain: finish what runs, give back what was not started
+            await asyncio.to_thread(worker.stop, settings.worker_drain_seconds)
 
     app = FastAPI(
         lifespan=lifespan,

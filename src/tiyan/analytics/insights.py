@@ -66,6 +66,7 @@ class Quote:
     text: str  # the whole comment, redacted
     submitted_at: dt.datetime | None
     unit_code: str
+    question_key: str = ""  # the free-text question the comment answered
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,8 @@ def _quotes(conn: Connection, scope: Scope, filters: Filters, limit: int) -> lis
     quoted once)."""
     r, ta, x, u = t.response, t.text_analysis, t.text_aspect, t.org_unit
     query = (sa.select(r.c.public_id, x.c.analysis_id, x.c.aspect_code, x.c.score,
-                       x.c.evidence, ta.c.redacted_text, r.c.submitted_at, u.c.code)
+                       x.c.evidence, ta.c.redacted_text, r.c.submitted_at, u.c.code,
+                       ta.c.question_key)
              .select_from(x.join(ta, ta.c.id == x.c.analysis_id)
                           .join(r, r.c.id == x.c.response_id)
                           .join(u, u.c.id == r.c.unit_id))
@@ -224,7 +226,8 @@ def _quotes(conn: Connection, scope: Scope, filters: Filters, limit: int) -> lis
         worded.add(wording)
         zh, en = _name(row.aspect_code)
         out.append(Quote(row.public_id, row.aspect_code, zh, en, float(row.score),
-                         row.evidence, row.redacted_text, row.submitted_at, row.code))
+                         row.evidence, row.redacted_text, row.submitted_at, row.code,
+                         row.question_key))
         if len(out) == limit:
             break
     return out

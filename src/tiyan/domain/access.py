@@ -40,6 +40,8 @@ class Permission(StrEnum):
     MANAGE_WEBHOOKS = "manage_webhooks"
     IMPORT_FEEDBACK = "import_feedback"
     ERASE_CUSTOMERS = "erase_customers"  # the right to erasure (PIPL / GDPR)
+    CORRECT_TEXT = "correct_text"  # correct a comment's sentiment and aspects
+    ADAPT_TEXT_MODELS = "adapt_text_models"  # fit the installation's adaptation, roll it back
 
 
 P = Permission
@@ -48,7 +50,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.CX_MANAGER: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_RESPONSES, P.VIEW_CUSTOMERS, P.VIEW_PII, P.VIEW_STAFF,
          P.EXPORT, P.MANAGE_SURVEYS, P.MANAGE_CASES, P.MANAGE_WEBHOOKS, P.IMPORT_FEEDBACK,
-         P.ERASE_CUSTOMERS}
+         P.ERASE_CUSTOMERS, P.CORRECT_TEXT}
     ),
     Role.UNIT_MANAGER: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_RESPONSES, P.VIEW_CUSTOMERS, P.VIEW_PII, P.VIEW_STAFF,
@@ -61,7 +63,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     ),
     Role.ANALYST: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_RESPONSES, P.VIEW_CUSTOMERS, P.VIEW_STAFF, P.EXPORT,
-         P.IMPORT_FEEDBACK}
+         P.IMPORT_FEEDBACK, P.CORRECT_TEXT}
     ),
     Role.VIEWER: frozenset({P.VIEW_DASHBOARD}),
 }
@@ -78,7 +80,8 @@ class TokenScope(StrEnum):
 # Permissions a read or write token never carries: people, units, the audit trail, and
 # webhooks (which send data out of tiyan). Only an admin-scoped token or a browser session
 # reaches the endpoints that need them.
-ADMIN_PERMISSIONS = frozenset({P.MANAGE_USERS, P.MANAGE_UNITS, P.VIEW_AUDIT, P.MANAGE_WEBHOOKS})
+ADMIN_PERMISSIONS = frozenset({P.MANAGE_USERS, P.MANAGE_UNITS, P.VIEW_AUDIT, P.MANAGE_WEBHOOKS,
+                               P.ADAPT_TEXT_MODELS})
 TOKEN_PERMISSIONS: Mapping[TokenScope, frozenset[Permission]] = {
     TokenScope.READ: frozenset(Permission) - ADMIN_PERMISSIONS,
     TokenScope.WRITE: frozenset(Permission) - ADMIN_PERMISSIONS,

@@ -56,6 +56,7 @@ _RUNNING_LANE: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_
 HANDLER_MODULES: tuple[str, ...] = (
     "tiyan.services.arrivals",
     "tiyan.services.text_analysis",
+    "tiyan.services.text_corrections",
     "tiyan.services.webhooks",
     "tiyan.services.alerts",
     "tiyan.services.cases",

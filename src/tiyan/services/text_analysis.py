@@ -3,9 +3,10 @@
 A stored response or feedback batch enqueues a `text.analyze` job (tiyan.services.arrivals); the
 job reads the record's free texts, runs the engine (tiyan.text, models loaded once per process)
 with the taxonomy of the unit's industry and stores language, sentiment, aspects, keywords and the
-redacted copy with the model version. `reanalyze()` does the same over every stored text (or
-those since a date), in batches, with a checkpoint so an interrupted run continues where it
-stopped.
+redacted copy with the model version, with people's corrections laid over the models' reading
+(and the installation's adaptation to them applied; tiyan.services.text_corrections).
+`reanalyze()` does the same over every stored text (or those since a date), in batches, with a
+checkpoint so an interrupted run continues where it stopped.
 
 The industry of a record is the `industry` attribute of its unit or of the nearest ancestor
 (e.g. `{"industry": "hotel"}` on a hotel group); where no unit says, `TIYAN_TEXT_INDUSTRY`.
@@ -13,22 +14,29 @@ The industry of a record is the `industry` attribute of its unit or of the neare
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tiyan.context import Context
+from tiyan.domain.text_corrections import apply_corrections
 from tiyan.errors import InvalidInput
 from tiyan.services.arrivals import TEXT_ANALYZE
 from tiyan.services.jobs import job_handler
+from tiyan.services.text_corrections import active_adaptation
 from tiyan.store import text_analysis as store
+from tiyan.store import text_corrections as corrections_store
+
+if TYPE_CHECKING:
+    from tiyan.text.adaptation import Adaptation
 
 ENGINE = "tiyan-text"
 
@@ -51,7 +59,11 @@ def analyze_responses(ctx: Context, response_ids: Sequence[int],
         if not texts and then is None:
             return 0  # e.g. a response without a comment: nothing to store
         industries = store.unit_industries(conn)
-    results = [(model_version(industry), _analyse(group, industry)) for industry, group
+        corrections = corrections_store.for_responses(conn, response_ids)
+        adaptation_id, adaptation = active_adaptation(conn)
+    results = [(model_version(industry, adaptation_id),
+                _corrected(_analyse(group, industry, adaptation), corrections))
+               for industry, group
                in _by_industry(texts, industries, ctx.settings.text_industry).items()]
     for attempt in (1, 2):
         try:
@@ -86,10 +98,11 @@ def _known(industry: str | None) -> str | None:
     return industry if industry in INDUSTRIES else None
 
 
-def _analyse(texts: Sequence[store.TextToAnalyse], industry: str | None) -> list[store.AnalysisRow]:
+def _analyse(texts: Sequence[store.TextToAnalyse], industry: str | None,
+             adaptation: Adaptation | None = None) -> list[store.AnalysisRow]:
     from tiyan.text.pipeline import analyze_many
 
-    results = analyze_many([item.text for item in texts], industry)
+    results = analyze_many([item.text for item in texts], industry, adaptation)
     return [
         store.AnalysisRow(
             response_id=item.response_id, question_key=item.question_key,
@@ -101,10 +114,30 @@ def _analyse(texts: Sequence[store.TextToAnalyse], industry: str | None) -> list
     ]
 
 
-def model_version(industry: str | None) -> str:
-    """`tiyan-text:<12 hex of the model report and taxonomy>:<industry>`; changes on retraining
-    or on editing the industry's taxonomy."""
-    return f"{ENGINE}:{_fingerprint(industry)}:{industry or 'none'}"
+def _corrected(rows: list[store.AnalysisRow],
+               corrections: dict[tuple[int, str], list[corrections_store.StoredCorrection]]
+               ) -> list[store.AnalysisRow]:
+    """The rows with people's corrections laid over them (tiyan.domain.text_corrections)."""
+    out = []
+    for row in rows:
+        found = corrections.get((row.response_id, row.question_key))
+        if not found:
+            out.append(row)
+            continue
+        reading = apply_corrections(row.sentiment_label, row.sentiment_score, row.aspects,
+                                    row.redacted_text, [c.correction for c in found])
+        out.append(dataclasses.replace(row, sentiment_label=reading.sentiment_label,
+                                       sentiment_score=reading.sentiment_score,
+                                       aspects=reading.aspects))
+    return out
+
+
+def model_version(industry: str | None, adaptation_id: int | None = None) -> str:
+    """`tiyan-text:<12 hex of the model report and taxonomy>:<industry>`, with `+a<id>` when an
+    adaptation to the installation's corrections was applied; changes on retraining, on editing
+    the industry's taxonomy or on adapting."""
+    adapted = f"+a{adaptation_id}" if adaptation_id is not None else ""
+    return f"{ENGINE}:{_fingerprint(industry)}:{industry or 'none'}{adapted}"
 
 
 @functools.cache

@@ -3,11 +3,11 @@
 Two levels, both inside the caller's transaction and both safe to run twice:
 
 - `remove_comments(response ids)`: the free texts of these responses (answers to text questions
-  and "other" texts) become NULL; their text analyses and aspects are deleted and taken out of
-  the text and driver-aspect aggregates first (store/text_analysis.delete_analyses, the same
-  path re-analysis takes); saved survey-session answers are emptied and the comment text in
-  stored webhook deliveries is blanked. Scores (`value_num`) stay, so score aggregates, NPS and
-  CSAT do not move.
+  and "other" texts) become NULL; their text analyses, aspects and people's corrections are
+  deleted, the analyses taken out of the text and driver-aspect aggregates first
+  (store/text_analysis.delete_analyses, the same path re-analysis takes); saved survey-session
+  answers are emptied and the comment text in stored webhook deliveries is blanked. Scores
+  (`value_num`) stay, so score aggregates, NPS and CSAT do not move.
 - `remove_personal_data(response ids)`: the customer snapshot and the imported extra columns of
   these responses are emptied.
 - `erase_customer(customer)`: both for every response of the customer, and the customer's
@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from tiyan.store import tables as t
+from tiyan.store import text_corrections
 from tiyan.store.text_analysis import delete_analyses, texts_of
 
 ERASED = "[erased]"  # what a removed case note reads
@@ -68,6 +69,7 @@ def remove_comments(conn: Connection, response_ids: Sequence[int], now: dt.datet
     for chunk in _chunks(response_ids):
         texts = texts_of(conn, chunk, cache)
         delete_analyses(conn, chunk)
+        text_corrections.delete_for_responses(conn, chunk)  # they hold a copy of the text
         by_question: dict[str, list[int]] = {}
         for text in texts:
             by_question.setdefault(text.question_key, []).append(text.response_id)

@@ -463,6 +463,35 @@ text_aspect = sa.Table(
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("evidence", sa.Text, nullable=False),
 )
+# people's corrections of a text's analysis (0023): one per (response, question, aspect), the
+# comment's own sentiment under aspect_code ""; `label` NULL on an aspect: not about it
+text_correction = sa.Table(
+    "text_correction", metadata, _id(),
+    _fk("response_id", "response.id", nullable=False, ondelete="CASCADE"),
+    sa.Column("question_key", sa.String(130), nullable=False),
+    sa.Column("aspect_code", sa.String(64), nullable=False, default=""),
+    sa.Column("label", sa.String(16)),
+    sa.Column("evidence", sa.Text),
+    sa.Column("model_label", sa.String(16)),  # what the analysis said before the correction
+    sa.Column("text", sa.Text, nullable=False),  # the redacted text that was corrected
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("industry", sa.String(32)),
+    _fk("user_id", "app_user.id", ondelete="SET NULL"),
+    sa.Column("corrected_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("response_id", "question_key", "aspect_code"),
+)
+
+# adaptations fitted on the corrections (0023); the active one's id is the app setting
+# "text.adaptation.active"
+text_adaptation = sa.Table(
+    "text_adaptation", metadata, _id(),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    _fk("created_by", "app_user.id", ondelete="SET NULL"),
+    sa.Column("corrections", sa.Integer, nullable=False),
+    sa.Column("model", sa.LargeBinary, nullable=False),
+    sa.Column("summary", Json, nullable=False, default=dict),
+)
+
 # the most negative quotes: read in their order (score, newest first), stopping after the first
 # matches (0016)
 sa.Index("ix_text_aspect_label_score_id", text_aspect.c.label, text_aspect.c.score,

@@ -3,6 +3,7 @@
     tiyan text analyze INPUT --output OUT.jsonl [--text-column text] [--id-column id] [--industry X]
     tiyan text train [--data /path/to/shared/data] [--output src/tiyan/text/models]
     tiyan text reanalyze [--since DATE] [--batch-size N] [--restart] [--db URL]
+    tiyan text adapt [--rollback] [--no-reanalyze] [--db URL]
 
 Imports stay lean (the analysis pipeline is imported inside the command, scikit-learn only by
 `train`, the database only by `reanalyze`), because the whole process is what users time;
@@ -102,6 +103,58 @@ def reanalyze(
         raise typer.Exit(1) from None
     typer.echo(f"re-analysed {report.texts:,} texts of {report.responses:,} records in "
                f"{report.seconds:.1f} s ({report.texts_per_second:,.0f} texts/s)")
+
+
+@app.command()
+def adapt(
+    rollback: Annotated[
+        bool, typer.Option(help="Go back to the adaptation before the active one (or none)")
+    ] = False,
+    reanalyze: Annotated[
+        bool, typer.Option(help="Analyse every stored comment again afterwards")
+    ] = True,
+    db: Annotated[
+        str | None, typer.Option("--db", envvar="TIYAN_DB_URL", help="Database URL")
+    ] = None,
+) -> None:
+    """Adapt the text analysis to the corrections people made (the shipped models stay as they
+    are), or roll the adaptation back; then analyse every comment again."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from tiyan.context import open_context
+    from tiyan.errors import TiyanError
+    from tiyan.services import text_corrections
+
+    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    try:
+        ctx = open_context(db)
+        with Progress(*columns, console=Console(stderr=True)) as bar:
+            task = bar.add_task("analysing comments again", total=None)
+
+            def advance(done: int, total: int) -> None:
+                bar.update(task, total=total, advance=done)
+
+            if rollback:
+                now_active = text_corrections.do_rollback(ctx, None, reanalyze=reanalyze,
+                                                          progress=advance)
+            else:
+                report = text_corrections.do_adapt(ctx, None, reanalyze=reanalyze,
+                                                   progress=advance)
+    except TiyanError as exc:
+        where = f" ({exc.where})" if exc.where else ""
+        typer.secho(f"error: {exc.message}{where}", fg="red", err=True)
+        raise typer.Exit(1) from None
+    if rollback:
+        typer.echo("rolled back: " + (f"adaptation {now_active} is in use" if now_active
+                                      else "the shipped models alone are in use"))
+    else:
+        learned = report.summary
+        typer.echo(f"adaptation {report.adaptation_id} is in use, fitted on "
+                   f"{report.corrections:,} corrections: "
+                   f"{sum(len(v) for v in learned['added_terms'].values())} aspect words added, "
+                   f"{sum(len(v) for v in learned['dropped_terms'].values())} dropped")
 
 
 def _since(value: str | None) -> dt.datetime | None:

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tiyan.text.aspects import AspectSentiment, find_aspects
 from tiyan.text.keywords import extract_keywords
 from tiyan.text.language import detect_language
 from tiyan.text.redact import redact
 from tiyan.text.sentiment import Sentiment, predict_by_language
-from tiyan.text.taxonomy import INDUSTRIES
+from tiyan.text.taxonomy import INDUSTRIES, load_taxonomy
+
+if TYPE_CHECKING:
+    from tiyan.text.adaptation import Adaptation
 
 KEYWORDS_PER_TEXT = 5
 
@@ -52,19 +55,29 @@ class TextAnalysis:
         }
 
 
-def analyze(text: str, industry: str | None = None) -> TextAnalysis:
+def analyze(text: str, industry: str | None = None,
+            adaptation: Adaptation | None = None) -> TextAnalysis:
     """Analyse one comment; `industry` picks the aspect taxonomy (None: no aspects)."""
-    return analyze_many([text], industry)[0]
+    return analyze_many([text], industry, adaptation)[0]
 
 
-def analyze_many(texts: Sequence[str], industry: str | None = None) -> list[TextAnalysis]:
-    """Analyse a batch of comments; the result is in the order of `texts`."""
+def analyze_many(texts: Sequence[str], industry: str | None = None,
+                 adaptation: Adaptation | None = None) -> list[TextAnalysis]:
+    """Analyse a batch of comments; the result is in the order of `texts`. An `adaptation`
+    (fitted on an installation's corrections, tiyan.text.adaptation) adjusts the shipped
+    models' reading."""
     check_industry(industry)
     redactions = [redact(text) for text in texts]
     masked = [redaction.text for redaction in redactions]
     languages = [detect_language(text) for text in masked]
     sentiments = predict_by_language(masked, languages, industry)
     aspects = find_aspects(masked, languages, industry)
+    if adaptation is not None and not adaptation.is_empty:
+        from tiyan.text.adapted import adapt_aspects, adapt_sentiments
+
+        sentiments = adapt_sentiments(adaptation, masked, languages, sentiments)
+        aspects = adapt_aspects(adaptation, masked, languages, aspects,
+                                load_taxonomy(industry) if industry else None)
     return [
         TextAnalysis(
             language=language,

@@ -29,6 +29,7 @@ from tiyan.web.api import opt_out as opt_out_api
 from tiyan.web.api import plans as plans_api
 from tiyan.web.api import survey_links as survey_links_api
 from tiyan.web.api import surveys as surveys_api
+from tiyan.web.api import text_corrections as text_corrections_api
 from tiyan.web.api import voc as voc_api
 from tiyan.web.api import webhooks as webhooks_api
 from tiyan.web.api.schemas import Health
@@ -53,6 +54,7 @@ from tiyan.web.ui import (
     lists,
     plan_pages,
     response_page,
+    text_adaptation_pages,
     voc_pages,
     webhook_pages,
 )
@@ -112,6 +114,8 @@ def create_app(ctx: Context) -> FastAPI:
                    behaviour_pages, index_pages):  # before dashboard_pages
         app.include_router(module.router)
     app.include_router(response_page.router)
+    app.include_router(text_corrections_api.router)
+    app.include_router(text_adaptation_pages.router)
     for module in (v1, surveys_api, journeys_api, webhooks_api, cases_api, exports, auth_pages,
                    home, lists, builder, journey_pages, webhook_pages, case_pages,
                    voc_pages, plan_pages, dashboard_pages):

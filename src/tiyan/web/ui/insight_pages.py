@@ -44,9 +44,12 @@ def text_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRespon
         data = text_insights(conn, scope, view.filters, min_n=ctx.settings.min_n,
                              quotes=QUOTES if reads else 0)
         chart = _chart(t_, data) if data.aspects else None
+        # quick corrections of the quotes: where the user may correct every unit quoted
+        can_correct = reads and actor.can(Permission.CORRECT_TEXT)
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return dp._page(request, "dashboard_text.html", actor, view, conn, scope, data=data,
-                        labels=LABELS, can_view_responses=reads,
-                        chart=chart or None)
+                        labels=LABELS, can_view_responses=reads, can_correct=can_correct,
+                        back_path=back + "#negative-quotes", chart=chart or None)
 
 
 def table_rows(request: Request, ctx: Any, actor: Actor) -> tuple[list[str], list[list[Any]]]:

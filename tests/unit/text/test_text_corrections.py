@@ -1,0 +1,85 @@
+"""Corrections laid over a text's reading (tiyan.domain.text_corrections) and the adaptation
+fitted on them (tiyan.text.adaptation): what they change, what they leave alone."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tiyan.domain.text_corrections import TextCorrection, apply_corrections, check_correction
+from tiyan.errors import InvalidInput
+from tiyan.text.adaptation import Adaptation, AspectChange, Example, fit_layer, learn_terms
+
+ASPECTS = [{"aspect": "price", "name": "价格", "label": "negative", "score": -0.8,
+            "evidence": "收费透明"},
+           {"aspect": "waiting", "name": "等待", "label": "neutral", "score": 0.1,
+            "evidence": "等了一会儿"}]
+TEXT = "收费透明，等了一会儿，服务热情"
+
+
+def test_corrections_change_remove_and_add_aspects_and_the_sentiment() -> None:
+    reading = apply_corrections("neutral", 0.1, ASPECTS, TEXT, [
+        TextCorrection("c", None, "positive"),
+        TextCorrection("c", "price", "positive"),
+        TextCorrection("c", "waiting", None),
+        TextCorrection("c", "staff", "positive", "服务热情"),
+    ], {"staff": "员工"})
+    assert (reading.sentiment_label, reading.sentiment_score) == ("positive", 0.5)
+    by_code = {a["aspect"]: a for a in reading.aspects}
+    assert set(by_code) == {"price", "staff"}
+    assert by_code["price"]["label"] == "positive" and by_code["price"]["score"] == 0.5
+    assert by_code["staff"] == {"aspect": "staff", "name": "员工", "score": 0.5,
+                                "evidence": "服务热情", "label": "positive", "corrected": True}
+
+
+def test_a_score_already_on_the_corrected_side_is_kept() -> None:
+    reading = apply_corrections("neutral", -0.9, [], TEXT, [TextCorrection("c", None,
+                                                                           "negative")])
+    assert reading.sentiment_score == -0.9
+
+
+@pytest.mark.parametrize(("correction", "where"), [
+    (TextCorrection("c", None, "good"), "label"),
+    (TextCorrection("c", None, None), "label"),
+    (TextCorrection("c", "nope", "positive"), "aspect"),
+    (TextCorrection("c", "price", "positive", "不在评论里"), "evidence"),
+])
+def test_a_wrong_correction_names_its_field(correction: TextCorrection, where: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        check_correction(correction, known_aspects={"price": "价格"}, text=TEXT)
+    assert raised.value.where == where
+
+
+def test_a_residual_layer_learns_a_domain_word_and_leaves_other_texts_alone() -> None:
+    # people say "甜" (sweet) is praise here, while the shipped model read it as neutral
+    examples = [Example(f"奶茶{i}号很甜", 0.0, "positive") for i in range(12)]
+    examples += [Example(f"奶茶{i}号很苦", 0.0, "negative") for i in range(12)]
+    layer = fit_layer(examples)
+    assert layer is not None
+    (sweet, changed), (other, unchanged) = layer.adjust(["这杯奶茶很甜", "快递到了"],
+                                                       [0.0, 0.6])
+    assert changed and sweet > 0.2
+    assert abs(other - 0.6) < 0.15
+    stored = Adaptation({"zh": layer})
+    again = Adaptation.from_bytes(stored.to_bytes())
+    assert again.sentiment["zh"].adjust(["这杯奶茶很甜"], [0.0]) == layer.adjust(["这杯奶茶很甜"],
+                                                                                  [0.0])
+
+
+def test_no_corrections_fit_nothing() -> None:
+    assert fit_layer([]) is None
+    assert Adaptation().is_empty
+
+
+def test_terms_are_learned_only_when_they_recur() -> None:
+    changes = [AspectChange("waiting", True, "排队排了好久"), AspectChange("waiting", True,
+                                                                    "排队的人太多"),
+               AspectChange("price", False, "等候区环境", ("环境",)),
+               AspectChange("price", False, "环境不错", ("环境",)),
+               AspectChange("room", False, "room for improvement", ("room",))]
+    added, dropped = learn_terms(changes, {"price": Counter()}, lambda text: list(
+        {"排队排了好久": ["排队", "排", "了", "好久"], "排队的人太多": ["排队", "的", "人",
+                                                                    "太多"]}.get(text, [])))
+    assert added == {"waiting": ("排队",)}
+    assert dropped == {"price": ("环境",)}  # "room" was removed once only

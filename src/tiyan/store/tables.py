@@ -463,7 +463,7 @@ text_aspect = sa.Table(
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("evidence", sa.Text, nullable=False),
 )
-# people's corrections of a text's analysis (0023): one per (response, question, aspect), the
+# people's corrections of a text's analysis (0024): one per (response, question, aspect), the
 # comment's own sentiment under aspect_code ""; `label` NULL on an aspect: not about it
 text_correction = sa.Table(
     "text_correction", metadata, _id(),
@@ -481,7 +481,7 @@ text_correction = sa.Table(
     sa.UniqueConstraint("response_id", "question_key", "aspect_code"),
 )
 
-# adaptations fitted on the corrections (0023); the active one's id is the app setting
+# adaptations fitted on the corrections (0024); the active one's id is the app setting
 # "text.adaptation.active"
 text_adaptation = sa.Table(
     "text_adaptation", metadata, _id(),

@@ -6,8 +6,8 @@ NULL). Re-analysis lays them over the models' reading, so they are never overwri
 `text_adaptation` holds each adaptation fitted on the corrections (`tiyan text adapt`), so one
 can be rolled back to the one before.
 
-Revision ID: 0023
-Revises: 0022
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-06
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 from tiyan.store.types import Json, UtcDateTime
 
-revision = '0023'
-down_revision = '0022'
+revision = '0024'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 

@@ -188,3 +188,28 @@ def test_the_pages_correct_and_show_the_correction(ctx, client, texts):
                         data={"csrf_token": token, "question_key": "comment", "label": "positive",
                               "back": "//evil.example/dashboard/text"}, follow_redirects=False)
     assert reply.headers["location"].startswith(f"/responses/{texts.comment_ids[GOOD]}")
+
+
+def test_the_administrators_button_adapts_in_the_background(ctx, client, texts):
+    from tiyan.services.jobs import run_until_idle
+
+    admin = texts.actor("admin@t.test")
+    text_corrections.do_correct_text(ctx, admin, texts.comment_ids[GOOD],
+                                     TextCorrection("comment", None, "negative"))
+    sign_in(client, "admin@t.test", PASSWORD)
+    page = client.get("/text/adaptation?lang=en")
+    assert "Adapt to 1 corrections" in page.text
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    reply = client.post("/text/adaptation", data={"csrf_token": token, "action": "adapt"})
+    assert reply.status_code == 200 and 'id="adapt-queued"' in reply.text
+    run_until_idle(ctx)
+    page = client.get("/text/adaptation?lang=en")
+    with ctx.db.read() as conn:
+        active = text_corrections.active_adaptation(conn)[0]
+    assert active is not None and f"Adaptation {active} is in use." in page.text
+    client.post("/text/adaptation", data={"csrf_token": token, "action": "rollback"})
+    run_until_idle(ctx)
+    with ctx.db.read() as conn:
+        assert text_corrections.active_adaptation(conn)[0] is None
+    sign_in(client, "cx@t.test", PASSWORD)
+    assert client.get("/text/adaptation").status_code == 403

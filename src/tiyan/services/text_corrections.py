@@ -23,7 +23,7 @@ from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.text_corrections import TextCorrection, check_correction
 from tiyan.errors import InvalidInput, NotFound
-from tiyan.services.jobs import enqueue, job_handler
+from tiyan.services.jobs import BULK, enqueue, job_handler
 from tiyan.store import audit, responses
 from tiyan.store import text_analysis as analyses
 from tiyan.store import text_corrections as store
@@ -259,7 +259,7 @@ def request_adapt(ctx: Context, actor: Actor, *, rollback: bool = False) -> None
                 run_at=ctx.now())
 
 
-@job_handler(TEXT_ADAPT)
+@job_handler(TEXT_ADAPT, lane=BULK)
 def adapt_job(ctx: Context, payload: dict[str, Any]) -> None:
     user_id = payload.get("user_id")
     if payload.get("rollback"):

@@ -221,14 +221,20 @@ class Settings(BaseSettings):
                                      "days after they were created (0: keep forever).",
     )
     retention_job_days: int = Field(
-        default=0, ge=0, description="Delete finished background jobs, webhook deliveries and "
-                                     "case notifications this many days after they were "
-                                     "created (0: keep forever).",
+        default=14, ge=0, description="Delete done background jobs, delivered webhook messages "
+                                      "and sent case notifications this many days after they "
+                                      "were created (0: keep forever).",
+    )
+    retention_failed_job_days: int = Field(
+        default=90, ge=0, description="Delete failed background jobs, webhook deliveries and "
+                                      "case notifications this many days after they were "
+                                      "created (0: keep forever); until then the jobs page "
+                                      "shows them for a retry.",
     )
     retention_session_days: int = Field(
-        default=0, ge=0, description="Delete sign-in sessions this many days after they expired "
-                                     "and respondents' saved survey sessions this many days "
-                                     "after their last change (0: keep forever).",
+        default=30, ge=0, description="Delete sign-in sessions this many days after they "
+                                      "expired and respondents' saved survey sessions this "
+                                      "many days after their last change (0: keep forever).",
     )
     retention_audit_days: int = Field(
         default=0, ge=0, description="Delete audit-log entries older than this many days "

@@ -155,3 +155,26 @@ def test_a_stored_response_writes_one_outbox_row_that_queues_its_follow_ups(ctx)
     assert all(p["response_ids"] == [41] for p in queued.values())
     assert queued["webhook.emit"]["event"] == "response.submitted"
     assert queued["webhook.emit"]["at"] == ctx.now().isoformat()
+
+
+def test_retention_purges_done_jobs_then_failed_ones_and_never_live_ones(ctx):
+    from tiyan.services.retention import apply_retention
+
+    ctx.settings = ctx.settings.model_copy(update={"retention_job_days": 14,
+                                                   "retention_failed_job_days": 90})
+    with ctx.db.write() as conn:
+        ids = {status: jobs.enqueue(conn, "test.record", {}, run_at=ctx.now())
+               for status in ("done", "failed", "queued", "running")}
+        for status, job_id in ids.items():
+            conn.execute(t.job.update().where(t.job.c.id == job_id).values(status=status))
+    ctx.clock.advance(days=15)
+    assert apply_retention(ctx).counts["jobs"] == 1
+    assert _statuses(ctx) == {"failed", "queued", "running"}
+    ctx.clock.advance(days=80)
+    assert apply_retention(ctx).counts["failed_jobs"] == 1
+    assert _statuses(ctx) == {"queued", "running"}
+
+
+def _statuses(ctx):
+    with ctx.db.read() as conn:
+        return set(conn.execute(sa.select(t.job.c.status)).scalars())

@@ -3,7 +3,8 @@
     responses    personal data on responses (customer snapshot, imported extra columns)
     comments     free-text answers and their text analyses (text aggregates adjusted)
     invitations  invitation contacts, data, send errors and call notes; received events
-    jobs         finished background jobs, webhook deliveries and case notifications
+    jobs         done background jobs, delivered webhook messages and sent case notifications
+    failed_jobs  failed ones of those (kept longer: the jobs page shows them for a retry)
     sessions     expired sign-in sessions, respondents' saved survey sessions
     audit        audit-log entries
 
@@ -31,10 +32,11 @@ from tiyan.store import retention as store
 RETENTION_JOB = "retention.apply"
 EVERY = dt.timedelta(days=1)
 BATCH = 500  # responses or invitations per transaction
-KINDS = ("responses", "comments", "invitations", "jobs", "sessions", "audit")
+KINDS = ("responses", "comments", "invitations", "jobs", "failed_jobs", "sessions", "audit")
 SETTING = {"responses": "retention_response_personal_days",
            "comments": "retention_comment_days", "invitations": "retention_invitation_days",
-           "jobs": "retention_job_days", "sessions": "retention_session_days",
+           "jobs": "retention_job_days", "failed_jobs": "retention_failed_job_days",
+           "sessions": "retention_session_days",
            "audit": "retention_audit_days"}
 RESPONSE_KINDS = {"responses": "personal", "comments": "comments"}
 
@@ -88,8 +90,7 @@ def _apply(ctx: Context, kind: str, cutoff: dt.datetime, now: dt.datetime) -> in
         return _redact_in_batches(ctx, RESPONSE_KINDS[kind], cutoff, now)
     if kind == "invitations":
         return _in_batches(ctx, lambda conn: store.clear_invitations(conn, cutoff, BATCH))
-    with ctx.db.write() as conn:
-        return store.delete_rows(conn, kind, cutoff)
+    return _in_batches(ctx, lambda conn: store.delete_rows(conn, kind, cutoff))
 
 
 def _redact_in_batches(ctx: Context, kind: str, cutoff: dt.datetime, now: dt.datetime) -> int:

@@ -16,9 +16,11 @@ from tiyan.store import erasure
 from tiyan.store import tables as t
 
 R = t.response
-DONE_JOBS = ("done", "failed")
-DONE_DELIVERIES = ("delivered", "failed")
-DONE_NOTIFICATIONS = ("sent", "failed")
+DONE_JOBS = ("done",)
+DONE_DELIVERIES = ("delivered",)
+DONE_NOTIFICATIONS = ("sent",)
+FAILED = "failed"
+DELETE_BATCH = 5000  # rows per statement: a big purge never holds the write lock for long
 
 
 def _due_responses(flag: sa.ColumnElement[object], cutoff: dt.datetime) -> sa.ColumnElement[bool]:
@@ -70,6 +72,12 @@ def _finished(cutoff: dt.datetime) -> list[tuple[sa.Table, sa.ColumnElement[bool
             (N, sa.and_(N.c.created_at < cutoff, N.c.status.in_(DONE_NOTIFICATIONS)))]
 
 
+def _failed(cutoff: dt.datetime) -> list[tuple[sa.Table, sa.ColumnElement[bool]]]:
+    J, D, N = t.job, t.webhook_delivery, t.notification
+    return [(table, sa.and_(table.c.created_at < cutoff, table.c.status == FAILED))
+            for table in (J, D, N)]
+
+
 def _sessions(cutoff: dt.datetime) -> list[tuple[sa.Table, sa.ColumnElement[bool]]]:
     return [(t.web_session, t.web_session.c.expires_at < cutoff),
             (t.survey_session, t.survey_session.c.updated_at < cutoff)]
@@ -79,16 +87,24 @@ def _audit(cutoff: dt.datetime) -> list[tuple[sa.Table, sa.ColumnElement[bool]]]
     return [(t.audit_log, t.audit_log.c.at < cutoff)]
 
 
-DELETIONS = {"jobs": _finished, "sessions": _sessions, "audit": _audit}
+DELETIONS = {"jobs": _finished, "failed_jobs": _failed, "sessions": _sessions,
+             "audit": _audit}
 
 
 def count_deletions(conn: Connection, kind: str, cutoff: dt.datetime) -> int:
     return sum(_count(conn, table, where) for table, where in DELETIONS[kind](cutoff))
 
 
-def delete_rows(conn: Connection, kind: str, cutoff: dt.datetime) -> int:
-    return sum(int(conn.execute(sa.delete(table).where(where)).rowcount or 0)
-               for table, where in DELETIONS[kind](cutoff))
+def delete_rows(conn: Connection, kind: str, cutoff: dt.datetime,
+                limit: int = DELETE_BATCH) -> int:
+    """Delete up to `limit` due rows of each table of `kind`; how many went (call again until
+    none goes)."""
+    total = 0
+    for table, where in DELETIONS[kind](cutoff):
+        (key,) = table.primary_key.columns
+        pick = sa.select(key).where(where).limit(limit).scalar_subquery()
+        total += int(conn.execute(sa.delete(table).where(key.in_(pick))).rowcount or 0)
+    return total
 
 
 def redact_responses(conn: Connection, kind: str, ids: Sequence[int], now: dt.datetime,

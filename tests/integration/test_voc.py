@@ -117,7 +117,9 @@ def rated(ctx: Context, world: World, nps: int, csat: int, comment: str) -> None
 
 def test_days_are_the_units_own_and_the_kpi_is_selectable(ctx: Context, world: World,
                                                           client: TestClient) -> None:
-    ctx.settings = ctx.settings.model_copy(update={"text_industry": "car_aftersales"})
+    # themes of two responses: shown only with a minimum n of 1 (the next test keeps 5)
+    ctx.settings = ctx.settings.model_copy(update={"text_industry": "car_aftersales",
+                                                   "min_n": 1})
     with ctx.db.write() as conn:
         conn.execute(sa.update(t.org_unit).where(t.org_unit.c.code == "s1")
                      .values(timezone="America/Los_Angeles"))
@@ -211,3 +213,52 @@ def test_api_review_files_and_subscription(ctx: Context, world: World,
                       json={"kpi": "item:"}).json()["error"]["where"] == "kpi"
     assert client.delete("/api/v1/voc/subscription", headers=admin).json()["subscribed"] is False
     assert client.get("/api/v1/voc/subscription", headers=admin).json()["subscribed"] is False
+
+
+def test_previous_period_is_the_calendar_month_before_and_small_n_is_not_a_kpi(
+        ctx: Context, world: World, client: TestClient) -> None:
+    """November's review compares with October (1-31 October in Shanghai, not the 30 days
+    before 1 November), recomputed from the raw answers with pandas; a KPI over fewer scored
+    responses than the minimum n (5 in the tests) is not shown, its n is."""
+    import pandas as pd
+
+    admin = world.actor("admin@t.test")
+    zone = dt.timezone(dt.timedelta(hours=8))
+    october = [(dt.datetime(2026, 10, 1, 9, tzinfo=zone), 0),  # only a calendar month has it
+               (dt.datetime(2026, 10, 15, 9, tzinfo=zone), 2),
+               (dt.datetime(2026, 10, 31, 23, tzinfo=zone), 10)]
+    november = [(dt.datetime(2026, 11, day, 9, tzinfo=zone), score)
+                for day, score in ((2, 10), (3, 9), (4, 7), (5, 3), (6, 10), (9, 9), (12, 0))]
+    for at, score in (*october, *november):
+        do_submit_response(ctx, admin, ResponseRequest(
+            survey_id=world.survey_id, unit_code="s1", staff_code="s1-e1",
+            answers={"nps": score}, submitted_at=at.astimezone(dt.UTC)))
+    first, last = dt.date(2026, 11, 1), dt.date(2026, 11, 30)
+    review = reports.build_review(ctx, admin, *reports.date_period(first, last), "s1")
+    with ctx.db.read() as conn:
+        rows = conn.execute(sa.select(t.response.c.submitted_at, t.answer.c.value_num)
+                            .join(t.answer, t.answer.c.response_id == t.response.c.id)
+                            .join(t.org_unit, t.org_unit.c.id == t.response.c.unit_id)
+                            .where(t.answer.c.item_code == "nps",
+                                   t.org_unit.c.code == "s1")).all()
+    frame = pd.DataFrame(rows, columns=["at", "score"])
+    frame["day"] = pd.to_datetime(frame["at"], utc=True).dt.tz_convert("Asia/Shanghai").dt.date
+
+    def nps(start: dt.date, end: dt.date) -> tuple[float, int]:
+        x = frame[(frame["day"] >= start) & (frame["day"] <= end)]["score"]
+        return 100 * ((x >= 9).mean() - (x <= 6).mean()), len(x)
+
+    value, n = nps(first, last)
+    assert review.before_days() == (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+    assert (review.responses, review.score) == (n, pytest.approx(value))
+    assert (review.responses_before, review.score_before) == (nps(
+        dt.date(2026, 10, 1), dt.date(2026, 10, 31))[1], None)  # 3 answers: no NPS of -33
+    assert review.responses_before == 3 and review.min_n == 5
+    sign_in(client, "admin@t.test", PASSWORD)
+    page = client.get("/voc?start=2026-11-01&end=2026-11-30&unit=s1&lang=en").text
+    before = page.split('id="voc-before">')[1].split("</div>")[0]
+    assert before == ("Previous period 2026-10-01 – 2026-10-31: too few responses "
+                      "(n = 3, at least 5 needed)")
+    zh = client.get("/voc?start=2026-11-01&end=2026-11-30&unit=s1&lang=zh-CN").text
+    assert zh.split('id="voc-before">')[1].split("</div>")[0] == \
+        "上期 2026-10-01 至 2026-10-31: 回复太少（n = 3，至少需要 5）"

@@ -1,7 +1,12 @@
 """The VOC review's figures for a period and unit (unit scope applied here): dissatisfied
 feedback by aspect and by case root cause ranked by KPI points lost (NPS, CSAT or a rated
 item's mean; tiyan.domain.voc), representative quotes,
-new and rising themes against the previous period, case volumes, SLA compliance, recovery."""
+new and rising themes against the previous period, case volumes, SLA compliance, recovery.
+
+The previous period is the calendar period before (whole months: the same number of months
+before, so November's is October; otherwise the same number of days before), in the review's
+time zone. A KPI over fewer scored responses than the minimum n (the period's, the previous
+period's, a theme's) is not shown: None, with its n."""
 
 from __future__ import annotations
 
@@ -49,8 +54,8 @@ class VocReview:
     end: dt.datetime
     unit_code: str | None
     responses: int  # with a score for the KPI
-    score: float | None  # the KPI over the period
-    score_before: float | None  # ... and over the previous period of the same length
+    score: float | None  # the KPI over the period (None under the minimum n)
+    score_before: float | None  # ... and over the previous calendar period
     aspects: list[Theme]
     causes: list[Theme]
     cases_opened: int
@@ -61,6 +66,38 @@ class VocReview:
     new_themes: list[str] = field(default_factory=list)
     kpi: VocKpi = field(default_factory=lambda: parse_kpi("nps"))
     timezone: str = "Asia/Shanghai"  # the days of the period are days there
+    responses_before: int = 0  # with a score, in the previous period
+    before: tuple[dt.datetime, dt.datetime] | None = None  # the previous period
+    min_n: int = 0
+
+    def before_days(self) -> tuple[dt.date, dt.date] | None:
+        """The previous period's first and last day in the review's time zone."""
+        if self.before is None:
+            return None
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo(self.timezone)
+        return (self.before[0].astimezone(zone).date(),
+                (self.before[1].astimezone(zone) - dt.timedelta(microseconds=1)).date())
+
+
+def previous_period(start: dt.datetime, end: dt.datetime, tz: str
+                    ) -> tuple[dt.datetime, dt.datetime]:
+    """The calendar period before [start, end) in `tz`: as many whole months before when the
+    period is whole months there, else as many days before (local midnights)."""
+    from zoneinfo import ZoneInfo
+
+    from tiyan.analytics.cube import Filters
+
+    zone = ZoneInfo(tz)
+    first = start.astimezone(zone).date()
+    last = (end.astimezone(zone) - dt.timedelta(microseconds=1)).date()
+    before = Filters(first, last).previous()
+
+    def midnight(day: dt.date) -> dt.datetime:
+        return dt.datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(dt.UTC)
+
+    return midnight(before.date_from), midnight(before.date_to + dt.timedelta(days=1))
 
 
 def check_period(start: dt.datetime, end: dt.datetime) -> None:
@@ -72,30 +109,39 @@ def check_period(start: dt.datetime, end: dt.datetime) -> None:
 
 def review(conn: Connection, actor: Actor, *, start: dt.datetime, end: dt.datetime,
            unit_id: int | None, causes: RootCauseTree, now: dt.datetime,
-           kpi: VocKpi | None = None, timezone: str = "Asia/Shanghai") -> VocReview:
+           kpi: VocKpi | None = None, timezone: str = "Asia/Shanghai",
+           min_n: int = 0) -> VocReview:
     check_period(start, end)
     kpi = kpi or parse_kpi("nps")
     units = _units(conn, actor, unit_id)
-    before_start = start - (end - start)
+    before_start, before_end = previous_period(start, end, timezone)
     scores = _scores(conn, units, start, end, kpi.item)
-    scores_before = _scores(conn, units, before_start, start, kpi.item)
+    scores_before = _scores(conn, units, before_start, before_end, kpi.item)
     mentions = _negative_mentions(conn, units, start, end)
     counts_before = Counter(code for code, _, _ in
-                            _negative_mentions(conn, units, before_start, start))
-    aspects = _aspect_themes(scores, len(scores_before), mentions, counts_before, kpi)
+                            _negative_mentions(conn, units, before_start, before_end))
+    aspects = _aspect_themes(scores, len(scores_before), mentions, counts_before, kpi, min_n)
     cases = _cases(conn, units, start, end)
-    cases_before = _cases(conn, units, before_start, start)
+    cases_before = _cases(conn, units, before_start, before_end)
     code_row = conn.execute(sa.select(t.org_unit.c.code).where(t.org_unit.c.id == unit_id)
                             ).scalar_one() if unit_id else None
     return VocReview(
         start=start, end=end, unit_code=code_row, responses=len(scores),
-        score=kpi.value(scores.values()), score_before=kpi.value(scores_before.values()),
+        score=_at_least(kpi.value(scores.values()), len(scores), min_n),
+        score_before=_at_least(kpi.value(scores_before.values()), len(scores_before), min_n),
         aspects=aspects,
-        causes=_cause_themes(scores, len(scores_before), cases, cases_before, causes, kpi),
+        causes=_cause_themes(scores, len(scores_before), cases, cases_before, causes, kpi,
+                             min_n),
         cases_opened=len(cases), cases_by_status=dict(Counter(c.status for c in cases)),
         sla=_sla(conn, [c.id for c in cases], now), recovery=_recovery(conn, units, start, end),
         feedback=len({r for _, r, _ in mentions}),
-        new_themes=[a.code for a in aspects if a.trend is Trend.NEW], kpi=kpi, timezone=timezone)
+        new_themes=[a.code for a in aspects if a.trend is Trend.NEW], kpi=kpi, timezone=timezone,
+        responses_before=len(scores_before), before=(before_start, before_end), min_n=min_n)
+
+
+def _at_least(value: float | None, n: int, min_n: int) -> float | None:
+    """The KPI where it rests on at least the minimum n scored responses, else None."""
+    return value if n >= max(min_n, 1) else None
 
 
 def _units(conn: Connection, actor: Actor, unit_id: int | None) -> list[int]:
@@ -136,7 +182,7 @@ def _negative_mentions(conn: Connection, units: list[int], start: dt.datetime,
 
 def _aspect_themes(scores: dict[int, float], before_total: int,
                    mentions: list[tuple[str, int, str]], before: Counter[str],
-                   kpi: VocKpi) -> list[Theme]:
+                   kpi: VocKpi, min_n: int) -> list[Theme]:
     groups: dict[str, set[int]] = {}
     evidence: dict[str, list[tuple[float, int, str]]] = {}
     for code, response_id, text in mentions:
@@ -151,7 +197,7 @@ def _aspect_themes(scores: dict[int, float], before_total: int,
         themes.append(Theme(
             code=code, name_zh=zh, name_en=en, mentions=len(ids),
             responses=impact.responses if impact else 0, share=impact.share if impact else 0.0,
-            kpi_with=impact.kpi_with if impact else None,
+            kpi_with=_at_least(impact.kpi_with, impact.responses, min_n) if impact else None,
             points_lost=impact.points_lost if impact else 0.0,
             trend=trend(len(ids), len(scores), before.get(code, 0), before_total),
             before=before.get(code, 0), quotes=_quotes(evidence[code])))
@@ -191,7 +237,8 @@ def _cases(conn: Connection, units: list[int], start: dt.datetime,
 
 
 def _cause_themes(scores: dict[int, float], before_total: int, cases: list[_Case],
-                  before: list[_Case], tree: RootCauseTree, kpi: VocKpi) -> list[Theme]:
+                  before: list[_Case], tree: RootCauseTree, kpi: VocKpi,
+                  min_n: int) -> list[Theme]:
     def group(of: list[_Case]) -> dict[str, set[int]]:
         out: dict[str, set[int]] = {}
         for c in of:
@@ -208,7 +255,7 @@ def _cause_themes(scores: dict[int, float], before_total: int, cases: list[_Case
         themes.append(Theme(
             code=code, name_zh=zh, name_en=en, mentions=len(ids),
             responses=impact.responses if impact else 0, share=impact.share if impact else 0.0,
-            kpi_with=impact.kpi_with if impact else None,
+            kpi_with=_at_least(impact.kpi_with, impact.responses, min_n) if impact else None,
             points_lost=impact.points_lost if impact else 0.0,
             trend=trend(len(ids), len(scores), len(then.get(code, ())), before_total),
             before=len(then.get(code, ()))))

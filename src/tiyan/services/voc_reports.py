@@ -127,7 +127,8 @@ def build_review(ctx: Context, actor: Actor, start: dt.datetime, end: dt.datetim
         unit_id = org.unit_id_by_code(conn, unit_code) if unit_code else None
         return voc.review(conn, actor, start=start, end=end, unit_id=unit_id,
                           causes=root_causes(ctx), now=ctx.now(), kpi=kpi,
-                          timezone=tz or review_timezone(ctx, unit_code))
+                          timezone=tz or review_timezone(ctx, unit_code),
+                          min_n=ctx.settings.min_n)
 
 
 def kpi_label(kpi: VocKpi, locale: str) -> str:
@@ -184,13 +185,25 @@ def _period_text(review: voc.VocReview) -> str:
     return f"{review.start.astimezone(zone):%Y-%m-%d} – {last:%Y-%m-%d}"
 
 
+def _kpi(value: float | None, n: int, min_n: int) -> str:
+    """The KPI, or its n where it is under the minimum n."""
+    return _num(value) if value is not None or n == 0 else f"n={n} < {min_n}"
+
+
+def _before_text(review: voc.VocReview) -> str:
+    days = review.before_days()
+    return "" if days is None else f"{days[0].isoformat()} – {days[1].isoformat()}"
+
+
 def summary_rows(review: voc.VocReview, locale: str) -> list[tuple[str, str]]:
     w = words(review, locale)
     label = kpi_label(review.kpi, locale)
     return [
         (w["period"], _period_text(review)), (w["timezone"], review.timezone),
         (w["unit"], review.unit_code or w["all"]), (w["responses"], str(review.responses)),
-        (label, f"{_num(review.score)} ({w['before']}: {_num(review.score_before)})"),
+        (label, f"{_kpi(review.score, review.responses, review.min_n)} ({w['before']} "
+                f"{_before_text(review)}: "
+                f"{_kpi(review.score_before, review.responses_before, review.min_n)})"),
         (w["opened"], str(review.cases_opened)), (w["sla"], _pct(review.sla.rate)),
         (w["recovery"], _pct(review.recovery.rate)),
     ]

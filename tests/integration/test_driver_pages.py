@@ -115,6 +115,38 @@ def test_staff_scorecards_shrink_and_crown_only_with_enough_responses(ready, cli
     assert client.get(f"/dashboard/staff?{PERIOD}&kpi=ces").status_code == 422
 
 
+def test_a_unit_mean_is_shown_only_from_the_minimum_n_recomputed_with_pandas(ready):
+    """The staff page's unit mean (the shrinkage target, in the export) rests on the unit's
+    responses: under the minimum n it is not shown; above it, it is their plain mean."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from tiyan.analytics import dashboard as d
+    from tiyan.analytics import staff_view as sv
+    from tiyan.analytics.cube import Filters
+    from tiyan.store import tables as t
+
+    admin = ready.actor("admin@t.test")
+    year = Filters(dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    with ready.ctx.db.read() as conn:
+        cards = sv.scorecards(conn, d.dashboard_scope(conn, admin), year, "csat", min_n=20)
+        r, a, st = t.response, t.answer, t.staff
+        frame = pd.DataFrame(conn.execute(
+            sa.select(st.c.unit_id, a.c.value_num).select_from(
+                r.join(a, a.c.response_id == r.c.id).join(st, st.c.id == r.c.staff_id))
+            .where(a.c.item_code == "csat", a.c.value_num.is_not(None),
+                   r.c.status == "complete")).all(), columns=["unit", "score"])
+    per_unit = frame.groupby("unit")["score"].agg(["mean", "count"])
+    shown = {row.unit_id: (row.unit_mean, row.unit_n) for row in cards.rows}
+    assert {u: n for u, (_, n) in shown.items()} == per_unit["count"].to_dict()
+    assert any(n < 20 for _, n in shown.values()) and any(n >= 20 for _, n in shown.values())
+    for unit, (mean, n) in shown.items():
+        if n < 20:
+            assert mean is None
+        else:
+            assert mean == pytest.approx(per_unit.loc[unit, "mean"])
+
+
 def test_competitor_benchmarks_by_form_and_csv_show_as_gaps(ready, client):
     sign_in(client, "cx@t.test", PASSWORD)
     page = client.get("/dashboard/competitors?lang=en")

@@ -40,9 +40,10 @@ class StaffRow:
     unit_en: str
     value: Estimate  # the raw figure with its interval ("too few" under min n)
     shrunk: float | None  # None when too few
-    unit_mean: float
+    unit_mean: float | None  # None when the unit's responses are under the minimum n
     prior_strength: float
     prior_source: PriorSource
+    unit_n: int = 0  # the unit's responses behind its mean
     star: bool = False
 
 
@@ -169,13 +170,15 @@ def scorecards(conn: Connection, scope: Scope, filters: Filters, kpi: str, *, mi
     for group in by_unit.values():
         card = staff_scorecard([StaffSums(str(x.id), x.n, x.total, x.sq) for x in group],
                                min_n=min_n)
+        unit_n = sum(x.n for x in group)  # the responses behind the unit mean
         for x, score in zip(group, card.scores, strict=True):
             scored[x.id] = score
             value = (nps_from_counts(x.top, x.n - x.top - x.bottom, x.bottom, min_n=min_n)
                      if kpi == "nps" else mean_estimate(x.n, x.total, x.sq, min_n=min_n))
             rows.append(StaffRow(x.id, x.code, x.name, x.unit_id, x.unit_code, x.name_zh,
-                                 x.name_en, value, score.shrunk, card.unit_mean,
-                                 card.prior_strength, card.prior_source))
+                                 x.name_en, value, score.shrunk,
+                                 card.unit_mean if unit_n >= max(min_n, 1) else None,
+                                 card.prior_strength, card.prior_source, unit_n))
     eligible = [scored[r.staff_id] for r in rows if not scored[r.staff_id].too_few]
     star_id = int(min(eligible, key=star_rank).staff_id) if eligible else None
     rows = [r if r.staff_id != star_id else StaffRow(**{**r.__dict__, "star": True})

@@ -10,7 +10,8 @@ random-effects ANOVA over the unit's staff (method of moments, unbalanced n); el
 estimate is impossible (fewer than two staff with responses, no within-staff degrees of freedom, or
 no between-staff variance beyond noise), `DEFAULT_PRIOR_STRENGTH`.
 Staff under `min_n` responses show "too few responses" (no raw and no shrunk score) but still
-count towards the unit mean and the variance estimate.
+count towards the unit mean and the variance estimate. The minimum n is the one every figure
+uses (TIYAN_MIN_N, 30 by default; metrics.DEFAULT_MIN_N), not a staff rule of its own.
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tiyan.domain.metrics import MetricsError
+from tiyan.domain.metrics import DEFAULT_MIN_N, MetricsError
 
-DEFAULT_STAFF_MIN_N = 10
 DEFAULT_PRIOR_STRENGTH = 20.0
 TIE_DECIMALS = 9
 
@@ -126,7 +126,7 @@ def shrink(n: int, staff_mean: float, unit_mean: float, k: float) -> float:
 def staff_scorecard(
     staff: Sequence[StaffSums],
     *,
-    min_n: int = DEFAULT_STAFF_MIN_N,
+    min_n: int = DEFAULT_MIN_N,
     prior: float | None = None,
     unit_mean: float | None = None,
 ) -> Scorecard:

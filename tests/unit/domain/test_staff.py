@@ -108,7 +108,16 @@ def test_scorecard_refuses_a_repeated_staff_id_and_an_empty_unit():
 
 def test_staff_sums_accept_decimal_from_the_database():
     card = staff_scorecard(
-        [StaffSums("a", 20, Decimal("90"), Decimal("410")), sums("b", [4] * 20)], prior=10.0
-    )
+        [StaffSums("a", 20, Decimal("90"), Decimal("410")), sums("b", [4] * 20)], prior=10.0,
+        min_n=10)
     assert card.unit_mean == pytest.approx(170 / 40)
     assert card.scores[0].shrunk == pytest.approx((90 + 10 * 170 / 40) / 30)
+
+
+def test_the_staff_minimum_n_is_the_one_every_figure_uses():
+    from tiyan.domain.metrics import DEFAULT_MIN_N
+    from tiyan.settings import Settings
+
+    card = staff_scorecard([sums("a", [5] * 29), sums("b", [4] * 30)], prior=10.0)
+    assert card.min_n == DEFAULT_MIN_N == Settings.model_fields["min_n"].default == 30
+    assert [s.too_few for s in card.scores] == [True, False]

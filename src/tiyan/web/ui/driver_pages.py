@@ -179,7 +179,8 @@ def staff_table(t_: Translator, data: sv.Scorecards) -> tuple[list[str], list[li
     zh = t_.locale == "zh-CN"
     head = [t_("staffcard.code"), t_("staffcard.name"), t_("dash.unit_code"), t_("dash.unit"),
             "n", t_("staffcard.raw"), t_("staffcard.low"), t_("staffcard.high"),
-            t_("staffcard.shrunk"), t_("staffcard.unit_mean"), t_("staffcard.star")]
+            t_("staffcard.shrunk"), t_("staffcard.unit_mean"), t_("staffcard.unit_n"),
+            t_("staffcard.star")]
     rows: list[list[Any]] = []
     for r in data.rows:
         few = r.value.too_few or r.value.value is None
@@ -187,7 +188,8 @@ def staff_table(t_: Translator, data: sv.Scorecards) -> tuple[list[str], list[li
                      t_("metric.too_few") if few else round(r.value.value or 0.0, 2),
                      None if few or r.value.low is None else round(r.value.low, 2),
                      None if few or r.value.high is None else round(r.value.high, 2),
-                     None if r.shrunk is None else round(r.shrunk, 2), round(r.unit_mean, 2),
+                     None if r.shrunk is None else round(r.shrunk, 2),
+                     None if r.unit_mean is None else round(r.unit_mean, 2), r.unit_n,
                      "★" if r.star else ""])
     return head, rows
 

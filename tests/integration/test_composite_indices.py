@@ -160,3 +160,31 @@ def test_the_league_has_a_column_per_index_in_scope(defined):
     assert n2.values["index:csi"].value == pytest.approx(expected.value)
     assert "index:csi" in n2.changes and "index:csi" not in n2.vs_parent
     assert table.parent is not None and table.parent.values["index:csi"].n == 5
+
+
+def test_the_index_tile_names_the_n_of_every_item_behind_its_value(defined):
+    """The index is made of each item's mean over its own answers; when items were answered by
+    different numbers of respondents the tile carries the fewest and the most (recomputed from
+    the raw answers with pandas), not only the smallest."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from tiyan.services.responses import ResponseRequest, do_submit_response
+    from tiyan.store import tables as t
+
+    ctx, admin = defined.ctx, defined.actor("admin@t.test")
+    for score in (10, 4, 9):  # the NPS alone: the satisfaction question is optional
+        do_submit_response(ctx, admin, ResponseRequest(
+            survey_id=defined.survey_id, unit_code="s1", staff_code="s1-e1",
+            answers={"nps": score}, submitted_at=ctx.now() - dt.timedelta(hours=30)))
+    run_until_idle(ctx)
+    with ctx.db.read() as conn:
+        answers = pd.DataFrame(conn.execute(
+            sa.select(t.answer.c.item_code).join(t.response,
+                                                 t.response.c.id == t.answer.c.response_id)
+            .where(t.answer.c.value_num.is_not(None), t.response.c.status == "complete",
+                   t.answer.c.item_code.in_(["nps", "csat"]))).all(), columns=["item"])
+    counts = answers["item"].value_counts()
+    got = overview_index(defined, "admin@t.test")
+    assert got.item_n == (counts["csat"], counts["nps"]) and counts["nps"] > counts["csat"]
+    assert got.kpi.value.n == counts["csat"]  # the smallest decides "too few"

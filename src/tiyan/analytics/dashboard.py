@@ -130,6 +130,7 @@ class TrendPoint:
 class IndexKpi:
     definition: IndexDefinition
     kpi: Kpi
+    item_n: tuple[int, int] = (0, 0)  # the fewest and most answers of an item behind the value
 
 
 @dataclass(frozen=True)
@@ -186,11 +187,18 @@ def overview(conn: Connection, scope: Scope, filters: Filters, *, min_n: int,
         responses=now_totals.get(RESPONSES, Sums()).n,
         previous_responses=then_totals.get(RESPONSES, Sums()).n,
         kpis=tiles[:len(kpis)], trend=points,
-        indices=[IndexKpi(i.definition, k) for i, k in
+        indices=[IndexKpi(i.definition, k, _item_n(i.definition, now_totals)) for i, k in
                  zip(indices, tiles[len(kpis):len(kpis) + len(indices)], strict=True)],
         response_rate=tiles[-1] if rate else None,
         rate_unavailable=rr.unavailable(filters),
         tests=sum(1 for _, c in pairs if c.p_value is not None))
+
+
+def _item_n(definition: IndexDefinition, totals: Mapping[str, Sums]) -> tuple[int, int]:
+    """The index's value is made of each item's mean over that item's own answers: the n
+    behind it is each item's n (the smallest decides "too few")."""
+    ns = [(totals.get(code) or Sums()).n for code in definition.item_codes()]
+    return (min(ns), max(ns)) if ns else (0, 0)
 
 
 def response_rate_kpi(conn: Connection, scope: Scope, filters: Filters,

@@ -296,3 +296,45 @@ def domain_cohorts(stored, months) -> list[b.Cohort]:
         {c: at.astimezone(zone) for c, at in first.items()},
         [(c, at.astimezone(zone)) for c, _, at, _ in stored if months.starts[0] <= at < months.end],
         months.days[0], months.days[-1], min_n=1)
+
+
+def test_the_current_month_is_a_partial_column_recomputed_with_pandas(bought, client):
+    """With the clock at 2026-11-20 a range to 30 November ends in a partial month: its cells
+    are marked (page and export) and left out of the heat map; the cell's share is the one the
+    raw transactions give for 1-20 November."""
+    import pandas as pd
+
+    ctx, admin = bought.ctx, bought.actor("admin@t.test")
+    report = import_transactions(ctx, admin, [
+        FileRow(2, {"customer": "e2", "time": "2026-11-05 12:00", "amount": "90"})],
+        ["customer", "time", "amount"])
+    assert report.imported == 1, report.problems
+    with ctx.db.read() as conn:
+        tx = t.customer_transaction
+        frame = pd.DataFrame(conn.execute(
+            sa.select(tx.c.customer_id, tx.c.occurred_at, tx.c.unit_id, tx.c.kind)).all(),
+            columns=["customer", "at", "unit", "kind"])
+        s1 = bought.unit_ids["s1"]
+    local = pd.to_datetime(frame["at"], utc=True).dt.tz_convert("Asia/Shanghai")
+    frame["month"] = local.dt.strftime("%Y-%m")
+    bought_at = frame[(frame["unit"] == s1) & (frame["kind"] == "purchase")]
+    first = bought_at.groupby("customer")["month"].min()
+    march = set(first[first == "2026-03"].index)
+    november = set(bought_at[bought_at["month"] == "2026-11"]["customer"])
+    expected = 100 * len(march & november) / len(march)
+    sign_in(client, "admin@t.test", PASSWORD)
+    query = "from=2026-01-01&to=2026-11-30&unit=s1&lang=en"
+    rows = csv_rows(client.get(f"/dashboard/behaviour/cohorts/export.csv?{query}"))
+    head, cohorts = rows[0], {r[0]: r for r in rows[1:]}
+    assert head[-1] == "Partial month" and head[2 + 7] == "Month 8"
+    assert float(cohorts["2026-03"][2 + 7]) == pytest.approx(expected, abs=1e-3)
+    assert cohorts["2026-03"][-1] == "partial: 2026-11-01 to 2026-11-20"
+    page = client.get(f"/dashboard/behaviour?{query}").text
+    assert "last month is partial: 2026-11-01 to 2026-11-20" in page
+    cell = page.split('data-cohort="2026-03"')[1].split("</tr>")[0]
+    assert cell.count('class="num partial"') == 1 and f"{expected:.1f}%*" in cell
+    chart = page.split('id="cohort-data"')[1].split("</script>")[0]
+    assert f"[7, 0, {round(expected, 1)}]" not in chart.replace(" ", "").replace(",", ", ")
+    whole = csv_rows(client.get("/dashboard/behaviour/cohorts/export.csv?"
+                                "from=2026-01-01&to=2026-10-31&unit=s1"))
+    assert {r[-1] for r in whole[1:]} == {""}  # October is over: nothing partial

@@ -142,3 +142,31 @@ def test_period_labels():
     assert period_label(dt.date(2026, 7, 1), dt.date(2026, 9, 30)) == "2026-Q3"
     assert period_label(dt.date(2026, 1, 1), dt.date(2026, 12, 31)) == "2026"
     assert period_label(dt.date(2026, 8, 1), dt.date(2026, 10, 31)) == "2026-08-01 – 2026-10-31"
+
+
+def test_the_trend_marks_the_month_today_cuts_short_and_does_not_compare_it(monthly):
+    """Each month's NPS recomputed from the raw answers; November (1-20 by the clock) is
+    partial, named with its days, and has no month-on-month marker unless asked."""
+    ctx, admin = monthly.ctx, monthly.actor("admin@t.test")
+    n2 = monthly.unit_ids["n2"]
+    year = Filters(YEAR.date_from, YEAR.date_to, unit_id=n2)
+    today = dt.date(2026, 11, 20)
+    with ctx.db.read() as conn:
+        scope = d.dashboard_scope(conn, admin)
+        points = d.trend(conn, scope, year, min_n=5, today=today)
+        compared = d.trend(conn, scope, year, min_n=5, today=today, compare_partial=True)
+        frame = raw_answers(conn, n2)
+    by_month = {p.label: p for p in points}
+    for month in MONTHS:
+        first = dt.date(2026, month, 1)
+        last = d.bucket_after(first, "month") - dt.timedelta(days=1)
+        value, n = nps_of(frame, first, last)
+        point = by_month[first.strftime("%Y-%m")]
+        assert point.values["nps"].n == n and point.values["nps"].value == pytest.approx(value)
+    november, december = by_month["2026-11"], by_month["2026-12"]
+    assert (november.partial, november.first_day, november.last_day) == (
+        True, dt.date(2026, 11, 1), today)
+    assert november.changes == {} and by_month["2026-10"].changes  # October vs September
+    assert december.partial and december.last_day is None  # not begun
+    assert "nps" in {p.label: p for p in compared}["2026-11"].changes
+    assert all(not p.partial for p in points if p.label < "2026-11")

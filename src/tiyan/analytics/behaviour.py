@@ -54,7 +54,15 @@ from numpy.typing import NDArray
 from sqlalchemy.engine import Connection
 
 from tiyan.analytics.cube import Filters, month_start, scope_units, utc_bounds
-from tiyan.analytics.dashboard import KPIS, League, LeagueRow, Scope, estimate, league
+from tiyan.analytics.dashboard import (
+    KPIS,
+    League,
+    LeagueRow,
+    Scope,
+    bucket_after,
+    estimate,
+    league,
+)
 from tiyan.domain import behaviour as b
 from tiyan.domain.access import subtree
 from tiyan.store import tables as t
@@ -79,6 +87,24 @@ class BehaviourView:
     imported: bool  # any transaction at all in the user's scope
     window_days: int
     staff_only: bool = False  # the user sees only their own responses, no unit in full
+    # the range's last month when the range's end or today cuts it short: its first day and the
+    # last day counted (before the first where it has not begun); its cohort cells are partial
+    partial_month: tuple[dt.date, dt.date] | None = None
+
+    def partial_cell(self, cohort: b.Cohort, offset: int) -> bool:
+        """Whether the cell `offset` months after `cohort` (1 = the month after) falls in the
+        partial month; offset 0 is the cohort's own month."""
+        if self.partial_month is None:
+            return False
+        return b.months_between(cohort.month, self.partial_month[0]) == offset
+
+
+def partial_month(filters: Filters, today: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The range's last month with the last day counted, when that is before its last day."""
+    first = month_start(filters.date_to)
+    month_end = bucket_after(first, "month") - dt.timedelta(days=1)
+    last = min(filters.date_to, today)
+    return (first, max(last, first - dt.timedelta(days=1))) if last < month_end else None
 
 
 def behaviour_view(conn: Connection, scope: Scope, filters: Filters, *, window_days: int,
@@ -105,7 +131,14 @@ def behaviour_view(conn: Connection, scope: Scope, filters: Filters, *, window_d
     return BehaviourView(parent, shown, total, cohorts_of(conn, bought, units, months,
                                                           min_n=min_n),
                          _any_transaction(conn, scope.vis.unit_ids), window_days,
-                         staff_only=not scope.vis.unit_ids and bool(scope.vis.staff_rows))
+                         staff_only=not scope.vis.unit_ids and bool(scope.vis.staff_rows),
+                         partial_month=partial_month(filters, _local_day(as_of, tz)))
+
+
+def _local_day(moment: dt.datetime, tz: str) -> dt.date:
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(tz)).date()
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from tiyan.analytics import behaviour as bv
 from tiyan.analytics import dashboard as d
 from tiyan.domain.access import Actor, Permission
-from tiyan.domain.behaviour import Behaviour, Cohort
+from tiyan.domain.behaviour import Behaviour
 from tiyan.domain.metrics import Estimate
 from tiyan.store import tables as t
 from tiyan.web.deps import ContextDep, PageActor, translator
@@ -59,14 +59,19 @@ def values_of(figures: Behaviour) -> dict[str, Estimate]:
     return {name: getattr(figures, name) for name in FIGURES}
 
 
-def heat_map(t_: Translator, cohorts: list[Cohort]) -> dict[str, Any] | None:
-    """Cohorts (rows, oldest on top) × months after (columns); cells under min n left out."""
+def heat_map(t_: Translator, data: bv.BehaviourView) -> dict[str, Any] | None:
+    """Cohorts (rows, oldest on top) × months after (columns); cells under min n and cells of
+    a partial month (a few days against whole months) left out; a partial cohort marked."""
+    cohorts = data.cohorts
     if not cohorts:
         return None
     width = max(len(c.retained) for c in cohorts)
     cells = [[k, row, round(e.value, 1)] for row, c in enumerate(cohorts)
-             for k, e in enumerate(c.retained) if not e.too_few and e.value is not None]
-    return {"cohorts": [f"{c.month:%Y-%m} ({c.customers:,})" for c in cohorts],
+             for k, e in enumerate(c.retained) if not e.too_few and e.value is not None
+             and not data.partial_cell(c, k + 1)]
+    return {"cohorts": [f"{c.month:%Y-%m} ({c.customers:,})"
+                        + (t_("dash.partial_mark") if data.partial_cell(c, 0) else "")
+                        for c in cohorts],
             "offsets": [t_("behaviour.month_after", k=k) for k in range(1, width + 1)],
             "cells": cells, "max": max((c[2] for c in cells), default=0),
             "labels": {"cohort": t_("behaviour.cohort"), "share": t_("behaviour.retained")}}
@@ -80,7 +85,7 @@ def behaviour_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLR
         up = None
         if data.parent is not None and view.filters.unit_id is not None:
             up = _up(conn, scope, data.parent.unit.unit_id)
-        chart = heat_map(t_, data.cohorts)
+        chart = heat_map(t_, data)
         return pages._page(request, "dashboard_behaviour.html", actor, view, conn, scope,
                            data=data, up=up, figures=FIGURES, kpis=SURVEY_KPIS,
                            values_of=values_of, figure=figure, figure_interval=figure_interval,
@@ -120,11 +125,22 @@ def units_table(t_: Translator, data: bv.BehaviourView) -> tuple[list[str], list
     return head, rows
 
 
-def cohorts_table(t_: Translator, cohorts: list[Cohort]) -> tuple[list[str], list[list[Any]]]:
+def cohorts_table(t_: Translator, data: bv.BehaviourView
+                  ) -> tuple[list[str], list[list[Any]]]:
+    """The cohorts with a last column naming the partial month where a row has a cell in it
+    (its days counted: such a cell is not comparable with whole months)."""
+    cohorts = data.cohorts
     width = max((len(c.retained) for c in cohorts), default=0)
     head = [t_("behaviour.cohort"), t_("behaviour.customers")] + [
-        t_("behaviour.month_after", k=k) for k in range(1, width + 1)]
+        t_("behaviour.month_after", k=k) for k in range(1, width + 1)] + [
+        t_("behaviour.partial_column")]
+    partial = ("" if data.partial_month is None else t_(
+        "dash.partial", start=data.partial_month[0].isoformat(),
+        end=data.partial_month[1].isoformat()))
     return head, [[f"{c.month:%Y-%m}", c.customers] + [_value(e) for e in c.retained]
+                  + [None] * (width - len(c.retained))
+                  + [partial if any(data.partial_cell(c, k) for k in
+                                    range(len(c.retained) + 1)) else ""]
                   for c in cohorts]
 
 
@@ -148,5 +164,5 @@ def export_cohorts(fmt: str, request: Request, ctx: ContextDep, actor: PageActor
     pages.check_export_format(fmt)
     with ctx.db.read() as conn:
         _, _, data = behaviour_data(request, ctx, actor, conn)
-    head, rows = cohorts_table(translator(request), data.cohorts)
+    head, rows = cohorts_table(translator(request), data)
     return pages.table_download(request, actor, head, rows, "dashboard-behaviour-cohorts", fmt)

@@ -35,11 +35,20 @@ class Context:
         return signing_key(self.db, self.now())
 
 
-def open_context(db_url: str | None = None, *, check_schema: bool = True) -> Context:
+def open_database(settings: Settings) -> Database:
+    """The database of the settings (with PgBouncer, read replica and pool sizes), proven to
+    answer."""
     from tiyan.store.db import connect_or_explain
 
+    return connect_or_explain(settings.db_url, pgbouncer=settings.db_pgbouncer,
+                              read_url=settings.db_read_url or None,
+                              pool_size=settings.db_pool_size,
+                              max_overflow=settings.db_max_overflow)
+
+
+def open_context(db_url: str | None = None, *, check_schema: bool = True) -> Context:
     settings = load_settings(**({"db_url": db_url} if db_url else {}))
-    db = connect_or_explain(settings.db_url)
+    db = open_database(settings)
     if check_schema:
         db.check_schema()
     return Context(db, settings)

@@ -210,7 +210,7 @@ def predict_train(
         raise typer.Exit(1) from None
     typer.echo(f"model {summary.version}: {summary.chosen}, cross-validated ROC AUC "
                f"{summary.cv_auc:.3f} on {summary.rows:,} customers ({summary.churners:,} "
-               f"churned); saved to {summary.path}")
+               f"churned); stored in the database as {summary.object}")
     typer.echo(json.dumps(summary.to_json(), ensure_ascii=False))
 
 

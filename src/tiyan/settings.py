@@ -20,6 +20,32 @@ class Settings(BaseSettings):
         default=DEFAULT_DB_URL,
         description="SQLAlchemy URL of the database (default: SQLite file in the working folder).",
     )
+    db_pgbouncer: bool = Field(
+        default=False, description="The database URL reaches PostgreSQL through PgBouncer in "
+                                   "transaction mode: never use prepared statements (or write "
+                                   "`?pgbouncer=true` on the URL).",
+    )
+    db_pool_size: int = Field(
+        default=10, ge=1, le=1000, description="PostgreSQL connections each process keeps open "
+                                               "(per database URL; see docs/database.md).",
+    )
+    db_max_overflow: int = Field(
+        default=10, ge=0, le=1000, description="Connections a process may open beyond "
+                                               "`TIYAN_DB_POOL_SIZE` when busy (closed again "
+                                               "when returned).",
+    )
+    db_read_url: str = Field(
+        default="", description="SQLAlchemy URL of a PostgreSQL streaming replica that "
+                                "read-only web requests (pages, lists, exports) read from; "
+                                "empty: everything reads the primary. A client that wrote in "
+                                "the last `TIYAN_DB_READ_AFTER_WRITE_SECONDS` reads the primary.",
+    )
+    db_read_after_write_seconds: int = Field(
+        default=10, ge=0, le=3600, description="After a request that wrote, that client's "
+                                               "requests read the primary for this long (a "
+                                               "cookie), so it sees its own writes although "
+                                               "the replica lags.",
+    )
     session_hours: int = Field(
         default=12, description="Lifetime of a web sign-in session in hours."
     )

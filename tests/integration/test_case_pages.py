@@ -12,6 +12,8 @@ from tests.integration.test_closed_loop import add_detractor_rule, cases_by_unit
 from tests.world import PASSWORD, World
 from tiyan.context import Context
 from tiyan.services import jobs
+from tiyan.services.cases import attachment_key
+from tiyan.services.storage import object_store, read_bytes
 
 
 def csrf(page: str) -> str:
@@ -68,9 +70,13 @@ def test_a_manager_works_a_case_through_the_page(
                           files={"file": ("big.bin", b"x" * 20000, "application/pdf")})
     assert too_big.status_code == 422 and "the most is 10,485" in too_big.text
     link = sent.text.split(f'href="/cases/{case}/attachments/')[1].split('"')[0]
-    assert client.get(f"/cases/{case}/attachments/{link}").content == b"hello"
-    # stored under TIYAN_DATA_DIR/files when TIYAN_FILES_DIR is not set
-    assert (tmp_path / "files" / "cases" / case / link).read_bytes() == b"hello"
+    download = client.get(f"/cases/{case}/attachments/{link}")
+    assert download.content == b"hello"
+    assert download.headers["content-disposition"] == \
+        "attachment; filename*=utf-8''%E9%80%9A%E8%AF%9D%E8%AE%B0%E5%BD%95.txt"
+    # stored in the database (every process reads it), not under TIYAN_DATA_DIR
+    assert read_bytes(object_store(ctx), attachment_key(case, link)) == b"hello"
+    assert not (tmp_path / "files").exists()
     history = client.get(f"/cases/{case}?lang=en").text.split('id="case-history"')[1]
     for what in ("Opened", "Acknowledged", "客户已致电", "Root cause set", "Attachment added"):
         assert what in history

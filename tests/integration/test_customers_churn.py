@@ -14,6 +14,7 @@ from tests.integration.conftest import sign_in
 from tests.world import PASSWORD
 from tiyan.predict import TooFewToTrain
 from tiyan.services import churn
+from tiyan.services.storage import object_store
 from tiyan.services.table_files import open_table_file
 from tiyan.services.transactions import import_transactions
 from tiyan.store import customers
@@ -134,7 +135,10 @@ def test_train_score_and_see_it_in_360_and_worklist(world, client, tmp_path):
     _history(world, random.Random(7), 320)
     summary = churn.train(world.ctx, seed=0)
     assert summary.churners >= 50 and summary.cv_auc > 0.7
-    assert (tmp_path / "models" / f"{summary.version}.joblib").is_file()
+    # the model is stored in the database (any worker on any host scores with it)
+    assert summary.object == f"models/churn/{summary.version}.joblib"
+    assert object_store(world.ctx).size(summary.object)
+    assert not (tmp_path / "models").exists()
     scored = churn.score(world.ctx)
     assert scored >= 320
     with world.ctx.db.read() as conn:

@@ -1,11 +1,13 @@
 """Large feedback imports run as a background job: progress on the batch row, the page polls it,
-previews never imported are removed after a day (SQLite and PostgreSQL)."""
+the upload waits in the object store (the job carries its key), a vanished upload fails the batch
+and the job with the reason, previews never imported are removed after a day (SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
-import os
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -13,6 +15,7 @@ from fastapi.testclient import TestClient
 from tests.integration.conftest import sign_in
 from tests.world import PASSWORD, World
 from tiyan.services import import_jobs, jobs
+from tiyan.services.storage import object_store
 from tiyan.store import tables as t
 
 ROWS = 300
@@ -23,6 +26,11 @@ FILE = ("评价ID,评价内容,评价时间,门店编码,评分\n" + "".join(
 
 def bearer(world: World, email: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {world.tokens[email]}"}
+
+
+def stored_files(world: World) -> list[str]:
+    with world.ctx.db.read() as conn:
+        return list(conn.execute(sa.select(t.stored_object.c.key)).scalars())
 
 
 def stored_count(world: World) -> int:
@@ -43,6 +51,10 @@ def test_the_api_queues_a_background_import_that_a_worker_runs(client: TestClien
     assert queued["status"] == "queued" and queued["rows_total"] == 0
     assert queued["bytes_total"] == len(FILE) and queued["bytes_read"] == 0
     assert stored_count(world) == 0
+    with world.ctx.db.read() as conn:
+        payload = conn.execute(sa.select(t.job.c.payload).where(
+            t.job.c.kind == import_jobs.IMPORT_JOB)).scalar_one()
+    assert "path" not in payload and stored_files(world) == [payload["upload"]]
     jobs.run_until_idle(world.ctx)
     done = client.get(f"/api/v1/feedback/imports/{queued['id']}", headers=headers).json()
     assert done["status"] == "done"
@@ -50,8 +62,7 @@ def test_the_api_queues_a_background_import_that_a_worker_runs(client: TestClien
     assert done["bytes_read"] == done["bytes_total"] == len(FILE)
     assert done["problems"][0]["reason"] == "unknown unit code 'zz'"
     assert stored_count(world) == ROWS
-    leftovers = [p for p in import_jobs.UPLOADS.glob("api-*") if (p / "queued").exists()]
-    assert leftovers == []      # the job removed its upload
+    assert stored_files(world) == []      # the job removed its upload
     # the same file again, in the background: nothing is stored twice
     again = client.post("/api/v1/feedback/imports", headers=headers,
                         files={"file": ("大文件.csv", FILE, "text/csv")},
@@ -75,10 +86,23 @@ def test_file_errors_answer_at_once_and_a_vanished_upload_fails_the_batch(
     with world.ctx.db.read() as conn:
         payload = conn.execute(sa.select(t.job.c.payload).where(
             t.job.c.kind == import_jobs.IMPORT_JOB)).scalars().all()[-1]
-    os.remove(payload["path"])
+    assert object_store(world.ctx).delete(payload["upload"])
     jobs.run_until_idle(world.ctx)
     failed = client.get(f"/api/v1/feedback/imports/{queued['id']}", headers=headers).json()
-    assert failed["status"] == "failed" and "no such file" in failed["problems"][0]["reason"]
+    reason = f"the stored file '{payload['upload']}' is missing"
+    assert failed["status"] == "failed" and failed["problems"][0]["reason"] == reason
+    with world.ctx.db.read() as conn:
+        job = conn.execute(sa.select(t.job.c.status, t.job.c.attempts, t.job.c.last_error).where(
+            t.job.c.kind == import_jobs.IMPORT_JOB)).all()[-1]
+    # failed at once (no retries: the file will not come back), saying why
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert job.last_error == f"import {failed_batch_id(world, queued['id'])} failed: {reason}"
+
+
+def failed_batch_id(world: World, public_id: str) -> int:
+    with world.ctx.db.read() as conn:
+        return int(conn.execute(sa.select(t.import_batch.c.id).where(
+            t.import_batch.c.public_id == public_id)).scalar_one())
 
 
 def test_the_page_runs_a_large_file_in_the_background_and_polls_its_progress(
@@ -90,6 +114,7 @@ def test_the_page_runs_a_large_file_in_the_background_and_polls_its_progress(
     shown = client.post("/feedback/import", data={"source": "review", "csrf_token": token},
                         files={"file": ("大文件.csv", FILE, "text/csv")})
     upload = shown.text.split('name="token" value="')[1].split('"')[0]
+    assert stored_files(world) == [f"uploads/preview-{upload}"]   # any serve process has it
     with world.ctx.db.read() as conn:
         cleanup = conn.execute(sa.select(t.job.c.run_at).where(
             t.job.c.kind == import_jobs.CLEANUP_JOB)).scalars().all()
@@ -107,19 +132,34 @@ def test_the_page_runs_a_large_file_in_the_background_and_polls_its_progress(
     finished = client.get(report_url)
     assert 'hx-trigger' not in finished.text.split('id="report"')[1].split(">")[0]
     assert f'data-count="stored">{ROWS}<' in finished.text
-    assert not (import_jobs.UPLOADS / upload).exists()
+    assert stored_files(world) == []
 
 
-def test_previews_never_imported_are_removed_after_a_day(tmp_path) -> None:
-    now = dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC)
-    old, fresh, waiting = tmp_path / "1-old", tmp_path / "1-fresh", tmp_path / "1-waiting"
-    for folder in (old, fresh, waiting):
-        folder.mkdir()
-        (folder / "upload").write_bytes(b"x")
-    (waiting / import_jobs.QUEUED_MARKER).touch()
-    two_days_ago = (now - dt.timedelta(days=2)).timestamp()
-    for folder in (old, waiting):
-        os.utime(folder, (two_days_ago, two_days_ago))
-    os.utime(fresh, (now.timestamp(), now.timestamp()))
-    assert import_jobs.remove_stale_uploads(now, tmp_path) == ["1-old"]
-    assert fresh.exists() and waiting.exists() and not old.exists()
+def test_previews_never_imported_are_removed_after_a_day(world: World) -> None:
+    ctx, now = world.ctx, world.ctx.now()
+    store = object_store(ctx)
+    day = import_jobs.UPLOAD_MAX_AGE
+    store.put("uploads/preview-old", io.BytesIO(b"x"), now=now - 2 * day,
+              expires_at=now - day)
+    store.put("uploads/preview-fresh", io.BytesIO(b"x"), now=now, expires_at=now + day)
+    store.put("uploads/import-queued", io.BytesIO(b"x"), now=now - 2 * day)   # a job's
+    with ctx.db.write() as conn:
+        import_jobs.ensure_cleanup(conn, now - import_jobs.CLEANUP_EVERY)
+    jobs.run_until_idle(ctx)
+    assert sorted(stored_files(world)) == ["uploads/import-queued", "uploads/preview-fresh"]
+
+
+def test_a_large_file_is_stored_in_chunks_and_read_back_whole(world: World) -> None:
+    from tiyan.services import storage
+
+    store = object_store(world.ctx)
+    content = bytes(range(256)) * (storage.CHUNK // 256 * 2 + 3)   # two chunks and a bit
+    assert store.put("uploads/big", io.BytesIO(content), now=world.ctx.now()) == len(content)
+    assert [len(c) for c in store.chunks("uploads/big")] == [storage.CHUNK, storage.CHUNK, 768]
+    assert storage.read_bytes(store, "uploads/big") == content
+    assert store.put("uploads/big", io.BytesIO(b"again"), now=world.ctx.now()) == 5
+    assert storage.read_bytes(store, "uploads/big") == b"again"
+    with world.ctx.db.read() as conn:
+        parts = conn.execute(sa.select(sa.func.count())
+                             .select_from(t.stored_object_chunk)).scalar_one()
+    assert parts == 1                  # the replaced file's chunks went with it

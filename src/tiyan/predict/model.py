@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import joblib
 import numpy as np
@@ -77,11 +78,11 @@ class TrainedChurnModel:
             training_base_rate=self.training_base_rate,
         )
 
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path | BinaryIO) -> None:
         joblib.dump({"format": FILE_FORMAT, "model": self}, path)
 
     @classmethod
-    def load(cls, path: str | Path) -> TrainedChurnModel:
+    def load(cls, path: str | Path | BinaryIO) -> TrainedChurnModel:
         """Load a model written by ``save``. Only load files you wrote: joblib runs code."""
         try:
             content = joblib.load(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 import re
 import secrets
 from collections.abc import Sequence
@@ -34,6 +35,7 @@ from tiyan.domain.worktime import BusinessCalendar, add_working_time
 from tiyan.errors import InvalidInput
 from tiyan.services.jobs import enqueue, job_handler
 from tiyan.services.notifications import Message, queue_for_users
+from tiyan.services.storage import object_store
 from tiyan.store import cases as store
 from tiyan.store import tables as t
 
@@ -269,13 +271,14 @@ def _owner_level(conn: Connection, case_id: int, chain: Sequence[int]) -> int:
 SAFE_NAME = re.compile(r"[^\w.\- ()\u4e00-\u9fff]+")
 
 
-def attachments_dir(ctx: Context) -> Path:
-    return ctx.settings.files_path() / "cases"
+def attachment_key(case_public_id: str, file_id: str) -> str:
+    """Where a case's file is kept in the object store (tiyan.services.storage)."""
+    return f"cases/{case_public_id}/{file_id}"
 
 
 def do_attach_file(ctx: Context, actor: Actor, public_id: str, name: str,
                    content: bytes, content_type: str | None) -> str:
-    """Store a file on the case (on disk under TIYAN_DATA_DIR/files or TIYAN_FILES_DIR, its name,
+    """Store a file on the case (in the object store, where every process reads it; its name,
     size and type in the case history); returns the file's id. Too large or empty files are
     refused."""
     limit = int(ctx.settings.attachment_max_mb * 1024 * 1024)
@@ -287,21 +290,21 @@ def do_attach_file(ctx: Context, actor: Actor, public_id: str, name: str,
     clean = SAFE_NAME.sub("_", Path(name or "file").name).strip()[:200] or "file"
     file_id = secrets.token_hex(16)
     now = ctx.now()
-    with ctx.db.write() as conn:
+    with ctx.db.read() as conn:
         case = store.get_case(conn, actor, public_id)
-        actor.require(store.CASE_PERMISSION, case.unit_id)
-        folder = attachments_dir(ctx) / case.public_id
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / file_id
-        path.write_bytes(content)
-        try:
+    actor.require(store.CASE_PERMISSION, case.unit_id)
+    objects = object_store(ctx)
+    key = attachment_key(case.public_id, file_id)
+    objects.put(key, io.BytesIO(content), now=now, content_type=(content_type or "")[:100])
+    try:
+        with ctx.db.write() as conn:
             store.log_event(conn, case.id, at=now, user_id=actor.user_id, kind="attachment",
                             detail={"file_id": file_id, "name": clean, "size": len(content),
                                     "content_type": (content_type or "")[:100]})
             store.update_case(conn, case.id, now)
-        except Exception:
-            path.unlink(missing_ok=True)
-            raise
+    except Exception:
+        objects.delete(key)
+        raise
     return file_id
 
 
@@ -310,15 +313,15 @@ def attachments_of(events: Sequence[RowMapping]) -> list[dict[str, Any]]:
 
 
 def access_attachment(ctx: Context, actor: Actor, public_id: str,
-                      file_id: str) -> tuple[Path, dict[str, Any]]:
-    """The stored file and its description, when the actor may see the case."""
+                      file_id: str) -> tuple[str, dict[str, Any]]:
+    """The stored file's key and its description, when the actor may see the case."""
     with ctx.db.read() as conn:
         case = store.get_case(conn, actor, public_id)
         found = [a for a in attachments_of(store.events_of(conn, case.id))
                  if a.get("file_id") == file_id]
-    path = attachments_dir(ctx) / case.public_id / file_id
-    if not found or not path.is_file():
+    key = attachment_key(case.public_id, file_id)
+    if not found or found[0].get("erased") or object_store(ctx).size(key) is None:
         from tiyan.errors import NotFound
 
         raise NotFound(f"case {public_id} has no file {file_id}", where="attachment")
-    return path, found[0]
+    return key, found[0]

@@ -2,18 +2,20 @@
 
 Labels: a customer active in the year before ``as_of`` (= now − window) has churned when no
 transaction or visit follows in the window after it. Features are computed as of ``as_of``
-from what was known then. The model file goes to ``<data_dir>/models``; the current model's
-version and figures are kept in app_setting ``churn_model``. Scores (probability, reasons,
-model version) are stored per customer in churn_score, one current row per customer.
+from what was known then. The model file goes to the object store (tiyan.services.storage: the
+database, so any process on any host scores with it) under ``models/churn/<version>.joblib``;
+the current model's version, key and figures are kept in app_setting ``churn_model``. Scores
+(probability, reasons, model version) are stored per customer in churn_score, one current row
+per customer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +33,7 @@ from tiyan.domain.customer_value import (
 )
 from tiyan.errors import InvalidInput
 from tiyan.services import jobs
+from tiyan.services.storage import ObjectMissing, object_store, read_bytes
 from tiyan.store import app_settings, segment_aggregates
 from tiyan.store import tables as t
 from tiyan.store.customer_history import load_histories
@@ -46,7 +49,7 @@ SCORE_BATCH = 2000
 @dataclass(frozen=True)
 class TrainSummary:
     version: str
-    path: str
+    object: str  # its key in the object store
     rows: int
     churners: int
     chosen: str
@@ -54,13 +57,13 @@ class TrainSummary:
     as_of: dt.datetime
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": self.version, "path": self.path, "rows": self.rows,
+        return {"version": self.version, "object": self.object, "rows": self.rows,
                 "churners": self.churners, "chosen": self.chosen,
                 "cv_auc": round(self.cv_auc, 4), "as_of": self.as_of.isoformat()}
 
 
-def model_folder(ctx: Context) -> Path:
-    return Path(ctx.settings.data_dir).expanduser().resolve() / "models"
+def model_key(version: str) -> str:
+    return f"models/churn/{version}.joblib"
 
 
 def training_table(ctx: Context, as_of: dt.datetime, window: dt.timedelta
@@ -98,12 +101,13 @@ def train(ctx: Context, *, seed: int = 0, window_days: int | None = None,
         f"{sum(churned):,} of them had no transaction in the {window.days} days after")
     dataset = ChurnDataset(frame, np.asarray(churned, dtype=bool), CUSTOMER_FEATURES)
     model = train_churn_model(dataset, seed=seed)
-    folder = model_folder(ctx)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{model.version}.joblib"
-    model.save(path)
+    key = model_key(model.version)
+    written = io.BytesIO()
+    model.save(written)
+    written.seek(0)
+    object_store(ctx).put(key, written, now=now)
     chosen = next(c for c in model.report.candidates if c.name == model.report.chosen)
-    summary = TrainSummary(model.version, str(path), dataset.n_rows, dataset.n_churners,
+    summary = TrainSummary(model.version, key, dataset.n_rows, dataset.n_churners,
                            model.report.chosen, float(np.mean(chosen.fold_roc_auc)),
                            as_of)
     with ctx.db.write() as conn:
@@ -127,7 +131,13 @@ def load_current_model(ctx: Context) -> Any:
     info = current_model_info(ctx)
     if info is None:
         return None
-    return TrainedChurnModel.load(info["path"])
+    key = info.get("object")
+    if not isinstance(key, str):  # trained before models were stored in the database, and
+        raise ObjectMissing(       # not found where `tiyan db upgrade` ran (migration 0025)
+            f"the churn model {info.get('version')} was saved at {info.get('path')} on one "
+            "host and is not in the database; run `tiyan predict train` again",
+            where="model")
+    return TrainedChurnModel.load(io.BytesIO(read_bytes(object_store(ctx), key)))
 
 
 def score(ctx: Context, *, progress: Callable[[int, int], None] | None = None) -> int:

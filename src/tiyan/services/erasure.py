@@ -86,11 +86,12 @@ def can_erase(actor: Actor, unit_id: int) -> bool:
 
 
 def _remove_files(ctx: Context, attachments: list[str]) -> None:
-    """Case attachments of the erased customer (`case/file`), after the commit."""
-    from tiyan.services.cases import attachments_dir
+    """Case attachments of the erased customer (`case/file`), from the object store."""
+    from tiyan.services.cases import attachment_key
+    from tiyan.services.storage import object_store
 
-    root = attachments_dir(ctx)
+    objects = object_store(ctx)
     for name in attachments:
         case, _, file_id = name.partition("/")
-        if case and file_id and "/" not in file_id and ".." not in name:
-            (root / case / file_id).unlink(missing_ok=True)
+        if case and file_id and "/" not in file_id:
+            objects.delete(attachment_key(case, file_id))

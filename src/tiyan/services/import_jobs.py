@@ -7,15 +7,18 @@ format, encoding and columns: such errors answer the request), creates the impor
 far are the batch's counts), so the page can show progress. A job run again after a crash
 counts from zero and finds what it stored before as duplicates.
 
-Uploads wait in `UPLOADS/<user id>-<token>/upload`. A folder a job still needs holds a `queued`
-marker; the job removes the folder when it is done. `feedback.uploads_cleanup` runs daily and
-removes uploads that were previewed but never imported once they are a day old.
+The file waits in the object store (tiyan.services.storage, the database by default) under
+`uploads/…`, and the job carries that key, not a path: a worker on another host, with its own
+temporary folder, copies it into that folder, imports it and removes both. An upload previewed
+on the page is stored to expire after a day; queuing its import keeps it. `feedback.uploads_cleanup`
+runs every few hours and removes previews that were never imported. A stored file that is gone
+fails the batch and the job, saying which file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
+import secrets
 import tempfile
 import time
 from dataclasses import asdict
@@ -36,16 +39,16 @@ from tiyan.services.feedback_import import (
     do_import_feedback,
     import_rules,
 )
-from tiyan.services.jobs import BULK, RetryLater, enqueue, job_handler
+from tiyan.services.jobs import BULK, JobFailed, RetryLater, enqueue, job_handler
+from tiyan.services.storage import copy_to_file, object_store, put_file
 from tiyan.services.table_files import open_table_file
 from tiyan.store import feedback as store
 
 IMPORT_JOB = "feedback.import"
 CLEANUP_JOB = "feedback.uploads_cleanup"
-UPLOADS = Path(tempfile.gettempdir()) / "tiyan-uploads"
+UPLOAD_PREFIX = "uploads/"
 UPLOAD_MAX_AGE = dt.timedelta(days=1)
 CLEANUP_EVERY = dt.timedelta(hours=6)
-QUEUED_MARKER = "queued"
 # Uploads up to this size are imported while the request waits; larger ones in the background.
 SYNC_MAX_BYTES = 2 << 20
 PROGRESS_EVERY_S = 1.0
@@ -55,17 +58,29 @@ def runs_in_background(path: Path) -> bool:
     return path.stat().st_size > SYNC_MAX_BYTES
 
 
-def queue_import_feedback(ctx: Context, actor: Actor | None, req: ImportRequest) -> ImportReport:
-    """Check the request and the file, create the batch (status "queued") and its job."""
+def new_upload_key(kind: str) -> str:
+    return f"{UPLOAD_PREFIX}{kind}-{secrets.token_urlsafe(24)}"
+
+
+def queue_import_feedback(ctx: Context, actor: Actor | None, req: ImportRequest, *,
+                          upload_key: str | None = None) -> ImportReport:
+    """Check the request and the file (`req.path`, a local copy), create the batch (status
+    "queued") and its job. The file is stored for the job under a new key, or, already stored
+    under `upload_key` (a previewed upload), kept until the job is done."""
     source = check_source(req.source)
     rules = import_rules(ctx, actor, source, req.unit_code)
     filename = req.filename or req.path.name
     with open_table_file(req.path, filename=filename, encoding=req.encoding) as file:
         mapping = resolve_mapping(file.headers, req.mapping, default_unit=bool(req.unit_code))
-        (req.path.parent / QUEUED_MARKER).touch()
-        payload = {**asdict(req), "path": str(req.path), "filename": filename,
-                   "mapping": dict(req.mapping),
-                   "user_id": actor.user_id if actor is not None else None}
+        store_ = object_store(ctx)
+        if upload_key is None:
+            upload_key = new_upload_key("import")
+            put_file(store_, upload_key, req.path, now=ctx.now())
+        else:
+            store_.keep(upload_key)
+        payload = {k: v for k, v in asdict(req).items() if k != "path"}
+        payload.update(upload=upload_key, filename=filename, mapping=dict(req.mapping),
+                       user_id=actor.user_id if actor is not None else None)
 
         def job(conn: sa.Connection, batch_id: int) -> None:
             enqueue(conn, IMPORT_JOB, {**payload, "batch_id": batch_id}, run_at=ctx.now())
@@ -82,11 +97,7 @@ def import_job(ctx: Context, payload: dict[str, Any]) -> None:
     from tiyan.store.scoped import load_actor
 
     batch_id = int(payload["batch_id"])
-    path = Path(payload["path"])
-    req = ImportRequest(path=path, source=payload["source"], filename=payload["filename"],
-                        unit_code=payload.get("unit_code"), mapping=payload.get("mapping") or {},
-                        encoding=payload.get("encoding"),
-                        chunk_rows=int(payload.get("chunk_rows") or ImportRequest.chunk_rows))
+    key = str(payload.get("upload") or "")
     last = [0.0]
 
     def progress(done: int, _total: int) -> None:
@@ -96,26 +107,36 @@ def import_job(ctx: Context, payload: dict[str, Any]) -> None:
                 store.set_batch_progress(conn, batch_id, bytes_read=done)
 
     try:
+        if not key:
+            raise TiyanError("the import was queued by an older tiyan that kept the file on one "
+                             "host; import the file again", where="upload")
         user_id = payload.get("user_id")
         if user_id is None:
             actor = None
         else:
             with ctx.db.read() as conn:
                 actor = load_actor(conn, int(user_id))
-        do_import_feedback(ctx, actor, req, progress=progress, batch_id=batch_id)
+        # this process's own temporary folder, whatever host it runs on
+        with tempfile.TemporaryDirectory(prefix="tiyan-import-") as folder:
+            path = Path(folder) / "upload"
+            copy_to_file(object_store(ctx), key, path)
+            req = ImportRequest(path=path, source=payload["source"],
+                                filename=payload["filename"], unit_code=payload.get("unit_code"),
+                                mapping=payload.get("mapping") or {},
+                                encoding=payload.get("encoding"),
+                                chunk_rows=int(payload.get("chunk_rows")
+                                               or ImportRequest.chunk_rows))
+            do_import_feedback(ctx, actor, req, progress=progress, batch_id=batch_id)
     except TiyanError as exc:      # the file or the user went away: nothing to retry
         with ctx.db.write() as conn:
             store.add_to_batch(conn, batch_id, total=0, stored=0, duplicate=0, rejected=0,
                                rejections=[{"line": None, "column": None,
                                             "reason": exc.message, "value": None}])
             store.finish_batch(conn, batch_id, "failed", ctx.now())
-    _remove_upload(path)
-
-
-def _remove_upload(path: Path) -> None:
-    folder = path.parent
-    if folder.parent == UPLOADS:
-        shutil.rmtree(folder, ignore_errors=True)
+        if key:
+            object_store(ctx).delete(key)
+        raise JobFailed(f"import {batch_id} failed: {exc.message}") from exc
+    object_store(ctx).delete(key)
 
 
 def ensure_cleanup(conn: sa.Connection, now: dt.datetime) -> None:
@@ -123,22 +144,8 @@ def ensure_cleanup(conn: sa.Connection, now: dt.datetime) -> None:
     enqueue(conn, CLEANUP_JOB, {}, run_at=now + CLEANUP_EVERY, unique_key=CLEANUP_JOB)
 
 
-def remove_stale_uploads(now: dt.datetime, folder: Path = UPLOADS) -> list[str]:
-    """Remove upload folders older than a day that no queued import needs; their names."""
-    removed: list[str] = []
-    if not folder.is_dir():
-        return removed
-    cutoff = (now - UPLOAD_MAX_AGE).timestamp()
-    for entry in folder.iterdir():
-        if not entry.is_dir() or (entry / QUEUED_MARKER).exists():
-            continue
-        if entry.stat().st_mtime < cutoff:
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry.name)
-    return removed
-
-
 @job_handler(CLEANUP_JOB, lane=BULK)
 def cleanup_job(ctx: Context, payload: dict[str, Any]) -> None:
-    remove_stale_uploads(ctx.now())
+    """Remove previewed uploads never imported (stored to expire a day after the preview)."""
+    object_store(ctx).remove_expired(ctx.now())
     raise RetryLater(ctx.now() + CLEANUP_EVERY, "runs again later")

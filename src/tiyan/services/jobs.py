@@ -83,6 +83,11 @@ class RetryLater(Exception):  # noqa: N818 - it is an instruction, not an error
         self.at = at
 
 
+class JobFailed(Exception):  # noqa: N818 - it is a verdict on the job
+    """Raised by a handler whose job can never succeed (the file it needs is gone): the job is
+    failed at once with this reason, without the retries an unexpected error gets."""
+
+
 def job_handler(kind: str, *, lane: str = REALTIME) -> Callable[[JobHandler], JobHandler]:
     """Register the function that runs jobs of `kind`, and the lane they are queued in."""
     if lane not in LANES:
@@ -261,6 +266,10 @@ def run_job(ctx: Context, job: ClaimedJob) -> bool:
     except RetryLater as later:
         _finish(ctx, job, status="queued", run_at=later.at, attempts=job.attempts - 1,
                 last_error=str(later) or None)
+        return False
+    except JobFailed as failed:
+        log.warning("job %s (%s) failed: %s", job.id, job.kind, failed)
+        _finish(ctx, job, status="failed", last_error=str(failed)[:2000])
         return False
     except Exception as exc:  # noqa: BLE001 - a failing job must never stop the worker
         log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind, job.attempts, exc)

@@ -1,17 +1,24 @@
 """Database connections: SQLite (embedded default) and PostgreSQL (production).
 
 SQLite gets WAL mode and one writer per process (a lock around write transactions);
-PostgreSQL gets a connection pool. `Database.check_schema()` refuses a database that is behind
-or ahead of this version of tiyan, with a message that says what to do.
+PostgreSQL gets a connection pool (behind PgBouncer in transaction mode: without prepared
+statements). `Database.check_schema()` refuses a database that is behind or ahead of this version
+of tiyan, with a message that says what to do.
 
 Inside a web request (`request_work()`, opened by tiyan.web.transactions) every `write()` block
 is a savepoint of one transaction that the request opens at its first write: it commits when the
 request succeeds and rolls back, with everything the request wrote, when it fails. A `read()`
 after the request's first write reads through that transaction, so it sees what the request wrote.
+
+With a read URL (a streaming replica), a `read()` of a web request that may read there
+(`RequestWork.may_use_replica`: a GET or HEAD from a client that has not written in the last
+seconds, decided by tiyan.web.transactions) runs on the replica; every other read (jobs, the
+CLI, requests that write, a client that just wrote) runs on the primary. See docs/database.md.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -27,13 +34,25 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from tiyan.errors import DatabaseError
 
 SUPPORTED = ("sqlite", "postgresql")
+PGBOUNCER_OPTION = "pgbouncer"  # `?pgbouncer=true` on a URL: the same as TIYAN_DB_PGBOUNCER
+log = logging.getLogger(__name__)
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pgbouncer: bool = False,
+                 read_url: str | None = None, pool_size: int = 10,
+                 max_overflow: int = 10) -> None:
         self.url = url
-        self.engine = create_engine(url, echo=echo)
+        pool = {"pool_size": pool_size, "max_overflow": max_overflow}
+        self.engine = create_engine(url, echo=echo, pgbouncer=pgbouncer, **pool)
         self.dialect = self.engine.dialect.name
+        # the streaming replica that read-only web requests read from (None: all on the primary)
+        self.read_engine: Engine | None = None
+        if read_url:
+            self.read_engine = create_engine(read_url, echo=echo, pgbouncer=pgbouncer, **pool)
+            if self.read_engine.dialect.name != self.dialect:
+                raise DatabaseError("the read URL must name the same kind of database as the "
+                                    "database URL (a replica of it)", where="TIYAN_DB_READ_URL")
         self._write_lock = WriterLock()
         # Lookups of immutable rows (published survey versions), kept for this process.
         self.immutable_cache: dict[object, object] = {}
@@ -48,8 +67,31 @@ class Database:
         if work is not None and work.holds(self):
             yield work.connection(self)
             return
+        if self.read_engine is not None and work is not None and work.may_use_replica \
+                and not work.wrote:
+            replica = self._replica_connection()
+            if replica is not None:
+                with replica:
+                    yield replica
+                return
         with self.engine.connect() as conn:
             yield conn
+
+    def _replica_connection(self) -> Connection | None:
+        """A connection to the replica, or None when it does not answer (nor is asked again
+        for `REPLICA_RETRY_S` seconds): the reads go to the primary, which has it all."""
+        assert self.read_engine is not None
+        if time.monotonic() < self._replica_down_until:
+            return None
+        try:
+            return self.read_engine.connect()
+        except OperationalError as exc:
+            self._replica_down_until = time.monotonic() + REPLICA_RETRY_S
+            log.warning("the read replica does not answer; reading from the primary for %s s: "
+                        "%s", REPLICA_RETRY_S, str(exc.orig or exc).strip().splitlines()[0])
+            return None
+
+    _replica_down_until = 0.0
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -59,6 +101,7 @@ class Database:
         if work is not None:
             work.refuse_on_event_loop()
         if work is not None and work.accepts(self):
+            work.wrote = True
             conn = work.connection(self)
             with conn.begin_nested():
                 yield conn
@@ -119,6 +162,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not None:
+            self.read_engine.dispose()
+
+
+# A replica that did not answer is left alone for this long (its reads go to the primary).
+REPLICA_RETRY_S = 30.0
 
 
 class WriterLock:
@@ -154,6 +203,10 @@ class RequestWork:
         self.failed = False
         self.done = False
         self.loop_thread = loop_thread  # the event loop's thread, for a web request
+        # reads may go to the read replica (a read-only request of a client that has not just
+        # written); `wrote`: the request has written (its later reads stay on the primary)
+        self.may_use_replica = False
+        self.wrote = False
         self._db: Database | None = None
         self._conn: Connection | None = None
 
@@ -267,7 +320,8 @@ def inserted_id(result: sa.CursorResult[Any]) -> int:
     return int(key[0])
 
 
-def create_engine(url: str, *, echo: bool = False) -> Engine:
+def create_engine(url: str, *, echo: bool = False, pgbouncer: bool = False,
+                  pool_size: int = 10, max_overflow: int = 10) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -282,10 +336,14 @@ def create_engine(url: str, *, echo: bool = False) -> Engine:
         )
     if backend == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if PGBOUNCER_OPTION in parsed.query:
+        pgbouncer = pgbouncer or _truthy(parsed.query[PGBOUNCER_OPTION], parsed)
+        parsed = parsed.difference_update_query([PGBOUNCER_OPTION])
     try:
         if backend == "sqlite":
             return _sqlite_engine(parsed, echo)
-        return _postgres_engine(parsed, echo)
+        return _postgres_engine(parsed, echo, pgbouncer=pgbouncer, pool_size=pool_size,
+                                max_overflow=max_overflow)
     except NoSuchModuleError as exc:
         raise DatabaseError(f"no driver for {parsed.drivername}: {exc}", where="--db") from exc
 
@@ -296,8 +354,24 @@ def create_engine(url: str, *, echo: bool = False) -> Engine:
 PING_AFTER_IDLE_S = 1.0
 
 
-def _postgres_engine(parsed: sa.URL, echo: bool) -> Engine:
-    engine = sa.create_engine(parsed, echo=echo, pool_size=10, max_overflow=10)
+def _truthy(value: str | tuple[str, ...], parsed: sa.URL) -> bool:
+    text = (value[-1] if isinstance(value, tuple) else value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", ""):
+        return False
+    raise DatabaseError(f"{PGBOUNCER_OPTION}={text!r} in the URL must be true or false",
+                        where=parsed.render_as_string(hide_password=True))
+
+
+def _postgres_engine(parsed: sa.URL, echo: bool, *, pgbouncer: bool, pool_size: int,
+                     max_overflow: int) -> Engine:
+    # PgBouncer in transaction mode hands each transaction to any server connection, where a
+    # statement that psycopg prepared on another one is missing (or, named alike, already
+    # there: DuplicatePreparedStatement): prepare_threshold=None never prepares.
+    connect_args: dict[str, Any] = {"prepare_threshold": None} if pgbouncer else {}
+    engine = sa.create_engine(parsed, echo=echo, pool_size=pool_size, max_overflow=max_overflow,
+                              connect_args=connect_args)
     dialect = engine.dialect
 
     def checkin(_dbapi_conn: Any, record: Any) -> None:
@@ -338,9 +412,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def connect_or_explain(url: str) -> Database:
+def connect_or_explain(url: str, *, pgbouncer: bool = False, read_url: str | None = None,
+                       pool_size: int = 10, max_overflow: int = 10) -> Database:
     """Open a database and prove it answers, translating driver errors into one clear message."""
-    db = Database(url)
+    db = Database(url, pgbouncer=pgbouncer, read_url=read_url, pool_size=pool_size,
+                  max_overflow=max_overflow)
     try:
         with db.read() as conn:
             conn.execute(sa.text("SELECT 1"))

@@ -884,3 +884,26 @@ job = sa.Table(
     sa.Index("ix_job_status_lane_run_at", "status", "lane", "run_at"),
     sa.Index("ux_job_unique_key", "unique_key", unique=True),
 )
+
+# --- stored files (uploads, case attachments, trained models) --------------------------------
+# The database is the object store every process reads (tiyan.services.storage): a file's
+# bytes are split into chunks of at most 1 MiB, so neither side holds a large file at once.
+
+stored_object = sa.Table(
+    "stored_object", metadata, _id(),
+    sa.Column("key", sa.String(300), nullable=False, unique=True),
+    sa.Column("size", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("chunks", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("content_type", sa.String(100), nullable=True),
+    _created(),
+    # a file nobody claimed (an import preview) is removed after this; None: kept
+    sa.Column("expires_at", UtcDateTime, nullable=True, index=True),
+)
+
+stored_object_chunk = sa.Table(
+    "stored_object_chunk", metadata,
+    _fk("object_id", "stored_object.id", nullable=False, ondelete="CASCADE"),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.PrimaryKeyConstraint("object_id", "seq"),
+)

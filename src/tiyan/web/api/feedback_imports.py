@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +21,8 @@ from tiyan.domain import json_depth
 from tiyan.domain.access import Permission
 from tiyan.errors import InvalidInput
 from tiyan.services.feedback_import import ImportRequest, do_import_feedback
-from tiyan.services.import_jobs import UPLOADS, queue_import_feedback, runs_in_background
+from tiyan.services.import_jobs import queue_import_feedback, runs_in_background
+from tiyan.services.storage import save_upload
 from tiyan.store import feedback as store
 from tiyan.web.api.schemas import ErrorBody
 from tiyan.web.deps import ApiActor, ContextDep
@@ -30,7 +30,6 @@ from tiyan.web.deps import ApiActor, ContextDep
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 403, 404, 422)}
 router = APIRouter(prefix="/api/v1/feedback/imports", tags=["feedback"], responses=ERRORS)
-UPLOAD_CHUNK = 1 << 20
 
 
 class ProblemOut(BaseModel):
@@ -60,18 +59,10 @@ class ImportOut(BaseModel):
 
 @contextmanager
 def saved_upload(upload: UploadFile) -> Iterator[Path]:
-    """The upload copied to a private folder in chunks (bounded memory); removed afterwards
-    unless a background import took it over (its job removes it)."""
-    UPLOADS.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="api-", dir=UPLOADS))
-    try:
-        path = folder / "upload"
-        with path.open("wb") as out:
-            shutil.copyfileobj(upload.file, out, UPLOAD_CHUNK)
-        yield path
-    finally:
-        if not (folder / "queued").exists():
-            shutil.rmtree(folder, ignore_errors=True)
+    """The upload copied in chunks (bounded memory) to a private temporary folder of this
+    request, removed afterwards (a background import stores the file for its job)."""
+    with tempfile.TemporaryDirectory(prefix="tiyan-upload-") as folder:
+        yield save_upload(upload.file, Path(folder))
 
 
 def parse_mapping_json(text: str | None) -> dict[str, str]:

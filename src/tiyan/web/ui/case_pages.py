@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tiyan.context import Context
 from tiyan.domain import json_depth
@@ -18,6 +19,7 @@ from tiyan.domain.cases import TRANSITIONS, CaseStatus
 from tiyan.errors import InvalidInput, TiyanError
 from tiyan.services import alerts, callbacks, cases, notifications
 from tiyan.services.audit_trail import Export, do_audit_export
+from tiyan.services.storage import object_store, read_bytes
 from tiyan.store import alert_rules as rule_store
 from tiyan.store import cases as store
 from tiyan.store import org
@@ -137,14 +139,23 @@ def upload_attachment(request: Request, case_id: str, ctx: ContextDep, actor: Pa
 
 @router.get("/cases/{case_id}/attachments/{file_id}")
 def download_attachment(case_id: str, file_id: str, ctx: ContextDep, actor: PageActor,
-                        origin: OriginDep) -> FileResponse:
+                        origin: OriginDep) -> Response:
     """The file, when the actor may see the case; each download is audited (not its name)."""
     actor.require(store.CASE_PERMISSION)
-    path, about = cases.access_attachment(ctx, actor, case_id[:32], file_id[:32])
+    key, about = cases.access_attachment(ctx, actor, case_id[:32], file_id[:32])
     do_audit_export(ctx, actor, Export("case_attachment", "file", entity_id=case_id[:32],
                                        item=file_id[:32]), origin)
-    return FileResponse(path, filename=about["name"],
-                        media_type="application/octet-stream")
+    content = read_bytes(object_store(ctx), key)  # at most TIYAN_ATTACHMENT_MAX_MB
+    return Response(content, media_type="application/octet-stream", headers={
+        "Content-Disposition": content_disposition(about["name"])})
+
+
+def content_disposition(name: str) -> str:
+    """A download under its own name (RFC 6266; non-ASCII names as RFC 5987 UTF-8)."""
+    quoted = quote(name)
+    if quoted == name:
+        return f'attachment; filename="{name}"'
+    return f"attachment; filename*=utf-8''{quoted}"
 
 
 # --- alert rules ------------------------------------------------------------------------------

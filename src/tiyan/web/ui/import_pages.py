@@ -5,17 +5,20 @@
     POST /feedback/import/run        the previewed upload with the mapping chosen → its report
     GET  /feedback/imports/{id}      an import's counts and rejected rows
 
-The previewed file waits in a private temporary folder named by a random token bound to the
-user, so the import does not need a second upload; it is removed once imported (a daily job
-removes previews never imported). Files over `SYNC_MAX_BYTES` are imported by a background job:
-the report page shows the progress and updates itself (htmx) until the import is done.
+The previewed file waits in the object store (the database: any serve process can take the next
+step) under a random token bound to the user, so the import does not need a second upload; it
+is removed once imported (a periodic job removes previews never imported after a day). Files
+over `SYNC_MAX_BYTES` are imported by a background job: the report page shows the progress and
+updates itself (htmx) until the import is done.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -28,11 +31,13 @@ from tiyan.domain.feedback_rows import FEEDBACK_SOURCES, FIELDS
 from tiyan.errors import InvalidInput, TiyanError
 from tiyan.services.feedback_import import ImportRequest, do_import_feedback, preview
 from tiyan.services.import_jobs import (
-    UPLOADS,
+    UPLOAD_MAX_AGE,
+    UPLOAD_PREFIX,
     ensure_cleanup,
     queue_import_feedback,
     runs_in_background,
 )
+from tiyan.services.storage import ObjectMissing, copy_to_file, object_store, put_file, save_upload
 from tiyan.store import feedback as store
 from tiyan.store import org
 from tiyan.web.bodies import PostedForm
@@ -69,34 +74,44 @@ def upload(request: Request, ctx: ContextDep, actor: PageActor,
     actor.require(Permission.IMPORT_FEEDBACK)
     name = Path(file.filename or "").name
     token = f"{actor.user_id}-{secrets.token_urlsafe(24)}"
-    folder = UPLOADS / token
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "upload"
-    with path.open("wb") as out:
-        shutil.copyfileobj(file.file, out, 1 << 20)
-    with ctx.db.write() as conn:
-        ensure_cleanup(conn, ctx.now())
     form = {"source": source, "unit": unit, "encoding": encoding, "filename": name,
             "token": token}
-    try:
-        if not name:
-            raise InvalidInput("choose a file to import", where="file")
-        shown = preview(path, filename=name, encoding=encoding or None,
-                        default_unit=bool(unit), rows=5)
-    except TiyanError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        return _page(request, ctx, actor, status_code=exc.status, error=exc, form=form)
+    with tempfile.TemporaryDirectory(prefix="tiyan-upload-") as folder:
+        path = save_upload(file.file, Path(folder))
+        try:
+            if not name:
+                raise InvalidInput("choose a file to import", where="file")
+            shown = preview(path, filename=name, encoding=encoding or None,
+                            default_unit=bool(unit), rows=5)
+        except TiyanError as exc:
+            return _page(request, ctx, actor, status_code=exc.status, error=exc, form=form)
+        now = ctx.now()
+        put_file(object_store(ctx), _preview_key(token), path, now=now,
+                 expires_at=now + UPLOAD_MAX_AGE)
+    with ctx.db.write() as conn:
+        ensure_cleanup(conn, now)
     return _page(request, ctx, actor, preview=shown, form=form)
 
 
-def _upload_path(actor: Actor, token: str) -> Path:
+def _preview_key(token: str) -> str:
+    return f"{UPLOAD_PREFIX}preview-{token}"
+
+
+@contextmanager
+def _previewed_upload(ctx: Context, actor: Actor, token: str) -> Iterator[tuple[str, Path]]:
+    """The stored preview's key and a local copy of it (in this request's temporary folder)."""
     if not TOKEN.match(token) or not token.startswith(f"{actor.user_id}-"):
         raise InvalidInput("this upload is not yours or has expired; upload the file again",
                            where="file")
-    path = UPLOADS / token / "upload"
-    if not path.is_file():
-        raise InvalidInput("this upload has expired; upload the file again", where="file")
-    return path
+    key = _preview_key(token)
+    with tempfile.TemporaryDirectory(prefix="tiyan-upload-") as folder:
+        path = Path(folder) / "upload"
+        try:
+            copy_to_file(object_store(ctx), key, path)
+        except ObjectMissing:
+            raise InvalidInput("this upload has expired; upload the file again",
+                               where="file") from None
+        yield key, path
 
 
 @router.post("/feedback/import/run", response_class=HTMLResponse)
@@ -105,18 +120,19 @@ def run_import(request: Request, ctx: ContextDep, actor: PageActor,
     values = {k: str(v)[:300] for k, v in form.items() if isinstance(v, str)}
     mapping = {f: values[f"map_{f}"] for f in FIELDS if values.get(f"map_{f}")}
     try:
-        path = _upload_path(actor, values.get("token", ""))
-        req = ImportRequest(
-            path=path, filename=values.get("filename") or "upload.csv",
-            source=values.get("source", ""), unit_code=values.get("unit") or None,
-            mapping=mapping, encoding=values.get("encoding") or None)
-        if runs_in_background(path):
-            report = queue_import_feedback(ctx, actor, req)
-            return RedirectResponse(f"/feedback/imports/{report.import_id}", status_code=303)
-        report = do_import_feedback(ctx, actor, req)
+        with _previewed_upload(ctx, actor, values.get("token", "")) as (key, path):
+            req = ImportRequest(
+                path=path, filename=values.get("filename") or "upload.csv",
+                source=values.get("source", ""), unit_code=values.get("unit") or None,
+                mapping=mapping, encoding=values.get("encoding") or None)
+            if runs_in_background(path):
+                report = queue_import_feedback(ctx, actor, req, upload_key=key)
+                return RedirectResponse(f"/feedback/imports/{report.import_id}",
+                                        status_code=303)
+            report = do_import_feedback(ctx, actor, req)
     except TiyanError as exc:
         return _page(request, ctx, actor, status_code=exc.status, error=exc, form=values)
-    shutil.rmtree(path.parent, ignore_errors=True)
+    object_store(ctx).delete(key)
     return RedirectResponse(f"/feedback/imports/{report.import_id}", status_code=303)
 
 

@@ -24,13 +24,21 @@ from tiyan.store.migrate import upgrade
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("TIYAN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# PgBouncer (transaction mode) and a streaming replica of the server above, as scripts/
+# pgbouncer.sh and scripts/pg-replica.sh start them (and .ci/run does)
+PGBOUNCER_URL = os.environ.get("TIYAN_TEST_PGBOUNCER_URL",
+                               "postgresql://postgres@127.0.0.1:6432/postgres")
+REPLICA_URL = os.environ.get("TIYAN_TEST_REPLICA_URL",
+                             "postgresql://postgres@127.0.0.1:5433/postgres")
 FIXED_NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 BIG_WORLD = 20_000  # answers beyond which emptying the PostgreSQL database truncates
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     state = "available" if postgres_available() else "MISSING"
-    return [f"PostgreSQL for tests: {PG_ADMIN_URL} ({state})"]
+    return [f"PostgreSQL for tests: {PG_ADMIN_URL} ({state})",
+            f"PgBouncer for tests: {PGBOUNCER_URL} ({pgbouncer_problem() or 'available'})",
+            f"replica for tests: {REPLICA_URL} ({replica_problem() or 'available'})"]
 
 
 @functools.cache
@@ -48,6 +56,40 @@ def postgres_problem() -> str | None:
 
 def postgres_available() -> bool:
     return postgres_problem() is None
+
+
+@functools.cache
+def pgbouncer_problem() -> str | None:
+    """None when PgBouncer answers in transaction mode in front of the test server."""
+    if postgres_problem():
+        return f"PostgreSQL is not available ({postgres_problem()})"
+    import psycopg
+
+    try:
+        admin = PGBOUNCER_URL.rsplit("/", 1)[0] + "/pgbouncer"
+        with psycopg.connect(admin, autocommit=True, prepare_threshold=None,
+                             connect_timeout=3) as conn:
+            rows = conn.execute("SHOW CONFIG").fetchall()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+        return f"{PGBOUNCER_URL}: {str(exc).strip().splitlines()[0]}; run scripts/pgbouncer.sh"
+    mode = next((str(row[1]) for row in rows if row[0] == "pool_mode"), None)
+    return None if mode == "transaction" else f"PgBouncer's pool_mode is {mode}, not transaction"
+
+
+@functools.cache
+def replica_problem() -> str | None:
+    """None when the streaming replica answers and is in recovery (a standby)."""
+    if postgres_problem():
+        return f"PostgreSQL is not available ({postgres_problem()})"
+    try:
+        engine = sa.create_engine(REPLICA_URL.replace("postgresql://", "postgresql+psycopg://"),
+                                  connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            standby = conn.execute(sa.text("SELECT pg_is_in_recovery()")).scalar_one()
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+        return f"{REPLICA_URL}: {str(exc).strip().splitlines()[0]}; run scripts/pg-replica.sh"
+    return None if standby else f"{REPLICA_URL} is not a standby (not in recovery)"
 
 
 def require_service(name: str, available: bool, why: str) -> None:

@@ -5,7 +5,6 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 

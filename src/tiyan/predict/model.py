@@ -83,7 +83,9 @@ class TrainedChurnModel:
 
     @classmethod
     def load(cls, path: str | Path | BinaryIO) -> TrainedChurnModel:
-        """Load a model written by ``save``. Only load files you wrote: joblib runs code."""
+        """Load a model written by ``save`` (a path or an open file). Only load files you
+        wrote: joblib runs code."""
+        name = str(path) if isinstance(path, str | Path) else "the stored model"
         try:
             content = joblib.load(path)
         except (
@@ -95,12 +97,12 @@ class TrainedChurnModel:
             ImportError,
             pickle.UnpicklingError,
         ) as exc:
-            raise ModelFileError(f"{path}: cannot read a churn model ({exc})") from exc
+            raise ModelFileError(f"{name}: cannot read a churn model ({exc})") from exc
         if not isinstance(content, dict) or content.get("format") != FILE_FORMAT:
-            raise ModelFileError(f"{path}: not a tiyan churn model file ({FILE_FORMAT})")
+            raise ModelFileError(f"{name}: not a tiyan churn model file ({FILE_FORMAT})")
         model = content["model"]
         if not isinstance(model, cls):
-            raise ModelFileError(f"{path}: holds {type(model).__name__}, not a churn model")
+            raise ModelFileError(f"{name}: holds {type(model).__name__}, not a churn model")
         return model
 
     def _prepare(self, frame: pd.DataFrame) -> pd.DataFrame:

@@ -20,11 +20,16 @@ POOL="${PGBOUNCER_POOL_SIZE:-20}"
 CLIENTS="${PGBOUNCER_MAX_CLIENTS:-500}"
 RUN_AS="${PGBOUNCER_USER:-postgres}"   # PgBouncer refuses to run as root
 
+ours() { [ -f "$DIR/pgbouncer.pid" ] && kill -0 "$(cat "$DIR/pgbouncer.pid")" 2>/dev/null; }
 running() { pg_isready -h 127.0.0.1 -p "$PORT" -q; }
 
 start() {
   command -v pgbouncer >/dev/null || { echo "pgbouncer is not installed (apt-get install pgbouncer)" >&2; exit 1; }
-  if running; then echo "pgbouncer: already answering on 127.0.0.1:$PORT"; return; fi
+  if ours; then echo "pgbouncer: already running on 127.0.0.1:$PORT"; return; fi
+  if running; then
+    echo "something else answers on 127.0.0.1:$PORT (Debian's own pgbouncer service?); stop it or set PGBOUNCER_PORT" >&2
+    exit 1
+  fi
   mkdir -p "$DIR"
   cat >"$DIR/pgbouncer.ini" <<INI
 [databases]

@@ -196,8 +196,9 @@ class Settings(BaseSettings):
                                   "one (tiyan/domain/root_causes.yaml shows the format).",
     )
     files_dir: str | None = Field(
-        default=None, description="Folder for case attachments, overriding the default "
-                                  "`TIYAN_DATA_DIR/files` (relative: to the working folder).",
+        default=None, description="Folder where case attachments were kept before they moved "
+                                  "into the database (default `TIYAN_DATA_DIR/files`); read "
+                                  "once, by the upgrade that moves them (migration 0023).",
     )
     attachment_max_mb: float = Field(default=10, gt=0, le=1024,
                                      description="Largest case attachment accepted, in MiB.")
@@ -212,9 +213,10 @@ class Settings(BaseSettings):
     )
 
     data_dir: str = Field(
-        default="tiyan-data", description="Folder for this installation's files (trained churn "
-                                          "models, case attachments under `files/`); relative "
-                                          "paths start at the working folder.",
+        default="tiyan-data", description="Folder where older versions kept case attachments "
+                                          "(under `files/`); uploads, attachments and churn "
+                                          "models are now stored in the database "
+                                          "(docs/database.md). Relative: to the working folder.",
     )
     churn_window_days: int = Field(
         default=90, ge=14, le=730, description="A customer has churned when no transaction or "
@@ -273,7 +275,8 @@ class Settings(BaseSettings):
     )
 
     def files_path(self) -> Path:
-        """Where uploaded files live: TIYAN_FILES_DIR, else TIYAN_DATA_DIR/files."""
+        """Where older versions kept case attachments: TIYAN_FILES_DIR, else
+        TIYAN_DATA_DIR/files (migration 0023 moves them into the database)."""
         return Path(self.files_dir) if self.files_dir else Path(self.data_dir) / "files"
 
     @field_validator("trusted_proxies")

@@ -198,7 +198,7 @@ class Settings(BaseSettings):
     files_dir: str | None = Field(
         default=None, description="Folder where case attachments were kept before they moved "
                                   "into the database (default `TIYAN_DATA_DIR/files`); read "
-                                  "once, by the upgrade that moves them (migration 0023).",
+                                  "once, by the upgrade that moves them (migration 0025).",
     )
     attachment_max_mb: float = Field(default=10, gt=0, le=1024,
                                      description="Largest case attachment accepted, in MiB.")
@@ -276,7 +276,7 @@ class Settings(BaseSettings):
 
     def files_path(self) -> Path:
         """Where older versions kept case attachments: TIYAN_FILES_DIR, else
-        TIYAN_DATA_DIR/files (migration 0023 moves them into the database)."""
+        TIYAN_DATA_DIR/files (migration 0025 moves them into the database)."""
         return Path(self.files_dir) if self.files_dir else Path(self.data_dir) / "files"
 
     @field_validator("trusted_proxies")

@@ -58,7 +58,7 @@ def xlsx_file() -> bytes:
     return out.getvalue()
 
 
-def visits(ctx: Context, unit_id: int, count: int = 180) -> None:
+def visits(ctx: Context, unit_id: int, count: int = 210) -> None:
     """Customers with 15 months of visits, some of whom stopped coming: enough to train on."""
     rng, now = random.Random(7), ctx.now()
     found = []

@@ -1,4 +1,4 @@
-"""Migration 0023 moves the files this host kept into the database: case attachments under
+"""Migration 0025 moves the files this host kept into the database: case attachments under
 TIYAN_FILES_DIR and the churn model at the path the database recorded (SQLite and PostgreSQL).
 A file that is not on this host stays missing and says so."""
 
@@ -34,7 +34,7 @@ def test_the_migration_adopts_the_attachments_and_model_this_host_has(
     url = f"sqlite:///{tmp_path / 'm.db'}" if backend == "sqlite" else _create_pg_database()
     db = Database(url)
     try:
-        upgrade(db, "0022")
+        upgrade(db, "0024")
         now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
         with db.write() as conn:
             conn.execute(sa.text("INSERT INTO org_unit (id, code, name_zh, name_en, kind, "

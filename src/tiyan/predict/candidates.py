@@ -2,6 +2,11 @@
 
 Every linear candidate encodes each declared feature in its own block, so the columns a
 feature becomes can be traced back to it and its contribution to the log-odds is exact.
+
+Declared directions (``FeatureSpec.direction``) are kept: the trees get them as monotonic
+constraints; the linear candidates encode a directed number as one straight column (no spline),
+and ``broken_directions`` names any whose fitted coefficient goes the other way, so training
+never chooses such a candidate.
 """
 
 from __future__ import annotations
@@ -57,13 +62,15 @@ def boosting_pipeline(frame: pd.DataFrame, features: Sequence[FeatureSpec], seed
     """Histogram gradient-boosted trees; categories are ordinal-coded and split natively.
 
     Numbers the trees see as they are (missing values included); a number known for fewer
-    than ``TREES_MINIMUM_KNOWN`` customers is left out, as the trees cannot split on it.
+    than ``TREES_MINIMUM_KNOWN`` customers is left out, as the trees cannot split on it. Each
+    number's declared direction is a monotonic constraint (``monotonic_cst``).
     """
-    numeric = [
-        spec.name
+    numeric_specs = [
+        spec
         for spec in features
         if spec.kind == "numeric" and frame[spec.name].notna().sum() >= TREES_MINIMUM_KNOWN
     ]
+    numeric = [spec.name for spec in numeric_specs]
     categorical = [spec.name for spec in features if spec.kind == "categorical"]
     blocks: list[tuple[str, object, list[str]]] = []
     if numeric:
@@ -78,6 +85,7 @@ def boosting_pipeline(frame: pd.DataFrame, features: Sequence[FeatureSpec], seed
         min_samples_leaf=max(5, min(40, len(frame) // 50)),
         early_stopping=False,
         categorical_features=[False] * len(numeric) + [True] * len(categorical),
+        monotonic_cst=[spec.direction for spec in numeric_specs] + [0] * len(categorical),
         random_state=seed,
     )
     return make_pipeline(ColumnTransformer(blocks, sparse_threshold=0.0), trees)
@@ -110,6 +118,25 @@ def limited_threads() -> threadpool_limits:
     return threadpool_limits(limits=THREADS)
 
 
+def broken_directions(
+    kind: CandidateKind, pipeline: Pipeline, features: Sequence[FeatureSpec]
+) -> tuple[str, ...]:
+    """The directed features a fitted linear candidate weighs the other way (the trees are
+    constrained and never break one)."""
+    if kind != "linear":
+        return ()
+    encoder: ColumnTransformer = pipeline[0]
+    weights = pipeline[-1].coef_[0]
+    broken = []
+    for position, spec in enumerate(features):
+        if spec.direction == 0:
+            continue
+        columns = encoder.output_indices_[f"f{position}"]
+        if float(np.sum(weights[columns])) * spec.direction < 0:
+            broken.append(spec.name)
+    return tuple(broken)
+
+
 def block_features(pipeline: Pipeline) -> dict[str, str]:
     """For a linear candidate: the feature each column block of its encoder comes from."""
     encoder: ColumnTransformer = pipeline[0]
@@ -125,7 +152,8 @@ def _logistic(
         if spec.kind == "categorical":
             blocks.append((f"f{position}", _one_hot_steps(), [spec.name]))
             continue
-        blocks.append((f"f{position}", _number_steps(column, splines), [spec.name]))
+        bend = splines and spec.direction == 0
+        blocks.append((f"f{position}", _number_steps(column, bend), [spec.name]))
         if column.isna().any():
             missing = make_pipeline(MissingIndicator(features="all"), StandardScaler())
             blocks.append((f"f{position}_missing", missing, [spec.name]))

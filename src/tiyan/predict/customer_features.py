@@ -7,6 +7,7 @@ Product holdings have no dates and are taken as they are now.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -19,14 +20,22 @@ EARLIER_VISIT_MONTHS = 8
 NAN = float("nan")
 
 
-def build_customer_features(customer_history: CustomerHistory, as_of: datetime) -> dict[str, float]:
-    """All churn features of one customer, by the names ``CUSTOMER_FEATURES`` declares."""
+def build_customer_features(
+    customer_history: CustomerHistory, as_of: datetime, lapse_days: float | None = None
+) -> dict[str, float]:
+    """All churn features of one customer, by the names ``CUSTOMER_FEATURES`` declares.
+
+    ``lapse_days``: the customer's lapse interval (days without a purchase after which their
+    segment counts them as gone); ``recency_share`` is the days since the last purchase over it.
+    """
     require_aware(as_of, "as_of")
     history = customer_history
+    purchases = purchase_features(history, as_of)
     return {
         **score_features(history, as_of),
         **experience_features(history, as_of),
-        **purchase_features(history, as_of),
+        **purchases,
+        "recency_share": recency_share(purchases["recency_days"], lapse_days),
         **visit_features(history, as_of),
         "tenure_months": float(months_between(history.customer_since, as_of)),
         "product_count": float(len(set(history.products))),
@@ -77,6 +86,14 @@ def purchase_features(history: CustomerHistory, as_of: datetime) -> dict[str, fl
         "frequency_12m": float(len(last_year)),
         "monetary_12m": float(sum(t.amount for t in last_year)),
     }
+
+
+def recency_share(recency_days: float, lapse_days: float | None) -> float:
+    """Days since the last purchase as a share of the lapse interval (NaN when either is
+    unknown); 1.0 means the customer is just lapsing."""
+    if lapse_days is None or not lapse_days > 0 or math.isnan(recency_days):
+        return NAN
+    return recency_days / lapse_days
 
 
 def visit_features(history: CustomerHistory, as_of: datetime) -> dict[str, float]:

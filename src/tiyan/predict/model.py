@@ -27,7 +27,8 @@ DEFAULT_REASON_COUNT = 3
 
 @dataclass(frozen=True)
 class ChurnScore:
-    """One customer's calibrated probability of churning and the reasons that raise it."""
+    """One customer's calibrated probability of churning and the reasons that raise it above
+    the baseline (none when the probability is not above the training base rate)."""
 
     probability: float
     reasons: list[Reason]
@@ -55,17 +56,24 @@ class TrainedChurnModel:
     def score(
         self, frame: pd.DataFrame, *, reasons: int = DEFAULT_REASON_COUNT
     ) -> list[ChurnScore]:
-        """Probability and up to ``reasons`` plain-word reasons for each row of ``frame``."""
+        """Probability and up to ``reasons`` plain-word reasons for each row of ``frame``.
+
+        A customer whose probability is not above the training base rate is not at risk and
+        gets no reasons, whatever a single feature says.
+        """
         prepared = self._prepare(frame)
         with limited_threads():
             raw = self.pipeline.predict_proba(prepared)[:, 1]
             contributions = self.explainer.contributions(self.pipeline, prepared)
         probability = self.calibrator.probabilities(raw)
         rows = prepared.to_dict(orient="records")
+        baseline = getattr(self.explainer, "baseline", {})
         return [
             ChurnScore(
                 float(probability[i]),
-                top_reasons(rows[i], contributions[i], self.features, reasons),
+                top_reasons(rows[i], contributions[i], self.features, reasons, baseline)
+                if probability[i] > self.training_base_rate
+                else [],
             )
             for i in range(len(rows))
         ]

@@ -1,9 +1,11 @@
-"""Why a customer is at risk: each feature's contribution to the model's log-odds, and the
-features that raise the risk most, said in plain words (zh-CN and English).
+"""Why a customer is at risk: each feature's signed contribution to the model's log-odds, and
+the features that raise the risk most, said in plain words (zh-CN and English).
 
-A contribution is measured against a typical customer of the training data: positive means
-this customer's value of the feature raises the churn risk. Units are log-odds of the model
-before calibration (calibration is monotonic, so the order of reasons is the same).
+A contribution is measured against the baseline, a typical customer of the training data:
+positive means this customer's value of the feature raises the churn risk above the baseline's.
+Units are log-odds of the model before calibration (calibration is monotonic, so the order of
+reasons is the same). Only positive contributions become reasons, and each sentence compares
+the customer with the baseline ("fewer visits than usual"), never a bare value.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class Reason:
 
 
 class Explainer(Protocol):
+    baseline: Mapping[str, object]  # the typical training value each feature is compared with
+
     def contributions(self, pipeline: Pipeline, frame: pd.DataFrame) -> np.ndarray:
         """An (n customers × n features) array of contributions, columns in feature order."""
         ...
@@ -53,6 +57,9 @@ class LinearExplainer:
     ) -> None:
         encoder: ColumnTransformer = pipeline[0]
         self._centre = np.asarray(encoder.transform(training_frame)).mean(axis=0)
+        self.baseline = {
+            name: _mean_or_mode(training_frame[name]) for name in feature_names
+        }
         position = {name: index for index, name in enumerate(feature_names)}
         self._blocks = [
             (encoder.output_indices_[block], position[feature])
@@ -77,6 +84,7 @@ class ReplacementExplainer:
         self._typical = {
             spec.name: _typical_value(training_frame[spec.name], spec) for spec in features
         }
+        self.baseline = dict(self._typical)
 
     def contributions(self, pipeline: Pipeline, frame: pd.DataFrame) -> np.ndarray:
         actual = log_odds(pipeline.predict_proba(frame)[:, 1])
@@ -95,17 +103,26 @@ def top_reasons(
     contributions: np.ndarray,
     features: Sequence[FeatureSpec],
     limit: int,
+    baseline: Mapping[str, object] | None = None,
 ) -> list[Reason]:
-    """The ``limit`` features that raise this customer's risk most and can be put in words."""
+    """The ``limit`` features that raise this customer's risk most above the baseline (each by
+    at least ``MINIMUM_CONTRIBUTION`` log-odds) and can be put in words."""
     reasons: list[Reason] = []
     for position in np.argsort(-contributions, kind="stable"):
         if len(reasons) == limit or contributions[position] < MINIMUM_CONTRIBUTION:
             break
         spec = features[position]
-        words = spec.describe(row)
+        words = spec.describe(row, (baseline or {}).get(spec.name))
         if words is not None:
             reasons.append(Reason(spec.name, float(contributions[position]), *words))
     return reasons
+
+
+def _mean_or_mode(column: pd.Series) -> object:
+    if pd.api.types.is_numeric_dtype(column):
+        return float(column.mean()) if column.notna().any() else float("nan")
+    counts = column.dropna().value_counts()
+    return counts.index[0] if len(counts) else None
 
 
 def _typical_value(column: pd.Series, spec: FeatureSpec) -> object:

@@ -18,6 +18,12 @@ class CandidateResult:
     description: str
     fold_roc_auc: tuple[float, ...]
     dev_roc_auc: float | None
+    broken_directions: tuple[str, ...] = ()  # directed features it weighs the other way
+
+    @property
+    def eligible(self) -> bool:
+        """A candidate that goes against a declared direction is never chosen."""
+        return not self.broken_directions
 
     @property
     def cv_roc_auc(self) -> float:

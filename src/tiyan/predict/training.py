@@ -21,6 +21,7 @@ from tiyan.predict.candidates import (
     DEFAULT_CANDIDATES,
     Candidate,
     block_features,
+    broken_directions,
     limited_threads,
 )
 from tiyan.predict.dataset import ChurnDataset
@@ -68,7 +69,8 @@ def _train(
     _check_validation(dataset, validation)
     folds = fold_count(dataset)
     assessments = [_assess(candidate, dataset, validation, folds, seed) for candidate in candidates]
-    best = max(assessments, key=lambda assessment: assessment.result.selection_score)
+    eligible = [a for a in assessments if a.result.eligible] or assessments
+    best = max(eligible, key=lambda assessment: assessment.result.selection_score)
     calibrator, calibration_briers = choose_calibrator(
         best.out_of_fold, dataset.churned, folds=folds, seed=seed
     )
@@ -132,7 +134,13 @@ def _assess(
         dev_auc = float(
             roc_auc_score(validation.churned, fitted.predict_proba(validation.frame)[:, 1])
         )
-    result = CandidateResult(candidate.name, candidate.description, tuple(fold_auc), dev_auc)
+    result = CandidateResult(
+        candidate.name,
+        candidate.description,
+        tuple(fold_auc),
+        dev_auc,
+        broken_directions(candidate.kind, fitted, dataset.features),
+    )
     return _Assessment(candidate, result, out_of_fold, fitted)
 
 

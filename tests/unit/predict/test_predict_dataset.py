@@ -36,7 +36,7 @@ def test_template_may_name_another_feature_of_the_same_customer() -> None:
     drop = next(spec for spec in CUSTOMER_FEATURES if spec.name == "visit_rate_drop")
     row = {"visit_rate_drop": 1.0, "visits_per_month_before": 1.0, "visits_per_month_recent": 0.0}
     zh, en = drop.describe(row) or ("", "")
-    assert en == "visits went from 1.0 to 0.0 a month in the last 4 months"
+    assert en == "visits fell from 1.0 to 0.0 a month in the last 4 months"
     assert zh == "近4个月每月到店次数从1.0次变为0.0次"
 
 

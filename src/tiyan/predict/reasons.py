@@ -36,7 +36,10 @@ class Reason:
 
 
 class Explainer(Protocol):
-    baseline: Mapping[str, object]  # the typical training value each feature is compared with
+    @property
+    def baseline(self) -> Mapping[str, object]:
+        """The typical training value each feature's contribution is measured against."""
+        ...
 
     def contributions(self, pipeline: Pipeline, frame: pd.DataFrame) -> np.ndarray:
         """An (n customers × n features) array of contributions, columns in feature order."""

@@ -219,8 +219,22 @@ class Settings(BaseSettings):
                                           "(docs/database.md). Relative: to the working folder.",
     )
     churn_window_days: int = Field(
-        default=90, ge=14, le=730, description="A customer has churned when no transaction or "
-                                               "visit follows in this many days.",
+        default=90, ge=14, le=730, description="The lapse interval of a segment that has no "
+                                               "configured one and too few visits to learn one "
+                                               "(fewer than 100 gaps between visits): a customer "
+                                               "has churned when no transaction or visit follows "
+                                               "in this many days.",
+    )
+    churn_windows: dict[str, int] = Field(
+        default={},
+        description='Lapse interval in days per segment (a unit\'s `industry`, or `all`), as '
+                    'JSON, e.g. `{"car_aftersales": 365, "food": 21}`; a segment not named here '
+                    "learns its interval from its customers' gaps between visits.",
+    )
+    churn_lapse_quantile: float = Field(
+        default=0.9, gt=0.5, lt=1.0,
+        description="Learned lapse interval: this quantile of a segment's gaps between "
+                    "consecutive visits (0.9: nine in ten returning customers come back sooner).",
     )
     at_risk_threshold: float | None = Field(
         default=None, ge=0, le=1,
@@ -278,6 +292,14 @@ class Settings(BaseSettings):
         """Where older versions kept case attachments: TIYAN_FILES_DIR, else
         TIYAN_DATA_DIR/files (migration 0025 moves them into the database)."""
         return Path(self.files_dir) if self.files_dir else Path(self.data_dir) / "files"
+
+    @field_validator("churn_windows")
+    @classmethod
+    def _churn_windows_in_range(cls, value: dict[str, int]) -> dict[str, int]:
+        for segment, days in value.items():
+            if not 14 <= days <= 730:
+                raise ValueError(f"segment {segment!r}: {days} days is outside 14–730")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -1,10 +1,14 @@
 """The churn-risk model on this installation's own customers: train, score, refresh weekly.
 
-Labels: a customer active in the year before ``as_of`` (= now − window) has churned when no
-transaction or visit follows in the window after it. Features are computed as of ``as_of``
-from what was known then. The model file goes to the object store (tiyan.services.storage: the
-database, so any process on any host scores with it) under ``models/churn/<version>.joblib``;
-the current model's version, key and figures are kept in app_setting ``churn_model``. Scores
+Labels follow the churn definition of the customer's segment (domain/churn_definition: a lapse
+interval per business, configured or learned from the customers' gaps between visits): for each
+segment, a customer active in the year before ``as_of`` (= now − the segment's interval) has
+churned when no transaction or visit follows within the interval after it. Features are
+computed as of that ``as_of`` from what was known then.
+
+The model file goes to the object store (tiyan.services.storage: the database, so any process
+on any host scores with it) under ``models/churn/<version>.joblib``; the current model's
+version, key, figures and churn definition are kept in app_setting ``churn_model``. Scores
 (probability, reasons, model version) are stored per customer in churn_score, one current row
 per customer.
 """
@@ -22,6 +26,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from tiyan.context import Context
+from tiyan.domain.churn_definition import OTHER_SEGMENT, LapseRule, lapse_rules, visit_gaps
 from tiyan.domain.customer_value import (
     DEFAULT_EDGES,
     DEFAULT_RULES,
@@ -37,6 +42,7 @@ from tiyan.services.storage import ObjectMissing, object_store, read_bytes
 from tiyan.store import app_settings, segment_aggregates
 from tiyan.store import tables as t
 from tiyan.store.customer_history import load_histories
+from tiyan.store.text_analysis import unit_industries
 
 MODEL_SETTING = "churn_model"
 EDGES_SETTING = "rfm_edges"
@@ -66,23 +72,78 @@ def model_key(version: str) -> str:
     return f"models/churn/{version}.joblib"
 
 
-def training_table(ctx: Context, as_of: dt.datetime, window: dt.timedelta
-                   ) -> tuple[Any, list[bool]]:
-    """Features at ``as_of`` of the customers active in the year before, and whether each left
-    (no transaction in the ``window`` after ``as_of``)."""
+def customer_segments(conn: sa.Connection) -> dict[int, str]:
+    """Each customer's churn segment: their unit's industry, or "all" where none is set."""
+    industries = unit_industries(conn)
+    C = t.customer
+    return {int(cid): industries.get(unit_id) or OTHER_SEGMENT
+            for cid, unit_id in conn.execute(sa.select(C.c.id, C.c.unit_id)
+                                             .where(C.c.erased_at.is_(None)))}
+
+
+def churn_definition(ctx: Context, conn: sa.Connection, until: dt.datetime
+                     ) -> tuple[dict[str, LapseRule], dict[int, str]]:
+    """Each segment's lapse rule, learned from the gaps between visits up to ``until`` where
+    not configured, and each customer's segment."""
+    segments = customer_segments(conn)
+    T = t.customer_transaction
+    visits: dict[int, list[dt.datetime]] = {}
+    for cid, at in conn.execute(sa.select(T.c.customer_id, T.c.occurred_at)
+                                .where(T.c.occurred_at <= until)):
+        visits.setdefault(int(cid), []).append(at)
+    gaps: dict[str, list[float]] = {}
+    for cid, moments in visits.items():
+        if cid in segments:
+            gaps.setdefault(segments[cid], []).extend(visit_gaps(moments))
+    rules = lapse_rules(gaps, configured=ctx.settings.churn_windows,
+                        q=ctx.settings.churn_lapse_quantile,
+                        default_days=ctx.settings.churn_window_days)
+    return rules, segments
+
+
+def training_table(ctx: Context, as_of: dt.datetime, window: dt.timedelta,
+                   customer_ids: Sequence[int] | None = None) -> tuple[Any, list[bool]]:
+    """Features at ``as_of`` of the customers (all, or ``customer_ids``) active in the year
+    before, and whether each left (no transaction in the ``window`` after ``as_of``)."""
     from tiyan.predict import customer_feature_frame
 
     with ctx.db.read() as conn:
-        histories = load_histories(conn, as_of)
+        histories = load_histories(conn, as_of, customer_ids)
         T = t.customer_transaction
         came_back = {int(cid) for (cid,) in conn.execute(
             sa.select(T.c.customer_id).where(T.c.occurred_at > as_of,
                                              T.c.occurred_at <= as_of + window).distinct())}
     active = {cid: h for cid, h in histories.items()
               if any(v.occurred_at > as_of - ACTIVE_BEFORE for v in h.transactions)}
-    frame = customer_feature_frame({str(cid): h for cid, h in active.items()}, as_of)
+    lapse = {str(cid): float(window.days) for cid in active}
+    frame = customer_feature_frame({str(cid): h for cid, h in active.items()}, as_of, lapse)
     churned = [int(cid) not in came_back for cid in frame.index]
     return frame, churned
+
+
+def training_data(ctx: Context, now: dt.datetime, window_days: int | None,
+                  log: Callable[[str], None]) -> tuple[Any, list[bool], dict[str, LapseRule]]:
+    """The training table of every segment, each labelled by its own lapse interval
+    (``window_days`` replaces them all)."""
+    import pandas as pd
+
+    with ctx.db.read() as conn:
+        rules, segments = churn_definition(ctx, conn, now)
+    if window_days:
+        rules = {name: LapseRule(name, window_days, "configured") for name in rules}
+    frames, labels = [], []
+    for name, rule in rules.items():
+        ids = sorted(cid for cid, segment in segments.items() if segment == name)
+        if not ids:
+            continue
+        window = dt.timedelta(days=rule.days)
+        frame, churned = training_table(ctx, now - window, window, ids)
+        log(f"{name}: lapsed = no visit within {rule.days} days ({rule.source}); "
+            f"{len(frame):,} customers active in the year before {now - window:%Y-%m-%d}, "
+            f"{sum(churned):,} of them lapsed")
+        frames.append(frame)
+        labels.extend(churned)
+    return pd.concat(frames) if frames else pd.DataFrame(), labels, rules
 
 
 def train(ctx: Context, *, seed: int = 0, window_days: int | None = None,
@@ -93,12 +154,9 @@ def train(ctx: Context, *, seed: int = 0, window_days: int | None = None,
     """
     from tiyan.predict import CUSTOMER_FEATURES, ChurnDataset, train_churn_model
 
-    window = dt.timedelta(days=window_days or ctx.settings.churn_window_days)
     now = ctx.now()
-    as_of = now - window
-    frame, churned = training_table(ctx, as_of, window)
-    log(f"{len(frame):,} customers active in the year before {as_of:%Y-%m-%d}; "
-        f"{sum(churned):,} of them had no transaction in the {window.days} days after")
+    frame, churned, rules = training_data(ctx, now, window_days, log)
+    as_of = now - dt.timedelta(days=max((r.days for r in rules.values()), default=0))
     dataset = ChurnDataset(frame, np.asarray(churned, dtype=bool), CUSTOMER_FEATURES)
     model = train_churn_model(dataset, seed=seed)
     key = model_key(model.version)
@@ -113,7 +171,8 @@ def train(ctx: Context, *, seed: int = 0, window_days: int | None = None,
     with ctx.db.write() as conn:
         app_settings.put_value(conn, MODEL_SETTING, {**summary.to_json(),
                                                      "trained_at": now.isoformat(),
-                                                     "window_days": window.days}, now)
+                                                     "lapse": [rule.to_json()
+                                                               for rule in rules.values()]}, now)
         schedule_refresh(conn, now)
     return summary
 
@@ -122,6 +181,11 @@ def current_model_info(ctx: Context) -> dict[str, Any] | None:
     with ctx.db.read() as conn:
         value = app_settings.get_value(conn, MODEL_SETTING)
     return value if isinstance(value, dict) else None
+
+
+def lapse_rules_of(info: dict[str, Any]) -> dict[str, LapseRule]:
+    """The churn definition the current model was trained with, by segment."""
+    return {rule.segment: rule for rule in map(LapseRule.from_json, info.get("lapse") or [])}
 
 
 def load_current_model(ctx: Context) -> Any:
@@ -148,13 +212,18 @@ def score(ctx: Context, *, progress: Callable[[int, int], None] | None = None) -
     if model is None:
         raise InvalidInput("no churn model yet; run `tiyan predict train` first", where="model")
     now = ctx.now()
+    rules = lapse_rules_of(current_model_info(ctx) or {})
     with ctx.db.read() as conn:
         histories = load_histories(conn, now)
+        segments = customer_segments(conn)
+    lapse = {cid: float(rules[segments[cid]].days) for cid in histories
+             if segments.get(cid) in rules}
     ids = sorted(histories)
     done = 0
     for start in range(0, len(ids), SCORE_BATCH):
         part = ids[start:start + SCORE_BATCH]
-        frame = customer_feature_frame({str(cid): histories[cid] for cid in part}, now)
+        frame = customer_feature_frame({str(cid): histories[cid] for cid in part}, now,
+                                       {str(cid): lapse[cid] for cid in part if cid in lapse})
         scores = model.score(frame)
         rows = [{"customer_id": cid, "model_version": model.version,
                  "probability": round(s.probability, 6),

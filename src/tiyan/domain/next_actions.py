@@ -1,6 +1,12 @@
 """Next best action: configurable rules over churn risk, customer value, segment, open cases and
 the churn reasons give each customer a ranked list of actions with their expected impact.
 
+An action is for a customer worth acting on: the built-in retention rules fire only for a
+customer on the at-risk list (``at_risk``: risk at or above the installation's at-risk
+threshold) whose churn reasons match the remedy. The expected impact comes from the rule's
+``uplift``, an assumption until an experiment measures it, and is always labelled so
+(``impact_basis`` "assumed").
+
 Pure. The built-in rules are next_actions.yaml beside this module; a YAML file in the same
 format replaces them (TIYAN_NEXT_ACTIONS_FILE). Errors name the rule and the field.
 """
@@ -18,20 +24,23 @@ from tiyan.errors import InvalidInput
 
 BUILT_IN = Path(__file__).with_name("next_actions.yaml")
 CONDITIONS = ("risk_at_least", "value_at_least", "open_cases_at_least", "segment_in",
-              "reasons_any")
+              "reasons_any", "at_risk")
+IMPACT_BASIS = "assumed"  # every uplift is a guess written in the rules until measured
 FIELDS = ("code", "priority", "owner", "when", "uplift", "label_zh", "label_en")
 
 
 @dataclass(frozen=True)
 class CustomerSituation:
     """What the rules look at: churn probability (None: not scored), yearly value, segment,
-    unresolved cases and the features named by the churn reasons."""
+    unresolved cases, the features named by the churn reasons, and whether the customer is on
+    the at-risk list (risk at or above the installation's threshold)."""
 
     risk: float | None
     value: float
     segment: str | None
     open_cases: int
     reasons: frozenset[str]
+    at_risk: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,8 @@ class ActionRule:
     def applies(self, s: CustomerSituation) -> bool:
         w = self.when
         if "risk_at_least" in w and (s.risk is None or s.risk < w["risk_at_least"]):
+            return False
+        if "at_risk" in w and s.at_risk != w["at_risk"]:
             return False
         if "value_at_least" in w and s.value < w["value_at_least"]:
             return False
@@ -65,6 +76,7 @@ class Action:
     label_en: str
     priority: int
     expected_impact: float | None  # value expected to be kept: risk × uplift × yearly value
+    impact_basis: str = IMPACT_BASIS  # the uplift behind the impact is an assumption
 
     def label(self, locale: str) -> str:
         return self.label_zh if locale.startswith("zh") else self.label_en
@@ -72,7 +84,8 @@ class Action:
     def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "owner": self.owner, "label_zh": self.label_zh,
                 "label_en": self.label_en, "priority": self.priority,
-                "expected_impact": self.expected_impact}
+                "expected_impact": self.expected_impact,
+                "impact_basis": self.impact_basis if self.expected_impact is not None else None}
 
 
 def next_actions(situation: CustomerSituation, rules: Sequence[ActionRule]) -> list[Action]:
@@ -127,6 +140,11 @@ def _when(raw: Any, where: str) -> dict[str, Any]:
         here = f"{where}.{name}"
         if name not in CONDITIONS:
             raise InvalidInput(f"unknown condition; use {', '.join(CONDITIONS)}", where=here)
+        if name == "at_risk":
+            if not isinstance(value, bool):
+                raise InvalidInput("must be true or false", where=here)
+            when[name] = value
+            continue
         if name in ("segment_in", "reasons_any"):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise InvalidInput("must be a list of names", where=here)

@@ -63,10 +63,12 @@ def customer_360(ctx: Context, actor: Actor, public_id: str, origin: Origin) -> 
         timezone = conn.execute(sa.select(t.org_unit.c.timezone).where(
             t.org_unit.c.id == customer["unit_id"])).scalar_one()
     open_cases = sum(case["status"] in OPEN_CASE_STATUSES for case in cases)
+    risk = None if score is None else float(score["probability"])
     situation = CustomerSituation(
-        risk=None if score is None else float(score["probability"]), value=float(rfm.monetary),
+        risk=risk, value=float(rfm.monetary),
         segment=customer["segment"], open_cases=open_cases,
-        reasons=frozenset(r["feature"] for r in (score or {}).get("reasons", [])))
+        reasons=frozenset(r["feature"] for r in (score or {}).get("reasons", [])),
+        at_risk=risk is not None and risk >= at_risk_threshold(ctx))
     actions = next_actions(situation, load_rules(ctx.settings.next_actions_file))
     return {"customer": customer, "rfm": rfm, "rfm_score": rfm_score, "responses": timeline,
             "cases": cases, "callbacks": callbacks, "transactions": transactions[:TIMELINE_LIMIT],
@@ -169,8 +171,9 @@ def at_risk_worklist(ctx: Context, actor: Actor, *, limit: int = 50,
     installation's threshold), ranked by expected loss (risk × spend in 365 days), each with
     its first next action."""
     actor.require(Permission.VIEW_CUSTOMERS)
+    threshold = at_risk_threshold(ctx)
     if min_risk is None:
-        min_risk = at_risk_threshold(ctx)
+        min_risk = threshold
     vis = actor.scope.visibility(Permission.VIEW_CUSTOMERS)
     C, S, T = t.customer, t.churn_score, t.customer_transaction
     year_ago = ctx.now() - dt.timedelta(days=365)
@@ -194,7 +197,8 @@ def at_risk_worklist(ctx: Context, actor: Actor, *, limit: int = 50,
         reasons = list(row["reasons"] or [])
         situation = CustomerSituation(float(row["probability"]), float(row["value"]),
                                       row["segment"], open_cases.get(row["id"], 0),
-                                      frozenset(r["feature"] for r in reasons))
+                                      frozenset(r["feature"] for r in reasons),
+                                      at_risk=float(row["probability"]) >= threshold)
         actions = next_actions(situation, rules)
         found.append({**customers.present_customer(actor, row), "unit_code": row["unit_code"],
                       "probability": float(row["probability"]), "value": float(row["value"]),

@@ -8,7 +8,7 @@ from tiyan.errors import InvalidInput
 
 def situation(**overrides):
     values = {"risk": 0.6, "value": 10_000.0, "segment": "vip", "open_cases": 0,
-              "reasons": frozenset({"latest_nps"})}
+              "reasons": frozenset({"latest_nps"}), "at_risk": True}
     values.update(overrides)
     return CustomerSituation(**values)
 
@@ -20,13 +20,16 @@ def test_built_in_rules_rank_fixing_the_open_case_first():
     assert codes[0] == "fix_open_case"
     assert codes[:4] == ["fix_open_case", "manager_callback", "service_voucher", "vip_event"]
     assert actions[1].expected_impact == pytest.approx(0.6 * 0.2 * 10_000)
+    assert {a.impact_basis for a in actions} == {"assumed"}
+    assert actions[1].to_json()["impact_basis"] == "assumed"
     assert actions[0].label("zh-CN").startswith("先解决")
     assert actions[0].label("en").startswith("Fix")
 
 
 def test_low_risk_low_value_customers_get_nothing_pressing():
-    assert next_actions(situation(risk=0.05, value=100.0, segment="new"), load_rules()) == []
-    assert next_actions(situation(risk=None, segment=None), load_rules()) == []
+    assert next_actions(situation(risk=0.05, value=100.0, segment="new", at_risk=False),
+                        load_rules()) == []
+    assert next_actions(situation(risk=None, segment=None, at_risk=False), load_rules()) == []
 
 
 def test_reasons_select_the_remedy():
@@ -34,6 +37,28 @@ def test_reasons_select_the_remedy():
     codes = {a.code for a in next_actions(situation(segment=None, value=500.0,
                                                     reasons=frozenset({"recency_days"})), rules)}
     assert codes == {"win_back_reminder"}
+
+
+def test_retention_actions_are_only_for_customers_on_the_at_risk_list():
+    rules = load_rules()
+    assert next_actions(situation(at_risk=False), rules) == []
+    assert [a.code for a in next_actions(situation(at_risk=False, open_cases=1), rules)] == [
+        "fix_open_case"]
+
+
+def test_an_at_risk_customer_gets_only_the_remedies_for_their_reasons():
+    rules = load_rules()
+    codes = {a.code for a in next_actions(situation(segment=None,
+                                                    reasons=frozenset({"recency_share"})), rules)}
+    assert codes == {"win_back_reminder"}
+    assert next_actions(situation(segment=None, reasons=frozenset()), rules) == []
+
+
+def test_at_risk_condition_must_be_true_or_false():
+    with pytest.raises(InvalidInput) as caught:
+        parse_rules([{"code": "x", "owner": "a", "label_zh": "甲", "label_en": "x",
+                      "when": {"at_risk": 1}}])
+    assert caught.value.where == "next_actions[0].when.at_risk"
 
 
 def test_impact_unknown_without_uplift():

@@ -82,6 +82,9 @@ class ActionOut(BaseModel):
     label_en: str
     priority: int
     expected_impact: float | None
+    impact_basis: str | None = Field(
+        default=None, description='"assumed": the uplift behind expected_impact is a guess '
+                                  "written in the rules, not a measured effect")
 
 
 class ScoreOut(BaseModel):

@@ -13,6 +13,7 @@ from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.customer_value import segment_label
 from tiyan.services.audit_trail import Origin
+from tiyan.services.churn import current_model_info, lapse_rules_of
 from tiyan.services.customer360 import at_risk_threshold, at_risk_worklist, customer_360
 from tiyan.services.erasure import can_erase, do_erase_customer
 from tiyan.web.deps import ContextDep, PageActor
@@ -33,8 +34,11 @@ def at_risk_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRes
     actor.require(Permission.VIEW_CUSTOMERS)
     threshold = at_risk_threshold(ctx)
     rows = at_risk_worklist(ctx, actor, limit=50, min_risk=threshold)
+    info = current_model_info(ctx) or {}
+    base_rate = info["churners"] / info["rows"] if info.get("rows") else None
     return render(request, "customers_at_risk.html", actor=actor, rows=rows,
-                  threshold=threshold, segment_label=segment_label)
+                  threshold=threshold, segment_label=segment_label,
+                  definition=list(lapse_rules_of(info).values()), base_rate=base_rate)
 
 
 @router.get("/customers/{public_id}", response_class=HTMLResponse)

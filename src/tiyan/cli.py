@@ -158,15 +158,29 @@ def db_upgrade(db: DbOption = None) -> None:
 def demo(
     db: DbOption = None,
     seed: Annotated[int, typer.Option(help="Seed of the demo world.")] = 20261123,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Day the demo world ends (YYYY-MM-DD, Shanghai); default: today. The "
+                        "same seed and day give the same world whenever it is built.")] = None,
 ) -> None:
     """Fill an empty database with the demo world and print the demo sign-ins."""
+    import datetime as dt
+
     from tiyan.context import open_context
-    from tiyan.demo.world import build_demo
+    from tiyan.demo.world import build_demo, demo_anchor
     from tiyan.store.migrate import upgrade
 
     ctx = open_context(db, check_schema=False)
     upgrade(ctx.db)
-    summary = build_demo(ctx, seed=seed, progress=True)
+    anchor = demo_anchor(ctx.now())
+    if as_of is not None:
+        try:
+            day = dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise typer.BadParameter(f"{as_of!r} is not a date (YYYY-MM-DD)",
+                                     param_hint="--as-of") from None
+        anchor = demo_anchor(dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.UTC))
+    ctx.clock = lambda: anchor  # every step of the build stamps the world's own moment
+    summary = build_demo(ctx, seed=seed, progress=True, as_of=anchor)
     from tiyan.services.aggregates import catch_up
 
     catch_up(ctx)

@@ -9,6 +9,7 @@ stays bounded and a crash loses at most the batch in flight.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tiyan.domain.responses import AnswerValue
-from tiyan.security import new_public_id
 from tiyan.store import tables as t
 
 RESPONSE_COLUMNS = (
@@ -129,9 +129,18 @@ def _insert_sql(table: str, columns: Sequence[str], mark: str) -> str:
             f"VALUES ({', '.join(mark for _ in columns)})")
 
 
+def demo_public_id(kind: str, key: object, at: dt.datetime) -> str:
+    """The demo's opaque id of a row: the shape of security.new_public_id (48 bits of time, 80
+    bits that look random) but made from the row's kind, key and time, so that the same seed
+    and date build the same world."""
+    digest = hashlib.blake2b(f"{kind}:{key}".encode(), digest_size=10).hexdigest()
+    return f"{int(at.timestamp() * 1000):012x}{digest}"
+
+
 def _response_values(response_id: int, d: ResponseDraft, received_at: dt.datetime,
                      stamp: Any) -> tuple[Any, ...]:
-    return (response_id, new_public_id(), "survey", d.survey_id, d.survey_version_id, d.channel,
+    public_id = demo_public_id("response", response_id, d.submitted_at)
+    return (response_id, public_id, "survey", d.survey_id, d.survey_version_id, d.channel,
             d.unit_id, d.staff_id, d.touchpoint_id, d.customer_id, d.agent_user_id, d.language,
             "complete", stamp(d.started_at), stamp(d.submitted_at), stamp(received_at),
             json.dumps(d.customer_snapshot, ensure_ascii=False), "{}")

@@ -37,9 +37,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tiyan.demo import spec
-from tiyan.demo.bulk import ResponseDraft, Stamp, new_ids, time_stamp, write_rows
+from tiyan.demo.bulk import ResponseDraft, Stamp, demo_public_id, new_ids, time_stamp, write_rows
 from tiyan.demo.people import Customer, CustomerPool, StaffMember
-from tiyan.security import new_public_id
 from tiyan.store import tables as t
 
 INVITED_CHANNELS = frozenset({"sms", "email"})
@@ -235,7 +234,8 @@ def write_invitations(conn: Connection, planned: Sequence[Planned]) -> int:
 
 def _row(invitation_id: int, p: Planned, stamp: Stamp) -> tuple[Any, ...]:
     d, send = p.draft, stamp(p.send_at)
-    return (invitation_id, new_public_id(), d.survey_id, p.customer.id, d.unit_id, p.staff_id,
+    public_id = demo_public_id("invitation", invitation_id, p.send_at)
+    return (invitation_id, public_id, d.survey_id, p.customer.id, d.unit_id, p.staff_id,
             d.touchpoint_id, d.channel, p.status, DATA, send, send,
             stamp(p.send_at + dt.timedelta(days=EXPIRES_DAYS)), stamp(p.sent_at),
             stamp(p.opened_at), stamp(p.completed_at), stamp(p.completed_at),

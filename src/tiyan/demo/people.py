@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -12,13 +13,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tiyan.demo import names, spec
-from tiyan.security import new_public_id
+from tiyan.demo.bulk import demo_public_id
 from tiyan.store import org, segment_aggregates
 from tiyan.store import tables as t
 
-CUSTOMERS_PER_DEALER = 1400
+OWNERS_PER_DEALER = 3000  # car owners who service here, for a store of size 1
 GUESTS_PER_HOTEL = 1400
-BUYERS_PER_DEALER = 380
+SERVICE_DAYS = (240.0, 0.25, 150.0, 400.0)  # an owner's service cycle: median, spread, limits
+FIRST_SERVICE_SHARE = 0.75  # a new car's first service comes sooner than the usual cycle
+DRIFT_AWAY = 0.03  # after any visit: moved, sold the car, changed brand
 CITY = {"gz": "广州", "sz": "深圳", "sh": "上海", "hz": "杭州", "nj": "南京", "bj": "北京",
         "cd": "成都"}
 PLATE_PROVINCE = {"gz": "粤", "sz": "粤", "sh": "沪", "hz": "浙", "nj": "苏"}
@@ -69,6 +72,8 @@ class Customer:
     spend: Decimal = Decimal("0")
     visits: int = 0
     gone: bool = False  # left after a bad experience: never comes back
+    service_days: float = 0.0  # a car owner's usual days between services
+    next_due: dt.datetime | None = None  # a car owner's next service
 
 
 # Chance that a customer leaves for good after a visit, by its NPS answer: most customers who
@@ -83,21 +88,48 @@ class CustomerPool:
     # Draws of who leaves, kept apart from the world's generator so that scores and comments
     # stay the same whichever customers have left.
     churn_rng: random.Random = field(default_factory=lambda: random.Random(7919))
+    bought: dict[str, int] = field(default_factory=dict)  # buyers used so far, by dealer
 
     @classmethod
     def create(cls, conn: Connection, rng: random.Random, unit_ids: dict[str, int],
-               now: dt.datetime) -> CustomerPool:
+               now: dt.datetime, buyers: dict[str, int]) -> CustomerPool:
+        """Car owners (sized by store), ``buyers[dealer]`` people who will buy a car there
+        (each buys one), and hotel guests (sized by hotel)."""
         pool = cls(unit_ids=unit_ids)
         phones: set[str] = set()
         for dealer, *_ in spec.DEALERS:
-            pool.by_unit[dealer] = _insert(conn, rng, dealer, unit_ids[dealer],
-                                           CUSTOMERS_PER_DEALER, "car_owner", phones, now)
+            owners = round(OWNERS_PER_DEALER * spec.SIZE[dealer])
+            pool.by_unit[dealer] = _insert(conn, rng, dealer, unit_ids[dealer], owners,
+                                           "car_owner", phones, now)
             pool.by_unit[f"{dealer}:buyer"] = _insert(conn, rng, dealer, unit_ids[dealer],
-                                                      BUYERS_PER_DEALER, "buyer", phones, now)
+                                                      buyers[dealer], "buyer", phones, now)
         for hotel, *_ in spec.HOTELS:
-            pool.by_unit[hotel] = _insert(conn, rng, hotel, unit_ids[hotel], GUESTS_PER_HOTEL,
-                                          "guest", phones, now)
+            guests = round(GUESTS_PER_HOTEL * spec.SIZE[hotel])
+            pool.by_unit[hotel] = _insert(conn, rng, hotel, unit_ids[hotel], guests, "guest",
+                                          phones, now)
         return pool
+
+    def schedule_services(self, rng: random.Random, since: dt.datetime) -> None:
+        """Give every car owner a service cycle and a first visit due after ``since``."""
+        for dealer, *_ in spec.DEALERS:
+            for owner in self.by_unit[dealer]:
+                owner.service_days = service_cycle(rng)
+                owner.next_due = since + dt.timedelta(days=rng.random() * owner.service_days)
+
+    def next_buyer(self, dealer: str) -> Customer:
+        """The next of the dealer's buyers who has not bought yet: each buys one car."""
+        buyers = self.by_unit[f"{dealer}:buyer"]
+        bought = self.bought.get(dealer, 0)
+        self.bought[dealer] = bought + 1
+        return buyers[bought]
+
+    def becomes_owner(self, rng: random.Random, buyer: Customer, dealer: str,
+                      bought_at: dt.datetime) -> None:
+        """A buyer services the new car at the dealer: the first service about 6 months on."""
+        buyer.service_days = service_cycle(rng)
+        first = buyer.service_days * FIRST_SERVICE_SHARE
+        buyer.next_due = bought_at + dt.timedelta(days=first)
+        self.by_unit[dealer].append(buyer)
 
     @property
     def size(self) -> int:
@@ -117,7 +149,7 @@ class CustomerPool:
 
     def after_experience(self, customer: Customer, nps: int) -> None:
         """The customer may leave for good after this visit, the likelier the worse it went."""
-        chance = next(p for top, p in LEAVE_CHANCE if nps <= top)
+        chance = next(p for top, p in LEAVE_CHANCE if nps <= top) + DRIFT_AWAY
         if self.churn_rng.random() < chance:
             customer.gone = True
 
@@ -141,6 +173,12 @@ class CustomerPool:
         segment_aggregates.set_segments(conn, rows)
 
 
+def service_cycle(rng: random.Random) -> float:
+    """Days between one owner's services: around 8 months, from 5 to 13."""
+    median, spread, shortest, longest = SERVICE_DAYS
+    return min(max(rng.lognormvariate(math.log(median), spread), shortest), longest)
+
+
 def _segment(c: Customer, vip_line: Decimal) -> str:
     if c.visits == 0:
         return "prospect"
@@ -154,7 +192,7 @@ def _insert(conn: Connection, rng: random.Random, unit_code: str, unit_id: int, 
     city = CITY[unit_code.removeprefix("htl-")[:2]]
     rows: list[dict[str, Any]] = []
     identities: list[str] = []
-    for _ in range(count):
+    for index in range(count):
         name = names.person_name(rng)
         phone = _unique_phone(rng, phones)
         attributes: dict[str, Any] = {"name": name, "phone": phone, "city": city, "kind": kind}
@@ -164,7 +202,8 @@ def _insert(conn: Connection, rng: random.Random, unit_code: str, unit_id: int, 
         elif kind == "guest":
             attributes["email"] = names.email_for(name, rng)
             attributes["member_tier"] = rng.choices(["none", "silver", "gold"], [6, 3, 1])[0]
-        rows.append({"public_id": new_public_id(), "unit_id": unit_id, "external_id": None,
+        public_id = demo_public_id("customer", f"{unit_code}:{kind}:{index}", now)
+        rows.append({"public_id": public_id, "unit_id": unit_id, "external_id": None,
                      "name": name, "segment": None, "language": "zh-CN",
                      "attributes": attributes, "consent_email": kind == "guest",
                      "consent_sms": rng.random() < 0.85, "created_at": now})

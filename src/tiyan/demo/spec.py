@@ -29,6 +29,17 @@ HOTELS = (
     ("htl-bj-cbd", "北京国贸店", "Beijing CBD", 0.0),
     ("htl-cd-tfs", "成都天府店", "Chengdu Tianfu", -0.25),
 )
+# How big each store is against the group's typical one: its customers and its visits a month
+SIZE = {"gz-tianhe": 1.35, "gz-panyu": 0.8, "sz-nanshan": 1.1, "sh-pudong": 1.5, "hz-xihu": 0.65,
+        "nj-gulou": 0.9, "htl-sh-bund": 1.3, "htl-bj-cbd": 1.0, "htl-cd-tfs": 0.7}
+# Visits a month against the yearly average, by business and local calendar month (1–12): car
+# sales peak before Spring Festival and in the autumn; hotels in summer and the October holiday,
+# quiet around Spring Festival. After-sales visits follow each owner's service cycle instead
+# (visits due at Spring Festival are partly brought forward to January).
+SEASON = {
+    "car-sales": (1.3, 0.6, 0.9, 1.0, 1.0, 0.9, 0.85, 0.9, 1.15, 1.2, 1.0, 1.2),
+    "hotel-stay": (0.75, 0.7, 0.9, 1.0, 1.05, 1.0, 1.25, 1.3, 1.0, 1.3, 0.9, 0.85),
+}
 # unit -> the text-analysis taxonomy for comments about its subtree (unit attribute "industry")
 INDUSTRIES = {"auto": "car_aftersales", "hotel": "hotel"}
 

@@ -1,4 +1,9 @@
-"""Month by month, the demo's visits: who came, who served them, how it went, what they said."""
+"""Month by month, the demo's visits: who came, who served them, how it went, what they said.
+
+Car owners come back on their own service cycle (about every 5–13 months), so an after-sales
+month holds the services that fell due in it; some are surveyed. A car buyer buys one car and
+then services it at the dealer. Hotel stays and car sales follow each store's size and the
+season. Before the survey programme began only the visits themselves are on record."""
 
 from __future__ import annotations
 
@@ -11,18 +16,20 @@ from zoneinfo import ZoneInfo
 
 from tiyan.demo import comments, scores, spec
 from tiyan.demo.bulk import ResponseDraft
-from tiyan.demo.people import CustomerPool, StaffMember
+from tiyan.demo.people import SERVICE_DAYS, Customer, CustomerPool, StaffMember
 from tiyan.domain.responses import AnswerValue
 from tiyan.domain.survey_templates import OPTIONAL_HOTEL_ITEMS
 
 TZ = ZoneInfo("Asia/Shanghai")
-PER_MONTH = {"after-sales": 215, "hotel-stay": 135, "car-sales": 30}
+PER_MONTH = {"hotel-stay": 150, "car-sales": 30}  # for a store of size 1, in an average month
+SURVEYED = 0.75  # of the after-sales services, the share with a survey answer
+FESTIVAL_EARLIER = 0.5  # services due in February brought forward before Spring Festival
 CHANNELS = {
     "after-sales": (("phone", 6), ("sms", 3), ("qr", 1)),
     "hotel-stay": (("email", 6), ("qr", 2.5), ("link", 1.5)),
     "car-sales": (("sms", 7), ("phone", 3)),
 }
-Visit = tuple[ResponseDraft, list[dict[str, Any]]]
+Visit = tuple[ResponseDraft | None, list[dict[str, Any]]]  # no draft: nobody was surveyed
 
 
 class SurveyRefLike(Protocol):
@@ -44,29 +51,71 @@ class VisitFactory:
         self.quality = {u.code: u.quality for u in spec.units()}
 
     def planned(self, start: dt.datetime, end: dt.datetime) -> int:
-        return sum(self._count(kind, start, end) * len(units)
-                   for kind, units in self._units_by_kind().items())
+        """About how many visits the month holds (for the progress bar)."""
+        days = (end - start).total_seconds() / 86400
+        owners = sum(len(self.pool.by_unit[d[0]]) for d in spec.DEALERS)
+        services = round(owners * days / SERVICE_DAYS[0])
+        return services + sum(self._count(kind, unit, start, end)
+                              for kind, units in self._units_by_kind().items()
+                              for unit in units)
+
+    def history(self, start: dt.datetime, end: dt.datetime) -> Iterator[dict[str, Any]]:
+        """The services between ``start`` and ``end``, before the survey programme: each a
+        transaction, the experience unrecorded (it still decides who leaves)."""
+        for dealer, *_ in spec.DEALERS:
+            for owner in self.pool.by_unit[dealer]:
+                while not owner.gone and owner.next_due is not None and owner.next_due < end:
+                    at = self._service_time(owner.next_due, start, end)
+                    advisor = self.rng.choice(self.staff[f"{dealer}:advisor"])
+                    visit = scores.after_sales_visit(
+                        self.rng, self.quality[dealer] + advisor.effect + self._mood(at, end))
+                    yield self._service(owner, at)
+                    self.pool.after_experience(owner, int(visit["nps"]))
 
     def month(self, start: dt.datetime, end: dt.datetime) -> Iterator[Visit]:
         mood = self._mood(start, end)
+        for dealer, *_ in spec.DEALERS:
+            due = [o for o in self.pool.by_unit[dealer]
+                   if not o.gone and o.next_due is not None and o.next_due < end]
+            for owner in sorted(due, key=lambda o: (o.next_due, o.id)):
+                yield self._after_sales(dealer, owner, self._service_time(owner.next_due, start,
+                                                                           end), mood)
         for kind, units in self._units_by_kind().items():
             for unit in units:
-                for _ in range(self._count(kind, start, end)):
+                for _ in range(self._count(kind, unit, start, end)):
                     at = self._moment(start, end)
                     yield getattr(self, f"_{kind.replace('-', '_')}")(unit, at, mood)
 
     def _units_by_kind(self) -> dict[str, list[str]]:
         dealers = [d[0] for d in spec.DEALERS]
-        return {"after-sales": dealers, "hotel-stay": [h[0] for h in spec.HOTELS],
-                "car-sales": dealers}
+        return {"hotel-stay": [h[0] for h in spec.HOTELS], "car-sales": dealers}
 
     @staticmethod
-    def _count(kind: str, start: dt.datetime, end: dt.datetime) -> int:
-        return round(PER_MONTH[kind] * min(1.0, (end - start).total_seconds() / (30.4 * 86400)))
+    def _count(kind: str, unit: str, start: dt.datetime, end: dt.datetime) -> int:
+        season = spec.SEASON[kind][start.astimezone(TZ).month - 1]
+        share = min(1.0, (end - start).total_seconds() / (30.4 * 86400))
+        return round(PER_MONTH[kind] * spec.SIZE[unit] * season * share)
+
+    def _service_time(self, due: dt.datetime | None, start: dt.datetime,
+                      end: dt.datetime) -> dt.datetime:
+        """A working-hours moment on the day a service falls due (within the month)."""
+        moment = max(due or start, start)
+        local = moment.astimezone(TZ).replace(hour=self.rng.randint(8, 17),
+                                              minute=self.rng.randint(0, 59))
+        return min(max(local.astimezone(dt.UTC), start), end - dt.timedelta(seconds=1))
+
+    def _service(self, owner: Customer, at: dt.datetime) -> dict[str, Any]:
+        """The service's transaction; the owner's next one falls due a cycle later."""
+        cycle = owner.service_days * self.rng.uniform(0.85, 1.15)
+        due = at + dt.timedelta(days=cycle)
+        if due.astimezone(TZ).month == 2 and self.rng.random() < FESTIVAL_EARLIER:
+            due -= dt.timedelta(days=self.rng.randint(14, 28))
+        owner.next_due = due
+        return self.pool.transaction(owner, "repair", _amount(self.rng, 7.2, 0.6), at)
 
     def _mood(self, start: dt.datetime, end: dt.datetime) -> float:
         """The whole group's slow improvement over the year, with a dip around Spring Festival."""
-        months_ago = (self.anchor - start).days / 30.4
+        months_ago = min((self.anchor - start).days / 30.4, 12.0)
         local = start.astimezone(TZ)
         festival = -0.12 if local.month in (1, 2) else 0.0
         return 0.12 - 0.02 * months_ago + festival
@@ -96,20 +145,20 @@ class VisitFactory:
             agent_user_id=self.agent_user_id if channel == "phone" else None,
             customer_snapshot=snapshot)
 
-    def _after_sales(self, dealer: str, at: dt.datetime, mood: float) -> Visit:
+    def _after_sales(self, dealer: str, owner: Customer, at: dt.datetime,
+                     mood: float) -> Visit:
         advisor = self.rng.choice(self.staff[f"{dealer}:advisor"])
         visit = scores.after_sales_visit(self.rng, self.quality[dealer] + advisor.effect + mood)
+        answered = at + dt.timedelta(hours=self.rng.randint(20, 70))
+        surveyed = self.rng.random() < SURVEYED and answered < self.anchor
+        txs = [self._service(owner, at)]
+        self.pool.after_experience(owner, int(visit["nps"]))
+        if not surveyed:
+            return None, txs
         text = comments.after_sales_comment(self.rng, visit, advisor_name=advisor.name)
-        customer = self.pool.pick(self.rng, dealer)
-        self.pool.after_experience(customer, int(visit["nps"]))
-        repaired = at - dt.timedelta(hours=self.rng.randint(20, 70))
-        txs = [self.pool.transaction(customer, "repair", _amount(self.rng, 7.0, 0.6), repaired)]
-        if self.rng.random() < 0.7:  # a visit nobody surveyed
-            earlier = at - dt.timedelta(days=self.rng.randint(5, 25))
-            txs.append(self.pool.transaction(customer, "repair", _amount(self.rng, 6.6, 0.7),
-                                             earlier))
-        draft = self._draft("after-sales", f"{dealer}-as", at, advisor, _answers(visit, text),
-                            self._channel("after-sales"), customer.id, customer.snapshot)
+        draft = self._draft("after-sales", f"{dealer}-as", answered, advisor,
+                            _answers(visit, text), self._channel("after-sales"), owner.id,
+                            owner.snapshot)
         return draft, txs
 
     def _hotel_stay(self, hotel: str, at: dt.datetime, mood: float) -> Visit:
@@ -132,10 +181,11 @@ class VisitFactory:
         consultant = self.rng.choice(self.staff[f"{dealer}:consultant"])
         journey = scores.car_purchase(self.rng, self.quality[dealer] + consultant.effect + mood)
         text = comments.sales_comment(self.rng, journey, consultant_name=consultant.name)
-        buyer = self.pool.pick(self.rng, f"{dealer}:buyer")
+        buyer = self.pool.next_buyer(dealer)
         price = Decimal(self.rng.randrange(89_800, 329_800, 1000))
-        txs = [self.pool.transaction(buyer, "purchase", price,
-                                     at - dt.timedelta(days=self.rng.randint(1, 6)))]
+        bought = at - dt.timedelta(days=self.rng.randint(1, 6))
+        txs = [self.pool.transaction(buyer, "purchase", price, bought)]
+        self.pool.becomes_owner(self.rng, buyer, dealer, bought)
         draft = self._draft("car-sales", f"{dealer}-sales", at, consultant,
                             _answers(journey, text), self._channel("car-sales"), buyer.id,
                             buyer.snapshot)

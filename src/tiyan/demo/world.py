@@ -1,8 +1,14 @@
 """`tiyan demo`: build the deterministic demo world into an empty database.
 
-A car-dealer group (2 regions, 6 dealers, 30 service advisors) with the after-sales survey, the
-5-touchpoint sales journey, a hotel group, 12 months of responses with comments that match
-their scores, customers with transactions, and a demo user for every role.
+A car-dealer group (2 regions, 6 dealers of different sizes and qualities, 30 service
+advisors) with the after-sales survey, the 5-touchpoint sales journey, a hotel group, 12 months
+of responses with comments that match their scores, customers with transactions (car owners on
+their service cycles since two years before the survey programme), and a demo user for every
+role.
+
+The world depends on the seed and its anchor only, never on the clock: the anchor is the
+``as_of`` given, else the start of the current day in Shanghai, so two builds on the same day
+(or with the same ``as_of``) are the same world.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import datetime as dt
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -31,7 +38,16 @@ from tiyan.store import indices as index_store
 from tiyan.store import tables as t
 
 TZ = ZoneInfo("Asia/Shanghai")
+Item = TypeVar("Item")
 BATCH = 2000
+HISTORY_BEFORE = dt.timedelta(days=730)  # visits on record before the survey programme began
+
+
+def demo_anchor(now: dt.datetime) -> dt.datetime:
+    """The moment the demo world ends when no ``as_of`` is given: the start of ``now``'s day in
+    Shanghai, so the world does not change with the time of day it is built."""
+    local = now.astimezone(TZ)
+    return dt.datetime(local.year, local.month, local.day, tzinfo=TZ).astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -60,10 +76,13 @@ class SurveyRef:
     touchpoint_id: int | None
 
 
-def build_demo(ctx: Context, *, seed: int = 20261123, progress: bool = False) -> DemoSummary:
+def build_demo(ctx: Context, *, seed: int = 20261123, progress: bool = False,
+               as_of: dt.datetime | None = None) -> DemoSummary:
+    """Build the world of ``seed`` ending at ``as_of`` (default: ``demo_anchor(ctx.now())``)."""
     rng = random.Random(seed)
-    now = ctx.now()
+    now = as_of if as_of is not None else demo_anchor(ctx.now())
     summary = DemoSummary()
+    plan = list(_months(now))
     with ctx.db.read() as conn:
         if _has_demo(conn):
             return _existing(conn)
@@ -76,23 +95,29 @@ def build_demo(ctx: Context, *, seed: int = 20261123, progress: bool = False) ->
         )
         survey_refs = _build_journeys_and_surveys(conn, unit_ids, now)
         _define_indices(conn, now)
-        pool = CustomerPool.create(conn, rng, unit_ids, now)
+        buyers = {dealer: sum(VisitFactory._count("car-sales", dealer, start, end)
+                              for start, end in plan) for dealer, *_ in spec.DEALERS}
+        pool = CustomerPool.create(conn, rng, unit_ids, now, buyers)
         pool.churn_rng = random.Random(seed * 7919 + 1)
     summary.units, summary.staff = len(unit_ids), sum(len(v) for v in staff.values())
     factory = VisitFactory(rng, unit_ids, staff, survey_refs, pool, _agent_id(ctx), now)
-    plan = list(_months(now))
+    history_start = plan[0][0] - HISTORY_BEFORE
+    pool.schedule_services(rng, history_start)
+    for earlier in _batches(factory.history(history_start, plan[0][0]), BATCH * 5):
+        with ctx.db.write() as conn:
+            pool.write_transactions(conn, earlier)
     total = sum(factory.planned(start, end) for start, end in plan)
     invited: list[tuple[int, ResponseDraft]] = []  # responses that answered an invitation
     with _progress(progress, total) as advance:
         for start, end in plan:
             for batch in _batches(factory.month(start, end), BATCH):
-                drafts = [d for d, _ in batch]
+                drafts = [d for d, _ in batch if d is not None]
                 with ctx.db.write() as conn:
                     ids = write_responses(conn, drafts, now)
                     pool.write_transactions(conn, [tx for _, txs in batch for tx in txs])
                 invited.extend((i, d) for i, d in zip(ids, drafts, strict=True)
                                if d.channel in INVITED_CHANNELS)
-                summary.responses += len(batch)
+                summary.responses += len(drafts)
                 advance(len(batch))
     invitations = plan_invitations(random.Random(seed * 7919 + 2), invited,
                                    audiences(unit_ids, staff, pool), plan[0][0], now)
@@ -258,10 +283,8 @@ def _months(now: dt.datetime, count: int = 12) -> Iterator[tuple[dt.datetime, dt
         yield start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
-def _batches(
-    items: Iterator[tuple[ResponseDraft, list[dict[str, object]]]], size: int
-) -> Iterator[list[tuple[ResponseDraft, list[dict[str, object]]]]]:
-    batch = []
+def _batches(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
+    batch: list[Item] = []
     for item in items:
         batch.append(item)
         if len(batch) == size:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from tests.conftest import Clock
 from tiyan.context import Context
-from tiyan.demo.world import build_demo
+from tiyan.demo.world import build_demo, demo_anchor
 from tiyan.store import tables as t
 from tiyan.store.db import Database
 from tiyan.store.migrate import upgrade
@@ -26,6 +26,26 @@ def demo(demo_db_url):
 
 def scalar(conn, query):
     return conn.execute(sa.text(query)).scalar_one()
+
+
+def test_stores_differ_in_size_and_every_buyer_buys_one_car(demo):
+    sizes = [n for (n,) in demo.execute(sa.text(
+        "SELECT count(*) FROM response r JOIN org_unit u ON u.id = r.unit_id "
+        "WHERE u.code LIKE '%-as' GROUP BY u.code"))]
+    assert len(sizes) == 6 and max(sizes) > 1.8 * min(sizes)
+    assert scalar(demo, "SELECT max(n) FROM (SELECT count(*) AS n FROM customer_transaction "
+                        "WHERE kind = 'purchase' GROUP BY customer_id)") == 1
+
+
+def test_car_owners_service_every_few_months_not_every_few_days(demo):
+    rows = demo.execute(sa.text(
+        "SELECT customer_id, julianday(occurred_at) FROM customer_transaction "
+        "WHERE kind = 'repair' ORDER BY customer_id, occurred_at")).all()
+    gaps = [b[1] - a[1] for a, b in zip(rows, rows[1:], strict=False) if a[0] == b[0]]
+    gaps.sort()
+    assert len(gaps) > 10_000
+    assert 150 <= gaps[len(gaps) // 2] <= 330  # the median owner comes back in 5–11 months
+    assert gaps[len(gaps) // 20] > 90
 
 
 def test_demo_holds_twelve_months_and_at_least_20000_responses(demo):
@@ -66,18 +86,23 @@ def test_some_advisors_are_clearly_better_or_worse(demo):
 
 
 def digest(db: Database) -> str:
-    """A digest of the answers and invitations that reads the same on either backend (the column
-    types give the same Python values on both): rows sorted here, not by the database's
-    collation."""
+    """A digest of the customers, their transactions, the answers and invitations that reads
+    the same on either backend (the column types give the same Python values on both): rows
+    sorted here, not by the database's collation."""
+    C, T = t.customer, t.customer_transaction
     with db.read() as conn:
-        rows = conn.execute(sa.select(R.c.submitted_at, R.c.channel, A.c.item_code,
-                                      A.c.value_num, A.c.value_text)
+        rows = conn.execute(sa.select(R.c.public_id, R.c.submitted_at, R.c.channel,
+                                      A.c.item_code, A.c.value_num, A.c.value_text)
                             .join(A, A.c.response_id == R.c.id)).all()
-        invitations = conn.execute(sa.select(INV.c.id, INV.c.unit_id, INV.c.customer_id,
-                                             INV.c.channel, INV.c.status, INV.c.sent_at,
-                                             INV.c.completed_at)).all()
+        invitations = conn.execute(sa.select(INV.c.id, INV.c.public_id, INV.c.unit_id,
+                                             INV.c.customer_id, INV.c.channel, INV.c.status,
+                                             INV.c.sent_at, INV.c.completed_at)).all()
+        people = conn.execute(sa.select(C.c.id, C.c.public_id, C.c.name, C.c.unit_id,
+                                        C.c.created_at, C.c.segment)).all()
+        visits = conn.execute(sa.select(T.c.customer_id, T.c.unit_id, T.c.kind, T.c.amount,
+                                        T.c.occurred_at)).all()
     written = [sorted(repr(tuple(row)) for row in table)
-               for table in (rows, invitations)]
+               for table in (rows, invitations, people, visits)]
     return hashlib.sha256(repr(written).encode()).hexdigest()
 
 
@@ -140,8 +165,18 @@ def test_demo_invitations_are_history_the_sender_and_reminders_leave_alone(demo)
     assert steps == "queued sent opened started completed"
 
 
+def test_the_demo_anchor_is_the_start_of_the_day_in_shanghai_whatever_the_hour():
+    morning = dt.datetime(2026, 12, 5, 16, 30, tzinfo=dt.UTC)  # 00:30 on the 6th in Shanghai
+    evening = dt.datetime(2026, 12, 6, 15, 59, tzinfo=dt.UTC)  # 23:59 on the 6th
+    assert demo_anchor(morning) == demo_anchor(evening) == dt.datetime(2026, 12, 5, 16,
+                                                                         tzinfo=dt.UTC)
+    assert demo_anchor(evening + dt.timedelta(minutes=1)) > demo_anchor(evening)
+
+
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
-def test_the_same_seed_and_day_give_the_same_world_on_postgresql_and_sqlite(ctx, tmp_path):
+def test_the_same_seed_and_day_give_the_same_world_whatever_the_clock_and_database(ctx, tmp_path):
+    """Built on PostgreSQL at one clock time and on SQLite five weeks and seven hours later,
+    for the same day: every customer, visit, answer and invitation is the same."""
     summary = build_demo(ctx, seed=7)
     with ctx.db.read() as conn:
         stored = conn.execute(sa.select(sa.func.count()).select_from(R)).scalar_one()
@@ -155,7 +190,8 @@ def test_the_same_seed_and_day_give_the_same_world_on_postgresql_and_sqlite(ctx,
 
     lite = Database(f"sqlite:///{tmp_path / 'again.db'}")
     upgrade(lite)
-    build_demo(Context(lite, ctx.settings, Clock(ctx.now())), seed=7)
+    later = Clock(ctx.now() + dt.timedelta(days=35, hours=7))
+    build_demo(Context(lite, ctx.settings, later), seed=7, as_of=demo_anchor(ctx.now()))
     assert digest(lite) == digest(ctx.db)
     lite.dispose()
 

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -135,7 +134,15 @@ class AdaptReport:
 
 def fit_adaptation(corrections: list[store.StoredCorrection]) -> Adaptation:
     """The adaptation these corrections teach (see tiyan.text.adaptation)."""
-    from tiyan.text.adaptation import Adaptation, AspectChange, Example, fit_layer, learn_terms
+    from tiyan.domain.text_corrections import apply_corrections
+    from tiyan.text.adaptation import (
+        Adaptation,
+        AspectChange,
+        Example,
+        Reviewed,
+        fit_layer,
+        learn_terms,
+    )
     from tiyan.text.pipeline import analyze_many
     from tiyan.text.segment import segment
     from tiyan.text.taxonomy import load_taxonomy
@@ -143,40 +150,45 @@ def fit_adaptation(corrections: list[store.StoredCorrection]) -> Adaptation:
     sentiment: dict[str, list[Example]] = {}
     aspect: dict[str, list[Example]] = {}
     changes: list[AspectChange] = []
-    kept: dict[str, Counter[str]] = {}
-    by_industry: dict[str | None, list[store.StoredCorrection]] = {}
+    reviewed: list[Reviewed] = []
+    by_text: dict[tuple[int, str], list[store.StoredCorrection]] = {}
     for c in corrections:
-        by_industry.setdefault(c.industry, []).append(c)
-    for industry, group in by_industry.items():
+        by_text.setdefault((c.response_id, c.correction.question_key), []).append(c)
+    by_industry: dict[str | None, list[list[store.StoredCorrection]]] = {}
+    for group in by_text.values():
+        by_industry.setdefault(group[-1].industry, []).append(group)
+    for industry, texts in by_industry.items():
         # the shipped models' reading of each corrected text, without any adaptation
-        readings = analyze_many([c.text for c in group], industry)
+        readings = analyze_many([group[-1].text for group in texts], industry)
         taxonomy = load_taxonomy(industry) if industry else None
-        for c, reading in zip(group, readings, strict=True):
+        for group, reading in zip(texts, readings, strict=True):
+            text = group[-1].text
             language = "en" if reading.language == "en" else "zh"
-            fix = c.correction
-            if fix.aspect is None:
-                if fix.label is not None:
-                    sentiment.setdefault(language, []).append(
-                        Example(c.text, reading.sentiment.score, fix.label))
-                continue
-            found = next((a for a in reading.aspects if a.aspect == fix.aspect), None)
-            if fix.label is None:
-                if found is not None and taxonomy is not None:
-                    terms = tuple(m.term for m in taxonomy.find_mentions(found.evidence)
-                                  if m.aspect.code == fix.aspect)
-                    changes.append(AspectChange(fix.aspect, False, found.evidence, terms))
-                continue
-            evidence = fix.evidence or (found.evidence if found else c.text)
-            base = found.score if found is not None else reading.sentiment.score
-            aspect.setdefault(language, []).append(Example(evidence, base, fix.label,
-                                                           fix.aspect))
-            if found is None and fix.evidence:
-                changes.append(AspectChange(fix.aspect, True, fix.evidence))
-            elif found is not None and taxonomy is not None:
-                kept.setdefault(fix.aspect, Counter()).update(
-                    {m.term for m in taxonomy.find_mentions(found.evidence)
-                     if m.aspect.code == fix.aspect})
-    added, dropped = learn_terms(changes, kept, lambda text: segment(text))
+            final = apply_corrections(reading.sentiment.label, reading.sentiment.score,
+                                      [a.to_dict() for a in reading.aspects], text,
+                                      [c.correction for c in group])
+            reviewed.append(Reviewed(text, frozenset(a["aspect"] for a in final.aspects)))
+            for c in group:
+                fix = c.correction
+                if fix.aspect is None:
+                    if fix.label is not None:
+                        sentiment.setdefault(language, []).append(
+                            Example(text, reading.sentiment.score, fix.label))
+                    continue
+                found = next((a for a in reading.aspects if a.aspect == fix.aspect), None)
+                if fix.label is None:
+                    if found is not None and taxonomy is not None:
+                        terms = tuple(m.term for m in taxonomy.find_mentions(found.evidence)
+                                      if m.aspect.code == fix.aspect)
+                        changes.append(AspectChange(fix.aspect, False, found.evidence, terms))
+                    continue
+                evidence = fix.evidence or (found.evidence if found else text)
+                base = found.score if found is not None else reading.sentiment.score
+                aspect.setdefault(language, []).append(
+                    Example(evidence, base, fix.label, fix.aspect))
+                if found is None and fix.evidence:
+                    changes.append(AspectChange(fix.aspect, True, fix.evidence))
+    added, dropped = learn_terms(changes, reviewed, segment)
     sentiment_layers = {lang: layer for lang, examples in sentiment.items()
                         if (layer := fit_layer(examples)) is not None}
     aspect_layers = {lang: layer for lang, examples in aspect.items()

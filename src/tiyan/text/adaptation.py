@@ -11,10 +11,11 @@ The shipped models stay untouched; an adaptation sits on top of their output:
   Neutral corrections are soft targets of 0.5 (the shipped Chinese model is two-class, neutral is
   its ±0.2 band). The penalty is chosen by cross-validation on the corrections themselves.
 - **Aspects the models missed** (a person added the aspect and quoted its words): a word of
-  those quotes that recurs (MIN_TERM_SUPPORT times) becomes an extra term of the aspect.
+  those quotes that recurs, and that mostly goes with the aspect in the texts people reviewed,
+  becomes an extra term of the aspect (`learn_terms`).
 - **Aspects that were not talked about** (a person removed them): a taxonomy term that led to
-  removed aspects MIN_TERM_SUPPORT times, and more often than it led to kept ones, no longer
-  counts for that aspect.
+  removed aspects again and again, and rarely goes with the aspect in the reviewed texts, no
+  longer counts for that aspect.
 
 `Adaptation.to_bytes()` / `from_bytes()` store it (numpy arrays, no pickle).
 """
@@ -36,6 +37,7 @@ FEATURE_BITS = 18
 PENALTIES = (0.3, 1.0, 3.0)  # L2 strengths tried by cross-validation
 FOLDS = 3
 MIN_TERM_SUPPORT = 2
+MIN_TERM_PRECISION = 0.6
 NEUTRAL_BAND = 0.2  # as the shipped models (tiyan.text.sentiment)
 MIN_CHANGE = 0.05  # a logit moved less than this keeps the shipped label
 _TARGET = {"positive": 1.0, "neutral": 0.5, "negative": 0.0}
@@ -229,23 +231,43 @@ class AspectChange:
     terms_found: tuple[str, ...] = ()  # taxonomy terms of this aspect in the evidence
 
 
-def learn_terms(changes: Sequence[AspectChange], kept: Mapping[str, Counter[str]],
+@dataclass(frozen=True)
+class Reviewed:
+    """A text a person corrected, with the aspects it has after the correction: what tells how
+    often a word goes with an aspect."""
+
+    text: str
+    aspects: frozenset[str]
+
+
+def learn_terms(changes: Sequence[AspectChange], reviewed: Sequence[Reviewed],
                 words: Any) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
-    """(added terms, dropped terms) by aspect. `kept` counts, per aspect, the taxonomy terms of
-    aspects people confirmed (corrected the sentiment of, and so kept); `words(text)` splits
-    a quote into words."""
+    """(added terms, dropped terms) by aspect; `words(text)` splits a quote into words.
+
+    A word of the quotes of added aspects becomes a term of the aspect when it recurs
+    (MIN_TERM_SUPPORT quotes) and, among the reviewed texts that contain it, at least
+    MIN_TERM_PRECISION have the aspect. A taxonomy term is dropped for an aspect when removals
+    name it MIN_TERM_SUPPORT times and, among the reviewed texts containing it, fewer than
+    1 − MIN_TERM_PRECISION keep the aspect."""
     added: dict[str, Counter[str]] = {}
     removed: dict[str, Counter[str]] = {}
     for change in changes:
         if change.added:
-            found = {w for w in words(change.evidence) if len(w) >= 2 and not w.isdigit()}
+            found = {w for w in words(change.evidence) if len(w.strip()) >= 2
+                     and not w.strip().isdigit()}
             added.setdefault(change.aspect, Counter()).update(found)
         else:
             removed.setdefault(change.aspect, Counter()).update(set(change.terms_found))
-    new_terms = {aspect: tuple(sorted(w for w, n in counts.items() if n >= MIN_TERM_SUPPORT))
+
+    def share_with(aspect: str, word: str) -> float:
+        holding = [r for r in reviewed if word in r.text]
+        return sum(aspect in r.aspects for r in holding) / len(holding) if holding else 0.0
+
+    new_terms = {aspect: tuple(sorted(w for w, n in counts.items() if n >= MIN_TERM_SUPPORT
+                                      and share_with(aspect, w) >= MIN_TERM_PRECISION))
                  for aspect, counts in added.items()}
     dropped = {aspect: tuple(sorted(term for term, n in counts.items()
                                     if n >= MIN_TERM_SUPPORT
-                                    and n > kept.get(aspect, Counter())[term]))
+                                    and share_with(aspect, term) < 1 - MIN_TERM_PRECISION))
                for aspect, counts in removed.items()}
     return ({k: v for k, v in new_terms.items() if v}, {k: v for k, v in dropped.items() if v})

@@ -3,13 +3,18 @@ fitted on them (tiyan.text.adaptation): what they change, what they leave alone.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
 from tiyan.domain.text_corrections import TextCorrection, apply_corrections, check_correction
 from tiyan.errors import InvalidInput
-from tiyan.text.adaptation import Adaptation, AspectChange, Example, fit_layer, learn_terms
+from tiyan.text.adaptation import (
+    Adaptation,
+    AspectChange,
+    Example,
+    Reviewed,
+    fit_layer,
+    learn_terms,
+)
 
 ASPECTS = [{"aspect": "price", "name": "价格", "label": "negative", "score": -0.8,
             "evidence": "收费透明"},
@@ -72,14 +77,24 @@ def test_no_corrections_fit_nothing() -> None:
     assert Adaptation().is_empty
 
 
-def test_terms_are_learned_only_when_they_recur() -> None:
-    changes = [AspectChange("waiting", True, "排队排了好久"), AspectChange("waiting", True,
-                                                                    "排队的人太多"),
+def test_terms_are_learned_only_when_they_recur_and_go_with_the_aspect() -> None:
+    changes = [AspectChange("waiting", True, "排队排了好久"),
+               AspectChange("waiting", True, "排队的人太多"),
+               AspectChange("waiting", True, "人太多了"),
+               AspectChange("waiting", True, "人太多"),
                AspectChange("price", False, "等候区环境", ("环境",)),
                AspectChange("price", False, "环境不错", ("环境",)),
                AspectChange("room", False, "room for improvement", ("room",))]
-    added, dropped = learn_terms(changes, {"price": Counter()}, lambda text: list(
-        {"排队排了好久": ["排队", "排", "了", "好久"], "排队的人太多": ["排队", "的", "人",
-                                                                    "太多"]}.get(text, [])))
-    assert added == {"waiting": ("排队",)}
+    reviewed = [Reviewed("排队排了好久", frozenset({"waiting"})),
+                Reviewed("排队的人太多", frozenset({"waiting"})),
+                Reviewed("人太多了", frozenset({"waiting"})),
+                Reviewed("人太多", frozenset({"waiting"})),
+                Reviewed("店里人太多，价格也贵", frozenset({"price"})),
+                Reviewed("人太多，菜也咸", frozenset({"taste"})),
+                Reviewed("人太多，服务慢", frozenset({"service"})),
+                Reviewed("等候区环境", frozenset()), Reviewed("环境不错", frozenset())]
+    words = {"排队排了好久": ["排队", "排", "了", "好久"], "排队的人太多": ["排队", "的", "人太多"],
+             "人太多了": ["人太多", "了"], "人太多": ["人太多"]}
+    added, dropped = learn_terms(changes, reviewed, lambda text: words.get(text, []))
+    assert added == {"waiting": ("排队",)}  # "人太多" goes with other aspects as often
     assert dropped == {"price": ("环境",)}  # "room" was removed once only

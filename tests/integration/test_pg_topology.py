@@ -199,3 +199,41 @@ def test_reads_go_to_the_primary_while_the_replica_does_not_answer(
         work.finish()
         leave_request_work(token)
         db.dispose()
+
+
+@pytest.mark.replica
+def test_what_a_read_only_request_writes_apart_it_reads_back_from_the_primary(
+        ctx: Context) -> None:
+    """The signing key is made on first use, by whichever request needs it first (a GET of a
+    survey link, say), in a transaction of its own; that request reads it back from the primary
+    although the replica does not have it yet."""
+    from tiyan.store import app_settings
+
+    require_service("the PostgreSQL replica", replica_problem() is None, replica_problem() or "")
+    replica = sa.create_engine(same_database(REPLICA_URL, ctx).replace(
+        "postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    db = Database(ctx.db.url, read_url=same_database(REPLICA_URL, ctx))
+    try:
+        replica_caught_up(ctx, replica)   # the emptied database: no key anywhere yet
+        with replica.connect() as conn:
+            conn.execute(sa.text("SELECT pg_wal_replay_pause()"))
+        work, token = enter_request_work()
+        work.may_use_replica = True       # as for a GET
+        try:
+            key = app_settings.signing_key(db, ctx.now())
+        finally:
+            work.finish()
+            leave_request_work(token)
+        with ctx.db.read() as conn:
+            stored = app_settings.get_value(conn, app_settings.SIGNING_KEY)
+        with replica.connect() as conn:
+            on_replica = conn.execute(sa.select(t.app_setting.c.key)).scalars().all()
+        assert app_settings.SIGNING_KEY not in on_replica   # the replica lags, truly
+        assert isinstance(stored, str) and len(key) == 48
+        ctx.db.immutable_cache.clear()
+        assert key == app_settings.signing_key(ctx.db, ctx.now())   # the primary's key
+    finally:
+        with replica.connect() as conn:
+            conn.execute(sa.text("SELECT pg_wal_replay_resume()"))
+        replica.dispose()
+        db.dispose()

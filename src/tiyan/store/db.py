@@ -125,6 +125,8 @@ class Database:
         work = _request_work.get()
         if work is not None:
             work.refuse_on_event_loop()
+            # what is written apart is read back on the primary (the replica may not have it)
+            work.may_use_replica = False
         if work is not None and work.holds(self) and self.is_sqlite:
             with self.write() as conn:
                 yield conn

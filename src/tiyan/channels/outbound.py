@@ -19,6 +19,7 @@ answer's body or the network error's text.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 import socket
@@ -286,13 +287,17 @@ class Outcome:
 
 
 def post(url: str, policy: Policy, *, timeout: float, headers: dict[str, str],
-         content: bytes | None = None, data: dict[str, str] | None = None) -> Outcome:
+         content: bytes | None = None, data: dict[str, str] | None = None,
+         http: httpx.Client | None = None) -> Outcome:
     """POST once to a checked target; never raises for network trouble or a refusal, and
-    never reads the answer's body."""
+    never reads the answer's body. `http` (made by `client` with the same policy) keeps its
+    connections open for the next request, as a batch of deliveries wants."""
     try:
-        with client(policy, timeout) as http, http.stream(
-                "POST", url, content=content, data=data, headers=headers) as answer:
-            code = answer.status_code
+        with contextlib.ExitStack() as stack:
+            sender = http or stack.enter_context(client(policy, timeout))
+            with sender.stream("POST", url, content=content, data=data,
+                               headers=headers) as answer:
+                code = answer.status_code
     except (Refused, httpx.HTTPError, httpx.InvalidURL) as exc:
         return Outcome(None, error_class(exc))
     return Outcome(code, None if 200 <= code < 300 else f"HTTP {code}")

@@ -17,6 +17,8 @@ import hashlib
 import hmac
 import secrets
 
+import httpx
+
 from tiyan.channels import outbound
 
 SECRET_PREFIX = "whsec_"
@@ -53,7 +55,8 @@ def signed_headers(secret: str, message_id: str, at: dt.datetime, body: bytes) -
 
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float,
-         policy: outbound.Policy) -> outbound.Outcome:
+         policy: outbound.Policy, http: httpx.Client | None = None) -> outbound.Outcome:
     """POST one signed message to a target the policy allows; never raises for network
-    trouble (it is in the outcome, as a short error class)."""
-    return outbound.post(url, policy, timeout=timeout, headers=headers, content=body)
+    trouble (it is in the outcome, as a short error class). `http`: a client
+    (outbound.client) shared by the messages of a batch."""
+    return outbound.post(url, policy, timeout=timeout, headers=headers, content=body, http=http)

@@ -12,10 +12,9 @@ catch-up does when a schema upgrade marked them stale.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from tiyan.context import Context
-from tiyan.services.jobs import job_handler
+from tiyan.services.jobs import ClaimedJob, batch_job_handler
 from tiyan.store import (
     aggregates,
     driver_aggregates,
@@ -28,11 +27,14 @@ from tiyan.store import (
 FOLD = "aggregates.fold"
 
 
-@job_handler(FOLD)
-def fold_job(ctx: Context, payload: dict[str, Any]) -> None:
-    ids = [int(i) for i in payload.get("response_ids", [])]
+@batch_job_handler(FOLD)
+def fold_batch(ctx: Context, jobs: list[ClaimedJob]) -> dict[int, Exception]:
+    """Fold the responses of every job in one transaction (a response already folded is
+    skipped, so a job run again adds nothing)."""
+    ids = [int(i) for job in jobs for i in job.payload.get("response_ids", [])]
     with ctx.db.write() as conn:
         aggregates.fold_responses(conn, ids, ctx.db.immutable_cache)
+    return {}
 
 
 def catch_up(ctx: Context, progress: Callable[[int, int], None] | None = None) -> int:

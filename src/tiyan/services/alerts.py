@@ -4,6 +4,7 @@ that stores the analysis)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,12 +13,13 @@ from sqlalchemy.engine import Connection, RowMapping
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Role
 from tiyan.domain.alerts import RuleAction, RuleScope, parse_action, parse_condition
-from tiyan.domain.cases import parse_sla
+from tiyan.domain.cases import escalation_chain, parse_sla
 from tiyan.errors import InvalidInput
-from tiyan.services.jobs import enqueue, job_handler
+from tiyan.services.jobs import ClaimedJob, batch_job_handler, enqueue_many
 from tiyan.store import alert_facts, audit, org
 from tiyan.store import alert_rules as store
 from tiyan.store import tables as t
+from tiyan.store.scoped import parent_map
 
 ALERTS_EVALUATE = "alerts.evaluate"
 ROLES = tuple(r.value for r in Role)
@@ -111,32 +113,50 @@ def do_delete_rule(ctx: Context, actor: Actor, public_id: str) -> bool:
 
 def enqueue_evaluation(conn: Connection, response_ids: list[int], now: Any) -> None:
     """Called by the text-analysis job inside the transaction that stores the analysis."""
-    if response_ids:
-        enqueue(conn, ALERTS_EVALUATE, {"response_ids": response_ids}, run_at=now)
+    enqueue_evaluations(conn, [response_ids], now)
 
 
-@job_handler(ALERTS_EVALUATE)
-def evaluate_job(ctx: Context, payload: dict[str, Any]) -> None:
-    for response_id in payload.get("response_ids", []):
-        evaluate_rules_for_response(ctx, int(response_id))
+def enqueue_evaluations(conn: Connection, groups: Sequence[Sequence[int]], now: Any) -> None:
+    """One evaluation job per group of responses (a batch of analysis jobs keeps its jobs'
+    groups, so the rules of one response fail or retry without the others')."""
+    enqueue_many(conn, [(ALERTS_EVALUATE, {"response_ids": list(ids)}) for ids in groups if ids],
+                 run_at=now)
+
+
+@batch_job_handler(ALERTS_EVALUATE)
+def evaluate_batch(ctx: Context, jobs: list[ClaimedJob]) -> dict[int, Exception]:
+    evaluate_rules_for_responses(
+        ctx, [int(i) for job in jobs for i in job.payload.get("response_ids", [])])
+    return {}
 
 
 def evaluate_rules_for_response(ctx: Context, response_id: int) -> list[str]:
     """Run every active rule that covers the response; act on the matches. Returns the public
     ids of the cases opened (none when a case already exists: a retried job is harmless)."""
-    from tiyan.services.cases import act_on_matches
+    return evaluate_rules_for_responses(ctx, [response_id])
 
+
+def evaluate_rules_for_responses(ctx: Context, response_ids: Sequence[int]) -> list[str]:
+    """The same for many responses: the rules and the hierarchy read once, every match acted on
+    in one transaction. Returns the public ids of the cases opened."""
+    from tiyan.services.cases import Match, act_on_all_matches
+
+    matches: list[Match] = []
     with ctx.db.read() as conn:
-        row = alert_facts.response_row(conn, response_id)
-        chain = _chain(conn, row.unit_id)
-        rules = [r for r in store.active_rules_for_units(conn, chain) if _in_scope(r, row)]
-        if not rules:
-            return []
-        facts = alert_facts.response_facts(conn, row, ctx.db.immutable_cache)
-    matched = [r for r in rules if parse_condition(r.condition).test(facts)]
-    if not matched:
-        return []
-    return act_on_matches(ctx, row, chain, matched)
+        rows = [alert_facts.response_row(conn, i) for i in dict.fromkeys(response_ids)]
+        parents = parent_map(conn)
+        chains = {row.id: escalation_chain(row.unit_id, parents) for row in rows}
+        all_rules = store.active_rules_for_units(
+            conn, sorted({unit for chain in chains.values() for unit in chain}))
+        for row in rows:
+            rules = [r for r in all_rules if r.unit_id in chains[row.id] and _in_scope(r, row)]
+            if not rules:
+                continue
+            facts = alert_facts.response_facts(conn, row, ctx.db.immutable_cache)
+            matched = [r for r in rules if parse_condition(r.condition).test(facts)]
+            if matched:
+                matches.append(Match(row, chains[row.id], matched))
+    return act_on_all_matches(ctx, matches) if matches else []
 
 
 def _chain(conn: Connection, unit_id: int) -> list[int]:

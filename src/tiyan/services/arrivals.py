@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
-from tiyan.services.jobs import BULK, enqueue, enqueue_many, job_handler
+from tiyan.services.jobs import (
+    BULK,
+    ClaimedJob,
+    batch_job_handler,
+    enqueue,
+    enqueue_many,
+)
 
 if TYPE_CHECKING:
     from tiyan.context import Context
@@ -39,7 +45,8 @@ def after_response_stored(conn: Connection, response_id: int, now: dt.datetime) 
 
 def response_follow_ups(response_ids: Sequence[int], at: str) -> list[tuple[str, dict[str, Any]]]:
     """What a stored response sets going: fold it into the dashboards, analyse its texts (which
-    then evaluates the alert rules), tell the webhooks. Separate jobs, so each retries alone."""
+    then evaluates the alert rules), tell the webhooks. Separate jobs, so each retries alone;
+    the worker runs many of each kind together (their batch handlers)."""
     ids = [int(i) for i in response_ids]
     return [
         (AGGREGATES_FOLD, {"response_ids": ids}),
@@ -48,13 +55,16 @@ def response_follow_ups(response_ids: Sequence[int], at: str) -> list[tuple[str,
     ]
 
 
-@job_handler(RESPONSE_ARRIVED)
-def fan_out(ctx: Context, payload: dict[str, Any]) -> None:
+@batch_job_handler(RESPONSE_ARRIVED)
+def fan_out(ctx: Context, jobs: list[ClaimedJob]) -> dict[int, Exception]:
+    """Queue the follow-ups of many arrivals in one transaction (still one set per arrival, so
+    a response whose follow-up fails holds up no other)."""
     now = ctx.now()
     with ctx.db.write() as conn:
-        enqueue_many(conn, response_follow_ups(payload.get("response_ids", []),
-                                               str(payload.get("at") or now.isoformat())),
-                     run_at=now)
+        enqueue_many(conn, [follow_up for job in jobs for follow_up in response_follow_ups(
+            job.payload.get("response_ids", []), str(job.payload.get("at") or now.isoformat()))],
+            run_at=now)
+    return {}
 
 
 def after_feedback_stored(conn: Connection, batch_id: int, response_ids: Sequence[int],

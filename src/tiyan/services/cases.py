@@ -13,6 +13,7 @@ import io
 import re
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,33 +57,55 @@ def root_causes(ctx: Context) -> RootCauseTree:
 
 # --- opening --------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Match:
+    """A response and the active rules (in order) whose conditions it meets."""
+
+    response: RowMapping
+    chain: Sequence[int]  # its unit and the ancestors, nearest first
+    rules: Sequence[RowMapping]
+
+
 def act_on_matches(ctx: Context, response: RowMapping, chain: Sequence[int],
                    rules: Sequence[RowMapping]) -> list[str]:
     """Open one case for the response (the first matching rule that opens cases) and send the
     notifications the matching rules ask for. Nothing happens twice for the same response."""
-    from tiyan.services.alerts import rule_action
+    return act_on_all_matches(ctx, [Match(response, chain, rules)])
 
+
+def act_on_all_matches(ctx: Context, matches: Sequence[Match]) -> list[str]:
+    """The same for many responses in one transaction; the public ids of the cases opened."""
     now = ctx.now()
     opened: list[str] = []
     with ctx.db.write() as conn:
-        if store.case_for_response(conn, response.id) is not None:
-            return []
-        unit_names = _unit_names(conn, chain[0])
-        for rule in rules:
-            action = rule_action(rule)
-            owner = _route(conn, chain, action.route_role)
-            if action.opens_case and not opened:
-                case_id, public_id = _open_case(ctx, conn, response, chain, rule, action,
-                                                owner, now)
-                opened.append(public_id)
-                if action.notifies and owner:
-                    queue_for_users(conn, user_ids=[owner], case_id=case_id, now=now,
-                                    message=Message("case.opened", rule.name, unit_names,
-                                                    rule.name, _link(ctx, public_id)))
-            elif action.notifies and owner and not action.opens_case:
-                link = f"{ctx.settings.public_url.rstrip('/')}/responses/{response.public_id}"
-                queue_for_users(conn, user_ids=[owner], case_id=None, now=now,
-                                message=Message("alert", rule.name, unit_names, rule.name, link))
+        for match in matches:
+            opened += _act_in(ctx, conn, match, now)
+    return opened
+
+
+def _act_in(ctx: Context, conn: Connection, match: Match, now: dt.datetime) -> list[str]:
+    from tiyan.services.alerts import rule_action
+
+    response, chain = match.response, match.chain
+    opened: list[str] = []
+    if store.case_for_response(conn, response.id) is not None:
+        return []
+    unit_names = _unit_names(conn, chain[0])
+    for rule in match.rules:
+        action = rule_action(rule)
+        owner = _route(conn, chain, action.route_role)
+        if action.opens_case and not opened:
+            case_id, public_id = _open_case(ctx, conn, response, chain, rule, action,
+                                            owner, now)
+            opened.append(public_id)
+            if action.notifies and owner:
+                queue_for_users(conn, user_ids=[owner], case_id=case_id, now=now,
+                                message=Message("case.opened", rule.name, unit_names,
+                                                rule.name, _link(ctx, public_id)))
+        elif action.notifies and owner and not action.opens_case:
+            link = f"{ctx.settings.public_url.rstrip('/')}/responses/{response.public_id}"
+            queue_for_users(conn, user_ids=[owner], case_id=None, now=now,
+                            message=Message("alert", rule.name, unit_names, rule.name, link))
     return opened
 
 

@@ -17,6 +17,14 @@ overwrite the outcome of the one that took the job over.
 
     enqueue(conn, "email.send", {"invitation_id": 7}, run_at=now)
     run_due(ctx)            # or: Worker(ctx).start() inside the app, `tiyan worker` outside
+
+A kind whose jobs are cheap and many (a response's follow-ups) registers a batch handler
+instead: the worker tops its claim up to `BATCH_SIZE` due jobs of that kind and hands them over
+together, so the handler can do their work in one transaction; a batch that raises is run again
+one job at a time, so a bad job fails (or retries) alone with its own reason.
+
+    @batch_job_handler("aggregates.fold")
+    def fold_batch(ctx: Context, jobs: list[ClaimedJob]) -> dict[int, Exception]: ...
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,12 +50,17 @@ from tiyan.store.driver_insert import driver_insert, insert_rows
 log = logging.getLogger(__name__)
 
 JobHandler = Callable[[Context, dict[str, Any]], None]
+# Runs claimed jobs of one kind together; returns {job id: what stopped it} for the jobs that
+# did not finish (RetryLater or an error), and raises when the batch as a whole failed.
+BatchHandler = Callable[[Context, list["ClaimedJob"]], Mapping[int, Exception]]
 
 MAX_ATTEMPTS = 8
 FIRST_RETRY = dt.timedelta(seconds=30)
 CLAIM_LIMIT = {REALTIME: 20, BULK: 2}  # jobs a lane's thread takes at a time
+BATCH_SIZE = 200  # jobs of one kind a batch handler gets at most
 
 _HANDLERS: dict[str, JobHandler] = {}
+_BATCH_HANDLERS: dict[str, BatchHandler] = {}
 _LANE_OF: dict[str, str] = {}
 _RUNNING_LANE: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_lane",
                                                                           default=None)
@@ -70,8 +83,9 @@ HANDLER_MODULES: tuple[str, ...] = (
 )
 
 __all__ = ["BULK", "LANES", "REALTIME", "ClaimedJob", "LaneBacklog", "RetryLater", "Worker",
-           "enqueue", "enqueue_many", "job_backlog", "job_counts", "job_handler", "lane_of",
-           "periodic", "run_due", "run_until_idle", "schedule_periodic"]
+           "batch_job_handler", "enqueue", "enqueue_many", "job_backlog", "job_counts",
+           "job_handler", "lane_of", "periodic", "run_due", "run_until_idle",
+           "schedule_periodic"]
 
 
 class RetryLater(Exception):  # noqa: N818 - it is an instruction, not an error
@@ -95,6 +109,20 @@ def job_handler(kind: str, *, lane: str = REALTIME) -> Callable[[JobHandler], Jo
 
     def register(func: JobHandler) -> JobHandler:
         _HANDLERS[kind] = func
+        _LANE_OF[kind] = lane
+        return func
+
+    return register
+
+
+def batch_job_handler(kind: str, *,
+                      lane: str = REALTIME) -> Callable[[BatchHandler], BatchHandler]:
+    """Register the function that runs claimed jobs of `kind` together (see the module doc)."""
+    if lane not in LANES:
+        raise ValueError(f"unknown lane {lane!r}")
+
+    def register(func: BatchHandler) -> BatchHandler:
+        _BATCH_HANDLERS[kind] = func
         _LANE_OF[kind] = lane
         return func
 
@@ -195,17 +223,19 @@ def _due(now: dt.datetime) -> sa.ColumnElement[bool]:
                   sa.and_(t.job.c.status == "running", t.job.c.lease_until < now))
 
 
-def _claim(ctx: Context, worker: str, limit: int,
-           lanes: Sequence[str] = LANES) -> list[ClaimedJob]:
+def _claim(ctx: Context, worker: str, limit: int, lanes: Sequence[str] = LANES,
+           kind: str | None = None) -> list[ClaimedJob]:
     """Take up to `limit` due jobs of `lanes` (real-time ones first) for `worker` in one
     UPDATE … RETURNING, whose subquery picks the jobs: the statement is atomic on SQLite too
     (it holds the database's write lock from the pick to the change), so two processes never
     take the same job; on PostgreSQL the pick skips rows another worker has locked (FOR UPDATE
-    SKIP LOCKED). Each claim counts an attempt and starts a lease."""
+    SKIP LOCKED). Each claim counts an attempt and starts a lease. `kind`: only jobs of it."""
     now = ctx.now()
     first = sa.case((t.job.c.lane == REALTIME, 0), else_=1)
     pick = (sa.select(t.job.c.id).where(_due(now), t.job.c.lane.in_(list(lanes)))
             .order_by(first, t.job.c.run_at, t.job.c.id).limit(limit))
+    if kind is not None:
+        pick = pick.where(t.job.c.kind == kind)
     if len(lanes) == 1:
         pick = pick.order_by(None).order_by(t.job.c.run_at, t.job.c.id)
     if not ctx.db.is_sqlite:
@@ -257,6 +287,8 @@ def release(ctx: Context, jobs: Iterable[ClaimedJob]) -> int:
 def run_job(ctx: Context, job: ClaimedJob) -> bool:
     """Run one claimed job; True when it is done."""
     handler = _HANDLERS.get(job.kind)
+    if handler is None and job.kind in _BATCH_HANDLERS:
+        return run_batch(ctx, [job]) == 1
     if handler is None:
         _finish(ctx, job, status="failed", last_error=f"no handler for job kind {job.kind!r}")
         return False
@@ -283,6 +315,49 @@ def run_job(ctx: Context, job: ClaimedJob) -> bool:
         _RUNNING_LANE.reset(token)
     _finish(ctx, job, status="done", last_error=None)
     return True
+
+
+def run_batch(ctx: Context, jobs: list[ClaimedJob]) -> int:
+    """Run claimed jobs of one kind through its batch handler; how many are done. When the
+    handler raises, each job is run again alone, so only the bad one fails or retries."""
+    token = _RUNNING_LANE.set(jobs[0].lane)
+    try:
+        stopped = _BATCH_HANDLERS[jobs[0].kind](ctx, jobs)
+    except Exception as exc:  # noqa: BLE001 - a failing batch must never stop the worker
+        if len(jobs) > 1:
+            log.warning("a batch of %s %s jobs failed, running them one by one: %s",
+                        len(jobs), jobs[0].kind, exc)
+            return sum(run_batch(ctx, [job]) for job in jobs)
+        stopped = {jobs[0].id: exc}
+    finally:
+        _RUNNING_LANE.reset(token)
+    done = [job for job in jobs if job.id not in stopped]
+    if done:
+        with ctx.db.write() as conn:  # the jobs this worker's claims still hold
+            conn.execute(t.job.update().where(
+                sa.tuple_(t.job.c.id, t.job.c.attempts).in_([(j.id, j.attempts) for j in done]),
+                t.job.c.status == "running", t.job.c.locked_by == jobs[0].worker,
+            ).values(status="done", last_error=None, unique_key=None, locked_by=None,
+                     locked_at=None, lease_until=None))
+    for job in jobs:
+        if job.id in stopped:
+            _not_done(ctx, job, stopped[job.id])
+    return len(done)
+
+
+def _not_done(ctx: Context, job: ClaimedJob, exc: Exception) -> None:
+    """Queue the job again (RetryLater: at its time; an error: after a back-off) or, after
+    MAX_ATTEMPTS errors, mark it failed with the reason."""
+    if isinstance(exc, RetryLater):
+        _finish(ctx, job, status="queued", run_at=exc.at, attempts=job.attempts - 1,
+                last_error=str(exc) or None)
+        return
+    log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind, job.attempts, exc)
+    if job.attempts >= MAX_ATTEMPTS:
+        _finish(ctx, job, status="failed", last_error=_reason(exc))
+    else:
+        _finish(ctx, job, status="queued", run_at=ctx.now() + retry_delay(job.attempts),
+                last_error=_reason(exc))
 
 
 def _reason(exc: Exception) -> str:
@@ -353,25 +428,48 @@ def worker_name(prefix: str = "worker") -> str:
 
 def _run_claimed(ctx: Context, jobs: list[ClaimedJob], leases: Leases,
                  stop: threading.Event | None = None) -> int:
-    """Run claimed jobs in order while their leases are renewed; when `stop` is set, give the
-    ones not started back. How many ran."""
-    leases.hold(jobs)
-    ran = 0
+    """Run claimed jobs in order while their leases are renewed, the jobs of a batch kind
+    together (`_batches`); when `stop` is set, give the ones not started back. How many ran."""
+    runs = _batches(ctx, jobs)
+    leases.hold(job for run in runs for job in run)
+    started = 0
     try:
-        for job in jobs:
+        for run in runs:
             if stop is not None and stop.is_set():
                 break
             try:
-                run_job(ctx, job)
+                if run[0].kind in _BATCH_HANDLERS:
+                    run_batch(ctx, run)
+                else:
+                    run_job(ctx, run[0])
             finally:
-                leases.drop([job])
-            ran += 1
+                leases.drop(run)
+            started += 1
     finally:
-        rest = jobs[ran:]
+        rest = [job for run in runs[started:] for job in run]
         if rest:
             leases.drop(rest)
             release(ctx, rest)
-    return ran
+    return sum(len(run) for run in runs[:started])
+
+
+def _batches(ctx: Context, jobs: list[ClaimedJob]) -> list[list[ClaimedJob]]:
+    """The claimed jobs as runs: one per job, or one per batch kind and lane (at the place of
+    its first job), in the real-time lane topped up by a claim of more due jobs of that kind,
+    to BATCH_SIZE."""
+    runs: list[list[ClaimedJob]] = []
+    batched: dict[tuple[str, str], list[ClaimedJob]] = {}
+    for job in jobs:
+        if job.kind not in _BATCH_HANDLERS:
+            runs.append([job])
+        elif (job.kind, job.lane) in batched:
+            batched[job.kind, job.lane].append(job)
+        else:
+            runs.append(batched.setdefault((job.kind, job.lane), [job]))
+    for (kind, lane), run in batched.items():  # bulk jobs come in large chunks already
+        if lane == REALTIME and len(run) < BATCH_SIZE:
+            run += _claim(ctx, run[0].worker, BATCH_SIZE - len(run), (lane,), kind)
+    return runs
 
 
 def run_due(ctx: Context, *, worker: str | None = None, limit: int = 50,

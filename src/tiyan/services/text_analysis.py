@@ -21,7 +21,7 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -30,7 +30,7 @@ from tiyan.context import Context
 from tiyan.domain.text_corrections import apply_corrections
 from tiyan.errors import InvalidInput
 from tiyan.services.arrivals import TEXT_ANALYZE
-from tiyan.services.jobs import job_handler
+from tiyan.services.jobs import ClaimedJob, batch_job_handler
 from tiyan.services.text_corrections import active_adaptation
 from tiyan.store import text_analysis as store
 from tiyan.store import text_corrections as corrections_store
@@ -41,13 +41,18 @@ if TYPE_CHECKING:
 ENGINE = "tiyan-text"
 
 
-@job_handler(TEXT_ANALYZE)
-def analyze_job(ctx: Context, payload: dict[str, Any]) -> None:
-    from tiyan.services.alerts import enqueue_evaluation
+@batch_job_handler(TEXT_ANALYZE)
+def analyze_batch(ctx: Context, jobs: list[ClaimedJob]) -> dict[int, Exception]:
+    """Analyse the texts of every job's responses with one model call (per industry) and store
+    them in one transaction."""
+    from tiyan.services.alerts import enqueue_evaluations
 
-    ids = [int(i) for i in payload.get("response_ids", [])]
-    # alert rules look at sentiment and aspects: evaluate them once the analysis is stored
-    analyze_responses(ctx, ids, then=lambda conn: enqueue_evaluation(conn, ids, ctx.now()))
+    groups = [[int(i) for i in job.payload.get("response_ids", [])] for job in jobs]
+    # alert rules look at sentiment and aspects: evaluate them once the analysis is stored,
+    # one evaluation job per analysis job (so a response's rules fail alone)
+    analyze_responses(ctx, [i for ids in groups for i in ids],
+                      then=lambda conn: enqueue_evaluations(conn, groups, ctx.now()))
+    return {}
 
 
 def analyze_responses(ctx: Context, response_ids: Sequence[int],

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from sqlalchemy.engine import Connection, RowMapping
 
 from tiyan.channels import outbound
@@ -28,7 +29,13 @@ from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.errors import InvalidInput
 from tiyan.services.arrivals import FEEDBACK_IMPORTED, RESPONSE_SUBMITTED, WEBHOOK_EMIT
-from tiyan.services.jobs import RetryLater, enqueue, job_handler, retry_delay
+from tiyan.services.jobs import (
+    ClaimedJob,
+    RetryLater,
+    batch_job_handler,
+    enqueue,
+    retry_delay,
+)
 from tiyan.store import audit, org
 from tiyan.store import webhooks as store
 
@@ -107,30 +114,57 @@ def do_redeliver(ctx: Context, actor: Actor, public_id: str, message_id: str) ->
 
 # --- emitting: one delivery per subscribed endpoint ---------------------------------------
 
-@job_handler(WEBHOOK_EMIT)
-def emit_job(ctx: Context, payload: dict[str, Any]) -> None:
-    event = str(payload["event"])
-    ids = [int(i) for i in payload.get("response_ids", [])]
-    at = str(payload.get("at") or ctx.now().isoformat())
+@batch_job_handler(WEBHOOK_EMIT)
+def emit_batch(ctx: Context, jobs: list[ClaimedJob]) -> dict[int, Exception]:
+    """Write the deliveries of many emit jobs in one transaction: each job's messages are the
+    ones it would make alone (same bodies, same message ids)."""
     with ctx.db.read() as conn:
-        if not store.anyone_listens(conn, event):
-            return
-        records = store.records_for_event(conn, ids)
-        targets = store.endpoints_for(conn, event, [r["unit_id"] for r in records],
-                                      dt.datetime.fromisoformat(at))
-        if not targets:
-            return
-        answers = store.answers_of(conn, [r["id"] for r in records])
-        batch = store.batch_summary(conn, int(payload["batch_id"])) \
-            if payload.get("batch_id") is not None else None
-    with ctx.db.write() as conn:
-        for endpoint_id, units in targets.items():
-            covered = [r for r in records if r["unit_id"] in units]
-            for start in range(0, len(covered), RECORDS_PER_DELIVERY):
-                part = covered[start:start + RECORDS_PER_DELIVERY]
-                body = envelope(event, at, _data(event, part, answers, batch))
-                message_id = message_id_for(event, at, [r["id"] for r in part], endpoint_id)
+        listeners = store.Listeners.load(conn)
+        heard = [job for job in jobs if listeners.hear(str(job.payload["event"]))]
+        if not heard:
+            return {}
+        ids = sorted({int(i) for job in heard for i in job.payload.get("response_ids", [])})
+        records = {r["id"]: r for r in store.records_for_event(conn, ids)}
+        answers = store.answers_of(conn, ids)
+        messages = [m for job in heard
+                    for m in _messages(conn, ctx, job.payload, listeners, records, answers)]
+    if messages:
+        with ctx.db.write() as conn:
+            for endpoint_id, message_id, event, body in messages:
                 _queue_delivery(conn, endpoint_id, message_id, event, body, ctx.now())
+    return {}
+
+
+def emit_job(ctx: Context, payload: dict[str, Any]) -> None:
+    """Run one emit job's payload (as a worker does, alone)."""
+    emit_batch(ctx, [ClaimedJob(0, WEBHOOK_EMIT, payload, 1)])
+
+
+Message = tuple[int, str, str, dict[str, Any]]  # endpoint id, message id, event, body
+
+
+def _messages(conn: Connection, ctx: Context, payload: dict[str, Any],
+              listeners: store.Listeners, records: dict[int, RowMapping],
+              answers: dict[int, list[RowMapping]]) -> list[Message]:
+    event = str(payload["event"])
+    at = str(payload.get("at") or ctx.now().isoformat())
+    mine = [records[i] for i in sorted({int(i) for i in payload.get("response_ids", [])})
+            if i in records]
+    targets = listeners.covering(event, [r["unit_id"] for r in mine],
+                                 dt.datetime.fromisoformat(at))
+    if not targets:
+        return []
+    batch = store.batch_summary(conn, int(payload["batch_id"])) \
+        if payload.get("batch_id") is not None else None
+    out: list[Message] = []
+    for endpoint_id, units in targets.items():
+        covered = [r for r in mine if r["unit_id"] in units]
+        for start in range(0, len(covered), RECORDS_PER_DELIVERY):
+            part = covered[start:start + RECORDS_PER_DELIVERY]
+            body = envelope(event, at, _data(event, part, answers, batch))
+            out.append((endpoint_id, message_id_for(event, at, [r["id"] for r in part],
+                                                    endpoint_id), event, body))
+    return out
 
 
 def envelope(event: str, at: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -188,30 +222,55 @@ def _queue_delivery(conn: Connection, endpoint_id: int, message_id: str, event: 
 
 # --- delivering: one attempt per job run ---------------------------------------------------
 
-@job_handler(WEBHOOK_DELIVER)
-def deliver_job(ctx: Context, payload: dict[str, Any]) -> None:
-    delivery_id = int(payload["delivery_id"])
+@batch_job_handler(WEBHOOK_DELIVER)
+def deliver_batch(ctx: Context, jobs: list[ClaimedJob]) -> dict[int, Exception]:
+    """One attempt for each job's delivery, over one HTTP client (its connections kept open
+    between messages to the same receiver); the attempts are logged in one transaction. A
+    delivery to be tried again comes back as RetryLater for its job alone."""
     with ctx.db.read() as conn:
-        delivery = store.delivery_to_send(conn, delivery_id)
-    if delivery is None or delivery["status"] in ("delivered", "cancelled"):
-        return
-    if not delivery["endpoint_active"]:
-        with ctx.db.write() as conn:
-            store.record_attempt(conn, delivery_id, status="cancelled", next_attempt_at=None)
-        return
+        found = store.deliveries_to_send(conn, [int(job.payload["delivery_id"]) for job in jobs])
+    policy = outbound.policy_for(ctx.settings)
+    attempts: list[tuple[RowMapping, outbound.Outcome | None, ClaimedJob]] = []
+    with outbound.client(policy, ctx.settings.webhook_timeout_seconds) as http:
+        for job in jobs:
+            delivery = found.get(int(job.payload["delivery_id"]))
+            if delivery is None or delivery["status"] in ("delivered", "cancelled"):
+                continue
+            attempts.append((delivery, _attempt(ctx, delivery, policy, http) if
+                             delivery["endpoint_active"] else None, job))
+    stopped: dict[int, Exception] = {}
+    with ctx.db.write() as conn:
+        for delivery, attempt, job in attempts:
+            last = int(job.payload.get("last_attempt", MAX_ATTEMPTS))
+            retry_at = _record(ctx, conn, delivery, attempt, last)
+            if retry_at is not None:
+                stopped[job.id] = RetryLater(retry_at, (attempt.error if attempt else None) or "")
+    return stopped
+
+
+def deliver_job(ctx: Context, payload: dict[str, Any]) -> None:
+    """Run one delivery job's payload (as a worker does, alone)."""
+    stopped = deliver_batch(ctx, [ClaimedJob(0, WEBHOOK_DELIVER, payload, 1)])
+    if stopped:
+        raise stopped[0]
+
+
+def _attempt(ctx: Context, delivery: RowMapping, policy: outbound.Policy,
+             http: httpx.Client) -> outbound.Outcome:
     now = ctx.now()
     body = json.dumps(delivery["payload"], ensure_ascii=False, separators=(",", ":")).encode()
     headers = wire.signed_headers(delivery["secret"], delivery["message_id"], now, body)
-    attempt = wire.post(delivery["url"], body, headers, ctx.settings.webhook_timeout_seconds,
-                        outbound.policy_for(ctx.settings))
-    retry_at = _record(ctx, delivery, attempt, int(payload.get("last_attempt", MAX_ATTEMPTS)))
-    if retry_at is not None:
-        raise RetryLater(retry_at, attempt.error or "")
+    return wire.post(delivery["url"], body, headers, ctx.settings.webhook_timeout_seconds,
+                     policy, http)
 
 
-def _record(ctx: Context, delivery: RowMapping, attempt: outbound.Outcome,
-            last_attempt: int) -> dt.datetime | None:
-    """Log the attempt; the time of the next one when it should be tried again."""
+def _record(ctx: Context, conn: Connection, delivery: RowMapping,
+            attempt: outbound.Outcome | None, last_attempt: int) -> dt.datetime | None:
+    """Log the attempt (None: the endpoint was deactivated, the delivery is cancelled); the
+    time of the next one when it should be tried again."""
+    if attempt is None:
+        store.record_attempt(conn, delivery["id"], status="cancelled", next_attempt_at=None)
+        return None
     now = ctx.now()
     attempts = delivery["attempts"] + 1
     values: dict[str, Any] = {"attempts": attempts, "last_status_code": attempt.status_code,
@@ -224,8 +283,7 @@ def _record(ctx: Context, delivery: RowMapping, attempt: outbound.Outcome,
     else:
         retry_at = now + retry_delay(attempts)
         values.update(status="pending", next_attempt_at=retry_at)
-    with ctx.db.write() as conn:
-        store.record_attempt(conn, delivery["id"], **values)
-        if attempt.status_code == 410:  # Gone: the receiver asks us to stop (per the spec)
-            store.set_active(conn, delivery["endpoint_id"], False)
+    store.record_attempt(conn, delivery["id"], **values)
+    if attempt.status_code == 410:  # Gone: the receiver asks us to stop (per the spec)
+        store.set_active(conn, delivery["endpoint_id"], False)
     return retry_at

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,19 +70,38 @@ def endpoints_for(conn: Connection, event: str, unit_ids: Sequence[int],
                   happened_at: dt.datetime) -> dict[int, list[int]]:
     """Active endpoints, registered by `happened_at`, subscribed to `event`, each with the units
     (of `unit_ids`) in its subtree: {endpoint id: [unit ids it may hear about]}."""
-    rows = conn.execute(sa.select(E.c.id, E.c.unit_id, E.c.events)
-                        .where(E.c.active, E.c.created_at <= happened_at)).all()
-    wanted = [row for row in rows if event in (row.events or [])]
-    if not wanted:
-        return {}
-    parents = parent_map(conn)
-    lineage = {unit: _ancestors_and_self(unit, parents) for unit in set(unit_ids)}
-    out: dict[int, list[int]] = {}
-    for row in wanted:
-        covered = [unit for unit in unit_ids if row.unit_id in lineage[unit]]
-        if covered:
-            out[row.id] = covered
-    return out
+    return Listeners.load(conn).covering(event, unit_ids, happened_at)
+
+
+@dataclass(frozen=True)
+class Listeners:
+    """The active endpoints and the unit hierarchy, read once for a batch of events."""
+
+    endpoints: list[sa.Row[Any, Any, Any, Any]]
+    parents: dict[int, int | None]
+
+    @classmethod
+    def load(cls, conn: Connection) -> Listeners:
+        rows = conn.execute(sa.select(E.c.id, E.c.unit_id, E.c.events, E.c.created_at)
+                            .where(E.c.active)).all()
+        return cls(list(rows), parent_map(conn) if rows else {})
+
+    def hear(self, event: str) -> bool:
+        return any(event in (row.events or []) for row in self.endpoints)
+
+    def covering(self, event: str, unit_ids: Sequence[int],
+                 happened_at: dt.datetime) -> dict[int, list[int]]:
+        wanted = [row for row in self.endpoints if event in (row.events or [])
+                  and row.created_at <= happened_at]
+        if not wanted:
+            return {}
+        lineage = {unit: _ancestors_and_self(unit, self.parents) for unit in set(unit_ids)}
+        out: dict[int, list[int]] = {}
+        for row in wanted:
+            covered = [unit for unit in unit_ids if row.unit_id in lineage[unit]]
+            if covered:
+                out[row.id] = covered
+        return out
 
 
 def _ancestors_and_self(unit_id: int, parents: dict[int, int | None]) -> set[int]:
@@ -104,9 +124,13 @@ def insert_delivery(conn: Connection, *, endpoint_id: int, message_id: str, even
 
 
 def delivery_to_send(conn: Connection, delivery_id: int) -> RowMapping | None:
+    return deliveries_to_send(conn, [delivery_id]).get(delivery_id)
+
+
+def deliveries_to_send(conn: Connection, delivery_ids: Sequence[int]) -> dict[int, RowMapping]:
     query = (sa.select(D, E.c.url, E.c.secret, E.c.active.label("endpoint_active"))
-             .join(E, E.c.id == D.c.endpoint_id).where(D.c.id == delivery_id))
-    return conn.execute(query).mappings().first()
+             .join(E, E.c.id == D.c.endpoint_id).where(D.c.id.in_(list(delivery_ids))))
+    return {row["id"]: row for row in conn.execute(query).mappings()}
 
 
 def record_attempt(conn: Connection, delivery_id: int, **values: Any) -> None:

@@ -228,11 +228,14 @@ def start_workers(url: str, count: int, poll: float) -> list[subprocess.Popen[by
            "TIYAN_TEXT_INDUSTRY": "car_aftersales", "TIYAN_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1",
            "TIYAN_WORKER_IN_APP": "false"}
     tiyan = Path(sys.executable).with_name("tiyan")
-    workers = [subprocess.Popen([str(tiyan), "worker"], env=env, stdout=subprocess.PIPE)
-               for _ in range(count)]
-    for worker in workers:  # "tiyan worker on …": its handlers are loaded, it claims now
-        assert worker.stdout is not None
-        worker.stdout.readline()
+    workers = [subprocess.Popen([str(tiyan), "worker"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True) for _ in range(count)]
+    for worker in workers:  # "tiyan worker … on …" (stderr): it runs, it claims now
+        assert worker.stderr is not None
+        for line in worker.stderr:
+            if line.startswith("tiyan worker"):
+                break
+        threading.Thread(target=worker.stderr.read, daemon=True).start()  # the rest: drained
     return workers
 
 

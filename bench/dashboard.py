@@ -53,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from tiyan.analytics import dashboard as d  # noqa: E402
 from tiyan.analytics import drivers_view as dv  # noqa: E402
+from tiyan.analytics import journey_view as jv  # noqa: E402
 from tiyan.analytics.cube import Filters, utc_bounds  # noqa: E402
 from tiyan.analytics.insights import text_insights  # noqa: E402
 from tiyan.analytics.staff_view import scorecards  # noqa: E402
@@ -120,7 +121,7 @@ def app_queries(ctx: Context, actor: Actor, filters: Filters, month: Filters,
     return {
         "overview": run(lambda c, s: d.overview(c, s, filters, min_n=30)),
         "league": run(lambda c, s: d.league(c, s, filters, min_n=30)),
-        "journey": run(lambda c, s: d.journey_view(c, s, filters, journey_id, min_n=30)),
+        "journey": run(lambda c, s: jv.journey_view(c, s, filters, journey_id, min_n=30)),
         "drivers": run(lambda c, s: dv.key_drivers(c, s, month, "nps", min_n=30)),
         "drivers_aspects": run(lambda c, s: dv.key_drivers(c, s, month, "nps", min_n=30,
                                                            aspects=True)),

@@ -174,14 +174,14 @@ def test_frontline_sees_only_their_own_responses(folded):
 
 
 def test_journey_marks_peak_end_and_the_step_that_drags(ctx):
-    from tiyan.analytics.cube import Sums
-    from tiyan.domain.metrics import proportion
+    from tiyan.analytics import journey_view as jv
+    from tiyan.domain.metrics import ClusterSums, proportion
 
     def step(i, top, n):
-        return d.Step(i, f"s{i}", "", "", 0, n, proportion(top, n, min_n=1), None, 0, 0)
+        return jv.Step(i, f"s{i}", "", "", 0, n, proportion(top, n, min_n=1), None, 0, 0)
 
     steps = [step(1, 90, 100), step(2, 20, 100), step(3, 180, 300), step(4, 0, 0)]
-    marked = d.mark_peak_end(steps, Sums(n=500, top=290))
+    marked = jv.mark_peak_end(steps, ClusterSums(answers=500, top=290))
     assert [s.code for s in marked if s.best] == ["s1"]
     assert [s.code for s in marked if s.worst] == ["s2"]
     assert [s.code for s in marked if s.end] == ["s3"]

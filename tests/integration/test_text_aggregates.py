@@ -18,6 +18,7 @@ from alembic import command
 from tests.snapshots import world_with
 from tests.world import USERS
 from tiyan.analytics import dashboard as d
+from tiyan.analytics import journey_view as jv
 from tiyan.analytics.cube import Filters
 from tiyan.analytics.insights import text_insights
 from tiyan.domain.access import ROLE_PERMISSIONS, Permission, Role
@@ -86,7 +87,7 @@ def pages(world, email: str, filters: Filters) -> tuple[object, object]:
     with world.ctx.db.read() as conn:
         scope = d.dashboard_scope(conn, world.actor(email))
         insights = text_insights(conn, scope, filters, min_n=1)
-        journey = d.journey_view(conn, scope, filters, world.journey_id, min_n=1)
+        journey = jv.journey_view(conn, scope, filters, world.journey_id, min_n=1)
     return insights, journey
 
 

@@ -24,7 +24,6 @@ from tiyan.analytics.cube import (
     Filters,
     Sums,
     month_start,
-    raw_where,
     rollup,
     scope_units,
     sums,
@@ -33,7 +32,10 @@ from tiyan.analytics.cube import (
 from tiyan.analytics.targets import TargetGap, target_gaps
 from tiyan.domain.access import Actor, Permission, Visibility
 from tiyan.domain.indices import IndexDefinition
-from tiyan.domain.metrics import Estimate, MeanSums
+from tiyan.domain.metrics import (
+    Estimate,
+    MeanSums,
+)
 from tiyan.domain.statistics import (
     Change,
     compare,
@@ -42,12 +44,11 @@ from tiyan.domain.statistics import (
 )
 from tiyan.store import indices as index_store
 from tiyan.store import tables as t
-from tiyan.store.aggregates import BUSINESS_TIMEZONE, RESPONSES
+from tiyan.store.aggregates import RESPONSES
 from tiyan.store.scoped import parent_map
 
 KPIS = ("nps", "csat", "csat_top2", "ces")
 ITEMS = (RESPONSES, "nps", "csat", "ces")
-EXCLUDED_FROM_STEPS = frozenset({RESPONSES, "nps", "comment"})
 
 
 def estimate(kpi: str, s: Sums | None, min_n: int) -> Estimate:
@@ -370,7 +371,7 @@ def league(conn: Connection, scope: Scope, filters: Filters, *, min_n: int) -> L
                  else roots)
     group_of: dict[object, object] = {}
     for head in heads:
-        for uid in _descendants(head, children_of):
+        for uid in descendants(head, children_of):
             group_of[uid] = head
     if parent_id is not None:
         group_of[parent_id] = -parent_id  # its own responses
@@ -447,7 +448,7 @@ def _estimates(totals: Mapping[str, Sums], definitions: Sequence[IndexDefinition
     return out
 
 
-def _descendants(root: int, children_of: Mapping[int, list[int]]) -> list[int]:
+def descendants(root: int, children_of: Mapping[int, list[int]]) -> list[int]:
     found, stack = [], [root]
     while stack:
         node = stack.pop()
@@ -458,7 +459,7 @@ def _descendants(root: int, children_of: Mapping[int, list[int]]) -> list[int]:
 
 def _subtree_touches(root: int, children_of: Mapping[int, list[int]],
                      units: frozenset[int]) -> bool:
-    return any(u in units for u in _descendants(root, children_of))
+    return any(u in units for u in descendants(root, children_of))
 
 
 def _unit_names(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
@@ -466,167 +467,6 @@ def _unit_names(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, st
     rows = conn.execute(sa.select(u.c.id, u.c.code, u.c.name_zh, u.c.name_en)
                         .where(u.c.id.in_(sorted(set(ids))))).all()
     return {row.id: (row.code, row.name_zh, row.name_en) for row in rows}
-
-
-# --- journey view ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Step:
-    touchpoint_id: int
-    code: str
-    name_zh: str
-    name_en: str
-    depth: int
-    answers: int
-    score: Estimate  # share of top-box answers to the step's rating items
-    sentiment: float | None  # mean sentiment score of the step's analysed comments
-    comments: int
-    negative: int
-    best: bool = False
-    worst: bool = False
-    end: bool = False
-    drags_most: bool = False
-    drag: float = 0.0  # points the journey would gain if this step were at the journey mean
-
-
-@dataclass(frozen=True)
-class Journey:
-    journey_id: int
-    code: str
-    name_zh: str
-    name_en: str
-    overall: Estimate
-    steps: list[Step]
-
-
-def journeys(conn: Connection) -> list[tuple[int, str, str, str]]:
-    j = t.journey
-    return [(r.id, r.code, r.name_zh, r.name_en) for r in
-            conn.execute(sa.select(j.c.id, j.c.code, j.c.name_zh, j.c.name_en).order_by(j.c.id))]
-
-
-def journey_view(conn: Connection, scope: Scope, filters: Filters, journey_id: int | None, *,
-                 min_n: int) -> Journey | None:
-    all_journeys = journeys(conn)
-    if not all_journeys:
-        return None
-    chosen = next((j for j in all_journeys if j[0] == journey_id), all_journeys[0])
-    tp = t.touchpoint
-    rows = conn.execute(sa.select(tp.c.id, tp.c.parent_id, tp.c.code, tp.c.name_zh,
-                                  tp.c.name_en, tp.c.position)
-                        .where(tp.c.journey_id == chosen[0])
-                        .order_by(tp.c.position, tp.c.id)).all()
-    ordered = _in_journey_order(rows)
-    ids = [r.id for r, _ in ordered]
-    unfiltered = dataclasses.replace(filters, touchpoint_id=None)
-    values = sums(conn, scope.vis, scope.parent_of, unfiltered, ["touchpoint_id"],
-                  _rating_items(conn, ids))
-    per_step: dict[int, Sums] = {}
-    for (tp_id, item), s in values.items():
-        if tp_id in ids and item not in EXCLUDED_FROM_STEPS:
-            per_step[int(str(tp_id))] = per_step.get(int(str(tp_id)), Sums()) + s
-    children: dict[int, list[int]] = {}
-    for r, _ in ordered:
-        if r.parent_id is not None:
-            children.setdefault(r.parent_id, []).append(r.id)
-    sentiment = _sentiment(conn, scope, unfiltered, ids)
-    steps = []
-    overall = Sums()
-    for r, depth in ordered:
-        s = Sums()
-        senti = (0, 0.0, 0)
-        for uid in _descendants(r.id, children):
-            s = s + per_step.get(uid, Sums())
-            got = sentiment.get(uid)
-            if got:
-                senti = (senti[0] + got[0], senti[1] + got[1], senti[2] + got[2])
-        if depth == 0:
-            overall = overall + s
-        steps.append(Step(r.id, r.code, r.name_zh, r.name_en, depth, s.n, s.top_share(min_n),
-                          senti[1] / senti[0] if senti[0] else None, senti[0], senti[2]))
-    return Journey(chosen[0], chosen[1], chosen[2], chosen[3], overall.top_share(min_n),
-                   mark_peak_end(steps, overall))
-
-
-def mark_peak_end(steps: list[Step], overall: Sums) -> list[Step]:
-    """Best and worst top-level steps, the last step with data (the end), and the step whose
-    shortfall against the journey's mean costs the most answers × points."""
-    scored = [s for s in steps if s.depth == 0 and not s.score.too_few
-              and s.score.value is not None]
-    if not scored or overall.n == 0:
-        return steps
-    mean = 100.0 * overall.top / overall.n  # percent, like the step scores
-    best = max(scored, key=lambda s: s.score.value or 0.0)
-    worst = min(scored, key=lambda s: s.score.value or 0.0)
-    end = scored[-1]
-    drags = {s.touchpoint_id: (mean - (s.score.value or 0.0)) * s.answers / overall.n
-             for s in scored}
-    dragger = max(drags, key=lambda k: drags[k])
-    out = []
-    for s in steps:
-        out.append(dataclasses.replace(
-            s, best=s is best, worst=s is worst, end=s is end,
-            drags_most=s.touchpoint_id == dragger and drags[dragger] > 0,
-            drag=round(drags.get(s.touchpoint_id, 0.0), 2)))
-    return out
-
-
-def _in_journey_order(rows: Sequence[sa.Row]) -> list[tuple[sa.Row, int]]:  # type: ignore[type-arg]
-    by_parent: dict[int | None, list[sa.Row]] = {}  # type: ignore[type-arg]
-    ids = {r.id for r in rows}
-    for r in rows:
-        by_parent.setdefault(r.parent_id if r.parent_id in ids else None, []).append(r)
-    out: list[tuple[sa.Row, int]] = []  # type: ignore[type-arg]
-
-    def walk(parent: int | None, depth: int) -> None:
-        for r in by_parent.get(parent, []):
-            out.append((r, depth))
-            walk(r.id, depth + 1)
-
-    walk(None, 0)
-    return out
-
-
-def _rating_items(conn: Connection, touchpoint_ids: Sequence[int]) -> list[str]:
-    """Item codes that occur at these touchpoints (read from the aggregates' month rows)."""
-    if not touchpoint_ids:
-        return []
-    g = t.score_agg
-    return [i for (i,) in conn.execute(
-        sa.select(g.c.item_code).distinct().where(
-            g.c.grain == "m", g.c.touchpoint_id.in_(list(touchpoint_ids))))
-        if i not in EXCLUDED_FROM_STEPS]
-
-
-def _sentiment(conn: Connection, scope: Scope, filters: Filters,
-               touchpoint_ids: Sequence[int]) -> dict[int, tuple[int, float, int]]:
-    """(comments, sum of sentiment scores, negative comments) per touchpoint, from the text
-    aggregates (frontline users and a stale aggregate: from the analysed comments)."""
-    from tiyan.analytics.text_cube import from_aggregates, text_sums
-
-    if from_aggregates(conn, scope.vis, filters):
-        out: dict[int, tuple[int, float, int]] = {}
-        wanted = set(touchpoint_ids)
-        for (tp_id, label), (n, total) in text_sums(
-                conn, scope.vis, scope.parent_of, filters, ["touchpoint_id", "label"],
-                comments=True).items():
-            if tp_id in wanted:
-                got = out.get(int(str(tp_id)), (0, 0.0, 0))
-                out[int(str(tp_id))] = (got[0] + n, got[1] + total,
-                                        got[2] + (n if label == "negative" else 0))
-        return out
-    r, ta, q = t.response, t.text_analysis, t.score_agg_question
-    where = raw_where(scope.vis, scope.parent_of, filters, BUSINESS_TIMEZONE)
-    step = sa.func.coalesce(q.c.touchpoint_id, r.c.touchpoint_id)
-    query = (sa.select(step, sa.func.count(), sa.func.sum(ta.c.sentiment_score),
-                       sa.func.sum(sa.case((ta.c.sentiment_label == "negative", 1), else_=0)))
-             .select_from(ta.join(r, r.c.id == ta.c.response_id)
-                          .outerjoin(q, sa.and_(q.c.survey_version_id == r.c.survey_version_id,
-                                                q.c.question_key == ta.c.question_key)))
-             .where(where, step.in_(list(touchpoint_ids)))
-             .group_by(step))
-    return {int(row[0]): (int(row[1]), float(row[2] or 0.0), int(row[3] or 0))
-            for row in conn.execute(query)}
 
 
 def default_filters(today: dt.date, months: int = 12) -> Filters:

@@ -394,3 +394,46 @@ def index_estimate(value: float, standard_error: float, n: int) -> Estimate:
         kind=EstimateKind.INDEX,
         standard_error=standard_error,
     )
+
+
+# --- shares of answers clustered by respondent -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClusterSums:
+    """Per-respondent sums for a share of answers: `respondents` clusters, each with m_i answers
+    of which k_i are top-box; kept as Σm, Σk, Σm², Σk², Σkm so databases can feed them."""
+
+    respondents: int = 0
+    answers: int = 0  # Σm
+    top: int = 0  # Σk
+    answers_sq: float = 0.0  # Σm²
+    top_sq: float = 0.0  # Σk²
+    cross: float = 0.0  # Σkm
+
+    def add(self, m: int, k: int) -> ClusterSums:
+        """These sums with one more respondent who gave m answers, k of them top-box."""
+        return ClusterSums(self.respondents + 1, self.answers + m, self.top + k,
+                           self.answers_sq + m * m, self.top_sq + k * k, self.cross + k * m)
+
+
+def respondent_share(sums: ClusterSums, *, min_n: int = DEFAULT_MIN_N) -> Estimate:
+    """The share (%) of top-box answers, Σk/Σm, with a 95% interval that accounts for several
+    answers per respondent: the ratio estimator's cluster-robust (linearisation) variance
+    Var = n/(n−1) · Σ(k_i − p·m_i)² / (Σm)², with n the respondents, who are also the n shown and
+    decide "too few". Where every respondent's own share equals p (no spread to estimate from),
+    the Wilson interval over the respondents is used instead (never narrower than that)."""
+    check_min_n(min_n)
+    n = sums.respondents
+    if n < max(min_n, 1) or sums.answers == 0:
+        return too_few_responses(n, EstimateKind.PROPORTION)
+    p = sums.top / sums.answers
+    residual = max(0.0, sums.top_sq - 2 * p * sums.cross + p * p * sums.answers_sq)
+    if n < 2 or residual <= 1e-12:
+        low, high = wilson_interval(round(p * n), n)
+        return Estimate(100 * p, 100 * min(low, p), 100 * max(high, p), n, False,
+                        EstimateKind.PROPORTION, 100 * math.sqrt(p * (1 - p) / n))
+    standard_error = math.sqrt(n / (n - 1) * residual) / sums.answers
+    return Estimate(100 * p, 100 * max(0.0, p - Z_95 * standard_error),
+                    100 * min(1.0, p + Z_95 * standard_error), n, False,
+                    EstimateKind.PROPORTION, 100 * standard_error)

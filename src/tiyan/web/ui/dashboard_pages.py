@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import Connection
 
 from tiyan.analytics import dashboard as d
+from tiyan.analytics import journey_view as jv
 from tiyan.analytics.cube import Filters
 from tiyan.analytics.export_cells import append_row, csv_row
 from tiyan.analytics.response_rate import RESPONSE_RATE
@@ -263,9 +264,9 @@ def journey_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRes
     with ctx.db.read() as conn:
         scope = d.dashboard_scope(conn, actor)
         view = parse_view(request, conn, scope)
-        all_journeys = d.journeys(conn)
+        all_journeys = jv.journeys(conn)
         chosen = next((j[0] for j in all_journeys if j[1] == view.journey_code), None)
-        data = d.journey_view(conn, scope, view.filters, chosen, min_n=ctx.settings.min_n)
+        data = jv.journey_view(conn, scope, view.filters, chosen, min_n=ctx.settings.min_n)
         zh = t_.locale == "zh-CN"
         chart = None
         if data is not None and any(s.answers for s in data.steps):
@@ -281,6 +282,14 @@ def journey_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRes
 
 
 # --- exports --------------------------------------------------------------------------------
+
+def estimate_cells(est: Estimate) -> list[Any]:
+    """A figure as export cells: value, interval low, interval high (empty under min n)."""
+    if est.too_few or est.value is None:
+        return [None, None, None]
+    return [round(est.value, 3), None if est.low is None else round(est.low, 3),
+            None if est.high is None else round(est.high, 3)]
+
 
 def table_rows(request: Request, ctx: Any, actor: Actor, page: str) -> tuple[list[str],
                                                                             list[list[Any]]]:
@@ -323,18 +332,24 @@ def table_rows(request: Request, ctx: Any, actor: Actor, page: str) -> tuple[lis
                 rows.append(row)
             return head, rows
         if page == "journey":
-            all_journeys = d.journeys(conn)
+            all_journeys = jv.journeys(conn)
             chosen = next((j[0] for j in all_journeys if j[1] == view.journey_code), None)
-            journey = d.journey_view(conn, scope, view.filters, chosen, min_n=min_n)
-            head = [t_("dash.step"), t_("dash.answers"), t_("dash.step_score"),
+            journey = jv.journey_view(conn, scope, view.filters, chosen, min_n=min_n)
+            head = [t_("dash.step"), t_("dash.respondents"), t_("dash.answers"),
+                    t_("dash.step_score"), t_("dash.low"), t_("dash.high"),
                     t_("dash.sentiment"), t_("dash.comments"), t_("dash.marks")]
             rows = []
             for s in journey.steps if journey else []:
                 marks = [t_(f"dash.mark_{m}") for m in ("best", "worst", "end", "drags_most")
                          if getattr(s, m)]
-                rows.append(["  " * s.depth + (s.name_zh if zh else s.name_en), s.answers,
-                             value(s.score), None if s.sentiment is None
+                rows.append(["  " * s.depth + (s.name_zh if zh else s.name_en), s.respondents,
+                             s.answers, *estimate_cells(s.score), None if s.sentiment is None
                              else round(s.sentiment, 3), s.comments, ", ".join(marks)])
+            for k, name in (("nps", "kpi.nps"), ("csat_top2", "dash.overall_satisfaction")):
+                est = journey.overall_items.get(k) if journey else None
+                if est is not None:  # the overall items, apart from the steps
+                    rows.append([f"{t_('dash.overall_item')}: {t_(name)}", est.n, est.n,
+                                 *estimate_cells(est), None, None, ""])
             return head, rows
     raise InvalidInput(f'there is no table "{page}"', where="page")
 

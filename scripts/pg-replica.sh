@@ -51,13 +51,14 @@ start() {
   [ "$(id -u)" != 0 ] || chown "$RUN_AS" "$DIR"
   chmod 700 "$DIR"
   as_owner "$PG_BIN/pg_basebackup" -h "$PG_HOST" -p "$PG_PORT" -U postgres -D "$DIR/data" \
-    --write-recovery-conf --wal-method=stream --checkpoint=fast
+    --write-recovery-conf --wal-method=stream --checkpoint=fast --no-sync
   # Debian keeps the configuration outside the data folder: give the copy its own
   as_owner tee "$DIR/data/postgresql.conf" >/dev/null <<CONF
 port = $PORT
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$DIR'
 hot_standby = on
+recovery_init_sync_method = syncfs
 max_connections = $(primary -c 'SHOW max_connections')
 shared_buffers = 32MB
 hba_file = '$DIR/data/pg_hba.conf'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ipaddress import ip_network
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -112,6 +113,29 @@ class Settings(BaseSettings):
     job_stuck_minutes: int = Field(
         default=15, ge=1, description="A due job still waiting after this many minutes shows "
                                       "as stuck on the administrators' jobs page.",
+    )
+
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines as `text` (for a terminal) or `json` (one object a line, for a "
+                    "log collector); each carries the request id of the request it belongs to.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO",
+        description="Least severe log level written: DEBUG, INFO, WARNING or ERROR.",
+    )
+    access_log: bool = Field(default=True, description="Write one log line per web request "
+                                                       "(method, route, status, duration, "
+                                                       "client address).")
+    metrics_token: str | None = Field(
+        default=None, description="Bearer token that opens `/metrics` to a Prometheus server "
+                                  "(`Authorization: Bearer <token>`); none: no token opens it.",
+    )
+    metrics_allow: str = Field(
+        default="", description="Client addresses or CIDRs that may read `/metrics` without a "
+                                "token, e.g. `10.0.5.0/24` (the client as "
+                                "`TIYAN_TRUSTED_PROXIES` resolves it). With this and the token "
+                                "both empty, `/metrics` answers 404.",
     )
 
     text_industry: str = Field(
@@ -301,7 +325,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"segment {segment!r}: {days} days is outside 14–730")
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
     def _known_networks(cls, value: str) -> str:
         for part in value.split(","):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import smtplib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
+
+from tiyan.metrics import delivered
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,12 @@ def deliver_email(server: SmtpServer, to: str, subject: str, body: str,
                 smtp.login(server.username, server.password or "")
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
+        delivered("email", ok=False)
+        log.warning("e-mail delivery failed", extra={
+            "channel": "email", "error": type(exc).__name__,
+            "smtp_code": getattr(exc, "smtp_code", None), "permanent": _is_permanent(exc)})
         return EmailOutcome(f"{type(exc).__name__}: {exc}"[:500], _is_permanent(exc))
+    delivered("email", ok=True)
     return EmailOutcome()
 
 

@@ -16,9 +16,13 @@ The provider later reports delivery to the status callback (see tiyan.services.i
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from tiyan.channels import outbound
+from tiyan.metrics import delivered
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = "tiyan-sms/1"
 # Answers that say this message will never go out (a malformed or refused number); any other
@@ -61,5 +65,8 @@ def send_sms(gateway: SmsGateway, to: str, text: str, reference: str) -> SmsOutc
         headers[gateway.auth_header] = gateway.auth_value
     answer = outbound.post(gateway.url, gateway.policy, timeout=gateway.timeout,
                            headers=headers, data=form)
+    delivered("sms", answer.delivered)
+    if not answer.delivered:
+        log.warning("SMS delivery failed", extra={"channel": "sms", "error": answer.error})
     return SmsOutcome(answer.error, answer.status_code in PERMANENT_REFUSALS,
                       answer.status_code)

@@ -15,11 +15,15 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
 
 import httpx
 
 from tiyan.channels import outbound
+from tiyan.metrics import delivered
+
+log = logging.getLogger(__name__)
 
 SECRET_PREFIX = "whsec_"
 KEY_BYTES = 32  # the spec asks for 24 to 64 random bytes
@@ -55,8 +59,16 @@ def signed_headers(secret: str, message_id: str, at: dt.datetime, body: bytes) -
 
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float,
-         policy: outbound.Policy, http: httpx.Client | None = None) -> outbound.Outcome:
+         policy: outbound.Policy, http: httpx.Client | None = None, *,
+         channel: str = "webhook") -> outbound.Outcome:
     """POST one signed message to a target the policy allows; never raises for network
     trouble (it is in the outcome, as a short error class). `http`: a client
-    (outbound.client) shared by the messages of a batch."""
-    return outbound.post(url, policy, timeout=timeout, headers=headers, content=body, http=http)
+    (outbound.client) shared by the messages of a batch. `channel` names it in the metrics
+    and the log: webhook, or chat for a chat app's incoming webhook."""
+    answer = outbound.post(url, policy, timeout=timeout, headers=headers, content=body,
+                           http=http)
+    delivered(channel, answer.delivered)
+    if not answer.delivered:
+        log.warning("%s delivery failed", channel, extra={"channel": channel,
+                                                          "error": answer.error})
+    return answer

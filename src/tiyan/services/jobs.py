@@ -36,6 +36,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,7 @@ import sqlalchemy as sa
 
 from tiyan.context import Context
 from tiyan.domain.jobs import BULK, LANES, REALTIME
+from tiyan.metrics import job_ran
 from tiyan.store import tables as t
 from tiyan.store.driver_insert import driver_insert, insert_rows
 
@@ -286,52 +288,71 @@ def release(ctx: Context, jobs: Iterable[ClaimedJob]) -> int:
 
 def run_job(ctx: Context, job: ClaimedJob) -> bool:
     """Run one claimed job; True when it is done."""
-    handler = _HANDLERS.get(job.kind)
-    if handler is None and job.kind in _BATCH_HANDLERS:
+    if job.kind not in _HANDLERS and job.kind in _BATCH_HANDLERS:
         return run_batch(ctx, [job]) == 1
+    started = time.perf_counter()
+    outcome = _run_job(ctx, job)
+    job_ran(job.kind, outcome, time.perf_counter() - started)
+    return outcome == "done"
+
+
+def _run_job(ctx: Context, job: ClaimedJob) -> str:
+    """Run the job's handler and record how it went: done, retry or failed."""
+    handler = _HANDLERS.get(job.kind)
     if handler is None:
+        log.error("job failed: no handler for its kind", extra=_about(job))
         _finish(ctx, job, status="failed", last_error=f"no handler for job kind {job.kind!r}")
-        return False
+        return "failed"
     token = _RUNNING_LANE.set(job.lane)
     try:
         handler(ctx, job.payload)
     except RetryLater as later:
         _finish(ctx, job, status="queued", run_at=later.at, attempts=job.attempts - 1,
                 last_error=str(later) or None)
-        return False
+        return "retry"
     except JobFailed as failed:
-        log.warning("job %s (%s) failed: %s", job.id, job.kind, failed)
+        log.warning("job failed, not to be retried: %s", failed, extra=_about(job))
         _finish(ctx, job, status="failed", last_error=str(failed)[:2000])
-        return False
+        return "failed"
     except Exception as exc:  # noqa: BLE001 - a failing job must never stop the worker
-        log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind, job.attempts, exc)
-        if job.attempts >= MAX_ATTEMPTS:
+        final = job.attempts >= MAX_ATTEMPTS
+        log.warning("job failed%s", ", no attempts left" if final else ", will retry",
+                    exc_info=True, extra={**_about(job), "error": type(exc).__name__})
+        if final:
             _finish(ctx, job, status="failed", last_error=_reason(exc))
-        else:
-            _finish(ctx, job, status="queued", run_at=ctx.now() + retry_delay(job.attempts),
-                    last_error=_reason(exc))
-        return False
+            return "failed"
+        _finish(ctx, job, status="queued", run_at=ctx.now() + retry_delay(job.attempts),
+                last_error=_reason(exc))
+        return "retry"
     finally:
         _RUNNING_LANE.reset(token)
     _finish(ctx, job, status="done", last_error=None)
-    return True
+    return "done"
+
+
+def _about(job: ClaimedJob) -> dict[str, Any]:
+    """What a log line says about a job: its id, kind and attempt, never its payload."""
+    return {"job_id": job.id, "kind": job.kind, "lane": job.lane, "attempt": job.attempts}
 
 
 def run_batch(ctx: Context, jobs: list[ClaimedJob]) -> int:
     """Run claimed jobs of one kind through its batch handler; how many are done. When the
     handler raises, each job is run again alone, so only the bad one fails or retries."""
     token = _RUNNING_LANE.set(jobs[0].lane)
+    started = time.perf_counter()
     try:
         stopped = _BATCH_HANDLERS[jobs[0].kind](ctx, jobs)
     except Exception as exc:  # noqa: BLE001 - a failing batch must never stop the worker
         if len(jobs) > 1:
-            log.warning("a batch of %s %s jobs failed, running them one by one: %s",
-                        len(jobs), jobs[0].kind, exc)
+            log.warning("a batch of %s jobs failed, running them one by one", len(jobs),
+                        exc_info=True, extra={"kind": jobs[0].kind,
+                                              "error": type(exc).__name__})
             return sum(run_batch(ctx, [job]) for job in jobs)
         stopped = {jobs[0].id: exc}
     finally:
         _RUNNING_LANE.reset(token)
     done = [job for job in jobs if job.id not in stopped]
+    job_ran(jobs[0].kind, "done", (time.perf_counter() - started) / len(jobs), len(done))
     if done:
         with ctx.db.write() as conn:  # the jobs this worker's claims still hold
             conn.execute(t.job.update().where(
@@ -349,11 +370,15 @@ def _not_done(ctx: Context, job: ClaimedJob, exc: Exception) -> None:
     """Queue the job again (RetryLater: at its time; an error: after a back-off) or, after
     MAX_ATTEMPTS errors, mark it failed with the reason."""
     if isinstance(exc, RetryLater):
+        job_ran(job.kind, "retry", None)
         _finish(ctx, job, status="queued", run_at=exc.at, attempts=job.attempts - 1,
                 last_error=str(exc) or None)
         return
-    log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind, job.attempts, exc)
-    if job.attempts >= MAX_ATTEMPTS:
+    final = job.attempts >= MAX_ATTEMPTS
+    job_ran(job.kind, "failed" if final else "retry", None)
+    log.warning("job failed%s: %s", ", no attempts left" if final else ", will retry",
+                type(exc).__name__, extra=_about(job))
+    if final:
         _finish(ctx, job, status="failed", last_error=_reason(exc))
     else:
         _finish(ctx, job, status="queued", run_at=ctx.now() + retry_delay(job.attempts),

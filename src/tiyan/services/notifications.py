@@ -138,7 +138,7 @@ def deliver(ctx: Context, row: RowMapping) -> str | None:
     payload = chat.PAYLOADS[row.channel](row.subject, text, link)
     body = json.dumps(payload, ensure_ascii=False).encode()
     return wire.post(row.target, body, {"content-type": "application/json"},
-                     s.webhook_timeout_seconds, outbound.policy_for(s)).error
+                     s.webhook_timeout_seconds, outbound.policy_for(s), channel="chat").error
 
 
 def do_resend(ctx: Context, actor: Actor, notification_id: int) -> None:

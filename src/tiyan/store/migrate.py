@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from alembic.script import ScriptDirectory
 from tiyan.store.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,5 +46,11 @@ def upgrade(db: Database, revision: str = "head") -> SchemaStatus:
     status = schema_status(db)
     if status.ahead:
         db.check_schema()
+    if status.current != status.head:
+        log.info("migrating the database schema", extra={"from_revision": status.current,
+                                                         "to_revision": status.head})
     command.upgrade(alembic_config(db), revision)
-    return schema_status(db)
+    done = schema_status(db)
+    if done.current != status.current:
+        log.info("database schema migrated", extra={"revision": done.current})
+    return done

@@ -35,6 +35,8 @@ from tiyan.web.api import webhooks as webhooks_api
 from tiyan.web.api.schemas import Health
 from tiyan.web.errors import install_error_handlers
 from tiyan.web.json_depth import JsonDepthLimit
+from tiyan.web.operations import router as operations_router
+from tiyan.web.request_log import RequestLog
 from tiyan.web.security_headers import SecurityHeaders, docs_policy
 from tiyan.web.transactions import RequestTransaction
 from tiyan.web.ui import (
@@ -95,6 +97,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.add_middleware(SecurityHeaders, hsts=ctx.settings.secure_cookies,
                        policies={app.docs_url or "/api/docs": docs_policy(app)})
     app.add_middleware(RequestTransaction)  # one transaction per request
+    app.add_middleware(RequestLog)  # outermost: request id, access log and metrics of it all
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -110,6 +113,7 @@ def create_app(ctx: Context) -> FastAPI:
             return JSONResponse(Health(status="unavailable").model_dump(), status_code=503)
         return JSONResponse(Health(status="ok").model_dump())
 
+    app.include_router(operations_router)  # /readyz, /metrics
     for module in (response_parquet, insight_pages, driver_pages,
                    behaviour_pages, index_pages):  # before dashboard_pages
         app.include_router(module.router)
@@ -138,3 +142,14 @@ def create_app(ctx: Context) -> FastAPI:
     for module in (accounts_api, account_pages):
         app.include_router(module.router)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app as `tiyan serve --workers N` starts it in each of its processes (uvicorn's
+    factory): settings from the TIYAN_* environment, logging set up as they say."""
+    from tiyan.context import open_context
+    from tiyan.logs import configure_logging
+
+    ctx = open_context()
+    configure_logging(ctx.settings)
+    return create_app(ctx)

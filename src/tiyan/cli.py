@@ -59,19 +59,34 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     db: DbOption = None,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Web processes answering on this port (set PROMETHEUS_MULTIPROC_DIR "
+                    "so /metrics sums them; see docs/deploy.md).")] = 1,
 ) -> None:
     """Start the web app and API."""
+    import os
+
     import uvicorn
 
     from tiyan.context import open_context
+    from tiyan.logs import configure_logging
     from tiyan.web.app import create_app
 
     ctx = open_context(db)
+    configure_logging(ctx.settings)
     typer.echo(f"tiyan on http://{host}:{port}  (database: {ctx.db.safe_url})")
     # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any local peer;
     # tiyan reads it itself, only from TIYAN_TRUSTED_PROXIES (tiyan.web.client_address).
-    uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning",
-                proxy_headers=False)
+    # log_config None: the logging set up above (TIYAN_LOG_FORMAT) also formats uvicorn's.
+    options: dict[str, Any] = {"host": host, "port": port, "proxy_headers": False,
+                               "log_config": None, "access_log": False}
+    if workers == 1:
+        uvicorn.run(create_app(ctx), **options)
+        return
+    ctx.db.dispose()
+    if db:
+        os.environ["TIYAN_DB_URL"] = db  # each process opens the database itself
+    uvicorn.run("tiyan.web.app:app_from_environment", factory=True, workers=workers, **options)
 
 
 @app.command()
@@ -82,6 +97,11 @@ def worker(
     lanes: Annotated[str | None, typer.Option(
         help="Lanes to run, comma-separated: realtime, bulk (default: TIYAN_WORKER_LANES).",
     )] = None,
+    metrics_port: Annotated[int | None, typer.Option(
+        help="Answer Prometheus scrapes of this worker's counters on this port (for a worker "
+             "that shares no PROMETHEUS_MULTIPROC_DIR with a `serve`).")] = None,
+    metrics_host: Annotated[str, typer.Option(
+        help="Address the metrics port listens on.")] = "127.0.0.1",
 ) -> None:
     """Run background work (sending, reminders, webhooks, imports) outside the web app.
 
@@ -90,18 +110,29 @@ def worker(
     queue; a second signal stops at once. Start the app with TIYAN_WORKER_IN_APP=false when a
     separate worker runs.
     """
+    import logging
+
     from tiyan.context import open_context
     from tiyan.domain.jobs import parse_lanes
+    from tiyan.logs import configure_logging
     from tiyan.services.jobs import job_counts, run_until_idle, schedule_periodic
 
     ctx = open_context(db)
+    configure_logging(ctx.settings)
     chosen = parse_lanes(lanes if lanes is not None else ctx.settings.worker_lanes)
     if once:
         schedule_periodic(ctx)
         ran = run_until_idle(ctx, lanes=chosen)
         typer.echo(f"ran {ran} jobs; queue now: {job_counts(ctx)}")
         return
+    if metrics_port is not None:
+        from tiyan.metrics import serve_worker_metrics
+
+        serve_worker_metrics(metrics_host, metrics_port)
+    log = logging.getLogger("tiyan.worker")
+    log.info("worker started", extra={"lanes": ",".join(chosen)})
     _serve_jobs(ctx, chosen)
+    log.info("worker stopped")
 
 
 def _serve_jobs(ctx: Context, lanes: tuple[str, ...]) -> None:
@@ -146,11 +177,64 @@ def _serve_jobs(ctx: Context, lanes: tuple[str, ...]) -> None:
 def db_upgrade(db: DbOption = None) -> None:
     """Create or upgrade the database schema to this version of tiyan."""
     from tiyan.context import open_context
+    from tiyan.logs import configure_logging
     from tiyan.store.migrate import upgrade
 
     ctx = open_context(db, check_schema=False)
+    configure_logging(ctx.settings)
     status = upgrade(ctx.db)
     typer.echo(f"database {ctx.db.safe_url} is at schema revision {status.current}")
+
+
+@app.command("dev-cluster")
+@reports_errors
+def dev_cluster(
+    db: DbOption = None,
+    serves: Annotated[int, typer.Option("--serve", min=1, help="`tiyan serve` processes.")] = 2,
+    workers: Annotated[int, typer.Option("--workers", min=0,
+                                         help="`tiyan worker` processes.")] = 2,
+    port: Annotated[int, typer.Option(help="Port of the first serve; the others follow.")]
+    = 8100,
+) -> None:
+    """Run several serve and worker processes on one database on this machine (migrating it
+    first), as a company runs tiyan, until Ctrl-C. For development and smoke tests: a real
+    installation runs them under systemd or containers (docs/deploy.md)."""
+    import signal
+    import time
+
+    from tiyan.cluster import ClusterPlan, start_cluster, stop_cluster, wait_until_ready
+    from tiyan.context import open_context
+    from tiyan.store.migrate import upgrade
+
+    ctx = open_context(db, check_schema=False)
+    upgrade(ctx.db)
+    if ctx.db.is_sqlite:
+        typer.echo("note: on SQLite every process shares one writer; use PostgreSQL to see "
+                   "how the processes scale", err=True)
+    plan = ClusterPlan(ctx.settings.db_url, serves, workers, port)
+    ctx.db.dispose()
+    cluster = start_cluster(plan)
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        wait_until_ready(cluster)
+        typer.echo(f"{serves} serve ({', '.join(cluster.urls)}) and {workers} workers on "
+                   f"{ctx.db.safe_url}; /metrics open to this machine; Ctrl-C stops them")
+        while not stopping and all(p.poll() is None for p in cluster.processes()):
+            time.sleep(0.5)
+        died = [name for name, process in cluster.named() if process.poll() is not None]
+    finally:
+        codes = stop_cluster(cluster)
+    typer.echo(f"stopped (exit codes {codes})")
+    if died:
+        typer.secho(f"error: {', '.join(died)} exited on its own", fg="red", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -110,8 +110,6 @@ def worker(
     queue; a second signal stops at once. Start the app with TIYAN_WORKER_IN_APP=false when a
     separate worker runs.
     """
-    import logging
-
     from tiyan.context import open_context
     from tiyan.domain.jobs import parse_lanes
     from tiyan.logs import configure_logging
@@ -129,14 +127,12 @@ def worker(
         from tiyan.metrics import serve_worker_metrics
 
         serve_worker_metrics(metrics_host, metrics_port)
-    log = logging.getLogger("tiyan.worker")
-    log.info("worker started", extra={"lanes": ",".join(chosen)})
     _serve_jobs(ctx, chosen)
-    log.info("worker stopped")
 
 
 def _serve_jobs(ctx: Context, lanes: tuple[str, ...]) -> None:
     """Run a worker until SIGTERM/SIGINT, then drain it and return (exit status 0)."""
+    import logging
     import signal
     import threading
 
@@ -153,6 +149,8 @@ def _serve_jobs(ctx: Context, lanes: tuple[str, ...]) -> None:
     runner.start()
     typer.echo(f"tiyan worker {runner.name} on {ctx.db.safe_url}, lanes {', '.join(lanes)}; "
                "Ctrl-C or SIGTERM stops it", err=True)
+    log = logging.getLogger("tiyan.worker")
+    log.info("worker started", extra={"worker": runner.name, "lanes": ",".join(lanes)})
     while not stopping.wait(0.5):
         pass
     typer.echo("worker draining: no more claims; waiting for the running jobs", err=True)
@@ -170,6 +168,7 @@ def _serve_jobs(ctx: Context, lanes: tuple[str, ...]) -> None:
     else:
         typer.echo("worker stopped before its running jobs finished; they are run again once "
                    f"their lease ({ctx.settings.job_lease_seconds:g} s) runs out", err=True)
+    log.info("worker stopped", extra={"worker": runner.name, "drained": drained})
 
 
 @db_app.command("upgrade")

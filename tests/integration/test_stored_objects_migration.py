@@ -15,7 +15,7 @@ from tests import conftest
 from tests.conftest import _create_pg_database, _drop_pg_database
 from tiyan.context import Context
 from tiyan.predict.errors import ModelFileError
-from tiyan.services import churn
+from tiyan.services import churn, jobs
 from tiyan.services.storage import ObjectMissing, object_store, read_bytes
 from tiyan.store import tables as t
 from tiyan.store.db import Database
@@ -77,6 +77,17 @@ def test_a_model_left_on_another_host_says_to_train_again(ctx: Context) -> None:
             value={"version": "m0", "path": "/elsewhere/m0.joblib"}))
     with pytest.raises(ObjectMissing, match="run `tiyan predict train` again"):
         churn.load_current_model(ctx)
+    # the weekly refresh fails at once, saying why, for the failed-jobs page
+    with ctx.db.write() as conn:
+        churn.schedule_refresh(conn, now - churn.REFRESH_EVERY)
+    jobs.run_until_idle(ctx)
+    with ctx.db.read() as conn:
+        job = conn.execute(sa.select(t.job.c.status, t.job.c.attempts, t.job.c.last_error)
+                           .where(t.job.c.kind == churn.REFRESH_JOB)).one()
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert job.last_error == ("churn scoring: the churn model m0 was saved at "
+                              "/elsewhere/m0.joblib on one host and is not in the database; "
+                              "run `tiyan predict train` again")
     # a current model whose stored file was removed fails just as clearly
     with ctx.db.write() as conn:
         conn.execute(t.app_setting.update().values(

@@ -280,7 +280,10 @@ def refresh_job(ctx: Context, payload: dict[str, Any]) -> None:
     waits for next week."""
     refresh_segments(ctx)
     if current_model_info(ctx) is not None:
-        score(ctx)
+        try:
+            score(ctx)
+        except ObjectMissing as exc:  # no retry brings it back; training again queues the job
+            raise jobs.JobFailed(f"churn scoring: {exc.message}") from exc
     raise jobs.RetryLater(ctx.now() + REFRESH_EVERY, "runs again next week")
 
 

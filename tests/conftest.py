@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tiyan.analytics import driver_cache
 from tiyan.context import Context
 from tiyan.settings import load_settings
 from tiyan.store import tables as t
@@ -179,6 +180,7 @@ def empty_all_tables(db: Database) -> None:
     """Delete every row. On PostgreSQL ids restart at 1 as well; a test's few rows are deleted
     (TRUNCATE of every table costs about 0.4 s there), a big world is truncated."""
     db.immutable_cache.clear()
+    driver_cache.clear()  # ids restart on PostgreSQL: a new world may stamp like an old one
     with db.write() as conn:
         big = not db.is_sqlite and conn.execute(
             sa.select(sa.literal(1)).select_from(t.answer).offset(BIG_WORLD).limit(1)

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     )
     default_locale: str = Field(default="zh-CN", description="UI language when none is chosen.")
     min_n: int = Field(default=30, description="Figures with fewer responses show 'too few'.")
+    drivers_per_item: int = Field(
+        default=10, ge=1, description="Key drivers are ranked only with at least this many "
+                                      "responses per item (and never fewer than the minimum n).",
+    )
     signin_window_minutes: int = Field(
         default=15, ge=1, le=1440, description="Window over which failed sign-ins are counted "
                                                "(shared by every process on the database).",

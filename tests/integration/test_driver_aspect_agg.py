@@ -58,7 +58,8 @@ def assert_aggregate_equals_the_responses(world, emails=None) -> int:
 def weights(world, *, raw: bool) -> dict[str, float]:
     with world.ctx.db.read() as conn:
         scope = d.dashboard_scope(conn, world.actor("admin@t.test"))
-        analysis = dv.key_drivers(conn, scope, PERIOD, "nps", min_n=5, aspects=True, raw=raw)
+        analysis = dv.key_drivers(conn, scope, PERIOD, "nps", min_n=5, aspects=True, raw=raw,
+                                   per_item=5)
     assert not analysis.reads_raw and not analysis.too_few
     return {x.item: x.weight for x in analysis.drivers}
 

@@ -98,7 +98,8 @@ def test_aspect_pairs_equal_the_analysed_comments_and_drive_the_outcome(commente
     with ctx.db.read() as conn:
         scope = d.dashboard_scope(conn, actor)
         got = dv.value_pair_sums(conn, scope, PERIOD, aspects=True, repurchase=None, days=WINDOW)
-        analysis = dv.key_drivers(conn, scope, PERIOD, "nps", min_n=5, aspects=True)
+        analysis = dv.key_drivers(conn, scope, PERIOD, "nps", min_n=5, aspects=True,
+                                  per_item=5)
     assert_same_pairs(got, reference_pairs(raw_records(ctx), aspects=True))
     assert analysis.aspects and not analysis.reads_raw and not analysis.too_few
     comments = [x for x in analysis.drivers if x.from_comments]
@@ -154,7 +155,7 @@ def test_repurchase_outcome_reads_the_transactions_and_leaves_recent_responses_o
         last = conn.execute(sa.select(sa.func.max(t.customer_transaction.c.occurred_at))
                             ).scalar_one()
         analysis = dv.key_drivers(conn, scope, PERIOD, "repurchase", min_n=5, now=now,
-                                  window_days=WINDOW)
+                                  window_days=WINDOW, per_item=5)
         cutoff = driver_values.repurchase_cutoff(conn, now, WINDOW)
         base = analysis.repurchase
         assert base is not None
@@ -193,7 +194,7 @@ def check_repurchase_with_aspects_and_without_transactions(world):
     with world.ctx.db.read() as conn:
         scope = d.dashboard_scope(conn, actor)
         both = dv.key_drivers(conn, scope, PERIOD, "repurchase", min_n=5, now=world.ctx.now(),
-                              window_days=WINDOW, aspects=True)
+                              window_days=WINDOW, aspects=True, per_item=5)
     assert both.aspects and both.repurchase is not None
     assert any(x.from_comments for x in both.drivers) or any(
         item.startswith("aspect:") for item, _ in both.left_out)
@@ -201,7 +202,7 @@ def check_repurchase_with_aspects_and_without_transactions(world):
         conn.execute(t.customer_transaction.delete())
     with world.ctx.db.read() as conn:
         none = dv.key_drivers(conn, scope, PERIOD, "repurchase", min_n=5, now=world.ctx.now(),
-                              window_days=WINDOW)
+                              window_days=WINDOW, per_item=5)
     assert none.too_few and none.drivers == [] and none.repurchase is not None
     assert none.repurchase.known == 0 and none.repurchase.too_recent > 0
 
@@ -212,6 +213,8 @@ def test_drivers_page_and_exports_with_aspects_and_repurchase(commented, client)
     from tests.integration.test_driver_pages import csv_rows
     from tests.world import PASSWORD
 
+    ctx = commented.ctx  # 80 responses: rank up to 16 items
+    ctx.settings = ctx.settings.model_copy(update={"drivers_per_item": 5})
     sign_in(client, "admin@t.test", PASSWORD)
     page = client.get(f"/dashboard/drivers?{QUERY}&include=aspects&lang=en")
     assert page.status_code == 200, page.text[:500]
@@ -234,7 +237,10 @@ def test_drivers_page_and_exports_with_aspects_and_repurchase(commented, client)
     assert 'id="drivers-repurchase"' in again.text and "too recent to tell" in again.text
     assert 'id="drivers-raw"' in again.text
     rows = csv_rows(client.get(
-        f"/dashboard/drivers/export.csv?{QUERY}&outcome=repurchase&include=aspects&lang=en"))
+        f"/dashboard/drivers/export.csv?{QUERY}&outcome=repurchase&lang=en"))
     assert {"sat_quality", "sat_speed", "sat_price"} <= {r[0] for r in rows[1:]}
+    # with the aspects too, the few responses old enough to tell cannot rank them all
+    both = client.get(f"/dashboard/drivers?{QUERY}&outcome=repurchase&include=aspects&lang=en")
+    assert 'id="drivers-not-enough"' in both.text or 'id="drivers"' in both.text
     bad = client.get(f"/dashboard/drivers?{QUERY}&include=everything")
     assert bad.status_code == 422 and "include" in bad.text

@@ -14,7 +14,8 @@ Every predictor and outcome becomes rows (response, code, question key, value, t
 
 Pair sums over these rows, as if joined to themselves by response (`value_pairs`), give the same
 `PairSums` as `driver_agg`, so the correlations, weights and quadrant follow unchanged
-(analytics/drivers_view).
+(analytics/drivers_view). The same rows per respondent (`respondent_values`) are what the
+bootstrap resamples for the intervals on the weights.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import sqlalchemy as sa
 from scipy import sparse
 from sqlalchemy.engine import Connection
 
+from tiyan.domain.drivers import RespondentValues
+from tiyan.domain.surveys import QuestionType, parse_definition
 from tiyan.store import tables as t
 
 ASPECT = "aspect:"  # prefix of the predictor name of a comment aspect
@@ -45,6 +48,14 @@ def item_values(where: sa.ColumnElement[bool]) -> sa.Select:
             .select_from(R.join(A, A.c.response_id == R.c.id).outerjoin(
                 Q, sa.and_(Q.c.survey_version_id == R.c.survey_version_id,
                            Q.c.question_key == A.c.question_key)))
+            .where(where, A.c.item_code.is_not(None), A.c.value_num.is_not(None)))
+
+
+def answer_values(where: sa.ColumnElement[bool]) -> sa.Select:
+    """The rated answers of the responses `where` selects: (response, code, value) only."""
+    return (sa.select(A.c.response_id.label("rid"), A.c.item_code.label("code"),
+                      A.c.value_num.label("v"))
+            .select_from(R.join(A, A.c.response_id == R.c.id))
             .where(where, A.c.item_code.is_not(None), A.c.value_num.is_not(None)))
 
 
@@ -177,3 +188,54 @@ def eligible(cutoff: dt.datetime | None) -> sa.ColumnElement[bool]:
     if cutoff is None:
         return sa.false()
     return sa.and_(R.c.customer_id.is_not(None), R.c.submitted_at <= cutoff)
+
+
+def _three(part: sa.Select) -> sa.Select:
+    """A value-row select cut to (rid, code, v)."""
+    if len(part.selected_columns) == 3:
+        return part
+    rows = part.subquery()
+    return sa.select(rows.c.rid, rows.c.code, rows.c.v)
+
+
+def respondent_values(conn: Connection, parts: Sequence[sa.Select], codes: Sequence[str]
+                      ) -> RespondentValues:
+    """The value rows of `parts` (item, aspect, repurchase values) turned per respondent:
+    for each code the sum of the respondent's values, how many there are and the sum of their
+    squares, respondents in response id order. The rows come back as (response, code, value)
+    and are added up with NumPy (a GROUP BY with a CASE per code costs SQLite seconds)."""
+    rows = sa.union_all(*(_three(part) for part in parts)).subquery("value_rows")
+    column = {code: j for j, code in enumerate(codes)}
+    data = conn.execute(sa.select(rows.c.rid, rows.c.code, rows.c.v)
+                        .where(rows.c.code.in_(list(codes)))).all()
+    rid = np.fromiter((row[0] for row in data), dtype=np.int64, count=len(data))
+    col = np.fromiter((column[row[1]] for row in data), dtype=np.int64, count=len(data))
+    v = np.fromiter((row[2] for row in data), dtype=float, count=len(data))
+    _, row_of = np.unique(rid, return_inverse=True)
+    people, k = int(row_of.max()) + 1 if len(data) else 0, len(codes)
+    cell = row_of.ravel() * k + col
+
+    def summed(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(cell, weights=weights, minlength=people * k).reshape(people, k)
+
+    return RespondentValues(tuple(codes), summed(v), summed(np.ones(len(data))), summed(v * v))
+
+
+def item_scales(conn: Connection) -> dict[str, str]:
+    """The scale of each item code ("yesno", or the scale's "min-max"), from the latest version
+    of each survey; where surveys disagree, the most recently created one's."""
+    sv = t.survey_version
+    latest = sa.select(sa.func.max(sv.c.id)).group_by(sv.c.survey_id).scalar_subquery()
+    scales: dict[str, str] = {}
+    for (definition,) in conn.execute(sa.select(sv.c.definition).where(sv.c.id.in_(latest))
+                                      .order_by(sv.c.id.desc())):
+        try:
+            questions = parse_definition(definition).questions
+        except Exception:  # an old definition that no longer parses says nothing
+            continue
+        for q in questions:
+            if q.item_code and q.item_code not in scales:
+                bounds = q.bounds()
+                scales[q.item_code] = ("yesno" if q.type == QuestionType.YESNO else
+                                       f"{bounds[0]}-{bounds[1]}" if bounds else "other")
+    return scales

@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from threadpoolctl import threadpool_limits
 
-from tiyan.analytics import driver_values
+from tiyan.analytics import driver_cache, driver_values
 from tiyan.analytics.cube import (
     Filters,
     raw_where,
@@ -36,7 +38,8 @@ from tiyan.analytics.cube import (
     touchpoint_family,
 )
 from tiyan.analytics.dashboard import Scope
-from tiyan.domain.drivers import Correlations, importance_performance, johnson_weights
+from tiyan.domain import drivers
+from tiyan.domain.drivers import Correlations, johnson_weights
 from tiyan.domain.metrics import MetricsError
 from tiyan.store import driver_aggregates, driver_aspect_aggregates
 from tiyan.store import tables as t
@@ -272,7 +275,14 @@ class Driver:
     performance: float  # percent of answers in the top box (of an aspect: positive mentions)
     mean: float  # of an aspect: the net balance, -1 to +1, over the analysed comments
     n: int  # answers to the item together with the outcome
-    quadrant: str
+    quadrant: str | None  # None: alone on its scale, nothing to compare its performance with
+    scale: str = ""  # "yesno", "1-5", "0-10", ... or "aspect" (the items it is compared with)
+    relative: float = 0.0  # performance less the mean performance of the items on its scale
+    low: float | None = None  # the share's 95% bootstrap interval
+    high: float | None = None
+    rank: int = 0  # by share, 1 = the largest
+    rank_low: int | None = None  # the ranks the resamples give it (middle 95%)
+    rank_high: int | None = None
 
     @property
     def from_comments(self) -> bool:
@@ -289,16 +299,29 @@ class DriverAnalysis:
     outcome: str
     outcomes: list[str]  # outcomes with data, for the chooser
     n: int  # the smallest pairwise base among the items used
-    too_few: bool
+    too_few: bool  # n under `needed`: nothing is ranked
     r_squared: float | None
     drivers: list[Driver]
     left_out: list[tuple[str, int]] = field(default_factory=list)  # (item, n) under min n
     importance_split: float | None = None
-    performance_split: float | None = None
+    performance_split: float | None = None  # 0: relative performance splits at its scale's mean
     aspects: bool = False  # comment aspects asked for
     reads_raw: bool = False  # read from the responses, not the aggregate
     repurchase: driver_values.RepurchaseBase | None = None  # the base of a repurchase outcome
     window_days: int | None = None  # the repurchase window
+    items: int = 0  # the items the ranking would use
+    needed: int = 0  # the n that ranking them needs (domain/drivers.needed_n)
+    adjusted_r_squared: float | None = None
+    chance_r_squared: float | None = None  # what `items` unrelated items give at n, on average
+    flat: list[tuple[str, float]] = field(default_factory=list)  # (item, its modal share)
+    resamples: int = 0  # bootstrap resamples behind the intervals
+    resampled: int = 0  # respondents resampled (every k-th above `sample_cap`)
+    respondents: int = 0  # answers to the outcome in scope
+    tied: list[tuple[int, int]] = field(default_factory=list)  # rank groups not told apart
+
+    @property
+    def alone(self) -> list[Driver]:
+        return [x for x in self.drivers if x.quadrant is None]
 
 
 def _pair(pairs: Mapping[tuple[str, str], PairSums], a: str, b: str) -> PairSums:
@@ -311,17 +334,6 @@ def _pair(pairs: Mapping[tuple[str, str], PairSums], a: str, b: str) -> PairSums
     return PairSums(s.n, s.sum_b, s.sum_a, s.sum_bb, s.sum_aa, s.sum_ab, 0)
 
 
-def nearest_correlation(matrix: np.ndarray) -> np.ndarray:
-    """Pairwise correlations need not form a valid matrix; clip negative eigenvalues and put
-    1 back on the diagonal."""
-    values, vectors = np.linalg.eigh(matrix)
-    if values.min() >= 1e-10:
-        return matrix
-    fixed = (vectors * np.clip(values, 1e-10, None)) @ vectors.T
-    scale = np.sqrt(np.diag(fixed))
-    return fixed / np.outer(scale, scale)  # type: ignore[no-any-return]
-
-
 def _mentions(pairs: Mapping[tuple[str, str], PairSums], item: str) -> int | None:
     """Comments that speak of an aspect positively or negatively (Σv² of a ±1/0 predictor);
     None for an item."""
@@ -330,11 +342,10 @@ def _mentions(pairs: Mapping[tuple[str, str], PairSums], item: str) -> int | Non
     return round(_pair(pairs, item, item).sum_aa)
 
 
-def analyse(pairs: Mapping[tuple[str, str], PairSums], outcome: str, *,
-            min_n: int) -> DriverAnalysis:
-    items = sorted({a for a, b in pairs if a == b})
-    outcomes = [o for o in OUTCOMES if o in items]
-    candidates = [i for i in items if i not in NOT_DRIVERS and i != outcome]
+def _choose(pairs: Mapping[tuple[str, str], PairSums], candidates: Sequence[str],
+            outcome: str, min_n: int) -> tuple[list[str], list[tuple[str, int]]]:
+    """The items with at least min n answers together with the outcome and with every item
+    chosen before them (most answered first), and some variation; the rest left out."""
     with_outcome = {i: _pair(pairs, i, outcome) for i in candidates}
     chosen: list[str] = []
     left_out: list[tuple[str, int]] = []
@@ -348,46 +359,171 @@ def analyse(pairs: Mapping[tuple[str, str], PairSums], outcome: str, *,
             chosen.append(item)
         else:
             left_out.append((item, s.n if mentions is None else mentions))
+    return sorted(chosen), left_out
+
+
+def scale_of(item: str, scales: Mapping[str, str]) -> str:
+    return "aspect" if item.startswith(driver_values.ASPECT) else scales.get(item, "other")
+
+
+def analyse(pairs: Mapping[tuple[str, str], PairSums], outcome: str, *, min_n: int,
+            per_item: int = drivers.PER_ITEM, flat: Mapping[str, float] | None = None,
+            scales: Mapping[str, str] | None = None) -> DriverAnalysis:
+    """Rank the items by Johnson's relative weights, if the sample can tell: `flat` holds the
+    modal share of each rated item (an item at FLAT_SHARE or more is left out), `scales` each
+    item's scale (performance is compared within a scale)."""
+    items = sorted({a for a, b in pairs if a == b})
+    outcomes = [o for o in OUTCOMES if o in items]
+    candidates = [i for i in items if i not in NOT_DRIVERS and i != outcome]
+    flats = sorted(((i, (flat or {})[i]) for i in candidates
+                    if (flat or {}).get(i, 0.0) >= drivers.FLAT_SHARE), key=lambda f: -f[1])
+    candidates = [i for i in candidates if i not in dict(flats)]
+    chosen, left_out = _choose(pairs, candidates, outcome, min_n)
+    with_outcome = {i: _pair(pairs, i, outcome) for i in candidates}
     if outcome not in items or not chosen:
         n = min((with_outcome[i].n for i in candidates), default=0)
-        return DriverAnalysis(outcome, outcomes, n, True, None, [], left_out)
-    chosen.sort()
+        return DriverAnalysis(outcome, outcomes, n, True, None, [], left_out, flat=flats,
+                              items=len(candidates),
+                              needed=drivers.needed_n(max(1, len(candidates)), min_n, per_item))
     p = len(chosen)
-    rxx = np.eye(p)
-    for i in range(p):
-        for j in range(i + 1, p):
-            rxx[i, j] = rxx[j, i] = _pair(pairs, chosen[i], chosen[j]).correlation() or 0.0
-    rxy = np.array([with_outcome[i].correlation() or 0.0 for i in chosen])
-    full = nearest_correlation(np.block([[rxx, rxy[:, None]], [rxy[None, :], np.ones((1, 1))]]))
     n = min([with_outcome[i].n for i in chosen]
             + [_pair(pairs, a, b).n for a in chosen for b in chosen if a < b])
-    importance = johnson_weights(Correlations(tuple(chosen), full[:-1, :-1], full[:-1, -1], n))
+    base = DriverAnalysis(outcome, outcomes, n, True, None, [], left_out, flat=flats, items=p,
+                          needed=drivers.needed_n(p, min_n, per_item))
+    if n < base.needed:
+        return base
+    importance = johnson_weights(_correlations(pairs, chosen, outcome, n))
     r2 = importance.r_squared
     shares = ({k: 100 * w / r2 for k, w in importance.by_predictor().items()} if r2 > 0
               else {k: 0.0 for k in chosen})
     alone = {i: _pair(pairs, i, i) for i in chosen}
     performance = {i: 100.0 * alone[i].top_a / (_mentions(pairs, i) or alone[i].n)
                    for i in chosen}
-    points = importance_performance(shares, performance)
-    drivers = [Driver(pt.item, importance.by_predictor()[pt.item], shares[pt.item],
-                      performance[pt.item], alone[pt.item].sum_a / alone[pt.item].n,
-                      with_outcome[pt.item].n, pt.quadrant.value) for pt in points]
-    drivers.sort(key=lambda d: (-d.share, d.item))
-    return DriverAnalysis(outcome, outcomes, n, n < min_n, r2, drivers, left_out,
-                          sum(shares.values()) / p, sum(performance.values()) / p)
+    scale = {i: scale_of(i, scales or {}) for i in chosen}
+    relative, quadrants = drivers.importance_performance_by_scale(shares, performance, scale)
+    found = sorted((Driver(i, importance.by_predictor()[i], shares[i], performance[i],
+                           alone[i].sum_a / alone[i].n, with_outcome[i].n,
+                           _value(quadrants[i]), scale[i],
+                           relative[i]) for i in chosen), key=lambda d: (-d.share, d.item))
+    ranked = [dataclasses.replace(x, rank=rank) for rank, x in enumerate(found, start=1)]
+    return dataclasses.replace(
+        base, too_few=False, r_squared=r2, drivers=ranked,
+        importance_split=sum(shares.values()) / p, performance_split=0.0,
+        adjusted_r_squared=drivers.adjusted_r_squared(r2, n, p),
+        chance_r_squared=drivers.chance_r_squared(n, p))
+
+
+def _value(quadrant: drivers.Quadrant | None) -> str | None:
+    return None if quadrant is None else quadrant.value
+
+
+def _correlations(pairs: Mapping[tuple[str, str], PairSums], chosen: Sequence[str],
+                  outcome: str, n: int) -> Correlations:
+    p = len(chosen)
+    rxx = np.eye(p)
+    for i in range(p):
+        for j in range(i + 1, p):
+            rxx[i, j] = rxx[j, i] = _pair(pairs, chosen[i], chosen[j]).correlation() or 0.0
+    rxy = np.array([_pair(pairs, i, outcome).correlation() or 0.0 for i in chosen])
+    full = drivers.nearest_correlation(
+        np.block([[rxx, rxy[:, None]], [rxy[None, :], np.ones((1, 1))]]))
+    return Correlations(tuple(chosen), full[:-1, :-1], full[:-1, -1], n)
+
+
+# --- intervals: the respondents resampled ------------------------------------------------------
+
+SAMPLE_CAP = 20_000  # respondents resampled at most; above, every k-th response, widths scaled
+
+
+def with_intervals(analysis: DriverAnalysis, values: drivers.RespondentValues,
+                   everyone: int, step: int) -> DriverAnalysis:
+    """Bootstrap intervals on each share and rank ranges, from `values`: all the respondents
+    in scope, or (`step` > 1) every step-th response, when the resamples' spread around the
+    shares is narrowed by √(sampled / everyone) answers to the outcome, as a sample that many
+    times larger would give."""
+    if not analysis.drivers or analysis.too_few:
+        return analysis
+    names = [x.item for x in analysis.drivers]
+    with threadpool_limits(limits=1):  # small products: threads only contend on a busy server
+        boot = drivers.bootstrap_shares(values, names, analysis.outcome)
+    sampled = values.total.shape[0]
+    if step > 1:
+        answered = int((values.count[:, values.column(analysis.outcome)] > 0).sum())
+        boot = boot.narrowed([x.share for x in analysis.drivers],
+                             math.sqrt(answered / max(everyone, 1)))
+    bounds, ranks = boot.interval(), drivers.rank_ranges(boot)
+    found = [dataclasses.replace(x, low=bounds[x.item][0], high=bounds[x.item][1],
+                                 rank_low=ranks[x.item][0], rank_high=ranks[x.item][1])
+             for x in analysis.drivers]
+    return dataclasses.replace(analysis, drivers=found, resamples=boot.shares.shape[0],
+                               resampled=sampled, respondents=everyone, tied=tied_ranks(found))
+
+
+def tied_ranks(found: Sequence[Driver]) -> list[tuple[int, int]]:
+    """Runs of neighbours in rank order whose rank ranges overlap (the next one can take this
+    one's rank): (first rank, last rank) of each run of two or more."""
+    runs: list[tuple[int, int]] = []
+    start = 0
+    for i in range(1, len(found) + 1):
+        joined = i < len(found) and (found[i - 1].rank_high or 0) >= (found[i].rank_low or 0)
+        if not joined:
+            if i - start >= 2:
+                runs.append((found[start].rank, found[i - 1].rank))
+            start = i
+    return runs
+
+
+def _value_parts(conn: Connection, scope: Scope, filters: Filters, *, aspects: bool,
+                 repurchase: driver_values.RepurchaseBase | None, days: int,
+                 step: int) -> list[sa.Select]:
+    """The value rows of every respondent in scope (every `step`-th response id), for the
+    intervals: items, aspects when asked, repurchase when it is the outcome."""
+    touchpoints = (touchpoint_family(conn, filters.touchpoint_id)
+                   if filters.touchpoint_id is not None else None)
+    r = t.response
+    where = sa.and_(_raw_where(conn, scope, filters, touchpoints, BUSINESS_TIMEZONE),
+                    r.c.status == "complete", r.c.submitted_at.is_not(None))
+    if repurchase is not None:
+        where = sa.and_(where, driver_values.eligible(repurchase.cutoff))
+    if step > 1:
+        where = sa.and_(where, r.c.id % step == 0)
+    parts = [driver_values.answer_values(where)]
+    if repurchase is not None:
+        parts.append(driver_values.repurchase_values(conn.dialect.name, where, days))
+    if aspects:
+        parts.append(driver_values.aspect_values(where))
+    return parts
 
 
 def key_drivers(conn: Connection, scope: Scope, filters: Filters, outcome: str, *,
                 min_n: int, raw: bool = False, aspects: bool = False,
-                now: dt.datetime | None = None, window_days: int = 90) -> DriverAnalysis:
+                now: dt.datetime | None = None, window_days: int = 90,
+                per_item: int = drivers.PER_ITEM, sample_cap: int = SAMPLE_CAP
+                ) -> DriverAnalysis:
     """Drivers of `outcome`; comment aspects as drivers with `aspects`; repurchase within
-    `window_days` of the response, known up to the latest transaction (never after `now`)."""
+    `window_days` of the response, known up to the latest transaction (never after `now`).
+    Weights from the pair sums; the modal shares of the items and the intervals from the
+    respondents (every k-th above `sample_cap` answers to the outcome). Kept per process while
+    the data stay the same (analytics/driver_cache)."""
     if outcome not in OUTCOMES:
         raise MetricsError(f'"{outcome}" is not an outcome ({", ".join(OUTCOMES)})')
-    base = None
+    cutoff = None
     if outcome == driver_values.REPURCHASE:
         cutoff = driver_values.repurchase_cutoff(conn, now or dt.datetime.now(dt.UTC),
                                                  window_days)
+    key = ("drivers", str(conn.engine.url), scope.vis, tuple(sorted(scope.parent_of.items())),
+           filters, outcome, min_n, raw, aspects, window_days, per_item, sample_cap, cutoff,
+           driver_cache.stamp(conn, aspects=aspects, purchases=cutoff is not None))
+    return driver_cache.cached(key, lambda: _key_drivers(
+        conn, scope, filters, outcome, min_n=min_n, raw=raw, aspects=aspects, cutoff=cutoff,
+        window_days=window_days, per_item=per_item, sample_cap=sample_cap))
+
+
+def _key_drivers(conn: Connection, scope: Scope, filters: Filters, outcome: str, *,
+                 min_n: int, raw: bool, aspects: bool, cutoff: dt.datetime | None,
+                 window_days: int, per_item: int, sample_cap: int) -> DriverAnalysis:
+    base = None
+    if outcome == driver_values.REPURCHASE:
         where = _raw_where(conn, scope, filters, None if filters.touchpoint_id is None
                            else touchpoint_family(conn, filters.touchpoint_id),
                            BUSINESS_TIMEZONE)
@@ -403,7 +539,19 @@ def key_drivers(conn: Connection, scope: Scope, filters: Filters, outcome: str, 
                             else aspect_pair_sums(conn, scope, filters))
             for key, sums in with_aspects.items():
                 _add(pairs, *key, sums)
-    analysis = analyse(pairs, outcome, min_n=min_n)
+    codes = sorted({a for a, b in pairs if a == b} - {"comment"})
+    everyone = _pair(pairs, outcome, outcome).n
+    step = max(1, math.ceil(everyone / sample_cap))
+    values = driver_values.respondent_values(conn, _value_parts(
+        conn, scope, filters, aspects=aspects, repurchase=base, days=window_days, step=step),
+        codes) if codes else None
+    flat = {} if values is None else {
+        c: drivers.modal_share(values.answers(c)) for c in codes
+        if c not in NOT_DRIVERS and not c.startswith(driver_values.ASPECT)}
+    analysis = analyse(pairs, outcome, min_n=min_n, per_item=per_item, flat=flat,
+                       scales=driver_values.item_scales(conn))
+    if values is not None:
+        analysis = with_intervals(analysis, values, everyone, step)
     return dataclasses.replace(analysis, aspects=aspects, repurchase=base,
                                reads_raw=base is not None,
                                window_days=window_days if base is not None else None)

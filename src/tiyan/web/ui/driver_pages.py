@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -25,6 +26,7 @@ from tiyan.analytics import drivers_view as dv
 from tiyan.analytics import staff_view as sv
 from tiyan.analytics.cube import sums, total_by_item
 from tiyan.domain.access import Actor, Permission
+from tiyan.domain.drivers import FLAT_SHARE
 from tiyan.domain.metrics import Estimate
 from tiyan.domain.surveys import parse_definition
 from tiyan.errors import InvalidInput
@@ -94,8 +96,39 @@ def drivers_data(request: Request, ctx: Any, actor: Actor, conn: Connection
         view.query["include"] = include
     analysis = dv.key_drivers(conn, scope, view.filters, outcome, min_n=ctx.settings.min_n,
                               aspects=include == "aspects", now=ctx.now(),
-                              window_days=ctx.settings.churn_window_days)
+                              window_days=ctx.settings.churn_window_days,
+                              per_item=ctx.settings.drivers_per_item)
     return view, scope, analysis, outcome
+
+
+def scale_label(t_: Translator, scale: str) -> str:
+    """An item's scale in words: "yes/no", "1–5 scale", "comment aspect"."""
+    low, _, high = scale.partition("-")
+    if low.isdigit() and high.isdigit():
+        return t_("drivers.scale_range", low=low, high=high)
+    return t_(f"drivers.scale_{scale}" if scale in ("yesno", "aspect") else "drivers.scale_other")
+
+
+def drivers_chart(t_: Translator, analysis: dv.DriverAnalysis, labels: dict[str, str]
+                  ) -> dict[str, Any] | None:
+    """The quadrant chart's data: importance × performance against the item's scale; items
+    alone on their scale are not placed."""
+    if not analysis.drivers or analysis.too_few:
+        return None
+    return {
+        "points": [{"name": labels.get(x.item, x.item),
+                    "value": [round(x.share, 1), round(x.relative, 1)],
+                    "interval": [round(x.low, 1), round(x.high, 1)]
+                    if x.low is not None and x.high is not None else None,
+                    "performance": round(x.performance, 1), "scale": scale_label(t_, x.scale),
+                    "quadrant": x.quadrant, "comment": x.from_comments}
+                   for x in analysis.drivers if x.quadrant is not None],
+        "split": [round(analysis.importance_split or 0, 1), 0],
+        "labels": {"x": t_("drivers.importance"), "y": t_("drivers.relative_axis"),
+                   "performance": t_("drivers.performance"), "interval": t_("drivers.interval"),
+                   "comment": t_("drivers.from_comments"),
+                   **{q: t_(f"drivers.q_{q}") for q in QUADRANTS}},
+    }
 
 
 @router.get("/dashboard/drivers", response_class=HTMLResponse)
@@ -104,37 +137,36 @@ def drivers_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRes
     with ctx.db.read() as conn:
         view, scope, analysis, outcome = drivers_data(request, ctx, actor, conn)
         labels = driver_labels(conn, actor, t_.locale)
-        chart = None
-        if analysis.drivers and not analysis.too_few:
-            chart = {
-                "points": [{"name": labels.get(x.item, x.item), "value":
-                            [round(x.share, 1), round(x.performance, 1)],
-                            "quadrant": x.quadrant, "comment": x.from_comments}
-                           for x in analysis.drivers],
-                "split": [round(analysis.importance_split or 0, 1),
-                          round(analysis.performance_split or 0, 1)],
-                "labels": {"x": t_("drivers.importance"), "y": t_("drivers.performance"),
-                           "comment": t_("drivers.from_comments"),
-                           **{q: t_(f"drivers.q_{q}") for q in QUADRANTS}},
-            }
+        chart = drivers_chart(t_, analysis, labels)
         hidden = {"outcome": outcome, **({"include": "aspects"} if analysis.aspects else {})}
         return pages._page(request, "dashboard_drivers.html", actor, view, conn, scope,
                            data=analysis, outcome=outcome, outcomes=dv.OUTCOMES,
-                           labels=labels, hidden=hidden,
-                           chart=chart or None)
+                           labels=labels, hidden=hidden, chart=chart,
+                           scale_label=lambda scale: scale_label(t_, scale),
+                           min_n=ctx.settings.min_n, per_item=ctx.settings.drivers_per_item,
+                           step=max(1, math.ceil(analysis.respondents / dv.SAMPLE_CAP)),
+                           flat_share=100 * FLAT_SHARE)
 
 
 def drivers_table(t_: Translator, analysis: dv.DriverAnalysis, labels: dict[str, str]
                   ) -> tuple[list[str], list[list[Any]]]:
     head = [t_("drivers.item_code"), t_("drivers.item"), t_("drivers.weight"),
-            t_("drivers.share"), t_("drivers.performance"), t_("drivers.mean"), "n",
-            t_("drivers.quadrant"), t_("drivers.source")]
+            t_("drivers.share"), t_("drivers.share_low"), t_("drivers.share_high"),
+            t_("drivers.rank_number"), t_("drivers.rank_low"), t_("drivers.rank_high"),
+            t_("drivers.performance"), t_("drivers.scale"), t_("drivers.relative"),
+            t_("drivers.mean"), "n", t_("drivers.quadrant"), t_("drivers.source")]
     rows: list[list[Any]] = [
         [x.item, labels.get(x.item, x.item), round(x.weight, 4), round(x.share, 1),
-         round(x.performance, 1), round(x.mean, 2), x.n, t_(f"drivers.q_{x.quadrant}"),
+         _rounded(x.low), _rounded(x.high), x.rank, x.rank_low, x.rank_high,
+         round(x.performance, 1), scale_label(t_, x.scale), round(x.relative, 1),
+         round(x.mean, 2), x.n, t_(f"drivers.q_{x.quadrant or 'alone'}"),
          t_("drivers.from_comments" if x.from_comments else "drivers.from_items")]
         for x in ([] if analysis.too_few else analysis.drivers)]
     return head, rows
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 # --- exports --------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-// Key drivers: importance (share of R²) × performance (top box %) with the four quadrants;
-// comment aspects are diamonds, rated items circles.
+// Key drivers: importance (share of R²) × performance against the items on the same scale
+// (points above or below their scale's mean) with the four quadrants; comment aspects are
+// diamonds, rated items circles; the tooltip gives the importance's 95% interval.
 (function () {
   var node = document.getElementById("drivers-chart");
   var source = document.getElementById("drivers-data");
@@ -9,6 +10,8 @@
   var narrow = node.clientWidth < 640;
   // points near the right edge get their label on the left, so it is not cut off
   var xmax = Math.max.apply(null, data.points.map(function (p) { return p.value[0]; }).concat([0]));
+  var reach = Math.max.apply(null, data.points.map(function (p) { return Math.abs(p.value[1]); }).concat([1]));
+  var ylim = Math.ceil(reach * 1.15);
   var chart = echarts.init(node);
   chart.on("finished", function () { node.dataset.ready = "true"; });
   var corner = function (text, place) {
@@ -16,17 +19,20 @@
     for (var key in place) item[key] = place[key];
     return item;
   };
+  var signed = function (v) { return (v > 0 ? "+" : "") + v; };
   chart.setOption({
     // a tooltip formatter's string is HTML: every label in it is escaped
     tooltip: { formatter: function (p) {
       var text = echarts.format.encodeHTML;
+      var range = p.data.interval ? " (" + text(data.labels.interval) + " " + text(p.data.interval[0]) + "–" + text(p.data.interval[1]) + "%)" : "";
       return text(p.name) + (p.data.comment ? " (" + text(data.labels.comment) + ")" : "") +
-        "<br>" + text(data.labels.x) + ": " + text(p.value[0]) + "%<br>" +
-        text(data.labels.y) + ": " + text(p.value[1]) + "%";
+        "<br>" + text(data.labels.x) + ": " + text(p.value[0]) + "%" + range + "<br>" +
+        text(data.labels.performance) + ": " + text(p.data.performance) + "% (" + text(p.data.scale) + ")<br>" +
+        text(data.labels.y) + ": " + text(signed(p.value[1]));
     } },
     grid: { left: 56, right: 24, top: 36, bottom: 56 },
     xAxis: { type: "value", name: data.labels.x, nameLocation: "middle", nameGap: 30, min: 0, axisLabel: { formatter: "{value}%" } },
-    yAxis: { type: "value", name: data.labels.y, nameLocation: "middle", nameGap: 40, min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
+    yAxis: { type: "value", name: data.labels.y, nameLocation: "middle", nameGap: 40, min: -ylim, max: ylim },
     graphic: [
       corner(data.labels.keep_up, { right: 30, top: 40 }),
       corner(data.labels.over_invested, { left: 62, top: 40 }),
@@ -36,7 +42,8 @@
     series: [{
       type: "scatter", symbolSize: narrow ? 12 : 16,
       data: data.points.map(function (p) {
-        return { name: p.name, value: p.value, comment: p.comment, symbol: p.comment ? "diamond" : "circle",
+        return { name: p.name, value: p.value, comment: p.comment, interval: p.interval, performance: p.performance,
+                 scale: p.scale, symbol: p.comment ? "diamond" : "circle",
                  symbolSize: (narrow ? 12 : 16) + (p.comment ? 4 : 0), itemStyle: { color: colors[p.quadrant] },
                  label: { position: p.value[0] > 0.7 * xmax ? "left" : "right" } };
       }),

@@ -137,3 +137,48 @@ def assert_same_pairs(got: dv.Pairs, want: dv.Pairs) -> None:
         assert (g.n, g.top_a) == (value.n, value.top_a), key
         for name in ("sum_a", "sum_b", "sum_aa", "sum_bb", "sum_ab"):
             assert getattr(g, name) == pytest.approx(getattr(value, name)), (key, name)
+
+
+MIXED_ITEMS = ("sat_quality", "sat_speed", "sat_price", "proc_on_time", "proc_advice",
+               "proc_complete")
+MIXED_SURVEY = {
+    "title": {"zh-CN": "售后评价", "en": "After-sales rating"},
+    "questions": [
+        *DRIVER_SURVEY["questions"],
+        *({"key": code, "type": "yesno", "item_code": code,
+           "text": {"zh-CN": f"是否 {code}", "en": f"Did {code}?"}}
+          for code in ("proc_on_time", "proc_advice", "proc_complete")),
+    ],
+}
+
+
+def add_mixed_driver_responses(world: World, count: int = 150, seed: int = 5) -> int:
+    """`count` responses with three 1–5 items and three yes/no items over the last ~60 days:
+    the NPS follows quality, speed and on-time delivery, barely price and advice; every sixth
+    respondent skips the price; "was all the work done" is "no" once in 40 (near-constant).
+    Returns the survey id."""
+    ctx = world.ctx
+    with ctx.db.write() as conn:
+        survey_id, _ = surveys.insert_survey(
+            conn, code="mixed", name="Mixed", unit_id=world.unit_ids["hq"],
+            definition=parse_definition(MIXED_SURVEY), now=ctx.now(), created_by=None)
+    rng = random.Random(seed)
+    admin = world.actor("admin@t.test")
+    for index in range(count):
+        unit, staff = PLACES[index % len(PLACES)]
+        quality, speed, price = (rng.randint(1, 5) for _ in range(3))
+        on_time, advice = rng.random() < 0.75, rng.random() < 0.6
+        latent = 0.5 * quality + 0.3 * speed + 0.05 * price + 0.8 * on_time + 0.1 * advice \
+            + rng.gauss(0, 0.6)
+        answers: dict[str, object] = {
+            "nps": clip(2.0 * latent - 1, 0, 10), "overall": clip(latent, 1, 5),
+            "sat_quality": quality, "sat_speed": speed, "proc_on_time": on_time,
+            "proc_advice": advice, "proc_complete": index % 40 != 7}
+        if index % 6:
+            answers["sat_price"] = price
+        do_submit_response(ctx, admin, ResponseRequest(
+            survey_id=survey_id, unit_code=unit, staff_code=staff,
+            channel=CHANNELS[index % len(CHANNELS)], answers=answers,
+            submitted_at=ctx.now() - dt.timedelta(hours=9 * index + 2)))
+    run_until_idle(ctx)
+    return survey_id

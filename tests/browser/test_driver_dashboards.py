@@ -1,6 +1,7 @@
 """Key drivers, staff scorecards and competitor gaps in chromium on the demo database: each page
 in both languages, a filter applied, an export, a benchmark entered; screenshots."""
 
+import datetime as dt
 from pathlib import Path
 
 from tests.browser.conftest import screenshot, sign_in
@@ -12,7 +13,17 @@ def test_key_drivers_in_both_languages_with_a_filter_and_an_export(page):
     assert page.get_by_role("heading", name="关键驱动因素").is_visible()
     page.wait_for_selector("#drivers-chart[data-ready=true] canvas")
     assert page.locator("#drivers tbody tr").count() >= 2
+    assert page.locator("#drivers-intervals").is_visible()  # intervals and rank ranges
+    assert page.locator("#drivers-quadrant-rule").is_visible()
+    assert page.locator("#drivers .drivers-interval").count() >= 2
     screenshot(page, "dashboard-drivers-zh")
+    # three days: too few responses for 17 items, and the page says how many it needs
+    last = dt.date.fromisoformat(page.locator("#dash-filters input[name=to]").input_value())
+    page.goto(f"/dashboard/drivers?lang=en&from={last - dt.timedelta(days=2)}&to={last}")
+    assert page.locator("#drivers-not-enough").is_visible()
+    assert "Not enough data to rank drivers" in page.locator("#drivers-not-enough").inner_text()
+    assert page.locator("#drivers").count() == 0
+    screenshot(page, "dashboard-drivers-not-enough-en")
     page.goto("/dashboard/drivers?lang=en&outcome=csat")
     assert page.get_by_role("heading", name="Key drivers").is_visible()
     page.get_by_label("Channel").select_option("sms")

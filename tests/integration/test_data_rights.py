@@ -21,10 +21,11 @@ from tiyan.analytics.kpis import monthly_kpis
 from tiyan.context import Context
 from tiyan.services import jobs
 from tiyan.services.aggregates import rebuild_text
-from tiyan.services.cases import do_add_note
+from tiyan.services.cases import attachment_key, do_add_note, do_attach_file
 from tiyan.services.erasure import do_erase_customer
 from tiyan.services.events import EventCustomer, InboundEvent, do_receive_event
 from tiyan.services.responses import ResponseRequest, do_submit_response
+from tiyan.services.storage import object_store
 from tiyan.store import tables as t
 
 __all__ = ["sms_provider"]  # fixture used below
@@ -228,6 +229,14 @@ def kpis(ctx: Context, world: World) -> list[Any]:
 def test_erasing_a_customer_removes_them_from_every_table_and_keeps_the_scores(
         ctx: Context, world: World, client: TestClient) -> None:
     public_id = _person(ctx, world)
+    with ctx.db.read() as conn:
+        [case] = conn.execute(sa.select(t.cx_case.c.public_id).join(
+            t.customer, t.customer.c.id == t.cx_case.c.customer_id).where(
+            t.customer.c.public_id == public_id)).scalars()
+    file_id = do_attach_file(ctx, world.actor("admin@t.test"), case, "通话记录.txt",
+                             f"{PERSON['name']} {PERSON['phone']}".encode(), "text/plain")
+    attachment = attachment_key(case, file_id)
+    assert object_store(ctx).size(attachment)   # stored in the database, bytes not searched
     hits, _, _ = leftovers(ctx, _secrets())
     assert len(hits) >= 10, hits  # the person is really spread over the tables
     scores, figures = {n: rows_of(ctx, n) for n in SCORE_TABLES}, kpis(ctx, world)
@@ -249,6 +258,10 @@ def test_erasing_a_customer_removes_them_from_every_table_and_keeps_the_scores(
         entry = conn.execute(sa.select(t.audit_log).where(t.audit_log.c.action ==
                                                           "customer.erase")).mappings().one()
     assert person["erased_at"] == ctx.now() and person["name"] is None
+    assert object_store(ctx).size(attachment) is None   # the case's file went with them
+    with ctx.db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count())
+                            .select_from(t.stored_object_chunk)).scalar_one() == 0
     assert entry["entity_id"] == public_id and entry["user_id"] == world.actor("cx@t.test").user_id
     again = client.delete(f"/api/v1/customers/{public_id}", headers=auth(world, "cx@t.test"))
     assert again.status_code == 200 and again.json()["changed"] is False

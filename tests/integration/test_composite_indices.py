@@ -122,7 +122,8 @@ def test_define_by_form_show_on_the_overview_and_export(world, client):
     overview = client.get(f"/dashboard?{PERIOD}&lang=en").text
     assert 'data-index="csi"' in overview and "Satisfaction index" in overview
     export = client.get(f"/dashboard/overview/export.csv?{PERIOD}&lang=en")
-    assert export.content.decode("utf-8-sig").splitlines()[0].endswith(",Satisfaction index")
+    assert ",Satisfaction index,n (Satisfaction index),Satisfaction index 95% CI low," in \
+        export.content.decode("utf-8-sig").splitlines()[0]
     league = client.get(f"/dashboard/units?{PERIOD}&lang=en").text
     assert '<th data-index="csi">Satisfaction index</th>' in league
     units = client.get(f"/dashboard/units/export.csv?{PERIOD}&lang=en")

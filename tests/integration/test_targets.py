@@ -4,7 +4,10 @@ and gap, a Q3 top-2-box target shows Q3's share; saves are audited and scoped.""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import math
 import random
 
 import pandas as pd
@@ -170,3 +173,34 @@ def test_the_trend_marks_the_month_today_cuts_short_and_does_not_compare_it(mont
     assert december.partial and december.last_day is None  # not begun
     assert "nps" in {p.label: p for p in compared}["2026-11"].changes
     assert all(not p.partial for p in points if p.label < "2026-11")
+
+
+def test_the_overview_export_carries_intervals_markers_and_the_partial_month(monthly, client):
+    """Each month's NPS interval in the export is the adjusted Wald interval recomputed from the
+    raw answers; November (cut short by the clock) is named partial and carries no marker."""
+    from tests.integration.conftest import sign_in
+    from tests.world import PASSWORD
+
+    sign_in(client, "admin@t.test", PASSWORD)
+    reply = client.get("/dashboard/overview/export.csv?from=2026-01-01&to=2026-12-31&unit=n2"
+                       "&lang=en")
+    rows = list(csv.reader(io.StringIO(reply.content.decode("utf-8-sig"))))
+    head, by_month = rows[0], {r[0]: r for r in rows[1:]}
+    low, high, change = (head.index(f"NPS {x}") for x in
+                         ("95% CI low", "95% CI high", "change (BH-controlled)"))
+    assert by_month["2026-11"][2] == "partial: 2026-11-01 to 2026-11-20"
+    assert by_month["2026-11"][change] == "" and by_month["2026-10"][change] in (
+        "up", "down", "no significant change")
+    with monthly.ctx.db.read() as conn:
+        frame = raw_answers(conn, monthly.unit_ids["n2"])
+    for month in MONTHS:
+        first = dt.date(2026, month, 1)
+        x = frame[(frame["item"] == "nps") & (frame["day"] >= first)
+                  & (frame["day"] < d.bucket_after(first, "month"))]["value"]
+        promoters, detractors = (x >= 9).sum() + 0.75, (x <= 6).sum() + 0.75
+        n = len(x) + 3
+        p, q = promoters / n, detractors / n
+        half = 1.96 * math.sqrt((p + q - (p - q) ** 2) / n)
+        row = by_month[first.strftime("%Y-%m")]
+        assert float(row[low]) == pytest.approx(100 * (p - q - half), abs=1e-3)
+        assert float(row[high]) == pytest.approx(100 * (p - q + half), abs=1e-3)

@@ -283,6 +283,24 @@ def journey_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRes
 
 # --- exports --------------------------------------------------------------------------------
 
+def marker(t_: Translator, change: Change | None, against: str = "period") -> str:
+    """A change as the page marks it (after the page's Benjamini-Hochberg control): up, down,
+    no significant change, or empty where it was not tested."""
+    if change is None or change.p_value is None:
+        return ""
+    if against == "parent":
+        return t_(f"dash.vs_parent_{change.direction}")
+    return t_(f"dash.change_{change.direction}")
+
+
+def _partial_cell(t_: Translator, p: d.TrendPoint) -> str:
+    if not p.partial:
+        return ""
+    if p.last_day is None or p.first_day is None:
+        return t_("dash.not_begun")
+    return t_("dash.partial", start=p.first_day.isoformat(), end=p.last_day.isoformat())
+
+
 def estimate_cells(est: Estimate) -> list[Any]:
     """A figure as export cells: value, interval low, interval high (empty under min n)."""
     if est.too_few or est.value is None:
@@ -307,11 +325,20 @@ def table_rows(request: Request, ctx: Any, actor: Actor, page: str) -> tuple[lis
             data = d.overview(conn, scope, view.filters, min_n=min_n, grain=view.grain,
                               today=_today(request), compare_partial=view.compare_partial)
             kpis = [*d.KPIS, *(d.index_kpi(i.definition) for i in data.indices)]
-            head = ([t_(f"dash.grain_{view.grain}"), t_("home.responses")]
-                    + [t_(f"kpi.{k}") for k in d.KPIS]
-                    + [i.definition.name(t_.locale) for i in data.indices])
-            return head, [[p.label, p.responses]
-                          + [value(p.values[k]) for k in kpis] for p in data.trend]
+            names = [t_(f"kpi.{k}") for k in d.KPIS] + [i.definition.name(t_.locale)
+                                                        for i in data.indices]
+            head = [t_(f"dash.grain_{view.grain}"), t_("home.responses"), t_("dash.partial_head")]
+            for name in names:
+                head += [name, t_("dash.n_of", kpi=name), t_("dash.low_of", kpi=name),
+                         t_("dash.high_of", kpi=name), t_("dash.change_of", kpi=name)]
+            rows = []
+            for p in data.trend:
+                cells: list[Any] = [p.label, p.responses, _partial_cell(t_, p)]
+                for k in kpis:
+                    cells += [value(p.values[k]), p.values[k].n,
+                              *estimate_cells(p.values[k])[1:], marker(t_, p.changes.get(k))]
+                rows.append(cells)
+            return head, rows
         if page == "units":
             league = d.league(conn, scope, view.filters, min_n=min_n)
             head = [t_("dash.unit_code"), t_("dash.unit"), t_("home.responses")]
@@ -322,6 +349,11 @@ def table_rows(request: Request, ctx: Any, actor: Actor, page: str) -> tuple[lis
             rate = t_("kpi.response_rate")
             head += [rate, t_("dash.n_invited", kpi=rate)]
             kpis = [*d.KPIS, *(d.index_kpi(i) for i in league.indices), RESPONSE_RATE]
+            names = [t_(f"kpi.{k}") for k in d.KPIS] + [i.name(t_.locale)
+                                                        for i in league.indices] + [rate]
+            for name in names:  # after the values and n: intervals and markers of each
+                head += [t_("dash.low_of", kpi=name), t_("dash.high_of", kpi=name),
+                         t_("dash.change_of", kpi=name), t_("dash.parent_of", kpi=name)]
             rows = []
             for r in league.rows:
                 row: list[Any] = [r.code, (r.name_zh if zh else r.name_en)
@@ -329,6 +361,10 @@ def table_rows(request: Request, ctx: Any, actor: Actor, page: str) -> tuple[lis
                 for k in kpis:  # no response rate where the slice rules it out: empty cells
                     est = r.values.get(k)
                     row += [None, None] if est is None else [value(est), est.n]
+                for k in kpis:
+                    got = r.values.get(k)
+                    row += ([None, None] if got is None else estimate_cells(got)[1:]) + [
+                        marker(t_, r.changes.get(k)), marker(t_, r.vs_parent.get(k), "parent")]
                 rows.append(row)
             return head, rows
         if page == "journey":

@@ -280,6 +280,7 @@ class Outcome:
 
     status_code: int | None
     error: str | None
+    answer: bytes = b""  # the start of the answer's body, when the caller asked for it
 
     @property
     def delivered(self) -> bool:
@@ -288,19 +289,26 @@ class Outcome:
 
 def post(url: str, policy: Policy, *, timeout: float, headers: dict[str, str],
          content: bytes | None = None, data: dict[str, str] | None = None,
-         http: httpx.Client | None = None) -> Outcome:
-    """POST once to a checked target; never raises for network trouble or a refusal, and
-    never reads the answer's body. `http` (made by `client` with the same policy) keeps its
-    connections open for the next request, as a batch of deliveries wants."""
+         http: httpx.Client | None = None, read_answer: int = 0) -> Outcome:
+    """POST once to a checked target; never raises for network trouble or a refusal. The
+    answer's body is not read, except its first `read_answer` bytes when asked (a chat robot
+    says in its body whether it took the message). `http` (made by `client` with the same
+    policy) keeps its connections open for the next request, as a batch of deliveries wants."""
+    body = b""
     try:
         with contextlib.ExitStack() as stack:
             sender = http or stack.enter_context(client(policy, timeout))
             with sender.stream("POST", url, content=content, data=data,
                                headers=headers) as answer:
                 code = answer.status_code
+                if read_answer:
+                    for chunk in answer.iter_bytes():
+                        body += chunk
+                        if len(body) >= read_answer:
+                            break
     except (Refused, httpx.HTTPError, httpx.InvalidURL) as exc:
         return Outcome(None, error_class(exc))
-    return Outcome(code, None if 200 <= code < 300 else f"HTTP {code}")
+    return Outcome(code, None if 200 <= code < 300 else f"HTTP {code}", body[:read_answer])
 
 
 def error_class(exc: Exception) -> str:
@@ -325,10 +333,13 @@ ERROR_CLASSES = frozenset({"timeout", "connection refused", "connection failed",
                            NOT_CONFIGURED, *(f"refused: {r} address" for r in REASONS)})
 
 
+_ROBOT_REFUSAL = re.compile(r"refused by the robot \(code -?\d{1,12}\)")
+
+
 def shown_error(stored: str | None) -> str | None:
     """What a delivery log shows of a stored error: the class as written now, or, for errors
     stored before (which kept up to 200 characters of the answer), only its status code."""
-    if not stored or stored in ERROR_CLASSES:
+    if not stored or stored in ERROR_CLASSES or _ROBOT_REFUSAL.fullmatch(stored):
         return stored
     status = _STORED_HTTP.match(stored)
     if status:

@@ -60,13 +60,14 @@ def signed_headers(secret: str, message_id: str, at: dt.datetime, body: bytes) -
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float,
          policy: outbound.Policy, http: httpx.Client | None = None, *,
-         channel: str = "webhook") -> outbound.Outcome:
+         channel: str = "webhook", read_answer: int = 0) -> outbound.Outcome:
     """POST one signed message to a target the policy allows; never raises for network
     trouble (it is in the outcome, as a short error class). `http`: a client
     (outbound.client) shared by the messages of a batch. `channel` names it in the metrics
-    and the log: webhook, or chat for a chat app's incoming webhook."""
+    and the log: webhook, or chat for a chat app's incoming webhook. `read_answer`: how many
+    bytes of the answer's body to keep (a chat robot's verdict is in it)."""
     answer = outbound.post(url, policy, timeout=timeout, headers=headers, content=body,
-                           http=http)
+                           http=http, read_answer=read_answer)
     delivered(channel, answer.delivered)
     if not answer.delivered:
         log.warning("%s delivery failed", channel, extra={"channel": channel,

@@ -22,6 +22,7 @@ from tiyan.channels import webhooks as wire
 from tiyan.channels.email import SmtpServer, send_email
 from tiyan.context import Context
 from tiyan.domain.access import Actor
+from tiyan.domain.contacts import normalise_phone
 from tiyan.errors import InvalidInput, NotFound
 from tiyan.services.jobs import RetryLater, enqueue, job_handler, retry_delay
 from tiyan.store import tables as t
@@ -33,9 +34,11 @@ MAX_ATTEMPTS = 8
 
 TEXTS = {
     "zh-CN": {"case.opened": "新工单", "case.escalated": "工单已升级", "alert": "预警",
-              "unit": "单位", "rule": "规则", "open": "打开"},
+              "unit": "单位", "rule": "规则", "open": "打开", "test_title": "测试消息",
+              "test_text": "这是 tiyan 发出的测试消息：工单通知会这样送达。"},
     "en": {"case.opened": "New case", "case.escalated": "Case escalated", "alert": "Alert",
-           "unit": "Unit", "rule": "Rule", "open": "Open"},
+           "unit": "Unit", "rule": "Rule", "open": "Open", "test_title": "Test message",
+           "test_text": "A test message from tiyan: case notifications will arrive like this."},
 }
 
 
@@ -93,7 +96,8 @@ def _render(message: Message, locale: str) -> tuple[str, str]:
 @job_handler(NOTIFICATION_SEND)
 def send_job(ctx: Context, payload: dict[str, Any]) -> None:
     with ctx.db.read() as conn:
-        row = conn.execute(sa.select(t.notification, t.notification_preference.c.secret)
+        row = conn.execute(sa.select(t.notification, t.notification_preference.c.secret,
+                                     t.notification_preference.c.mentions)
                            .outerjoin(t.notification_preference, sa.and_(
                                t.notification_preference.c.user_id == t.notification.c.user_id,
                                t.notification_preference.c.channel == t.notification.c.channel))
@@ -135,10 +139,27 @@ def deliver(ctx: Context, row: RowMapping) -> str | None:
             if row.secret else {"content-type": "application/json"}
         return wire.post(row.target, body, headers, s.webhook_timeout_seconds,
                          outbound.policy_for(s)).error
-    payload = chat.PAYLOADS[row.channel](row.subject, text, link)
+    return send_to_robot(ctx, row.channel, row.target, row.subject, text, link,
+                         secret=row.secret, mentions=row.mentions or ())
+
+
+def send_to_robot(ctx: Context, app: str, url: str, title: str, text: str, link: str, *,
+                  secret: str | None, mentions: Sequence[str]) -> str | None:
+    """Post one message to a chat robot (signed when it has a secret, @-mentioning `mentions`);
+    an error text when it failed or the robot refused it (see tiyan.channels.chat), else None."""
+    s = ctx.settings
+    payload = chat.PAYLOADS[app](title, text, link, [robot_mobile(m) for m in mentions])
+    url, payload = chat.signed(app, url, payload, secret, ctx.now().timestamp())
     body = json.dumps(payload, ensure_ascii=False).encode()
-    return wire.post(row.target, body, {"content-type": "application/json"},
-                     s.webhook_timeout_seconds, outbound.policy_for(s), channel="chat").error
+    outcome = wire.post(url, body, {"content-type": "application/json"},
+                        s.webhook_timeout_seconds, outbound.policy_for(s), channel="chat",
+                        read_answer=chat.ANSWER_BYTES)
+    return outcome.error or chat.refusal(app, outcome.answer)
+
+
+def robot_mobile(number: str) -> str:
+    """A stored (E.164) mobile as robots want it: a mainland number without +86."""
+    return number[3:] if number.startswith("+86") else number.lstrip("+")
 
 
 def do_resend(ctx: Context, actor: Actor, notification_id: int) -> None:
@@ -161,9 +182,12 @@ def do_resend(ctx: Context, actor: Actor, notification_id: int) -> None:
 # --- preferences --------------------------------------------------------------------------------
 
 def do_set_preference(ctx: Context, actor: Actor, *, channel: str, target: str,
-                      events: Sequence[str] = (), active: bool = True) -> str | None:
+                      events: Sequence[str] = (), active: bool = True,
+                      robot_secret: str | None = None,
+                      mentions: Sequence[str] = ()) -> str | None:
     """Set how the signed-in user is notified on one channel; returns the signing secret when a
-    generic webhook is set up (shown once)."""
+    generic webhook is set up (shown once). A DingTalk or Feishu robot with signing (加签) takes
+    its `robot_secret`; WeCom and DingTalk robots @-mention the `mentions` (mobile numbers)."""
     if channel not in CHANNELS:
         raise InvalidInput(f"{channel!r} is not a channel; use one of {', '.join(CHANNELS)}",
                            where="channel")
@@ -178,7 +202,20 @@ def do_set_preference(ctx: Context, actor: Actor, *, channel: str, target: str,
         from tiyan.services.webhooks import check_url
 
         check_url(ctx, target, where="target")
-    secret = wire.new_secret() if channel == "webhook" else None
+    robot_secret = (robot_secret or "").strip() or None
+    if robot_secret is not None and (channel not in chat.SIGNED or len(robot_secret) > 100
+                                     or not robot_secret.isprintable()):
+        raise InvalidInput("only DingTalk and Feishu robots take a signing secret (加签), of up "
+                           "to 100 printable characters", where="secret")
+    if mentions and channel not in chat.MENTIONS:
+        raise InvalidInput("only WeCom and DingTalk robots can @-mention by mobile number",
+                           where="mentions")
+    if len(mentions) > 20:
+        raise InvalidInput("at most 20 mobile numbers can be @-mentioned", where="mentions")
+    region = ctx.settings.phone_region
+    numbers = list(dict.fromkeys(normalise_phone(m, region, where="mentions")
+                                 for m in mentions))
+    secret = wire.new_secret() if channel == "webhook" else robot_secret
     now = ctx.now()
     with ctx.db.write() as conn:
         conn.execute(sa.delete(t.notification_preference).where(
@@ -186,8 +223,37 @@ def do_set_preference(ctx: Context, actor: Actor, *, channel: str, target: str,
             t.notification_preference.c.channel == channel))
         conn.execute(sa.insert(t.notification_preference).values(
             user_id=actor.user_id, channel=channel, target=target, secret=secret,
-            events=list(events), active=active, created_at=now))
-    return secret
+            events=list(events), mentions=numbers, active=active, created_at=now))
+    return secret if channel == "webhook" else None
+
+
+def do_send_test(ctx: Context, actor: Actor, channel: str, locale: str = "zh-CN") -> str | None:
+    """Send a test message to the signed-in user's `channel` at once; the error (a refusal by
+    the robot included), or None when it was taken."""
+    with ctx.db.read() as conn:
+        pref = conn.execute(sa.select(t.notification_preference).where(
+            t.notification_preference.c.user_id == actor.user_id,
+            t.notification_preference.c.channel == channel)).mappings().first()
+    if pref is None:
+        raise NotFound(f"you have no {channel} notification set up", where="channel")
+    words = TEXTS.get(locale, TEXTS["en"])
+    link = f"{ctx.settings.public_url.rstrip('/')}/account/notifications"
+    title, text = words["test_title"], words["test_text"]
+    if channel == "email":
+        s = ctx.settings
+        server = SmtpServer(s.smtp_host, s.smtp_port, s.smtp_from, s.smtp_username,
+                            s.smtp_password, s.smtp_starttls)
+        return send_email(server, pref.target, f"[tiyan] {title}", f"{text}\n{link}")
+    if channel == "webhook":
+        data = {"type": "test", "timestamp": ctx.now().isoformat(),
+                "data": {"subject": title, "text": text, "link": link}}
+        body = json.dumps(data, ensure_ascii=False).encode()
+        message_id = f"msg_test_{actor.user_id}_{int(ctx.now().timestamp())}"
+        headers = wire.signed_headers(pref.secret or "", message_id, ctx.now(), body)
+        return wire.post(pref.target, body, headers, ctx.settings.webhook_timeout_seconds,
+                         outbound.policy_for(ctx.settings)).error
+    return send_to_robot(ctx, channel, pref.target, title, text, link, secret=pref.secret,
+                         mentions=pref.mentions or ())
 
 
 def preferences_of(conn: Connection, user_id: int) -> list[RowMapping]:

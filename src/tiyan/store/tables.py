@@ -755,8 +755,10 @@ notification_preference = sa.Table(
     _fk("user_id", "app_user.id", nullable=False, index=True, ondelete="CASCADE"),
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("target", sa.String(1000), nullable=False),
-    sa.Column("secret", sa.String(100), nullable=True),  # signs generic webhooks
+    # signs generic webhooks (tiyan's secret), or a chat robot's signing secret (加签, the user's)
+    sa.Column("secret", sa.String(100), nullable=True),
     sa.Column("events", Json, nullable=False, default=list),
+    sa.Column("mentions", Json, nullable=False, default=list),  # mobiles a robot @-mentions
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     _created(),
     sa.UniqueConstraint("user_id", "channel"),

@@ -54,6 +54,7 @@ from tiyan.web.ui import (
     insight_pages,
     journey_pages,
     lists,
+    notification_pages,
     plan_pages,
     response_page,
     text_adaptation_pages,
@@ -118,6 +119,7 @@ def create_app(ctx: Context) -> FastAPI:
                    behaviour_pages, index_pages):  # before dashboard_pages
         app.include_router(module.router)
     app.include_router(response_page.router)
+    app.include_router(notification_pages.router)
     app.include_router(text_corrections_api.router)
     app.include_router(text_adaptation_pages.router)
     for module in (v1, surveys_api, journeys_api, webhooks_api, cases_api, exports, auth_pages,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy.engine import RowMapping
 
+from tiyan.channels import outbound
 from tiyan.services import alerts, callbacks, cases, notifications
 from tiyan.store import alert_rules as rule_store
 from tiyan.store import cases as store
@@ -180,7 +181,8 @@ def recovery_rate(ctx: ContextDep, actor: ApiActor) -> s.RecoveryOut:
 def list_preferences(ctx: ContextDep, actor: ApiActor) -> list[s.PreferenceOut]:
     with ctx.db.read() as conn:
         return [s.PreferenceOut(channel=p.channel, target=p.target, events=list(p.events),
-                                active=p.active)
+                                active=p.active, mentions=list(p.mentions or []),
+                                signed=bool(p.secret) and p.channel != "webhook")
                 for p in notifications.preferences_of(conn, actor.user_id)]
 
 
@@ -189,6 +191,16 @@ def set_preference(body: s.PreferenceIn, ctx: ContextDep, actor: ApiActor) -> s.
     """How you are told about cases on one channel (replaces that channel's setting)."""
     secret = notifications.do_set_preference(ctx, actor, channel=body.channel,
                                              target=body.target, events=body.events,
-                                             active=body.active)
+                                             active=body.active, robot_secret=body.robot_secret,
+                                             mentions=body.mentions)
     return s.PreferenceOut(channel=body.channel, target=body.target, events=body.events,
-                           active=body.active, secret=secret)
+                           active=body.active, secret=secret,
+                           signed=bool(body.robot_secret), mentions=body.mentions)
+
+
+@router.post("/me/notifications/{channel}/test", tags=["access"])
+def send_test(channel: str, ctx: ContextDep, actor: ApiActor) -> dict[str, str | None]:
+    """Send a test message to your `channel` now: {"error": null} when it was taken, else why
+    not (a chat robot's refusal included, as its code)."""
+    error = notifications.do_send_test(ctx, actor, channel[:16])
+    return {"error": outbound.shown_error(error) if channel != "email" else error}

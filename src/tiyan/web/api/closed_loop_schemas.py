@@ -136,6 +136,10 @@ class PreferenceIn(Strict):
     events: list[str] = Field(default_factory=list,
                               description="case.opened, case.escalated, alert; empty: all")
     active: bool = True
+    robot_secret: str | None = Field(default=None, max_length=100, description=(
+        "A DingTalk or Feishu robot's signing secret (加签, e.g. SEC…); never shown again"))
+    mentions: list[str] = Field(default_factory=list, max_length=20, description=(
+        "Mobile numbers a WeCom or DingTalk robot @-mentions"))
 
 
 class PreferenceOut(BaseModel):
@@ -143,4 +147,6 @@ class PreferenceOut(BaseModel):
     target: str
     events: list[str]
     active: bool
+    signed: bool = Field(default=False, description="the robot has a signing secret")
+    mentions: list[str] = Field(default_factory=list)
     secret: str | None = Field(default=None, description="webhook signing secret, shown once")

@@ -52,7 +52,8 @@ start() {
   chmod 700 "$DIR"
   as_owner "$PG_BIN/pg_basebackup" -h "$PG_HOST" -p "$PG_PORT" -U postgres -D "$DIR/data" \
     --write-recovery-conf --wal-method=stream --checkpoint=fast --no-sync
-  # Debian keeps the configuration outside the data folder: give the copy its own
+  # Debian keeps the configuration outside the data folder: give the copy its own (a hot
+  # standby needs these limits at least as high as the primary's)
   as_owner tee "$DIR/data/postgresql.conf" >/dev/null <<CONF
 port = $PORT
 listen_addresses = '127.0.0.1'
@@ -60,6 +61,10 @@ unix_socket_directories = '$DIR'
 hot_standby = on
 recovery_init_sync_method = syncfs
 max_connections = $(primary -c 'SHOW max_connections')
+max_worker_processes = $(primary -c 'SHOW max_worker_processes')
+max_wal_senders = $(primary -c 'SHOW max_wal_senders')
+max_prepared_transactions = $(primary -c 'SHOW max_prepared_transactions')
+max_locks_per_transaction = $(primary -c 'SHOW max_locks_per_transaction')
 shared_buffers = 32MB
 hba_file = '$DIR/data/pg_hba.conf'
 ident_file = '$DIR/data/pg_ident.conf'

@@ -129,6 +129,32 @@ def escalation_chain(unit_id: int, parent_of: Mapping[int, int | None]) -> list[
     return chain
 
 
+def escalation_ladder(above: Sequence[int], chain: Sequence[int],
+                      holders: Mapping[str, Mapping[int, Sequence[int]]],
+                      roles: Sequence[str], owner: int | None = None) -> list[tuple[int, int]]:
+    """The (unit, user) each escalation level goes to, in order: the first role's holders at each
+    unit `above` the case's owner, nearest first (one per unit: the lowest user id), then each
+    further role's holders anywhere in `chain` (the CX manager, then the administrators), nearest
+    first. A user appears once, at their first step, and the case's `owner` not at all; level k
+    goes to step k, and levels past the end to the last step (the top)."""
+    ladder: list[tuple[int, int]] = []
+    seen: set[int] = {owner} if owner is not None else set()
+    for index, role in enumerate(roles):
+        for unit in (above if index == 0 else chain):
+            users = [u for u in holders.get(role, {}).get(unit, ()) if u not in seen]
+            if users:
+                ladder.append((unit, min(users)))
+                seen.add(min(users))
+    return ladder
+
+
+def escalation_step(ladder: Sequence[tuple[int, int]], level: int) -> tuple[int, int] | None:
+    """Who escalation `level` (1 = the first) goes to; None when nobody is on the ladder."""
+    if not ladder:
+        return None
+    return ladder[min(level, len(ladder)) - 1]
+
+
 def pick_owner(chain: Sequence[int], holders: Mapping[int, Sequence[int]],
                skip_levels: int = 0) -> tuple[int, int] | None:
     """(unit, user) of the nearest unit in `chain` (after skipping `skip_levels` units that hold

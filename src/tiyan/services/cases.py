@@ -27,6 +27,8 @@ from tiyan.domain.cases import (
     MEETS,
     CaseStatus,
     check_transition,
+    escalation_ladder,
+    escalation_step,
     parse_sla,
     parse_status,
     pick_owner,
@@ -254,17 +256,21 @@ def escalate_overdue_cases(ctx: Context) -> int:
 
 
 def _escalate(ctx: Context, conn: Connection, timer: RowMapping, now: dt.datetime) -> None:
+    import sqlalchemy as sa
+
     from tiyan.services.alerts import _chain
 
     chain = _chain(conn, timer.unit_id)
     above = chain[_owner_level(conn, timer.case_id, chain) + 1:]
     level = timer.escalation_level + 1
-    target = None
-    for role in ESCALATION_ROLES:  # the next manager up; CX managers and admins above that
-        holders = store.role_holders(conn, role, above)
-        target = pick_owner(above, holders, skip_levels=level - 1) or pick_owner(above, holders)
-        if target:
-            break
+    # one step further up at each level: the managers above the owner, nearest first, then the
+    # CX manager, then the administrators (the top, told again at every later level)
+    owner = conn.execute(sa.select(t.cx_case.c.owner_user_id)
+                         .where(t.cx_case.c.id == timer.case_id)).scalar_one()
+    ladder = escalation_ladder(above, chain, {role: store.role_holders(conn, role, chain)
+                                              for role in ESCALATION_ROLES}, ESCALATION_ROLES,
+                               owner)
+    target = escalation_step(ladder, level)
     store.update_case(conn, timer.case_id, now, escalation_level=level)
     store.log_event(conn, timer.case_id, at=now, user_id=None, kind="escalated", detail={
         "timer": timer.kind, "due_at": timer.due_at.isoformat(), "level": level,

@@ -53,3 +53,22 @@ def test_routing_falls_back_up_the_hierarchy_and_escalation_skips_levels() -> No
     assert pick_owner(chain, holders) == (3, 30)
     assert pick_owner(chain, holders, skip_levels=1) == (1, 10)
     assert pick_owner(chain, holders, skip_levels=2) is None
+
+
+def test_escalation_climbs_one_step_per_level_to_the_top() -> None:
+    from tiyan.domain.cases import escalation_ladder, escalation_step
+
+    # store 4 → district 3 → region 2 → group 1; the owner manages the store
+    chain, above = [4, 3, 2, 1], [3, 2, 1]
+    holders = {"unit_manager": {4: [40], 2: [20, 21]}, "cx_manager": {2: [25], 1: [15]},
+               "admin": {1: [10]}}
+    ladder = escalation_ladder(above, chain, holders, ["unit_manager", "cx_manager", "admin"],
+                               owner=40)
+    assert ladder == [(2, 20), (2, 25), (1, 15), (1, 10)]
+    assert [escalation_step(ladder, level) for level in (1, 2, 3, 4, 5, 9)] == [
+        (2, 20), (2, 25), (1, 15), (1, 10), (1, 10), (1, 10)]
+    assert escalation_step([], 1) is None
+    # a user holding two roles is one step; the owner is never a step
+    both = {"unit_manager": {2: [20]}, "cx_manager": {2: [20]}, "admin": {1: [40, 10]}}
+    assert escalation_ladder(above, chain, both, ["unit_manager", "cx_manager", "admin"],
+                             owner=40) == [(2, 20), (1, 10)]

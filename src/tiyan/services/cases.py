@@ -36,7 +36,7 @@ from tiyan.domain.cases import (
 from tiyan.domain.root_causes import RootCauseTree, parse_tree
 from tiyan.domain.worktime import BusinessCalendar, add_working_time
 from tiyan.errors import InvalidInput
-from tiyan.services.jobs import enqueue, job_handler
+from tiyan.services.jobs import enqueue_many, job_handler
 from tiyan.services.notifications import Message, queue_for_users
 from tiyan.services.storage import object_store
 from tiyan.store import cases as store
@@ -121,8 +121,8 @@ def _open_case(ctx: Context, conn: Connection, response: RowMapping, chain: Sequ
         "customer_id": response.customer_id, "owner_user_id": owner, "title": rule.name[:300],
         "due_at": min(due.values()) if due else None})
     store.insert_timers(conn, case_id, due)
-    for at in sorted(set(due.values())):
-        enqueue(conn, CHECK_TIMERS, {"case_id": case_id}, run_at=at)
+    for at in sorted(set(due.values())):  # enqueue_many: no statement built per row
+        enqueue_many(conn, [(CHECK_TIMERS, {"case_id": case_id})], run_at=at)
     store.log_event(conn, case_id, at=now, user_id=None, kind="opened", detail={
         "rule": rule.name, "owner_user_id": owner, "route_role": action.route_role,
         "due": {k: v.isoformat() for k, v in due.items()}})

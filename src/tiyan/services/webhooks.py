@@ -34,6 +34,7 @@ from tiyan.services.jobs import (
     RetryLater,
     batch_job_handler,
     enqueue,
+    enqueue_many,
     retry_delay,
 )
 from tiyan.store import audit, org
@@ -130,8 +131,7 @@ def emit_batch(ctx: Context, jobs: list[ClaimedJob]) -> dict[int, Exception]:
                     for m in _messages(conn, ctx, job.payload, listeners, records, answers)]
     if messages:
         with ctx.db.write() as conn:
-            for endpoint_id, message_id, event, body in messages:
-                _queue_delivery(conn, endpoint_id, message_id, event, body, ctx.now())
+            _queue_deliveries(conn, messages, ctx.now())
     return {}
 
 
@@ -210,14 +210,16 @@ def message_id_for(event: str, at: str, record_ids: Sequence[int], endpoint_id: 
     return "msg_" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def _queue_delivery(conn: Connection, endpoint_id: int, message_id: str, event: str,
-                    body: dict[str, Any], now: dt.datetime) -> None:
-    delivery_id = store.insert_delivery(conn, endpoint_id=endpoint_id, message_id=message_id,
-                                        event_type=event, payload=body, now=now)
-    if delivery_id is None:
-        return  # made by an earlier run of this emit job, and queued then
-    enqueue(conn, WEBHOOK_DELIVER, {"delivery_id": delivery_id, "last_attempt": MAX_ATTEMPTS},
-            run_at=now)
+def _queue_deliveries(conn: Connection, messages: Sequence[Message], now: dt.datetime) -> None:
+    """One delivery per message and a job to send it; a message an earlier run of its emit job
+    made (same endpoint and message id) is skipped: it was queued then."""
+    unique = {(m[0], m[1]): m for m in messages}
+    added = store.insert_deliveries(conn, [
+        {"endpoint_id": endpoint_id, "message_id": message_id, "event_type": event,
+         "payload": body} for endpoint_id, message_id, event, body in unique.values()], now)
+    enqueue_many(conn, [(WEBHOOK_DELIVER, {"delivery_id": delivery_id,
+                                           "last_attempt": MAX_ATTEMPTS})
+                        for delivery_id in added], run_at=now)
 
 
 # --- delivering: one attempt per job run ---------------------------------------------------
@@ -239,12 +241,18 @@ def deliver_batch(ctx: Context, jobs: list[ClaimedJob]) -> dict[int, Exception]:
             attempts.append((delivery, _attempt(ctx, delivery, policy, http) if
                              delivery["endpoint_active"] else None, job))
     stopped: dict[int, Exception] = {}
+    logged: list[dict[str, Any]] = []
+    for delivery, attempt, job in attempts:
+        values, retry_at = _outcome(ctx, delivery, attempt,
+                                    int(job.payload.get("last_attempt", MAX_ATTEMPTS)))
+        logged.append(values)
+        if retry_at is not None:
+            stopped[job.id] = RetryLater(retry_at, (attempt.error if attempt else None) or "")
     with ctx.db.write() as conn:
-        for delivery, attempt, job in attempts:
-            last = int(job.payload.get("last_attempt", MAX_ATTEMPTS))
-            retry_at = _record(ctx, conn, delivery, attempt, last)
-            if retry_at is not None:
-                stopped[job.id] = RetryLater(retry_at, (attempt.error if attempt else None) or "")
+        store.record_attempts(conn, logged)
+        for delivery, attempt, _ in attempts:
+            if attempt is not None and attempt.status_code == 410:
+                store.set_active(conn, delivery["endpoint_id"], False)  # Gone: stop (the spec)
     return stopped
 
 
@@ -264,26 +272,27 @@ def _attempt(ctx: Context, delivery: RowMapping, policy: outbound.Policy,
                      policy, http)
 
 
-def _record(ctx: Context, conn: Connection, delivery: RowMapping,
-            attempt: outbound.Outcome | None, last_attempt: int) -> dt.datetime | None:
-    """Log the attempt (None: the endpoint was deactivated, the delivery is cancelled); the
-    time of the next one when it should be tried again."""
+def _outcome(ctx: Context, delivery: RowMapping, attempt: outbound.Outcome | None,
+             last_attempt: int) -> tuple[dict[str, Any], dt.datetime | None]:
+    """The delivery's log after the attempt (None: the endpoint was deactivated, the delivery
+    is cancelled), and the time of the next attempt when it should be tried again."""
+    values: dict[str, Any] = {"id": delivery["id"], "status": "cancelled",
+                              "attempts": delivery["attempts"], "next_attempt_at": None,
+                              "last_status_code": delivery["last_status_code"],
+                              "last_error": delivery["last_error"],
+                              "delivered_at": delivery["delivered_at"]}
     if attempt is None:
-        store.record_attempt(conn, delivery["id"], status="cancelled", next_attempt_at=None)
-        return None
+        return values, None
     now = ctx.now()
     attempts = delivery["attempts"] + 1
-    values: dict[str, Any] = {"attempts": attempts, "last_status_code": attempt.status_code,
-                              "last_error": attempt.error}
+    values.update(attempts=attempts, last_status_code=attempt.status_code,
+                  last_error=attempt.error)
     retry_at = None
     if attempt.delivered:
-        values.update(status="delivered", delivered_at=now, next_attempt_at=None)
+        values.update(status="delivered", delivered_at=now)
     elif attempt.status_code == 410 or attempts >= last_attempt:
-        values.update(status="failed", next_attempt_at=None)
+        values.update(status="failed")
     else:
         retry_at = now + retry_delay(attempts)
         values.update(status="pending", next_attempt_at=retry_at)
-    store.record_attempt(conn, delivery["id"], **values)
-    if attempt.status_code == 410:  # Gone: the receiver asks us to stop (per the spec)
-        store.set_active(conn, delivery["endpoint_id"], False)
-    return retry_at
+    return values, retry_at

@@ -123,6 +123,22 @@ def insert_delivery(conn: Connection, *, endpoint_id: int, message_id: str, even
     return inserted.scalar_one_or_none()
 
 
+def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]],
+                      now: dt.datetime) -> list[int]:
+    """Insert many deliveries (endpoint_id, message_id, event_type, payload each) in a few
+    statements; the ids of the new ones (an endpoint's message that is there already is
+    skipped)."""
+    added: list[int] = []
+    for start in range(0, len(rows), 500):
+        values = [{**row, "status": "pending", "attempts": 0, "next_attempt_at": now,
+                   "created_at": now} for row in rows[start:start + 500]]
+        added += conn.execute(insert_for(conn.dialect.name, D).values(values)
+                              .on_conflict_do_nothing(index_elements=["endpoint_id",
+                                                                      "message_id"])
+                              .returning(D.c.id)).scalars()
+    return sorted(added)
+
+
 def delivery_to_send(conn: Connection, delivery_id: int) -> RowMapping | None:
     return deliveries_to_send(conn, [delivery_id]).get(delivery_id)
 
@@ -135,6 +151,19 @@ def deliveries_to_send(conn: Connection, delivery_ids: Sequence[int]) -> dict[in
 
 def record_attempt(conn: Connection, delivery_id: int, **values: Any) -> None:
     conn.execute(sa.update(D).where(D.c.id == delivery_id).values(**values))
+
+
+ATTEMPT_COLUMNS = ("status", "attempts", "last_status_code", "last_error", "delivered_at",
+                   "next_attempt_at")
+
+
+def record_attempts(conn: Connection, attempts: Sequence[dict[str, Any]]) -> None:
+    """Log many attempts with one statement: each a delivery's `id` and ATTEMPT_COLUMNS."""
+    if attempts:
+        conn.execute(sa.update(D).where(D.c.id == sa.bindparam("delivery_id")).values(
+            {name: sa.bindparam(f"new_{name}") for name in ATTEMPT_COLUMNS}),
+            [{"delivery_id": a["id"], **{f"new_{n}": a[n] for n in ATTEMPT_COLUMNS}}
+             for a in attempts])
 
 
 def list_deliveries(conn: Connection, endpoint_id: int, *, after_id: int | None = None,

@@ -40,6 +40,9 @@ def test_a_cx_manager_works_the_at_risk_list_and_sees_a_customer_in_full(
     risks = [int(x.rstrip("%")) for x in
              page.locator("[data-testid=at-risk] tbody td:nth-child(4)").all_inner_texts()]
     assert min(risks) >= threshold - 1  # shown rounded
+    definition = page.get_by_test_id("churn-definition").inner_text()
+    assert re.search(r"汽车售后：超过\d+天未到店即视为流失", definition), definition
+    assert "基准流失率" in definition
     screenshot(page, "at-risk-zh")
 
     rows.first.locator("a").click()
@@ -57,6 +60,8 @@ def test_a_cx_manager_works_the_at_risk_list_and_sees_a_customer_in_full(
     page.get_by_role("link", name="English").click()
     page.get_by_role("heading", name="Churn risk").wait_for()  # the link navigates
     assert page.get_by_test_id("actions").is_visible()
+    actions = page.get_by_test_id("actions").inner_text()
+    assert "expected value kept" not in actions or "assumed uplift (not measured)" in actions
     assert page.get_by_test_id("identity-phone").inner_text() == phone
     screenshot(page, "customer360-en")
 

@@ -103,3 +103,22 @@ def test_training_labels_each_segment_by_its_own_interval(ctx):
     share = frame.loc[[str(c) for c in expected], "recency_share"]
     assert share.notna().all() and (share >= 0).all()
     assert 0 < sum(churned) < len(churned)
+
+
+def test_scores_cover_the_customers_still_coming_and_reasons_only_raise_the_risk(ctx, tmp_path):
+    build(ctx)
+    summary = churn.train(ctx, seed=0)
+    scored = churn.score(ctx)
+    visits = raw_visits(ctx)
+    recent = visits[visits["occurred_at"] > pd.Timestamp(ctx.now() - dt.timedelta(days=365))]
+    with ctx.db.read() as conn:
+        stored = conn.execute(sa.select(t.churn_score.c.customer_id,
+                                        t.churn_score.c.probability,
+                                        t.churn_score.c.reasons)).all()
+    assert scored == len(stored) == recent["customer_id"].nunique()
+    assert {cid for cid, _, _ in stored} == set(recent["customer_id"])
+    base_rate = summary.churners / summary.rows
+    with_reasons = [(p, reasons) for _, p, reasons in stored if reasons]
+    assert with_reasons
+    assert all(p > base_rate for p, _ in with_reasons)
+    assert all(r["contribution"] > 0 for _, reasons in with_reasons for r in reasons)

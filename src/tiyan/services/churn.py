@@ -205,7 +205,9 @@ def load_current_model(ctx: Context) -> Any:
 
 
 def score(ctx: Context, *, progress: Callable[[int, int], None] | None = None) -> int:
-    """Score every customer with a history using the current model; returns how many."""
+    """Score, with the current model, every customer with a transaction in the last 365 days
+    (the population the model learned on); returns how many. A customer gone for longer has
+    already lapsed: their old score is removed and they are on no at-risk list."""
     from tiyan.predict import customer_feature_frame
 
     model = load_current_model(ctx)
@@ -218,7 +220,9 @@ def score(ctx: Context, *, progress: Callable[[int, int], None] | None = None) -
         segments = customer_segments(conn)
     lapse = {cid: float(rules[segments[cid]].days) for cid in histories
              if segments.get(cid) in rules}
-    ids = sorted(histories)
+    ids = sorted(cid for cid, history in histories.items()
+                 if any(v.occurred_at > now - ACTIVE_BEFORE for v in history.transactions))
+    _remove_scores(ctx, sorted(set(histories) - set(ids)))
     done = 0
     for start in range(0, len(ids), SCORE_BATCH):
         part = ids[start:start + SCORE_BATCH]
@@ -238,6 +242,14 @@ def score(ctx: Context, *, progress: Callable[[int, int], None] | None = None) -
         if progress is not None:
             progress(done, len(ids))
     return done
+
+
+def _remove_scores(ctx: Context, customer_ids: Sequence[int]) -> None:
+    S = t.churn_score
+    for start in range(0, len(customer_ids), SCORE_BATCH):
+        with ctx.db.write() as conn:
+            conn.execute(sa.delete(S).where(
+                S.c.customer_id.in_(customer_ids[start:start + SCORE_BATCH])))
 
 
 def refresh_segments(ctx: Context) -> int:

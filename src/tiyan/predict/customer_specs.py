@@ -125,9 +125,9 @@ CUSTOMER_FEATURES: tuple[FeatureSpec, ...] = (
     ),
     _number(
         "visits_per_month_before",
-        "此前8个月每月到店{value:.1f}次（一般客户{typical:.1f}次）",
-        "{value:.1f} visits a month in the 8 months before (usually {typical:.1f})",
-        0,
+        "此前8个月每月到店{value:.1f}次，少于一般客户的{typical:.1f}次",
+        "{value:.1f} visits a month in the 8 months before, fewer than the usual {typical:.1f}",
+        -1,
     ),
     _number(
         "visit_rate_drop",

@@ -43,3 +43,27 @@ def test_each_level_goes_one_step_further_up_and_is_told(ctx: Context, world: Wo
     for address in told:
         subjects = [str(m["Subject"]) for m in smtp.to(address)]
         assert any("工单已升级" in s for s in subjects), address
+
+
+def test_the_case_email_carries_the_complaint_and_proper_headers(
+        ctx: Context, world: World, smtp: Mailbox) -> None:  # noqa: F811
+    from email.utils import parsedate_to_datetime
+
+    from tests.integration.test_closed_loop import submit
+
+    use_smtp(ctx, smtp.port)
+    add_detractor_rule(ctx, world)
+    jobs.run_until_idle(ctx)
+    before = len(smtp.messages)
+    submit(ctx, world, "s1", "s1-e1", 2, comment="等了三个小时，电话 13812345678 没人接")
+    jobs.run_until_idle(ctx)
+    (mail,) = [m for m in smtp.messages[before:] if m["To"] == "mgr.s1@t.test"]
+    body = mail.get_content()
+    assert "评分: 推荐 2 · 满意 3" in body
+    assert "评论: 等了三个小时，电话" in body and "13812345678" not in body
+    assert parsedate_to_datetime(mail["Date"]) is not None
+    with ctx.db.read() as conn:
+        notification_id = conn.execute(
+            sa.select(t.notification.c.id).where(t.notification.c.target == "mgr.s1@t.test")
+            .order_by(t.notification.c.id.desc())).scalars().first()
+    assert mail["Message-ID"].startswith(f"<notification.{notification_id}@")

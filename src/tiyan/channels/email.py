@@ -7,6 +7,7 @@ import smtplib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
 
 from tiyan.metrics import delivered
 
@@ -33,20 +34,38 @@ class EmailOutcome:
     permanent: bool = False
 
 
-def send_email(server: SmtpServer, to: str, subject: str, body: str) -> str | None:
+def send_email(server: SmtpServer, to: str, subject: str, body: str,
+               message_id: str | None = None) -> str | None:
     """Hand one plain-text message to the SMTP server; returns an error text or None."""
-    return deliver_email(server, to, subject, body).error
+    headers = {"Message-ID": message_id} if message_id else None
+    return deliver_email(server, to, subject, body, headers).error
+
+
+def sender_domain(sender: str) -> str:
+    """The domain of the From address (for Message-IDs), else "tiyan.invalid"."""
+    address = parseaddr(sender)[1]
+    return address.rsplit("@", 1)[1] if "@" in address else "tiyan.invalid"
+
+
+def stable_message_id(kind: str, row_id: int, sender: str) -> str:
+    """A Message-ID that stays the same when one row's message is sent again."""
+    return f"<{kind}.{row_id}@{sender_domain(sender)}>"
 
 
 def deliver_email(server: SmtpServer, to: str, subject: str, body: str,
                   headers: Mapping[str, str] | None = None) -> EmailOutcome:
     """Hand one plain-text message to the SMTP server and say how it went. `headers` are
-    added as they are (e.g. List-Unsubscribe)."""
+    added as they are (e.g. List-Unsubscribe); every message has a Date and a Message-ID (give
+    a stable `Message-ID` in `headers` so a message sent again is known as the same one)."""
     message = EmailMessage()
     message["From"] = server.sender
     message["To"] = to
     message["Subject"] = subject
-    for name, value in (headers or {}).items():
+    message["Date"] = formatdate(usegmt=True)
+    extra = dict(headers or {})
+    message["Message-ID"] = extra.pop("Message-ID", None) or make_msgid(
+        domain=sender_domain(server.sender))
+    for name, value in extra.items():
         message[name] = value
     message.set_content(body)
     try:

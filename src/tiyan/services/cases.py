@@ -103,12 +103,56 @@ def _act_in(ctx: Context, conn: Connection, match: Match, now: dt.datetime) -> l
             if action.notifies and owner:
                 queue_for_users(conn, user_ids=[owner], case_id=case_id, now=now,
                                 message=Message("case.opened", rule.name, unit_names,
-                                                rule.name, _link(ctx, public_id)))
+                                                rule.name, _link(ctx, public_id),
+                                                complaint_summary(conn, response)))
         elif action.notifies and owner and not action.opens_case:
             link = f"{ctx.settings.public_url.rstrip('/')}/responses/{response.public_id}"
             queue_for_users(conn, user_ids=[owner], case_id=None, now=now,
                             message=Message("alert", rule.name, unit_names, rule.name, link))
     return opened
+
+
+SUMMARY_SCORES = 6  # score answers quoted in a case notification
+SUMMARY_COMMENT = 500  # characters of the comment quoted
+SCORE_WORDS = {"zh-CN": ("评分", "评论"), "en": ("Scores", "Comment")}
+
+
+def complaint_summary(conn: Connection, response: RowMapping) -> dict[str, list[str]]:
+    """What the customer said, for the case's notifications, in each language: the score
+    answers with their question texts and the comment with personal data masked."""
+    import sqlalchemy as sa
+
+    from tiyan.domain.surveys import QuestionType
+    from tiyan.store.surveys import version_definition
+    from tiyan.text.redact import redact
+
+    answers = conn.execute(sa.select(t.answer.c.question_key, t.answer.c.value_num,
+                                     t.answer.c.value_text)
+                           .where(t.answer.c.response_id == response.id)
+                           .order_by(t.answer.c.question_key)).all()
+    questions = {}
+    if response.survey_version_id is not None:
+        definition = version_definition(conn, response.survey_version_id)
+        questions = {q.key: q for q in definition.questions}
+    scores = [(questions.get(a.question_key), a) for a in answers if a.value_num is not None]
+    scores.sort(key=lambda pair: list(questions).index(pair[1].question_key)
+                if pair[1].question_key in questions else len(questions))
+    comments = [a.value_text for a in answers if a.value_text and (
+        a.question_key not in questions
+        or questions[a.question_key].type == QuestionType.TEXT)]
+    out: dict[str, list[str]] = {}
+    for locale, (score_word, comment_word) in SCORE_WORDS.items():
+        lines = []
+        shown = [f"{(q.text.get(locale) or q.key) if q else a.question_key} "
+                 f"{a.value_num:g}" for q, a in scores[:SUMMARY_SCORES]]
+        if shown:
+            lines.append(f"{score_word}: " + " · ".join(shown))
+        if comments:
+            text = " / ".join(redact(c).text for c in comments)
+            cut = text[:SUMMARY_COMMENT] + ("…" if len(text) > SUMMARY_COMMENT else "")
+            lines.append(f"{comment_word}: {cut}")
+        out[locale] = lines
+    return out
 
 
 def _open_case(ctx: Context, conn: Connection, response: RowMapping, chain: Sequence[int],

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from tiyan.channels import chat, outbound
 from tiyan.channels import webhooks as wire
-from tiyan.channels.email import SmtpServer, send_email
+from tiyan.channels.email import SmtpServer, send_email, stable_message_id
 from tiyan.context import Context
 from tiyan.domain.access import Actor
 from tiyan.domain.contacts import normalise_phone
@@ -49,6 +49,8 @@ class Message:
     unit: str
     rule: str | None
     link: str
+    # what the customer said, by locale: the scores with their question texts and the comment
+    summary: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 def queue_for_users(conn: Connection, *, user_ids: Sequence[int], case_id: int | None,
@@ -87,6 +89,7 @@ def _render(message: Message, locale: str) -> tuple[str, str]:
     lines = [message.title, f"{words['unit']}: {message.unit}"]
     if message.rule:
         lines.append(f"{words['rule']}: {message.rule}")
+    lines += list(message.summary.get(locale) or message.summary.get("zh-CN") or ())
     lines.append(f"{words['open']}: {message.link}")
     return subject, "\n".join(lines)
 
@@ -127,7 +130,8 @@ def deliver(ctx: Context, row: RowMapping) -> str | None:
     if row.channel == "email":
         server = SmtpServer(s.smtp_host, s.smtp_port, s.smtp_from, s.smtp_username,
                             s.smtp_password, s.smtp_starttls)
-        return send_email(server, row.target, row.subject, row.body)
+        return send_email(server, row.target, row.subject, row.body,
+                          stable_message_id("notification", row.id, s.smtp_from))
     title, _, text = row.body.partition("\n")
     link = text.rsplit(": ", 1)[-1] if text else ""
     if row.channel == "webhook":

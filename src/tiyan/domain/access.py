@@ -42,6 +42,7 @@ class Permission(StrEnum):
     ERASE_CUSTOMERS = "erase_customers"  # the right to erasure (PIPL / GDPR)
     CORRECT_TEXT = "correct_text"  # correct a comment's sentiment and aspects
     ADAPT_TEXT_MODELS = "adapt_text_models"  # fit the installation's adaptation, roll it back
+    MANAGE_JOBS = "manage_jobs"  # see failed and stuck background jobs, retry them
 
 
 P = Permission
@@ -81,7 +82,7 @@ class TokenScope(StrEnum):
 # webhooks (which send data out of tiyan). Only an admin-scoped token or a browser session
 # reaches the endpoints that need them.
 ADMIN_PERMISSIONS = frozenset({P.MANAGE_USERS, P.MANAGE_UNITS, P.VIEW_AUDIT, P.MANAGE_WEBHOOKS,
-                               P.ADAPT_TEXT_MODELS})
+                               P.ADAPT_TEXT_MODELS, P.MANAGE_JOBS})
 TOKEN_PERMISSIONS: Mapping[TokenScope, frozenset[Permission]] = {
     TokenScope.READ: frozenset(Permission) - ADMIN_PERMISSIONS,
     TokenScope.WRITE: frozenset(Permission) - ADMIN_PERMISSIONS,

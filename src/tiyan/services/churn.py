@@ -290,12 +290,16 @@ def schedule_refresh(conn: sa.Connection, now: dt.datetime) -> None:
 def refresh_job(ctx: Context, payload: dict[str, Any]) -> None:
     """Weekly: segments from fresh RFM, then scores with the current model; the same row then
     waits for next week."""
+    from tiyan.predict.errors import ModelFileError
+
     refresh_segments(ctx)
     if current_model_info(ctx) is not None:
         try:
             score(ctx)
         except ObjectMissing as exc:  # no retry brings it back; training again queues the job
             raise jobs.JobFailed(f"churn scoring: {exc.message}") from exc
+        except ModelFileError as exc:  # stored but unreadable: a retry cannot help either
+            raise jobs.JobFailed(f"churn scoring: {exc}") from exc
     raise jobs.RetryLater(ctx.now() + REFRESH_EVERY, "runs again next week")
 
 

@@ -84,8 +84,8 @@ HANDLER_MODULES: tuple[str, ...] = (
     "tiyan.services.retention",
 )
 
-__all__ = ["BULK", "LANES", "REALTIME", "ClaimedJob", "LaneBacklog", "RetryLater", "Worker",
-           "batch_job_handler", "enqueue", "enqueue_many", "job_backlog", "job_counts",
+__all__ = ["BULK", "LANES", "REALTIME", "ClaimedJob", "JobFailed", "LaneBacklog", "RetryLater",
+           "Worker", "batch_job_handler", "enqueue", "enqueue_many", "job_backlog", "job_counts",
            "job_handler", "lane_of", "periodic", "run_due", "run_until_idle",
            "schedule_periodic"]
 

@@ -24,6 +24,7 @@ from tiyan.web.api import customers as customers_api
 from tiyan.web.api import exports, response_parquet, v1
 from tiyan.web.api import feedback_imports as feedback_imports_api
 from tiyan.web.api import invitations as invitations_api
+from tiyan.web.api import jobs as jobs_api
 from tiyan.web.api import journeys as journeys_api
 from tiyan.web.api import opt_out as opt_out_api
 from tiyan.web.api import plans as plans_api
@@ -52,6 +53,7 @@ from tiyan.web.ui import (
     home,
     index_pages,
     insight_pages,
+    job_pages,
     journey_pages,
     lists,
     notification_pages,
@@ -131,6 +133,8 @@ def create_app(ctx: Context) -> FastAPI:
     for module in (customers_api, customer_pages):
         app.include_router(module.router)
     app.include_router(invitations_api.router)
+    for module in (jobs_api, job_pages):
+        app.include_router(module.router)
     app.include_router(invitation_pages_ui.router)
     for module in (opt_out_api, unsubscribe_pages):
         app.include_router(module.router)

@@ -63,6 +63,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("nav.users", "/admin/users", Permission.MANAGE_USERS),
     NavItem("nav.audit", "/admin/audit", Permission.VIEW_AUDIT),
     NavItem("nav.webhooks", "/admin/webhooks", Permission.MANAGE_WEBHOOKS),
+    NavItem("nav.jobs", "/admin/jobs", Permission.MANAGE_JOBS),
     NavItem("nav.import", "/feedback/import", Permission.IMPORT_FEEDBACK),
 )
 

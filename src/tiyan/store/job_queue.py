@@ -1,0 +1,76 @@
+"""The job table seen by an administrator: failed and stuck jobs, and putting one back in line.
+
+Installation-wide (jobs belong to no unit); services/job_admin.py lets only someone whose
+MANAGE_JOBS covers every unit call these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tiyan.domain.jobs import JobState, stuck_reason
+from tiyan.store import tables as t
+
+J = t.job
+
+
+@dataclass(frozen=True)
+class ProblemJob:
+    id: int
+    kind: str
+    lane: str
+    status: str
+    problem: str                 # failed, lease (its worker stopped renewing it), waiting
+    attempts: int
+    created_at: dt.datetime
+    run_at: dt.datetime
+    lease_until: dt.datetime | None
+    worker: str | None
+    last_error: str | None
+    payload: dict[str, Any]
+
+
+def _problem(row: Any, now: dt.datetime, waiting: dt.timedelta) -> ProblemJob:
+    problem = "failed" if row.status == "failed" else stuck_reason(
+        JobState(row.status, row.run_at, row.lease_until), now, waiting) or row.status
+    return ProblemJob(row.id, row.kind, row.lane, row.status, problem, row.attempts,
+                      row.created_at, row.run_at, row.lease_until, row.locked_by,
+                      row.last_error, dict(row.payload or {}))
+
+
+def failed_jobs(conn: Connection, now: dt.datetime, limit: int = 200) -> list[ProblemJob]:
+    """The failed jobs, latest first."""
+    rows = conn.execute(sa.select(J).where(J.c.status == "failed")
+                        .order_by(J.c.id.desc()).limit(limit)).all()
+    return [_problem(row, now, dt.timedelta()) for row in rows]
+
+
+def stuck_jobs(conn: Connection, now: dt.datetime, waiting: dt.timedelta,
+               limit: int = 200) -> list[ProblemJob]:
+    """Running jobs whose lease ran out, and due jobs waiting longer than `waiting`; oldest
+    first."""
+    rows = conn.execute(sa.select(J).where(sa.or_(
+        sa.and_(J.c.status == "running", J.c.lease_until < now),
+        sa.and_(J.c.status == "queued", J.c.run_at < now - waiting)))
+        .order_by(J.c.run_at, J.c.id).limit(limit)).all()
+    return [_problem(row, now, waiting) for row in rows]
+
+
+def count_failed(conn: Connection) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(J)
+                            .where(J.c.status == "failed")).scalar_one())
+
+
+def retry(conn: Connection, job_id: int, now: dt.datetime) -> str | None:
+    """Queue a failed job, or a running one whose lease ran out, to run now with a fresh count
+    of attempts; its kind, or None when the job is not (any longer) one of those."""
+    row = conn.execute(J.update().where(J.c.id == job_id, sa.or_(
+        J.c.status == "failed", sa.and_(J.c.status == "running", J.c.lease_until < now)))
+        .values(status="queued", run_at=now, attempts=0, locked_by=None, locked_at=None,
+                lease_until=None).returning(J.c.kind)).first()
+    return None if row is None else str(row.kind)

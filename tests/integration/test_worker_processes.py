@@ -94,8 +94,10 @@ class Workers:
         return found
 
     def statuses(self) -> dict[int, str]:
+        """The test's jobs (a worker also queues the periodic ones, retention's daily run)."""
         with self.ctx.db.read() as conn:
-            rows = conn.execute(sa.select(t.job.c.id, t.job.c.status)).all()
+            rows = conn.execute(sa.select(t.job.c.id, t.job.c.status)
+                                .where(t.job.c.kind.like("test.%"))).all()
         return {row.id: row.status for row in rows}
 
     def job(self, job_id: int) -> sa.Row[tuple[object, ...]]:

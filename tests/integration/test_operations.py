@@ -16,8 +16,14 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests import conftest as base
+from tests.integration.channel_fixtures import MailServer, SmsProvider, mail_server, sms_provider
+from tiyan.channels import outbound
+from tiyan.channels import webhooks as wire
+from tiyan.channels.email import SmtpServer, deliver_email
+from tiyan.channels.sms import SmsGateway, send_sms
 from tiyan.context import Context
 from tiyan.logs import log_handler
+from tiyan.metrics import exposition
 from tiyan.services.jobs import enqueue_many, job_handler, run_until_idle
 from tiyan.services.readiness import expected_revision
 from tiyan.store.db import Database
@@ -25,6 +31,7 @@ from tiyan.store.migrate import upgrade
 from tiyan.web.app import create_app
 
 TOKEN = "metrics-token-for-tests-0123456789"
+__all__ = ["mail_server", "sms_provider"]  # fixtures used here
 
 
 def app_with(ctx: Context, **settings: Any) -> TestClient:
@@ -198,3 +205,39 @@ def test_log_lines_mask_e_mail_addresses_and_phone_numbers(json_log: io.StringIO
                                             "li.lei@example.cn", "138 1234 5678", "2026-12-06")
     line = json.loads(json_log.getvalue().splitlines()[-1])
     assert line["message"] == "could not reach [e-mail] or [number] on 2026-12-06"
+
+
+def delivery_counts() -> dict[tuple[str, str], float]:
+    text = exposition(None)[0].decode()
+    return {(s.labels["channel"], s.labels["outcome"]): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples if s.name == "tiyan_deliveries_total"}
+
+
+def test_deliveries_are_counted_by_channel_and_outcome_and_failures_logged_without_recipients(
+        ctx: Context, mail_server: MailServer, sms_provider: SmsProvider,
+        json_log: io.StringIO) -> None:
+    s = ctx.settings
+    smtp = SmtpServer("127.0.0.1", s.smtp_port, s.smtp_from)
+    policy = outbound.policy_for(s)
+    gateway = SmsGateway(url=sms_provider.url, to_field="mobile", text_field="content",
+                         policy=policy)
+    before = delivery_counts()
+    assert deliver_email(smtp, "li.lei@example.cn", "Hi", "text").error is None
+    assert deliver_email(smtp, "bounce.wang@example.cn", "Hi", "text").permanent
+    assert send_sms(gateway, "+8613812345678", "hi", "ref-1").error is None
+    assert wire.post(sms_provider.url, b"{}", {}, 5.0, policy).delivered
+    sms_provider.status = 500
+    assert send_sms(gateway, "+8613987654321", "hi", "ref-2").error is not None
+    assert not wire.post(sms_provider.url, b"{}", {}, 5.0, policy, channel="chat").delivered
+    after = delivery_counts()
+    assert {key: after[key] - before.get(key, 0) for key in after
+            if after[key] != before.get(key, 0)} == {
+        ("email", "sent"): 1, ("email", "failed"): 1, ("sms", "sent"): 1,
+        ("sms", "failed"): 1, ("webhook", "sent"): 1, ("chat", "failed"): 1}
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    failures = {line["channel"]: line for line in lines if "delivery failed" in line["message"]}
+    assert set(failures) == {"email", "sms", "chat"}
+    assert failures["email"]["smtp_code"] == 550 and failures["sms"]["error"] == "HTTP 500"
+    logged = json_log.getvalue()
+    assert "bounce.wang" not in logged and "13987654321" not in logged

@@ -79,10 +79,18 @@ def deliver_email(server: SmtpServer, to: str, subject: str, body: str,
         delivered("email", ok=False)
         log.warning("e-mail delivery failed", extra={
             "channel": "email", "error": type(exc).__name__,
-            "smtp_code": getattr(exc, "smtp_code", None), "permanent": _is_permanent(exc)})
+            "smtp_code": _smtp_code(exc), "permanent": _is_permanent(exc)})
         return EmailOutcome(f"{type(exc).__name__}: {exc}"[:500], _is_permanent(exc))
     delivered("email", ok=True)
     return EmailOutcome()
+
+
+def _smtp_code(exc: BaseException) -> int | None:
+    """The server's reply code (for refused recipients: the first one's), never the address."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return next((int(code) for code, _ in exc.recipients.values()), None)
+    code = getattr(exc, "smtp_code", None)
+    return int(code) if isinstance(code, int) else None
 
 
 def _is_permanent(exc: BaseException) -> bool:

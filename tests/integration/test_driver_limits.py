@@ -153,6 +153,35 @@ def test_every_figure_of_the_drivers_page_matches_a_recomputation_from_the_answe
     # each scale has items above and below its mean: neither is all "fix first"
     assert {got[c][col["Quadrant"]] for c in RATED} != {"Fix first"}
     check_ranks_and_cache(mixed, client, head, rows, np.array(shares), chosen)
+    check_sampled_intervals(mixed, frame, chosen)
+
+
+def check_sampled_intervals(world, frame, chosen):
+    """Above the cap the resamples come from every k-th response and their spread around the
+    full sample's shares is narrowed by √(sampled / all answers to the outcome)."""
+    with world.ctx.db.read() as conn:
+        scope = d.dashboard_scope(conn, world.actor("admin@t.test"))
+        full = dv.key_drivers(conn, scope, PERIOD, "nps", min_n=5)
+        capped = dv.key_drivers(conn, scope, PERIOD, "nps", min_n=5, sample_cap=60)
+    everyone = int(frame["nps"].notna().sum())
+    step = -(-everyone // 60)
+    sample = frame[(frame.index % step == 0)][[*sorted(MIXED_ITEMS), "csat", "nps"]]
+    sample = sample.dropna(how="all")
+    assert capped.resampled == len(sample) < full.resampled and capped.respondents == everyone
+    point = {x.item: x.share for x in full.drivers}
+    assert {x.item: x.share for x in capped.drivers} == point  # the shares are the full ones
+    factor = np.sqrt(sample["nps"].notna().sum() / everyone)
+    draw = np.random.default_rng(SEED)
+    centre = np.array([point[c] for c in chosen])
+    spread = []
+    for _ in range(RESAMPLES):
+        w = svd_shares(sample.iloc[draw.integers(0, len(sample), len(sample))][[*chosen, "nps"]]
+                       .corr().fillna(0.0).to_numpy())
+        spread.append(centre + factor * (100 * w / w.sum() - centre))
+    low, high = np.percentile(np.array(spread), [2.5, 97.5], axis=0)
+    for x in capped.drivers:
+        j = chosen.index(x.item)
+        assert (x.low, x.high) == pytest.approx((low[j], high[j]), abs=1e-6)
 
 
 def check_ranks_and_cache(world, client, head, rows, shares, chosen):

@@ -382,9 +382,7 @@ def analyse(pairs: Mapping[tuple[str, str], PairSums], outcome: str, *, min_n: i
     with_outcome = {i: _pair(pairs, i, outcome) for i in candidates}
     if outcome not in items or not chosen:
         n = min((with_outcome[i].n for i in candidates), default=0)
-        return DriverAnalysis(outcome, outcomes, n, True, None, [], left_out, flat=flats,
-                              items=len(candidates),
-                              needed=drivers.needed_n(max(1, len(candidates)), min_n, per_item))
+        return DriverAnalysis(outcome, outcomes, n, True, None, [], left_out, flat=flats)
     p = len(chosen)
     n = min([with_outcome[i].n for i in chosen]
             + [_pair(pairs, a, b).n for a in chosen for b in chosen if a < b])

@@ -11,7 +11,7 @@
   // points near the right edge get their label on the left, so it is not cut off
   var xmax = Math.max.apply(null, data.points.map(function (p) { return p.value[0]; }).concat([0]));
   var reach = Math.max.apply(null, data.points.map(function (p) { return Math.abs(p.value[1]); }).concat([1]));
-  var ylim = Math.ceil(reach * 1.15);
+  var ylim = 5 * Math.ceil(reach * 1.1 / 5);  // whole ticks of 5 points, a little room
   var chart = echarts.init(node);
   chart.on("finished", function () { node.dataset.ready = "true"; });
   var corner = function (text, place) {

@@ -2,6 +2,7 @@
 to the case created and its notification handed to the SMTP server.
 
     .venv/bin/python bench/alert_latency.py [--n 1000] [--rate 20] [--poll 0.05]
+        [--background-import ROWS]
 
 A fresh SQLite database with a store, its manager and the rule "NPS ≤ 6 → open a case and
 notify"; the real app (create_app, its worker thread polling every --poll seconds) is driven
@@ -10,14 +11,22 @@ and a comment, so text analysis runs first), sent at --rate responses per second
 server (aiosmtpd) notes when each notification arrives; the latency of a response is that moment
 minus the moment its POST started. The case's creation time is reported too (from the database).
 
+With --background-import ROWS, a feedback import of ROWS online reviews (texts from the demo's
+after-sales phrasebook) is queued as a background job just before the first detractor: it runs
+in the app's own worker, in the bulk lane, while the detractors' jobs run in the real-time lane.
+The report then says how far the import (and its follow-up jobs) had got when the last
+notification arrived, and how long the import took.
+
 The last line printed is one JSON object: {"n": …, "p50_s": …, "p95_s": …, …}.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as dt
 import json
+import random
 import re
 import socket
 import statistics
@@ -32,9 +41,12 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from tiyan.context import Context
+from tiyan.demo.comments import after_sales_comment
 from tiyan.domain.surveys import parse_definition
 from tiyan.services.accounts import do_create_user
 from tiyan.services.alerts import RuleRequest, do_create_rule
+from tiyan.services.feedback_import import ImportRequest
+from tiyan.services.import_jobs import queue_import_feedback
 from tiyan.services.links import AnonymousTarget, anonymous_url
 from tiyan.services.org import do_create_unit
 from tiyan.settings import load_settings
@@ -102,6 +114,50 @@ def build(tmp: Path, smtp_port: int, poll: float) -> tuple[Context, str]:
     return ctx, f"/s/{token}"
 
 
+def write_reviews(path: Path, rows: int, seed: int = 11) -> None:
+    """ROWS online reviews of store sh01 with after-sales comments (a pool of 5,000 distinct
+    texts, each row its own review id), ratings 1-5, times over the past year."""
+    rng = random.Random(seed)
+    pool: list[str] = []
+    while len(pool) < 5000:
+        text = after_sales_comment(rng, {"nps": rng.randint(0, 10)})
+        if text:
+            pool.append(text)
+    start = dt.datetime(2025, 12, 1, 8, 0)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["评价ID", "评价内容", "评价时间", "门店编码", "评分"])
+        for i in range(rows):
+            at = start + dt.timedelta(seconds=rng.randrange(365 * 86400))
+            out.writerow([f"bg-{i}", pool[i % len(pool)], at.strftime("%Y-%m-%d %H:%M:%S"),
+                          "sh01", rng.randint(1, 5)])
+
+
+def queue_background_import(ctx: Context, folder: Path, rows: int) -> int:
+    """Queue the import as the web page does for a large file; its batch id."""
+    upload = folder / "upload"
+    upload.mkdir()
+    path = upload / "reviews.csv"
+    write_reviews(path, rows)
+    report = queue_import_feedback(ctx, None, ImportRequest(path=path, source="review",
+                                                            filename="reviews.csv"))
+    return report.batch_id
+
+
+def import_state(ctx: Context, batch_id: int, queued_at: float) -> dict[str, Any]:
+    """How far the import and the bulk lane had got."""
+    from tiyan.services.jobs import job_backlog
+
+    with ctx.db.read() as conn:
+        batch = conn.execute(sa.select(t.import_batch).where(
+            t.import_batch.c.id == batch_id)).one()
+    finished = batch.finished_at
+    backlog = job_backlog(ctx)["bulk"]
+    return {"import_status": batch.status, "import_rows_stored": batch.rows_stored,
+            "import_s": round(finished.timestamp() - queued_at, 1) if finished else None,
+            "bulk_jobs_due_at_end": backlog.due + backlog.running}
+
+
 def submit_all(client: TestClient, path: str, n: int, rate: float) -> list[float]:
     """POST n detractor answers at `rate` per second; the moment each POST started."""
     started: list[float] = []
@@ -132,6 +188,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000, help="responses")
     parser.add_argument("--rate", type=float, default=20.0, help="responses per second")
     parser.add_argument("--poll", type=float, default=0.05, help="worker poll interval (s)")
+    parser.add_argument("--background-import", type=int, default=0, metavar="ROWS",
+                        help="rows of a feedback import running in the background (0: none)")
     args = parser.parse_args()
     arrivals = Arrivals()
     arrivals.expected = args.n
@@ -143,26 +201,40 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             ctx, path = build(Path(tmp), port, args.poll)
+            batch_id, queued_at = 0, time.time()
+            if args.background_import:
+                batch_id = queue_background_import(ctx, Path(tmp), args.background_import)
+                queued_at = time.time()
             with TestClient(create_app(ctx), base_url="http://bench") as client:
                 started = submit_all(client, path, args.n, args.rate)
-                arrivals.done.wait(timeout=120)
-            report = measure(ctx, started, arrivals.at)
+                arrivals.done.wait(timeout=600 if args.background_import else 120)
+                report = measure(ctx, started, arrivals.at)
+                if batch_id:
+                    report.update(import_state(ctx, batch_id, queued_at))
+            report.update({"rate": args.rate, "background_import_rows": args.background_import,
+                           "backend": "sqlite"})
             ctx.db.dispose()
     finally:
         controller.stop()
     print(f"{report['n']} of {args.n} responses reached the SMTP server; notification "
           f"latency p50 {report['p50_s']} s, p95 {report['p95_s']} s; case opened p95 "
           f"{report['case_p95_s']} s (at {args.rate}/s, worker poll {args.poll} s)")
+    if args.background_import:
+        print(f"background import of {args.background_import:,} rows: {report['import_status']}"
+              f", {report['import_rows_stored']:,} stored, took {report['import_s']} s; "
+              f"{report['bulk_jobs_due_at_end']} bulk jobs still to run at the end")
     print(json.dumps(report))
 
 
 def measure(ctx: Context, started: list[float], arrived: dict[str, float]) -> dict[str, Any]:
     with ctx.db.read() as conn:
+        survey = t.response.c.channel != "import"  # not the background import's feedback
         rows = conn.execute(sa.select(t.response.c.id, t.cx_case.c.public_id,
                                       t.cx_case.c.created_at)
                             .join(t.cx_case, t.cx_case.c.response_id == t.response.c.id)
-                            .order_by(t.response.c.id)).all()
-        ids = list(conn.execute(sa.select(t.response.c.id).order_by(t.response.c.id)).scalars())
+                            .where(survey).order_by(t.response.c.id)).all()
+        ids = list(conn.execute(sa.select(t.response.c.id).where(survey)
+                                .order_by(t.response.c.id)).scalars())
     order = {rid: i for i, rid in enumerate(ids)}  # the i-th response is the i-th POST
     mail, case = [], []
     for response_id, case_id, created in rows:

@@ -171,3 +171,42 @@ def test_list_endpoints_cost_the_same_number_of_queries_for_1_or_12_items(
         client.put(f"/api/v1/journeys/big/touchpoints/tp{n}/listeners/s{n}", headers=admin,
                    json={"channels": ["qr"]})
     assert costs() == before
+
+
+def test_an_item_keeps_its_measure_across_versions_and_surveys(
+        world: World, client: TestClient) -> None:
+    """Publishing CSAT (1–5) again as a 0–10 rating under the same key or item code would add
+    0–10 answers to a 1–5 mean: refused, saying what to do; a new key and code is fine."""
+    admin = bearer(world, "admin@t.test")
+    definition = client.get("/api/v1/surveys/test", headers=admin).json()["definition"]
+    overall = next(q for q in definition["questions"] if q["key"] == "overall")
+    as_rating = {**overall, "type": "rating", "scale": {"min": 0, "max": 10}}
+    changed = {**definition, "questions": [as_rating if q["key"] == "overall" else q
+                                           for q in definition["questions"]]}
+    reply = client.put("/api/v1/surveys/test/draft", headers=admin, json={"definition": changed})
+    assert reply.status_code == 422, reply.text
+    error = reply.json()["error"]
+    assert error["where"] == 'question "overall".item_code'
+    assert "csat 1–5" in error["message"] and "rating 0–10" in error["message"]
+    renamed = {**as_rating, "item_code": "overall_0_10"}
+    changed["questions"] = [renamed if q["key"] == "overall" else q
+                            for q in definition["questions"]]
+    reply = client.put("/api/v1/surveys/test/draft", headers=admin, json={"definition": changed})
+    assert reply.status_code == 422
+    assert reply.json()["error"]["where"] == 'question "overall".type'
+    fresh = {**renamed, "key": "overall10"}
+    changed["questions"] = [*definition["questions"], fresh]
+    reply = client.put("/api/v1/surveys/test/draft", headers=admin, json={"definition": changed})
+    assert reply.status_code == 200, reply.text
+    assert client.post("/api/v1/surveys/test/publish", headers=admin).status_code == 200
+    # another survey cannot reuse the code for a different measure either
+    cx = bearer(world, "cx@t.test")
+    created = client.post("/api/v1/surveys", headers=cx, json={
+        "code": "north-x", "name": "x", "unit_code": "north", "template": "plain_nps"})
+    draft = client.get("/api/v1/surveys/north-x", headers=cx).json()["definition"]
+    draft["questions"].append({**{k: v for k, v in fresh.items() if k != "scale"},
+                               "type": "csat", "key": "q9"})
+    assert created.status_code == 201
+    reply = client.put("/api/v1/surveys/north-x/draft", headers=cx, json={"definition": draft})
+    assert reply.status_code == 422  # shared down from hq, but as csat it measures otherwise
+    assert reply.json()["error"]["where"] == 'question "q9".item_code'

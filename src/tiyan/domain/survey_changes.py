@@ -6,6 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tiyan.domain.surveys import Question, SurveyDefinition
+from tiyan.errors import InvalidInput
+
 
 @dataclass(frozen=True)
 class Changes:
@@ -52,3 +55,50 @@ def _keys(definition: Mapping[str, Any]) -> list[str]:
 def _by_key(definition: Mapping[str, Any]) -> dict[str, Any]:
     return {str(q.get("key")): q for q in definition.get("questions") or []
             if isinstance(q, Mapping)}
+
+
+# --- what an item code measures ---------------------------------------------------------------
+#
+# Every figure (NPS, CSAT, a rating's mean, drivers, trends) adds up the answers of one item code
+# across surveys and versions. A question that keeps the code but changes its type or scale would
+# add 0–10 answers to a 1–5 mean; so a code keeps the measure it was first published with, and a
+# question that measures something else needs a code of its own.
+
+@dataclass(frozen=True)
+class Measure:
+    """What the answers of a question are: its type and, for scored types, its scale."""
+
+    type: str
+    scale: tuple[int, int] | None
+
+    def words(self) -> str:
+        return f"{self.type} {self.scale[0]}–{self.scale[1]}" if self.scale else self.type
+
+
+def measure_of(question: Question) -> Measure:
+    return Measure(question.type.value, question.bounds())
+
+
+def check_measures(definition: SurveyDefinition,
+                   by_item_code: Mapping[str, tuple[Measure, str]],
+                   by_key: Mapping[str, Measure]) -> None:
+    """Refuse a question that gives an item code (or, in the same survey, a question key) a
+    measure other than the one already published under it. `by_item_code`: code → (measure,
+    where it was published); `by_key`: this survey's published question keys → measure."""
+    for question in definition.questions:
+        measure = measure_of(question)
+        if question.item_code is not None and question.item_code in by_item_code:
+            known, source = by_item_code[question.item_code]
+            if known != measure:
+                raise InvalidInput(
+                    f'item code "{question.item_code}" already measures {known.words()} '
+                    f"({source}); as {measure.words()} its answers would be added to those in "
+                    "one figure: give this question an item code of its own",
+                    where=f'question "{question.key}".item_code')
+        known_key = by_key.get(question.key)
+        if known_key is not None and known_key != measure:
+            raise InvalidInput(
+                f'question "{question.key}" was published as {known_key.words()}; as '
+                f"{measure.words()} it would mix two scales in this survey's figures: publish "
+                "it under a new question key and item code",
+                where=f'question "{question.key}".type')

@@ -75,6 +75,7 @@ def do_create_survey(ctx: Context, actor: Actor, request: NewSurvey) -> int:
     with ctx.db.write() as conn:
         unit_id = unit_in_reach(conn, actor, Permission.MANAGE_SURVEYS, request.unit_code)
         check_item_codes(conn, actor, unit_id, item_codes(definition))
+        check_same_meaning(conn, definition, None)
         touchpoint_id = _touchpoint_id(conn, request.touchpoint)
         survey_id = store.insert_draft_survey(
             conn, code=request.code, name=request.name.strip(), unit_id=unit_id,
@@ -93,6 +94,7 @@ def do_save_draft(ctx: Context, actor: Actor, code: str, raw: Mapping[str, Any])
             survey = access_survey(conn, actor, code, manage=True)
             check_item_codes(conn, actor, survey["unit_id"], item_codes(definition),
                              survey["id"])
+            check_same_meaning(conn, definition, survey["id"])
             version = store.save_draft(conn, survey["id"], definition, now=ctx.now(),
                                        by=actor.user_id)
             _audit(conn, ctx, actor, "survey.draft_save", survey["id"], survey["unit_id"],
@@ -101,6 +103,23 @@ def do_save_draft(ctx: Context, actor: Actor, code: str, raw: Mapping[str, Any])
         raise Conflict("someone else saved a draft of this survey just now; reload and "
                        "try again", where="survey") from None
     return version
+
+
+def check_same_meaning(conn: Connection, definition: SurveyDefinition,
+                       survey_id: int | None) -> None:
+    """An item code keeps the measure (type and scale) it was published with, in every survey,
+    and so does a question key within its survey (tiyan.domain.survey_changes); the built-in
+    templates fix the measures of their common item codes."""
+    from tiyan.domain.survey_changes import check_measures, measure_of
+    from tiyan.domain.survey_templates import template
+
+    by_code, by_key = store.published_measures(conn, item_codes(definition), survey_id)
+    for code in TEMPLATES:
+        for question in template(code).questions:
+            if question.item_code is not None and question.item_code not in by_code:
+                by_code[question.item_code] = (measure_of(question),
+                                               f"the built-in template {code}")
+    check_measures(definition, by_code, by_key)
 
 
 def do_discard_draft(ctx: Context, actor: Actor, code: str) -> None:
@@ -119,8 +138,8 @@ def do_publish(ctx: Context, actor: Actor, code: str) -> int:
     with ctx.db.write() as conn:
         survey = access_survey(conn, actor, code, manage=True)
         draft = store.draft_row(conn, survey["id"])
-        if draft is not None:
-            parse_definition(draft["definition"])  # still valid under today's rules
+        if draft is not None:  # still valid under today's rules
+            check_same_meaning(conn, parse_definition(draft["definition"]), survey["id"])
         version = store.publish_draft(conn, survey["id"], ctx.now())
         _audit(conn, ctx, actor, "survey.publish", survey["id"], survey["unit_id"],
                code=code, version=version, previous=survey["current_version"])

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from tiyan.domain.access import Actor, Permission
+from tiyan.domain.survey_changes import Measure, measure_of
 from tiyan.domain.surveys import SurveyDefinition, definition_to_dict, parse_definition
-from tiyan.errors import Conflict, NotFound
+from tiyan.errors import Conflict, NotFound, TiyanError
 from tiyan.store import tables as t
 from tiyan.store.db import inserted_id
 from tiyan.store.scoped import parent_map
@@ -283,3 +284,30 @@ def set_status(conn: Connection, survey_id: int, status: str) -> None:
 
 def set_touchpoint(conn: Connection, survey_id: int, touchpoint_id: int | None) -> None:
     conn.execute(sa.update(_S).where(_S.c.id == survey_id).values(touchpoint_id=touchpoint_id))
+
+
+def published_measures(conn: Connection, codes: set[str] | frozenset[str], survey_id: int | None
+                       ) -> tuple[dict[str, tuple[Measure, str]], dict[str, Measure]]:
+    """What the published versions already measure: (item code → (measure, "survey CODE
+    version N"), for `codes` across every survey; this survey's question key → measure). The
+    first publication of a code wins (oldest version first)."""
+    query = (sa.select(t.survey.c.id, t.survey.c.code, t.survey_version.c.version,
+                       t.survey_version.c.definition)
+             .join(t.survey_version, t.survey_version.c.survey_id == t.survey.c.id)
+             .where(t.survey_version.c.published_at.is_not(None))
+             .order_by(t.survey_version.c.published_at, t.survey_version.c.id))
+    by_code: dict[str, tuple[Measure, str]] = {}
+    by_key: dict[str, Measure] = {}
+    for sid, code, version, raw in conn.execute(query):
+        try:
+            definition = parse_definition(raw)
+        except TiyanError:  # a version a later rule would refuse: it measured what it measured
+            continue
+        for question in definition.questions:
+            measure = measure_of(question)
+            if question.item_code is not None and question.item_code in codes:
+                by_code.setdefault(question.item_code, (measure, f"survey {code} version "
+                                                                 f"{version}"))
+            if sid == survey_id:
+                by_key.setdefault(question.key, measure)
+    return by_code, by_key

@@ -33,3 +33,24 @@ def test_history_compares_each_version_with_the_one_before() -> None:
     nps, reason = NPS["questions"]
     changes = history([(1, with_questions(nps)), (2, NPS), (3, NPS)])
     assert changes[1].added == ("nps",) and changes[2].added == ("reason",) and changes[3].none
+
+
+def test_a_question_may_not_change_the_measure_of_its_item_code_or_key() -> None:
+    import pytest
+
+    from tiyan.domain.survey_changes import Measure, check_measures
+    from tiyan.domain.surveys import parse_definition
+    from tiyan.errors import InvalidInput
+
+    definition = parse_definition({"title": {"zh-CN": "t", "en": "t"}, "questions": [
+        {"key": "overall", "type": "rating", "scale": {"min": 0, "max": 10},
+         "item_code": "csat", "text": {"zh-CN": "满意", "en": "Satisfied"}}]})
+    csat = Measure("csat", (1, 5))
+    with pytest.raises(InvalidInput) as refused:
+        check_measures(definition, {"csat": (csat, "survey a version 1")}, {})
+    assert refused.value.where == 'question "overall".item_code'
+    with pytest.raises(InvalidInput) as refused:
+        check_measures(definition, {}, {"overall": csat})
+    assert refused.value.where == 'question "overall".type'
+    check_measures(definition, {"csat": (Measure("rating", (0, 10)), "x")},
+                   {"overall": Measure("rating", (0, 10))})  # the same measure: fine

@@ -243,3 +243,27 @@ def test_pages_stay_small_and_use_few_queries(ctx, setup, client):
     assert count_queries(ctx, lambda: client.get(path)) <= 2
     saving = count_queries(ctx, lambda: post(client, path, first.text, {"nps": "3", "why": "x"}))
     assert saving <= 5  # read the session, save the page, read it again for the next page
+
+
+def test_the_title_and_intro_are_piped_for_each_respondent(ctx, setup, client):
+    """`{customer:first_name|您}` in the introduction greets an invited customer by name and
+    an anonymous respondent with the fallback; no placeholder reaches anyone."""
+    from tiyan.store import customers
+
+    definition = {**LOGIC_SURVEY, "intro": {"zh-CN": "您好 {customer:first_name|您}，感谢到店",
+                                            "en": "Hello {customer:first_name|there}"}}
+    with ctx.db.write() as conn:
+        conn.execute(sa.update(t.survey_version).where(
+            t.survey_version.c.survey_id == setup["survey"]).values(definition=definition))
+        customer_id = customers.insert_customer(
+            conn, unit_id=setup["store"], now=ctx.now(), name="小明", attributes={},
+            identities={"phone": "+8613800138000"})
+    anonymous = client.get(link(ctx, setup))
+    assert "您好 您，感谢到店" in anonymous.text and "{customer" not in anonymous.text
+    invitation_id, path = invitation(ctx, setup)
+    with ctx.db.write() as conn:
+        conn.execute(sa.update(t.invitation).where(t.invitation.c.id == invitation_id)
+                     .values(customer_id=customer_id))
+    invited = client.get(path)
+    assert "您好 小明，感谢到店" in invited.text
+    assert "Hello 小明" in client.get(path, params={"lang": "en"}).text

@@ -18,6 +18,7 @@ from tiyan.domain.survey_flow import (
     client_logic,
     first_page,
     page_numbers,
+    pipe,
     progress,
     questions_on,
     visible_questions,
@@ -209,9 +210,12 @@ def _survey_page(request: Request, ctx: Any, t: Translator, respondent: Responde
     if page_problem:
         problems.append(page_problem)
     context = {
-        "request": request, "t": t, "lang": lang, "title": definition.title[lang],
-        "intro": definition.intro.get(lang, "") if page == first_page(
-            definition, respondent.data) else "",
+        "request": request, "t": t, "lang": lang,
+        "title": pipe(definition.title[lang], definition, lang, saved, respondent.data,
+                      respondent.customer),
+        "intro": pipe(definition.intro.get(lang, ""), definition, lang, saved, respondent.data,
+                      respondent.customer) if page == first_page(definition, respondent.data)
+        else "",
         "views": views, "page": page, "sid": respondent.sid, "action": _with_lang(request, action),
         "percent": int(progress(definition, page, saved, respondent.data) * 100),
         "last": page == numbers[-1], "can_back": page != first_page(definition, respondent.data),

@@ -204,3 +204,21 @@ def test_the_overview_export_carries_intervals_markers_and_the_partial_month(mon
         row = by_month[first.strftime("%Y-%m")]
         assert float(row[low]) == pytest.approx(100 * (p - q - half), abs=1e-3)
         assert float(row[high]) == pytest.approx(100 * (p - q + half), abs=1e-3)
+
+
+def test_the_home_page_says_this_month_is_partial_and_marks_no_change(monthly, client):
+    """The current month (1-20 November by the clock) is named as such and not compared with
+    the whole of October; its NPS is the one the raw answers give."""
+    from tests.integration.conftest import sign_in
+    from tests.world import PASSWORD
+
+    sign_in(client, "admin@t.test", PASSWORD)
+    page = client.get("/?lang=en").text
+    tiles = page.split('class="tiles"')[1].split("</section>")[0]
+    assert 'class="change' not in tiles
+    assert "This month so far (partial: 2026-11-01 to 2026-11-20)" in page
+    with monthly.ctx.db.read() as conn:
+        frames = [raw_answers(conn, unit) for unit in monthly.unit_ids.values()]
+    frame = pd.concat(frames)
+    value, n = nps_of(frame, dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    assert f"{value:+.0f}" in tiles and f"n = {n:,}" in tiles

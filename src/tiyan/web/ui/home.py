@@ -1,9 +1,13 @@
-"""The home page: this month's responses, NPS and CSAT for the user's scope, and their trend."""
+"""The home page: this month's responses, NPS and CSAT for the user's scope, and their trend.
+
+This month is not over: its tiles say which days they hold and carry no change marker against
+last month (a few days are not comparable with a whole month; docs/metrics.md, "Periods")."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -11,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from tiyan.analytics.kpis import MonthKpis, monthly_kpis
 from tiyan.domain.access import Permission
 from tiyan.domain.metrics import Estimate
-from tiyan.domain.statistics import Change, Direction, compare
+from tiyan.domain.statistics import Change, Direction
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.i18n import Translator
 from tiyan.web.ui.render import render
@@ -39,19 +43,22 @@ def home(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
     tiles = [
         Tile(t("home.responses_this_month"), f"{current.responses:,}",
              t("home.previous_month", value=f"{previous.responses:,}"), None),
-        _tile(t, t("home.nps"), current.nps, previous.nps, "{:+.0f}"),
-        _tile(t, t("home.csat"), current.csat, previous.csat, "{:.2f}"),
+        _tile(t, t("home.nps"), current.nps, "{:+.0f}"),
+        _tile(t, t("home.csat"), current.csat, "{:.2f}"),
     ]
     has_data = any(m.responses for m in months)
+    today = ctx.now().astimezone(ZoneInfo(TIMEZONE)).date()
+    partial = t("dash.partial", start=today.replace(day=1).isoformat(), end=today.isoformat())
     return render(request, "home.html", actor=actor, tiles=tiles, has_data=has_data,
-                  chart=_chart(t, months))
+                  chart=_chart(t, months), partial=partial)
 
 
-def _tile(t: Translator, label: str, now: Estimate, before: Estimate, fmt: str) -> Tile:
+def _tile(t: Translator, label: str, now: Estimate, fmt: str) -> Tile:
+    """This month's figure so far: no change marker (the month is partial)."""
     if now.too_few or now.value is None:
         return Tile(label, t("metric.too_few"), t("metric.n", n=now.n), None)
     detail = t("metric.ci", low=fmt.format(now.low), high=fmt.format(now.high), n=f"{now.n:,}")
-    return Tile(label, fmt.format(now.value), detail, compare(now, before))
+    return Tile(label, fmt.format(now.value), detail, None)
 
 
 def _chart(t: Translator, months: list[MonthKpis]) -> dict[str, Any]:
@@ -63,7 +70,8 @@ def _chart(t: Translator, months: list[MonthKpis]) -> dict[str, Any]:
         return out
 
     return {
-        "months": [m.month for m in months],
+        "months": [m.month for m in months[:-1]] + [m.month + t("dash.partial_mark")
+                                                     for m in months[-1:]],
         "responses": [m.responses for m in months],
         "nps": values("nps"),
         "csat": values("csat"),

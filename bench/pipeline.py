@@ -5,7 +5,8 @@ real `tiyan worker` processes, on SQLite and PostgreSQL.
                                                        [--workers 1,3] [--poll 0.05]
 
 For each backend and worker count a fresh database gets two stores under a group, a survey
-(NPS + comment), the alert rule "NPS ≤ 6 → open a case" and a webhook endpoint for
+(NPS + comment; the n-th answer scores n mod 11, so 7 in 11 are detractors), the alert rule
+"NPS ≤ 6 → open a case" and a webhook endpoint for
 `response.submitted` on a local HTTP receiver that verifies every message with the
 `standardwebhooks` library (signature and freshness) and counts distinct `webhook-id`s.
 --n responses with real comments (the car-aspects data set's test split) are submitted from
@@ -16,8 +17,9 @@ measured time) until every response is fully processed: no job due or running (a
 aggregate fold, text analysis, rule evaluation, webhook emit and delivery) and the receiver has
 a verified message for each. With --live the workers run first (warmed up by one response) and
 the clock runs from the first submission, so the submitting process shares the two cores and
-caps the rate. The results are then checked: every response folded and analysed, one case per
-detractor, one delivered message per response, no message twice or unverified.
+caps the rate. The workers' CPU time per response is reported too (the machine's load changes
+the rate far more than it). The results are then checked: every response folded and analysed,
+one case per detractor, one delivered message per response, no message twice or unverified.
 
 The last line printed is one JSON object:
 {"responses": N, "per_s_1_worker": …, "per_s_3_workers": …, "backend": …} for one backend, or
@@ -239,6 +241,16 @@ def start_workers(url: str, count: int, poll: float) -> list[subprocess.Popen[by
     return workers
 
 
+def cpu_seconds(workers: list[subprocess.Popen[bytes]]) -> float:
+    """User + system CPU the worker processes have used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for worker in workers:
+        fields = Path(f"/proc/{worker.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
     for worker in workers:
         worker.send_signal(signal.SIGINT)
@@ -289,14 +301,18 @@ def run_once(backend: str, workers: int, n: int, poll: float, receiver: Receiver
             if not live:
                 procs = start_workers(url, workers, poll)
                 began = time.perf_counter()
+            cpu = cpu_seconds(procs)
             ended = wait_processed(ctx, receiver, n, 1800)
+            cpu = cpu_seconds(procs) - cpu
+            load = os.getloadavg()[0]
         finally:
             stop_workers(procs)
         check(ctx, receiver, n)
         ctx.db.dispose()
     return {"per_s": round(len(texts) / (ended - began), 1),
             "submit_per_s": round(len(texts) / submitted, 1),
-            "seconds": round(ended - began, 2)}
+            "seconds": round(ended - began, 2),
+            "worker_cpu_ms": round(1000 * cpu / len(texts), 2), "load": round(load, 1)}
 
 
 def main() -> None:
@@ -323,9 +339,12 @@ def main() -> None:
                     key = "per_s_1_worker" if workers == 1 else f"per_s_{workers}_workers"
                     out[key] = got["per_s"]
                     out[f"submit_per_s_{workers}"] = got["submit_per_s"]
+                    out[f"worker_cpu_ms_per_response_{workers}"] = got["worker_cpu_ms"]
+                    out[f"load_1min_{workers}"] = got["load"]
                     print(f"{backend}, {workers} worker(s): {args.n} responses fully processed "
                           f"in {got['seconds']} s = {got['per_s']}/s (submitted at "
-                          f"{got['submit_per_s']}/s)", flush=True)
+                          f"{got['submit_per_s']}/s); workers' CPU {got['worker_cpu_ms']} ms "
+                          f"per response; load {got['load']}", flush=True)
                 results[backend] = out
     finally:
         receiver.close()

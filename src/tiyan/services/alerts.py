@@ -143,19 +143,20 @@ def evaluate_rules_for_responses(ctx: Context, response_ids: Sequence[int]) -> l
 
     matches: list[Match] = []
     with ctx.db.read() as conn:
-        rows = [alert_facts.response_row(conn, i) for i in dict.fromkeys(response_ids)]
+        rows = alert_facts.response_rows(conn, response_ids)
         parents = parent_map(conn)
         chains = {row.id: escalation_chain(row.unit_id, parents) for row in rows}
         all_rules = store.active_rules_for_units(
             conn, sorted({unit for chain in chains.values() for unit in chain}))
-        for row in rows:
-            rules = [r for r in all_rules if r.unit_id in chains[row.id] and _in_scope(r, row)]
-            if not rules:
-                continue
-            facts = alert_facts.response_facts(conn, row, ctx.db.immutable_cache)
-            matched = [r for r in rules if parse_condition(r.condition).test(facts)]
-            if matched:
-                matches.append(Match(row, chains[row.id], matched))
+        covering = {row.id: [r for r in all_rules if r.unit_id in chains[row.id]
+                             and _in_scope(r, row)] for row in rows}
+        facts = alert_facts.responses_facts(conn, [row for row in rows if covering[row.id]],
+                                            ctx.db.immutable_cache)
+    for row in rows:
+        matched = [r for r in covering[row.id] if row.id in facts
+                   and parse_condition(r.condition).test(facts[row.id])]
+        if matched:
+            matches.append(Match(row, chains[row.id], matched))
     return act_on_all_matches(ctx, matches) if matches else []
 
 

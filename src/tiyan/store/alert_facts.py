@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,26 +25,57 @@ def response_row(conn: Connection, response_id: int) -> RowMapping:
     return row
 
 
+def response_rows(conn: Connection, response_ids: Sequence[int]) -> list[RowMapping]:
+    """The responses, in the order asked (each once); NotFound names the first one missing."""
+    ids = list(dict.fromkeys(int(i) for i in response_ids))
+    found = {row.id: row for row in conn.execute(
+        sa.select(t.response).where(t.response.c.id.in_(ids))).mappings()}
+    for response_id in ids:
+        if response_id not in found:
+            raise NotFound(f"response {response_id} does not exist", where="response")
+    return [found[i] for i in ids]
+
+
 def response_facts(conn: Connection, row: RowMapping,
                    cache: dict[object, object] | None = None) -> ResponseFacts:
-    answers = list(conn.execute(sa.select(t.answer).where(t.answer.c.response_id == row.id))
-                   .mappings())
-    definition = (version_definition(conn, row.survey_version_id, cache)
-                  if row.survey_version_id else None)
-    scores, rated, yes_no, texts = _answers(answers, definition)
-    analyses = list(conn.execute(sa.select(t.text_analysis.c.sentiment_label)
-                                 .where(t.text_analysis.c.response_id == row.id)).scalars())
-    aspects = conn.execute(sa.select(t.text_aspect.c.aspect_code).where(
-        t.text_aspect.c.response_id == row.id, t.text_aspect.c.label == "negative")).scalars()
-    segment, attributes = _customer(conn, row)
-    at = row.submitted_at or row.received_at
-    return ResponseFacts(
-        at=at, scores=scores, rated_items=rated, yes_no=yes_no,
-        sentiments=frozenset(analyses), negative_aspects=frozenset(aspects),
-        text="\n".join(texts), customer_segment=segment, customer_attributes=attributes,
-        earlier_complaints=_earlier_complaints(conn, row, at),
-        churn_risk=_churn_risk(conn, row),
-    )
+    return responses_facts(conn, [row], cache)[row.id]
+
+
+def responses_facts(conn: Connection, rows: Sequence[RowMapping],
+                    cache: dict[object, object] | None = None) -> dict[int, ResponseFacts]:
+    """The facts of many responses, their answers and analyses read in one query each."""
+    ids = [row.id for row in rows]
+    answers = _grouped(conn, sa.select(t.answer).where(t.answer.c.response_id.in_(ids))
+                       .order_by(t.answer.c.response_id, t.answer.c.question_key))
+    analyses = _grouped(conn, sa.select(t.text_analysis.c.response_id,
+                                        t.text_analysis.c.sentiment_label)
+                        .where(t.text_analysis.c.response_id.in_(ids)))
+    aspects = _grouped(conn, sa.select(t.text_aspect.c.response_id, t.text_aspect.c.aspect_code)
+                       .where(t.text_aspect.c.response_id.in_(ids),
+                              t.text_aspect.c.label == "negative"))
+    out: dict[int, ResponseFacts] = {}
+    for row in rows:
+        definition = (version_definition(conn, row.survey_version_id, cache)
+                      if row.survey_version_id else None)
+        scores, rated, yes_no, texts = _answers(answers.get(row.id, []), definition)
+        segment, attributes = _customer(conn, row)
+        at = row.submitted_at or row.received_at
+        out[row.id] = ResponseFacts(
+            at=at, scores=scores, rated_items=rated, yes_no=yes_no,
+            sentiments=frozenset(a.sentiment_label for a in analyses.get(row.id, [])),
+            negative_aspects=frozenset(a.aspect_code for a in aspects.get(row.id, [])),
+            text="\n".join(texts), customer_segment=segment, customer_attributes=attributes,
+            earlier_complaints=_earlier_complaints(conn, row, at),
+            churn_risk=_churn_risk(conn, row),
+        )
+    return out
+
+
+def _grouped(conn: Connection, query: sa.Select[Any]) -> dict[int, list[RowMapping]]:
+    grouped: dict[int, list[RowMapping]] = {}
+    for row in conn.execute(query).mappings():
+        grouped.setdefault(row["response_id"], []).append(row)
+    return grouped
 
 
 def _answers(answers: list[RowMapping], definition: SurveyDefinition | None) -> tuple[

@@ -282,7 +282,7 @@ def test_callback_recovers_the_customer_and_closes_the_loop(
         kinds = [e.kind for e in store.events_of(conn, row.id)]
         left = {r.unit_code for r in worklist(conn, agent)}
     assert (kpi.recovered, kpi.reached, kpi.rate) == (1, 2, 0.5)
-    assert kinds == ["opened", "callback", "callback", "resolved", "closed"]
+    assert kinds == ["opened", "callback", "callback", "in_progress", "resolved", "closed"]
     assert row.first_contact_at is not None and row.status == "closed"
     assert left == {"n1-as"}
     assert len(smtp.to("mgr.s1@t.test")) == 1

@@ -5,6 +5,8 @@ is recovered; the recovery rate is a KPI."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,24 +35,64 @@ def open_callback_task(conn: Connection, response: RowMapping, case_id: int | No
             due_at=now + dt.timedelta(days=CALLBACK_DAYS), created_at=now))
 
 
-def worklist(conn: Connection, actor: Actor, *, status: str = "open",
-             limit: int = 200) -> list[RowMapping]:
+@dataclass(frozen=True)
+class WorkFilter:
+    """Which callback tasks the worklist shows: open or done, in a unit's subtree, only
+    overdue ones (open, due before `overdue_at`)."""
+
+    status: str = "open"
+    unit_ids: Sequence[int] | None = None
+    overdue_at: dt.datetime | None = None
+
+
+def _work_query(actor: Actor, f: WorkFilter) -> sa.Select[Any]:
+    T = t.callback_task
     vis = actor.scope.visibility(PERMISSION)
-    query = (sa.select(t.callback_task, t.org_unit.c.code.label("unit_code"),
+    query = (sa.select(T, t.org_unit.c.code.label("unit_code"),
+                       t.org_unit.c.name_zh.label("unit_name_zh"),
+                       t.org_unit.c.name_en.label("unit_name_en"),
+                       t.org_unit.c.timezone.label("unit_timezone"),
                        t.customer.c.name.label("customer_name"),
+                       t.customer.c.public_id.label("customer_public_id"),
+                       t.customer.c.attributes.label("customer_attributes"),
                        t.cx_case.c.public_id.label("case_public_id"),
+                       t.cx_case.c.title.label("case_title"),
                        t.response.c.public_id.label("response_public_id"))
-             .join(t.org_unit, t.org_unit.c.id == t.callback_task.c.unit_id)
-             .join(t.response, t.response.c.id == t.callback_task.c.response_id)
-             .outerjoin(t.customer, t.customer.c.id == t.callback_task.c.customer_id)
-             .outerjoin(t.cx_case, t.cx_case.c.id == t.callback_task.c.case_id)
-             .where(visible(vis, t.callback_task.c.unit_id), t.callback_task.c.status == status)
-             .order_by(t.callback_task.c.due_at if status == "open"
-                       else t.callback_task.c.done_at.desc()).limit(limit))
+             .join(t.org_unit, t.org_unit.c.id == T.c.unit_id)
+             .join(t.response, t.response.c.id == T.c.response_id)
+             .outerjoin(t.customer, t.customer.c.id == T.c.customer_id)
+             .outerjoin(t.cx_case, t.cx_case.c.id == T.c.case_id)
+             .where(visible(vis, T.c.unit_id), T.c.status == f.status))
+    if f.unit_ids is not None:
+        query = query.where(T.c.unit_id.in_(list(f.unit_ids)))
+    if f.overdue_at is not None:
+        query = query.where(T.c.due_at <= f.overdue_at)
+    return query
+
+
+def worklist(conn: Connection, actor: Actor, *, status: str = "open", limit: int = 200,
+             offset: int = 0, f: WorkFilter | None = None) -> list[RowMapping]:
+    """The callback tasks the actor may work, soonest due first (done: latest first)."""
+    f = f or WorkFilter(status=status)
+    T = t.callback_task
+    order = (T.c.due_at, T.c.id) if f.status == "open" else (T.c.done_at.desc(), T.c.id.desc())
+    query = _work_query(actor, f).order_by(*order).limit(limit).offset(offset)
     return list(conn.execute(query).mappings())
 
 
-def _task(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
+def worklist_count(conn: Connection, actor: Actor, f: WorkFilter) -> int:
+    query = sa.select(sa.func.count()).select_from(_work_query(actor, f).subquery())
+    return int(conn.execute(query).scalar_one())
+
+
+def open_task_of_case(case_id: int) -> sa.Select[Any]:
+    """The case's open callback task (for logging a call from the case page)."""
+    T = t.callback_task
+    return (sa.select(T.c.id, T.c.public_id, T.c.due_at).where(
+        T.c.case_id == case_id, T.c.status == "open").order_by(T.c.id).limit(1))
+
+
+def task_of(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
     vis = actor.scope.visibility(PERMISSION)
     row = conn.execute(sa.select(t.callback_task).where(
         t.callback_task.c.public_id == public_id, visible(vis, t.callback_task.c.unit_id))
@@ -70,7 +112,7 @@ def do_log_call(ctx: Context, actor: Actor, public_id: str, *, outcome: str,
         raise InvalidInput("satisfaction is a score from 0 to 10", where="satisfaction")
     now = ctx.now()
     with ctx.db.write() as conn:
-        task = _task(conn, actor, public_id)
+        task = task_of(conn, actor, public_id)
         actor.require(PERMISSION, task.unit_id)
         if task.status != "open":
             raise InvalidInput("this callback task is already done", where="callback task")

@@ -267,10 +267,19 @@ def do_set_root_cause(ctx: Context, actor: Actor, public_id: str, code: str) -> 
 
 def record_first_contact(conn: Connection, case_id: int, user_id: int | None,
                          now: dt.datetime) -> None:
-    """A callback reached the customer: the first-contact timer is met."""
-    store.meet_timers(conn, case_id, ["contact", "acknowledge"], now)
+    """A callback reached the customer: the acknowledge and first-contact timers are met, and
+    a case still new or acknowledged is in progress from now on (its status never says "new"
+    once the customer was reached; the move is in the history under the caller's name)."""
     import sqlalchemy as sa
 
+    store.meet_timers(conn, case_id, ["contact", "acknowledge"], now)
+    case = conn.execute(sa.select(t.cx_case).where(t.cx_case.c.id == case_id)).mappings().one()
+    if case.status in (CaseStatus.NEW, CaseStatus.ACKNOWLEDGED):
+        store.update_case(conn, case_id, now, status=CaseStatus.IN_PROGRESS.value,
+                          **_stamps(case, CaseStatus.IN_PROGRESS, now))
+        store.log_event(conn, case_id, at=now, user_id=user_id, kind="in_progress",
+                        detail={"from": case.status, "to": CaseStatus.IN_PROGRESS.value})
+        return
     conn.execute(sa.update(t.cx_case).where(t.cx_case.c.id == case_id,
                                             t.cx_case.c.first_contact_at.is_(None))
                  .values(first_contact_at=now))

@@ -11,7 +11,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from tiyan.domain.access import Actor, Permission
-from tiyan.domain.contacts import DEFAULT_REGION, contact_of, normalise_identity
+from tiyan.domain.contacts import (
+    DEFAULT_REGION,
+    PHONE_KINDS,
+    contact_of,
+    lookup_forms,
+    normalise_identity,
+)
 from tiyan.domain.customer_value import SEGMENT_NAMES
 from tiyan.domain.privacy import mask_attributes, mask_value
 from tiyan.errors import InvalidInput, NotFound
@@ -55,13 +61,15 @@ def insert_transaction(conn: Connection, *, customer_id: int, unit_id: int, kind
 
 def list_customers(conn: Connection, actor: Actor, *, after_id: int | None = None,
                    limit: int = 50, segment: str | None = None, contact: str | None = None,
-                   region: str = DEFAULT_REGION) -> list[dict[str, Any]]:
+                   region: str = DEFAULT_REGION, q: str | None = None) -> list[dict[str, Any]]:
     vis = actor.scope.visibility(Permission.VIEW_CUSTOMERS)
     query = sa.select(C).where(visible(vis, C.c.unit_id), C.c.erased_at.is_(None))
     if segment is not None:
         query = query.where(C.c.segment == segment)
     if contact:
         query = query.where(C.c.id.in_(_holding(actor, contact, region)))
+    if q and q.strip():
+        query = query.where(search_clause(actor, q, region))
     if after_id is not None:
         query = query.where(C.c.id < after_id)
     rows = conn.execute(query.order_by(C.c.id.desc()).limit(limit)).mappings()
@@ -78,6 +86,35 @@ def _holding(actor: Actor, contact: str, region: str) -> sa.Select[tuple[int]]:
                            where="contact")
     CI = t.customer_identity
     return sa.select(CI.c.customer_id).where(CI.c.kind == found[0], CI.c.value == found[1])
+
+
+SEARCH_MAX = 200
+
+
+def search_clause(actor: Actor, text: str, region: str = DEFAULT_REGION) -> sa.ColumnElement[bool]:
+    """Customers found by one search box: their external id or member number as written,
+    their phone however written (13812345678, 138 1234 5678, +86 138-1234-5678) or e-mail
+    (tiyan.domain.contacts.lookup_forms), or a name starting with the text. Each of these is
+    an indexed lookup except the name prefix. Names, phones and e-mails are searched only in
+    the units where the actor may see personal data (who cannot see a phone cannot find a
+    person by it); external ids everywhere the actor sees customers."""
+    text = text.strip()[:SEARCH_MAX]
+    forms = lookup_forms(text, region)
+    CI = t.customer_identity
+    found: list[sa.ColumnElement[bool]] = [C.c.external_id.in_(forms)]
+    pii = actor.scope.visibility(Permission.VIEW_PII)
+    if not pii.is_empty:
+        contact = contact_of(text, region)
+        if contact is not None:  # the (kind, value) unique index
+            kinds = sorted(PHONE_KINDS) if contact[0] == "phone" else [contact[0]]
+            by_identity = sa.select(CI.c.customer_id).where(CI.c.kind.in_(kinds),
+                                                            CI.c.value == contact[1])
+        else:  # a member number or another identity kind, as written
+            by_identity = sa.select(CI.c.customer_id).where(CI.c.value.in_(forms))
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        found.append(sa.and_(visible(pii, C.c.unit_id), sa.or_(
+            C.c.id.in_(by_identity), C.c.name.like(f"{escaped}%", escape="\\"))))
+    return sa.or_(*found)
 
 
 def segments_in_use(conn: Connection) -> list[str]:

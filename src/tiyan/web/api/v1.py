@@ -168,12 +168,17 @@ def list_customers(ctx: ContextDep, actor: ApiActor,
                        max_length=320, description="only the customer with this phone number "
                                                    "(however written) or e-mail address; needs "
                                                    "view_pii")] = None,
+                   q: Annotated[str | None, Query(
+                       max_length=200, description="search: a name (starting with), a phone "
+                       "in any format, an e-mail address or an external id; names, phones "
+                       "and e-mails only where the caller has view_pii")] = None,
                    ) -> s.CustomerPage:
     actor.require(Permission.VIEW_CUSTOMERS)
     with ctx.db.read() as conn:
         rows = customers.list_customers(conn, actor, after_id=decode_cursor(cursor), limit=limit,
                                         segment=customers.check_segment(conn, segment),
-                                        contact=contact, region=ctx.settings.phone_region)
+                                        contact=contact, region=ctx.settings.phone_region,
+                                        q=q)
     next_cursor = encode_cursor(rows[-1]["cursor_id"]) if len(rows) == limit else None
     return s.CustomerPage(items=[s.CustomerOut.model_validate(r) for r in rows],
                           next_cursor=next_cursor)

@@ -17,12 +17,13 @@ from tiyan.domain.access import Actor, Role
 from tiyan.domain.callbacks import OUTCOMES
 from tiyan.domain.cases import TRANSITIONS, CaseStatus
 from tiyan.errors import InvalidInput, TiyanError
-from tiyan.services import alerts, callbacks, cases, notifications
+from tiyan.services import alerts, callbacks, case_desk, cases, notifications
 from tiyan.services.audit_trail import Export, do_audit_export
 from tiyan.services.storage import object_store, read_bytes
 from tiyan.store import alert_rules as rule_store
 from tiyan.store import cases as store
 from tiyan.store import org
+from tiyan.web.client_address import client_address
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.request_origin import OriginDep
 from tiyan.web.ui.render import render
@@ -76,23 +77,42 @@ def case_page(request: Request, case_id: str, ctx: ContextDep,
 
 
 def _case_page(request: Request, ctx: Context, actor: Actor, case_id: str, *,
-               error: TiyanError | None = None, status_code: int = 200) -> HTMLResponse:
+               error: TiyanError | None = None, status_code: int = 200,
+               revealed: dict[str, str | None] | None = None) -> HTMLResponse:
+    locale = translator(request).locale
     with ctx.db.read() as conn:
         row = store.get_case(conn, actor, case_id)
         events = store.events_of(conn, row.id)
         timers = store.timers_of(conn, row.id)
         log = notifications.delivery_log(conn, row.id)
+        complaint = case_desk.complaint(conn, actor, row.response_id, locale,
+                                        ctx.settings.text_industry)
+        customer = case_desk.customer_card(conn, actor, row, locale)
+        task = conn.execute(callbacks.open_task_of_case(row.id)).mappings().first()
     known = row.status in STATUSES  # a status a later version stored: shown, no moves
     moves = sorted(TRANSITIONS[CaseStatus(row.status)] if known else (), key=STATUSES.index)
     tree = cases.root_causes(ctx)
-    locale = translator(request).locale
     causes = list(tree.walk())
     return render(request, "case.html", actor=actor, case=row, events=events, timers=timers,
-                  log=log, moves=moves, causes=causes,
+                  log=log, moves=moves, causes=causes, complaint=complaint,
+                  customer=customer, revealed=revealed, task=task, outcomes=OUTCOMES,
                   cause_names={node.code: node.name(locale) for _, node in causes},
                   attachments=cases.attachments_of(events),
                   max_mb=ctx.settings.attachment_max_mb, now=ctx.now(), error=error,
                   status_code=status_code)
+
+
+@router.post("/cases/{case_id}/contact", response_class=HTMLResponse)
+def reveal_contact(request: Request, case_id: str, ctx: ContextDep,
+                   actor: PageActor) -> HTMLResponse:
+    """The customer's full phone and e-mail on the case page (view_pii; audited)."""
+    actor.require(store.CASE_PERMISSION)
+    with ctx.db.read() as conn:
+        row = store.get_case(conn, actor, case_id[:32])
+    shown = case_desk.do_reveal_contact(ctx, actor, customer_id=row.customer_id,
+                                        unit_id=row.unit_id, entity="case",
+                                        entity_id=row.public_id, ip=client_address(request))
+    return _case_page(request, ctx, actor, row.public_id, revealed=shown)
 
 
 def _act(request: Request, ctx: Context, actor: Actor, case_id: str, work: Any) -> Response:
@@ -219,22 +239,64 @@ def delete_rule(request: Request, rule_id: str, ctx: ContextDep, actor: PageActo
 
 # --- callbacks ------------------------------------------------------------------------------
 
+CALLBACKS_PAGE = 50
+
+
 @router.get("/callbacks", response_class=HTMLResponse)
 def callbacks_page(request: Request, ctx: ContextDep, actor: PageActor,
-                   status: Annotated[str, Query(max_length=8)] = "open") -> HTMLResponse:
-    return _callbacks_page(request, ctx, actor, status="done" if status == "done" else "open")
+                   status: Annotated[str, Query(max_length=8)] = "open",
+                   unit: Annotated[str, Query(max_length=64)] = "",
+                   overdue: bool = False,
+                   page: Annotated[int, Query(ge=1, le=100000)] = 1) -> HTMLResponse:
+    return _callbacks_page(request, ctx, actor, status="done" if status == "done" else "open",
+                           unit=unit, overdue=overdue, page=page)
 
 
 def _callbacks_page(request: Request, ctx: Context, actor: Actor, *, status: str = "open",
-                    error: TiyanError | None = None, status_code: int = 200) -> HTMLResponse:
+                    unit: str = "", overdue: bool = False, page: int = 1,
+                    error: TiyanError | None = None, status_code: int = 200,
+                    revealed: dict[str, dict[str, str | None]] | None = None) -> HTMLResponse:
     actor.require(callbacks.PERMISSION)
     with ctx.db.read() as conn:
-        rows = callbacks.worklist(conn, actor, status=status)
-        calls = callbacks.calls_of_tasks(conn, [r.id for r in rows])
+        unit_ids = None
+        if unit:
+            unit_ids = store.actor_subtree(conn, org.unit_id_by_code(conn, unit))
+        f = callbacks.WorkFilter(status=status, unit_ids=unit_ids,
+                                 overdue_at=ctx.now() if overdue and status == "open" else None)
+        total = callbacks.worklist_count(conn, actor, f)
+        found = callbacks.worklist(conn, actor, f=f, limit=CALLBACKS_PAGE,
+                                   offset=(page - 1) * CALLBACKS_PAGE)
+        rows = case_desk.present_tasks(conn, actor, found)
+        calls = callbacks.calls_of_tasks(conn, [r["id"] for r in rows])
         kpi = callbacks.recovery_kpi(conn, actor)
+        units = _units(conn, actor, callbacks.PERMISSION)
+    pages = max(1, -(-total // CALLBACKS_PAGE))
+    filters = {"status": status, "unit": unit, "overdue": overdue}
+    query = "&".join(f"{k}={quote(str(v))}" for k, v in
+                     (("status", status), ("unit", unit), ("overdue", "true" if overdue else ""))
+                     if v)
     return render(request, "callbacks.html", actor=actor, rows=rows, kpi=kpi, now=ctx.now(),
-                  calls=calls, status=status, outcomes=OUTCOMES, error=error,
-                  status_code=status_code)
+                  calls=calls, status=status, outcomes=OUTCOMES, error=error, units=units,
+                  filters=filters, query=query, page=min(page, pages), pages=pages,
+                  total=total, revealed=revealed or {}, status_code=status_code)
+
+
+@router.post("/callbacks/{task_id}/contact", response_class=HTMLResponse)
+def reveal_task_contact(request: Request, task_id: str, ctx: ContextDep, actor: PageActor,
+                        status: Annotated[str, Query(max_length=8)] = "open",
+                        unit: Annotated[str, Query(max_length=64)] = "",
+                        overdue: bool = False,
+                        page: Annotated[int, Query(ge=1, le=100000)] = 1) -> HTMLResponse:
+    """The customer's full phone on the worklist row (view_pii; audited)."""
+    actor.require(callbacks.PERMISSION)
+    with ctx.db.read() as conn:
+        task = callbacks.task_of(conn, actor, task_id[:32])
+    shown = case_desk.do_reveal_contact(ctx, actor, customer_id=task.customer_id,
+                                        unit_id=task.unit_id, entity="callback_task",
+                                        entity_id=task.public_id, ip=client_address(request))
+    return _callbacks_page(request, ctx, actor, status="done" if status == "done" else "open",
+                           unit=unit, overdue=overdue, page=page,
+                           revealed={task.public_id: shown})
 
 
 @router.post("/callbacks/{task_id}/calls")
@@ -242,14 +304,20 @@ def log_call(request: Request, task_id: str, ctx: ContextDep, actor: PageActor,
              outcome: Annotated[str, Form(max_length=16)],
              recovered: Annotated[str, Form(max_length=8)] = "",
              note: Annotated[str, Form(max_length=5000)] = "",
-             satisfaction: Annotated[str, Form(max_length=8)] = "") -> Response:
+             satisfaction: Annotated[str, Form(max_length=8)] = "",
+             case: Annotated[str, Form(max_length=32)] = "") -> Response:
+    """Log one call; from the case page (`case` set) back to that case, else the worklist."""
     flag = {"yes": True, "no": False}.get(recovered)
     try:
         score = _score(satisfaction)
         callbacks.do_log_call(ctx, actor, task_id[:32], outcome=outcome, recovered=flag,
                               satisfaction=score, note=note)
     except InvalidInput as exc:
+        if case:
+            return _case_page(request, ctx, actor, case, error=exc, status_code=exc.status)
         return _callbacks_page(request, ctx, actor, error=exc, status_code=exc.status)
+    if case:
+        return RedirectResponse(f"/cases/{quote(case, safe='')}", status_code=303)
     return RedirectResponse("/callbacks", status_code=303)
 
 

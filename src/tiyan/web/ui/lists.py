@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from tiyan.domain.access import Permission
 from tiyan.domain.customer_value import segment_label
 from tiyan.store import audit, customers, org, responses
-from tiyan.web.api.cursor import decode_time_cursor, encode_cursor
+from tiyan.web.api.cursor import decode_cursor, decode_time_cursor, encode_cursor
 from tiyan.web.deps import ContextDep, PageActor
 from tiyan.web.ui.render import render
 
@@ -42,14 +42,23 @@ def response_list(request: Request, ctx: ContextDep, actor: PageActor,
 
 @router.get("/customers", response_class=HTMLResponse)
 def customer_list(request: Request, ctx: ContextDep, actor: PageActor,
-                  segment: Segment = None) -> HTMLResponse:
+                  segment: Segment = None,
+                  q: Annotated[str, Query(max_length=200)] = "",
+                  after: Annotated[str | None, Query(max_length=64)] = None) -> HTMLResponse:
+    """The customers of the user's units, 50 a page, found by name, phone (any format),
+    e-mail or external id (store.customers.search_clause)."""
     actor.require(Permission.VIEW_CUSTOMERS)
     with ctx.db.read() as conn:
         chosen = customers.check_segment(conn, segment)
-        rows = customers.list_customers(conn, actor, limit=100, segment=chosen)
+        rows = customers.list_customers(conn, actor, limit=PAGE, segment=chosen, q=q,
+                                        after_id=decode_cursor(after),
+                                        region=ctx.settings.phone_region)
         segments = customers.segments_in_use(conn)
+    next_cursor = encode_cursor(rows[-1]["cursor_id"]) if len(rows) == PAGE else None
     return render(request, "customers.html", actor=actor, rows=rows, segment=chosen,
-                  segments=segments, segment_label=segment_label)
+                  segments=segments, segment_label=segment_label, q=q.strip(),
+                  next_cursor=next_cursor, first_page=after is None,
+                  pii=actor.can(Permission.VIEW_PII))
 
 
 @router.get("/staff", response_class=HTMLResponse)

@@ -267,6 +267,9 @@ class PinnedTransport(httpx.HTTPTransport):
         return super().handle_request(request)
 
 
+Client = httpx.Client  # what `client` makes: the type callers name, without importing httpx
+
+
 def client(policy: Policy, timeout: float) -> httpx.Client:
     """An httpx client for outbound requests: the policy checked on each request, no
     redirects followed, no proxies or credentials taken from the environment."""

@@ -18,8 +18,6 @@ import hmac
 import logging
 import secrets
 
-import httpx
-
 from tiyan.channels import outbound
 from tiyan.metrics import delivered
 
@@ -59,7 +57,7 @@ def signed_headers(secret: str, message_id: str, at: dt.datetime, body: bytes) -
 
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float,
-         policy: outbound.Policy, http: httpx.Client | None = None, *,
+         policy: outbound.Policy, http: outbound.Client | None = None, *,
          channel: str = "webhook", read_answer: int = 0) -> outbound.Outcome:
     """POST one signed message to a target the policy allows; never raises for network
     trouble (it is in the outcome, as a short error class). `http`: a client

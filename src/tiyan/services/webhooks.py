@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from sqlalchemy.engine import Connection, RowMapping
 
 from tiyan.channels import outbound
@@ -264,7 +263,7 @@ def deliver_job(ctx: Context, payload: dict[str, Any]) -> None:
 
 
 def _attempt(ctx: Context, delivery: RowMapping, policy: outbound.Policy,
-             http: httpx.Client) -> outbound.Outcome:
+             http: outbound.Client) -> outbound.Outcome:
     now = ctx.now()
     body = json.dumps(delivery["payload"], ensure_ascii=False, separators=(",", ":")).encode()
     headers = wire.signed_headers(delivery["secret"], delivery["message_id"], now, body)

@@ -163,7 +163,12 @@ def _per_aspect(
 @cache
 def load_aspect_model(industry: str) -> AspectModel | None:
     """The trained model of `industry`, or None when the industry has none (seed terms only)."""
-    path = model_path(industry)
+    return read_aspect_model(industry, MODELS)
+
+
+def read_aspect_model(industry: str, models: Path) -> AspectModel | None:
+    """The model of `industry` in the folder `models` (not cached), or None when there is none."""
+    path = model_path(industry, models)
     if not path.is_file():
         return None
     detector, extra = load_linear(path)

@@ -96,3 +96,16 @@ def fit_nb_ensemble_multiclass(
     s_nb = float(np.std(np.column_stack(decisions)))
     weights = plain.weights / s_plain + np.array(rows) / s_nb
     return Fitted(weights, plain.bias / s_plain + np.array(biases) / s_nb)
+
+
+def fit_one_vs_rest(
+    matrix: sparse.csr_matrix, labels: np.ndarray, n_classes: int, c: float, seed: int
+) -> Fitted:
+    """One binary L2 logistic regression per class (liblinear: much faster than a multinomial
+    fit on large sparse matrices); decide with the largest score."""
+    rows, biases = [], []
+    for label in range(n_classes):
+        fitted = fit_logistic(matrix, (labels == label).astype(int), c, seed)
+        rows.append(fitted.weights[0])
+        biases.append(fitted.bias[0])
+    return Fitted(np.array(rows), np.array(biases))

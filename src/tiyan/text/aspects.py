@@ -5,23 +5,31 @@ Two ways, chosen per industry and language:
 - **Trained** (car_product, Chinese): a shipped model (`models/aspects_car_product.npz`, see
   docs/models/text.md) detects the aspects of the whole comment and gives each its own sentiment
   from the comment plus the clauses around the aspect's words.
-- **Seed terms** (every other industry, and English comments): an aspect is mentioned where one of
-  its taxonomy terms occurs; its sentiment is that of the clause around the term, read by the
-  language's sentiment model. An aspect mentioned in several clauses keeps the most opinionated one.
+- **Seed terms** (every other industry, and English comments): an aspect is mentioned where one
+  of its taxonomy terms occurs as a word (Chinese terms must start and end on word boundaries of
+  the segmented text; phrases an aspect lists under `not_in` do not count). Its sentiment is the
+  opinion about that term: for Chinese the opinion model (`_opinion`) reads the opinion span
+  around the term; for English the English sentiment model reads the same span. An aspect
+  mentioned several times keeps its most opinionated mention.
 
-Every result carries `evidence`: the clause of the text the aspect was read from.
+Every result carries `evidence`: the span of the text the aspect was read from — the clause of
+the term, and the clause after it when that is where the opinion is ("说好下午四点交车，拖到了
+晚上七点").
 """
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tiyan.text._aspect_model import load_aspect_model
+from tiyan.text._opinion import Target, label_and_score, load_opinion_model, opinion_span
 from tiyan.text.language import EN
-from tiyan.text.segment import Clause, split_clauses
-from tiyan.text.sentiment import predict_by_language
-from tiyan.text.taxonomy import Aspect, Taxonomy, load_taxonomy
+from tiyan.text.segment import Clause, split_clauses, word_bounds
+from tiyan.text.sentiment import load_sentiment_model
+from tiyan.text.taxonomy import Aspect, Mention, Taxonomy, load_taxonomy
 
 
 @dataclass(frozen=True)
@@ -44,13 +52,18 @@ class AspectSentiment:
         }
 
 
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
 @dataclass(frozen=True)
 class _Candidate:
-    """A clause of text number `doc` that mentions `aspect`."""
+    """A mention of `aspect` in text number `doc`; `others` are other aspects' mention starts."""
 
     doc: int
     aspect: Aspect
-    clause: Clause
+    target: Target
+    others: tuple[int, ...]
+    english: bool
 
 
 def find_aspects(
@@ -77,34 +90,76 @@ def find_aspects(
     return results
 
 
+def mentions_in(text: str, taxonomy: Taxonomy) -> list[Mention]:
+    """The taxonomy terms `text` mentions as words (see the module docstring)."""
+    if not taxonomy.find_mentions(text):  # cheap test first: most short comments name no term
+        return []
+    bounds = word_bounds(text, taxonomy.industry) if _HAN.search(text) else None
+    return taxonomy.find_mentions(text, bounds)
+
+
 def _by_seed_terms(
     texts: Sequence[str], languages: Sequence[str], positions: Sequence[int], industry: str
 ) -> list[list[AspectSentiment]]:
     taxonomy = load_taxonomy(industry)
-    candidates = [_mentions(k, texts[i], taxonomy) for k, i in enumerate(positions)]
-    flat = [candidate for per_text in candidates for candidate in per_text]
-    scored = _clause_sentiments(flat, [languages[positions[c.doc]] for c in flat], industry)
+    flat: list[_Candidate] = []
+    for k, i in enumerate(positions):
+        mentions = mentions_in(texts[i], taxonomy)
+        if mentions:
+            flat += _candidates(k, texts[i], mentions, languages[i] == EN)
     best: list[dict[str, AspectSentiment]] = [{} for _ in positions]
-    for candidate, found in zip(flat, scored, strict=True):
+    for candidate, found in zip(flat, _opinions(flat), strict=True):
         current = best[candidate.doc].get(found.aspect)
         if current is None or abs(found.score) > abs(current.score):
             best[candidate.doc][found.aspect] = found
     return [list(per_text.values()) for per_text in best]
 
 
-def _mentions(doc: int, text: str, taxonomy: Taxonomy) -> list[_Candidate]:
-    mentions = taxonomy.find_mentions(text)
-    if not mentions:
-        return []
-    clauses = split_clauses(text)
-    found: dict[tuple[str, int], _Candidate] = {}
+def _candidates(
+    doc: int, text: str, mentions: Sequence[Mention], english: bool
+) -> list[_Candidate]:
+    """One candidate per mention; `others` holds the mentions of other aspects in the clause
+    after the mention's own (the only place the opinion span looks for them)."""
+    clauses = tuple(split_clauses(text))
+    starts = [clause.start for clause in clauses]
+    in_clause: dict[int, list[Mention]] = {}
     for mention in mentions:
-        clause = clause_at(clauses, mention.start)
-        if clause is not None:
-            found.setdefault(
-                (mention.aspect.code, clause.start), _Candidate(doc, mention.aspect, clause)
-            )
-    return list(found.values())
+        in_clause.setdefault(bisect_right(starts, mention.start) - 1, []).append(mention)
+    found = []
+    for mention in mentions:
+        after = in_clause.get(bisect_right(starts, mention.start), [])
+        others = tuple(m.start for m in after if m.aspect.code != mention.aspect.code)
+        target = Target(text, mention.start, mention.end, clauses)
+        # a Chinese term in an English comment (or the reverse) is read in its own language
+        in_english = english and not _HAN.search(mention.term)
+        found.append(_Candidate(doc, mention.aspect, target, others, in_english))
+    return found
+
+
+def _opinions(candidates: Sequence[_Candidate]) -> list[AspectSentiment]:
+    """The opinion about each candidate's term: Chinese by the opinion model, English by the
+    English sentiment model over the same span."""
+    spans = [opinion_span(c.target, c.others)[0] for c in candidates]
+    results: dict[int, AspectSentiment] = {}
+    chinese = [k for k, c in enumerate(candidates) if not c.english]
+    if chinese:
+        probabilities = load_opinion_model().probabilities(
+            [candidates[k].target for k in chinese], [candidates[k].others for k in chinese]
+        )
+        for k, row in zip(chinese, probabilities, strict=True):
+            label, score = label_and_score(row)
+            results[k] = _found(candidates[k], label, score, spans[k])
+    english = [k for k, c in enumerate(candidates) if c.english]
+    if english:
+        sentiments = load_sentiment_model("en").predict([spans[k].text for k in english])
+        for k, sentiment in zip(english, sentiments, strict=True):
+            results[k] = _found(candidates[k], sentiment.label, sentiment.score, spans[k])
+    return [results[k] for k in range(len(candidates))]
+
+
+def _found(candidate: _Candidate, label: str, score: float, span: Clause) -> AspectSentiment:
+    aspect = candidate.aspect
+    return AspectSentiment(aspect.code, aspect.name_zh, label, score, span.text)
 
 
 def clause_at(clauses: Sequence[Clause], position: int) -> Clause | None:
@@ -116,14 +171,3 @@ def clause_at(clauses: Sequence[Clause], position: int) -> Clause | None:
         if clause.start <= position:
             before = clause
     return before
-
-
-def _clause_sentiments(
-    candidates: Sequence[_Candidate], languages: Sequence[str], industry: str
-) -> list[AspectSentiment]:
-    clauses = [candidate.clause.text for candidate in candidates]
-    sentiments = predict_by_language(clauses, languages, industry)
-    return [
-        AspectSentiment(c.aspect.code, c.aspect.name_zh, s.label, s.score, c.clause.text)
-        for c, s in zip(candidates, sentiments, strict=True)
-    ]

@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from math import inf, log
 from pathlib import Path
 
@@ -234,7 +234,32 @@ def best_route(sentence: str, freq: dict[str, int], log_total: float) -> list[in
 
 def segment(text: str, industry: str | None = None) -> list[str]:
     """Split `text` into words; whitespace is dropped, punctuation kept as tokens."""
-    return [token for token in tokenizer_for(industry).cut(text) if not token.isspace()]
+    return [token for token in _cut(text, industry) if not token.isspace()]
+
+
+def word_bounds(text: str, industry: str | None = None) -> frozenset[int]:
+    """The offsets of `text` where a word (of `segment`) starts or ends."""
+    bounds, position = {0}, 0
+    for token in _cut(text, industry):
+        position += len(token)
+        bounds.add(position)
+    return frozenset(bounds)
+
+
+_CACHED_CHARS = 2000
+
+
+def _cut(text: str, industry: str | None) -> tuple[str, ...]:
+    """The tokens of `text` (whitespace included); aspects and keywords both segment a comment,
+    so short texts are remembered for a while."""
+    if len(text) > _CACHED_CHARS:
+        return tuple(tokenizer_for(industry).cut(text))
+    return _cut_cached(text, industry)
+
+
+@lru_cache(maxsize=4096)
+def _cut_cached(text: str, industry: str | None) -> tuple[str, ...]:
+    return tuple(tokenizer_for(industry).cut(text))
 
 
 def tokenizer_for(industry: str | None = None) -> Tokenizer:

@@ -2,8 +2,11 @@
 
 A taxonomy is a list of aspects (what customers talk about: 服务顾问态度, 等待时间 …), each with a
 snake_case code, Chinese and English names and seed terms in both languages. `find_mentions`
-locates the terms in a comment: Chinese terms match anywhere, English terms match whole words,
-case-insensitively; where terms overlap the longest wins.
+locates the terms in a comment: English terms match whole words, case-insensitively; Chinese
+terms match anywhere, or — given the text's word boundaries (`word_bounds`, from segmentation) —
+only where they do not straddle words (交车 is not in 提交|车辆; 床 is not in 床单); where terms
+overlap the longest wins. An aspect may list phrases in which its terms do not count
+(`not_in`: "room for improvement" is not the hotel room, 提车时 says when, not timeliness).
 
 YAML shape::
 
@@ -15,6 +18,7 @@ YAML shape::
         name_zh: 房间
         name_en: Room
         terms: [房间, 客房, room, bed]
+        not_in: [room for improvement]     # optional
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _TOP_FIELDS = ("industry", "name_zh", "name_en", "aspects")
 _ASPECT_FIELDS = ("code", "name_zh", "name_en", "terms")
+_OPTIONAL_ASPECT_FIELDS = ("not_in",)
 
 
 class TaxonomyError(ValueError):
@@ -65,6 +70,7 @@ class Aspect:
     name_zh: str
     name_en: str
     terms: tuple[str, ...]
+    not_in: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,12 +99,23 @@ class Taxonomy:
         object.__setattr__(self, "_by_term", by_term)
         object.__setattr__(self, "_scanner", _TermScanner(by_term))
 
-    def find_mentions(self, text: str) -> list[Mention]:
-        """All non-overlapping term occurrences in `text`, left to right, longest term first."""
+    def find_mentions(self, text: str, word_bounds: frozenset[int] | None = None) -> list[Mention]:
+        """All non-overlapping term occurrences in `text`, left to right, longest term first.
+
+        With `word_bounds` (the offsets where a word of `text` starts or ends), a Chinese term
+        only counts where it starts and ends on one. A term inside one of its aspect's `not_in`
+        phrases does not count.
+        """
         mentions = []
-        for start, key in self._scanner.scan(text):
+        lowered: str | None = None
+        for start, key in self._scanner.scan(text, word_bounds):
             aspect, term = self._by_term[key]
-            mentions.append(Mention(aspect, term, start, start + len(key)))
+            end = start + len(key)
+            if aspect.not_in:
+                lowered = lowered if lowered is not None else text.lower()
+                if _inside_phrase(lowered, start, end, aspect.not_in):
+                    continue
+            mentions.append(Mention(aspect, term, start, end))
         return mentions
 
     def aspect(self, code: str) -> Aspect:
@@ -131,7 +148,7 @@ class _TermScanner:
         self._candidates = re.compile(f"[{re.escape(firsts)}]" if firsts else r"(?!x)x")
         self._terms = terms
 
-    def scan(self, text: str) -> list[tuple[int, str]]:
+    def scan(self, text: str, word_bounds: frozenset[int] | None = None) -> list[tuple[int, str]]:
         """(start, term) of each non-overlapping occurrence, left to right."""
         lowered = text.lower()
         if len(lowered) != len(text):  # lower() changed offsets (rare letters such as İ)
@@ -140,7 +157,7 @@ class _TermScanner:
         position = 0
         while match := self._candidates.search(lowered, position):
             start = match.start()
-            term = self._longest_at(text, lowered, start)
+            term = self._longest_at(text, lowered, start, word_bounds)
             if term is None:
                 position = start + 1
             else:
@@ -152,11 +169,42 @@ class _TermScanner:
     def _regex(self) -> re.Pattern[str]:
         return _compile_terms(self._terms)
 
-    def _longest_at(self, text: str, lowered: str, start: int) -> str | None:
+    def _longest_at(
+        self, text: str, lowered: str, start: int, word_bounds: frozenset[int] | None
+    ) -> str | None:
         for term in self._by_first[lowered[start]]:
-            if lowered.startswith(term, start) and _bounded(text, term, start):
+            if (
+                lowered.startswith(term, start)
+                and _bounded(text, term, start)
+                and _on_words(term, start, word_bounds)
+            ):
                 return term
         return None
+
+
+def _is_han(term: str) -> bool:
+    return "\u4e00" <= term[0] <= "\u9fff" or "\u4e00" <= term[-1] <= "\u9fff"
+
+
+def _on_words(term: str, start: int, word_bounds: frozenset[int] | None) -> bool:
+    """Whether a Chinese term sits on the text's words: a one-character term must be a word of
+    its own; a longer one must not straddle words (交车 in 提交|车辆) — it may begin or end a
+    longer word (价格 in 价格便宜). Always true without bounds."""
+    if word_bounds is None or not _is_han(term):
+        return True
+    starts, ends = start in word_bounds, start + len(term) in word_bounds
+    return (starts and ends) if len(term) == 1 else (starts or ends)
+
+
+def _inside_phrase(lowered: str, start: int, end: int, phrases: tuple[str, ...]) -> bool:
+    """Whether text[start:end] lies inside an occurrence of one of `phrases` (lower-cased)."""
+    for phrase in phrases:
+        position = lowered.find(phrase, max(0, end - len(phrase)))
+        while position != -1 and position <= start:
+            if position + len(phrase) >= end:
+                return True
+            position = lowered.find(phrase, position + 1)
+    return False
 
 
 def _bounded(text: str, term: str, start: int) -> bool:
@@ -228,7 +276,7 @@ def _parse_aspect(raw: Any, index: int, path: Path | str) -> Aspect:
         raise TaxonomyError(path, "expected a mapping", label)
     if isinstance(raw.get("code"), str):
         label = raw["code"]
-    _check_fields(raw, _ASPECT_FIELDS, path, label)
+    _check_fields(raw, _ASPECT_FIELDS, path, label, _OPTIONAL_ASPECT_FIELDS)
     code = _text(raw, "code", path, label)
     if not _CODE.match(code):
         raise TaxonomyError(path, f'field "code": {code!r} is not snake_case', label)
@@ -237,13 +285,18 @@ def _parse_aspect(raw: Any, index: int, path: Path | str) -> Aspect:
         name_zh=_text(raw, "name_zh", path, label),
         name_en=_text(raw, "name_en", path, label),
         terms=_terms(raw, path, label),
+        not_in=_not_in(raw, path, label),
     )
 
 
 def _check_fields(
-    raw: dict[str, Any], allowed: tuple[str, ...], path: Path | str, aspect: str | None
+    raw: dict[str, Any],
+    allowed: tuple[str, ...],
+    path: Path | str,
+    aspect: str | None,
+    optional: tuple[str, ...] = (),
 ) -> None:
-    unknown = sorted(set(map(str, raw)) - set(allowed))
+    unknown = sorted(set(map(str, raw)) - set(allowed) - set(optional))
     if unknown:
         raise TaxonomyError(
             path, f'unknown field "{unknown[0]}"; allowed: {", ".join(allowed)}', aspect
@@ -262,18 +315,26 @@ def _text(raw: dict[str, Any], name: str, path: Path | str, aspect: str | None) 
     return value.strip()
 
 
-def _terms(raw: dict[str, Any], path: Path | str, aspect: str) -> tuple[str, ...]:
-    value = raw["terms"]
+def _terms(
+    raw: dict[str, Any], path: Path | str, aspect: str, name: str = "terms"
+) -> tuple[str, ...]:
+    value = raw[name]
     if not isinstance(value, list) or not value:
-        raise TaxonomyError(path, 'field "terms" must be a non-empty list of strings', aspect)
+        raise TaxonomyError(path, f'field "{name}" must be a non-empty list of strings', aspect)
     terms = []
     for position, term in enumerate(value, start=1):
         if not isinstance(term, str) or not term.strip():
             raise TaxonomyError(
-                path, f'field "terms", item {position}: {term!r} is not a term', aspect
+                path, f'field "{name}", item {position}: {term!r} is not a term', aspect
             )
         terms.append(term.strip())
     return tuple(dict.fromkeys(terms))
+
+
+def _not_in(raw: dict[str, Any], path: Path | str, aspect: str) -> tuple[str, ...]:
+    if "not_in" not in raw:
+        return ()
+    return tuple(phrase.lower() for phrase in _terms(raw, path, aspect, "not_in"))
 
 
 def _check_unique(aspects: tuple[Aspect, ...], path: Path | str) -> None:

@@ -1,0 +1,168 @@
+"""The opinion model: the sentiment a comment expresses about one *target* (a term it mentions).
+
+An aspect's sentiment is the opinion about the words that name it, not the mood of the comment or
+of the clause's words taken alone ("收费透明" is positive about the price although 收费 leans
+negative in reviews). For a target at text[start:end] the model reads:
+
+- the *opinion span*: the clause holding the target (clauses are also split before 但是 / 不过 /
+  but), extended to the next clause when the target ends its clause with nothing after it and the
+  next clause neither turns (但是 …) nor names another target ("说好下午四点交车，拖到了晚上七点");
+  the target itself is replaced by a placeholder, so what is learned is the opinion around it;
+- the target's own clause, as a separate copy (opinion words next to the target weigh more);
+- the target's words, as a separate copy (some "targets" are opinions themselves: 头发一点都不油);
+- for a group (a source with its own habits, such as car forum posts) a copy of the span.
+
+Three classes (negative / neutral / positive), one multinomial logistic regression over hashed
+character 1–3-grams, trained by `tiyan text train` on the term labels of chinese_absa, the aspect
+labels of car_aspects_ccf2018 and short one-clause reviews of the sentiment corpora (see
+docs/models/text.md). Evidence for an aspect is the opinion span.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from tiyan.text._features import Features, FeatureSpec, combine, hash_features, normalise, salted
+from tiyan.text._linear import LinearModel, ModelFileError, load_linear, softmax
+from tiyan.text.segment import Clause, split_clauses
+
+MODEL_FILE = Path(__file__).parent / "models" / "opinion_zh.npz"
+CLASSES = ("negative", "neutral", "positive")
+PLACEHOLDER = "\ue000"
+CLAUSE_SALT, TERM_SALT, NEGATED_TERM_SALT = 3001, 3002, 3003
+_NEGATORS = frozenset("没不未无别非")
+_NEGATION_REACH = 3
+_TURN = re.compile(r"^(?:但是|但|不过|可是|然而)|^(?:however|but)\b", re.IGNORECASE)
+_FILLER = re.compile(r"[\s的了啊呀吧呢哦哈嘛啦!！?？.。,，、~～…]*")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A term of `text` to read the opinion about: text[start:end]; `clauses` are the text's
+    clauses when the caller already has them (several targets of one long text share them)."""
+
+    text: str
+    start: int
+    end: int
+    clauses: tuple[Clause, ...] | None = None
+
+
+def opinion_span(target: Target, others: Sequence[int] = ()) -> tuple[Clause, Clause]:
+    """(span, own clause) of the opinion about `target`; `others` are the start offsets of other
+    targets in the same text (the span does not reach into a clause that names one)."""
+    text = target.text
+    whole = Clause(text, 0, len(text))
+    if target.end <= target.start:  # no term: the opinion of the whole text
+        return whole, whole
+    clauses = target.clauses if target.clauses is not None else split_clauses(text)
+    clauses = clauses or (whole,)
+    index = _clause_index(clauses, target.start)
+    own = clauses[index]
+    span = own
+    rest = text[min(target.end, own.end) : own.end]
+    if index + 1 < len(clauses) and _FILLER.fullmatch(rest):
+        after = clauses[index + 1]
+        names_other = any(after.start <= o < after.end for o in others)
+        if not names_other and not _TURN.match(after.text):
+            span = Clause(text[own.start : after.end], own.start, after.end)
+    return span, own
+
+
+def _clause_index(clauses: Sequence[Clause], position: int) -> int:
+    """The clause holding `position`, else the last one starting before it (binary search)."""
+    low, high = 0, len(clauses)
+    while low < high:
+        middle = (low + high) // 2
+        if clauses[middle].start <= position:
+            low = middle + 1
+        else:
+            high = middle
+    return max(low - 1, 0)
+
+
+def _masked(text: str, clause: Clause, target: Target) -> str:
+    start = max(target.start, clause.start) - clause.start
+    end = min(target.end, clause.end) - clause.start
+    if end <= start:
+        return clause.text
+    return clause.text[:start] + PLACEHOLDER + clause.text[end:]
+
+
+def target_features(
+    targets: Sequence[Target],
+    others: Sequence[Sequence[int]],
+    spec: FeatureSpec,
+    group_salts: Sequence[int | None],
+) -> Features:
+    """Features of each target (see the module docstring)."""
+    spans, owns, terms, negated = [], [], [], []
+    for target, other in zip(targets, others, strict=True):
+        span, own = opinion_span(target, other)
+        spans.append(normalise(_masked(target.text, span, target)))
+        owns.append(normalise(_masked(target.text, own, target)))
+        term = normalise(target.text[target.start : target.end])
+        terms.append(term)
+        negated.append(term if _negated(target, own) else "")
+    span_features = hash_features(spans, spec)
+    parts = [
+        span_features,
+        salted(hash_features(owns, spec), CLAUSE_SALT, spec.bits),
+        salted(hash_features(terms, spec), TERM_SALT, spec.bits),
+        salted(hash_features(negated, spec), NEGATED_TERM_SALT, spec.bits),
+    ]
+    group_of_doc = np.array([-1 if g is None else g for g in group_salts], dtype=np.int64)
+    for salt in sorted({g for g in group_salts if g is not None}):
+        keep = group_of_doc[span_features.docs] == salt
+        subset = Features(span_features.docs[keep], span_features.buckets[keep], len(targets))
+        parts.append(salted(subset, salt, spec.bits))
+    return combine(parts, spec.bits)
+
+
+def _negated(target: Target, own: Clause) -> bool:
+    """A negator (没 不 未 无 别 非) just before the target: "没有异响" reverses 异响."""
+    before = target.text[max(own.start, target.start - _NEGATION_REACH) : target.start]
+    return any(char in _NEGATORS for char in before)
+
+
+@dataclass(frozen=True)
+class OpinionModel:
+    """The shipped opinion model; `linear.groups` names the sources with their own weights."""
+
+    linear: LinearModel
+
+    def probabilities(
+        self,
+        targets: Sequence[Target],
+        others: Sequence[Sequence[int]] | None = None,
+        group: str | None = None,
+    ) -> np.ndarray:
+        """Class probabilities (CLASSES order), shape (len(targets), 3)."""
+        if not targets:
+            return np.zeros((0, len(CLASSES)))
+        salt = self.linear.groups.get(group or "")
+        features = target_features(
+            targets, others or [()] * len(targets), self.linear.spec, [salt] * len(targets)
+        )
+        # groups are already in the features: decide with the shared weights only
+        return softmax(self.linear.decision(features, None))
+
+
+def label_and_score(probabilities: np.ndarray) -> tuple[str, float]:
+    """The most probable class and P(positive) − P(negative)."""
+    label = CLASSES[int(np.argmax(probabilities))]
+    return label, round(float(probabilities[2] - probabilities[0]), 4)
+
+
+@cache
+def load_opinion_model() -> OpinionModel:
+    """The shipped opinion model, loaded once per process."""
+    linear, extra = load_linear(MODEL_FILE)
+    if linear.weights.shape[0] != len(CLASSES):
+        raise ModelFileError(MODEL_FILE, f"expected {len(CLASSES)} rows of weights")
+    return OpinionModel(linear)

@@ -1,0 +1,84 @@
+"""The opinion about an aspect: spans, word-boundary terms, `not_in` phrases, the opinion model."""
+
+from __future__ import annotations
+
+import pytest
+
+from tiyan.text._opinion import Target, opinion_span
+from tiyan.text.aspects import find_aspects
+from tiyan.text.taxonomy import load_taxonomy
+
+
+def _target(text: str, term: str) -> Target:
+    start = text.index(term)
+    return Target(text, start, start + len(term))
+
+
+def test_the_span_reaches_the_next_clause_when_the_term_ends_its_clause() -> None:
+    text = "说好下午四点交车，拖到了晚上七点"
+    span, own = opinion_span(_target(text, "交车"))
+    assert span.text == text
+    assert own.text == "说好下午四点交车"
+
+
+def test_the_span_stops_at_a_turn_and_at_another_target() -> None:
+    turned = "价格，但是服务很好"
+    assert opinion_span(_target(turned, "价格"))[0].text == "价格"
+    text = "房间，前台服务很好"
+    other = text.index("前台")
+    assert opinion_span(_target(text, "房间"), [other])[0].text == "房间"
+
+
+def test_the_span_keeps_to_its_clause_when_the_opinion_is_there() -> None:
+    text = "房间很干净，早餐一般"
+    assert opinion_span(_target(text, "房间"))[0].text == "房间很干净"
+
+
+def test_chinese_terms_match_words_not_substrings() -> None:
+    (found,) = find_aspects(["我在网上提交车辆信息很方便"], ["zh"], "car_aftersales")
+    assert "timeliness" not in {a.aspect for a in found}
+
+
+def test_a_term_inside_a_not_in_phrase_does_not_count() -> None:
+    (found,) = find_aspects(["There is room for improvement."], ["en"], "hotel")
+    assert [a.aspect for a in found] == []
+    (found,) = find_aspects(["提车时没人陪同检查"], ["zh"], "car_aftersales")
+    assert "timeliness" not in {a.aspect for a in found}
+
+
+def test_the_waiting_area_is_the_lounge_not_the_waiting_time() -> None:
+    (found,) = find_aspects(["等候区环境很舒适"], ["zh"], "car_aftersales")
+    assert {a.aspect for a in found} == {"lounge"}
+    assert found[0].label == "positive"
+
+
+def test_not_in_is_checked_when_a_taxonomy_is_parsed() -> None:
+    aspect = load_taxonomy("hotel").aspect("room")
+    assert "room for improvement" in aspect.not_in
+
+
+@pytest.mark.parametrize(
+    ("text", "industry", "aspect", "label"),
+    [
+        ("收费透明，师傅很专业", "car_aftersales", "price", "positive"),
+        ("毛病彻底解决了", "car_aftersales", "repair_quality", "positive"),
+        ("枕头也舒服", "hotel", "room", "positive"),
+        ("服务人员蛮热心", "hotel", "service", "positive"),
+        ("服务很好，但是价格太贵", "hotel", "price", "negative"),
+        ("服务很好，但是价格太贵", "hotel", "service", "positive"),
+        ("顾问把费用说清楚了", "car_aftersales", "price", "positive"),
+    ],
+)
+def test_the_opinion_about_the_aspect_decides_its_label(
+    text: str, industry: str, aspect: str, label: str
+) -> None:
+    (found,) = find_aspects([text], ["zh"], industry)
+    by_code = {a.aspect: a for a in found}
+    assert by_code[aspect].label == label
+
+
+def test_the_evidence_holds_the_opinion_clause() -> None:
+    text = "说好下午四点交车，拖到了晚上七点"
+    (found,) = find_aspects([text], ["zh"], "car_aftersales")
+    timeliness = next(a for a in found if a.aspect == "timeliness")
+    assert timeliness.evidence == text

@@ -21,13 +21,16 @@ from tiyan.text._fitting import (
     fit_logistic,
     fit_nb_ensemble,
     fit_nb_ensemble_multiclass,
+    fit_one_vs_rest,
     with_groups,
 )
 from tiyan.text._linear import LinearModel, sigmoid, softmax
 
 INDUSTRY_SALTS = {"hotel": 1002, "retail": 1003}
 CORPUS_SALTS = {"waimai_10k": 1001, "chnsenticorp_htl": 1002, "online_shopping_10_cats": 1003}
-CORPUS_GROUPS = {"restaurant": 1001, "hotel": 1002, "retail": 1003}
+# names of the corpus copies; "food_delivery" is no product industry, so restaurants (and every
+# other industry) get the shared weights
+CORPUS_GROUPS = {"food_delivery": 1001, "hotel": 1002, "retail": 1003}
 DOMAIN_SALT_BASE = 2000
 
 
@@ -40,10 +43,9 @@ class Candidate:
     nb: bool
     c_plain: float
     c_nb: float
-    # "none"; "industry": hotel and retail copies; "corpus": one per sentiment corpus, the food
-    # delivery one used for restaurants (the model before leave-one-domain-out); "domain": one
-    # per training domain, never used at inference (they only keep domain quirks out of the
-    # shared weights)
+    # "none"; "industry": hotel and retail copies; "corpus": one per sentiment corpus (waimai:
+    # food_delivery, which no product industry uses); "domain": one per training domain, never
+    # used at inference (they only keep domain quirks out of the shared weights)
     copies: str
 
 
@@ -93,8 +95,10 @@ def fit_candidate(
         fitted = fit_nb_ensemble(matrix, labels, candidate.c_plain, candidate.c_nb, seed)
     elif candidate.nb:
         fitted = fit_nb_ensemble_multiclass(matrix, labels, candidate.c_plain, candidate.c_nb, seed)
+    elif n_classes > 2:
+        fitted = fit_one_vs_rest(matrix, labels, n_classes, candidate.c_plain, seed)
     else:
-        fitted = fit_logistic(matrix, labels, candidate.c_plain, seed, multinomial=n_classes > 2)
+        fitted = fit_logistic(matrix, labels, candidate.c_plain, seed)
     groups: dict[str, int] = {}
     if candidate.copies == "industry":
         present = {industry_of(r) for r in rows}
@@ -174,6 +178,8 @@ def leave_one_domain_out(
 def mean_of(folds: Sequence[Fold], key: str = "shared") -> dict[str, float]:
     """Mean accuracy and balanced accuracy over folds."""
     values = [fold[key] for fold in folds if key in fold]
+    if not values:
+        return {}
     return {
         metric: round(float(np.mean([v[metric] for v in values])), 4)  # type: ignore[index]
         for metric in ("accuracy", "balanced_accuracy")

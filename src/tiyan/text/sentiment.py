@@ -1,12 +1,13 @@
 """Document and clause sentiment: positive / neutral / negative with a score in [-1, 1].
 
-Two shipped models (see docs/models/text.md), both linear models over hashed n-grams:
+Two shipped models (see docs/models/text.md), both linear models over hashed n-grams, chosen by
+how they hold on a domain left out of training:
 
-- Chinese: character 1–3-grams, plain + NB-weighted logistic regression averaged, trained on the
-  train splits of three Chinese review corpora together, with industry-specific copies of the
-  features for the industries those corpora come from (restaurant, hotel, retail); texts of other
-  industries use the shared weights only.
-- English: character 2–5-grams + word 1–3-grams, three classes, trained on tweets to airlines.
+- Chinese: character 1–3-grams, logistic regression, trained on the train splits of every Chinese
+  domain (food delivery, hotel, ten e-commerce categories, six product-review sets) with the same
+  weights for every industry (industry-specific copies did not help unseen domains).
+- English: character 2–5-grams + word 1–3-grams, three classes, trained on airline tweets and
+  hotel reviews.
 
 The score is P(positive) − P(negative). Chinese training data has two classes only, so a Chinese
 text is "neutral" when its score lies inside ±NEUTRAL_BAND.

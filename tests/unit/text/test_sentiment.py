@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tiyan.text._domains import chinese_sentiment
 from tiyan.text._features import FeatureSpec, hash_features, normalise
 from tiyan.text.sentiment import (
     MODELS,
@@ -17,6 +18,7 @@ from tiyan.text.sentiment import (
     load_sentiment_model,
     predict_by_language,
 )
+from tiyan.text.train import binary_accuracy
 
 DATA = Path(__file__).parents[3].parent / "shared" / "data"
 REPORT = MODELS / "training_report.json"
@@ -68,13 +70,16 @@ def test_chinese_scores_close_to_zero_are_neutral() -> None:
     assert binary_label(-0.9) == "negative"
 
 
-def test_industry_copy_changes_scores_only_for_trained_industries() -> None:
+@pytest.mark.parametrize("industry", ["restaurant", "hotel", "retail", "banking", "car_aftersales"])
+def test_every_industry_reads_chinese_with_the_shared_weights(industry: str) -> None:
+    # leave-one-domain-out found that industry copies did not help unseen domains of their
+    # industry, and food delivery is not the restaurant industry (docs/models/text.md)
     model = load_sentiment_model("zh")
     text = ["送餐很慢，菜都凉了"]
-    assert model.probabilities(text, "banking")[0] == pytest.approx(
+    assert model.linear.groups == {}
+    assert model.probabilities(text, industry)[0] == pytest.approx(
         model.probabilities(text, None)[0]
     )
-    assert not np.allclose(model.probabilities(text, "restaurant"), model.probabilities(text, None))
 
 
 def test_batches_route_english_to_the_english_model() -> None:
@@ -99,13 +104,11 @@ def test_normalise_folds_width_case_digits_mentions_and_links() -> None:
     assert normalise("ＡＢＣ１２３ @United see https://x.co/a") == "abc0 @ see http"
 
 
-def _binary_accuracy(corpus: str, industry: str) -> float:
-    rows = _test_rows(corpus)
-    probabilities = load_sentiment_model("zh").probabilities([r["text"] for r in rows], industry)[
-        :, 1
-    ]
-    predicted = np.where(probabilities > 0.5, "positive", "negative")
-    return float(np.mean(predicted == np.array([r["label"] for r in rows])))
+def _binary_accuracy(corpus: str, industry: str | None) -> float:
+    if not DATA.is_dir():
+        pytest.skip(f"labelled corpora not found at {DATA} (needs the shared data folder)")
+    rows = [r for r in chinese_sentiment(DATA) if r.corpus == corpus and r.split == "test"]
+    return binary_accuracy(load_sentiment_model("zh"), rows, industry)
 
 
 def _test_rows(corpus: str) -> list[dict[str, str]]:
@@ -122,10 +125,11 @@ def _test_rows(corpus: str) -> list[dict[str, str]]:
         ("waimai_10k", "restaurant"),
         ("chnsenticorp_htl", "hotel"),
         ("online_shopping_10_cats", "retail"),
+        ("chinese_absa", None),
     ],
 )
 def test_shipped_chinese_model_reproduces_its_reported_test_accuracy(
-    corpus: str, industry: str
+    corpus: str, industry: str | None
 ) -> None:
     reported = json.loads(REPORT.read_text(encoding="utf-8"))["sentiment_zh"][corpus]["test"][
         "accuracy"
@@ -133,11 +137,10 @@ def test_shipped_chinese_model_reproduces_its_reported_test_accuracy(
     assert _binary_accuracy(corpus, industry) == pytest.approx(reported, abs=0.005)
 
 
-def test_shipped_english_model_reproduces_its_reported_test_accuracy() -> None:
-    rows = _test_rows("twitter_airline")
-    reported = json.loads(REPORT.read_text(encoding="utf-8"))["sentiment_en"]["twitter_airline"][
-        "test"
-    ]
+@pytest.mark.parametrize("corpus", ["twitter_airline", "tripadvisor_hotels_en"])
+def test_shipped_english_model_reproduces_its_reported_test_accuracy(corpus: str) -> None:
+    rows = _test_rows(corpus)
+    reported = json.loads(REPORT.read_text(encoding="utf-8"))["sentiment_en"][corpus]["test"]
     labels = [s.label for s in load_sentiment_model("en").predict([r["text"] for r in rows])]
     accuracy = float(np.mean([p == r["label"] for p, r in zip(labels, rows, strict=True)]))
     assert accuracy == pytest.approx(reported["accuracy"], abs=0.005)

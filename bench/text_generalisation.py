@@ -115,7 +115,7 @@ def aspects(data: Path) -> dict:
 
     model = load_opinion_model()
     return {
-        "chinese_absa_test": absa_figures(model, data, "test", documents),
+        "chinese_absa_test": absa_figures(model, data, "test", documents, zh.probabilities),
         "car_aspects_ccf2018_test": car_figures(model, car, data, "test", documents),
     }
 

@@ -153,6 +153,19 @@ class OpinionModel:
         return softmax(self.linear.decision(features, None))
 
 
+OPINION_WEIGHT = 0.5
+
+
+def blended(opinions: np.ndarray, document: np.ndarray) -> np.ndarray:
+    """Half the opinion model's probabilities, half the document model's (negative, positive)
+    over the unmasked opinion span: how the seed-term aspects are read. The opinion model alone
+    read complaint terms that are opinions themselves (等了很久, 排队) as positive; the document
+    model, trained on many more reviews, knows them (docs/models/text.md)."""
+    as_three = np.column_stack([document[:, 0], np.zeros(len(document)), document[:, 1]])
+    result: np.ndarray = OPINION_WEIGHT * opinions + (1 - OPINION_WEIGHT) * as_three
+    return result
+
+
 def label_and_score(probabilities: np.ndarray) -> tuple[str, float]:
     """The most probable class and P(positive) − P(negative)."""
     label = CLASSES[int(np.argmax(probabilities))]

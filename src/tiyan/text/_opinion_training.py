@@ -24,7 +24,14 @@ from tiyan.text._domains import ABSA, TrainingDataError, read_csv
 from tiyan.text._features import FeatureSpec
 from tiyan.text._fitting import design, fit_one_vs_rest
 from tiyan.text._linear import LinearModel
-from tiyan.text._opinion import CLASSES, OpinionModel, Target, target_features
+from tiyan.text._opinion import (
+    CLASSES,
+    OpinionModel,
+    Target,
+    blended,
+    opinion_span,
+    target_features,
+)
 from tiyan.text.segment import split_clauses
 from tiyan.text.taxonomy import Taxonomy, load_taxonomy
 
@@ -122,11 +129,16 @@ def fit_opinion_model(
 
 
 def absa_figures(
-    model: OpinionModel, data: Path, split: str, document_labels: Callable[[list[str]], list[str]]
+    model: OpinionModel,
+    data: Path,
+    split: str,
+    document_labels: Callable[[list[str]], list[str]],
+    document_probabilities: Callable[[list[str]], np.ndarray],
 ) -> dict:
-    """Term-given accuracy and macro-F1 on chinese_absa's `split`, per domain and overall, with
-    the trivial baselines on the same terms: every term positive; every term the label of its
-    sentence from the document sentiment model."""
+    """Term-given accuracy and macro-F1 on chinese_absa's `split`, per domain and overall: the
+    opinion model, the blend the seed-term aspects use (`_opinion.blended`), and the trivial
+    baselines on the same terms: every term positive; every term the label of its sentence from
+    the document sentiment model."""
     from tiyan.text.train import macro_f1
 
     found = absa_examples(data, split)
@@ -135,9 +147,12 @@ def absa_figures(
     predicted = [CLASSES[int(k)] for k in np.argmax(probabilities, axis=1)]
     gold = [CLASSES[e.label] for e in examples]
     documents = document_labels([e.target.text for e in examples])
+    spans = [opinion_span(e.target, e.others)[0].text for e in examples]
+    mixed = blended(probabilities, document_probabilities(spans))
     figures: dict = {"n": len(gold)}
     for name, labels in (
         ("model", predicted),
+        ("blended", [CLASSES[int(k)] for k in np.argmax(mixed, axis=1)]),
         ("document_label", documents),
         ("all_positive", ["positive"] * len(gold)),
     ):
@@ -222,7 +237,7 @@ def train_opinion(data: Path, output: Path, seed: int, log: Callable[[str], None
 
     report = {
         split: {
-            "chinese_absa": absa_figures(model, data, split, documents),
+            "chinese_absa": absa_figures(model, data, split, documents, sentiment.probabilities),
             "car_aspects_ccf2018": car_figures(model, car, data, split, documents),
         }
         for split in ("dev", "test")

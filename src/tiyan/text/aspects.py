@@ -25,7 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tiyan.text._aspect_model import load_aspect_model
-from tiyan.text._opinion import Target, label_and_score, load_opinion_model, opinion_span
+from tiyan.text._opinion import (
+    Target,
+    blended,
+    label_and_score,
+    load_opinion_model,
+    opinion_span,
+)
 from tiyan.text.language import EN
 from tiyan.text.segment import Clause, split_clauses, word_bounds
 from tiyan.text.sentiment import load_sentiment_model
@@ -143,10 +149,11 @@ def _opinions(candidates: Sequence[_Candidate]) -> list[AspectSentiment]:
     results: dict[int, AspectSentiment] = {}
     chinese = [k for k, c in enumerate(candidates) if not c.english]
     if chinese:
-        probabilities = load_opinion_model().probabilities(
+        opinions = load_opinion_model().probabilities(
             [candidates[k].target for k in chinese], [candidates[k].others for k in chinese]
         )
-        for k, row in zip(chinese, probabilities, strict=True):
+        document = load_sentiment_model("zh").probabilities([spans[k].text for k in chinese])
+        for k, row in zip(chinese, blended(opinions, document), strict=True):
             label, score = label_and_score(row)
             results[k] = _found(candidates[k], label, score, spans[k])
     english = [k for k, c in enumerate(candidates) if c.english]

@@ -133,7 +133,12 @@ class CustomerPool:
 
     @property
     def size(self) -> int:
-        return sum(len(v) for v in self.by_unit.values())
+        """How many customers (a buyer who became an owner counts once)."""
+        return len(self.everyone())
+
+    def everyone(self) -> list[Customer]:
+        """Every customer once (a buyer who became an owner is in two lists), in pool order."""
+        return list({c.id: c for group in self.by_unit.values() for c in group}.values())
 
     def pick(self, rng: random.Random, key: str) -> Customer:
         customers = self.by_unit[key]
@@ -166,7 +171,7 @@ class CustomerPool:
             conn.execute(sa.insert(t.customer_transaction), rows)
 
     def write_segments(self, conn: Connection) -> None:
-        everyone = [c for group in self.by_unit.values() for c in group]
+        everyone = self.everyone()
         spends = sorted(c.spend for c in everyone)
         vip_line = spends[int(len(spends) * 0.9)] if spends else Decimal("0")
         rows = [{"cid": c.id, "seg": _segment(c, vip_line)} for c in everyone]

@@ -19,7 +19,9 @@ def run_tiyan(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str
 
 def build_demo_database(folder: Path) -> str:
     url = f"sqlite:///{folder / 'demo.db'}"
-    result = run_tiyan("demo", "--db", url)
+    # about 50 s of CPU (two years of service visits before the survey programme); the wall
+    # time on a shared, busy machine can be several times that
+    result = run_tiyan("demo", "--db", url, timeout=900)
     assert result.returncode == 0, result.stderr
     return url
 

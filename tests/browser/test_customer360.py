@@ -22,7 +22,7 @@ def scored(demo_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     env = {**os.environ, "TIYAN_DATA_DIR": str(tmp_path_factory.mktemp("models"))}
     for command in ("train", "score"):
         done = subprocess.run([TIYAN, "predict", command, "--db", demo_db_url], env=env,
-                              capture_output=True, text=True, timeout=300, check=False)
+                              capture_output=True, text=True, timeout=900, check=False)
         assert done.returncode == 0, done.stderr
     return demo_db_url
 

@@ -37,7 +37,7 @@ def test_template_may_name_another_feature_of_the_same_customer() -> None:
     row = {"visit_rate_drop": 1.0, "visits_per_month_before": 1.0, "visits_per_month_recent": 0.0}
     zh, en = drop.describe(row) or ("", "")
     assert en == "visits fell from 1.0 to 0.0 a month in the last 4 months"
-    assert zh == "近4个月每月到店次数从1.0次变为0.0次"
+    assert zh == "近4个月每月到店次数从1.0次降为0.0次"
 
 
 def test_missing_value_has_words_only_when_declared() -> None:

@@ -239,3 +239,24 @@ def wait_until_idle(ctx: Context, receiver: dict[str, Any], expected: int) -> No
         if busy == 0 and sum(receiver["ids"].values()) >= expected:
             return
         time.sleep(0.2)
+
+
+@jobs.batch_job_handler("test.batch_verdict")
+def _refuses_three(ctx: Context, claimed: list[jobs.ClaimedJob]) -> dict[int, Exception]:
+    if any(job.payload["n"] == 3 for job in claimed):
+        raise jobs.JobFailed("record 3 cannot be sent: its upload is gone")
+    return {}
+
+
+def test_a_job_failed_verdict_in_a_batch_fails_that_job_at_once(ctx: Context) -> None:
+    with ctx.db.write() as conn:
+        jobs.enqueue_many(conn, [("test.batch_verdict", {"n": n}) for n in range(6)],
+                          run_at=ctx.now())
+    jobs.run_until_idle(ctx)
+    with ctx.db.read() as conn:
+        rows = conn.execute(sa.select(t.job.c.payload, t.job.c.status, t.job.c.attempts,
+                                      t.job.c.last_error).order_by(t.job.c.id)).all()
+    assert [(r.payload["n"], r.status, r.attempts) for r in rows] == [
+        (0, "done", 1), (1, "done", 1), (2, "done", 1), (3, "failed", 1), (4, "done", 1),
+        (5, "done", 1)]
+    assert rows[3].last_error == "record 3 cannot be sent: its upload is gone"

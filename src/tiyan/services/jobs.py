@@ -367,12 +367,17 @@ def run_batch(ctx: Context, jobs: list[ClaimedJob]) -> int:
 
 
 def _not_done(ctx: Context, job: ClaimedJob, exc: Exception) -> None:
-    """Queue the job again (RetryLater: at its time; an error: after a back-off) or, after
-    MAX_ATTEMPTS errors, mark it failed with the reason."""
+    """Queue the job again (RetryLater: at its time; an error: after a back-off) or mark it
+    failed with the reason (JobFailed, or MAX_ATTEMPTS errors)."""
     if isinstance(exc, RetryLater):
         job_ran(job.kind, "retry", None)
         _finish(ctx, job, status="queued", run_at=exc.at, attempts=job.attempts - 1,
                 last_error=str(exc) or None)
+        return
+    if isinstance(exc, JobFailed):  # a retry cannot help
+        job_ran(job.kind, "failed", None)
+        log.warning("job failed, not to be retried: %s", exc, extra=_about(job))
+        _finish(ctx, job, status="failed", last_error=str(exc)[:2000])
         return
     final = job.attempts >= MAX_ATTEMPTS
     job_ran(job.kind, "failed" if final else "retry", None)

@@ -153,23 +153,55 @@ class OpinionModel:
         return softmax(self.linear.decision(features, None))
 
 
-OPINION_WEIGHT = 0.5
+OPINION_WEIGHT = 0.6
+NEUTRAL_BAND = 0.2
+REVERSING = 0.7
 
 
-def blended(opinions: np.ndarray, document: np.ndarray) -> np.ndarray:
-    """Half the opinion model's probabilities, half the document model's (negative, positive)
-    over the unmasked opinion span: how the seed-term aspects are read. The opinion model alone
-    read complaint terms that are opinions themselves (等了很久, 排队) as positive; the document
-    model, trained on many more reviews, knows them (docs/models/text.md)."""
+def blended(
+    opinions: np.ndarray, document: np.ndarray, reversed_rows: np.ndarray | None = None
+) -> np.ndarray:
+    """OPINION_WEIGHT of the opinion model's probabilities, the rest the document model's
+    (negative, positive) over the unmasked opinion span: how the seed-term aspects are read. The
+    opinion model alone read complaint terms that are opinions themselves (等了很久, 排队) as
+    positive; the document model, trained on many more reviews, knows them. Rows in
+    `reversed_rows` (see `reversing`) swap negative and positive. The weight and NEUTRAL_BAND
+    were chosen on the dev splits of chinese_absa and car_aspects_ccf2018 (docs/models/text.md)."""
     as_three = np.column_stack([document[:, 0], np.zeros(len(document)), document[:, 1]])
     result: np.ndarray = OPINION_WEIGHT * opinions + (1 - OPINION_WEIGHT) * as_three
+    if reversed_rows is not None and reversed_rows.any():
+        result[reversed_rows] = result[reversed_rows][:, ::-1]
     return result
 
 
-def label_and_score(probabilities: np.ndarray) -> tuple[str, float]:
-    """The most probable class and P(positive) − P(negative)."""
-    label = CLASSES[int(np.argmax(probabilities))]
-    return label, round(float(probabilities[2] - probabilities[0]), 4)
+def reversing(targets: Sequence[Target], term_document: np.ndarray) -> np.ndarray:
+    """Which targets are negated complaints: a negator just before a term that reads negative on
+    its own (document model P(negative) ≥ REVERSING over the term alone, `term_document`): "没有
+    异响了" is good news about the noise, "不贵" about the price."""
+    absent = [_absent(target, opinion_span(target)[1]) for target in targets]
+    return np.array(absent, dtype=bool) & (term_document[:, 0] >= REVERSING)
+
+
+_ABSENT_BEFORE = re.compile(r"(?:没有|没|无|不再|再也没有?)(?:任何|什么)?$")
+
+
+def _absent(target: Target, own: Clause) -> bool:
+    """The target is said to be absent and nothing else is said about it in its clause: a
+    negator right before it ("没有异响了", "无任何异响") and only fillers after it."""
+    if target.end <= target.start:
+        return False
+    before = target.text[own.start : target.start]
+    after = target.text[target.end : own.end]
+    return bool(_ABSENT_BEFORE.search(before)) and bool(_FILLER.fullmatch(after))
+
+
+def label_and_score(probabilities: np.ndarray, band: float = 0.0) -> tuple[str, float]:
+    """The most probable class (neutral when P(positive) and P(negative) differ by less than
+    `band`) and P(positive) − P(negative)."""
+    score = round(float(probabilities[2] - probabilities[0]), 4)
+    if abs(score) < band:
+        return "neutral", score
+    return CLASSES[int(np.argmax(probabilities))], score
 
 
 @cache

@@ -26,10 +26,13 @@ from tiyan.text._fitting import design, fit_one_vs_rest
 from tiyan.text._linear import LinearModel
 from tiyan.text._opinion import (
     CLASSES,
+    NEUTRAL_BAND,
     OpinionModel,
     Target,
     blended,
+    label_and_score,
     opinion_span,
+    reversing,
     target_features,
 )
 from tiyan.text.segment import split_clauses
@@ -148,11 +151,14 @@ def absa_figures(
     gold = [CLASSES[e.label] for e in examples]
     documents = document_labels([e.target.text for e in examples])
     spans = [opinion_span(e.target, e.others)[0].text for e in examples]
-    mixed = blended(probabilities, document_probabilities(spans))
+    targets = [e.target for e in examples]
+    terms = document_probabilities([t.text[t.start : t.end] for t in targets])
+    mixed = blended(probabilities, document_probabilities(spans), reversing(targets, terms))
+    mixed_labels = [label_and_score(row, NEUTRAL_BAND)[0] for row in mixed]
     figures: dict = {"n": len(gold)}
     for name, labels in (
         ("model", predicted),
-        ("blended", [CLASSES[int(k)] for k in np.argmax(mixed, axis=1)]),
+        ("blended", mixed_labels),
         ("document_label", documents),
         ("all_positive", ["positive"] * len(gold)),
     ):

@@ -26,11 +26,13 @@ from dataclasses import dataclass
 
 from tiyan.text._aspect_model import load_aspect_model
 from tiyan.text._opinion import (
+    NEUTRAL_BAND,
     Target,
     blended,
     label_and_score,
     load_opinion_model,
     opinion_span,
+    reversing,
 )
 from tiyan.text.language import EN
 from tiyan.text.segment import Clause, split_clauses, word_bounds
@@ -152,9 +154,13 @@ def _opinions(candidates: Sequence[_Candidate]) -> list[AspectSentiment]:
         opinions = load_opinion_model().probabilities(
             [candidates[k].target for k in chinese], [candidates[k].others for k in chinese]
         )
-        document = load_sentiment_model("zh").probabilities([spans[k].text for k in chinese])
-        for k, row in zip(chinese, blended(opinions, document), strict=True):
-            label, score = label_and_score(row)
+        zh = load_sentiment_model("zh")
+        document = zh.probabilities([spans[k].text for k in chinese])
+        targets = [candidates[k].target for k in chinese]
+        terms = zh.probabilities([t.text[t.start : t.end] for t in targets])
+        mixed = blended(opinions, document, reversing(targets, terms))
+        for k, row in zip(chinese, mixed, strict=True):
+            label, score = label_and_score(row, NEUTRAL_BAND)
             results[k] = _found(candidates[k], label, score, spans[k])
     english = [k for k, c in enumerate(candidates) if c.english]
     if english:

@@ -67,6 +67,8 @@ def test_not_in_is_checked_when_a_taxonomy_is_parsed() -> None:
         ("服务很好，但是价格太贵", "hotel", "price", "negative"),
         ("服务很好，但是价格太贵", "hotel", "service", "positive"),
         ("顾问把费用说清楚了", "car_aftersales", "price", "positive"),
+        ("没有异响了", "car_aftersales", "repair_quality", "positive"),
+        ("等了很久，排队两个小时", "car_aftersales", "waiting", "negative"),
     ],
 )
 def test_the_opinion_about_the_aspect_decides_its_label(

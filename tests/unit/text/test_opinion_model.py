@@ -39,6 +39,10 @@ def test_opinion_model_reproduces_its_chinese_absa_test_figures() -> None:
     # the model beats both trivial baselines by a clear margin
     assert measured["model"]["accuracy"] > measured["all_positive"]["accuracy"] + 0.05
     assert measured["model"]["accuracy"] > measured["document_label"]["accuracy"] + 0.03
+    # so does the blend the seed-term aspects use, on accuracy and on macro-F1
+    for baseline in ("document_label", "all_positive"):
+        assert measured["blended"]["accuracy"] > measured[baseline]["accuracy"] + 0.03
+        assert measured["blended"]["macro_f1"] > measured[baseline]["macro_f1"] + 0.05
 
 
 def test_car_pair_f1_with_each_sentiment_reproduces_the_report() -> None:

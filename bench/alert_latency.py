@@ -2,7 +2,7 @@
 to the case created and its notification handed to the SMTP server.
 
     .venv/bin/python bench/alert_latency.py [--n 1000] [--rate 20] [--poll 0.05]
-        [--background-import ROWS]
+        [--background-import ROWS [--bulk-process]]
 
 A fresh SQLite database with a store, its manager and the rule "NPS ≤ 6 → open a case and
 notify"; the real app (create_app, its worker thread polling every --poll seconds) is driven
@@ -15,7 +15,10 @@ With --background-import ROWS, a feedback import of ROWS online reviews (texts f
 after-sales phrasebook) is queued as a background job just before the first detractor: it runs
 in the app's own worker, in the bulk lane, while the detractors' jobs run in the real-time lane.
 The report then says how far the import (and its follow-up jobs) had got when the last
-notification arrived, and how long the import took.
+notification arrived, and how long the import took. With --bulk-process the bulk lane runs in a
+separate `tiyan worker --lanes bulk` process and the app's worker runs the real-time lane only
+(the deployment docs/jobs.md recommends on PostgreSQL; on SQLite the second writer process can
+make survey submissions wait past the busy timeout).
 
 The last line printed is one JSON object: {"n": …, "p50_s": …, "p95_s": …, …}.
 """
@@ -26,10 +29,14 @@ import argparse
 import csv
 import datetime as dt
 import json
+import os
 import random
 import re
+import signal
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -83,11 +90,13 @@ class Arrivals:
         return "250 OK"
 
 
-def build(tmp: Path, smtp_port: int, poll: float) -> tuple[Context, str]:
+def build(tmp: Path, smtp_port: int, poll: float,
+          lanes: str = "realtime,bulk") -> tuple[Context, str]:
     url = f"sqlite:///{tmp / 'bench.db'}"
     db = Database(url)
     upgrade(db)
     settings = load_settings(db_url=url, worker_in_app=True, worker_poll_seconds=poll,
+                             worker_lanes=lanes,
                              smtp_host="127.0.0.1", smtp_port=smtp_port,
                              text_industry="car_aftersales", argon2_time_cost=1,
                              argon2_memory_kib=1024)
@@ -158,6 +167,19 @@ def import_state(ctx: Context, batch_id: int, queued_at: float) -> dict[str, Any
             "bulk_jobs_due_at_end": backlog.due + backlog.running}
 
 
+def start_bulk_worker(ctx: Context, poll: float) -> subprocess.Popen[str]:
+    """`tiyan worker --lanes bulk` on the bench's database, once it says it runs."""
+    env = {**os.environ, "TIYAN_WORKER_POLL_SECONDS": str(poll),
+           "TIYAN_DB_URL": ctx.settings.db_url}
+    process = subprocess.Popen([sys.executable, "-c", "from tiyan.entry import main; main()",
+                                "worker", "--lanes", "bulk"], env=env, stderr=subprocess.PIPE,
+                               text=True)
+    assert process.stderr is not None
+    process.stderr.readline()
+    threading.Thread(target=process.stderr.read, daemon=True).start()  # keep the pipe drained
+    return process
+
+
 def submit_all(client: TestClient, path: str, n: int, rate: float) -> list[float]:
     """POST n detractor answers at `rate` per second; the moment each POST started."""
     started: list[float] = []
@@ -190,6 +212,9 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=0.05, help="worker poll interval (s)")
     parser.add_argument("--background-import", type=int, default=0, metavar="ROWS",
                         help="rows of a feedback import running in the background (0: none)")
+    parser.add_argument("--bulk-process", action="store_true",
+                        help="run the bulk lane in a separate `tiyan worker --lanes bulk` "
+                             "process (the app's worker then runs the real-time lane only)")
     args = parser.parse_args()
     arrivals = Arrivals()
     arrivals.expected = args.n
@@ -200,7 +225,9 @@ def main() -> None:
     controller.start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            ctx, path = build(Path(tmp), port, args.poll)
+            ctx, path = build(Path(tmp), port, args.poll,
+                              "realtime" if args.bulk_process else "realtime,bulk")
+            bulk = start_bulk_worker(ctx, args.poll) if args.bulk_process else None
             batch_id, queued_at = 0, time.time()
             if args.background_import:
                 batch_id = queue_background_import(ctx, Path(tmp), args.background_import)
@@ -211,7 +238,11 @@ def main() -> None:
                 report = measure(ctx, started, arrivals.at)
                 if batch_id:
                     report.update(import_state(ctx, batch_id, queued_at))
+            if bulk is not None:
+                bulk.send_signal(signal.SIGTERM)
+                bulk.wait(timeout=120)
             report.update({"rate": args.rate, "background_import_rows": args.background_import,
+                           "bulk_lane": "own process" if bulk else "same process",
                            "backend": "sqlite"})
             ctx.db.dispose()
     finally:

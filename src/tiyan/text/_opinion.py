@@ -21,7 +21,7 @@ docs/models/text.md). Evidence for an aspect is the opinion span.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -174,22 +174,32 @@ def blended(
     return result
 
 
-def reversing(targets: Sequence[Target], term_document: np.ndarray) -> np.ndarray:
-    """Which targets are negated complaints: a negator just before a term that reads negative on
-    its own (document model P(negative) ≥ REVERSING over the term alone, `term_document`): "没有
-    异响了" is good news about the noise, "不贵" about the price."""
-    absent = [_absent(target, opinion_span(target)[1]) for target in targets]
-    return np.array(absent, dtype=bool) & (term_document[:, 0] >= REVERSING)
+def reversing(
+    targets: Sequence[Target], term_negative: Callable[[list[str]], np.ndarray]
+) -> np.ndarray:
+    """Which targets are negated complaints: said to be absent (`_absent`) and reading negative
+    on their own (`term_negative` — the document model's P(negative) of each term's words — at
+    least REVERSING): "没有异响了" is good news about the noise. `term_negative` is only asked
+    about the absent ones."""
+    absent = np.array([_absent(target) for target in targets], dtype=bool)
+    if absent.any():
+        chosen = [targets[int(k)] for k in np.flatnonzero(absent)]
+        negative = term_negative([t.text[t.start : t.end] for t in chosen])
+        absent[np.flatnonzero(absent)] = negative >= REVERSING
+    return absent
 
 
 _ABSENT_BEFORE = re.compile(r"(?:没有|没|无|不再|再也没有?)(?:任何|什么)?$")
 
 
-def _absent(target: Target, own: Clause) -> bool:
+def _absent(target: Target) -> bool:
     """The target is said to be absent and nothing else is said about it in its clause: a
     negator right before it ("没有异响了", "无任何异响") and only fillers after it."""
-    if target.end <= target.start:
+    if target.end <= target.start or not _ABSENT_BEFORE.search(
+        target.text, max(target.start - 6, 0), target.start
+    ):
         return False
+    own = opinion_span(target)[1]
     before = target.text[own.start : target.start]
     after = target.text[target.end : own.end]
     return bool(_ABSENT_BEFORE.search(before)) and bool(_FILLER.fullmatch(after))

@@ -152,8 +152,8 @@ def absa_figures(
     documents = document_labels([e.target.text for e in examples])
     spans = [opinion_span(e.target, e.others)[0].text for e in examples]
     targets = [e.target for e in examples]
-    terms = document_probabilities([t.text[t.start : t.end] for t in targets])
-    mixed = blended(probabilities, document_probabilities(spans), reversing(targets, terms))
+    reversed_rows = reversing(targets, lambda terms: document_probabilities(terms)[:, 0])
+    mixed = blended(probabilities, document_probabilities(spans), reversed_rows)
     mixed_labels = [label_and_score(row, NEUTRAL_BAND)[0] for row in mixed]
     figures: dict = {"n": len(gold)}
     for name, labels in (

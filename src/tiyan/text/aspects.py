@@ -157,8 +157,8 @@ def _opinions(candidates: Sequence[_Candidate]) -> list[AspectSentiment]:
         zh = load_sentiment_model("zh")
         document = zh.probabilities([spans[k].text for k in chinese])
         targets = [candidates[k].target for k in chinese]
-        terms = zh.probabilities([t.text[t.start : t.end] for t in targets])
-        mixed = blended(opinions, document, reversing(targets, terms))
+        reversed_rows = reversing(targets, lambda terms: zh.probabilities(terms)[:, 0])
+        mixed = blended(opinions, document, reversed_rows)
         for k, row in zip(chinese, mixed, strict=True):
             label, score = label_and_score(row, NEUTRAL_BAND)
             results[k] = _found(candidates[k], label, score, spans[k])

@@ -18,7 +18,7 @@ from functools import cache, lru_cache
 from math import inf, log
 from pathlib import Path
 
-from tiyan.text._lexicon import Lexicon, import_jieba, load_or_build
+from tiyan.text._lexicon import Lexicon, hidden_markov_tables, load_or_build
 from tiyan.text.taxonomy import INDUSTRIES
 
 DICTIONARIES = Path(__file__).parent / "dictionaries"
@@ -60,7 +60,8 @@ class Tokenizer:
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
         self._hmm = _HiddenMarkov.load()
-        self._force_split: set[str] = import_jieba().finalseg.Force_Split_Words
+        # jieba's finalseg.Force_Split_Words: filled only by jieba.suggest_freq (never called)
+        self._force_split: set[str] = set()
 
     def cut(self, text: str) -> list[str]:
         """jieba's words of `text` (HMM on for unknown words), whitespace included."""
@@ -140,8 +141,7 @@ class _HiddenMarkov:
     @staticmethod
     @cache
     def load() -> _HiddenMarkov:
-        finalseg = import_jieba().finalseg
-        return _HiddenMarkov(finalseg.start_P, finalseg.trans_P, finalseg.emit_P)
+        return _HiddenMarkov(*hidden_markov_tables())
 
     def words(self, chars: str) -> list[str]:
         """jieba's `finalseg.__cut` of a run of Chinese characters."""

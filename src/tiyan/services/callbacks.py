@@ -35,6 +35,31 @@ def open_callback_task(conn: Connection, response: RowMapping, case_id: int | No
             due_at=now + dt.timedelta(days=CALLBACK_DAYS), created_at=now))
 
 
+def open_callback_tasks(conn: Connection,
+                        tasks: Sequence[tuple[RowMapping, int | None, int | None]],
+                        now: dt.datetime, reason: str) -> None:
+    """The same for many (response, case id, assignee): responses that have a task, or come
+    twice, are skipped; the new tasks are added in one statement."""
+    ids = [response.id for response, _, _ in tasks]
+    if not ids:
+        return
+    have = set(conn.execute(sa.select(t.callback_task.c.response_id)
+                            .where(t.callback_task.c.response_id.in_(sorted(set(ids)))))
+               .scalars())
+    rows = []
+    for response, case_id, assignee in tasks:
+        if response.id in have:
+            continue
+        have.add(response.id)
+        rows.append({"public_id": new_public_id(), "case_id": case_id,
+                     "response_id": response.id, "unit_id": response.unit_id,
+                     "customer_id": response.customer_id, "assigned_user_id": assignee,
+                     "reason": reason, "status": "open",
+                     "due_at": now + dt.timedelta(days=CALLBACK_DAYS), "created_at": now})
+    if rows:
+        conn.execute(sa.insert(t.callback_task), rows)
+
+
 @dataclass(frozen=True)
 class WorkFilter:
     """Which callback tasks the worklist shows: open or done, in a unit's subtree, only

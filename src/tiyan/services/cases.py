@@ -37,7 +37,7 @@ from tiyan.domain.root_causes import RootCauseTree, parse_tree
 from tiyan.domain.worktime import BusinessCalendar, add_working_time
 from tiyan.errors import InvalidInput
 from tiyan.services.jobs import enqueue_many, job_handler
-from tiyan.services.notifications import Message, queue_for_users
+from tiyan.services.notifications import Message, queue_for_users, queue_many
 from tiyan.services.storage import object_store
 from tiyan.store import cases as store
 from tiyan.store import tables as t
@@ -76,40 +76,117 @@ def act_on_matches(ctx: Context, response: RowMapping, chain: Sequence[int],
 
 
 def act_on_all_matches(ctx: Context, matches: Sequence[Match]) -> list[str]:
-    """The same for many responses in one transaction; the public ids of the cases opened."""
+    """The same for many responses in one transaction; the public ids of the cases opened.
+    What the matches share (units, owners, calendars, users) is read once, and the rows of
+    each kind (cases, timers, events, callback tasks, notifications, jobs) are added in one
+    statement each."""
     now = ctx.now()
-    opened: list[str] = []
     with ctx.db.write() as conn:
-        for match in matches:
-            opened += _act_in(ctx, conn, match, now)
-    return opened
+        return _act_on(ctx, conn, matches, now)
 
 
-def _act_in(ctx: Context, conn: Connection, match: Match, now: dt.datetime) -> list[str]:
+@dataclass
+class _Opening:
+    response: RowMapping
+    chain: Sequence[int]
+    rule: RowMapping
+    action: RuleAction
+    owner: int | None
+    due: dict[str, dt.datetime]
+    public_id: str
+    case_id: int = 0
+
+
+def _act_on(ctx: Context, conn: Connection, matches: Sequence[Match],
+            now: dt.datetime) -> list[str]:
     from tiyan.services.alerts import rule_action
 
-    response, chain = match.response, match.chain
-    opened: list[str] = []
-    if store.case_for_response(conn, response.id) is not None:
-        return []
-    unit_names = _unit_names(conn, chain[0])
-    for rule in match.rules:
-        action = rule_action(rule)
-        owner = _route(conn, chain, action.route_role)
-        if action.opens_case and not opened:
-            case_id, public_id = _open_case(ctx, conn, response, chain, rule, action,
-                                            owner, now)
-            opened.append(public_id)
-            if action.notifies and owner:
-                queue_for_users(conn, user_ids=[owner], case_id=case_id, now=now,
-                                message=Message("case.opened", rule.name, unit_names,
-                                                rule.name, _link(ctx, public_id),
-                                                complaint_summary(conn, response)))
-        elif action.notifies and owner and not action.opens_case:
-            link = f"{ctx.settings.public_url.rstrip('/')}/responses/{response.public_id}"
-            queue_for_users(conn, user_ids=[owner], case_id=None, now=now,
-                            message=Message("alert", rule.name, unit_names, rule.name, link))
-    return opened
+    has_case = store.responses_with_cases(conn, [m.response.id for m in matches])
+    unit_names: dict[int, str] = {}
+    owners: dict[tuple[str, tuple[int, ...]], int | None] = {}
+    calendars: dict[tuple[int, ...], BusinessCalendar] = {}
+    openings: list[_Opening] = []
+    alerts: list[tuple[Match, RowMapping, int, str]] = []  # no case: (match, rule, owner, unit)
+    for match in matches:
+        response, chain = match.response, tuple(match.chain)
+        if response.id in has_case:
+            continue
+        has_case.add(response.id)
+        if chain[0] not in unit_names:
+            unit_names[chain[0]] = _unit_names(conn, chain[0])
+        opening: _Opening | None = None
+        for rule in match.rules:
+            action = rule_action(rule)
+            if (action.route_role, chain) not in owners:
+                owners[(action.route_role, chain)] = _route(conn, chain, action.route_role)
+            owner = owners[(action.route_role, chain)]
+            if action.opens_case and opening is None:
+                if chain not in calendars:
+                    calendars[chain] = store.calendar_for(conn, chain)
+                opening = _Opening(response, chain, rule, action, owner,
+                                   sla_due(parse_sla(rule.sla), now, calendars[chain]),
+                                   store.new_case_id())
+                openings.append(opening)
+            elif action.notifies and owner and not action.opens_case:
+                alerts.append((match, rule, owner, unit_names[chain[0]]))
+    _open_cases(conn, openings, now)
+    notify = [o for o in openings if o.action.notifies and o.owner]
+    answers = _answers_of(conn, [o.response.id for o in notify])
+    messages: list[tuple[Sequence[int], int | None, Message]] = [
+        ([o.owner], o.case_id, Message(  # type: ignore[list-item]
+            "case.opened", o.rule.name, unit_names[o.chain[0]], o.rule.name,
+            _link(ctx, o.public_id),
+            complaint_summary(conn, o.response, answers.get(o.response.id, []),
+                              ctx.db.immutable_cache)))
+        for o in notify]
+    public_url = ctx.settings.public_url.rstrip("/")
+    messages += [([owner], None, Message("alert", rule.name, unit, rule.name,
+                                         f"{public_url}/responses/{match.response.public_id}"))
+                 for match, rule, owner, unit in alerts]
+    queue_many(conn, messages, now)
+    return [o.public_id for o in openings]
+
+
+def _open_cases(conn: Connection, openings: Sequence[_Opening], now: dt.datetime) -> None:
+    """Add the cases, their SLA timers, timer jobs, "opened" events and callback tasks."""
+    if not openings:
+        return
+    ids = store.insert_cases(conn, now=now, rows=[{
+        "public_id": o.public_id, "response_id": o.response.id, "rule_id": o.rule.id,
+        "unit_id": o.response.unit_id, "customer_id": o.response.customer_id,
+        "owner_user_id": o.owner, "title": o.rule.name[:300],
+        "due_at": min(o.due.values()) if o.due else None} for o in openings])
+    timer_jobs: dict[dt.datetime, list[tuple[str, dict[str, Any]]]] = {}
+    for opening, case_id in zip(openings, ids, strict=True):
+        opening.case_id = case_id
+        for at in sorted(set(opening.due.values())):
+            timer_jobs.setdefault(at, []).append((CHECK_TIMERS, {"case_id": case_id}))
+    store.insert_timers_of(conn, [(o.case_id, o.due) for o in openings])
+    for at, jobs in sorted(timer_jobs.items()):  # enqueue_many: one statement per due time
+        enqueue_many(conn, jobs, run_at=at)
+    store.log_events(conn, at=now, user_id=None, kind="opened", events=[
+        (o.case_id, {"rule": o.rule.name, "owner_user_id": o.owner,
+                     "route_role": o.action.route_role,
+                     "due": {k: v.isoformat() for k, v in o.due.items()}}) for o in openings])
+    callbacks = [o for o in openings if o.action.callback]
+    if callbacks:
+        from tiyan.services.callbacks import open_callback_tasks
+
+        open_callback_tasks(conn, [(o.response, o.case_id, o.owner) for o in callbacks], now,
+                            reason="case")
+
+
+def _answers_of(conn: Connection, response_ids: Sequence[int]) -> dict[int, list[Any]]:
+    import sqlalchemy as sa
+
+    found: dict[int, list[Any]] = {}
+    if response_ids:
+        for row in conn.execute(sa.select(t.answer.c.response_id, t.answer.c.question_key,
+                                          t.answer.c.value_num, t.answer.c.value_text)
+                                .where(t.answer.c.response_id.in_(list(response_ids)))
+                                .order_by(t.answer.c.response_id, t.answer.c.question_key)):
+            found.setdefault(row.response_id, []).append(row)
+    return found
 
 
 SUMMARY_SCORES = 6  # score answers quoted in a case notification
@@ -117,22 +194,20 @@ SUMMARY_COMMENT = 500  # characters of the comment quoted
 SCORE_WORDS = {"zh-CN": ("评分", "评论"), "en": ("Scores", "Comment")}
 
 
-def complaint_summary(conn: Connection, response: RowMapping) -> dict[str, list[str]]:
+def complaint_summary(conn: Connection, response: RowMapping, answers: Sequence[Any] | None = None,
+                      cache: dict[object, object] | None = None) -> dict[str, list[str]]:
     """What the customer said, for the case's notifications, in each language: the score
-    answers with their question texts and the comment with personal data masked."""
-    import sqlalchemy as sa
-
+    answers with their question texts and the comment with personal data masked (`answers`:
+    the response's answers when already read, by question key)."""
     from tiyan.domain.surveys import QuestionType
     from tiyan.store.surveys import version_definition
     from tiyan.text.redact import redact
 
-    answers = conn.execute(sa.select(t.answer.c.question_key, t.answer.c.value_num,
-                                     t.answer.c.value_text)
-                           .where(t.answer.c.response_id == response.id)
-                           .order_by(t.answer.c.question_key)).all()
+    if answers is None:
+        answers = _answers_of(conn, [response.id]).get(response.id, [])
     questions = {}
     if response.survey_version_id is not None:
-        definition = version_definition(conn, response.survey_version_id)
+        definition = version_definition(conn, response.survey_version_id, cache)
         questions = {q.key: q for q in definition.questions}
     scores = [(questions.get(a.question_key), a) for a in answers if a.value_num is not None]
     scores.sort(key=lambda pair: list(questions).index(pair[1].question_key)
@@ -153,28 +228,6 @@ def complaint_summary(conn: Connection, response: RowMapping) -> dict[str, list[
             lines.append(f"{comment_word}: {cut}")
         out[locale] = lines
     return out
-
-
-def _open_case(ctx: Context, conn: Connection, response: RowMapping, chain: Sequence[int],
-               rule: RowMapping, action: RuleAction, owner: int | None,
-               now: dt.datetime) -> tuple[int, str]:
-    calendar = store.calendar_for(conn, chain)
-    due = sla_due(parse_sla(rule.sla), now, calendar)
-    case_id, public_id = store.insert_case(conn, now=now, values={
-        "response_id": response.id, "rule_id": rule.id, "unit_id": response.unit_id,
-        "customer_id": response.customer_id, "owner_user_id": owner, "title": rule.name[:300],
-        "due_at": min(due.values()) if due else None})
-    store.insert_timers(conn, case_id, due)
-    for at in sorted(set(due.values())):  # enqueue_many: no statement built per row
-        enqueue_many(conn, [(CHECK_TIMERS, {"case_id": case_id})], run_at=at)
-    store.log_event(conn, case_id, at=now, user_id=None, kind="opened", detail={
-        "rule": rule.name, "owner_user_id": owner, "route_role": action.route_role,
-        "due": {k: v.isoformat() for k, v in due.items()}})
-    if action.callback:
-        from tiyan.services.callbacks import open_callback_task
-
-        open_callback_task(conn, response, case_id, owner, now, reason="case")
-    return case_id, public_id
 
 
 def sla_due(policy: Any, start: dt.datetime, calendar: BusinessCalendar) -> dict[str, dt.datetime]:

@@ -24,7 +24,7 @@ from tiyan.context import Context
 from tiyan.domain.access import Actor
 from tiyan.domain.contacts import normalise_phone
 from tiyan.errors import InvalidInput, NotFound
-from tiyan.services.jobs import RetryLater, enqueue, job_handler, retry_delay
+from tiyan.services.jobs import RetryLater, enqueue, enqueue_many, job_handler, retry_delay
 from tiyan.store import tables as t
 
 NOTIFICATION_SEND = "notification.send"
@@ -56,27 +56,43 @@ class Message:
 def queue_for_users(conn: Connection, *, user_ids: Sequence[int], case_id: int | None,
                     message: Message, now: dt.datetime) -> int:
     """Queue `message` for each user by their preferences (default: e-mail to their address)."""
-    queued = 0
-    for user_id in dict.fromkeys(user_ids):
-        user = conn.execute(sa.select(t.app_user.c.email, t.app_user.c.locale)
-                            .where(t.app_user.c.id == user_id, t.app_user.c.active)).first()
-        if user is None:
-            continue
-        for channel, target in _targets(conn, user_id, user.email, message.event):
-            subject, body = _render(message, user.locale or "zh-CN")
-            result = conn.execute(sa.insert(t.notification).values(
-                case_id=case_id, user_id=user_id, event=message.event, channel=channel,
-                target=target, subject=subject, body=body, status="queued", attempts=0,
-                next_attempt_at=now, created_at=now))
-            enqueue(conn, NOTIFICATION_SEND, {"id": int(result.inserted_primary_key[0])},  # type: ignore[index]
-                    run_at=now)
-            queued += 1
-    return queued
+    return queue_many(conn, [(user_ids, case_id, message)], now)
 
 
-def _targets(conn: Connection, user_id: int, email: str, event: str) -> list[tuple[str, str]]:
-    prefs = list(conn.execute(sa.select(t.notification_preference).where(
-        t.notification_preference.c.user_id == user_id)).mappings())
+def queue_many(conn: Connection, items: Sequence[tuple[Sequence[int], int | None, Message]],
+               now: dt.datetime) -> int:
+    """The same for many messages: each user and their preferences read once, the
+    notifications added in one statement and their send jobs in another."""
+    users = {u.id: u for u in conn.execute(
+        sa.select(t.app_user.c.id, t.app_user.c.email, t.app_user.c.locale)
+        .where(t.app_user.c.id.in_(sorted({u for ids, _, _ in items for u in ids})),
+               t.app_user.c.active))} if items else {}
+    prefs: dict[int, list[Any]] = {user_id: [] for user_id in users}
+    if users:
+        for pref in conn.execute(sa.select(t.notification_preference).where(
+                t.notification_preference.c.user_id.in_(sorted(users)))
+                .order_by(t.notification_preference.c.id)).mappings():
+            prefs[pref.user_id].append(pref)
+    rows = []
+    for user_ids, case_id, message in items:
+        for user_id in dict.fromkeys(user_ids):
+            user = users.get(user_id)
+            if user is None:
+                continue
+            for channel, target in _targets(prefs[user_id], user.email, message.event):
+                subject, body = _render(message, user.locale or "zh-CN")
+                rows.append({"case_id": case_id, "user_id": user_id, "event": message.event,
+                             "channel": channel, "target": target, "subject": subject,
+                             "body": body, "status": "queued", "attempts": 0,
+                             "next_attempt_at": now, "created_at": now})
+    if rows:
+        ids = conn.execute(sa.insert(t.notification).returning(
+            t.notification.c.id, sort_by_parameter_order=True), rows).scalars().all()
+        enqueue_many(conn, [(NOTIFICATION_SEND, {"id": int(i)}) for i in ids], run_at=now)
+    return len(rows)
+
+
+def _targets(prefs: Sequence[Any], email: str, event: str) -> list[tuple[str, str]]:
     if not prefs:
         return [("email", email)]
     return [(p.channel, p.target) for p in prefs

@@ -53,20 +53,24 @@ def responses_facts(conn: Connection, rows: Sequence[RowMapping],
     aspects = _grouped(conn, sa.select(t.text_aspect.c.response_id, t.text_aspect.c.aspect_code)
                        .where(t.text_aspect.c.response_id.in_(ids),
                               t.text_aspect.c.label == "negative"))
+    customer_ids = sorted({row.customer_id for row in rows if row.customer_id is not None})
+    customers = _customers(conn, customer_ids)
+    churn = _churn_risks(conn, customer_ids)
+    complaints = _complaints(conn, customer_ids)
     out: dict[int, ResponseFacts] = {}
     for row in rows:
         definition = (version_definition(conn, row.survey_version_id, cache)
                       if row.survey_version_id else None)
         scores, rated, yes_no, texts = _answers(answers.get(row.id, []), definition)
-        segment, attributes = _customer(conn, row)
+        segment, attributes = _customer(customers, row)
         at = row.submitted_at or row.received_at
         out[row.id] = ResponseFacts(
             at=at, scores=scores, rated_items=rated, yes_no=yes_no,
             sentiments=frozenset(a.sentiment_label for a in analyses.get(row.id, [])),
             negative_aspects=frozenset(a.aspect_code for a in aspects.get(row.id, [])),
             text="\n".join(texts), customer_segment=segment, customer_attributes=attributes,
-            earlier_complaints=_earlier_complaints(conn, row, at),
-            churn_risk=_churn_risk(conn, row),
+            earlier_complaints=_earlier_complaints(complaints, row, at),
+            churn_risk=None if row.customer_id is None else churn.get(row.customer_id),
         )
     return out
 
@@ -100,35 +104,59 @@ def _answers(answers: list[RowMapping], definition: SurveyDefinition | None) -> 
     return scores, rated, yes_no, texts
 
 
-def _customer(conn: Connection, row: RowMapping) -> tuple[str | None, dict[str, Any]]:
+def _customers(conn: Connection, ids: Sequence[int]) -> dict[int, Any]:
+    if not ids:
+        return {}
+    return {r.id: r for r in conn.execute(
+        sa.select(t.customer.c.id, t.customer.c.segment, t.customer.c.attributes)
+        .where(t.customer.c.id.in_(list(ids))))}
+
+
+def _customer(customers: dict[int, Any], row: RowMapping) -> tuple[str | None, dict[str, Any]]:
     attributes = dict(row.customer_snapshot or {})
     if row.customer_id is None:
         return attributes.get("segment"), attributes
-    found = conn.execute(sa.select(t.customer.c.segment, t.customer.c.attributes)
-                         .where(t.customer.c.id == row.customer_id)).first()
+    found = customers.get(row.customer_id)
     if found is None:
         return None, attributes
     return found.segment, {**(found.attributes or {}), **attributes}
 
 
-def _churn_risk(conn: Connection, row: RowMapping) -> float | None:
-    """The customer's latest stored churn probability (None: no customer or not scored)."""
-    if row.customer_id is None:
-        return None
+def _churn_risks(conn: Connection, ids: Sequence[int]) -> dict[int, float | None]:
+    """Each customer's latest stored churn probability (absent: not scored)."""
+    if not ids:
+        return {}
     S = t.churn_score
-    found = conn.execute(sa.select(S.c.probability).where(S.c.customer_id == row.customer_id)
-                         .order_by(S.c.scored_at.desc(), S.c.id.desc()).limit(1)).scalar()
-    return None if found is None else float(found)
+    latest: dict[int, float | None] = {}
+    for customer_id, probability in conn.execute(
+            sa.select(S.c.customer_id, S.c.probability).where(S.c.customer_id.in_(list(ids)))
+            .order_by(S.c.customer_id, S.c.scored_at.desc(), S.c.id.desc())):
+        if customer_id not in latest:
+            latest[customer_id] = None if probability is None else float(probability)
+    return latest
 
 
-def _earlier_complaints(conn: Connection, row: RowMapping, at: Any) -> tuple[Any, ...]:
+def _complaints(conn: Connection, ids: Sequence[int]) -> dict[int, list[tuple[int, Any]]]:
+    """customer → (response id, when) of the responses that opened a case or came from a
+    complaint channel; each response's earlier ones are picked from these."""
+    if not ids:
+        return {}
+    when = sa.func.coalesce(t.response.c.submitted_at, t.response.c.received_at)
+    with_case = sa.exists().where(t.cx_case.c.response_id == t.response.c.id)
+    query = sa.select(t.response.c.customer_id, t.response.c.id, when).where(
+        t.response.c.customer_id.in_(list(ids)),
+        sa.or_(with_case, t.response.c.source.in_(COMPLAINT_SOURCES))).order_by(t.response.c.id)
+    found: dict[int, list[tuple[int, Any]]] = {}
+    for customer_id, response_id, at in conn.execute(query):
+        found.setdefault(customer_id, []).append((response_id, at))
+    return found
+
+
+def _earlier_complaints(complaints: dict[int, list[tuple[int, Any]]], row: RowMapping,
+                        at: Any) -> tuple[Any, ...]:
     """When the same customer complained before: earlier responses that opened a case, or
     feedback records from complaint channels."""
     if row.customer_id is None:
         return ()
-    when = sa.func.coalesce(t.response.c.submitted_at, t.response.c.received_at)
-    with_case = sa.exists().where(t.cx_case.c.response_id == t.response.c.id)
-    query = sa.select(when).where(
-        t.response.c.customer_id == row.customer_id, t.response.c.id != row.id, when <= at,
-        sa.or_(with_case, t.response.c.source.in_(COMPLAINT_SOURCES)))
-    return tuple(conn.execute(query).scalars())
+    return tuple(when for response_id, when in complaints.get(row.customer_id, ())
+                 if response_id != row.id and when <= at)

@@ -27,6 +27,30 @@ def insert_case(conn: Connection, *, values: dict[str, Any], now: dt.datetime) -
     return int(result.inserted_primary_key[0]), public_id  # type: ignore[index]
 
 
+def new_case_id() -> str:
+    return new_public_id()
+
+
+def insert_cases(conn: Connection, *, rows: Sequence[dict[str, Any]],
+                 now: dt.datetime) -> list[int]:
+    """Add many new cases (each row with its `public_id`) in one statement; their ids, in the
+    rows' order."""
+    ids = conn.execute(sa.insert(t.cx_case).returning(t.cx_case.c.id,
+                                                      sort_by_parameter_order=True),
+                       [{**row, "status": "new", "created_at": now, "updated_at": now}
+                        for row in rows]).scalars().all()
+    return [int(i) for i in ids]
+
+
+def log_events(conn: Connection, *, at: dt.datetime, user_id: int | None, kind: str,
+               events: Sequence[tuple[int, dict[str, Any]]]) -> None:
+    """One event of `kind` for each (case id, detail), in one statement."""
+    if events:
+        conn.execute(sa.insert(t.case_event), [
+            {"case_id": case_id, "at": at, "user_id": user_id, "kind": kind,
+             "detail": detail or {}} for case_id, detail in events])
+
+
 def log_event(conn: Connection, case_id: int, *, at: dt.datetime, user_id: int | None,
               kind: str, detail: dict[str, Any] | None = None) -> None:
     conn.execute(sa.insert(t.case_event).values(case_id=case_id, at=at, user_id=user_id,
@@ -42,6 +66,15 @@ def insert_timers(conn: Connection, case_id: int, due: dict[str, dt.datetime]) -
     if due:
         conn.execute(sa.insert(t.case_timer), [
             {"case_id": case_id, "kind": kind, "due_at": at} for kind, at in due.items()])
+
+
+def insert_timers_of(conn: Connection,
+                     cases: Sequence[tuple[int, dict[str, dt.datetime]]]) -> None:
+    """The SLA timers of many cases, in one statement."""
+    rows = [{"case_id": case_id, "kind": kind, "due_at": at}
+            for case_id, due in cases for kind, at in due.items()]
+    if rows:
+        conn.execute(sa.insert(t.case_timer), rows)
 
 
 def meet_timers(conn: Connection, case_id: int, kinds: Sequence[str], at: dt.datetime) -> None:
@@ -186,6 +219,14 @@ def events_of(conn: Connection, case_id: int) -> list[RowMapping]:
              .outerjoin(t.app_user, t.app_user.c.id == t.case_event.c.user_id)
              .where(t.case_event.c.case_id == case_id).order_by(t.case_event.c.id))
     return list(conn.execute(query).mappings())
+
+
+def responses_with_cases(conn: Connection, response_ids: Sequence[int]) -> set[int]:
+    """Those of the responses that have a case."""
+    if not response_ids:
+        return set()
+    return set(conn.execute(sa.select(t.cx_case.c.response_id).distinct().where(
+        t.cx_case.c.response_id.in_(sorted(set(response_ids))))).scalars())
 
 
 def case_for_response(conn: Connection, response_id: int) -> RowMapping | None:

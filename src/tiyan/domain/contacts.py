@@ -47,6 +47,15 @@ def parse_phone(value: str, region: str = DEFAULT_REGION) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def national_digits(e164: str) -> str:
+    """The national number of a phone in E.164 (+8613812345678 → 13812345678), as older
+    imports stored it; the value itself when it does not parse."""
+    try:
+        return str(phonenumbers.parse(e164, None).national_number)
+    except phonenumbers.NumberParseException:
+        return e164
+
+
 def normalise_phone(value: str, region: str = DEFAULT_REGION, *,
                     where: str = "customer.phone") -> str:
     """The number in E.164, or InvalidInput naming the field."""

@@ -16,6 +16,7 @@ from tiyan.domain.contacts import (
     PHONE_KINDS,
     contact_of,
     lookup_forms,
+    national_digits,
     normalise_identity,
 )
 from tiyan.domain.customer_value import SEGMENT_NAMES
@@ -91,7 +92,8 @@ def _holding(actor: Actor, contact: str, region: str) -> sa.Select[tuple[int]]:
 SEARCH_MAX = 200
 
 
-def search_clause(actor: Actor, text: str, region: str = DEFAULT_REGION) -> sa.ColumnElement[bool]:
+def search_clause(actor: Actor, text: str,
+                  region: str = DEFAULT_REGION) -> sa.ColumnElement[bool]:
     """Customers found by one search box: their external id or member number as written,
     their phone however written (13812345678, 138 1234 5678, +86 138-1234-5678) or e-mail
     (tiyan.domain.contacts.lookup_forms), or a name starting with the text. Each of these is
@@ -101,20 +103,24 @@ def search_clause(actor: Actor, text: str, region: str = DEFAULT_REGION) -> sa.C
     text = text.strip()[:SEARCH_MAX]
     forms = lookup_forms(text, region)
     CI = t.customer_identity
-    found: list[sa.ColumnElement[bool]] = [C.c.external_id.in_(forms)]
+    found: list[sa.Select[Any]] = [sa.select(C.c.id).where(C.c.external_id.in_(forms))]
     pii = actor.scope.visibility(Permission.VIEW_PII)
     if not pii.is_empty:
         contact = contact_of(text, region)
-        if contact is not None:  # the (kind, value) unique index
+        identity = sa.select(CI.c.customer_id).join(C, C.c.id == CI.c.customer_id)
+        if contact is not None:  # the (kind, value) unique index; no name is a phone
             kinds = sorted(PHONE_KINDS) if contact[0] == "phone" else [contact[0]]
-            by_identity = sa.select(CI.c.customer_id).where(CI.c.kind.in_(kinds),
-                                                            CI.c.value == contact[1])
-        else:  # a member number or another identity kind, as written
-            by_identity = sa.select(CI.c.customer_id).where(CI.c.value.in_(forms))
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        found.append(sa.and_(visible(pii, C.c.unit_id), sa.or_(
-            C.c.id.in_(by_identity), C.c.name.like(f"{escaped}%", escape="\\"))))
-    return sa.or_(*found)
+            values = {contact[1], *forms}
+            if contact[0] == "phone":  # also as stored before normalisation (national digits)
+                values.add(national_digits(contact[1]))
+            found.append(identity.where(CI.c.kind.in_(kinds), CI.c.value.in_(sorted(values)),
+                                        visible(pii, C.c.unit_id)))
+        else:  # a member number or another identity as written, or a name's beginning
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            found.append(identity.where(CI.c.value.in_(forms), visible(pii, C.c.unit_id)))
+            found.append(sa.select(C.c.id).where(C.c.name.like(f"{escaped}%", escape="\\"),
+                                                 visible(pii, C.c.unit_id)))
+    return C.c.id.in_(sa.union(*found))
 
 
 def segments_in_use(conn: Connection) -> list[str]:

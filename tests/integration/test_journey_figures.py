@@ -149,3 +149,42 @@ def test_the_page_shows_the_overall_items_apart_and_the_method(served, client):
     zh = client.get("/dashboard/journey?journey=service&from=2026-01-01&to=2026-12-31"
                     "&lang=zh-CN").text
     assert "受访者" in zh and "按受访者聚类的稳健区间" in zh
+
+
+def test_a_repeat_view_is_kept_until_a_new_response_changes_the_figures(served):
+    """The answer-reading part of the view is kept per process under a stamp of the data: a
+    repeat view gives the same figures, and a new response is counted at once."""
+    admin = served.actor("admin@t.test")
+
+    def view() -> jv.Journey:
+        with served.ctx.db.read() as conn:
+            got = jv.journey_view(conn, d.dashboard_scope(conn, admin), YEAR,
+                                  served.journey_id, min_n=5)
+        assert got is not None
+        return got
+
+    first = view()
+    assert view() == first
+    with served.ctx.db.read() as conn:
+        survey_id = conn.execute(sa.select(t.survey.c.id).where(t.survey.c.code == "service")
+                                 ).scalar_one()
+        follow_up = conn.execute(sa.select(t.touchpoint.c.id).where(
+            t.touchpoint.c.code == "follow_up")).scalar_one()
+    do_submit_response(served.ctx, admin, ResponseRequest(
+        survey_id=survey_id, unit_code="n1", touchpoint_id=follow_up,
+        answers={"nps": 10, "wait": 5, "explain": 5, "call": 1, "overall": 5},
+        submitted_at=served.ctx.now() - dt.timedelta(hours=2)))
+    run_until_idle(served.ctx)
+    after = view()
+    with served.ctx.db.read() as conn:
+        frame = raw_answers(conn)
+    frame["step"] = frame["question"].map({key: step for key, _, step in QUESTIONS})
+    steps = {s.code: s for s in after.steps}
+    for code in ("reception", "follow_up"):
+        share, se, respondents, answers = clustered(frame[frame["step"] == code])
+        assert (steps[code].score.n, steps[code].answers) == (respondents, answers), code
+        assert steps[code].score.value == pytest.approx(share)
+        assert steps[code].score.standard_error == pytest.approx(se)
+    assert steps["reception"].score.n == {s.code: s for s in first.steps}["reception"].score.n + 1
+    nps = frame[frame["question"] == "nps"]["value"]
+    assert after.overall_items["nps"].n == len(nps) == first.overall_items["nps"].n + 1

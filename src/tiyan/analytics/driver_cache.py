@@ -1,4 +1,5 @@
-"""A per-process cache of key-driver analyses (analytics/drivers_view.key_drivers).
+"""A per-process cache of key-driver analyses (analytics/drivers_view.key_drivers) and of the
+journey's respondent sums (analytics/journey_view, under the step tree as well).
 
 The intervals on the weights resample every respondent in scope, which means reading their
 answers (analytics/driver_values.respondent_values), far more than the pair sums the weights

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tiyan.analytics import driver_cache
 from tiyan.analytics.cube import Filters, raw_where
 from tiyan.analytics.dashboard import Scope, descendants
 from tiyan.domain.metrics import (
@@ -97,7 +98,7 @@ def journey_view(conn: Connection, scope: Scope, filters: Filters, journey_id: i
     ids = [r.id for r, _ in ordered]
     unfiltered = dataclasses.replace(filters, touchpoint_id=None)
     parent_of = {r.id: r.parent_id for r, _ in ordered}
-    sums_of = _step_cluster_sums(conn, scope, unfiltered, parent_of)
+    sums_of, overall_items = _counted(conn, scope, unfiltered, parent_of, min_n)
     sentiment = _sentiment(conn, scope, unfiltered, ids)
     children: dict[int, list[int]] = {}
     for r, _ in ordered:
@@ -117,7 +118,21 @@ def journey_view(conn: Connection, scope: Scope, filters: Filters, journey_id: i
     overall = sums_of.get(JOURNEY, ClusterSums())
     return Journey(chosen[0], chosen[1], chosen[2], chosen[3],
                    respondent_share(overall, min_n=min_n), mark_peak_end(steps, overall),
-                   _overall_items(conn, scope, unfiltered, ids, min_n))
+                   overall_items)
+
+
+def _counted(conn: Connection, scope: Scope, filters: Filters,
+             parent_of: Mapping[int, int | None], min_n: int
+             ) -> tuple[dict[int, ClusterSums], dict[str, Estimate]]:
+    """The steps' respondent sums and the overall items: the part of the view that reads the
+    answers, kept per process under the scope, filters, step tree and a stamp of the data
+    (analytics/driver_cache), so a repeat view reads no answer while nothing changed."""
+    key = ("journey", str(conn.engine.url), scope.vis, tuple(sorted(scope.parent_of.items())),
+           filters, tuple(sorted(parent_of.items(), key=lambda kv: kv[0])), min_n,
+           driver_cache.stamp(conn, aspects=False, purchases=False))
+    return driver_cache.cached(key, lambda: (
+        _step_cluster_sums(conn, scope, filters, parent_of),
+        _overall_items(conn, scope, filters, list(parent_of), min_n)))
 
 
 JOURNEY = -1  # the key of the whole journey among the steps' sums

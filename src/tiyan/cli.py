@@ -465,6 +465,28 @@ def token_revoke(
     typer.echo(f"token {token_id} revoked")
 
 
+calendar_app = typer.Typer(no_args_is_help=True, help="Business calendars (SLA working hours).")
+app.add_typer(calendar_app, name="calendar")
+
+
+@calendar_app.command("import-holidays")
+@reports_errors
+def calendar_import_holidays(
+    year: Annotated[int, typer.Option(help="Year of the State Council's notice, e.g. 2026.")],
+    unit: Annotated[str, typer.Option(help="Code of the unit whose calendar gets the days.")],
+    db: DbOption = None,
+) -> None:
+    """Add mainland China's public holidays and make-up working days (调休) of a year to a
+    unit's business calendar (idempotent: a second import changes nothing)."""
+    from tiyan.context import open_context
+    from tiyan.services.calendars import do_import_china_holidays
+
+    ctx = open_context(db)
+    _, holidays, workdays = do_import_china_holidays(ctx, None, unit, year)
+    typer.echo(f"{unit}: {year} imported, {holidays} days off and {workdays} make-up working "
+               "days added")
+
+
 app.add_typer(text_app, name="text", help="Text analytics: analyze files, train models.")
 
 aggregates_app = typer.Typer(no_args_is_help=True, help="Dashboard aggregates.")

@@ -43,6 +43,7 @@ class Permission(StrEnum):
     CORRECT_TEXT = "correct_text"  # correct a comment's sentiment and aspects
     ADAPT_TEXT_MODELS = "adapt_text_models"  # fit the installation's adaptation, roll it back
     MANAGE_JOBS = "manage_jobs"  # see failed and stuck background jobs, retry them
+    MANAGE_CALENDARS = "manage_calendars"  # business hours, holidays and make-up working days
 
 
 P = Permission
@@ -55,7 +56,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     ),
     Role.UNIT_MANAGER: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_RESPONSES, P.VIEW_CUSTOMERS, P.VIEW_PII, P.VIEW_STAFF,
-         P.EXPORT, P.MANAGE_CASES, P.IMPORT_FEEDBACK}
+         P.EXPORT, P.MANAGE_CASES, P.IMPORT_FEEDBACK, P.MANAGE_CALENDARS}
     ),
     Role.FRONTLINE: frozenset({P.VIEW_DASHBOARD, P.VIEW_RESPONSES}),
     Role.AGENT: frozenset(

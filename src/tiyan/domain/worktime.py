@@ -1,8 +1,10 @@
 """Working-time arithmetic: "4 working hours from now" in a unit's business hours and timezone.
 
 A `BusinessCalendar` holds the opening hours per weekday, the holidays (closed all day) and the
-extra working days (调休: a weekend day worked in exchange for a holiday, with Monday's hours —
-or the first open weekday's). Times go in and come out timezone-aware (UTC in storage).
+make-up working days (调休: a weekend day worked in exchange for a holiday, with a weekday's
+hours: Monday's, or the first open weekday's from Monday to Friday — a make-up Saturday is a
+full working day even where Saturdays are half days). Times go in and come out timezone-aware
+(UTC in storage). Holidays and make-up days may carry a name (国庆节, 国庆节调休).
 """
 
 from __future__ import annotations
@@ -27,13 +29,22 @@ class BusinessCalendar:
         d: ((dt.time(9), dt.time(18)),) for d in range(5)})
     holidays: frozenset[dt.date] = frozenset()
     workdays: frozenset[dt.date] = frozenset()
+    names: Mapping[dt.date, str] = field(default_factory=dict)
 
     def intervals(self, day: dt.date) -> tuple[Interval, ...]:
         if day in self.holidays:
             return ()
-        if day in self.workdays and not self.hours.get(day.weekday()):
-            return next((self.hours[d] for d in sorted(self.hours) if self.hours[d]), ())
+        if day in self.workdays and day.weekday() >= 5:
+            return self.weekday_hours() or self.hours.get(day.weekday(), ())
         return self.hours.get(day.weekday(), ())
+
+    def weekday_hours(self) -> tuple[Interval, ...]:
+        """The hours a make-up working day keeps: the first open weekday's (Monday to Friday),
+        else the first open day's."""
+        for d in [*range(5), *range(5, 7)]:
+            if self.hours.get(d):
+                return self.hours[d]
+        return ()
 
 
 def add_working_time(start: dt.datetime, delta: dt.timedelta,
@@ -91,8 +102,14 @@ def parse_calendar(timezone: str, hours: Any, holidays: Any = (), workdays: Any 
             raise InvalidInput(f"{name!r} is not a weekday; use {', '.join(DAYS)}",
                                where=f"{where}.hours")
         parsed[DAYS.index(name)] = _spans(spans, f"{where}.hours.{name}")
-    return BusinessCalendar(timezone, parsed, _dates(holidays, f"{where}.holidays"),
-                            _dates(workdays, f"{where}.workdays"))
+    names: dict[dt.date, str] = {}
+    holiday_dates = _dates(holidays, f"{where}.holidays", names)
+    workday_dates = _dates(workdays, f"{where}.workdays", names)
+    both = sorted(holiday_dates & workday_dates)
+    if both:
+        raise InvalidInput(f"{both[0].isoformat()} is both a holiday and a make-up working day",
+                           where=f"{where}.workdays")
+    return BusinessCalendar(timezone, parsed, holiday_dates, workday_dates, names)
 
 
 def calendar_json(calendar: BusinessCalendar) -> dict[str, Any]:
@@ -100,9 +117,13 @@ def calendar_json(calendar: BusinessCalendar) -> dict[str, Any]:
         "timezone": calendar.timezone,
         "hours": {DAYS[d]: [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in spans]
                   for d, spans in sorted(calendar.hours.items())},
-        "holidays": sorted(d.isoformat() for d in calendar.holidays),
-        "workdays": sorted(d.isoformat() for d in calendar.workdays),
+        "holidays": _named(calendar.holidays, calendar.names),
+        "workdays": _named(calendar.workdays, calendar.names),
     }
+
+
+def _named(days: frozenset[dt.date], names: Mapping[dt.date, str]) -> list[dict[str, str]]:
+    return [{"date": d.isoformat(), "name": names.get(d, "")} for d in sorted(days)]
 
 
 def _spans(raw: Any, where: str) -> tuple[Interval, ...]:
@@ -127,14 +148,26 @@ def _time(value: Any, where: str) -> dt.time:
         raise InvalidInput(f"{value!r} is not a time like 09:00", where=where) from None
 
 
-def _dates(raw: Any, where: str) -> frozenset[dt.date]:
+MAX_NAME = 100
+
+
+def _dates(raw: Any, where: str, names: dict[dt.date, str] | None = None) -> frozenset[dt.date]:
+    """Dates from a list of "2026-10-01" strings or {"date": "2026-10-01", "name": "国庆节"}."""
     if isinstance(raw, str) or not isinstance(raw, Sequence | frozenset | set):
         raise InvalidInput("expected a list of dates like 2026-10-01", where=where)
     out: set[dt.date] = set()
-    for i, value in enumerate(raw):
+    for i, item in enumerate(raw):
+        value, name = (item.get("date"), item.get("name") or "") if isinstance(item, Mapping) \
+            else (item, "")
+        if not isinstance(name, str) or len(name) > MAX_NAME:
+            raise InvalidInput(f"a name has at most {MAX_NAME} characters",
+                               where=f"{where}[{i}].name")
         try:
-            out.add(value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)))
+            day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
         except ValueError:
             raise InvalidInput(f"{value!r} is not a date like 2026-10-01",
                                where=f"{where}[{i}]") from None
+        out.add(day)
+        if name.strip() and names is not None:
+            names[day] = name.strip()
     return frozenset(out)

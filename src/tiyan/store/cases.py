@@ -124,6 +124,12 @@ def role_holders(conn: Connection, role: str, unit_ids: Sequence[int]) -> dict[i
 def calendar_for(conn: Connection, chain: Sequence[int]) -> BusinessCalendar:
     """The business calendar of the nearest unit in `chain` that has one (else the default,
     in the unit's own timezone)."""
+    return calendar_source(conn, chain)[0]
+
+
+def calendar_source(conn: Connection,
+                    chain: Sequence[int]) -> tuple[BusinessCalendar, int | None]:
+    """The calendar `calendar_for` gives, and the unit it comes from (None: the default)."""
     rows = {r.unit_id: r for r in conn.execute(
         sa.select(t.business_calendar).where(t.business_calendar.c.unit_id.in_(list(chain))))}
     timezone = conn.execute(sa.select(t.org_unit.c.timezone)
@@ -131,12 +137,12 @@ def calendar_for(conn: Connection, chain: Sequence[int]) -> BusinessCalendar:
     for unit_id in chain:
         row = rows.get(unit_id)
         if row is not None:
-            return parse_calendar(timezone, row.hours, row.holidays, row.workdays)
-    return BusinessCalendar(timezone=timezone)
+            return parse_calendar(timezone, row.hours, row.holidays, row.workdays), unit_id
+    return BusinessCalendar(timezone=timezone), None
 
 
-def save_calendar(conn: Connection, unit_id: int, hours: dict[str, Any], holidays: list[str],
-                  workdays: list[str], now: dt.datetime) -> None:
+def save_calendar(conn: Connection, unit_id: int, hours: dict[str, Any], holidays: list[Any],
+                  workdays: list[Any], now: dt.datetime) -> None:
     conn.execute(sa.delete(t.business_calendar).where(t.business_calendar.c.unit_id == unit_id))
     conn.execute(sa.insert(t.business_calendar).values(
         unit_id=unit_id, hours=hours, holidays=holidays, workdays=workdays, updated_at=now))

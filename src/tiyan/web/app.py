@@ -18,6 +18,7 @@ from tiyan.domain.jobs import parse_lanes
 from tiyan.services.jobs import Worker
 from tiyan.store.db import database_answers
 from tiyan.web.api import accounts as accounts_api
+from tiyan.web.api import calendars as calendars_api
 from tiyan.web.api import calls as calls_api
 from tiyan.web.api import cases as cases_api
 from tiyan.web.api import customers as customers_api
@@ -45,6 +46,7 @@ from tiyan.web.ui import (
     auth_pages,
     behaviour_pages,
     builder,
+    calendar_pages,
     call_pages,
     case_pages,
     customer_pages,
@@ -146,6 +148,8 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(plans_api.router)
     app.include_router(voc_api.router)
     for module in (accounts_api, account_pages):
+        app.include_router(module.router)
+    for module in (calendars_api, calendar_pages):
         app.include_router(module.router)
     return app
 

@@ -64,6 +64,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("nav.audit", "/admin/audit", Permission.VIEW_AUDIT),
     NavItem("nav.webhooks", "/admin/webhooks", Permission.MANAGE_WEBHOOKS),
     NavItem("nav.jobs", "/admin/jobs", Permission.MANAGE_JOBS),
+    NavItem("nav.calendars", "/calendars", Permission.MANAGE_CALENDARS),
     NavItem("nav.import", "/feedback/import", Permission.IMPORT_FEEDBACK),
 )
 

@@ -67,8 +67,13 @@ def test_a_survey_may_not_reuse_another_units_item_code(
     assert reused.status_code == 403 and reused.json()["error"]["where"] == "item_code"
     assert client.get("/api/v1/surveys/north-rooms", headers=cx).status_code == 404
     shared = client.post("/api/v1/surveys", headers=cx, json=survey_with_item(
-        "north-nps", "north", "nps", "Recommend"))  # a template's code, and the hq survey's
+        "north-nps", "north", "csat", "Satisfied"))  # a template's code, and the hq survey's
     assert shared.status_code == 201
+    # a shared code keeps its measure: the NPS code on a CSAT question is refused
+    mixed = client.post("/api/v1/surveys", headers=cx, json=survey_with_item(
+        "north-mixed", "north", "nps", "Recommend"))
+    assert mixed.status_code == 422
+    assert mixed.json()["error"]["where"] == 'question "q".item_code'
     draft = {"definition": survey_with_item("x", "north", "room_view", "again")["definition"]}
     assert client.put("/api/v1/surveys/north-nps/draft", headers=cx,
                       json=draft).status_code == 403

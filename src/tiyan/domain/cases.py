@@ -169,3 +169,15 @@ def pick_owner(chain: Sequence[int], holders: Mapping[int, Sequence[int]],
             continue
         return unit, min(users)
     return None
+
+
+# Case notifications quote the customer's comment on a line of its own, after this word (by
+# locale); erasing the comment removes that line from every stored notification.
+COMMENT_LINE = {"zh-CN": "评论", "en": "Comment"}
+
+
+def without_comment_lines(body: str) -> str:
+    """A stored notification's text without the line that quotes the customer's comment."""
+    prefixes = tuple(f"{word}: " for word in COMMENT_LINE.values())
+    return "\n".join(line for line in body.split("\n") if not line.startswith(prefixes))
+

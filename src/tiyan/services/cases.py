@@ -24,6 +24,7 @@ from tiyan.context import Context
 from tiyan.domain.access import Actor, Role
 from tiyan.domain.alerts import RuleAction
 from tiyan.domain.cases import (
+    COMMENT_LINE,
     MEETS,
     CaseStatus,
     check_transition,
@@ -191,7 +192,8 @@ def _answers_of(conn: Connection, response_ids: Sequence[int]) -> dict[int, list
 
 SUMMARY_SCORES = 6  # score answers quoted in a case notification
 SUMMARY_COMMENT = 500  # characters of the comment quoted
-SCORE_WORDS = {"zh-CN": ("评分", "评论"), "en": ("Scores", "Comment")}
+SCORE_WORDS = {locale: (scores, COMMENT_LINE[locale])
+               for locale, scores in (("zh-CN", "评分"), ("en", "Scores"))}
 
 
 def complaint_summary(conn: Connection, response: RowMapping, answers: Sequence[Any] | None = None,

@@ -6,7 +6,8 @@ Two levels, both inside the caller's transaction and both safe to run twice:
   and "other" texts) become NULL; their text analyses, aspects and people's corrections are
   deleted, the analyses taken out of the text and driver-aspect aggregates first
   (store/text_analysis.delete_analyses, the same path re-analysis takes); saved survey-session
-  answers are emptied and the comment text in stored webhook deliveries is blanked. Scores
+  answers are emptied and the comment text in stored webhook deliveries and in the case
+  notifications that quote it is blanked. Scores
   (`value_num`) stay, so score aggregates, NPS and CSAT do not move.
 - `remove_personal_data(response ids)`: the customer snapshot and the imported extra columns of
   these responses are emptied.
@@ -27,6 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from tiyan.domain.cases import without_comment_lines
 from tiyan.store import tables as t
 from tiyan.store import text_corrections
 from tiyan.store.text_analysis import delete_analyses, texts_of
@@ -80,6 +82,7 @@ def remove_comments(conn: Connection, response_ids: Sequence[int], now: dt.datet
                      .values(answers={}))
         conn.execute(sa.update(R).where(R.c.id.in_(chunk)).values(comments_removed_at=now))
         _blank_deliveries(conn, chunk)
+        _blank_notifications(conn, chunk)
         removed += len(texts)
     return removed
 
@@ -103,6 +106,17 @@ def _mentioning(conn: Connection, table: sa.Table, column: str,
     text = sa.cast(table.c[column], sa.Text)
     return list(conn.execute(sa.select(table).where(
         sa.or_(*[text.contains(token, autoescape=True) for token in tokens]))).mappings())
+
+
+def _blank_notifications(conn: Connection, response_ids: Sequence[int]) -> None:
+    """Take the quoted comment out of the stored notifications of these responses' cases."""
+    N, C = t.notification, t.cx_case
+    rows = conn.execute(sa.select(N.c.id, N.c.body).join(C, C.c.id == N.c.case_id)
+                        .where(C.c.response_id.in_(list(response_ids)))).all()
+    for notification_id, body in rows:
+        kept = without_comment_lines(body or "")
+        if kept != body:
+            conn.execute(sa.update(N).where(N.c.id == notification_id).values(body=kept))
 
 
 def _blank_deliveries(conn: Connection, response_ids: Sequence[int]) -> None:

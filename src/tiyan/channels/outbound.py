@@ -23,6 +23,7 @@ import contextlib
 import ipaddress
 import re
 import socket
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -309,9 +310,32 @@ def post(url: str, policy: Policy, *, timeout: float, headers: dict[str, str],
                         body += chunk
                         if len(body) >= read_answer:
                             break
+                elif http is not None:
+                    _drain(answer, time.monotonic() + timeout)
     except (Refused, httpx.HTTPError, httpx.InvalidURL) as exc:
         return Outcome(None, error_class(exc))
     return Outcome(code, None if 200 <= code < 300 else f"HTTP {code}", body[:read_answer])
+
+
+DRAIN_LIMIT = 64 * 1024  # an answer body up to this size is read so its connection is kept
+
+
+def _drain(answer: httpx.Response, deadline: float) -> None:
+    """Read a small answer's body (declared length up to DRAIN_LIMIT, within the request's
+    timeout in all) so the shared client may send the next message on the same connection;
+    a larger or slower answer is left unread and its connection closed."""
+    try:
+        length = int(answer.headers.get("content-length", ""))
+    except ValueError:
+        return
+    if length > DRAIN_LIMIT:
+        return
+    try:
+        for _ in answer.iter_raw():
+            if time.monotonic() > deadline:
+                return
+    except httpx.HTTPError:
+        return  # the status code is the answer; a broken body only costs the connection
 
 
 def error_class(exc: Exception) -> str:

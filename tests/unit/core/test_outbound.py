@@ -202,3 +202,51 @@ def test_every_outbound_http_request_goes_through_the_policy() -> None:
                       if any(m.split(".")[0] == c or m == c for m in imported_modules(path)
                              for c in clients))
     assert speakers == ["channels/outbound.py"]
+
+
+class _KeptAlive(ThreadingHTTPServer):
+    """An HTTP/1.1 receiver that counts the connections its requests came on."""
+
+    daemon_threads = True
+
+    def __init__(self, answer: bytes) -> None:
+        self.connections: set[tuple[str, int]] = set()
+        self.answer = answer
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802 - the http.server naming
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                server.connections.add(self.client_address)
+                self.send_response(200)
+                self.send_header("content-length", str(len(server.answer)))
+                self.end_headers()
+                self.wfile.write(server.answer)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+
+@pytest.mark.parametrize(("answer", "connections"), [
+    (b"ok", 1), (b"x" * (outbound.DRAIN_LIMIT + 1), 5)])
+def test_a_shared_client_sends_the_next_message_on_the_same_connection(
+        answer: bytes, connections: int) -> None:
+    """A small answer is read so the connection is kept; a large one is left unread and its
+    connection closed (a receiver cannot make the sender read a big body)."""
+    server = _KeptAlive(answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        policy = Policy.parse("127.0.0.1")
+        url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+        with outbound.client(policy, 5) as http:
+            sent = [outbound.post(url, policy, timeout=5, headers={}, content=b"{}", http=http)
+                    for _ in range(5)]
+        assert [s.status_code for s in sent] == [200] * 5
+        assert len(server.connections) == connections
+    finally:
+        server.shutdown()
+        server.server_close()

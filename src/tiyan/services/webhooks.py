@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -224,9 +223,6 @@ def _queue_deliveries(conn: Connection, messages: Sequence[Message], now: dt.dat
 
 # --- delivering: one attempt per job run ---------------------------------------------------
 
-DELIVERY_THREADS = 4  # requests of one batch in flight at once (one message per request)
-
-
 @batch_job_handler(WEBHOOK_DELIVER)
 def deliver_batch(ctx: Context, jobs: list[ClaimedJob]) -> dict[int, Exception]:
     """One attempt for each job's delivery, over one HTTP client (its connections kept open
@@ -235,20 +231,14 @@ def deliver_batch(ctx: Context, jobs: list[ClaimedJob]) -> dict[int, Exception]:
     with ctx.db.read() as conn:
         found = store.deliveries_to_send(conn, [int(job.payload["delivery_id"]) for job in jobs])
     policy = outbound.policy_for(ctx.settings)
-    todo = [(delivery, job) for job in jobs
-            if (delivery := found.get(int(job.payload["delivery_id"]))) is not None
-            and delivery["status"] not in ("delivered", "cancelled")]
-    sending = [delivery for delivery, _ in todo if delivery["endpoint_active"]]
+    attempts: list[tuple[RowMapping, outbound.Outcome | None, ClaimedJob]] = []
     with outbound.client(policy, ctx.settings.webhook_timeout_seconds) as http:
-        if len(sending) > 1:  # a few requests in flight at once; each still one message
-            with ThreadPoolExecutor(min(DELIVERY_THREADS, len(sending)),
-                                    thread_name_prefix="webhook") as pool:
-                sent = list(pool.map(lambda d: _attempt(ctx, d, policy, http), sending))
-        else:
-            sent = [_attempt(ctx, d, policy, http) for d in sending]
-    outcomes = dict(zip((d["id"] for d in sending), sent, strict=True))
-    attempts: list[tuple[RowMapping, outbound.Outcome | None, ClaimedJob]] = [
-        (delivery, outcomes.get(delivery["id"]), job) for delivery, job in todo]
+        for job in jobs:
+            delivery = found.get(int(job.payload["delivery_id"]))
+            if delivery is None or delivery["status"] in ("delivered", "cancelled"):
+                continue
+            attempts.append((delivery, _attempt(ctx, delivery, policy, http) if
+                             delivery["endpoint_active"] else None, job))
     stopped: dict[int, Exception] = {}
     logged: list[dict[str, Any]] = []
     for delivery, attempt, job in attempts:

@@ -86,6 +86,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            wbufsize = 64 * 1024  # the answer's head and body in one send: no Nagle stall
 
             def do_POST(self) -> None:  # noqa: N802 - the http.server naming
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))

@@ -5,8 +5,8 @@ corrections, on a domain the base model never saw.
                                          [--data ../shared/data] [--seed 0]
 
 - waimai / hotel (document sentiment): the base is the Chinese sentiment model fitted as
-  `tiyan text train` fits it, on the train splits of the other Chinese corpora only (the domain
-  left out). "Corrections" are the first n texts of the domain's shuffled train split with their
+  `tiyan text train` fits it (its ZH_CANDIDATE recipe), on the train splits of every other
+  Chinese domain (the corpus left out). "Corrections" are the first n texts of the domain's shuffled train split with their
   labels (a person going through comments and setting each one's sentiment: where the model was
   right already, it is a confirmation). Reported: accuracy on the domain's test split.
 - car (aspects of car_aspects_ccf2018, car_product taxonomy): the base reads aspects from the
@@ -50,27 +50,16 @@ def rows_of(data: Path, corpus: str) -> list[dict[str, str]]:
 
 
 def base_sentiment_without(data: Path, left_out: str, seed: int):  # type: ignore[no-untyped-def]
-    """The Chinese sentiment model as `tiyan text train` fits it, without `left_out`'s rows and
-    without industry copies."""
-    from tiyan.text._features import hash_features, normalise
-    from tiyan.text._fitting import design, fit_nb_ensemble
-    from tiyan.text._linear import LinearModel
+    """The Chinese sentiment model fitted with the shipped recipe (`tiyan text train`'s
+    ZH_CANDIDATE) on the train splits of every Chinese domain except `left_out`'s corpus."""
+    from tiyan.text._domains import chinese_sentiment
+    from tiyan.text._selection import fit_candidate
     from tiyan.text.sentiment import SentimentModel
-    from tiyan.text.train import ZH_C_NB, ZH_C_PLAIN, ZH_SPEC
+    from tiyan.text.train import ZH_CANDIDATE
 
-    texts, labels = [], []
-    for corpus in SENTIMENT_CORPORA.values():
-        if corpus == left_out:
-            continue
-        for row in rows_of(data, corpus):
-            if row["split"] == "train":
-                texts.append(normalise(row["text"]))
-                labels.append(int(row["label"] == "positive"))
-    features = hash_features(texts, ZH_SPEC)
-    fitted = fit_nb_ensemble(design(features, ZH_SPEC.bits), np.array(labels), ZH_C_PLAIN,
-                             ZH_C_NB, seed)
-    linear = LinearModel(ZH_SPEC, fitted.weights.astype(np.float32), fitted.bias, {})
-    return SentimentModel("zh", linear, ("negative", "positive")), len(texts)
+    rows = [r for r in chinese_sentiment(data) if r.split == "train" and r.corpus != left_out]
+    linear = fit_candidate(ZH_CANDIDATE, rows, seed)
+    return SentimentModel("zh", linear, ("negative", "positive")), len(rows)
 
 
 def sentiment_steps(data: Path, domain: str, steps: Sequence[int],

@@ -6,9 +6,10 @@ corrections, on a domain the base model never saw.
 
 - waimai / hotel (document sentiment): the base is the Chinese sentiment model fitted as
   `tiyan text train` fits it (its ZH_CANDIDATE recipe), on the train splits of every other
-  Chinese domain (the corpus left out). "Corrections" are the first n texts of the domain's shuffled train split with their
-  labels (a person going through comments and setting each one's sentiment: where the model was
-  right already, it is a confirmation). Reported: accuracy on the domain's test split.
+  Chinese domain (the corpus left out). "Corrections" are the first n texts of the domain's
+  shuffled train split with their labels (a person going through comments and setting each
+  one's sentiment: where the model was right already, it is a confirmation). Reported:
+  accuracy on the domain's test split.
 - car (aspects of car_aspects_ccf2018, car_product taxonomy): the base reads aspects from the
   taxonomy's terms, each with the sentiment of its clause from the shipped Chinese sentiment
   model (no car text in its training) — the trained car aspect model, fitted on this corpus, is

@@ -42,7 +42,7 @@ def do_correct_text(ctx: Context, actor: Actor, public_id: str,
     with ctx.db.write() as conn:
         response, analysis = _analysed_text(conn, actor, public_id, correction.question_key)
         actor.require(Permission.CORRECT_TEXT, response["unit_id"])
-        industry = _industry(ctx, conn, response["unit_id"])
+        industry = industry_of_unit(ctx, conn, response["unit_id"])
         checked = check_correction(correction, known_aspects=aspect_names(industry),
                                    text=analysis["redacted_text"])
         model_label = analysis["sentiment_label"] if checked.aspect is None else next(
@@ -84,7 +84,9 @@ def _analysed_text(conn: Connection, actor: Actor, public_id: str,
     return response, found
 
 
-def _industry(ctx: Context, conn: Connection, unit_id: int) -> str | None:
+def industry_of_unit(ctx: Context, conn: Connection, unit_id: int) -> str | None:
+    """The industry whose taxonomy a unit's comments are read with (its own or an ancestor's,
+    else TIYAN_TEXT_INDUSTRY; None when that names no taxonomy)."""
     from tiyan.text.taxonomy import INDUSTRIES
 
     industry = analyses.unit_industries(conn).get(unit_id) or ctx.settings.text_industry

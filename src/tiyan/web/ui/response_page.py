@@ -46,7 +46,8 @@ def _page(request: Request, ctx: Context, actor: Actor, public_id: str, *,
         analyses = text_analysis.analyses_for(conn, [row["id"]])[row["id"]]
         by_text = corrections.corrections_by_text(conn, row["id"])
         timezone = _timezone(conn, row["unit_id"])
-        names = corrections.aspect_names(_industry(ctx, conn, row["unit_id"]), locale)
+        names = corrections.aspect_names(corrections.industry_of_unit(ctx, conn, row["unit_id"]),
+                                         locale)
     can_correct = actor.scope.visibility(Permission.CORRECT_TEXT).covers_unit(row["unit_id"])
     return render(request, "response.html", actor=actor, r=row, answers=answers,
                   analyses=[_reading(a, by_text.get(a["question_key"], []), names)
@@ -74,13 +75,6 @@ def _timezone(conn: Connection, unit_id: int) -> str:
 
     return str(conn.execute(sa.select(t.org_unit.c.timezone)
                             .where(t.org_unit.c.id == unit_id)).scalar_one())
-
-
-def _industry(ctx: Context, conn: Connection, unit_id: int) -> str | None:
-    from tiyan.text.taxonomy import INDUSTRIES
-
-    industry = text_analysis.unit_industries(conn).get(unit_id) or ctx.settings.text_industry
-    return industry if industry in INDUSTRIES else None
 
 
 @router.post("/responses/{public_id}/corrections")

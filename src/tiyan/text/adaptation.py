@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ import numpy as np
 from scipy import optimize, sparse
 
 FEATURE_BITS = 18
-PENALTIES = (0.3, 1.0, 3.0)  # L2 strengths tried by cross-validation
+PENALTIES = (0.3, 1.0, 3.0, 10.0, 30.0)  # L2 strengths tried by cross-validation
 FOLDS = 3
 MIN_TERM_SUPPORT = 2
 MIN_TERM_PRECISION = 0.6
@@ -84,7 +83,7 @@ class ResidualLayer:
     buckets: np.ndarray  # feature buckets with a weight, ascending
     weights: np.ndarray
     bias: float
-    penalty: float
+    penalty: float | None  # None: cross-validation kept the shipped model as it is
     examples: int
 
     def adjust(self, texts: Sequence[str], base_scores: Sequence[float],
@@ -105,7 +104,8 @@ class ResidualLayer:
 
 def fit_layer(examples: Sequence[Example], *, seed: int = 7) -> ResidualLayer | None:
     """The residual layer for these corrected readings (None without any); the L2 penalty is
-    the one with the lowest cross-validated log loss."""
+    the one with the lowest cross-validated log loss, and a layer that changes nothing when no
+    penalty beats the shipped model in that cross-validation."""
     if not examples:
         return None
     x_all = _features([e.text for e in examples],
@@ -115,6 +115,9 @@ def fit_layer(examples: Sequence[Example], *, seed: int = 7) -> ResidualLayer | 
     base = _logit(np.array([e.base_score for e in examples], dtype=np.float64))
     y = np.array([_TARGET[e.label] for e in examples])
     penalty = _choose_penalty(x, base, y, seed) if len(examples) >= 10 else PENALTIES[-1]
+    if penalty is None:  # cross-validation says the shipped model alone reads these better
+        return ResidualLayer(np.zeros(0, dtype=np.int64), np.zeros(0), 0.0, None,
+                             len(examples))
     weights, bias = _fit(x, base, y, penalty)
     keep = np.abs(weights) > 1e-6
     return ResidualLayer(used[keep].astype(np.int64), weights[keep], bias, penalty,
@@ -140,9 +143,15 @@ def _fit(x: sparse.csr_matrix, base: np.ndarray, y: np.ndarray,
     return np.asarray(found.x[:d]), float(found.x[d])
 
 
-def _choose_penalty(x: sparse.csr_matrix, base: np.ndarray, y: np.ndarray, seed: int) -> float:
+def _choose_penalty(x: sparse.csr_matrix, base: np.ndarray, y: np.ndarray,
+                    seed: int) -> float | None:
+    """The L2 strength with the lowest cross-validated log loss, or None when no strength does
+    better than the shipped model alone (the corrections then teach nothing that carries over
+    to comments not yet read)."""
     folds = np.random.default_rng(seed).permutation(len(y)) % FOLDS
-    best, best_loss = PENALTIES[-1], math.inf
+    p_base = np.clip(_sigmoid(base), _EPS, 1 - _EPS)
+    best: float | None = None
+    best_loss = -float(np.sum(y * np.log(p_base) + (1 - y) * np.log(1 - p_base)))
     for penalty in PENALTIES:
         total = 0.0
         for fold in range(FOLDS):
@@ -215,7 +224,8 @@ class Adaptation:
                 name = f"{info['kind']}.{info['language']}"
                 layers[info["kind"]][info["language"]] = ResidualLayer(
                     stored[f"{name}.buckets"], stored[f"{name}.weights"], float(info["bias"]),
-                    float(info["penalty"]), int(info["examples"]))
+                    None if info["penalty"] is None else float(info["penalty"]),
+                    int(info["examples"]))
         return cls(layers["sentiment"], layers["aspect_sentiment"],
                    {k: tuple(v) for k, v in meta["added_terms"].items()},
                    {k: tuple(v) for k, v in meta["dropped_terms"].items()})

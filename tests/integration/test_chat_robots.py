@@ -136,9 +136,17 @@ def test_a_robot_that_refuses_is_retried_and_shown_as_failed(
     do_set_preference(ctx, world.actor("mgr.s1@t.test"), channel=robot.app, target=robot.url,
                       robot_secret=secret)
     add_detractor_rule(ctx, world)
+    from tiyan.metrics import DELIVERIES
+
+    def chat_count(outcome: str) -> float:
+        return DELIVERIES.labels("chat", outcome)._value.get()
+
+    sent, failed = chat_count("sent"), chat_count("failed")
     jobs.run_until_idle(ctx)
     (row,) = notifications_of(ctx)
     assert row.status == "retrying" and row.last_error == f"refused by the robot (code {code})"
+    # the metrics count the refusal as a failed delivery, not as sent
+    assert (chat_count("sent"), chat_count("failed")) == (sent, failed + 1)
     assert robot.received == []
     with ctx.db.read() as conn:
         shown = delivery_log(conn, row.case_id)

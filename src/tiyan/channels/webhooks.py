@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 
 from tiyan.channels import outbound
 from tiyan.metrics import delivered
@@ -58,14 +59,20 @@ def signed_headers(secret: str, message_id: str, at: dt.datetime, body: bytes) -
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float,
          policy: outbound.Policy, http: outbound.Client | None = None, *,
-         channel: str = "webhook", read_answer: int = 0) -> outbound.Outcome:
+         channel: str = "webhook", read_answer: int = 0,
+         refusal: Callable[[bytes], str | None] | None = None) -> outbound.Outcome:
     """POST one signed message to a target the policy allows; never raises for network
     trouble (it is in the outcome, as a short error class). `http`: a client
     (outbound.client) shared by the messages of a batch. `channel` names it in the metrics
     and the log: webhook, or chat for a chat app's incoming webhook. `read_answer`: how many
-    bytes of the answer's body to keep (a chat robot's verdict is in it)."""
+    bytes of the answer's body to keep; `refusal` reads from them the error of a receiver that
+    answers 2xx but did not take the message (a chat robot), which then counts as failed."""
     answer = outbound.post(url, policy, timeout=timeout, headers=headers, content=body,
                            http=http, read_answer=read_answer)
+    if answer.delivered and refusal is not None:
+        refused = refusal(answer.answer)
+        if refused is not None:
+            answer = outbound.Outcome(None, refused, answer.answer)
     delivered(channel, answer.delivered)
     if not answer.delivered:
         log.warning("%s delivery failed", channel, extra={"channel": channel,

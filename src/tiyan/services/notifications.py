@@ -173,8 +173,9 @@ def send_to_robot(ctx: Context, app: str, url: str, title: str, text: str, link:
     body = json.dumps(payload, ensure_ascii=False).encode()
     outcome = wire.post(url, body, {"content-type": "application/json"},
                         s.webhook_timeout_seconds, outbound.policy_for(s), channel="chat",
-                        read_answer=chat.ANSWER_BYTES)
-    return outcome.error or chat.refusal(app, outcome.answer)
+                        read_answer=chat.ANSWER_BYTES,
+                        refusal=lambda answer: chat.refusal(app, answer))
+    return outcome.error
 
 
 def robot_mobile(number: str) -> str:

@@ -71,8 +71,8 @@ class Match:
 
 def act_on_matches(ctx: Context, response: RowMapping, chain: Sequence[int],
                    rules: Sequence[RowMapping]) -> list[str]:
-    """Open one case for the response (the first matching rule that opens cases) and send the
-    notifications the matching rules ask for. Nothing happens twice for the same response."""
+    """Open one case for the response listing every matching rule, and tell each person the
+    matching rules route to once. Nothing happens twice for the same response."""
     return act_on_all_matches(ctx, [Match(response, chain, rules)])
 
 
@@ -88,6 +88,9 @@ def act_on_all_matches(ctx: Context, matches: Sequence[Match]) -> list[str]:
 
 @dataclass
 class _Opening:
+    """One case for one response: `rule` is the first matching rule that opens cases (its name
+    is the title, its route the owner); `rules` every rule the response matched."""
+
     response: RowMapping
     chain: Sequence[int]
     rule: RowMapping
@@ -95,11 +98,17 @@ class _Opening:
     owner: int | None
     due: dict[str, dt.datetime]
     public_id: str
+    rules: Sequence[RowMapping] = ()
+    callback: bool = False
     case_id: int = 0
 
 
 def _act_on(ctx: Context, conn: Connection, matches: Sequence[Match],
             now: dt.datetime) -> list[str]:
+    """Each response opens at most one case, whatever number of rules it matched: the case
+    lists them all, each SLA target is the earliest the case-opening rules ask for, and it gets
+    a callback task when any of them asks. Each person a notifying rule routes to is told once
+    per response (about the case when one opened, else about the response)."""
     from tiyan.services.alerts import rule_action
 
     has_case = store.responses_with_cases(conn, [m.response.id for m in matches])
@@ -107,43 +116,53 @@ def _act_on(ctx: Context, conn: Connection, matches: Sequence[Match],
     owners: dict[tuple[str, tuple[int, ...]], int | None] = {}
     calendars: dict[tuple[int, ...], BusinessCalendar] = {}
     openings: list[_Opening] = []
-    alerts: list[tuple[Match, RowMapping, int, str]] = []  # no case: (match, rule, owner, unit)
+    told: list[tuple[Match, _Opening | None, list[int]]] = []  # who is told of each response
     for match in matches:
         response, chain = match.response, tuple(match.chain)
-        if response.id in has_case:
+        if response.id in has_case or not match.rules:
             continue
         has_case.add(response.id)
         if chain[0] not in unit_names:
             unit_names[chain[0]] = _unit_names(conn, chain[0])
         opening: _Opening | None = None
+        people: list[int] = []
         for rule in match.rules:
             action = rule_action(rule)
             if (action.route_role, chain) not in owners:
                 owners[(action.route_role, chain)] = _route(conn, chain, action.route_role)
             owner = owners[(action.route_role, chain)]
-            if action.opens_case and opening is None:
+            if action.opens_case:
                 if chain not in calendars:
                     calendars[chain] = store.calendar_for(conn, chain)
-                opening = _Opening(response, chain, rule, action, owner,
-                                   sla_due(parse_sla(rule.sla), now, calendars[chain]),
-                                   store.new_case_id())
-                openings.append(opening)
-            elif action.notifies and owner and not action.opens_case:
-                alerts.append((match, rule, owner, unit_names[chain[0]]))
+                due = sla_due(parse_sla(rule.sla), now, calendars[chain])
+                if opening is None:
+                    opening = _Opening(response, chain, rule, action, owner, due,
+                                       store.new_case_id(), rules=match.rules)
+                    openings.append(opening)
+                else:
+                    opening.due = {kind: min(at, opening.due.get(kind, at))
+                                   for kind, at in {**opening.due, **due}.items()}
+                opening.callback = opening.callback or action.callback
+            if action.notifies and owner and owner not in people:
+                people.append(owner)
+        if people:
+            told.append((match, opening, people))
     _open_cases(conn, openings, now)
-    notify = [o for o in openings if o.action.notifies and o.owner]
-    answers = _answers_of(conn, [o.response.id for o in notify])
-    messages: list[tuple[Sequence[int], int | None, Message]] = [
-        ([o.owner], o.case_id, Message(  # type: ignore[list-item]
-            "case.opened", o.rule.name, unit_names[o.chain[0]], o.rule.name,
-            _link(ctx, o.public_id),
-            complaint_summary(conn, o.response, answers.get(o.response.id, []),
-                              ctx.db.immutable_cache)))
-        for o in notify]
+    answers = _answers_of(conn, [m.response.id for m, o, _ in told if o is not None])
     public_url = ctx.settings.public_url.rstrip("/")
-    messages += [([owner], None, Message("alert", rule.name, unit, rule.name,
-                                         f"{public_url}/responses/{match.response.public_id}"))
-                 for match, rule, owner, unit in alerts]
+    messages: list[tuple[Sequence[int], int | None, Message]] = []
+    for match, opening, people in told:
+        names = " · ".join(r.name for r in match.rules)
+        unit = unit_names[match.chain[0]]
+        if opening is not None:
+            messages.append((people, opening.case_id, Message(
+                "case.opened", opening.rule.name, unit, names, _link(ctx, opening.public_id),
+                complaint_summary(conn, match.response, answers.get(match.response.id, []),
+                                  ctx.db.immutable_cache))))
+        else:
+            messages.append((people, None, Message(
+                "alert", match.rules[0].name, unit, names,
+                f"{public_url}/responses/{match.response.public_id}")))
     queue_many(conn, messages, now)
     return [o.public_id for o in openings]
 
@@ -162,14 +181,17 @@ def _open_cases(conn: Connection, openings: Sequence[_Opening], now: dt.datetime
         opening.case_id = case_id
         for at in sorted(set(opening.due.values())):
             timer_jobs.setdefault(at, []).append((CHECK_TIMERS, {"case_id": case_id}))
+    store.insert_case_rules(conn, [(o.case_id, [r.id for r in o.rules] or [o.rule.id])
+                                   for o in openings])
     store.insert_timers_of(conn, [(o.case_id, o.due) for o in openings])
     for at, jobs in sorted(timer_jobs.items()):  # enqueue_many: one statement per due time
         enqueue_many(conn, jobs, run_at=at)
     store.log_events(conn, at=now, user_id=None, kind="opened", events=[
-        (o.case_id, {"rule": o.rule.name, "owner_user_id": o.owner,
+        (o.case_id, {"rule": o.rule.name, "rules": [r.name for r in o.rules],
+                     "owner_user_id": o.owner,
                      "route_role": o.action.route_role,
                      "due": {k: v.isoformat() for k, v in o.due.items()}}) for o in openings])
-    callbacks = [o for o in openings if o.action.callback]
+    callbacks = [o for o in openings if o.callback]
     if callbacks:
         from tiyan.services.callbacks import open_callback_tasks
 

@@ -33,7 +33,9 @@ def update_rule(conn: Connection, rule_id: int, values: dict[str, Any], now: dt.
 def delete_rule(conn: Connection, rule_id: int) -> bool:
     """Delete a rule that never opened a case; one that did is deactivated (its cases keep it).
     Returns True when the rule was deleted."""
-    used = conn.execute(sa.select(sa.func.count()).select_from(t.cx_case)
+    used = conn.execute(sa.select(sa.func.count()).select_from(t.case_rule)
+                        .where(t.case_rule.c.rule_id == rule_id)).scalar_one() \
+        or conn.execute(sa.select(sa.func.count()).select_from(t.cx_case)
                         .where(t.cx_case.c.rule_id == rule_id)).scalar_one()
     if used:
         conn.execute(sa.update(t.alert_rule).where(t.alert_rule.c.id == rule_id)

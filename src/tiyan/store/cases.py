@@ -42,6 +42,25 @@ def insert_cases(conn: Connection, *, rows: Sequence[dict[str, Any]],
     return [int(i) for i in ids]
 
 
+def insert_case_rules(conn: Connection, rows: Sequence[tuple[int, Sequence[int]]]) -> None:
+    """Record every rule (ids, in evaluation order) each new case's response matched."""
+    values = [{"case_id": case_id, "rule_id": rule_id, "position": position}
+              for case_id, rule_ids in rows
+              for position, rule_id in enumerate(dict.fromkeys(rule_ids))]
+    if values:
+        conn.execute(sa.insert(t.case_rule), values)
+
+
+def case_rules(conn: Connection, case_id: int) -> list[RowMapping]:
+    """The rules a case's response matched, in evaluation order (the case's own rule first)."""
+    query = (sa.select(t.alert_rule.c.id, t.alert_rule.c.public_id, t.alert_rule.c.name,
+                       t.alert_rule.c.action, t.alert_rule.c.active)
+             .join(t.case_rule, t.case_rule.c.rule_id == t.alert_rule.c.id)
+             .where(t.case_rule.c.case_id == case_id)
+             .order_by(t.case_rule.c.position, t.alert_rule.c.id))
+    return list(conn.execute(query).mappings())
+
+
 def log_events(conn: Connection, *, at: dt.datetime, user_id: int | None, kind: str,
                events: Sequence[tuple[int, dict[str, Any]]]) -> None:
     """One event of `kind` for each (case id, detail), in one statement."""
@@ -184,8 +203,9 @@ def list_cases(conn: Connection, actor: Actor, f: CaseFilter) -> list[RowMapping
         query = query.where(t.cx_case.c.owner_user_id == f.owner_user_id)
     if f.unit_id is not None:
         query = query.where(t.cx_case.c.unit_id.in_(actor_subtree(conn, f.unit_id)))
-    if f.rule_id is not None:
-        query = query.where(t.cx_case.c.rule_id == f.rule_id)
+    if f.rule_id is not None:  # any rule the case's response matched, not only the first
+        query = query.where(sa.or_(t.cx_case.c.rule_id == f.rule_id, sa.exists().where(
+            t.case_rule.c.case_id == t.cx_case.c.id, t.case_rule.c.rule_id == f.rule_id)))
     if f.overdue_at is not None:
         query = query.where(sa.exists().where(
             t.case_timer.c.case_id == t.cx_case.c.id, t.case_timer.c.met_at.is_(None),
@@ -197,7 +217,10 @@ def list_cases(conn: Connection, actor: Actor, f: CaseFilter) -> list[RowMapping
 def rules_with_cases(conn: Connection, actor: Actor) -> list[RowMapping]:
     """The alert rules that opened cases the actor may see (for the inbox's rule filter)."""
     vis = actor.scope.visibility(CASE_PERMISSION)
-    used = sa.select(t.cx_case.c.rule_id).where(visible(vis, t.cx_case.c.unit_id)).distinct()
+    used = sa.union(
+        sa.select(t.cx_case.c.rule_id).where(visible(vis, t.cx_case.c.unit_id)),
+        sa.select(t.case_rule.c.rule_id).join(t.cx_case, t.cx_case.c.id == t.case_rule.c.case_id)
+        .where(visible(vis, t.cx_case.c.unit_id)))
     query = (sa.select(t.alert_rule.c.id, t.alert_rule.c.public_id, t.alert_rule.c.name)
              .where(t.alert_rule.c.id.in_(used)).order_by(t.alert_rule.c.name))
     return list(conn.execute(query).mappings())

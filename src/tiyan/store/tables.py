@@ -729,6 +729,16 @@ cx_case = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=True),
 )
 
+# every alert rule a case's response matched (0027): the case's own rule_id is the first of them
+case_rule = sa.Table(
+    "case_rule", metadata,
+    sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+              sa.ForeignKey("cx_case.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("rule_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+              sa.ForeignKey("alert_rule.id"), primary_key=True, index=True),
+    sa.Column("position", sa.Integer, nullable=False, server_default="0"),
+)
+
 case_timer = sa.Table(
     "case_timer", metadata, _id(),
     _fk("case_id", "cx_case.id", nullable=False, index=True, ondelete="CASCADE"),

@@ -89,6 +89,7 @@ def _case_page(request: Request, ctx: Context, actor: Actor, case_id: str, *,
                                         ctx.settings.text_industry)
         customer = case_desk.customer_card(conn, actor, row, locale)
         task = conn.execute(callbacks.open_task_of_case(row.id)).mappings().first()
+        rules = store.case_rules(conn, row.id)
     known = row.status in STATUSES  # a status a later version stored: shown, no moves
     moves = sorted(TRANSITIONS[CaseStatus(row.status)] if known else (), key=STATUSES.index)
     tree = cases.root_causes(ctx)
@@ -96,6 +97,7 @@ def _case_page(request: Request, ctx: Context, actor: Actor, case_id: str, *,
     return render(request, "case.html", actor=actor, case=row, events=events, timers=timers,
                   log=log, moves=moves, causes=causes, complaint=complaint,
                   customer=customer, revealed=revealed, task=task, outcomes=OUTCOMES,
+                  rules=rules,
                   cause_names={node.code: node.name(locale) for _, node in causes},
                   attachments=cases.attachments_of(events),
                   max_mb=ctx.settings.attachment_max_mb, now=ctx.now(), error=error,

@@ -528,6 +528,10 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(predict_app, name="predict")
 app.add_typer(retention_app, name="retention")
 
+from tiyan.storage_cli import storage_app  # noqa: E402
+
+app.add_typer(storage_app, name="storage")
+
 
 def main() -> None:
     try:

@@ -228,6 +228,33 @@ class Settings(BaseSettings):
                                   "into the database (default `TIYAN_DATA_DIR/files`); read "
                                   "once, by the upgrade that moves them (migration 0025).",
     )
+    storage: Literal["database", "s3"] = Field(
+        default="database", description="Where new uploads, case attachments and trained models "
+                                        "are stored: `database` (rows of the database, nothing "
+                                        "else to run) or `s3` (an S3-compatible bucket, "
+                                        "`TIYAN_S3_*`). Files already stored stay readable "
+                                        "after a change; `tiyan storage move` moves them.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="Address of the S3-compatible service (MinIO, Ceph, a cloud "
+                                  "provider's S3 endpoint); none: AWS S3 of `TIYAN_S3_REGION`.",
+    )
+    s3_bucket: str = Field(default="", description="Bucket that holds tiyan's files.")
+    s3_prefix: str = Field(default="tiyan/", description="Start of every object name tiyan "
+                                                          "writes in the bucket; nothing outside "
+                                                          "it is read or removed.")
+    s3_region: str = Field(default="us-east-1", description="Region of the bucket.")
+    s3_access_key_id: str | None = Field(
+        default=None, description="Access key; none: the usual AWS sources (environment, "
+                                  "shared credentials file, instance role).",
+    )
+    s3_secret_access_key: str | None = Field(default=None, description="Secret of the access "
+                                                                       "key.")
+    s3_addressing: Literal["path", "virtual"] = Field(
+        default="path", description="`path` (https://host/bucket/name, what MinIO and most "
+                                    "self-hosted stores expect) or `virtual` "
+                                    "(https://bucket.host/name).",
+    )
     attachment_max_mb: float = Field(default=10, gt=0, le=1024,
                                      description="Largest case attachment accepted, in MiB.")
     timezone: str = Field(
@@ -384,6 +411,15 @@ class Settings(BaseSettings):
                 outbound.check_url(self.sms_url, outbound.policy_for(self), where="sms_url")
             except outbound.Refused as exc:
                 raise ValueError(f"TIYAN_SMS_URL: {exc.message}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _bucket_for_s3(self) -> Settings:
+        if self.storage == "s3" and not self.s3_bucket.strip():
+            raise ValueError("TIYAN_STORAGE=s3 needs TIYAN_S3_BUCKET, the bucket that holds "
+                             "the files")
+        if self.s3_prefix.startswith("/"):
+            raise ValueError("TIYAN_S3_PREFIX: an object name does not start with /")
         return self
 
     @field_validator("timezone")

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from tests.conftest import postgres_available, postgres_problem, require_service
 from tests.integration.conftest import sign_in
 from tests.integration.processes import environment, run_tiyan, served
+from tests.integration.s3_server import S3Server, s3_server  # noqa: F401 - the fixture
 from tests.integration.test_closed_loop import add_detractor_rule
 from tests.snapshots import as_built, world_with
 from tests.world import PASSWORD
@@ -82,24 +83,33 @@ def backend() -> str:
     return "postgres"
 
 
-def host(root: Path, name: str, ctx: Context) -> tuple[dict[str, str], Path, Path]:
+def host(root: Path, name: str, ctx: Context,
+         store: dict[str, str]) -> tuple[dict[str, str], Path, Path]:
     temporary, data = root / name / "tmp", root / name / "data"
     temporary.mkdir(parents=True)
     env = environment(TIYAN_DB_URL=ctx.db.url, TMPDIR=str(temporary),
                       TIYAN_DATA_DIR=str(data), TIYAN_WORKER_IN_APP="false",
-                      TIYAN_SMTP_PORT="1")
+                      TIYAN_SMTP_PORT="1", **store)
     return env, temporary, data
 
 
+@pytest.mark.parametrize("storage", ["database", "s3"])
 def test_a_worker_on_another_host_runs_imports_cases_and_scoring(
-        ctx: Context, tmp_path: Path) -> None:
+        ctx: Context, tmp_path: Path, storage: str, request: pytest.FixtureRequest) -> None:
+    """The same with the files in the database and in an S3 bucket (a real S3 server)."""
+    store: dict[str, str] = {}
+    if storage == "s3":
+        s3: S3Server = request.getfixturevalue("s3_server")
+        bucket = s3.new_bucket()
+        store = s3.environment(bucket)
+        ctx.settings = ctx.settings.model_copy(update=s3.settings(bucket))
     world = world_with(ctx, as_built)
     add_detractor_rule(ctx, world)
     visits(ctx, world.unit_ids["n1"])
     ctx.settings = ctx.settings.model_copy(update={"data_dir": str(tmp_path / "trainer")})
     model = churn.train(ctx, seed=0)
-    env_a, tmp_a, data_a = host(tmp_path, "a", ctx)
-    env_b, tmp_b, data_b = host(tmp_path, "b", ctx)
+    env_a, tmp_a, data_a = host(tmp_path, "a", ctx, store)
+    env_b, tmp_b, data_b = host(tmp_path, "b", ctx, store)
     headers = {"Authorization": f"Bearer {world.tokens['mgr.n1@t.test']}"}
 
     with served(env_a, tmp_path / "serve-a.log") as host_a:
@@ -141,8 +151,13 @@ def test_a_worker_on_another_host_runs_imports_cases_and_scoring(
         assert download.status_code == 200 and download.content == "客户来电".encode()
 
     with ctx.db.read() as conn:
-        files = list(conn.execute(sa.select(t.stored_object.c.key)).scalars())
+        files = dict(conn.execute(sa.select(t.stored_object.c.key,
+                                            t.stored_object.c.location)).all())
     assert sorted(files) == sorted([f"cases/{case}/{link}", model.object])  # uploads gone
+    if storage == "s3":
+        run_tiyan(env_b, "worker", "--once")  # removes what the imports let go of
+        assert all(files.values())                           # the bytes are in the bucket
+        assert s3.names(bucket) == sorted(files.values())    # and nothing else is
     for folder in (tmp_a, tmp_b):
         assert [p.name for p in folder.iterdir()] == []    # nothing left behind
     assert not data_a.exists() and not data_b.exists()     # nor kept on a host's disk

@@ -147,5 +147,7 @@ def ensure_cleanup(conn: sa.Connection, now: dt.datetime) -> None:
 @job_handler(CLEANUP_JOB, lane=BULK)
 def cleanup_job(ctx: Context, payload: dict[str, Any]) -> None:
     """Remove previewed uploads never imported (stored to expire a day after the preview)."""
-    object_store(ctx).remove_expired(ctx.now())
+    objects = object_store(ctx)
+    objects.remove_expired(ctx.now())
+    objects.purge(ctx.now())
     raise RetryLater(ctx.now() + CLEANUP_EVERY, "runs again later")

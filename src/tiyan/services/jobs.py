@@ -81,6 +81,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "tiyan.services.churn",
     "tiyan.services.aggregates",
     "tiyan.services.import_jobs",
+    "tiyan.services.storage",
     "tiyan.services.retention",
 )
 

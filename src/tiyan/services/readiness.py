@@ -4,14 +4,19 @@ was written for, and how far the background work is behind (per lane)."""
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
 from tiyan.context import Context
+from tiyan.errors import TiyanError
+from tiyan.services.buckets import Bucket, BucketSettings
 from tiyan.services.jobs import LaneBacklog, job_backlog
 from tiyan.store.migrate import MIGRATIONS
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,8 @@ class Readiness:
     schema_current: str | None
     schema_head: str
     backlog: tuple[LaneBacklog, ...]
+    # None: files are kept in the database; else why the S3 bucket is unusable ("" when fine)
+    object_store_problem: str | None = None
 
     @property
     def schema_ok(self) -> bool:
@@ -33,7 +40,7 @@ class Readiness:
 
     @property
     def ready(self) -> bool:
-        return self.database and self.schema_ok
+        return self.database and self.schema_ok and not self.object_store_problem
 
 
 def check_readiness(ctx: Context) -> Readiness:
@@ -47,7 +54,21 @@ def check_readiness(ctx: Context) -> Readiness:
     state = Readiness(True, current, head, ())
     if not state.schema_ok:
         return state
-    return replace(state, backlog=tuple(job_backlog(ctx).values()))
+    return replace(state, backlog=tuple(job_backlog(ctx).values()),
+                   object_store_problem=_bucket_problem(ctx))
+
+
+def _bucket_problem(ctx: Context) -> str | None:
+    config = BucketSettings.of(ctx.settings)
+    if config is None:
+        return None
+    try:
+        Bucket(config).check()
+    except TiyanError as exc:
+        log.warning("the object store is not usable: %s", exc.message)
+        # the reason without the endpoint's address (readiness answers anyone who asks)
+        return "the S3 bucket cannot be reached or refuses tiyan's credentials (see the log)"
+    return ""
 
 
 def expected_revision() -> str:

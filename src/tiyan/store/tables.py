@@ -910,6 +910,18 @@ stored_object = sa.Table(
     _created(),
     # a file nobody claimed (an import preview) is removed after this; None: kept
     sa.Column("expires_at", UtcDateTime, nullable=True, index=True),
+    # where the bytes are: None for chunks in `stored_object_chunk`; else the object's name in
+    # the S3-compatible bucket (a name of its own per version, so a rolled-back replacement
+    # never overwrites what the committed row points at)
+    sa.Column("location", sa.String(600), nullable=True),
+)
+
+# Bucket objects no row points at any more (replaced or deleted): removed from the bucket by
+# `ObjectStore.purge` once the transaction that let go of them has committed.
+stored_object_gone = sa.Table(
+    "stored_object_gone", metadata, _id(),
+    sa.Column("location", sa.String(600), nullable=False),
+    sa.Column("gone_at", UtcDateTime, nullable=False),
 )
 
 stored_object_chunk = sa.Table(

@@ -37,6 +37,7 @@ class LaneOut(BaseModel):
 class ReadyOut(BaseModel):
     status: str  # ready | unavailable
     database: str  # ok | unavailable
+    object_store: str | None = None  # ok | unavailable; None: files are in the database
     schema_revision: str | None
     expected_revision: str
     reason: str | None = None
@@ -56,6 +57,8 @@ def readyz(request: Request) -> Response:
     body = ReadyOut(
         status="unavailable" if reason else "ready",
         database="ok" if state.database else "unavailable",
+        object_store=None if state.object_store_problem is None
+        else "unavailable" if state.object_store_problem else "ok",
         schema_revision=state.schema_current, expected_revision=state.schema_head,
         reason=reason,
         note="the database schema is newer than this process: restart it with the new "
@@ -72,6 +75,8 @@ def _not_ready_because(state: Readiness) -> str | None:
     if not state.schema_ok:
         return (f"the database schema is at revision {state.schema_current or '(none)'}, this "
                 f"version of tiyan expects {state.schema_head}: run `tiyan db upgrade`")
+    if state.object_store_problem:
+        return f"the object store does not answer: {state.object_store_problem}"
     return None
 
 

@@ -196,6 +196,12 @@ def test_timer_that_ran_out_while_the_app_was_down_escalates_on_restart(
         breached = conn.execute(sa.select(sa.func.count()).select_from(t.case_timer)
                                 .where(t.case_timer.c.breached_at.is_not(None))).scalar_one()
     assert breached == 9  # three timers on each of the three cases
+    with ctx.db.read() as conn:
+        levels = sorted(conn.execute(sa.select(t.cx_case.c.escalation_level)).scalars())
+        steps = [e.detail["level"] for e in store.events_of(conn, min(
+            conn.execute(sa.select(t.cx_case.c.id)).scalars())) if e.kind == "escalated"]
+    # timers that ran out together climb one step each (they all said level 1 before)
+    assert levels == [3, 3, 3] and steps == [1, 2, 3]
 
 
 def test_a_channel_that_is_down_is_retried_and_visible(ctx: Context, world: World) -> None:

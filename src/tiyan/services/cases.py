@@ -392,7 +392,9 @@ def _escalate(ctx: Context, conn: Connection, timer: RowMapping, now: dt.datetim
 
     chain = _chain(conn, timer.unit_id)
     above = chain[_owner_level(conn, timer.case_id, chain) + 1:]
-    level = timer.escalation_level + 1
+    # the case's level now, not when the overdue timers were listed: timers that ran out
+    # together climb one step each
+    level = store.raise_escalation_level(conn, timer.case_id, now)
     # one step further up at each level: the managers above the owner, nearest first, then the
     # CX manager, then the administrators (the top, told again at every later level)
     owner = conn.execute(sa.select(t.cx_case.c.owner_user_id)
@@ -401,7 +403,6 @@ def _escalate(ctx: Context, conn: Connection, timer: RowMapping, now: dt.datetim
                                               for role in ESCALATION_ROLES}, ESCALATION_ROLES,
                                owner)
     target = escalation_step(ladder, level)
-    store.update_case(conn, timer.case_id, now, escalation_level=level)
     store.log_event(conn, timer.case_id, at=now, user_id=None, kind="escalated", detail={
         "timer": timer.kind, "due_at": timer.due_at.isoformat(), "level": level,
         "to_user_id": target[1] if target else None, "to_unit_id": target[0] if target else None})

@@ -81,6 +81,15 @@ def update_case(conn: Connection, case_id: int, now: dt.datetime, **values: Any)
                  .values(updated_at=now, **values))
 
 
+def raise_escalation_level(conn: Connection, case_id: int, now: dt.datetime) -> int:
+    """One level higher, in one statement (timers that ran out together, or two workers, each
+    get a level of their own); the new level."""
+    return int(conn.execute(
+        sa.update(t.cx_case).where(t.cx_case.c.id == case_id)
+        .values(escalation_level=t.cx_case.c.escalation_level + 1, updated_at=now)
+        .returning(t.cx_case.c.escalation_level)).scalar_one())
+
+
 def insert_timers(conn: Connection, case_id: int, due: dict[str, dt.datetime]) -> None:
     if due:
         conn.execute(sa.insert(t.case_timer), [
@@ -248,6 +257,22 @@ def events_of(conn: Connection, case_id: int) -> list[RowMapping]:
              .outerjoin(t.app_user, t.app_user.c.id == t.case_event.c.user_id)
              .where(t.case_event.c.case_id == case_id).order_by(t.case_event.c.id))
     return list(conn.execute(query).mappings())
+
+
+def escalation_recipients(conn: Connection, events: Sequence[RowMapping]
+                          ) -> tuple[dict[int, RowMapping], dict[int, RowMapping]]:
+    """Whom the case's escalations told: users by id (name, e-mail) and the units they were
+    told for by id (names), for the history to say "escalated to …"."""
+    details = [e.detail or {} for e in events if e.kind == "escalated"]
+    user_ids = sorted({d["to_user_id"] for d in details if isinstance(d.get("to_user_id"), int)})
+    unit_ids = sorted({d["to_unit_id"] for d in details if isinstance(d.get("to_unit_id"), int)})
+    users = {row.id: row for row in conn.execute(
+        sa.select(t.app_user.c.id, t.app_user.c.name, t.app_user.c.email)
+        .where(t.app_user.c.id.in_(user_ids))).mappings()} if user_ids else {}
+    units = {row.id: row for row in conn.execute(
+        sa.select(t.org_unit.c.id, t.org_unit.c.name_zh, t.org_unit.c.name_en)
+        .where(t.org_unit.c.id.in_(unit_ids))).mappings()} if unit_ids else {}
+    return users, units
 
 
 def responses_with_cases(conn: Connection, response_ids: Sequence[int]) -> set[int]:

@@ -83,6 +83,7 @@ def _case_page(request: Request, ctx: Context, actor: Actor, case_id: str, *,
     with ctx.db.read() as conn:
         row = store.get_case(conn, actor, case_id)
         events = store.events_of(conn, row.id)
+        escalated_to, escalated_units = store.escalation_recipients(conn, events)
         timers = store.timers_of(conn, row.id)
         log = notifications.delivery_log(conn, row.id)
         complaint = case_desk.complaint(conn, actor, row.response_id, locale,
@@ -97,7 +98,7 @@ def _case_page(request: Request, ctx: Context, actor: Actor, case_id: str, *,
     return render(request, "case.html", actor=actor, case=row, events=events, timers=timers,
                   log=log, moves=moves, causes=causes, complaint=complaint,
                   customer=customer, revealed=revealed, task=task, outcomes=OUTCOMES,
-                  rules=rules,
+                  rules=rules, escalated_to=escalated_to, escalated_units=escalated_units,
                   cause_names={node.code: node.name(locale) for _, node in causes},
                   attachments=cases.attachments_of(events),
                   max_mb=ctx.settings.attachment_max_mb, now=ctx.now(), error=error,

@@ -88,11 +88,19 @@ def test_a_manager_works_a_case_through_the_page(
     assert client.get(f"/cases/{case}/attachments/{link}").status_code == 404
 
 
-def test_alert_rule_form_names_the_bad_node_and_keeps_the_input(
+def test_alert_rule_json_form_names_the_bad_node_and_keeps_the_input(
         ctx: Context, world: World, client: TestClient) -> None:
+    """The advanced JSON form is for administrators; everyone else uses the builder."""
     sign_in(client, "cx@t.test", PASSWORD)
     page = client.get("/alert-rules")
     assert page.status_code == 200 and "还没有预警规则" in page.text
+    assert 'name="condition"' not in page.text
+    refused = client.post("/alert-rules", data={
+        "csrf_token": csrf(page.text), "name": "差评", "unit_code": "north",
+        "condition": '{"sentiment": "negative"}'})
+    assert refused.status_code == 403
+    sign_in(client, "admin@t.test", PASSWORD)
+    page = client.get("/alert-rules")
     bad = client.post("/alert-rules", data={
         "csrf_token": csrf(page.text), "name": "差评", "unit_code": "north",
         "condition": '{"all": [{"sentiment": "negative"}, {"score": {"item": "nps", "op": "<<",'

@@ -9,7 +9,11 @@ A rule's condition is JSON parsed at the edge into the typed nodes below; evalua
 Leaves: score (one item against a threshold), any_item (some rated item, NPS excluded, against a
 threshold), answered_no (a yes/no item answered "no"), sentiment, aspect_negative (an aspect
 code, or "*" for any), keywords (any of them in the texts), customer (segment and/or one
-attribute), repeat_complaint (the same customer complained before within N days), churn_risk
+attribute), repeat_complaint (the same customer complained before within N days), choice (a
+single or multiple choice item answered with any of some options:
+``{"choice": {"item": "reason", "any_of": ["wait", "price"]}}``), aspect (an aspect code, or "*",
+talked about with a sentiment: ``{"aspect": {"code": "waiting", "sentiment": "positive"}}``;
+aspect_negative is its short form for "negative"), churn_risk
 (the customer's latest stored churn probability against a threshold:
 ``{"churn_risk": {"op": ">=", "value": 0.7}}`` or the short ``{"churn_risk": {">=": 0.7}}``;
 never true for a response without a scored customer).
@@ -41,6 +45,8 @@ class ResponseFacts:
     scores: Mapping[str, float] = field(default_factory=dict)  # by item code and question key
     rated_items: Mapping[str, float] = field(default_factory=dict)  # scaled items, NPS excluded
     yes_no: Mapping[str, bool] = field(default_factory=dict)  # by item code and question key
+    choices: Mapping[str, frozenset[str]] = field(default_factory=dict)  # option codes chosen
+    aspects: Mapping[str, frozenset[str]] = field(default_factory=dict)  # aspect → sentiments
     sentiments: frozenset[str] = frozenset()  # labels of the analysed texts
     negative_aspects: frozenset[str] = frozenset()
     text: str = ""  # every free text of the response, joined
@@ -139,6 +145,32 @@ class AspectNegative(Condition):
 
     def to_json(self) -> dict[str, Any]:
         return {"aspect_negative": self.aspect}
+
+
+@dataclass(frozen=True)
+class Aspect(Condition):
+    aspect: str  # "*" for any aspect
+    sentiment: str
+
+    def test(self, facts: ResponseFacts) -> bool:
+        if self.aspect == "*":
+            return any(self.sentiment in labels for labels in facts.aspects.values())
+        return self.sentiment in facts.aspects.get(self.aspect, ())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"aspect": {"code": self.aspect, "sentiment": self.sentiment}}
+
+
+@dataclass(frozen=True)
+class Choice(Condition):
+    item: str
+    any_of: tuple[str, ...]
+
+    def test(self, facts: ResponseFacts) -> bool:
+        return bool(facts.choices.get(self.item, frozenset()) & set(self.any_of))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"choice": {"item": self.item, "any_of": list(self.any_of)}}
 
 
 @dataclass(frozen=True)
@@ -274,6 +306,24 @@ def _sentiment(body: Any, where: str) -> Condition:
     return Sentiment(str(body))
 
 
+def _aspect(body: Any, where: str) -> Condition:
+    f = _fields(body, where, ("code", "sentiment"))
+    if f["sentiment"] not in SENTIMENTS:
+        raise InvalidInput(f"{f['sentiment']!r} is not a sentiment; use one of "
+                           f"{', '.join(SENTIMENTS)}", where=f"{where}.sentiment")
+    return Aspect(_name(f["code"], f"{where}.code"), str(f["sentiment"]))
+
+
+def _choice(body: Any, where: str) -> Condition:
+    f = _fields(body, where, ("item", "any_of"))
+    codes = f["any_of"]
+    if not isinstance(codes, list) or not codes or len(codes) > 100:
+        raise InvalidInput("expected a list of 1 to 100 option codes", where=f"{where}.any_of")
+    return Choice(_name(f["item"], f"{where}.item"),
+                  tuple(dict.fromkeys(_name(c, f"{where}.any_of[{i}]")
+                                      for i, c in enumerate(codes))))
+
+
 def _keywords(body: Any, where: str) -> Condition:
     if not isinstance(body, list) or not body:
         raise InvalidInput("expected a non-empty list of words", where=where)
@@ -317,6 +367,8 @@ _LEAVES: Mapping[str, Callable[[Any, str], Condition]] = {
     "sentiment": _sentiment,
     "aspect_negative": lambda body, where: AspectNegative(_name(body, where)),
     "keywords": _keywords,
+    "aspect": _aspect,
+    "choice": _choice,
     "customer": _customer,
     "repeat_complaint": _repeat,
     "churn_risk": _churn_risk,
@@ -330,13 +382,18 @@ ACTIONS = ("case", "notify", "both")
 
 @dataclass(frozen=True)
 class RuleScope:
-    """Which responses a rule looks at: its unit's subtree, optionally some surveys/touchpoints."""
+    """Which responses a rule looks at: its unit's subtree, optionally some surveys, touchpoints
+    and channels (each list: any of them)."""
 
     survey_ids: frozenset[int] = frozenset()
     touchpoint_ids: frozenset[int] = frozenset()
+    channels: frozenset[str] = frozenset()
 
-    def covers(self, survey_id: int | None, touchpoint_id: int | None) -> bool:
+    def covers(self, survey_id: int | None, touchpoint_id: int | None,
+               channel: str | None = None) -> bool:
         if self.survey_ids and survey_id not in self.survey_ids:
+            return False
+        if self.channels and channel not in self.channels:
             return False
         return not self.touchpoint_ids or touchpoint_id in self.touchpoint_ids
 

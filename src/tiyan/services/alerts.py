@@ -4,7 +4,7 @@ that stores the analysis)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,7 @@ from tiyan.context import Context
 from tiyan.domain.access import Actor, Role
 from tiyan.domain.alerts import RuleAction, RuleScope, parse_action, parse_condition
 from tiyan.domain.cases import escalation_chain, parse_sla
+from tiyan.domain.responses import Channel
 from tiyan.errors import InvalidInput
 from tiyan.services.jobs import ClaimedJob, batch_job_handler, enqueue_many
 from tiyan.store import alert_facts, audit, org
@@ -23,6 +24,7 @@ from tiyan.store.scoped import parent_map
 
 ALERTS_EVALUATE = "alerts.evaluate"
 ROLES = tuple(r.value for r in Role)
+CHANNELS = tuple(c.value for c in Channel)
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class RuleRequest:
     active: bool = True
 
 
-def _check(conn: Connection, req: RuleRequest) -> dict[str, Any]:
+def check_request(conn: Connection, req: RuleRequest) -> dict[str, Any]:
     name = req.name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("a rule needs a name of 1 to 200 characters", where="name")
@@ -48,14 +50,21 @@ def _check(conn: Connection, req: RuleRequest) -> dict[str, Any]:
             "scope": _scope_ids(conn, req.scope), "sla": sla.to_json(), "active": req.active}
 
 
-def _scope_ids(conn: Connection, raw: Any) -> dict[str, list[int]]:
+def _scope_ids(conn: Connection, raw: Any) -> dict[str, Any]:
     import sqlalchemy as sa
 
     if raw is None:
         return {}
-    if not isinstance(raw, dict) or set(raw) - {"surveys", "touchpoints"}:
-        raise InvalidInput('expected {"surveys": [codes], "touchpoints": [codes]}', where="scope")
-    out: dict[str, list[int]] = {}
+    if not isinstance(raw, dict) or set(raw) - {"surveys", "touchpoints", "channels"}:
+        raise InvalidInput('expected {"surveys": [codes], "touchpoints": [codes], '
+                           '"channels": [channels]}', where="scope")
+    out: dict[str, Any] = {}
+    channels = raw.get("channels") or []
+    if not isinstance(channels, list) or any(c not in CHANNELS for c in channels):
+        raise InvalidInput("expected a list of channels, each one of " + ", ".join(CHANNELS),
+                           where="scope.channels")
+    if channels:
+        out["channels"] = sorted(set(channels))
     for key, table in (("surveys", t.survey), ("touchpoints", t.touchpoint)):
         codes = raw.get(key) or []
         if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
@@ -73,7 +82,7 @@ def _scope_ids(conn: Connection, raw: Any) -> dict[str, list[int]]:
 def do_create_rule(ctx: Context, actor: Actor, req: RuleRequest) -> str:
     now = ctx.now()
     with ctx.db.write() as conn:
-        values = _check(conn, req)
+        values = check_request(conn, req)
         actor.require(store.RULE_PERMISSION, values["unit_id"])
         public_id = store.insert_rule(conn, values=values, now=now)
         audit.record(conn, at=now, user_id=actor.user_id, action="alert_rule.create",
@@ -87,7 +96,7 @@ def do_update_rule(ctx: Context, actor: Actor, public_id: str, req: RuleRequest)
     now = ctx.now()
     with ctx.db.write() as conn:
         row = store.get_rule(conn, actor, public_id)
-        values = _check(conn, req)
+        values = check_request(conn, req)
         actor.require(store.RULE_PERMISSION, values["unit_id"])
         store.update_rule(conn, row.id, values, now)
         audit.record(conn, at=now, user_id=actor.user_id, action="alert_rule.update",
@@ -141,23 +150,30 @@ def evaluate_rules_for_responses(ctx: Context, response_ids: Sequence[int]) -> l
     in one transaction. Returns the public ids of the cases opened."""
     from tiyan.services.cases import Match, act_on_all_matches
 
-    matches: list[Match] = []
     with ctx.db.read() as conn:
         rows = alert_facts.response_rows(conn, response_ids)
         parents = parent_map(conn)
         chains = {row.id: escalation_chain(row.unit_id, parents) for row in rows}
         all_rules = store.active_rules_for_units(
             conn, sorted({unit for chain in chains.values() for unit in chain}))
-        covering = {row.id: [r for r in all_rules if r.unit_id in chains[row.id]
-                             and _in_scope(r, row)] for row in rows}
-        facts = alert_facts.responses_facts(conn, [row for row in rows if covering[row.id]],
-                                            ctx.db.immutable_cache)
-    for row in rows:
-        matched = [r for r in covering[row.id] if row.id in facts
-                   and parse_condition(r.condition).test(facts[row.id])]
-        if matched:
-            matches.append(Match(row, chains[row.id], matched))
+        matched = rules_matching(conn, rows, all_rules, chains, ctx.db.immutable_cache)
+    matches = [Match(row, chains[row.id], matched[row.id]) for row in rows if matched[row.id]]
     return act_on_all_matches(ctx, matches) if matches else []
+
+
+def rules_matching(conn: Connection, rows: Sequence[RowMapping], rules: Sequence[Any],
+                   chains: Mapping[int, Sequence[int]],
+                   cache: dict[object, object] | None = None) -> dict[int, list[Any]]:
+    """Response id → the rules (in the given order) that cover the response (set on its unit or
+    an ancestor, `chains`; in scope) and whose condition it meets. The one test the worker and
+    the builder's preview share; the facts are read only for responses some rule covers."""
+    covering = {row.id: [r for r in rules if r.unit_id in chains[row.id] and _in_scope(r, row)]
+                for row in rows}
+    facts = alert_facts.responses_facts(conn, [row for row in rows if covering[row.id]], cache)
+    conditions = {id(r): parse_condition(r.condition) for r in rules}
+    return {row.id: [r for r in covering[row.id]
+                     if row.id in facts and conditions[id(r)].test(facts[row.id])]
+            for row in rows}
 
 
 def _chain(conn: Connection, unit_id: int) -> list[int]:
@@ -167,11 +183,12 @@ def _chain(conn: Connection, unit_id: int) -> list[int]:
     return escalation_chain(unit_id, parent_map(conn))
 
 
-def _in_scope(rule: RowMapping, response: RowMapping) -> bool:
+def _in_scope(rule: Any, response: RowMapping) -> bool:
     scope = rule.scope or {}
     return RuleScope(frozenset(scope.get("surveys", ())),
-                     frozenset(scope.get("touchpoints", ()))).covers(
-        response.survey_id, response.touchpoint_id)
+                     frozenset(scope.get("touchpoints", ())),
+                     frozenset(scope.get("channels", ()))).covers(
+        response.survey_id, response.touchpoint_id, response.channel)
 
 
 def rule_action(rule: RowMapping) -> RuleAction:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from tiyan.domain.alerts import ResponseFacts
-from tiyan.domain.surveys import SCALED, QuestionType, SurveyDefinition
+from tiyan.domain.surveys import CHOICE, SCALED, QuestionType, SurveyDefinition
 from tiyan.errors import NotFound
 from tiyan.store import tables as t
 from tiyan.store.surveys import version_definition
@@ -50,9 +50,9 @@ def responses_facts(conn: Connection, rows: Sequence[RowMapping],
     analyses = _grouped(conn, sa.select(t.text_analysis.c.response_id,
                                         t.text_analysis.c.sentiment_label)
                         .where(t.text_analysis.c.response_id.in_(ids)))
-    aspects = _grouped(conn, sa.select(t.text_aspect.c.response_id, t.text_aspect.c.aspect_code)
-                       .where(t.text_aspect.c.response_id.in_(ids),
-                              t.text_aspect.c.label == "negative"))
+    aspects = _grouped(conn, sa.select(t.text_aspect.c.response_id, t.text_aspect.c.aspect_code,
+                                       t.text_aspect.c.label)
+                       .where(t.text_aspect.c.response_id.in_(ids)))
     customer_ids = sorted({row.customer_id for row in rows if row.customer_id is not None})
     customers = _customers(conn, customer_ids)
     churn = _churn_risks(conn, customer_ids)
@@ -61,13 +61,18 @@ def responses_facts(conn: Connection, rows: Sequence[RowMapping],
     for row in rows:
         definition = (version_definition(conn, row.survey_version_id, cache)
                       if row.survey_version_id else None)
-        scores, rated, yes_no, texts = _answers(answers.get(row.id, []), definition)
+        scores, rated, yes_no, choices, texts = _answers(answers.get(row.id, []), definition)
+        found: dict[str, set[str]] = {}
+        for a in aspects.get(row.id, []):
+            found.setdefault(a.aspect_code, set()).add(a.label)
         segment, attributes = _customer(customers, row)
         at = row.submitted_at or row.received_at
         out[row.id] = ResponseFacts(
-            at=at, scores=scores, rated_items=rated, yes_no=yes_no,
+            at=at, scores=scores, rated_items=rated, yes_no=yes_no, choices=choices,
             sentiments=frozenset(a.sentiment_label for a in analyses.get(row.id, [])),
-            negative_aspects=frozenset(a.aspect_code for a in aspects.get(row.id, [])),
+            negative_aspects=frozenset(code for code, labels in found.items()
+                                       if "negative" in labels),
+            aspects={code: frozenset(labels) for code, labels in found.items()},
             text="\n".join(texts), customer_segment=segment, customer_attributes=attributes,
             earlier_complaints=_earlier_complaints(complaints, row, at),
             churn_risk=None if row.customer_id is None else churn.get(row.customer_id),
@@ -83,17 +88,23 @@ def _grouped(conn: Connection, query: sa.Select[Any]) -> dict[int, list[RowMappi
 
 
 def _answers(answers: list[RowMapping], definition: SurveyDefinition | None) -> tuple[
-        dict[str, float], dict[str, float], dict[str, bool], list[str]]:
+        dict[str, float], dict[str, float], dict[str, bool], dict[str, frozenset[str]],
+        list[str]]:
     types = {q.key: q.type for q in definition.questions} if definition else {}
     scores: dict[str, float] = {}
     rated: dict[str, float] = {}
     yes_no: dict[str, bool] = {}
+    choices: dict[str, frozenset[str]] = {}
     texts: list[str] = []
     for a in answers:
         base = a.question_key.split(".", 1)[0]
         kind = types.get(base)
         names = [n for n in (a.question_key, a.item_code) if n]
-        if kind == QuestionType.YESNO and a.value_num is not None:
+        if kind in CHOICE:
+            picked = a.value_json if isinstance(a.value_json, list) else []
+            for name in names:
+                choices[name] = choices.get(name, frozenset()) | {str(c) for c in picked}
+        elif kind == QuestionType.YESNO and a.value_num is not None:
             yes_no.update(dict.fromkeys(names, a.value_num >= 1))
         elif a.value_num is not None:
             scores.update(dict.fromkeys(names, a.value_num))
@@ -101,7 +112,7 @@ def _answers(answers: list[RowMapping], definition: SurveyDefinition | None) -> 
                 rated[a.question_key] = a.value_num
         if a.value_text and (kind == QuestionType.TEXT or kind is None):
             texts.append(a.value_text)
-    return scores, rated, yes_no, texts
+    return scores, rated, yes_no, choices, texts
 
 
 def _customers(conn: Connection, ids: Sequence[int]) -> dict[int, Any]:

@@ -74,9 +74,11 @@ def active_rules_for_units(conn: Connection, unit_ids: Sequence[int]) -> list[Ro
     return list(conn.execute(query).mappings())
 
 
-def scope_codes(conn: Connection, scope: dict[str, list[int]] | None) -> dict[str, list[str]]:
-    """A stored scope (ids) as codes, for the API and the pages."""
+def scope_codes(conn: Connection, scope: dict[str, Any] | None) -> dict[str, list[str]]:
+    """A stored scope (ids) as codes, for the API and the pages (channels as they are)."""
     out: dict[str, list[str]] = {}
+    if (scope or {}).get("channels"):
+        out["channels"] = list((scope or {})["channels"])
     for key, table in (("surveys", t.survey), ("touchpoints", t.touchpoint)):
         ids = (scope or {}).get(key) or []
         if ids:

@@ -20,7 +20,8 @@ class AlertRuleIn(Strict):
     action: dict[str, Any] = Field(description='{"kind": "case" | "notify" | "both", '
                                    '"route_role": "unit_manager", "callback": true}')
     scope: dict[str, list[str]] | None = Field(
-        default=None, description='{"surveys": [codes], "touchpoints": [codes]}')
+        default=None, description='{"surveys": [codes], "touchpoints": [codes], '
+                                  '"channels": ["sms", "qr", …]} (each: any of them)')
     sla: dict[str, Any] | None = Field(
         default=None, description='{"acknowledge": {"hours": 4, "working": true}, "contact": '
                                   '{"hours": 24}, "close": {"hours": 72}} (these are the default)')

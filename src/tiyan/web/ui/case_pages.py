@@ -4,7 +4,6 @@ services (validated, scoped); scope is applied in the store."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -12,15 +11,13 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tiyan.context import Context
-from tiyan.domain import json_depth
-from tiyan.domain.access import Actor, Role
+from tiyan.domain.access import Actor
 from tiyan.domain.callbacks import OUTCOMES
 from tiyan.domain.cases import TRANSITIONS, CaseStatus
 from tiyan.errors import InvalidInput, TiyanError
-from tiyan.services import alerts, callbacks, case_desk, cases, notifications
+from tiyan.services import callbacks, case_desk, cases, notifications
 from tiyan.services.audit_trail import Export, do_audit_export
 from tiyan.services.storage import object_store, read_bytes
-from tiyan.store import alert_rules as rule_store
 from tiyan.store import cases as store
 from tiyan.store import org
 from tiyan.web.client_address import client_address
@@ -179,65 +176,6 @@ def content_disposition(name: str) -> str:
     if quoted == name:
         return f'attachment; filename="{name}"'
     return f"attachment; filename*=utf-8''{quoted}"
-
-
-# --- alert rules ------------------------------------------------------------------------------
-
-EXAMPLE_CONDITION = {"any": [{"score": {"item": "nps", "op": "<=", "value": 6}},
-                             {"any_item": {"op": "<=", "value": 2}}]}
-
-
-@router.get("/alert-rules", response_class=HTMLResponse)
-def rules_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
-    actor.require(rule_store.RULE_PERMISSION)
-    return _rules_page(request, ctx, actor)
-
-
-def _rules_page(request: Request, ctx: Context, actor: Actor, *, status_code: int = 200,
-                **values: Any) -> HTMLResponse:
-    with ctx.db.read() as conn:
-        rows = rule_store.list_rules(conn, actor)
-        units = _units(conn, actor, rule_store.RULE_PERMISSION)
-    values.setdefault("values", {"condition": json.dumps(EXAMPLE_CONDITION, ensure_ascii=False,
-                                                         indent=1)})
-    return render(request, "alert_rules.html", actor=actor, rows=rows, units=units,
-                  roles=[r.value for r in Role], status_code=status_code,
-                  dumps=lambda v: json.dumps(v, ensure_ascii=False), **values)
-
-
-@router.post("/alert-rules", response_class=HTMLResponse)
-def create_rule(request: Request, ctx: ContextDep, actor: PageActor,
-                name: Annotated[str, Form(max_length=200)],
-                unit_code: Annotated[str, Form(max_length=64)],
-                condition: Annotated[str, Form(max_length=20000)],
-                kind: Annotated[str, Form(max_length=16)] = "both",
-                route_role: Annotated[str, Form(max_length=32)] = "unit_manager",
-                callback: Annotated[str, Form(max_length=8)] = "",
-                sla: Annotated[str, Form(max_length=5000)] = "") -> Response:
-    values = {"name": name, "unit_code": unit_code, "condition": condition, "kind": kind,
-              "route_role": route_role, "callback": bool(callback), "sla": sla}
-    try:
-        alerts.do_create_rule(ctx, actor, alerts.RuleRequest(
-            name=name, unit_code=unit_code, condition=_json(condition, "condition"),
-            sla=_json(sla, "sla") if sla.strip() else None,
-            action={"kind": kind, "route_role": route_role, "callback": bool(callback)}))
-    except TiyanError as exc:
-        return _rules_page(request, ctx, actor, status_code=exc.status, error=exc, values=values)
-    return RedirectResponse("/alert-rules", status_code=303)
-
-
-def _json(text: str, where: str) -> Any:
-    try:
-        return json_depth.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})",
-                           where=where) from None
-
-
-@router.post("/alert-rules/{rule_id}/delete")
-def delete_rule(request: Request, rule_id: str, ctx: ContextDep, actor: PageActor) -> Response:
-    alerts.do_delete_rule(ctx, actor, rule_id[:32])
-    return RedirectResponse("/alert-rules", status_code=303)
 
 
 # --- callbacks ------------------------------------------------------------------------------

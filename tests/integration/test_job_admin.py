@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from tests.integration.conftest import sign_in
 from tests.world import PASSWORD, World
 from tiyan.services import jobs
+from tiyan.services.retention import RETENTION_JOB
 from tiyan.services.storage import object_store
 from tiyan.store import tables as t
 
@@ -128,3 +129,37 @@ def test_a_background_import_whose_upload_went_missing_is_a_failed_job_with_its_
     body = client.get("/api/v1/jobs", headers=bearer(world, "admin@t.test")).json()
     assert [(job["kind"], job["last_error"]) for job in body["failed"]] == [
         ("feedback.import", failed.last_error)]
+
+
+def test_a_failed_periodic_job_is_retried_only_while_no_later_run_holds_its_key(
+        world: World, client: TestClient):
+    """A periodic job that failed gave up its unique key; retried, it takes the key back (so
+    a worker's start queues no second run), and while a later run holds it, a retry is refused
+    (two queued runs would do the periodic work twice from then on)."""
+    ctx, kind = world.ctx, RETENTION_JOB  # queued by every worker's start (with retention set)
+    jobs.run_until_idle(ctx)
+    with ctx.db.write() as conn:
+        conn.execute(t.job.delete().where(t.job.c.kind == kind))
+        failed = conn.execute(t.job.insert().values(
+            kind=kind, payload={}, status="failed", run_at=ctx.now(), attempts=5, lane="bulk",
+            created_at=ctx.now(), last_error="disk full").returning(t.job.c.id)).scalar_one()
+    headers = bearer(world, "admin@t.test")
+
+    reply = client.post(f"/api/v1/jobs/{failed}/retry", headers=headers)
+    assert reply.status_code == 200, reply.text
+    assert job_row(world, failed).unique_key == kind
+    jobs.schedule_periodic(ctx)  # a worker starts: the retried run is the one run
+    with ctx.db.read() as conn:
+        live = conn.execute(sa.select(t.job.c.id).where(
+            t.job.c.kind == kind, t.job.c.status.in_(("queued", "running")))).scalars().all()
+    assert live == [failed]
+
+    # it fails again; the next worker start queues a new run, which holds the key
+    with ctx.db.write() as conn:
+        conn.execute(t.job.update().where(t.job.c.id == failed).values(status="failed",
+                                                                       unique_key=None))
+    jobs.schedule_periodic(ctx)
+    refused = client.post(f"/api/v1/jobs/{failed}/retry", headers=headers)
+    assert refused.status_code == 409
+    assert "already queued" in refused.json()["error"]["message"]
+    assert job_row(world, failed).status == "failed"

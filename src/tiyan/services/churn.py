@@ -286,7 +286,7 @@ def schedule_refresh(conn: sa.Connection, now: dt.datetime) -> None:
     jobs.enqueue(conn, REFRESH_JOB, {}, run_at=now + REFRESH_EVERY, unique_key=REFRESH_JOB)
 
 
-@jobs.job_handler(REFRESH_JOB, lane=jobs.BULK)
+@jobs.job_handler(REFRESH_JOB, lane=jobs.BULK, one_at_a_time=True)
 def refresh_job(ctx: Context, payload: dict[str, Any]) -> None:
     """Weekly: segments from fresh RFM, then scores with the current model; the same row then
     waits for next week."""

@@ -144,7 +144,7 @@ def ensure_cleanup(conn: sa.Connection, now: dt.datetime) -> None:
     enqueue(conn, CLEANUP_JOB, {}, run_at=now + CLEANUP_EVERY, unique_key=CLEANUP_JOB)
 
 
-@job_handler(CLEANUP_JOB, lane=BULK)
+@job_handler(CLEANUP_JOB, lane=BULK, one_at_a_time=True)
 def cleanup_job(ctx: Context, payload: dict[str, Any]) -> None:
     """Remove previewed uploads never imported (stored to expire a day after the preview)."""
     objects = object_store(ctx)

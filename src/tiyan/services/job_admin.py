@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.errors import Conflict, NotFound
-from tiyan.services.jobs import LaneBacklog, job_backlog
+from tiyan.services.jobs import LaneBacklog, job_backlog, load_handlers, runs_one_at_a_time
 from tiyan.store import audit
 from tiyan.store import job_queue as store
 from tiyan.store import tables as t
@@ -48,13 +48,24 @@ def access_jobs_overview(ctx: Context, actor: Actor, limit: int = 200) -> JobsOv
 def do_retry_job(ctx: Context, actor: Actor, job_id: int) -> str:
     """Run a failed job (or one whose worker died) again now; its kind."""
     now = ctx.now()
+    load_handlers()  # which kinds run one at a time
     with ctx.db.write() as conn:
         _require(conn, actor)
-        kind = store.retry(conn, job_id, now)
+        known = store.kind_of(conn, job_id)
+        if known is None:
+            raise NotFound(f"there is no job {job_id}", where="job")
+        unique_key = None
+        if runs_one_at_a_time(known):
+            # a periodic job: its failed run gave up the key and the next run took it; a second
+            # queued run would do the periodic work twice from now on
+            holder = store.key_holder(conn, known, other_than=job_id)
+            if holder is not None:
+                raise Conflict(f"job {job_id} ({known}) runs one at a time and job {holder} is "
+                               "already queued to do its work; there is nothing to retry",
+                               where="job")
+            unique_key = known
+        kind = store.retry(conn, job_id, now, unique_key=unique_key)
         if kind is None:
-            exists = conn.execute(sa.select(t.job.c.id).where(t.job.c.id == job_id)).first()
-            if exists is None:
-                raise NotFound(f"there is no job {job_id}", where="job")
             raise Conflict(f"job {job_id} is neither failed nor left by a stopped worker; "
                            "there is nothing to retry", where="job")
         audit.record(conn, at=now, user_id=actor.user_id, action="job.retry", entity="job",

@@ -64,6 +64,7 @@ BATCH_SIZE = 200  # jobs of one kind a batch handler gets at most
 _HANDLERS: dict[str, JobHandler] = {}
 _BATCH_HANDLERS: dict[str, BatchHandler] = {}
 _LANE_OF: dict[str, str] = {}
+_ONE_AT_A_TIME: set[str] = set()  # kinds queued with unique_key=kind (periodic and purge jobs)
 _RUNNING_LANE: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_lane",
                                                                           default=None)
 
@@ -87,7 +88,7 @@ HANDLER_MODULES: tuple[str, ...] = (
 
 __all__ = ["BULK", "LANES", "REALTIME", "ClaimedJob", "JobFailed", "LaneBacklog", "RetryLater",
            "Worker", "batch_job_handler", "enqueue", "enqueue_many", "job_backlog", "job_counts",
-           "job_handler", "lane_of", "periodic", "run_due", "run_until_idle",
+           "job_handler", "lane_of", "periodic", "run_due", "run_until_idle", "runs_one_at_a_time",
            "schedule_periodic"]
 
 
@@ -105,17 +106,27 @@ class JobFailed(Exception):  # noqa: N818 - it is a verdict on the job
     failed at once with this reason, without the retries an unexpected error gets."""
 
 
-def job_handler(kind: str, *, lane: str = REALTIME) -> Callable[[JobHandler], JobHandler]:
-    """Register the function that runs jobs of `kind`, and the lane they are queued in."""
+def job_handler(kind: str, *, lane: str = REALTIME,
+                one_at_a_time: bool = False) -> Callable[[JobHandler], JobHandler]:
+    """Register the function that runs jobs of `kind`, and the lane they are queued in.
+    `one_at_a_time`: the kind is queued with `unique_key=kind` (a periodic job), so at most one
+    row of it is queued or running; a retry of a failed one takes the key back."""
     if lane not in LANES:
         raise ValueError(f"unknown lane {lane!r}")
 
     def register(func: JobHandler) -> JobHandler:
         _HANDLERS[kind] = func
         _LANE_OF[kind] = lane
+        if one_at_a_time:
+            _ONE_AT_A_TIME.add(kind)
         return func
 
     return register
+
+
+def runs_one_at_a_time(kind: str) -> bool:
+    """Whether `kind` is queued under its own unique key (after `load_handlers`)."""
+    return kind in _ONE_AT_A_TIME
 
 
 def batch_job_handler(kind: str, *,

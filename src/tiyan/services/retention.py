@@ -119,7 +119,7 @@ def ensure_scheduled(conn: sa.Connection, ctx: Context) -> None:
         enqueue(conn, RETENTION_JOB, {}, run_at=ctx.now(), unique_key=RETENTION_JOB)
 
 
-@job_handler(RETENTION_JOB, lane=BULK)
+@job_handler(RETENTION_JOB, lane=BULK, one_at_a_time=True)
 def retention_job(ctx: Context, payload: dict[str, Any]) -> None:
     apply_retention(ctx)
     raise RetryLater(ctx.now() + EVERY, "runs again tomorrow")

@@ -277,7 +277,7 @@ def _schedule_purge(conn: sa.Connection, now: dt.datetime) -> None:
     enqueue(conn, PURGE_JOB, {}, run_at=now, unique_key=PURGE_JOB)
 
 
-@job_handler(PURGE_JOB, lane=BULK)
+@job_handler(PURGE_JOB, lane=BULK, one_at_a_time=True)
 def purge_job(ctx: Context, payload: dict[str, object]) -> None:
     object_store(ctx).purge(ctx.now())
 

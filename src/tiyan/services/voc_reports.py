@@ -357,7 +357,7 @@ def _ensure_scheduled(conn: sa.Connection, now: dt.datetime, tz: str) -> None:
     enqueue(conn, MONTHLY, {}, run_at=next_send_time(now, tz), unique_key=MONTHLY)
 
 
-@job_handler(MONTHLY, lane=BULK)
+@job_handler(MONTHLY, lane=BULK, one_at_a_time=True)
 def monthly_job(ctx: Context, payload: dict[str, Any]) -> None:
     """Send last month's reports; the periodic row then waits for the next month (a job with a
     `month` sends that month once)."""

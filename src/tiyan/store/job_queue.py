@@ -61,16 +61,29 @@ def stuck_jobs(conn: Connection, now: dt.datetime, waiting: dt.timedelta,
     return [_problem(row, now, waiting) for row in rows]
 
 
+def key_holder(conn: Connection, unique_key: str, other_than: int) -> int | None:
+    """The queued or running job (other than `other_than`) that holds `unique_key`."""
+    return conn.execute(sa.select(J.c.id).where(J.c.unique_key == unique_key,
+                                                J.c.id != other_than)).scalar()
+
+
+def kind_of(conn: Connection, job_id: int) -> str | None:
+    return conn.execute(sa.select(J.c.kind).where(J.c.id == job_id)).scalar()
+
+
 def count_failed(conn: Connection) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(J)
                             .where(J.c.status == "failed")).scalar_one())
 
 
-def retry(conn: Connection, job_id: int, now: dt.datetime) -> str | None:
+def retry(conn: Connection, job_id: int, now: dt.datetime, *,
+          unique_key: str | None = None) -> str | None:
     """Queue a failed job, or a running one whose lease ran out, to run now with a fresh count
-    of attempts; its kind, or None when the job is not (any longer) one of those."""
+    of attempts (and `unique_key`, for a kind that runs one at a time); its kind, or None when
+    the job is not (any longer) one of those."""
+    keyed = {"unique_key": unique_key} if unique_key else {}
     row = conn.execute(J.update().where(J.c.id == job_id, sa.or_(
         J.c.status == "failed", sa.and_(J.c.status == "running", J.c.lease_until < now)))
         .values(status="queued", run_at=now, attempts=0, locked_by=None, locked_at=None,
-                lease_until=None).returning(J.c.kind)).first()
+                lease_until=None, **keyed).returning(J.c.kind)).first()
     return None if row is None else str(row.kind)

@@ -55,7 +55,7 @@ def test_a_cx_manager_erases_a_customer_through_the_page_after_confirming(
     after = cx.get(done.headers["location"] + "&lang=zh-CN")
     assert after.status_code == 200 and 'data-testid="erased"' in after.text
     # 2026-11-20 10:00 UTC is 18:00 in Shanghai, the unit's time zone
-    assert "个人信息已于 2026-11-20 18:00（Asia/Shanghai）删除" in after.text
+    assert "个人信息已于 2026年11月20日 18:00（Asia/Shanghai）删除" in after.text
     assert "该客户的个人信息已删除" in after.text and "/erase" not in after.text
     for value in PERSON.values():
         assert value not in after.text and value.lower() not in after.text

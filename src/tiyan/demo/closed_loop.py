@@ -69,10 +69,10 @@ def _recent_detractors(ctx: Context) -> list[int]:
 def _plan(ctx: Context, admin: object) -> None:
     start = (ctx.now() - dt.timedelta(days=60)).date()
     plans.do_create_plan(ctx, admin, plans.PlanRequest(  # type: ignore[arg-type]
-        title="缩短交车等待 Shorter waits at handover", kpi="nps",
+        title="缩短交车等待", kpi="nps",
         unit_codes=["gz-tianhe", "sz-nanshan"], start_date=start,
         owner_email="south@demo.tiyan.dev", tasks=[
-            plans.TaskRequest("预约分时段 Time-slot bookings", start + dt.timedelta(days=14)),
-            plans.TaskRequest("交车前电话告知 Call before handover",
+            plans.TaskRequest("预约分时段", start + dt.timedelta(days=14)),
+            plans.TaskRequest("交车前电话告知",
                               start + dt.timedelta(days=30)),
-            plans.TaskRequest("休息区改造 Lounge refit", start + dt.timedelta(days=90))]))
+            plans.TaskRequest("休息区改造", start + dt.timedelta(days=90))]))

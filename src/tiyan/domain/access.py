@@ -153,6 +153,17 @@ class Scope:
     def roles(self) -> frozenset[Role]:
         return frozenset(g.role for g in self.grants)
 
+    @property
+    def home_unit_id(self) -> int | None:
+        """The user's place in the organisation: the unit of the grant that covers the most
+        units (the one nearest the top), the lowest unit id among equals; none without grants.
+        Times shown to the user are in this unit's time zone."""
+        if not self.grants:
+            return None
+        best = min(self.grants,
+                   key=lambda g: (-len(self.subtrees.get(g.unit_id, ())), g.unit_id))
+        return best.unit_id
+
     def can(self, permission: Permission) -> bool:
         return not self.visibility(permission).is_empty
 

@@ -175,11 +175,17 @@ def add_identity(conn: Connection, customer_id: int, kind: str, value: str) -> N
 
 def _listing() -> sa.Select[Any]:
     return (sa.select(INV, t.survey.c.code.label("survey_code"),
+                      t.survey.c.name.label("survey_name"),
                       t.org_unit.c.code.label("unit_code"),
+                      t.org_unit.c.name_zh.label("unit_name_zh"),
+                      t.org_unit.c.name_en.label("unit_name_en"),
                       C.c.public_id.label("customer_public_id"),
                       C.c.name.label("customer_name"),
                       t.staff.c.code.label("staff_code"),
+                      t.staff.c.name.label("staff_name"),
                       t.touchpoint.c.code.label("touchpoint_code"),
+                      t.touchpoint.c.name_zh.label("touchpoint_name_zh"),
+                      t.touchpoint.c.name_en.label("touchpoint_name_en"),
                       t.invitation_rule.c.name.label("rule_name"))
             .join(t.survey, t.survey.c.id == INV.c.survey_id)
             .join(t.org_unit, t.org_unit.c.id == INV.c.unit_id)

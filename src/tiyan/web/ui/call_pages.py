@@ -29,7 +29,7 @@ from tiyan.web.bodies import PostedForm
 from tiyan.web.client_address import client_address
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.ui.question_views import question_views
-from tiyan.web.ui.render import render
+from tiyan.web.ui.render import render, viewer_zone
 
 router = APIRouter(include_in_schema=False)
 Token = Annotated[str, Form(max_length=100)]
@@ -97,8 +97,9 @@ def log_attempt(request: Request, call_id: str, ctx: ContextDep, actor: PageActo
     call_id = call_id[:32]
     try:
         with ctx.db.read() as conn:
-            timezone = store.get_call(conn, actor, call_id)["unit_timezone"]
-        when = _local_input(callback_at, timezone) if outcome == "call_back" else None
+            store.get_call(conn, actor, call_id)  # 404 outside the agent's scope
+        zone = viewer_zone(request, actor)  # the page shows and asks times in the viewer's zone
+        when = _local_input(callback_at, zone) if outcome == "call_back" else None
         service.do_record_attempt(ctx, actor, call_id, outcome=outcome, callback_at=when,
                                   note=note)
     except TiyanError as exc:
@@ -108,7 +109,7 @@ def log_attempt(request: Request, call_id: str, ctx: ContextDep, actor: PageActo
 
 
 def _local_input(value: str, timezone: str) -> dt.datetime | None:
-    """A datetime-local field ("2026-11-21T15:00"), read in the unit's timezone."""
+    """A datetime-local field ("2026-11-21T15:00"), read in the viewer's time zone."""
     if not value.strip():
         return None
     try:

@@ -24,7 +24,7 @@ router = APIRouter(include_in_schema=False)
 OWNERS = frozenset({"unit_manager", "cx_manager", "frontline", "agent"})
 SENTIMENTS = frozenset({"negative", "neutral", "positive"})
 FIELDS = frozenset({"phone", "email", "name", "city", "kind", "plate", "vin", "car_model",
-                    "member_level", "vip"})
+                    "member_level", "member_tier", "vip"})
 KINDS = frozenset({"purchase", "repair", "stay", "visit", "refund"})
 CustomerId = Annotated[str, Path(max_length=64)]
 

@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tiyan.domain.access import Permission
 from tiyan.errors import InvalidInput
 from tiyan.services import indices
-from tiyan.web.deps import ContextDep, PageActor
+from tiyan.web.deps import ContextDep, PageActor, translator
+from tiyan.web.ui.driver_pages import item_labels
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -19,7 +20,9 @@ router = APIRouter(include_in_schema=False)
 
 def _form(request: Request, ctx: ContextDep, actor: PageActor, *, saved: str | None = None,
           error: InvalidInput | None = None, values: dict[str, str] | None = None) -> HTMLResponse:
-    return render(request, "dashboard_indices.html", actor=actor,
+    with ctx.db.read() as conn:
+        names = item_labels(conn, actor, translator(request).locale)
+    return render(request, "dashboard_indices.html", actor=actor, item_names=names,
                   status_code=error.status if error else 200,
                   definitions=indices.list_indices(ctx), saved=saved, error=error,
                   values=values or {})

@@ -2,37 +2,35 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
 from tiyan import __version__
 from tiyan.domain.access import Actor, Permission
 from tiyan.errors import TiyanError
-from tiyan.web.deps import translator, web_session
+from tiyan.web.deps import get_context, translator, web_session
 from tiyan.web.page_data import json_island
+from tiyan.web.ui.times import Times, number, viewer_timezone
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 TEMPLATES.env.globals["version"] = __version__
 TEMPLATES.env.filters["json_island"] = json_island  # the one way data reaches a script
 
 
-def local_time(value: dt.datetime | None, timezone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored (UTC) time as the wall-clock time of `timezone`; empty for none."""
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(ZoneInfo(timezone)).strftime(fmt)
+def literal(text: str) -> Markup:
+    """A catalogue text with its `back-quoted` parts (codes, commands, file columns a person
+    types as they are) shown as code; everything else escaped."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
 
 
-TEMPLATES.env.globals["local_time"] = local_time
+TEMPLATES.env.filters["literal"] = literal
 TEMPLATES.env.globals["Permission"] = Permission  # {% if actor.can(Permission.EXPORT) %}
 
 
@@ -73,12 +71,24 @@ def navigation(actor: Actor) -> list[NavItem]:
     return [item for item in NAVIGATION if actor.can(item.permission)]
 
 
+def viewer_zone(request: Request, actor: Actor | None) -> str:
+    """The time zone this request's pages show times in (times.viewer_timezone), looked up
+    once per request."""
+    cached = getattr(request.state, "viewer_zone", None)
+    if cached is None:
+        cached = viewer_timezone(get_context(request), actor)
+        request.state.viewer_zone = cached
+    return str(cached)
+
+
 def render(request: Request, template: str, *, actor: Actor | None = None,
            status_code: int = 200, **values: Any) -> HTMLResponse:
     t = translator(request)
     session = web_session(request)
+    when = Times(viewer_zone(request, actor), t.locale)
     context = {
-        "request": request, "t": t, "locale": t.locale, "actor": actor,
+        "request": request, "t": t, "locale": t.locale, "actor": actor, "when": when,
+        "num": lambda value, digits=None: number(value, t.locale, digits),
         "nav": navigation(actor) if actor else [],
         "csrf_token": session.csrf_token if session else "",
         "current_path": request.url.path, **values,

@@ -12,17 +12,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import Connection
 
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
+from tiyan.domain.answer_labels import read_answers
 from tiyan.domain.text_corrections import SENTIMENT_LABELS, TextCorrection
 from tiyan.errors import InvalidInput, TiyanError
 from tiyan.services import text_corrections as corrections
 from tiyan.store import responses, text_analysis
 from tiyan.store import tables as t
+from tiyan.store.surveys import version_definition
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.ui.render import render
 
@@ -45,15 +48,32 @@ def _page(request: Request, ctx: Context, actor: Actor, public_id: str, *,
         answers = responses.answers_for(conn, actor, [row["id"]])[row["id"]]
         analyses = text_analysis.analyses_for(conn, [row["id"]])[row["id"]]
         by_text = corrections.corrections_by_text(conn, row["id"])
-        timezone = _timezone(conn, row["unit_id"])
         names = corrections.aspect_names(corrections.industry_of_unit(ctx, conn, row["unit_id"]),
                                          locale)
+        definition = (version_definition(conn, row["survey_version_id"])
+                      if row["survey_version_id"] is not None else None)
+        words = _words(conn, row, locale)
     can_correct = actor.scope.visibility(Permission.CORRECT_TEXT).covers_unit(row["unit_id"])
-    return render(request, "response.html", actor=actor, r=row, answers=answers,
+    read = read_answers(definition, answers, locale)
+    return render(request, "response.html", actor=actor, r=row, words=words, answers=read,
+                  questions={a.key: a.question for a in read},
+                  survey_title=definition.title.get(locale) if definition else None,
                   analyses=[_reading(a, by_text.get(a["question_key"], []), names)
                             for a in analyses],
                   aspect_names=names, can_correct=can_correct, labels=SENTIMENT_LABELS,
-                  timezone=timezone, error=error, status_code=status_code)
+                  error=error, status_code=status_code)
+
+
+def _words(conn: Connection, row: Any, locale: str) -> dict[str, str | None]:
+    """The names of the response's unit and touchpoint in the viewer's language."""
+    name = t.org_unit.c.name_zh if locale == "zh-CN" else t.org_unit.c.name_en
+    unit = conn.execute(sa.select(name).where(t.org_unit.c.id == row["unit_id"])).scalar()
+    touchpoint = None
+    if row["touchpoint_id"] is not None:
+        column = t.touchpoint.c.name_zh if locale == "zh-CN" else t.touchpoint.c.name_en
+        touchpoint = conn.execute(sa.select(column).where(
+            t.touchpoint.c.id == row["touchpoint_id"])).scalar()
+    return {"unit": unit or row["unit_code"], "touchpoint": touchpoint or row["touchpoint_code"]}
 
 
 def _reading(analysis: dict[str, Any], fixes: list[Any], names: dict[str, str]) -> dict[str, Any]:
@@ -68,13 +88,6 @@ def _reading(analysis: dict[str, Any], fixes: list[Any], names: dict[str, str]) 
                if c.correction.aspect is not None and c.correction.label is None]
     return {**analysis, "aspects": aspects, "removed": removed, "sentiment_fix": sentiment_fix,
             "missing": [code for code in names if code not in {a["aspect"] for a in aspects}]}
-
-
-def _timezone(conn: Connection, unit_id: int) -> str:
-    import sqlalchemy as sa
-
-    return str(conn.execute(sa.select(t.org_unit.c.timezone)
-                            .where(t.org_unit.c.id == unit_id)).scalar_one())
 
 
 @router.post("/responses/{public_id}/corrections")

@@ -33,8 +33,7 @@ def _page(request: Request, ctx: Context, actor: Actor, *, queued: bool = False,
         corrections = service.correction_count(conn)
     history = [{**row, "learned": _learned(row["summary"])} for row in rows]
     return render(request, "text_adaptation.html", actor=actor, active=active, history=history,
-                  corrections=corrections, queued=queued, error=error, status_code=status_code,
-                  timezone=ctx.settings.timezone)
+                  corrections=corrections, queued=queued, error=error, status_code=status_code)
 
 
 def _learned(summary: dict[str, object]) -> dict[str, int]:

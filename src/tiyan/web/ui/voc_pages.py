@@ -16,6 +16,7 @@ from tiyan.store import org
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.downloads import voc_file
 from tiyan.web.request_origin import OriginDep
+from tiyan.web.ui.driver_pages import item_labels
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -30,13 +31,16 @@ def voc_page(request: Request, ctx: ContextDep, actor: PageActor, start: DateTex
     actor.require(voc.PERMISSION)
     review, first, last = reports.review_for(ctx, actor, start, end, unit, kpi)
     t = translator(request)
-    label = reports.kpi_label(review.kpi, t.locale)
     with ctx.db.read() as conn:
+        item_names = item_labels(conn, actor, t.locale)
         reach = actor.scope.visibility(voc.PERMISSION).unit_ids
         units = [u for u in org.list_units(conn, actor) if u["id"] in reach]
         items = [i for i in voc.rated_items(conn, actor, start=review.start, end=review.end,
                                             unit_id=org.unit_id_by_code(conn, unit)
                                             if unit else None) if i not in ("nps", "csat")]
+    label = reports.kpi_label(review.kpi, t.locale)
+    if review.kpi.code.startswith("item:"):  # a rated item: its question text, not its code
+        label = t("voc.kpi_item", item=item_names.get(review.kpi.item, review.kpi.item))
     subscribed = reports.subscription_of(ctx, actor)
     top = review.aspects[:10]
     chart = {"names": [x.name_zh if t.locale == "zh-CN" else x.name_en for x in top][::-1],
@@ -45,7 +49,7 @@ def voc_page(request: Request, ctx: ContextDep, actor: PageActor, start: DateTex
     query = urlencode({"start": first, "end": last, "unit": unit, "kpi": review.kpi.code})
     return render(request, "voc.html", actor=actor, review=review, units=units, unit=unit,
                   start=first.isoformat(), end=last.isoformat(), query=query,
-                  kpi_label=label, kpi=review.kpi.code, items=items,
+                  kpi_label=label, kpi=review.kpi.code, items=items, item_names=item_names,
                   chart=chart,
                   subscribed=subscribed)
 

@@ -22,7 +22,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.responses import HTMLResponse
 
-from tests.conftest import test_settings
+from tests.conftest import test_settings as settings_for
 from tests.integration import page_text as pt
 from tests.integration.conftest import sign_in
 from tiyan.context import Context
@@ -107,7 +107,7 @@ def check(html: str, locale: str, typed: frozenset[str] = frozenset()) -> list[s
 @pytest.fixture(scope="module")
 def demo_app(demo_db_url: str) -> Iterator[Any]:
     db = Database(demo_db_url)
-    ctx = Context(db, test_settings(demo_db_url))
+    ctx = Context(db, settings_for(demo_db_url))
     yield create_app(ctx)
     db.dispose()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import sqlalchemy as sa
 
@@ -178,3 +180,53 @@ def test_retention_purges_done_jobs_then_failed_ones_and_never_live_ones(ctx):
 def _statuses(ctx):
     with ctx.db.read() as conn:
         return set(conn.execute(sa.select(t.job.c.status)).scalars())
+
+
+# --- bulk work of a worker process yields to its real-time lane ---------------------------
+
+EVENTS: list[str] = []
+LIVE_STARTED, SLICE_DONE = threading.Event(), threading.Event()
+
+
+@jobs.job_handler("test.live")
+def _live(ctx, payload):
+    LIVE_STARTED.set()
+    assert SLICE_DONE.wait(60), "the bulk job's first slice never ran"
+    time.sleep(0.3)  # a real-time job that takes a while: the bulk job must not go on meanwhile
+    EVENTS.append("live done")
+
+
+@jobs.job_handler("test.sliced", lane=jobs.BULK)
+def _sliced(ctx, payload):
+    assert LIVE_STARTED.wait(60), "the real-time job never started"
+    EVENTS.append("slice 1")
+    SLICE_DONE.set()
+    jobs.yield_to_realtime(max_wait=60)
+    EVENTS.append("slice 2")
+
+
+def test_bulk_work_waits_between_its_slices_while_the_realtime_lane_runs(ctx):
+    EVENTS.clear()
+    LIVE_STARTED.clear()
+    SLICE_DONE.clear()
+    with ctx.db.write() as conn:
+        bulk = jobs.enqueue(conn, "test.sliced", {}, run_at=ctx.now(), lane=jobs.BULK)
+        live = jobs.enqueue(conn, "test.live", {}, run_at=ctx.now())
+    worker = jobs.Worker(ctx, poll_seconds=0.05, name="test")
+    worker.start()
+    try:
+        for _ in range(3000):
+            if _job(ctx, bulk).status == "done" and _job(ctx, live).status == "done":
+                break
+            time.sleep(0.02)
+    finally:
+        assert worker.stop(30)
+    assert EVENTS == ["slice 1", "live done", "slice 2"]
+
+
+def test_yield_to_realtime_returns_at_once_outside_bulk_work(ctx):
+    jobs._REALTIME.begin()  # a real-time lane of this process busy for good
+    try:
+        jobs.yield_to_realtime(max_wait=3600)  # not bulk work: no wait (the test would hang)
+    finally:
+        jobs._REALTIME.end()

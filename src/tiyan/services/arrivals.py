@@ -33,7 +33,7 @@ AGGREGATES_FOLD = "aggregates.fold"  # tiyan.services.aggregates
 RESPONSE_ARRIVED = "response.arrived"
 RESPONSE_SUBMITTED = "response.submitted"
 FEEDBACK_IMPORTED = "feedback.imported"
-TEXT_JOB_SIZE = 500  # responses per text-analysis job of a feedback batch
+TEXT_JOB_SIZE = 200  # responses per text-analysis job of a feedback batch (a bulk slice)
 
 
 def after_response_stored(conn: Connection, response_id: int, now: dt.datetime) -> None:

@@ -39,7 +39,14 @@ from tiyan.services.feedback_import import (
     do_import_feedback,
     import_rules,
 )
-from tiyan.services.jobs import BULK, JobFailed, RetryLater, enqueue, job_handler
+from tiyan.services.jobs import (
+    BULK,
+    JobFailed,
+    RetryLater,
+    enqueue,
+    job_handler,
+    yield_to_realtime,
+)
 from tiyan.services.storage import copy_to_file, object_store, put_file
 from tiyan.services.table_files import open_table_file
 from tiyan.store import feedback as store
@@ -52,6 +59,9 @@ CLEANUP_EVERY = dt.timedelta(hours=6)
 # Uploads up to this size are imported while the request waits; larger ones in the background.
 SYNC_MAX_BYTES = 2 << 20
 PROGRESS_EVERY_S = 1.0
+# Rows per transaction of a background import: short enough that a real-time write of the same
+# process (SQLite's one writer) waits a fraction of a second for the chunk under way.
+BACKGROUND_CHUNK_ROWS = 1000
 
 
 def runs_in_background(path: Path) -> bool:
@@ -100,11 +110,12 @@ def import_job(ctx: Context, payload: dict[str, Any]) -> None:
     key = str(payload.get("upload") or "")
     last = [0.0]
 
-    def progress(done: int, _total: int) -> None:
+    def progress(done: int, _total: int) -> None:  # after each chunk
         if time.monotonic() - last[0] >= PROGRESS_EVERY_S or done >= _total:
             last[0] = time.monotonic()
             with ctx.db.write() as conn:
                 store.set_batch_progress(conn, batch_id, bytes_read=done)
+        yield_to_realtime()  # a live response's alert goes before the next chunk
 
     try:
         if not key:
@@ -124,8 +135,9 @@ def import_job(ctx: Context, payload: dict[str, Any]) -> None:
                                 filename=payload["filename"], unit_code=payload.get("unit_code"),
                                 mapping=payload.get("mapping") or {},
                                 encoding=payload.get("encoding"),
-                                chunk_rows=int(payload.get("chunk_rows")
-                                               or ImportRequest.chunk_rows))
+                                chunk_rows=min(int(payload.get("chunk_rows")
+                                                   or ImportRequest.chunk_rows),
+                                               BACKGROUND_CHUNK_ROWS))
             do_import_feedback(ctx, actor, req, progress=progress, batch_id=batch_id)
     except TiyanError as exc:      # the file or the user went away: nothing to retry
         with ctx.db.write() as conn:

@@ -29,6 +29,7 @@ one job at a time, so a bad job fails (or retries) alone with its own reason.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import logging
@@ -37,7 +38,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,7 @@ from tiyan.context import Context
 from tiyan.domain.jobs import BULK, LANES, REALTIME
 from tiyan.metrics import job_ran
 from tiyan.store import tables as t
+from tiyan.store.db import yielding_writes
 from tiyan.store.driver_insert import driver_insert, insert_rows
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,9 @@ MAX_ATTEMPTS = 8
 FIRST_RETRY = dt.timedelta(seconds=30)
 CLAIM_LIMIT = {REALTIME: 20, BULK: 2}  # jobs a lane's thread takes at a time
 BATCH_SIZE = 200  # jobs of one kind a batch handler gets at most
+# How long bulk work of a process waits, at each of its slices, for the process's real-time
+# lane to go idle (`yield_to_realtime`) before it takes its turn anyway.
+REALTIME_FIRST_MAX_WAIT_S = 2.0
 
 _HANDLERS: dict[str, JobHandler] = {}
 _BATCH_HANDLERS: dict[str, BatchHandler] = {}
@@ -89,7 +94,7 @@ HANDLER_MODULES: tuple[str, ...] = (
 __all__ = ["BULK", "LANES", "REALTIME", "ClaimedJob", "JobFailed", "LaneBacklog", "RetryLater",
            "Worker", "batch_job_handler", "enqueue", "enqueue_many", "job_backlog", "job_counts",
            "job_handler", "lane_of", "periodic", "run_due", "run_until_idle", "runs_one_at_a_time",
-           "schedule_periodic"]
+           "schedule_periodic", "yield_to_realtime"]
 
 
 class RetryLater(Exception):  # noqa: N818 - it is an instruction, not an error
@@ -147,6 +152,67 @@ def lane_of(kind: str) -> str:
     """The lane of a job kind (real-time unless its handler says otherwise); a job queued by a
     bulk job is bulk work too (an import's alerts do not crowd out a live response's)."""
     return BULK if _RUNNING_LANE.get() == BULK else _LANE_OF.get(kind, REALTIME)
+
+
+class _RealtimeActivity:
+    """Whether this process's real-time lane is running jobs: bulk work of the same process
+    waits for it between slices (`yield_to_realtime`), so an alert never queues behind an
+    import for the CPU (the threads share one interpreter lock) or SQLite's writer."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = 0
+
+    def begin(self) -> None:
+        with self._cond:
+            self._busy += 1
+
+    def end(self) -> None:
+        with self._cond:
+            self._busy -= 1
+            if not self._busy:
+                self._cond.notify_all()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy > 0
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no real-time job runs (at most `timeout` s); True when it is idle."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._busy, timeout)
+
+
+_REALTIME = _RealtimeActivity()
+
+
+def _wait_for_realtime(max_wait: float = REALTIME_FIRST_MAX_WAIT_S) -> None:
+    if _REALTIME.busy:
+        _REALTIME.wait_idle(max_wait)
+
+
+def yield_to_realtime(max_wait: float | None = None) -> None:
+    """Called by bulk work between its slices (an import's chunks, a bulk lane's batches): when
+    this process's real-time lane is running jobs, wait until it is idle (at most `max_wait`,
+    REALTIME_FIRST_MAX_WAIT_S by default, so bulk work still moves under a constant real-time
+    stream). Outside bulk work it returns at once."""
+    if _RUNNING_LANE.get() == BULK:
+        _wait_for_realtime(REALTIME_FIRST_MAX_WAIT_S if max_wait is None else max_wait)
+
+
+@contextlib.contextmanager
+def _in_lane(lane: str) -> Iterator[None]:
+    """Run a job's handler as work of `lane`: the jobs it queues are of that lane too, and a bulk
+    job's SQLite writes let real-time writers of the process go first."""
+    token = _RUNNING_LANE.set(lane)
+    try:
+        if lane == BULK:
+            with yielding_writes():
+                yield
+        else:
+            yield
+    finally:
+        _RUNNING_LANE.reset(token)
 
 
 PeriodicStart = Callable[[sa.Connection, Context], None]
@@ -315,9 +381,9 @@ def _run_job(ctx: Context, job: ClaimedJob) -> str:
         log.error("job failed: no handler for its kind", extra=_about(job))
         _finish(ctx, job, status="failed", last_error=f"no handler for job kind {job.kind!r}")
         return "failed"
-    token = _RUNNING_LANE.set(job.lane)
     try:
-        handler(ctx, job.payload)
+        with _in_lane(job.lane):
+            handler(ctx, job.payload)
     except RetryLater as later:
         _finish(ctx, job, status="queued", run_at=later.at, attempts=job.attempts - 1,
                 last_error=str(later) or None)
@@ -336,8 +402,6 @@ def _run_job(ctx: Context, job: ClaimedJob) -> str:
         _finish(ctx, job, status="queued", run_at=ctx.now() + retry_delay(job.attempts),
                 last_error=_reason(exc))
         return "retry"
-    finally:
-        _RUNNING_LANE.reset(token)
     _finish(ctx, job, status="done", last_error=None)
     return "done"
 
@@ -350,10 +414,10 @@ def _about(job: ClaimedJob) -> dict[str, Any]:
 def run_batch(ctx: Context, jobs: list[ClaimedJob]) -> int:
     """Run claimed jobs of one kind through its batch handler; how many are done. When the
     handler raises, each job is run again alone, so only the bad one fails or retries."""
-    token = _RUNNING_LANE.set(jobs[0].lane)
     started = time.perf_counter()
     try:
-        stopped = _BATCH_HANDLERS[jobs[0].kind](ctx, jobs)
+        with _in_lane(jobs[0].lane):
+            stopped = _BATCH_HANDLERS[jobs[0].kind](ctx, jobs)
     except Exception as exc:  # noqa: BLE001 - a failing batch must never stop the worker
         if len(jobs) > 1:
             log.warning("a batch of %s jobs failed, running them one by one", len(jobs),
@@ -361,8 +425,6 @@ def run_batch(ctx: Context, jobs: list[ClaimedJob]) -> int:
                                               "error": type(exc).__name__})
             return sum(run_batch(ctx, [job]) for job in jobs)
         stopped = {jobs[0].id: exc}
-    finally:
-        _RUNNING_LANE.reset(token)
     done = [job for job in jobs if job.id not in stopped]
     job_ran(jobs[0].kind, "done", (time.perf_counter() - started) / len(jobs), len(done))
     if done:
@@ -477,6 +539,8 @@ def _run_claimed(ctx: Context, jobs: list[ClaimedJob], leases: Leases,
     started = 0
     try:
         for run in runs:
+            if run[0].lane == BULK:
+                _wait_for_realtime()
             if stop is not None and stop.is_set():
                 break
             try:
@@ -655,13 +719,26 @@ class Worker:
                 log.exception("background worker: could not schedule periodic jobs")
         load_handlers()
         wake = self._wake[lane]
-        while not self._stop.is_set():
-            try:
-                jobs = _claim(self._ctx, self.name, CLAIM_LIMIT[lane], (lane,))
-                ran = _run_claimed(self._ctx, jobs, self._leases, self._stop)
-            except Exception:  # noqa: BLE001 - e.g. the database restarting; try again later
-                log.exception("background worker: could not claim %s jobs", lane)
-                ran = 0
-            if ran == 0 and not self._stop.is_set():
-                wake.wait(self._poll)
-                wake.clear()
+        busy = False  # the real-time lane: it has work (bulk work of the process waits)
+        try:
+            while not self._stop.is_set():
+                try:
+                    if lane == BULK:
+                        _wait_for_realtime()
+                    jobs = _claim(self._ctx, self.name, CLAIM_LIMIT[lane], (lane,))
+                    if lane == REALTIME and bool(jobs) != busy:
+                        busy = bool(jobs)
+                        if busy:
+                            _REALTIME.begin()
+                        else:
+                            _REALTIME.end()
+                    ran = _run_claimed(self._ctx, jobs, self._leases, self._stop)
+                except Exception:  # noqa: BLE001 - e.g. the database restarting; try later
+                    log.exception("background worker: could not claim %s jobs", lane)
+                    ran = 0
+                if ran == 0 and not self._stop.is_set():
+                    wake.wait(self._poll)
+                    wake.clear()
+        finally:
+            if busy:
+                _REALTIME.end()

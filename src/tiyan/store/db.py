@@ -108,7 +108,7 @@ class Database:
             return
         owner = threading.get_ident()
         if self.is_sqlite:
-            self._write_lock.acquire(owner)
+            self._write_lock.acquire(owner, yielding=_yielding_writes.get())
         try:
             with self.engine.begin() as conn:
                 yield conn
@@ -172,20 +172,53 @@ class Database:
 REPLICA_RETRY_S = 30.0
 
 
+# Set while this context writes on behalf of bulk work (a background import and its follow-ups):
+# its SQLite write transactions then let every other waiting writer go first (see WriterLock).
+_yielding_writes: ContextVar[bool] = ContextVar("tiyan_yielding_writes", default=False)
+
+
+@contextmanager
+def yielding_writes() -> Iterator[None]:
+    """Write transactions opened in this block wait, on SQLite, until no other writer of this
+    process waits (a web request's or a real-time job's write goes first)."""
+    token = _yielding_writes.set(True)
+    try:
+        yield
+    finally:
+        _yielding_writes.reset(token)
+
+
 class WriterLock:
     """SQLite's one writer per process. Reentrant for its owner: a thread, or a web request's
-    transaction, which is opened in one worker thread and may end in another."""
+    transaction, which is opened in one worker thread and may end in another.
+
+    A yielding owner (bulk work, `yielding_writes`) takes the lock only when no other owner
+    waits for it: a real-time write waits for at most the one bulk transaction under way, never
+    behind a queue of them. (Python's lock hand-over is not fair either: a thread that releases
+    and re-acquires at once would otherwise often win again.)"""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._owner: object = None
         self._depth = 0
+        self._urgent = 0  # owners waiting that do not yield
 
-    def acquire(self, owner: object) -> None:
+    def acquire(self, owner: object, *, yielding: bool = False) -> None:
         with self._cond:
-            while self._depth and self._owner != owner:
-                self._cond.wait()
-            self._owner, self._depth = owner, self._depth + 1
+            if self._depth and self._owner == owner:
+                self._depth += 1
+                return
+            if yielding:
+                while self._depth or self._urgent:
+                    self._cond.wait()
+            else:
+                self._urgent += 1
+                try:
+                    while self._depth:
+                        self._cond.wait()
+                finally:
+                    self._urgent -= 1
+            self._owner, self._depth = owner, 1
 
     def release(self, owner: object) -> None:
         with self._cond:

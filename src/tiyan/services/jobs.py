@@ -332,6 +332,13 @@ def _claim(ctx: Context, worker: str, limit: int, lanes: Sequence[str] = LANES,
             for row in rows]
 
 
+def _anything_due(ctx: Context, lane: str) -> bool:
+    """Whether a job of `lane` is due (a read: what an idle worker polls)."""
+    with ctx.db.read() as conn:
+        return conn.execute(sa.select(t.job.c.id).where(_due(ctx.now()), t.job.c.lane == lane)
+                            .limit(1)).first() is not None
+
+
 def _held(job: ClaimedJob) -> sa.ColumnElement[bool]:
     """The job's row while this claim still holds it."""
     return sa.and_(t.job.c.id == job.id, t.job.c.status == "running",
@@ -711,6 +718,22 @@ class Worker:
             self._leases.stop()
         return drained
 
+    def _idle(self, lane: str) -> None:
+        """Wait for work: until woken, or until a poll finds a job of the lane due. A poll is a
+        read of the job table's index, not a claim (an idle claim is a write transaction: 5
+        to 12 times the CPU, and on SQLite the process's writer lock)."""
+        wake = self._wake[lane]
+        while not self._stop.is_set():
+            woken = wake.wait(self._poll)
+            wake.clear()
+            if woken or self._stop.is_set():
+                return
+            try:
+                if _anything_due(self._ctx, lane):
+                    return
+            except Exception:  # noqa: BLE001 - the claim that follows logs what is wrong
+                return
+
     def _loop(self, lane: str, schedules: bool) -> None:
         if schedules:
             try:
@@ -718,7 +741,6 @@ class Worker:
             except Exception:  # noqa: BLE001 - the loop below tries the jobs table again
                 log.exception("background worker: could not schedule periodic jobs")
         load_handlers()
-        wake = self._wake[lane]
         busy = False  # the real-time lane: it has work (bulk work of the process waits)
         try:
             while not self._stop.is_set():
@@ -736,9 +758,8 @@ class Worker:
                 except Exception:  # noqa: BLE001 - e.g. the database restarting; try later
                     log.exception("background worker: could not claim %s jobs", lane)
                     ran = 0
-                if ran == 0 and not self._stop.is_set():
-                    wake.wait(self._poll)
-                    wake.clear()
+                if ran == 0:
+                    self._idle(lane)
         finally:
             if busy:
                 _REALTIME.end()

@@ -22,22 +22,26 @@ offsets (native 8-byte integers; bucket b spans offsets b to b + 1), then one ma
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import logging
 import marshal
 import mmap
 import os
 import re
 import sys
-import tempfile
 import threading
 import zlib
 from collections import defaultdict
 from collections.abc import Callable
+from operator import add
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
+
+# hashlib (OpenSSL), tempfile (shutil, bz2, lzma, random) and logging are imported where they are
+# needed, not here: every `tiyan text analyze` process imports this module, and only a process
+# that builds a cache file needs them.
+
+T = TypeVar("T", bound=dict[str, Any])
 
 FORMAT = 2
 BUCKETS = 1 << 18
@@ -73,23 +77,22 @@ class Lexicon:
     def cover(self, text: str) -> None:
         """Load every entry that segmenting `text` can look up."""
         keys = set(text)
-        keys.update([text[i : i + 2] for i in range(len(text) - 1)])
+        keys.update(map(add, text, text[1:]))  # the character pairs (a C loop, no slicing)
         missing = keys - self._seen
         if not missing:
             return
+        mask, crc32 = self._mask, zlib.crc32
         with self._lock:
-            for key in missing:
-                self._load(zlib.crc32(key.encode("utf-8", "surrogatepass")) & self._mask)
-            self._seen.update(missing)
-
-    def _load(self, bucket: int) -> None:
-        if bucket in self._loaded:
-            return
-        self._loaded.add(bucket)
-        begin, end = self._offsets[bucket], self._offsets[bucket + 1]
-        if end > begin:
-            start = self._blocks_start
-            self.freq.update(marshal.loads(self._view[start + begin : start + end]))
+            buckets = {crc32(key.encode("utf-8", "surrogatepass")) & mask for key in missing}
+            buckets -= self._loaded
+            self._loaded |= buckets
+            offsets, view, start = self._offsets, self._view, self._blocks_start
+            update = self.freq.update
+            for bucket in buckets:
+                begin, end = offsets[bucket], offsets[bucket + 1]
+                if end > begin:
+                    update(marshal.loads(view[start + begin : start + end]))
+            self._seen |= missing
 
 
 def pack(freq: dict[str, int], total: int, buckets: int = BUCKETS) -> bytes:
@@ -136,16 +139,15 @@ def _mapped(path: Path) -> mmap.mmap:
         return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def cached_table(
-    name: str, source: Path, build: Callable[[], dict[str, float]]
-) -> dict[str, float]:
-    """`build()`, kept in the cache folder (marshal) until the content of `source` changes."""
+def cached_table(name: str, source: Path, build: Callable[[], T]) -> T:
+    """`build()` (a dict of plain values), kept in the cache folder (marshal) until the content
+    of `source` changes."""
     content = source.read_bytes()
-    path = cache_dir() / f"{name}-{hashlib.sha256(content).hexdigest()[:16]}.marshal"
+    path = cache_dir() / f"{name}-{digest(content)}.marshal"
     try:
         value = marshal.loads(path.read_bytes())
         if isinstance(value, dict):
-            return value
+            return value  # type: ignore[return-value]  # what build() gave and marshal kept
     except (OSError, ValueError, EOFError, TypeError):
         pass  # missing or unreadable: built and written below
     table = build()
@@ -158,6 +160,8 @@ def cached_table(
 
 def full_tokenizer(user_dictionary: Path | None) -> Any:
     """A jieba tokenizer with its whole dictionary loaded (slow: used to build lexicons)."""
+    import logging
+
     jieba = import_jieba()
     logging.getLogger("jieba").setLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
@@ -191,7 +195,11 @@ def cache_dir() -> Path:
         base = Path(configured)
     else:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tiyan"
-    for folder in (base, Path(tempfile.gettempdir()) / f"tiyan-cache-{_user()}"):
+    for folder in (base, None):
+        if folder is None:  # the per-user temporary folder (tempfile probes it: only when needed)
+            import tempfile
+
+            folder = Path(tempfile.gettempdir()) / f"tiyan-cache-{_user()}"
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError:
@@ -204,10 +212,16 @@ def cache_dir() -> Path:
 def _digest(user_dictionary: Path | None) -> str:
     folder = jieba_folder()
     source = folder / "dict.txt"
-    hasher = hashlib.sha256(f"{FORMAT} {_jieba_version(folder)} {source.stat().st_size}".encode())
+    key = f"{FORMAT} {_jieba_version(folder)} {source.stat().st_size}".encode()
     if user_dictionary is not None:
-        hasher.update(user_dictionary.read_bytes())
-    return hasher.hexdigest()[:16]
+        key += user_dictionary.read_bytes()
+    return digest(key)
+
+
+def digest(data: bytes) -> str:
+    """16 hex digits that change with `data` (names cache files after their sources; zlib's
+    checksums, which need no OpenSSL to be loaded, are enough to notice an edited source)."""
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
 
 
 def jieba_folder() -> Path:
@@ -234,7 +248,7 @@ def hidden_markov_tables() -> HiddenMarkovTables:
     folder = jieba_folder()
     emit = folder / "finalseg" / "prob_emit.py"
     key = f"{FORMAT} {_jieba_version(folder)} {emit.stat().st_size}"
-    path = cache_dir() / f"jieba-hmm-{hashlib.sha256(key.encode()).hexdigest()[:16]}.marshal"
+    path = cache_dir() / f"jieba-hmm-{digest(key.encode())}.marshal"
     try:
         value = marshal.loads(path.read_bytes())
         if isinstance(value, tuple) and len(value) == 3:
@@ -251,6 +265,8 @@ def hidden_markov_tables() -> HiddenMarkovTables:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
+    import tempfile
+
     try:
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
     except OSError:

@@ -30,8 +30,6 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 TAXONOMIES = Path(__file__).parent / "taxonomies"
 INDUSTRIES = (
     "car_aftersales",
@@ -43,8 +41,6 @@ INDUSTRIES = (
     "telecom",
 )
 
-# libyaml's safe loader when PyYAML was built with it (same documents, several times faster)
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _TOP_FIELDS = ("industry", "name_zh", "name_en", "aspects")
@@ -237,19 +233,37 @@ def load_taxonomy(industry: str) -> Taxonomy:
             TAXONOMIES / f"{industry}.yaml",
             f"unknown industry {industry!r}; expected one of {', '.join(INDUSTRIES)}",
         )
-    return load_taxonomy_file(TAXONOMIES / f"{industry}.yaml")
+    path = TAXONOMIES / f"{industry}.yaml"
+    # the parsed document is kept in the cache folder until the file changes: importing and
+    # running the YAML parser is a good part of a `tiyan text analyze` process's start-up
+    from tiyan.text._lexicon import LexiconFileError, cached_table
+
+    try:
+        raw = cached_table(f"taxonomy-{industry}", path, lambda: _read_yaml(path))
+    except (OSError, ValueError, LexiconFileError):
+        # unreadable or invalid file (read again: the error names it), a document marshal cannot
+        # keep, or no cache folder
+        raw = _read_yaml(path)
+    return parse_taxonomy(raw, path)
 
 
 def load_taxonomy_file(path: Path | str) -> Taxonomy:
     """Parse and validate a taxonomy YAML file (shipped or edited by a user)."""
     path = Path(path)
+    return parse_taxonomy(_read_yaml(path), path)
+
+
+def _read_yaml(path: Path) -> Any:
+    import yaml
+
+    # libyaml's safe loader when PyYAML was built with it (same documents, several times faster)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except OSError as exc:
         raise TaxonomyError(path, f"cannot read the file ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
         raise TaxonomyError(path, f"not valid YAML ({exc})") from exc
-    return parse_taxonomy(raw, path)
 
 
 def parse_taxonomy(raw: Any, path: Path | str) -> Taxonomy:

@@ -115,6 +115,11 @@ ADDRESS_PATTERN = re.compile(
     rf"(?:{_NAME}{{1,8}}?{_ESTATE})?{_UNIT}*"
     rf"|{_NAME}{{1,8}}?{_ESTATE}{_ESTATE_UNIT}{_UNIT}*)"
 )
+# Every address ends in a numbered unit: a digit right before 号/弄 (a street number) or
+# before 号楼/栋/幢/座/单元/室 (an estate's unit), or a letter before 座. Text without one
+# holds no address, and this search is much cheaper than ADDRESS_PATTERN's scan, which tries
+# every position.
+ADDRESS_ANCHOR = re.compile(r"\d(?:号|弄|栋|幢|座|单元|室)|[A-Za-z]座")
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,8 @@ def is_plate_tail(tail: str) -> bool:
 
 
 def _addresses(plain: str) -> list[Finding]:
+    if not ADDRESS_ANCHOR.search(plain):
+        return []
     return [Finding(ADDRESS, m.start(), m.end()) for m in ADDRESS_PATTERN.finditer(plain)]
 
 

@@ -94,11 +94,18 @@ def predict_by_language(
     texts: Sequence[str], languages: Sequence[str], industry: str | None = None
 ) -> list[Sentiment]:
     """Sentiment of each text: English texts go to the English model, all others to the Chinese
-    one, each language as one batch; results keep the order of `texts`."""
+    one, each language as one batch; results keep the order of `texts`. A text without a letter
+    of any script (emoji, punctuation, digits only) has no words to read: neutral, score 0."""
     results: list[Sentiment] = [Sentiment(NEUTRAL, 0.0)] * len(texts)
+    readable = [
+        lang != "other" or any(char.isalpha() for char in text)
+        for text, lang in zip(texts, languages, strict=True)
+    ]
     for model_language in ("zh", "en"):
         positions = [
-            i for i, lang in enumerate(languages) if (lang == "en") == (model_language == "en")
+            i
+            for i, lang in enumerate(languages)
+            if readable[i] and (lang == "en") == (model_language == "en")
         ]
         if not positions:
             continue

@@ -179,3 +179,66 @@ def test_bad_bytes_nul_characters_and_lone_surrogates_do_not_stop_the_file(tmp_p
     assert _run("analyze", str(jsonl), "--output", str(out), "--industry", "hotel")[0] == 0
     (record,) = _records(out)
     assert record["sentiment"]["label"] == "negative"
+
+
+def test_every_kind_of_bad_row_gets_its_own_result_in_a_whole_process(tmp_path: Path) -> None:
+    """Empty, emoji-only, mixed-language, 100 KB and non-text comments, side by side in one
+    file read by the `tiyan` console path as a whole process: each row gets an error or an
+    analysis, the good rows around them are unaffected, and nothing stops the file."""
+    long_comment = "房间很干净，服务也很好，但是早餐太贵了。" * 5200  # ≈ 100 KB of UTF-8
+    assert len(long_comment.encode()) > 100_000
+    rows: list[object] = [
+        "服务很好，下次还来",
+        "",
+        "   \n\t",
+        "😀😀👍🎉",
+        "！！！。。。",
+        "服务很好 but the price is too high",
+        "The room was clean, 但是早餐太贵了",
+        long_comment,
+        12345,
+        None,
+        ["a", "list"],
+        {"a": "mapping"},
+        True,
+        "房间太脏了，再也不来了",
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        "".join(
+            json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(rows)
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "tiyan.entry", "text", "analyze", str(source)]
+    command += ["--output", str(out), "--industry", "hotel"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    assert result.returncode == 0, result.stderr
+    records = {r["id"]: r for r in _records(out)}
+    assert sorted(records) == list(range(len(rows)))
+    errors = {i for i, r in records.items() if "error" in r}
+    assert errors == {1, 2, 8, 9, 10, 11, 12}
+    assert "empty" in records[1]["error"] and "empty" in records[2]["error"]
+    for i in (8, 10, 11, 12):
+        assert "not text" in records[i]["error"]
+    for i in set(records) - errors:
+        _assert_contract(records[i])
+    # no letter of any script: no language, nothing to read
+    for i in (3, 4):
+        assert records[i]["language"] == "other"
+        assert records[i]["sentiment"] == {"label": "neutral", "score": 0.0}
+        assert records[i]["aspects"] == [] and records[i]["keywords"] == []
+    # mixed comments: the majority language, and each aspect read in its own language's clause
+    aspects = {a["aspect"]: a for a in records[5]["aspects"]}
+    assert aspects["service"]["label"] == "positive"
+    assert aspects["service"]["evidence"] == "服务很好"
+    assert aspects["price"]["label"] == "negative"
+    aspects = {a["aspect"]: a for a in records[6]["aspects"]}
+    assert aspects["room"]["label"] == "positive"
+    assert aspects["dining"]["label"] == "negative" and "早餐" in aspects["dining"]["evidence"]
+    # 100 KB: analysed whole, its clauses read one by one
+    assert records[7]["language"] == "zh"
+    assert {a["label"] for a in records[7]["aspects"]} >= {"positive", "negative"}
+    assert records[0]["sentiment"]["label"] == "positive"
+    assert records[13]["sentiment"]["label"] == "negative"

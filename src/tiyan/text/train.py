@@ -90,7 +90,9 @@ def train_all(data: Path, output: Path | None = None, seed: int = 0, log: Log = 
         "aspects_car_product": train_car_aspects(data, output, seed, log),
     }
     report["opinion_zh"] = train_opinion(data, output, seed, log)
-    (output / "training_report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    # ends in a newline, as the shipped file does: a rerun reproduces it byte for byte
+    text = json.dumps(report, indent=1) + "\n"
+    (output / "training_report.json").write_text(text, encoding="utf-8")
     return report
 
 

@@ -274,10 +274,14 @@ def demo(
         typer.echo(f"analysed {report.texts:,} comments ({report.texts_per_second:,.0f}/s)")
         from tiyan.demo.closed_loop import build_closed_loop
 
-        typer.echo(f"opened {build_closed_loop(ctx)} cases for recent detractors")
+        typer.echo(f"opened {build_closed_loop(ctx, seed=seed):,} cases for the year's "
+                   "detractors")
         from tiyan.demo.calls import plan_demo_calls
 
         typer.echo(f"planned {plan_demo_calls(ctx)} after-sales follow-up calls")
+        if not ctx.db.is_sqlite:  # fresh statistics for the planner on what was just written
+            with ctx.db.write() as conn:
+                conn.exec_driver_sql("ANALYZE")
     _print_demo_summary(summary)
 
 

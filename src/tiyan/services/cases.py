@@ -388,24 +388,14 @@ def escalate_overdue_cases(ctx: Context) -> int:
 def _escalate(ctx: Context, conn: Connection, timer: RowMapping, now: dt.datetime) -> None:
     import sqlalchemy as sa
 
-    from tiyan.services.alerts import _chain
-
-    chain = _chain(conn, timer.unit_id)
-    above = chain[_owner_level(conn, timer.case_id, chain) + 1:]
     # the case's level now, not when the overdue timers were listed: timers that ran out
     # together climb one step each
     level = store.raise_escalation_level(conn, timer.case_id, now)
-    # one step further up at each level: the managers above the owner, nearest first, then the
-    # CX manager, then the administrators (the top, told again at every later level)
     owner = conn.execute(sa.select(t.cx_case.c.owner_user_id)
                          .where(t.cx_case.c.id == timer.case_id)).scalar_one()
-    ladder = escalation_ladder(above, chain, {role: store.role_holders(conn, role, chain)
-                                              for role in ESCALATION_ROLES}, ESCALATION_ROLES,
-                               owner)
-    target = escalation_step(ladder, level)
-    store.log_event(conn, timer.case_id, at=now, user_id=None, kind="escalated", detail={
-        "timer": timer.kind, "due_at": timer.due_at.isoformat(), "level": level,
-        "to_user_id": target[1] if target else None, "to_unit_id": target[0] if target else None})
+    target = escalation_step(escalation_ladder_of(conn, timer.unit_id, owner), level)
+    store.log_event(conn, timer.case_id, at=now, user_id=None, kind="escalated",
+                    detail=escalated_detail(timer.kind, timer.due_at, level, target))
     if target:
         queue_for_users(conn, user_ids=[target[1]], case_id=timer.case_id, now=now,
                         message=Message("case.escalated", f"{timer.title} ({timer.kind})",
@@ -413,12 +403,32 @@ def _escalate(ctx: Context, conn: Connection, timer: RowMapping, now: dt.datetim
                                         _link(ctx, timer.public_id)))
 
 
-def _owner_level(conn: Connection, case_id: int, chain: Sequence[int]) -> int:
+def escalated_detail(timer: str, due_at: dt.datetime, level: int,
+                     target: tuple[int, int] | None) -> dict[str, Any]:
+    """What the history keeps of one escalation."""
+    return {"timer": timer, "due_at": due_at.isoformat(), "level": level,
+            "to_user_id": target[1] if target else None,
+            "to_unit_id": target[0] if target else None}
+
+
+def escalation_ladder_of(conn: Connection, unit_id: int,
+                         owner: int | None) -> list[tuple[int, int]]:
+    """Whom each escalation level of a case of `unit_id` owned by `owner` goes to: one step
+    further up at each level — the managers above the owner, nearest first, then the CX
+    manager, then the administrators (the top, told again at every later level)."""
+    from tiyan.services.alerts import _chain
+
+    chain = _chain(conn, unit_id)
+    above = chain[_owner_level(conn, owner, chain) + 1:]
+    return escalation_ladder(above, chain, {role: store.role_holders(conn, role, chain)
+                                            for role in ESCALATION_ROLES}, ESCALATION_ROLES,
+                             owner)
+
+
+def _owner_level(conn: Connection, owner: int | None, chain: Sequence[int]) -> int:
     """Index in `chain` of the unit where the case's owner holds a role (0 without owner)."""
     import sqlalchemy as sa
 
-    owner = conn.execute(sa.select(t.cx_case.c.owner_user_id)
-                         .where(t.cx_case.c.id == case_id)).scalar_one()
     if owner is None:
         return 0
     units = set(conn.execute(sa.select(t.role_grant.c.unit_id)

@@ -227,8 +227,9 @@ def _insert(conn: Connection, rng: random.Random, unit_code: str, unit_id: int, 
 
 
 def _unique_phone(rng: random.Random, used: set[str]) -> str:
+    """A mainland mobile number not given yet, stored as every phone is: in E.164 (+86…)."""
     while True:
-        phone = names.mobile_number(rng).replace(" ", "").replace("-", "")
+        phone = "+86" + names.mobile_number(rng).replace(" ", "").replace("-", "")
         if phone not in used:
             used.add(phone)
             return phone

@@ -56,6 +56,21 @@ def national_digits(e164: str) -> str:
         return e164
 
 
+def display_phone(value: str, locale: str) -> str:
+    """A stored (E.164) phone as people write it: in Chinese a mainland number in its national
+    form (138 1234 5678), elsewhere and for other countries in the international form
+    (+86 138 1234 5678); a masked or unparsable value as it is."""
+    if not value.startswith("+") or "*" in value:
+        return value
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    national = locale == "zh-CN" and number.country_code == 86
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL if national
+                                      else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def normalise_phone(value: str, region: str = DEFAULT_REGION, *,
                     where: str = "customer.phone") -> str:
     """The number in E.164, or InvalidInput naming the field."""

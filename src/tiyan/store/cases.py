@@ -190,13 +190,17 @@ class CaseFilter:
 
 def _case_query() -> sa.Select[Any]:
     owner = t.app_user.alias("owner")
+    # the due time that matters now: the earliest timer not met yet
+    next_due = (sa.select(sa.func.min(t.case_timer.c.due_at))
+                .where(t.case_timer.c.case_id == t.cx_case.c.id, t.case_timer.c.met_at.is_(None))
+                .scalar_subquery())
     return (sa.select(t.cx_case, t.org_unit.c.code.label("unit_code"),
                       t.org_unit.c.name_zh.label("unit_name_zh"),
                       t.org_unit.c.name_en.label("unit_name_en"),
                       t.org_unit.c.timezone.label("unit_timezone"),
                       owner.c.email.label("owner_email"), owner.c.name.label("owner_name"),
                       t.response.c.public_id.label("response_public_id"),
-                      t.alert_rule.c.name.label("rule_name"))
+                      t.alert_rule.c.name.label("rule_name"), next_due.label("next_due_at"))
             .join(t.org_unit, t.org_unit.c.id == t.cx_case.c.unit_id)
             .outerjoin(owner, owner.c.id == t.cx_case.c.owner_user_id)
             .outerjoin(t.response, t.response.c.id == t.cx_case.c.response_id)

@@ -63,6 +63,7 @@ def test_a_story_replayed_to_its_end_meets_every_clock_and_matches_the_stamps():
             [LADDER[min(i, len(LADDER) - 1)][1] for i in range(len(escalations))]
         assert state.escalation_level == len(escalations)
         assert [e["at"] for e in state.events] == sorted(e["at"] for e in state.events)
+        assert state.updated_at == state.events[-1]["at"]
         late += bool(state.breached)
     assert 0.05 < late / 300 < 0.6  # some breaches, not most
 
@@ -74,6 +75,7 @@ def test_a_case_cut_off_by_the_end_of_the_demo_shows_only_what_happened_by_then(
         end = opened + (steps[-1].at - opened) * random.Random(seed).random()
         state, due = play(steps, opened, end)
         assert all(e["at"] <= end for e in state.events)
+        assert state.updated_at == state.events[-1]["at"]
         assert all(at <= end for at in state.met.values())
         if state.status == "new":
             assert not state.met  # a new case never shows a clock as met

@@ -163,8 +163,9 @@ def _move(state: CaseState, target: CaseStatus, at: dt.datetime, user: int) -> N
 def _apply(state: CaseState, step: Step, actor: int, agent: int) -> None:
     at = step.at
     if step.kind == "acknowledged":
-        if state.status == CaseStatus.NEW:  # else the call centre reached the customer first
-            _move(state, CaseStatus.ACKNOWLEDGED, at, actor)
+        if state.status != CaseStatus.NEW:  # the call centre reached the customer first
+            return
+        _move(state, CaseStatus.ACKNOWLEDGED, at, actor)
     elif step.kind == "callback":
         outcome = step.detail["outcome"]
         reached = outcome == "reached"

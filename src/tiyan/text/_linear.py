@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import mmap
+import os
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,8 +71,13 @@ def save_linear(path: Path, model: LinearModel, **extra: np.ndarray) -> None:
         "group_salts": salts,
         "normalise_rows": np.array(model.normalise_rows),
     }
-    # numpy's stubs type **kwargs of savez as its `allow_pickle` flag
-    np.savez(path, **arrays, **extra)  # type: ignore[arg-type]
+    # written beside and moved into place: a process that has the old file mapped
+    # (`load_linear`) keeps reading the old file, never a half-written one
+    part = path.with_name(path.name + ".part")
+    with part.open("wb") as sink:
+        # numpy's stubs type **kwargs of savez as its `allow_pickle` flag
+        np.savez(sink, **arrays, **extra)  # type: ignore[arg-type]
+    os.replace(part, path)
 
 
 def load_linear(path: Path) -> tuple[LinearModel, dict[str, np.ndarray]]:
@@ -75,8 +85,7 @@ def load_linear(path: Path) -> tuple[LinearModel, dict[str, np.ndarray]]:
     if not path.is_file():
         raise ModelFileError(path, "not found")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
+        arrays = _mapped_arrays(path)
         model = LinearModel(
             spec=FeatureSpec.from_array(arrays.pop("spec")),
             weights=arrays.pop("weights"),
@@ -84,12 +93,53 @@ def load_linear(path: Path) -> tuple[LinearModel, dict[str, np.ndarray]]:
             groups=_groups(arrays.pop("group_names"), arrays.pop("group_salts")),
             normalise_rows=bool(arrays.pop("normalise_rows")),
         )
-    except (KeyError, ValueError, OSError) as exc:
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
         raise ModelFileError(path, f"unreadable ({exc})") from exc
     return model, arrays
 
 
-def _groups(names: Sequence[str], salts: np.ndarray) -> dict[str, int]:
+def _mapped_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an .npz file, read-only views of the file mapped into memory where the
+    file stores them uncompressed (as `save_linear` does): the models' weights are not copied
+    at start-up, and a process reads only the pages of the weights its texts use."""
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+    if any(member.compress_type != zipfile.ZIP_STORED for member in members):
+        with np.load(path, allow_pickle=False) as data:  # a compressed file: read it whole
+            return {name: data[name] for name in data.files}
+    with path.open("rb") as handle:
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    arrays: dict[str, Any] = {}
+    for member in members:
+        local = mapped[member.header_offset : member.header_offset + _LOCAL_HEADER]
+        if len(local) < _LOCAL_HEADER or local[:4] != b"PK\x03\x04":
+            raise ValueError(f"member {member.filename}: no local header")
+        name_size = int.from_bytes(local[26:28], "little")
+        extra_size = int.from_bytes(local[28:30], "little")
+        start = member.header_offset + _LOCAL_HEADER + name_size + extra_size
+        header = io.BytesIO(mapped[start : start + min(member.file_size, _NPY_HEADER_MAX)])
+        npy = np.lib.format
+        major, _ = npy.read_magic(header)
+        read_header = npy.read_array_header_1_0 if major == 1 else npy.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(header)
+        if dtype.hasobject:
+            raise ValueError(f"member {member.filename}: object arrays are not allowed")
+        count = int(np.prod(shape, dtype=np.int64))
+        offset = start + header.tell()
+        if offset + count * dtype.itemsize > start + member.file_size:
+            raise ValueError(f"member {member.filename}: shorter than its header says")
+        flat = np.frombuffer(mapped, dtype=dtype, count=count, offset=offset)
+        arrays[member.filename.removesuffix(".npy")] = flat.reshape(
+            shape, order="F" if fortran_order else "C"
+        )
+    return arrays
+
+
+_LOCAL_HEADER = 30  # bytes of a zip member's local file header before its name
+_NPY_HEADER_MAX = 1 << 16  # an .npy header is at most this long (format 2.0 allows 4 GiB, unused)
+
+
+def _groups(names: Sequence[str] | np.ndarray, salts: np.ndarray) -> dict[str, int]:
     return {str(name): int(salt) for name, salt in zip(names, salts, strict=True)}
 
 

@@ -62,6 +62,7 @@ class Tokenizer:
         self._hmm = _HiddenMarkov.load()
         # jieba's finalseg.Force_Split_Words: filled only by jieba.suggest_freq (never called)
         self._force_split: set[str] = set()
+        self._hmm_memo: dict[str, tuple[str, ...]] = {}
 
     def cut(self, text: str) -> list[str]:
         """jieba's words of `text` (HMM on for unknown words), whitespace included."""
@@ -107,12 +108,23 @@ class Tokenizer:
         else:
             words.extend(run)
 
+    def _hmm_words(self, chars: str) -> tuple[str, ...]:
+        """The HMM's words of a run of Chinese characters, remembered: the same runs of
+        characters that no dictionary word covers come back often (a fifth to two fifths of
+        such characters in the review corpora)."""
+        found = self._hmm_memo.get(chars)
+        if found is None:
+            if len(self._hmm_memo) >= _HMM_MEMO_SIZE:
+                self._hmm_memo.clear()
+            found = self._hmm_memo[chars] = tuple(self._hmm.words(chars))
+        return found
+
     def _hmm_cut(self, run: str, words: list[str]) -> None:
         """jieba's `finalseg.cut`: Chinese blocks by the HMM, the rest split on letters/digits."""
         append = words.append
         for block in _RE_HMM_HAN.split(run):
             if _RE_HMM_HAN.match(block):
-                for word in self._hmm.words(block):
+                for word in self._hmm_words(block):
                     if word in self._force_split:
                         words.extend(word)
                     else:
@@ -127,6 +139,7 @@ _RE_SKIP = re.compile("(\r\n|\\s)")
 _RE_HMM_HAN = re.compile("([\u4e00-\u9fd5]+)")
 _RE_HMM_SKIP = re.compile("([a-zA-Z0-9]+(?:\\.\\d+)?%?)")
 _MIN_FLOAT = -3.14e100
+_HMM_MEMO_SIZE = 50_000
 _TAG_INDEX = {"B": 0, "M": 1, "E": 2, "S": 3}
 
 

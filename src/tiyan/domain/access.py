@@ -44,6 +44,7 @@ class Permission(StrEnum):
     ADAPT_TEXT_MODELS = "adapt_text_models"  # fit the installation's adaptation, roll it back
     MANAGE_JOBS = "manage_jobs"  # see failed and stuck background jobs, retry them
     MANAGE_CALENDARS = "manage_calendars"  # business hours, holidays and make-up working days
+    MANAGE_UNIT_CHANNELS = "manage_unit_channels"  # a unit's own e-mail addresses and robots
 
 
 P = Permission
@@ -56,7 +57,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     ),
     Role.UNIT_MANAGER: frozenset(
         {P.VIEW_DASHBOARD, P.VIEW_RESPONSES, P.VIEW_CUSTOMERS, P.VIEW_PII, P.VIEW_STAFF,
-         P.EXPORT, P.MANAGE_CASES, P.IMPORT_FEEDBACK, P.MANAGE_CALENDARS}
+         P.EXPORT, P.MANAGE_CASES, P.IMPORT_FEEDBACK, P.MANAGE_CALENDARS,
+         P.MANAGE_UNIT_CHANNELS}
     ),
     Role.FRONTLINE: frozenset({P.VIEW_DASHBOARD, P.VIEW_RESPONSES}),
     Role.AGENT: frozenset(

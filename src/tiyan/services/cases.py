@@ -40,6 +40,7 @@ from tiyan.errors import InvalidInput
 from tiyan.services.jobs import enqueue_many, job_handler
 from tiyan.services.notifications import Message, queue_for_users, queue_many
 from tiyan.services.storage import object_store
+from tiyan.services.unit_channels import queue_for_units
 from tiyan.store import cases as store
 from tiyan.store import tables as t
 
@@ -126,6 +127,7 @@ def _act_on(ctx: Context, conn: Connection, matches: Sequence[Match],
             unit_names[chain[0]] = _unit_names(conn, chain[0])
         opening: _Opening | None = None
         people: list[int] = []
+        notifies = False
         for rule in match.rules:
             action = rule_action(rule)
             if (action.route_role, chain) not in owners:
@@ -143,27 +145,34 @@ def _act_on(ctx: Context, conn: Connection, matches: Sequence[Match],
                     opening.due = {kind: min(at, opening.due.get(kind, at))
                                    for kind, at in {**opening.due, **due}.items()}
                 opening.callback = opening.callback or action.callback
+            notifies = notifies or action.notifies
             if action.notifies and owner and owner not in people:
                 people.append(owner)
-        if people:
+        if notifies:
             told.append((match, opening, people))
     _open_cases(conn, openings, now)
     answers = _answers_of(conn, [m.response.id for m, o, _ in told if o is not None])
     public_url = ctx.settings.public_url.rstrip("/")
     messages: list[tuple[Sequence[int], int | None, Message]] = []
+    units: list[tuple[Sequence[int], int | None, Message]] = []  # the units' own channels
+    item: tuple[Sequence[int], int | None, Message]
     for match, opening, people in told:
         names = " · ".join(r.name for r in match.rules)
         unit = unit_names[match.chain[0]]
         if opening is not None:
-            messages.append((people, opening.case_id, Message(
+            item = (people, opening.case_id, Message(
                 "case.opened", opening.rule.name, unit, names, _link(ctx, opening.public_id),
                 complaint_summary(conn, match.response, answers.get(match.response.id, []),
-                                  ctx.db.immutable_cache))))
+                                  ctx.db.immutable_cache)))
         else:
-            messages.append((people, None, Message(
+            item = (people, None, Message(
                 "alert", match.rules[0].name, unit, names,
-                f"{public_url}/responses/{match.response.public_id}")))
+                f"{public_url}/responses/{match.response.public_id}"))
+        if people:
+            messages.append(item)
+        units.append((match.chain, item[1], item[2]))
     queue_many(conn, messages, now)
+    queue_for_units(conn, units, now)
     return [o.public_id for o in openings]
 
 

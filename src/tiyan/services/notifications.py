@@ -12,6 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -80,7 +81,7 @@ def queue_many(conn: Connection, items: Sequence[tuple[Sequence[int], int | None
             if user is None:
                 continue
             for channel, target in _targets(prefs[user_id], user.email, message.event):
-                subject, body = _render(message, user.locale or "zh-CN")
+                subject, body = render_message(message, user.locale or "zh-CN")
                 rows.append({"case_id": case_id, "user_id": user_id, "event": message.event,
                              "channel": channel, "target": target, "subject": subject,
                              "body": body, "status": "queued", "attempts": 0,
@@ -99,7 +100,7 @@ def _targets(prefs: Sequence[Any], email: str, event: str) -> list[tuple[str, st
             if p.active and (not p.events or event in p.events)]
 
 
-def _render(message: Message, locale: str) -> tuple[str, str]:
+def render_message(message: Message, locale: str) -> tuple[str, str]:
     words = TEXTS.get(locale, TEXTS["en"])
     subject = f"[tiyan] {words[message.event]}: {message.title}"[:300]
     lines = [message.title, f"{words['unit']}: {message.unit}"]
@@ -114,15 +115,22 @@ def _render(message: Message, locale: str) -> tuple[str, str]:
 
 @job_handler(NOTIFICATION_SEND)
 def send_job(ctx: Context, payload: dict[str, Any]) -> None:
+    UC = t.unit_channel
     with ctx.db.read() as conn:
-        row = conn.execute(sa.select(t.notification, t.notification_preference.c.secret,
-                                     t.notification_preference.c.mentions)
-                           .outerjoin(t.notification_preference, sa.and_(
-                               t.notification_preference.c.user_id == t.notification.c.user_id,
-                               t.notification_preference.c.channel == t.notification.c.channel))
-                           .where(t.notification.c.id == int(payload["id"]))).mappings().first()
-    if row is None or row.status == "sent":
+        found = conn.execute(sa.select(t.notification, t.notification_preference.c.secret,
+                                       t.notification_preference.c.mentions,
+                                       UC.c.secret.label("unit_secret"),
+                                       UC.c.mentions.label("unit_mentions"))
+                             .outerjoin(t.notification_preference, sa.and_(
+                                 t.notification_preference.c.user_id == t.notification.c.user_id,
+                                 t.notification_preference.c.channel == t.notification.c.channel))
+                             .outerjoin(UC, UC.c.id == t.notification.c.unit_channel_id)
+                             .where(t.notification.c.id == int(payload["id"]))).mappings().first()
+    if found is None or found.status == "sent":
         return
+    row = SimpleNamespace(**found)  # a unit's channel: its robot's secret and mentions
+    if found.unit_channel_id is not None:
+        row.secret, row.mentions = found.unit_secret, found.unit_mentions
     error = deliver(ctx, row)
     now = ctx.now()
     attempts = row.attempts + 1
@@ -140,7 +148,7 @@ def send_job(ctx: Context, payload: dict[str, Any]) -> None:
         raise RetryLater(values["next_attempt_at"], error or "")
 
 
-def deliver(ctx: Context, row: RowMapping) -> str | None:
+def deliver(ctx: Context, row: Any) -> str | None:
     """Hand one notification to its channel; an error text, or None when it was accepted."""
     s = ctx.settings
     if row.channel == "email":
@@ -202,15 +210,13 @@ def do_resend(ctx: Context, actor: Actor, notification_id: int) -> None:
 
 # --- preferences --------------------------------------------------------------------------------
 
-def do_set_preference(ctx: Context, actor: Actor, *, channel: str, target: str,
-                      events: Sequence[str] = (), active: bool = True,
-                      robot_secret: str | None = None,
-                      mentions: Sequence[str] = ()) -> str | None:
-    """Set how the signed-in user is notified on one channel; returns the signing secret when a
-    generic webhook is set up (shown once). A DingTalk or Feishu robot with signing (加签) takes
-    its `robot_secret`; WeCom and DingTalk robots @-mention the `mentions` (mobile numbers)."""
-    if channel not in CHANNELS:
-        raise InvalidInput(f"{channel!r} is not a channel; use one of {', '.join(CHANNELS)}",
+def check_channel(ctx: Context, channel: str, target: str, events: Sequence[str],
+                  robot_secret: str | None, mentions: Sequence[str],
+                  channels: Sequence[str] = CHANNELS) -> tuple[str | None, list[str]]:
+    """Check one channel setting (a person's or a unit's); the robot's signing secret (None
+    when not given) and the @-mentioned mobiles in E.164."""
+    if channel not in channels:
+        raise InvalidInput(f"{channel!r} is not a channel; use one of {', '.join(channels)}",
                            where="channel")
     unknown = [e for e in events if e not in EVENTS]
     if unknown:
@@ -236,6 +242,17 @@ def do_set_preference(ctx: Context, actor: Actor, *, channel: str, target: str,
     region = ctx.settings.phone_region
     numbers = list(dict.fromkeys(normalise_phone(m, region, where="mentions")
                                  for m in mentions))
+    return robot_secret, numbers
+
+
+def do_set_preference(ctx: Context, actor: Actor, *, channel: str, target: str,
+                      events: Sequence[str] = (), active: bool = True,
+                      robot_secret: str | None = None,
+                      mentions: Sequence[str] = ()) -> str | None:
+    """Set how the signed-in user is notified on one channel; returns the signing secret when a
+    generic webhook is set up (shown once). A DingTalk or Feishu robot with signing (加签) takes
+    its `robot_secret`; WeCom and DingTalk robots @-mention the `mentions` (mobile numbers)."""
+    robot_secret, numbers = check_channel(ctx, channel, target, events, robot_secret, mentions)
     secret = wire.new_secret() if channel == "webhook" else robot_secret
     now = ctx.now()
     with ctx.db.write() as conn:

@@ -774,6 +774,21 @@ notification_preference = sa.Table(
     sa.UniqueConstraint("user_id", "channel"),
 )
 
+# a unit's own channels (0029): a store's e-mail addresses and chat robots, told of the cases and
+# alerts of the unit and the units below it
+unit_channel = sa.Table(
+    "unit_channel", metadata, _id(),
+    _fk("unit_id", "org_unit.id", nullable=False, index=True, ondelete="CASCADE"),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("target", sa.String(1000), nullable=False),
+    sa.Column("secret", sa.String(100), nullable=True),  # a robot's signing secret (加签)
+    sa.Column("mentions", Json, nullable=False, default=list),  # mobiles a robot @-mentions
+    sa.Column("events", Json, nullable=False, default=list),  # none: every event
+    sa.Column("locale", sa.String(16), nullable=False, server_default="zh-CN"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    _created(),
+)
+
 notification = sa.Table(
     "notification", metadata, _id(),
     _fk("case_id", "cx_case.id", index=True, ondelete="CASCADE"),
@@ -790,6 +805,8 @@ notification = sa.Table(
     _created(),
     sa.Column("sent_at", UtcDateTime, nullable=True),
     sa.Index("ix_notification_status_next", "status", "next_attempt_at"),
+    # a unit's channel rather than a person's (0029): its robot secret and mentions come from it
+    _fk("unit_channel_id", "unit_channel.id", ondelete="SET NULL"),
 )
 
 callback_task = sa.Table(

@@ -63,6 +63,7 @@ from tiyan.web.ui import (
     response_page,
     rule_pages,
     text_adaptation_pages,
+    unit_channel_pages,
     voc_pages,
     webhook_pages,
 )
@@ -129,6 +130,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(text_adaptation_pages.router)
     for module in (v1, surveys_api, journeys_api, webhooks_api, cases_api, exports, auth_pages,
                    home, lists, builder, journey_pages, webhook_pages, case_pages, rule_pages,
+                   unit_channel_pages,
                    voc_pages, plan_pages, dashboard_pages):
         app.include_router(module.router)
     for module in (calls_api, call_pages):

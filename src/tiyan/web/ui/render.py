@@ -65,6 +65,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("nav.webhooks", "/admin/webhooks", Permission.MANAGE_WEBHOOKS),
     NavItem("nav.jobs", "/admin/jobs", Permission.MANAGE_JOBS),
     NavItem("nav.calendars", "/calendars", Permission.MANAGE_CALENDARS),
+    NavItem("nav.unit_channels", "/unit-notifications", Permission.MANAGE_UNIT_CHANNELS),
     NavItem("nav.import", "/feedback/import", Permission.IMPORT_FEEDBACK),
 )
 

@@ -36,7 +36,8 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 LINK = re.compile(r"\b(?:https?://|/)[\w./?=&%-]+")
 ZONE = re.compile(r"\b[A-Z][a-z]+/[A-Z][A-Za-z_]+\b")  # an IANA zone name: Asia/Shanghai
 ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[ ,]+[A-Za-z][A-Za-z'’-]*){2,}")
-CODE = re.compile(r"(?<![\w.@/-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w.@/-])")
+# snake_case (`follow_up`) and kebab-case (`gz-tianhe`, a unit's code) identifiers
+CODE = re.compile(r"(?<![\w.@/-])[a-z][a-z0-9]*(?:[_-][a-z0-9]+)+(?![\w.@/-])")
 # A moment of the day; a span of two ("09:00–18:00") is business hours, a wall-clock rule.
 TIME_OF_DAY = re.compile(r"(?<![\d.:–-])\d{1,2}:\d{2}(?![\d:–-])")
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
@@ -124,9 +125,11 @@ def catalogue_keys(page: PageText) -> list[str]:
     return [m.group(0) for text in texts for m in pattern.finditer(EMAIL.sub(" ", text))]
 
 
-def codes(page: PageText) -> list[str]:
-    """snake_case identifiers shown as words (`follow_up`, `in_progress`)."""
-    return [m.group(0) for text in page.text for m in CODE.finditer(_plain(text))]
+def codes(page: PageText, typed: frozenset[str] = frozenset()) -> list[str]:
+    """Identifiers shown as words (`follow_up`, `in_progress`, `gz-tianhe`), but for words
+    people typed (`well-equipped` in a guest's comment)."""
+    return [m.group(0) for text in page.text for m in CODE.finditer(_plain(text))
+            if not any(m.group(0) in typed_text for typed_text in typed)]
 
 
 def time_problems(page: PageText, zone: str) -> list[str]:

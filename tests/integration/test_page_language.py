@@ -97,7 +97,7 @@ def check(html: str, locale: str, typed: frozenset[str] = frozenset()) -> list[s
     found = [f"key {k!r}" for k in pt.catalogue_keys(page)]
     if locale == "zh-CN":
         found += [f"English {s!r}" for s in pt.english_sentences(page, typed)]
-        found += [f"code {c!r}" for c in pt.codes(page)]
+        found += [f"code {c!r}" for c in pt.codes(page, typed)]
         found += [f"time {x!r}" for x in pt.time_problems(page, ZONE)]
     else:
         found += [f"Chinese label {s!r}" for s in pt.chinese_chrome(page)]

@@ -47,7 +47,7 @@ from tiyan.store import tables as t
 from tiyan.store import users
 from tiyan.store.scoped import load_actor, parent_map
 
-RULE = "贬损者回访 Detractor follow-up"
+RULE = "贬损者回访"
 RULE_UNIT = "auto"
 DETRACTOR = 6  # NPS at or below: a case
 CAUSES = ("wait_time", "attitude", "pricing", "quality", "communication", "appointment")

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from tiyan.analytics.insights import aspect_names
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.customer_value import segment_label
@@ -16,8 +17,9 @@ from tiyan.services.audit_trail import Origin
 from tiyan.services.churn import current_model_info, lapse_rules_of
 from tiyan.services.customer360 import at_risk_threshold, at_risk_worklist, customer_360
 from tiyan.services.erasure import can_erase, do_erase_customer
-from tiyan.web.deps import ContextDep, PageActor
+from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.request_origin import OriginDep
+from tiyan.web.ui.names import survey_names, unit_names
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -73,7 +75,12 @@ def _customer_page(request: Request, ctx: Context, actor: Actor, origin: Origin,
     erasable = customer["erased_at"] is None and can_erase(actor, customer["unit_id"])
     if confirm_erase and customer["erased_at"] is None:
         actor.require(Permission.ERASE_CUSTOMERS, customer["unit_id"])
+    locale = translator(request).locale
+    with ctx.db.read() as conn:
+        units, surveys = unit_names(conn, locale), survey_names(conn)
+    aspects = {code: zh if locale == "zh-CN" else en for code, (zh, en) in aspect_names().items()}
     return render(request, "customer.html", actor=actor, v=view, c=customer,
+                  unit_names=units, survey_names=surveys, aspect_names=aspects,
                   segment_label=segment_label, owners=OWNERS, sentiments=SENTIMENTS,
                   fields=FIELDS, kinds=KINDS, can_erase=erasable,
                   confirm_erase=confirm_erase and erasable,

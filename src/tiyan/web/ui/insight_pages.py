@@ -18,6 +18,7 @@ from tiyan.domain.access import Actor, Permission
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.i18n import Translator
 from tiyan.web.ui import dashboard_pages as dp
+from tiyan.web.ui.names import unit_names
 
 router = APIRouter(include_in_schema=False)
 HEAT_ASPECTS = 15  # aspects shown on the heat map (the most mentioned)
@@ -49,7 +50,8 @@ def text_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRespon
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return dp._page(request, "dashboard_text.html", actor, view, conn, scope, data=data,
                         labels=LABELS, can_view_responses=reads, can_correct=can_correct,
-                        back_path=back + "#negative-quotes", chart=chart or None)
+                        back_path=back + "#negative-quotes", chart=chart or None,
+                        unit_names=unit_names(conn, t_.locale))
 
 
 def table_rows(request: Request, ctx: Any, actor: Actor) -> tuple[list[str], list[list[Any]]]:

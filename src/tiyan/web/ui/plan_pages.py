@@ -19,6 +19,7 @@ from tiyan.store import org
 from tiyan.store import plans as store
 from tiyan.web.api.params import RowId
 from tiyan.web.deps import ContextDep, PageActor, translator
+from tiyan.web.ui.names import unit_names
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -61,10 +62,10 @@ def _plans_page(request: Request, ctx: Context, actor: Actor, *, status_code: in
         rows = store.list_plans(conn, actor)
         tasks = store.tasks_of(conn, [r.id for r in rows])
         reach = actor.scope.visibility(store.EDIT).unit_ids
-        seen = org.list_units(conn, actor)
-        units = [u for u in seen if u["id"] in reach]
+        units = [u for u in org.list_units(conn, actor) if u["id"] in reach]
+        names = unit_names(conn, translator(request).locale)
     return render(request, "plans.html", actor=actor, rows=rows, units=units, kpis=service.KPIS,
-                  unit_names=_unit_names(request, seen),
+                  unit_names=names,
                   progress={r.id: service.progress(tasks.get(r.id, [])) for r in rows},
                   today=ctx.now().date().isoformat(), status_code=status_code, **values)
 
@@ -106,15 +107,15 @@ def _plan_page(request: Request, ctx: Context, actor: Actor, plan_id: str, *,
         codes = service.unit_codes(conn, plan)
         reach = actor.scope.visibility(store.EDIT).unit_ids
         can_edit = store.may_edit(actor, store.plan_unit_ids(plan))
-        seen = org.list_units(conn, actor)
-        units = [u for u in seen if u["id"] in reach] if can_edit else []
+        units = [u for u in org.list_units(conn, actor) if u["id"] in reach] if can_edit else []
+        names = unit_names(conn, translator(request).locale)  # the plan names its units by code
     effect = service.measured_effect(ctx, actor, plan)
     if values is None:
         values = {"title": plan.title, "kpi": plan.kpi, "units": codes,
                   "owner": plan.owner_email or "", "start_date": plan.start_date.isoformat(),
                   "end_date": plan.end_date.isoformat() if plan.end_date else ""}
     return render(request, "plan.html", actor=actor, plan=plan, tasks=tasks, codes=codes,
-                  unit_names=_unit_names(request, seen),
+                  unit_names=names,
                   progress=service.progress(tasks), effect=effect, can_edit=can_edit,
                   statuses=service.TASK_STATUSES, plan_statuses=service.PLAN_STATUSES,
                   kpis=service.KPIS, units=units, values=values, editing=editing,
@@ -211,8 +212,3 @@ def delete_task(request: Request, plan_id: str, task_id: RowId, ctx: ContextDep,
     return _act(request, ctx, actor, plan_id[:32], lambda: service.do_delete_task(
         ctx, actor, plan_id[:32], task_id))
 
-
-def _unit_names(request: Request, units: list[Any]) -> dict[str, str]:
-    """Each unit's name in the viewer's language, by code (a plan lists its units by code)."""
-    t = translator(request)
-    return {str(u["code"]): t.name(u) for u in units}

@@ -189,3 +189,41 @@ def test_codes_the_case_page_does_not_know_are_shown_as_themselves(
                      "recontact", "pigeon", "lost"):
             assert code in page.text, (lang, code)
     assert 'id="case-status"' not in page.text  # no moves from a status it does not know
+
+
+def test_sla_clocks_say_due_met_met_late_or_overdue_and_the_inbox_the_next_clock(
+        ctx: Context, world: World, client: TestClient, tmp_path: Path) -> None:
+    import re
+
+    import sqlalchemy as sa
+
+    from tiyan.store import tables as t
+
+    def clocks(page: str) -> dict[str, str]:
+        table = page.split('id="sla-zone"')[1].split("</table>")[0]
+        return dict(zip(re.findall(r"<tr><td>([^<]+)</td>", table),
+                        re.findall(r'data-timer-state="(\w+)"', table), strict=True))
+
+    with_cases(ctx, world, tmp_path)
+    case = cases_by_unit(ctx, world)["s1"]
+    sign_in(client, "mgr.s1@t.test", PASSWORD)
+    page = client.get(f"/cases/{case.public_id}?lang=en").text
+    assert set(clocks(page).values()) == {"due"}  # a new case: nothing met, nothing late
+    assert "met " not in page.split('id="sla-zone"')[1].split("</table>")[0]
+    ctx.clock.advance(hours=25)  # type: ignore[attr-defined]  # first contact was due in 24 h
+    sign_in(client, "mgr.s1@t.test", PASSWORD)
+    page = client.get(f"/cases/{case.public_id}?lang=en").text
+    assert clocks(page)["First contact"] == "overdue" and clocks(page)["Close"] == "due"
+    client.post(f"/cases/{case.public_id}/status", data={"csrf_token": csrf(page),
+                                                         "status": "in_progress"})
+    with ctx.db.read() as conn:
+        due = dict(conn.execute(sa.select(t.case_timer.c.kind, t.case_timer.c.due_at)
+                                .where(t.case_timer.c.case_id == case.id)).all())
+    page = client.get(f"/cases/{case.public_id}?lang=en").text
+    late = "met_late" if due["acknowledge"].replace(tzinfo=None) < ctx.now().replace(
+        tzinfo=None) else "met"
+    assert clocks(page) == {"Acknowledge": late, "First contact": "met_late", "Close": "due"}
+    assert "met late" in page
+    # the inbox's Due is the clock still running (close), not the acknowledge clock
+    row = client.get("/cases?lang=en").text.split(case.public_id)[1].split("</tr>")[0]
+    assert "overdue" not in row

@@ -260,7 +260,9 @@ class Settings(BaseSettings):
     timezone: str = Field(
         default="Asia/Shanghai", description="Business time zone (IANA name) for days and months "
                                              "where no unit's own time zone applies, e.g. the VOC "
-                                             "review of all one's units and its monthly e-mail.",
+                                             "review of all one's units and its monthly e-mail; "
+                                             "pages show times in it to users without a unit "
+                                             "(docs/languages.md).",
     )
     pdf_font: str | None = Field(
         default=None, description="TTF/OTF/TTC font with Chinese glyphs for PDF reports (none: "

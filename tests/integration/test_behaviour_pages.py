@@ -330,7 +330,7 @@ def test_the_current_month_is_a_partial_column_recomputed_with_pandas(bought, cl
     assert float(cohorts["2026-03"][2 + 7]) == pytest.approx(expected, abs=1e-3)
     assert cohorts["2026-03"][-1] == "partial: 2026-11-01 to 2026-11-20"
     page = client.get(f"/dashboard/behaviour?{query}").text
-    assert "last month is partial: 2026-11-01 to 2026-11-20" in page
+    assert "last month is partial: Nov 1, 2026 to Nov 20, 2026" in page
     cell = page.split('data-cohort="2026-03"')[1].split("</tr>")[0]
     assert cell.count('class="num partial"') == 1 and f"{expected:.1f}%*" in cell
     chart = page.split('id="cohort-data"')[1].split("</script>")[0]

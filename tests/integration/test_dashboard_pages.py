@@ -120,7 +120,7 @@ def test_targets_by_form_and_csv_show_as_gaps(ready, client):
     overview = client.get(f"/dashboard?{PERIOD}&lang=en").text
     # the year's target against the year so far (the test clock stands at 2026-11-20)
     assert "Target 2026: 20 · actual +0.0 · gap -20.00" in overview
-    assert "so far, through 2026-11-20" in overview
+    assert "so far, through Nov 20, 2026" in overview
     bad = "kpi,unit,period_start,period_end,target\ncsat,n1,2026-01-01,2026-12-31,4.2\n" \
           "nps,south,2026-01-01,2026-12-31,30\nnps,n2,2026-02-30,2026-12-31,30\n"
     reply = client.post("/dashboard/targets/import", data={"csrf_token": token},

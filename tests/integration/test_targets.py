@@ -216,7 +216,7 @@ def test_the_home_page_says_this_month_is_partial_and_marks_no_change(monthly, c
     page = client.get("/?lang=en").text
     tiles = page.split('class="tiles"')[1].split("</section>")[0]
     assert 'class="change' not in tiles
-    assert "This month so far (partial: 2026-11-01 to 2026-11-20)" in page
+    assert "This month so far (partial: Nov 1, 2026 to Nov 20, 2026)" in page
     with monthly.ctx.db.read() as conn:
         frames = [raw_answers(conn, unit) for unit in monthly.unit_ids.values()]
     frame = pd.concat(frames)

@@ -257,8 +257,8 @@ def test_previous_period_is_the_calendar_month_before_and_small_n_is_not_a_kpi(
     sign_in(client, "admin@t.test", PASSWORD)
     page = client.get("/voc?start=2026-11-01&end=2026-11-30&unit=s1&lang=en").text
     before = page.split('id="voc-before">')[1].split("</div>")[0]
-    assert before == ("Previous period 2026-10-01 – 2026-10-31: too few responses "
+    assert before == ("Previous period Oct 1, 2026 – Oct 31, 2026: too few responses "
                       "(n = 3, at least 5 needed)")
     zh = client.get("/voc?start=2026-11-01&end=2026-11-30&unit=s1&lang=zh-CN").text
     assert zh.split('id="voc-before">')[1].split("</div>")[0] == \
-        "上期 2026-10-01 至 2026-10-31: 回复太少（n = 3，至少需要 5）"
+        "上期 2026年10月1日 至 2026年10月31日: 回复太少（n = 3，至少需要 5）"

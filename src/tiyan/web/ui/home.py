@@ -19,6 +19,7 @@ from tiyan.domain.statistics import Change, Direction
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.i18n import Translator
 from tiyan.web.ui.render import render
+from tiyan.web.ui.times import Times
 
 router = APIRouter(include_in_schema=False)
 TIMEZONE = "Asia/Shanghai"
@@ -48,7 +49,8 @@ def home(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLResponse:
     ]
     has_data = any(m.responses for m in months)
     today = ctx.now().astimezone(ZoneInfo(TIMEZONE)).date()
-    partial = t("dash.partial", start=today.replace(day=1).isoformat(), end=today.isoformat())
+    days = Times(TIMEZONE, t.locale)
+    partial = t("dash.partial", start=days.day(today.replace(day=1)), end=days.day(today))
     return render(request, "home.html", actor=actor, tiles=tiles, has_data=has_data,
                   chart=_chart(t, months), partial=partial)
 

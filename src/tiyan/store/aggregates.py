@@ -140,8 +140,14 @@ def insert_for(dialect: str, table: sa.Table):  # type: ignore[no-untyped-def]
 
 
 def add_into(dialect: str, table: sa.Table, columns: Sequence[str], select: sa.Select,
-             key: Sequence[str], sums: Sequence[str]) -> sa.Executable:
-    """INSERT the rows of `select` into `table`, adding `sums` into the row of an existing key."""
+             key: Sequence[str], sums: Sequence[str], sign: int = 1) -> sa.Executable:
+    """INSERT the rows of `select` into `table`, adding `sums` into the row of an existing key
+    (sign -1: taking them out of it)."""
+    if sign < 0:
+        rows = select.subquery()
+        select = sa.select(*[c * -1 if name in sums else c
+                             for c, name in zip(rows.c, columns, strict=True)]
+                           ).where(sa.true())  # SQLite: else ON CONFLICT reads as a join's ON
     insert = insert_for(dialect, table).from_select(list(columns), select)
     return insert.on_conflict_do_update(
         index_elements=list(key), set_={name: table.c[name] + insert.excluded[name]
@@ -197,29 +203,30 @@ def _responses_select(dialect: str, grain: str, where: sa.ColumnElement[bool],
 
 
 def fold_statements(dialect: str, where: sa.ColumnElement[bool],
-                    tz: str = BUSINESS_TIMEZONE) -> list[sa.Executable]:
-    """The statements that add the responses `where` selects (on table response) into the
-    aggregates, in the order they run."""
+                    tz: str = BUSINESS_TIMEZONE, sign: int = 1) -> list[sa.Executable]:
+    """The statements that add (sign -1: take out) the responses `where` selects (on table
+    response) into the aggregates, in the order they run."""
     from tiyan.store.driver_aggregates import pair_statements
     from tiyan.store.segment_aggregates import segment_statements
     from tiyan.store.staff_aggregates import staff_statements
     from tiyan.store.unit_day_aggregates import unit_day_statements
 
-    statements = [add_into(dialect, G, [*KEY, *SUMS], select, KEY, SUMS)
+    statements = [add_into(dialect, G, [*KEY, *SUMS], select, KEY, SUMS, sign)
                   for grain in ("d", "m")
                   for select in (_answers_select(dialect, grain, where, tz),
                                  _responses_select(dialect, grain, where, tz))]
     return [*statements,
-            *pair_statements(dialect, where, tz),  # item-pair sums for the key drivers
-            *segment_statements(dialect, where, tz),  # the same sums per customer segment
-            *unit_day_statements(dialect, where, tz),  # day sums per unit subtree (trends)
-            *staff_statements(dialect, where, tz)]  # NPS and CSAT per staff member
+            *pair_statements(dialect, where, tz, sign),  # item-pair sums for the key drivers
+            *segment_statements(dialect, where, tz, sign=sign),  # the same per customer segment
+            *unit_day_statements(dialect, where, tz, sign),  # day sums per unit subtree (trends)
+            *staff_statements(dialect, where, tz, sign)]  # NPS and CSAT per staff member
 
 
 def fold(conn: Connection, where: sa.ColumnElement[bool], *,
-         tz: str = BUSINESS_TIMEZONE) -> None:
-    """Add the responses `where` selects (on table response) into the aggregates."""
-    for statement in fold_statements(conn.dialect.name, where, tz):
+         tz: str = BUSINESS_TIMEZONE, sign: int = 1) -> None:
+    """Add (sign -1: take out) the responses `where` selects (on table response) into the
+    aggregates."""
+    for statement in fold_statements(conn.dialect.name, where, tz, sign):
         conn.execute(statement)
 
 
@@ -241,10 +248,11 @@ def run_with_ids(conn: Connection, name: Hashable, ids: Sequence[int],
         conn.execute(statement, {IDS: list(ids)})
 
 
-def fold_ids(conn: Connection, ids: Sequence[int], *, tz: str = BUSINESS_TIMEZONE) -> None:
-    """`fold` for the responses with these ids."""
-    run_with_ids(conn, ("fold", tz), ids,
-                 lambda dialect, param: fold_statements(dialect, R.c.id.in_(param), tz))
+def fold_ids(conn: Connection, ids: Sequence[int], *, tz: str = BUSINESS_TIMEZONE,
+             sign: int = 1) -> None:
+    """`fold` for the responses with these ids (sign -1: take them out)."""
+    run_with_ids(conn, ("fold", tz, sign), ids,
+                 lambda dialect, param: fold_statements(dialect, R.c.id.in_(param), tz, sign))
 
 
 def _versions(conn: Connection, where: sa.ColumnElement[bool]) -> list[int]:

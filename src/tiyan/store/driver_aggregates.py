@@ -60,13 +60,14 @@ def pair_select(dialect: str, where: sa.ColumnElement[bool], tz: str, *,
     )
 
 
-def pair_statements(dialect: str, where: sa.ColumnElement[bool], tz: str
+def pair_statements(dialect: str, where: sa.ColumnElement[bool], tz: str, sign: int = 1
                     ) -> list[sa.Executable]:
     """The statement that adds the item-pair sums of the responses `where` selects into
     driver_agg (run by store/aggregates.fold)."""
     from tiyan.store.aggregates import add_into
 
-    return [add_into(dialect, D, [*KEY, *SUMS], pair_select(dialect, where, tz), KEY, SUMS)]
+    return [add_into(dialect, D, [*KEY, *SUMS], pair_select(dialect, where, tz), KEY, SUMS,
+                     sign)]
 
 
 def clear(conn: Connection) -> None:

@@ -56,10 +56,11 @@ def fold_staff(conn: Connection, where: sa.ColumnElement[bool], *,
 
 
 def staff_statements(dialect: str, where: sa.ColumnElement[bool],
-                     tz: str = aggregates.BUSINESS_TIMEZONE) -> list[sa.Executable]:
+                     tz: str = aggregates.BUSINESS_TIMEZONE, sign: int = 1
+                     ) -> list[sa.Executable]:
     """The statements `fold_staff` runs."""
     return [aggregates.add_into(dialect, S, [*KEY, *aggregates.SUMS],
-                                _select(dialect, grain, where, tz), KEY, aggregates.SUMS)
+                                _select(dialect, grain, where, tz), KEY, aggregates.SUMS, sign)
             for grain in ("d", "m")]
 
 

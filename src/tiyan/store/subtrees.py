@@ -29,8 +29,8 @@ def ancestors() -> sa.CTE:
 
 
 def per_subtree_statement(dialect: str, table: sa.Table, rows: sa.Subquery,
-                          columns: Mapping[str, sa.ColumnElement], sums: Sequence[str]
-                          ) -> sa.Executable:
+                          columns: Mapping[str, sa.ColumnElement], sums: Sequence[str],
+                          sign: int = 1) -> sa.Executable:
     """The statement that adds `rows` (with a `unit_id` column) to `table` (keyed by unit_id and
     the other keys of `columns`, which maps the table's columns to those of `rows`) for each
     unit's subtree."""
@@ -43,7 +43,8 @@ def per_subtree_statement(dialect: str, table: sa.Table, rows: sa.Subquery,
              .select_from(rows.join(up, up.c.unit_id == rows.c.unit_id))
              .where(sa.true())  # SQLite: else ON CONFLICT reads as the join's ON
              .group_by(up.c.ancestor_id, *[columns[name] for name in keys]))
-    return add_into(dialect, table, ["unit_id", *keys, *sums], query, ["unit_id", *keys], sums)
+    return add_into(dialect, table, ["unit_id", *keys, *sums], query, ["unit_id", *keys], sums,
+                    sign)
 
 
 def top_units(units: frozenset[int], parent_of: Mapping[int, int | None]

@@ -73,7 +73,7 @@ def _select(dialect: str, grain: str, where: sa.ColumnElement[bool], sign: int, 
         score = TA.c.sentiment_score
     return (sa.select(*dims, sign * sa.func.count(), sign * sa.func.sum(score))
             .select_from(base)
-            .where(where, R.c.submitted_at.is_not(None))
+            .where(where, R.c.status == "complete", R.c.submitted_at.is_not(None))
             .group_by(*dims[1:]))
 
 

@@ -31,7 +31,8 @@ def fold_unit_days(conn: Connection, where: sa.ColumnElement[bool], *,
 
 
 def unit_day_statements(dialect: str, where: sa.ColumnElement[bool],
-                        tz: str = aggregates.BUSINESS_TIMEZONE) -> list[sa.Executable]:
+                        tz: str = aggregates.BUSINESS_TIMEZONE, sign: int = 1
+                        ) -> list[sa.Executable]:
     """The statements `fold_unit_days` runs."""
     statements = []
     for select in (aggregates._answers_select(dialect, "d", where, tz),
@@ -40,5 +41,5 @@ def unit_day_statements(dialect: str, where: sa.ColumnElement[bool],
             select.subquery().c, (*aggregates.KEY, *aggregates.SUMS), strict=True)]
         ).subquery("day_rows")
         statements.append(per_subtree_statement(dialect, U, rows, {name: rows.c[name] for name in (
-            "bucket", "item_code", *aggregates.SUMS)}, aggregates.SUMS))
+            "bucket", "item_code", *aggregates.SUMS)}, aggregates.SUMS, sign))
     return statements

@@ -332,8 +332,10 @@ class Settings(BaseSettings):
     )
     retention_session_days: int = Field(
         default=30, ge=0, description="Delete sign-in sessions this many days after they "
-                                      "expired and respondents' saved survey sessions this "
-                                      "many days after their last change (0: keep forever).",
+                                      "expired, respondents' saved survey sessions this "
+                                      "many days after their last change, and the device "
+                                      "marks of anonymous-link answers this many days after "
+                                      "the answer (0: keep forever).",
     )
     retention_audit_days: int = Field(
         default=0, ge=0, description="Delete audit-log entries older than this many days "

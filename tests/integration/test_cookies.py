@@ -1,6 +1,6 @@
 """Every cookie tiyan sets is HttpOnly and SameSite (Strict for the sign-in form's, Lax for the
 rest), and Secure when TIYAN_SECURE_COOKIES is on: the session, the sign-in form's CSRF cookie,
-the language, and the respondent's cookie on survey links."""
+the language, and the respondent's cookies on survey links (the session, the device)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_every_cookie_is_httponly_and_samesite_and_secure_when_asked(world, secu
     with TestClient(app_for(world.ctx), base_url="https://testserver") as client:
         seen = set_cookies(world, client)
     assert set(seen) == {"tiyan_login_csrf", "tiyan_session", "tiyan_lang",
-                         "tiyan_lang (?lang=)", "tiyan_sid"}, seen
+                         "tiyan_lang (?lang=)", "tiyan_sid", "tiyan_dev"}, seen
     for name, header in seen.items():
         found = attributes(header)
         assert "httponly" in found, header

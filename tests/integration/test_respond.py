@@ -267,3 +267,30 @@ def test_the_title_and_intro_are_piped_for_each_respondent(ctx, setup, client):
     invited = client.get(path)
     assert "您好 小明，感谢到店" in invited.text
     assert "Hello 小明" in client.get(path, params={"lang": "en"}).text
+
+
+def test_the_back_button_returns_to_a_page_of_the_same_response(ctx, setup, client):
+    path = link(ctx, setup)
+    first = client.get(path, headers={"accept-language": "en"})
+    assert first.headers["cache-control"] == "no-store"  # back asks the server again
+    sid = fields(first.text)["sid"]
+    second = post(client, path, first.text, {"nps": "4", "why": "slow"})
+    assert str(second.url).endswith("?p=2") and "You gave 4. Fix?" in second.text
+    # The browser goes back to page 1: the same session, the answers kept.
+    back = client.get(path + "?p=1", headers={"accept-language": "en"})
+    assert fields(back.text)["sid"] == sid and fields(back.text)["page"] == "1"
+    assert 'value="4" checked' in back.text and ">slow</textarea>" in back.text
+    # A page not reached yet (or not on the path) shows the saved page instead.
+    ahead = client.get(path + "?p=3", headers={"accept-language": "en"})
+    assert fields(ahead.text)["page"] == "2"
+    # Changing page 1 and going on continues the same response.
+    again = post(client, path, back.text, {"nps": "10"})
+    assert "Again?" in again.text and str(again.url).endswith("?p=3")
+    done = post(client, path, again.text, {"again": "yes"})
+    assert "Thank you" in done.text
+    assert client.get(path + "?p=1").headers["cache-control"] == "no-store"
+    with ctx.db.read() as conn:
+        sessions = conn.execute(sa.select(t.survey_session.c.public_id)).scalars().all()
+    assert sessions == [sid]
+    stored = responses(ctx)
+    assert len(stored) == 1 and answers_of(ctx, stored[0]["id"]) == {"nps": 10.0, "again": 1.0}

@@ -271,11 +271,12 @@ def utc_bounds(start: dt.date, end: dt.date, tz: str) -> tuple[dt.datetime, dt.d
 
 def raw_where(vis: Visibility, parent_of: Mapping[int, int | None], filters: Filters,
               tz: str) -> sa.ColumnElement[bool]:
-    """The responses a user's scope and the filters select, on table response."""
+    """The counted responses (not flagged) a user's scope and the filters select, on table
+    response."""
     r = t.response
     low, high = utc_bounds(filters.date_from, filters.date_to, tz)
     clauses = [visible(vis, r.c.unit_id, r.c.staff_id), r.c.submitted_at >= low,
-               r.c.submitted_at < high]
+               r.c.submitted_at < high, r.c.status == "complete"]
     if filters.unit_id is not None:
         clauses.append(r.c.unit_id.in_(sorted(subtree(parent_of, filters.unit_id))))
     if filters.channel:

@@ -156,7 +156,9 @@ def _units(conn: Connection, actor: Actor, unit_id: int | None) -> list[int]:
 
 
 def _period(start: dt.datetime, end: dt.datetime) -> list[sa.ColumnElement[bool]]:
-    return [t.response.c.submitted_at >= start, t.response.c.submitted_at < end]
+    """The counted responses (not flagged) submitted in the period."""
+    return [t.response.c.submitted_at >= start, t.response.c.submitted_at < end,
+            t.response.c.status == "complete"]
 
 
 def _scores(conn: Connection, units: list[int], start: dt.datetime,

@@ -32,14 +32,21 @@ class SurveyLink:
     qr_url: str  # what the QR code encodes: the same link, counted as channel "qr"
 
 
-def access_survey_link(ctx: Context, actor: Actor, survey_code: str,
-                       unit_code: str) -> SurveyLink:
+def access_survey_link_target(ctx: Context, actor: Actor, survey_code: str,
+                              unit_code: str) -> AnonymousTarget:
+    """The survey × unit of an anonymous link, for someone who manages surveys at the unit
+    (NotFound, Forbidden, InvalidInput when the unit is not under the survey's)."""
     with ctx.db.read() as conn:
         survey = get_survey(conn, actor, survey_code)
         unit = unit_by_code(conn, unit_code)
         actor.require(Permission.MANAGE_SURVEYS, unit["id"])
         _check_under(conn, unit, survey)
-    url = anonymous_url(ctx, AnonymousTarget(survey_id=survey["id"], unit_id=unit["id"]))
+    return AnonymousTarget(survey_id=survey["id"], unit_id=unit["id"])
+
+
+def access_survey_link(ctx: Context, actor: Actor, survey_code: str,
+                       unit_code: str) -> SurveyLink:
+    url = anonymous_url(ctx, access_survey_link_target(ctx, actor, survey_code, unit_code))
     return SurveyLink(survey_code, unit_code, url, f"{url}?c=qr")
 
 

@@ -34,6 +34,8 @@ from tiyan.domain.survey_flow import (
 from tiyan.domain.surveys import Question, SurveyDefinition
 from tiyan.errors import InvalidInput
 from tiyan.security import new_public_id
+from tiyan.services import link_guard
+from tiyan.services.link_guard import Device
 from tiyan.services.links import LinkProblem, read_anonymous_token, read_invitation_token
 from tiyan.services.responses import ResponseRequest, do_submit_response
 from tiyan.store import survey_sessions as store
@@ -85,6 +87,7 @@ class PageResult:
     check: PageCheck | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
     response_public_id: str | None = None
+    flags: tuple[str, ...] = ()  # why the stored response was flagged (services/link_guard)
 
 
 def definition_of(ctx: Context, respondent: Respondent) -> SurveyDefinition:
@@ -98,6 +101,19 @@ def current_page(definition: SurveyDefinition, respondent: Respondent) -> int | 
     if respondent.page and respondent.page in page_numbers(definition):
         return respondent.page
     return first_page(definition, respondent.data)
+
+
+def page_to_show(definition: SurveyDefinition, respondent: Respondent,
+                 asked: str | None) -> int | None:
+    """The page a GET shows: the one its address names (`?p=`, which the browser's back button
+    returns to) when the respondent has been there — a page on their path up to the saved one —
+    else the saved page."""
+    current = current_page(definition, respondent)
+    if asked is None or not asked.isdigit() or current is None:
+        return current
+    page = int(asked)
+    path = walk(definition, respondent.answers, respondent.data).pages
+    return page if page in path and page <= current else current
 
 
 # --- opening a link ------------------------------------------------------------------------
@@ -129,6 +145,33 @@ def access_anonymous(ctx: Context, token: str, sid: str | None, *, channel: str,
         unit_names=(link["unit_zh"], link["unit_en"]), channel=channel, language=language,
         started_at=ctx.now(), staff_id=target.staff_id, staff_code=link["staff_code"],
         touchpoint_id=target.touchpoint_id, data=data)
+
+
+def open_anonymous(ctx: Context, token: str, sid: str | None, *, device_id: str | None,
+                   channel: str, language: str) -> tuple[Respondent, bool]:
+    """The session an anonymous link shows, and whether it is already answered: a session
+    this browser submitted, or a device that sent the link its allowed responses within the
+    window (the back button after the thank-you page, opening the QR code again). A link
+    without a device limit (a kiosk) starts a fresh session after a submitted one."""
+    respondent = access_anonymous(ctx, token, sid, channel=channel, language=language,
+                                  resume_submitted=True)
+    if not respondent.submitted and (respondent.persisted or sid or not device_id):
+        # its own session, or a browser with no session here and no device cookie: a page
+        # view stays at the link's query (a browser that submitted here has the session's
+        # cookie, so only one that lost it but kept its device cookie is looked up)
+        return respondent, False
+    r = respondent
+    with ctx.db.read() as conn:
+        policy = link_guard.link_policy(conn, survey_id=r.survey_id, unit_id=r.unit_id,
+                                        staff_id=r.staff_id, touchpoint_id=r.touchpoint_id)
+        if policy.device_limit > 0 and (r.submitted or link_guard.device_has_answered(
+                conn, survey_id=r.survey_id, unit_id=r.unit_id, staff_id=r.staff_id,
+                touchpoint_id=r.touchpoint_id, device_id=device_id, now=ctx.now(),
+                policy=policy)):
+            return respondent, True
+    if respondent.submitted:  # no device limit: the next person answers afresh
+        respondent = access_anonymous(ctx, token, None, channel=channel, language=language)
+    return respondent, False
 
 
 def _fits(row: RowMapping, target: Any) -> bool:
@@ -236,8 +279,10 @@ def _customer_fields(row: RowMapping) -> dict[str, Any]:
 
 def do_save_page(ctx: Context, respondent: Respondent, definition: SurveyDefinition, page: int,
                  form: Mapping[str, list[str]], *, language: str, back: bool = False,
-                 seen: frozenset[str] | None = None) -> PageResult:
-    """Check and save one posted page; after the last page, store the response.
+                 seen: frozenset[str] | None = None, device: Device | None = None
+                 ) -> PageResult:
+    """Check and save one posted page; after the last page, store the response (judged by
+    the link guard when it comes through an anonymous link from `device`).
 
     `seen` names the questions the respondent saw on the page; when an answer reveals one they
     did not see (a browser without JavaScript), the page comes back with it instead of moving on.
@@ -262,7 +307,7 @@ def do_save_page(ctx: Context, respondent: Respondent, definition: SurveyDefinit
     effective = {**walk(definition, answers, respondent.data).answers, **check.answers}
     following = next_page(definition, page, effective, respondent.data)
     if following is None:
-        return _submit(ctx, respondent, definition, answers, language)
+        return _submit(ctx, respondent, definition, answers, language, device)
     _save(ctx, respondent, answers, following, language)
     return PageResult("page", following)
 
@@ -306,9 +351,10 @@ def _new_row(r: Respondent, answers: dict[str, Any], page: int, language: str, s
 
 
 def _submit(ctx: Context, r: Respondent, definition: SurveyDefinition,
-            answers: dict[str, Any], language: str) -> PageResult:
+            answers: dict[str, Any], language: str, device: Device | None) -> PageResult:
     final = dict(walk(definition, answers, r.data).answers)
     now = ctx.now()
+    flags: list[str] = []
 
     def mark(conn: Any, response_id: int) -> None:
         if not store.mark_submitted(conn, r.sid, response_id, final, now):
@@ -317,6 +363,11 @@ def _submit(ctx: Context, r: Respondent, definition: SurveyDefinition,
         if r.invitation_id is not None:
             record_invitation_status(conn, r.invitation_id, "started", now)
             record_invitation_status(conn, r.invitation_id, "completed", now)
+        elif device is not None:
+            flags.extend(link_guard.judge_submission(
+                conn, survey_id=r.survey_id, unit_id=r.unit_id, staff_id=r.staff_id,
+                touchpoint_id=r.touchpoint_id, response_id=response_id, answers=final,
+                device=device, now=now))
 
     request = ResponseRequest(
         survey_id=r.survey_id, unit_code=r.unit_code, answers=final, channel=r.channel,
@@ -329,7 +380,7 @@ def _submit(ctx: Context, r: Respondent, definition: SurveyDefinition,
     except InvalidInput:
         _save(ctx, r, answers, r.page or first_page(definition, r.data) or 1, language)
         raise
-    return PageResult("done", response_public_id=stored.public_id)
+    return PageResult("done", response_public_id=stored.public_id, flags=tuple(flags))
 
 
 def with_answers(respondent: Respondent, answers: Mapping[str, Any]) -> Respondent:

@@ -120,7 +120,8 @@ def kpi_by_unit(conn: Connection, kpi: str, unit_of: dict[int, int], start: dt.d
              .join(t.response, t.response.c.id == t.answer.c.response_id)
              .where(t.answer.c.item_code == kpi, t.answer.c.value_num.is_not(None),
                     t.response.c.unit_id.in_(sorted(unit_of)),
-                    t.response.c.submitted_at >= start, t.response.c.submitted_at < end))
+                    t.response.c.submitted_at >= start, t.response.c.submitted_at < end,
+                    t.response.c.status == "complete"))
     out: dict[int, list[float]] = {}
     for unit_id, value in conn.execute(query):
         out.setdefault(unit_of[unit_id], []).append(float(value))

@@ -80,7 +80,8 @@ def _failed(cutoff: dt.datetime) -> list[tuple[sa.Table, sa.ColumnElement[bool]]
 
 def _sessions(cutoff: dt.datetime) -> list[tuple[sa.Table, sa.ColumnElement[bool]]]:
     return [(t.web_session, t.web_session.c.expires_at < cutoff),
-            (t.survey_session, t.survey_session.c.updated_at < cutoff)]
+            (t.survey_session, t.survey_session.c.updated_at < cutoff),
+            (t.link_submission, t.link_submission.c.submitted_at < cutoff)]
 
 
 def _audit(cutoff: dt.datetime) -> list[tuple[sa.Table, sa.ColumnElement[bool]]]:

@@ -364,6 +364,10 @@ response = sa.Table(
     # erasure of the customer, or retention (0019)
     sa.Column("redacted_at", UtcDateTime, nullable=True),
     sa.Column("comments_removed_at", UtcDateTime, nullable=True),
+    # a response through an anonymous link that looked like ballot stuffing (0030): status
+    # "flagged" (not counted) with the reasons (device, burst, identical); restored: "complete"
+    sa.Column("flag_reasons", sa.String(64), nullable=True),
+    sa.Column("flag_changed_at", UtcDateTime, nullable=True),
     # an imported record's external id is unique per source and unit (0020: it was per source,
     # so one dealer's review was dropped as a duplicate of another dealer's)
     sa.UniqueConstraint("source", "external_id", "unit_id"),
@@ -371,6 +375,35 @@ response = sa.Table(
     sa.Index("ix_response_survey_submitted", "survey_id", "submitted_at"),
     sa.Index("ix_response_submitted", "submitted_at"),
     sa.Index("ix_response_staff_submitted", "staff_id", "submitted_at"),  # staff slices (0009)
+)
+
+# Ballot-stuffing guard of anonymous links (0030): each link's limits (a link is survey × unit
+# × staff × touchpoint, named by `link_key`; no row means the defaults) and one row per response
+# through a link, with the device (a random id from a signed cookie) and a keyed hash of the
+# client's network (/24, /48) and user agent; never the address itself.
+survey_link_policy = sa.Table(
+    "survey_link_policy", metadata, _id(),
+    sa.Column("link_key", sa.String(64), nullable=False, unique=True),
+    _fk("survey_id", "survey.id", nullable=False, index=True, ondelete="CASCADE"),
+    _fk("unit_id", "org_unit.id", nullable=False),
+    sa.Column("device_limit", sa.Integer, nullable=False),
+    sa.Column("device_window_hours", sa.Integer, nullable=False),
+    sa.Column("burst_limit", sa.Integer, nullable=False),
+    sa.Column("burst_window_minutes", sa.Integer, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    _fk("updated_by", "app_user.id", ondelete="SET NULL"),
+)
+
+link_submission = sa.Table(
+    "link_submission", metadata, _id(),
+    sa.Column("link_key", sa.String(64), nullable=False),
+    _fk("response_id", "response.id", nullable=False, ondelete="CASCADE"),
+    sa.Column("device_id", sa.String(32), nullable=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("answers_digest", sa.String(64), nullable=False),
+    sa.Column("submitted_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("response_id"),
+    sa.Index("ix_link_submission_link_submitted", "link_key", "submitted_at"),
 )
 
 answer = sa.Table(

@@ -58,6 +58,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("nav.surveys", "/surveys", Permission.MANAGE_SURVEYS),
     NavItem("nav.journeys", "/journeys", Permission.MANAGE_SURVEYS),
     NavItem("nav.invitations", "/admin/invitations", Permission.MANAGE_SURVEYS),
+    NavItem("nav.flagged", "/flagged-responses", Permission.MANAGE_SURVEYS),
     NavItem("nav.rules", "/alert-rules", Permission.MANAGE_SURVEYS),
     NavItem("nav.staff", "/staff", Permission.VIEW_STAFF),
     NavItem("nav.users", "/admin/users", Permission.MANAGE_USERS),

@@ -63,5 +63,14 @@
     setTimeout(function () { delete form.dataset.sent; }, 5000);
   });
   window.addEventListener("pageshow", function () { delete form.dataset.sent; });
+  // The address names the page shown (?p=), so the back button returns to this page of the
+  // same response (the server shows a page the respondent has reached, with their answers).
+  if (window.URLSearchParams && window.history && history.replaceState && form.method === "post") {
+    var q = new URLSearchParams(location.search);
+    if (q.get("p") !== form.elements.page.value) {
+      q.set("p", form.elements.page.value);
+      history.replaceState(history.state, "", location.pathname + "?" + q.toString());
+    }
+  }
   update();
 })();

@@ -41,7 +41,7 @@ def running_server(db_url: str, log_path: Path) -> Iterator[str]:
         process = subprocess.Popen([TIYAN, "serve", "--port", str(port), "--db", db_url],
                                    stdout=log, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a shared, busy machine may take a minute to import
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

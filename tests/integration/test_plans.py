@@ -206,3 +206,24 @@ def test_plan_page_edits_fields_status_tasks_and_deletes_after_confirming(
     gone = client.post(f"{url}/delete", data={"csrf_token": token, "confirm": "yes"})
     assert gone.status_code == 200 and "The plan was deleted." in gone.text
     assert client.get(url).status_code == 404
+
+
+def test_the_creation_form_takes_tasks_as_rows_with_due_dates(
+        ctx: Context, world: World, client: TestClient) -> None:
+    sign_in(client, "mgr.s1@t.test", PASSWORD)
+    page = client.get("/plans").text
+    assert 'name="task_title0"' in page and 'name="task_due4"' in page
+    assert 'id="plan-tasks"' not in page  # no free-text lines
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    base = {"csrf_token": token, "title": "回访提速", "kpi": "nps", "start_date": "2026-09-01",
+            "units": "s1", "task_title0": "培训顾问", "task_due0": "2026-10-01",
+            "task_title2": "上线预约 <b>", "task_due2": ""}
+    bad = client.post("/plans", data={**base, "task_due0": "2026-13-01"})
+    assert bad.status_code == 422 and "task_due0" in bad.text
+    assert 'value="培训顾问"' in bad.text and 'value="上线预约 &lt;b&gt;"' in bad.text  # kept
+    made = client.post("/plans", data=base, follow_redirects=False)
+    assert made.status_code == 303
+    with ctx.db.read() as conn:
+        tasks = [(r.title, r.due_date) for r in conn.execute(
+            sa.select(t.action_task).order_by(t.action_task.c.id))]
+    assert tasks == [("培训顾问", dt.date(2026, 10, 1)), ("上线预约 <b>", None)]

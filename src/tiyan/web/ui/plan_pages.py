@@ -18,6 +18,7 @@ from tiyan.services import plans as service
 from tiyan.store import org
 from tiyan.store import plans as store
 from tiyan.web.api.params import RowId
+from tiyan.web.bodies import PostedForm
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.ui.names import unit_names
 from tiyan.web.ui.render import render
@@ -70,20 +71,39 @@ def _plans_page(request: Request, ctx: Context, actor: Actor, *, status_code: in
                   today=ctx.now().date().isoformat(), status_code=status_code, **values)
 
 
+TASK_ROWS = 5  # task rows on the creation form (more on the plan's page)
+
+
+def task_rows(form: Any) -> list[dict[str, str]]:
+    """The creation form's task rows (`task_title0`, `task_due0`, …) as posted."""
+    return [{"title": str(form.get(f"task_title{i}") or "").strip()[:300],
+             "due": str(form.get(f"task_due{i}") or "").strip()[:10]} for i in range(TASK_ROWS)]
+
+
+def tasks_of_rows(rows: list[dict[str, str]]) -> list[service.TaskRequest]:
+    """A task for each row with a title; a due date given is checked (where: its row)."""
+    return [service.TaskRequest(r["title"], _date(r["due"], f"task_due{i}") if r["due"]
+                                else None)
+            for i, r in enumerate(rows) if r["title"]]
+
+
 @router.post("/plans", response_class=HTMLResponse)
 def create_plan(request: Request, ctx: ContextDep, actor: PageActor, title: Text,
+                form: PostedForm,
                 kpi: Annotated[str, Form(max_length=16)],
                 start_date: Annotated[str, Form(max_length=10)],
                 units: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI form
                 owner: Annotated[str, Form(max_length=320)] = "",
                 tasks: Annotated[str, Form(max_length=20000)] = "") -> Response:
+    """Tasks come as rows (title and due date), or as lines in `tasks` (API-style posts)."""
+    rows = task_rows(form)
     values = {"title": title, "kpi": kpi, "start_date": start_date, "units": units,
-              "owner": owner, "tasks": tasks}
+              "owner": owner, "tasks": tasks, "task_rows": rows}
     try:
         public_id = service.do_create_plan(ctx, actor, service.PlanRequest(
             title=title, kpi=kpi, unit_codes=units[:50],
             start_date=_date(start_date, "start_date"), owner_email=owner.strip() or None,
-            tasks=parse_tasks(tasks)))
+            tasks=tasks_of_rows(rows) + parse_tasks(tasks)))
     except TiyanError as exc:
         return _plans_page(request, ctx, actor, status_code=exc.status, error=exc,
                            values=values)

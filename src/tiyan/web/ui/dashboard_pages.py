@@ -41,7 +41,8 @@ from tiyan.store.scoped_refs import staff_among, unit_among
 from tiyan.web.deps import ContextDep, PageActor, get_context, translator
 from tiyan.web.i18n import Translator
 from tiyan.web.request_origin import request_origin
-from tiyan.web.ui.render import render
+from tiyan.web.ui.render import render, viewer_zone
+from tiyan.web.ui.times import Times
 
 router = APIRouter(include_in_schema=False)
 CHANNELS = ("sms", "email", "qr", "phone", "link", "api", "kiosk", "import")
@@ -217,9 +218,10 @@ def overview_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRe
         data = d.overview(conn, scope, view.filters, min_n=ctx.settings.min_n,
                           grain=view.grain, today=_today(request),
                           compare_partial=view.compare_partial)
+        when = Times(viewer_zone(request, actor), t_.locale)
         chart = {
-            "months": [p.label + (t_("dash.partial_mark") if p.partial else "")
-                       for p in data.trend],
+            "months": [when.period(p.start, view.grain, p.label)
+                       + (t_("dash.partial_mark") if p.partial else "") for p in data.trend],
             "responses": [p.responses for p in data.trend],
             "nps": [_plain(p.values["nps"]) for p in data.trend],
             "csat": [_plain(p.values["csat"]) for p in data.trend],

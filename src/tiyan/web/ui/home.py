@@ -5,6 +5,7 @@ last month (a few days are not comparable with a whole month; docs/metrics.md, "
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -72,8 +73,8 @@ def _chart(t: Translator, months: list[MonthKpis]) -> dict[str, Any]:
         return out
 
     return {
-        "months": [m.month for m in months[:-1]] + [m.month + t("dash.partial_mark")
-                                                     for m in months[-1:]],
+        "months": [_month(t, m.month) for m in months[:-1]]
+        + [_month(t, m.month) + t("dash.partial_mark") for m in months[-1:]],
         "responses": [m.responses for m in months],
         "nps": values("nps"),
         "csat": values("csat"),
@@ -86,3 +87,9 @@ def change_arrow(change: Change | None) -> str:
     if change is None or not change.significant:
         return ""
     return "▲" if change.direction == Direction.UP else "▼"
+
+
+def _month(t: Translator, label: str) -> str:
+    """A month label ("2026-11") as the viewer's language writes it ("2026年11月")."""
+    year, month = (int(x) for x in label.split("-"))
+    return Times(TIMEZONE, t.locale).month(dt.date(year, month, 1))

@@ -7,7 +7,8 @@ times (Babel, CLDR data). Pages name the zone once where times are listed (a col
 as "时间（Asia/Shanghai）" or a note under the table), so no time is left to guessing.
 
 Templates get a `when` object (see `render`): `when(x)` date and minute, `when.seconds(x)`,
-`when.short(x)` (month, day and minute), `when.day(x)` (a date), `when.hour(x)`, `when.zone`,
+`when.short(x)` (month, day and minute), `when.day(x)` (a date), `when.period(start, grain)`
+(a dashboard bucket), `when.time(x)`, `when.zone`,
 and `num(x)` for numbers.
 """
 
@@ -92,6 +93,18 @@ class Times:
         if value is None:
             return ""
         return format_skeleton("yMMM", value, locale=self._locale)
+
+    def period(self, start: dt.date, grain: str, label: str = "") -> str:
+        """A dashboard bucket by its first day: a day, "2026年11月" / "Nov 2026", "2026年第4季度"
+        / "Q4 2026"; an ISO week keeps its ISO label ("2026-W47": locales number weeks
+        differently)."""
+        if grain == "month":
+            return self.month(start)
+        if grain == "quarter":
+            return format_skeleton("yQQQ", start, locale=self._locale)
+        if grain == "day":
+            return self.day(start)
+        return label or start.isoformat()
 
     def time(self, value: dt.datetime | None) -> str:
         """The local time of day: "09:24", "9:24 AM"."""

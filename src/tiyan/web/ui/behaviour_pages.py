@@ -24,6 +24,8 @@ from tiyan.store import tables as t
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.i18n import Translator
 from tiyan.web.ui import dashboard_pages as pages
+from tiyan.web.ui.render import viewer_zone
+from tiyan.web.ui.times import Times
 
 router = APIRouter(include_in_schema=False)
 FIGURES = ("repurchase", "frequency", "spend_per_purchase", "spend_per_customer")
@@ -59,7 +61,7 @@ def values_of(figures: Behaviour) -> dict[str, Estimate]:
     return {name: getattr(figures, name) for name in FIGURES}
 
 
-def heat_map(t_: Translator, data: bv.BehaviourView) -> dict[str, Any] | None:
+def heat_map(t_: Translator, data: bv.BehaviourView, when: Times) -> dict[str, Any] | None:
     """Cohorts (rows, oldest on top) × months after (columns); cells under min n and cells of
     a partial month (a few days against whole months) left out; a partial cohort marked."""
     cohorts = data.cohorts
@@ -69,7 +71,7 @@ def heat_map(t_: Translator, data: bv.BehaviourView) -> dict[str, Any] | None:
     cells = [[k, row, round(e.value, 1)] for row, c in enumerate(cohorts)
              for k, e in enumerate(c.retained) if not e.too_few and e.value is not None
              and not data.partial_cell(c, k + 1)]
-    return {"cohorts": [f"{c.month:%Y-%m} ({c.customers:,})"
+    return {"cohorts": [f"{when.month(c.month)} ({c.customers:,})"
                         + (t_("dash.partial_mark") if data.partial_cell(c, 0) else "")
                         for c in cohorts],
             "offsets": [t_("behaviour.month_after", k=k) for k in range(1, width + 1)],
@@ -85,7 +87,7 @@ def behaviour_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLR
         up = None
         if data.parent is not None and view.filters.unit_id is not None:
             up = _up(conn, scope, data.parent.unit.unit_id)
-        chart = heat_map(t_, data)
+        chart = heat_map(t_, data, Times(viewer_zone(request, actor), t_.locale))
         return pages._page(request, "dashboard_behaviour.html", actor, view, conn, scope,
                            data=data, up=up, figures=FIGURES, kpis=SURVEY_KPIS,
                            values_of=values_of, figure=figure, figure_interval=figure_interval,

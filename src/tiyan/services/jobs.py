@@ -94,7 +94,7 @@ HANDLER_MODULES: tuple[str, ...] = (
 __all__ = ["BULK", "LANES", "REALTIME", "ClaimedJob", "JobFailed", "LaneBacklog", "RetryLater",
            "Worker", "batch_job_handler", "enqueue", "enqueue_many", "job_backlog", "job_counts",
            "job_handler", "lane_of", "periodic", "run_due", "run_until_idle", "runs_one_at_a_time",
-           "schedule_periodic", "yield_to_realtime"]
+           "in_bulk_work", "schedule_periodic", "yield_to_realtime"]
 
 
 class RetryLater(Exception):  # noqa: N818 - it is an instruction, not an error
@@ -191,12 +191,17 @@ def _wait_for_realtime(max_wait: float = REALTIME_FIRST_MAX_WAIT_S) -> None:
         _REALTIME.wait_idle(max_wait)
 
 
+def in_bulk_work() -> bool:
+    """Whether this code runs as part of a bulk-lane job (it then works in slices)."""
+    return _RUNNING_LANE.get() == BULK
+
+
 def yield_to_realtime(max_wait: float | None = None) -> None:
     """Called by bulk work between its slices (an import's chunks, a bulk lane's batches): when
     this process's real-time lane is running jobs, wait until it is idle (at most `max_wait`,
     REALTIME_FIRST_MAX_WAIT_S by default, so bulk work still moves under a constant real-time
     stream). Outside bulk work it returns at once."""
-    if _RUNNING_LANE.get() == BULK:
+    if in_bulk_work():
         _wait_for_realtime(REALTIME_FIRST_MAX_WAIT_S if max_wait is None else max_wait)
 
 

@@ -30,7 +30,7 @@ from tiyan.context import Context
 from tiyan.domain.text_corrections import apply_corrections
 from tiyan.errors import InvalidInput
 from tiyan.services.arrivals import TEXT_ANALYZE
-from tiyan.services.jobs import ClaimedJob, batch_job_handler
+from tiyan.services.jobs import ClaimedJob, batch_job_handler, in_bulk_work, yield_to_realtime
 from tiyan.services.text_corrections import active_adaptation
 from tiyan.store import text_analysis as store
 from tiyan.store import text_corrections as corrections_store
@@ -103,11 +103,22 @@ def _known(industry: str | None) -> str | None:
     return industry if industry in INDUSTRIES else None
 
 
+# Texts per model call in bulk work: between two calls a bulk job lets the real-time lane of its
+# process go first (jobs.yield_to_realtime), so an alert waits for at most one such slice.
+BULK_SLICE_TEXTS = 50
+
+
 def _analyse(texts: Sequence[store.TextToAnalyse], industry: str | None,
              adaptation: Adaptation | None = None) -> list[store.AnalysisRow]:
-    from tiyan.text.pipeline import analyze_many
+    from tiyan.text.pipeline import TextAnalysis, analyze_many
 
-    results = analyze_many([item.text for item in texts], industry, adaptation)
+    size = BULK_SLICE_TEXTS if in_bulk_work() else max(len(texts), 1)
+    results: list[TextAnalysis] = []
+    for start in range(0, len(texts), size):
+        if start:
+            yield_to_realtime()
+        results += analyze_many([item.text for item in texts[start:start + size]], industry,
+                                adaptation)
     return [
         store.AnalysisRow(
             response_id=item.response_id, question_key=item.question_key,

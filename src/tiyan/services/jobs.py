@@ -65,6 +65,9 @@ BATCH_SIZE = 200  # jobs of one kind a batch handler gets at most
 # How long bulk work of a process waits, at each of its slices, for the process's real-time
 # lane to go idle (`yield_to_realtime`) before it takes its turn anyway.
 REALTIME_FIRST_MAX_WAIT_S = 2.0
+# An idle bulk lane looks for work at most this often, whatever the poll setting: nobody waits
+# for bulk work to start within a second, and each look costs CPU in every worker process.
+BULK_POLL_MIN_S = 1.0
 
 _HANDLERS: dict[str, JobHandler] = {}
 _BATCH_HANDLERS: dict[str, BatchHandler] = {}
@@ -728,8 +731,9 @@ class Worker:
         read of the job table's index, not a claim (an idle claim is a write transaction: 5
         to 12 times the CPU, and on SQLite the process's writer lock)."""
         wake = self._wake[lane]
+        poll = max(self._poll, BULK_POLL_MIN_S) if lane == BULK else self._poll
         while not self._stop.is_set():
-            woken = wake.wait(self._poll)
+            woken = wake.wait(poll)
             wake.clear()
             if woken or self._stop.is_set():
                 return

@@ -35,6 +35,10 @@ DAY = "2026-11-20"  # the fixture clock's day
 DOWNLOADS: list[tuple[str, str, str]] = [
     ("/api/v1/exports/responses.csv", "api", "responses"),
     ("/api/v1/responses/export.parquet?unit=north&segment=vip", "api", "responses"),
+    ("/responses/export.csv?unit=north&score=detractor", "page", "responses"),
+    ("/responses/export.xlsx?q=comment", "page", "responses"),
+    ("/responses/export-long.csv?staff=n2-e1", "page", "responses"),
+    ("/responses/export.parquet?sentiment=negative", "page", "responses"),
     ("/dashboard/overview/export.csv?unit=north", "page", "dashboard"),
     ("/dashboard/units/export.xlsx", "page", "dashboard"),
     ("/dashboard/journey/export.csv", "page", "dashboard"),
@@ -214,10 +218,11 @@ def test_the_audit_page_shows_reads_and_exports_in_words(
     en = admin.get("/admin/audit?lang=en").text
     for words in ("Opened a customer", f"customer {public_id}", "Exported",
                   "Dashboard table: units league · CSV", "unit north", "from 2026-11-01",
-                  "Responses · PARQUET · 0 rows · segment vip · API", "web page"):
+                  "Responses · one row per answer · PARQUET · 0 rows · segment vip · API",
+                  "web page"):
         assert words in en, words
     zh = admin.get("/admin/audit?lang=zh-CN").text
-    for words in ("查看客户", "导出", "仪表板表格: 单位排行", "答卷明细", "网页"):
+    for words in ("查看客户", "导出", "仪表板表格: 单位排行", "答卷明细 · 每个答案一行", "网页"):
         assert words in zh, words
     for code in ("customer.view", ">export<", "dashboard.units"):
         assert code not in en and code not in zh

@@ -30,9 +30,10 @@ FILTER_NAMES = frozenset({
     "from", "to", "start", "end", "unit", "unit_id", "survey", "survey_id", "staff", "channel",
     "source", "touchpoint", "journey", "segment", "kpi", "outcome", "grain", "include", "aspect",
     "aspect_label", "submitted_from", "submitted_to", "since", "until", "answer", "attr",
-    "partial",
+    "partial", "score", "sentiment", "comment", "q",
 })
 KEY_ONLY = frozenset({"answer", "attr"})  # KEY:VALUE filters whose value may be personal
+HIDDEN = frozenset({"q"})  # words searched for (a name, a phone number): only that there were
 LONGEST = 64
 
 
@@ -61,7 +62,8 @@ class Export:
 
 def audit_filters(values: Mapping[str, object]) -> dict[str, str]:
     """The filters as the audit keeps them: known names with a value, cut to 64 characters; of
-    an answer or customer-attribute filter (KEY:VALUE) only the key."""
+    an answer or customer-attribute filter (KEY:VALUE) only the key, of words searched for only
+that there were some."""
     kept: dict[str, str] = {}
     for name in sorted(FILTER_NAMES.intersection(values)):
         value = values[name]
@@ -70,6 +72,8 @@ def audit_filters(values: Mapping[str, object]) -> dict[str, str]:
         text = str(value)
         if name in KEY_ONLY:
             text = text.partition(":")[0] + ":…"
+        if name in HIDDEN:
+            text = "…"
         kept[name] = text[:LONGEST]
     return kept
 

@@ -14,6 +14,7 @@ from tiyan.domain.access import Actor, Permission
 from tiyan.domain.responses import AnswerValue, Source, Submission
 from tiyan.errors import NotFound
 from tiyan.security import new_public_id
+from tiyan.store import response_slices as slices
 from tiyan.store import tables as t
 from tiyan.store.driver_insert import (
     driver_insert,
@@ -107,6 +108,16 @@ class ResponseFilter:
     touchpoint_ids: tuple[int, ...] | None = None
     sources: tuple[str, ...] | None = None
     segment: str | None = None  # the customer's current segment
+    # the slices of the responses list (and the dashboards): store/response_slices
+    staff_id: int | None = None
+    answer: tuple[str, str] | None = None  # question key, value
+    aspect: str | None = None
+    aspect_label: str | None = None
+    attr: tuple[str, str] | None = None  # customer attribute key, value
+    score_group: str | None = None  # of response_slices.SCORE_GROUPS
+    sentiment: str | None = None  # a comment's sentiment
+    words: str | None = None  # in a comment
+    has_comment: bool | None = None
 
 
 def _scoped_query(actor: Actor, f: ResponseFilter) -> sa.Select[Any]:
@@ -116,7 +127,11 @@ def _scoped_query(actor: Actor, f: ResponseFilter) -> sa.Select[Any]:
         sa.select(R, t.org_unit.c.code.label("unit_code"), t.survey.c.code.label("survey_code"),
                   t.staff.c.code.label("staff_code"), t.staff.c.name.label("staff_name"),
                   t.touchpoint.c.code.label("touchpoint_code"),
-                  agent.c.name.label("agent_name"))
+                  agent.c.name.label("agent_name"), t.org_unit.c.name_zh.label("unit_name_zh"),
+                  t.org_unit.c.name_en.label("unit_name_en"),
+                  t.touchpoint.c.name_zh.label("touchpoint_name_zh"),
+                  t.touchpoint.c.name_en.label("touchpoint_name_en"),
+                  t.survey.c.name.label("survey_name"))
         .join(t.org_unit, t.org_unit.c.id == R.c.unit_id)
         .outerjoin(t.survey, t.survey.c.id == R.c.survey_id)
         .outerjoin(t.staff, t.staff.c.id == R.c.staff_id)
@@ -141,7 +156,29 @@ def _scoped_query(actor: Actor, f: ResponseFilter) -> sa.Select[Any]:
         query = query.where(R.c.submitted_at >= f.since)
     if f.until is not None:
         query = query.where(R.c.submitted_at < f.until)
-    return query
+    return query.where(*_slices(actor, f))
+
+
+def _slices(actor: Actor, f: ResponseFilter) -> list[sa.ColumnElement[bool]]:
+    clauses = []
+    if f.staff_id is not None:
+        clauses.append(R.c.staff_id == f.staff_id)
+    if f.answer is not None:
+        clauses.append(slices.answered(*f.answer))
+    if f.aspect is not None:
+        clauses.append(slices.mentions_aspect(f.aspect, f.aspect_label))
+    if f.attr is not None:
+        clauses.append(slices.customer_attribute(*f.attr))
+    if f.score_group is not None:
+        clauses.append(slices.in_score_group(f.score_group))
+    if f.sentiment is not None:
+        clauses.append(slices.comment_sentiment(f.sentiment))
+    if f.words:
+        clauses.append(slices.comment_contains(f.words,
+                                               masked=not actor.can(Permission.VIEW_PII)))
+    if f.has_comment is not None:
+        clauses.append(slices.has_comment(f.has_comment))
+    return clauses
 
 
 def _subtree_ids(unit_id: int) -> sa.Select[Any]:
@@ -208,12 +245,39 @@ def get_response(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
 def iter_export_rows(conn: Connection, actor: Actor, f: ResponseFilter,
                      batch: int = 2000) -> Iterator[tuple[RowMapping, list[dict[str, Any]]]]:
     """Every visible response with its answers, newest first, in batches (bounded memory)."""
+    for page, answers in iter_export_batches(conn, actor, f, batch):
+        for row in page:
+            yield row, answers[row["id"]]
+
+
+def iter_export_batches(conn: Connection, actor: Actor, f: ResponseFilter, batch: int = 2000
+                        ) -> Iterator[tuple[list[RowMapping], dict[int, list[dict[str, Any]]]]]:
+    """The visible responses `f` selects, newest first, `batch` at a time with their answers
+    (free text masked as in `answers_for`)."""
     after: Position | None = None
     while True:
         page = list_responses(conn, actor, f, after=after, limit=batch)
         if not page:
             return
-        answers = answers_for(conn, actor, [r["id"] for r in page])
-        for row in page:
-            yield row, answers[row["id"]]
+        yield page, answers_for(conn, actor, [r["id"] for r in page])
         after = position_of(page[-1])
+
+
+def survey_versions_of(conn: Connection, actor: Actor, f: ResponseFilter) -> list[int]:
+    """The survey versions the selected responses answered, newest first."""
+    query = _scoped_query(actor, f).where(R.c.submitted_at.is_not(None),
+                                          R.c.survey_version_id.is_not(None))
+    ids = query.with_only_columns(R.c.survey_version_id).distinct().subquery()
+    return [int(i) for i in conn.execute(sa.select(ids.c.survey_version_id)
+                                         .order_by(ids.c.survey_version_id.desc())).scalars()]
+
+
+def unversioned_keys(conn: Connection, actor: Actor, f: ResponseFilter) -> list[str]:
+    """The question keys answered by selected responses without a survey version (imported
+    reviews, hotline records …), in key order."""
+    ids = (_scoped_query(actor, f).where(R.c.submitted_at.is_not(None),
+                                         R.c.survey_version_id.is_(None))
+           .with_only_columns(R.c.id))
+    return [str(k) for k in conn.execute(
+        sa.select(t.answer.c.question_key).distinct()
+        .where(t.answer.c.response_id.in_(ids)).order_by(t.answer.c.question_key)).scalars()]

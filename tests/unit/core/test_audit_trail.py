@@ -39,4 +39,4 @@ def test_export_filters_keep_known_names_and_no_personal_values() -> None:
                           "answer": "why:张三说的", "13812345678": "1", "q": "王小明",
                           "segment": "", "staff": None, "kpi": "x" * 100})
     assert kept == {"unit": "n1", "from": "2026-11-01", "attr": "phone:…", "answer": "why:…",
-                    "kpi": "x" * 64}
+                    "kpi": "x" * 64, "q": "…"}  # words searched for: only that there were

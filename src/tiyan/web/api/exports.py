@@ -6,8 +6,10 @@ import csv
 import io
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import asdict
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
 from tiyan.analytics.export_cells import csv_row
@@ -15,6 +17,7 @@ from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.services.audit_trail import Export, Origin, do_audit_export
 from tiyan.store.responses import ResponseFilter, count_responses, iter_export_rows
+from tiyan.web.api.response_filters import ListFilters, build_filter, list_filters
 from tiyan.web.deps import ApiActor, ContextDep
 from tiyan.web.request_origin import OriginDep
 
@@ -24,34 +27,42 @@ COLUMNS = ("response_id", "submitted_at", "survey", "unit", "staff", "channel", 
 
 
 @router.get("/responses.csv", response_class=StreamingResponse)
-def export_responses_csv(ctx: ContextDep, actor: ApiActor,
-                         origin: OriginDep) -> StreamingResponse:
-    """All responses you may see, one row per answer (tidy long format), as UTF-8 CSV; each
-    export is in the audit log."""
+def export_responses_csv(ctx: ContextDep, actor: ApiActor, origin: OriginDep,
+                         filters: Annotated[ListFilters, Depends(list_filters)]
+                         ) -> StreamingResponse:
+    """The responses you may see that the filters select (those of `GET /api/v1/responses`),
+    one row per answer (tidy long format), as UTF-8 CSV; each export is in the audit log.
+    The responses page exports the same long format, and one row per response with the
+    questions as columns (CSV and Excel), under its own filters."""
     actor.require(Permission.EXPORT)
-    audit_responses_export(ctx, actor, ResponseFilter(), "csv", origin)
-    return StreamingResponse(_csv_lines(ctx, actor), media_type="text/csv; charset=utf-8",
+    with ctx.db.read() as conn:
+        f = build_filter(conn, actor, filters)  # bad filters fail here, before streaming
+    audit_responses_export(ctx, actor, f, "csv", origin, asdict(filters))
+    return StreamingResponse(long_csv_lines(ctx, actor, f), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition":
                                       'attachment; filename="responses.csv"'})
 
 
 def audit_responses_export(ctx: Context, actor: Actor, f: ResponseFilter, fmt: str,
-                           origin: Origin, filters: Mapping[str, object] | None = None) -> None:
+                           origin: Origin, filters: Mapping[str, object] | None = None,
+                           shape: str = "long") -> None:
     """Audit an export of responses before it streams (the entry is committed as the answer
-    starts), with the number of responses it holds."""
+    starts), with the number of responses it holds and its `shape`: "long" (one row per
+    answer) or "wide" (one row per response)."""
     with ctx.db.read() as conn:
         count = count_responses(conn, actor, f)
-    do_audit_export(ctx, actor, Export("responses", fmt, rows=count, filters=filters or {}),
-                    origin)
+    do_audit_export(ctx, actor, Export("responses", fmt, rows=count, filters=filters or {},
+                                       entity_id=shape), origin)
 
 
-def _csv_lines(ctx: Context, actor: Actor) -> Iterator[str]:
+def long_csv_lines(ctx: Context, actor: Actor, f: ResponseFilter) -> Iterator[str]:
+    """The responses `f` selects, one CSV row per answer (UTF-8 with a byte order mark)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     yield "\ufeff" + _drain(buffer)
     with ctx.db.read() as conn:
-        for row, answers in iter_export_rows(conn, actor, ResponseFilter()):
+        for row, answers in iter_export_rows(conn, actor, f):
             head = (row["public_id"], row["submitted_at"].isoformat() if row["submitted_at"]
                     else "", row["survey_code"] or "", row["unit_code"], row["staff_code"] or "",
                     row["channel"], row["language"] or "")

@@ -197,14 +197,20 @@ def _staff_choices(conn: Connection, scope: d.Scope) -> list[tuple[str, str]]:
     return [(r.code, r.name) for r in conn.execute(query)]
 
 
+def filter_choices(conn: Connection, scope: d.Scope) -> dict[str, Any]:
+    """What the filter form (_dashboard_filters.html) offers: the scope's units and staff, the
+    touchpoints, channels and segments."""
+    segments = sorted(set(customers.segments_in_use(conn)) | set(SEGMENT_NAMES))
+    return {"channels": CHANNELS, "touchpoints": _touchpoints(conn),
+            "units": _units(conn, scope), "segments": segments, "segment_label": segment_label,
+            "staff_choices": _staff_choices(conn, scope)}
+
+
 def _page(request: Request, template: str, actor: Actor, view: View, conn: Connection,
           scope: d.Scope, **values: Any) -> HTMLResponse:
-    segments = sorted(set(customers.segments_in_use(conn)) | set(SEGMENT_NAMES))
-    return render(request, template, actor=actor, view=view, channels=CHANNELS,
-                  touchpoints=_touchpoints(conn), units=_units(conn, scope), shown=shown,
+    return render(request, template, actor=actor, view=view, shown=shown,
                   interval=interval, arrow=arrow, can_export=actor.can(Permission.EXPORT),
-                  segments=segments, segment_label=segment_label,
-                  staff_choices=_staff_choices(conn, scope), grains=d.GRAINS, **values)
+                  grains=d.GRAINS, **filter_choices(conn, scope), **values)
 
 
 # --- overview -------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""List pages: responses, customers, staff, audit log (all unit-scoped; users: account_pages)."""
+"""List pages: customers, staff, audit log (all unit-scoped; responses: response_list; users:
+account_pages)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from fastapi.responses import HTMLResponse
 
 from tiyan.domain.access import Permission
 from tiyan.domain.customer_value import segment_label
-from tiyan.store import audit, customers, org, responses
-from tiyan.web.api.cursor import decode_cursor, decode_time_cursor, encode_cursor
+from tiyan.store import audit, customers, org
+from tiyan.web.api.cursor import decode_cursor, encode_cursor
 from tiyan.web.deps import ContextDep, PageActor
 from tiyan.web.ui.render import render
 
@@ -19,25 +20,6 @@ PAGE = 50
 
 
 Segment = Annotated[str | None, Query(max_length=64)]
-
-
-@router.get("/responses", response_class=HTMLResponse)
-def response_list(request: Request, ctx: ContextDep, actor: PageActor,
-                  after: Annotated[str | None, Query(max_length=100)] = None,
-                  segment: Segment = None) -> HTMLResponse:
-    actor.require(Permission.VIEW_RESPONSES)
-    with ctx.db.read() as conn:
-        chosen = customers.check_segment(conn, segment)
-        rows = responses.list_responses(conn, actor, responses.ResponseFilter(segment=chosen),
-                                        after=decode_time_cursor(after), limit=PAGE)
-        answers = responses.answers_for(conn, actor, [r["id"] for r in rows])
-        segments = customers.segments_in_use(conn)
-    template = "_response_rows.html" if request.headers.get("hx-request") else "responses.html"
-    return render(request, template, actor=actor, rows=rows, answers=answers,
-                  next_cursor=(encode_cursor(rows[-1]["id"], rows[-1]["submitted_at"])
-                               if len(rows) == PAGE else None),
-                  can_export=actor.can(Permission.EXPORT), segment=chosen, segments=segments,
-                  segment_label=segment_label)
 
 
 @router.get("/customers", response_class=HTMLResponse)

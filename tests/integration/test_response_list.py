@@ -101,8 +101,9 @@ def test_the_list_narrows_by_each_filter_and_keeps_them_in_its_links(
     assert shown(client.get("/responses?from=2026-10-01&to=2026-10-31").text) == set()
     page = client.get("/responses?unit=north&score=detractor&lang=en")
     assert '<strong>2</strong> responses' in page.text  # 2 and 4: the north detractors
-    for export in ("export.xlsx", "export.csv", "export-long.csv", "export.parquet"):
-        link = re.search(rf'href="(/responses/{re.escape(export)}[^"]*)"', page.text)
+    for export in ("responses.xlsx", "responses.csv", "responses-answers.csv",
+                   "responses.parquet"):
+        link = re.search(rf'href="(/{re.escape(export)}[^"]*)"', page.text)
         assert link is not None and "unit=north" in link.group(1) \
             and "score=detractor" in link.group(1)
 
@@ -135,7 +136,7 @@ def test_comment_filters_read_the_analysis_of_each_comment(world: World,
 def test_a_bad_filter_is_refused_with_its_name(world: World, client: TestClient,
                                                bad: str) -> None:
     sign_in(client, "admin@t.test", PASSWORD)
-    for path in ("/responses", "/responses/export.csv", "/responses/export.xlsx"):
+    for path in ("/responses", "/responses.csv", "/responses.xlsx"):
         reply = client.get(f"{path}?{bad}&lang=en")
         assert reply.status_code in (400, 404, 422), (path, bad)
 
@@ -147,11 +148,11 @@ def test_a_store_manager_never_gets_another_stores_rows(world: World,
     assert shown(client.get("/responses").text) == own
     assert client.get("/responses?unit=s1").status_code in (400, 404)
     assert client.get("/responses?staff=s1-e1").status_code in (400, 404)
-    wide = csv_table(client.get("/responses/export.csv").content)
+    wide = csv_table(client.get("/responses.csv").content)
     assert {r[0] for r in wide[1:]} == {world.response_ids[i] for i in own}
-    long = csv_table(client.get("/responses/export-long.csv").content)
+    long = csv_table(client.get("/responses-answers.csv").content)
     assert {r[0] for r in long[1:]} == {world.response_ids[i] for i in own}
-    book = sheet_rows(client.get("/responses/export.xlsx").content)
+    book = sheet_rows(client.get("/responses.xlsx").content)
     assert {r[0] for r in book[1:]} == {world.response_ids[i] for i in own}
     for i in set(range(len(RESPONSES))) - own:
         assert client.get(f"/responses/{world.response_ids[i]}").status_code == 404
@@ -162,7 +163,7 @@ def test_the_wide_export_has_one_row_per_response_with_questions_in_words(
     choice_survey(world)
     jobs.run_until_idle(world.ctx)
     sign_in(client, "cx@t.test", PASSWORD)  # north: responses 0-4 and the new one at n2
-    zh = csv_table(client.get("/responses/export.csv?lang=zh-CN").content)
+    zh = csv_table(client.get("/responses.csv?lang=zh-CN").content)
     head, rows = zh[0], zh[1:]
     assert head[:3] == ["回复编号", "提交时间（Asia/Shanghai）", "问卷"]
     assert {"推荐", "满意", "哪里不好", "评论", "主要原因", "用过的服务", "还会再来吗",
@@ -179,7 +180,7 @@ def test_the_wide_export_has_one_row_per_response_with_questions_in_words(
     local = (world.ctx.now() - dt.timedelta(hours=1)).astimezone(dt.timezone(
         dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
     assert first[1].startswith(local)
-    en = csv_table(client.get("/responses/export.csv?lang=en&survey=visit").content)
+    en = csv_table(client.get("/responses.csv?lang=en&survey=visit").content)
     assert en[0][1] == "Submitted (Asia/Shanghai)" and len(en) == 2
     col = {name: i for i, name in enumerate(en[0])}
     assert (en[1][col["Main reason"]], en[1][col["Services used"]],
@@ -198,7 +199,7 @@ def test_the_excel_export_matches_the_filtered_count_and_writes_formulas_as_text
     page = client.get("/responses?score=detractor&lang=en")
     count = int(re.search(r"<strong>([\d,]+)</strong> responses", page.text).group(1))
     assert count == len(by_nps(0, 6)) + len(HOSTILE)
-    reply = client.get("/responses/export.xlsx?score=detractor&lang=en")
+    reply = client.get("/responses.xlsx?score=detractor&lang=en")
     assert reply.status_code == 200 and reply.headers["content-type"].startswith(
         "application/vnd.openxmlformats")
     book = load_workbook(io.BytesIO(reply.content))
@@ -210,7 +211,7 @@ def test_the_excel_export_matches_the_filtered_count_and_writes_formulas_as_text
     rows = [tuple(c.value for c in row) for row in book.worksheets[0].iter_rows()]
     assert len(rows) - 1 == count and rows[0][1] == "Submitted (Asia/Shanghai)"
     assert isinstance(rows[1][1], dt.datetime)  # a time a spreadsheet can sort
-    text = csv_table(client.get("/responses/export.csv?score=detractor").content)
+    text = csv_table(client.get("/responses.csv?score=detractor").content)
     assert {"'" + h for h in HOSTILE} <= {cell for row in text for cell in row}
     assert not set(HOSTILE) & {cell for row in text for cell in row}
 
@@ -218,10 +219,11 @@ def test_the_excel_export_matches_the_filtered_count_and_writes_formulas_as_text
 def test_exports_are_audited_with_their_filters_and_row_count(world: World,
                                                               client: TestClient) -> None:
     sign_in(client, "admin@t.test", PASSWORD)
-    for export, fmt, shape in (("export.csv", "csv", "wide"), ("export.xlsx", "xlsx", "wide"),
-                               ("export-long.csv", "csv", "long"),
-                               ("export.parquet", "parquet", "long")):
-        reply = client.get(f"/responses/{export}?unit=north&score=promoter&q=comment")
+    for export, fmt, shape in (("responses.csv", "csv", "wide"),
+                               ("responses.xlsx", "xlsx", "wide"),
+                               ("responses-answers.csv", "csv", "long"),
+                               ("responses.parquet", "parquet", "long")):
+        reply = client.get(f"/{export}?unit=north&score=promoter&q=comment")
         assert reply.status_code == 200
         with world.ctx.db.read() as conn:
             entry = conn.execute(sa.select(t.audit_log).order_by(t.audit_log.c.id.desc())
@@ -245,8 +247,8 @@ def test_personal_data_stays_masked_in_the_list_the_exports_and_the_search(
     page = client.get("/responses")
     assert "13912345678" not in page.text and "请回电" in rows_of(page.text)
     assert "请回电" not in rows_of(client.get("/responses?q=13912345678").text)
-    for export in ("export.csv", "export.xlsx", "export-long.csv"):
-        content = client.get(f"/responses/{export}").content
+    for export in ("responses.csv", "responses.xlsx", "responses-answers.csv"):
+        content = client.get(f"/{export}").content
         body = content if export.endswith("csv") else repr(sheet_rows(content)).encode()
         assert "请回电".encode() in body and b"13912345678" not in body, export
     sign_in(client, "admin@t.test", PASSWORD)

@@ -125,7 +125,7 @@ def create_app(ctx: Context) -> FastAPI:
     for module in (response_parquet, insight_pages, driver_pages,
                    behaviour_pages, index_pages):  # before dashboard_pages
         app.include_router(module.router)
-    app.include_router(response_list.router)  # before response_page: /responses/export.csv
+    app.include_router(response_list.router)
     app.include_router(response_page.router)
     app.include_router(notification_pages.router)
     app.include_router(text_corrections_api.router)

@@ -7,9 +7,9 @@ score: an NPS or CSAT group, sentiment of a comment, words in a comment, whether
 comment). Every row opens the response; times are in the viewer's time zone.
 
 The exports take exactly the list's filters and the viewer's scope, and are audited:
-`export.csv` and `export.xlsx` one row per response with the questions as columns
-(analytics/response_table), `export-long.csv` one row per answer (the API's long format) and
-`export.parquet` the same long format as Parquet.
+`/responses.csv` and `/responses.xlsx` one row per response with the questions as columns
+(analytics/response_table), `/responses-answers.csv` one row per answer (the API's long format)
+and `/responses.parquet` the same long format as Parquet.
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def _checked(request: Request, ctx: Context, actor: Actor, fmt: str, shape: str)
     return search
 
 
-@router.get("/responses/export.csv", response_class=StreamingResponse)
+@router.get("/responses.csv", response_class=StreamingResponse)
 def export_wide_csv(request: Request, ctx: ContextDep, actor: PageActor) -> StreamingResponse:
     search = _checked(request, ctx, actor, "csv", "wide")
     t_ = translator(request)
@@ -199,7 +199,7 @@ def _wide_csv(ctx: Context, actor: Actor, search: Search, locale: str, zone: str
                                                                  table))
 
 
-@router.get("/responses/export.xlsx", response_class=StreamingResponse)
+@router.get("/responses.xlsx", response_class=StreamingResponse)
 def export_wide_xlsx(request: Request, ctx: ContextDep, actor: PageActor) -> StreamingResponse:
     search = _checked(request, ctx, actor, "xlsx", "wide")
     t_ = translator(request)
@@ -218,7 +218,7 @@ def _wide_xlsx(ctx: Context, actor: Actor, search: Search, locale: str, zone: st
     yield from wide.file_chunks(file)
 
 
-@router.get("/responses/export-long.csv", response_class=StreamingResponse)
+@router.get("/responses-answers.csv", response_class=StreamingResponse)
 def export_long_csv(request: Request, ctx: ContextDep, actor: PageActor) -> StreamingResponse:
     search = _checked(request, ctx, actor, "csv", "long")
     return StreamingResponse(long_csv_lines(ctx, actor, search.filter),
@@ -227,7 +227,7 @@ def export_long_csv(request: Request, ctx: ContextDep, actor: PageActor) -> Stre
                                       'attachment; filename="responses-long.csv"'})
 
 
-@router.get("/responses/export.parquet", response_class=StreamingResponse)
+@router.get("/responses.parquet", response_class=StreamingResponse)
 def export_parquet(request: Request, ctx: ContextDep, actor: PageActor) -> StreamingResponse:
     search = _checked(request, ctx, actor, "parquet", "long")
     return StreamingResponse(parquet_chunks(ctx, actor, search.filter),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from tests.integration.closed_loop_fixtures import Mailbox, smtp
 from tests.integration.test_closed_loop import submit, use_smtp
@@ -80,6 +81,21 @@ def test_a_response_matching_three_rules_opens_one_case_listing_them_all(
     # the rules run again: nothing new
     from tiyan.services.alerts import evaluate_rules_for_response
     assert evaluate_rules_for_response(ctx, response_id) == []
+
+
+def test_the_case_api_lists_every_rule_matched(ctx: Context, world: World,
+                                               client: TestClient) -> None:
+    jobs.run_until_idle(ctx)
+    first = _rule(ctx, world, "低分", {"score": {"item": "nps", "op": "<=", "value": 6}},
+                  kind="case")
+    second = _rule(ctx, world, "很低", {"score": {"item": "nps", "op": "<=", "value": 3}},
+                   kind="case")
+    submit(ctx, world, "s1", "s1-e1", 1, "很差")
+    jobs.run_until_idle(ctx)
+    headers = {"Authorization": f"Bearer {world.tokens['admin@t.test']}"}
+    (case,) = client.get("/api/v1/cases", headers=headers).json()
+    detail = client.get(f"/api/v1/cases/{case['id']}", headers=headers).json()
+    assert detail["rules"] == [{"id": first, "name": "低分"}, {"id": second, "name": "很低"}]
 
 
 def test_notify_only_rules_tell_each_person_once_without_a_case(

@@ -102,7 +102,9 @@ def get_case(case_id: str, ctx: ContextDep, actor: ApiActor) -> s.CaseDetail:
                              breached_at=x.breached_at) for x in store.timers_of(conn, row.id)]
         sent = [s.NotificationOut(**{k: n[k] for k in s.NotificationOut.model_fields})
                 for n in notifications.delivery_log(conn, row.id)]
-    return s.CaseDetail(**_case(row).model_dump(), events=events, timers=timers,
+        rules = [s.CaseRuleOut(id=r.public_id, name=r.name)
+                 for r in store.case_rules(conn, row.id)]
+    return s.CaseDetail(**_case(row).model_dump(), rules=rules, events=events, timers=timers,
                         notifications=sent)
 
 

@@ -88,7 +88,15 @@ class NotificationOut(BaseModel):
     sent_at: dt.datetime | None
 
 
+class CaseRuleOut(BaseModel):
+    id: str
+    name: str
+
+
 class CaseDetail(CaseOut):
+    rules: list[CaseRuleOut] = Field(
+        default_factory=list, description="every alert rule the response matched, the case's "
+        "own rule first")
     events: list[CaseEventOut]
     timers: list[TimerOut]
     notifications: list[NotificationOut]

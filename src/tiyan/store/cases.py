@@ -186,6 +186,7 @@ class CaseFilter:
     rule_id: int | None = None
     overdue_at: dt.datetime | None = None  # only cases with a timer run out before this moment
     limit: int = 100
+    offset: int = 0
 
 
 def _case_query() -> sa.Select[Any]:
@@ -208,8 +209,21 @@ def _case_query() -> sa.Select[Any]:
 
 
 def list_cases(conn: Connection, actor: Actor, f: CaseFilter) -> list[RowMapping]:
+    """The cases of the filter the actor may see, newest first (`f.limit` from `f.offset`)."""
+    query = _filtered(conn, actor, f, _case_query())
+    query = query.order_by(t.cx_case.c.created_at.desc(), t.cx_case.c.id.desc())
+    return list(conn.execute(query.limit(f.limit).offset(f.offset)).mappings())
+
+
+def count_cases(conn: Connection, actor: Actor, f: CaseFilter) -> int:
+    """How many cases the filter finds that the actor may see (all pages)."""
+    query = _filtered(conn, actor, f, sa.select(sa.func.count()).select_from(t.cx_case))
+    return int(conn.execute(query).scalar_one())
+
+
+def _filtered(conn: Connection, actor: Actor, f: CaseFilter, query: Any) -> Any:
     vis = actor.scope.visibility(CASE_PERMISSION)
-    query = _case_query().where(visible(vis, t.cx_case.c.unit_id))
+    query = query.where(visible(vis, t.cx_case.c.unit_id))
     if f.status:
         query = query.where(t.cx_case.c.status.in_(list(f.status)))
     if f.owner_user_id is not None:
@@ -223,8 +237,7 @@ def list_cases(conn: Connection, actor: Actor, f: CaseFilter) -> list[RowMapping
         query = query.where(sa.exists().where(
             t.case_timer.c.case_id == t.cx_case.c.id, t.case_timer.c.met_at.is_(None),
             t.case_timer.c.due_at <= f.overdue_at))
-    query = query.order_by(t.cx_case.c.created_at.desc(), t.cx_case.c.id.desc()).limit(f.limit)
-    return list(conn.execute(query).mappings())
+    return query
 
 
 def rules_with_cases(conn: Connection, actor: Actor) -> list[RowMapping]:

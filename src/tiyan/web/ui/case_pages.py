@@ -4,6 +4,7 @@ services (validated, scoped); scope is applied in the store."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -28,6 +29,7 @@ from tiyan.web.ui.render import render
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=100)]
 STATUSES = tuple(s.value for s in CaseStatus)
+CASES_PAGE = 50  # cases per page of the inbox
 
 
 
@@ -38,7 +40,8 @@ def inbox(request: Request, ctx: ContextDep, actor: PageActor,
           status: Annotated[str, Query(max_length=16)] = "open",
           mine: bool = False, overdue: bool = False,
           unit: Annotated[str, Query(max_length=64)] = "",
-          rule: Annotated[str, Query(max_length=32)] = "") -> HTMLResponse:
+          rule: Annotated[str, Query(max_length=32)] = "",
+          page: Annotated[int, Query(ge=1, le=100000)] = 1) -> HTMLResponse:
     actor.require(store.CASE_PERMISSION)
     if status not in ("open", "all", *STATUSES):
         raise InvalidInput(f"{status!r} is not a case status", where="status")
@@ -52,11 +55,18 @@ def inbox(request: Request, ctx: ContextDep, actor: PageActor,
             raise InvalidInput(f"no alert rule {rule!r} has cases you may see", where="rule")
         f = store.CaseFilter(status=wanted, owner_user_id=actor.user_id if mine else None,
                              unit_id=unit_id, rule_id=rule_id,
-                             overdue_at=ctx.now() if overdue else None, limit=200)
-        rows = store.list_cases(conn, actor, f)
+                             overdue_at=ctx.now() if overdue else None, limit=CASES_PAGE)
+        total = store.count_cases(conn, actor, f)
+        pages = max(1, -(-total // CASES_PAGE))
+        page = min(page, pages)
+        rows = store.list_cases(conn, actor, replace(f, offset=(page - 1) * CASES_PAGE))
         units = _units(conn, actor, store.CASE_PERMISSION)
+    query = "&".join(f"{k}={quote(v)}" for k, v in (
+        ("status", status if status != "open" else ""), ("unit", unit), ("rule", rule),
+        ("mine", "true" if mine else ""), ("overdue", "true" if overdue else "")) if v)
     return render(request, "cases.html", actor=actor, rows=rows, units=units, now=ctx.now(),
-                  rules=rules, statuses=STATUSES, filters={
+                  rules=rules, statuses=STATUSES, total=total, page=page, pages=pages,
+                  query=query, filters={
                       "status": status, "mine": mine, "overdue": overdue, "unit": unit,
                       "rule": rule})
 

@@ -85,10 +85,11 @@ def _mapping(text: str | None) -> dict[str, str] | None:
             continue
         name, sep, column = part.partition("=")
         if not sep or not column.strip():
-            raise InvalidInput(f"a mapping entry must read field=column, not {part.strip()!r}",
+            raise InvalidInput("common.mapping_entry_must_read", part=part.strip(),
                                where="--map")
         if name.strip() not in FIELDS:
-            raise InvalidInput(f"unknown field {name.strip()!r}; fields are {', '.join(FIELDS)}",
+            raise InvalidInput("common.unknown_field_fields", name=name.strip(),
+                               fields=', '.join(FIELDS),
                                where="--map")
         result[name.strip()] = column.strip()
     return result

@@ -1,23 +1,72 @@
-"""Typed errors: each has a code, a message that says what and where, and an HTTP status.
+"""Typed errors: each has a code, a message key with its values, and an HTTP status.
 
-Lower layers raise these; the web layer maps them to one JSON error shape and the CLI to one
-message and a non-zero exit code.
+Lower layers raise these with a key of the error catalogue (`error_messages/<locale>.json`)
+and the values its template names, e.g. `InvalidInput("surveys.code_taken", code=code,
+where="code")`. `message` is the English text (logs, the command line); the web layer shows
+`text(locale)` in the reader's language and maps the error to one JSON error shape.
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+ERROR_LOCALES = ("zh-CN", "en")
+CATALOGUE_DIR = Path(__file__).parent / "error_messages"
+
+
+@lru_cache(maxsize=len(ERROR_LOCALES))
+def error_catalogue(locale: str) -> Mapping[str, str]:
+    """The error templates of one language: key -> str.format template."""
+    name = locale if locale in ERROR_LOCALES else "en"
+    return json.loads((CATALOGUE_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+class Phrase(NamedTuple):
+    """A value of a message that is itself words of the catalogue, e.g. why an address is
+    refused: shown in the message's language."""
+
+    key: str
+    params: Mapping[str, object] = {}
+
+
+def error_text(key: str, locale: str, params: Mapping[str, object]) -> str:
+    """The template of `key` in `locale` (English where that language lacks it), filled."""
+    template = error_catalogue(locale).get(key)
+    if template is None:
+        template = error_catalogue("en")[key]
+    values = {name: error_text(value.key, locale, value.params)
+              if isinstance(value, Phrase) else value for name, value in params.items()}
+    return template.format(**values)
 
 
 class TiyanError(Exception):
     code = "error"
     status = 400
 
-    def __init__(self, message: str, *, where: str | None = None) -> None:
+    def __init__(self, key: str, /, *, where: str | None = None, **params: object) -> None:
+        if key in error_catalogue("en"):
+            self.key: str | None = key
+            message = error_text(key, "en", params)
+        else:  # a text built elsewhere (e.g. a library's message): shown as it is
+            self.key, message = None, key
         super().__init__(message)
         self.message = message
+        self.params = params
         self.where = where
 
-    def to_dict(self) -> dict[str, object]:
-        body: dict[str, object] = {"code": self.code, "message": self.message}
+    def text(self, locale: str) -> str:
+        """The message in `locale` (zh-CN or en)."""
+        if self.key is None:
+            return self.message
+        return error_text(self.key, locale, self.params)
+
+    def to_dict(self, locale: str = "en") -> dict[str, object]:
+        body: dict[str, object] = {"code": self.code, "key": self.key,
+                                   "message": self.text(locale)}
         if self.where:
             body["where"] = self.where
         return body

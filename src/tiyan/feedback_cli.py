@@ -108,7 +108,7 @@ def _actor(ctx, email: str):  # type: ignore[no-untyped-def]
     with ctx.db.read() as conn:
         row = user_by_email(conn, email)
         if row is None:
-            raise NotFound(f"no user {email!r}", where="--as")
+            raise NotFound("feedback_cli.no_user", email=email, where="--as")
         return load_actor(conn, row["id"])
 
 

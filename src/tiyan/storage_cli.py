@@ -30,12 +30,11 @@ def storage_move(
     from tiyan.services.storage import object_store
 
     if to not in ("s3", "database"):
-        raise InvalidInput(f"--to must be s3 or database, not {to!r}", where="--to")
+        raise InvalidInput("storage_cli.must_database_not", to=to, where="--to")
     ctx = open_context(db)
     objects = object_store(ctx)
     if to == "s3" and objects.bucket is None:
-        raise InvalidInput("moving files into a bucket needs TIYAN_S3_BUCKET (and the other "
-                           "TIYAN_S3_* settings)", where="--to")
+        raise InvalidInput("storage_cli.moving_files_into_bucket", where="--to")
     pending = objects.pending_moves(to_bucket=to == "s3")
     moved = 0
     with Progress(transient=True) as progress:

@@ -92,7 +92,7 @@ def test_a_validation_error_is_shown_at_the_question_and_nothing_is_saved(
     reply = client.post("/surveys/test/edit", data={**fields, "action": "save"})
     assert reply.status_code == 422
     assert 'class="question card has-error" id="q-2"' in reply.text
-    assert "not an earlier question" in reply.text and "show_if" in reply.text
+    assert "不是前面的问题" in reply.text and "show_if" in reply.text
     assert editor_fields(reply.text)["q2.c0.source"] == "comment"  # the user's input is kept
     with world.ctx.db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(t.survey_version)
@@ -100,7 +100,7 @@ def test_a_validation_error_is_shown_at_the_question_and_nothing_is_saved(
 
     json_reply = client.post("/surveys/test/json", data={"csrf_token": fields["csrf_token"],
                                                          "definition": "{not json"})
-    assert json_reply.status_code == 422 and "not valid JSON" in json_reply.text
+    assert json_reply.status_code == 422 and "不是有效的 JSON" in json_reply.text
 
 
 def test_htmx_edits_swap_in_place_and_success_redirects(world: World,
@@ -110,7 +110,7 @@ def test_htmx_edits_swap_in_place_and_success_redirects(world: World,
     headers = {"HX-Request": "true", "X-CSRF-Token": fields["csrf_token"]}
     bad = dict(fields, **{"q0.type": "single"})
     reply = client.post("/surveys/test/edit", data={**bad, "action": "save"}, headers=headers)
-    assert reply.status_code == 200 and "at least two options" in reply.text
+    assert reply.status_code == 200 and "选择题至少需要两个选项" in reply.text
     ok = client.post("/surveys/test/edit", data={**fields, "action": "save"}, headers=headers)
     assert ok.status_code == 204 and ok.headers["HX-Redirect"] == "/surveys/test?saved=1"
 
@@ -166,7 +166,7 @@ def test_a_form_without_the_sessions_csrf_token_changes_nothing(world: World,
     for token in ("", "forged"):
         reply = client.post("/surveys/test/edit",
                             data={**fields, "csrf_token": token, "action": "save"})
-        assert reply.status_code == 403 and "expired" in reply.text
+        assert reply.status_code == 403 and "表单已过期" in reply.text
         assert client.post("/journeys", data={"csrf_token": token, "code": "x",
                                               "name_zh": "x", "name_en": "x"}).status_code == 403
     with world.ctx.db.read() as conn:

@@ -60,7 +60,7 @@ def test_a_manager_works_a_case_through_the_page(
                                                        "status": "acknowledged"})
     assert moved.status_code == 200 and "已确认" in moved.text
     wrong = client.post(f"/cases/{case}/status", data={"csrf_token": token, "status": "closed"})
-    assert wrong.status_code == 409 and "cannot become closed" in wrong.text
+    assert wrong.status_code == 409 and "不能变为 closed" in wrong.text
     client.post(f"/cases/{case}/notes", data={"csrf_token": token, "note": "客户已致电"})
     client.post(f"/cases/{case}/root-cause", data={"csrf_token": token, "code": "wait_time"})
     sent = client.post(f"/cases/{case}/attachments", data={"csrf_token": token},
@@ -68,7 +68,7 @@ def test_a_manager_works_a_case_through_the_page(
     assert sent.status_code == 200 and "通话记录.txt" in sent.text
     too_big = client.post(f"/cases/{case}/attachments", data={"csrf_token": token},
                           files={"file": ("big.bin", b"x" * 20000, "application/pdf")})
-    assert too_big.status_code == 422 and "the most is 10,485" in too_big.text
+    assert too_big.status_code == 422 and "最多 10,485" in too_big.text
     link = sent.text.split(f'href="/cases/{case}/attachments/')[1].split('"')[0]
     download = client.get(f"/cases/{case}/attachments/{link}")
     assert download.content == b"hello"
@@ -109,7 +109,7 @@ def test_alert_rule_json_form_names_the_bad_node_and_keeps_the_input(
     assert "&lt;&lt;" in bad.text  # the input is kept
     broken = client.post("/alert-rules", data={
         "csrf_token": csrf(page.text), "name": "x", "unit_code": "north", "condition": "{"})
-    assert broken.status_code == 422 and "not valid JSON" in broken.text
+    assert broken.status_code == 422 and "不是有效的 JSON" in broken.text
     good = client.post("/alert-rules", data={
         "csrf_token": csrf(page.text), "name": "差评", "unit_code": "north",
         "condition": '{"sentiment": "negative"}', "callback": "yes",

@@ -23,7 +23,7 @@ def test_alert_rule_crud_and_errors_say_what_and_where(client: TestClient, world
         **RULE, "condition": {"all": [RULE["condition"], {"sentiment": "furious"}]}})
     assert bad.status_code == 422
     assert bad.json()["error"]["where"] == "condition.all[1].sentiment"
-    assert "not a sentiment" in bad.json()["error"]["message"]
+    assert bad.json()["error"]["key"] == "alerts.not_sentiment"
     created = client.post("/api/v1/alert-rules", headers=cx, json={
         **RULE, "scope": {"surveys": ["test"]}})
     assert created.status_code == 201, created.text

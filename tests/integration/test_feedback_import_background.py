@@ -78,7 +78,8 @@ def test_file_errors_answer_at_once_and_a_vanished_upload_fails_the_batch(
     missing = client.post("/api/v1/feedback/imports", headers=headers,
                           files={"file": ("x.csv", "内容,门店\n好,n1\n".encode(), "text/csv")},
                           data={"source": "review", "background": "true"})
-    assert missing.status_code == 422 and "no time column" in missing.json()["error"]["message"]
+    assert missing.status_code == 422
+    assert missing.json()["error"]["key"] == "common.file_no_column_name"
     queued = client.post("/api/v1/feedback/imports", headers=headers,
                          files={"file": ("y.csv", FILE, "text/csv")},
                          data={"source": "review", "background": "true"}).json()

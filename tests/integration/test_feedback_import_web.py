@@ -45,7 +45,8 @@ def test_bad_api_imports_get_a_clear_error_and_no_500(client: TestClient, world:
     missing = client.post("/api/v1/feedback/imports", headers=headers,
                           files={"file": ("x.csv", "内容,门店\n好,n1\n".encode(), "text/csv")},
                           data={"source": "review"})
-    assert missing.status_code == 422 and "no time column" in missing.json()["error"]["message"]
+    assert missing.status_code == 422
+    assert missing.json()["error"]["key"] == "common.file_no_column_name"
     bad_json = client.post("/api/v1/feedback/imports", headers=headers,
                            files={"file": ("x.csv", GBK_FILE, "text/csv")},
                            data={"source": "review", "mapping": "{text"})
@@ -78,7 +79,7 @@ def test_the_page_previews_the_guessed_mapping_then_imports(client: TestClient,
     assert "broken CSV quoting" in done.text
     replay = client.post("/feedback/import/run", data={"csrf_token": token, "token": upload,
                                                        "source": "review"})
-    assert replay.status_code == 422 and "upload the file again" in replay.text
+    assert replay.status_code == 422 and "请重新上传文件" in replay.text
     forged = client.post("/feedback/import/run", data={"csrf_token": token,
                                                        "token": "1-" + "a" * 30,
                                                        "source": "review"})

@@ -96,7 +96,8 @@ def test_the_api_lists_problems_and_backlog_and_retries_an_orphaned_job(world: W
                                                          "status": "queued"}
     assert job_row(world, orphan).locked_by is None
     refused = client.post(f"/api/v1/jobs/{waiting}/retry", headers=headers)
-    assert refused.status_code == 409 and "nothing to retry" in refused.json()["error"]["message"]
+    assert refused.status_code == 409
+    assert refused.json()["error"]["key"] == "job_admin.job_neither_failed_nor"
     assert client.post("/api/v1/jobs/999999/retry", headers=headers).status_code == 404
 
 
@@ -161,5 +162,5 @@ def test_a_failed_periodic_job_is_retried_only_while_no_later_run_holds_its_key(
     jobs.schedule_periodic(ctx)
     refused = client.post(f"/api/v1/jobs/{failed}/retry", headers=headers)
     assert refused.status_code == 409
-    assert "already queued" in refused.json()["error"]["message"]
+    assert refused.json()["error"]["key"] == "job_admin.job_runs_time_job"
     assert job_row(world, failed).status == "failed"

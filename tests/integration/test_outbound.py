@@ -72,10 +72,10 @@ def hostile(port: int) -> dict[str, str]:
 def test_webhook_addresses_inside_the_network_are_refused_when_saved(
         client: TestClient, world: World, listener: Listener) -> None:
     for url, reason in hostile(listener.port).items():
-        reply = client.post("/api/v1/webhooks", headers=bearer(world), json={
-            "url": url, "events": ["response.submitted"], "unit_code": "hq"})
+        reply = client.post("/api/v1/webhooks", headers={**bearer(world), "Accept-Language": "en"},
+                            json={"url": url, "events": ["response.submitted"], "unit_code": "hq"})
         error = reply.json()["error"]
-        assert (reply.status_code, error["where"]) == (422, "url"), url
+        assert (reply.status_code, error["where"], error["key"]) == (422, "url", "outbound.refused")
         assert reason in error["message"], (url, error)
     for url in ("ftp://example.test/x", "file:///etc/passwd", "https://u:p@example.test/"):
         reply = client.post("/api/v1/webhooks", headers=bearer(world), json={

@@ -172,7 +172,7 @@ def test_plan_page_edits_fields_status_tasks_and_deletes_after_confirming(
         == ("Faster callbacks", "csat", "mgr.s1@t.test", "2026-09-02", "2026-12-31")
     # errors come back on the page with what was typed, the edit form open
     bad = client.post(f"{url}/edit", data={**form, "end_date": "2026-01-01"})
-    assert bad.status_code == 422 and "ends before it starts" in bad.text
+    assert bad.status_code == 422 and "计划的结束早于开始" in bad.text
     assert '<details class="card" id="edit" open>' in bad.text
     other = client.post(f"{url}/edit", data={**form, "units": ["s1", "n1"]})
     assert other.status_code == 403  # not the manager's store; shown on the plan page

@@ -142,7 +142,8 @@ def test_a_touchpoint_filter_includes_its_sub_touchpoints(world, client):
     for ref in ("repair", "after_sales/repair", "after_sales/lounge"):
         items = every_page(client, world, f"touchpoint={ref}")
         assert [(i["id"], i["touchpoint"]) for i in items] == [(stored.public_id, "lounge")]
-    ambiguous = client.get("/api/v1/responses?touchpoint=lounge", headers=bearer(world))
+    ambiguous = client.get("/api/v1/responses?touchpoint=lounge",
+                           headers={**bearer(world), "Accept-Language": "en"})
     assert ambiguous.status_code == 422 and "after_sales" not in ambiguous.text
     assert "journey/lounge" in ambiguous.json()["error"]["message"]
 

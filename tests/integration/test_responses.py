@@ -89,13 +89,14 @@ def test_api_errors_share_one_json_shape(world, client):
     unknown_field = client.post("/api/v1/responses", headers=headers,
                                 json={"survey_id": 1, "unit_code": "s1", "answers": {},
                                       "colour": "red"})
-    bad_score = client.post("/api/v1/responses", headers=headers,
+    bad_score = client.post("/api/v1/responses", headers={**headers, "Accept-Language": "en"},
                             json={"survey_id": world.survey_id, "unit_code": "s1",
                                   "answers": {"nps": 42}})
     no_token = client.get("/api/v1/responses")
     assert wrong_type.status_code == 422 and wrong_type.json()["error"]["where"] == "body.survey_id"
     assert unknown_field.status_code == 422 and "colour" in unknown_field.json()["error"]["where"]
     assert bad_score.json() == {"error": {"code": "invalid_input", "where": "answers.nps",
+                                          "key": "responses.not_whole_number",
                                           "message": "42 is not a whole number from 0 to 10"}}
     assert no_token.status_code == 401 and no_token.json()["error"]["code"] == "not_authenticated"
 

@@ -504,7 +504,8 @@ def key_drivers(conn: Connection, scope: Scope, filters: Filters, outcome: str, 
     respondents (every k-th above `sample_cap` answers to the outcome). Kept per process while
     the data stay the same (analytics/driver_cache)."""
     if outcome not in OUTCOMES:
-        raise MetricsError(f'"{outcome}" is not an outcome ({", ".join(OUTCOMES)})')
+        raise MetricsError("drivers_view.not_outcome", outcome=outcome,
+                           outcomes=", ".join(OUTCOMES))
     cutoff = None
     if outcome == driver_values.REPURCHASE:
         cutoff = driver_values.repurchase_cutoff(conn, now or dt.datetime.now(dt.UTC),

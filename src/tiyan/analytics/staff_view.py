@@ -160,7 +160,7 @@ def _per_staff_from_responses(conn: Connection, scope: Scope, filters: Filters, 
 def scorecards(conn: Connection, scope: Scope, filters: Filters, kpi: str, *, min_n: int,
                tz: str = BUSINESS_TIMEZONE) -> Scorecards:
     if kpi not in KPIS:
-        raise MetricsError(f'"{kpi}" is not a staff KPI ({", ".join(KPIS)})')
+        raise MetricsError("staff_view.not_staff_kpi", kpi=kpi, kpis=", ".join(KPIS))
     found = _per_staff(conn, scope, filters, kpi, tz)
     by_unit: dict[int, list[_StaffSums]] = {}
     for row in found:

@@ -102,9 +102,9 @@ def previous_period(start: dt.datetime, end: dt.datetime, tz: str
 
 def check_period(start: dt.datetime, end: dt.datetime) -> None:
     if end <= start:
-        raise InvalidInput("the period ends before it starts", where="end")
+        raise InvalidInput("common.period_ends_before_starts", where="end")
     if end - start > dt.timedelta(days=MAX_DAYS):
-        raise InvalidInput(f"a review covers at most {MAX_DAYS} days", where="end")
+        raise InvalidInput("voc.review_covers_most_days", max_days=MAX_DAYS, where="end")
 
 
 def review(conn: Connection, actor: Actor, *, start: dt.datetime, end: dt.datetime,
@@ -149,7 +149,7 @@ def _units(conn: Connection, actor: Actor, unit_id: int | None) -> list[int]:
     if unit_id is None:
         return sorted(reach)
     if unit_id not in reach:
-        raise NotFound("this unit does not exist or is not yours to see", where="unit")
+        raise NotFound("voc.unit_does_not_exist", where="unit")
     from tiyan.domain.access import subtree
 
     return sorted(subtree(parent_map(conn), unit_id) & reach)

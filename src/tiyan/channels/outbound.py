@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from tiyan.errors import InvalidInput
+from tiyan.errors import InvalidInput, Phrase
 
 if TYPE_CHECKING:
     from tiyan.settings import Settings
@@ -39,17 +39,9 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], list[str]]
 
-REASONS = {
-    "scheme": "only http and https addresses may receive requests",
-    "credentials": "the address must not carry a user name or password",
-    "host": "the address names no host",
-    "loopback": "it points at a loopback address (this machine)",
-    "private": "it points at a private network address",
-    "link-local": "it points at a link-local address (such as the cloud metadata service)",
-    "multicast": "it points at a multicast address",
-    "unspecified": "it points at an unspecified address",
-    "reserved": "it points at a reserved address that is not on the internet",
-}
+# Why an address is refused; the words are the error catalogue's outbound.reason.*
+REASONS = ("scheme", "credentials", "host", "loopback", "private", "link-local", "multicast",
+           "unspecified", "reserved")
 _PRIVATE = tuple(ipaddress.ip_network(n) for n in (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"))
 _THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
@@ -61,9 +53,8 @@ class Refused(InvalidInput):
     """A target tiyan may not send to; `reason` is one of REASONS' keys."""
 
     def __init__(self, reason: str, url: str, *, where: str = "url") -> None:
-        super().__init__(f'"{url[:200]}" may not receive requests: {REASONS[reason]}; an '
-                         "administrator may allow on-premises hosts in "
-                         "TIYAN_OUTBOUND_ALLOWED_HOSTS", where=where)
+        super().__init__("outbound.refused", url=url[:200],
+                         reason=Phrase(f"outbound.reason.{reason}"), where=where)
         self.reason = reason
 
     @property

@@ -147,8 +147,7 @@ def _existing(conn: Connection) -> DemoSummary:
 def _require_empty(conn: Connection) -> None:
     if conn.execute(sa.select(t.org_unit.c.id).limit(1)).first() is not None:
         raise Conflict(
-            "the database already holds data; `tiyan demo` fills an empty database "
-            "(use a new --db, or remove the SQLite file)",
+            "world.database_already_holds_data",
             where="--db",
         )
 

@@ -97,7 +97,7 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def check_token_request(scope: TokenScope, method: str) -> None:
     """A read token may only read: any other method is refused before the handler runs."""
     if scope is TokenScope.READ and method.upper() not in READ_ONLY_METHODS:
-        raise Forbidden("this API token has the 'read' scope and may only read (GET)",
+        raise Forbidden("access.api_token_read_scope",
                         where="token")
 
 # Roles whose view of responses and scores is limited to the responses about themselves.
@@ -174,7 +174,7 @@ class Scope:
         allowed = vis.covers_unit(unit_id) if unit_id is not None else not vis.is_empty
         if not allowed:
             where = f"unit {unit_id}" if unit_id is not None else None
-            raise Forbidden(f"you do not have the '{permission}' permission here", where=where)
+            raise Forbidden("access.you_do_not_permission", permission=permission, where=where)
 
     def visibility(self, permission: Permission) -> Visibility:
         if permission not in self._cache:
@@ -243,5 +243,5 @@ class Actor:
     def require_full_credential(self) -> None:
         """Managing one's password and API tokens needs a session or an admin-scoped token."""
         if self.token_scope not in (None, TokenScope.ADMIN):
-            raise Forbidden(f"this API token has the '{self.token_scope}' scope; managing "
-                            "passwords and tokens needs the 'admin' scope", where="token")
+            raise Forbidden("access.api_token_scope_managing", token_scope=self.token_scope,
+                            where="token")

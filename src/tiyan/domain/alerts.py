@@ -237,54 +237,54 @@ class ChurnRisk(Condition):
 def parse_condition(raw: Any, where: str = "condition", depth: int = 0) -> Condition:
     """Parse a condition tree; every error names the path to the offending node."""
     if depth > MAX_DEPTH:
-        raise InvalidInput(f"conditions nest at most {MAX_DEPTH} levels deep", where=where)
+        raise InvalidInput("alerts.conditions_nest_most_levels", max_depth=MAX_DEPTH, where=where)
     if not isinstance(raw, Mapping) or len(raw) != 1:
-        raise InvalidInput("a condition is an object with exactly one key, one of: "
-                           + ", ".join(_LEAVES), where=where)
+        raise InvalidInput("alerts.condition_one_key", kinds=", ".join(_LEAVES), where=where)
     (kind, body), = raw.items()
     here = f"{where}.{kind}"
     if kind in ("all", "any"):
         if not isinstance(body, list) or not body:
-            raise InvalidInput(f'"{kind}" needs a non-empty list of conditions', where=here)
+            raise InvalidInput("alerts.needs_non_empty_list", kind=kind, where=here)
         parts = tuple(parse_condition(p, f"{here}[{i}]", depth + 1) for i, p in enumerate(body))
         return AllOf(parts) if kind == "all" else AnyOf(parts)
     parser = _LEAVES.get(kind)
     if parser is None:
-        raise InvalidInput(f'unknown condition "{kind}"; use one of: all, any, '
-                           + ", ".join(_LEAVES), where=where)
+        raise InvalidInput("alerts.unknown_condition", kind=kind, kinds=", ".join(_LEAVES),
+                           where=where)
     return parser(body, here)
 
 
 def _fields(body: Any, where: str, required: Sequence[str],
             optional: Sequence[str] = ()) -> Mapping[str, Any]:
     if not isinstance(body, Mapping):
-        raise InvalidInput("expected an object with " + ", ".join(required), where=where)
+        raise InvalidInput("alerts.expected_object_with", fields=", ".join(required),
+                           where=where)
     unknown = set(body) - set(required) - set(optional)
     if unknown:
-        raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", where=where)
+        raise InvalidInput("alerts.unknown_field", unknown=sorted(unknown)[0], where=where)
     for name in required:
         if name not in body:
-            raise InvalidInput(f'"{name}" is missing', where=where)
+            raise InvalidInput("alerts.missing", name=name, where=where)
     return body
 
 
 def _op(body: Mapping[str, Any], where: str) -> str:
     op = body.get("op", "<=")
     if op not in OPS:
-        raise InvalidInput(f"unknown comparison {op!r}; use one of {', '.join(OPS)}",
+        raise InvalidInput("alerts.unknown_comparison", op=op, ops=', '.join(OPS),
                            where=f"{where}.op")
     return str(op)
 
 
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInput(f"{value!r} is not a number", where=where)
+        raise InvalidInput("common.not_number", value=value, where=where)
     return float(value)
 
 
 def _name(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > 130:
-        raise InvalidInput("expected a non-empty item code or question key", where=where)
+        raise InvalidInput("alerts.expected_non_empty_item", where=where)
     return value.strip()
 
 
@@ -301,7 +301,7 @@ def _any_item(body: Any, where: str) -> Condition:
 
 def _sentiment(body: Any, where: str) -> Condition:
     if body not in SENTIMENTS:
-        raise InvalidInput(f"{body!r} is not a sentiment; use one of {', '.join(SENTIMENTS)}",
+        raise InvalidInput("alerts.not_sentiment", body=body, sentiments=', '.join(SENTIMENTS),
                            where=where)
     return Sentiment(str(body))
 
@@ -309,8 +309,8 @@ def _sentiment(body: Any, where: str) -> Condition:
 def _aspect(body: Any, where: str) -> Condition:
     f = _fields(body, where, ("code", "sentiment"))
     if f["sentiment"] not in SENTIMENTS:
-        raise InvalidInput(f"{f['sentiment']!r} is not a sentiment; use one of "
-                           f"{', '.join(SENTIMENTS)}", where=f"{where}.sentiment")
+        raise InvalidInput("alerts.not_sentiment_2", sentiment=f['sentiment'],
+                           sentiments=', '.join(SENTIMENTS), where=f"{where}.sentiment")
     return Aspect(_name(f["code"], f"{where}.code"), str(f["sentiment"]))
 
 
@@ -318,7 +318,7 @@ def _choice(body: Any, where: str) -> Condition:
     f = _fields(body, where, ("item", "any_of"))
     codes = f["any_of"]
     if not isinstance(codes, list) or not codes or len(codes) > 100:
-        raise InvalidInput("expected a list of 1 to 100 option codes", where=f"{where}.any_of")
+        raise InvalidInput("alerts.expected_list_option_codes", where=f"{where}.any_of")
     return Choice(_name(f["item"], f"{where}.item"),
                   tuple(dict.fromkeys(_name(c, f"{where}.any_of[{i}]")
                                       for i, c in enumerate(codes))))
@@ -326,7 +326,7 @@ def _choice(body: Any, where: str) -> Condition:
 
 def _keywords(body: Any, where: str) -> Condition:
     if not isinstance(body, list) or not body:
-        raise InvalidInput("expected a non-empty list of words", where=where)
+        raise InvalidInput("alerts.expected_non_empty_list", where=where)
     words = tuple(_name(w, f"{where}[{i}]") for i, w in enumerate(body))
     return Keywords(words)
 
@@ -334,7 +334,7 @@ def _keywords(body: Any, where: str) -> Condition:
 def _customer(body: Any, where: str) -> Condition:
     f = _fields(body, where, (), ("segment", "attribute", "equals"))
     if "segment" not in f and "attribute" not in f:
-        raise InvalidInput('give a "segment", an "attribute", or both', where=where)
+        raise InvalidInput("alerts.segment_attribute_both", where=where)
     segment = _name(f["segment"], f"{where}.segment") if "segment" in f else None
     attribute = _name(f["attribute"], f"{where}.attribute") if "attribute" in f else None
     return Customer(segment, attribute, f.get("equals", True))
@@ -345,7 +345,7 @@ def _repeat(body: Any, where: str) -> Condition:
     days, least = f["within_days"], f.get("at_least", 1)
     for name, value, top in (("within_days", days, 3650), ("at_least", least, 1000)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
-            raise InvalidInput(f"expected a whole number from 1 to {top}", where=f"{where}.{name}")
+            raise InvalidInput("alerts.expected_whole_number", top=top, where=f"{where}.{name}")
     return RepeatComplaint(days, least)
 
 
@@ -356,7 +356,7 @@ def _churn_risk(body: Any, where: str) -> Condition:
     f = _fields(body, where, ("value",), ("op",))
     value = _number(f["value"], f"{where}.value")
     if not 0 <= value <= 1:
-        raise InvalidInput(f"{value} is not a probability from 0 to 1", where=f"{where}.value")
+        raise InvalidInput("alerts.not_probability", value=value, where=f"{where}.value")
     return ChurnRisk(_op({"op": f.get("op", ">=")}, where), value)
 
 
@@ -419,12 +419,12 @@ class RuleAction:
 def parse_action(raw: Any, roles: Sequence[str], where: str = "action") -> RuleAction:
     f = _fields(raw, where, ("kind",), ("route_role", "callback"))
     if f["kind"] not in ACTIONS:
-        raise InvalidInput(f"{f['kind']!r} is not an action; use one of {', '.join(ACTIONS)}",
+        raise InvalidInput("alerts.not_action", kind=f['kind'], actions=', '.join(ACTIONS),
                            where=f"{where}.kind")
     role = f.get("route_role", "unit_manager")
     if role not in roles:
-        raise InvalidInput(f"{role!r} is not a role; use one of {', '.join(roles)}",
+        raise InvalidInput("alerts.not_role", role=role, roles=', '.join(roles),
                            where=f"{where}.route_role")
     if not isinstance(f.get("callback", False), bool):
-        raise InvalidInput("expected true or false", where=f"{where}.callback")
+        raise InvalidInput("alerts.expected_true_false", where=f"{where}.callback")
     return RuleAction(str(f["kind"]), str(role), bool(f.get("callback", False)))

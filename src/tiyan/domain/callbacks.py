@@ -23,10 +23,11 @@ class RecoveryRate:
 
 def parse_outcome(outcome: str, recovered: bool | None) -> tuple[str, bool | None]:
     if outcome not in OUTCOMES:
-        raise InvalidInput(f"{outcome!r} is not a call outcome; use one of {', '.join(OUTCOMES)}",
+        raise InvalidInput("callbacks.not_call_outcome", outcome=outcome,
+                           outcomes=', '.join(OUTCOMES),
                            where="outcome")
     if outcome == "reached" and recovered is None:
-        raise InvalidInput("say whether the customer is recovered (re-asked satisfaction)",
+        raise InvalidInput("callbacks.say_whether_customer_recovered",
                            where="recovered")
     return outcome, recovered if outcome == "reached" else None
 

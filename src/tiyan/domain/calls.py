@@ -73,13 +73,13 @@ class NextStep:
 def parse_outcome(value: str) -> Outcome:
     """An outcome an agent may record with an attempt; "completed" needs the survey answers."""
     if value == Outcome.COMPLETED:
-        raise InvalidInput("a completed call is recorded by submitting the survey answers",
+        raise InvalidInput("calls.completed_call_recorded_submitting",
                            where="outcome")
     try:
         return Outcome(value)
     except ValueError:
         known = ", ".join(o.value for o in ATTEMPT_OUTCOMES)
-        raise InvalidInput(f'"{value}" is not a call outcome; use one of {known}',
+        raise InvalidInput("calls.not_call_outcome", value=value, known=known,
                            where="outcome") from None
 
 
@@ -89,22 +89,22 @@ def check_callback_at(outcome: Outcome, callback_at: dt.datetime | None, now: dt
     if outcome != Outcome.CALL_BACK:
         return None
     if callback_at is None:
-        raise InvalidInput("say when to call back", where="callback_at")
+        raise InvalidInput("calls.say_when_call_back", where="callback_at")
     if callback_at.tzinfo is None:
-        raise InvalidInput("the call-back time needs a time zone (e.g. 2026-11-21T15:00+08:00)",
+        raise InvalidInput("calls.call_back_time_needs",
                            where="callback_at")
     if callback_at <= now:
-        raise InvalidInput("the call-back time is in the past", where="callback_at")
+        raise InvalidInput("calls.call_back_time_past", where="callback_at")
     if callback_at > now + dt.timedelta(days=policy.max_callback_days):
-        raise InvalidInput(f"the call-back time is more than {policy.max_callback_days} days "
-                           "ahead", where="callback_at")
+        raise InvalidInput("calls.call_back_time_more", max_callback_days=policy.max_callback_days,
+                           where="callback_at")
     return callback_at.astimezone(dt.UTC)
 
 
 def check_note(note: str | None) -> str | None:
     text = (note or "").strip()
     if len(text) > MAX_NOTE:
-        raise InvalidInput(f"the note is longer than {MAX_NOTE} characters", where="note")
+        raise InvalidInput("calls.note_longer_characters", max_note=MAX_NOTE, where="note")
     return text or None
 
 
@@ -123,7 +123,7 @@ def next_step(outcome: Outcome, *, unreached_before: int, now: dt.datetime,
         return NextStep("failed", None, "wrong_number")
     if outcome == Outcome.CALL_BACK:
         if callback_at is None:
-            raise InvalidInput("say when to call back", where="callback_at")
+            raise InvalidInput("calls.say_when_call_back", where="callback_at")
         return NextStep(None, callback_at)
     if unreached_before + 1 >= policy.max_tries:
         return NextStep("failed", None, "unreached")

@@ -37,15 +37,16 @@ def parse_status(value: str, where: str = "status") -> CaseStatus:
     try:
         return CaseStatus(value)
     except ValueError:
-        raise InvalidInput(f"{value!r} is not a case status; use one of "
-                           + ", ".join(s.value for s in CaseStatus), where=where) from None
+        raise InvalidInput("cases.not_case_status", value=value,
+                           statuses=", ".join(s.value for s in CaseStatus), where=where) from None
 
 
 def check_transition(current: CaseStatus, target: CaseStatus) -> str:
     """The event name of moving a case from `current` to `target`, or Conflict."""
     if target not in TRANSITIONS[current]:
         allowed = ", ".join(sorted(TRANSITIONS[current])) or "none"
-        raise Conflict(f"a {current} case cannot become {target} (allowed: {allowed})",
+        raise Conflict("cases.case_cannot_become_allowed", current=current, target=target,
+                       allowed=allowed,
                        where="status")
     if current in (S.RESOLVED, S.CLOSED) and target == S.IN_PROGRESS:
         return "reopened"
@@ -97,24 +98,24 @@ def parse_sla(raw: Any, where: str = "sla") -> SlaPolicy:
     if raw is None:
         return DEFAULT_SLA
     if not isinstance(raw, Mapping):
-        raise InvalidInput("expected an object keyed by acknowledge, contact, close", where=where)
+        raise InvalidInput("cases.expected_object_keyed_acknowledge", where=where)
     targets: dict[TimerKind, SlaTarget] = {}
     for key, body in raw.items():
         here = f"{where}.{key}"
         try:
             kind = TimerKind(key)
         except ValueError:
-            raise InvalidInput(f"unknown timer {key!r}; use acknowledge, contact or close",
+            raise InvalidInput("cases.unknown_timer_acknowledge_contact", v_key=key,
                                where=here) from None
         if not isinstance(body, Mapping) or set(body) - {"hours", "working"}:
-            raise InvalidInput('expected {"hours": …, "working": true|false}', where=here)
+            raise InvalidInput("cases.expected_hours_working_true", where=here)
         hours = body.get("hours")
         if isinstance(hours, bool) or not isinstance(hours, int | float) \
                 or not 0 < hours <= 24 * 90:
-            raise InvalidInput("hours must be a number above 0 and at most 2160", where=here)
+            raise InvalidInput("cases.hours_must_number_above", where=here)
         working = body.get("working", False)
         if not isinstance(working, bool):
-            raise InvalidInput("working must be true or false", where=here)
+            raise InvalidInput("cases.working_must_true_false", where=here)
         targets[kind] = SlaTarget(float(hours), working)
     return SlaPolicy(targets)
 

@@ -60,30 +60,31 @@ class RuleSettings:
 def check_rule(rule: RuleSettings) -> RuleSettings:
     """The rule, or InvalidInput naming the first field that is wrong and why."""
     if not rule.name.strip() or len(rule.name) > 200:
-        raise InvalidInput("give the rule a name of 1 to 200 characters", where="name")
+        raise InvalidInput("contact_rules.rule_name_characters", where="name")
     if not EVENT_TYPE.match(rule.event_type):
-        raise InvalidInput(f'"{rule.event_type}" is not an event type: use lower-case letters, '
-                           "digits and _ . : - (e.g. repair_order_closed)", where="event_type")
+        raise InvalidInput("contact_rules.not_event_type_lower", event_type=rule.event_type,
+                           where="event_type")
     check_channel(rule.channel)
     if not 0 <= rule.delay_minutes <= MAX_DELAY_MINUTES:
-        raise InvalidInput(f"the delay must be 0 to {MAX_DELAY_MINUTES} minutes (90 days)",
+        raise InvalidInput("contact_rules.delay_must_minutes_days",
+                           max_delay_minutes=MAX_DELAY_MINUTES,
                            where="delay_minutes")
     if not 1 <= rule.expires_days <= MAX_EXPIRY_DAYS:
-        raise InvalidInput(f"the link must expire after 1 to {MAX_EXPIRY_DAYS} days",
+        raise InvalidInput("contact_rules.link_must_expire_after", max_expiry_days=MAX_EXPIRY_DAYS,
                            where="expires_days")
     check_reminders(rule.reminder_days, rule.expires_days)
     if not 0 < rule.sampling_percent <= 100:
-        raise InvalidInput("the sampling percentage must be above 0 and at most 100",
+        raise InvalidInput("contact_rules.sampling_percentage_must_above",
                            where="sampling_percent")
     if rule.quarantine_days is not None and not 0 <= rule.quarantine_days <= 3650:
-        raise InvalidInput("the quarantine must be 0 to 3650 days (empty: the default)",
+        raise InvalidInput("contact_rules.quarantine_must_days_empty",
                            where="quarantine_days")
     return rule
 
 
 def check_channel(channel: str) -> str:
     if channel not in CHANNELS:
-        raise InvalidInput(f'"{channel}" is not a channel; use {", ".join(CHANNELS)}',
+        raise InvalidInput("common.not_channel", channel=channel, channels=", ".join(CHANNELS),
                            where="channel")
     return channel
 
@@ -91,15 +92,16 @@ def check_channel(channel: str) -> str:
 def check_reminders(days: Sequence[int], expires_days: int) -> tuple[int, ...]:
     """Reminder days after sending: rising, each before the link expires, at most 5."""
     if len(days) > MAX_REMINDERS:
-        raise InvalidInput(f"at most {MAX_REMINDERS} reminders", where="reminder_days")
+        raise InvalidInput("contact_rules.most_reminders", max_reminders=MAX_REMINDERS,
+                           where="reminder_days")
     previous = 0
     for position, day in enumerate(days, start=1):
         if isinstance(day, bool) or not isinstance(day, int) or day <= previous:
-            raise InvalidInput(f"reminder {position}: days after sending must be whole numbers "
-                               "that rise (e.g. 3, 7)", where="reminder_days")
+            raise InvalidInput("contact_rules.reminder_days_after_sending", position=position,
+                               where="reminder_days")
         if day >= expires_days:
-            raise InvalidInput(f"reminder {position} on day {day} comes after the link expires "
-                               f"(day {expires_days})", where="reminder_days")
+            raise InvalidInput("contact_rules.reminder_day_comes_after", position=position,
+                               day=day, expires_days=expires_days, where="reminder_days")
         previous = day
     return tuple(days)
 
@@ -110,7 +112,7 @@ def parse_day_list(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(p) for p in parts)
     except ValueError:
-        raise InvalidInput(f'"{text}" is not a list of days such as "3, 7"',
+        raise InvalidInput("contact_rules.not_list_days_such", text=text,
                            where="reminder_days") from None
 
 

@@ -28,7 +28,7 @@ def check_region(region: str) -> str:
     """The region code (upper-cased) when the number metadata knows it, else InvalidInput."""
     code = region.strip().upper()
     if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise InvalidInput(f'"{region}" is not a region code such as CN, HK or US',
+        raise InvalidInput("contacts.not_region_code_such", region=region,
                            where="phone_region")
     return code
 
@@ -76,8 +76,7 @@ def normalise_phone(value: str, region: str = DEFAULT_REGION, *,
     """The number in E.164, or InvalidInput naming the field."""
     number = parse_phone(value, region)
     if number is None:
-        raise InvalidInput(f'"{value[:60]}" is not a phone number (e.g. 13812345678 or '
-                           "+86 138 1234 5678)", where=where)
+        raise InvalidInput("contacts.not_phone_number", value=value[:60], where=where)
     return number
 
 
@@ -85,7 +84,7 @@ def normalise_email(value: str, *, where: str = "customer.email") -> str:
     """The address trimmed and lower-cased, or InvalidInput naming the field."""
     address = value.strip().lower()
     if not EMAIL.match(address):
-        raise InvalidInput(f'"{value[:80]}" is not an e-mail address', where=where)
+        raise InvalidInput("common.not_mail_address", value=value[:80], where=where)
     return address
 
 

@@ -214,23 +214,25 @@ def parse_segment_rules(raw: Any, where: str = "segment_rules") -> tuple[Segment
     """Rules from JSON/YAML: a list of {segment, attribute?, monetary_at_least?,
     frequency_at_least?}; errors name the rule and the field."""
     if not isinstance(raw, list):
-        raise InvalidInput("segment rules must be a list", where=where)
+        raise InvalidInput("customer_value.segment_rules_must_list", where=where)
     rules = []
     for index, item in enumerate(raw):
         here = f"{where}[{index}]"
         if not isinstance(item, dict):
-            raise InvalidInput("a segment rule must be a mapping", where=here)
+            raise InvalidInput("customer_value.segment_rule_must_mapping", where=here)
         unknown = set(item) - {"segment", *RULE_FIELDS}
         if unknown:
-            raise InvalidInput(f"unknown field(s) {sorted(unknown)}", where=here)
+            raise InvalidInput("common.unknown_field", unknown=sorted(unknown), where=here)
         segment = item.get("segment")
         if not isinstance(segment, str) or not segment.strip() or len(segment) > 64:
-            raise InvalidInput("segment must be a name of 1–64 characters", where=f"{here}.segment")
+            raise InvalidInput("customer_value.segment_must_name_characters",
+                               where=f"{here}.segment")
         if not any(item.get(name) is not None for name in RULE_FIELDS):
-            raise InvalidInput(f"give at least one of {', '.join(RULE_FIELDS)}", where=here)
+            raise InvalidInput("customer_value.least", rule_fields=', '.join(RULE_FIELDS),
+                               where=here)
         attribute = item.get("attribute")
         if attribute is not None and not isinstance(attribute, dict):
-            raise InvalidInput("attribute must map names to values", where=f"{here}.attribute")
+            raise InvalidInput("customer_value.attribute_must_map_names", where=f"{here}.attribute")
         rules.append(SegmentRule(
             segment.strip(), attribute=attribute,
             monetary_at_least=_opt_decimal(item.get("monetary_at_least"),
@@ -244,13 +246,13 @@ def _opt_decimal(value: Any, where: str) -> Decimal | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise InvalidInput(f"{value!r} is not an amount", where=where)
+        raise InvalidInput("customer_value.not_amount", value=value, where=where)
     try:
         amount = Decimal(str(value))
     except ArithmeticError:
-        raise InvalidInput(f"{value!r} is not an amount", where=where) from None
+        raise InvalidInput("customer_value.not_amount", value=value, where=where) from None
     if not amount.is_finite() or amount < 0:
-        raise InvalidInput(f"{value!r} is not an amount of 0 or more", where=where)
+        raise InvalidInput("customer_value.not_amount_more", value=value, where=where)
     return amount
 
 
@@ -258,7 +260,7 @@ def _opt_int(value: Any, where: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInput(f"{value!r} is not a whole number of 0 or more", where=where)
+        raise InvalidInput("customer_value.not_whole_number_more", value=value, where=where)
     return value
 
 

@@ -70,12 +70,11 @@ def did_from_units(
     """DiD from unit-level before/after KPIs, Welch SE and t-based CI."""
     if len(treated) < 2 or len(control) < 2:
         raise MetricsError(
-            f"did_from_units needs 2+ treated and 2+ control units, "
-            f"got {len(treated)} and {len(control)}"
+            "did.did_units_needs_treated", n_treated=len(treated), n_control=len(control)
         )
     overlap = {u.unit_id for u in treated} & {u.unit_id for u in control}
     if overlap:
-        raise MetricsError(f"units {sorted(overlap)} are both treated and control")
+        raise MetricsError("did.units_both_treated_control", overlap=sorted(overlap))
     mean_t, var_t = sample_mean_variance([u.change for u in treated])
     mean_c, var_c = sample_mean_variance([u.change for u in control])
     v_t, v_c = var_t / len(treated), var_c / len(control)
@@ -103,12 +102,12 @@ def did_from_estimates(
     """DiD from four independent response-level figures of one kind, normal CI."""
     cells = (treated_before, treated_after, control_before, control_after)
     if len({cell.kind for cell in cells}) != 1:
-        raise MetricsError("did_from_estimates: the four figures must be of the same kind")
+        raise MetricsError("did.did_estimates_four_figures")
     for name, cell in zip(
         ("treated before", "treated after", "control before", "control after"), cells, strict=True
     ):
         if cell.value is None or cell.standard_error is None:
-            raise MetricsError(f"did_from_estimates: {name} has too few responses")
+            raise MetricsError("did.did_estimates_too_few", name=name)
     tb, ta, cb, ca = (cell.value or 0.0 for cell in cells)
     se = math.sqrt(sum((cell.standard_error or 0.0) ** 2 for cell in cells))
     return result(

@@ -65,7 +65,7 @@ class Importance:
     def shares(self) -> dict[str, float]:
         """Each weight as a percent of R² (the "rescaled" relative weights)."""
         if self.r_squared <= 0:
-            raise MetricsError(f"{self.method}: R² is {self.r_squared}, no shares to give")
+            raise MetricsError("drivers.r_no_shares", method=self.method, r_squared=self.r_squared)
         return {name: 100 * w / self.r_squared for name, w in self.by_predictor().items()}
 
 
@@ -80,19 +80,20 @@ def correlations_from_rows(
     y = np.asarray(outcome, dtype=float)
     if x.ndim != 2 or x.shape[1] != len(predictors) or x.shape[0] != y.shape[0]:
         raise MetricsError(
-            f"drivers: rows are {x.shape}, outcome has {y.shape[0]} values, "
-            f"{len(predictors)} predictors named"
+            "drivers.drivers_rows_outcome_values", shape=x.shape, shape2=y.shape[0],
+            n_predictors=len(predictors)
         )
     complete = ~(np.isnan(x).any(axis=1) | np.isnan(y))
     data = np.column_stack([x[complete], y[complete]])
     n = data.shape[0]
     if n < len(predictors) + 2:
-        raise MetricsError(f"drivers: {n} complete rows for {len(predictors)} predictors")
+        raise MetricsError("drivers.drivers_complete_rows_predictors", n=n,
+                           n_predictors=len(predictors))
     constant = [
         name for name, sd in zip([*predictors, "outcome"], data.std(axis=0), strict=True) if sd == 0
     ]
     if constant:
-        raise MetricsError(f"drivers: no variation in {constant}")
+        raise MetricsError("drivers.drivers_no_variation", constant=constant)
     matrix = np.corrcoef(data, rowvar=False)
     return Correlations(tuple(predictors), matrix[:-1, :-1], matrix[:-1, -1], n)
 
@@ -103,11 +104,11 @@ def correlations_from_matrix(
     """Split a full correlation matrix (predictors and outcome, in `names` order)."""
     r = np.asarray(matrix, dtype=float)
     if r.shape != (len(names), len(names)) or outcome not in names:
-        raise MetricsError(f"drivers: matrix {r.shape} does not match names {list(names)}")
+        raise MetricsError("drivers.drivers_matrix_does_not", shape=r.shape, names=list(names))
     if not np.allclose(r, r.T) or not np.allclose(np.diag(r), 1.0):
-        raise MetricsError("drivers: a correlation matrix must be symmetric with 1 on the diagonal")
+        raise MetricsError("drivers.drivers_correlation_matrix_must")
     if np.linalg.eigvalsh(r).min() < -1e-8:
-        raise MetricsError("drivers: the matrix is not a valid correlation matrix")
+        raise MetricsError("drivers.drivers_matrix_not_valid")
     keep = [i for i, name in enumerate(names) if name != outcome]
     out = names.index(outcome)
     predictors = tuple(names[i] for i in keep)
@@ -152,7 +153,8 @@ def shapley_weights(corr: Correlations) -> Importance:
     p = len(corr.predictors)
     if not 1 <= p <= MAX_SHAPLEY_PREDICTORS:
         raise MetricsError(
-            f"shapley_weights: {p} predictors, 1 to {MAX_SHAPLEY_PREDICTORS} allowed"
+            "drivers.shapley_weights_predictors_allowed", p=p,
+            max_shapley_predictors=MAX_SHAPLEY_PREDICTORS
         )
     gains = subset_r_squared(corr)
     order_weight = [
@@ -204,8 +206,8 @@ def importance_performance(
     """
     if set(importance) != set(performance) or not importance:
         raise MetricsError(
-            f"quadrant: importance items {sorted(importance)} differ from "
-            f"performance items {sorted(performance)}"
+            "drivers.quadrant_importance_items_differ", importance=sorted(importance),
+            performance=sorted(performance)
         )
     items = list(importance)
     i_split = mean_of(importance.values()) if importance_split is None else importance_split
@@ -238,8 +240,8 @@ def importance_performance_by_scale(
     """
     if set(importance) != set(performance) or set(importance) - set(scale) or not importance:
         raise MetricsError(
-            f"quadrant: importance items {sorted(importance)} differ from "
-            f"performance items {sorted(performance)} or have no scale"
+            "drivers.quadrant_importance_items_differ_2", importance=sorted(importance),
+            performance=sorted(performance)
         )
     groups: dict[str, list[str]] = {}
     for item in importance:

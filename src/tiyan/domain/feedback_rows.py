@@ -75,10 +75,11 @@ def parse_mapping_option(text: str | None) -> dict[str, str]:
         name, sep, column = part.partition("=")
         name = name.strip()
         if not sep or not column.strip():
-            raise InvalidInput(f"a mapping entry must read field=column, not {part.strip()!r}",
+            raise InvalidInput("common.mapping_entry_must_read", part=part.strip(),
                                where="map")
         if name not in FIELDS and name != "extra":
-            raise InvalidInput(f"unknown field {name!r}; fields are {', '.join(FIELDS)}, extra",
+            raise InvalidInput("feedback_rows.unknown_field_fields_extra", name=name,
+                               fields=', '.join(FIELDS),
                                where="map")
         result[name] = column.strip()
     return result
@@ -95,16 +96,16 @@ def match_columns(headers: Sequence[Any], given: Mapping[str, str], fields: Sequ
     columns: dict[str, str] = {}
     for name, column in given.items():
         if name not in fields:
-            raise InvalidInput(f"unknown field {name!r}; fields are {', '.join(fields)}",
+            raise InvalidInput("common.unknown_field_fields", name=name, fields=', '.join(fields),
                                where="map")
         actual = column if column in present else by_norm.get(normalise_header(column))
         if actual is None:
-            raise InvalidInput(
-                f"the file has no column {column!r} (mapped to {name}); its columns are: "
-                + ", ".join(present), where=f"column {column}")
+            raise InvalidInput("feedback_rows.no_mapped_column", column=column, name=name,
+                               present=", ".join(present), where=f"column {column}")
         twice = next((other for other, col in columns.items() if col == actual), None)
         if twice is not None:
-            raise InvalidInput(f"column {actual!r} is mapped to both {twice} and {name}",
+            raise InvalidInput("feedback_rows.column_mapped_both", actual=actual, twice=twice,
+                               name=name,
                                where=f"column {actual}")
         columns[name] = actual
     used = set(columns.values())
@@ -133,11 +134,11 @@ def resolve_mapping(headers: Sequence[str], given: Mapping[str, str] | None = No
         if name in columns or (name == "unit" and default_unit):
             continue
         raise InvalidInput(
-            f"the file has no {name} column; name it with --map {name}=COLUMN "
-            f"(its columns are: {', '.join(present) or 'none'})", where=f"column {name}")
+            "common.file_no_column_name", name=name, present=', '.join(present) or 'none',
+            where=f"column {name}")
     for column in extra_given:
         if column not in present:
-            raise InvalidInput(f"the file has no column {column!r} (listed as extra)",
+            raise InvalidInput("feedback_rows.file_no_column_listed", column=column,
                                where=f"column {column}")
     extra = tuple(extra_given) if extra_given else (
         tuple(h for h in present if h not in set(columns.values())) if keep_extra else ())

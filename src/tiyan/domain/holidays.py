@@ -38,8 +38,8 @@ def china_holidays(year: int) -> YearHolidays:
     raw = _data().get(str(year))
     if raw is None:
         years = ", ".join(str(y) for y in known_years())
-        raise InvalidInput(f"tiyan has no public holidays for {year}: its data file holds the "
-                           f"State Council's notices for {years}", where="year")
+        raise InvalidInput("holidays.tiyan_no_public_holidays", year=year, years=years,
+                           where="year")
     days: list[tuple[dt.date, str]] = []
     for block in raw["holidays"]:
         day, last = dt.date.fromisoformat(block["from"]), dt.date.fromisoformat(block["to"])

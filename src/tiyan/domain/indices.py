@@ -68,16 +68,15 @@ def parse_item_lines(text: str) -> list[ItemLine]:
         where = f"items, line {number}"
         parts = line.replace(",", " ").replace("\t", " ").split()
         if len(parts) not in (2, 4):
-            raise InvalidInput(f'"{line[:80]}" is not "item_code weight" or '
-                               '"item_code weight min max"', where=where)
+            raise InvalidInput("indices.not_item_code_weight", line=line[:80], where=where)
         if not ITEM_CODE.match(parts[0]):
-            raise InvalidInput(f'"{parts[0][:80]}" is not an item code', where=where)
+            raise InvalidInput("indices.not_item_code", parts=parts[0][:80], where=where)
         numbers = [_number(p, where) for p in parts[1:]]
         if not numbers[0] > 0:
-            raise InvalidInput(f"the weight of {parts[0]} must be above 0", where=where)
+            raise InvalidInput("indices.weight_must_above", parts=parts[0], where=where)
         scale = (numbers[1], numbers[2]) if len(numbers) == 3 else None
         if scale is not None and not scale[1] > scale[0]:
-            raise InvalidInput(f"the scale of {parts[0]} needs min < max", where=where)
+            raise InvalidInput("indices.scale_needs_min_max", parts=parts[0], where=where)
         out.append(ItemLine(parts[0], numbers[0], scale))
     return out
 
@@ -86,9 +85,9 @@ def _number(text: str, where: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise InvalidInput(f'"{text[:40]}" is not a number', where=where) from None
+        raise InvalidInput("common.not_number_2", text=text[:40], where=where) from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise InvalidInput(f'"{text[:40]}" is not a number', where=where)
+        raise InvalidInput("common.not_number_2", text=text[:40], where=where)
     return value
 
 
@@ -98,29 +97,27 @@ def check_definition(code: str, name_zh: str, name_en: str, lines: list[ItemLine
     surveys give it (`scales`). Every error names the field."""
     code = code.strip()
     if not CODE.match(code):
-        raise InvalidInput("the code is 1-40 lower-case letters, digits, _ or -, starting with "
-                           "a letter", where="code")
+        raise InvalidInput("indices.code_lower_case_letters", where="code")
     for field, name in (("name_zh", name_zh), ("name_en", name_en)):
         if not name.strip():
-            raise InvalidInput("the name is empty", where=field)
+            raise InvalidInput("indices.name_empty", where=field)
         if len(name.strip()) > MAX_NAME:
-            raise InvalidInput(f"the name is longer than {MAX_NAME} characters", where=field)
+            raise InvalidInput("indices.name_longer_characters", max_name=MAX_NAME, where=field)
     if not lines:
-        raise InvalidInput("give at least one item", where="items")
+        raise InvalidInput("indices.least_item", where="items")
     if len(lines) > MAX_ITEMS:
-        raise InvalidInput(f"an index has at most {MAX_ITEMS} items", where="items")
+        raise InvalidInput("indices.index_most_items", max_items=MAX_ITEMS, where="items")
     seen: set[str] = set()
     items = []
     for line in lines:
         if line.item in seen:
-            raise InvalidInput(f"item {line.item} is listed twice", where="items")
+            raise InvalidInput("indices.item_listed_twice", item=line.item, where="items")
         seen.add(line.item)
         scale = line.scale or scales.get(line.item)
         if scale is None:
-            raise InvalidInput(f"no survey has a scaled question with item code {line.item}; "
-                               "give its scale as: item_code weight min max", where="items")
+            raise InvalidInput("indices.no_survey_scaled_question", item=line.item, where="items")
         try:
             items.append(IndexItem(line.item, line.weight, scale[0], scale[1]))
         except MetricsError as exc:
-            raise InvalidInput(str(exc), where="items") from None
+            raise InvalidInput(exc.key or exc.message, where="items", **exc.params) from None
     return IndexDefinition(code, name_zh.strip(), name_en.strip(), tuple(items))

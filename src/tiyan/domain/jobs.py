@@ -24,10 +24,10 @@ def parse_lanes(text: str) -> tuple[str, ...]:
     names = {part.strip().lower() for part in text.split(",") if part.strip()}
     unknown = sorted(names - set(LANES))
     if unknown:
-        raise InvalidInput(f"unknown lane {unknown[0]!r}: the lanes are {', '.join(LANES)}",
+        raise InvalidInput("jobs.unknown_lane_lanes", unknown=unknown[0], lanes=', '.join(LANES),
                            where="lanes")
     if not names:
-        raise InvalidInput(f"name at least one lane ({', '.join(LANES)})", where="lanes")
+        raise InvalidInput("jobs.name_least_lane", lanes=', '.join(LANES), where="lanes")
     return tuple(lane for lane in LANES if lane in names)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tiyan.domain.responses import Channel
-from tiyan.errors import Conflict, InvalidInput
+from tiyan.errors import Conflict, InvalidInput, Phrase
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # Channels a survey can listen through at a touchpoint (imports are not listening).
@@ -23,15 +23,14 @@ def check_code(code: str, where: str) -> str:
     """Journey and touchpoint codes: lower-case letters, digits and _, starting with a letter."""
     if not isinstance(code, str) or not CODE_PATTERN.match(code):
         raise InvalidInput(
-            f'"{code}" is not a valid code: use lower-case letters, digits and _, starting with '
-            "a letter (at most 64)", where=where)
+            "journeys.not_valid_code_lower", code=code, where=where)
     return code
 
 
 def check_name(name: str, where: str) -> str:
     name = (name or "").strip()
     if not name or len(name) > 200:
-        raise InvalidInput("a name is needed (at most 200 characters)", where=where)
+        raise InvalidInput("journeys.name_needed_most_characters", where=where)
     return name
 
 
@@ -40,17 +39,17 @@ def check_channels(channels: Iterable[str], where: str = "channels") -> list[str
     chosen = list(channels)
     unknown = sorted(set(chosen) - set(LISTENING_CHANNELS))
     if unknown:
-        raise InvalidInput(f"unknown channel(s): {', '.join(unknown)}; choose from "
-                           f"{', '.join(LISTENING_CHANNELS)}", where=where)
+        raise InvalidInput("journeys.unknown_channel_choose", unknown=', '.join(unknown),
+                           listening_channels=', '.join(LISTENING_CHANNELS), where=where)
     if not chosen:
-        raise InvalidInput("choose at least one channel", where=where)
+        raise InvalidInput("journeys.choose_least_channel", where=where)
     return [c for c in LISTENING_CHANNELS if c in chosen]
 
 
 def moved(order: Sequence[str], code: str, position: int) -> list[str]:
     """`order` with `code` moved to `position` (1-based, clamped to the ends)."""
     if code not in order:
-        raise InvalidInput(f'"{code}" is not among these touchpoints', where="touchpoint")
+        raise InvalidInput("journeys.not_among_these_touchpoints", code=code, where="touchpoint")
     rest = [c for c in order if c != code]
     index = min(max(position, 1), len(order)) - 1
     return [*rest[:index], code, *rest[index:]]
@@ -79,11 +78,11 @@ class Use:
         return ", ".join(f"{n} {name}" for name, n in sorted(self.counts.items()) if n)
 
 
-def check_unused(use: Use, what: str, where: str) -> None:
+def check_unused(use: Use, what: Phrase, where: str) -> None:
     """409 when anything refers to it; the message names only what the reader may see."""
     if not use.in_use:
         return
     seen = use.describe()
     if seen:
-        raise Conflict(f"{what} is still in use ({seen}); remove those first", where=where)
-    raise Conflict(f"{what} is still in use", where=where)
+        raise Conflict("journeys.still_remove_those_first", what=what, seen=seen, where=where)
+    raise Conflict("journeys.still", what=what, where=where)

@@ -57,7 +57,7 @@ def parse_policy(values: Mapping[str, Any]) -> LinkPolicy:
         except ValueError:
             number = None
         if number is None or not low <= number <= high:
-            raise InvalidInput(f"{name} must be a whole number from {low} to {high}",
+            raise InvalidInput("link_guard.must_whole_number", name=name, low=low, high=high,
                                where=name)
         parsed[name] = number
     return LinkPolicy(**parsed)

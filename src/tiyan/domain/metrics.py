@@ -72,12 +72,12 @@ def too_few_responses(n: int, kind: EstimateKind) -> Estimate:
 
 def check_min_n(min_n: int) -> None:
     if min_n < 0:
-        raise MetricsError(f"min_n must be 0 or more, got {min_n}")
+        raise MetricsError("metrics.min_n_must_more", min_n=min_n)
 
 
 def check_count(name: str, value: int) -> None:
     if value < 0:
-        raise MetricsError(f"{name} must be 0 or more, got {value}")
+        raise MetricsError("metrics.must_more_got", name=name, value=value)
 
 
 # --- proportions -------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def wilson_interval(k: int, n: int, z: float = Z_95) -> tuple[float, float]:
     """Wilson score interval for k successes out of n, as fractions in [0, 1]."""
     check_count("k", k)
     if n <= 0 or k > n:
-        raise MetricsError(f"wilson_interval needs 0 <= k <= n and n > 0, got k={k}, n={n}")
+        raise MetricsError("metrics.wilson_interval_needs_k", k=k, n=n)
     p = k / n
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
@@ -103,7 +103,7 @@ def proportion(k: int, n: int, *, min_n: int = DEFAULT_MIN_N) -> Estimate:
     check_count("n", n)
     check_min_n(min_n)
     if k > n:
-        raise MetricsError(f"proportion: k={k} is more than n={n}")
+        raise MetricsError("metrics.proportion_k_more_n", k=k, n=n)
     if n < max(min_n, 1):
         return too_few_responses(n, EstimateKind.PROPORTION)
     low, high = wilson_interval(k, n)
@@ -123,7 +123,7 @@ def response_rate(responses: int, invitations: int, *, min_n: int = DEFAULT_MIN_
     """Responses per invitation in percent; n is the number of invitations."""
     if responses > invitations:
         raise MetricsError(
-            f"response_rate: {responses} responses is more than {invitations} invitations"
+            "metrics.response_rate_responses_more", responses=responses, invitations=invitations
         )
     return proportion(responses, invitations, min_n=min_n)
 
@@ -172,7 +172,7 @@ def nps_standard_error(promoters: int, passives: int, detractors: int) -> float:
     """Standard error of p_promoter - p_detractor (a fraction) from the trinomial variance."""
     n = promoters + passives + detractors
     if n <= 0:
-        raise MetricsError("nps_standard_error needs at least one response")
+        raise MetricsError("metrics.nps_standard_error_needs")
     p, d = promoters / n, detractors / n
     return math.sqrt(max(0.0, p + d - (p - d) ** 2) / n)
 
@@ -201,10 +201,11 @@ def nps(scores: Iterable[int], *, min_n: int = DEFAULT_MIN_N) -> Estimate:
 
 def check_score(score: float, scale_min: float, scale_max: float, position: int) -> None:
     if isinstance(score, bool) or not isinstance(score, int | float) or math.isnan(score):
-        raise MetricsError(f"score at position {position} is not a number: {score!r}")
+        raise MetricsError("metrics.score_position_not_number", position=position, score=score)
     if not scale_min <= score <= scale_max:
         raise MetricsError(
-            f"score {score} at position {position} is outside {scale_min}..{scale_max}"
+            "metrics.score_position_outside", score=score, position=position, scale_min=scale_min,
+            scale_max=scale_max
         )
 
 
@@ -305,11 +306,12 @@ class IndexItem:
     def __post_init__(self) -> None:
         if not self.weight > 0:
             raise MetricsError(
-                f"index item {self.key!r}: weight must be positive, got {self.weight}"
+                "metrics.index_item_weight_must", v_key=self.key, weight=self.weight
             )
         if not self.scale_max > self.scale_min:
             raise MetricsError(
-                f"index item {self.key!r}: scale {self.scale_min}..{self.scale_max} is empty"
+                "metrics.index_item_scale_empty", v_key=self.key, scale_min=self.scale_min,
+                scale_max=self.scale_max
             )
 
     def to_0_100(self, score: float) -> float:
@@ -332,9 +334,9 @@ class CompositeIndex:
     def __post_init__(self) -> None:
         keys = [item.key for item in self.items]
         if not keys:
-            raise MetricsError(f"index {self.name!r} has no items")
+            raise MetricsError("metrics.index_no_items", name=self.name)
         if len(set(keys)) != len(keys):
-            raise MetricsError(f"index {self.name!r} has an item key twice: {keys}")
+            raise MetricsError("metrics.index_item_key_twice", name=self.name, keys=keys)
 
     def weights(self) -> dict[str, float]:
         total = sum(item.weight for item in self.items)
@@ -358,7 +360,7 @@ class CompositeIndex:
 
     def item_mean(self, item: IndexItem, item_sums: Mapping[str, MeanSums], min_n: int) -> Estimate:
         if item.key not in item_sums:
-            raise MetricsError(f"index {self.name!r}: no scores given for item {item.key!r}")
+            raise MetricsError("metrics.index_no_scores_given", name=self.name, v_key=item.key)
         sums = item_sums[item.key]
         return mean_estimate(sums.n, sums.total, sums.total_of_squares, min_n=min_n)
 
@@ -367,7 +369,8 @@ class CompositeIndex:
         score = 0.0
         for item in self.items:
             if item.key not in row:
-                raise MetricsError(f"row {position}: item {item.key!r} is not answered")
+                raise MetricsError("metrics.row_item_not_answered", position=position,
+                                   v_key=item.key)
             check_score(row[item.key], item.scale_min, item.scale_max, position)
             score += weights[item.key] * item.to_0_100(row[item.key])
         return score

@@ -104,28 +104,30 @@ def next_actions(situation: CustomerSituation, rules: Sequence[ActionRule]) -> l
 
 def parse_rules(raw: Any, where: str = "next_actions") -> tuple[ActionRule, ...]:
     if not isinstance(raw, list) or not raw:
-        raise InvalidInput("next-action rules must be a non-empty list", where=where)
+        raise InvalidInput("next_actions.next_action_rules_must", where=where)
     rules, codes = [], set()
     for index, item in enumerate(raw):
         here = f"{where}[{index}]"
         if not isinstance(item, dict):
-            raise InvalidInput("a rule must be a mapping", where=here)
+            raise InvalidInput("next_actions.rule_must_mapping", where=here)
         unknown = set(item) - set(FIELDS)
         if unknown:
-            raise InvalidInput(f"unknown field(s) {sorted(unknown)}", where=here)
+            raise InvalidInput("common.unknown_field", unknown=sorted(unknown), where=here)
         for name in ("code", "owner", "label_zh", "label_en"):
             if not isinstance(item.get(name), str) or not item[name].strip():
-                raise InvalidInput(f"{name} must be non-empty text", where=f"{here}.{name}")
+                raise InvalidInput("next_actions.must_non_empty_text", name=name,
+                                   where=f"{here}.{name}")
         if item["code"] in codes:
-            raise InvalidInput(f"code {item['code']!r} is used twice", where=f"{here}.code")
+            raise InvalidInput("next_actions.code_used_twice", code=item['code'],
+                               where=f"{here}.code")
         codes.add(item["code"])
         priority = item.get("priority", 0)
         if isinstance(priority, bool) or not isinstance(priority, int):
-            raise InvalidInput("priority must be a whole number", where=f"{here}.priority")
+            raise InvalidInput("next_actions.priority_must_whole_number", where=f"{here}.priority")
         uplift = item.get("uplift")
         if uplift is not None and (isinstance(uplift, bool) or not isinstance(uplift, int | float)
                                    or not 0 <= uplift <= 1):
-            raise InvalidInput("uplift must be a number from 0 to 1", where=f"{here}.uplift")
+            raise InvalidInput("next_actions.uplift_must_number", where=f"{here}.uplift")
         rules.append(ActionRule(item["code"], priority, item["owner"], item["label_zh"],
                                 item["label_en"], _when(item.get("when", {}), f"{here}.when"),
                                 None if uplift is None else float(uplift)))
@@ -134,26 +136,27 @@ def parse_rules(raw: Any, where: str = "next_actions") -> tuple[ActionRule, ...]
 
 def _when(raw: Any, where: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
-        raise InvalidInput("when must map conditions to values", where=where)
+        raise InvalidInput("next_actions.when_must_map_conditions", where=where)
     when: dict[str, Any] = {}
     for name, value in raw.items():
         here = f"{where}.{name}"
         if name not in CONDITIONS:
-            raise InvalidInput(f"unknown condition; use {', '.join(CONDITIONS)}", where=here)
+            raise InvalidInput("next_actions.unknown_condition", conditions=', '.join(CONDITIONS),
+                               where=here)
         if name == "at_risk":
             if not isinstance(value, bool):
-                raise InvalidInput("must be true or false", where=here)
+                raise InvalidInput("common.must_true_false", where=here)
             when[name] = value
             continue
         if name in ("segment_in", "reasons_any"):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise InvalidInput("must be a list of names", where=here)
+                raise InvalidInput("next_actions.must_list_names", where=here)
             when[name] = tuple(value)
         else:
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise InvalidInput("must be a number of 0 or more", where=here)
+                raise InvalidInput("next_actions.must_number_more", where=here)
             if name == "risk_at_least" and value > 1:
-                raise InvalidInput("a risk is a probability from 0 to 1", where=here)
+                raise InvalidInput("next_actions.risk_probability", where=here)
             when[name] = float(value)
     return when
 
@@ -164,5 +167,6 @@ def load_rules(path: str | Path | None = None) -> tuple[ActionRule, ...]:
     try:
         raw = yaml.safe_load(source.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise InvalidInput(f"cannot read next-action rules: {exc}", where=str(source)) from None
+        raise InvalidInput("next_actions.cannot_read_next_action", exc=exc,
+                           where=str(source)) from None
     return parse_rules(raw, where=source.name)

@@ -86,7 +86,7 @@ def check_answers(
     unknown = sorted(set(raw) - definition.key_set)
     if unknown:
         raise InvalidInput(
-            f'the survey has no question "{unknown[0]}"', where=f"answers.{unknown[0]}"
+            "common.survey_no_question", unknown=unknown[0], where=f"answers.{unknown[0]}"
         )
     values: list[AnswerValue] = []
     path = walk(definition, raw, invitation or {})
@@ -94,7 +94,8 @@ def check_answers(
     for question in path.shown:
         if question.key not in given:
             if question.required:
-                raise InvalidInput("this question needs an answer", where=f"answers.{question.key}")
+                raise InvalidInput("responses.question_needs_answer",
+                                   where=f"answers.{question.key}")
             continue
         values.extend(check_answer(question, given[question.key]))
     return tuple(values)
@@ -124,27 +125,29 @@ def check_answer(question: Question, value: Any) -> list[AnswerValue]:
 
 def _whole_number(value: Any, low: int, high: int, where: str) -> int:
     if isinstance(value, bool):
-        raise InvalidInput(f"{value!r} is not a whole number from {low} to {high}", where=where)
+        raise InvalidInput("responses.not_whole_number", value=value, low=low, high=high,
+                           where=where)
     try:
         number = float(str(value).strip()) if isinstance(value, str) else float(value)
     except (TypeError, ValueError):
         raise InvalidInput(
-            f"{value!r} is not a whole number from {low} to {high}", where=where
+            "responses.not_whole_number", value=value, low=low, high=high, where=where
         ) from None
     if not math.isfinite(number) or number != int(number) or not low <= number <= high:
-        raise InvalidInput(f"{value!r} is not a whole number from {low} to {high}", where=where)
+        raise InvalidInput("responses.not_whole_number", value=value, low=low, high=high,
+                           where=where)
     return int(number)
 
 
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool):
-        raise InvalidInput(f"{value!r} is not a number", where=where)
+        raise InvalidInput("common.not_number", value=value, where=where)
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{value!r} is not a number", where=where) from None
+        raise InvalidInput("common.not_number", value=value, where=where) from None
     if not math.isfinite(number) or abs(number) > 1e15:
-        raise InvalidInput(f"{value!r} is not a finite number", where=where)
+        raise InvalidInput("responses.not_finite_number", value=value, where=where)
     return number
 
 
@@ -166,17 +169,18 @@ def _yes_no(value: Any, where: str) -> float:
         return float(key)
     if isinstance(key, bool | str) and key in lookup:
         return lookup[key]
-    raise InvalidInput(f"{value!r} is not yes or no", where=where)
+    raise InvalidInput("responses.not_yes_no", value=value, where=where)
 
 
 def _text(question: Question, value: Any, where: str) -> str:
     if not isinstance(value, str):
-        raise InvalidInput("must be text", where=where)
+        raise InvalidInput("responses.must_text", where=where)
     limit = min(question.max_length, MAX_TEXT)
     if len(value) > limit:
-        raise InvalidInput(f"text is {len(value)} characters; the limit is {limit}", where=where)
+        raise InvalidInput("responses.text_characters_limit", n_value=len(value), limit=limit,
+                           where=where)
     if "\x00" in value:
-        raise InvalidInput("text contains a NUL character", where=where)
+        raise InvalidInput("responses.text_contains_nul_character", where=where)
     return value
 
 
@@ -184,14 +188,14 @@ def _date(value: Any, where: str) -> str:
     try:
         return dt.date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)", where=where) from None
+        raise InvalidInput("responses.not_date_yyyy_mm", value=value, where=where) from None
 
 
 def _choice(question: Question, value: Any, where: str) -> AnswerValue:
     codes = {o.code for o in question.options}
     chosen = value if isinstance(value, list) else [value]
     if question.type == QuestionType.SINGLE and len(chosen) != 1:
-        raise InvalidInput("choose exactly one option", where=where)
+        raise InvalidInput("responses.choose_exactly_option", where=where)
     other: str | None = None
     picked: list[str] = []
     for item in chosen:
@@ -201,7 +205,7 @@ def _choice(question: Question, value: Any, where: str) -> AnswerValue:
         elif isinstance(item, str) and item in codes:
             picked.append(item)
         else:
-            raise InvalidInput(f"{item!r} is not one of the options", where=where)
+            raise InvalidInput("responses.not_options", item=item, where=where)
     if question.type == QuestionType.SINGLE:
         return AnswerValue(
             question.key, question.item_code, value_text=other or picked[0], value_json=picked
@@ -211,13 +215,13 @@ def _choice(question: Question, value: Any, where: str) -> AnswerValue:
 
 def _matrix(question: Question, value: Any, where: str) -> list[AnswerValue]:
     if not isinstance(value, Mapping):
-        raise InvalidInput("a matrix answer is {row code: score}", where=where)
+        raise InvalidInput("responses.matrix_answer_row_code", where=where)
     rows = {r.code for r in question.rows}
     low, high = question.bounds() or (1, 5)
     result = []
     for row, score in value.items():
         if row not in rows:
-            raise InvalidInput(f'"{row}" is not a row of this matrix', where=where)
+            raise InvalidInput("responses.not_row_matrix", row=row, where=where)
         number = _whole_number(score, low, high, f"{where}.{row}")
         result.append(AnswerValue(f"{question.key}.{row}", question.item_code, float(number)))
     return result

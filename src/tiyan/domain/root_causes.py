@@ -38,7 +38,7 @@ class RootCauseTree:
         for _, node in self.walk():
             if node.code == code:
                 return node
-        raise InvalidInput(f'"{code}" is not a root-cause code', where="root_cause")
+        raise InvalidInput("root_causes.not_root_cause_code", code=code, where="root_cause")
 
     def top(self, code: str) -> RootCause:
         """The top-level cause a code belongs to (for grouping in the VOC review)."""
@@ -54,15 +54,15 @@ def parse_tree(raw: Any, where: str = "root causes") -> RootCauseTree:
 
 def _nodes(raw: Any, where: str, parent: str | None, seen: set[str]) -> tuple[RootCause, ...]:
     if not isinstance(raw, Mapping):
-        raise InvalidInput("expected a mapping of code → {zh-CN, en, children}", where=where)
+        raise InvalidInput("root_causes.expected_mapping_code_zh", where=where)
     nodes = []
     for code, body in raw.items():
         here = f"{where}.{code}"
         if not isinstance(code, str) or not CODE.match(code) or code in seen:
-            raise InvalidInput("codes are unique, lower case letters, digits and _", where=here)
+            raise InvalidInput("root_causes.codes_unique_lower_case", where=here)
         seen.add(code)
         if not isinstance(body, Mapping) or set(body) - {"zh-CN", "en", "children"}:
-            raise InvalidInput("expected zh-CN, en and optional children", where=here)
+            raise InvalidInput("root_causes.expected_zh_cn_en", where=here)
         names = {k: str(body[k]) for k in ("zh-CN", "en") if k in body}
         children = _nodes(body["children"], here, code, seen) if "children" in body else ()
         nodes.append(RootCause(code, names, children, parent))

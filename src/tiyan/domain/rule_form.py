@@ -89,8 +89,8 @@ class FormErrors(InvalidInput):
 
     def __init__(self, errors: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
         first = next(iter(errors))
-        super().__init__(f"{len(errors)} condition input(s) are not valid, first {first}: "
-                         f"{errors[first][0]}", where=first)
+        super().__init__("rule_form.inputs_not_valid", count=len(errors), first=first,
+                         problem=errors[first][0], where=first)
         self.errors = dict(errors)
 
 

@@ -37,7 +37,7 @@ class StaffSums:
 
     def __post_init__(self) -> None:
         if self.n < 0:
-            raise MetricsError(f"staff {self.staff_id!r}: n must be 0 or more, got {self.n}")
+            raise MetricsError("staff.staff_n_must_more", staff_id=self.staff_id, n=self.n)
         # database sums may arrive as Decimal; the statistics are done in float
         object.__setattr__(self, "total", float(self.total))
         object.__setattr__(self, "total_of_squares", float(self.total_of_squares))
@@ -108,7 +108,7 @@ def variance_components(staff: Sequence[StaffSums]) -> VarianceComponents | None
 def prior_strength(staff: Sequence[StaffSums], given: float | None) -> tuple[float, PriorSource]:
     if given is not None:
         if given < 0:
-            raise MetricsError(f"prior strength must be 0 or more, got {given}")
+            raise MetricsError("staff.prior_strength_must_more", given=given)
         return given, PriorSource.GIVEN
     components = variance_components(staff)
     if components is None or components.between <= 0 or components.within <= 0:
@@ -119,7 +119,7 @@ def prior_strength(staff: Sequence[StaffSums], given: float | None) -> tuple[flo
 def shrink(n: int, staff_mean: float, unit_mean: float, k: float) -> float:
     """Credibility-weighted mean: (n·staff_mean + k·unit_mean) / (n + k)."""
     if n + k <= 0:
-        raise MetricsError("shrink needs n + k > 0")
+        raise MetricsError("staff.shrink_needs_n_k")
     return (n * staff_mean + k * unit_mean) / (n + k)
 
 
@@ -135,7 +135,7 @@ def staff_scorecard(
     total_n = sum(s.n for s in staff)
     if unit_mean is None:
         if total_n == 0:
-            raise MetricsError("staff_scorecard: no responses in the unit")
+            raise MetricsError("staff.staff_scorecard_no_responses")
         unit_mean = sum(s.total for s in staff) / total_n
     k, source = prior_strength(staff, prior)
     scores = tuple(score_of(s, unit_mean, k, min_n) for s in staff)
@@ -152,4 +152,4 @@ def score_of(staff: StaffSums, unit_mean: float, k: float, min_n: int) -> StaffS
 def check_unique_ids(staff: Sequence[StaffSums]) -> None:
     ids = [s.staff_id for s in staff]
     if len(set(ids)) != len(ids):
-        raise MetricsError(f"staff_scorecard: a staff id appears twice in {ids}")
+        raise MetricsError("staff.staff_scorecard_staff_id", ids=ids)

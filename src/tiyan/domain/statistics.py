@@ -69,7 +69,7 @@ def significance_result(delta: float, statistic: float, p_value: float, alpha: f
 def z_test(delta: float, standard_error: float, alpha: float = ALPHA) -> TestResult:
     """z-test of a difference against 0 given its standard error."""
     if standard_error < 0 or math.isnan(standard_error):
-        raise MetricsError(f"standard error must be 0 or more, got {standard_error}")
+        raise MetricsError("statistics.standard_error_must_more", standard_error=standard_error)
     if standard_error == 0:
         return significance_result(
             delta,
@@ -87,7 +87,7 @@ def two_proportion_z_test(
     """Pooled two-proportion z-test; delta is p1 - p2 as a fraction."""
     for name, k, n in (("first", k1, n1), ("second", k2, n2)):
         if n <= 0 or not 0 <= k <= n:
-            raise MetricsError(f"two_proportion_z_test: {name} sample has k={k}, n={n}")
+            raise MetricsError("statistics.two_proportion_z_test", name=name, k=k, n=n)
     pooled = (k1 + k2) / (n1 + n2)
     standard_error = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     return z_test(k1 / n1 - k2 / n2, standard_error, alpha)
@@ -104,7 +104,7 @@ def welch_from_standard_errors(
     delta: float, se1: float, n1: int, se2: float, n2: int, alpha: float
 ) -> TestResult:
     if n1 < 2 or n2 < 2:
-        raise MetricsError(f"Welch's t-test needs n >= 2 in each sample, got {n1} and {n2}")
+        raise MetricsError("statistics.welch_t_test_needs", n1=n1, n2=n2)
     standard_error = math.sqrt(se1 * se1 + se2 * se2)
     if standard_error == 0:
         return z_test(delta, 0.0, alpha)
@@ -118,7 +118,7 @@ def welch_t_test(
 ) -> TestResult:
     """Welch's t-test from each sample's mean, standard deviation (n - 1) and size."""
     if n1 < 2 or n2 < 2:
-        raise MetricsError(f"Welch's t-test needs n >= 2 in each sample, got {n1} and {n2}")
+        raise MetricsError("statistics.welch_t_test_needs", n1=n1, n2=n2)
     return welch_from_standard_errors(
         mean1 - mean2, sd1 / math.sqrt(n1), n1, sd2 / math.sqrt(n2), n2, alpha
     )
@@ -140,17 +140,18 @@ def nps_fraction(counts: tuple[int, int, int]) -> float:
 
 def check_comparable(first: Estimate, second: Estimate) -> None:
     if first.kind != second.kind:
-        raise MetricsError(f"cannot compare a {first.kind} figure with a {second.kind} figure")
+        raise MetricsError("statistics.cannot_compare_figure_figure", kind=first.kind,
+                           kind2=second.kind)
     for estimate in (first, second):
         if estimate.value is not None and estimate.standard_error is None:
             raise MetricsError(
-                f"a {estimate.kind} figure without a standard error cannot be tested"
+                "statistics.figure_without_standard_error", kind=estimate.kind
             )
 
 
 def shown_value(estimate: Estimate) -> float:
     if estimate.value is None:
-        raise MetricsError(f"a {estimate.kind} figure with too few responses has no value to test")
+        raise MetricsError("statistics.figure_too_few_responses", kind=estimate.kind)
     return estimate.value
 
 
@@ -195,7 +196,7 @@ def compare_to_parent(unit: Estimate, parent: Estimate, *, alpha: float = ALPHA)
     """
     check_comparable(unit, parent)
     if unit.n > parent.n:
-        raise MetricsError(f"unit has n={unit.n}, more than its parent's n={parent.n}")
+        raise MetricsError("statistics.unit_n_more_parent", n=unit.n, n2=parent.n)
     if unit.too_few or parent.too_few:
         return NOT_COMPARABLE
     w = unit.n / parent.n

@@ -91,14 +91,12 @@ def check_measures(definition: SurveyDefinition,
             known, source = by_item_code[question.item_code]
             if known != measure:
                 raise InvalidInput(
-                    f'item code "{question.item_code}" already measures {known.words()} '
-                    f"({source}); as {measure.words()} its answers would be added to those in "
-                    "one figure: give this question an item code of its own",
+                    "survey_changes.item_code_already_measures", item_code=question.item_code,
+                    known=known.words(), source=source, measure=measure.words(),
                     where=f'question "{question.key}".item_code')
         known_key = by_key.get(question.key)
         if known_key is not None and known_key != measure:
             raise InvalidInput(
-                f'question "{question.key}" was published as {known_key.words()}; as '
-                f"{measure.words()} it would mix two scales in this survey's figures: publish "
-                "it under a new question key and item code",
+                "survey_changes.question_published_would_mix", v_key=question.key,
+                known_key=known_key.words(), measure=measure.words(),
                 where=f'question "{question.key}".type')

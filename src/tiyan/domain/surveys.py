@@ -106,7 +106,7 @@ class SurveyDefinition:
         for q in self.questions:
             if q.key == key:
                 return q
-        raise InvalidInput(f'the survey has no question "{key}"', where=f"question {key}")
+        raise InvalidInput("surveys.survey_no_question", v_key=key, where=f"question {key}")
 
     def keys(self) -> tuple[str, ...]:
         return tuple(q.key for q in self.questions)
@@ -137,11 +137,12 @@ def parse_definition(raw: Mapping[str, Any]) -> SurveyDefinition:
     languages = tuple(raw.get("languages") or LANGUAGES)
     for lang in languages:
         if lang not in LANGUAGES:
-            raise InvalidInput(f'language "{lang}" is not supported', where="survey.languages")
+            raise InvalidInput("surveys.language_not_supported", lang=lang,
+                               where="survey.languages")
     title = _text(raw.get("title"), languages, "survey.title")
     raw_questions = raw.get("questions")
     if not isinstance(raw_questions, list) or not raw_questions:
-        raise InvalidInput("a survey needs at least one question", where="survey.questions")
+        raise InvalidInput("surveys.survey_needs_least_question", where="survey.questions")
     questions: list[Question] = []
     for index, item in enumerate(raw_questions):
         questions.append(_question(item, index, languages, questions))
@@ -167,20 +168,21 @@ def _question(
 ) -> Question:
     where = f"question {index + 1}"
     if not isinstance(raw, Mapping):
-        raise InvalidInput("each question must be an object", where=where)
+        raise InvalidInput("surveys.each_question_must_object", where=where)
     key = raw.get("key")
     if not isinstance(key, str) or not KEY_PATTERN.match(key):
         raise InvalidInput(
-            "key must be lower-case letters, digits and _ starting with a letter", where=where
+            "surveys.key_must_lower_case", where=where
         )
     where = f'question "{key}"'
     _reject_unknown(raw, _QUESTION_FIELDS, where)
     if any(q.key == key for q in earlier):
-        raise InvalidInput("this key is used by an earlier question", where=where)
+        raise InvalidInput("surveys.key_used_earlier_question", where=where)
     try:
         qtype = QuestionType(str(raw.get("type")))
     except ValueError:
-        raise InvalidInput(f'unknown question type "{raw.get("type")}"', where=where) from None
+        raise InvalidInput("surveys.unknown_question_type", raw=raw.get("type"),
+                           where=where) from None
     question = Question(
         key=key,
         type=qtype,
@@ -210,7 +212,7 @@ _QUESTION_FIELDS = frozenset(
 
 def _max_length(raw: Any, where: str) -> int:
     if not isinstance(raw, int) or isinstance(raw, bool) or not 1 <= raw <= 100_000:
-        raise InvalidInput("max_length must be a whole number from 1 to 100000",
+        raise InvalidInput("surveys.max_length_must_whole",
                            where=f"{where}.max_length")
     return raw
 
@@ -225,7 +227,7 @@ def _skip_rules(raw: Any, question: Question, earlier: Sequence[Question],
     for i, item in enumerate(items):
         spot = f"{where}.skip_to[{i + 1}]"
         if not isinstance(item, Mapping):
-            raise InvalidInput('a skip rule is {"if": [conditions], "page": N or "end"}',
+            raise InvalidInput("surveys.skip_rule_if_conditions",
                                where=spot)
         _reject_unknown(item, {"if", "page"}, spot)
         target = item.get("page")
@@ -233,14 +235,14 @@ def _skip_rules(raw: Any, question: Question, earlier: Sequence[Question],
             page = None
         elif isinstance(target, int) and not isinstance(target, bool):
             if target <= question.page:
-                raise InvalidInput(f"page {target} is not after this question's page "
-                                   f"{question.page}; skip rules only jump forward", where=spot)
+                raise InvalidInput("surveys.page_not_after_question", target=target,
+                                   page=question.page, where=spot)
             page = target
         else:
-            raise InvalidInput('page must be a later page number or "end"', where=spot)
+            raise InvalidInput("surveys.page_must_later_page", where=spot)
         conditions = _conditions(item.get("if"), [*earlier, question], spot, "if")
         if not conditions:
-            raise InvalidInput("a skip rule needs at least one condition", where=spot)
+            raise InvalidInput("surveys.skip_rule_needs_least", where=spot)
         rules.append(SkipRule(conditions, page))
     return tuple(rules)
 
@@ -250,7 +252,7 @@ def _check_skip_targets(questions: Sequence[Question]) -> None:
     for q in questions:
         for i, rule in enumerate(q.skip_to):
             if rule.page is not None and rule.page > last:
-                raise InvalidInput(f"page {rule.page} does not exist; the last page is {last}",
+                raise InvalidInput("surveys.page_does_not_exist", page=rule.page, last=last,
                                    where=f'question "{q.key}".skip_to[{i + 1}]')
 
 
@@ -260,40 +262,40 @@ def _check_piping(text: Text, questions: Sequence[Question], page: int, where: s
     for value in text.values():
         for match in re.finditer(r"\{(\w+):([^{}|]*)[^{}]*\}", value):
             if not PLACEHOLDER.fullmatch(match.group(0)):
-                raise InvalidInput(f'"{match.group(0)}" is not a placeholder; use {{answer:KEY}}, '
-                                   "{customer:FIELD} or {invitation:FIELD}", where=where)
+                raise InvalidInput("surveys.not_placeholder_answer_key", match=match.group(0),
+                                   where=where)
             kind, name = match.group(1), match.group(2)
             if kind != "answer":
                 continue
             source = by_key.get(name)
             if source is None or source.page >= page:
-                raise InvalidInput(f'{match.group(0)} must name a question on an earlier page',
+                raise InvalidInput("surveys.must_name_question_earlier", match=match.group(0),
                                    where=where)
 
 
 def _check_shape(q: Question, where: str) -> None:
     if q.type in CHOICE and len(q.options) < 2:
-        raise InvalidInput("a choice question needs at least two options", where=where)
+        raise InvalidInput("surveys.choice_question_needs_least", where=where)
     if q.type not in CHOICE and q.options:
-        raise InvalidInput(f"a {q.type} question takes no options", where=where)
+        raise InvalidInput("surveys.question_takes_no_options", type=q.type, where=where)
     if q.type == QuestionType.MATRIX and not q.rows:
-        raise InvalidInput("a matrix question needs rows", where=where)
+        raise InvalidInput("surveys.matrix_question_needs_rows", where=where)
     if q.type != QuestionType.MATRIX and q.rows:
-        raise InvalidInput(f"a {q.type} question takes no rows", where=where)
+        raise InvalidInput("surveys.question_takes_no_rows", type=q.type, where=where)
     if q.type in {QuestionType.RATING, QuestionType.MATRIX} and q.scale is None:
-        raise InvalidInput("a rating or matrix question needs a scale", where=where)
+        raise InvalidInput("surveys.rating_matrix_question_needs", where=where)
 
 
 def _scale(qtype: QuestionType, raw: Any, where: str) -> tuple[int, int] | None:
     if raw is None:
         return None
     if qtype in FIXED_SCALES:
-        raise InvalidInput(f"a {qtype} question has a fixed scale", where=f"{where}.scale")
+        raise InvalidInput("surveys.question_fixed_scale", qtype=qtype, where=f"{where}.scale")
     if not isinstance(raw, Mapping) or not all(isinstance(raw.get(k), int) for k in ("min", "max")):
-        raise InvalidInput("scale must be {min: int, max: int}", where=f"{where}.scale")
+        raise InvalidInput("surveys.scale_must_min_int", where=f"{where}.scale")
     low, high = raw["min"], raw["max"]
     if not 0 <= low < high <= 100:
-        raise InvalidInput("scale needs 0 <= min < max <= 100", where=f"{where}.scale")
+        raise InvalidInput("surveys.scale_needs_min_max", where=f"{where}.scale")
     return (low, high)
 
 
@@ -301,14 +303,14 @@ def _options(raw: Any, languages: Sequence[str], where: str) -> tuple[Option, ..
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise InvalidInput("must be a list", where=where)
+        raise InvalidInput("surveys.must_list", where=where)
     options: list[Option] = []
     for i, item in enumerate(raw):
         spot = f"{where}[{i + 1}]"
         if not isinstance(item, Mapping) or not isinstance(item.get("code"), str):
-            raise InvalidInput("each entry needs a code and a text", where=spot)
+            raise InvalidInput("surveys.each_entry_needs_code", where=spot)
         if any(o.code == item["code"] for o in options):
-            raise InvalidInput(f'code "{item["code"]}" appears twice', where=spot)
+            raise InvalidInput("surveys.code_appears_twice", code=item["code"], where=spot)
         options.append(Option(item["code"], _text(item.get("text"), languages, f"{spot}.text")))
     return tuple(options)
 
@@ -322,16 +324,16 @@ def _conditions(raw: Any, earlier: Sequence[Question], where: str,
     result = []
     for item in items:
         if not isinstance(item, Mapping):
-            raise InvalidInput(f"{name} must be a condition object", where=where)
+            raise InvalidInput("surveys.must_condition_object", name=name, where=where)
         source, op = item.get("question") or item.get("invitation"), item.get("op")
         if op not in CONDITION_OPS:
-            raise InvalidInput(f'unknown operator "{op}"', where=where)
+            raise InvalidInput("surveys.unknown_operator", op=op, where=where)
         if not isinstance(source, str) or not source:
-            raise InvalidInput('a condition names a "question" or an "invitation" field',
+            raise InvalidInput("surveys.condition_names_question_invitation",
                                where=where)
         if "question" in item and source not in known:
             raise InvalidInput(
-                f'{name} refers to "{source}", which is not an earlier question', where=where)
+                "surveys.refers_which_not_earlier", name=name, source=source, where=where)
         prefix = "" if "question" in item else "invitation."
         result.append(Condition(f"{prefix}{source}", op, item.get("value")))
     return tuple(result)
@@ -341,29 +343,29 @@ def _text(raw: Any, languages: Sequence[str], where: str) -> Text:
     if isinstance(raw, str):
         raw = {lang: raw for lang in languages}
     if not isinstance(raw, Mapping):
-        raise InvalidInput("text must be a string or {language: text}", where=where)
+        raise InvalidInput("surveys.text_must_string_language", where=where)
     for lang in languages:
         value = raw.get(lang)
         if not isinstance(value, str) or not value.strip():
-            raise InvalidInput(f"missing the {lang} text", where=where)
+            raise InvalidInput("surveys.missing_text", lang=lang, where=where)
     return {lang: str(raw[lang]) for lang in languages}
 
 
 def _reject_unknown(raw: Mapping[str, Any], allowed: frozenset[str] | set[str], where: str) -> None:
     unknown = sorted(set(raw) - set(allowed))
     if unknown:
-        raise InvalidInput(f"unknown field(s): {', '.join(unknown)}", where=where)
+        raise InvalidInput("surveys.unknown_field", unknown=', '.join(unknown), where=where)
 
 
 def _bool(raw: Any, where: str) -> bool:
     if not isinstance(raw, bool):
-        raise InvalidInput("must be true or false", where=where)
+        raise InvalidInput("common.must_true_false", where=where)
     return raw
 
 
 def _page(raw: Any, where: str) -> int:
     if not isinstance(raw, int) or isinstance(raw, bool) or raw < 1:
-        raise InvalidInput("page must be a whole number >= 1", where=f"{where}.page")
+        raise InvalidInput("surveys.page_must_whole_number", where=f"{where}.page")
     return raw
 
 
@@ -371,7 +373,7 @@ def _optional_key(raw: Any, where: str) -> str | None:
     if raw is None:
         return None
     if not isinstance(raw, str) or not KEY_PATTERN.match(raw):
-        raise InvalidInput("must be lower-case letters, digits and _", where=where)
+        raise InvalidInput("surveys.must_lower_case_letters", where=where)
     return raw
 
 
@@ -379,7 +381,7 @@ def _optional_str(raw: Any, where: str) -> str | None:
     if raw is None:
         return None
     if not isinstance(raw, str) or not raw.strip():
-        raise InvalidInput("must be a non-empty string", where=where)
+        raise InvalidInput("surveys.must_non_empty_string", where=where)
     return raw
 
 

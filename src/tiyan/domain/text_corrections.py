@@ -48,19 +48,21 @@ def check_correction(correction: TextCorrection, *, known_aspects: Mapping[str, 
     wrong. `known_aspects` maps the codes of the text's taxonomy to their names; `text` is the
     (redacted) comment, which an added aspect's evidence must come from."""
     if correction.label is not None and correction.label not in SENTIMENT_LABELS:
-        raise InvalidInput(f"the sentiment must be one of {', '.join(SENTIMENT_LABELS)}, not "
-                           f"{correction.label!r}", where="label")
+        raise InvalidInput("text_corrections.sentiment_must_not",
+                           sentiment_labels=', '.join(SENTIMENT_LABELS), label=correction.label,
+                           where="label")
     if correction.aspect is None:
         if correction.label is None:
-            raise InvalidInput("a correction of the comment's sentiment needs a label",
+            raise InvalidInput("text_corrections.correction_comment_sentiment_needs",
                                where="label")
         return TextCorrection(correction.question_key, None, correction.label)
     if correction.aspect not in known_aspects:
-        raise InvalidInput(f"unknown aspect {correction.aspect!r} for this comment's industry",
+        raise InvalidInput("text_corrections.unknown_aspect_comment_industry",
+                           aspect=correction.aspect,
                            where="aspect")
     evidence = (correction.evidence or "").strip()[:MAX_EVIDENCE] or None
     if evidence is not None and evidence not in text:
-        raise InvalidInput("the evidence must be words quoted from the comment", where="evidence")
+        raise InvalidInput("text_corrections.evidence_must_words_quoted", where="evidence")
     return TextCorrection(correction.question_key, correction.aspect, correction.label, evidence)
 
 

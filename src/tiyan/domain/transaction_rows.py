@@ -89,8 +89,8 @@ def resolve_columns(headers: Sequence[str], given: Mapping[str, str] | None = No
     columns, present = match_columns(headers, given or {}, FIELDS, HEADER_GUESSES)
     for name in REQUIRED:
         if name not in columns:
-            raise InvalidInput(f"the file has no {name} column; name it with --map "
-                               f"{name}=COLUMN (its columns are: {', '.join(present) or 'none'})",
+            raise InvalidInput("common.file_no_column_name", name=name,
+                               present=', '.join(present) or 'none',
                                where=f"column {name}")
     return columns
 

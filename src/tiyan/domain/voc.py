@@ -79,7 +79,7 @@ def parse_kpi(text: str) -> VocKpi:
     item = text.removeprefix("item:")
     if text.startswith("item:") and ITEM_CODE.match(item):
         return VocKpi(text, item, "nps" if item == "nps" else "mean")
-    raise InvalidInput(f'"{text}" is not a KPI: use nps, csat or item:<item code>', where="kpi")
+    raise InvalidInput("voc.not_kpi_nps_csat", text=text, where="kpi")
 
 
 def theme_impacts(scores: Mapping[int, float], themes: Mapping[str, Iterable[int]],

@@ -64,7 +64,7 @@ def add_working_time(start: dt.datetime, delta: dt.timedelta,
                 return (begin + remaining).astimezone(dt.UTC)
             remaining -= end - begin
         day += dt.timedelta(days=1)
-    raise InvalidInput("the business calendar has no opening hours in the next three years",
+    raise InvalidInput("worktime.business_calendar_no_opening",
                        where="business calendar")
 
 
@@ -92,14 +92,15 @@ def parse_calendar(timezone: str, hours: Any, holidays: Any = (), workdays: Any 
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"{timezone!r} is not a known timezone", where=f"{where}.timezone") \
+        raise InvalidInput("worktime.not_known_timezone", timezone=timezone,
+                           where=f"{where}.timezone") \
             from None
     if not isinstance(hours, Mapping):
-        raise InvalidInput('expected {"mon": [["09:00", "18:00"]], …}', where=f"{where}.hours")
+        raise InvalidInput("worktime.expected_mon", where=f"{where}.hours")
     parsed: dict[int, tuple[Interval, ...]] = {}
     for name, spans in hours.items():
         if name not in DAYS:
-            raise InvalidInput(f"{name!r} is not a weekday; use {', '.join(DAYS)}",
+            raise InvalidInput("worktime.not_weekday", name=name, days=', '.join(DAYS),
                                where=f"{where}.hours")
         parsed[DAYS.index(name)] = _spans(spans, f"{where}.hours.{name}")
     names: dict[dt.date, str] = {}
@@ -107,7 +108,7 @@ def parse_calendar(timezone: str, hours: Any, holidays: Any = (), workdays: Any 
     workday_dates = _dates(workdays, f"{where}.workdays", names)
     both = sorted(holiday_dates & workday_dates)
     if both:
-        raise InvalidInput(f"{both[0].isoformat()} is both a holiday and a make-up working day",
+        raise InvalidInput("worktime.both_holiday_make_up", both=both[0].isoformat(),
                            where=f"{where}.workdays")
     return BusinessCalendar(timezone, parsed, holiday_dates, workday_dates, names)
 
@@ -128,14 +129,14 @@ def _named(days: frozenset[dt.date], names: Mapping[dt.date, str]) -> list[dict[
 
 def _spans(raw: Any, where: str) -> tuple[Interval, ...]:
     if not isinstance(raw, Sequence) or isinstance(raw, str):
-        raise InvalidInput('expected a list of ["HH:MM", "HH:MM"] pairs', where=where)
+        raise InvalidInput("worktime.expected_list_hh_mm", where=where)
     spans: list[Interval] = []
     for i, pair in enumerate(raw):
         if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
-            raise InvalidInput('expected ["HH:MM", "HH:MM"]', where=f"{where}[{i}]")
+            raise InvalidInput("worktime.expected_hh_mm_hh", where=f"{where}[{i}]")
         opens, closes = (_time(v, f"{where}[{i}]") for v in pair)
         if closes <= opens or (spans and opens < spans[-1][1]):
-            raise InvalidInput("spans must be in order, each closing after it opens",
+            raise InvalidInput("worktime.spans_must_order_each",
                                where=f"{where}[{i}]")
         spans.append((opens, closes))
     return tuple(spans)
@@ -145,7 +146,7 @@ def _time(value: Any, where: str) -> dt.time:
     try:
         return dt.time.fromisoformat(str(value))
     except ValueError:
-        raise InvalidInput(f"{value!r} is not a time like 09:00", where=where) from None
+        raise InvalidInput("worktime.not_time_like", value=value, where=where) from None
 
 
 MAX_NAME = 100
@@ -154,18 +155,18 @@ MAX_NAME = 100
 def _dates(raw: Any, where: str, names: dict[dt.date, str] | None = None) -> frozenset[dt.date]:
     """Dates from a list of "2026-10-01" strings or {"date": "2026-10-01", "name": "国庆节"}."""
     if isinstance(raw, str) or not isinstance(raw, Sequence | frozenset | set):
-        raise InvalidInput("expected a list of dates like 2026-10-01", where=where)
+        raise InvalidInput("worktime.expected_list_dates_like", where=where)
     out: set[dt.date] = set()
     for i, item in enumerate(raw):
         value, name = (item.get("date"), item.get("name") or "") if isinstance(item, Mapping) \
             else (item, "")
         if not isinstance(name, str) or len(name) > MAX_NAME:
-            raise InvalidInput(f"a name has at most {MAX_NAME} characters",
+            raise InvalidInput("worktime.name_most_characters", max_name=MAX_NAME,
                                where=f"{where}[{i}].name")
         try:
             day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
         except ValueError:
-            raise InvalidInput(f"{value!r} is not a date like 2026-10-01",
+            raise InvalidInput("worktime.not_date_like", value=value,
                                where=f"{where}[{i}]") from None
         out.add(day)
         if name.strip() and names is not None:

@@ -30,15 +30,18 @@ def check_role(role: str) -> Role:
         return Role(role)
     except ValueError:
         known = ", ".join(r.value for r in Role)
-        raise InvalidInput(f'"{role}" is not a role; choose one of {known}', where="role") from None
+        raise InvalidInput("accounts.not_role_choose", role=role, known=known,
+                           where="role") from None
 
 
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
+        raise InvalidInput("accounts.password_needs_least_characters",
+                           min_password_length=MIN_PASSWORD_LENGTH,
                            where="password")
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput(f"a password may have at most {MAX_PASSWORD_LENGTH} characters",
+        raise InvalidInput("accounts.password_may_most_characters",
+                           max_password_length=MAX_PASSWORD_LENGTH,
                            where="password")
 
 
@@ -97,8 +100,8 @@ def sign_in(ctx: Context, email: str, password: str, ip: str | None = None) -> S
     if not ok or user is None or not user["active"]:
         fail_attempt(ctx, attempt, user["id"] if user else None, "signin.failed")
         if ok and user is not None:
-            raise NotAuthenticated("this account has been deactivated", where="account")
-        raise NotAuthenticated("wrong e-mail or password")
+            raise NotAuthenticated("accounts.account_been_deactivated", where="account")
+        raise NotAuthenticated("accounts.wrong_mail_password")
     now = ctx.now()
     with ctx.db.write() as conn:
         signin_limits.forget_account(conn, attempt.account)
@@ -130,8 +133,9 @@ def begin_attempt(ctx: Context, attempt: Attempt) -> None:
         over_account = per_account > ctx.settings.signin_failures_per_account
         if over_account or per_address > ctx.settings.signin_failures_per_address:
             raise TooManyRequests(
-                f"too many failed sign-ins; wait {ctx.settings.signin_window_minutes} minutes "
-                "and try again", where="account" if over_account else "address")
+                "accounts.too_many_failed_sign",
+                signin_window_minutes=ctx.settings.signin_window_minutes,
+                where="account" if over_account else "address")
 
 
 def fail_attempt(ctx: Context, attempt: Attempt, user_id: int | None, action: str) -> None:
@@ -165,7 +169,7 @@ def resume_session(ctx: Context, session_token: str) -> WebSession:
     with ctx.db.read() as conn:
         row = users.session_by_hash(conn, token_hash(session_token), ctx.now())
         if row is None:
-            raise NotAuthenticated("your session has ended; please sign in again")
+            raise NotAuthenticated("accounts.your_session_ended_please")
         return WebSession(load_actor(conn, row["user_id"]), row["csrf_token"])
 
 
@@ -178,14 +182,14 @@ def do_change_password(ctx: Context, actor: Actor, *, current: str, new: str,
     actor.require_full_credential()
     check_password(new)
     if new == current:
-        raise InvalidInput("the new password must differ from the current one", where="password")
+        raise InvalidInput("accounts.new_password_must_differ", where="password")
     attempt = Attempt(actor.email, (ip or "-")[:64])
     begin_attempt(ctx, attempt)
     with ctx.db.read() as conn:
         stored = users.require_user(conn, actor.user_id)["password_hash"]
     if not ctx.passwords.verify(stored, current):
         fail_attempt(ctx, attempt, actor.user_id, "password.change_failed")
-        raise InvalidInput("the current password is wrong", where="current_password")
+        raise InvalidInput("accounts.current_password_wrong", where="current_password")
     new_hash, now = ctx.passwords.hash(new), ctx.now()
     with ctx.db.write() as conn:
         signin_limits.forget_account(conn, attempt.account)
@@ -234,9 +238,9 @@ def do_set_active(ctx: Context, by: Actor | None, *, user_id: int, active: bool,
 
 def check_may_deactivate(conn: Connection, by: Actor | None, user_id: int) -> None:
     if by is not None and by.user_id == user_id:
-        raise Forbidden("you cannot deactivate your own account", where="user")
+        raise Forbidden("accounts.you_cannot_deactivate_your", where="user")
     if users.active_admin_ids(conn) == {user_id}:
-        raise Conflict("this is the last active administrator; make another one first",
+        raise Conflict("accounts.last_active_administrator_make",
                        where="user")
 
 
@@ -255,7 +259,7 @@ def user_id_by_email(ctx: Context, email: str) -> int:
     with ctx.db.read() as conn:
         user = users.user_by_email(conn, email)
     if user is None:
-        raise NotFound(f'there is no user with e-mail "{email}"', where="email")
+        raise NotFound("common.no_user_mail", email=email, where="email")
     return int(user["id"])
 
 
@@ -266,4 +270,4 @@ def do_set_locale(ctx: Context, actor: Actor, locale: str) -> None:
 
 def require_permission(actor: Actor, permission: Permission) -> None:
     if not actor.can(permission):
-        raise Forbidden(f"you do not have the '{permission}' permission")
+        raise Forbidden("accounts.you_do_not_permission", permission=permission)

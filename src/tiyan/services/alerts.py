@@ -15,7 +15,7 @@ from tiyan.domain.access import Actor, Role
 from tiyan.domain.alerts import RuleAction, RuleScope, parse_action, parse_condition
 from tiyan.domain.cases import escalation_chain, parse_sla
 from tiyan.domain.responses import Channel
-from tiyan.errors import InvalidInput
+from tiyan.errors import InvalidInput, Phrase
 from tiyan.services.jobs import ClaimedJob, batch_job_handler, enqueue_many
 from tiyan.store import alert_facts, audit, org
 from tiyan.store import alert_rules as store
@@ -41,7 +41,7 @@ class RuleRequest:
 def check_request(conn: Connection, req: RuleRequest) -> dict[str, Any]:
     name = req.name.strip()
     if not name or len(name) > 200:
-        raise InvalidInput("a rule needs a name of 1 to 200 characters", where="name")
+        raise InvalidInput("alerts.rule_needs_name_characters", where="name")
     condition = parse_condition(req.condition)
     action = parse_action(req.action, ROLES)
     sla = parse_sla(req.sla)
@@ -56,24 +56,24 @@ def _scope_ids(conn: Connection, raw: Any) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, dict) or set(raw) - {"surveys", "touchpoints", "channels"}:
-        raise InvalidInput('expected {"surveys": [codes], "touchpoints": [codes], '
-                           '"channels": [channels]}', where="scope")
+        raise InvalidInput("alerts.expected_surveys_codes_touchpoints_2", where="scope")
     out: dict[str, Any] = {}
     channels = raw.get("channels") or []
     if not isinstance(channels, list) or any(c not in CHANNELS for c in channels):
-        raise InvalidInput("expected a list of channels, each one of " + ", ".join(CHANNELS),
+        raise InvalidInput("alerts.expected_list_channels", channels=", ".join(CHANNELS),
                            where="scope.channels")
     if channels:
         out["channels"] = sorted(set(channels))
     for key, table in (("surveys", t.survey), ("touchpoints", t.touchpoint)):
         codes = raw.get(key) or []
         if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-            raise InvalidInput("expected a list of codes", where=f"scope.{key}")
+            raise InvalidInput("alerts.expected_list_codes", where=f"scope.{key}")
         found = dict(conn.execute(sa.select(table.c.code, table.c.id)
                                   .where(table.c.code.in_(codes))).all())
         for code in codes:
             if code not in found:
-                raise InvalidInput(f'no {key[:-1]} has the code "{code}"', where=f"scope.{key}")
+                raise InvalidInput("alerts.no_code", v_key=Phrase(f"alerts.scope.{key}"), code=code,
+                                   where=f"scope.{key}")
         if codes:
             out[key] = sorted(found[c] for c in codes)
     return out

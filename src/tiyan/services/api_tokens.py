@@ -48,9 +48,9 @@ class IssuedToken:
 def check_token_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > 100:
-        raise InvalidInput("a token needs a name of 1 to 100 characters", where="name")
+        raise InvalidInput("api_tokens.token_needs_name_characters", where="name")
     if any(unicodedata.category(c).startswith("C") for c in name):
-        raise InvalidInput("a token name cannot hold control characters", where="name")
+        raise InvalidInput("api_tokens.token_name_cannot_hold", where="name")
     return name
 
 
@@ -59,19 +59,19 @@ def check_scope(scope: str) -> TokenScope:
         return TokenScope(scope)
     except ValueError:
         known = ", ".join(s.value for s in TokenScope)
-        raise InvalidInput(f'"{scope}" is not a token scope; choose one of {known}',
+        raise InvalidInput("api_tokens.not_token_scope_choose", scope=scope, known=known,
                            where="scope") from None
 
 
 def expiry(ctx: Context, request: TokenRequest) -> dt.datetime | None:
     if request.never_expires:
         if request.expires_days is not None:
-            raise InvalidInput("choose a lifetime in days or no expiry, not both",
+            raise InvalidInput("api_tokens.choose_lifetime_days_no",
                                where="expires_days")
         return None
     days = ctx.settings.api_token_days if request.expires_days is None else request.expires_days
     if not 1 <= days <= MAX_DAYS:
-        raise InvalidInput(f"a token lives 1 to {MAX_DAYS} days", where="expires_days")
+        raise InvalidInput("api_tokens.token_lives_days", max_days=MAX_DAYS, where="expires_days")
     return ctx.now() + dt.timedelta(days=days)
 
 
@@ -97,7 +97,7 @@ def do_create_token(ctx: Context, by: Actor | None, request: TokenRequest, *,
 def _user_with_email(conn: Connection, email: str) -> int:
     user = users.user_by_email(conn, email)
     if user is None:
-        raise InvalidInput(f'there is no user with e-mail "{email}"', where="email")
+        raise InvalidInput("common.no_user_mail", email=email, where="email")
     return int(user["id"])
 
 
@@ -122,13 +122,13 @@ def actor_for_api_token(ctx: Context, token: str, method: str = "GET") -> Actor:
 
 def check_live(row: RowMapping | None, now: dt.datetime) -> RowMapping:
     if row is None:
-        raise NotAuthenticated("the API token is unknown", where="token")
+        raise NotAuthenticated("api_tokens.api_token_unknown", where="token")
     if row["revoked_at"] is not None:
-        raise NotAuthenticated(f"the API token was revoked on {row['revoked_at']:%Y-%m-%d}",
+        raise NotAuthenticated("api_tokens.api_token_revoked", revoked_at=row['revoked_at'],
                                where="token")
     if row["expires_at"] is not None and row["expires_at"] <= now:
-        raise NotAuthenticated(f"the API token expired on {row['expires_at']:%Y-%m-%d}; "
-                               "create a new one", where="token")
+        raise NotAuthenticated("api_tokens.api_token_expired_create", expires_at=row['expires_at'],
+                               where="token")
     return row
 
 
@@ -162,4 +162,4 @@ def do_revoke_token(ctx: Context, by: Actor | None, token_id: int) -> None:
 
 def _require_manages(conn: Connection, by: Actor, user_id: int, token_id: int) -> None:
     if not users.may_manage(by, users.grants_of(conn, user_id)):
-        raise NotFound(f"API token {token_id} does not exist", where="token")
+        raise NotFound("common.api_token_does_not", token_id=token_id, where="token")

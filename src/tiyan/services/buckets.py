@@ -94,9 +94,9 @@ class Bucket:
         refused = answer.get("Errors") or []
         if refused:
             first = refused[0]
-            raise BucketUnavailable(f"the bucket {self.name!r} refused to remove "
-                                    f"{len(refused)} object(s), e.g. {first.get('Key')!r}: "
-                                    f"{first.get('Code')} {first.get('Message')}",
+            raise BucketUnavailable("buckets.bucket_refused_remove_object", name=self.name,
+                                    n_refused=len(refused), first=first.get('Key'),
+                                    first2=first.get('Code'), first3=first.get('Message'),
                                     where="storage")
 
     def listing(self) -> Iterator[tuple[str, dt.datetime]]:
@@ -135,12 +135,13 @@ class _Translated:
             error = exc.response.get("Error", {})
             code = str(error.get("Code", ""))
             if code in ("NoSuchKey", "404") and self.name:
-                raise BucketObjectMissing(f"the object {self.name!r} is not in the bucket "
-                                          f"{self.bucket!r}", where="storage") from exc
-            raise BucketUnavailable(f"the bucket {self.bucket!r} answered {code or 'an error'}: "
-                                    f"{error.get('Message') or exc}", where="storage") from exc
+                raise BucketObjectMissing("buckets.object_not_bucket", name=self.name,
+                                          bucket=self.bucket, where="storage") from exc
+            raise BucketUnavailable("buckets.bucket_answered", bucket=self.bucket,
+                                    code=code or 'an error', error=error.get('Message') or exc,
+                                    where="storage") from exc
         if isinstance(exc, BotoCoreError):
-            raise BucketUnavailable(f"the bucket {self.bucket!r} cannot be reached: {exc}",
+            raise BucketUnavailable("buckets.bucket_cannot_reached", bucket=self.bucket, exc=exc,
                                     where="storage") from exc
 
 
@@ -164,7 +165,7 @@ def _client(config: BucketSettings) -> Any:
         import boto3
         from botocore.config import Config
     except ImportError:  # pragma: no cover - the s3 extra is part of the dev install
-        raise BucketUnavailable("TIYAN_STORAGE=s3 needs boto3: pip install 'tiyan[s3]'",
+        raise BucketUnavailable("buckets.tiyan_storage_needs_boto",
                                 where="TIYAN_STORAGE") from None
     return boto3.client(
         "s3", endpoint_url=config.endpoint_url, region_name=config.region,

@@ -123,7 +123,7 @@ def task_of(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
         t.callback_task.c.public_id == public_id, visible(vis, t.callback_task.c.unit_id))
     ).mappings().first()
     if row is None:
-        raise NotFound(f"callback task {public_id} does not exist or is not yours",
+        raise NotFound("callbacks.callback_task_does_not", public_id=public_id,
                        where="callback task")
     return row
 
@@ -134,13 +134,13 @@ def do_log_call(ctx: Context, actor: Actor, public_id: str, *, outcome: str,
     """Log one callback; a reached customer closes the task (recovered or not)."""
     outcome, recovered = parse_outcome(outcome, recovered)
     if satisfaction is not None and not 0 <= satisfaction <= 10:
-        raise InvalidInput("satisfaction is a score from 0 to 10", where="satisfaction")
+        raise InvalidInput("callbacks.satisfaction_score", where="satisfaction")
     now = ctx.now()
     with ctx.db.write() as conn:
         task = task_of(conn, actor, public_id)
         actor.require(PERMISSION, task.unit_id)
         if task.status != "open":
-            raise InvalidInput("this callback task is already done", where="callback task")
+            raise InvalidInput("callbacks.callback_task_already_done", where="callback task")
         conn.execute(sa.insert(t.callback_call).values(
             task_id=task.id, user_id=actor.user_id, at=now, outcome=outcome,
             recovered=recovered, satisfaction=satisfaction, note=(note or "").strip() or None))

@@ -67,19 +67,19 @@ def do_schedule_call(ctx: Context, actor: Actor, *, survey_code: str, customer_i
     """Put a customer on the phone worklist for a survey; the call's public id."""
     now = ctx.now()
     if due_at is not None and due_at.tzinfo is None:
-        raise InvalidInput("due_at needs a time zone (e.g. 2026-11-21T09:00+08:00)",
+        raise InvalidInput("calls.due_needs_time_zone",
                            where="due_at")
     if not 1 <= expires_days <= 90:
-        raise InvalidInput("expires_days is between 1 and 90", where="expires_days")
+        raise InvalidInput("calls.expires_days_between", where="expires_days")
     with ctx.db.write() as conn:
         customer = customer_in_reach(conn, actor, PLANNERS, customer_id)
         if customer["opted_out_at"] is not None or customer["erased_at"] is not None:
-            raise InvalidInput("this customer has opted out of surveys", where="customer")
+            raise InvalidInput("calls.customer_opted_out_surveys_2", where="customer")
         unit_id = customer["unit_id"] if unit_code is None \
             else unit_in_reach(conn, actor, PLANNERS, unit_code)
         survey = survey_for_unit(conn, unit_id, code=survey_code)
         if survey["status"] != "active":
-            raise InvalidInput(f'survey "{survey_code}" is not accepting responses',
+            raise InvalidInput("calls.survey_not_accepting_responses", survey_code=survey_code,
                                where="survey")
         staff_id = None if staff_code is None else staff_in_unit(conn, unit_id, staff_code)
         due = (due_at or now).astimezone(dt.UTC)
@@ -124,9 +124,9 @@ def _open_call(conn: sa.Connection, actor: Actor, call_id: str) -> sa.RowMapping
     call = store.get_call(conn, actor, call_id, for_update=True)
     actor.require(PERMISSION, call["unit_id"])
     if call["status"] in store.CLOSED:
-        raise Conflict(f"this call is already closed ({call['status']})", where="call")
+        raise Conflict("calls.call_already_closed", status=call['status'], where="call")
     if call["customer_opted_out_at"] is not None or call["customer_erased_at"] is not None:
-        raise Conflict("this customer has opted out of surveys; do not call", where="call")
+        raise Conflict("calls.customer_opted_out_surveys", where="call")
     return call
 
 
@@ -161,15 +161,16 @@ def do_complete_call(ctx: Context, actor: Actor, call_id: str, *, answers: Mappi
             call = _open_call(conn, actor, call_id)
             version = current_version(conn, call["survey_id"])
             if version["status"] != "active":
-                raise InvalidInput(f'survey "{call["survey_code"]}" is not accepting responses',
+                raise InvalidInput("calls.survey_not_accepting_responses",
+                                   survey_code=call["survey_code"],
                                    where="survey")
             definition = version_definition(conn, version["id"], ctx.db.immutable_cache)
             checked = check_answers(definition, answers, call["data"] or {})
             if not checked:
-                raise InvalidInput("the response has no answers", where="answers")
+                raise InvalidInput("common.response_no_answers", where="answers")
             lang = language or call["customer_language"] or definition.languages[0]
             if lang not in definition.languages:
-                raise InvalidInput(f'the survey is not in "{lang}"', where="language")
+                raise InvalidInput("calls.survey_not", lang=lang, where="language")
             submission = Submission(
                 survey_id=call["survey_id"], survey_version_id=version["id"],
                 unit_id=call["unit_id"], answers=checked, channel=Channel.PHONE, language=lang,
@@ -190,7 +191,7 @@ def do_complete_call(ctx: Context, actor: Actor, call_id: str, *, answers: Mappi
         with ctx.db.read() as conn:
             existing = response_store.response_by_idempotency_key(conn, key)
         if existing is None:
-            raise Conflict("the response could not be stored; try again") from None
+            raise Conflict("common.response_could_not_stored") from None
         return Stored(existing["public_id"], False)
     return Stored(public_id, True)
 
@@ -202,7 +203,7 @@ def do_reveal_phone(ctx: Context, actor: Actor, call_id: str, *, ip: str | None 
         actor.require(Permission.VIEW_PII, call["unit_id"])
         number = store.phone_number(call)
         if number is None:
-            raise NotFound("there is no phone number for this customer", where="phone")
+            raise NotFound("calls.no_phone_number_customer", where="phone")
         audit.record(conn, at=ctx.now(), user_id=actor.user_id, action="reveal_phone",
                      entity="invitation", entity_id=call_id, unit_id=call["unit_id"], ip=ip)
     return number

@@ -187,14 +187,13 @@ def do_reveal_contact(ctx: Context, actor: Actor, *, customer_id: int | None, un
     each reveal is in the audit log (action reveal_phone, on the case or callback task)."""
     actor.require(Permission.VIEW_PII, unit_id)
     if customer_id is None:
-        raise NotFound("there is no customer on this " + entity.replace("_", " "),
-                       where="customer")
+        raise NotFound("case_desk.no_customer", where="customer")
     with ctx.db.write() as conn:
         row = conn.execute(sa.select(t.customer).where(
             t.customer.c.id == customer_id)).mappings().one()
         phone, email = contacts_of(conn, row)
         if phone is None and email is None:
-            raise NotFound("there is no phone number or e-mail for this customer",
+            raise NotFound("case_desk.no_phone_number_mail",
                            where="phone")
         audit.record(conn, at=ctx.now(), user_id=actor.user_id, action="reveal_phone",
                      entity=entity, entity_id=entity_id, unit_id=unit_id, ip=ip)

@@ -325,7 +325,7 @@ def _stamps(case: RowMapping, target: CaseStatus, now: dt.datetime) -> dict[str,
 def _note(text: str | None) -> str:
     text = (text or "").strip()
     if not text or len(text) > MAX_NOTE:
-        raise InvalidInput(f"a note has 1 to {MAX_NOTE} characters", where="note")
+        raise InvalidInput("cases.note_characters", max_note=MAX_NOTE, where="note")
     return text
 
 
@@ -462,9 +462,9 @@ def do_attach_file(ctx: Context, actor: Actor, public_id: str, name: str,
     refused."""
     limit = int(ctx.settings.attachment_max_mb * 1024 * 1024)
     if not content:
-        raise InvalidInput("the file is empty", where="file")
+        raise InvalidInput("cases.file_empty", where="file")
     if len(content) > limit:
-        raise InvalidInput(f"the file has {len(content):,} bytes; the most is {limit:,}",
+        raise InvalidInput("cases.file_bytes_most", n_content=len(content), limit=limit,
                            where="file")
     clean = SAFE_NAME.sub("_", Path(name or "file").name).strip()[:200] or "file"
     file_id = secrets.token_hex(16)
@@ -502,5 +502,6 @@ def access_attachment(ctx: Context, actor: Actor, public_id: str,
     if not found or found[0].get("erased") or object_store(ctx).size(key) is None:
         from tiyan.errors import NotFound
 
-        raise NotFound(f"case {public_id} has no file {file_id}", where="attachment")
+        raise NotFound("cases.case_no_file", public_id=public_id, file_id=file_id,
+                       where="attachment")
     return key, found[0]

@@ -198,8 +198,7 @@ def load_current_model(ctx: Context) -> Any:
     key = info.get("object")
     if not isinstance(key, str):  # trained before models were stored in the database, and
         raise ObjectMissing(       # not found where `tiyan db upgrade` ran (migration 0025)
-            f"the churn model {info.get('version')} was saved at {info.get('path')} on one "
-            "host and is not in the database; run `tiyan predict train` again",
+            "churn.churn_model_saved_host", info=info.get('version'), info2=info.get('path'),
             where="model")
     return TrainedChurnModel.load(io.BytesIO(read_bytes(object_store(ctx), key)))
 
@@ -212,7 +211,7 @@ def score(ctx: Context, *, progress: Callable[[int, int], None] | None = None) -
 
     model = load_current_model(ctx)
     if model is None:
-        raise InvalidInput("no churn model yet; run `tiyan predict train` first", where="model")
+        raise InvalidInput("churn.no_churn_model_yet", where="model")
     now = ctx.now()
     rules = lapse_rules_of(current_model_info(ctx) or {})
     with ctx.db.read() as conn:

@@ -73,7 +73,7 @@ def _access_customer(conn: Connection, actor: Actor | None, public_id: str) -> R
     row = conn.execute(query.with_for_update() if conn.dialect.name == "postgresql" else query
                        ).mappings().first()
     if row is None:
-        raise NotFound(f'customer "{public_id}" does not exist or is outside your scope',
+        raise NotFound("common.customer_does_not_exist", public_id=public_id,
                        where="customer")
     if actor is not None:
         actor.require(Permission.ERASE_CUSTOMERS, row["unit_id"])

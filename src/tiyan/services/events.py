@@ -80,8 +80,7 @@ def do_receive_event(ctx: Context, actor: Actor, event: InboundEvent) -> EventOu
             return _receive(ctx, actor, event)
         except IntegrityError:
             if attempt == 2:  # pragma: no cover - needs two lost races in a row
-                raise Conflict("the event collided with another one being stored; send it "
-                               "again", where="id") from None
+                raise Conflict("events.event_collided_another_being", where="id") from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -127,8 +126,7 @@ def _stored_event(conn: Connection, key: str) -> RowMapping | None:
 def _replay(actor: Actor, row: RowMapping) -> EventOutcome:
     require_any(actor, Permission.MANAGE_SURVEYS)
     if units_outside(actor, Permission.MANAGE_SURVEYS, [row["unit_id"]]):
-        raise Conflict("an event with this id was already received from another unit; give "
-                       "each event an id of its own", where="id")
+        raise Conflict("events.event_id_already_received", where="id")
     outcome = row["outcome"] or {}
     return EventOutcome(row["public_id"], False, str(outcome.get("customer_id", "")),
                         list(outcome.get("invitations", [])))
@@ -148,7 +146,7 @@ def _find_or_add_customer(conn: Connection, actor: Actor, who: EventCustomer, un
     email = normalise_email(who.email) if who.email else None
     phone = normalise_phone(who.phone, region) if who.phone else None
     if not (who.id or who.external_id or email or phone):
-        raise InvalidInput("name the customer by id, external_id, email or phone",
+        raise InvalidInput("events.name_customer_id_external",
                            where="customer")
     row = _existing_customer(conn, actor, who, email, phone)
     if row is None:

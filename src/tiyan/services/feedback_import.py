@@ -88,8 +88,8 @@ class ImportReport:
 def check_source(source: str) -> Source:
     named = next((s for s in FEEDBACK_SOURCES if s.value == source.strip().lower()), None)
     if named is None:
-        raise InvalidInput(f"unknown source {source!r}; use one of "
-                           + ", ".join(s.value for s in FEEDBACK_SOURCES), where="source")
+        raise InvalidInput("feedback_import.unknown_source", source=source,
+                           sources=", ".join(s.value for s in FEEDBACK_SOURCES), where="source")
     return named
 
 
@@ -106,9 +106,11 @@ def import_rules(ctx: Context, actor: Actor | None, source: Source,
     if unit_code:
         unit = units.get(unit_code)
         if unit is None:
-            raise InvalidInput(f"unknown unit code {unit_code!r}", where="unit")
+            raise InvalidInput("feedback_import.unknown_unit_code", unit_code=unit_code,
+                               where="unit")
         if allowed is not None and unit.id not in allowed:
-            raise Forbidden(f"unit {unit_code!r} is outside your scope", where="unit")
+            raise Forbidden("feedback_import.unit_outside_your_scope", unit_code=unit_code,
+                            where="unit")
         below = subtree(parents, unit.id)
         allowed = below if allowed is None else allowed & below
     return RowRules(source=source, units=units, allowed_unit_ids=allowed, default_unit=unit_code)
@@ -144,7 +146,7 @@ def do_import_feedback(ctx: Context, actor: Actor | None, req: ImportRequest, *,
     """Import one file; `actor` None is the system (the CLI without --as). See the module doc.
     `batch_id`: go on with a batch `queue_import_feedback` created (the background job)."""
     if req.chunk_rows < 1:
-        raise InvalidInput("the chunk size must be at least 1", where="chunk_rows")
+        raise InvalidInput("feedback_import.chunk_size_must_least", where="chunk_rows")
     source = check_source(req.source)
     rules = import_rules(ctx, actor, source, req.unit_code)
     filename = req.filename or req.path.name
@@ -197,7 +199,8 @@ def _resume(ctx: Context, batch_id: int, file: TableFile, filename: str) -> Impo
     with ctx.db.write() as conn:
         row = store.batch_by_id(conn, batch_id)
         if row is None:
-            raise InvalidInput(f"import batch {batch_id} does not exist", where="import")
+            raise InvalidInput("feedback_import.import_batch_does_not", batch_id=batch_id,
+                               where="import")
         store.reset_batch(conn, batch_id)
     return ImportReport(batch_id, row["public_id"], filename, file.format, file.encoding,
                         row["source"], dict(row["mapping"] or {}), unit_id=row["unit_id"])

@@ -119,8 +119,7 @@ def import_job(ctx: Context, payload: dict[str, Any]) -> None:
 
     try:
         if not key:
-            raise TiyanError("the import was queued by an older tiyan that kept the file on one "
-                             "host; import the file again", where="upload")
+            raise TiyanError("import_jobs.import_queued_older_tiyan", where="upload")
         user_id = payload.get("user_id")
         if user_id is None:
             actor = None

@@ -42,7 +42,7 @@ def do_delete_index(ctx: Context, actor: Actor, code: str) -> None:
     with ctx.db.write() as conn:
         existing = store.load(conn)
         if not any(d.code == code for d in existing):
-            raise NotFound(f'there is no index "{code}"', where="code")
+            raise NotFound("indices.no_index", code=code, where="code")
         store.store(conn, [d for d in existing if d.code != code], now)
         audit.record(conn, at=now, user_id=actor.user_id, action="index.delete",
                      entity="index", entity_id=code)

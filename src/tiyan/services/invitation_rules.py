@@ -90,10 +90,8 @@ def check_sms_length(ctx: Context, conn: Connection, rule: RuleSettings, unit_id
     segments, units, locale, name, reminder = worst
     kind = "reminder" if reminder else "invitation"
     raise InvalidInput(
-        f"the {locale} SMS {kind} for unit \"{name}\" would take {segments} segments "
-        f"({units} characters with the link) but at most {limit} are allowed "
-        "(TIYAN_SMS_MAX_SEGMENTS); use shorter unit names or a shorter TIYAN_PUBLIC_URL, "
-        "raise the limit, or invite by e-mail", where="channel")
+        "invitation_rules.sms_unit_would_take", locale=locale, kind=kind, name=name,
+        segments=segments, units=units, limit=limit, where="channel")
 
 
 def _unit_names(conn: Connection, unit_id: int) -> list[tuple[str, str]]:

@@ -145,7 +145,7 @@ def do_create_invitation(ctx: Context, actor: Actor, request: InvitationRequest
     """Invite one known customer; the contact rules apply as they do to rule-made invitations."""
     check_channel(request.channel)
     if not 1 <= request.expires_days <= 365:
-        raise InvalidInput("the link must expire after 1 to 365 days", where="expires_days")
+        raise InvalidInput("invitations.link_must_expire_after", where="expires_days")
     check_reminders(request.reminder_days, request.expires_days)
     now = ctx.now()
     send_at = max(request.send_at or now, now)
@@ -345,7 +345,7 @@ def do_record_sms_status(ctx: Context, reference: str, status: str,
     with ctx.db.write() as conn:
         row = invitation_by_public_id(conn, reference[:32])
         if row is None or row["channel"] != "sms":
-            raise NotFound(f'there is no SMS invitation "{reference}"', where="reference")
+            raise NotFound("invitations.no_sms_invitation", reference=reference, where="reference")
         info = {"provider_status": status, **(detail or {})}
         if meaning == "failed" and row["status"] == "sent":
             record_invitation_status(conn, row["id"], "failed", now, info)

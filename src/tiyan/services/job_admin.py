@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
-from tiyan.errors import Conflict, NotFound
+from tiyan.errors import Conflict, NotFound, Phrase
 from tiyan.services.jobs import LaneBacklog, job_backlog, load_handlers, runs_one_at_a_time
 from tiyan.store import audit
 from tiyan.store import job_queue as store
@@ -31,7 +31,7 @@ class JobsOverview:
 
 def _require(conn: sa.Connection, actor: Actor) -> None:
     units = conn.execute(sa.select(t.org_unit.c.id)).scalars().all()
-    require_org_wide(actor, Permission.MANAGE_JOBS, units, "the job queue")
+    require_org_wide(actor, Permission.MANAGE_JOBS, units, Phrase("job_admin.the_job_queue"))
 
 
 def access_jobs_overview(ctx: Context, actor: Actor, limit: int = 200) -> JobsOverview:
@@ -53,21 +53,20 @@ def do_retry_job(ctx: Context, actor: Actor, job_id: int) -> str:
         _require(conn, actor)
         known = store.kind_of(conn, job_id)
         if known is None:
-            raise NotFound(f"there is no job {job_id}", where="job")
+            raise NotFound("job_admin.no_job", job_id=job_id, where="job")
         unique_key = None
         if runs_one_at_a_time(known):
             # a periodic job: its failed run gave up the key and the next run took it; a second
             # queued run would do the periodic work twice from now on
             holder = store.key_holder(conn, known, other_than=job_id)
             if holder is not None:
-                raise Conflict(f"job {job_id} ({known}) runs one at a time and job {holder} is "
-                               "already queued to do its work; there is nothing to retry",
+                raise Conflict("job_admin.job_runs_time_job", job_id=job_id, known=known,
+                               holder=holder,
                                where="job")
             unique_key = known
         kind = store.retry(conn, job_id, now, unique_key=unique_key)
         if kind is None:
-            raise Conflict(f"job {job_id} is neither failed nor left by a stopped worker; "
-                           "there is nothing to retry", where="job")
+            raise Conflict("job_admin.job_neither_failed_nor", job_id=job_id, where="job")
         audit.record(conn, at=now, user_id=actor.user_id, action="job.retry", entity="job",
                      entity_id=str(job_id), detail={"kind": kind})
     return kind

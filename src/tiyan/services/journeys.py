@@ -25,7 +25,7 @@ from tiyan.domain.journeys import (
     check_unused,
     moved,
 )
-from tiyan.errors import Conflict, InvalidInput
+from tiyan.errors import Conflict, InvalidInput, Phrase
 from tiyan.services.surveys import access_survey
 from tiyan.store import audit
 from tiyan.store import journeys as store
@@ -95,7 +95,7 @@ def do_delete_journey(ctx: Context, actor: Actor, code: str) -> None:
         journey = _editable_journey(conn, actor, code)
         ids = [r["id"] for r in store.touchpoints(conn, journey["id"])]
         check_unused(store.touchpoint_use(conn, ids, _managed(actor), count_children=False),
-                     f'journey "{code}"', "journey")
+                     Phrase("journeys.the_journey", {"code": code}), "journey")
         store.delete_journey(conn, journey["id"])
         _audit(conn, ctx, actor, "journey.delete", "journey", journey["id"], code=code)
 
@@ -112,7 +112,7 @@ def do_add_touchpoint(ctx: Context, actor: Actor, journey_code: str, *, code: st
         parent_id = _parent_id(conn, journey["id"], parent)
         siblings = store.sibling_codes(conn, journey["id"], parent_id)
         if code in {r["code"] for r in store.touchpoints(conn, journey["id"])}:
-            raise Conflict(f'this journey already has a touchpoint "{code}"', where="code")
+            raise Conflict("journeys.journey_already_touchpoint", code=code, where="code")
         touchpoint_id = survey_store.insert_touchpoint(
             conn, journey_id=journey["id"], code=code, name_zh=names[0], name_en=names[1],
             position=len(siblings) + 1, parent_id=parent_id)
@@ -158,7 +158,7 @@ def do_delete_touchpoint(ctx: Context, actor: Actor, journey_code: str, code: st
         journey = _editable_journey(conn, actor, journey_code)
         touchpoint = store.touchpoint_by_code(conn, journey["id"], code)
         check_unused(store.touchpoint_use(conn, [touchpoint["id"]], _managed(actor)),
-                     f'touchpoint "{code}"', "touchpoint")
+                     Phrase("journeys.the_touchpoint", {"code": code}), "touchpoint")
         store.delete_touchpoint(conn, touchpoint["id"])
         siblings = store.sibling_codes(conn, journey["id"], touchpoint["parent_id"])
         store.renumber(conn, journey["id"], siblings)
@@ -188,7 +188,8 @@ def do_remove_listener(ctx: Context, actor: Actor, journey_code: str, touchpoint
         touchpoint = store.touchpoint_by_code(conn, journey["id"], touchpoint_code)
         survey = access_survey(conn, actor, survey_code, manage=True)
         if not store.remove_listener(conn, touchpoint["id"], survey["id"]):
-            raise InvalidInput(f'survey "{survey_code}" does not listen at "{touchpoint_code}"',
+            raise InvalidInput("journeys.survey_does_not_listen", survey_code=survey_code,
+                               touchpoint_code=touchpoint_code,
                                where="survey")
         _audit(conn, ctx, actor, "listener.remove", "touchpoint", touchpoint["id"],
                unit_id=survey["unit_id"], journey=journey_code, touchpoint=touchpoint_code,
@@ -199,7 +200,7 @@ def _editable_journey(conn: Connection, actor: Actor, code: str) -> RowMapping:
     journey = store.journey_by_code(conn, code)
     ids = [r["id"] for r in store.touchpoints(conn, journey["id"])]
     require_org_wide(actor, Permission.MANAGE_SURVEYS, store.units_using(conn, ids),
-                     f'journey "{code}"', where="journey")
+                     Phrase("journeys.the_journey", {"code": code}), where="journey")
     return journey
 
 
@@ -218,7 +219,7 @@ def _parent_id(conn: Connection, journey_id: int, parent: str | None) -> int | N
         return None
     row = store.touchpoint_by_code(conn, journey_id, parent)
     if row["parent_id"] is not None:
-        raise InvalidInput("a sub-touchpoint cannot have sub-touchpoints of its own",
+        raise InvalidInput("journeys.sub_touchpoint_cannot_sub",
                            where="parent")
     return int(row["id"])
 

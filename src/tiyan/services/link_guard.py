@@ -115,7 +115,8 @@ def do_set_counted(ctx: Context, actor: Actor, public_id: str, counted: bool, *,
         row = get_response(conn, actor, public_id)
         actor.require(Permission.MANAGE_SURVEYS, row["unit_id"])
         if row["flag_reasons"] is None:
-            raise NotFound(f'response "{public_id}" was never flagged', where="response")
+            raise NotFound("link_guard.response_never_flagged", public_id=public_id,
+                           where="response")
         changed = store.set_counted(conn, int(row["id"]), counted, now,
                                     ctx.db.immutable_cache)
         if changed:
@@ -136,7 +137,7 @@ def list_flagged(ctx: Context, actor: Actor, *, state: str = "flagged",
 
     actor.require(Permission.VIEW_RESPONSES)
     if state not in STATES:
-        raise InvalidInput(f'state must be one of {", ".join(STATES)}', where="state")
+        raise InvalidInput("link_guard.state_must", states=", ".join(STATES), where="state")
     with ctx.db.read() as conn:
         survey_id = get_survey(conn, actor, survey_code)["id"] if survey_code else None
         return store.flagged_responses(conn, actor, state=state, survey_id=survey_id)

@@ -201,7 +201,8 @@ def do_resend(ctx: Context, actor: Actor, notification_id: int) -> None:
                            .join(t.cx_case, t.cx_case.c.id == t.notification.c.case_id)
                            .where(t.notification.c.id == notification_id)).mappings().first()
         if row is None:
-            raise NotFound(f"notification {notification_id} does not exist", where="notification")
+            raise NotFound("notifications.notification_does_not_exist",
+                           notification_id=notification_id, where="notification")
         get_case(conn, actor, row.case_pid)  # scope check
         conn.execute(sa.update(t.notification).where(t.notification.c.id == row.id)
                      .values(status="queued", attempts=0, next_attempt_at=now))
@@ -216,15 +217,16 @@ def check_channel(ctx: Context, channel: str, target: str, events: Sequence[str]
     """Check one channel setting (a person's or a unit's); the robot's signing secret (None
     when not given) and the @-mentioned mobiles in E.164."""
     if channel not in channels:
-        raise InvalidInput(f"{channel!r} is not a channel; use one of {', '.join(channels)}",
+        raise InvalidInput("notifications.not_channel", channel=channel,
+                           channels=', '.join(channels),
                            where="channel")
     unknown = [e for e in events if e not in EVENTS]
     if unknown:
-        raise InvalidInput(f"{unknown[0]!r} is not an event; use {', '.join(EVENTS)}",
+        raise InvalidInput("notifications.not_event", unknown=unknown[0], events=', '.join(EVENTS),
                            where="events")
     if channel == "email":
         if "@" not in target or len(target) > 320:
-            raise InvalidInput(f'"{target}" is not an e-mail address', where="target")
+            raise InvalidInput("notifications.not_mail_address", target=target, where="target")
     else:
         from tiyan.services.webhooks import check_url
 
@@ -232,13 +234,12 @@ def check_channel(ctx: Context, channel: str, target: str, events: Sequence[str]
     robot_secret = (robot_secret or "").strip() or None
     if robot_secret is not None and (channel not in chat.SIGNED or len(robot_secret) > 100
                                      or not robot_secret.isprintable()):
-        raise InvalidInput("only DingTalk and Feishu robots take a signing secret (加签), of up "
-                           "to 100 printable characters", where="secret")
+        raise InvalidInput("notifications.only_dingtalk_feishu_robots", where="secret")
     if mentions and channel not in chat.MENTIONS:
-        raise InvalidInput("only WeCom and DingTalk robots can @-mention by mobile number",
+        raise InvalidInput("notifications.only_wecom_dingtalk_robots",
                            where="mentions")
     if len(mentions) > 20:
-        raise InvalidInput("at most 20 mobile numbers can be @-mentioned", where="mentions")
+        raise InvalidInput("notifications.most_mobile_numbers_can", where="mentions")
     region = ctx.settings.phone_region
     numbers = list(dict.fromkeys(normalise_phone(m, region, where="mentions")
                                  for m in mentions))
@@ -273,7 +274,7 @@ def do_send_test(ctx: Context, actor: Actor, channel: str, locale: str = "zh-CN"
             t.notification_preference.c.user_id == actor.user_id,
             t.notification_preference.c.channel == channel)).mappings().first()
     if pref is None:
-        raise NotFound(f"you have no {channel} notification set up", where="channel")
+        raise NotFound("notifications.you_no_notification_set", channel=channel, where="channel")
     words = TEXTS.get(locale, TEXTS["en"])
     link = f"{ctx.settings.public_url.rstrip('/')}/account/notifications"
     title, text = words["test_title"], words["test_text"]

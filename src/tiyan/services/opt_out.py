@@ -95,7 +95,7 @@ def _link_customer(conn: Connection, ctx: Context, token: str
     target = read_unsubscribe_token(ctx, token)
     customer = outreach.customer_by_public_id(conn, target.customer_public_id)
     if customer is None:  # erased and removed: nothing left to contact
-        raise NotFound("this customer is no longer on file", where="customer")
+        raise NotFound("opt_out.customer_no_longer_file", where="customer")
     invitation_id = None
     if target.invitation_public_id:
         invitation = invitation_by_public_id(conn, target.invitation_public_id)
@@ -140,7 +140,7 @@ def do_set_opt_out(ctx: Context, actor: Actor, customer_public_id: str, opted_ou
                    note: str | None = None) -> OptOutStatus:
     """Opt a customer out or back in; needs view_pii at the customer's unit; audited."""
     if note is not None and len(note) > 500:
-        raise InvalidInput("keep the note within 500 characters", where="note")
+        raise InvalidInput("opt_out.keep_note_within_characters", where="note")
     now = ctx.now()
     with ctx.db.write() as conn:
         customer = _scoped_customer(conn, actor, customer_public_id)
@@ -151,7 +151,7 @@ def do_set_opt_out(ctx: Context, actor: Actor, customer_public_id: str, opted_ou
                               detail=detail)
         else:
             if customer["erased_at"] is not None:
-                raise InvalidInput("this customer was erased and cannot be contacted again",
+                raise InvalidInput("opt_out.customer_erased_cannot_contacted",
                                    where="customer")
             changed = _opt_in(conn, actor, customer, now, detail)
         row = outreach.customer_row(conn, customer["id"])
@@ -164,7 +164,7 @@ def _scoped_customer(conn: Connection, actor: Actor, public_id: str) -> RowMappi
         t.customer.c.public_id == public_id, visible(vis, t.customer.c.unit_id))
     ).mappings().first()
     if row is None:
-        raise NotFound(f'customer "{public_id}" does not exist or is outside your scope',
+        raise NotFound("common.customer_does_not_exist", public_id=public_id,
                        where="customer")
     return row
 
@@ -251,7 +251,7 @@ def read_contact_list(data: bytes, where: str) -> list[tuple[int, list[str]]]:
                 continue  # a header
             rows.append((reader.line_num, values))
     except csv.Error as exc:
-        raise InvalidInput(f"line {reader.line_num}: the CSV is malformed ({exc})",
+        raise InvalidInput("opt_out.line_csv_malformed", line_num=reader.line_num, exc=exc,
                            where=where) from None
     return rows
 
@@ -266,8 +266,8 @@ def _kind_of(value: str, region: str) -> tuple[str, str]:
     if found is not None:
         return found
     if "@" in value:
-        raise InvalidInput(f'"{value}" is not an e-mail address')
-    raise InvalidInput(f'"{value}" is neither a mobile number nor an e-mail address')
+        raise InvalidInput("common.not_mail_address", value=value)
+    raise InvalidInput("opt_out.neither_mobile_number_nor", value=value)
 
 
 def import_opt_out_list(ctx: Context, rows: Iterable[tuple[int, list[str]]],

@@ -62,27 +62,27 @@ class PlanRequest:
 def _title(text: str, where: str) -> str:
     text = text.strip()
     if not text or len(text) > 300:
-        raise InvalidInput("a title has 1 to 300 characters", where=where)
+        raise InvalidInput("plans.title_characters", where=where)
     return text
 
 
 def _check(conn: sa.Connection, actor: Actor, req: PlanRequest) -> dict[str, Any]:
     if req.kpi not in KPIS:
-        raise InvalidInput(f"{req.kpi!r} is not a KPI; use one of {', '.join(KPIS)}",
+        raise InvalidInput("plans.not_kpi", kpi=req.kpi, kpis=', '.join(KPIS),
                            where="kpi")
     codes = list(dict.fromkeys(c.strip() for c in req.unit_codes if c.strip()))
     if not codes:
-        raise InvalidInput("a plan needs at least one unit", where="units")
+        raise InvalidInput("plans.plan_needs_least_unit", where="units")
     unit_ids = [org.unit_id_by_code(conn, c) for c in codes]
     store.require_edit(actor, unit_ids)
     owner = None
     if req.owner_email:
         row = users.user_by_email(conn, req.owner_email)
         if row is None:
-            raise InvalidInput(f'no user has the e-mail "{req.owner_email}"', where="owner")
+            raise InvalidInput("plans.no_user_mail", owner_email=req.owner_email, where="owner")
         owner = int(row["id"])
     if req.end_date and req.end_date < req.start_date:
-        raise InvalidInput("the plan ends before it starts", where="end_date")
+        raise InvalidInput("plans.plan_ends_before_starts", where="end_date")
     return {"title": _title(req.title, "title"), "kpi": req.kpi, "unit_id": unit_ids[0],
             "owner_user_id": owner, "status": "active", "start_date": req.start_date,
             "end_date": req.end_date, "detail": {"unit_ids": unit_ids}}
@@ -110,10 +110,11 @@ def do_update_plan(ctx: Context, actor: Actor, public_id: str, changes: dict[str
     them). The whole plan is checked again as if created, and the change is audited."""
     unknown = sorted(set(changes) - set(PLAN_FIELDS))
     if unknown:
-        raise InvalidInput(f"{unknown[0]!r} is not a plan field", where=unknown[0])
+        raise InvalidInput("plans.not_plan_field", unknown=unknown[0], where=unknown[0])
     status = changes.get("status")
     if status is not None and status not in PLAN_STATUSES:
-        raise InvalidInput(f"{status!r} is not a plan status; use {', '.join(PLAN_STATUSES)}",
+        raise InvalidInput("plans.not_plan_status", status=status,
+                           plan_statuses=', '.join(PLAN_STATUSES),
                            where="status")
     now = ctx.now()
     with ctx.db.write() as conn:
@@ -166,7 +167,7 @@ def do_update_task(ctx: Context, actor: Actor, public_id: str, task_id: int,
     """Change a task's title, due date (None clears it) and/or status."""
     unknown = sorted(set(changes) - set(TASK_FIELDS))
     if unknown:
-        raise InvalidInput(f"{unknown[0]!r} is not a task field", where=unknown[0])
+        raise InvalidInput("plans.not_task_field", unknown=unknown[0], where=unknown[0])
     values: dict[str, Any] = {}
     if "title" in changes:
         values["title"] = _title(changes["title"] or "", "title")
@@ -175,8 +176,8 @@ def do_update_task(ctx: Context, actor: Actor, public_id: str, task_id: int,
     if "status" in changes:
         status = changes["status"]
         if status not in TASK_STATUSES:
-            raise InvalidInput(f"{status!r} is not a task status; use "
-                               f"{', '.join(TASK_STATUSES)}", where="status")
+            raise InvalidInput("plans.not_task_status", status=status,
+                               task_statuses=', '.join(TASK_STATUSES), where="status")
         values["status"] = status
         values["done_at"] = ctx.now() if status == "done" else None
     with ctx.db.write() as conn:
@@ -187,7 +188,7 @@ def do_update_task(ctx: Context, actor: Actor, public_id: str, task_id: int,
         done = conn.execute(sa.update(t.action_task).where(
             t.action_task.c.id == task_id, t.action_task.c.plan_id == plan.id).values(**values))
         if done.rowcount != 1:
-            raise NotFound(f"the plan has no task {task_id}", where="task")
+            raise NotFound("plans.plan_no_task", task_id=task_id, where="task")
 
 
 def do_delete_task(ctx: Context, actor: Actor, public_id: str, task_id: int) -> None:
@@ -196,14 +197,14 @@ def do_delete_task(ctx: Context, actor: Actor, public_id: str, task_id: int) -> 
         done = conn.execute(sa.delete(t.action_task).where(
             t.action_task.c.id == task_id, t.action_task.c.plan_id == plan.id))
         if done.rowcount != 1:
-            raise NotFound(f"the plan has no task {task_id}", where="task")
+            raise NotFound("plans.plan_no_task", task_id=task_id, where="task")
 
 
 def _task_exists(conn: sa.Connection, plan_id: int, task_id: int) -> None:
     found = conn.execute(sa.select(t.action_task.c.id).where(
         t.action_task.c.id == task_id, t.action_task.c.plan_id == plan_id)).first()
     if found is None:
-        raise NotFound(f"the plan has no task {task_id}", where="task")
+        raise NotFound("plans.plan_no_task", task_id=task_id, where="task")
 
 
 def do_set_task_status(ctx: Context, actor: Actor, public_id: str, task_id: int,

@@ -76,7 +76,7 @@ def do_submit_response(ctx: Context, by: Actor | None, request: ResponseRequest,
         with ctx.db.read() as conn:
             existing = store.response_by_idempotency_key(conn, request.idempotency_key)
         if existing is None:
-            raise Conflict("the response could not be stored; try again") from None
+            raise Conflict("common.response_could_not_stored") from None
         return Stored(existing["public_id"], False)
     return Stored(public_id, True)
 
@@ -87,15 +87,15 @@ def _prepare(conn: sa.Connection, ctx: Context, by: Actor | None, request: Respo
                                  survey_id=request.survey_id, staff_code=request.staff_code)
     unit_id = _unit_id(conn, by, request, refs)
     version_id = _found(request.survey_version_id or refs["version_id"],
-                        f"survey {request.survey_id} does not exist or has no published version",
+                        "surveys.survey_does_not_exist", {"survey_id": request.survey_id},
                         "survey")
     if refs["survey_status"] != "active":
-        raise InvalidInput(f"survey {request.survey_id} is not accepting responses",
+        raise InvalidInput("responses.survey_not_accepting_responses", survey_id=request.survey_id,
                            where="survey_id")
     definition = version_definition(conn, version_id, ctx.db.immutable_cache)
     answers = check_answers(definition, request.answers, request.invitation)
     if not answers:
-        raise InvalidInput("the response has no answers", where="answers")
+        raise InvalidInput("common.response_no_answers", where="answers")
     submitted = request.submitted_at or now
     _check_time(submitted, now)
     return Submission(
@@ -116,25 +116,24 @@ def _unit_id(conn: sa.Connection, by: Actor | None, request: ResponseRequest,
     """The response's unit: for a signed-in caller one of their units, where the survey
     applies (its owner is the unit or above it)."""
     if by is None:
-        return _found(refs["unit_id"], f'there is no unit with code "{request.unit_code}"',
-                      "unit")
+        return _found(refs["unit_id"], "org.no_unit_code", {"code": request.unit_code}, "unit")
     unit_id = unit_in_reach(conn, by, Permission.ENTER_RESPONSES, request.unit_code)
     survey_for_unit(conn, unit_id, survey_id=request.survey_id)
     return unit_id
 
 
-def _found(value: int | None, message: str, where: str) -> int:
+def _found(value: int | None, key: str, params: dict[str, object], where: str) -> int:
     if value is None:
-        raise NotFound(message, where=where)
+        raise NotFound(key, where=where, **params)
     return int(value)
 
 
 def _check_time(submitted: dt.datetime, now: dt.datetime) -> None:
     if submitted.tzinfo is None:
-        raise InvalidInput("submitted_at needs a time zone (e.g. 2026-01-31T09:00:00+08:00)",
+        raise InvalidInput("responses.submitted_needs_time_zone",
                            where="submitted_at")
     if submitted > now + dt.timedelta(minutes=5):
-        raise InvalidInput("submitted_at is in the future", where="submitted_at")
+        raise InvalidInput("responses.submitted_future", where="submitted_at")
 
 
 def _channel(value: str) -> Channel:
@@ -142,13 +141,13 @@ def _channel(value: str) -> Channel:
         return Channel(value)
     except ValueError:
         known = ", ".join(c.value for c in Channel)
-        raise InvalidInput(f'"{value}" is not a channel; use one of {known}',
+        raise InvalidInput("responses.not_channel", value=value, known=known,
                            where="channel") from None
 
 
 def _language(value: str) -> str:
     if value not in ("zh-CN", "en"):
-        raise InvalidInput(f'"{value}" is not a supported language (zh-CN, en)', where="language")
+        raise InvalidInput("responses.not_supported_language_zh", value=value, where="language")
     return value
 
 
@@ -156,10 +155,10 @@ def _staff_id(conn: sa.Connection, code: str | None, refs: Mapping[str, Any],
               unit_id: int) -> int | None:
     if code is None:
         return None
-    staff_id = _found(refs["staff_id"], f'there is no staff member with code "{code}"', "staff")
+    staff_id = _found(refs["staff_id"], "org.no_staff_code", {"code": code}, "staff")
     staff_unit = refs["staff_unit_id"]
     if staff_unit != unit_id and not _is_ancestor(conn, unit_id, staff_unit):
-        raise InvalidInput(f'staff "{code}" does not belong to this unit', where="staff")
+        raise InvalidInput("responses.staff_does_not_belong", code=code, where="staff")
     return staff_id
 
 
@@ -182,5 +181,5 @@ def _customer_id(conn: sa.Connection, by: Actor | None, public_id: str | None) -
     found = conn.execute(sa.select(t.customer.c.id)
                          .where(t.customer.c.public_id == public_id)).scalar_one_or_none()
     if found is None:
-        raise NotFound(f'there is no customer "{public_id}"', where="customer_id")
+        raise NotFound("responses.no_customer", public_id=public_id, where="customer_id")
     return int(found)

@@ -166,24 +166,23 @@ class StoredObjects:
             found = conn.execute(sa.select(OBJ.c.id, OBJ.c.chunks, OBJ.c.location)
                                  .where(OBJ.c.key == key)).first()
             if found is None:
-                raise ObjectMissing(f"the stored file {key!r} is missing", where="storage")
+                raise ObjectMissing("storage.stored_file_missing", v_key=key, where="storage")
             if found.location is None:
                 for seq in range(found.chunks):
                     data = conn.execute(sa.select(CHUNKS.c.data).where(
                         CHUNKS.c.object_id == found.id, CHUNKS.c.seq == seq)).scalar()
                     if data is None:
-                        raise ObjectMissing(f"the stored file {key!r} is incomplete (part "
-                                            f"{seq} is missing)", where="storage")
+                        raise ObjectMissing("storage.stored_file_incomplete_part", v_key=key,
+                                            seq=seq, where="storage")
                     yield bytes(data)
                 return
         if self.bucket is None:
-            raise ObjectMissing(f"the stored file {key!r} is in an S3 bucket and no bucket is "
-                                "configured (TIYAN_S3_BUCKET)", where="storage")
+            raise ObjectMissing("storage.stored_file_bucket_no", v_key=key, where="storage")
         try:
             yield from self.bucket.chunks(found.location)
         except BucketObjectMissing:
-            raise ObjectMissing(f"the stored file {key!r} is missing from the bucket "
-                                f"{self.bucket.name!r}", where="storage") from None
+            raise ObjectMissing("storage.stored_file_missing_bucket", v_key=key,
+                                name=self.bucket.name, where="storage") from None
 
     def size(self, key: str) -> int | None:
         with self.db.read() as conn:
@@ -194,7 +193,7 @@ class StoredObjects:
         with self.db.write() as conn:
             kept = conn.execute(OBJ.update().where(OBJ.c.key == key).values(expires_at=None))
         if not kept.rowcount:
-            raise ObjectMissing(f"the stored file {key!r} is missing", where="storage")
+            raise ObjectMissing("storage.stored_file_missing", v_key=key, where="storage")
 
     def delete(self, key: str, *, now: dt.datetime | None = None) -> bool:
         with self.db.write() as conn:

@@ -57,14 +57,14 @@ def _check_under(conn: Connection, unit: RowMapping, survey: RowMapping) -> None
         if node == survey["unit_id"]:
             return
         node = parents.get(node)
-    raise InvalidInput(f'unit "{unit["code"]}" is not under the unit that owns survey '
-                       f'"{survey["code"]}"', where="unit")
+    raise InvalidInput("survey_links.unit_not_under_unit", code=unit["code"], code2=survey["code"],
+                       where="unit")
 
 
 def qr_code(link: SurveyLink, kind: str) -> bytes:
     """The QR code of a link as PNG or SVG bytes (error correction M, quiet zone 4)."""
     if kind not in QR_FORMATS:
-        raise InvalidInput(f'"{kind}" is not a QR format; use png or svg', where="format")
+        raise InvalidInput("survey_links.not_qr_format_png", kind=kind, where="format")
     code = segno.make(link.qr_url, error="m")
     out = io.BytesIO()
     if kind == "png":

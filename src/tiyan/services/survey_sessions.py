@@ -290,7 +290,7 @@ def do_save_page(ctx: Context, respondent: Respondent, definition: SurveyDefinit
     if respondent.submitted:
         return PageResult("done", response_public_id=respondent.response_public_id)
     if page not in page_numbers(definition):
-        raise InvalidInput(f"the survey has no page {page}", where="page")
+        raise InvalidInput("survey_sessions.survey_no_page", page=page, where="page")
     on_page = questions_on(definition, page)
     base = {k: v for k, v in respondent.answers.items() if k not in {q.key for q in on_page}}
     raw, unknown = answers_from_form(on_page, form)

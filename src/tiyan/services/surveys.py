@@ -54,16 +54,16 @@ def access_survey(conn: Connection, actor: Actor, code: str, *,
 
 def check_new_survey(request: NewSurvey) -> SurveyDefinition:
     if not SURVEY_CODE.match(request.code):
-        raise InvalidInput("a survey code is lower-case letters, digits, - and _ (at most 64)",
+        raise InvalidInput("surveys.survey_code_lower_case",
                            where="code")
     if not request.name.strip() or len(request.name) > 200:
-        raise InvalidInput("a survey needs a name (at most 200 characters)", where="name")
+        raise InvalidInput("surveys.survey_needs_name_most", where="name")
     if (request.template is None) == (request.definition is None):
-        raise InvalidInput("give either a template or a definition", where="template")
+        raise InvalidInput("surveys.either_template_definition", where="template")
     if request.template is not None:
         if request.template not in TEMPLATES:
-            raise InvalidInput(f'there is no template "{request.template}"; choose from '
-                               f"{', '.join(TEMPLATES)}", where="template")
+            raise InvalidInput("surveys.no_template_choose", template=request.template,
+                               templates=', '.join(TEMPLATES), where="template")
         return parse_definition(TEMPLATES[request.template])
     return parse_definition(request.definition or {})
 
@@ -100,8 +100,7 @@ def do_save_draft(ctx: Context, actor: Actor, code: str, raw: Mapping[str, Any])
             _audit(conn, ctx, actor, "survey.draft_save", survey["id"], survey["unit_id"],
                    code=code, version=version, questions=len(definition.questions))
     except IntegrityError:  # two first saves after a publish raced for the same number
-        raise Conflict("someone else saved a draft of this survey just now; reload and "
-                       "try again", where="survey") from None
+        raise Conflict("surveys.someone_else_saved_draft", where="survey") from None
     return version
 
 
@@ -126,8 +125,7 @@ def do_discard_draft(ctx: Context, actor: Actor, code: str) -> None:
     with ctx.db.write() as conn:
         survey = access_survey(conn, actor, code, manage=True)
         if survey["current_version"] is None:
-            raise InvalidInput("a survey that was never published has only its draft; close it "
-                               "instead", where="survey")
+            raise InvalidInput("surveys.survey_never_published_only", where="survey")
         if store.discard_draft(conn, survey["id"]):
             _audit(conn, ctx, actor, "survey.draft_discard", survey["id"], survey["unit_id"],
                    code=code)
@@ -149,11 +147,11 @@ def do_publish(ctx: Context, actor: Actor, code: str) -> int:
 def do_set_status(ctx: Context, actor: Actor, code: str, status: str) -> None:
     """Close a survey (it stops accepting responses) or reopen it."""
     if status not in ("active", "closed"):
-        raise InvalidInput('status must be "active" or "closed"', where="status")
+        raise InvalidInput("surveys.status_must_active_closed", where="status")
     with ctx.db.write() as conn:
         survey = access_survey(conn, actor, code, manage=True)
         if status == "active" and survey["current_version"] is None:
-            raise InvalidInput("publish the survey before opening it", where="status")
+            raise InvalidInput("surveys.publish_survey_before_opening", where="status")
         if survey["status"] != status:
             store.set_status(conn, survey["id"], status)
             _audit(conn, ctx, actor, "survey.close" if status == "closed" else "survey.reopen",

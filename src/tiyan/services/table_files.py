@@ -45,8 +45,8 @@ class FileRow:
 def file_format(filename: str) -> str:
     suffix = Path(filename).suffix.lower()
     if suffix not in FORMATS:
-        raise InvalidInput(f"{filename}: cannot import {suffix or 'a file without extension'}; "
-                           "use .csv, .xlsx or .jsonl", where="file")
+        raise InvalidInput("table_files.cannot_import_csv_xlsx", filename=filename,
+                           suffix=suffix or 'a file without extension', where="file")
     return FORMATS[suffix]
 
 
@@ -73,9 +73,8 @@ def detect_encoding(sample: bytes, *, final: bool = False, where: str = "file") 
         except UnicodeDecodeError:
             line = sample[:utf8_error.start].count(b"\n") + 1
             raise InvalidInput(
-                f"the file is neither UTF-8 nor GBK/GB18030 text (first bad byte at line {line}, "
-                f"byte {utf8_error.start + 1}); save it as UTF-8 or give its encoding with "
-                "--encoding", where=where) from None
+                "table_files.file_neither_utf_nor", line=line, start=utf8_error.start + 1,
+                where=where) from None
         return "gb18030"
     return "utf-8"
 
@@ -90,7 +89,7 @@ def check_encoding(name: str) -> str:
     try:
         return codecs.lookup(name).name
     except LookupError:
-        raise InvalidInput(f"unknown encoding {name!r} (e.g. utf-8, gbk, gb18030, big5)",
+        raise InvalidInput("table_files.unknown_encoding_utf_gbk", name=name,
                            where="encoding") from None
 
 
@@ -126,7 +125,7 @@ def open_table_file(path: Path, *, filename: str | None = None,
     """Open `path` (named `filename` when it is an upload) for reading its rows."""
     kind = file_format(filename or path.name)
     if not path.is_file():
-        raise InvalidInput(f"{path}: no such file", where="file")
+        raise InvalidInput("table_files.no_such_file", path=path, where="file")
     size = path.stat().st_size
     if kind == "csv":
         return CsvFile(path, size, encoding)
@@ -183,12 +182,12 @@ class CsvFile(_ByteStream):
         self.headers = [h.strip().lstrip("\ufeff") for h in header]
         if not any(self.headers):
             self._raw.close()
-            raise InvalidInput("the file is empty or its first line holds no column names",
+            raise InvalidInput("table_files.file_empty_first_line",
                                where="line 1")
         if any(_undecodable(h) for h in self.headers):
             self._raw.close()
-            raise InvalidInput(f"the column names are not valid {self.encoding}; give the file's "
-                               "encoding with --encoding", where="line 1")
+            raise InvalidInput("table_files.column_names_not_valid", encoding=self.encoding,
+                               where="line 1")
         self._reader = csv.reader(self._text, delimiter=delimiter, strict=True)
         self._line = 1
 
@@ -231,7 +230,7 @@ class JsonLinesFile(_ByteStream):
         self._raw.seek(0)
         if not self.headers:
             self._raw.close()
-            raise InvalidInput("the file holds no JSON objects", where="line 1")
+            raise InvalidInput("table_files.file_holds_no_json", where="line 1")
 
     def _objects(self) -> Iterator[dict[str, Any]]:
         for row in self.rows():
@@ -271,7 +270,7 @@ class XlsxFile(TableFile):
             self._book = load_workbook(self._file, read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - any failure: not a readable workbook
             self._file.close()
-            raise InvalidInput(f"{path.name} is not a readable .xlsx workbook ({exc})",
+            raise InvalidInput("table_files.not_readable_xlsx_workbook", name=path.name, exc=exc,
                                where="file") from None
         sheet = self._book.worksheets[0]
         self._total = max(int(sheet.max_row or 1), 1)
@@ -281,7 +280,7 @@ class XlsxFile(TableFile):
         self._row = 1
         if not any(self.headers):
             self.close()
-            raise InvalidInput("the first sheet's first row holds no column names",
+            raise InvalidInput("table_files.first_sheet_first_row",
                                where="row 1")
 
     def rows(self) -> Iterator[FileRow]:

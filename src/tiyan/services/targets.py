@@ -11,6 +11,7 @@ first and each error names its line and field; each saved row is one audit entry
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
-from tiyan.errors import Forbidden, InvalidInput, NotFound
+from tiyan.errors import Forbidden, InvalidInput, NotFound, TiyanError, error_text
 from tiyan.store import audit
 from tiyan.store import indices as index_store
 from tiyan.store import tables as t
@@ -36,11 +37,30 @@ BENCH_BOUNDS = {"nps": (-100.0, 100.0), "csat": (1.0, 5.0), "csat_top2": (0.0, 1
 
 
 class RowErrors(InvalidInput):
-    """Rows that were not saved; `errors` holds one "line N: field: message" per problem."""
+    """Rows that were not saved: `problems` holds each row's error (its `where` reads
+    "line N: field" when the rows are numbered); `lines(locale)` says them one by one."""
 
-    def __init__(self, errors: Sequence[str]) -> None:
-        super().__init__("; ".join(errors), where=None)
-        self.errors = list(errors)
+    def __init__(self, problems: Sequence[TiyanError]) -> None:
+        super().__init__("targets.rows_not_saved", where=None, count=len(problems))
+        self.problems = list(problems)
+        self.errors = self.lines("en")
+        self.message = self.text("en")
+
+    def lines(self, locale: str) -> list[str]:
+        return [_line(exc, locale) for exc in self.problems]
+
+    def text(self, locale: str) -> str:
+        return "; ".join(self.lines(locale))
+
+
+def _line(exc: TiyanError, locale: str) -> str:
+    numbered = re.fullmatch(r"line (\d+): (.*)", exc.where or "")
+    if numbered is None:
+        return exc.text(locale) if not exc.where else error_text(
+            "targets.field_problem", locale, {"field": exc.where, "text": exc.text(locale)})
+    line, field = numbered.groups()
+    key = "targets.line_field_problem" if field else "targets.line_problem"
+    return error_text(key, locale, {"line": line, "field": field, "text": exc.text(locale)})
 
 
 @dataclass(frozen=True)
@@ -65,7 +85,7 @@ def _date(value: str, where: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise InvalidInput(f'"{value.strip()[:40]}" is not a date (YYYY-MM-DD)',
+        raise InvalidInput("common.not_date_yyyy_mm", value=value.strip()[:40],
                            where=where) from None
 
 
@@ -73,7 +93,7 @@ def _period(start: str, end: str, where: str) -> tuple[dt.date, dt.date]:
     first = _date(start, f"{where}period_start")
     last = _date(end, f"{where}period_end")
     if last < first:
-        raise InvalidInput("the period ends before it starts", where=f"{where}period_end")
+        raise InvalidInput("common.period_ends_before_starts", where=f"{where}period_end")
     return first, last
 
 
@@ -81,9 +101,9 @@ def _number(text: str, where: str) -> float:
     try:
         value = float(text.strip())
     except ValueError:
-        raise InvalidInput(f'"{text.strip()[:40]}" is not a number', where=where) from None
+        raise InvalidInput("common.not_number_2", text=text.strip()[:40], where=where) from None
     if value != value:  # NaN
-        raise InvalidInput("not a number", where=where)
+        raise InvalidInput("targets.not_number", where=where)
     return value
 
 
@@ -93,14 +113,14 @@ def check_target(conn: Connection, actor: Actor, row: TargetInput, where: str = 
     units the actor manages and the dates; errors name the field (and the line of an import)."""
     kpis, kpi = kpis if kpis is not None else target_kpis(conn), row.kpi.strip()
     if kpi not in kpis:
-        raise InvalidInput(f'"{kpi[:64]}" is not a KPI ({", ".join(kpis)})',
+        raise InvalidInput("targets.not_kpi", kpi=kpi[:64], kpis=", ".join(kpis),
                            where=f"{where}kpi")
     unit_id = unit_among(conn, _managed(actor), row.unit_code.strip(), where=f"{where}unit")
     start, end = _period(row.period_start, row.period_end, where)
     value = _number(row.target, f"{where}target")
     low, high = TARGET_BOUNDS.get(kpi, (0.0, 100.0))
     if not low <= value <= high:
-        raise InvalidInput(f"a {kpi} target lies from {low:g} to {high:g}",
+        raise InvalidInput("targets.target_lies", kpi=kpi, low=low, high=high,
                            where=f"{where}target")
     return {"kpi": kpi, "unit_id": unit_id, "period_start": start, "period_end": end,
             "target": value}
@@ -112,11 +132,11 @@ def check_benchmark(conn: Connection, actor: Actor, row: Mapping[str, str],
     checked; errors name the field (and the line of an import)."""
     kpi = (row.get("kpi") or "").strip()
     if kpi not in BENCH_KPIS:
-        raise InvalidInput(f'"{kpi[:64]}" is not a KPI ({", ".join(BENCH_KPIS)})',
+        raise InvalidInput("targets.not_kpi_2", kpi=kpi[:64], bench_kpis=", ".join(BENCH_KPIS),
                            where=f"{where}kpi")
     competitor = (row.get("competitor") or "").strip()
     if not competitor or len(competitor) > 200:
-        raise InvalidInput("name the competitor (at most 200 characters)",
+        raise InvalidInput("targets.name_competitor_most_characters",
                            where=f"{where}competitor")
     unit_id = unit_among(conn, _managed(actor), (row.get("unit") or "").strip(),
                          where=f"{where}unit")
@@ -124,15 +144,11 @@ def check_benchmark(conn: Connection, actor: Actor, row: Mapping[str, str],
     value = _number(row.get("value") or "", f"{where}value")
     low, high = BENCH_BOUNDS[kpi]
     if not low <= value <= high:
-        raise InvalidInput(f"a {kpi} value lies from {low:g} to {high:g}",
+        raise InvalidInput("targets.value_lies", kpi=kpi, low=low, high=high,
                            where=f"{where}value")
     source = (row.get("source") or "").strip()[:200] or None
     return {"kpi": kpi, "competitor": competitor, "unit_id": unit_id, "period_start": start,
             "period_end": end, "value": value, "source": source}
-
-
-def _error(exc: InvalidInput | Forbidden | NotFound) -> str:
-    return f"{exc.where}: {exc.message}" if exc.where else exc.message
 
 
 def do_save_targets(ctx: Context, actor: Actor, rows: Sequence[TargetInput], *,
@@ -142,13 +158,14 @@ def do_save_targets(ctx: Context, actor: Actor, rows: Sequence[TargetInput], *,
     actor.require(Permission.MANAGE_SURVEYS)
     now = ctx.now()
     with ctx.db.write() as conn:
-        kpis, checked, errors = target_kpis(conn), [], []
+        kpis, checked = target_kpis(conn), []
+        errors: list[TiyanError] = []
         for line, row in enumerate(rows, start=2):
             try:
                 checked.append(check_target(conn, actor, row,
                                             f"line {line}: " if numbered else "", kpis))
             except (InvalidInput, Forbidden, NotFound) as exc:
-                errors.append(_error(exc))
+                errors.append(exc)
         if errors:
             raise RowErrors(errors)
         for values in checked:
@@ -166,15 +183,15 @@ def do_save_benchmarks(ctx: Context, actor: Actor, rows: Sequence[Mapping[str, s
     actor.require(Permission.MANAGE_SURVEYS)
     now = ctx.now()
     with ctx.db.write() as conn:
-        checked, errors = [], []
+        checked, errors = [], list[TiyanError]()
         for line, row in enumerate(rows, start=2):
             try:
                 checked.append(check_benchmark(conn, actor, row,
                                                f"line {line}: " if numbered else ""))
             except (InvalidInput, Forbidden, NotFound) as exc:
-                errors.append(_error(exc))
+                errors.append(exc)
         if not errors and not checked:
-            errors.append("line 2: the file has no rows")
+            errors.append(InvalidInput("targets.file_no_rows", where="line 2: "))
         if errors:
             raise RowErrors(errors)
         for values in checked:

@@ -197,7 +197,7 @@ def reanalyze(ctx: Context, *, since: dt.datetime | None = None, batch_size: int
     the same `since`; `restart` ignores the checkpoint. `stop_after_batches` ends early (tests).
     """
     if batch_size < 1:
-        raise InvalidInput("the batch size must be at least 1", where="--batch-size")
+        raise InvalidInput("text_analysis.batch_size_must_least", where="--batch-size")
     since_key = since.isoformat() if since else None
     after_id = 0 if restart else _checkpoint(ctx, since_key)
     report = ReanalyzeReport(resumed_after=after_id or None)

@@ -66,7 +66,8 @@ def do_withdraw_correction(ctx: Context, actor: Actor, public_id: str, question_
         response, _ = _analysed_text(conn, actor, public_id, question_key)
         actor.require(Permission.CORRECT_TEXT, response["unit_id"])
         if not store.withdraw(conn, response["id"], question_key, aspect or None):
-            raise NotFound("there is no such correction", where="aspect" if aspect else "label")
+            raise NotFound("text_corrections.no_such_correction",
+                           where="aspect" if aspect else "label")
         audit.record(conn, at=ctx.now(), user_id=actor.user_id, action="text.correct.withdraw",
                      entity="response", entity_id=public_id, unit_id=response["unit_id"],
                      detail={"question": question_key, "aspect": aspect or None})
@@ -79,8 +80,8 @@ def _analysed_text(conn: Connection, actor: Actor, public_id: str,
     found = next((a for a in analyses.analyses_for(conn, [response["id"]])[response["id"]]
                   if a["question_key"] == question_key), None)
     if found is None:
-        raise NotFound(f'response "{public_id[:64]}" has no analysed text for question '
-                       f'"{question_key[:130]}"', where="question_key")
+        raise NotFound("text_corrections.response_no_analysed_text", public_id=public_id[:64],
+                       question_key=question_key[:130], where="question_key")
     return response, found
 
 
@@ -210,8 +211,7 @@ def do_adapt(ctx: Context, actor: Actor | None, *, reanalyze: bool = True,
     with ctx.db.read() as conn:
         corrections = store.every_correction(conn)
     if not corrections:
-        raise InvalidInput("there are no corrections to adapt to yet: correct some comments "
-                           "first", where="corrections")
+        raise InvalidInput("text_corrections.no_corrections_adapt_yet", where="corrections")
     adaptation = fit_adaptation(corrections)
     summary = adaptation.summary()
     now = ctx.now()
@@ -240,7 +240,7 @@ def do_rollback(ctx: Context, actor: Actor | None, *, reanalyze: bool = True,
     with ctx.db.write() as conn:
         current = store.active_id(conn)
         if current is None:
-            raise InvalidInput("no adaptation is active: the shipped models are in use",
+            raise InvalidInput("text_corrections.no_adaptation_active_shipped",
                                where="adaptation")
         earlier = [row["id"] for row in store.adaptations(conn) if row["id"] < current]
         target = earlier[0] if earlier else None
@@ -264,10 +264,9 @@ def request_adapt(ctx: Context, actor: Actor, *, rollback: bool = False) -> None
     actor.require(Permission.ADAPT_TEXT_MODELS)
     with ctx.db.write() as conn:
         if not rollback and store.count(conn) == 0:
-            raise InvalidInput("there are no corrections to adapt to yet: correct some "
-                               "comments first", where="corrections")
+            raise InvalidInput("text_corrections.no_corrections_adapt_yet", where="corrections")
         if rollback and store.active_id(conn) is None:
-            raise InvalidInput("no adaptation is active: the shipped models are in use",
+            raise InvalidInput("text_corrections.no_adaptation_active_shipped",
                                where="adaptation")
         enqueue(conn, TEXT_ADAPT, {"rollback": rollback, "user_id": actor.user_id},
                 run_at=ctx.now())

@@ -78,12 +78,13 @@ def do_add_channel(ctx: Context, actor: Actor, code: str, *, channel: str, targe
     secret, numbers = check_channel(ctx, channel, target, events, robot_secret, mentions,
                                     CHANNELS)
     if locale not in LOCALES:
-        raise InvalidInput(f"{locale!r} is not a language; use zh-CN or en", where="locale")
+        raise InvalidInput("unit_channels.not_language_zh_cn", locale=locale, where="locale")
     now = ctx.now()
     with ctx.db.write() as conn:
         unit = unit_in_reach(conn, actor, code)
         if len(channels_of(conn, unit.id)) >= MAX_PER_UNIT:
-            raise InvalidInput(f"a unit has at most {MAX_PER_UNIT} channels", where="channel")
+            raise InvalidInput("unit_channels.unit_most_channels", max_per_unit=MAX_PER_UNIT,
+                               where="channel")
         new_id = conn.execute(sa.insert(UC).values(
             unit_id=unit.id, channel=channel, target=target, secret=secret, mentions=numbers,
             events=list(events), locale=locale, active=True, created_at=now)
@@ -110,7 +111,8 @@ def _channel(conn: Connection, actor: Actor, code: str, channel_id: int) -> RowM
     row = conn.execute(sa.select(UC).where(UC.c.id == channel_id, UC.c.unit_id == unit.id)) \
         .mappings().first()
     if row is None:
-        raise NotFound(f"unit {code} has no channel {channel_id}", where="channel")
+        raise NotFound("unit_channels.unit_no_channel", code=code, channel_id=channel_id,
+                       where="channel")
     return row
 
 

@@ -84,7 +84,7 @@ def month_period(label: str, tz: str = TIMEZONE) -> tuple[dt.datetime, dt.dateti
         year, month = (int(x) for x in label.split("-"))
         start = dt.datetime(year, month, 1, tzinfo=ZoneInfo(tz))
     except ValueError:
-        raise InvalidInput(f'"{label}" is not a month (YYYY-MM)', where="month") from None
+        raise InvalidInput("voc_reports.not_month_yyyy_mm", label=label, where="month") from None
     nxt = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=ZoneInfo(tz))
     return start.astimezone(dt.UTC), nxt.astimezone(dt.UTC)
 
@@ -149,11 +149,11 @@ def parse_dates(start: str, end: str) -> tuple[dt.date, dt.date]:
     try:
         first = dt.date.fromisoformat(start)
     except ValueError:
-        raise InvalidInput(f'"{start}" is not a date (YYYY-MM-DD)', where="start") from None
+        raise InvalidInput("voc_reports.not_date_yyyy_mm", start=start, where="start") from None
     try:
         return first, dt.date.fromisoformat(end)
     except ValueError:
-        raise InvalidInput(f'"{end}" is not a date (YYYY-MM-DD)', where="end") from None
+        raise InvalidInput("voc_reports.not_date_yyyy_mm_2", end=end, where="end") from None
 
 
 def review_for(ctx: Context, actor: Actor, start: str, end: str, unit: str,
@@ -254,8 +254,7 @@ def find_font(configured: str | None) -> tuple[str, int]:
     for place in places:
         if place and Path(place).is_file():
             return place, 2 if "NotoS" in Path(place).name and place.endswith(".ttc") else 0
-    raise FontMissing("no font with Chinese glyphs for the PDF: install fonts-noto-cjk or set "
-                      "TIYAN_PDF_FONT to a TTF/OTF/TTC file", where="TIYAN_PDF_FONT")
+    raise FontMissing("voc_reports.no_font_chinese_glyphs", where="TIYAN_PDF_FONT")
 
 
 class FontMissing(TiyanError):
@@ -330,7 +329,8 @@ def do_subscribe(ctx: Context, actor: Actor, *, unit_code: str | None, locale: s
         if unit_code:
             unit_id = org.unit_id_by_code(conn, unit_code)
             if unit_id not in actor.scope.visibility(voc.PERMISSION).unit_ids:
-                raise InvalidInput(f"unit {unit_code} is not yours to see", where="unit")
+                raise InvalidInput("voc_reports.unit_not_yours_see", unit_code=unit_code,
+                                   where="unit")
         mine = [s for s in subscriptions(conn) if s.user_id != actor.user_id]
         mine.append(Subscription(actor.user_id, actor.email, unit_code or None,
                                  locale if locale in TEXTS else "zh-CN", kpi=kpi))

@@ -78,10 +78,10 @@ def check_url(ctx: Context, url: str, *, where: str = "url") -> None:
 
 def check_events(events: Sequence[str]) -> list[str]:
     if not events:
-        raise InvalidInput(f"choose at least one event: {', '.join(EVENTS)}", where="events")
+        raise InvalidInput("webhooks.choose_least_event", events=', '.join(EVENTS), where="events")
     for event in events:
         if event not in EVENTS:
-            raise InvalidInput(f'"{event}" is not an event; use {", ".join(EVENTS)}',
+            raise InvalidInput("webhooks.not_event", event=event, events=", ".join(EVENTS),
                                where="events")
     return sorted(set(events), key=EVENTS.index)
 
@@ -103,7 +103,7 @@ def do_redeliver(ctx: Context, actor: Actor, public_id: str, message_id: str) ->
     with ctx.db.write() as conn:
         endpoint = store.get_endpoint(conn, actor, public_id)
         if not endpoint["active"]:
-            raise InvalidInput("this webhook is deactivated", where="webhook")
+            raise InvalidInput("webhooks.webhook_deactivated", where="webhook")
         delivery = store.get_delivery(conn, endpoint["id"], message_id)
         store.record_attempt(conn, delivery["id"], status="pending", next_attempt_at=now)
         enqueue(conn, WEBHOOK_DELIVER, {"delivery_id": delivery["id"],

@@ -21,7 +21,8 @@ def response_row(conn: Connection, response_id: int) -> RowMapping:
     row = conn.execute(sa.select(t.response).where(t.response.c.id == response_id)) \
         .mappings().first()
     if row is None:
-        raise NotFound(f"response {response_id} does not exist", where="response")
+        raise NotFound("alert_facts.response_does_not_exist", response_id=response_id,
+                       where="response")
     return row
 
 
@@ -32,7 +33,8 @@ def response_rows(conn: Connection, response_ids: Sequence[int]) -> list[RowMapp
         sa.select(t.response).where(t.response.c.id.in_(ids))).mappings()}
     for response_id in ids:
         if response_id not in found:
-            raise NotFound(f"response {response_id} does not exist", where="response")
+            raise NotFound("alert_facts.response_does_not_exist", response_id=response_id,
+                           where="response")
     return [found[i] for i in ids]
 
 

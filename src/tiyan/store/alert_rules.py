@@ -61,7 +61,7 @@ def get_rule(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
     row = conn.execute(_listing().where(t.alert_rule.c.public_id == public_id,
                                         visible(vis, t.alert_rule.c.unit_id))).mappings().first()
     if row is None:
-        raise NotFound(f"alert rule {public_id} does not exist or is not yours to see",
+        raise NotFound("alert_rules.alert_rule_does_not", public_id=public_id,
                        where="alert rule")
     return row
 

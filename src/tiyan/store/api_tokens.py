@@ -75,7 +75,7 @@ def tokens_in_scope(conn: Connection, actor: Actor) -> list[RowMapping]:
 def require_token(conn: Connection, token_id: int) -> RowMapping:
     row = conn.execute(_listing().where(t.api_token.c.id == token_id)).mappings().first()
     if row is None:
-        raise NotFound(f"API token {token_id} does not exist", where="token")
+        raise NotFound("common.api_token_does_not", token_id=token_id, where="token")
     return row
 
 

@@ -102,7 +102,7 @@ def get_call(conn: Connection, actor: Actor, public_id: str, *, for_update: bool
         query = query.with_for_update(of=I)
     row = conn.execute(query).mappings().first()
     if row is None:
-        raise NotFound(f'there is no phone call "{public_id}" in your units', where="call")
+        raise NotFound("calls.no_phone_call_your", public_id=public_id, where="call")
     return row
 
 

@@ -264,7 +264,7 @@ def get_case(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
     row = conn.execute(_case_query().where(
         t.cx_case.c.public_id == public_id, visible(vis, t.cx_case.c.unit_id))).mappings().first()
     if row is None:
-        raise NotFound(f"case {public_id} does not exist or is not yours to see", where="case")
+        raise NotFound("cases.case_does_not_exist", public_id=public_id, where="case")
     return row
 
 

@@ -83,7 +83,7 @@ def _holding(actor: Actor, contact: str, region: str) -> sa.Select[tuple[int]]:
     actor.require(Permission.VIEW_PII)
     found = contact_of(contact, region)
     if found is None:
-        raise InvalidInput(f'"{contact[:60]}" is neither a phone number nor an e-mail address',
+        raise InvalidInput("customers.neither_phone_number_nor", contact=contact[:60],
                            where="contact")
     CI = t.customer_identity
     return sa.select(CI.c.customer_id).where(CI.c.kind == found[0], CI.c.value == found[1])
@@ -136,8 +136,8 @@ def check_segment(conn: Connection, segment: str | None, where: str = "segment")
         return None
     known = set(segments_in_use(conn)) | set(SEGMENT_NAMES)
     if segment not in known:
-        raise InvalidInput(f'"{segment}" is not a customer segment; use one of '
-                           + ", ".join(sorted(known)), where=where)
+        raise InvalidInput("customers.not_segment", segment=segment,
+                           segments=", ".join(sorted(known)), where=where)
     return segment
 
 
@@ -147,7 +147,7 @@ def get_customer(conn: Connection, actor: Actor, public_id: str) -> dict[str, An
         sa.select(C).where(C.c.public_id == public_id, visible(vis, C.c.unit_id))
     ).mappings().first()
     if row is None:
-        raise NotFound(f'customer "{public_id}" does not exist or is outside your scope',
+        raise NotFound("common.customer_does_not_exist", public_id=public_id,
                        where="customer")
     customer = present_customer(actor, row)
     customer["identities"] = _identities(conn, actor, row["id"])

@@ -51,8 +51,7 @@ class Database:
         if read_url:
             self.read_engine = create_engine(read_url, echo=echo, pgbouncer=pgbouncer, **pool)
             if self.read_engine.dialect.name != self.dialect:
-                raise DatabaseError("the read URL must name the same kind of database as the "
-                                    "database URL (a replica of it)", where="TIYAN_DB_READ_URL")
+                raise DatabaseError("database.read_url_must_name", where="TIYAN_DB_READ_URL")
         self._write_lock = WriterLock()
         # Lookups of immutable rows (published survey versions), kept for this process.
         self.immutable_cache: dict[object, object] = {}
@@ -144,17 +143,15 @@ class Database:
         status = schema_status(self)
         if status.ahead:
             raise DatabaseError(
-                f"the database is at schema revision {status.current}, which is newer than this "
-                f"tiyan knows (its newest is {status.head}); upgrade tiyan",
+                "database.database_schema_revision_which", current=status.current, head=status.head,
                 where=self.safe_url,
             )
         if status.current is None:
-            raise DatabaseError("the database has no tiyan schema yet; run `tiyan db upgrade`",
+            raise DatabaseError("database.database_no_tiyan_schema",
                                 where=self.safe_url)
         if status.current != status.head:
             raise DatabaseError(
-                f"the database schema is at revision {status.current} but this tiyan needs "
-                f"{status.head}; run `tiyan db upgrade`",
+                "database.database_schema_revision_but", current=status.current, head=status.head,
                 where=self.safe_url,
             )
 
@@ -361,13 +358,13 @@ def create_engine(url: str, *, echo: bool = False, pgbouncer: bool = False,
         parsed = make_url(url)
     except ArgumentError:
         raise DatabaseError(
-            f"{url!r} is not a database URL (expected sqlite:///path or postgresql://...)",
+            "database.not_database_url_expected", url=url,
             where="--db",
         ) from None
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED:
         raise DatabaseError(
-            f"database {backend!r} is not supported; use sqlite or postgresql", where="--db"
+            "database.database_not_supported_sqlite", backend=backend, where="--db"
         )
     if backend == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -380,7 +377,8 @@ def create_engine(url: str, *, echo: bool = False, pgbouncer: bool = False,
         return _postgres_engine(parsed, echo, pgbouncer=pgbouncer, pool_size=pool_size,
                                 max_overflow=max_overflow)
     except NoSuchModuleError as exc:
-        raise DatabaseError(f"no driver for {parsed.drivername}: {exc}", where="--db") from exc
+        raise DatabaseError("database.no_driver", drivername=parsed.drivername, exc=exc,
+                            where="--db") from exc
 
 
 # A pooled PostgreSQL connection idle for longer than this is pinged before use (a restarted
@@ -395,7 +393,8 @@ def _truthy(value: str | tuple[str, ...], parsed: sa.URL) -> bool:
         return True
     if text in ("false", "0", "no", "off", ""):
         return False
-    raise DatabaseError(f"{PGBOUNCER_OPTION}={text!r} in the URL must be true or false",
+    raise DatabaseError("database.url_must_true_false", pgbouncer_option=PGBOUNCER_OPTION,
+                        text=text,
                         where=parsed.render_as_string(hide_password=True))
 
 
@@ -431,7 +430,7 @@ def _sqlite_engine(parsed: sa.URL, echo: bool) -> Engine:
     if parsed.database and parsed.database != ":memory:":
         folder = Path(parsed.database).expanduser().resolve().parent
         if not folder.is_dir():
-            raise DatabaseError(f"folder {folder} does not exist", where="--db")
+            raise DatabaseError("database.folder_does_not_exist", folder=folder, where="--db")
     engine = sa.create_engine(parsed, echo=echo, connect_args={"check_same_thread": False})
     sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -458,5 +457,5 @@ def connect_or_explain(url: str, *, pgbouncer: bool = False, read_url: str | Non
     except OperationalError as exc:
         db.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise DatabaseError(f"cannot connect: {reason}", where=db.safe_url) from exc
+        raise DatabaseError("database.cannot_connect", reason=reason, where=db.safe_url) from exc
     return db

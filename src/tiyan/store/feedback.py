@@ -93,7 +93,7 @@ def access_batch(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
     if row is None or not (row["created_by"] == actor.user_id
                            or (unit_id is not None and vis.covers_unit(unit_id))
                            or (unit_id is None and _covers_root(conn, vis.unit_ids))):
-        raise NotFound(f'import "{public_id}" does not exist or is outside your scope',
+        raise NotFound("feedback.import_does_not_exist", public_id=public_id,
                        where="import")
     return row
 

@@ -67,7 +67,7 @@ def get_rule(conn: Connection, actor: Actor, rule_id: int) -> RowMapping:
     row = conn.execute(_rules().where(R.c.id == rule_id, visible(vis, R.c.unit_id))
                        ).mappings().first()
     if row is None:
-        raise NotFound(f"invitation rule {rule_id} does not exist or is outside your scope",
+        raise NotFound("invitation_rules.invitation_rule_does_not", rule_id=rule_id,
                        where="rule")
     return row
 

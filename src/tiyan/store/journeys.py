@@ -32,7 +32,7 @@ def list_journeys(conn: Connection) -> list[RowMapping]:
 def journey_by_code(conn: Connection, code: str) -> RowMapping:
     row = conn.execute(sa.select(J).where(J.c.code == code)).mappings().first()
     if row is None:
-        raise NotFound(f'there is no journey "{code}"', where="journey")
+        raise NotFound("journeys.no_journey", code=code, where="journey")
     return row
 
 
@@ -57,7 +57,7 @@ def touchpoint_by_code(conn: Connection, journey_id: int, code: str) -> RowMappi
     row = conn.execute(sa.select(TP).where(TP.c.journey_id == journey_id, TP.c.code == code)
                        ).mappings().first()
     if row is None:
-        raise NotFound(f'this journey has no touchpoint "{code}"', where="touchpoint")
+        raise NotFound("journeys.journey_no_touchpoint", code=code, where="touchpoint")
     return row
 
 

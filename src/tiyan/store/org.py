@@ -27,14 +27,14 @@ _UNIT_ID_BY_CODE = sa.select(t.org_unit.c.id).where(t.org_unit.c.code == sa.bind
 def unit_id_by_code(conn: Connection, code: str) -> int:
     found = conn.execute(_UNIT_ID_BY_CODE, {"code": code}).scalar_one_or_none()
     if found is None:
-        raise NotFound(f'there is no unit with code "{code}"', where="unit")
+        raise NotFound("org.no_unit_code", code=code, where="unit")
     return int(found)
 
 
 def unit_by_code(conn: Connection, code: str) -> RowMapping:
     row = conn.execute(_UNIT_BY_CODE, {"code": code}).mappings().first()
     if row is None:
-        raise NotFound(f'there is no unit with code "{code}"', where="unit")
+        raise NotFound("org.no_unit_code", code=code, where="unit")
     return row
 
 
@@ -51,16 +51,16 @@ def insert_unit(
 ) -> int:
     if kind not in UNIT_KINDS:
         raise InvalidInput(
-            f'unit kind "{kind}" is not one of {", ".join(UNIT_KINDS)}', where="kind"
+            "org.unit_kind_not", kind=kind, unit_kinds=", ".join(UNIT_KINDS), where="kind"
         )
     exists = conn.execute(sa.select(t.org_unit.c.id).where(t.org_unit.c.code == code)).first()
     if exists:
-        raise Conflict(f'a unit with code "{code}" already exists', where="code")
+        raise Conflict("org.unit_code_already_exists", code=code, where="code")
     if (
         parent_id is None
         and conn.execute(sa.select(t.org_unit.c.id).where(t.org_unit.c.parent_id.is_(None))).first()
     ):
-        raise InvalidInput("there is already a root unit; give this unit a parent", where="parent")
+        raise InvalidInput("org.already_root_unit_unit", where="parent")
     result = conn.execute(
         sa.insert(t.org_unit).values(
             code=code,
@@ -91,7 +91,7 @@ def get_unit(conn: Connection, actor: Actor, unit_id: int) -> RowMapping:
             conn.execute(sa.select(t.org_unit).where(t.org_unit.c.id == unit_id)).mappings().first()
         )
     if row is None:
-        raise NotFound(f"unit {unit_id} does not exist or is outside your scope", where="unit")
+        raise NotFound("org.unit_does_not_exist", unit_id=unit_id, where="unit")
     return row
 
 
@@ -107,7 +107,7 @@ def insert_staff(
     email: str | None = None,
 ) -> int:
     if conn.execute(sa.select(t.staff.c.id).where(t.staff.c.code == code)).first():
-        raise Conflict(f'a staff member with code "{code}" already exists', where="code")
+        raise Conflict("org.staff_member_code_already", code=code, where="code")
     result = conn.execute(
         sa.insert(t.staff).values(
             unit_id=unit_id,

@@ -85,7 +85,7 @@ def resolve_refs(conn: Connection, actor: Actor, *, unit: str, survey: str,
     unit_id = unit_in_reach(conn, actor, Permission.MANAGE_SURVEYS, unit)
     found = survey_for_unit(conn, unit_id, code=survey)
     if found["current_version"] is None:
-        raise InvalidInput(f'survey "{survey}" has no published version yet', where="survey")
+        raise InvalidInput("outreach.survey_no_published_version", survey=survey, where="survey")
     return Refs(unit_id, int(found["id"]),
                 None if staff is None else staff_in_unit(conn, unit_id, staff),
                 None if touchpoint is None else touchpoint_id(conn, touchpoint))
@@ -95,9 +95,9 @@ def survey_id(conn: Connection, code: str) -> int:
     row = conn.execute(sa.select(t.survey.c.id, t.survey.c.current_version)
                        .where(t.survey.c.code == code)).first()
     if row is None:
-        raise InvalidInput(f'there is no survey "{code}"', where="survey")
+        raise InvalidInput("common.no_survey", code=code, where="survey")
     if row.current_version is None:
-        raise InvalidInput(f'survey "{code}" has no published version yet', where="survey")
+        raise InvalidInput("outreach.survey_no_published_version_2", code=code, where="survey")
     return int(row.id)
 
 
@@ -109,10 +109,10 @@ def touchpoint_id(conn: Connection, ref: str) -> int:
             t.journey.c.code == journey)
     found = conn.execute(query).scalars().all()
     if not found:
-        raise InvalidInput(f'there is no touchpoint "{ref}"', where="touchpoint")
+        raise InvalidInput("common.no_touchpoint", ref=ref, where="touchpoint")
     if len(found) > 1:
-        raise InvalidInput(f'touchpoint "{code}" is in several journeys; write '
-                           f'"journey/{code}"', where="touchpoint")
+        raise InvalidInput("common.touchpoint_several_journeys_write", code=code,
+                           where="touchpoint")
     return int(found[0])
 
 
@@ -226,7 +226,7 @@ def get_invitation(conn: Connection, actor: Actor, public_id: str) -> RowMapping
     row = conn.execute(_listing().where(INV.c.public_id == public_id, visible(vis, INV.c.unit_id))
                        ).mappings().first()
     if row is None:
-        raise NotFound(f'invitation "{public_id}" does not exist or is outside your scope',
+        raise NotFound("outreach.invitation_does_not_exist", public_id=public_id,
                        where="invitation")
     return row
 

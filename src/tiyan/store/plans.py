@@ -68,7 +68,7 @@ def get_plan(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
                                         visible(vis, t.action_plan.c.unit_id))
                        ).mappings().first()
     if row is None:
-        raise NotFound(f"action plan {public_id} does not exist or is not yours to see",
+        raise NotFound("plans.action_plan_does_not", public_id=public_id,
                        where="plan")
     return row
 
@@ -87,8 +87,7 @@ def require_edit(actor: Actor, unit_ids: Iterable[int]) -> None:
     one of them: a manager of one dealer may not change a plan other dealers share."""
     actor.require(EDIT)
     if not may_edit(actor, unit_ids):
-        raise Forbidden("only someone who manages cases at every unit of the plan may create "
-                        "or change it", where="units")
+        raise Forbidden("plans.only_someone_who_manages", where="units")
 
 
 def access_plan_for_edit(conn: Connection, actor: Actor, public_id: str) -> RowMapping:

@@ -237,7 +237,7 @@ def get_response(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
     query = _scoped_query(actor, ResponseFilter()).where(R.c.public_id == public_id)
     row = conn.execute(query).mappings().first()
     if row is None:
-        raise NotFound(f'response "{public_id}" does not exist or is outside your scope',
+        raise NotFound("responses.response_does_not_exist", public_id=public_id,
                        where="response")
     return row
 

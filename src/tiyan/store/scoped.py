@@ -44,7 +44,7 @@ def load_actor(conn: Connection, user_id: int, token_scope: TokenScope | None = 
         sa.select(t.app_user).where(t.app_user.c.id == user_id, t.app_user.c.active)
     ).mappings().first()
     if user is None:
-        raise NotAuthenticated("this account does not exist or is disabled")
+        raise NotAuthenticated("scoped.account_does_not_exist")
     grants = [
         Grant(Role(row.role), row.unit_id)
         for row in conn.execute(

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from tiyan.domain.access import Actor, Permission, subtree
 from tiyan.domain.contacts import DEFAULT_REGION, refs_by_form
 from tiyan.domain.transaction_rows import CustomerRef
-from tiyan.errors import Forbidden, NotFound
+from tiyan.errors import Forbidden, NotFound, Phrase
 from tiyan.store import tables as t
 from tiyan.store.scoped import parent_map, visible
 
@@ -40,7 +40,7 @@ def require_any(actor: Actor, reach: Reach) -> None:
     """403 for a role without any of the permissions anywhere (the same whatever the ids)."""
     if not reach_units(actor, reach):
         names = " or ".join(f"'{p}'" for p in _permissions(reach))
-        raise Forbidden(f"you do not have the {names} permission")
+        raise Forbidden("scoped_refs.you_do_not_permission", names=names)
 
 
 def visible_in_reach(actor: Actor, reach: Reach,
@@ -59,7 +59,7 @@ def unit_among(conn: Connection, units: Collection[int], code: str, where: str =
     """The id of unit `code` if it is one of `units` (a filter value, a form field)."""
     found = conn.execute(sa.select(t.org_unit.c.id).where(t.org_unit.c.code == code)).scalar()
     if found is None or int(found) not in units:
-        raise NotFound(f'there is no unit "{code}" among your units', where=where)
+        raise NotFound("scoped_refs.no_unit_among_your", code=code, where=where)
     return int(found)
 
 
@@ -69,7 +69,7 @@ def staff_among(conn: Connection, units: Collection[int], code: str,
     row = conn.execute(sa.select(t.staff.c.id, t.staff.c.unit_id)
                        .where(t.staff.c.code == code)).first()
     if row is None or row.unit_id not in units:
-        raise NotFound(f'there is no staff member "{code}" among your units', where=where)
+        raise NotFound("scoped_refs.no_staff_member_among", code=code, where=where)
     return int(row.id)
 
 
@@ -81,7 +81,7 @@ def customer_in_reach(conn: Connection, actor: Actor, reach: Reach, public_id: s
         t.customer.c.public_id == public_id,
         visible_in_reach(actor, reach, t.customer.c.unit_id))).mappings().first()
     if row is None:
-        raise NotFound(f'there is no customer "{public_id}" among your units', where=where)
+        raise NotFound("scoped_refs.no_customer_among_your", public_id=public_id, where=where)
     return row
 
 
@@ -90,8 +90,7 @@ def check_customer_in_reach(actor: Actor, reach: Reach, customer: RowMapping,
     """A customer found by a key the caller supplied (phone, e-mail, external id) who belongs
     to a unit out of reach is neither returned nor changed: the request is refused."""
     if customer["unit_id"] not in reach_units(actor, reach):
-        raise Forbidden("this customer key belongs to a customer outside your units; tiyan "
-                        "will not attach it to another customer", where=where)
+        raise Forbidden("scoped_refs.customer_key_belongs_customer", where=where)
 
 
 IMPORTERS = (Permission.VIEW_CUSTOMERS, Permission.IMPORT_FEEDBACK)
@@ -194,7 +193,7 @@ def survey_for_unit(conn: Connection, unit_id: int, *, code: str | None = None,
     row = conn.execute(query).mappings().first()
     if row is None:
         name = f'"{code}"' if code is not None else str(survey_id)
-        raise NotFound(f"there is no survey {name} for this unit", where=where)
+        raise NotFound("scoped_refs.no_survey_unit", name=name, where=where)
     return row
 
 
@@ -204,15 +203,14 @@ def units_outside(actor: Actor, reach: Reach, units: Iterable[int | None]) -> se
     return {u for u in units if u is not None and u not in covered}
 
 
-def require_org_wide(actor: Actor, permission: Permission, units: Iterable[int], what: str,
+def require_org_wide(actor: Actor, permission: Permission, units: Iterable[int], what: Phrase,
                      where: str | None = None) -> None:
     """An organisation-wide object (a journey and its touchpoints, an item code) is changed
     only by someone whose `permission` covers every unit that uses it: an administrator, or a
     manager granted at a unit above all of them."""
     actor.require(permission)
     if not actor.scope.visibility(permission).covers_all(units):
-        raise Forbidden(f"{what} is shared with units outside yours; only someone who manages "
-                        "all of them may change it", where=where)
+        raise Forbidden("scoped_refs.shared_units_outside_yours", what=what, where=where)
 
 
 def check_item_codes(conn: Connection, actor: Actor, unit_id: int, codes: Iterable[str],
@@ -227,8 +225,7 @@ def check_item_codes(conn: Connection, actor: Actor, unit_id: int, codes: Iterab
     above = set(lineage(conn, unit_id))
     for code, units in sorted(item_code_units(conn, wanted, survey_id).items()):
         if units_outside(actor, Permission.MANAGE_SURVEYS, units) - above:
-            raise Forbidden(f'item code "{code}" is used by surveys of units outside yours; '
-                            "give the question an item code of your own", where="item_code")
+            raise Forbidden("scoped_refs.item_code_used_surveys", code=code, where="item_code")
 
 
 def unit_depths(conn: Connection) -> dict[int, int]:

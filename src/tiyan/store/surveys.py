@@ -19,7 +19,7 @@ from tiyan.store.scoped import parent_map
 def insert_journey(conn: Connection, *, code: str, name_zh: str, name_en: str,
                    now: dt.datetime, description: str | None = None) -> int:
     if conn.execute(sa.select(t.journey.c.id).where(t.journey.c.code == code)).first():
-        raise Conflict(f'a journey with code "{code}" already exists', where="code")
+        raise Conflict("surveys.journey_code_already_exists", code=code, where="code")
     result = conn.execute(sa.insert(t.journey).values(
         code=code, name_zh=name_zh, name_en=name_en, description=description, created_at=now))
     return inserted_id(result)
@@ -45,7 +45,7 @@ def insert_survey(conn: Connection, *, code: str, name: str, unit_id: int,
                   touchpoint_id: int | None = None) -> tuple[int, int]:
     """Create a survey with its first published version; returns (survey_id, version_id)."""
     if conn.execute(sa.select(t.survey.c.id).where(t.survey.c.code == code)).first():
-        raise Conflict(f'a survey with code "{code}" already exists', where="code")
+        raise Conflict("surveys.survey_code_already_exists", code=code, where="code")
     survey_id = inserted_id(conn.execute(sa.insert(t.survey).values(
         code=code, name=name, unit_id=unit_id, touchpoint_id=touchpoint_id, status="active",
         current_version=1, created_at=now)))
@@ -70,7 +70,7 @@ _DEFINITION = sa.select(t.survey_version.c.definition).where(
 def current_version(conn: Connection, survey_id: int) -> RowMapping:
     row = conn.execute(_CURRENT_VERSION, {"survey_id": survey_id}).mappings().first()
     if row is None:
-        raise NotFound(f"survey {survey_id} does not exist or has no published version",
+        raise NotFound("surveys.survey_does_not_exist", survey_id=survey_id,
                        where="survey")
     return row
 
@@ -83,7 +83,8 @@ def version_definition(conn: Connection, version_id: int,
         return cache[key]  # type: ignore[return-value]
     raw = conn.execute(_DEFINITION, {"version_id": version_id}).scalar_one_or_none()
     if raw is None:
-        raise NotFound(f"survey version {version_id} does not exist", where="survey_version")
+        raise NotFound("surveys.survey_version_does_not", version_id=version_id,
+                       where="survey_version")
     definition = parse_definition(raw)
     if cache is not None:
         cache[key] = definition
@@ -187,7 +188,7 @@ def get_survey(conn: Connection, actor: Actor, code: str) -> RowMapping:
     """One survey the actor may see, by code, with the same columns as `survey_overview`."""
     rows = survey_overview(conn, actor, code)
     if not rows:
-        raise NotFound(f'there is no survey "{code}" that you can see', where="survey")
+        raise NotFound("surveys.no_survey_you_can", code=code, where="survey")
     return rows[0]
 
 
@@ -196,7 +197,7 @@ def insert_draft_survey(conn: Connection, *, code: str, name: str, unit_id: int,
                         touchpoint_id: int | None = None) -> int:
     """A new survey in status draft, its definition kept as unpublished version 1."""
     if conn.execute(sa.select(_S.c.id).where(_S.c.code == code)).first():
-        raise Conflict(f'a survey with code "{code}" already exists', where="code")
+        raise Conflict("surveys.survey_code_already_exists", code=code, where="code")
     survey_id = inserted_id(conn.execute(sa.insert(_S).values(
         code=code, name=name, unit_id=unit_id, touchpoint_id=touchpoint_id, status="draft",
         current_version=None, created_at=now)))
@@ -241,12 +242,12 @@ def publish_draft(conn: Connection, survey_id: int, now: dt.datetime) -> int:
     """Freeze the draft as the survey's current version; a draft survey starts collecting."""
     draft = draft_row(conn, survey_id)
     if draft is None:
-        raise Conflict("there is no draft to publish; save a change first", where="survey")
+        raise Conflict("surveys.no_draft_publish_save", where="survey")
     done = conn.execute(sa.update(_SV).where(_SV.c.id == draft["id"],
                                              _SV.c.published_at.is_(None))
                         .values(published_at=now))
     if done.rowcount != 1:
-        raise Conflict("someone else published this draft just now; reload", where="survey")
+        raise Conflict("surveys.someone_else_published_draft", where="survey")
     conn.execute(sa.update(_S).where(_S.c.id == survey_id).values(
         current_version=draft["version"],
         status=sa.case((_S.c.status == "draft", "active"), else_=_S.c.status)))
@@ -274,7 +275,7 @@ def version_row(conn: Connection, survey_id: int, version: int) -> RowMapping:
     row = conn.execute(sa.select(_SV).where(_SV.c.survey_id == survey_id,
                                             _SV.c.version == version)).mappings().first()
     if row is None:
-        raise NotFound(f"this survey has no version {version}", where="version")
+        raise NotFound("surveys.survey_no_version", version=version, where="version")
     return row
 
 

@@ -25,7 +25,7 @@ def insert_user(
     locale: str | None = None,
 ) -> int:
     if user_by_email(conn, email) is not None:
-        raise Conflict(f'a user with e-mail "{email}" already exists', where="email")
+        raise Conflict("users.user_mail_already_exists", email=email, where="email")
     result = conn.execute(
         sa.insert(t.app_user).values(
             email=email.strip().lower(), name=name, password_hash=password_hash, locale=locale,
@@ -44,7 +44,7 @@ def insert_grant(conn: Connection, *, user_id: int, role: Role, unit_id: int,
         )
     ).first()
     if exists:
-        raise Conflict(f"the user already has the role {role} at this unit", where="role")
+        raise Conflict("users.user_already_role_unit", role=role, where="role")
     result = conn.execute(
         sa.insert(t.role_grant).values(user_id=user_id, role=str(role), unit_id=unit_id,
                                        created_at=now)
@@ -117,7 +117,7 @@ def access_user(conn: Connection, actor: Actor, user_id: int) -> RowMapping:
     user-management scope (a user with a grant above or beside it is out of reach)."""
     user = require_user(conn, user_id)
     if not may_manage(actor, grants_of(conn, user_id)):
-        raise NotFound(f"user {user_id} does not exist", where="user")
+        raise NotFound("users.user_does_not_exist", user_id=user_id, where="user")
     return user
 
 
@@ -163,7 +163,7 @@ def delete_sessions_of(conn: Connection, user_id: int, *, keep: str | None = Non
 def require_user(conn: Connection, user_id: int) -> RowMapping:
     row = conn.execute(sa.select(t.app_user).where(t.app_user.c.id == user_id)).mappings().first()
     if row is None:
-        raise NotFound(f"user {user_id} does not exist", where="user")
+        raise NotFound("users.user_does_not_exist", user_id=user_id, where="user")
     return row
 
 
@@ -171,5 +171,5 @@ def check_email(email: str) -> str:
     email = email.strip().lower()
     local, _, domain = email.partition("@")
     if not local or "." not in domain or " " in email or len(email) > 320:
-        raise InvalidInput(f'"{email}" is not an e-mail address', where="email")
+        raise InvalidInput("users.not_mail_address", email=email, where="email")
     return email

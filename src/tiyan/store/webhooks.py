@@ -51,7 +51,7 @@ def list_endpoints(conn: Connection, actor: Actor) -> list[RowMapping]:
 def get_endpoint(conn: Connection, actor: Actor, public_id: str) -> RowMapping:
     row = conn.execute(_endpoints(actor).where(E.c.public_id == public_id)).mappings().first()
     if row is None:
-        raise NotFound(f'webhook "{public_id}" does not exist or is outside your scope',
+        raise NotFound("webhooks.webhook_does_not_exist", public_id=public_id,
                        where="webhook")
     return row
 
@@ -179,7 +179,7 @@ def get_delivery(conn: Connection, endpoint_id: int, message_id: str) -> RowMapp
     row = conn.execute(sa.select(D).where(D.c.endpoint_id == endpoint_id,
                                           D.c.message_id == message_id)).mappings().first()
     if row is None:
-        raise NotFound(f'delivery "{message_id}" does not exist for this webhook',
+        raise NotFound("webhooks.delivery_does_not_exist", message_id=message_id,
                        where="delivery")
     return row
 

@@ -165,7 +165,7 @@ def _since(value: str | None) -> dt.datetime | None:
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f'"{value}" is not a date (YYYY-MM-DD) or ISO time',
+        raise InvalidInput("cli.not_date_yyyy_mm", value=value,
                            where="--since") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 

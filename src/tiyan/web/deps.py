@@ -75,7 +75,7 @@ def checked_session(request: Request,
 def page_actor(session: Annotated[WebSession | None, Depends(checked_session)]) -> Actor:
     """The signed-in user of a web page (its unsafe requests carry the session's CSRF token)."""
     if session is None:
-        raise NotAuthenticated("please sign in")
+        raise NotAuthenticated("deps.please_sign")
     return session.actor
 
 
@@ -84,10 +84,12 @@ def api_actor(request: Request) -> Actor:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return actor_for_api_token(get_context(request), token.strip(), request.method)
+        actor = actor_for_api_token(get_context(request), token.strip(), request.method)
+        request.state.api_token_actor = actor  # errors speak the token user's language
+        return actor
     session = web_session(request)
     if session is None:
-        raise NotAuthenticated("send 'Authorization: Bearer <token>' (see `tiyan token create`)")
+        raise NotAuthenticated("deps.send_authorization_bearer_token")
     if request.method in UNSAFE_METHODS:
         check_csrf(session, request.headers.get("x-csrf-token"))
     return session.actor
@@ -95,7 +97,7 @@ def api_actor(request: Request) -> Actor:
 
 def check_csrf(session: WebSession, supplied: str | None) -> None:
     if not supplied or not secrets.compare_digest(supplied, session.csrf_token):
-        raise Forbidden("the form has expired or did not come from tiyan; reload and try again",
+        raise Forbidden("deps.form_expired_did_not",
                         where="csrf_token")
 
 

@@ -86,10 +86,10 @@ def metrics(request: Request) -> Response:
     TIYAN_METRICS_ALLOW let in."""
     settings: Settings = request.app.state.ctx.settings
     if not settings.metrics_token and not settings.metrics_allow:
-        raise NotFound("metrics are off: set TIYAN_METRICS_TOKEN or TIYAN_METRICS_ALLOW",
+        raise NotFound("operations.metrics_off_set_tiyan",
                        where="metrics")
     if not may_read_metrics(request, settings):
-        raise Forbidden("this client may not read the metrics", where="metrics")
+        raise Forbidden("operations.client_may_not_read", where="metrics")
     body, content_type = exposition(request.app.state.ctx)
     return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 

@@ -50,4 +50,4 @@ def _open(cursor: str | None) -> tuple[str | None, str]:
 
 
 def _foreign() -> InvalidInput:
-    return InvalidInput("the cursor is not one this API gave out", where="cursor")
+    return InvalidInput("cursor.cursor_not_api_gave", where="cursor")

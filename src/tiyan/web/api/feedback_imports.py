@@ -71,9 +71,10 @@ def parse_mapping_json(text: str | None) -> dict[str, str]:
     try:
         value = json_depth.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"the mapping is not valid JSON: {exc.msg}", where="mapping") from None
+        raise InvalidInput("feedback_imports.mapping_not_valid_json", msg=exc.msg,
+                           where="mapping") from None
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise InvalidInput('the mapping must be a JSON object like {"text": "内容"}',
+        raise InvalidInput("feedback_imports.mapping_must_json_object",
                            where="mapping")
     return {str(k): v for k, v in value.items()}
 

@@ -111,10 +111,10 @@ def list_invitations(ctx: ContextDep, actor: ApiActor,
     """Newest first, in the units where you manage surveys."""
     actor.require(Permission.MANAGE_SURVEYS)
     if status is not None and status not in STATUSES:
-        raise InvalidInput(f'"{status}" is not a status; use one of {", ".join(STATUSES)}',
+        raise InvalidInput("invitations.not_status", status=status, statuses=", ".join(STATUSES),
                            where="status")
     if channel is not None and channel not in CHANNELS:
-        raise InvalidInput(f'"{channel}" is not a channel; use {", ".join(CHANNELS)}',
+        raise InvalidInput("common.not_channel", channel=channel, channels=", ".join(CHANNELS),
                            where="channel")
     with ctx.db.read() as conn:
         survey_id = outreach.survey_id(conn, survey) if survey else None
@@ -199,7 +199,7 @@ def sms_status(ctx: ContextDep, fields: SmsCallbackFields) -> s.SmsStatusOut:
     reference, status = fields.get(ref_field), fields.get(status_field)
     for name, value in ((ref_field, reference), (status_field, status)):
         if not isinstance(value, str) or not value or len(value) > 128:
-            raise InvalidInput(f'the report needs a "{name}" field of 1 to 128 characters',
+            raise InvalidInput("invitations.report_needs_field_characters", name=name,
                                where=name)
     assert isinstance(reference, str) and isinstance(status, str)
     extra = [(k, str(v)[:200]) for k, v in fields.items() if k not in (ref_field, status_field)]
@@ -213,9 +213,9 @@ async def sms_callback_fields(request: Request, ctx: ContextDep,
     event loop; the handlers that store them run in the thread pool)."""
     expected = ctx.settings.sms_callback_key
     if not expected:
-        raise NotFound("SMS callbacks are off (set TIYAN_SMS_CALLBACK_KEY)", where="key")
+        raise NotFound("invitations.sms_callbacks_off_set", where="key")
     if not secrets.compare_digest(key.encode(), expected.encode()):
-        raise Forbidden("the callback key does not match", where="key")
+        raise Forbidden("invitations.callback_key_does_not", where="key")
     return await _report_fields(request)
 
 
@@ -225,9 +225,9 @@ async def _report_fields(request: Request) -> dict[str, Any]:
         try:
             body = await request.json()
         except ValueError:
-            raise InvalidInput("the report is not valid JSON", where="body") from None
+            raise InvalidInput("invitations.report_not_valid_json", where="body") from None
         if not isinstance(body, dict):
-            raise InvalidInput("the report must be a JSON object", where="body")
+            raise InvalidInput("invitations.report_must_json_object", where="body")
         return body
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}

@@ -74,9 +74,9 @@ def sms_reply(ctx: ContextDep, fields: SmsCallbackFields) -> SmsReplyOut:
     from_field, text_field = ctx.settings.sms_reply_from_field, ctx.settings.sms_reply_text_field
     sender, text = fields.get(from_field), fields.get(text_field)
     if not isinstance(sender, str) or not 1 <= len(sender) <= 32:
-        raise InvalidInput(f'the reply needs a "{from_field}" field of 1 to 32 characters',
+        raise InvalidInput("opt_out.reply_needs_field_characters", from_field=from_field,
                            where=from_field)
     if not isinstance(text, str) or len(text) > 1600:
-        raise InvalidInput(f'the reply needs a "{text_field}" field of at most 1600 characters',
+        raise InvalidInput("opt_out.reply_needs_field_most", text_field=text_field,
                            where=text_field)
     return SmsReplyOut(result=opt_out.do_sms_reply(ctx, sender, text))

@@ -102,7 +102,7 @@ def update_plan(plan_id: str, body: s.PlanPatch, ctx: ContextDep,
 def _not_null(changes: dict[str, Any], fields: tuple[str, ...]) -> None:
     for name in fields:
         if name in changes and changes[name] is None:
-            raise InvalidInput("may not be null", where=name.replace("unit_codes", "units"))
+            raise InvalidInput("plans.may_not_null", where=name.replace("unit_codes", "units"))
 
 
 @router.delete("/plans/{plan_id}", response_model=s.Deleted)

@@ -78,7 +78,7 @@ def build_filter(conn: Connection, actor: Actor, q: ListFilters, *,
     start = _moment(q.submitted_from, "submitted_from", end_of_day=False) or _aware(q.since)
     end = _moment(q.submitted_to, "submitted_to", end_of_day=True) or _aware(q.until)
     if start is not None and end is not None and end <= start:
-        raise InvalidInput("submitted_to must be after submitted_from", where="submitted_to")
+        raise InvalidInput("response_filters.submitted_must_after_submitted", where="submitted_to")
     return ResponseFilter(
         survey_id=_survey_id(conn, q.survey) if q.survey else q.survey_id,
         unit_id=_unit_id(conn, actor, q.unit) if q.unit else q.unit_id,
@@ -98,7 +98,7 @@ def _moment(value: str | None, where: str, *, end_of_day: bool) -> dt.datetime |
             return day + dt.timedelta(days=1) if end_of_day else day
         return _aware(dt.datetime.fromisoformat(value))
     except ValueError:
-        raise InvalidInput(f'"{value}" is not a date (YYYY-MM-DD) or ISO 8601 time',
+        raise InvalidInput("response_filters.not_date_yyyy_mm", value=value,
                            where=where) from None
 
 
@@ -111,7 +111,7 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 def _survey_id(conn: Connection, code: str) -> int:
     found = conn.execute(sa.select(t.survey.c.id).where(t.survey.c.code == code)).scalar()
     if found is None:
-        raise InvalidInput(f'there is no survey "{code}"', where="survey")
+        raise InvalidInput("common.no_survey", code=code, where="survey")
     return int(found)
 
 
@@ -119,7 +119,7 @@ def _unit_id(conn: Connection, actor: Actor, code: str) -> int:
     found = conn.execute(sa.select(t.org_unit.c.id).where(t.org_unit.c.code == code)).scalar()
     reach = actor.scope.visibility(Permission.VIEW_RESPONSES).all_units
     if found is None or int(found) not in reach:
-        raise InvalidInput(f'there is no unit "{code}" in your scope', where="unit")
+        raise InvalidInput("response_filters.no_unit_your_scope", code=code, where="unit")
     return int(found)
 
 
@@ -132,10 +132,10 @@ def _touchpoint_ids(conn: Connection, ref: str) -> tuple[int, ...]:
             t.journey.c.code == journey)
     rows = conn.execute(query).all()
     if not rows:
-        raise InvalidInput(f'there is no touchpoint "{ref}"', where="touchpoint")
+        raise InvalidInput("common.no_touchpoint", ref=ref, where="touchpoint")
     if len({row.journey_id for row in rows}) > 1:
-        raise InvalidInput(f'touchpoint "{code}" is in several journeys; write '
-                           f'"journey/{code}"', where="touchpoint")
+        raise InvalidInput("common.touchpoint_several_journeys_write", code=code,
+                           where="touchpoint")
     return _with_sub_touchpoints(conn, [int(row.id) for row in rows])
 
 
@@ -151,7 +151,8 @@ def _with_sub_touchpoints(conn: Connection, ids: list[int]) -> tuple[int, ...]:
 
 def _choice(value: str | None, allowed: list[str], where: str) -> str | None:
     if value is not None and value not in allowed:
-        raise InvalidInput(f'"{value}" is not a {where}; use one of {", ".join(allowed)}',
+        raise InvalidInput("response_filters.not", value=value, v_where=where,
+                           allowed=", ".join(allowed),
                            where=where)
     return value
 

@@ -63,7 +63,7 @@ def change_password(request: Request, ctx: ContextDep, actor: PageActor, current
                     new: Secret, confirm: Secret) -> Response:
     try:
         if new != confirm:
-            raise InvalidInput("the two new passwords differ", where="confirm")
+            raise InvalidInput("account_pages.two_new_passwords_differ", where="confirm")
         signed = accounts.do_change_password(
             ctx, actor, current=current, new=new,
             session_token=request.cookies.get(SESSION_COOKIE), ip=client_address(request))
@@ -97,7 +97,7 @@ def _days(text: str) -> int | None:
     if not text:
         return None
     if not text.isascii() or not text.isdigit():
-        raise InvalidInput(f'"{text}" is not a number of days', where="expires_days")
+        raise InvalidInput("account_pages.not_number_days", text=text, where="expires_days")
     return int(text)
 
 

@@ -46,7 +46,7 @@ def login(
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     try:
         if not cookie or not secrets.compare_digest(cookie, csrf_token):
-            raise Forbidden("the sign-in form expired; please try again")
+            raise Forbidden("auth_pages.sign_form_expired_please")
         signed = sign_in(ctx, email, password, ip=client_address(request))
     except (NotAuthenticated, Forbidden, TooManyRequests) as exc:
         message = error_text(translator(request), exc, "login.error.",

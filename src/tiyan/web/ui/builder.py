@@ -113,10 +113,10 @@ def edit_json(request: Request, ctx: ContextDep, actor: PageActor, code: str,
     try:
         raw = json_depth.loads(text)
         if not isinstance(raw, dict):
-            raise InvalidInput("the definition must be a JSON object", where="json")
+            raise InvalidInput("builder.definition_must_json_object", where="json")
         service.do_save_draft(ctx, actor, code, raw)
     except ValueError as exc:
-        error = InvalidInput(f"not valid JSON: {exc}", where="json")
+        error = InvalidInput("builder.not_valid_json", exc=exc, where="json")
         return _editor_after_post(request, ctx, actor, code, None, error, json_text=text)
     except InvalidInput as exc:
         return _editor_after_post(request, ctx, actor, code, None, exc, json_text=text)

@@ -115,7 +115,7 @@ def _local_input(value: str, timezone: str) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(value.strip())
     except ValueError:
-        raise InvalidInput(f'"{value}" is not a date and time', where="callback_at") from None
+        raise InvalidInput("call_pages.not_date_time", value=value, where="callback_at") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(timezone))
 
 
@@ -134,11 +134,11 @@ def complete(request: Request, call_id: str, ctx: ContextDep, actor: PageActor,
     page = check_page(walk(definition, raw, dict(row["data"] or {})).shown, raw, unknown)
     try:
         if unknown:
-            raise InvalidInput(f'the survey has no question "{unknown[0]}"',
+            raise InvalidInput("common.survey_no_question", unknown=unknown[0],
                                where=f"answers.{unknown[0]}")
         if page.errors:
             key = next(iter(page.errors))
-            raise InvalidInput(translator(request)("calls.fix_answers"), where=f"answers.{key}")
+            raise InvalidInput("calls.fix_answers", where=f"answers.{key}")
         service.do_complete_call(ctx, actor, call_id, answers=raw, language=lang, note=note)
     except TiyanError as exc:
         return _call_page(request, ctx, actor, call_id, status_code=exc.status,

@@ -44,7 +44,7 @@ def inbox(request: Request, ctx: ContextDep, actor: PageActor,
           page: Annotated[int, Query(ge=1, le=100000)] = 1) -> HTMLResponse:
     actor.require(store.CASE_PERMISSION)
     if status not in ("open", "all", *STATUSES):
-        raise InvalidInput(f"{status!r} is not a case status", where="status")
+        raise InvalidInput("case_pages.not_case_status", status=status, where="status")
     wanted = ("new", "acknowledged", "in_progress") if status == "open" else \
         (() if status == "all" else (status,))
     with ctx.db.read() as conn:
@@ -52,7 +52,7 @@ def inbox(request: Request, ctx: ContextDep, actor: PageActor,
         rules = store.rules_with_cases(conn, actor)
         rule_id = next((r.id for r in rules if r.public_id == rule), None) if rule else None
         if rule and rule_id is None:
-            raise InvalidInput(f"no alert rule {rule!r} has cases you may see", where="rule")
+            raise InvalidInput("case_pages.no_alert_rule_cases", rule=rule, where="rule")
         f = store.CaseFilter(status=wanted, owner_user_id=actor.user_id if mine else None,
                              unit_id=unit_id, rule_id=rule_id,
                              overdue_at=ctx.now() if overdue else None, limit=CASES_PAGE)
@@ -278,5 +278,5 @@ def _score(text: str) -> float | None:
     try:
         return float(text)
     except ValueError:
-        raise InvalidInput(f'"{text}" is not a score from 0 to 10',
+        raise InvalidInput("case_pages.not_score", text=text,
                            where="satisfaction") from None

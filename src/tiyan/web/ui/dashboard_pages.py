@@ -78,7 +78,7 @@ def _date(value: str, name: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f'"{value}" is not a date (YYYY-MM-DD)', where=name) from None
+        raise InvalidInput("common.not_date_yyyy_mm", value=value, where=name) from None
 
 
 def parse_view(request: Request, conn: Connection, scope: d.Scope) -> View:
@@ -87,9 +87,9 @@ def parse_view(request: Request, conn: Connection, scope: d.Scope) -> View:
     start = _date(params["from"], "from") if params.get("from") else default.date_from
     end = _date(params["to"], "to") if params.get("to") else default.date_to
     if end < start:
-        raise InvalidInput("the end date is before the start date", where="to")
+        raise InvalidInput("dashboard_pages.end_date_before_start", where="to")
     if (end - start).days > 3660:
-        raise InvalidInput("the date range may cover at most 10 years", where="from")
+        raise InvalidInput("dashboard_pages.date_range_may_cover", where="from")
     unit_code = params.get("unit") or None
     unit_id = None
     if unit_code:
@@ -99,32 +99,33 @@ def parse_view(request: Request, conn: Connection, scope: d.Scope) -> View:
         try:
             touchpoint_id = int(params["touchpoint"])
         except ValueError:
-            raise InvalidInput("the touchpoint is not a number", where="touchpoint") from None
+            raise InvalidInput("dashboard_pages.touchpoint_not_number",
+                               where="touchpoint") from None
     channel = params.get("channel") or None
     if channel is not None and channel not in CHANNELS:
-        raise InvalidInput(f'"{channel}" is not a channel', where="channel")
+        raise InvalidInput("dashboard_pages.not_channel", channel=channel, where="channel")
     segment = customers.check_segment(conn, (params.get("segment") or "")[:64] or None)
     staff_code = params.get("staff") or None
     staff_id = staff_among(conn, scope.vis.all_units, staff_code) if staff_code else None
     answer = _pair(params.get("answer") or "", "answer", 130)
     aspect = (params.get("aspect") or "").strip() or None
     if aspect is not None and len(aspect) > 64:
-        raise InvalidInput("the aspect code is longer than 64 characters", where="aspect")
+        raise InvalidInput("dashboard_pages.aspect_code_longer_characters", where="aspect")
     aspect_label = params.get("aspect_label") or None
     if aspect_label is not None and aspect_label not in ASPECT_LABELS:
-        raise InvalidInput(f'"{aspect_label}" is not an aspect label; use one of '
-                           f'{", ".join(ASPECT_LABELS)}', where="aspect_label")
+        raise InvalidInput("dashboard_pages.not_aspect_label", aspect_label=aspect_label,
+                           aspect_labels=", ".join(ASPECT_LABELS), where="aspect_label")
     if aspect_label is not None and aspect is None:
-        raise InvalidInput("an aspect label needs an aspect code", where="aspect_label")
+        raise InvalidInput("dashboard_pages.aspect_label_needs_aspect", where="aspect_label")
     attr = _pair(params.get("attr") or "", "attr", 64)
     grain = params.get("grain") or "month"
     if grain not in d.GRAINS:
-        raise InvalidInput(f'"{grain}" is not a grain; use one of {", ".join(d.GRAINS)}',
+        raise InvalidInput("dashboard_pages.not_grain", grain=grain, grains=", ".join(d.GRAINS),
                            where="grain")
     longest = d.MAX_TREND_DAYS.get(grain)
     if longest is not None and (end - start).days + 1 > longest:
-        raise InvalidInput(f"a {grain}-by-{grain} trend covers at most {longest} days; "
-                           "shorten the dates or choose a longer grain", where="grain")
+        raise InvalidInput("dashboard_pages.trend_covers_most_days", grain=grain, longest=longest,
+                           where="grain")
     query = {"from": start.isoformat(), "to": end.isoformat(), "unit": unit_code or "",
              "touchpoint": str(touchpoint_id or ""), "channel": channel or "",
              "segment": segment or "", "staff": staff_code or "",
@@ -146,10 +147,10 @@ def _pair(value: str, name: str, longest_key: int) -> tuple[str, str] | None:
     key, colon, rest = value.partition(":")
     key = key.strip()
     if not colon or not key or not rest:
-        raise InvalidInput(f'"{value[:80]}" is not KEY:VALUE (for example nps:10)', where=name)
+        raise InvalidInput("dashboard_pages.not_key_value_example", value=value[:80], where=name)
     if len(key) > longest_key or len(rest) > 200:
-        raise InvalidInput(f"the key may be at most {longest_key} characters and the value at "
-                           "most 200", where=name)
+        raise InvalidInput("dashboard_pages.key_may_most_characters", longest_key=longest_key,
+                           where=name)
     return key, rest
 
 
@@ -395,7 +396,7 @@ def table_rows(request: Request, ctx: Any, actor: Actor, page: str) -> tuple[lis
                     rows.append([f"{t_('dash.overall_item')}: {t_(name)}", est.n, est.n,
                                  *estimate_cells(est), None, None, ""])
             return head, rows
-    raise InvalidInput(f'there is no table "{page}"', where="page")
+    raise InvalidInput("dashboard_pages.no_table", page=page, where="page")
 
 
 @router.get("/dashboard/{page}/export.{fmt}")
@@ -409,7 +410,7 @@ def export_table(page: str, fmt: str, request: Request, ctx: ContextDep,
 
 def check_export_format(fmt: str) -> None:
     if fmt not in ("csv", "xlsx"):
-        raise InvalidInput(f'"{fmt}" is not an export format (csv or xlsx)', where="format")
+        raise InvalidInput("dashboard_pages.not_export_format_csv", fmt=fmt, where="format")
 
 
 def table_download(request: Request, actor: Actor, head: Sequence[str],
@@ -498,7 +499,8 @@ def targets_save(request: Request, ctx: ContextDep, actor: PageActor,
         targets.do_save_targets(ctx, actor, [targets.TargetInput(
             kpi, unit, period_start, period_end, target)])
     except targets.RowErrors as exc:
-        return _targets_form(request, ctx, actor, errors=exc.errors, status_code=exc.status,
+        return _targets_form(request, ctx, actor, errors=exc.lines(translator(request).locale),
+                             status_code=exc.status,
                              values={"kpi": kpi, "unit": unit, "period_start": period_start,
                                      "period_end": period_end, "target": target})
     return RedirectResponse("/dashboard/targets?saved=1", status_code=303)
@@ -532,5 +534,6 @@ def targets_import(request: Request, ctx: ContextDep, actor: PageActor,
             r["kpi"], r["unit"], r["period_start"], r["period_end"], r["target"])
             for r in rows], numbered=True)
     except targets.RowErrors as exc:
-        return _targets_form(request, ctx, actor, errors=exc.errors, status_code=422)
+        return _targets_form(request, ctx, actor, errors=exc.lines(translator(request).locale),
+                             status_code=422)
     return RedirectResponse(f"/dashboard/targets?saved={count}", status_code=303)

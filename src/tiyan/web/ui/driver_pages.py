@@ -79,7 +79,7 @@ def driver_labels(conn: Connection, actor: Actor, locale: str) -> dict[str, str]
 def _choice(request: Request, name: str, choices: Sequence[str]) -> str:
     value = request.query_params.get(name) or choices[0]
     if value not in choices:
-        raise InvalidInput(f'"{value}" is not one of {", ".join(choices)}', where=name)
+        raise InvalidInput("driver_pages.not", value=value, choices=", ".join(choices), where=name)
     return value
 
 
@@ -325,7 +325,8 @@ def competitors_save(request: Request, ctx: ContextDep, actor: PageActor,
     try:
         targets.do_save_benchmarks(ctx, actor, [values])
     except targets.RowErrors as exc:
-        return _competitors(request, ctx, actor, errors=exc.errors, status_code=exc.status,
+        return _competitors(request, ctx, actor, errors=exc.lines(translator(request).locale),
+                            status_code=exc.status,
                             values=values)
     return RedirectResponse("/dashboard/competitors?saved=1", status_code=303)
 
@@ -347,7 +348,8 @@ def competitors_import(request: Request, ctx: ContextDep, actor: PageActor,
     try:
         count = targets.do_save_benchmarks(ctx, actor, rows, numbered=True)
     except targets.RowErrors as exc:
-        return _competitors(request, ctx, actor, errors=exc.errors, status_code=422)
+        return _competitors(request, ctx, actor, errors=exc.lines(translator(request).locale),
+                            status_code=422)
     return RedirectResponse(f"/dashboard/competitors?saved={count}", status_code=303)
 
 

@@ -80,7 +80,7 @@ def upload(request: Request, ctx: ContextDep, actor: PageActor,
         path = save_upload(file.file, Path(folder))
         try:
             if not name:
-                raise InvalidInput("choose a file to import", where="file")
+                raise InvalidInput("import_pages.choose_file_import", where="file")
             shown = preview(path, filename=name, encoding=encoding or None,
                             default_unit=bool(unit), rows=5)
         except TiyanError as exc:
@@ -101,7 +101,7 @@ def _preview_key(token: str) -> str:
 def _previewed_upload(ctx: Context, actor: Actor, token: str) -> Iterator[tuple[str, Path]]:
     """The stored preview's key and a local copy of it (in this request's temporary folder)."""
     if not TOKEN.match(token) or not token.startswith(f"{actor.user_id}-"):
-        raise InvalidInput("this upload is not yours or has expired; upload the file again",
+        raise InvalidInput("import_pages.upload_not_yours_expired",
                            where="file")
     key = _preview_key(token)
     with tempfile.TemporaryDirectory(prefix="tiyan-upload-") as folder:
@@ -109,7 +109,7 @@ def _previewed_upload(ctx: Context, actor: Actor, token: str) -> Iterator[tuple[
         try:
             copy_to_file(object_store(ctx), key, path)
         except ObjectMissing:
-            raise InvalidInput("this upload has expired; upload the file again",
+            raise InvalidInput("import_pages.upload_expired_upload_file",
                                where="file") from None
         yield key, path
 

@@ -101,7 +101,7 @@ def indices_save(request: Request, ctx: ContextDep, actor: PageActor,
         for _, r in filled)
     try:
         if row_errors:
-            raise InvalidInput("some item rows are not valid", where="items")
+            raise InvalidInput("index_pages.some_item_rows_not", where="items")
         saved = indices.do_save_index(ctx, actor, fields["code"], fields["name_zh"],
                                       fields["name_en"], text[:20000])
     except InvalidInput as exc:

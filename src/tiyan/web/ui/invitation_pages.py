@@ -101,14 +101,15 @@ def _number(text: str, where: str) -> int:
     try:
         return int(text.strip())
     except ValueError:
-        raise InvalidInput(f'"{text}" is not a whole number', where=where) from None
+        raise InvalidInput("invitation_pages.not_whole_number", text=text, where=where) from None
 
 
 def _percent(text: str) -> float:
     try:
         return float(text.strip().rstrip("%"))
     except ValueError:
-        raise InvalidInput(f'"{text}" is not a percentage', where="sampling_percent") from None
+        raise InvalidInput("invitation_pages.not_percentage", text=text,
+                           where="sampling_percent") from None
 
 
 @router.post("/admin/invitations/rules/{rule_id}/active")

@@ -33,7 +33,7 @@ def _date(text: str, where: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidInput(f'"{text}" is not a date (YYYY-MM-DD)', where=where) from None
+        raise InvalidInput("plan_pages.not_date_yyyy_mm", text=text, where=where) from None
 
 
 def parse_tasks(text: str) -> list[service.TaskRequest]:

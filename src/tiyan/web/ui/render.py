@@ -85,17 +85,34 @@ def viewer_zone(request: Request, actor: Actor | None) -> str:
     return str(cached)
 
 
+class ShownError:
+    """A typed error as a page shows it: `message` in the reader's language; `code`, `key`,
+    `where` and the rest as the error has them."""
+
+    def __init__(self, error: TiyanError, locale: str) -> None:
+        self.error = error
+        self.message = error.text(locale)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.error, name)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def render(request: Request, template: str, *, actor: Actor | None = None,
            status_code: int = 200, **values: Any) -> HTMLResponse:
     t = translator(request)
     session = web_session(request)
     when = Times(viewer_zone(request, actor), t.locale)
+    shown = {name: ShownError(value, t.locale) if isinstance(value, TiyanError) else value
+             for name, value in values.items()}  # every error a page shows, in its language
     context = {
         "request": request, "t": t, "locale": t.locale, "actor": actor, "when": when,
         "num": lambda value, digits=None: number(value, t.locale, digits),
         "nav": navigation(actor) if actor else [],
         "csrf_token": session.csrf_token if session else "",
-        "current_path": request.url.path, **values,
+        "current_path": request.url.path, **shown,
     }
     response = TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
     if request.query_params.get("lang") == t.locale:

@@ -203,7 +203,7 @@ def _post_page(request: Request, ctx: Any, t: Translator, respondent: Respondent
         if exc.where == "survey_id":
             return _problem(request, t, "closed")
         return _survey_page(request, ctx, t, respondent, action, status_code=422,
-                            page_problem=exc.message)
+                            page_problem=exc.text(t.locale))
     if result.kind == "done":
         # a device (its cookie) over its link's limit is told, politely, that it answered
         return _message(request, t, "answered", 200) if "device" in result.flags \

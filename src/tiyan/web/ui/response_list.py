@@ -95,26 +95,27 @@ def _survey_id(conn: Connection, code: str) -> int | None:
         return None
     found = conn.execute(sa.select(t.survey.c.id).where(t.survey.c.code == code[:64])).scalar()
     if found is None:
-        raise InvalidInput(f'there is no survey "{code[:64]}"', where="survey")
+        raise InvalidInput("common.no_survey", code=code[:64], where="survey")
     return int(found)
 
 
 def _one_of(value: str, allowed: tuple[str, ...], where: str) -> str | None:
     if value and value not in allowed:
-        raise InvalidInput(f'"{value[:40]}" is not a {where}; use one of {", ".join(allowed)}',
+        raise InvalidInput("response_filters.not", value=value[:40], v_where=where,
+                           allowed=", ".join(allowed),
                            where=where)
     return value or None
 
 
 def _words(value: str) -> str | None:
     if len(value) > 100:
-        raise InvalidInput("the words to find may be at most 100 characters", where="q")
+        raise InvalidInput("response_list.words_find_may_most", where="q")
     return value or None
 
 
 def _yes_no(value: str) -> bool | None:
     if value not in ("", "yes", "no"):
-        raise InvalidInput(f'"{value[:40]}" is not yes or no', where="comment")
+        raise InvalidInput("response_list.not_yes_no", value=value[:40], where="comment")
     return None if not value else value == "yes"
 
 

@@ -107,9 +107,9 @@ def correct(request: Request, public_id: str, ctx: ContextDep, actor: PageActor,
                                                aspect or None)
         else:
             if label not in (*SENTIMENT_LABELS, NOT_ABOUT):
-                raise InvalidInput("choose a sentiment", where="label")
+                raise InvalidInput("response_page.choose_sentiment", where="label")
             if label == NOT_ABOUT and not aspect:
-                raise InvalidInput("only an aspect can be marked as not talked about",
+                raise InvalidInput("response_page.only_aspect_can_marked",
                                    where="label")
             corrections.do_correct_text(ctx, actor, public_id, TextCorrection(
                 question_key, aspect or None, None if label == NOT_ABOUT else label,

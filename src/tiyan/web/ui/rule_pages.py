@@ -93,7 +93,7 @@ def delete_rule(request: Request, rule_id: str, ctx: ContextDep, actor: PageActo
 
 def _require_admin(actor: Actor) -> None:
     if not is_admin(actor):
-        raise Forbidden("only administrators edit a rule's JSON; use the rule builder",
+        raise Forbidden("rule_pages.only_administrators_edit_rule",
                         where="condition")
 
 
@@ -101,7 +101,8 @@ def _json(text: str, where: str) -> Any:
     try:
         return json_depth.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})",
+        raise InvalidInput("case_pages.not_valid_json_line", msg=exc.msg, lineno=exc.lineno,
+                           colno=exc.colno,
                            where=where) from None
 
 

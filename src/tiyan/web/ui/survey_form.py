@@ -288,10 +288,10 @@ def _extra(text: str, key: str) -> dict[str, Any]:
     try:
         value = json_depth.loads(text)
     except ValueError as exc:
-        raise InvalidInput(f"other settings are not valid JSON: {exc}",
+        raise InvalidInput("survey_form.other_settings_not_valid", exc=exc,
                            where=f'question "{key}".extra') from None
     if not isinstance(value, dict):
-        raise InvalidInput("other settings must be a JSON object",
+        raise InvalidInput("survey_form.other_settings_must_json",
                            where=f'question "{key}".extra')
     return {k: v for k, v in value.items() if k not in FORM_FIELDS}
 

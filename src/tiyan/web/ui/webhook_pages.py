@@ -12,14 +12,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tiyan.channels.outbound import Refused, shown_error
+from tiyan.channels.outbound import shown_error
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
-from tiyan.errors import InvalidInput, TiyanError
+from tiyan.errors import TiyanError
 from tiyan.services import webhooks as service
 from tiyan.store import org
 from tiyan.store import webhooks as store
-from tiyan.web.deps import ContextDep, PageActor, translator
+from tiyan.web.deps import ContextDep, PageActor
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -54,17 +54,8 @@ def create_webhook(request: Request, ctx: ContextDep, actor: PageActor, url: Fie
     except TiyanError as exc:
         values = {"url": url, "unit_code": unit_code, "events": events}
         return _list_page(request, ctx, actor, status_code=exc.status,
-                          error=_in_language(request, exc), values=values)
+                          error=exc, values=values)
     return _list_page(request, ctx, actor, created=created)
-
-
-def _in_language(request: Request, exc: TiyanError) -> TiyanError:
-    """A refused address says why in the page's language."""
-    if not isinstance(exc, Refused):
-        return exc
-    t = translator(request)
-    return InvalidInput(t("outbound.refused", reason=t(f"outbound.reason.{exc.reason}")),
-                        where=exc.where)
 
 
 @router.post("/admin/webhooks/{webhook_id}/deactivate")

@@ -301,3 +301,15 @@ def test_the_response_page_shows_questions_and_options_in_words(world: World,
     assert ">wait<" not in answers and ">why<" not in answers and "n2单位" in page
     english = client.get(f"/responses/{public_id}?lang=en").text
     assert ">Waiting time<" in english and ">Car wash, Café<" in english
+
+
+def test_responses_flagged_as_ballot_stuffing_are_left_out_as_the_dashboards_leave_them_out(
+        world: World, client: TestClient) -> None:
+    with world.ctx.db.write() as conn:
+        conn.execute(sa.update(t.response).where(t.response.c.public_id
+                                                 == world.response_ids[3])
+                     .values(status="flagged", flag_reasons="burst"))
+    sign_in(client, "admin@t.test", PASSWORD)
+    assert shown(client.get("/responses").text) == set(range(len(RESPONSES))) - {3}
+    wide = csv_table(client.get("/responses.csv").content)
+    assert world.response_ids[3] not in {r[0] for r in wide[1:]} and len(wide) == len(RESPONSES)

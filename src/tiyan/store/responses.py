@@ -118,6 +118,7 @@ class ResponseFilter:
     sentiment: str | None = None  # a comment's sentiment
     words: str | None = None  # in a comment
     has_comment: bool | None = None
+    status: str | None = None  # "complete": counted ones only (not flagged as ballot stuffing)
 
 
 def _scoped_query(actor: Actor, f: ResponseFilter) -> sa.Select[Any]:
@@ -140,7 +141,8 @@ def _scoped_query(actor: Actor, f: ResponseFilter) -> sa.Select[Any]:
         .where(visible(vis, R.c.unit_id, R.c.staff_id))
     )
     for column, value in ((R.c.survey_id, f.survey_id), (R.c.touchpoint_id, f.touchpoint_id),
-                          (R.c.channel, f.channel), (R.c.source, f.source)):
+                          (R.c.channel, f.channel), (R.c.source, f.source),
+                          (R.c.status, f.status)):
         if value is not None:
             query = query.where(column == value)
     if f.unit_id is not None:

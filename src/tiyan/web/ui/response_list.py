@@ -4,7 +4,9 @@ The filters live in the URL, so a list can be shared: the dashboards' own (from,
 its subtree, touchpoint, channel, segment, staff, answer, aspect and aspect_label, attr; parsed
 by dashboard_pages.parse_view, dates as the dashboards count them) and the list's (survey,
 score: an NPS or CSAT group, sentiment of a comment, words in a comment, whether there is a
-comment). Every row opens the response; times are in the viewer's time zone.
+comment). Like the dashboards it lists the counted responses (not those flagged as ballot
+stuffing, which have their own page). Every row opens the response; times are in the viewer's
+time zone.
 
 The exports take exactly the list's filters and the viewer's scope, and are audited:
 `/responses.csv` and `/responses.xlsx` one row per response with the questions as columns
@@ -87,7 +89,7 @@ def parse_search(request: Request, conn: Connection, actor: Actor) -> Search:
         answer=f.answer, aspect=f.aspect, aspect_label=f.aspect_label, attr=f.attr,
         score_group=_one_of(extra["score"], tuple(SCORE_GROUPS), "score"),
         sentiment=_one_of(extra["sentiment"], SENTIMENTS, "sentiment"),
-        words=_words(extra["q"]), has_comment=_yes_no(extra["comment"])))
+        words=_words(extra["q"]), has_comment=_yes_no(extra["comment"]), status="complete"))
 
 
 def _survey_id(conn: Connection, code: str) -> int | None:

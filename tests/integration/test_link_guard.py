@@ -254,3 +254,36 @@ def test_the_links_page_sets_the_limits_with_messages_in_the_readers_language(wo
     assert app.post("/surveys/test/links/policy?unit=n1",
                     data={**form, "csrf_token": csrf[1] if csrf else ""}
                     ).status_code in (403, 404)
+
+
+def test_a_scripted_flood_of_detractors_opens_one_case_and_a_restored_one_opens_its_own(
+        world, app):
+    """Flagged responses act on no alert rule (a script cannot bury a store in cases); once a
+    CX manager restores one, its rules act on it as if it had just arrived, once."""
+    from tests.integration.test_closed_loop import add_detractor_rule
+
+    ctx, path = world.ctx, link_path(world)
+    add_detractor_rule(ctx, world)
+    run_until_idle(ctx)
+    with ctx.db.read() as conn:
+        before = set(conn.execute(sa.select(t.cx_case.c.response_id)).scalars())
+    for _ in range(10):
+        assert scripted_post(app, path, nps=0).status_code == 200
+    run_until_idle(ctx)
+    stored = link_responses(ctx)
+    with ctx.db.read() as conn:
+        opened = set(conn.execute(sa.select(t.cx_case.c.response_id)).scalars()) - before
+    assert opened == {stored[0]["id"]}  # the counted one; the 9 flagged opened nothing
+
+    token = world.tokens["cx@t.test"]
+    for _ in range(2):  # restored twice over (restore, exclude, restore): still one case
+        for counted in (True, False):
+            reply = app.put(f"/api/v1/responses/{stored[3]['public_id']}/counted",
+                            json={"counted": counted},
+                            headers={"Authorization": f"Bearer {token}"})
+            assert reply.status_code == 200, reply.text
+            run_until_idle(ctx)
+    with ctx.db.read() as conn:
+        cases = list(conn.execute(sa.select(t.cx_case.c.response_id)).scalars())
+    assert sorted(set(cases) - before) == sorted({stored[0]["id"], stored[3]["id"]})
+    assert len(cases) == len(set(cases))  # one case per response

@@ -151,7 +151,11 @@ def evaluate_rules_for_responses(ctx: Context, response_ids: Sequence[int]) -> l
     from tiyan.services.cases import Match, act_on_all_matches
 
     with ctx.db.read() as conn:
-        rows = alert_facts.response_rows(conn, response_ids)
+        # a response flagged as a suspected duplicate (tiyan.services.link_guard) acts on
+        # nothing: a scripted flood through one link opens no cases and tells nobody; restored,
+        # it is evaluated then
+        rows = [row for row in alert_facts.response_rows(conn, response_ids)
+                if row.status != "flagged"]
         parents = parent_map(conn)
         chains = {row.id: escalation_chain(row.unit_id, parents) for row in rows}
         all_rules = store.active_rules_for_units(

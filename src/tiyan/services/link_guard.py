@@ -119,6 +119,10 @@ def do_set_counted(ctx: Context, actor: Actor, public_id: str, counted: bool, *,
                            where="response")
         changed = store.set_counted(conn, int(row["id"]), counted, now,
                                     ctx.db.immutable_cache)
+        if changed and counted:
+            from tiyan.services.alerts import enqueue_evaluation
+
+            enqueue_evaluation(conn, [int(row["id"])], now)  # its rules act now (at most once)
         if changed:
             audit.record(conn, at=now, user_id=actor.user_id,
                          action="response.restore" if counted else "response.exclude",

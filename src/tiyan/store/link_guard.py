@@ -192,7 +192,6 @@ def flagged_responses(conn: Connection, actor: Any, *, state: str, survey_id: in
     query = (_scoped_query(actor, ResponseFilter(survey_id=survey_id))
              .add_columns(t.org_unit.c.name_zh.label("unit_zh"),
                           t.org_unit.c.name_en.label("unit_en"),
-                          t.survey.c.name.label("survey_name"),
                           item("nps").label("nps"), item("csat").label("csat"))
              .where(R.c.flag_reasons.is_not(None)))
     if state == "flagged":

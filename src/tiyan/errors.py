@@ -38,9 +38,16 @@ def error_text(key: str, locale: str, params: Mapping[str, object]) -> str:
     template = error_catalogue(locale).get(key)
     if template is None:
         template = error_catalogue("en")[key]
-    values = {name: error_text(value.key, locale, value.params)
-              if isinstance(value, Phrase) else value for name, value in params.items()}
-    return template.format(**values)
+    return template.format(**{name: _said(value, locale) for name, value in params.items()})
+
+
+def _said(value: object, locale: str) -> object:
+    """A Phrase in `locale`; a tuple of Phrases as a list in `locale` (顿号 in Chinese)."""
+    if isinstance(value, Phrase):
+        return error_text(value.key, locale, value.params)
+    if isinstance(value, tuple) and value and all(isinstance(v, Phrase) for v in value):
+        return ("、" if locale == "zh-CN" else ", ").join(str(_said(v, locale)) for v in value)
+    return value
 
 
 class TiyanError(Exception):

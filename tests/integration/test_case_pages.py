@@ -60,7 +60,7 @@ def test_a_manager_works_a_case_through_the_page(
                                                        "status": "acknowledged"})
     assert moved.status_code == 200 and "已确认" in moved.text
     wrong = client.post(f"/cases/{case}/status", data={"csrf_token": token, "status": "closed"})
-    assert wrong.status_code == 409 and "不能变为 closed" in wrong.text
+    assert wrong.status_code == 409 and "不能变为“已关闭”" in wrong.text
     client.post(f"/cases/{case}/notes", data={"csrf_token": token, "note": "客户已致电"})
     client.post(f"/cases/{case}/root-cause", data={"csrf_token": token, "code": "wait_time"})
     sent = client.post(f"/cases/{case}/attachments", data={"csrf_token": token},

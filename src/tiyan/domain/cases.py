@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from tiyan.errors import Conflict, InvalidInput
+from tiyan.errors import Conflict, InvalidInput, Phrase
 
 
 class CaseStatus(StrEnum):
@@ -41,13 +41,16 @@ def parse_status(value: str, where: str = "status") -> CaseStatus:
                            statuses=", ".join(s.value for s in CaseStatus), where=where) from None
 
 
+def _status(status: str) -> Phrase:
+    return Phrase(f"cases.status.{status}")
+
+
 def check_transition(current: CaseStatus, target: CaseStatus) -> str:
     """The event name of moving a case from `current` to `target`, or Conflict."""
     if target not in TRANSITIONS[current]:
-        allowed = ", ".join(sorted(TRANSITIONS[current])) or "none"
-        raise Conflict("cases.case_cannot_become_allowed", current=current, target=target,
-                       allowed=allowed,
-                       where="status")
+        allowed = tuple(_status(s) for s in sorted(TRANSITIONS[current])) or _status("none")
+        raise Conflict("cases.case_cannot_become_allowed", current=_status(current),
+                       target=_status(target), allowed=allowed, where="status")
     if current in (S.RESOLVED, S.CLOSED) and target == S.IN_PROGRESS:
         return "reopened"
     return str(target)

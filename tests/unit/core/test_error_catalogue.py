@@ -195,3 +195,15 @@ def test_every_template_fills_with_its_named_values(locale: str) -> None:
 
             template.format(**{name: dt.date(2026, 1, 2) for name in values})
         assert key
+
+
+def test_a_case_status_change_refused_names_the_statuses_in_words() -> None:
+    from tiyan.domain.cases import CaseStatus, check_transition
+    from tiyan.errors import Conflict
+
+    with pytest.raises(Conflict) as refused:
+        check_transition(CaseStatus.NEW, CaseStatus.CLOSED)
+    assert refused.value.message == \
+        "a new case cannot become closed (allowed: acknowledged, in_progress, resolved)"
+    assert refused.value.text("zh-CN") == \
+        "“新建”的工单不能变为“已关闭”（可变为：已确认、处理中、已解决）"

@@ -214,3 +214,33 @@ def test_the_notifications_page_sets_a_robot_and_sends_a_test_message(
     reply = client.post("/account/notifications", data={
         "csrf_token": token, "channel": "wecom", "target": robot.url, "robot_secret": "x"})
     assert reply.status_code == 422 and "只有钉钉和飞书机器人可以加签" in reply.text
+
+
+def test_the_notifications_page_reads_numbers_typed_with_spaces_as_one_number_each(
+        ctx: Context, client: Any, world: World, robot_server: dict[str, Robot]) -> None:
+    """"138 0013 8000" is one mobile, as the unit page reads it: numbers are split by commas,
+    semicolons, 、 or lines, never by the spaces people type inside them."""
+    from tests.integration.conftest import app_for
+
+    app_for(ctx)
+    sign_in(client, "mgr.s1@t.test", PASSWORD)
+    page = client.get("/account/notifications?lang=en")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    robot = robot_server["ding"]
+    reply = client.post("/account/notifications", data={
+        "csrf_token": token, "channel": "dingtalk", "target": robot.url,
+        "robot_secret": SECRET, "mentions": "138 0013 8000, +86 139 0000 0000；137-0000-0000",
+        "active": "1",
+        "events": ["case.opened"]}, follow_redirects=False)
+    assert reply.status_code == 303, reply.text
+    reply = client.post("/account/notifications/test",
+                        data={"csrf_token": token, "channel": "dingtalk"})
+    assert "Test message sent" in reply.text, reply.text
+    assert robot.received[-1]["at"]["atMobiles"] == ["13800138000", "13900000000",
+                                                     "13700000000"]
+    # a wrong number among them is still refused, and the page keeps what was typed
+    reply = client.post("/account/notifications", data={
+        "csrf_token": token, "channel": "dingtalk", "target": robot.url,
+        "mentions": "138 0013 8000, 12", "active": "1", "events": ["case.opened"]})
+    assert reply.status_code == 422
+    assert 'value="138 0013 8000, 12"' in reply.text

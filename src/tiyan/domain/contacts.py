@@ -126,3 +126,12 @@ def refs_by_form(refs: Iterable[str], region: str = DEFAULT_REGION) -> dict[str,
         for form in lookup_forms(ref, region):
             found.setdefault(form, []).append(ref)
     return found
+
+
+MENTION_SEPARATORS = re.compile(r"[,，;；\n、]+")
+
+
+def split_numbers(text: str) -> list[str]:
+    """Phone numbers typed in one field: one a line or separated by commas (either width),
+    semicolons or 、; spaces inside a number belong to it ("138 0013 8000" is one number)."""
+    return [part.strip() for part in MENTION_SEPARATORS.split(text) if part.strip()]

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tiyan.channels import chat, outbound
 from tiyan.context import Context
 from tiyan.domain.access import Actor
+from tiyan.domain.contacts import split_numbers
 from tiyan.errors import TiyanError
 from tiyan.services import notifications
 from tiyan.web.bodies import PostedForm
@@ -62,7 +63,7 @@ def save(request: Request, ctx: ContextDep, actor: PageActor, form: PostedForm,
          mentions: Annotated[str, Form(max_length=1000)] = "",
          active: Annotated[str, Form(max_length=8)] = "") -> Response:
     events = [str(e)[:32] for e in form.getlist("events")][:10]
-    numbers = [m for m in re.split(r"[,，;；\s]+", mentions) if m]
+    numbers = split_numbers(mentions)
     try:
         secret = notifications.do_set_preference(
             ctx, actor, channel=channel, target=target.strip(), events=events,

@@ -7,7 +7,6 @@ administrators; a unit outside one's reach is a 404. Changes go through
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -18,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tiyan.channels import chat, outbound
 from tiyan.context import Context
 from tiyan.domain.access import Actor
+from tiyan.domain.contacts import split_numbers
 from tiyan.errors import TiyanError
 from tiyan.services import unit_channels as service
 from tiyan.web.bodies import PostedForm
@@ -72,7 +72,7 @@ def add(request: Request, ctx: ContextDep, actor: PageActor, code: str, form: Po
         locale: Annotated[str, Form(max_length=16)] = "zh-CN") -> Response:
     code = code[:64]
     events = [str(e)[:32] for e in form.getlist("events")][:10]
-    numbers = [m.strip() for m in re.split(r"[,，;；\n、]+", mentions) if m.strip()]
+    numbers = split_numbers(mentions)
     try:
         service.do_add_channel(ctx, actor, code, channel=channel, target=target.strip(),
                                robot_secret=robot_secret or None, mentions=numbers,

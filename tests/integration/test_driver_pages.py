@@ -157,9 +157,15 @@ def test_competitor_benchmarks_by_form_and_csv_show_as_gaps(ready, client):
         "period_end": "2026-12-31", "value": "10", "csrf_token": token}, follow_redirects=False)
     assert saved.status_code == 303
     rows = csv_rows(client.get(f"/dashboard/competitors/export.csv?{PERIOD}&lang=en"))
-    assert rows[1][:4] == ["north", "Unit north", "nps", "Rival A"]
-    ours, gap = float(rows[1][7]), float(rows[1][9])
+    assert rows[0][:4] == ["Unit code", "Unit", "KPI code", "KPI"]
+    assert rows[1][:5] == ["north", "Unit north", "nps", "NPS", "Rival A"]
+    ours, gap = float(rows[1][8]), float(rows[1][10])
     assert gap == pytest.approx(ours - 10)
+    book = load_workbook(io.BytesIO(client.get(
+        f"/dashboard/competitors/export.xlsx?{PERIOD}&lang=zh-CN").content))
+    zh = list(book.active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert zh[0][:4] == ("单位代码", "单位", "指标代码", "指标")
+    assert zh[1][:5] == ("north", "north单位", "nps", "NPS", "Rival A")
     bad = ("kpi,competitor,unit,period_start,period_end,value\n"
            "csat,Rival B,n1,2026-01-01,2026-12-31,4.1\n"
            "csat,Rival B,south,2026-01-01,2026-12-31,4.0\n"

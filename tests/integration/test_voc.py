@@ -86,6 +86,38 @@ def test_page_and_exports_in_both_languages(ctx: Context, world: World,
     assert backwards.status_code == 422 and "ends before it starts" in backwards.text
 
 
+def test_exports_name_the_item_by_its_question_and_the_unit_by_its_name(
+        ctx: Context, world: World, client: TestClient) -> None:
+    """The people's columns speak words in the exporter's language (the question text, the
+    unit's name); the codes stay, each in its own row, for machines."""
+    from openpyxl import load_workbook
+
+    feedback(ctx, world)
+    sign_in(client, "admin@t.test", PASSWORD)
+    day = ctx.now().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    query = f"start={day}&end={day}&unit=south&kpi=item:csat"
+    for lang, label, unit, codes in (("zh-CN", "满意 均值", "south单位", ("单元代码", "指标代码")),
+                                     ("en", "mean Satisfied", "Unit south",
+                                      ("Unit code", "KPI code"))):
+        excel = client.get(f"/voc.xlsx?{query}&lang={lang}")
+        book = load_workbook(io.BytesIO(excel.content))
+        summary = {r[0]: r[1] for r in book.worksheets[0].iter_rows(values_only=True)}
+        assert summary[unit_word(lang)] == unit
+        assert any(str(k).startswith(label) for k in summary), summary
+        assert summary[codes[0]] == "south" and summary[codes[1]] == "item:csat"
+        head = next(book.worksheets[1].iter_rows(values_only=True))
+        assert head[4] == label
+        cells = " ".join(str(v) for sheet in book.worksheets
+                         for row in sheet.iter_rows(values_only=True) for v in row if v)
+        assert "csat 均值" not in cells and "mean csat" not in cells
+        pdf = client.get(f"/voc.pdf?{query}&lang={lang}")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def unit_word(lang: str) -> str:
+    return "单元" if lang == "zh-CN" else "Unit"
+
+
 def test_monthly_review_is_mailed_once_as_pdf(ctx: Context, world: World,
                                               smtp: Mailbox) -> None:
     use_smtp(ctx, smtp.port)
@@ -102,6 +134,7 @@ def test_monthly_review_is_mailed_once_as_pdf(ctx: Context, world: World,
     mails = {m["To"]: m for m in smtp.messages}
     assert set(mails) == {"admin@t.test", "mgr.s1@t.test"}
     assert "VOC review" in str(mails["admin@t.test"]["Subject"])
+    assert "Unit south" in str(mails["admin@t.test"]["Subject"])  # the unit's name, not code
     parts = [p for p in mails["mgr.s1@t.test"].iter_attachments()]
     assert parts[0].get_content_type() == "application/pdf"
     assert parts[0].get_content().startswith(b"%PDF")

@@ -61,7 +61,8 @@ TEXTS = {
               "sla": "SLA 达成率", "recovery": "挽回率", "none": "本期没有不满意反馈。",
               "new": "新出现", "rising": "上升", "steady": "持平", "falling": "下降",
               "summary": "概览", "mail": "附件是 {unit} {period} 的 VOC 复盘。",
-              "mean": "{item} 均值", "timezone": "时区"},
+              "mean": "{item} 均值", "timezone": "时区", "unit_code": "单元代码",
+              "kpi_code": "指标代码"},
     "en": {"title": "VOC review", "period": "Period", "unit": "Unit", "all": "all your units",
            "responses": "{kpi} responses", "before": "previous", "aspects":
            "Dissatisfied feedback themes (by {kpi} points lost)", "causes":
@@ -72,7 +73,8 @@ TEXTS = {
            "No dissatisfied feedback in this period.", "new": "new", "rising": "rising",
            "steady": "steady", "falling": "falling", "summary": "Summary",
            "mail": "Attached: the VOC review of {unit} for {period}.",
-           "mean": "mean {item}", "timezone": "Time zone"},
+           "mean": "mean {item}", "timezone": "Time zone", "unit_code": "Unit code",
+           "kpi_code": "KPI code"},
 }
 
 
@@ -131,10 +133,36 @@ def build_review(ctx: Context, actor: Actor, start: dt.datetime, end: dt.datetim
                           min_n=ctx.settings.min_n)
 
 
-def kpi_label(kpi: VocKpi, locale: str) -> str:
+def kpi_label(kpi: VocKpi, locale: str, item_text: str | None = None) -> str:
+    """NPS, CSAT, or the mean of a rated item named by its question text (`item_text`, in
+    `locale`; its code only where no survey the reader may see asks it)."""
     if kpi.code in ("nps", "csat"):
         return kpi.code.upper()
-    return TEXTS[locale]["mean"].format(item=kpi.item)
+    return TEXTS[locale]["mean"].format(item=item_text or kpi.item)
+
+
+@dataclass(frozen=True)
+class Names:
+    """What a review's files call its KPI and unit, in one language: words, not codes."""
+
+    kpi: str
+    unit: str
+
+
+def names_for(ctx: Context, actor: Actor, review: voc.VocReview, locale: str) -> Names:
+    """The KPI label with the item's question text and the unit's name in `locale` (all one's
+    units when the review has no unit); the question texts are those `actor` may see."""
+    from tiyan.store.surveys import item_labels
+
+    locale = locale if locale in TEXTS else "zh-CN"
+    with ctx.db.read() as conn:
+        item = item_labels(conn, actor, locale).get(review.kpi.item) \
+            if review.kpi.kind == "mean" and review.kpi.code != "csat" else None
+        unit = TEXTS[locale]["all"]
+        if review.unit_code:
+            found = org.unit_by_code(conn, review.unit_code)
+            unit = found["name_zh"] if locale == "zh-CN" else found["name_en"]
+    return Names(kpi_label(review.kpi, locale, item), unit)
 
 
 def default_dates(now: dt.datetime, tz: str) -> tuple[dt.date, dt.date]:
@@ -195,43 +223,45 @@ def _before_text(review: voc.VocReview) -> str:
     return "" if days is None else f"{days[0].isoformat()} – {days[1].isoformat()}"
 
 
-def summary_rows(review: voc.VocReview, locale: str) -> list[tuple[str, str]]:
-    w = words(review, locale)
-    label = kpi_label(review.kpi, locale)
+def summary_rows(review: voc.VocReview, locale: str, names: Names) -> list[tuple[str, str]]:
+    """The summary: words in the label column and the values; the unit and KPI codes come
+    after, each in its own row, for whoever matches the file to other data."""
+    w = words(locale, names)
+    label = names.kpi
     return [
         (w["period"], _period_text(review)), (w["timezone"], review.timezone),
-        (w["unit"], review.unit_code or w["all"]), (w["responses"], str(review.responses)),
+        (w["unit"], names.unit), (w["responses"], str(review.responses)),
         (label, f"{_kpi(review.score, review.responses, review.min_n)} ({w['before']} "
                 f"{_before_text(review)}: "
                 f"{_kpi(review.score_before, review.responses_before, review.min_n)})"),
         (w["opened"], str(review.cases_opened)), (w["sla"], _pct(review.sla.rate)),
         (w["recovery"], _pct(review.recovery.rate)),
+        (w["unit_code"], review.unit_code or ""), (w["kpi_code"], review.kpi.code),
     ]
 
 
-def words(review: voc.VocReview, locale: str) -> dict[str, str]:
+def words(locale: str, names: Names) -> dict[str, str]:
     """The export texts with the review's KPI filled in."""
-    label = kpi_label(review.kpi, locale)
-    return {k: v.replace("{kpi}", label) for k, v in TEXTS[locale].items()}
+    return {k: v.replace("{kpi}", names.kpi) for k, v in TEXTS[locale].items()}
 
 
-def excel_bytes(review: voc.VocReview, locale: str) -> bytes:
+def excel_bytes(review: voc.VocReview, locale: str, names: Names) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    w = words(review, locale)
+    w = words(locale, names)
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = w["summary"][:31]
     append_row(sheet, [w["title"]])
     sheet["A1"].font = Font(bold=True, size=14)
-    for row in summary_rows(review, locale):
+    for row in summary_rows(review, locale, names):
         append_row(sheet, row)
     for title, themes in ((w["aspects"], review.aspects), (w["causes"], review.causes)):
         ws = book.create_sheet(title[:31].replace("/", "-"))
         append_row(ws, [w["theme"], "code", w["mentions"], w["share"],
-                        kpi_label(review.kpi, locale), w["lost"], w["trend"], w["before"],
+                        names.kpi, w["lost"], w["trend"], w["before"],
                         w["quotes"]])
         for cell in ws[1]:
             cell.font = Font(bold=True)
@@ -262,10 +292,10 @@ class FontMissing(TiyanError):
     status = 503
 
 
-def pdf_bytes(review: voc.VocReview, locale: str, font: tuple[str, int]) -> bytes:
+def pdf_bytes(review: voc.VocReview, locale: str, font: tuple[str, int], names: Names) -> bytes:
     from fpdf import FPDF
 
-    w = words(review, locale)
+    w = words(locale, names)
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_font("cjk", fname=font[0], collection_font_number=font[1])
@@ -273,7 +303,7 @@ def pdf_bytes(review: voc.VocReview, locale: str, font: tuple[str, int]) -> byte
     pdf.set_font("cjk", size=18)
     pdf.cell(0, 10, w["title"], new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=10)
-    for label, value in summary_rows(review, locale):
+    for label, value in summary_rows(review, locale, names):
         pdf.cell(45, 6, label)
         pdf.cell(0, 6, value, new_x="LMARGIN", new_y="NEXT")
     for title, themes in ((w["aspects"], review.aspects), (w["causes"], review.causes)):
@@ -386,10 +416,10 @@ def send_monthly(ctx: Context, month: str) -> list[str]:
         start, end = month_period(month, tz)
         review = build_review(ctx, actor, start, end, sub.unit_code, sub.kpi, tz)
         words = TEXTS[sub.locale]
-        unit = sub.unit_code or words["all"]
-        error = _mail(ctx, sub.email, f"[tiyan] {words['title']} {month} · {unit}",
-                      words["mail"].format(unit=unit, period=month),
-                      pdf_bytes(review, sub.locale, font), f"voc-{month}.pdf")
+        names = names_for(ctx, actor, review, sub.locale)
+        error = _mail(ctx, sub.email, f"[tiyan] {words['title']} {month} · {names.unit}",
+                      words["mail"].format(unit=names.unit, period=month),
+                      pdf_bytes(review, sub.locale, font, names), f"voc-{month}.pdf")
         if error:
             errors.append(f"{sub.email}: {error}")
             continue

@@ -312,3 +312,27 @@ def published_measures(conn: Connection, codes: set[str] | frozenset[str], surve
             if sid == survey_id:
                 by_key.setdefault(question.key, measure)
     return by_code, by_key
+
+
+def item_labels(conn: Connection, actor: Actor, locale: str) -> dict[str, str]:
+    """Question text per item code, from the latest version of each survey the viewer may see;
+    where several use a code, the survey owned highest in the tree names it (an organisation's
+    shared code keeps its shared text)."""
+    from tiyan.store.scoped_refs import unit_depths
+
+    sv = t.survey_version
+    latest = sa.select(sa.func.max(sv.c.id)).group_by(sv.c.survey_id).scalar_subquery()
+    rows = conn.execute(sa.select(sv.c.id, sv.c.definition, t.survey.c.unit_id)
+                        .join(t.survey, t.survey.c.id == sv.c.survey_id)
+                        .where(sv.c.id.in_(latest), visible_surveys(conn, actor))).all()
+    depth = unit_depths(conn)
+    labels: dict[str, str] = {}
+    for _, definition, _ in sorted(rows, key=lambda r: (depth.get(r.unit_id, 0), -r.id)):
+        try:
+            questions = parse_definition(definition).questions
+        except Exception:  # an old definition that no longer parses keeps its codes
+            continue
+        for q in questions:
+            if q.item_code and q.item_code not in labels:
+                labels[q.item_code] = q.text.get(locale) or q.text.get("en") or q.item_code
+    return labels

@@ -28,11 +28,12 @@ def voc_file(ctx: Context, actor: Actor, origin: Origin, review: VocReview,
              period: tuple[dt.date, dt.date], fmt: str, locale: str) -> Response:
     """The review of `period` (first, last day) as an Excel workbook ("xlsx") or a PDF."""
     first, last = period
+    names = reports.names_for(ctx, actor, review, locale)
     if fmt == "xlsx":
-        body, media_type = reports.excel_bytes(review, locale), XLSX
+        body, media_type = reports.excel_bytes(review, locale, names), XLSX
     else:
         font = reports.find_font(ctx.settings.pdf_font)
-        body, media_type = reports.pdf_bytes(review, locale, font), "application/pdf"
+        body, media_type = reports.pdf_bytes(review, locale, font, names), "application/pdf"
     filters = {"start": first.isoformat(), "end": last.isoformat(), "unit": review.unit_code,
                "kpi": review.kpi.code}
     do_audit_export(ctx, actor, Export("voc", fmt, filters=filters), origin)

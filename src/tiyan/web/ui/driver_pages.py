@@ -28,12 +28,10 @@ from tiyan.analytics.cube import sums, total_by_item
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.drivers import FLAT_SHARE
 from tiyan.domain.metrics import Estimate
-from tiyan.domain.surveys import parse_definition
 from tiyan.errors import InvalidInput
 from tiyan.services import targets
 from tiyan.store import tables as t
-from tiyan.store.scoped_refs import unit_depths
-from tiyan.store.surveys import visible_surveys
+from tiyan.store.surveys import item_labels
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.i18n import Translator
 from tiyan.web.ui import dashboard_pages as pages
@@ -41,28 +39,6 @@ from tiyan.web.ui import dashboard_pages as pages
 router = APIRouter(include_in_schema=False)
 QUADRANTS = ("fix_first", "keep_up", "over_invested", "low_priority")
 INCLUDE = ("", "aspects")  # items only (from the aggregate), or comment aspects too (raw)
-
-
-def item_labels(conn: Connection, actor: Actor, locale: str) -> dict[str, str]:
-    """Question text per item code, from the latest version of each survey the viewer may see;
-    where several use a code, the survey owned highest in the tree names it (an organisation's
-    shared code keeps its shared text)."""
-    sv = t.survey_version
-    latest = sa.select(sa.func.max(sv.c.id)).group_by(sv.c.survey_id).scalar_subquery()
-    rows = conn.execute(sa.select(sv.c.id, sv.c.definition, t.survey.c.unit_id)
-                        .join(t.survey, t.survey.c.id == sv.c.survey_id)
-                        .where(sv.c.id.in_(latest), visible_surveys(conn, actor))).all()
-    depth = unit_depths(conn)
-    labels: dict[str, str] = {}
-    for _, definition, _ in sorted(rows, key=lambda r: (depth.get(r.unit_id, 0), -r.id)):
-        try:
-            questions = parse_definition(definition).questions
-        except Exception:  # an old definition that no longer parses keeps its codes
-            continue
-        for q in questions:
-            if q.item_code and q.item_code not in labels:
-                labels[q.item_code] = q.text.get(locale) or q.text.get("en") or q.item_code
-    return labels
 
 
 def driver_labels(conn: Connection, actor: Actor, locale: str) -> dict[str, str]:
@@ -355,10 +331,12 @@ def competitors_import(request: Request, ctx: ContextDep, actor: PageActor,
 
 def competitors_table(t_: Translator, gaps: Sequence[Gap]) -> tuple[list[str], list[list[Any]]]:
     zh = t_.locale == "zh-CN"
-    head = [t_("dash.unit_code"), t_("dash.unit"), t_("compete.kpi"), t_("compete.competitor"),
-            t_("compete.period_start"), t_("compete.period_end"), t_("compete.theirs"),
-            t_("compete.ours"), "n", t_("compete.gap"), t_("compete.source")]
-    return head, [[g.unit_code, g.unit_zh if zh else g.unit_en, g.kpi, g.competitor,
+    head = [t_("dash.unit_code"), t_("dash.unit"), t_("compete.kpi_code"), t_("compete.kpi"),
+            t_("compete.competitor"), t_("compete.period_start"), t_("compete.period_end"),
+            t_("compete.theirs"), t_("compete.ours"), "n", t_("compete.gap"),
+            t_("compete.source")]
+    return head, [[g.unit_code, g.unit_zh if zh else g.unit_en, g.kpi, t_(f"kpi.{g.kpi}"),
+                   g.competitor,
                    g.period_start.isoformat(), g.period_end.isoformat(), g.theirs,
                    None if g.ours.too_few or g.ours.value is None else round(g.ours.value, 2),
                    g.ours.n, None if g.gap is None else round(g.gap, 2), g.source or ""]

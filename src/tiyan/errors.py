@@ -50,6 +50,61 @@ def _said(value: object, locale: str) -> object:
     return value
 
 
+def params_json(params: Mapping[str, object]) -> dict[str, object]:
+    """A message's values as JSON (e.g. stored with an import's rejected rows): a Phrase
+    becomes {"phrase": key, "params": …}, a tuple of Phrases a list of them, anything else
+    that JSON cannot hold its text."""
+    return {name: _value_json(value) for name, value in params.items()}
+
+
+def _value_json(value: object) -> object:
+    if isinstance(value, Phrase):
+        return {"phrase": value.key, "params": params_json(value.params)}
+    if isinstance(value, tuple) and value and all(isinstance(v, Phrase) for v in value):
+        return [_value_json(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def params_from_json(params: Mapping[str, object]) -> dict[str, object]:
+    """The values `params_json` stored, with their Phrases back."""
+    return {name: _value_from_json(value) for name, value in params.items()}
+
+
+def _value_from_json(value: object) -> object:
+    if isinstance(value, dict) and isinstance(value.get("phrase"), str):
+        return Phrase(value["phrase"], params_from_json(value.get("params") or {}))
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return tuple(_value_from_json(v) for v in value)
+    return value
+
+
+def stored_text(entry: Mapping[str, object], locale: str, *, text: str = "reason") -> str:
+    """A stored message in `locale`: its key and values where it has them (and the key is
+    still in the catalogue), else the English text kept beside them (older rows)."""
+    key, params = entry.get("key"), entry.get("params")
+    if isinstance(key, str) and key in error_catalogue("en"):
+        try:
+            return error_text(key, locale, params_from_json(
+                params if isinstance(params, Mapping) else {}))
+        except (KeyError, IndexError, ValueError):
+            pass  # values stored for an older template: fall back to the text
+    return str(entry.get(text) or "")
+
+
+def placed_text(entry: Mapping[str, object], locale: str) -> str:
+    """A rejected row's problem in `locale`, its line and column named in words
+    ("line 3, column rating: …", "第 3 行“rating”列：…")."""
+    reason, line, column = stored_text(entry, locale), entry.get("line"), entry.get("column")
+    if line is None:
+        return reason
+    if column:
+        return error_text("import_rows.placed", locale,
+                          {"line": line, "column": column, "reason": reason})
+    return error_text("import_rows.placed_line", locale, {"line": line, "reason": reason})
+
+
 class TiyanError(Exception):
     code = "error"
     status = 400

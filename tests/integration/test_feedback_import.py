@@ -125,7 +125,8 @@ def test_row_problems_name_line_column_and_reason(ctx: Context, world: World,
         batch = store.batch_by_public_id(conn, report.import_id)
     assert batch is not None and batch["rows_rejected"] == 4
     assert batch["rejections"][0] == {"line": 2, "column": "评价内容",
-                                      "reason": "the text is empty", "value": None}
+                                      "reason": "the text is empty", "value": None,
+                                      "key": "import_rows.text_empty", "params": {}}
 
 
 def test_a_100_kb_text_with_emoji_and_mixed_scripts_is_stored_whole(

@@ -76,7 +76,7 @@ def test_the_page_previews_the_guessed_mapping_then_imports(client: TestClient,
         "map_unit": "门店编码", "map_rating": "评分", "map_external_id": "评价ID"})
     assert done.status_code == 200, done.text
     assert 'data-count="stored">1<' in done.text and 'data-count="rejected">2<' in done.text
-    assert "broken CSV quoting" in done.text
+    assert "CSV 引号有误" in done.text  # the page's language (zh-CN)
     replay = client.post("/feedback/import/run", data={"csrf_token": token, "token": upload,
                                                        "source": "review"})
     assert replay.status_code == 422 and "请重新上传文件" in replay.text

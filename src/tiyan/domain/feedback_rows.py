@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from tiyan.domain.responses import MAX_TEXT as MAX_RESPONSE_TEXT
 from tiyan.domain.responses import Source
-from tiyan.errors import InvalidInput
+from tiyan.errors import InvalidInput, Phrase, error_text, params_json
 
 MAX_TEXT = MAX_RESPONSE_TEXT  # characters of one feedback text, as for a survey comment
 MAX_FIELD = 2_000          # characters of any other field
@@ -147,14 +147,44 @@ def resolve_mapping(headers: Sequence[str], given: Mapping[str, str] | None = No
 
 @dataclass(frozen=True)
 class RowProblem:
+    """A rejected row: its line, the file's column, why (a Phrase of the error catalogue, said
+    in the reader's language) and the value (an excerpt)."""
+
     line: int | None
     column: str | None
-    reason: str
+    why: Phrase
     value: str | None = None
+
+    @property
+    def reason(self) -> str:
+        """Why, in English (the command line, and stored for readers of older versions)."""
+        return self.text("en")
+
+    def text(self, locale: str) -> str:
+        return error_text(self.why.key, locale, self.why.params)
 
     def as_json(self) -> dict[str, Any]:
         return {"line": self.line, "column": self.column, "reason": self.reason,
-                "value": self.value}
+                "value": self.value, "key": self.why.key,
+                "params": params_json(self.why.params)}
+
+
+class Unreadable(ValueError):
+    """A cell a row cannot use, with why as a Phrase of the error catalogue; its str() is the
+    English text."""
+
+    def __init__(self, why: Phrase) -> None:
+        super().__init__(why)
+        self.why = why
+
+    def __str__(self) -> str:
+        return error_text(self.why.key, "en", self.why.params)
+
+
+def time_problem(exc: Exception) -> Phrase:
+    """Why a time could not be read: `parse_time` says it with a Phrase, Python in its words."""
+    why: object = exc.why if isinstance(exc, Unreadable) else str(exc)
+    return Phrase("import_rows.unparseable_time", {"why": why})
 
 
 @dataclass(frozen=True)
@@ -204,13 +234,13 @@ _cell = cell_text
 
 
 def find_unit(code: str, units: Mapping[str, UnitRef],
-              allowed: frozenset[int] | None) -> tuple[UnitRef | None, str | None]:
+              allowed: frozenset[int] | None) -> tuple[UnitRef | None, Phrase | None]:
     """The unit a row names by code, or why it cannot be used (unknown, outside the scope)."""
     unit = units.get(code)
     if unit is None:
-        return None, f"unknown unit code {code!r}"
+        return None, Phrase("import_rows.unknown_unit", {"code": code})
     if allowed is not None and unit.id not in allowed:
-        return None, f"unit {code!r} is outside your scope"
+        return None, Phrase("import_rows.unit_outside_scope", {"code": code})
     return unit, None
 
 
@@ -240,26 +270,26 @@ def parse_time(value: Any, timezone: str) -> dt.datetime:
     else:
         text = _cell(value)
         if not text:
-            raise ValueError("no time given")
+            raise Unreadable(Phrase("import_rows.time_missing"))
         moment = _from_text(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     result = moment.astimezone(dt.UTC)
     if not 1990 <= result.year <= 2100:
-        raise ValueError(f"{result.year} is not a plausible year")
+        raise Unreadable(Phrase("import_rows.time_year", {"year": result.year}))
     return result
 
 
 def _from_number(number: float) -> dt.datetime:
     if not math.isfinite(number) or number <= 0:
-        raise ValueError("not a time")
+        raise Unreadable(Phrase("import_rows.time_not_a_time"))
     if number < 200_000:                       # an Excel serial day number
         return _EXCEL_EPOCH + dt.timedelta(days=number)
     if 1e9 <= number < 1e10:                   # Unix seconds
         return dt.datetime.fromtimestamp(number, dt.UTC)
     if 1e12 <= number < 1e13:                  # Unix milliseconds
         return dt.datetime.fromtimestamp(number / 1000, dt.UTC)
-    raise ValueError("a number that is neither an Excel date nor a Unix time")
+    raise Unreadable(Phrase("import_rows.time_excel_or_unix"))
 
 
 def _from_text(text: str) -> dt.datetime:
@@ -275,8 +305,7 @@ def _from_text(text: str) -> dt.datetime:
             return dt.datetime.strptime(text, fmt)
         except ValueError:
             continue
-    raise ValueError("not a time this importer understands (e.g. 2026-11-20 10:00, "
-                     "2026/11/20 10:00, 2026-11-20T10:00:00+08:00)")
+    raise Unreadable(Phrase("import_rows.time_format"))
 
 
 def content_hash_id(source: str, unit_code: str, at: dt.datetime, text: str) -> str:
@@ -290,13 +319,13 @@ def _clean_text(value: Any) -> str:
     return _cell(value).replace("\r\n", "\n")
 
 
-def _bad_characters(text: str) -> str | None:
+def _bad_characters(text: str) -> Phrase | None:
     if "\x00" in text:
-        return "contains a NUL character"
+        return Phrase("import_rows.text_nul")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return "contains characters that are not valid Unicode (lone surrogates)"
+        return Phrase("import_rows.text_surrogates")
     return None
 
 
@@ -306,26 +335,26 @@ def check_row(raw: Mapping[str, Any], mapping: ColumnMapping, rules: RowRules,
     cols = mapping.columns
     problems: list[RowProblem] = []
 
-    def problem(name: str, reason: str, value: Any = None) -> None:
+    def problem(name: str, reason: Phrase, value: Any = None) -> None:
         column = cols.get(name, name)
         problems.append(RowProblem(line, column, reason,
                                    None if value is None else excerpt(value)))
 
     text = _clean_text(raw.get(cols["text"])) if "text" in cols else ""
     if not text:
-        problem("text", "the text is empty")
+        problem("text", Phrase("import_rows.text_empty"))
     elif len(text) > rules.max_text:
-        problem("text", f"the text has {len(text):,} characters; the limit is "
-                        f"{rules.max_text:,}", text)
+        problem("text", Phrase("import_rows.text_too_long",
+                               {"length": len(text), "limit": rules.max_text}), text)
     elif (bad := _bad_characters(text)) is not None:
-        problem("text", f"the text {bad}")
+        problem("text", bad)
 
     source = rules.source
     if "source" in cols and (raw_source := _cell(raw.get(cols["source"]))):
         named = next((s for s in rules.sources_allowed if s.value == raw_source.lower()), None)
         if named is None:
-            problem("source", "unknown source; use one of "
-                    + ", ".join(str(s) for s in rules.sources_allowed), raw_source)
+            problem("source", Phrase("import_rows.unknown_source", {
+                "sources": ", ".join(str(s) for s in rules.sources_allowed)}), raw_source)
         else:
             source = named
 
@@ -333,7 +362,7 @@ def check_row(raw: Mapping[str, Any], mapping: ColumnMapping, rules: RowRules,
     unit_code = unit_code or (rules.default_unit or "")
     unit: UnitRef | None = None
     if not unit_code:
-        problem("unit", "no unit given")
+        problem("unit", Phrase("import_rows.no_unit"))
     else:
         unit, why = find_unit(unit_code, rules.units, rules.allowed_unit_ids)
         if why is not None:
@@ -344,7 +373,7 @@ def check_row(raw: Mapping[str, Any], mapping: ColumnMapping, rules: RowRules,
     try:
         at = parse_time(raw_time, unit.timezone if unit else rules.default_timezone)
     except (ValueError, OverflowError, OSError) as exc:
-        problem("time", f"unparseable time: {exc}", raw_time)
+        problem("time", time_problem(exc), raw_time)
 
     rating: float | None = None
     raw_rating = raw.get(cols["rating"]) if "rating" in cols else None
@@ -354,20 +383,21 @@ def check_row(raw: Mapping[str, Any], mapping: ColumnMapping, rules: RowRules,
             if not math.isfinite(rating):
                 raise ValueError
         except ValueError:
-            problem("rating", "the rating is not a number", raw_rating)
+            problem("rating", Phrase("import_rows.rating_not_number"), raw_rating)
         else:
             if not rules.rating_min <= rating <= rules.rating_max:
-                problem("rating", f"the rating is outside {rules.rating_min:g}–"
-                                  f"{rules.rating_max:g}", raw_rating)
+                problem("rating", Phrase("import_rows.rating_out_of_range", {
+                    "low": rules.rating_min, "high": rules.rating_max}), raw_rating)
 
     customer = _cell(raw.get(cols["customer"])) if "customer" in cols else ""
     if len(customer) > MAX_FIELD:
-        problem("customer", f"the customer is longer than {MAX_FIELD:,} characters", customer)
+        problem("customer", Phrase("import_rows.customer_too_long", {"limit": MAX_FIELD}),
+                customer)
 
     external = _cell(raw.get(cols["external_id"])) if "external_id" in cols else ""
     if len(external) > MAX_EXTERNAL_ID:
-        problem("external_id", f"the external id is longer than {MAX_EXTERNAL_ID} characters",
-                external)
+        problem("external_id", Phrase("import_rows.external_id_too_long",
+                                      {"limit": MAX_EXTERNAL_ID}), external)
 
     meta: dict[str, Any] = {}
     for column in mapping.extra:
@@ -376,7 +406,7 @@ def check_row(raw: Mapping[str, Any], mapping: ColumnMapping, rules: RowRules,
             continue
         value = value if isinstance(value, (int, float, bool)) else _cell(value)
         if isinstance(value, str) and len(value) > MAX_FIELD:
-            problem(column, f"longer than {MAX_FIELD:,} characters", value)
+            problem(column, Phrase("import_rows.cell_too_long", {"limit": MAX_FIELD}), value)
         meta[column] = value
 
     if problems:

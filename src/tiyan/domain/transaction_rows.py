@@ -20,13 +20,15 @@ from typing import Any
 from tiyan.domain.feedback_rows import (
     RowProblem,
     UnitRef,
+    Unreadable,
     cell_text,
     excerpt,
     find_unit,
     match_columns,
     parse_time,
+    time_problem,
 )
-from tiyan.errors import InvalidInput
+from tiyan.errors import InvalidInput, Phrase
 
 FIELDS = ("customer", "time", "amount", "kind", "unit", "external_id", "currency")
 REQUIRED = ("customer", "time", "amount")
@@ -108,15 +110,15 @@ def parse_amount(value: Any) -> Decimal:
     text = _cell(value).replace(",", "").replace("，", "")
     text = text.removeprefix("¥").removeprefix("￥").removesuffix("元").strip()
     if not text:
-        raise ValueError("no amount given")
+        raise Unreadable(Phrase("import_rows.amount_missing"))
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        raise ValueError("not a number") from None
+        raise Unreadable(Phrase("import_rows.amount_not_number")) from None
     if not amount.is_finite():
-        raise ValueError("not a finite number")
+        raise Unreadable(Phrase("import_rows.amount_not_finite"))
     if abs(amount) >= MAX_AMOUNT:
-        raise ValueError(f"too large (at most {MAX_AMOUNT - 1:,})")
+        raise Unreadable(Phrase("import_rows.amount_too_large", {"limit": int(MAX_AMOUNT) - 1}))
     return amount.quantize(Decimal("0.01"))
 
 
@@ -129,7 +131,7 @@ def check_transaction(raw: Mapping[str, Any], columns: Mapping[str, str],
     def cell(name: str) -> Any:
         return raw.get(columns[name]) if name in columns else None
 
-    def problem(name: str, reason: str, value: Any = None) -> None:
+    def problem(name: str, reason: Phrase, value: Any = None) -> None:
         problems.append(RowProblem(line, columns.get(name, name), reason,
                                    None if value is None else excerpt(value)))
 
@@ -138,15 +140,17 @@ def check_transaction(raw: Mapping[str, Any], columns: Mapping[str, str],
     if unit_code:
         unit, why = find_unit(unit_code, rules.units, rules.allowed_unit_ids)
         if unit is None:
-            problem("unit", why or "unknown unit", unit_code)
+            problem("unit", why or Phrase("import_rows.unknown_unit", {"code": unit_code}),
+                    unit_code)
         else:
             unit_id = unit.id
     customer_key = _cell(cell("customer"))
     customer = rules.customer_at(customer_key, unit_id) if customer_key else None
     if not customer_key:
-        problem("customer", "no customer given")
+        problem("customer", Phrase("import_rows.no_customer"))
     elif customer is None:
-        problem("customer", f"unknown customer {customer_key!r}", customer_key)
+        problem("customer", Phrase("import_rows.unknown_customer", {"customer": customer_key}),
+                customer_key)
     elif unit_id is None:
         unit_id = customer.unit_id
     timezone = rules.default_timezone
@@ -158,35 +162,35 @@ def check_transaction(raw: Mapping[str, Any], columns: Mapping[str, str],
     try:
         occurred_at = parse_time(cell("time"), timezone)
     except (ValueError, OverflowError, OSError) as exc:
-        problem("time", f"unparseable time: {exc}", cell("time"))
+        problem("time", time_problem(exc), cell("time"))
     else:
         if occurred_at > rules.now + FUTURE_SLACK:
-            problem("time", f"the time lies in the future (now is "
-                            f"{rules.now.isoformat(timespec='minutes')})", cell("time"))
+            problem("time", Phrase("import_rows.time_in_future", {
+                "now": rules.now.isoformat(timespec="minutes")}), cell("time"))
 
     amount: Decimal | None = None
     try:
         amount = parse_amount(cell("amount"))
     except ValueError as exc:
-        problem("amount", f"the amount is {exc}", cell("amount"))
+        why = exc.why if isinstance(exc, Unreadable) else Phrase("import_rows.amount_not_number")
+        problem("amount", why, cell("amount"))
     else:
         if amount < 0:
-            problem("amount", "the amount is negative; import a refund as kind \"refund\" "
-                              "with a positive amount", cell("amount"))
+            problem("amount", Phrase("import_rows.amount_negative"), cell("amount"))
         elif amount > MAX_AMOUNT:
-            problem("amount", f"the amount is larger than {MAX_AMOUNT:,}", cell("amount"))
+            problem("amount", Phrase("import_rows.amount_too_large", {"limit": int(MAX_AMOUNT)}),
+                    cell("amount"))
 
     kind = _cell(cell("kind")).lower() or rules.default_kind
     if not KIND_PATTERN.match(kind):
-        problem("kind", "the kind must be a short lower-case word (purchase, visit, repair, "
-                        "stay, refund …)", cell("kind"))
+        problem("kind", Phrase("import_rows.bad_kind"), cell("kind"))
     currency = _cell(cell("currency")).upper() or "CNY"
     if not CURRENCY_PATTERN.match(currency):
-        problem("currency", "the currency must be a 3-letter code such as CNY",
-                cell("currency"))
+        problem("currency", Phrase("import_rows.bad_currency"), cell("currency"))
     external = _cell(cell("external_id"))
     if len(external) > 128:
-        problem("external_id", "the external id is longer than 128 characters", external)
+        problem("external_id", Phrase("import_rows.external_id_too_long", {"limit": 128}),
+                external)
 
     if problems:
         return problems

@@ -33,7 +33,7 @@ from tiyan.domain.feedback_rows import (
     resolve_mapping,
 )
 from tiyan.domain.responses import Source
-from tiyan.errors import Forbidden, InvalidInput
+from tiyan.errors import Forbidden, InvalidInput, Phrase
 from tiyan.services.arrivals import after_feedback_stored
 from tiyan.services.table_files import FileRow, TableFile, file_sha256, open_table_file
 from tiyan.store import audit
@@ -224,7 +224,8 @@ def _import_chunk(ctx: Context, actor: Actor | None, report: ImportReport,
     problems: list[RowProblem] = []
     for row in chunk:
         if row.problem is not None or row.values is None:
-            problems.append(row.problem or RowProblem(row.line, None, "the row is unreadable"))
+            problems.append(row.problem or RowProblem(
+                row.line, None, Phrase("import_rows.row_unreadable")))
             continue
         checked = check_row(row.values, mapping, rules, row.line)
         if isinstance(checked, FeedbackRecord):

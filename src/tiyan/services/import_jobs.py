@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from tiyan.context import Context
 from tiyan.domain.access import Actor
 from tiyan.domain.feedback_rows import resolve_mapping
-from tiyan.errors import TiyanError
+from tiyan.errors import TiyanError, params_json
 from tiyan.services.feedback_import import (
     ImportReport,
     ImportRequest,
@@ -141,13 +141,21 @@ def import_job(ctx: Context, payload: dict[str, Any]) -> None:
     except TiyanError as exc:      # the file or the user went away: nothing to retry
         with ctx.db.write() as conn:
             store.add_to_batch(conn, batch_id, total=0, stored=0, duplicate=0, rejected=0,
-                               rejections=[{"line": None, "column": None,
-                                            "reason": exc.message, "value": None}])
+                               rejections=[failed_reason(exc)])
             store.finish_batch(conn, batch_id, "failed", ctx.now())
         if key:
             object_store(ctx).delete(key)
         raise JobFailed(f"import {batch_id} failed: {exc.message}") from exc
     object_store(ctx).delete(key)
+
+
+def failed_reason(exc: TiyanError) -> dict[str, Any]:
+    """A failed import's reason as a rejection without a line: the English text (the command
+    line, older readers) and the error's key and values (the import page's language)."""
+    entry: dict[str, Any] = {"line": None, "column": None, "reason": exc.message, "value": None}
+    if exc.key is not None:
+        entry |= {"key": exc.key, "params": params_json(exc.params)}
+    return entry
 
 
 def ensure_cleanup(conn: sa.Connection, now: dt.datetime) -> None:

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from tiyan.domain import json_depth
 from tiyan.domain.feedback_rows import RowProblem
-from tiyan.errors import InvalidInput
+from tiyan.errors import InvalidInput, Phrase
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".jsonl": "jsonl",
            ".ndjson": "jsonl"}
@@ -151,7 +151,7 @@ class _ByteStream(TableFile):
     _raw: IO[bytes]
 
     @staticmethod
-    def _bad(line: int, reason: str) -> FileRow:
+    def _bad(line: int, reason: Phrase) -> FileRow:
         return FileRow(line, None, RowProblem(line, None, reason))
 
     def bytes_read(self) -> int:
@@ -200,21 +200,34 @@ class CsvFile(_ByteStream):
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield self._bad(start, f"broken CSV quoting: {exc}")
+                yield self._bad(start, _csv_problem(exc))
                 continue
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) != width:
-                yield self._bad(start, f"the row has {len(cells)} fields where the header has "
-                                       f"{width} (a quote left open, or an extra delimiter?)")
+                yield self._bad(start, Phrase("import_rows.field_count",
+                                              {"count": len(cells), "width": width}))
                 continue
             bad = next((i for i, c in enumerate(cells) if _undecodable(c)), None)
             if bad is not None:
                 yield FileRow(start, None, RowProblem(
-                    start, self.headers[bad], f"holds bytes that are not valid {self.encoding}; "
-                    "give the file's encoding with --encoding"))
+                    start, self.headers[bad],
+                    Phrase("import_rows.cell_not_encoding", {"encoding": self.encoding})))
                 continue
             yield FileRow(start, dict(zip(self.headers, cells, strict=True)))
+
+def _csv_problem(exc: csv.Error) -> Phrase:
+    """Why Python's csv reader stopped on a row, in words of the catalogue where it is one of
+    its usual complaints (else its own words)."""
+    detail = str(exc)
+    if detail == "unexpected end of data":
+        return Phrase("import_rows.csv_open_quote")
+    if detail.startswith("field larger than field limit"):
+        return Phrase("import_rows.csv_field_too_large")
+    if detail.endswith("expected after '\"'"):
+        return Phrase("import_rows.csv_after_quote")
+    return Phrase("import_rows.csv_quoting", {"detail": detail})
+
 
 class JsonLinesFile(_ByteStream):
     format = "jsonl"
@@ -246,13 +259,15 @@ class JsonLinesFile(_ByteStream):
             try:
                 values = json_depth.loads(raw.decode("utf-8"))
             except UnicodeDecodeError:
-                yield self._bad(number, "the line is not valid UTF-8 (JSON Lines must be UTF-8)")
+                yield self._bad(number, Phrase("import_rows.json_not_utf8"))
                 continue
             except json.JSONDecodeError as exc:
-                yield self._bad(number, f"not valid JSON: {exc.msg} at character {exc.pos + 1}")
+                yield self._bad(number, Phrase("import_rows.json_not_valid",
+                                                {"detail": exc.msg, "position": exc.pos + 1}))
                 continue
             if not isinstance(values, dict):
-                yield self._bad(number, f"expected a JSON object, got {type(values).__name__}")
+                yield self._bad(number, Phrase("import_rows.json_not_object",
+                                                {"kind": type(values).__name__}))
                 continue
             yield FileRow(number, values)
 

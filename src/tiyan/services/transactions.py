@@ -27,6 +27,7 @@ from tiyan.domain.transaction_rows import (
     check_transaction,
     resolve_columns,
 )
+from tiyan.errors import Phrase
 from tiyan.services.table_files import FileRow
 from tiyan.store import audit
 from tiyan.store import tables as t
@@ -106,7 +107,8 @@ def _import_batch(ctx: Context, actor: Actor | None, batch: list[FileRow],
         for row in batch:
             if row.values is None:
                 part.rejected += 1
-                part.problems.append(row.problem or RowProblem(row.line, None, "unreadable row"))
+                part.problems.append(row.problem or RowProblem(
+                    row.line, None, Phrase("import_rows.row_unreadable")))
                 continue
             checked = check_transaction(row.values, columns, rules, row.line)
             if isinstance(checked, list):

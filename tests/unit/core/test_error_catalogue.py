@@ -27,7 +27,10 @@ SOURCE = Path(tiyan.__file__).parent
 COMPUTED = {
     ("domain/indices.py", "check_definition"),        # re-raises a MetricsError with its own key
     ("services/responses.py", "_found"),         # callers pass a literal key and its values
+    ("errors.py", "_value_from_json"),           # a Phrase read back from stored JSON
 }
+# The calls that reject an imported row, and the position of the reason among their arguments.
+ROW_PROBLEM_CALLS = {"RowProblem": 2, "problem": 1, "_bad": 1}
 ENGLISH = re.compile(r"[A-Za-z]{2,}(?:[ ,'’]+[A-Za-z]{2,}){2,}")
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
@@ -154,6 +157,66 @@ def test_every_error_raised_names_a_key_with_both_translations_and_its_values() 
     literal = _literal_keys(trees, keys)
     unused = set(keys) - used - families - literal
     assert not unused, f"catalogue entries no code uses: {sorted(unused)}"
+
+
+def _row_problem_calls(trees: dict[str, ast.Module]) -> Iterator[tuple[str, ast.Call]]:
+    for name, tree in trees.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                callee = node.func
+                called = callee.id if isinstance(callee, ast.Name) else \
+                    callee.attr if isinstance(callee, ast.Attribute) else None
+                if called in ROW_PROBLEM_CALLS:
+                    yield f"{name}:{node.lineno}", node
+
+
+def test_every_rejected_import_row_says_why_with_a_key_of_the_catalogue() -> None:
+    """Row problems of the feedback and transaction imports (issue 16): each reason is a Phrase
+    (checked for its key and values by the scan above) or a value made elsewhere, never an
+    English text that only English readers could read."""
+    trees, found = _trees(), []
+    for here, call in _row_problem_calls(trees):
+        position = ROW_PROBLEM_CALLS[call.func.id if isinstance(call.func, ast.Name)
+                                     else call.func.attr]  # type: ignore[attr-defined]
+        reason = call.args[position] if len(call.args) > position else next(
+            (k.value for k in call.keywords if k.arg in ("why", "reason")), None)
+        found.append(here)
+        if reason is None:
+            continue
+        texts = [n for n in ast.walk(reason) if isinstance(n, ast.JoinedStr)
+                 or (isinstance(n, ast.Constant) and isinstance(n.value, str)
+                     and ENGLISH.search(n.value))]
+        phrase = isinstance(reason, ast.Call) and isinstance(reason.func, ast.Name) and \
+            reason.func.id in ("Phrase", "time_problem", "_csv_problem")
+        assert phrase or not texts, f"{here}: a row problem given as English text"
+        assert phrase or isinstance(reason, (ast.Name, ast.BoolOp)), \
+            f"{here}: a row problem's reason is not a Phrase"
+    files = {here.split(":")[0] for here in found}
+    assert {"domain/feedback_rows.py", "domain/transaction_rows.py",
+            "services/table_files.py", "services/feedback_import.py",
+            "services/transactions.py"} <= files, files
+    assert len(found) >= 30, len(found)  # the scan still finds them
+
+
+def test_a_stored_row_problem_is_read_back_in_each_language() -> None:
+    from tiyan.domain.feedback_rows import RowProblem
+    from tiyan.errors import placed_text, stored_text
+
+    problem = RowProblem(3, "评分", Phrase("import_rows.rating_out_of_range",
+                                           {"low": 1.0, "high": 5.0}), "9")
+    stored = problem.as_json()
+    assert stored["reason"] == "the rating is outside 1–5"
+    assert stored_text(stored, "zh-CN") == "评分超出 1–5 的范围"
+    assert placed_text(stored, "en") == "line 3, column 评分: the rating is outside 1–5"
+    assert placed_text(stored, "zh-CN") == "第 3 行“评分”列：评分超出 1–5 的范围"
+    nested = RowProblem(4, "time", Phrase("import_rows.unparseable_time", {
+        "why": Phrase("import_rows.time_year", {"year": 1900})})).as_json()
+    assert stored_text(nested, "zh-CN") == "无法解析时间：1900 年不是合理的年份"
+    assert stored_text(nested, "en") == nested["reason"] == \
+        "unparseable time: 1900 is not a plausible year"
+    older = {"line": 5, "column": "text", "reason": "the text is empty", "value": None}
+    assert stored_text(older, "zh-CN") == "the text is empty"  # no key: its text as stored
+    assert placed_text({"line": None, "column": None, "reason": "gone"}, "zh-CN") == "gone"
 
 
 def _literal_keys(trees: dict[str, ast.Module], keys: dict[str, str] | object) -> set[str]:

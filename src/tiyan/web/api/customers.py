@@ -13,8 +13,10 @@ from tiyan.services.customer360 import at_risk_worklist, customer_360
 from tiyan.services.erasure import do_erase_customer
 from tiyan.services.table_files import FileRow
 from tiyan.services.transactions import import_transactions
+from tiyan.web.api.schemas import ProblemOut, problems_out
 from tiyan.web.client_address import client_address
 from tiyan.web.deps import ApiActor, ContextDep
+from tiyan.web.errors import error_locale
 from tiyan.web.request_origin import OriginDep
 
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"description": "error"}
@@ -40,13 +42,6 @@ class TransactionsIn(BaseModel):
     transactions: list[TransactionIn] = Field(min_length=1, max_length=5000)
 
 
-class ProblemOut(BaseModel):
-    line: int | None
-    column: str | None
-    reason: str
-    value: str | None
-
-
 class ImportOut(BaseModel):
     rows: int
     imported: int
@@ -56,7 +51,8 @@ class ImportOut(BaseModel):
 
 
 @router.post("/transactions", response_model=ImportOut, tags=["customers"])
-def post_transactions(body: TransactionsIn, ctx: ContextDep, actor: ApiActor) -> ImportOut:
+def post_transactions(body: TransactionsIn, request: Request, ctx: ContextDep,
+                      actor: ApiActor) -> ImportOut:
     """Store transactions/visits; rejected records are listed by position (line = 1-based
     index in the list) and field. Good records are stored even when others are rejected."""
     rows = [FileRow(index, {k: v for k, v in item.model_dump().items() if v is not None})
@@ -65,7 +61,7 @@ def post_transactions(body: TransactionsIn, ctx: ContextDep, actor: ApiActor) ->
     data = report.to_json()
     return ImportOut(rows=data["rows"], imported=data["imported"],
                      already_imported=data["already_imported"], rejected=data["rejected"],
-                     problems=[ProblemOut(**p) for p in data["problems"]])
+                     problems=problems_out(data["problems"], error_locale(request)))
 
 
 class ReasonOut(BaseModel):

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from pydantic import BaseModel
 
 from tiyan.domain import json_depth
@@ -24,19 +24,13 @@ from tiyan.services.feedback_import import ImportRequest, do_import_feedback
 from tiyan.services.import_jobs import queue_import_feedback, runs_in_background
 from tiyan.services.storage import save_upload
 from tiyan.store import feedback as store
-from tiyan.web.api.schemas import ErrorBody
+from tiyan.web.api.schemas import ErrorBody, ProblemOut, problems_out
 from tiyan.web.deps import ApiActor, ContextDep
+from tiyan.web.errors import error_locale
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 403, 404, 422)}
 router = APIRouter(prefix="/api/v1/feedback/imports", tags=["feedback"], responses=ERRORS)
-
-
-class ProblemOut(BaseModel):
-    line: int | None
-    column: str | None
-    reason: str
-    value: str | None = None
 
 
 class ImportOut(BaseModel):
@@ -81,7 +75,7 @@ def parse_mapping_json(text: str | None) -> dict[str, str]:
 
 @router.post("", response_model=ImportOut, status_code=201)
 def create_import(
-    ctx: ContextDep, actor: ApiActor, response: Response,
+    ctx: ContextDep, actor: ApiActor, response: Response, request: Request,
     file: Annotated[UploadFile, File(description="A .csv, .xlsx or .jsonl file")],
     source: Annotated[str, Form(max_length=16, description="review, hotline, social or "
                                                             "complaint")],
@@ -107,11 +101,11 @@ def create_import(
             response.status_code = 202
         else:
             report = do_import_feedback(ctx, actor, req)
-    return get_import(report.import_id, ctx, actor)
+    return get_import(report.import_id, request, ctx, actor)
 
 
 @router.get("/{import_id}", response_model=ImportOut)
-def get_import(import_id: str, ctx: ContextDep, actor: ApiActor) -> ImportOut:
+def get_import(import_id: str, request: Request, ctx: ContextDep, actor: ApiActor) -> ImportOut:
     """An import's counts and its rejected rows (the first 1,000)."""
     actor.require(Permission.IMPORT_FEEDBACK)
     with ctx.db.read() as conn:
@@ -121,7 +115,7 @@ def get_import(import_id: str, ctx: ContextDep, actor: ApiActor) -> ImportOut:
         format=row["file_format"], source=row["source"], mapping=dict(row["mapping"] or {}),
         rows_total=row["rows_total"], rows_stored=row["rows_stored"],
         rows_duplicate=row["rows_duplicate"], rows_rejected=row["rows_rejected"],
-        problems=[ProblemOut(**p) for p in row["rejections"] or []],
+        problems=problems_out(row["rejections"], error_locale(request)),
         created_at=row["created_at"].isoformat() if row["created_at"] else None,
         finished_at=row["finished_at"].isoformat() if row["finished_at"] else None,
         bytes_total=row["bytes_total"], bytes_read=row["bytes_read"])

@@ -198,3 +198,28 @@ class MonthOut(BaseModel):
     responses: int
     nps: EstimateOut
     csat: EstimateOut
+
+
+class ProblemOut(BaseModel):
+    """A rejected row of an import: `reason` stays English (programs, older clients);
+    `message` says it in the caller's language with the line and column in words, and `key`
+    is its entry in the error catalogue (null for rows stored before problems had keys)."""
+
+    line: int | None
+    column: str | None
+    reason: str
+    value: str | None = None
+    key: str | None = None
+    message: str = ""
+
+
+def problems_out(entries: Any, locale: str) -> list[ProblemOut]:
+    """Stored (or reported) rejections as API rows in `locale`."""
+    from tiyan.errors import error_catalogue, placed_text
+
+    known = error_catalogue("en")
+    return [ProblemOut(line=p.get("line"), column=p.get("column"), reason=str(p.get("reason")),
+                       value=p.get("value"),
+                       key=p["key"] if p.get("key") in known else None,
+                       message=placed_text(p, locale))
+            for p in entries or []]

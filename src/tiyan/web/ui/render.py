@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 from tiyan import __version__
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.contacts import display_phone
-from tiyan.errors import TiyanError
+from tiyan.errors import TiyanError, stored_text
 from tiyan.web.deps import get_context, translator, web_session
 from tiyan.web.page_data import json_island
 from tiyan.web.ui.times import Times, number, viewer_timezone
@@ -33,6 +33,7 @@ def literal(text: str) -> Markup:
 
 TEMPLATES.env.filters["literal"] = literal
 TEMPLATES.env.globals["phone_text"] = display_phone  # phone_text(e164, locale)
+TEMPLATES.env.globals["problem_text"] = stored_text  # an import row's problem, (p, locale)
 TEMPLATES.env.globals["Permission"] = Permission  # {% if actor.can(Permission.EXPORT) %}
 
 

@@ -113,7 +113,7 @@ def _act_on(ctx: Context, conn: Connection, matches: Sequence[Match],
     from tiyan.services.alerts import rule_action
 
     has_case = store.responses_with_cases(conn, [m.response.id for m in matches])
-    unit_names: dict[int, str] = {}
+    unit_names: dict[int, dict[str, str]] = {}
     owners: dict[tuple[str, tuple[int, ...]], int | None] = {}
     calendars: dict[tuple[int, ...], BusinessCalendar] = {}
     openings: list[_Opening] = []
@@ -159,20 +159,22 @@ def _act_on(ctx: Context, conn: Connection, matches: Sequence[Match],
     for match, opening, people in told:
         names = " · ".join(r.name for r in match.rules)
         unit = unit_names[match.chain[0]]
+        at = match.response.submitted_at or match.response.received_at
         if opening is not None:
             item = (people, opening.case_id, Message(
                 "case.opened", opening.rule.name, unit, names, _link(ctx, opening.public_id),
                 complaint_summary(conn, match.response, answers.get(match.response.id, []),
-                                  ctx.db.immutable_cache)))
+                                  ctx.db.immutable_cache), at=at,
+                due=min(opening.due.values()) if opening.due else None))
         else:
             item = (people, None, Message(
                 "alert", match.rules[0].name, unit, names,
-                f"{public_url}/responses/{match.response.public_id}"))
+                f"{public_url}/responses/{match.response.public_id}", at=at))
         if people:
             messages.append(item)
         units.append((match.chain, item[1], item[2]))
-    queue_many(conn, messages, now)
-    queue_for_units(conn, units, now)
+    queue_many(conn, messages, now, ctx.settings.timezone)
+    queue_for_units(conn, units, now, ctx.settings.timezone)
     return [o.public_id for o in openings]
 
 
@@ -277,12 +279,13 @@ def _route(conn: Connection, chain: Sequence[int], role: str) -> int | None:
     return found[1] if found else None
 
 
-def _unit_names(conn: Connection, unit_id: int) -> str:
+def _unit_names(conn: Connection, unit_id: int) -> dict[str, str]:
+    """The unit's name in each language a message may be written in."""
     import sqlalchemy as sa
 
-    row = conn.execute(sa.select(t.org_unit.c.name_zh, t.org_unit.c.name_en, t.org_unit.c.code)
+    row = conn.execute(sa.select(t.org_unit.c.name_zh, t.org_unit.c.name_en)
                        .where(t.org_unit.c.id == unit_id)).one()
-    return f"{row.name_zh} / {row.name_en} ({row.code})"
+    return {"zh-CN": row.name_zh, "en": row.name_en}
 
 
 def _link(ctx: Context, public_id: str) -> str:
@@ -407,9 +410,11 @@ def _escalate(ctx: Context, conn: Connection, timer: RowMapping, now: dt.datetim
                     detail=escalated_detail(timer.kind, timer.due_at, level, target))
     if target:
         queue_for_users(conn, user_ids=[target[1]], case_id=timer.case_id, now=now,
-                        message=Message("case.escalated", f"{timer.title} ({timer.kind})",
+                        zone=ctx.settings.timezone,
+                        message=Message("case.escalated", timer.title,
                                         _unit_names(conn, timer.unit_id), None,
-                                        _link(ctx, timer.public_id)))
+                                        _link(ctx, timer.public_id), due=timer.due_at,
+                                        timer=timer.kind))
 
 
 def escalated_detail(timer: str, due_at: dt.datetime, level: int,

@@ -24,9 +24,11 @@ from tiyan.channels.email import SmtpServer, send_email, stable_message_id
 from tiyan.context import Context
 from tiyan.domain.access import Actor
 from tiyan.domain.contacts import normalise_phone
+from tiyan.domain.moments import moment_text
 from tiyan.errors import InvalidInput, NotFound
 from tiyan.services.jobs import RetryLater, enqueue, enqueue_many, job_handler, retry_delay
 from tiyan.store import tables as t
+from tiyan.store.scoped import home_zones
 
 NOTIFICATION_SEND = "notification.send"
 CHANNELS = ("email", "webhook", *chat.PAYLOADS)
@@ -36,9 +38,13 @@ MAX_ATTEMPTS = 8
 TEXTS = {
     "zh-CN": {"case.opened": "新工单", "case.escalated": "工单已升级", "alert": "预警",
               "unit": "单位", "rule": "规则", "open": "打开", "test_title": "测试消息",
+              "at": "反馈时间", "due": "处理期限", "timer.acknowledge": "确认",
+              "timer.contact": "首次联系", "timer.close": "关闭",
               "test_text": "这是 tiyan 发出的测试消息：工单通知会这样送达。"},
     "en": {"case.opened": "New case", "case.escalated": "Case escalated", "alert": "Alert",
            "unit": "Unit", "rule": "Rule", "open": "Open", "test_title": "Test message",
+           "at": "Received", "due": "Due", "timer.acknowledge": "Acknowledge",
+           "timer.contact": "First contact", "timer.close": "Close",
            "test_text": "A test message from tiyan: case notifications will arrive like this."},
 }
 
@@ -47,27 +53,33 @@ TEXTS = {
 class Message:
     event: str
     title: str
-    unit: str
+    unit: Mapping[str, str]  # the unit's name by locale
     rule: str | None
     link: str
     # what the customer said, by locale: the scores with their question texts and the comment
     summary: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    at: dt.datetime | None = None  # when the response came
+    due: dt.datetime | None = None  # when the case (or its timer that ran out) is due
+    timer: str | None = None  # the timer that ran out (an escalation): its kind
 
 
 def queue_for_users(conn: Connection, *, user_ids: Sequence[int], case_id: int | None,
-                    message: Message, now: dt.datetime) -> int:
-    """Queue `message` for each user by their preferences (default: e-mail to their address)."""
-    return queue_many(conn, [(user_ids, case_id, message)], now)
+                    message: Message, now: dt.datetime, zone: str) -> int:
+    """Queue `message` for each user by their preferences (default: e-mail to their address);
+    its times are written in each user's zone (their home unit's, else `zone`, the
+    installation's TIYAN_TIMEZONE)."""
+    return queue_many(conn, [(user_ids, case_id, message)], now, zone)
 
 
 def queue_many(conn: Connection, items: Sequence[tuple[Sequence[int], int | None, Message]],
-               now: dt.datetime) -> int:
+               now: dt.datetime, zone: str) -> int:
     """The same for many messages: each user and their preferences read once, the
     notifications added in one statement and their send jobs in another."""
     users = {u.id: u for u in conn.execute(
         sa.select(t.app_user.c.id, t.app_user.c.email, t.app_user.c.locale)
         .where(t.app_user.c.id.in_(sorted({u for ids, _, _ in items for u in ids})),
                t.app_user.c.active))} if items else {}
+    zones = home_zones(conn, users, zone)
     prefs: dict[int, list[Any]] = {user_id: [] for user_id in users}
     if users:
         for pref in conn.execute(sa.select(t.notification_preference).where(
@@ -81,7 +93,8 @@ def queue_many(conn: Connection, items: Sequence[tuple[Sequence[int], int | None
             if user is None:
                 continue
             for channel, target in _targets(prefs[user_id], user.email, message.event):
-                subject, body = render_message(message, user.locale or "zh-CN")
+                subject, body = render_message(message, user.locale or "zh-CN",
+                                               zones[user_id])
                 rows.append({"case_id": case_id, "user_id": user_id, "event": message.event,
                              "channel": channel, "target": target, "subject": subject,
                              "body": body, "status": "queued", "attempts": 0,
@@ -100,12 +113,22 @@ def _targets(prefs: Sequence[Any], email: str, event: str) -> list[tuple[str, st
             if p.active and (not p.events or event in p.events)]
 
 
-def render_message(message: Message, locale: str) -> tuple[str, str]:
+def render_message(message: Message, locale: str, zone: str) -> tuple[str, str]:
+    """Subject and text for one recipient: in their language, times in their zone (named)."""
     words = TEXTS.get(locale, TEXTS["en"])
-    subject = f"[tiyan] {words[message.event]}: {message.title}"[:300]
-    lines = [message.title, f"{words['unit']}: {message.unit}"]
+    title = message.title
+    if message.timer:
+        title = f"{title} ({words.get('timer.' + message.timer, message.timer)})"
+    subject = f"[tiyan] {words[message.event]}: {title}"[:300]
+    unit = message.unit.get(locale) or message.unit.get("en") or ""
+    lines = [title, f"{words['unit']}: {unit}"]
     if message.rule:
         lines.append(f"{words['rule']}: {message.rule}")
+    word_locale = locale if locale in TEXTS else "en"
+    if message.at is not None:
+        lines.append(f"{words['at']}: {moment_text(message.at, zone, word_locale)}")
+    if message.due is not None:
+        lines.append(f"{words['due']}: {moment_text(message.due, zone, word_locale)}")
     lines += list(message.summary.get(locale) or message.summary.get("zh-CN") or ())
     lines.append(f"{words['open']}: {message.link}")
     return subject, "\n".join(lines)

@@ -134,12 +134,15 @@ def do_send_test(ctx: Context, actor: Actor, code: str, channel_id: int) -> str 
 
 
 def queue_for_units(conn: Connection, items: Sequence[tuple[Sequence[int], int | None, Message]],
-                    now: dt.datetime) -> int:
+                    now: dt.datetime, zone: str) -> int:
     """Queue each message (about a response of the first unit of its chain) for the active
-    channels of every unit in the chain that take its event, each channel address once."""
+    channels of every unit in the chain that take its event, each channel address once; its
+    times are written in the channel's unit's zone (else `zone`, TIYAN_TIMEZONE)."""
     units = sorted({u for chain, _, _ in items for u in chain})
     if not units:
         return 0
+    zones = {int(u): str(z or zone) for u, z in conn.execute(
+        sa.select(t.org_unit.c.id, t.org_unit.c.timezone).where(t.org_unit.c.id.in_(units)))}
     by_unit: dict[int, list[Any]] = {}
     for row in conn.execute(sa.select(UC).where(UC.c.unit_id.in_(units), UC.c.active)
                             .order_by(UC.c.id)).mappings():
@@ -153,7 +156,8 @@ def queue_for_units(conn: Connection, items: Sequence[tuple[Sequence[int], int |
                                                       not in ch.events):
                     continue
                 seen.add((ch.channel, ch.target))
-                subject, body = render_message(message, ch.locale)
+                subject, body = render_message(message, ch.locale,
+                                               zones.get(unit_id, zone))
                 rows.append({"case_id": case_id, "user_id": None, "unit_channel_id": ch.id,
                              "event": message.event, "channel": ch.channel,
                              "target": ch.target, "subject": subject, "body": body,

@@ -6,6 +6,8 @@ Every repository function that reads or writes unit-owned rows builds its WHERE 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -62,3 +64,24 @@ def load_actor(conn: Connection, user_id: int, token_scope: TokenScope | None = 
 
 def visibility(actor: Actor, permission: Permission) -> Visibility:
     return actor.scope.visibility(permission)
+
+
+def home_zones(conn: Connection, user_ids: Iterable[int], default: str) -> dict[int, str]:
+    """Each user's time zone: their home unit's (`Scope.home_unit_id`, as pages show their
+    times), else `default` (TIYAN_TIMEZONE) for a user without grants or a unit without one."""
+    ids = sorted(set(user_ids))
+    grants: dict[int, list[Grant]] = {user_id: [] for user_id in ids}
+    if ids:
+        for row in conn.execute(sa.select(t.role_grant.c.user_id, t.role_grant.c.role,
+                                          t.role_grant.c.unit_id)
+                                .where(t.role_grant.c.user_id.in_(ids))):
+            grants[row.user_id].append(Grant(Role(row.role), row.unit_id))
+    parents = parent_map(conn) if any(grants.values()) else {}
+    homes = {user_id: build_scope(user_id, found, parents).home_unit_id
+             for user_id, found in grants.items()}
+    wanted = sorted({u for u in homes.values() if u is not None})
+    zones = {int(row.id): row.timezone for row in conn.execute(
+        sa.select(t.org_unit.c.id, t.org_unit.c.timezone).where(t.org_unit.c.id.in_(wanted)))
+        } if wanted else {}
+    return {user_id: str(zones.get(home) or default) if home is not None else default
+            for user_id, home in homes.items()}

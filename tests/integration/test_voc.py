@@ -135,6 +135,12 @@ def test_monthly_review_is_mailed_once_as_pdf(ctx: Context, world: World,
     assert set(mails) == {"admin@t.test", "mgr.s1@t.test"}
     assert "VOC review" in str(mails["admin@t.test"]["Subject"])
     assert "Unit south" in str(mails["admin@t.test"]["Subject"])  # the unit's name, not code
+    month = dt.date.fromisoformat(reports.last_month(ctx.now()) + "-01")
+    en_month = f"{month:%b %Y} (Asia/Shanghai)"  # the reader's words for the month, its zone
+    assert en_month in str(mails["admin@t.test"]["Subject"])
+    assert en_month in mails["admin@t.test"].get_body().get_content()
+    zh_month = f"{month.year}年{month.month}月（Asia/Shanghai）"
+    assert zh_month in str(mails["mgr.s1@t.test"]["Subject"])
     parts = [p for p in mails["mgr.s1@t.test"].iter_attachments()]
     assert parts[0].get_content_type() == "application/pdf"
     assert parts[0].get_content().startswith(b"%PDF")

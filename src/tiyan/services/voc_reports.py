@@ -417,8 +417,9 @@ def send_monthly(ctx: Context, month: str) -> list[str]:
         review = build_review(ctx, actor, start, end, sub.unit_code, sub.kpi, tz)
         words = TEXTS[sub.locale]
         names = names_for(ctx, actor, review, sub.locale)
-        error = _mail(ctx, sub.email, f"[tiyan] {words['title']} {month} · {names.unit}",
-                      words["mail"].format(unit=names.unit, period=month),
+        period = month_text(month, tz, sub.locale)
+        error = _mail(ctx, sub.email, f"[tiyan] {words['title']} {period} · {names.unit}",
+                      words["mail"].format(unit=names.unit, period=period),
                       pdf_bytes(review, sub.locale, font, names), f"voc-{month}.pdf")
         if error:
             errors.append(f"{sub.email}: {error}")
@@ -430,6 +431,16 @@ def send_monthly(ctx: Context, month: str) -> list[str]:
         do_audit_export(ctx, actor, Export("voc", "pdf", filters={
             "start": month, "unit": sub.unit_code, "kpi": sub.kpi}), Origin("mail"))
     return errors
+
+
+def month_text(month: str, tz: str, locale: str) -> str:
+    """A month ('YYYY-MM') as the reader writes it, with the zone its days are counted in:
+    "2026年11月（Asia/Shanghai）", "Nov 2026 (Asia/Shanghai)"."""
+    from babel.dates import format_skeleton
+
+    first = dt.date.fromisoformat(f"{month}-01")
+    text = format_skeleton("yMMM", first, locale=locale.replace("-", "_"))
+    return f"{text}（{tz}）" if locale == "zh-CN" else f"{text} ({tz})"
 
 
 def _mail(ctx: Context, to: str, subject: str, body: str, pdf: bytes,

@@ -33,7 +33,7 @@ def test_a_cx_manager_builds_a_survey_with_display_logic_and_publishes_version_2
     question.wait_for()
     page.get_by_role("button", name="保存草稿").click()
     page.locator("#q-2.has-error").wait_for()
-    assert "missing the zh-CN text" in question.get_by_role("alert").inner_text()
+    assert "缺少 zh-CN 文本" in question.get_by_role("alert").inner_text()  # in the page's language
 
     # … then fill it in, shown only to detractors (NPS ≤ 6), and publish.
     question.get_by_label("题目编码").fill("what_wrong")
@@ -142,7 +142,7 @@ def test_a_skip_rule_is_edited_with_its_own_control_and_errors_show_inline(page)
     question.locator("select[name='q0.s0.target']").select_option("end")
     page.get_by_role("button", name="保存草稿").click()
     page.locator("#q-0.has-error").wait_for()
-    assert "at least one condition" in question.locator("details.skip .error").inner_text()
+    assert "跳转规则至少需要一个条件" in question.locator("details.skip .error").inner_text()
     assert question.locator("select[name='q0.s0.target']").input_value() == "end"
 
     question.locator("input[name='q0.s0.c0.source']").fill("nps")

@@ -13,7 +13,7 @@ import pytest
 from tests.browser.conftest import screenshot, sign_in
 from tests.demo_db import TIYAN
 
-PHONE = re.compile(r"^1\d{10}$")
+PHONE = re.compile(r"^1\d{2} \d{4} \d{4}$")  # a mainland mobile as Chinese writes it
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_a_cx_manager_works_the_at_risk_list_and_sees_a_customer_in_full(
     assert page.get_by_test_id("actions").is_visible()
     actions = page.get_by_test_id("actions").inner_text()
     assert "expected value kept" not in actions or "assumed uplift (not measured)" in actions
-    assert page.get_by_test_id("identity-phone").inner_text() == phone
+    assert page.get_by_test_id("identity-phone").inner_text() == "+86 " + phone  # international
     screenshot(page, "customer360-en")
 
 

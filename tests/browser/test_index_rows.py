@@ -49,5 +49,5 @@ def test_a_store_manager_creates_a_plan_with_task_rows(page):
     tasks = page.locator("#task-rows").inner_text()
     assert "Train the advisors" in tasks and "Call back within a day" in tasks
     page.goto(page.url + "?lang=zh-CN")
-    assert "2026-12-20" in page.locator("#task-rows").inner_text()
+    assert "2026年12月20日" in page.locator("#task-rows").inner_text()  # the page's language
     screenshot(page, "plan-task-rows-zh")

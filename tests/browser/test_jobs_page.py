@@ -43,7 +43,7 @@ def test_an_admin_reads_why_a_job_failed_and_retries_it(page, demo_db_url):  # t
     card = page.locator(f"#job-{job_id}")
     assert card.get_by_text("反馈导入").is_visible()
     assert card.get_by_text("is missing").is_visible()
-    assert "2026-12-01 10:30:00" in card.inner_text()  # 02:30 UTC in the admin's Asia/Shanghai
+    assert "2026年12月1日 10:30:00" in card.inner_text()  # 02:30 UTC in the admin's Asia/Shanghai
     assert page.get_by_text("时间为 Asia/Shanghai 时区。").is_visible()
     screenshot(page, "jobs-zh")
 

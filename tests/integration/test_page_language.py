@@ -113,14 +113,17 @@ def demo_app(demo_db_url: str) -> Iterator[Any]:
 
 
 def english_answers(db: Database) -> frozenset[str]:
-    """What the demo's English-speaking customers wrote (answers and their redacted copies):
-    their words, not the page's, wherever a page quotes them."""
+    """What the demo's English-speaking customers wrote (answers and their redacted copies) and
+    what people typed as case notes: their words, not the page's, wherever a page quotes them."""
     R, A, TA = t.response, t.answer, t.text_analysis
     with db.read() as conn:
         answers = conn.execute(sa.select(A.c.value_text).join(R, R.c.id == A.c.response_id)
                                .where(R.c.language == "en", A.c.value_text.is_not(None)))
         redacted = conn.execute(sa.select(TA.c.redacted_text).where(TA.c.language == "en"))
-        return frozenset([*answers.scalars(), *redacted.scalars()])
+        # notes people typed on cases (a browser test on the same demo database writes some)
+        notes = [str((detail or {}).get("note")) for detail in conn.execute(
+            sa.select(t.case_event.c.detail).where(t.case_event.c.kind == "note")).scalars()]
+        return frozenset([*answers.scalars(), *redacted.scalars(), *notes])
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])

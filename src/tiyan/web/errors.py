@@ -38,12 +38,18 @@ HTTP_ERRORS = {404: ("not_found", "http.not_found"),
                405: ("method_not_allowed", "http.method_not_allowed")}
 
 
+DEFAULT_ERROR_LOCALE = "zh-CN"  # Settings.default_locale's own default
+
+
 def error_locale(request: Request) -> str:
     """The language of an error: a page's (?lang, cookie, the user's, Accept-Language); an API
     caller with a token is a program, so its Accept-Language comes before the user's."""
-    from tiyan.web.deps import LANG_COOKIE, get_context, web_session
+    from tiyan.web.deps import LANG_COOKIE, web_session
 
-    default = get_context(request).settings.default_locale
+    # an error is answered whatever else is missing: an app without tiyan's context (a test's
+    # bare app, a failure during start-up) answers in the default language of the settings
+    ctx = getattr(request.app.state, "ctx", None)
+    default = ctx.settings.default_locale if ctx is not None else DEFAULT_ERROR_LOCALE
     accept = request.headers.get("accept-language")
     token_actor = getattr(request.state, "api_token_actor", None)
     if token_actor is not None:

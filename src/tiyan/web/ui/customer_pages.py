@@ -38,7 +38,9 @@ def at_risk_page(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRes
     rows = at_risk_worklist(ctx, actor, limit=50, min_risk=threshold)
     info = current_model_info(ctx) or {}
     base_rate = info["churners"] / info["rows"] if info.get("rows") else None
-    return render(request, "customers_at_risk.html", actor=actor, rows=rows,
+    with ctx.db.read() as conn:
+        units = unit_names(conn, translator(request).locale)
+    return render(request, "customers_at_risk.html", actor=actor, rows=rows, units=units,
                   threshold=threshold, segment_label=segment_label,
                   definition=list(lapse_rules_of(info).values()), base_rate=base_rate)
 

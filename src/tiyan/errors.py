@@ -120,6 +120,10 @@ class TiyanError(Exception):
         self.params = params
         self.where = where
 
+    def phrase(self) -> Phrase | None:
+        """The message as a value of another one (e.g. a job's reason), None for raw text."""
+        return Phrase(self.key, self.params) if self.key else None
+
     def text(self, locale: str) -> str:
         """The message in `locale` (zh-CN or en)."""
         if self.key is None:

@@ -130,6 +130,19 @@ def test_a_background_import_whose_upload_went_missing_is_a_failed_job_with_its_
     body = client.get("/api/v1/jobs", headers=bearer(world, "admin@t.test")).json()
     assert [(job["kind"], job["last_error"]) for job in body["failed"]] == [
         ("feedback.import", failed.last_error)]
+    # the reason in the reader's language: the API by Accept-Language, the page by the user's
+    chinese = client.get("/api/v1/jobs", headers={**bearer(world, "admin@t.test"),
+                                                   "Accept-Language": "zh-CN"}).json()
+    said = chinese["failed"][0]
+    assert said["reason_key"] == "import_jobs.import_failed"
+    assert said["reason"].startswith("导入 ") and "失败：" in said["reason"], said["reason"]
+    assert payload["upload"] in said["reason"]
+    english = client.get("/api/v1/jobs", headers={**bearer(world, "admin@t.test"),
+                                                  "Accept-Language": "en"}).json()
+    assert english["failed"][0]["reason"] == failed.last_error.split(" (")[0]
+    sign_in(client, "admin@t.test", PASSWORD)
+    page = client.get("/admin/jobs?lang=zh-CN").text
+    assert "失败：" in page and " failed: the stored file" not in page
 
 
 def test_a_failed_periodic_job_is_retried_only_while_no_later_run_holds_its_key(

@@ -36,7 +36,7 @@ from tiyan.domain.customer_value import (
     rfm_of,
     segment_of,
 )
-from tiyan.errors import InvalidInput
+from tiyan.errors import InvalidInput, Phrase
 from tiyan.services import jobs
 from tiyan.services.storage import ObjectMissing, object_store, read_bytes
 from tiyan.store import app_settings, segment_aggregates
@@ -296,7 +296,8 @@ def refresh_job(ctx: Context, payload: dict[str, Any]) -> None:
         try:
             score(ctx)
         except ObjectMissing as exc:  # no retry brings it back; training again queues the job
-            raise jobs.JobFailed(f"churn scoring: {exc.message}") from exc
+            raise jobs.JobFailed(f"churn scoring: {exc.message}", why=Phrase(
+                "churn.scoring_failed", {"reason": exc.phrase()})) from exc
         except ModelFileError as exc:  # stored but unreadable: a retry cannot help either
             raise jobs.JobFailed(f"churn scoring: {exc}") from exc
     raise jobs.RetryLater(ctx.now() + REFRESH_EVERY, "runs again next week")

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from tiyan.context import Context
 from tiyan.domain.access import Actor
 from tiyan.domain.feedback_rows import resolve_mapping
-from tiyan.errors import TiyanError, params_json
+from tiyan.errors import Phrase, TiyanError, params_json
 from tiyan.services.feedback_import import (
     ImportReport,
     ImportRequest,
@@ -145,7 +145,8 @@ def import_job(ctx: Context, payload: dict[str, Any]) -> None:
             store.finish_batch(conn, batch_id, "failed", ctx.now())
         if key:
             object_store(ctx).delete(key)
-        raise JobFailed(f"import {batch_id} failed: {exc.message}") from exc
+        raise JobFailed(f"import {batch_id} failed: {exc.message}", why=Phrase(
+            "import_jobs.import_failed", {"batch": batch_id, "reason": exc.phrase()})) from exc
     object_store(ctx).delete(key)
 
 

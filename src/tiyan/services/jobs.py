@@ -46,6 +46,7 @@ import sqlalchemy as sa
 
 from tiyan.context import Context
 from tiyan.domain.jobs import BULK, LANES, REALTIME
+from tiyan.errors import Phrase
 from tiyan.metrics import job_ran
 from tiyan.store import tables as t
 from tiyan.store.db import yielding_writes
@@ -111,7 +112,12 @@ class RetryLater(Exception):  # noqa: N818 - it is an instruction, not an error
 
 class JobFailed(Exception):  # noqa: N818 - it is a verdict on the job
     """Raised by a handler whose job can never succeed (the file it needs is gone): the job is
-    failed at once with this reason, without the retries an unexpected error gets."""
+    failed at once with this reason, without the retries an unexpected error gets. `why`: the
+    same reason as a message of the error catalogue, for the reader's language."""
+
+    def __init__(self, reason: str, *, why: Phrase | None = None) -> None:
+        super().__init__(reason)
+        self.why = why
 
 
 def job_handler(kind: str, *, lane: str = REALTIME,
@@ -358,6 +364,8 @@ def _finish(ctx: Context, job: ClaimedJob, **values: Any) -> bool:
     (the next periodic run may be queued)."""
     if values.get("status") in ("done", "failed"):
         values["unique_key"] = None
+    if "last_error" in values and "last_error_key" not in values:  # a reason of another kind
+        values.update(last_error_key=None, last_error_params=None)
     with ctx.db.write() as conn:
         changed = conn.execute(t.job.update().where(_held(job)).values(
             locked_by=None, locked_at=None, lease_until=None, **values)).rowcount
@@ -405,17 +413,17 @@ def _run_job(ctx: Context, job: ClaimedJob) -> str:
         return "retry"
     except JobFailed as failed:
         log.warning("job failed, not to be retried: %s", failed, extra=_about(job))
-        _finish(ctx, job, status="failed", last_error=str(failed)[:2000])
+        _finish(ctx, job, status="failed", **_reason(failed))
         return "failed"
     except Exception as exc:  # noqa: BLE001 - a failing job must never stop the worker
         final = job.attempts >= MAX_ATTEMPTS
         log.warning("job failed%s", ", no attempts left" if final else ", will retry",
                     exc_info=True, extra={**_about(job), "error": type(exc).__name__})
         if final:
-            _finish(ctx, job, status="failed", last_error=_reason(exc))
+            _finish(ctx, job, status="failed", **_reason(exc))
             return "failed"
         _finish(ctx, job, status="queued", run_at=ctx.now() + retry_delay(job.attempts),
-                last_error=_reason(exc))
+                **_reason(exc))
         return "retry"
     _finish(ctx, job, status="done", last_error=None)
     return "done"
@@ -447,7 +455,8 @@ def run_batch(ctx: Context, jobs: list[ClaimedJob]) -> int:
             conn.execute(t.job.update().where(
                 sa.tuple_(t.job.c.id, t.job.c.attempts).in_([(j.id, j.attempts) for j in done]),
                 t.job.c.status == "running", t.job.c.locked_by == jobs[0].worker,
-            ).values(status="done", last_error=None, unique_key=None, locked_by=None,
+            ).values(status="done", last_error=None, last_error_key=None,
+                     last_error_params=None, unique_key=None, locked_by=None,
                      locked_at=None, lease_until=None))
     for job in jobs:
         if job.id in stopped:
@@ -466,26 +475,33 @@ def _not_done(ctx: Context, job: ClaimedJob, exc: Exception) -> None:
     if isinstance(exc, JobFailed):  # a retry cannot help
         job_ran(job.kind, "failed", None)
         log.warning("job failed, not to be retried: %s", exc, extra=_about(job))
-        _finish(ctx, job, status="failed", last_error=str(exc)[:2000])
+        _finish(ctx, job, status="failed", **_reason(exc))
         return
     final = job.attempts >= MAX_ATTEMPTS
     job_ran(job.kind, "failed" if final else "retry", None)
     log.warning("job failed%s: %s", ", no attempts left" if final else ", will retry",
                 type(exc).__name__, extra=_about(job))
     if final:
-        _finish(ctx, job, status="failed", last_error=_reason(exc))
+        _finish(ctx, job, status="failed", **_reason(exc))
     else:
         _finish(ctx, job, status="queued", run_at=ctx.now() + retry_delay(job.attempts),
-                last_error=_reason(exc))
+                **_reason(exc))
 
 
-def _reason(exc: Exception) -> str:
-    """What went wrong, for the jobs page: a tiyan error's message, else the exception."""
-    from tiyan.errors import TiyanError
+def _reason(exc: Exception) -> dict[str, Any]:
+    """What went wrong, for the jobs page: the English text (`last_error`, for logs and the
+    command line) and, for tiyan's own messages, their key and values (the reader's language);
+    an unexpected exception as it is."""
+    from tiyan.errors import TiyanError, params_json
 
+    why = exc.why if isinstance(exc, JobFailed) else \
+        exc.phrase() if isinstance(exc, TiyanError) else None
     if isinstance(exc, TiyanError):
-        return f"{exc.message} ({exc.where})"[:2000] if exc.where else exc.message[:2000]
-    return repr(exc)[:2000]
+        text = f"{exc.message} ({exc.where})" if exc.where else exc.message
+    else:
+        text = str(exc) if isinstance(exc, JobFailed) else repr(exc)
+    return {"last_error": text[:2000], "last_error_key": why.key if why else None,
+            "last_error_params": params_json(why.params) if why else None}
 
 
 class Leases:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tiyan.domain.jobs import JobState, stuck_reason
+from tiyan.errors import stored_text
 from tiyan.store import tables as t
 
 J = t.job
@@ -33,6 +34,16 @@ class ProblemJob:
     worker: str | None
     last_error: str | None
     payload: dict[str, Any]
+    # the reason as a message of the error catalogue (None: `last_error` as it is)
+    reason_key: str | None = None
+    reason_params: dict[str, Any] | None = None
+
+    def reason(self, locale: str) -> str | None:
+        """The reason in `locale` where it is one of tiyan's messages, else as stored."""
+        if self.last_error is None:
+            return None
+        return stored_text({"reason": self.last_error, "key": self.reason_key,
+                            "params": self.reason_params}, locale)
 
 
 def _problem(row: Any, now: dt.datetime, waiting: dt.timedelta) -> ProblemJob:
@@ -40,7 +51,8 @@ def _problem(row: Any, now: dt.datetime, waiting: dt.timedelta) -> ProblemJob:
         JobState(row.status, row.run_at, row.lease_until), now, waiting) or row.status
     return ProblemJob(row.id, row.kind, row.lane, row.status, problem, row.attempts,
                       row.created_at, row.run_at, row.lease_until, row.locked_by,
-                      row.last_error, dict(row.payload or {}))
+                      row.last_error, dict(row.payload or {}), row.last_error_key,
+                      row.last_error_params)
 
 
 def failed_jobs(conn: Connection, now: dt.datetime, limit: int = 200) -> list[ProblemJob]:

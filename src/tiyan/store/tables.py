@@ -936,6 +936,10 @@ job = sa.Table(
     sa.Column("locked_by", sa.String(64), nullable=True),
     sa.Column("locked_at", UtcDateTime, nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
+    # the reason's message key and values (tiyan.errors), for the reader's language; None when
+    # the reason is not one of tiyan's messages
+    sa.Column("last_error_key", sa.String(120), nullable=True),
+    sa.Column("last_error_params", Json, nullable=True),
     _created(),
     # realtime (alerts, cases, sends, webhooks) or bulk (imports, rebuilds, periodic reports)
     sa.Column("lane", sa.String(16), nullable=False, server_default="realtime"),

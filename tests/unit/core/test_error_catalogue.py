@@ -28,6 +28,7 @@ COMPUTED = {
     ("domain/indices.py", "check_definition"),        # re-raises a MetricsError with its own key
     ("services/responses.py", "_found"),         # callers pass a literal key and its values
     ("errors.py", "_value_from_json"),           # a Phrase read back from stored JSON
+    ("errors.py", "phrase"),                     # an error's own key and values, as a value
 }
 # The calls that reject an imported row, and the position of the reason among their arguments.
 ROW_PROBLEM_CALLS = {"RowProblem": 2, "problem": 1, "_bad": 1}

@@ -73,6 +73,10 @@ def test_an_event_invites_by_email_after_the_delay_and_reminds_on_day_3(
     jobs.run_until_idle(ctx)
     [mail] = mail_server.to("li@example.test")
     assert "李雷" in mail.get_content() and "n1单位" in mail.get_content()
+    # the expiry in the inviting unit's zone, as Chinese writes it (it said "… UTC")
+    assert re.search(r"有效期至 \d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}（Asia/Shanghai）",
+                     mail.get_content()), mail.get_content()
+    assert "UTC" not in mail.get_content()
     token = LINK.search(mail.get_content()).group(1)  # type: ignore[union-attr]
     assert read_invitation_token(ctx, token) == made["id"]
     assert status_of(ctx, str(made["id"])) == "sent"
@@ -111,6 +115,8 @@ def test_english_customers_get_english_mail(
     [mail] = mail_server.to("jane@example.test")
     assert mail["Subject"] == "How did we do? Test survey"
     assert "Unit n1" in mail.get_content()
+    assert re.search(r"works until \w{3} \d{1,2}, \d{4}, \d{1,2}:\d{2}\s?[AP]M "
+                     r"\(Asia/Shanghai\)", mail.get_content()), mail.get_content()
 
 
 def test_a_permanent_smtp_refusal_bounces_and_a_temporary_one_is_retried(

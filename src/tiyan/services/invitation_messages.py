@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tiyan.domain.moments import moment_text
+
 LOCALES = ("zh-CN", "en")
 
 _EMAIL_SUBJECT = {
@@ -66,9 +68,12 @@ def localised(text: Mapping[str, Any] | None, locale: str, fallback: str) -> str
 
 
 def email_message(*, locale: str, reminder: bool, survey: str, unit: str, name: str | None,
-                  link: str, expires_at: dt.datetime, unsubscribe: str) -> Message:
+                  link: str, expires_at: dt.datetime, unsubscribe: str,
+                  zone: str = "Asia/Shanghai") -> Message:
+    """`zone`: the inviting unit's time zone, in which the customer reads the expiry (they
+    have no home unit of their own; the unit is where they were served)."""
     greeting = name or ("顾客" if locale == "zh-CN" else "customer")
-    expires = expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    expires = moment_text(expires_at, zone, locale)
     subject = _EMAIL_SUBJECT[(locale, reminder)].format(survey=survey, unit=unit)
     body = _EMAIL_BODY[locale].format(name=greeting, unit=unit, link=link, expires=expires,
                                       unsubscribe=unsubscribe)

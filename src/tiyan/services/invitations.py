@@ -193,7 +193,8 @@ def deliver(ctx: Context, row: RowMapping, *, reminder: bool) -> Delivery:
         unsubscribe = unsubscribe_url(ctx, row["customer_public_id"], row["public_id"])
         message = words.email_message(locale=locale, reminder=reminder, survey=survey,
                                       unit=unit, name=row["customer_name"], link=link,
-                                      expires_at=row["expires_at"], unsubscribe=unsubscribe)
+                                      expires_at=row["expires_at"], unsubscribe=unsubscribe,
+                                      zone=row["unit_timezone"] or ctx.settings.timezone)
         server = SmtpServer(s.smtp_host, s.smtp_port, s.smtp_from, s.smtp_username,
                             s.smtp_password, s.smtp_starttls)
         # RFC 8058: mail programs show an "unsubscribe" button that POSTs to the link.

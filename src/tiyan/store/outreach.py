@@ -237,6 +237,7 @@ def invitation_row(conn: Connection, invitation_id: int) -> RowMapping | None:
                                     C.c.opted_out_at.label("customer_opted_out_at"),
                                     C.c.erased_at.label("customer_erased_at"),
                                     t.org_unit.c.name_zh.label("unit_zh"),
-                                    t.org_unit.c.name_en.label("unit_en"))
+                                    t.org_unit.c.name_en.label("unit_en"),
+                                    t.org_unit.c.timezone.label("unit_timezone"))
              .where(INV.c.id == invitation_id))
     return conn.execute(query).mappings().first()

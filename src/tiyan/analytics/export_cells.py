@@ -9,6 +9,7 @@ written, never run). Only text is changed: numbers, negative ones included, stay
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +23,14 @@ def starts_like_formula(value: object) -> bool:
 def csv_cell(value: Any) -> Any:
     """`value` for a CSV cell: text that a spreadsheet would run gets a leading `'`."""
     return "'" + value if starts_like_formula(value) else value
+
+
+def drain(buffer: io.StringIO) -> str:
+    """What a streamed CSV's writer put in `buffer` since the last drain (the buffer emptied)."""
+    value = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return value
 
 
 def csv_row(values: Iterable[Any]) -> list[Any]:

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection, RowMapping
 
-from tiyan.analytics.export_cells import append_row, csv_row
+from tiyan.analytics.export_cells import append_row, csv_row, drain
 from tiyan.domain.access import Actor
 from tiyan.domain.answer_labels import ReadAnswer, read_answer
 from tiyan.domain.surveys import Question, QuestionType, SurveyDefinition
@@ -176,17 +176,11 @@ def csv_chunks(head: Sequence[str], batches: Iterator[list[list[Any]]]) -> Itera
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(csv_row(head))
-    yield "\ufeff" + _drain(buffer)
+    yield "\ufeff" + drain(buffer)
     for batch in batches:
         writer.writerows(csv_row(v for v in row) for row in batch)
-        yield _drain(buffer)
+        yield drain(buffer)
 
-
-def _drain(buffer: io.StringIO) -> str:
-    value = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return value
 
 
 SPOOL_BYTES = 8 * 1024 * 1024  # an Excel file up to this size stays in memory, else on disk

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +18,7 @@ from tiyan.channels.email import SmtpServer, send_email
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.errors import InvalidInput, NotFound
+from tiyan.services.calendars import UnitRef  # the same reference to a unit in reach
 from tiyan.services.jobs import enqueue_many
 from tiyan.services.notifications import (
     EVENTS,
@@ -40,12 +40,6 @@ MAX_PER_UNIT = 20
 UC = t.unit_channel
 
 
-@dataclass(frozen=True)
-class UnitRef:
-    id: int
-    code: str
-    name_zh: str
-    name_en: str
 
 
 def units_in_reach(conn: Connection, actor: Actor) -> list[UnitRef]:

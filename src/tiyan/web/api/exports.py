@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
-from tiyan.analytics.export_cells import csv_row
+from tiyan.analytics.export_cells import csv_row, drain
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.services.audit_trail import Export, Origin, do_audit_export
@@ -60,7 +60,7 @@ def long_csv_lines(ctx: Context, actor: Actor, f: ResponseFilter) -> Iterator[st
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
-    yield "\ufeff" + _drain(buffer)
+    yield "\ufeff" + drain(buffer)
     with ctx.db.read() as conn:
         for row, answers in iter_export_rows(conn, actor, f):
             head = (row["public_id"], row["submitted_at"].isoformat() if row["submitted_at"]
@@ -72,11 +72,5 @@ def long_csv_lines(ctx: Context, actor: Actor, f: ResponseFilter) -> Iterator[st
                 writer.writerow(csv_row((*head, a["question_key"], a["item_code"] or "",
                                          "" if a["value_num"] is None else a["value_num"],
                                          text or "")))
-            yield _drain(buffer)
+            yield drain(buffer)
 
-
-def _drain(buffer: io.StringIO) -> str:
-    value = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return value

@@ -27,7 +27,7 @@ def test_cx_manager_previews_and_imports_a_review_file_on_a_phone(page, tmp_path
     report = page.locator("#report")
     assert report.locator('[data-count="stored"]').inner_text() == "2"
     assert report.locator('[data-count="rejected"]').inner_text() == "1"
-    assert report.get_by_text("unknown unit code 'atlantis'").is_visible()
+    assert report.get_by_text("未知的单位代码 'atlantis'").is_visible()
     screenshot(page, "feedback-import-report-zh")
 
     page.locator("#menu-toggle").click()  # on a phone the language links are in the menu

@@ -217,7 +217,7 @@ def test_the_audit_page_shows_reads_and_exports_in_words(
     sign_in(admin, "admin@t.test", PASSWORD)
     en = admin.get("/admin/audit?lang=en").text
     for words in ("Opened a customer", f"customer {public_id}", "Exported",
-                  "Dashboard table: units league · CSV", "unit north", "from 2026-11-01",
+                  "Dashboard table: units league · CSV", "unit Unit north", "from 2026-11-01",
                   "Responses · one row per answer · PARQUET · 0 rows · segment vip · API",
                   "web page"):
         assert words in en, words

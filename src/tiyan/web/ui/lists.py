@@ -12,7 +12,8 @@ from tiyan.domain.access import Permission
 from tiyan.domain.customer_value import segment_label
 from tiyan.store import audit, customers, org
 from tiyan.web.api.cursor import decode_cursor, encode_cursor
-from tiyan.web.deps import ContextDep, PageActor
+from tiyan.web.deps import ContextDep, PageActor, translator
+from tiyan.web.ui.names import unit_names
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -57,4 +58,5 @@ def audit_list(request: Request, ctx: ContextDep, actor: PageActor) -> HTMLRespo
     actor.require(Permission.VIEW_AUDIT)
     with ctx.db.read() as conn:
         rows = audit.list_entries(conn, actor)
-    return render(request, "audit.html", actor=actor, rows=rows)
+        units = unit_names(conn, translator(request).locale)  # an export's unit filter, named
+    return render(request, "audit.html", actor=actor, rows=rows, units=units)

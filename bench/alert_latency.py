@@ -28,6 +28,8 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import email
+import email.policy
 import json
 import os
 import random
@@ -54,6 +56,7 @@ from tiyan.services.accounts import do_create_user
 from tiyan.services.alerts import RuleRequest, do_create_rule
 from tiyan.services.feedback_import import ImportRequest
 from tiyan.services.import_jobs import queue_import_feedback
+from tiyan.services.link_guard import do_save_policy
 from tiyan.services.links import AnonymousTarget, anonymous_url
 from tiyan.services.org import do_create_unit
 from tiyan.settings import load_settings
@@ -72,6 +75,13 @@ SURVEY = {"title": {"zh-CN": "售后回访", "en": "After-sales"}, "questions": 
 CASE_LINK = re.compile(r"/cases/([0-9a-f]{32})")
 
 
+def message_text(raw: bytes) -> str:
+    """The decoded text of every part of an e-mail (bodies are base64 or quoted-printable)."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    return "\n".join(part.get_content() for part in message.walk()
+                     if part.get_content_maintype() == "text")
+
+
 class Arrivals:
     """aiosmtpd handler: the wall-clock moment each case's notification arrived."""
 
@@ -82,7 +92,7 @@ class Arrivals:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         now = time.time()
-        found = CASE_LINK.search((envelope.original_content or b"").decode("utf-8", "replace"))
+        found = CASE_LINK.search(message_text(envelope.original_content or b""))
         if found:
             self.at[found.group(1)] = now
             if len(self.at) >= self.expected:
@@ -120,6 +130,10 @@ def build(tmp: Path, smtp_port: int, poll: float,
                                      definition=parse_definition(SURVEY), now=ctx.now(),
                                      created_by=None)
     token = anonymous_url(ctx, AnonymousTarget(survey_id, store)).rsplit("/", 1)[1]
+    # one link answered by a thousand people in under a minute, all from this process's one
+    # address and browser: set up as a manager sets a kiosk's link (no per-device or burst
+    # limit), else the link guard rightly flags them and no case opens
+    do_save_policy(ctx, actor, "bench", "sh01", {"device_limit": 0, "burst_limit": 0})
     return ctx, f"/s/{token}"
 
 
@@ -180,9 +194,19 @@ def start_bulk_worker(ctx: Context, poll: float) -> subprocess.Popen[str]:
     return process
 
 
+def detractor_comments(n: int, seed: int = 5) -> list[str]:
+    """n different after-sales complaints, as n people would write them (the link guard flags
+    the third identical set of answers)."""
+    rng, comments = random.Random(seed), dict[str, None]()  # a dict keeps the written order
+    while len(comments) < n:
+        comments[after_sales_comment(rng, {"nps": rng.randint(0, 6)}) or "等了很久，没人理"] = None
+    return list(comments)
+
+
 def submit_all(client: TestClient, path: str, n: int, rate: float) -> list[float]:
     """POST n detractor answers at `rate` per second; the moment each POST started."""
     started: list[float] = []
+    comments = detractor_comments(n)
     begin = time.perf_counter()
     for i in range(n):
         pause = begin + i / rate - time.perf_counter()
@@ -194,7 +218,7 @@ def submit_all(client: TestClient, path: str, n: int, rate: float) -> list[float
         assert sid is not None, page.text[:300]
         started.append(time.time())
         sent = client.post(path, data={"sid": sid.group(1), "page": "1", "lang": "zh-CN",
-                                       "a.nps": str(i % 7), "a.comment": "等了很久，没人理"},
+                                       "a.nps": str(i % 7), "a.comment": comments[i]},
                            follow_redirects=False)
         assert sent.status_code in (200, 303), sent.text[:300]
     return started

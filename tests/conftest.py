@@ -208,12 +208,30 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def demo_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A SQLite database filled by the real `tiyan demo` command, built once per run. With
-    parallel workers (pytest-xdist) one worker builds it and each works on its own copy."""
-    from tests.demo_db import build_demo_database, copy_of_shared_demo_database
+def built_demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The SQLite database filled by the real `tiyan demo` command, built once per run (with
+    parallel workers, by the first worker for all of them) and never written to."""
+    from tests.demo_db import shared_demo_database
 
-    own = tmp_path_factory.mktemp("demo")
-    if os.environ.get("PYTEST_XDIST_WORKER") is None:
-        return build_demo_database(own)
-    return copy_of_shared_demo_database(tmp_path_factory.getbasetemp().parent / "demo", own)
+    run_folder = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER") is not None:
+        run_folder = run_folder.parent  # the run's folder, above each worker's own
+    return shared_demo_database(run_folder / "demo")
+
+
+@pytest.fixture(scope="session")
+def demo_db_url(built_demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """This worker's copy of the demo database, shared by the tests of the session: a test
+    that writes to it (a browser test saving an index, say) is seen by the tests after it."""
+    from tests.demo_db import copy_of_demo_database
+
+    return copy_of_demo_database(built_demo_db, tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="module")
+def pristine_demo_db_url(built_demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A copy of the demo database as `tiyan demo` left it, for a module that judges the demo's
+    own pages and must not read what other tests typed into the shared copy."""
+    from tests.demo_db import copy_of_demo_database
+
+    return copy_of_demo_database(built_demo_db, tmp_path_factory.mktemp("pristine-demo"))

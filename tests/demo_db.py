@@ -26,9 +26,10 @@ def build_demo_database(folder: Path) -> str:
     return url
 
 
-def copy_of_shared_demo_database(shared: Path, own: Path) -> str:
-    """A private copy of the demo database that the first worker of a parallel run builds in
-    `shared` (a folder all workers see); the others wait on a file lock until it is there."""
+def shared_demo_database(shared: Path) -> Path:
+    """The demo database the first worker of a parallel run builds in `shared` (a folder all
+    workers see); the others wait on a file lock until it is there. Nobody writes to it: each
+    test module that needs the demo works on a copy."""
     shared.mkdir(exist_ok=True)
     built = shared / "built" / "demo.db"
     with open(shared / "lock", "w") as lock:
@@ -39,6 +40,11 @@ def copy_of_shared_demo_database(shared: Path, own: Path) -> str:
             building.mkdir()
             build_demo_database(building)
             building.rename(built.parent)
+    return built
+
+
+def copy_of_demo_database(built: Path, own: Path) -> str:
+    """A private copy of the built demo database in the folder `own`."""
     target = own / "demo.db"
     source, copy = sqlite3.connect(built), sqlite3.connect(target)
     try:

@@ -2,10 +2,10 @@
 to the case created and its notification handed to the SMTP server.
 
     .venv/bin/python bench/alert_latency.py [--n 1000] [--rate 20] [--poll 0.05]
-        [--background-import ROWS [--bulk-process]]
+        [--backend sqlite|pg] [--background-import ROWS [--bulk-process]]
 
-A fresh SQLite database with a store, its manager and the rule "NPS ≤ 6 → open a case and
-notify"; the real app (create_app, its worker thread polling every --poll seconds) is driven
+A fresh SQLite database (or, with --backend pg, a fresh PostgreSQL database) with a store, its
+manager and the rule "NPS ≤ 6 → open a case and notify"; the real app (create_app, its worker thread polling every --poll seconds) is driven
 in-process: every response is a GET of the link then a POST of the answers (a detractor score
 and a comment, so text analysis runs first), sent at --rate responses per second. A local SMTP
 server (aiosmtpd) notes when each notification arrives; the latency of a response is that moment
@@ -48,6 +48,10 @@ from typing import Any
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pipeline import database  # noqa: E402 - the benches' fresh SQLite or PostgreSQL database
 
 from tiyan.context import Context
 from tiyan.demo.comments import after_sales_comment
@@ -100,9 +104,8 @@ class Arrivals:
         return "250 OK"
 
 
-def build(tmp: Path, smtp_port: int, poll: float,
+def build(url: str, smtp_port: int, poll: float,
           lanes: str = "realtime,bulk") -> tuple[Context, str]:
-    url = f"sqlite:///{tmp / 'bench.db'}"
     db = Database(url)
     upgrade(db)
     settings = load_settings(db_url=url, worker_in_app=True, worker_poll_seconds=poll,
@@ -236,6 +239,9 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=0.05, help="worker poll interval (s)")
     parser.add_argument("--background-import", type=int, default=0, metavar="ROWS",
                         help="rows of a feedback import running in the background (0: none)")
+    parser.add_argument("--backend", choices=("sqlite", "pg"), default="sqlite",
+                        help="a fresh SQLite file, or a fresh PostgreSQL database on "
+                             "$TIYAN_TEST_PG_URL's server (dropped at the end)")
     parser.add_argument("--bulk-process", action="store_true",
                         help="run the bulk lane in a separate `tiyan worker --lanes bulk` "
                              "process (the app's worker then runs the real-time lane only)")
@@ -248,8 +254,8 @@ def main() -> None:
     controller = Controller(arrivals, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            ctx, path = build(Path(tmp), port, args.poll,
+        with tempfile.TemporaryDirectory() as tmp, database(args.backend, Path(tmp)) as url:
+            ctx, path = build(url, port, args.poll,
                               "realtime" if args.bulk_process else "realtime,bulk")
             bulk = start_bulk_worker(ctx, args.poll) if args.bulk_process else None
             batch_id, queued_at = 0, time.time()
@@ -267,7 +273,7 @@ def main() -> None:
                 bulk.wait(timeout=120)
             report.update({"rate": args.rate, "background_import_rows": args.background_import,
                            "bulk_lane": "own process" if bulk else "same process",
-                           "backend": "sqlite"})
+                           "backend": args.backend})
             ctx.db.dispose()
     finally:
         controller.stop()

@@ -230,3 +230,55 @@ def test_yield_to_realtime_returns_at_once_outside_bulk_work(ctx):
         jobs.yield_to_realtime(max_wait=3600)  # not bulk work: no wait (the test would hang)
     finally:
         jobs._REALTIME.end()
+
+
+WOKEN = threading.Event()
+
+
+@jobs.job_handler("test.woken")
+def _woken(ctx, payload):
+    WOKEN.set()
+
+
+def test_the_apps_worker_takes_work_when_its_transaction_commits_not_at_its_next_poll(ctx):
+    """A worker of this process is woken by the commit of a transaction that queued a job of
+    its lane: with an hour between polls, a survey answer's alert still starts at once."""
+    WOKEN.clear()
+    worker = jobs.Worker(ctx, poll_seconds=3600, name="test", lanes=(jobs.REALTIME,))
+    worker.start()
+    try:
+        time.sleep(0.2)  # the lane has polled once, found nothing and waits for an hour
+        with ctx.db.write() as conn:
+            jobs.enqueue(conn, "test.woken", {}, run_at=ctx.now())
+        assert WOKEN.wait(60), "the job waited for the next poll, an hour away"
+    finally:
+        assert worker.stop(30)
+
+
+def test_a_rolled_back_enqueue_wakes_nobody_and_a_stopped_worker_is_no_longer_told(ctx):
+    worker = jobs.Worker(ctx, poll_seconds=3600, name="test", lanes=(jobs.REALTIME,))
+    told: list[str] = []
+
+    def tell(lane: str) -> None:  # what the commits tell it (the periodic jobs it queues at
+        if lane == jobs.REALTIME:  # start are bulk work)
+            told.append(lane)
+
+    worker._wake_lane = tell  # type: ignore[method-assign]
+    worker.start()
+    try:
+        try:
+            with ctx.db.write() as conn:
+                jobs.enqueue(conn, "test.record", {}, run_at=ctx.now())
+                raise RuntimeError("the request failed")
+        except RuntimeError:
+            pass
+        assert told == []
+        with ctx.db.write() as conn:
+            jobs.enqueue(conn, "test.record", {}, run_at=ctx.now())
+        assert told == [jobs.REALTIME]
+    finally:
+        assert worker.stop(30)
+    with ctx.db.write() as conn:
+        jobs.enqueue(conn, "test.record", {}, run_at=ctx.now())
+    assert told == [jobs.REALTIME]
+    jobs.run_until_idle(ctx)

@@ -38,6 +38,7 @@ import secrets
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +50,7 @@ from tiyan.domain.jobs import BULK, LANES, REALTIME
 from tiyan.errors import Phrase
 from tiyan.metrics import job_ran
 from tiyan.store import tables as t
-from tiyan.store.db import yielding_writes
+from tiyan.store.db import Database, yielding_writes
 from tiyan.store.driver_insert import driver_insert, insert_rows
 
 log = logging.getLogger(__name__)
@@ -262,9 +263,10 @@ def enqueue(conn: sa.Connection, kind: str, payload: dict[str, Any], *,
             unique_key: str | None = None) -> int | None:
     """Add a job to the queue, inside the caller's transaction; its id. With `unique_key`,
     nothing is added (None) while a queued or running job holds that key."""
+    lane = lane or lane_of(kind)
     values = {"kind": kind, "payload": payload, "status": "queued", "run_at": run_at,
-              "attempts": 0, "created_at": run_at, "lane": lane or lane_of(kind),
-              "unique_key": unique_key}
+              "attempts": 0, "created_at": run_at, "lane": lane, "unique_key": unique_key}
+    _note_enqueued(conn, lane)
     if unique_key is None:
         result = conn.execute(t.job.insert().values(**values))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -279,6 +281,64 @@ def enqueue(conn: sa.Connection, kind: str, payload: dict[str, Any], *,
     return None if added is None else int(added.id)
 
 
+# --- waking this process's workers when a transaction that enqueued work commits --------------
+# A worker of this process (the app's own) looks for work when a transaction that queued a job
+# of its lane commits, instead of at its next poll (1 s by default): a survey answer's alert
+# starts within milliseconds. Workers of other processes still find it at their next poll.
+
+_ENQUEUED = "tiyan.jobs.enqueued_lanes"  # on the connection: lanes this transaction queued into
+
+
+def _note_enqueued(conn: sa.Connection, lane: str) -> None:
+    conn.info.setdefault(_ENQUEUED, set()).add(lane)
+
+
+class _CommitWakes:
+    """Per engine: the wake-ups of this process's workers, called after a commit that queued
+    work of their lane (a rollback forgets what was queued)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.listeners: list[Callable[[str], None]] = []
+        self._lock = threading.Lock()
+        sa.event.listen(engine, "commit", self._committed)
+        sa.event.listen(engine, "rollback", self._rolled_back)
+
+    def _committed(self, conn: sa.Connection) -> None:
+        lanes = conn.info.pop(_ENQUEUED, None)
+        if lanes:
+            with self._lock:
+                listeners = list(self.listeners)
+            for lane in lanes:
+                for listener in listeners:
+                    listener(lane)
+
+    @staticmethod
+    def _rolled_back(conn: sa.Connection) -> None:
+        conn.info.pop(_ENQUEUED, None)
+
+    def add(self, listener: Callable[[str], None]) -> None:
+        with self._lock:
+            self.listeners.append(listener)
+
+    def remove(self, listener: Callable[[str], None]) -> None:
+        with self._lock:
+            if listener in self.listeners:
+                self.listeners.remove(listener)
+
+
+_commit_wakes: weakref.WeakKeyDictionary[Database, _CommitWakes] = weakref.WeakKeyDictionary()
+_commit_wakes_lock = threading.Lock()
+
+
+def _wakes_of(db: Database) -> _CommitWakes:
+    with _commit_wakes_lock:
+        wakes = _commit_wakes.get(db)
+        if wakes is None:
+            wakes = _commit_wakes[db] = _CommitWakes(db.engine)
+        return wakes
+
+
 _JOB_COLUMNS = ("kind", "payload", "status", "run_at", "attempts", "created_at", "lane")
 
 
@@ -286,6 +346,8 @@ def enqueue_many(conn: sa.Connection, jobs: list[tuple[str, dict[str, Any]]], *,
                  run_at: dt.datetime, lane: str | None = None) -> None:
     """Add several jobs in one statement (the cheap way on a hot write path)."""
     if jobs:
+        for lane_named in {lane or lane_of(kind) for kind, _ in jobs}:
+            _note_enqueued(conn, lane_named)
         spec = driver_insert(conn.dialect, t.job, _JOB_COLUMNS)
         insert_rows(conn, spec, [spec.row((kind, payload, "queued", run_at, 0, run_at,
                                            lane or lane_of(kind)))
@@ -708,6 +770,7 @@ class Worker:
 
     def start(self) -> None:
         self._leases.start()
+        _wakes_of(self._ctx.db).add(self._wake_lane)
         for index, lane in enumerate(self._lanes):
             thread = threading.Thread(target=self._loop, args=(lane, index == 0),
                                       name=f"tiyan-worker-{lane}", daemon=True)
@@ -717,6 +780,12 @@ class Worker:
     def wake(self) -> None:
         """Look for work now instead of at the next poll (after enqueueing something urgent)."""
         for event in self._wake.values():
+            event.set()
+
+    def _wake_lane(self, lane: str) -> None:
+        """A transaction of this process that queued work of `lane` committed."""
+        event = self._wake.get(lane)
+        if event is not None:
             event.set()
 
     def request_stop(self) -> None:
@@ -729,6 +798,7 @@ class Worker:
         every lane finished (a job still running then comes back to the queue one lease after
         this process is gone)."""
         self.request_stop()
+        _wakes_of(self._ctx.db).remove(self._wake_lane)
         deadline = threading.Event()
         timer = threading.Timer(timeout, deadline.set)
         timer.daemon = True

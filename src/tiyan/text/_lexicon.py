@@ -31,7 +31,7 @@ import sys
 import threading
 import zlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from operator import add
 from pathlib import Path
 from types import ModuleType
@@ -76,8 +76,16 @@ class Lexicon:
 
     def cover(self, text: str) -> None:
         """Load every entry that segmenting `text` can look up."""
-        keys = set(text)
-        keys.update(map(add, text, text[1:]))  # the character pairs (a C loop, no slicing)
+        self.cover_pieces((text,))
+
+    def cover_pieces(self, pieces: Iterable[str]) -> None:
+        """Load every entry that segmenting each of `pieces` can look up: a tokenizer looks up
+        substrings of the blocks it cuts a text into, never a pair of characters across two
+        blocks (the pairs around punctuation load nothing any lookup needs)."""
+        keys: set[str] = set()
+        for piece in pieces:
+            keys.update(piece)
+            keys.update(map(add, piece, piece[1:]))  # the character pairs (a C loop, no slicing)
         missing = keys - self._seen
         if not missing:
             return

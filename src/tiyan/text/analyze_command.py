@@ -112,7 +112,11 @@ def _write_batch(batch: list[InputRow], sink: IO[str], industry: str | None) -> 
             record["error"] = row.error
         else:
             record.update(next(analyses).to_dict())
-        sink.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        sink.write(_ENCODER.encode(record) + "\n")
+
+
+# one encoder for every line (json.dumps with options builds a new one per call)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 def _batches(rows: Iterable[InputRow], size: int) -> Iterator[list[InputRow]]:

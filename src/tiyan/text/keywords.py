@@ -83,12 +83,27 @@ def content_words(
     if language == "en":
         return english_words(text)
     stop_words = chinese_stop_words()
+    verdicts = _content_verdicts(min_han_chars)
     words = []
     for token in segment(text, industry):
         word = token.lower() if token.isascii() else token
-        if _is_content_word(word, stop_words, min_han_chars):
+        keep = verdicts.get(word)
+        if keep is None:  # the same words come back in comment after comment: decided once
+            if len(verdicts) >= _VERDICTS_KEPT:
+                verdicts.clear()
+            keep = verdicts[word] = _is_content_word(word, stop_words, min_han_chars)
+        if keep:
             words.append(word)
     return words
+
+
+_VERDICTS_KEPT = 200_000
+
+
+@cache
+def _content_verdicts(min_han_chars: int) -> dict[str, bool]:
+    """Whether each word seen so far is a content word (`_is_content_word`), per minimum length."""
+    return {}
 
 
 def english_words(text: str) -> list[str]:

@@ -66,14 +66,17 @@ class Tokenizer:
 
     def cut(self, text: str) -> list[str]:
         """jieba's words of `text` (HMM on for unknown words), whitespace included."""
-        self.lexicon.cover(text)
+        # split() with the pattern's group: the blocks of _RE_HAN's characters are the odd items
+        # (never empty), the text between them (no such character) the even ones
+        blocks = _RE_HAN.split(text)
+        self.lexicon.cover_pieces(blocks[1::2])
         words: list[str] = []
         append = words.append
-        for block in _RE_HAN.split(text):
-            if not block:
-                continue
-            if _RE_HAN.match(block):
+        for index, block in enumerate(blocks):
+            if index % 2:
                 self._cut_block(block, words)
+                continue
+            if not block:
                 continue
             for piece in _RE_SKIP.split(block):
                 if _RE_SKIP.match(piece):

@@ -67,6 +67,15 @@ def test_pack_round_trip_holds_every_word_a_text_can_reach() -> None:
     }
 
 
+def test_covering_pieces_loads_no_pair_across_two_pieces() -> None:
+    freq = {"味": 5, "味道": 9, "道": 4, "道不": 0, "道不错": 2, "不": 7, "不错": 3, "错": 2}
+    lexicon = Lexicon(pack(freq, 40))
+    lexicon.cover_pieces(["味道", "不错"])  # as a tokenizer cuts "味道，不错"
+    assert set(lexicon.freq) == {"味", "味道", "道", "不", "不错", "错"}
+    lexicon.cover("道不错")
+    assert lexicon.freq["道不错"] == 2
+
+
 def test_a_truncated_lexicon_file_is_a_clear_error() -> None:
     data = pack({"好": 1}, 1, buckets=2)
     with pytest.raises(LexiconFileError, match="broken.lexicon"):

@@ -61,12 +61,15 @@ def prepare_caches(
         load_or_build(name, None if name == "base" else dictionary_path(name))
     say("HMM tables")
     hidden_markov_tables()
+    # the loaders keep what they read for the rest of the process (functools.cache), so a
+    # process that read a table before would not look at the cache folder again: their undecorated
+    # functions read the cache file, or write it
     for language in IDF_FILES:
         say(f"IDF table {language}")
-        load_idf(language)
+        load_idf.__wrapped__(language)
     for name in chosen:
         say(f"taxonomy {name}")
-        load_taxonomy(name)
+        load_taxonomy.__wrapped__(name)
     built = tuple(sorted(_files(folder) - before))
     return PrepareReport(folder, lexicons, chosen, time.perf_counter() - started, built)
 

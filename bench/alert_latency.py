@@ -5,11 +5,12 @@ to the case created and its notification handed to the SMTP server.
         [--backend sqlite|pg] [--background-import ROWS [--bulk-process]]
 
 A fresh SQLite database (or, with --backend pg, a fresh PostgreSQL database) with a store, its
-manager and the rule "NPS ≤ 6 → open a case and notify"; the real app (create_app, its worker thread polling every --poll seconds) is driven
-in-process: every response is a GET of the link then a POST of the answers (a detractor score
-and a comment, so text analysis runs first), sent at --rate responses per second. A local SMTP
-server (aiosmtpd) notes when each notification arrives; the latency of a response is that moment
-minus the moment its POST started. The case's creation time is reported too (from the database).
+manager and the rule "NPS ≤ 6 → open a case and notify"; the real app (create_app, its worker
+thread polling every --poll seconds) is driven in-process: every response is a GET of the link then
+a POST of the answers (a detractor score and a comment, so text analysis runs first), sent at
+--rate responses per second. A local SMTP server (aiosmtpd) notes when each notification arrives;
+the latency of a response is that moment minus the moment its POST started. The case's creation
+time is reported too (from the database).
 
 With --background-import ROWS, a feedback import of ROWS online reviews (texts from the demo's
 after-sales phrasebook) is queued as a background job just before the first detractor: it runs

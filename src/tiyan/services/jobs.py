@@ -12,6 +12,11 @@ than a lease on a live worker is never run twice. A job's end is recorded only b
 that still holds it (its worker and attempt number), so a worker that lost its lease cannot
 overwrite the outcome of the one that took the job over.
 
+The queue's own bookkeeping (claims, ends, lease renewals) commits without waiting for the disk
+on PostgreSQL (`Database.write_unflushed`): a crash of the database server can undo only the
+last of these, which puts a job back to run again, as a worker's crash would; handlers' side
+effects are idempotent for that reason already, and their own commits stay durable.
+
     @job_handler("email.send")                     # lane=BULK for work that may take minutes
     def send_email(ctx: Context, payload: dict[str, Any]) -> None: ...
 
@@ -401,7 +406,7 @@ def _claim(ctx: Context, worker: str, limit: int, lanes: Sequence[str] = LANES,
                      lease_until=now + lease(ctx), attempts=t.job.c.attempts + 1)
              .returning(t.job.c.id, t.job.c.kind, t.job.c.payload, t.job.c.attempts,
                         t.job.c.run_at, t.job.c.lane))
-    with ctx.db.write() as conn:
+    with ctx.db.write_unflushed() as conn:
         rows = sorted(conn.execute(claim).all(),
                       key=lambda row: (row.lane != REALTIME, row.run_at, row.id))
     return [ClaimedJob(row.id, row.kind, dict(row.payload), row.attempts, worker, row.lane)
@@ -428,7 +433,7 @@ def _finish(ctx: Context, job: ClaimedJob, **values: Any) -> bool:
         values["unique_key"] = None
     if "last_error" in values and "last_error_key" not in values:  # a reason of another kind
         values.update(last_error_key=None, last_error_params=None)
-    with ctx.db.write() as conn:
+    with ctx.db.write_unflushed() as conn:
         changed = conn.execute(t.job.update().where(_held(job)).values(
             locked_by=None, locked_at=None, lease_until=None, **values)).rowcount
     if not changed:
@@ -441,7 +446,7 @@ def release(ctx: Context, jobs: Iterable[ClaimedJob]) -> int:
     """Give claimed jobs that were not started back to the queue, due now (a draining worker);
     the claim's attempt is not counted."""
     count = 0
-    with ctx.db.write() as conn:
+    with ctx.db.write_unflushed() as conn:
         for job in jobs:
             count += int(conn.execute(t.job.update().where(_held(job)).values(
                 status="queued", locked_by=None, locked_at=None, lease_until=None,
@@ -513,7 +518,7 @@ def run_batch(ctx: Context, jobs: list[ClaimedJob]) -> int:
     done = [job for job in jobs if job.id not in stopped]
     job_ran(jobs[0].kind, "done", (time.perf_counter() - started) / len(jobs), len(done))
     if done:
-        with ctx.db.write() as conn:  # the jobs this worker's claims still hold
+        with ctx.db.write_unflushed() as conn:  # the jobs this worker's claims still hold
             conn.execute(t.job.update().where(
                 sa.tuple_(t.job.c.id, t.job.c.attempts).in_([(j.id, j.attempts) for j in done]),
                 t.job.c.status == "running", t.job.c.locked_by == jobs[0].worker,
@@ -603,7 +608,7 @@ class Leases:
         if not ids:
             return 0
         until = self._ctx.now() + lease(self._ctx)
-        with self._ctx.db.write() as conn:
+        with self._ctx.db.write_unflushed() as conn:
             return int(conn.execute(t.job.update().where(
                 t.job.c.id.in_(ids), t.job.c.status == "running",
                 t.job.c.locked_by == self._worker).values(lease_until=until)).rowcount or 0)

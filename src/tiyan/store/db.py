@@ -116,6 +116,19 @@ class Database:
                 self._write_lock.release(owner)
 
     @contextmanager
+    def write_unflushed(self) -> Iterator[Connection]:
+        """`write()` for bookkeeping that a crash of the database server may undo without
+        harm (a job's claim, its end, a lease): on PostgreSQL its commit does not wait for the
+        write-ahead log to reach the disk (`synchronous_commit` off for this transaction, about
+        5 ms saved per commit here). The log keeps its order, so such a commit is lost only
+        together with every later one; and any later ordinary commit flushes it. Inside a
+        web request's transaction it is an ordinary savepoint."""
+        with self.write() as conn:
+            if not self.is_sqlite and not conn.in_nested_transaction():
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            yield conn
+
+    @contextmanager
     def write_apart(self) -> Iterator[Connection]:
         """A transaction of its own, committed when the block ends even inside a web request
         that fails later: for what must outlive the request (a key made on first use and

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,9 @@ EVENTS = (RESPONSE_SUBMITTED, FEEDBACK_IMPORTED)
 WEBHOOK_DELIVER = "webhook.deliver"
 MAX_ATTEMPTS = 10  # the last one about 8.5 hours after the first
 RECORDS_PER_DELIVERY = 500  # a large feedback batch goes out as several messages
+# Deliveries of a batch in flight at once (also the connections a batch may open to one
+# receiver): a batch waits for its receivers' answers together, not one after the other.
+CONCURRENT_POSTS = 8
 
 
 @dataclass(frozen=True)
@@ -225,20 +229,17 @@ def _queue_deliveries(conn: Connection, messages: Sequence[Message], now: dt.dat
 
 @batch_job_handler(WEBHOOK_DELIVER)
 def deliver_batch(ctx: Context, jobs: list[ClaimedJob]) -> dict[int, Exception]:
-    """One attempt for each job's delivery, over one HTTP client (its connections kept open
-    between messages to the same receiver); the attempts are logged in one transaction. A
-    delivery to be tried again comes back as RetryLater for its job alone."""
+    """One attempt for each job's delivery, several at a time over one HTTP client (its
+    connections kept open between messages to the same receiver); the attempts are logged in
+    one transaction. A delivery to be tried again comes back as RetryLater for its job alone."""
     with ctx.db.read() as conn:
         found = store.deliveries_to_send(conn, [int(job.payload["delivery_id"]) for job in jobs])
-    policy = outbound.policy_for(ctx.settings)
-    attempts: list[tuple[RowMapping, outbound.Outcome | None, ClaimedJob]] = []
-    with outbound.client(policy, ctx.settings.webhook_timeout_seconds) as http:
-        for job in jobs:
-            delivery = found.get(int(job.payload["delivery_id"]))
-            if delivery is None or delivery["status"] in ("delivered", "cancelled"):
-                continue
-            attempts.append((delivery, _attempt(ctx, delivery, policy, http) if
-                             delivery["endpoint_active"] else None, job))
+    each = [(found.get(int(job.payload["delivery_id"])), job) for job in jobs]
+    sending = [(delivery, job) for delivery, job in each
+               if delivery is not None and delivery["status"] not in ("delivered", "cancelled")]
+    outcomes = _attempt_all(ctx, [delivery for delivery, _ in sending])
+    attempts = [(delivery, outcome, job)
+                for (delivery, job), outcome in zip(sending, outcomes, strict=True)]
     stopped: dict[int, Exception] = {}
     logged: list[dict[str, Any]] = []
     for delivery, attempt, job in attempts:
@@ -260,6 +261,24 @@ def deliver_job(ctx: Context, payload: dict[str, Any]) -> None:
     stopped = deliver_batch(ctx, [ClaimedJob(0, WEBHOOK_DELIVER, payload, 1)])
     if stopped:
         raise stopped[0]
+
+
+def _attempt_all(ctx: Context, deliveries: Sequence[RowMapping]
+                 ) -> list[outbound.Outcome | None]:
+    """One attempt for each delivery (None for one whose endpoint was deactivated), up to
+    CONCURRENT_POSTS at a time over one client: a batch waits for its slowest receivers
+    together instead of one after the other."""
+    policy = outbound.policy_for(ctx.settings)
+    with outbound.client(policy, ctx.settings.webhook_timeout_seconds) as http:
+        def attempt(delivery: RowMapping) -> outbound.Outcome | None:
+            return _attempt(ctx, delivery, policy, http) if delivery["endpoint_active"] \
+                else None
+
+        if len(deliveries) <= 1:
+            return [attempt(delivery) for delivery in deliveries]
+        with ThreadPoolExecutor(min(CONCURRENT_POSTS, len(deliveries)),
+                                thread_name_prefix="tiyan-webhook") as pool:
+            return list(pool.map(attempt, deliveries))
 
 
 def _attempt(ctx: Context, delivery: RowMapping, policy: outbound.Policy,

@@ -136,8 +136,9 @@ def _serve_jobs(ctx: Context, lanes: tuple[str, ...]) -> None:
     import signal
     import threading
 
-    from tiyan.services.jobs import Worker
+    from tiyan.services.jobs import Worker, load_handlers
 
+    load_handlers()  # before it says it runs: its first claim does not wait for imports
     stopping, hurry = threading.Event(), threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -146,7 +146,7 @@ def fold_responses(conn: Connection, response_ids: Sequence[int],
         chunk = ids[start:start + 500]
         _ensure_questions(conn, R.c.id.in_(chunk), cache)
         run_with_ids(conn, ("aspect pairs fold", tz), chunk,
-                     lambda dialect, param: _statements(dialect, R.c.id.in_(param), 1, tz))
+                     lambda dialect, among: _statements(dialect, among(R.c.id), 1, tz))
 
 
 def unfold_responses(conn: Connection, response_ids: Sequence[int], *,
@@ -156,7 +156,7 @@ def unfold_responses(conn: Connection, response_ids: Sequence[int], *,
     ids = sorted(set(response_ids))
     for start in range(0, len(ids), 500):
         run_with_ids(conn, ("aspect pairs unfold", tz), ids[start:start + 500],
-                     lambda dialect, param: _statements(dialect, R.c.id.in_(param), -1, tz))
+                     lambda dialect, among: _statements(dialect, among(R.c.id), -1, tz))
 
 
 def is_stale(conn: Connection) -> bool:

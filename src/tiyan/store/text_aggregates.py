@@ -111,7 +111,7 @@ def fold_analyses(conn: Connection, analysis_ids: Sequence[int],
         chunk = list(analysis_ids[start:start + 500])
         _ensure_questions(conn, TA.c.id.in_(chunk), cache)
         run_with_ids(conn, ("text fold", tz), chunk,
-                     lambda dialect, ids: _statements(dialect, TA.c.id.in_(ids), 1, tz))
+                     lambda dialect, among: _statements(dialect, among(TA.c.id), 1, tz))
 
 
 def unfold_responses(conn: Connection, response_ids: Sequence[int], *,
@@ -123,8 +123,8 @@ def unfold_responses(conn: Connection, response_ids: Sequence[int], *,
         chunk = list(response_ids[start:start + 500])
         if conn.dialect.name == "postgresql":
             conn.execute(sa.select(TA.c.id).where(TA.c.response_id.in_(chunk)).with_for_update())
-        run_with_ids(conn, ("text unfold", tz), chunk, lambda dialect, ids: _statements(
-            dialect, TA.c.response_id.in_(ids), -1, tz))
+        run_with_ids(conn, ("text unfold", tz), chunk, lambda dialect, among: _statements(
+            dialect, among(TA.c.response_id), -1, tz))
 
 
 def is_stale(conn: Connection) -> bool:

@@ -128,15 +128,17 @@ def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]],
     """Insert many deliveries (endpoint_id, message_id, event_type, payload each) in a few
     statements; the ids of the new ones (an endpoint's message that is there already is
     skipped)."""
-    added: list[int] = []
-    for start in range(0, len(rows), 500):
-        values = [{**row, "status": "pending", "attempts": 0, "next_attempt_at": now,
-                   "created_at": now} for row in rows[start:start + 500]]
-        added += conn.execute(insert_for(conn.dialect.name, D).values(values)
-                              .on_conflict_do_nothing(index_elements=["endpoint_id",
-                                                                      "message_id"])
-                              .returning(D.c.id)).scalars()
-    return sorted(added)
+    if not rows:
+        return []
+    values = [{**row, "status": "pending", "attempts": 0, "next_attempt_at": now,
+               "created_at": now} for row in rows]
+    # one statement with many parameter sets: compiled once (SQLAlchemy sends the rows in
+    # pages of multi-row VALUES), not a new statement per call (a `.values(list)` is compiled
+    # anew each time: ~4 ms per 200 rows)
+    return sorted(conn.execute(insert_for(conn.dialect.name, D)
+                               .on_conflict_do_nothing(index_elements=["endpoint_id",
+                                                                       "message_id"])
+                               .returning(D.c.id), values).scalars())
 
 
 def delivery_to_send(conn: Connection, delivery_id: int) -> RowMapping | None:

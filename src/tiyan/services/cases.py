@@ -43,6 +43,7 @@ from tiyan.services.storage import object_store
 from tiyan.services.unit_channels import queue_for_units
 from tiyan.store import cases as store
 from tiyan.store import tables as t
+from tiyan.store.id_lists import among
 
 CHECK_TIMERS = "cases.check_timers"
 ESCALATION_ROLES = (Role.UNIT_MANAGER.value, Role.CX_MANAGER.value, Role.ADMIN.value)
@@ -217,7 +218,7 @@ def _answers_of(conn: Connection, response_ids: Sequence[int]) -> dict[int, list
     if response_ids:
         for row in conn.execute(sa.select(t.answer.c.response_id, t.answer.c.question_key,
                                           t.answer.c.value_num, t.answer.c.value_text)
-                                .where(t.answer.c.response_id.in_(list(response_ids)))
+                                .where(among(conn, t.answer.c.response_id, list(response_ids)))
                                 .order_by(t.answer.c.response_id, t.answer.c.question_key)):
             found.setdefault(row.response_id, []).append(row)
     return found

@@ -28,6 +28,7 @@ from tiyan.domain.surveys import QuestionType, SurveyDefinition
 from tiyan.store import app_settings
 from tiyan.store import tables as t
 from tiyan.store.db import Database
+from tiyan.store.id_lists import among
 from tiyan.store.surveys import version_definition
 
 BUSINESS_TIMEZONE = "Asia/Shanghai"
@@ -285,14 +286,15 @@ def fold_responses(conn: Connection, response_ids: Sequence[int],
     ids = sorted({int(i) for i in response_ids if int(i) > mark})
     if not ids:
         return 0
-    done = {i for (i,) in conn.execute(sa.select(F.c.response_id).where(F.c.response_id.in_(ids)))}
+    done = {i for (i,) in conn.execute(sa.select(F.c.response_id)
+                                       .where(among(conn, F.c.response_id, ids)))}
     todo = [i for i in ids if i not in done]
     if not todo:
         return 0
     from tiyan.store.segment_aggregates import lock_customers
 
     lock_customers(conn, todo)  # their segments stay put until this fold commits
-    ensure_questions(conn, _versions(conn, R.c.id.in_(todo)), cache)
+    ensure_questions(conn, _versions(conn, among(conn, R.c.id, todo)), cache)
     fold_ids(conn, todo)
     conn.execute(F.insert(), [{"response_id": i} for i in todo])
     return len(todo)

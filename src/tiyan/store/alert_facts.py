@@ -12,6 +12,7 @@ from tiyan.domain.alerts import ResponseFacts
 from tiyan.domain.surveys import CHOICE, SCALED, QuestionType, SurveyDefinition
 from tiyan.errors import NotFound
 from tiyan.store import tables as t
+from tiyan.store.id_lists import among
 from tiyan.store.surveys import version_definition
 
 COMPLAINT_SOURCES = ("complaint", "hotline")
@@ -30,7 +31,7 @@ def response_rows(conn: Connection, response_ids: Sequence[int]) -> list[RowMapp
     """The responses, in the order asked (each once); NotFound names the first one missing."""
     ids = list(dict.fromkeys(int(i) for i in response_ids))
     found = {row.id: row for row in conn.execute(
-        sa.select(t.response).where(t.response.c.id.in_(ids))).mappings()}
+        sa.select(t.response).where(among(conn, t.response.c.id, ids))).mappings()}
     for response_id in ids:
         if response_id not in found:
             raise NotFound("alert_facts.response_does_not_exist", response_id=response_id,
@@ -47,14 +48,14 @@ def responses_facts(conn: Connection, rows: Sequence[RowMapping],
                     cache: dict[object, object] | None = None) -> dict[int, ResponseFacts]:
     """The facts of many responses, their answers and analyses read in one query each."""
     ids = [row.id for row in rows]
-    answers = _grouped(conn, sa.select(t.answer).where(t.answer.c.response_id.in_(ids))
+    answers = _grouped(conn, sa.select(t.answer).where(among(conn, t.answer.c.response_id, ids))
                        .order_by(t.answer.c.response_id, t.answer.c.question_key))
     analyses = _grouped(conn, sa.select(t.text_analysis.c.response_id,
                                         t.text_analysis.c.sentiment_label)
-                        .where(t.text_analysis.c.response_id.in_(ids)))
+                        .where(among(conn, t.text_analysis.c.response_id, ids)))
     aspects = _grouped(conn, sa.select(t.text_aspect.c.response_id, t.text_aspect.c.aspect_code,
                                        t.text_aspect.c.label)
-                       .where(t.text_aspect.c.response_id.in_(ids)))
+                       .where(among(conn, t.text_aspect.c.response_id, ids)))
     customer_ids = sorted({row.customer_id for row in rows if row.customer_id is not None})
     customers = _customers(conn, customer_ids)
     churn = _churn_risks(conn, customer_ids)

@@ -15,6 +15,7 @@ from tiyan.domain.worktime import BusinessCalendar, parse_calendar
 from tiyan.errors import NotFound
 from tiyan.security import new_public_id
 from tiyan.store import tables as t
+from tiyan.store.id_lists import among
 from tiyan.store.scoped import visible
 
 CASE_PERMISSION = Permission.MANAGE_CASES
@@ -297,7 +298,7 @@ def responses_with_cases(conn: Connection, response_ids: Sequence[int]) -> set[i
     if not response_ids:
         return set()
     return set(conn.execute(sa.select(t.cx_case.c.response_id).distinct().where(
-        t.cx_case.c.response_id.in_(sorted(set(response_ids))))).scalars())
+        among(conn, t.cx_case.c.response_id, sorted(set(response_ids))))).scalars())
 
 
 def case_for_response(conn: Connection, response_id: int) -> RowMapping | None:

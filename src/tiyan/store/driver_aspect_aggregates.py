@@ -42,6 +42,7 @@ from tiyan.store.aggregates import (
     month_of,
     run_with_ids,
 )
+from tiyan.store.id_lists import among
 
 ASPECT = "aspect:"  # prefix of an aspect's predictor name (as analytics/driver_values)
 STALE = "driver_aspect_agg.stale"
@@ -144,7 +145,7 @@ def fold_responses(conn: Connection, response_ids: Sequence[int],
     ids = sorted(set(response_ids))
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        _ensure_questions(conn, R.c.id.in_(chunk), cache)
+        _ensure_questions(conn, among(conn, R.c.id, chunk), cache)
         run_with_ids(conn, ("aspect pairs fold", tz), chunk,
                      lambda dialect, among: _statements(dialect, among(R.c.id), 1, tz))
 

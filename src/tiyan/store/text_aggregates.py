@@ -41,6 +41,7 @@ from tiyan.store.aggregates import (
     month_of,
     run_with_ids,
 )
+from tiyan.store.id_lists import among
 from tiyan.store.subtrees import per_subtree_statement
 
 COMMENTS = ""  # the aspect code of the rows that count analysed comments
@@ -109,7 +110,7 @@ def fold_analyses(conn: Connection, analysis_ids: Sequence[int],
     cache = {} if cache is None else cache
     for start in range(0, len(analysis_ids), 500):
         chunk = list(analysis_ids[start:start + 500])
-        _ensure_questions(conn, TA.c.id.in_(chunk), cache)
+        _ensure_questions(conn, among(conn, TA.c.id, chunk), cache)
         run_with_ids(conn, ("text fold", tz), chunk,
                      lambda dialect, among: _statements(dialect, among(TA.c.id), 1, tz))
 

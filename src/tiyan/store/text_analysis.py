@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from tiyan.domain.surveys import QuestionType, SurveyDefinition
 from tiyan.store import app_settings, driver_aspect_aggregates, text_aggregates
 from tiyan.store import tables as t
+from tiyan.store.id_lists import among
 from tiyan.store.surveys import version_definition
 
 A, R = t.answer, t.response
@@ -55,7 +56,7 @@ def texts_of(conn: Connection, response_ids: Sequence[int],
         sa.select(A.c.response_id, A.c.question_key, A.c.value_text, A.c.value_json,
                   R.c.unit_id, R.c.source, R.c.survey_version_id)
         .join(R, R.c.id == A.c.response_id)
-        .where(A.c.response_id.in_(list(response_ids)), A.c.value_text.is_not(None),
+        .where(among(conn, A.c.response_id, list(response_ids)), A.c.value_text.is_not(None),
                A.c.value_text != "")
         .order_by(A.c.response_id, A.c.question_key)
     )
@@ -112,15 +113,17 @@ def delete_analyses(conn: Connection, response_ids: Sequence[int]) -> None:
             continue
         text_aggregates.unfold_responses(conn, chunk)
         driver_aspect_aggregates.unfold_responses(conn, chunk)
-        conn.execute(sa.delete(t.text_aspect).where(t.text_aspect.c.response_id.in_(chunk)))
-        conn.execute(sa.delete(t.text_analysis).where(t.text_analysis.c.response_id.in_(chunk)))
+        conn.execute(sa.delete(t.text_aspect)
+                     .where(among(conn, t.text_aspect.c.response_id, chunk)))
+        conn.execute(sa.delete(t.text_analysis)
+                     .where(among(conn, t.text_analysis.c.response_id, chunk)))
 
 
 def _analysed(conn: Connection, response_ids: Sequence[int]) -> list[int]:
     """Those of these responses that have an analysis stored."""
     return sorted({int(i) for i in conn.execute(
         sa.select(t.text_analysis.c.response_id).distinct()
-        .where(t.text_analysis.c.response_id.in_(list(response_ids)))).scalars()})
+        .where(among(conn, t.text_analysis.c.response_id, list(response_ids)))).scalars()})
 
 
 def response_ids_after(conn: Connection, after_id: int, limit: int,
@@ -184,12 +187,12 @@ def analyses_for(conn: Connection, response_ids: Sequence[int]) -> dict[int, lis
     TA, TX = t.text_analysis, t.text_aspect
     ids = list(response_ids)
     aspects: dict[int, list[dict[str, Any]]] = {}
-    for row in conn.execute(sa.select(TX).where(TX.c.response_id.in_(ids))
+    for row in conn.execute(sa.select(TX).where(among(conn, TX.c.response_id, ids))
                             .order_by(TX.c.analysis_id, TX.c.id)).mappings():
         aspects.setdefault(row["analysis_id"], []).append(
             {"aspect": row["aspect_code"], "label": row["label"], "score": row["score"],
              "evidence": row["evidence"]})
-    for row in conn.execute(sa.select(TA).where(TA.c.response_id.in_(ids))
+    for row in conn.execute(sa.select(TA).where(among(conn, TA.c.response_id, ids))
                             .order_by(TA.c.response_id, TA.c.question_key)).mappings():
         grouped[row["response_id"]].append({**row, "aspects": aspects.get(row["id"], [])})
     return grouped

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from tiyan.domain.text_corrections import TextCorrection
 from tiyan.store import app_settings
 from tiyan.store import tables as t
+from tiyan.store.id_lists import among
 
 C, AD = t.text_correction, t.text_adaptation
 ACTIVE_KEY = "text.adaptation.active"
@@ -76,7 +77,7 @@ def for_responses(conn: Connection, response_ids: Sequence[int]
     found: dict[tuple[int, str], list[StoredCorrection]] = {}
     ids = list(response_ids)
     for start in range(0, len(ids), 500):
-        rows = conn.execute(sa.select(C).where(C.c.response_id.in_(ids[start:start + 500]))
+        rows = conn.execute(sa.select(C).where(among(conn, C.c.response_id, ids[start:start + 500]))
                             .order_by(C.c.id)).mappings()
         for row in rows:
             found.setdefault((int(row["response_id"]), row["question_key"]), []).append(

@@ -22,6 +22,7 @@ from tiyan.security import new_public_id
 from tiyan.store import tables as t
 from tiyan.store.aggregates import insert_for
 from tiyan.store.db import inserted_id
+from tiyan.store.id_lists import among
 from tiyan.store.scoped import parent_map, visible
 
 E, D = t.webhook_endpoint, t.webhook_delivery
@@ -147,7 +148,7 @@ def delivery_to_send(conn: Connection, delivery_id: int) -> RowMapping | None:
 
 def deliveries_to_send(conn: Connection, delivery_ids: Sequence[int]) -> dict[int, RowMapping]:
     query = (sa.select(D, E.c.url, E.c.secret, E.c.active.label("endpoint_active"))
-             .join(E, E.c.id == D.c.endpoint_id).where(D.c.id.in_(list(delivery_ids))))
+             .join(E, E.c.id == D.c.endpoint_id).where(among(conn, D.c.id, list(delivery_ids))))
     return {row["id"]: row for row in conn.execute(query).mappings()}
 
 
@@ -204,7 +205,7 @@ def records_for_event(conn: Connection, response_ids: Sequence[int]) -> list[Row
         .outerjoin(t.touchpoint, t.touchpoint.c.id == R.c.touchpoint_id)
         .outerjoin(t.staff, t.staff.c.id == R.c.staff_id)
         .outerjoin(t.customer, t.customer.c.id == R.c.customer_id)
-        .where(R.c.id.in_(list(response_ids)))
+        .where(among(conn, R.c.id, list(response_ids)))
         .order_by(R.c.id)
     )
     return list(conn.execute(query).mappings())
@@ -212,7 +213,8 @@ def records_for_event(conn: Connection, response_ids: Sequence[int]) -> list[Row
 
 def answers_of(conn: Connection, response_ids: Sequence[int]) -> dict[int, list[RowMapping]]:
     grouped: dict[int, list[RowMapping]] = {rid: [] for rid in response_ids}
-    rows = conn.execute(sa.select(t.answer).where(t.answer.c.response_id.in_(list(response_ids)))
+    rows = conn.execute(sa.select(t.answer)
+                        .where(among(conn, t.answer.c.response_id, response_ids))
                         .order_by(t.answer.c.response_id, t.answer.c.question_key)).mappings()
     for row in rows:
         grouped[row["response_id"]].append(row)

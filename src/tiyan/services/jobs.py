@@ -57,6 +57,7 @@ from tiyan.metrics import job_ran
 from tiyan.store import tables as t
 from tiyan.store.db import Database, yielding_writes
 from tiyan.store.driver_insert import driver_insert, insert_rows
+from tiyan.store.id_lists import among
 
 log = logging.getLogger(__name__)
 
@@ -520,8 +521,8 @@ def run_batch(ctx: Context, jobs: list[ClaimedJob]) -> int:
     if done:
         with ctx.db.write_unflushed() as conn:  # the jobs this worker's claims still hold
             conn.execute(t.job.update().where(
-                sa.tuple_(t.job.c.id, t.job.c.attempts).in_([(j.id, j.attempts) for j in done]),
-                t.job.c.status == "running", t.job.c.locked_by == jobs[0].worker,
+                _claims(conn, done), t.job.c.status == "running",
+                t.job.c.locked_by == jobs[0].worker,
             ).values(status="done", last_error=None, last_error_key=None,
                      last_error_params=None, unique_key=None, locked_by=None,
                      locked_at=None, lease_until=None))
@@ -529,6 +530,16 @@ def run_batch(ctx: Context, jobs: list[ClaimedJob]) -> int:
         if job.id in stopped:
             _not_done(ctx, job, stopped[job.id])
     return len(done)
+
+
+def _claims(conn: sa.Connection, jobs: Sequence[ClaimedJob]) -> sa.ColumnElement[bool]:
+    """The rows of these jobs at the attempt each was claimed for: the ids grouped by attempt
+    (one group, as a rule), each group's ids as one parameter on PostgreSQL (`among`)."""
+    by_attempt: dict[int, list[int]] = {}
+    for job in jobs:
+        by_attempt.setdefault(job.attempts, []).append(job.id)
+    return sa.or_(*(sa.and_(t.job.c.attempts == attempt, among(conn, t.job.c.id, ids))
+                    for attempt, ids in sorted(by_attempt.items())))
 
 
 def _not_done(ctx: Context, job: ClaimedJob, exc: Exception) -> None:
@@ -610,7 +621,7 @@ class Leases:
         until = self._ctx.now() + lease(self._ctx)
         with self._ctx.db.write_unflushed() as conn:
             return int(conn.execute(t.job.update().where(
-                t.job.c.id.in_(ids), t.job.c.status == "running",
+                among(conn, t.job.c.id, ids), t.job.c.status == "running",
                 t.job.c.locked_by == self._worker).values(lease_until=until)).rowcount or 0)
 
     def _beat(self) -> None:

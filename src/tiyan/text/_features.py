@@ -1,8 +1,10 @@
 """Hashed n-gram features computed with numpy, shared by training and inference.
 
 Every text becomes a set of feature buckets: character n-grams (with start/end markers) and, for
-English, word n-grams. Buckets come from a deterministic 64-bit rolling hash, so the shipped models
-are plain weight arrays indexed by bucket and inference needs neither scikit-learn nor a vocabulary.
+English, word n-grams (optionally with negation scope: a word after not / never / n't, up to the
+next punctuation mark, is a different word, "not_good"). Buckets come from a deterministic 64-bit
+rolling hash, so the shipped models are plain weight arrays indexed by bucket and inference needs
+neither scikit-learn nor a vocabulary.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ _MENTION = re.compile(r"@\w+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _DIGITS = re.compile(r"\d+")
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?|[!?]|[\u4e00-\u9fff]|[^\sa-z\d\u4e00-\u9fff]{2,}")
+# a word of `_WORD`, or a single punctuation mark that ends a negation's scope (not itself a word)
+_WORD_OR_STOP = re.compile(rf"{_WORD.pattern}|(?P<stop>[.,;:])")
+_NEGATORS = frozenset({"not", "no", "never", "nothing", "nobody", "none", "nor", "cannot"})
+_SCOPE_ENDS = frozenset({"!", "?", "but"})
 
 
 @dataclass(frozen=True)
@@ -30,17 +36,23 @@ class FeatureSpec:
     """Which n-grams make up a text's features, and into how many buckets they hash."""
 
     bits: int
+    # (lo, hi) lengths; (0, -1): no character n-grams (a word-only English model)
     char_ngrams: tuple[int, int] = (1, 3)
     word_ngrams: tuple[int, int] | None = None
+    # words inside a negation's scope are marked (word n-grams only)
+    negation: bool = False
 
     def as_array(self) -> np.ndarray:
         words = self.word_ngrams or (0, 0)
-        return np.array([self.bits, *self.char_ngrams, *words], dtype=np.int64)
+        # a sixth value only where negation is on: the files of the other models stay as they were
+        flags = [1] if self.negation else []
+        return np.array([self.bits, *self.char_ngrams, *words, *flags], dtype=np.int64)
 
     @classmethod
     def from_array(cls, values: np.ndarray) -> FeatureSpec:
-        bits, c_lo, c_hi, w_lo, w_hi = (int(v) for v in values)
-        return cls(bits, (c_lo, c_hi), (w_lo, w_hi) if w_hi else None)
+        bits, c_lo, c_hi, w_lo, w_hi, *flags = (int(v) for v in values)
+        negation = bool(flags and flags[0])
+        return cls(bits, (c_lo, c_hi), (w_lo, w_hi) if w_hi else None, negation)
 
 
 @dataclass(frozen=True)
@@ -66,7 +78,7 @@ def hash_features(texts: Sequence[str], spec: FeatureSpec, salt: int = 0) -> Fea
     """Features of already-normalised texts (see `normalise`)."""
     docs, keys = _char_ngram_keys(texts, spec.char_ngrams, salt)
     if spec.word_ngrams is not None:
-        w_docs, w_keys = _word_ngram_keys(texts, spec.word_ngrams, salt)
+        w_docs, w_keys = _word_ngram_keys(texts, spec.word_ngrams, salt, spec.negation)
         docs, keys = np.concatenate([docs, w_docs]), np.concatenate([keys, w_keys])
     return _unique(docs, _bucket(keys, spec.bits), spec.bits, len(texts))
 
@@ -113,14 +125,34 @@ def _char_ngram_keys(
     return _concat(all_docs, np.int64), _concat(all_keys, np.uint64)
 
 
+def words(text: str, negation: bool = False) -> list[str]:
+    """The words of a normalised text; with `negation`, each word after a negator (not, never,
+    a word ending in n't, ...) up to the next punctuation mark or "but" is prefixed "not_"."""
+    if not negation:
+        return _WORD.findall(text)
+    found: list[str] = []
+    negated = False
+    for match in _WORD_OR_STOP.finditer(text.replace("\u2019", "'")):
+        word = match.group()
+        if match.group("stop") is not None or word in _SCOPE_ENDS:
+            negated = False
+            if match.group("stop") is None:
+                found.append(word)
+            continue
+        found.append(f"not_{word}" if negated else word)
+        if word in _NEGATORS or word.endswith("n't"):
+            negated = True
+    return found
+
+
 def _word_ngram_keys(
-    texts: Sequence[str], ngrams: tuple[int, int], salt: int
+    texts: Sequence[str], ngrams: tuple[int, int], salt: int, negation: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     ids: dict[str, int] = {}
     token_ids: list[int] = []
     token_docs: list[int] = []
     for doc, text in enumerate(texts):
-        for token in ["<s>", *_WORD.findall(text), "</s>"]:
+        for token in ["<s>", *words(text, negation), "</s>"]:
             if token not in ids:
                 ids[token] = zlib.crc32(token.encode("utf-8"))
             token_ids.append(ids[token])

@@ -52,13 +52,24 @@ def nb_ratios(matrix: sparse.csr_matrix, positive: np.ndarray, alpha: float = 1.
     return np.log((p / p.sum()) / (q / q.sum()))
 
 
+def balanced_weights(labels: np.ndarray) -> np.ndarray:
+    """A weight per row such that every class weighs the same in total (n / (k · count))."""
+    classes, index, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    return np.asarray(len(labels) / (len(classes) * counts[index]), dtype=np.float64)
+
+
 def fit_logistic(
-    matrix: sparse.csr_matrix, labels: np.ndarray, c: float, seed: int, multinomial: bool = False
+    matrix: sparse.csr_matrix,
+    labels: np.ndarray,
+    c: float,
+    seed: int,
+    multinomial: bool = False,
+    sample_weight: np.ndarray | None = None,
 ) -> Fitted:
     """L2 logistic regression; binary → one weight row, multinomial → one row per class."""
     solver = "lbfgs" if multinomial else "liblinear"
     model = LogisticRegression(C=c, solver=solver, max_iter=3000, random_state=seed)
-    model.fit(matrix, labels)
+    model.fit(matrix, labels, sample_weight=sample_weight)
     return Fitted(model.coef_.astype(np.float64), model.intercept_.astype(np.float64))
 
 
@@ -99,13 +110,19 @@ def fit_nb_ensemble_multiclass(
 
 
 def fit_one_vs_rest(
-    matrix: sparse.csr_matrix, labels: np.ndarray, n_classes: int, c: float, seed: int
+    matrix: sparse.csr_matrix,
+    labels: np.ndarray,
+    n_classes: int,
+    c: float,
+    seed: int,
+    sample_weight: np.ndarray | None = None,
 ) -> Fitted:
     """One binary L2 logistic regression per class (liblinear: much faster than a multinomial
     fit on large sparse matrices); decide with the largest score."""
     rows, biases = [], []
     for label in range(n_classes):
-        fitted = fit_logistic(matrix, (labels == label).astype(int), c, seed)
+        binary = (labels == label).astype(int)
+        fitted = fit_logistic(matrix, binary, c, seed, sample_weight=sample_weight)
         rows.append(fitted.weights[0])
         biases.append(fitted.bias[0])
     return Fitted(np.array(rows), np.array(biases))

@@ -17,6 +17,7 @@ import numpy as np
 from tiyan.text._domains import INDUSTRY_OF_CORPUS, Labelled
 from tiyan.text._features import Features, FeatureSpec, hash_features, normalise
 from tiyan.text._fitting import (
+    balanced_weights,
     design,
     fit_logistic,
     fit_nb_ensemble,
@@ -47,6 +48,9 @@ class Candidate:
     # food_delivery, which no product industry uses); "domain": one per training domain, never
     # used at inference (they only keep domain quirks out of the shared weights)
     copies: str
+    # every class weighs the same in the fit (rows weighted n / (classes · class count)):
+    # a domain whose class mix differs from the training domains' is not pulled to their majority
+    balanced: bool = False
 
 
 def industry_of(row: Labelled) -> str | None:
@@ -91,14 +95,17 @@ def fit_candidate(
     bits = candidate.spec.bits
     matrix = design(with_groups(features, salts, bits), bits)
     labels = np.array([r.label for r in rows])
+    weight = balanced_weights(labels) if candidate.balanced else None
+    if candidate.balanced and candidate.nb:
+        raise ValueError("class-balanced fitting is for plain (not NB-weighted) candidates")
     if n_classes == 2 and candidate.nb:
         fitted = fit_nb_ensemble(matrix, labels, candidate.c_plain, candidate.c_nb, seed)
     elif candidate.nb:
         fitted = fit_nb_ensemble_multiclass(matrix, labels, candidate.c_plain, candidate.c_nb, seed)
     elif n_classes > 2:
-        fitted = fit_one_vs_rest(matrix, labels, n_classes, candidate.c_plain, seed)
+        fitted = fit_one_vs_rest(matrix, labels, n_classes, candidate.c_plain, seed, weight)
     else:
-        fitted = fit_logistic(matrix, labels, candidate.c_plain, seed)
+        fitted = fit_logistic(matrix, labels, candidate.c_plain, seed, sample_weight=weight)
     groups: dict[str, int] = {}
     if candidate.copies == "industry":
         present = {industry_of(r) for r in rows}

@@ -4,8 +4,10 @@ Fits on the `train` split only, makes its choices on `dev`, and reports `dev` an
 (test is never used for a choice). The Chinese sentiment model's regularisation is chosen here, by
 the rule of `selection_zh.json`: the best leave-one-domain-out mean on dev among the candidates
 whose in-domain dev figures stay within the allowed distance of the model shipped before issue 18
-(`select_chinese`). The other recipes were chosen by leave-one-domain-out on the train/dev splits
-(`_selection`; docs/models/text.md records the candidates and figures). Deterministic for a seed.
+(`select_chinese`); the English model likewise among the candidates of `selection_en.json`
+(`_english.select_english`). The other recipes were chosen by leave-one-domain-out on the
+train/dev splits (`_selection`; docs/models/text.md records the candidates and figures).
+Deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -26,12 +28,23 @@ from tiyan.text._domains import (
     english_sentiment,
     read_csv,
 )
+from tiyan.text._english import (
+    EN_REPORTED,
+    SELECTION_EN,
+    english_candidate,
+    english_candidates,
+    fit_english,
+    lodo,
+    macro_f1,
+    select_english,
+    ternary_figures,
+)
 from tiyan.text._features import FeatureSpec, hash_features, normalise
 from tiyan.text._linear import LinearModel, save_linear
 from tiyan.text._selection import Candidate, fit_candidate, leave_one_domain_out, mean_of
 from tiyan.text.sentiment import MODEL_FILES, MODELS, SentimentModel
 
-__all__ = ["TrainingDataError", "train_all"]
+__all__ = ["EN_REPORTED", "TrainingDataError", "macro_f1", "train_all"]
 
 SELECTION_ZH = Path(__file__).with_name("selection_zh.json")
 
@@ -51,14 +64,8 @@ def zh_candidate(c: float) -> Candidate:
 # What `tiyan text train` chose in its last run (training_report.json, "selection_zh"; a test
 # checks they agree); bench/text_generalisation.py and bench/text_adapt.py fit it again.
 ZH_CANDIDATE = zh_candidate(3.0)
-EN_CANDIDATE = Candidate(
-    "char 2-5 + word 1-3, one-vs-rest LR C=10",
-    FeatureSpec(bits=20, char_ngrams=(2, 5), word_ngrams=(1, 3)),
-    nb=False,
-    c_plain=10.0,
-    c_nb=0.0,
-    copies="none",
-)
+EN_CHOSEN = "word 1-2, balanced, C=30"
+EN_CANDIDATE = english_candidate(EN_CHOSEN)
 # the corpus of each in-domain figure and the industry a product text of it is analysed as
 ZH_REPORTED = {
     "waimai_10k": None,  # food delivery: no product industry is food delivery
@@ -66,7 +73,6 @@ ZH_REPORTED = {
     "online_shopping_10_cats": "retail",
     "chinese_absa": None,
 }
-EN_REPORTED = ("twitter_airline", "tripadvisor_hotels_en")
 SPLITS = ("train", "dev", "test")
 
 Log = Callable[[str], None]
@@ -95,10 +101,12 @@ def train_all(data: Path, output: Path | None = None, seed: int = 0, log: Log = 
     output = output or MODELS
     output.mkdir(parents=True, exist_ok=True)
     sentiment_zh, selection_zh = train_chinese_sentiment(data, output, seed, log)
+    sentiment_en, selection_en = train_english_sentiment(data, output, seed, log)
     report = {
         "sentiment_zh": sentiment_zh,
         "selection_zh": selection_zh,
-        "sentiment_en": train_english_sentiment(data, output, seed, log),
+        "sentiment_en": sentiment_en,
+        "selection_en": selection_en,
         "aspects_car_product": train_car_aspects(data, output, seed, log),
     }
     report["opinion_zh"] = train_opinion(data, output, seed, log)
@@ -201,20 +209,44 @@ def select_chinese(records: list[dict], rule: dict) -> dict:
     }
 
 
-def train_english_sentiment(data: Path, output: Path, seed: int, log: Log) -> dict:
-    """Three classes (negative / neutral / positive) on airline tweets and hotel reviews."""
+def train_english_sentiment(
+    data: Path, output: Path, seed: int, log: Log, rule: dict | None = None
+) -> tuple[dict, dict]:
+    """Three classes (negative / neutral / positive) on airline tweets and hotel reviews, the
+    candidate chosen by `rule` (default: selection_en.json); returns the chosen model's figures
+    and the selection record."""
+    rule = rule or json.loads(SELECTION_EN.read_text(encoding="utf-8"))
     rows = english_sentiment(data)
-    train = [row for row in rows if row.split == "train"]
-    log(f"sentiment_en: fitting on {len(train)} train texts")
-    linear = fit_candidate(EN_CANDIDATE, train, seed, n_classes=len(EN_CLASSES))
-    model = SentimentModel("en", linear, EN_CLASSES)
-    save_linear(output / MODEL_FILES["en"].name, linear, classes=np.array(EN_CLASSES))
-    report = {
-        corpus: _ternary_figures(model, [r for r in rows if r.corpus == corpus])
-        for corpus in EN_REPORTED
-    }
-    log(f"sentiment_en: {json.dumps(report)}")
-    return report
+    log(f"sentiment_en: {sum(r.split == 'train' for r in rows)} train texts")
+    fitted: dict[str, LinearModel] = {}
+    records = []
+    for candidate in english_candidates(rule):
+        linear = fit_english(candidate, rows, seed)
+        model = SentimentModel("en", linear, EN_CLASSES)
+
+        def labels(texts: list[str], model: SentimentModel = model) -> list[str]:
+            return [found.label for found in model.predict(texts)]
+
+        record: dict = {
+            "name": candidate.name,
+            "lodo_dev": lodo(candidate, rows, "dev", seed),
+            "in_domain": {
+                corpus: ternary_figures(
+                    labels, [r for r in rows if r.corpus == corpus], ("dev", "test")
+                )
+                for corpus in EN_REPORTED
+            },
+        }
+        fitted[candidate.name] = linear
+        log(f"sentiment_en: {json.dumps(record)}")
+        records.append(record)
+    selection = select_english(records, rule)
+    log(f"sentiment_en: chose {selection['chosen']} ({selection['why']})")
+    save_linear(
+        output / MODEL_FILES["en"].name, fitted[selection["chosen"]], classes=np.array(EN_CLASSES)
+    )
+    chosen = next(r for r in records if r["name"] == selection["chosen"])
+    return chosen["in_domain"], selection
 
 
 def binary_accuracy(model: SentimentModel, rows: list[Labelled], industry: str | None) -> float:
@@ -230,30 +262,3 @@ def _binary_figures(model: SentimentModel, rows: list[Labelled], industry: str |
         part = [row for row in rows if row.split == split]
         figures[split] = {"n": len(part), "accuracy": binary_accuracy(model, part, industry)}
     return figures
-
-
-def _ternary_figures(model: SentimentModel, rows: list[Labelled]) -> dict:
-    figures = {}
-    for split in ("dev", "test"):
-        part = [row for row in rows if row.split == split]
-        labels = [s.label for s in model.predict([row.text for row in part])]
-        gold = [EN_CLASSES[row.label] for row in part]
-        figures[split] = {
-            "n": len(part),
-            "accuracy": round(
-                float(np.mean([p == g for p, g in zip(labels, gold, strict=True)])), 4
-            ),
-            "macro_f1": round(macro_f1(gold, labels), 4),
-        }
-    return figures
-
-
-def macro_f1(gold: list[str], predicted: list[str]) -> float:
-    """Mean F1 over the gold classes."""
-    scores = []
-    for label in sorted(set(gold)):
-        tp = sum(g == label and p == label for g, p in zip(gold, predicted, strict=True))
-        fp = sum(g != label and p == label for g, p in zip(gold, predicted, strict=True))
-        fn = sum(g == label and p != label for g, p in zip(gold, predicted, strict=True))
-        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return sum(scores) / len(scores)

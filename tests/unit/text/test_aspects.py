@@ -75,6 +75,27 @@ def test_english_comments_use_the_seed_terms_and_the_english_model() -> None:
     assert all(a.evidence in "The room was spotless. The breakfast was awful." for a in found)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "The room was clean and quiet. The breakfast was awful.",
+            {"room": "positive", "dining": "negative"},
+        ),
+        (
+            "The staff were rude and unhelpful, but the location is great.",
+            {"service": "negative", "location": "positive"},
+        ),
+    ],
+)
+def test_english_hotel_aspects_are_read_by_the_english_model_over_their_own_span(
+    text: str, expected: dict[str, str]
+) -> None:
+    (found,) = find_aspects([text], ["en"], "hotel")
+    labels = {a.aspect: a.label for a in found}
+    assert {aspect: labels.get(aspect) for aspect in expected} == expected
+
+
 def test_without_an_industry_there_are_no_aspects() -> None:
     assert find_aspects(["房间很干净"], ["zh"], None) == [[]]
 

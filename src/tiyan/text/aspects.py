@@ -36,7 +36,7 @@ from tiyan.text._opinion import (
 )
 from tiyan.text.language import EN
 from tiyan.text.segment import Clause, split_clauses, word_bounds
-from tiyan.text.sentiment import load_sentiment_model
+from tiyan.text.sentiment import binary_label, load_sentiment_model
 from tiyan.text.taxonomy import Aspect, Mention, Taxonomy, load_taxonomy
 
 
@@ -146,7 +146,9 @@ def _candidates(
 
 def _opinions(candidates: Sequence[_Candidate]) -> list[AspectSentiment]:
     """The opinion about each candidate's term: Chinese by the opinion model, English by the
-    English sentiment model over the same span."""
+    English sentiment model over the same span. Either is labelled by its score (P(positive) −
+    P(negative)) with the neutral band: the English model's own neutral class (learned from
+    questions and plain information in tweets) takes in short opinion clauses."""
     spans = [opinion_span(c.target, c.others)[0] for c in candidates]
     results: dict[int, AspectSentiment] = {}
     chinese = [k for k, c in enumerate(candidates) if not c.english]
@@ -166,7 +168,8 @@ def _opinions(candidates: Sequence[_Candidate]) -> list[AspectSentiment]:
     if english:
         sentiments = load_sentiment_model("en").predict([spans[k].text for k in english])
         for k, sentiment in zip(english, sentiments, strict=True):
-            results[k] = _found(candidates[k], sentiment.label, sentiment.score, spans[k])
+            label = binary_label(sentiment.score)
+            results[k] = _found(candidates[k], label, sentiment.score, spans[k])
     return [results[k] for k in range(len(candidates))]
 
 

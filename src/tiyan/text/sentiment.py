@@ -6,8 +6,8 @@ how they hold on a domain left out of training:
 - Chinese: character 1–3-grams, logistic regression, trained on the train splits of every Chinese
   domain (food delivery, hotel, ten e-commerce categories, six product-review sets) with the same
   weights for every industry (industry-specific copies did not help unseen domains).
-- English: character 2–5-grams + word 1–3-grams, three classes, trained on airline tweets and
-  hotel reviews.
+- English: word 1–2-grams, three classes, class-balanced, trained on airline tweets and hotel
+  reviews (chosen among the candidates of selection_en.json).
 
 The score is P(positive) − P(negative). Chinese training data has two classes only, so a Chinese
 text is "neutral" when its score lies inside ±NEUTRAL_BAND.

@@ -7,6 +7,7 @@ full test split it names (a few seconds each): within 0.5 point of what the card
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -17,10 +18,11 @@ import pytest
 
 from tiyan.text._aspect_model import load_aspect_model
 from tiyan.text._domains import EN_CLASSES, chinese_sentiment, english_sentiment
+from tiyan.text._english import english_candidate, lodo
 from tiyan.text._opinion import load_opinion_model
 from tiyan.text._opinion_training import absa_figures, car_figures
-from tiyan.text.sentiment import load_sentiment_model
-from tiyan.text.train import EN_REPORTED, ZH_REPORTED, binary_accuracy, macro_f1
+from tiyan.text.sentiment import MODELS, load_sentiment_model
+from tiyan.text.train import EN_CHOSEN, EN_REPORTED, ZH_REPORTED, binary_accuracy, macro_f1
 
 ROOT = Path(__file__).parents[3]
 CARD = ROOT / "docs" / "models" / "text.md"
@@ -71,6 +73,8 @@ def _number(cell: str) -> float:
 
 IN_DOMAIN = "In-domain test figures"
 ENGLISH = "2. English sentiment"
+ENGLISH_DEV = "Choosing the English model"
+ENGLISH_TEST = "Every English candidate with one domain left out, on test"
 ABSA = "chinese_absa test, sentiment of a given term"
 CAR = "car_aspects_ccf2018 test, (aspect, sentiment) pair micro-F1"
 
@@ -124,6 +128,57 @@ def test_term_sentiment_on_chinese_absa_is_the_cards(first_cell: str, method: st
 def test_car_pair_f1_is_the_cards(first_cell: str, method: str) -> None:
     cells = _row(_section(CAR), first_cell)
     assert _car()[method] == pytest.approx(_number(cells[1]), abs=HALF_A_POINT)
+
+
+def _numbers(cell: str) -> list[float]:
+    """'61.3% / 47.4%' → [0.613, 0.474]."""
+    return [float(value) / 100 for value in re.findall(r"(\d+(?:\.\d+)?)%", cell)]
+
+
+def _candidate_row(title: str, name: str) -> list[str]:
+    """The row of candidate `name` (its first cell, less any note in brackets, is the name)."""
+    matches = [
+        cells for cells in _rows(_section(title)) if cells[0].split(" (")[0].strip("*") == name
+    ]
+    assert len(matches) == 1, f"expected one card row for candidate {name!r} in {title!r}"
+    return matches[0]
+
+
+def _lodo_cells(figures: dict) -> list[float]:
+    """Mean accuracy / balanced accuracy, three classes then two."""
+    return [
+        figures[kind]["mean"][metric]
+        for kind in ("3_classes", "2_classes")
+        for metric in ("accuracy", "balanced_accuracy")
+    ]
+
+
+def test_every_english_candidate_is_in_the_dev_table_with_its_training_report_figures() -> None:
+    selection = json.loads((MODELS / "training_report.json").read_text(encoding="utf-8"))[
+        "selection_en"
+    ]
+    for record in selection["candidates"]:
+        cells = _candidate_row(ENGLISH_DEV, record["name"])
+        stated = _numbers(cells[1]) + _numbers(cells[2]) + _numbers(cells[3])
+        expected = _lodo_cells(record["lodo_dev"]) + [
+            record["in_domain"][corpus]["dev"]["accuracy"] for corpus in EN_REPORTED
+        ]
+        assert stated == pytest.approx(expected, abs=HALF_A_POINT)
+    assert "shipped" in _candidate_row(ENGLISH_DEV, selection["chosen"])[0]
+
+
+def test_the_shipped_english_recipe_reproduces_its_left_out_domain_figures() -> None:
+    """Fitted again on one domain's train split: the other's test figures (three classes and
+    two, each fold and the mean) are the card's."""
+    found = lodo(english_candidate(EN_CHOSEN), english_sentiment(DATA), "test", seed=0)
+    cells = _candidate_row(ENGLISH_TEST, EN_CHOSEN)
+    stated = [value for cell in cells[1:] for value in _numbers(cell)]
+    expected = []
+    for kind in ("3_classes", "2_classes"):
+        by_domain = {fold["domain"]: fold["shared"] for fold in found[kind]["folds"]}
+        for figures in (by_domain["airline"], by_domain["hotel"], found[kind]["mean"]):
+            expected += [figures["accuracy"], figures["balanced_accuracy"]]
+    assert stated == pytest.approx(expected, abs=HALF_A_POINT)
 
 
 def test_the_card_states_each_figure_once_per_table() -> None:

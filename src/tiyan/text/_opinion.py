@@ -10,6 +10,10 @@ negative in reviews). For a target at text[start:end] the model reads:
   the target itself is replaced by a placeholder, so what is learned is the opinion around it;
 - the target's own clause, as a separate copy (opinion words next to the target weigh more);
 - the target's words, as a separate copy (some "targets" are opinions themselves: 头发一点都不油);
+- the target's words again, in their own copy, when the target is negated or said to be absent
+  ("没有异响了", "异响没有了": the absence of a problem is good news), and the predicate negated
+  right after the target ("价格不贵", "费用一点也不高" → 贵, 高) in a copy of its own, so that
+  every form of the negation shares one feature (`_negation`);
 - for a group (a source with its own habits, such as car forum posts) a copy of the span.
 
 Three classes (negative / neutral / positive), one multinomial logistic regression over hashed
@@ -21,7 +25,7 @@ docs/models/text.md). Evidence for an aspect is the opinion span.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -30,12 +34,13 @@ import numpy as np
 
 from tiyan.text._features import Features, FeatureSpec, combine, hash_features, normalise, salted
 from tiyan.text._linear import LinearModel, ModelFileError, load_linear, softmax
+from tiyan.text._negation import absent, negated_predicate
 from tiyan.text.segment import Clause, split_clauses
 
 MODEL_FILE = Path(__file__).parent / "models" / "opinion_zh.npz"
 CLASSES = ("negative", "neutral", "positive")
-PLACEHOLDER = "\ue000"
-CLAUSE_SALT, TERM_SALT, NEGATED_TERM_SALT = 3001, 3002, 3003
+PLACEHOLDER, PREDICATE_MARK = "\ue000", "\ue001"
+CLAUSE_SALT, TERM_SALT, NEGATED_TERM_SALT, PREDICATE_SALT = 3001, 3002, 3003, 3004
 _NEGATORS = frozenset("没不未无别非")
 _NEGATION_REACH = 3
 _TURN = re.compile(r"^(?:但是|但|不过|可是|然而)|^(?:however|but)\b", re.IGNORECASE)
@@ -101,7 +106,7 @@ def target_features(
     group_salts: Sequence[int | None],
 ) -> Features:
     """Features of each target (see the module docstring)."""
-    spans, owns, terms, negated = [], [], [], []
+    spans, owns, terms, negated, predicates = [], [], [], [], []
     for target, other in zip(targets, others, strict=True):
         span, own = opinion_span(target, other)
         spans.append(normalise(_masked(target.text, span, target)))
@@ -109,12 +114,14 @@ def target_features(
         term = normalise(target.text[target.start : target.end])
         terms.append(term)
         negated.append(term if _negated(target, own) else "")
+        predicates.append(normalise(_negated_opinion(target, own)))
     span_features = hash_features(spans, spec)
     parts = [
         span_features,
         salted(hash_features(owns, spec), CLAUSE_SALT, spec.bits),
         salted(hash_features(terms, spec), TERM_SALT, spec.bits),
         salted(hash_features(negated, spec), NEGATED_TERM_SALT, spec.bits),
+        salted(_present(hash_features(predicates, spec), predicates), PREDICATE_SALT, spec.bits),
     ]
     group_of_doc = np.array([-1 if g is None else g for g in group_salts], dtype=np.int64)
     for salt in sorted({g for g in group_salts if g is not None}):
@@ -124,10 +131,42 @@ def target_features(
     return combine(parts, spec.bits)
 
 
+def _negated_opinion(target: Target, own: Clause) -> str:
+    """The term and the predicate negated right after it, apart ("价格不贵" → "价格\ue001贵"): the
+    predicate's n-grams, and its n-grams joined to the term's (不高 is good news about a price
+    and bad news about a screen's resolution); "" where there is none. A text without a term
+    (a short review) is read from its start ("不好吃" → "\ue001好吃")."""
+    predicate = negated_predicate(target.text, target.end, own.end)
+    if not predicate:
+        return ""
+    return target.text[target.start : target.end] + PREDICATE_MARK + predicate
+
+
+def _present(features: Features, texts: Sequence[str]) -> Features:
+    """`features` without the rows of empty texts (which still carry the start/end markers)."""
+    keep = np.array([bool(text) for text in texts], dtype=bool)[features.docs]
+    return Features(features.docs[keep], features.buckets[keep], features.n_docs)
+
+
 def _negated(target: Target, own: Clause) -> bool:
-    """A negator (没 不 未 无 别 非) just before the target: "没有异响" reverses 异响."""
+    """A negator (没 不 未 无 别 非) just before the target ("没有异响"), or the target said to be
+    gone after it ("异响没有了")."""
     before = target.text[max(own.start, target.start - _NEGATION_REACH) : target.start]
-    return any(char in _NEGATORS for char in before)
+    if any(char in _NEGATORS for char in before):
+        return True
+    return absent(target.text, own.start, own.end, target.start, target.end)
+
+
+def negation_read(target: Target) -> bool:
+    """The target is said to be absent or its predicate is negated (`_negation`): n-grams read
+    without the negation's scope get these wrong."""
+    if target.end <= target.start:
+        return False
+    own = opinion_span(target)[1]
+    text = target.text
+    return absent(text, own.start, own.end, target.start, target.end) or bool(
+        negated_predicate(text, target.end, own.end)
+    )
 
 
 @dataclass(frozen=True)
@@ -155,57 +194,29 @@ class OpinionModel:
 
 OPINION_WEIGHT = 0.6
 NEUTRAL_BAND = 0.2
-# P(negative) of a term's words alone above which the term is a complaint (see `reversing`). Set
-# for the document model shipped: with C = 3 it flags 447 of the 1,090 Chinese taxonomy terms, as
-# many as the C = 10 model did at 0.7 (449); a smaller C gives less extreme probabilities.
-REVERSING = 0.65
 
 
 def blended(
-    opinions: np.ndarray, document: np.ndarray, reversed_rows: np.ndarray | None = None
+    opinions: np.ndarray, document: np.ndarray, opinion_only: np.ndarray | None = None
 ) -> np.ndarray:
     """OPINION_WEIGHT of the opinion model's probabilities, the rest the document model's
     (negative, positive) over the unmasked opinion span: how the seed-term aspects are read. The
     opinion model alone read complaint terms that are opinions themselves (等了很久, 排队) as
     positive; the document model, trained on many more reviews, knows them. Rows in
-    `reversed_rows` (see `reversing`) swap negative and positive. The weight and NEUTRAL_BAND
-    were chosen on the dev splits of chinese_absa and car_aspects_ccf2018 (docs/models/text.md)."""
+    `opinion_only` (see `negation_read`) are the opinion model's alone: the document model
+    reads 贵 in "价格不贵" and 异响 in "没有异响了" as it reads them unnegated. The weight and
+    NEUTRAL_BAND were chosen on the dev splits of chinese_absa and car_aspects_ccf2018
+    (docs/models/text.md)."""
     as_three = np.column_stack([document[:, 0], np.zeros(len(document)), document[:, 1]])
     result: np.ndarray = OPINION_WEIGHT * opinions + (1 - OPINION_WEIGHT) * as_three
-    if reversed_rows is not None and reversed_rows.any():
-        result[reversed_rows] = result[reversed_rows][:, ::-1]
+    if opinion_only is not None and opinion_only.any():
+        result[opinion_only] = opinions[opinion_only]
     return result
 
 
-def reversing(
-    targets: Sequence[Target], term_negative: Callable[[list[str]], np.ndarray]
-) -> np.ndarray:
-    """Which targets are negated complaints: said to be absent (`_absent`) and reading negative
-    on their own (`term_negative` — the document model's P(negative) of each term's words — at
-    least REVERSING): "没有异响了" is good news about the noise. `term_negative` is only asked
-    about the absent ones."""
-    absent = np.array([_absent(target) for target in targets], dtype=bool)
-    if absent.any():
-        chosen = [targets[int(k)] for k in np.flatnonzero(absent)]
-        negative = term_negative([t.text[t.start : t.end] for t in chosen])
-        absent[np.flatnonzero(absent)] = negative >= REVERSING
-    return absent
-
-
-_ABSENT_BEFORE = re.compile(r"(?:没有|没|无|不再|再也没有?)(?:任何|什么)?$")
-
-
-def _absent(target: Target) -> bool:
-    """The target is said to be absent and nothing else is said about it in its clause: a
-    negator right before it ("没有异响了", "无任何异响") and only fillers after it."""
-    if target.end <= target.start or not _ABSENT_BEFORE.search(
-        target.text, max(target.start - 6, 0), target.start
-    ):
-        return False
-    own = opinion_span(target)[1]
-    before = target.text[own.start : target.start]
-    after = target.text[target.end : own.end]
-    return bool(_ABSENT_BEFORE.search(before)) and bool(_FILLER.fullmatch(after))
+def negation_rows(targets: Sequence[Target]) -> np.ndarray:
+    """Which targets the blend leaves to the opinion model (`negation_read`)."""
+    return np.array([negation_read(target) for target in targets], dtype=bool)
 
 
 def label_and_score(probabilities: np.ndarray, band: float = 0.0) -> tuple[str, float]:

@@ -7,7 +7,10 @@ Training examples, all from `train` splits:
   one of the aspect's taxonomy terms (the whole post where none occurs); these carry the
   `car_product` group, since forum posts call an aspect "neutral" whenever it is only mentioned;
 - short one-clause reviews (at most SHORT_CHARS characters) of waimai_10k, chnsenticorp_htl and
-  online_shopping_10_cats, the whole text as the span (at most SHORT_PER_CORPUS each).
+  online_shopping_10_cats, the whole text as the span (at most SHORT_PER_CORPUS each);
+- examples derived from all of these by negation (`_derived_examples`: "价格太贵" negative gives
+  "价格不贵" positive beside itself; "有异响" negative gives "没有异响了" positive), each with the
+  group of the example it came from.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from tiyan.text._aspect_model import AspectModel
+from tiyan.text._derived_examples import derivations
 from tiyan.text._domains import ABSA, TrainingDataError, read_csv
 from tiyan.text._features import FeatureSpec
 from tiyan.text._fitting import design, fit_one_vs_rest
@@ -31,8 +35,8 @@ from tiyan.text._opinion import (
     Target,
     blended,
     label_and_score,
+    negation_rows,
     opinion_span,
-    reversing,
     target_features,
 )
 from tiyan.text.segment import split_clauses
@@ -112,14 +116,29 @@ def short_examples(data: Path, seed: int) -> list[Example]:
     return found
 
 
+def derived_examples(examples: Sequence[Example]) -> list[Example]:
+    """The examples derived from `examples` by negation, each distinct one once, in order."""
+    seen: set[tuple[str, int, int, int, int | None]] = set()
+    found = []
+    for example in examples:
+        for derived in derivations(example.target, example.label):
+            target = derived.target
+            key = (target.text, target.start, target.end, derived.label, example.group)
+            if key not in seen:
+                seen.add(key)
+                found.append(Example(target, (), derived.label, example.group))
+    return found
+
+
 def fit_opinion_model(
     data: Path, seed: int, log: Callable[[str], None], c: float = C
 ) -> OpinionModel:
-    examples = (
+    labelled = (
         [e for _, e in absa_examples(data, "train")]
         + car_examples(data, "train")
         + short_examples(data, seed)
     )
+    examples = labelled + derived_examples(labelled)
     log(f"opinion_zh: fitting on {len(examples)} targets")
     targets, others = [e.target for e in examples], [e.others for e in examples]
     features = target_features(targets, others, SPEC, [e.group for e in examples])
@@ -152,8 +171,7 @@ def absa_figures(
     documents = document_labels([e.target.text for e in examples])
     spans = [opinion_span(e.target, e.others)[0].text for e in examples]
     targets = [e.target for e in examples]
-    reversed_rows = reversing(targets, lambda terms: document_probabilities(terms)[:, 0])
-    mixed = blended(probabilities, document_probabilities(spans), reversed_rows)
+    mixed = blended(probabilities, document_probabilities(spans), negation_rows(targets))
     mixed_labels = [label_and_score(row, NEUTRAL_BAND)[0] for row in mixed]
     figures: dict = {"n": len(gold)}
     for name, labels in (

@@ -69,6 +69,21 @@ def test_not_in_is_checked_when_a_taxonomy_is_parsed() -> None:
         ("顾问把费用说清楚了", "car_aftersales", "price", "positive"),
         ("没有异响了", "car_aftersales", "repair_quality", "positive"),
         ("等了很久，排队两个小时", "car_aftersales", "waiting", "negative"),
+        # negation after the term (the sentences)
+        ("价格不贵", "hotel", "price", "positive"),
+        ("价格不贵", "car_aftersales", "price", "positive"),
+        ("异响没有了", "car_aftersales", "repair_quality", "positive"),
+        ("服务态度不差", "car_aftersales", "advisor_attitude", "positive"),
+        # the same phenomena in words no test or training rule names
+        ("工时费并不贵", "car_aftersales", "price", "positive"),
+        ("噪音不大", "hotel", "noise", "positive"),
+        ("隔音不差", "hotel", "noise", "positive"),
+        ("早餐不丰富", "hotel", "dining", "negative"),
+        ("前台不热情", "hotel", "service", "negative"),
+        ("故障没有了", "car_aftersales", "repair_quality", "positive"),
+        ("毛病消失了", "car_aftersales", "repair_quality", "positive"),
+        ("房间里没有霉味了", "hotel", "cleanliness", "positive"),
+        ("再也没有色差", "car_aftersales", "repair_quality", "positive"),
     ],
 )
 def test_the_opinion_about_the_aspect_decides_its_label(
@@ -77,6 +92,26 @@ def test_the_opinion_about_the_aspect_decides_its_label(
     (found,) = find_aspects([text], ["zh"], industry)
     by_code = {a.aspect: a for a in found}
     assert by_code[aspect].label == label
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not learned yet: the shared corpora hold no after-sales waiting or broken-promise "
+    "complaints, and an unseen term reads positive (docs/models/text.md, section 3)",
+)
+@pytest.mark.parametrize(
+    ("text", "aspect"),
+    [
+        ("说好下午四点交车，拖到了晚上七点", "timeliness"),
+        ("约好周五取车，结果拖到下周二", "timeliness"),
+        ("排队的人很多", "waiting"),
+        ("等待的客户特别多", "waiting"),
+    ],
+)
+def test_after_sales_waiting_complaints_read_negative(text: str, aspect: str) -> None:
+    (found,) = find_aspects([text], ["zh"], "car_aftersales")
+    by_code = {a.aspect: a for a in found}
+    assert by_code[aspect].label == "negative"
 
 
 def test_the_evidence_holds_the_opinion_clause() -> None:

@@ -1,0 +1,101 @@
+"""Training examples derived from labelled ones by negating them (see `_negation`).
+
+The corpora rarely negate a predicate right after a term ("价格不贵") and almost never say that a
+problem is gone ("没有异响了"), so the opinion model's negation features would have little to learn
+from. Two derivations, from train-split examples only, give them that:
+
+- **negated degree:** a labelled opinion whose words after the term are a degree word and a
+  predicate ("价格太贵" negative, "屏幕很大" positive, "送餐很快" positive) gives a pair: that
+  clause alone with its label, and the same clause with the degree word replaced by 不
+  ("价格不贵", "屏幕不大", "送餐不快") and the opposite label — the pair differs only in the
+  negation, so that is what it teaches (one negated copy alone also moved the term's own
+  weights, and cost 0.5 point of chinese_absa dev accuracy);
+- **absence:** a term labelled negative and said to be present with nothing else said
+  ("有异响", "出现了异响") becomes "没有<term>了" and "<term>没有了", labelled positive.
+
+Neutral examples derive nothing (the negation of a mention says nothing either).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tiyan.text._opinion import CLASSES, Target, opinion_span
+
+# 好 / 真 / 超 / 特 are left out: they are as often the predicate (好吃, 真实) as a degree word
+_DEGREE = r"(?:非常|特别|十分|相当|超级|极其|比较|有点|有些|很|太|挺|蛮|忒)"
+_PREDICATE = r"(?P<predicate>[\u4e00-\u9fff]{1,2})"
+_TAIL = r"(?P<tail>[的了啊呀吧呢哦哈嘛啦!！~～。.]*)"
+# after a term: "太贵了", "也很好"; a whole short review: "送餐很快", "房间非常干净"
+_GRADED_AFTER = re.compile(r"(?P<lead>(?:也|都|还|就|真的|实在)*)" + _DEGREE + _PREDICATE + _TAIL)
+_GRADED_TEXT = re.compile(r"(?P<lead>[^不没无非别未很太]{1,8}?)" + _DEGREE + _PREDICATE + _TAIL)
+_PRESENT = re.compile(r"(?:有|出现|还有|又有|出现了|总有|老有)(?:点|一点|些|一些)?$")
+_FILLER = re.compile(r"[\s的了啊呀吧呢哦哈嘛啦!！?？.。,，、~～…]*")
+_NEGATORS = "不没无非别未"
+NEGATIVE, POSITIVE = CLASSES.index("negative"), CLASSES.index("positive")
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A derived target and its label."""
+
+    target: Target
+    label: int
+
+
+def negated_degree(target: Target, label: int) -> list[Derived]:
+    """The clause of `target` as it is and with its degree word negated (label reversed), if
+    it has the form "<term> [也/都] <degree> <predicate>"; for a target without a term (a whole
+    short review), "<words> <degree> <predicate>"."""
+    if label not in (NEGATIVE, POSITIVE):
+        return []
+    if target.end <= target.start:
+        text = target.text.strip()
+        found = _GRADED_TEXT.fullmatch(text)
+        if found is None or _starts_negated(found.group("predicate")):
+            return []
+        negated = found.group("lead") + "不" + found.group("predicate") + found.group("tail")
+        reversed_label = _reversed(label)
+        return [Derived(Target(text, 0, 0), label), Derived(Target(negated, 0, 0), reversed_label)]
+    own = opinion_span(target)[1]
+    found = _GRADED_AFTER.fullmatch(target.text, target.end, own.end)
+    if found is None or _starts_negated(found.group("predicate")):
+        return []
+    head = target.text[own.start : target.end]
+    start, end = target.start - own.start, target.end - own.start
+    negated = head + found.group("lead") + "不" + found.group("predicate") + found.group("tail")
+    return [
+        Derived(Target(target.text[own.start : own.end], start, end), label),
+        Derived(Target(negated, start, end), _reversed(label)),
+    ]
+
+
+def absences(target: Target, label: int) -> list[Derived]:
+    """"没有<term>了" and "<term>没有了", positive, from a negative term said to be present
+    ("有异响") with nothing else said about it in its clause."""
+    if label != NEGATIVE or target.end <= target.start:
+        return []
+    own = opinion_span(target)[1]
+    before = target.text[own.start : target.start]
+    after = target.text[target.end : own.end]
+    if not _PRESENT.search(before) or not _FILLER.fullmatch(after):
+        return []
+    term = target.text[target.start : target.end]
+    return [
+        Derived(Target(f"没有{term}了", 2, 2 + len(term)), POSITIVE),
+        Derived(Target(f"{term}没有了", 0, len(term)), POSITIVE),
+    ]
+
+
+def derivations(target: Target, label: int) -> list[Derived]:
+    """Every example derived from one labelled target (see the module docstring)."""
+    return negated_degree(target, label) + absences(target, label)
+
+
+def _starts_negated(predicate: str) -> bool:
+    return predicate[0] in _NEGATORS
+
+
+def _reversed(label: int) -> int:
+    return POSITIVE if label == NEGATIVE else NEGATIVE

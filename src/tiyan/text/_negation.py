@@ -1,0 +1,60 @@
+"""Negation around a target term: what the opinion model reads as a reversed opinion.
+
+Character n-grams see "不贵" but not that 不 reverses 贵, nor that "一点也不贵", "并不贵" and
+"不算贵" say the same. Two readings of a target's own clause give the model features for that
+(`_opinion.target_features`) and tell the blend that the document model, which reads plain
+n-grams, cannot be trusted there (`_opinion.blended`):
+
+- **absent:** the term is said to be absent — a negator right before it ("没有异响了",
+  "无任何异响", "再也没有抖动") or an absence right after it ("异响没有了", "抖动消失了") — and
+  nothing else is said about it in its clause; the opinion is about the problem being gone;
+- **negated predicate:** the words right after the term are negated ("价格不贵", "噪音不大",
+  "态度一点也不差", "费用不算高"): the predicate (贵, 大, 差, 高) is returned so that every form of
+  the negation shares one feature.
+"""
+
+from __future__ import annotations
+
+import re
+
+_FILLER = re.compile(r"[\s的了啊呀吧呢哦哈嘛啦!！?？.。,，、~～…]*")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+# how far before the term a negator may stand ("没什么异响" … "再也没有任何异响")
+_ABSENT_BEFORE = re.compile(r"(?:没有|没|无|不再|再也没有?)(?:任何|什么|一点|啥)?$")
+_ABSENT_AFTER = re.compile(
+    r"(?:也|都|已经|就|全|全都|完全|基本|基本上|再也|彻底|终于)*"
+    r"(?:没有了|没了|消失了?|不见了|没有再出现|再没出现|没再出现)"
+)
+_ADVERBS = r"(?:也|都|并|还|倒|可|真|根本|完全|实在|一点儿?(?:也|都)?|丝毫)*"
+_NEGATED_PREDICATE = re.compile(
+    r"(?:的)?(?:是)?" + _ADVERBS + r"(?:不|没有?|并不|并没有?)(?:太|算|怎么|是很|是太|是|很|够|会)?"
+    r"([\u4e00-\u9fff]{1,2})"
+)
+_TRAILING = "的了啊呀吧呢哦哈嘛啦"
+_NOT_PREDICATES = frozenset("不没有是")
+
+
+def absent(text: str, clause_start: int, clause_end: int, start: int, end: int) -> bool:
+    """The term text[start:end] is said to be absent in its clause (see the module docstring)."""
+    if end <= start:
+        return False
+    before = text[max(clause_start, start - 8) : start]
+    after = text[end:clause_end]
+    if _ABSENT_BEFORE.search(before) and _FILLER.fullmatch(after):
+        return True
+    gone = _ABSENT_AFTER.match(after)
+    return gone is not None and bool(_FILLER.fullmatch(after[gone.end() :]))
+
+
+def negated_predicate(text: str, end: int, clause_end: int) -> str:
+    """The predicate negated right after a term ending at `end` ("价格不贵" → "贵"), else ""."""
+    after = text[end:clause_end]
+    if _ABSENT_AFTER.match(after):
+        return ""
+    found = _NEGATED_PREDICATE.match(after)
+    if found is None:
+        return ""
+    predicate = found.group(1).rstrip(_TRAILING)
+    if not predicate or predicate[0] in _NOT_PREDICATES or not _HAN.match(predicate):
+        return ""
+    return predicate

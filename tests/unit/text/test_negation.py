@@ -1,0 +1,100 @@
+"""Negation around a target term (`_negation`) and the examples derived from it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tiyan.text._derived_examples import absences, negated_degree
+from tiyan.text._negation import absent, negated_predicate
+from tiyan.text._opinion import CLASSES, Target, negation_read
+
+NEGATIVE, POSITIVE = CLASSES.index("negative"), CLASSES.index("positive")
+
+
+def _target(text: str, term: str) -> Target:
+    start = text.index(term)
+    return Target(text, start, start + len(term))
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "predicate"),
+    [
+        ("价格不贵", "价格", "贵"),
+        ("收费一点也不贵", "收费", "贵"),
+        ("费用不算高啊", "费用", "高"),
+        ("服务态度并不差", "服务态度", "差"),
+        ("客服不满意", "客服", "满意"),
+        ("价格很贵", "价格", ""),
+        ("异响没有了", "异响", ""),
+        ("不贵的价格", "价格", ""),
+    ],
+)
+def test_the_predicate_negated_right_after_the_term(text: str, term: str, predicate: str) -> None:
+    target = _target(text, term)
+    assert negated_predicate(text, target.end, len(text)) == predicate
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "expected"),
+    [
+        ("没有异响了", "异响", True),
+        ("无任何异味", "异味", True),
+        ("异响没有了", "异响", True),
+        ("抖动已经消失了", "抖动", True),
+        ("有异响", "异响", False),
+        ("没有异响，但是漏油", "异响", True),
+        ("没有异响的原因找到了", "异响", False),
+        ("异响没有解决", "异响", False),
+    ],
+)
+def test_a_term_said_to_be_absent(text: str, term: str, expected: bool) -> None:
+    target = _target(text, term)
+    clause_end = text.find("，") if "，" in text else len(text)
+    assert absent(text, 0, clause_end, target.start, target.end) is expected
+
+
+def test_negation_read_marks_the_rows_the_document_model_cannot_read() -> None:
+    assert negation_read(_target("价格不贵", "价格"))
+    assert negation_read(_target("没有异响了", "异响"))
+    assert not negation_read(_target("价格太贵了", "价格"))
+    assert not negation_read(Target("价格不贵", 0, 0))
+
+
+def test_a_graded_opinion_gives_itself_and_its_negation_with_the_opposite_label() -> None:
+    text = "外观漂亮，价格太贵了"
+    derived = negated_degree(_target(text, "价格"), NEGATIVE)
+    assert [(d.target.text, d.label) for d in derived] == [
+        ("价格太贵了", NEGATIVE),
+        ("价格不贵了", POSITIVE),
+    ]
+    assert all(d.target.text[d.target.start : d.target.end] == "价格" for d in derived)
+
+
+def test_a_short_review_is_negated_at_its_degree_word() -> None:
+    derived = negated_degree(Target("送餐非常快", 0, 0), POSITIVE)
+    assert [(d.target.text, d.label) for d in derived] == [
+        ("送餐非常快", POSITIVE),
+        ("送餐不快", NEGATIVE),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("价格太贵了", CLASSES.index("neutral")),  # a neutral mention negates to nothing
+        ("价格很不错", POSITIVE),  # already negated
+        ("价格贵", NEGATIVE),  # no degree word to negate
+    ],
+)
+def test_what_derives_no_negation(text: str, label: int) -> None:
+    assert negated_degree(_target(text, "价格"), label) == []
+
+
+def test_a_complaint_said_to_be_present_gives_its_absence_as_good_news() -> None:
+    derived = absences(_target("车子有异响", "异响"), NEGATIVE)
+    assert [(d.target.text, d.label) for d in derived] == [
+        ("没有异响了", POSITIVE),
+        ("异响没有了", POSITIVE),
+    ]
+    assert absences(_target("车子有异响", "异响"), POSITIVE) == []
+    assert absences(_target("异响很大", "异响"), NEGATIVE) == []

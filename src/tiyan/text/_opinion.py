@@ -16,10 +16,11 @@ negative in reviews). For a target at text[start:end] the model reads:
   every form of the negation shares one feature (`_negation`);
 - for a group (a source with its own habits, such as car forum posts) a copy of the span.
 
-Three classes (negative / neutral / positive), one multinomial logistic regression over hashed
+Three classes (negative / neutral / positive), one-vs-rest logistic regressions over hashed
 character 1–3-grams, trained by `tiyan text train` on the term labels of chinese_absa, the aspect
-labels of car_aspects_ccf2018 and short one-clause reviews of the sentiment corpora (see
-docs/models/text.md). Evidence for an aspect is the opinion span.
+labels of car_aspects_ccf2018, short one-clause reviews of the sentiment corpora and examples
+derived from them by negation (`_derived_examples`; see docs/models/text.md). Evidence for an
+aspect is the opinion span.
 """
 
 from __future__ import annotations

@@ -1,19 +1,13 @@
 """Training examples derived from labelled ones by negating them (see `_negation`).
 
-The corpora rarely negate a predicate right after a term ("价格不贵") and almost never say that a
-problem is gone ("没有异响了"), so the opinion model's negation features would have little to learn
-from. Two derivations, from train-split examples only, give them that:
-
-- **negated degree:** a labelled opinion whose words after the term are a degree word and a
-  predicate ("价格太贵" negative, "屏幕很大" positive, "送餐很快" positive) gives a pair: that
-  clause alone with its label, and the same clause with the degree word replaced by 不
-  ("价格不贵", "屏幕不大", "送餐不快") and the opposite label — the pair differs only in the
-  negation, so that is what it teaches (one negated copy alone also moved the term's own
-  weights, and cost 0.5 point of chinese_absa dev accuracy);
-- **absence:** a term labelled negative and said to be present with nothing else said
-  ("有异响", "出现了异响") becomes "没有<term>了" and "<term>没有了", labelled positive.
-
-Neutral examples derive nothing (the negation of a mention says nothing either).
+The corpora rarely negate a predicate right after a term ("价格不贵"), so the opinion model's
+negated-predicate feature would have little to learn from. From train-split examples only, a
+labelled opinion whose words after the term are a degree word and a predicate ("价格太贵"
+negative, "屏幕很大" positive, "送餐很快" positive) gives a pair: that clause alone with its label,
+and the same clause with the degree word replaced by 不 ("价格不贵", "屏幕不大", "送餐不快") and
+the opposite label. The pair differs only in the negation, so that is what it teaches (one
+negated copy alone also moved the term's own weights, and cost 0.5 point of chinese_absa dev
+accuracy). Neutral examples derive nothing (the negation of a mention says nothing either).
 """
 
 from __future__ import annotations
@@ -30,8 +24,6 @@ _TAIL = r"(?P<tail>[的了啊呀吧呢哦哈嘛啦!！~～。.]*)"
 # after a term: "太贵了", "也很好"; a whole short review: "送餐很快", "房间非常干净"
 _GRADED_AFTER = re.compile(r"(?P<lead>(?:也|都|还|就|真的|实在)*)" + _DEGREE + _PREDICATE + _TAIL)
 _GRADED_TEXT = re.compile(r"(?P<lead>[^不没无非别未很太]{1,8}?)" + _DEGREE + _PREDICATE + _TAIL)
-_PRESENT = re.compile(r"(?:有|出现|还有|又有|出现了|总有|老有)(?:点|一点|些|一些)?$")
-_FILLER = re.compile(r"[\s的了啊呀吧呢哦哈嘛啦!！?？.。,，、~～…]*")
 _NEGATORS = "不没无非别未"
 NEGATIVE, POSITIVE = CLASSES.index("negative"), CLASSES.index("positive")
 
@@ -71,26 +63,9 @@ def negated_degree(target: Target, label: int) -> list[Derived]:
     ]
 
 
-def absences(target: Target, label: int) -> list[Derived]:
-    """"没有<term>了" and "<term>没有了", positive, from a negative term said to be present
-    ("有异响") with nothing else said about it in its clause."""
-    if label != NEGATIVE or target.end <= target.start:
-        return []
-    own = opinion_span(target)[1]
-    before = target.text[own.start : target.start]
-    after = target.text[target.end : own.end]
-    if not _PRESENT.search(before) or not _FILLER.fullmatch(after):
-        return []
-    term = target.text[target.start : target.end]
-    return [
-        Derived(Target(f"没有{term}了", 2, 2 + len(term)), POSITIVE),
-        Derived(Target(f"{term}没有了", 0, len(term)), POSITIVE),
-    ]
-
-
 def derivations(target: Target, label: int) -> list[Derived]:
     """Every example derived from one labelled target (see the module docstring)."""
-    return negated_degree(target, label) + absences(target, label)
+    return negated_degree(target, label)
 
 
 def _starts_negated(predicate: str) -> bool:

@@ -10,10 +10,10 @@ negative in reviews). For a target at text[start:end] the model reads:
   the target itself is replaced by a placeholder, so what is learned is the opinion around it;
 - the target's own clause, as a separate copy (opinion words next to the target weigh more);
 - the target's words, as a separate copy (some "targets" are opinions themselves: 头发一点都不油);
-- the target's words again, in their own copy, when the target is negated or said to be absent
-  ("没有异响了", "异响没有了": the absence of a problem is good news), and the predicate negated
-  right after the target ("价格不贵", "费用一点也不高" → 贵, 高) in a copy of its own, so that
-  every form of the negation shares one feature (`_negation`);
+- the target's words again, in their own copy, when a negator stands just before the target;
+- the predicate negated right after the target ("价格不贵", "费用一点也不高" → 贵, 高), alone and
+  joined to the term, in a copy of its own, so that every form of the negation shares one feature
+  (`_negation`);
 - for a group (a source with its own habits, such as car forum posts) a copy of the span.
 
 Three classes (negative / neutral / positive), one-vs-rest logistic regressions over hashed
@@ -26,7 +26,7 @@ aspect is the opinion span.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -150,24 +150,18 @@ def _present(features: Features, texts: Sequence[str]) -> Features:
 
 
 def _negated(target: Target, own: Clause) -> bool:
-    """A negator (没 不 未 无 别 非) just before the target ("没有异响"), or the target said to be
-    gone after it ("异响没有了")."""
+    """A negator (没 不 未 无 别 非) just before the target: "没有异响"."""
     before = target.text[max(own.start, target.start - _NEGATION_REACH) : target.start]
-    if any(char in _NEGATORS for char in before):
-        return True
-    return absent(target.text, own.start, own.end, target.start, target.end)
+    return any(char in _NEGATORS for char in before)
 
 
 def negation_read(target: Target) -> bool:
-    """The target is said to be absent or its predicate is negated (`_negation`): n-grams read
+    """The predicate right after the target is negated (`_negation`: "价格不贵"): n-grams read
     without the negation's scope get these wrong."""
     if target.end <= target.start:
         return False
     own = opinion_span(target)[1]
-    text = target.text
-    return absent(text, own.start, own.end, target.start, target.end) or bool(
-        negated_predicate(text, target.end, own.end)
-    )
+    return bool(negated_predicate(target.text, target.end, own.end))
 
 
 @dataclass(frozen=True)
@@ -195,29 +189,60 @@ class OpinionModel:
 
 OPINION_WEIGHT = 0.6
 NEUTRAL_BAND = 0.2
+# P(negative) of a term's words alone above which the term is a complaint (see `reversing`). Set
+# for the document model shipped: with C = 3 it flags 447 of the 1,090 Chinese taxonomy terms, as
+# many as the C = 10 model did at 0.7 (449); a smaller C gives less extreme probabilities.
+REVERSING = 0.65
 
 
 def blended(
-    opinions: np.ndarray, document: np.ndarray, opinion_only: np.ndarray | None = None
+    opinions: np.ndarray,
+    document: np.ndarray,
+    opinion_only: np.ndarray | None = None,
+    reversed_rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """OPINION_WEIGHT of the opinion model's probabilities, the rest the document model's
     (negative, positive) over the unmasked opinion span: how the seed-term aspects are read. The
     opinion model alone read complaint terms that are opinions themselves (等了很久, 排队) as
     positive; the document model, trained on many more reviews, knows them. Rows in
     `opinion_only` (see `negation_read`) are the opinion model's alone: the document model
-    reads 贵 in "价格不贵" and 异响 in "没有异响了" as it reads them unnegated. The weight and
-    NEUTRAL_BAND were chosen on the dev splits of chinese_absa and car_aspects_ccf2018
-    (docs/models/text.md)."""
+    reads 贵 in "价格不贵" as it reads it unnegated (P(negative) 0.80). Rows in `reversed_rows`
+    (see `reversing`) swap negative and positive. The weight and NEUTRAL_BAND were chosen on the
+    dev splits of chinese_absa and car_aspects_ccf2018 (docs/models/text.md)."""
     as_three = np.column_stack([document[:, 0], np.zeros(len(document)), document[:, 1]])
     result: np.ndarray = OPINION_WEIGHT * opinions + (1 - OPINION_WEIGHT) * as_three
     if opinion_only is not None and opinion_only.any():
         result[opinion_only] = opinions[opinion_only]
+    if reversed_rows is not None and reversed_rows.any():
+        result[reversed_rows] = result[reversed_rows][:, ::-1]
     return result
 
 
 def negation_rows(targets: Sequence[Target]) -> np.ndarray:
     """Which targets the blend leaves to the opinion model (`negation_read`)."""
     return np.array([negation_read(target) for target in targets], dtype=bool)
+
+
+def reversing(
+    targets: Sequence[Target], term_negative: Callable[[list[str]], np.ndarray]
+) -> np.ndarray:
+    """Which targets are negated complaints: said to be absent (`_negation.absent`: "没有异响了",
+    "异响没有了") and reading negative on their own (`term_negative` — the document model's
+    P(negative) of each term's words — at least REVERSING): the absence of a problem is good
+    news. `term_negative` is only asked about the absent ones."""
+    found = np.array([_absent(target) for target in targets], dtype=bool)
+    if found.any():
+        chosen = [targets[int(k)] for k in np.flatnonzero(found)]
+        negative = term_negative([t.text[t.start : t.end] for t in chosen])
+        found[np.flatnonzero(found)] = negative >= REVERSING
+    return found
+
+
+def _absent(target: Target) -> bool:
+    if target.end <= target.start:
+        return False
+    own = opinion_span(target)[1]
+    return absent(target.text, own.start, own.end, target.start, target.end)
 
 
 def label_and_score(probabilities: np.ndarray, band: float = 0.0) -> tuple[str, float]:

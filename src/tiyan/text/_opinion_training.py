@@ -9,8 +9,7 @@ Training examples, all from `train` splits:
 - short one-clause reviews (at most SHORT_CHARS characters) of waimai_10k, chnsenticorp_htl and
   online_shopping_10_cats, the whole text as the span (at most SHORT_PER_CORPUS each);
 - examples derived from all of these by negation (`_derived_examples`: "价格太贵" negative gives
-  "价格不贵" positive beside itself; "有异响" negative gives "没有异响了" positive), each with the
-  group of the example it came from.
+  "价格不贵" positive beside itself), each with the group of the example it came from.
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ from tiyan.text._opinion import (
     label_and_score,
     negation_rows,
     opinion_span,
+    reversing,
     target_features,
 )
 from tiyan.text.segment import split_clauses
@@ -171,7 +171,10 @@ def absa_figures(
     documents = document_labels([e.target.text for e in examples])
     spans = [opinion_span(e.target, e.others)[0].text for e in examples]
     targets = [e.target for e in examples]
-    mixed = blended(probabilities, document_probabilities(spans), negation_rows(targets))
+    reversed_rows = reversing(targets, lambda terms: document_probabilities(terms)[:, 0])
+    mixed = blended(
+        probabilities, document_probabilities(spans), negation_rows(targets), reversed_rows
+    )
     mixed_labels = [label_and_score(row, NEUTRAL_BAND)[0] for row in mixed]
     figures: dict = {"n": len(gold)}
     for name, labels in (

@@ -33,6 +33,7 @@ from tiyan.text._opinion import (
     load_opinion_model,
     negation_rows,
     opinion_span,
+    reversing,
 )
 from tiyan.text.language import EN
 from tiyan.text.segment import Clause, split_clauses, word_bounds
@@ -159,7 +160,8 @@ def _opinions(candidates: Sequence[_Candidate]) -> list[AspectSentiment]:
         zh = load_sentiment_model("zh")
         document = zh.probabilities([spans[k].text for k in chinese])
         targets = [candidates[k].target for k in chinese]
-        mixed = blended(opinions, document, negation_rows(targets))
+        reversed_rows = reversing(targets, lambda terms: zh.probabilities(terms)[:, 0])
+        mixed = blended(opinions, document, negation_rows(targets), reversed_rows)
         for k, row in zip(chinese, mixed, strict=True):
             label, score = label_and_score(row, NEUTRAL_BAND)
             results[k] = _found(candidates[k], label, score, spans[k])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from tiyan.text._derived_examples import absences, negated_degree
+from tiyan.text._derived_examples import negated_degree
 from tiyan.text._negation import absent, negated_predicate
-from tiyan.text._opinion import CLASSES, Target, negation_read
+from tiyan.text._opinion import CLASSES, Target, negation_read, reversing
 
 NEGATIVE, POSITIVE = CLASSES.index("negative"), CLASSES.index("positive")
 
@@ -55,9 +56,18 @@ def test_a_term_said_to_be_absent(text: str, term: str, expected: bool) -> None:
 
 def test_negation_read_marks_the_rows_the_document_model_cannot_read() -> None:
     assert negation_read(_target("价格不贵", "价格"))
-    assert negation_read(_target("没有异响了", "异响"))
+    assert negation_read(_target("费用一点也不高", "费用"))
     assert not negation_read(_target("价格太贵了", "价格"))
+    assert not negation_read(_target("没有异响了", "异响"))  # absence: see `reversing`
     assert not negation_read(Target("价格不贵", 0, 0))
+
+
+def test_an_absent_complaint_is_reversed_and_an_absent_feature_is_not() -> None:
+    texts = (("没有异响了", "异响"), ("异响没有了", "异响"), ("没有宽带", "宽带"))
+    targets = [_target(text, term) for text, term in texts]
+    readings = {"异响": 0.9, "宽带": 0.2}
+    reversed_rows = reversing(targets, lambda terms: np.array([readings[t] for t in terms]))
+    assert reversed_rows.tolist() == [True, True, False]
 
 
 def test_a_graded_opinion_gives_itself_and_its_negation_with_the_opposite_label() -> None:
@@ -88,13 +98,3 @@ def test_a_short_review_is_negated_at_its_degree_word() -> None:
 )
 def test_what_derives_no_negation(text: str, label: int) -> None:
     assert negated_degree(_target(text, "价格"), label) == []
-
-
-def test_a_complaint_said_to_be_present_gives_its_absence_as_good_news() -> None:
-    derived = absences(_target("车子有异响", "异响"), NEGATIVE)
-    assert [(d.target.text, d.label) for d in derived] == [
-        ("没有异响了", POSITIVE),
-        ("异响没有了", POSITIVE),
-    ]
-    assert absences(_target("车子有异响", "异响"), POSITIVE) == []
-    assert absences(_target("异响很大", "异响"), NEGATIVE) == []

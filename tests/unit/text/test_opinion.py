@@ -80,7 +80,9 @@ def test_not_in_is_checked_when_a_taxonomy_is_parsed() -> None:
         ("隔音不差", "hotel", "noise", "positive"),
         ("早餐不丰富", "hotel", "dining", "negative"),
         ("前台不热情", "hotel", "service", "negative"),
-        ("故障没有了", "car_aftersales", "repair_quality", "positive"),
+        ("没有宽带", "hotel", "room", "negative"),  # the absence of a feature is bad news
+        ("房间没有窗户", "hotel", "room", "negative"),
+        ("没有噪音", "hotel", "noise", "positive"),
         ("毛病消失了", "car_aftersales", "repair_quality", "positive"),
         ("房间里没有霉味了", "hotel", "cleanliness", "positive"),
         ("再也没有色差", "car_aftersales", "repair_quality", "positive"),

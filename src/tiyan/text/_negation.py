@@ -1,16 +1,17 @@
 """Negation around a target term: what the opinion model reads as a reversed opinion.
 
 Character n-grams see "不贵" but not that 不 reverses 贵, nor that "一点也不贵", "并不贵" and
-"不算贵" say the same. Two readings of a target's own clause give the model features for that
-(`_opinion.target_features`) and tell the blend that the document model, which reads plain
-n-grams, cannot be trusted there (`_opinion.blended`):
+"不算贵" say the same. Two readings of a target's own clause:
 
-- **absent:** the term is said to be absent — a negator right before it ("没有异响了",
-  "无任何异响", "再也没有抖动") or an absence right after it ("异响没有了", "抖动消失了") — and
-  nothing else is said about it in its clause; the opinion is about the problem being gone;
 - **negated predicate:** the words right after the term are negated ("价格不贵", "噪音不大",
   "态度一点也不差", "费用不算高"): the predicate (贵, 大, 差, 高) is returned so that every form of
-  the negation shares one feature.
+  the negation shares one feature of the opinion model (`_opinion.target_features`), and the blend
+  leaves such a target to the opinion model (`_opinion.blended`: the document model reads plain
+  n-grams);
+- **absent:** the term is said to be absent — a negator right before it ("没有异响了",
+  "无任何异响", "再也没有抖动") or an absence right after it ("异响没有了", "抖动消失了") — and
+  nothing else is said about it in its clause; whether that is good news depends on the term
+  (`_opinion.reversing`).
 """
 
 from __future__ import annotations

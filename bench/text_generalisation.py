@@ -32,11 +32,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
-
 from tiyan.text._aspect_model import load_aspect_model
-from tiyan.text._domains import EN_CLASSES, chinese_sentiment, english_sentiment
-from tiyan.text._english import SELECTION_EN, english_candidates, lodo
+from tiyan.text._domains import chinese_sentiment, english_sentiment
+from tiyan.text._english import SELECTION_EN, english_candidates, lodo, ternary_figures
 from tiyan.text._opinion import load_opinion_model
 from tiyan.text._opinion_training import absa_figures, car_figures
 from tiyan.text._selection import leave_one_domain_out, mean_of
@@ -46,7 +44,6 @@ from tiyan.text.train import (
     ZH_CANDIDATE,
     ZH_REPORTED,
     binary_accuracy,
-    macro_f1,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,16 +90,9 @@ def in_domain(data: Path) -> dict:
     en = load_sentiment_model("en")
     english = english_sentiment(data)
     for corpus in EN_REPORTED:
-        test = [r for r in english if r.corpus == corpus and r.split == "test"]
-        labels = [s.label for s in en.predict([r.text for r in test])]
-        gold = [EN_CLASSES[r.label] for r in test]
-        figures[corpus] = {
-            "n": len(test),
-            "accuracy": round(
-                float(np.mean([p == g for p, g in zip(labels, gold, strict=True)])), 4
-            ),
-            "macro_f1": round(macro_f1(gold, labels), 4),
-        }
+        of_corpus = [r for r in english if r.corpus == corpus]
+        figures[corpus] = ternary_figures(
+            lambda texts: [s.label for s in en.predict(texts)], of_corpus, ["test"])["test"]
     return figures
 
 

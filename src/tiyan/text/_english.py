@@ -20,7 +20,13 @@ import numpy as np
 from tiyan.text._domains import EN_CLASSES, Labelled
 from tiyan.text._features import FeatureSpec
 from tiyan.text._linear import LinearModel
-from tiyan.text._selection import Candidate, fit_candidate, leave_one_domain_out, mean_of
+from tiyan.text._selection import (
+    Candidate,
+    fit_candidate,
+    guard_shortfalls,
+    leave_one_domain_out,
+    mean_of,
+)
 
 SELECTION_EN = Path(__file__).with_name("selection_en.json")
 EN_REPORTED = ("twitter_airline", "tripadvisor_hotels_en")
@@ -75,19 +81,6 @@ def fit_english(candidate: Candidate, rows: Sequence[Labelled], seed: int) -> Li
     """`candidate` fitted on the train splits of both domains, three classes."""
     train = [row for row in rows if row.split == "train"]
     return fit_candidate(candidate, train, seed, n_classes=len(EN_CLASSES))
-
-
-def guard_shortfalls(in_domain: dict, rule: dict, split: str = "dev") -> dict[str, float]:
-    """Points by which each in-domain `split` accuracy falls below the previous model's, beyond
-    the allowed `guard_points - margin_points` (0 where it holds)."""
-    allowed = rule["guard_points"] - rule["margin_points"]
-    shortfalls = {}
-    for corpus, reference in rule["previous"].items():
-        if not isinstance(reference, dict):
-            continue  # the "about" note
-        drop = 100 * (reference[split] - in_domain[corpus][split]["accuracy"])
-        shortfalls[corpus] = round(max(0.0, drop - allowed), 2)
-    return shortfalls
 
 
 def select_english(records: list[dict], rule: dict) -> dict:

@@ -191,3 +191,16 @@ def mean_of(folds: Sequence[Fold], key: str = "shared") -> dict[str, float]:
         metric: round(float(np.mean([v[metric] for v in values])), 4)  # type: ignore[index]
         for metric in ("accuracy", "balanced_accuracy")
     }
+
+
+def guard_shortfalls(in_domain: dict, rule: dict, split: str = "dev") -> dict[str, float]:
+    """Points by which each in-domain `split` figure falls below the previous model's, beyond the
+    allowed `guard_points - margin_points` (0 where it holds), for every corpus with a reference."""
+    allowed = rule["guard_points"] - rule["margin_points"]
+    shortfalls = {}
+    for corpus, reference in rule["previous"].items():
+        if not isinstance(reference, dict):
+            continue  # the "about" note
+        drop = 100 * (reference[split] - in_domain[corpus][split]["accuracy"])
+        shortfalls[corpus] = round(max(0.0, drop - allowed), 2)
+    return shortfalls

@@ -41,7 +41,13 @@ from tiyan.text._english import (
 )
 from tiyan.text._features import FeatureSpec, hash_features, normalise
 from tiyan.text._linear import LinearModel, save_linear
-from tiyan.text._selection import Candidate, fit_candidate, leave_one_domain_out, mean_of
+from tiyan.text._selection import (
+    Candidate,
+    fit_candidate,
+    guard_shortfalls,
+    leave_one_domain_out,
+    mean_of,
+)
 from tiyan.text.sentiment import MODEL_FILES, MODELS, SentimentModel
 
 __all__ = ["EN_REPORTED", "TrainingDataError", "macro_f1", "train_all"]
@@ -150,19 +156,6 @@ def train_chinese_sentiment(
     linear, report = fitted[selection["chosen"]]
     save_linear(output / MODEL_FILES["zh"].name, linear, classes=np.array(["negative", "positive"]))
     return report, selection
-
-
-def guard_shortfalls(in_domain: dict, rule: dict, split: str = "dev") -> dict[str, float]:
-    """Points by which each in-domain `split` figure falls below the previous model's, beyond the
-    allowed `guard_points - margin_points` (0 where it holds), for every corpus with a reference."""
-    allowed = rule["guard_points"] - rule["margin_points"]
-    shortfalls = {}
-    for corpus, reference in rule["previous"].items():
-        if not isinstance(reference, dict):
-            continue  # the "about" note
-        drop = 100 * (reference[split] - in_domain[corpus][split]["accuracy"])
-        shortfalls[corpus] = round(max(0.0, drop - allowed), 2)
-    return shortfalls
 
 
 def select_chinese(records: list[dict], rule: dict) -> dict:

@@ -303,11 +303,10 @@ def _note_enqueued(conn: sa.Connection, lane: str) -> None:
 
 
 class _CommitWakes:
-    """Per engine: the wake-ups of this process's workers, called after a commit that queued
-    work of their lane (a rollback forgets what was queued)."""
+    """Per database: the wake-ups of this process's workers, called after a commit on its
+    engine that queued work of their lane (a rollback forgets what was queued)."""
 
     def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
         self.listeners: list[Callable[[str], None]] = []
         self._lock = threading.Lock()
         sa.event.listen(engine, "commit", self._committed)

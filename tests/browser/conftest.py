@@ -91,6 +91,14 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     return path
 
 
+def htmx_settled(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until htmx has finished its last swap. htmx binds the hx-* attributes of swapped-in
+    content only when it settles (about 20 ms later): a select changed before that fires a
+    change event nothing listens to yet, so the row never redraws."""
+    busy = page.locator(".htmx-request, .htmx-added, .htmx-settling, .htmx-swapping")
+    busy.first.wait_for(state="detached")  # a locator, not a script: the CSP forbids eval
+
+
 def sign_in(page, email: str, password: str = DEMO_PASSWORD) -> None:  # type: ignore[no-untyped-def]
     """Sign in as a demo user on the Chinese sign-in page and leave them in Chinese (an earlier
     test on the shared server may have switched that user to English)."""

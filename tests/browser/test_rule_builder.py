@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import htmx_settled, screenshot, sign_in
 from tiyan.context import Context
 from tiyan.domain.surveys import parse_definition
 from tiyan.services.links import AnonymousTarget, anonymous_url
@@ -66,10 +66,12 @@ def test_two_rules_built_in_the_browser_open_one_case_listing_both(browser, serv
     page.goto("/alert-rules?lang=zh-CN")
     page.locator("#new-rule").click()
     page.get_by_role("heading", name="新建预警规则").wait_for()
+    htmx_settled(page)
     page.get_by_label("名称").fill(f"贬损者 {tag}")
     page.get_by_label("值").first.fill("六")
     page.locator("#save-button").click()
     page.locator("#err-g0-r0-value").wait_for()
+    htmx_settled(page)
     assert page.locator("#err-g0-r0-value").inner_text() == "请输入数字。"
     page.get_by_label("值").first.fill("6")
     page.locator("#preview-button").click()
@@ -89,13 +91,17 @@ def test_two_rules_built_in_the_browser_open_one_case_listing_both(browser, serv
     page.get_by_label("Name").fill(f"Refund over price {tag}")
     page.locator("#g0-r0-field").select_option("keywords")
     page.locator("#g0-r0-value[placeholder]").wait_for()  # the row redrew itself (htmx)
+    htmx_settled(page)
     page.locator("#g0-r0-value").fill("退款, refund")
     page.get_by_role("button", name="+ Condition").click()
     page.locator("#g0-r1-field").wait_for()
+    htmx_settled(page)
     page.locator("#g0-r1-field").select_option("choice")
     page.locator("#g0-r1-item").wait_for()
+    htmx_settled(page)
     page.locator("#g0-r1-item").select_option("reason")
     page.locator("#row-0-1 .options").wait_for()  # the question's options, by label
+    htmx_settled(page)
     page.locator("#row-0-1").get_by_label("Price").check()
     page.locator("details.pick summary").first.click()
     page.get_by_label(f"回访 {demo['code']}").check()

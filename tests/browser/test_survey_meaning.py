@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import htmx_settled, screenshot, sign_in
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -32,6 +32,7 @@ def _as_rating_0_to_10(page, prefix: str) -> None:  # type: ignore[no-untyped-de
     page.locator(f"select[name='{prefix}type']").select_option("rating")
     scale = page.locator(f"input[name='{prefix}scale_max']")
     scale.wait_for()
+    htmx_settled(page)
     page.locator(f"input[name='{prefix}scale_min']").fill("0")
     scale.fill("10")
 

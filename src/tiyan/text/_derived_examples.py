@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tiyan.text._opinion import CLASSES, Target, opinion_span
+from tiyan.text._opinion import CLASSES, PLACEHOLDER, Target, opinion_span
 
 # 好 / 真 / 超 / 特 are left out: they are as often the predicate (好吃, 真实) as a degree word
 _DEGREE = r"(?:非常|特别|十分|相当|超级|极其|比较|有点|有些|很|太|挺|蛮|忒)"
@@ -57,15 +57,41 @@ def negated_degree(target: Target, label: int) -> list[Derived]:
     head = target.text[own.start : target.end]
     start, end = target.start - own.start, target.end - own.start
     negated = head + found.group("lead") + "不" + found.group("predicate") + found.group("tail")
+    more_is = target.more_is
     return [
-        Derived(Target(target.text[own.start : own.end], start, end), label),
-        Derived(Target(negated, start, end), _reversed(label)),
+        Derived(Target(target.text[own.start : own.end], start, end, more_is=more_is), label),
+        Derived(Target(negated, start, end, more_is=more_is), _reversed(label)),
+    ]
+
+
+_QUANTITY_AFTER = re.compile(
+    r"(?:也|都|还|就|真的|实在|确实|的确)*(?:" + _DEGREE + r"|不|不算|并不|不太|不是很)?"
+    r"(?:高|低|多|少|大|小|长|短|贵|便宜)" + _TAIL
+)
+_FLIPPED = {"worse": "better", "better": "worse"}
+
+
+def mirrored_quantity(target: Target, label: int) -> list[Derived]:
+    """A pair that differs only in the term's direction: a labelled opinion about a term with a
+    direction (`taxonomy.Aspect.direction`) whose words after the term are a quantity ("性价比很高"
+    positive, "油耗偏高" negative) gives that opinion about an anonymous term of the same
+    direction with its label, and about one of the other direction with the other label
+    ("很高" is good news where more is better, bad news where more is worse)."""
+    if label not in (NEGATIVE, POSITIVE) or not target.more_is or target.end <= target.start:
+        return []
+    own = opinion_span(target)[1]
+    if _QUANTITY_AFTER.fullmatch(target.text, target.end, own.end) is None:
+        return []
+    text = PLACEHOLDER + target.text[target.end : own.end]
+    return [
+        Derived(Target(text, 0, 1, more_is=target.more_is), label),
+        Derived(Target(text, 0, 1, more_is=_FLIPPED[target.more_is]), _reversed(label)),
     ]
 
 
 def derivations(target: Target, label: int) -> list[Derived]:
     """Every example derived from one labelled target (see the module docstring)."""
-    return negated_degree(target, label)
+    return negated_degree(target, label) + mirrored_quantity(target, label)
 
 
 def _starts_negated(predicate: str) -> bool:

@@ -32,6 +32,17 @@ _NEGATED_PREDICATE = re.compile(
     r"([\u4e00-\u9fff]{1,2})"
 )
 _TRAILING = "的了啊呀吧呢哦哈嘛啦"
+_DEGREE = (
+    r"(?:非常|特别|十分|相当|超级|极其|比较|有点|有些|很|太|挺|蛮|偏|过|略|更|好|真|超|这么|那么)"
+)
+# "价格偏高", "噪音也不小", "排队的人很多", "等的时间太长了": what the quantity is of may stand
+# between (的 + a word of up to three characters)
+_QUANTITY = re.compile(
+    r"(?:的[一-鿿]{1,3}?)?(?:也|都|还|就|真的|实在|确实|的确|是)*"
+    r"(?P<negated>不|不算|并不|不太|不是很|没那么|没有那么)?" + _DEGREE + r"*"
+    r"(?P<quantity>[高多大长贵低少小短]|便宜)[的了啊呀吧呢哦哈嘛啦!！~～。.]*"
+)
+_MORE = frozenset(["高", "多", "大", "长", "贵"])
 _NOT_PREDICATES = frozenset("不没有是")
 
 
@@ -59,3 +70,14 @@ def negated_predicate(text: str, end: int, clause_end: int) -> str:
     if not predicate or predicate[0] in _NOT_PREDICATES or not _HAN.match(predicate):
         return ""
     return predicate
+
+
+def quantity(text: str, end: int, clause_end: int) -> int:
+    """What the words after a term ending at `end` say of its quantity, when that is all they
+    say: 1 more ("价格很高", "排队的人很多", "噪音也不小"), -1 less ("价格偏低", "油耗不高"),
+    0 anything else. Whether more is good news depends on the term (`taxonomy.Aspect.direction`)."""
+    found = _QUANTITY.fullmatch(text, end, clause_end)
+    if found is None:
+        return 0
+    more = 1 if found.group("quantity") in _MORE else -1
+    return -more if found.group("negated") else more

@@ -35,13 +35,18 @@ import numpy as np
 
 from tiyan.text._features import Features, FeatureSpec, combine, hash_features, normalise, salted
 from tiyan.text._linear import LinearModel, ModelFileError, load_linear, softmax
-from tiyan.text._negation import absent, negated_predicate
+from tiyan.text._negation import absent, negated_predicate, quantity
 from tiyan.text.segment import Clause, split_clauses
 
 MODEL_FILE = Path(__file__).parent / "models" / "opinion_zh.npz"
 CLASSES = ("negative", "neutral", "positive")
 PLACEHOLDER, PREDICATE_MARK = "\ue000", "\ue001"
 CLAUSE_SALT, TERM_SALT, NEGATED_TERM_SALT, PREDICATE_SALT = 3001, 3002, 3003, 3004
+QUANTITY_SALT = 3008
+GOOD_QUANTITY, BAD_QUANTITY = "\ue002", "\ue003"
+# copies of the quantity reading (each in its own buckets): one reading among a clause's many
+# n-grams; 6 was chosen on the dev splits among 1, 3, 6 and 10 (docs/models/text.md)
+QUANTITY_COPIES = 6
 _NEGATORS = frozenset("没不未无别非")
 _NEGATION_REACH = 3
 _TURN = re.compile(r"^(?:但是|但|不过|可是|然而)|^(?:however|but)\b", re.IGNORECASE)
@@ -57,6 +62,7 @@ class Target:
     start: int
     end: int
     clauses: tuple[Clause, ...] | None = None
+    more_is: str = ""  # which way a quantity of the term goes (`taxonomy.Aspect.direction`)
 
 
 def opinion_span(target: Target, others: Sequence[int] = ()) -> tuple[Clause, Clause]:
@@ -107,7 +113,7 @@ def target_features(
     group_salts: Sequence[int | None],
 ) -> Features:
     """Features of each target (see the module docstring)."""
-    spans, owns, terms, negated, predicates = [], [], [], [], []
+    spans, owns, terms, negated, predicates, quantities = [], [], [], [], [], []
     for target, other in zip(targets, others, strict=True):
         span, own = opinion_span(target, other)
         spans.append(normalise(_masked(target.text, span, target)))
@@ -116,6 +122,7 @@ def target_features(
         terms.append(term)
         negated.append(term if _negated(target, own) else "")
         predicates.append(normalise(_negated_opinion(target, own)))
+        quantities.append(_quantity_reading(target, own))
     span_features = hash_features(spans, spec)
     parts = [
         span_features,
@@ -124,6 +131,9 @@ def target_features(
         salted(hash_features(negated, spec), NEGATED_TERM_SALT, spec.bits),
         salted(_present(hash_features(predicates, spec), predicates), PREDICATE_SALT, spec.bits),
     ]
+    quantity_features = _present(hash_features(quantities, spec), quantities)
+    for copy in range(QUANTITY_COPIES):
+        parts.append(salted(quantity_features, QUANTITY_SALT + 100 * copy, spec.bits))
     group_of_doc = np.array([-1 if g is None else g for g in group_salts], dtype=np.int64)
     for salt in sorted({g for g in group_salts if g is not None}):
         keep = group_of_doc[span_features.docs] == salt
@@ -141,6 +151,18 @@ def _negated_opinion(target: Target, own: Clause) -> str:
     if not predicate:
         return ""
     return target.text[target.start : target.end] + PREDICATE_MARK + predicate
+
+
+def _quantity_reading(target: Target, own: Clause) -> str:
+    """GOOD_QUANTITY or BAD_QUANTITY where the words after a term with a direction say only how
+    much of it there is (`_negation.quantity`): more where more is better, or less where more is
+    worse, is good news ("效率很高", "价格偏低"); "" elsewhere."""
+    if not target.more_is or target.end <= target.start:
+        return ""
+    more = quantity(target.text, target.end, own.end)
+    if more == 0:
+        return ""
+    return GOOD_QUANTITY if (more > 0) == (target.more_is == "better") else BAD_QUANTITY
 
 
 def _present(features: Features, texts: Sequence[str]) -> Features:
@@ -218,9 +240,18 @@ def blended(
     return result
 
 
-def negation_rows(targets: Sequence[Target]) -> np.ndarray:
-    """Which targets the blend leaves to the opinion model (`negation_read`)."""
-    return np.array([negation_read(target) for target in targets], dtype=bool)
+def quantity_read(target: Target) -> bool:
+    """The words after a term with a direction say how much of it there is ("价格很高", "排队的
+    人很多"): the document model reads 很高 and 很多 as praise whatever they are about."""
+    if target.end <= target.start or not target.more_is:
+        return False
+    own = opinion_span(target)[1]
+    return bool(_quantity_reading(target, own))
+
+
+def opinion_rows(targets: Sequence[Target]) -> np.ndarray:
+    """Which targets the blend leaves to the opinion model (`negation_read`, `quantity_read`)."""
+    return np.array([negation_read(t) or quantity_read(t) for t in targets], dtype=bool)
 
 
 def reversing(

@@ -34,13 +34,13 @@ from tiyan.text._opinion import (
     Target,
     blended,
     label_and_score,
-    negation_rows,
+    opinion_rows,
     opinion_span,
     reversing,
     target_features,
 )
 from tiyan.text.segment import split_clauses
-from tiyan.text.taxonomy import Taxonomy, load_taxonomy
+from tiyan.text.taxonomy import Taxonomy, load_taxonomy, term_directions
 
 SPEC = FeatureSpec(bits=20, char_ngrams=(1, 3))
 C = 3.0
@@ -61,13 +61,15 @@ class Example:
 def absa_examples(data: Path, split: str) -> list[tuple[str, Example]]:
     """(domain, example) for every labelled term of chinese_absa's `split`."""
     found = []
+    directions = term_directions()
     for row in read_csv(data, ABSA, ("text", "aspects", "domain")):
         if row["split"] != split:
             continue
         items = json.loads(row["aspects"])
         for item in items:
             start = int(item["start"])
-            target = Target(row["text"], start, start + len(item["term"]))
+            more_is = directions.get(item["term"].lower(), "")
+            target = Target(row["text"], start, start + len(item["term"]), more_is=more_is)
             others = tuple(int(o["start"]) for o in items if o is not item)
             label = CLASSES.index(item["sentiment"])
             found.append((row["domain"], Example(target, others, label, None)))
@@ -81,7 +83,8 @@ def car_target(text: str, aspect: str, taxonomy: Taxonomy) -> tuple[Target, tupl
     others = tuple(m.start for m in mentions if m.aspect.name_zh != aspect)
     if not own:
         return Target(text, 0, 0), others
-    return Target(text, own[0].start, own[0].end), others
+    first = own[0]
+    return Target(text, first.start, first.end, more_is=first.aspect.direction(first.term)), others
 
 
 def car_examples(data: Path, split: str) -> list[Example]:
@@ -118,12 +121,19 @@ def short_examples(data: Path, seed: int) -> list[Example]:
 
 def derived_examples(examples: Sequence[Example]) -> list[Example]:
     """The examples derived from `examples` by negation, each distinct one once, in order."""
-    seen: set[tuple[str, int, int, int, int | None]] = set()
+    seen: set[tuple[str, int, int, str, int, int | None]] = set()
     found = []
     for example in examples:
         for derived in derivations(example.target, example.label):
             target = derived.target
-            key = (target.text, target.start, target.end, derived.label, example.group)
+            key = (
+                target.text,
+                target.start,
+                target.end,
+                target.more_is,
+                derived.label,
+                example.group,
+            )
             if key not in seen:
                 seen.add(key)
                 found.append(Example(target, (), derived.label, example.group))
@@ -173,7 +183,7 @@ def absa_figures(
     targets = [e.target for e in examples]
     reversed_rows = reversing(targets, lambda terms: document_probabilities(terms)[:, 0])
     mixed = blended(
-        probabilities, document_probabilities(spans), negation_rows(targets), reversed_rows
+        probabilities, document_probabilities(spans), opinion_rows(targets), reversed_rows
     )
     mixed_labels = [label_and_score(row, NEUTRAL_BAND)[0] for row in mixed]
     figures: dict = {"n": len(gold)}

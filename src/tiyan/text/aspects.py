@@ -31,7 +31,7 @@ from tiyan.text._opinion import (
     blended,
     label_and_score,
     load_opinion_model,
-    negation_rows,
+    opinion_rows,
     opinion_span,
     reversing,
 )
@@ -138,7 +138,8 @@ def _candidates(
     for mention in mentions:
         after = in_clause.get(bisect_right(starts, mention.start), [])
         others = tuple(m.start for m in after if m.aspect.code != mention.aspect.code)
-        target = Target(text, mention.start, mention.end, clauses)
+        direction = mention.aspect.direction(mention.term)
+        target = Target(text, mention.start, mention.end, clauses, direction)
         # a Chinese term in an English comment (or the reverse) is read in its own language
         in_english = english and not _HAN.search(mention.term)
         found.append(_Candidate(doc, mention.aspect, target, others, in_english))
@@ -161,7 +162,7 @@ def _opinions(candidates: Sequence[_Candidate]) -> list[AspectSentiment]:
         document = zh.probabilities([spans[k].text for k in chinese])
         targets = [candidates[k].target for k in chinese]
         reversed_rows = reversing(targets, lambda terms: zh.probabilities(terms)[:, 0])
-        mixed = blended(opinions, document, negation_rows(targets), reversed_rows)
+        mixed = blended(opinions, document, opinion_rows(targets), reversed_rows)
         for k, row in zip(chinese, mixed, strict=True):
             label, score = label_and_score(row, NEUTRAL_BAND)
             results[k] = _found(candidates[k], label, score, spans[k])

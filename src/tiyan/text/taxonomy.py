@@ -19,6 +19,18 @@ YAML shape::
         name_en: Room
         terms: [房间, 客房, room, bed]
         not_in: [room for improvement]     # optional
+      - code: price
+        ...
+        more_is: worse                     # optional: worse | better
+        more_is_opposite_for: [性价比]      # optional: terms of the aspect going the other way
+
+`more_is` says which way a quantity of the aspect goes: "价格很高", "等的时间很长", "噪音很大" are
+bad news (`worse`: prices, fees, waiting, noise, fuel consumption, faults), "效率很高", "空间很大"
+good news (`better`). It is a property of the aspect, written once here; terms of the aspect for
+which a quantity means the opposite (性价比 beside 价格: "性价比很高") are listed under
+`more_is_opposite_for`. The opinion model joins a term's direction with the words after it, so it
+can learn from the cost-like aspects that have training text what "很高" or "很多" says about
+the cost-like aspects that have none (`_opinion.target_features`).
 """
 
 from __future__ import annotations
@@ -45,7 +57,8 @@ _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _TOP_FIELDS = ("industry", "name_zh", "name_en", "aspects")
 _ASPECT_FIELDS = ("code", "name_zh", "name_en", "terms")
-_OPTIONAL_ASPECT_FIELDS = ("not_in",)
+_OPTIONAL_ASPECT_FIELDS = ("not_in", "more_is", "more_is_opposite_for")
+DIRECTIONS = ("worse", "better")
 
 
 class TaxonomyError(ValueError):
@@ -67,6 +80,17 @@ class Aspect:
     name_en: str
     terms: tuple[str, ...]
     not_in: tuple[str, ...] = ()
+    more_is: str = ""
+    more_is_opposite_for: tuple[str, ...] = ()
+
+    def direction(self, term: str) -> str:
+        """Which way a quantity of `term` (one of the aspect's terms) goes: "worse", "better" or
+        "" where the taxonomy does not say (see the module docstring)."""
+        if not self.more_is:
+            return ""
+        if term.lower() in self.more_is_opposite_for:
+            return DIRECTIONS[1 - DIRECTIONS.index(self.more_is)]
+        return self.more_is
 
 
 @dataclass(frozen=True)
@@ -294,13 +318,56 @@ def _parse_aspect(raw: Any, index: int, path: Path | str) -> Aspect:
     code = _text(raw, "code", path, label)
     if not _CODE.match(code):
         raise TaxonomyError(path, f'field "code": {code!r} is not snake_case', label)
+    terms = _terms(raw, path, label)
+    more_is, opposite = _direction(raw, terms, path, label)
     return Aspect(
         code=code,
         name_zh=_text(raw, "name_zh", path, label),
         name_en=_text(raw, "name_en", path, label),
-        terms=_terms(raw, path, label),
+        terms=terms,
         not_in=_not_in(raw, path, label),
+        more_is=more_is,
+        more_is_opposite_for=opposite,
     )
+
+
+def _direction(
+    raw: dict[str, Any], terms: tuple[str, ...], path: Path | str, aspect: str
+) -> tuple[str, tuple[str, ...]]:
+    """`more_is` and `more_is_opposite_for` (lower-cased), checked: a known direction, and
+    opposite terms that are the aspect's own terms."""
+    if "more_is" not in raw:
+        if "more_is_opposite_for" in raw:
+            raise TaxonomyError(path, 'field "more_is_opposite_for" needs "more_is"', aspect)
+        return "", ()
+    more_is = raw["more_is"]
+    if more_is not in DIRECTIONS:
+        raise TaxonomyError(
+            path, f'field "more_is": {more_is!r} is not one of {", ".join(DIRECTIONS)}', aspect
+        )
+    if "more_is_opposite_for" not in raw:
+        return more_is, ()
+    opposite = _terms(raw, path, aspect, "more_is_opposite_for")
+    own = {term.lower() for term in terms}
+    for term in opposite:
+        if term.lower() not in own:
+            raise TaxonomyError(
+                path, f'field "more_is_opposite_for": {term!r} is not a term of the aspect', aspect
+            )
+    return more_is, tuple(term.lower() for term in opposite)
+
+
+def term_directions(industries: Iterable[str] = INDUSTRIES) -> dict[str, str]:
+    """Every term (lower-cased) of the shipped taxonomies with a direction (`Aspect.direction`)
+    that no other aspect listing it contradicts, with that direction: how the
+    opinion model's training gives a direction to a labelled term of a corpus."""
+    seen: dict[str, set[str]] = {}
+    for industry in industries:
+        for aspect in load_taxonomy(industry).aspects:
+            for term in aspect.terms:
+                seen.setdefault(term.lower(), set()).add(aspect.direction(term))
+    directions = {term: found - {""} for term, found in seen.items()}
+    return {term: found.pop() for term, found in directions.items() if len(found) == 1}
 
 
 def _check_fields(

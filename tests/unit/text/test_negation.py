@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tiyan.text._derived_examples import negated_degree
-from tiyan.text._negation import absent, negated_predicate
-from tiyan.text._opinion import CLASSES, Target, negation_read, reversing
+from tiyan.text._derived_examples import mirrored_quantity, negated_degree
+from tiyan.text._negation import absent, negated_predicate, quantity
+from tiyan.text._opinion import CLASSES, Target, negation_read, quantity_read, reversing
 
 NEGATIVE, POSITIVE = CLASSES.index("negative"), CLASSES.index("positive")
 
@@ -98,3 +98,44 @@ def test_a_short_review_is_negated_at_its_degree_word() -> None:
 )
 def test_what_derives_no_negation(text: str, label: int) -> None:
     assert negated_degree(_target(text, "价格"), label) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "expected"),
+    [
+        ("价格偏高", "价格", 1),
+        ("房费也太贵了", "房费", 1),
+        # a limit: the negations read are 不 / 不算 / 并不 / 不太 / 不是很 / 没那么, so not 一点也不
+        ("噪音一点也不小", "噪音", 0),
+        ("噪音也不小", "噪音", 1),
+        ("油耗不高", "油耗", -1),
+        ("等的时间太长了", "等", 1),
+        ("排队的人不多", "排队", -1),
+        ("价格便宜", "价格", -1),
+        ("价格很合理", "价格", 0),
+        ("空间很大，但是后备箱小", "空间", 0),  # the words after the term say more than a quantity
+    ],
+)
+def test_the_quantity_said_right_after_the_term(text: str, term: str, expected: int) -> None:
+    target = _target(text, term)
+    assert quantity(text, target.end, len(text)) == expected
+
+
+def test_the_direction_of_the_term_decides_whether_a_quantity_is_good_news() -> None:
+    worse = Target("工时费偏高", 0, 3, more_is="worse")
+    better = Target("效率偏高", 0, 2, more_is="better")
+    assert quantity_read(worse) and quantity_read(better)
+    assert not quantity_read(Target("工时费偏高", 0, 3))  # no direction: the n-grams decide
+    assert not quantity_read(Target("工时费很合理", 0, 3, more_is="worse"))
+
+
+def test_a_quantity_about_a_term_with_a_direction_gives_a_mirrored_pair() -> None:
+    target = Target("油耗有点高，不过能接受", 0, 2, more_is="worse")
+    same, mirrored = mirrored_quantity(target, NEGATIVE)
+    assert same.target.text == mirrored.target.text == "\ue000有点高"
+    assert (same.target.more_is, same.label) == ("worse", NEGATIVE)
+    assert (mirrored.target.more_is, mirrored.label) == ("better", POSITIVE)
+    assert mirrored_quantity(Target("油耗有点高", 0, 2), NEGATIVE) == []  # no direction
+    assert mirrored_quantity(Target("油耗很合理", 0, 2, more_is="worse"), POSITIVE) == []
+    neutral = CLASSES.index("neutral")
+    assert mirrored_quantity(target, neutral) == []

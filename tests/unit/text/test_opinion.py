@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tiyan.text._opinion import Target, opinion_span
+from tiyan.text._opinion import CLASSES, Target, load_opinion_model, opinion_span
 from tiyan.text.aspects import find_aspects
 from tiyan.text.taxonomy import load_taxonomy
 
@@ -86,6 +86,28 @@ def test_not_in_is_checked_when_a_taxonomy_is_parsed() -> None:
         ("毛病消失了", "car_aftersales", "repair_quality", "positive"),
         ("房间里没有霉味了", "hotel", "cleanliness", "positive"),
         ("再也没有色差", "car_aftersales", "repair_quality", "positive"),
+        # a quantity whose polarity depends on the aspect (`more_is` in the taxonomy): the
+        # issue's sentences, then fresh ones in words no rule or tuning looked at
+        ("价格很贵", "hotel", "price", "negative"),
+        ("价格不高", "hotel", "price", "positive"),
+        ("房间不大", "hotel", "room", "negative"),
+        ("排队的人很多", "car_aftersales", "waiting", "negative"),
+        ("等待的客户特别多", "car_aftersales", "waiting", "negative"),
+        ("房价偏高", "hotel", "price", "negative"),
+        ("工时费太高了", "car_aftersales", "price", "negative"),
+        ("手续费很高", "banking", "fees", "negative"),
+        ("房价不高", "hotel", "price", "positive"),
+        ("性价比很高", "hotel", "price", "positive"),
+        ("性价比太低", "retail", "price", "negative"),
+        ("噪音很大", "hotel", "noise", "negative"),
+        ("噪音特别小", "hotel", "noise", "positive"),
+        ("排队的人太多了", "banking", "queue_wait", "negative"),
+        ("排队的人不多", "banking", "queue_wait", "positive"),
+        ("等候的时间很长", "telecom", "queue_wait", "negative"),
+        ("等待时间很短", "car_aftersales", "waiting", "positive"),
+        ("效率很高", "car_aftersales", "timeliness", "positive"),
+        ("房间很大", "hotel", "room", "positive"),
+        ("面积太小", "hotel", "room", "negative"),
     ],
 )
 def test_the_opinion_about_the_aspect_decides_its_label(
@@ -96,21 +118,31 @@ def test_the_opinion_about_the_aspect_decides_its_label(
     assert by_code[aspect].label == label
 
 
+@pytest.mark.parametrize(
+    ("text", "term", "expected"),
+    [("油耗很高", "油耗", "negative"), ("油耗偏低", "油耗", "positive")],
+)
+def test_fuel_consumption_reads_by_its_direction(text: str, term: str, expected: str) -> None:
+    aspect = load_taxonomy("car_product").aspect("fuel_consumption")
+    target = Target(text, 0, len(term), more_is=aspect.direction(term))
+    (probabilities,) = load_opinion_model().probabilities([target])
+    assert CLASSES[int(probabilities.argmax())] == expected
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="not learned yet: the shared corpora hold no after-sales waiting or broken-promise "
-    "complaints, and an unseen term reads positive (docs/models/text.md, section 3)",
+    reason="not learned: a promise and then a delay holds no quantity and no negated predicate, "
+    "the shared corpora hold no after-sales complaint, and 好 in 说好 / 约好 reads as praise "
+    "(docs/models/text.md, section 3)",
 )
 @pytest.mark.parametrize(
     ("text", "aspect"),
     [
         ("说好下午四点交车，拖到了晚上七点", "timeliness"),
         ("约好周五取车，结果拖到下周二", "timeliness"),
-        ("排队的人很多", "waiting"),
-        ("等待的客户特别多", "waiting"),
     ],
 )
-def test_after_sales_waiting_complaints_read_negative(text: str, aspect: str) -> None:
+def test_after_sales_broken_promises_read_negative(text: str, aspect: str) -> None:
     (found,) = find_aspects([text], ["zh"], "car_aftersales")
     by_code = {a.aspect: a for a in found}
     assert by_code[aspect].label == "negative"

@@ -11,6 +11,7 @@ from tiyan.text.taxonomy import (
     _compile_terms,
     load_taxonomy,
     load_taxonomy_file,
+    term_directions,
 )
 
 CAR_CORPUS_ASPECTS = (
@@ -120,6 +121,20 @@ def test_a_user_taxonomy_file_loads(tmp_path: Path) -> None:
             "{code: parking, name_zh: 停车, name_en: P, terms: [停车, 12378]}",
             "item 2: 12378 is not a term",
         ),
+        (
+            "{code: parking, name_zh: 停车, name_en: P, terms: [停车], more_is: higher}",
+            "field \"more_is\": 'higher' is not one of worse, better",
+        ),
+        (
+            "{code: parking, name_zh: 停车, name_en: P, terms: [停车],"
+            " more_is_opposite_for: [停车]}",
+            'field "more_is_opposite_for" needs "more_is"',
+        ),
+        (
+            "{code: parking, name_zh: 停车, name_en: P, terms: [停车], more_is: worse,"
+            " more_is_opposite_for: [车位]}",
+            "field \"more_is_opposite_for\": '车位' is not a term of the aspect",
+        ),
     ],
 )
 def test_invalid_aspects_are_rejected_naming_file_aspect_and_field(
@@ -130,6 +145,41 @@ def test_invalid_aspects_are_rejected_naming_file_aspect_and_field(
         load_taxonomy_file(path)
     assert str(path) in str(error.value)
     assert message in str(error.value)
+
+
+def test_an_aspect_declares_which_way_a_quantity_of_it_goes(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        HEADER
+        + "  - {code: cost, name_zh: 费用, name_en: Cost, terms: [费用, 性价比, Fee],"
+        + " more_is: worse, more_is_opposite_for: [性价比]}\n"
+        + "  - {code: parking, name_zh: 停车, name_en: Parking, terms: [停车]}\n",
+    )
+    cost, parking = load_taxonomy_file(path).aspects
+    assert cost.more_is == "worse"
+    assert cost.direction("费用") == "worse"
+    assert cost.direction("FEE") == "worse"
+    assert cost.direction("性价比") == "better"
+    assert parking.direction("停车") == ""
+
+
+def test_the_shipped_taxonomies_give_cost_like_aspects_their_direction() -> None:
+    car = load_taxonomy("car_aftersales")
+    assert car.aspect("waiting").direction("排队") == "worse"
+    assert car.aspect("price").direction("收费") == "worse"
+    assert car.aspect("price").direction("透明") == "better"
+    assert car.aspect("timeliness").direction("效率") == "better"
+    hotel = load_taxonomy("hotel")
+    assert hotel.aspect("price").direction("价格") == "worse"
+    assert hotel.aspect("price").direction("性价比") == "better"
+    assert hotel.aspect("noise").direction("噪音") == "worse"
+    assert load_taxonomy("car_product").aspect("fuel_consumption").direction("油耗") == "worse"
+    assert load_taxonomy("banking").aspect("queue_wait").direction("排队") == "worse"
+    # a term's direction across all taxonomies, as training gives it to corpus terms
+    directions = term_directions()
+    assert directions["价格"] == directions["油耗"] == directions["等待"] == "worse"
+    assert directions["性价比"] == directions["效率"] == "better"
+    assert "外观" not in directions  # no taxonomy says which way a quantity of it goes
 
 
 def test_a_term_in_two_aspects_is_rejected(tmp_path: Path) -> None:

@@ -8,6 +8,11 @@ and the same clause with the degree word replaced by 不 ("价格不贵", "屏�
 the opposite label. The pair differs only in the negation, so that is what it teaches (one
 negated copy alone also moved the term's own weights, and cost 0.5 point of chinese_absa dev
 accuracy). Neutral examples derive nothing (the negation of a mention says nothing either).
+
+A labelled opinion about a term with a direction that says only how much of it there is
+("性价比很高" positive) also gives a mirrored pair (`mirrored_quantity`), so that the good- and
+bad-quantity features of `_opinion` learn from every aspect with training text what a quantity
+means for one of either direction.
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ Character n-grams see "不贵" but not that 不 reverses 贵, nor that "一点�
   "无任何异响", "再也没有抖动") or an absence right after it ("异响没有了", "抖动消失了") — and
   nothing else is said about it in its clause; whether that is good news depends on the term
   (`_opinion.reversing`).
+
+And one more reading, **quantity** (`quantity`): the words after the term say only how much of
+it there is, more or less (a negation reverses it): "价格偏高", "排队的人很多", "油耗不高"; whether
+more is good news depends on the aspect (`taxonomy.Aspect.direction`, `_opinion`).
 """
 
 from __future__ import annotations

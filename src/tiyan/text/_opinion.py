@@ -14,12 +14,17 @@ negative in reviews). For a target at text[start:end] the model reads:
 - the predicate negated right after the target ("价格不贵", "费用一点也不高" → 贵, 高), alone and
   joined to the term, in a copy of its own, so that every form of the negation shares one feature
   (`_negation`);
+- where the target has a direction (`Target.more_is`, from `taxonomy.Aspect.direction`) and
+  the words after it say only how much of it there is ("价格很高", "排队的人很多";
+  `_negation.quantity`), a good- or bad-quantity feature (more of a "better" aspect or less of
+  a "worse" one is good news), in QUANTITY_COPIES copies;
 - for a group (a source with its own habits, such as car forum posts) a copy of the span.
 
 Three classes (negative / neutral / positive), one-vs-rest logistic regressions over hashed
 character 1–3-grams, trained by `tiyan text train` on the term labels of chinese_absa, the aspect
 labels of car_aspects_ccf2018, short one-clause reviews of the sentiment corpora and examples
-derived from them by negation (`_derived_examples`; see docs/models/text.md). Evidence for an
+derived from them by negation and by mirroring quantities (`_derived_examples`; see
+docs/models/text.md). Evidence for an
 aspect is the opinion span.
 """
 

@@ -132,6 +132,25 @@ def codes(page: PageText, typed: frozenset[str] = frozenset()) -> list[str]:
             if not any(m.group(0) in typed_text for typed_text in typed)]
 
 
+# A text of its own that is one or two lowercase words (`regular` in a segment cell, `reached`
+# in an outcome cell): a code shown as it is stored. Two-letter words are left alone (the
+# survey editor tags each language's field with its tag, `en`). Sentences of three or more words are
+# english_sentences' and snake_case or kebab-case codes are codes'.
+BARE = re.compile(r"[a-z]{3,}(?: [a-z]{2,})?")
+
+
+def bare_words(page: PageText, typed: frozenset[str] = frozenset()) -> list[str]:
+    """Element texts that are one or two lowercase English words, but for allowed words and
+    texts a person typed as they are (a customer's one-word English answer)."""
+    found = []
+    for text in page.text:
+        plain = _plain(text).strip(" ·:：,，;；()（）!?.")
+        if (BARE.fullmatch(plain) and plain not in ALLOWED_WORDS
+                and plain not in typed and text.strip() not in typed):
+            found.append(plain)
+    return found
+
+
 def time_problems(page: PageText, zone: str) -> list[str]:
     """A time of day shown without the zone named on the page, or written as a machine does."""
     problems = [m.group(0) for text in page.text for m in ISO_TIME.finditer(text)]

@@ -94,6 +94,7 @@ def test_every_case_history_agrees_with_its_stamps_and_sla_timers(demo):
             kinds = met_by.get(e.kind, set())
             if e.kind == "callback" and e.detail["outcome"] == "reached":
                 kinds = {"acknowledge", "contact"}
+                assert 0 <= e.detail["satisfaction"] <= 10  # shown in the history
             for kind in kinds:
                 first_met.setdefault(kind, utc(e.at))
         for kind, timer in timers[case_id].items():
@@ -149,3 +150,11 @@ def test_demo_phones_are_stored_in_e164(demo):
                           for p in phones)
     attributes = demo.execute(sa.select(t.customer.c.attributes).limit(200)).scalars()
     assert all(a["phone"].startswith("+86") for a in attributes)
+
+
+def test_every_segment_the_demo_writes_has_a_name_in_both_languages(demo):
+    from tiyan.domain.customer_value import SEGMENT_NAMES, segment_label
+
+    written = set(demo.execute(sa.select(t.customer.c.segment).distinct()).scalars()) - {None}
+    assert written and written <= set(SEGMENT_NAMES)  # 'regular' was shown as a code
+    assert all(segment_label(s, "zh-CN") != s for s in written - {"vip"})

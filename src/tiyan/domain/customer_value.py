@@ -28,6 +28,7 @@ SEGMENT_NAMES: Mapping[str, tuple[str, str]] = {
     "vip": ("VIP", "VIP"),
     "champions": ("高价值忠诚客户", "champions"),
     "loyal": ("忠诚客户", "loyal"),
+    "regular": ("普通客户", "regular"),
     "potential": ("潜力客户", "potential loyalists"),
     "new": ("新客户", "new"),
     "needs_attention": ("需要关注", "needs attention"),

@@ -107,4 +107,6 @@ def test_segment_labels_in_both_languages():
     assert segment_label("at_risk", "zh-CN") == "流失风险"
     assert segment_label("at_risk", "en") == "at risk"
     assert segment_label("custom", "en") == "custom"
+    # the demo's customers with one or two visits (the at-risk page showed the code)
+    assert segment_label("regular", "zh-CN") == "普通客户"
     assert segment_label(None, "en") == ""

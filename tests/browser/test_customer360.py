@@ -40,6 +40,8 @@ def test_a_cx_manager_works_the_at_risk_list_and_sees_a_customer_in_full(
     risks = [int(x.rstrip("%")) for x in
              page.locator("[data-testid=at-risk] tbody td:nth-child(4)").all_inner_texts()]
     assert min(risks) >= threshold - 1  # shown rounded
+    segments = page.locator("[data-testid=at-risk] tbody td:nth-child(3)").all_inner_texts()
+    assert not [s for s in segments if re.fullmatch(r"[a-z_ ]+", s)], segments  # names
     definition = page.get_by_test_id("churn-definition").inner_text()
     assert re.search(r"汽车售后：超过\d+天未到店即视为流失", definition), definition
     assert "基准流失率" in definition
@@ -73,6 +75,10 @@ def test_an_analyst_sees_the_customer_with_personal_data_masked(
     cx = context.new_page()
     sign_in_en(cx, "cx@demo.tiyan.dev")
     cx.goto("/customers/at-risk")
+    first = cx.locator("[data-testid=at-risk] tbody tr").first
+    assert first.evaluate("row => getComputedStyle(row).display") == "block"  # a card
+    assert cx.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(cx, "at-risk-phone-en")
     href = cx.locator("[data-testid=at-risk] tbody tr a").first.get_attribute("href")
     cx.goto(str(href))
     full_phone = cx.get_by_test_id("identity-phone").inner_text()

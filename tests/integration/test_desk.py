@@ -142,6 +142,7 @@ def test_logging_a_reached_callback_from_the_case_page_moves_a_new_case_on(
     assert done.status_code == 200 and done.url.path == f"/cases/{desk['case']}"
     history = done.text.split('id="case-history"')[1]
     assert "Callback" in history and "In progress" in history
+    assert "recovered · satisfaction 8/10" in history  # the satisfaction asked again
     status = done.text.split('class="status status-')[1].split("<")[0]
     assert status.startswith("in_progress")  # never "New" with the acknowledge timer met
 

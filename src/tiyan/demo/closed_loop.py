@@ -173,7 +173,9 @@ def _apply(state: CaseState, step: Step, actor: int, agent: int) -> None:
                             "recovered": step.detail.get("recovered"),
                             "satisfaction": step.detail.get("satisfaction"), "note": None})
         state.events.append({"at": at, "user_id": agent, "kind": "callback", "detail": {
-            "outcome": outcome, **({"recovered": step.detail["recovered"]} if reached else {})}})
+            "outcome": outcome, **({"recovered": step.detail["recovered"],
+                                    "satisfaction": step.detail["satisfaction"]}
+                                   if reached else {})}})
         if reached:  # services.cases.record_first_contact
             state.task_done_at = at
             for kind in (TimerKind.CONTACT.value, TimerKind.ACKNOWLEDGE.value):

@@ -149,17 +149,20 @@ def do_log_call(ctx: Context, actor: Actor, public_id: str, *, outcome: str,
                          .values(status="done", done_at=now))
         if task.case_id is not None:
             _on_case(conn, task.case_id, actor.user_id, now, outcome, recovered,
-                     (note or "").strip()[:5000] or None)
+                     (note or "").strip()[:5000] or None, satisfaction)
 
 
 def _on_case(conn: Connection, case_id: int, user_id: int, now: dt.datetime, outcome: str,
-             recovered: bool | None, note: str | None = None) -> None:
+             recovered: bool | None, note: str | None = None,
+             satisfaction: float | None = None) -> None:
     from tiyan.services.cases import record_first_contact
     from tiyan.store.cases import log_event
 
     detail: dict[str, Any] = {"outcome": outcome}
     if recovered is not None:
         detail["recovered"] = recovered
+    if satisfaction is not None:  # the satisfaction asked again, 0-10
+        detail["satisfaction"] = satisfaction
     if note:  # what the customer said, in the case's history too
         detail["note"] = note
     log_event(conn, case_id, at=now, user_id=user_id, kind="callback", detail=detail)

@@ -4,7 +4,7 @@ writes dates and times; the viewer's zone is their home unit's."""
 import datetime as dt
 
 from tiyan.domain.access import Grant, Role, build_scope
-from tiyan.web.ui.times import Times, number
+from tiyan.web.ui.times import Times, money, number
 
 STORED = dt.datetime(2026, 11, 20, 23, 30, 5, tzinfo=dt.UTC)
 
@@ -33,6 +33,16 @@ def test_numbers_follow_the_language() -> None:
     assert number(12345.678, "zh-CN", 1) == "12,345.7"
     assert number(12345, "en") == "12,345"
     assert number(None, "en") == ""
+
+
+def test_amounts_of_money_follow_the_language_and_name_their_currency() -> None:
+    from decimal import Decimal
+
+    assert money(Decimal("2217.87"), "CNY", "zh-CN") == "¥2,217.87"
+    assert money(Decimal("2217.87"), "cny", "en") == "CN¥2,217.87"
+    assert money(1234.5, None, "en") == "1,234.50"
+    assert money(5, "points", "en") == "5.00 points"  # not a currency code: kept as stored
+    assert money(None, "CNY", "en") == ""
 
 
 def test_the_home_unit_is_the_widest_grant() -> None:

@@ -18,7 +18,7 @@ from tiyan.domain.contacts import display_phone
 from tiyan.errors import TiyanError, stored_text
 from tiyan.web.deps import get_context, translator, web_session
 from tiyan.web.page_data import json_island
-from tiyan.web.ui.times import Times, number, viewer_timezone
+from tiyan.web.ui.times import Times, money, number, viewer_timezone
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 TEMPLATES.env.globals["version"] = __version__
@@ -111,6 +111,7 @@ def render(request: Request, template: str, *, actor: Actor | None = None,
     context = {
         "request": request, "t": t, "locale": t.locale, "actor": actor, "when": when,
         "num": lambda value, digits=None: number(value, t.locale, digits),
+        "money": lambda value, currency=None: money(value, currency, t.locale),
         "nav": navigation(actor) if actor else [],
         "csrf_token": session.csrf_token if session else "",
         "current_path": request.url.path, **shown,

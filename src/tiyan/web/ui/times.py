@@ -9,7 +9,7 @@ as "时间（Asia/Shanghai）" or a note under the table), so no time is left to
 Templates get a `when` object (see `render`): `when(x)` date and minute, `when.seconds(x)`,
 `when.short(x)` (month, day and minute), `when.day(x)` (a date), `when.period(start, grain)`
 (a dashboard bucket), `when.time(x)`, `when.zone`,
-and `num(x)` for numbers.
+and `num(x)` for numbers, `money(amount, currency)` for amounts of money.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_skeleton, format_time
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal, is_currency
 
 from tiyan.context import Context
 from tiyan.domain.access import Actor
@@ -129,3 +129,15 @@ def number(value: int | float | Decimal | None, locale: str, digits: int | None 
         return format_decimal(value, locale=babel_locale(locale))
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(value, format=pattern, locale=babel_locale(locale))
+
+
+def money(value: int | float | Decimal | None, currency: str | None, locale: str) -> str:
+    """An amount as the language writes it with its currency: ¥2,217.87 in Chinese, CN¥2,217.87
+    in English for CNY; an amount without a currency is a plain number with two decimals."""
+    if value is None:
+        return ""
+    if not currency:
+        return number(value, locale, 2)
+    if not is_currency(currency.upper()):  # not an ISO 4217 code: the amount, then as stored
+        return f"{number(value, locale, 2)} {currency}"
+    return format_currency(value, currency.upper(), locale=babel_locale(locale))

@@ -3,7 +3,8 @@ customer answers the after-sales survey on their phone as a detractor; the demo'
 case with a callback (the app's own worker); the agent finds it on the callbacks worklist by
 its unit, reads why (score, comment), opens the case, reads the complaint in words, acknowledges,
 shows the phone (audited), logs the reached call with the customer recovered and resolves; the
-call is on the worklist's done tab. In Chinese on a laptop and in English on a 390 px phone."""
+call is on the worklist's done tab, and the customer is found again by their phone written
+another way. In Chinese on a laptop and in English on a 390 px phone."""
 
 from __future__ import annotations
 
@@ -165,7 +166,9 @@ def test_a_detractors_answer_becomes_a_case_the_agent_recovers(
         page.locator(".status-acknowledged").first.wait_for()
         page.get_by_role("button", name=w["reveal"]).click()
         page.locator("#call-customer").wait_for()
-        assert "****" not in page.locator("#customer-phone").inner_text()
+        phone = page.locator("#customer-phone").inner_text().strip()
+        assert "****" not in phone
+        customer = page.locator("#customer-name a").get_attribute("href")
         page.get_by_label(w["outcome"]).select_option("reached")
         page.get_by_label(w["recovered_q"]).select_option("yes")
         page.locator("#call-satisfaction").fill("8")
@@ -190,6 +193,19 @@ def test_a_detractors_answer_becomes_a_case_the_agent_recovers(
         calls = done.inner_text()
         assert w["reached"] in calls and w["recovered"] in calls and "8/10" in calls
         screenshot(page, f"desk-loop-done-{locale}")
+
+        # the customer calls back later: found by their phone however it is written
+        digits = phone.replace(" ", "").removeprefix("+86")
+        typed = (f"{digits[:3]}-{digits[3:7]}-{digits[7:]}" if locale == "zh-CN"
+                 else f"+86 {digits}")
+        page.goto(f"/customers?lang={locale}")
+        page.locator("#customer-q").fill(typed)
+        page.locator("#customer-search button[type=submit]").click()
+        page.wait_for_url("**q=**")
+        found = page.locator('[data-testid="customers"] tbody tr')
+        assert found.count() == 1 and found.locator("a").get_attribute("href") == customer
+        assert fits(page)
+        screenshot(page, f"desk-loop-search-{locale}")
         with db.read() as conn:
             reveals = conn.execute(sa.select(sa.func.count()).select_from(t.audit_log).where(
                 t.audit_log.c.action == "reveal_phone",

@@ -201,7 +201,7 @@ def test_sla_clocks_say_due_met_met_late_or_overdue_and_the_inbox_the_next_clock
 
     def clocks(page: str) -> dict[str, str]:
         table = page.split('id="sla-zone"')[1].split("</table>")[0]
-        return dict(zip(re.findall(r"<tr><td>([^<]+)</td>", table),
+        return dict(zip(re.findall(r"<tr><td[^>]*>([^<]+)</td>", table),
                         re.findall(r'data-timer-state="(\w+)"', table), strict=True))
 
     with_cases(ctx, world, tmp_path)

@@ -240,3 +240,30 @@ def test_the_api_search_pages_through_many_matches(
     phone = client.get("/api/v1/customers", params={"q": "136 0000 0003"},
                        headers=headers).json()
     assert [c["name"] for c in phone["items"]] == ["林3号"]
+
+
+def test_refusals_on_the_desk_pages_are_said_in_chinese_without_codes(
+        ctx: Context, world: World, client: TestClient, desk: dict[str, str]) -> None:
+    from tests.integration.page_text import read
+    from tests.integration.test_page_language import check
+
+    def alert(html: str) -> str:
+        return html.split('role="alert">')[1].split("</p>")[0]
+
+    sign_in(client, "mgr.n1@t.test", PASSWORD)
+    outside = client.get(f"/cases/{desk['case']}?lang=zh-CN")  # a colleague's link
+    assert outside.status_code == 404 and "(case)" not in outside.text
+    sign_in(client, "agent@t.test", PASSWORD)
+    export = client.get("/responses.xlsx?lang=zh-CN")  # an export link, shared
+    assert export.status_code == 403 and "您在这里没有“导出数据”权限" in alert(export.text)
+    page = client.get(f"/cases/{desk['case']}?lang=zh-CN").text
+    task = page.split('action="/callbacks/')[1].split("/calls")[0]
+    refused = client.post(f"/callbacks/{task}/calls?lang=zh-CN", data={
+        "csrf_token": csrf(page), "case": desk["case"], "outcome": "reached",
+        "recovered": "yes", "satisfaction": "11"})
+    assert alert(refused.text) == "满意度是 0 到 10 的分数"  # no "(satisfaction)" after it
+    for html in (outside.text, export.text, refused.text):
+        # the test world's users are named after their e-mail ('agent' in the header)
+        assert check(html, "zh-CN", frozenset({"agent", "mgr.n1"})) == [], read(html).text
+        said = re.sub(r"\b[0-9a-f]{32}\b", "", alert(html))  # a case's id is its id
+        assert not re.search(r"[A-Za-z]{3,}", said), said

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from tiyan.errors import Forbidden
+from tiyan.errors import Forbidden, Phrase
 
 
 class Role(StrEnum):
@@ -45,6 +45,12 @@ class Permission(StrEnum):
     MANAGE_JOBS = "manage_jobs"  # see failed and stuck background jobs, retry them
     MANAGE_CALENDARS = "manage_calendars"  # business hours, holidays and make-up working days
     MANAGE_UNIT_CHANNELS = "manage_unit_channels"  # a unit's own e-mail addresses and robots
+
+
+def permission_words(permission: Permission) -> Phrase:
+    """The permission as a refusal names it, in the reader's language ('导出数据', not
+    'export')."""
+    return Phrase(f"permission.{permission.value}")
 
 
 P = Permission
@@ -174,7 +180,8 @@ class Scope:
         allowed = vis.covers_unit(unit_id) if unit_id is not None else not vis.is_empty
         if not allowed:
             where = f"unit {unit_id}" if unit_id is not None else None
-            raise Forbidden("access.you_do_not_permission", permission=permission, where=where)
+            raise Forbidden("access.you_do_not_permission", permission=permission_words(permission),
+                            where=where)
 
     def visibility(self, permission: Permission) -> Visibility:
         if permission not in self._cache:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection
 
 from tiyan.context import Context
-from tiyan.domain.access import Actor, Permission, Role
+from tiyan.domain.access import Actor, Permission, Role, permission_words
 from tiyan.errors import (
     Conflict,
     Forbidden,
@@ -270,4 +270,5 @@ def do_set_locale(ctx: Context, actor: Actor, locale: str) -> None:
 
 def require_permission(actor: Actor, permission: Permission) -> None:
     if not actor.can(permission):
-        raise Forbidden("accounts.you_do_not_permission", permission=permission)
+        raise Forbidden("accounts.you_do_not_permission",
+                        permission=permission_words(permission))

@@ -50,7 +50,8 @@ def test_require_names_the_permission_and_unit():
     scope = build_scope(4, [Grant(Role.UNIT_MANAGER, 3)], PARENTS)
     with pytest.raises(Forbidden) as err:
         scope.require(Permission.MANAGE_CASES, 5)
-    assert "manage_cases" in err.value.message
+    assert "'work on cases'" in err.value.message  # in words, not 'manage_cases'
+    assert err.value.text("zh-CN") == "您在这里没有“处理工单”权限"
     assert err.value.where == "unit 5"
 
 

@@ -267,3 +267,14 @@ def test_refusals_on_the_desk_pages_are_said_in_chinese_without_codes(
         assert check(html, "zh-CN", frozenset({"agent", "mgr.n1"})) == [], read(html).text
         said = re.sub(r"\b[0-9a-f]{32}\b", "", alert(html))  # a case's id is its id
         assert not re.search(r"[A-Za-z]{3,}", said), said
+
+
+def test_a_response_that_opened_a_case_links_to_it_for_those_who_work_cases(
+        ctx: Context, world: World, client: TestClient, desk: dict[str, str]) -> None:
+    sign_in(client, "agent@t.test", PASSWORD)
+    page = client.get(f"/responses/{desk['response']}?lang=zh-CN").text
+    case = page.split('id="response-case">')[1].split("</dd>")[0]
+    assert f'href="/cases/{desk["case"]}"' in case and "新建" in case
+    sign_in(client, "analyst.south@t.test", PASSWORD)  # reads responses, works no cases
+    page = client.get(f"/responses/{desk['response']}?lang=zh-CN")
+    assert page.status_code == 200 and 'id="response-case"' not in page.text

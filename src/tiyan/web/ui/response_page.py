@@ -25,6 +25,8 @@ from tiyan.errors import InvalidInput, TiyanError
 from tiyan.services import text_corrections as corrections
 from tiyan.store import responses, text_analysis
 from tiyan.store import tables as t
+from tiyan.store.cases import CASE_PERMISSION
+from tiyan.store.scoped import visible
 from tiyan.store.surveys import version_definition
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.ui.render import render
@@ -53,6 +55,7 @@ def _page(request: Request, ctx: Context, actor: Actor, public_id: str, *,
         definition = (version_definition(conn, row["survey_version_id"])
                       if row["survey_version_id"] is not None else None)
         words = _words(conn, row, locale)
+        case = _case_of(conn, actor, row["id"])
     can_correct = actor.scope.visibility(Permission.CORRECT_TEXT).covers_unit(row["unit_id"])
     read = read_answers(definition, answers, locale)
     return render(request, "response.html", actor=actor, r=row, words=words, answers=read,
@@ -61,7 +64,17 @@ def _page(request: Request, ctx: Context, actor: Actor, public_id: str, *,
                   analyses=[_reading(a, by_text.get(a["question_key"], []), names)
                             for a in analyses],
                   aspect_names=names, can_correct=can_correct, labels=SENTIMENT_LABELS,
-                  error=error, status_code=status_code)
+                  case=case, error=error, status_code=status_code)
+
+
+def _case_of(conn: Connection, actor: Actor, response_id: int) -> dict[str, Any] | None:
+    """The case the response opened, when the viewer works on cases of its unit: the list's
+    row opens the response, and from there the case is one click."""
+    C = t.cx_case
+    found = conn.execute(sa.select(C.c.public_id, C.c.title, C.c.status).where(
+        C.c.response_id == response_id,
+        visible(actor.scope.visibility(CASE_PERMISSION), C.c.unit_id))).mappings().first()
+    return dict(found) if found else None
 
 
 def _words(conn: Connection, row: Any, locale: str) -> dict[str, str | None]:

@@ -278,3 +278,19 @@ def test_a_response_that_opened_a_case_links_to_it_for_those_who_work_cases(
     sign_in(client, "analyst.south@t.test", PASSWORD)  # reads responses, works no cases
     page = client.get(f"/responses/{desk['response']}?lang=zh-CN")
     assert page.status_code == 200 and 'id="response-case"' not in page.text
+
+
+def test_the_worklist_quotes_the_comment_not_a_date_answer_that_comes_first() -> None:
+    def answer(key: str, item: str | None, text: str | None, num: float | None = None,
+               picked: list[str] | None = None) -> dict[str, object]:
+        return {"question_key": key, "item_code": item, "value_text": text,
+                "value_num": num, "value_json": picked}
+
+    answers = [answer("a_visit_day", "visit_day", "2026-12-01"),
+               answer("b_reason", "reason", "price", picked=["price"]),
+               answer("c_nps", "nps", None, 3.0), answer("d_more", None, "等了两个小时")]
+    assert case_desk._comment_of(answers, set()) == "等了两个小时"
+    assert case_desk._comment_of(answers, {"a_visit_day"}) == "2026-12-01"  # analysed: as is
+    assert case_desk._comment_of([*answers, answer("z_comment", "comment", "太贵")],
+                                 set()) == "太贵"
+    assert case_desk._comment_of(answers[:3], set()) is None

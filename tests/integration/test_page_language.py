@@ -95,6 +95,7 @@ def crawl(client: TestClient, routes: list[APIRoute], who: str, locale: str,
 def check(html: str, locale: str, typed: frozenset[str] = frozenset()) -> list[str]:
     page = pt.read(html)
     found = [f"key {k!r}" for k in pt.catalogue_keys(page)]
+    found += [f"negative zero {x!r}" for x in page.text if re.fullmatch(r"-0(?:[.,]0+)?%?", x)]
     if locale == "zh-CN":
         found += [f"English {s!r}" for s in pt.english_sentences(page, typed)]
         found += [f"code {c!r}" for c in pt.codes(page, typed)]
@@ -143,6 +144,12 @@ def test_every_page_of_every_demo_role_speaks_one_language(demo_app: Any, locale
         problems += result.problems
     assert reached >= MUST_REACH, MUST_REACH - reached
     assert not problems, "\n".join(sorted(set(problems)))
+
+
+def test_a_negative_zero_is_caught_in_either_language() -> None:
+    for locale in ("zh-CN", "en"):
+        assert check("<table><tr><td>-0.0</td><td>-0.5</td></tr></table>", locale) == [
+            "negative zero '-0.0'"]
 
 
 def test_the_chinese_check_catches_a_one_word_code_but_not_a_typed_word() -> None:

@@ -6,6 +6,7 @@ segment, churn risk, earlier responses, cases and purchases."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -201,6 +202,7 @@ def do_reveal_contact(ctx: Context, actor: Actor, *, customer_id: int | None, un
 
 
 COMMENT_START = 80  # characters of the comment on a worklist row
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")  # how a date question's answer is stored
 
 
 def present_tasks(conn: Connection, actor: Actor,
@@ -210,10 +212,10 @@ def present_tasks(conn: Connection, actor: Actor,
     response_ids = [r["response_id"] for r in rows]
     scores = _headline_scores(conn, response_ids)
     comments: dict[int, str] = {}
+    analysed = {rid: {a["question_key"] for a in found}
+                for rid, found in text_analysis.analyses_for(conn, response_ids).items()}
     for rid, answers in responses.answers_for(conn, actor, response_ids).items():
-        text = next((a["value_text"] for a in answers
-                     if a["value_text"] and a["value_num"] is None and a["value_json"] is None),
-                    None)
+        text = _comment_of(answers, analysed.get(rid, set()))
         if text:
             comments[rid] = text[:COMMENT_START] + ("…" if len(text) > COMMENT_START else "")
     phones = _phones(conn, [r["customer_id"] for r in rows if r["customer_id"] is not None])
@@ -230,6 +232,20 @@ def present_tasks(conn: Connection, actor: Actor,
                     "score": scores.get(r["response_id"]),
                     "comment": comments.get(r["response_id"])})
     return out
+
+
+def _comment_of(answers: list[dict[str, Any]], analysed: set[str]) -> str | None:
+    """The response's comment: an analysed text (as the responses list picks it), else the
+    'comment' item, else any free text but a date (a date question's answer is text too and
+    may come first by question key)."""
+    texts = [a for a in answers
+             if a["value_text"] and a["value_num"] is None and a["value_json"] is None]
+    for found in ([a for a in texts if a["question_key"] in analysed],
+                  [a for a in texts if a["item_code"] == "comment"],
+                  [a for a in texts if not ISO_DATE.fullmatch(a["value_text"])]):
+        if found:
+            return str(found[0]["value_text"])
+    return None
 
 
 def _phones(conn: Connection, customer_ids: list[int]) -> dict[int, str]:

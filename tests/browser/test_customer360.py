@@ -76,7 +76,7 @@ def test_an_analyst_sees_the_customer_with_personal_data_masked(
     sign_in_en(cx, "cx@demo.tiyan.dev")
     cx.goto("/customers/at-risk")
     first = cx.locator("[data-testid=at-risk] tbody tr").first
-    assert first.evaluate("row => getComputedStyle(row).display") == "block"  # a card
+    assert first.evaluate("row => getComputedStyle(row).display") == "grid"  # a card
     assert cx.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(cx, "at-risk-phone-en")
     href = cx.locator("[data-testid=at-risk] tbody tr a").first.get_attribute("href")

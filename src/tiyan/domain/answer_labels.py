@@ -33,12 +33,15 @@ def _number(value: float) -> str:
 
 
 def read_answer(question: Question | None, key: str, answer: Mapping[str, Any],
-                locale: str) -> ReadAnswer:
-    """One stored answer (value_num / value_text / value_json) in words."""
+                locale: str, item_texts: Mapping[str, str] | None = None) -> ReadAnswer:
+    """One stored answer (value_num / value_text / value_json) in words. An answer without
+    its question (an imported review, a question since removed) is named by its item's text
+    in `item_texts` (item code -> question text) where it has an item, else by its key."""
     num, text, picked = answer.get("value_num"), answer.get("value_text"), answer.get("value_json")
     if question is None:
         shown = _number(num) if num is not None else (text or _joined(picked))
-        return ReadAnswer(key, key, shown, num, is_comment=bool(text) and num is None)
+        title = (item_texts or {}).get(str(answer.get("item_code") or ""), key)
+        return ReadAnswer(key, title, shown, num, is_comment=bool(text) and num is None)
     title = _text(question.text, locale, question.key)
     if question.type == QuestionType.MATRIX and "." in key:
         row_code = key.split(".", 1)[1]
@@ -64,8 +67,9 @@ def read_answer(question: Question | None, key: str, answer: Mapping[str, Any],
 
 
 def read_answers(definition: SurveyDefinition | None, answers: Sequence[Mapping[str, Any]],
-                 locale: str) -> list[ReadAnswer]:
-    """A response's answers in the survey's order (answers to unknown questions last)."""
+                 locale: str, item_texts: Mapping[str, str] | None = None) -> list[ReadAnswer]:
+    """A response's answers in the survey's order (answers to unknown questions last, named
+    by `item_texts` where their item has a text: see read_answer)."""
     questions = {q.key: q for q in definition.questions} if definition else {}
     order = {key: index for index, key in enumerate(questions)}
 
@@ -74,8 +78,16 @@ def read_answers(definition: SurveyDefinition | None, answers: Sequence[Mapping[
 
     ranked = sorted(answers, key=lambda a: (order.get(str(a["question_key"]).split(".", 1)[0],
                                                       len(order)), str(a["question_key"])))
-    return [read_answer(question_of(str(a["question_key"])), str(a["question_key"]), a, locale)
-            for a in ranked]
+    return [read_answer(question_of(str(a["question_key"])), str(a["question_key"]), a, locale,
+                        item_texts) for a in ranked]
+
+
+def needs_item_texts(definition: SurveyDefinition | None,
+                     answers: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether some answer has no question in the definition but an item code to be named by."""
+    keys = {q.key for q in definition.questions} if definition else set()
+    return any(a.get("item_code") and str(a["question_key"]).split(".", 1)[0] not in keys
+               for a in answers)
 
 
 def _joined(value: Any) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
-from tiyan.domain.answer_labels import read_answers
+from tiyan.domain.answer_labels import needs_item_texts, read_answers
 from tiyan.domain.customer_value import segment_label
 from tiyan.domain.privacy import mask_value
 from tiyan.errors import NotFound
@@ -23,7 +23,7 @@ from tiyan.store import audit, customers, responses, text_analysis
 from tiyan.store import cases as case_store
 from tiyan.store import tables as t
 from tiyan.store.scoped import visible
-from tiyan.store.surveys import version_definition
+from tiyan.store.surveys import item_labels, version_definition
 
 EARLIER = 5  # earlier responses, cases and purchases shown on a case
 PHONE_KINDS = ("phone", "mobile")
@@ -45,7 +45,8 @@ def complaint(conn: Connection, actor: Actor, response_id: int | None,
     stored = responses.answers_for(conn, actor, [row["id"]])[row["id"]]
     definition = (version_definition(conn, row["survey_version_id"])
                   if row["survey_version_id"] is not None else None)
-    answers = read_answers(definition, stored, locale)
+    texts = item_labels(conn, actor, locale) if needs_item_texts(definition, stored) else {}
+    answers = read_answers(definition, stored, locale, texts)
     industry = text_analysis.unit_industries(conn).get(row["unit_id"]) or default_industry
     names = _aspect_names(industry, locale)
     comments = []

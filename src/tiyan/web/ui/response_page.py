@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
-from tiyan.domain.answer_labels import read_answers
+from tiyan.domain.answer_labels import needs_item_texts, read_answers
 from tiyan.domain.text_corrections import SENTIMENT_LABELS, TextCorrection
 from tiyan.errors import InvalidInput, TiyanError
 from tiyan.services import text_corrections as corrections
@@ -27,7 +27,7 @@ from tiyan.store import responses, text_analysis
 from tiyan.store import tables as t
 from tiyan.store.cases import CASE_PERMISSION
 from tiyan.store.scoped import visible
-from tiyan.store.surveys import version_definition
+from tiyan.store.surveys import item_labels, version_definition
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.ui.render import render
 
@@ -56,8 +56,10 @@ def _page(request: Request, ctx: Context, actor: Actor, public_id: str, *,
                       if row["survey_version_id"] is not None else None)
         words = _words(conn, row, locale)
         case = _case_of(conn, actor, row["id"])
+        texts = (item_labels(conn, actor, locale) if needs_item_texts(definition, answers)
+                 else {})
     can_correct = actor.scope.visibility(Permission.CORRECT_TEXT).covers_unit(row["unit_id"])
-    read = read_answers(definition, answers, locale)
+    read = read_answers(definition, answers, locale, texts)
     return render(request, "response.html", actor=actor, r=row, words=words, answers=read,
                   questions={a.key: a.question for a in read},
                   survey_title=definition.title.get(locale) if definition else None,

@@ -32,6 +32,8 @@ def test_an_agent_completes_a_call_on_the_web_page(client: TestClient, world: Wo
     missing = client.post(f"/calls/{call_id}/response",
                           data={"csrf_token": token, "a.overall": "4"})
     assert missing.status_code == 422 and 'id="e-nps"' in missing.text
+    said = missing.text.split('role="alert">')[1].split("</p>")[0]
+    assert said == "some answers need attention; see the marked questions"  # no "(answers.nps)"
     assert 'value="4" checked' in missing.text  # the answers already given stay on the page
 
     revealed = client.post(f"/calls/{call_id}/phone", data={"csrf_token": token})

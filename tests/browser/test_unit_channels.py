@@ -4,53 +4,27 @@ checks the signature as DingTalk does) takes; a wrong setting is refused in word
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.browser.conftest import running_server, screenshot, sign_in
+from tests.browser.conftest import screenshot, sign_in
+from tests.browser.local_robots import app_allowed_local_robots, serving
 from tests.integration.test_chat_robots import SECRET, Robot
 
 
 @pytest.fixture(scope="module")
 def robot() -> Iterator[Robot]:
-    found = Robot("dingtalk", SECRET)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            parts = urlsplit(self.path)
-            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
-            answer = json.dumps(found.verdict(parse_qs(parts.query), body)).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    found.url = f"http://127.0.0.1:{server.server_address[1]}/robot/send?access_token=k3y"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield found
-    server.shutdown()
-    server.server_close()
+    with serving(Robot("dingtalk", SECRET)) as found:
+        yield found
 
 
 @pytest.fixture(scope="module")
 def local_server(demo_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on the demo database, allowed to post to this test's robot on 127.0.0.1."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("TIYAN_OUTBOUND_ALLOWED_HOSTS", "127.0.0.1")
-        with running_server(demo_db_url,
-                            tmp_path_factory.mktemp("unit-serve") / "serve.log") as base:
-            yield base
+    with app_allowed_local_robots(
+            demo_db_url, tmp_path_factory.mktemp("unit-serve") / "serve.log") as base:
+        yield base
 
 
 def test_a_store_manager_sets_the_stores_robot_and_tests_it(browser, local_server, robot):

@@ -209,11 +209,26 @@ def test_the_notifications_page_sets_a_robot_and_sends_a_test_message(
     robot.refuse = 130101  # sending too fast
     reply = client.post("/account/notifications/test",
                         data={"csrf_token": token, "channel": "dingtalk"})
-    assert "refused by the robot (code 130101)" in reply.text
+    # the refusal in the reader's language, with the robot's code
+    assert "发往钉钉的测试消息失败：机器人拒收了消息（错误码 130101）。" in reply.text
+    reply = client.post("/account/notifications/test?lang=en",
+                        data={"csrf_token": token, "channel": "dingtalk"})
+    assert "The test message to DingTalk failed: the robot refused the message (code 130101)." \
+        in reply.text
     # a secret for a robot that has no signing is refused in the reader's language
-    reply = client.post("/account/notifications", data={
+    reply = client.post("/account/notifications?lang=zh-CN", data={
         "csrf_token": token, "channel": "wecom", "target": robot.url, "robot_secret": "x"})
     assert reply.status_code == 422 and "只有钉钉和飞书机器人可以加签" in reply.text
+    # removed on the page: no longer listed, and a test to it is refused in words
+    reply = client.post("/account/notifications/remove",
+                        data={"csrf_token": token, "channel": "dingtalk"},
+                        follow_redirects=False)
+    assert reply.status_code == 303
+    page = client.get("/account/notifications?done=removed")
+    assert "已删除" in page.text and 'data-channel="dingtalk"' not in page.text
+    reply = client.post("/account/notifications/remove",
+                        data={"csrf_token": token, "channel": "dingtalk"})
+    assert reply.status_code == 404 and "请先设置这个渠道" in reply.text
 
 
 def test_the_notifications_page_reads_numbers_typed_with_spaces_as_one_number_each(

@@ -76,3 +76,12 @@ def test_cases_inbox_is_scoped_and_the_workflow_is_enforced(
     pref = client.put("/api/v1/me/notifications", headers=manager,
                       json={"channel": "pager", "target": "https://x.test/h"})
     assert pref.status_code == 422 and pref.json()["error"]["where"] == "channel"
+    set_up = client.put("/api/v1/me/notifications", headers=manager,
+                        json={"channel": "email", "target": "alerts@t.test"})
+    assert set_up.status_code == 200
+    assert [p["channel"] for p in client.get("/api/v1/me/notifications",
+                                             headers=manager).json()] == ["email"]
+    assert client.delete("/api/v1/me/notifications/email", headers=manager).status_code == 204
+    assert client.get("/api/v1/me/notifications", headers=manager).json() == []
+    gone = client.delete("/api/v1/me/notifications/email", headers=manager)
+    assert gone.status_code == 404 and gone.json()["error"]["where"] == "channel"

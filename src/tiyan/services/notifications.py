@@ -289,6 +289,17 @@ def do_set_preference(ctx: Context, actor: Actor, *, channel: str, target: str,
     return secret if channel == "webhook" else None
 
 
+def do_remove_preference(ctx: Context, actor: Actor, channel: str) -> None:
+    """Stop telling the signed-in user on `channel` (with no channel left, they are told by
+    e-mail at their sign-in address again)."""
+    with ctx.db.write() as conn:
+        removed = conn.execute(sa.delete(t.notification_preference).where(
+            t.notification_preference.c.user_id == actor.user_id,
+            t.notification_preference.c.channel == channel)).rowcount
+    if not removed:
+        raise NotFound("notifications.you_no_notification_set", channel=channel, where="channel")
+
+
 def do_send_test(ctx: Context, actor: Actor, channel: str, locale: str = "zh-CN") -> str | None:
     """Send a test message to the signed-in user's `channel` at once; the error (a refusal by
     the robot included), or None when it was taken."""

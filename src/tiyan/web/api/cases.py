@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from sqlalchemy.engine import RowMapping
 
 from tiyan.channels import outbound
@@ -198,6 +198,13 @@ def set_preference(body: s.PreferenceIn, ctx: ContextDep, actor: ApiActor) -> s.
     return s.PreferenceOut(channel=body.channel, target=body.target, events=body.events,
                            active=body.active, secret=secret,
                            signed=bool(body.robot_secret), mentions=body.mentions)
+
+
+@router.delete("/me/notifications/{channel}", status_code=204, tags=["access"])
+def remove_preference(channel: str, ctx: ContextDep, actor: ApiActor) -> Response:
+    """Stop notifications on your `channel` (with none left: e-mail at your sign-in address)."""
+    notifications.do_remove_preference(ctx, actor, channel[:16])
+    return Response(status_code=204)
 
 
 @router.post("/me/notifications/{channel}/test", tags=["access"])

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tiyan.channels import chat, outbound
+from tiyan.channels import chat
 from tiyan.context import Context
 from tiyan.domain.access import Actor
 from tiyan.domain.contacts import split_numbers
@@ -19,6 +19,7 @@ from tiyan.errors import TiyanError
 from tiyan.services import notifications
 from tiyan.web.bodies import PostedForm
 from tiyan.web.deps import ContextDep, PageActor, translator
+from tiyan.web.ui.delivery_words import delivery_error
 from tiyan.web.ui.messages import error_text
 from tiyan.web.ui.render import render
 
@@ -39,7 +40,7 @@ def shown_target(channel: str, target: str) -> str:
 @router.get("/account/notifications", response_class=HTMLResponse)
 def notifications_page(request: Request, ctx: ContextDep, actor: PageActor,
                        done: str | None = None) -> HTMLResponse:
-    return _page(request, ctx, actor, done=done if done == "saved" else None)
+    return _page(request, ctx, actor, done=done if done in ("saved", "removed") else None)
 
 
 def _page(request: Request, ctx: Context, actor: Actor, *, status_code: int = 200,
@@ -80,6 +81,19 @@ def save(request: Request, ctx: ContextDep, actor: PageActor, form: PostedForm,
     return RedirectResponse("/account/notifications?done=saved", status_code=303)
 
 
+@router.post("/account/notifications/remove", response_class=HTMLResponse)
+def remove(request: Request, ctx: ContextDep, actor: PageActor,
+           channel: Annotated[str, Form(max_length=16)]) -> Response:
+    try:
+        notifications.do_remove_preference(ctx, actor, channel)
+    except TiyanError as exc:
+        if exc.status == 403:
+            raise
+        return _page(request, ctx, actor, status_code=exc.status,
+                     error=error_text(translator(request), exc, "notify.error."))
+    return RedirectResponse("/account/notifications?done=removed", status_code=303)
+
+
 @router.post("/account/notifications/test", response_class=HTMLResponse)
 def send_test(request: Request, ctx: ContextDep, actor: PageActor,
               channel: Annotated[str, Form(max_length=16)]) -> HTMLResponse:
@@ -91,5 +105,4 @@ def send_test(request: Request, ctx: ContextDep, actor: PageActor,
             raise
         return _page(request, ctx, actor, status_code=exc.status,
                      error=error_text(t, exc, "notify.error."))
-    shown = error if channel == "email" else outbound.shown_error(error)
-    return _page(request, ctx, actor, tested=channel, test_error=shown)
+    return _page(request, ctx, actor, tested=channel, test_error=delivery_error(t, error))

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tiyan.channels import chat, outbound
+from tiyan.channels import chat
 from tiyan.context import Context
 from tiyan.domain.access import Actor
 from tiyan.domain.contacts import split_numbers
@@ -22,6 +22,7 @@ from tiyan.errors import TiyanError
 from tiyan.services import unit_channels as service
 from tiyan.web.bodies import PostedForm
 from tiyan.web.deps import ContextDep, PageActor, translator
+from tiyan.web.ui.delivery_words import delivery_error
 from tiyan.web.ui.messages import error_text
 from tiyan.web.ui.notification_pages import shown_target
 from tiyan.web.ui.render import render
@@ -104,6 +105,5 @@ def send_test(request: Request, ctx: ContextDep, actor: PageActor, code: str,
     with ctx.db.read() as conn:
         unit = service.unit_in_reach(conn, actor, code)
         tested = next(c for c in service.channels_of(conn, unit.id) if c.id == channel_id)
-    shown = error if tested.channel == "email" else outbound.shown_error(error)
     return _page(request, ctx, actor, code, tested=tested.channel, tested_id=channel_id,
-                 test_error=shown)
+                 test_error=delivery_error(translator(request), error))

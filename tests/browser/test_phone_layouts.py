@@ -91,3 +91,37 @@ def test_the_agents_phone_survey_form_is_styled_and_compact_on_a_phone(phone):  
     height = form.bounding_box()["height"]
     assert height < 150 * questions + 300, (height, questions)  # was about 5,000 px in all
     screenshot(phone, f"demoloop-call-form-{lang}-390")
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_the_agents_phone_survey_form_on_a_laptop_puts_each_answer_beside_its_question(
+        browser, server, lang):  # type: ignore[no-untyped-def]
+    """At 1280 px a question's text and its buttons share a line (the buttons were stretched
+    across the page under each question: 3,106 px for the after-sales survey)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=server,
+                                  locale=lang)
+    page = context.new_page()
+    sign_in(page, "agent@demo.tiyan.dev")
+    page.goto(f"/calls?lang={lang}")
+    page.locator(".call-link").first.click()
+    form = page.locator("#call-survey")
+    form.wait_for()
+    shown = form.locator("fieldset.q:not([hidden])")
+    for index in range(shown.count()):
+        question = shown.nth(index)
+        answers = question.locator(".sc, textarea, .op, .mx, input[type=text], input[type=date]")
+        if question.locator(".mx").count():
+            continue  # a grid keeps the whole width, under its question
+        legend, answer = question.locator("legend").bounding_box(), answers.first.bounding_box()
+        assert legend is not None and answer is not None
+        assert answer["x"] >= legend["x"] + legend["width"], question.get_attribute("data-key")
+        assert answer["y"] < legend["y"] + legend["height"], question.get_attribute("data-key")
+        scale = question.locator(".sc")
+        if scale.count():
+            assert scale.bounding_box()["width"] <= 560  # buttons, not bars across the page
+    assert no_sideways_scroll(page)
+    assert wrapped_badges(page) == []
+    height = form.bounding_box()["height"]
+    assert height < 70 * shown.count() + 300, (height, shown.count())
+    screenshot(page, f"call-form-{lang}-1280")
+    context.close()

@@ -56,3 +56,41 @@ def test_an_agent_completes_a_call_on_the_web_page(client: TestClient, world: Wo
     forged = client.post(f"/calls/{call_id}/attempts", data={"csrf_token": "x",
                                                              "outcome": "busy"})
     assert forged.status_code == 403
+
+
+PIPED = {
+    "title": {"zh-CN": "{customer:first_name|您}的回访",
+              "en": "Follow-up for {customer:first_name|you}"},
+    "intro": {"zh-CN": "您好 {customer:first_name|您}，占用您一分钟。",
+              "en": "Hello {customer:first_name|there}, one minute of your time."},
+    "questions": [
+        {"key": "nps", "type": "nps", "required": True,
+         "text": {"zh-CN": "{customer:first_name|您}，您有多大可能推荐我们？",
+                  "en": "{customer:first_name|You}: how likely are you to recommend us?"}},
+    ],
+}
+
+
+def test_the_agent_reads_the_title_intro_and_questions_with_the_customer_piped_in(
+        client: TestClient, world: World) -> None:
+    """The agent reads out what the respondent page would show: '您好 {customer:first_name|您}'
+    greets the customer by name on the call page too (it showed the title unpiped and no
+    introduction, and piped only {customer:name})."""
+    from tiyan.domain.surveys import parse_definition
+    from tiyan.store.surveys import insert_survey
+
+    with world.ctx.db.write() as conn:
+        root = conn.execute(sa.select(t.org_unit.c.id).where(
+            t.org_unit.c.parent_id.is_(None)).order_by(t.org_unit.c.id)).scalars().first()
+        insert_survey(conn, code="piped", name="Piped", unit_id=root,
+                      definition=parse_definition(PIPED), now=world.ctx.now(), created_by=None)
+    planned = client.post("/api/v1/calls", headers=bearer(world, "agent@t.test"), json={
+        "survey": "piped", "customer_id": world.customer_ids["s1"]})
+    assert planned.status_code == 201, planned.text
+    sign_in(client, "agent@t.test", PASSWORD)
+    page = client.get(f"/calls/{planned.json()['id']}?lang=zh-CN")
+    assert page.status_code == 200
+    assert '<p class="muted small" id="call-survey-title">客户s1的回访</p>' in page.text
+    assert '<p class="intro" id="call-survey-intro">您好 客户s1，占用您一分钟。</p>' in page.text
+    assert "客户s1，您有多大可能推荐我们？" in page.text
+    assert "{customer:" not in page.text

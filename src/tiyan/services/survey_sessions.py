@@ -239,11 +239,8 @@ def _open_invitation_session(conn: Any, invitation: RowMapping, language: str,
 
 def _from_row(row: RowMapping) -> Respondent:
     data = _link_data(row["unit_code"], row["staff_code"], row["channel"])
-    invitation_data = row["invitation_data"] if isinstance(row["invitation_data"], dict) else {}
-    data.update({k: v for k, v in invitation_data.items() if not isinstance(v, dict | list)})
-    customer = dict(invitation_data.get("customer") or {}) \
-        if isinstance(invitation_data.get("customer"), dict) else {}
-    customer.update(_customer_fields(row))
+    invitation_data, customer = piping_values(row["invitation_data"], row)
+    data.update(invitation_data)
     return Respondent(
         sid=row["public_id"], survey_id=row["survey_id"], version_id=row["survey_version_id"],
         unit_id=row["unit_id"], unit_code=row["unit_code"],
@@ -261,6 +258,20 @@ def _link_data(unit_code: str, staff_code: str | None, channel: str) -> dict[str
     if staff_code:
         data["staff"] = staff_code
     return data
+
+
+def piping_values(invitation_data: Any, row: RowMapping
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What fills the {invitation:…} and {customer:…} placeholders of a survey's title, intro
+    and questions: the invitation's plain fields, and the customer's (the invitation's customer
+    fields, then the customer's attributes, name and first_name; `row` has customer_public_id,
+    customer_name and customer_attributes). The respondent page and the agent's phone-survey
+    form both use it, so a placeholder reads the same wherever the survey is put."""
+    given = invitation_data if isinstance(invitation_data, dict) else {}
+    data = {k: v for k, v in given.items() if not isinstance(v, dict | list)}
+    customer = dict(given["customer"]) if isinstance(given.get("customer"), dict) else {}
+    customer.update(_customer_fields(row))
+    return data, customer
 
 
 def _customer_fields(row: RowMapping) -> dict[str, Any]:

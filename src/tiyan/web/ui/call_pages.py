@@ -19,9 +19,10 @@ from tiyan.context import Context
 from tiyan.domain.access import Actor
 from tiyan.domain.answer_forms import FieldError, answers_from_form, check_page, form_values
 from tiyan.domain.calls import ATTEMPT_OUTCOMES
-from tiyan.domain.survey_flow import walk
+from tiyan.domain.survey_flow import pipe, walk
 from tiyan.errors import InvalidInput, TiyanError
 from tiyan.services import calls as service
+from tiyan.services.survey_sessions import piping_values
 from tiyan.store import calls as store
 from tiyan.store import tables as t
 from tiyan.store.surveys import current_version, version_definition
@@ -66,13 +67,17 @@ def _call_page(request: Request, ctx: Context, actor: Actor, call_id: str, *,
         else definition.languages[0])
     answers = values.pop("answers", {})
     errors: dict[str, FieldError] = values.pop("errors", {})
-    data = dict(row["data"] or {})
+    data, customer = piping_values(row["data"], row)
     views = question_views(definition, definition.questions, lang=lang, t=translator(request),
                            values=answers, errors=errors, seed=row["public_id"],
-                           answers=answers, data=data,
-                           customer={"name": row["customer_name"] or ""})
+                           answers=answers, data=data, customer=customer)
+    # the agent reads the title and the introduction out as the respondent page shows them
+    title = pipe(definition.title.get(lang) or next(iter(definition.title.values())),
+                 definition, lang, answers, data, customer)
+    intro = pipe(definition.intro.get(lang, ""), definition, lang, answers, data, customer)
     return render(request, "call.html", actor=actor, call=call, attempts=attempts,
                   definition=definition, lang=lang, views=views, response=response, done=done,
+                  survey_title=title, survey_intro=intro,
                   outcomes=[str(o) for o in ATTEMPT_OUTCOMES],
                   closed=row["status"] in store.CLOSED, status_code=status_code, **values)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import htmx_settled, screenshot, sign_in
 from tiyan.demo.spec import DEMO_PASSWORD
 
 
@@ -31,8 +31,10 @@ def test_a_cx_manager_builds_a_survey_with_display_logic_and_publishes_version_2
     page.get_by_role("button", name="添加题目").click()
     question = page.locator("#q-2")
     question.wait_for()
+    htmx_settled(page)  # the swapped-in editor's hx-post is bound only once it settles
     page.get_by_role("button", name="保存草稿").click()
     page.locator("#q-2.has-error").wait_for()
+    htmx_settled(page)
     assert "缺少 zh-CN 文本" in question.get_by_role("alert").inner_text()  # in the page's language
 
     # … then fill it in, shown only to detractors (NPS ≤ 6), and publish.
@@ -142,6 +144,7 @@ def test_a_skip_rule_is_edited_with_its_own_control_and_errors_show_inline(page)
     question.locator("select[name='q0.s0.target']").select_option("end")
     page.get_by_role("button", name="保存草稿").click()
     page.locator("#q-0.has-error").wait_for()
+    htmx_settled(page)
     assert "跳转规则至少需要一个条件" in question.locator("details.skip .error").inner_text()
     assert question.locator("select[name='q0.s0.target']").input_value() == "end"
 

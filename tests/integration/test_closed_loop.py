@@ -186,6 +186,33 @@ def test_sla_runs_out_in_working_hours_and_escalates_up_the_hierarchy(
     assert escalate_overdue_cases(ctx) == 0  # escalated once per timer
 
 
+def test_each_escalation_goes_one_step_up_the_hierarchy_to_the_top_and_tells_each(
+        ctx: Context, world: World, smtp: Mailbox) -> None:
+    """A store department's case owned by the store manager, with a region manager above: the
+    three timers that run out climb to the region manager, the CX manager, then the
+    administrators, each told by e-mail, and the history names each one (issue 16: a level-2
+    escalation went to the same region manager again)."""
+    from tiyan.services.accounts import do_create_user
+
+    do_create_user(ctx, None, email="mgr.north@t.test", name="北区经理", password="x" * 12,
+                   role="unit_manager", unit_code="north")
+    use_smtp(ctx, smtp.port)
+    add_detractor_rule(ctx, world)
+    jobs.run_until_idle(ctx)
+    case = cases_by_unit(ctx, world)["n1-as"]
+    ctx.clock.advance(days=4)  # type: ignore[attr-defined]  # nobody acted on it
+    jobs.run_until_idle(ctx)
+    with ctx.db.read() as conn:
+        steps = [e.detail for e in store.events_of(conn, case.id) if e.kind == "escalated"]
+        emails = dict(conn.execute(sa.select(t.app_user.c.id, t.app_user.c.email)).all())
+        units = dict(conn.execute(sa.select(t.org_unit.c.id, t.org_unit.c.code)).all())
+    assert [(s["level"], emails[s["to_user_id"]], units[s["to_unit_id"]]) for s in steps] == [
+        (1, "mgr.north@t.test", "north"), (2, "cx@t.test", "north"), (3, "admin@t.test", "hq")]
+    for email in ("mgr.north@t.test", "cx@t.test", "admin@t.test"):
+        assert any("工单已升级" in str(m["Subject"]) for m in smtp.to(email)), email
+    assert not any("工单已升级" in str(m["Subject"]) for m in smtp.to("mgr.n1@t.test"))
+
+
 def test_timer_that_ran_out_while_the_app_was_down_escalates_on_restart(
         ctx: Context, world: World) -> None:
     add_detractor_rule(ctx, world, kind="case")

@@ -71,7 +71,10 @@ def test_a_rule_built_from_rows_is_saved_and_shown_again_as_rows(
     more2 = client.post("/alert-rules/build", data=builder_fields(more.text, action="add-row:1"))
     fields = builder_fields(
         more2.text, name="贬损且抱怨", unit_code="north", join="all",
+        # the rows as the page shows them once each field was changed (the page redraws a row
+        # whose field changes: `shown` is the field it was drawn for)
         **{"g1.join": "any", "g1.r0.field": "keywords", "g1.r0.value": "退款，投诉",
+           "g1.r0.shown": "keywords", "g1.r1.shown": "churn_risk",
            "g1.r1.field": "churn_risk", "g1.r1.op": ">=", "g1.r1.value": "70",
            "kind": "case", "route_role": "cx_manager", "callback": ["yes"],
            "channels": ["qr", "link"], "surveys": ["test"],
@@ -197,3 +200,24 @@ def test_the_preview_button_shows_the_count_and_examples(
     assert shown.status_code == 200 and not stored_rules(ctx)
     assert "Would have matched 3 of 7 responses in the last 30 days." in shown.text
     assert shown.text.count('<a href="/responses/') == 3
+    # a condition can be tried before the rule has a name; saving still needs one
+    unnamed = client.post("/alert-rules/build?lang=en", data=builder_fields(
+        page, name="", unit_code="hq", action="preview"))
+    assert unnamed.status_code == 200
+    assert "Would have matched 3 of 7 responses in the last 30 days." in unnamed.text
+    refused = client.post("/alert-rules/build?lang=en", data=builder_fields(
+        page, name="", unit_code="hq", action="save"))
+    assert 'id="err-name"' in refused.text and not stored_rules(ctx)
+
+
+def test_changing_a_rows_field_redraws_it_without_the_old_fields_meaning(
+        ctx: Context, world: World, client: TestClient) -> None:
+    """A score row on "nps" changed to an aspect came back with an aspect "nps" chosen (an
+    option of its own), so the preview looked for a comment aspect nobody has."""
+    sign_in(client, "admin@t.test", PASSWORD)
+    page = client.get("/alert-rules/new?lang=en").text
+    redrawn = client.post("/alert-rules/build?lang=en", data=builder_fields(
+        page, action="refresh", **{"g0.r0.field": "aspect"})).text
+    aspect = redrawn.split('id="g0-r0-item"')[1].split("</select>")[0]
+    assert '<option value="*" selected>' in aspect and 'value="nps"' not in aspect
+    assert 'name="g0.r0.shown" value="aspect"' in redrawn

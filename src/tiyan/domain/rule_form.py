@@ -310,11 +310,25 @@ def form_from_fields(fields: Mapping[str, Sequence[str]]) -> ConditionForm:
         for j in range(min(_whole(one(f"g{i}.rows", "0")) or 0, MAX_ROWS)):
             p = f"g{i}.r{j}."
             kind = one(p + "field", "score")
+            if one(p + "shown", kind) != kind:
+                # the row's field was just changed: what it held meant something else (a
+                # question key is no aspect, a score no sentiment), so it starts afresh
+                group.rows.append(fresh_row(kind))
+                continue
             values = [str(v) for v in fields.get(p + "value") or ()]
             value = ",".join(v for v in values if v) if kind == "choice" else one(p + "value")
             group.rows.append(RowForm(kind, one(p + "item"), one(p + "op"), value))
         form.groups.append(group)
     return form
+
+
+def fresh_row(kind: str) -> RowForm:
+    """A row of field `kind` as the builder first shows it."""
+    if kind == "sentiment":
+        return RowForm(kind, value="negative")
+    if kind == "aspect":
+        return RowForm(kind, item="*", value="negative")
+    return RowForm(kind)
 
 
 def apply_action(form: ConditionForm, action: str) -> ConditionForm:

@@ -139,3 +139,15 @@ def _fields(form: ConditionForm) -> dict[str, list[str]]:
             out.update({p + "field": [r.field], p + "item": [r.item], p + "op": [r.op]})
             out[p + "value"] = r.value.split(",") if r.field == "choice" else [r.value]
     return out
+
+
+def test_a_row_whose_field_was_changed_starts_afresh() -> None:
+    """Changing a row's field from a score on "nps" to an aspect showed "nps" as the aspect
+    (and the preview matched nothing); now the row comes back as that field first shows."""
+    fields = _fields(default_form())
+    fields.update({"g0.r0.field": ["aspect"], "g0.r0.shown": ["score"]})
+    assert form_from_fields(fields).groups[0].rows == [RowForm("aspect", "*", "", "negative")]
+    fields.update({"g0.r0.field": ["choice"]})
+    assert form_from_fields(fields).groups[0].rows == [RowForm("choice")]
+    fields.update({"g0.r0.field": ["score"]})  # not changed: kept as typed
+    assert form_from_fields(fields).groups[0].rows == [RowForm("score", "nps", "<=", "6")]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -170,10 +171,13 @@ def build_rule(request: Request, ctx: ContextDep, actor: PageActor, fields: Post
     errors: Errors = {}
     try:
         request_ = _request(values, form, row, errors)
+        if action == "preview":  # a condition can be tried before the rule has a name
+            errors.pop("name", None)
         if errors:
             raise rf.FormErrors(errors)
         if action == "preview":
-            shown = rule_builder.preview(ctx, actor, request_)
+            shown = rule_builder.preview(
+                ctx, actor, replace(request_, name=request_.name or "preview"))
             return _builder(request, ctx, actor, row, form, values, preview=shown, unsaved=True)
         if row is None:
             alerts.do_create_rule(ctx, actor, request_)

@@ -266,3 +266,32 @@ def test_the_link_in_the_email_opens_the_survey_once_and_then_no_reminder_follow
         stored = conn.execute(sa.select(t.response.c.invitation_id, t.response.c.staff_id)
                               .where(t.response.c.invitation_id.is_not(None))).all()
     assert len(stored) == 1 and stored[0].staff_id is not None
+
+
+def test_a_piped_survey_title_reads_in_the_invitation_as_on_the_survey_page(
+        ctx: Context, world: World, mail_server: MailServer) -> None:
+    """The subject names the survey by its title filled in for the customer (it carried the
+    placeholder '{customer:first_name|you}' as typed)."""
+    from tiyan.domain.surveys import parse_definition
+    from tiyan.store.surveys import insert_survey
+
+    definition = parse_definition({
+        "title": {"zh-CN": "{customer:first_name|您}的回访",
+                  "en": "A word for {customer:first_name|you}"},
+        "questions": [{"key": "nps", "type": "nps", "required": True,
+                       "text": {"zh-CN": "推荐吗？", "en": "Would you recommend us?"}}]})
+    with ctx.db.write() as conn:
+        unit = conn.execute(sa.select(t.org_unit.c.id).where(t.org_unit.c.code == "north")) \
+            .scalar_one()
+        insert_survey(conn, code="piped", name="Piped", unit_id=unit, definition=definition,
+                      now=ctx.now(), created_by=None)
+    do_create_rule(ctx, world.actor("admin@t.test"), dataclasses.replace(EMAIL_RULE,
+                   delay_minutes=0), survey_code="piped", unit_code="north")
+    closed(world, language="en-GB", email="jane@example.test", external_id="C-JD",
+           name="Jane Doe")
+    closed(world, language="zh-CN", email="li@example.test", external_id="C-LL")
+    jobs.run_until_idle(ctx)
+    [mail] = mail_server.to("jane@example.test")
+    assert mail["Subject"] == "How did we do? A word for Jane"
+    [mail] = mail_server.to("li@example.test")
+    assert "李雷的回访" in str(mail["Subject"]) and "{" not in str(mail["Subject"])

@@ -209,6 +209,33 @@ def pipe(text: str, definition: SurveyDefinition, language: str, answers: Mappin
     return PLACEHOLDER.sub(fill, text)
 
 
+def piping_values(invitation_data: Any, row: Mapping[Any, Any]
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What fills the {invitation:…} and {customer:…} placeholders of a survey's title, intro
+    and questions: the invitation's plain fields, and the customer's (the invitation's customer
+    fields, then the customer's attributes, name and first_name; `row` has customer_public_id,
+    customer_name and customer_attributes). The respondent page, the agent's phone-survey form
+    and the invitation's message all use it, so a placeholder reads the same wherever the
+    survey is put."""
+    given = invitation_data if isinstance(invitation_data, dict) else {}
+    data = {k: v for k, v in given.items() if not isinstance(v, dict | list)}
+    customer = dict(given["customer"]) if isinstance(given.get("customer"), dict) else {}
+    customer.update(_customer_fields(row))
+    return data, customer
+
+
+def _customer_fields(row: Mapping[Any, Any]) -> dict[str, Any]:
+    if row.get("customer_public_id") is None:
+        return {}
+    attributes = row.get("customer_attributes")
+    attributes = attributes if isinstance(attributes, dict) else {}
+    fields = {k: v for k, v in attributes.items() if not isinstance(v, dict | list)}
+    name = row.get("customer_name") or ""
+    fields.setdefault("name", name)
+    fields.setdefault("first_name", name.split()[0] if " " in name.strip() else name)
+    return fields
+
+
 def answer_text(definition: SurveyDefinition, key: str, value: Any, language: str) -> str:
     """An answer as a respondent reads it: option texts rather than codes, yes/no in words."""
     if is_blank(value):

@@ -40,6 +40,7 @@ from tiyan.domain.contact_rules import (
     suppression,
 )
 from tiyan.domain.sms_length import sms_length
+from tiyan.domain.survey_flow import pipe, piping_values
 from tiyan.errors import InvalidInput, NotFound
 from tiyan.services import invitation_messages as words
 from tiyan.services.jobs import RetryLater, enqueue, job_handler, retry_delay
@@ -179,7 +180,10 @@ def _message_parts(ctx: Context, row: RowMapping) -> tuple[str, str, str, str]:
                                ctx.settings.default_locale)
     with ctx.db.read() as conn:
         definition = version_definition(conn, current_version(conn, row["survey_id"])["id"])
-    survey = words.localised(definition.title, locale, row["survey_code"])
+    # a title with placeholders reads as the respondent page shows it ("{customer:first_name|您}")
+    data, customer = piping_values(row["data"], row)
+    survey = pipe(words.localised(definition.title, locale, row["survey_code"]), definition,
+                  locale, {}, data, customer)
     unit = row["unit_zh"] if locale == "zh-CN" else row["unit_en"]
     link = invitation_url(ctx, row["public_id"], row["expires_at"])
     return locale, survey, unit, link

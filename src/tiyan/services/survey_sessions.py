@@ -27,6 +27,7 @@ from tiyan.domain.survey_flow import (
     is_shown,
     next_page,
     page_numbers,
+    piping_values,
     previous_page,
     questions_on,
     walk,
@@ -258,32 +259,6 @@ def _link_data(unit_code: str, staff_code: str | None, channel: str) -> dict[str
     if staff_code:
         data["staff"] = staff_code
     return data
-
-
-def piping_values(invitation_data: Any, row: RowMapping
-                  ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """What fills the {invitation:…} and {customer:…} placeholders of a survey's title, intro
-    and questions: the invitation's plain fields, and the customer's (the invitation's customer
-    fields, then the customer's attributes, name and first_name; `row` has customer_public_id,
-    customer_name and customer_attributes). The respondent page and the agent's phone-survey
-    form both use it, so a placeholder reads the same wherever the survey is put."""
-    given = invitation_data if isinstance(invitation_data, dict) else {}
-    data = {k: v for k, v in given.items() if not isinstance(v, dict | list)}
-    customer = dict(given["customer"]) if isinstance(given.get("customer"), dict) else {}
-    customer.update(_customer_fields(row))
-    return data, customer
-
-
-def _customer_fields(row: RowMapping) -> dict[str, Any]:
-    if row["customer_public_id"] is None:
-        return {}
-    attributes = row["customer_attributes"] if isinstance(row["customer_attributes"], dict) \
-        else {}
-    fields = {k: v for k, v in attributes.items() if not isinstance(v, dict | list)}
-    name = row["customer_name"] or ""
-    fields.setdefault("name", name)
-    fields.setdefault("first_name", name.split()[0] if " " in name.strip() else name)
-    return fields
 
 
 # --- saving a page, submitting -------------------------------------------------------------

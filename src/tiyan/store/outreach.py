@@ -234,6 +234,7 @@ def get_invitation(conn: Connection, actor: Actor, public_id: str) -> RowMapping
 def invitation_row(conn: Connection, invitation_id: int) -> RowMapping | None:
     """One invitation with what sending needs (no scope: for the background jobs)."""
     query = (_listing().add_columns(C.c.language.label("customer_language"),
+                                    C.c.attributes.label("customer_attributes"),
                                     C.c.opted_out_at.label("customer_opted_out_at"),
                                     C.c.erased_at.label("customer_erased_at"),
                                     t.org_unit.c.name_zh.label("unit_zh"),

@@ -19,10 +19,9 @@ from tiyan.context import Context
 from tiyan.domain.access import Actor
 from tiyan.domain.answer_forms import FieldError, answers_from_form, check_page, form_values
 from tiyan.domain.calls import ATTEMPT_OUTCOMES
-from tiyan.domain.survey_flow import pipe, walk
+from tiyan.domain.survey_flow import pipe, piping_values, walk
 from tiyan.errors import InvalidInput, TiyanError
 from tiyan.services import calls as service
-from tiyan.services.survey_sessions import piping_values
 from tiyan.store import calls as store
 from tiyan.store import tables as t
 from tiyan.store.surveys import current_version, version_definition

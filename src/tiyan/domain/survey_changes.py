@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tiyan.domain.surveys import Question, SurveyDefinition
-from tiyan.errors import InvalidInput
+from tiyan.errors import InvalidInput, Phrase
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,13 @@ class Measure:
     type: str
     scale: tuple[int, int] | None
 
-    def words(self) -> str:
-        return f"{self.type} {self.scale[0]}–{self.scale[1]}" if self.scale else self.type
+    def words(self) -> Phrase:
+        """The measure in words of the message's language, e.g. "CSAT 1–5" / "满意度 CSAT 1–5"."""
+        kind = Phrase(f"survey_changes.type.{self.type}")
+        if self.scale is None:
+            return kind
+        return Phrase("survey_changes.measure_scaled",
+                      {"type": kind, "low": self.scale[0], "high": self.scale[1]})
 
 
 def measure_of(question: Question) -> Measure:
@@ -80,11 +85,12 @@ def measure_of(question: Question) -> Measure:
 
 
 def check_measures(definition: SurveyDefinition,
-                   by_item_code: Mapping[str, tuple[Measure, str]],
+                   by_item_code: Mapping[str, tuple[Measure, object]],
                    by_key: Mapping[str, Measure]) -> None:
     """Refuse a question that gives an item code (or, in the same survey, a question key) a
     measure other than the one already published under it. `by_item_code`: code → (measure,
-    where it was published); `by_key`: this survey's published question keys → measure."""
+    where it was published, a Phrase such as survey_changes.published_in); `by_key`: this
+    survey's published question keys → measure."""
     for question in definition.questions:
         measure = measure_of(question)
         if question.item_code is not None and question.item_code in by_item_code:

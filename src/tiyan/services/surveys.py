@@ -18,7 +18,7 @@ from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.survey_templates import TEMPLATES
 from tiyan.domain.surveys import SurveyDefinition, parse_definition
-from tiyan.errors import Conflict, InvalidInput
+from tiyan.errors import Conflict, InvalidInput, Phrase
 from tiyan.store import audit, journeys
 from tiyan.store import surveys as store
 from tiyan.store.scoped_refs import check_item_codes, unit_in_reach
@@ -116,8 +116,8 @@ def check_same_meaning(conn: Connection, definition: SurveyDefinition,
     for code in TEMPLATES:
         for question in template(code).questions:
             if question.item_code is not None and question.item_code not in by_code:
-                by_code[question.item_code] = (measure_of(question),
-                                               f"the built-in template {code}")
+                by_code[question.item_code] = (measure_of(question), Phrase(
+                    "survey_changes.in_template", {"template": code}))
     check_measures(definition, by_code, by_key)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.survey_changes import Measure, measure_of
 from tiyan.domain.surveys import SurveyDefinition, definition_to_dict, parse_definition
-from tiyan.errors import Conflict, NotFound, TiyanError
+from tiyan.errors import Conflict, NotFound, Phrase, TiyanError
 from tiyan.store import tables as t
 from tiyan.store.db import inserted_id
 from tiyan.store.scoped import parent_map
@@ -288,18 +288,18 @@ def set_touchpoint(conn: Connection, survey_id: int, touchpoint_id: int | None) 
 
 
 def published_measures(conn: Connection, codes: set[str] | frozenset[str], survey_id: int | None
-                       ) -> tuple[dict[str, tuple[Measure, str]], dict[str, Measure]]:
-    """What the published versions already measure: (item code → (measure, "survey CODE
-    version N"), for `codes` across every survey; this survey's question key → measure). The
-    first publication of a code wins (oldest version first)."""
-    query = (sa.select(t.survey.c.id, t.survey.c.code, t.survey_version.c.version,
+                       ) -> tuple[dict[str, tuple[Measure, Phrase]], dict[str, Measure]]:
+    """What the published versions already measure: (item code → (measure, where: survey
+    "NAME", version N, in the reader's language), for `codes` across every survey; this survey's
+    question key → measure). The first publication of a code wins (oldest version first)."""
+    query = (sa.select(t.survey.c.id, t.survey.c.name, t.survey_version.c.version,
                        t.survey_version.c.definition)
              .join(t.survey_version, t.survey_version.c.survey_id == t.survey.c.id)
              .where(t.survey_version.c.published_at.is_not(None))
              .order_by(t.survey_version.c.published_at, t.survey_version.c.id))
-    by_code: dict[str, tuple[Measure, str]] = {}
+    by_code: dict[str, tuple[Measure, Phrase]] = {}
     by_key: dict[str, Measure] = {}
-    for sid, code, version, raw in conn.execute(query):
+    for sid, name, version, raw in conn.execute(query):
         try:
             definition = parse_definition(raw)
         except TiyanError:  # a version a later rule would refuse: it measured what it measured
@@ -307,8 +307,8 @@ def published_measures(conn: Connection, codes: set[str] | frozenset[str], surve
         for question in definition.questions:
             measure = measure_of(question)
             if question.item_code is not None and question.item_code in codes:
-                by_code.setdefault(question.item_code, (measure, f"survey {code} version "
-                                                                 f"{version}"))
+                by_code.setdefault(question.item_code, (measure, Phrase(
+                    "survey_changes.published_in", {"survey": name, "version": version})))
             if sid == survey_id:
                 by_key.setdefault(question.key, measure)
     return by_code, by_key

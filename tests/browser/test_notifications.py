@@ -64,6 +64,7 @@ def test_a_manager_sets_robots_tests_them_and_removes_one(browser, local_server,
     page.locator("#notify-mentions").fill("138 0013 8000")
     page.get_by_role("button", name="保存").click()
     page.wait_for_url("**/account/notifications?done=saved")
+    assert "@ 138 0013 8000" in _row(page, "wecom").inner_text()  # as people write it
     _row(page, "wecom").get_by_role("button", name="发送测试消息").click()
     assert page.locator("#test-result").inner_text() == \
         "发往企业微信的测试消息失败：机器人拒收了消息（错误码 93000）。"
@@ -74,6 +75,7 @@ def test_a_manager_sets_robots_tests_them_and_removes_one(browser, local_server,
     _row(page, "wecom").get_by_role("button", name="Send a test message").click()
     assert page.locator("#test-result").inner_text() == \
         "The test message to WeCom failed: the robot refused the message (code 93000)."
+    assert "@ +86 138 0013 8000" in _row(page, "wecom").inner_text()
     rows = page.locator("#notification-channels tbody tr")
     assert rows.first.evaluate("r => getComputedStyle(r).display") == "block"  # cards
     assert page.locator("#notification-channels thead").evaluate(

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tiyan.channels import chat
 from tiyan.context import Context
 from tiyan.domain.access import Actor
-from tiyan.domain.contacts import split_numbers
+from tiyan.domain.contacts import display_phone, split_numbers
 from tiyan.errors import TiyanError
 from tiyan.services import notifications
 from tiyan.web.bodies import PostedForm
@@ -47,8 +47,10 @@ def _page(request: Request, ctx: Context, actor: Actor, *, status_code: int = 20
           **values: object) -> HTMLResponse:
     with ctx.db.read() as conn:
         prefs = notifications.preferences_of(conn, actor.user_id)
+    locale = translator(request).locale
     rows = [{"channel": p.channel, "target": shown_target(p.channel, p.target),
-             "events": list(p.events), "active": p.active, "mentions": list(p.mentions or []),
+             "events": list(p.events), "active": p.active,
+             "mentions": [display_phone(m, locale) for m in p.mentions or []],
              "signed": bool(p.secret) and p.channel != "webhook"} for p in prefs]
     return render(request, "notifications.html", actor=actor, prefs=rows,
                   channels=notifications.CHANNELS, events=notifications.EVENTS,

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tiyan.channels import chat
 from tiyan.context import Context
 from tiyan.domain.access import Actor
-from tiyan.domain.contacts import split_numbers
+from tiyan.domain.contacts import display_phone, split_numbers
 from tiyan.errors import TiyanError
 from tiyan.services import unit_channels as service
 from tiyan.web.bodies import PostedForm
@@ -53,8 +53,10 @@ def _page(request: Request, ctx: Context, actor: Actor, code: str, *, status_cod
     with ctx.db.read() as conn:
         unit = service.unit_in_reach(conn, actor, code)
         units = service.units_in_reach(conn, actor)
+        locale = translator(request).locale
         rows = [{"id": c.id, "channel": c.channel, "target": shown_target(c.channel, c.target),
-                 "events": list(c.events or []), "mentions": list(c.mentions or []),
+                 "events": list(c.events or []),
+                 "mentions": [display_phone(m, locale) for m in c.mentions or []],
                  "signed": bool(c.secret), "locale": c.locale}
                 for c in service.channels_of(conn, unit.id)]
     return render(request, "unit_notifications.html", actor=actor, unit=asdict(unit),

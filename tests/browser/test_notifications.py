@@ -2,7 +2,8 @@
 store manager sets a signed Feishu robot (加签) and a WeCom robot that @-mentions a mobile, sends
 test messages to local robots (the Feishu one checks the signature as Feishu does, the WeCom one
 refuses with its error code, as a robot does with HTTP 200), reads the refusal in words of the
-page's language, sees the channels as cards on a phone and removes one."""
+page's language, sees the channels as cards on a phone, pauses and resumes one and removes
+one."""
 
 from __future__ import annotations
 
@@ -45,6 +46,13 @@ def test_a_manager_sets_robots_tests_them_and_removes_one(browser, local_server,
     page.locator("#notifications-link").click()
     page.wait_for_url("**/account/notifications")
     assert page.get_by_role("heading", name="我的通知").is_visible()
+    # the demo's e-mail channel is paused: resumed and paused again without typing it again
+    _row(page, "email").get_by_role("button", name="恢复").click()
+    page.wait_for_url("**/account/notifications?done=resumed")
+    assert "已暂停" not in _row(page, "email").inner_text()
+    _row(page, "email").get_by_role("button", name="暂停").click()
+    page.wait_for_url("**/account/notifications?done=stopped")
+    assert "已暂停" in _row(page, "email").inner_text()
 
     page.get_by_label("渠道").select_option("feishu")
     page.locator("#notify-target").fill(feishu.url)

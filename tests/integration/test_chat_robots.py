@@ -219,6 +219,22 @@ def test_the_notifications_page_sets_a_robot_and_sends_a_test_message(
     reply = client.post("/account/notifications?lang=zh-CN", data={
         "csrf_token": token, "channel": "wecom", "target": robot.url, "robot_secret": "x"})
     assert reply.status_code == 422 and "只有钉钉和飞书机器人可以加签" in reply.text
+    # paused and resumed without typing the address and secret again
+    reply = client.post("/account/notifications/active",
+                        data={"csrf_token": token, "channel": "dingtalk"},
+                        follow_redirects=False)
+    assert reply.status_code == 303 and reply.headers["location"].endswith("done=stopped")
+    with ctx.db.read() as conn:
+        pref = conn.execute(sa.select(t.notification_preference).where(
+            t.notification_preference.c.channel == "dingtalk")).mappings().one()
+    assert pref.active is False and pref.secret == SECRET and pref.target == robot.url
+    page = client.get("/account/notifications?done=stopped&lang=zh-CN")
+    assert "已暂停：" in page.text and ">恢复</button>" in page.text
+    client.post("/account/notifications/active",
+                data={"csrf_token": token, "channel": "dingtalk", "active": "1"})
+    with ctx.db.read() as conn:
+        assert conn.execute(sa.select(t.notification_preference.c.active).where(
+            t.notification_preference.c.channel == "dingtalk")).scalar_one() is True
     # removed on the page: no longer listed, and a test to it is refused in words
     reply = client.post("/account/notifications/remove",
                         data={"csrf_token": token, "channel": "dingtalk"},

@@ -289,6 +289,17 @@ def do_set_preference(ctx: Context, actor: Actor, *, channel: str, target: str,
     return secret if channel == "webhook" else None
 
 
+def do_set_active(ctx: Context, actor: Actor, channel: str, active: bool) -> None:
+    """Pause or resume the signed-in user's `channel` as it is set (a paused channel is kept,
+    with its address and robot secret, and nothing is sent on it)."""
+    with ctx.db.write() as conn:
+        changed = conn.execute(sa.update(t.notification_preference).where(
+            t.notification_preference.c.user_id == actor.user_id,
+            t.notification_preference.c.channel == channel).values(active=active)).rowcount
+    if not changed:
+        raise NotFound("notifications.you_no_notification_set", channel=channel, where="channel")
+
+
 def do_remove_preference(ctx: Context, actor: Actor, channel: str) -> None:
     """Stop telling the signed-in user on `channel` (with no channel left, they are told by
     e-mail at their sign-in address again)."""

@@ -40,7 +40,8 @@ def shown_target(channel: str, target: str) -> str:
 @router.get("/account/notifications", response_class=HTMLResponse)
 def notifications_page(request: Request, ctx: ContextDep, actor: PageActor,
                        done: str | None = None) -> HTMLResponse:
-    return _page(request, ctx, actor, done=done if done in ("saved", "removed") else None)
+    return _page(request, ctx, actor,
+                 done=done if done in ("saved", "removed", "stopped", "resumed") else None)
 
 
 def _page(request: Request, ctx: Context, actor: Actor, *, status_code: int = 200,
@@ -81,6 +82,22 @@ def save(request: Request, ctx: ContextDep, actor: PageActor, form: PostedForm,
     if secret is not None:  # a generic webhook's signing secret: shown once, here
         return _page(request, ctx, actor, new_secret=secret)
     return RedirectResponse("/account/notifications?done=saved", status_code=303)
+
+
+@router.post("/account/notifications/active", response_class=HTMLResponse)
+def set_active(request: Request, ctx: ContextDep, actor: PageActor,
+               channel: Annotated[str, Form(max_length=16)],
+               active: Annotated[str, Form(max_length=8)] = "") -> Response:
+    """Pause or resume a channel without typing its address (and robot secret) again."""
+    try:
+        notifications.do_set_active(ctx, actor, channel, bool(active))
+    except TiyanError as exc:
+        if exc.status == 403:
+            raise
+        return _page(request, ctx, actor, status_code=exc.status,
+                     error=error_text(translator(request), exc, "notify.error."))
+    done = "resumed" if active else "stopped"
+    return RedirectResponse(f"/account/notifications?done={done}", status_code=303)
 
 
 @router.post("/account/notifications/remove", response_class=HTMLResponse)

@@ -294,3 +294,19 @@ def test_the_worklist_quotes_the_comment_not_a_date_answer_that_comes_first() ->
     assert case_desk._comment_of([*answers, answer("z_comment", "comment", "太贵")],
                                  set()) == "太贵"
     assert case_desk._comment_of(answers[:3], set()) is None
+
+
+def test_the_case_pages_delivery_log_says_why_a_delivery_failed_in_the_readers_words(
+        ctx: Context, world: World, client: TestClient, desk: dict[str, str]) -> None:
+    with ctx.db.read() as conn:  # the fixture's mail server refuses connections (port 1)
+        stored = conn.execute(sa.select(t.notification.c.last_error).join(
+            t.cx_case, t.cx_case.c.id == t.notification.c.case_id).where(
+            t.cx_case.c.public_id == desk["case"], t.notification.c.channel == "email")
+        ).scalars().all()
+    assert stored and all(e and e.startswith("ConnectionRefusedError") for e in stored)
+    sign_in(client, "mgr.s1@t.test", PASSWORD)
+    zh = client.get(f"/cases/{desk['case']}?lang=zh-CN").text
+    log = zh.split('id="deliveries"')[1].split("</section>")[0]
+    assert "对方拒绝连接" in log and "Error" not in log and "Errno" not in log
+    en = client.get(f"/cases/{desk['case']}?lang=en").text
+    assert "refused the connection" in en.split('id="deliveries"')[1].split("</section>")[0]

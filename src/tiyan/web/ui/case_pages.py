@@ -24,6 +24,7 @@ from tiyan.store import org
 from tiyan.web.client_address import client_address
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.request_origin import OriginDep
+from tiyan.web.ui.delivery_words import delivery_error
 from tiyan.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -86,13 +87,15 @@ def case_page(request: Request, case_id: str, ctx: ContextDep,
 def _case_page(request: Request, ctx: Context, actor: Actor, case_id: str, *,
                error: TiyanError | None = None, status_code: int = 200,
                revealed: dict[str, str | None] | None = None) -> HTMLResponse:
-    locale = translator(request).locale
+    t = translator(request)
+    locale = t.locale
     with ctx.db.read() as conn:
         row = store.get_case(conn, actor, case_id)
         events = store.events_of(conn, row.id)
         escalated_to, escalated_units = store.escalation_recipients(conn, events)
         timers = store.timers_of(conn, row.id)
-        log = notifications.delivery_log(conn, row.id)
+        log = [{**n, "last_error": delivery_error(t, n["last_error"])}
+               for n in notifications.delivery_log(conn, row.id)]
         complaint = case_desk.complaint(conn, actor, row.response_id, locale,
                                         ctx.settings.text_industry)
         customer = case_desk.customer_card(conn, actor, row, locale)

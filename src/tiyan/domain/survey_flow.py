@@ -209,6 +209,17 @@ def pipe(text: str, definition: SurveyDefinition, language: str, answers: Mappin
     return PLACEHOLDER.sub(fill, text)
 
 
+def title_for_staff(definition: SurveyDefinition | None, language: str) -> str | None:
+    """A survey's title as staff pages name the survey (a response, a case): in the reader's
+    language, else the first one written, with each placeholder read as its fallback — the
+    greeting a respondent saw is theirs, and a customer's name must not reach a page through
+    the title past the page's masking."""
+    if definition is None:
+        return None
+    title = definition.title.get(language) or next(iter(definition.title.values()), None)
+    return None if title is None else pipe(title, definition, language, {}, {}, {})
+
+
 def piping_values(invitation_data: Any, row: Mapping[Any, Any]
                   ) -> tuple[dict[str, Any], dict[str, Any]]:
     """What fills the {invitation:…} and {customer:…} placeholders of a survey's title, intro

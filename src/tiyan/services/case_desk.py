@@ -17,6 +17,7 @@ from tiyan.domain.access import Actor, Permission
 from tiyan.domain.answer_labels import needs_item_texts, read_answers
 from tiyan.domain.customer_value import segment_label
 from tiyan.domain.privacy import mask_value
+from tiyan.domain.survey_flow import title_for_staff
 from tiyan.errors import NotFound
 from tiyan.services.text_corrections import aspect_names
 from tiyan.store import audit, customers, responses, text_analysis
@@ -65,18 +66,11 @@ def complaint(conn: Connection, actor: Actor, response_id: int | None,
     analysed = {c["question"] for c in comments}
     return {"public_id": row["public_id"], "submitted_at": row["submitted_at"],
             "channel": row["channel"], "touchpoint": touchpoint,
-            "staff": row["staff_name"], "survey": _survey_title(definition, locale),
+            "staff": row["staff_name"], "survey": title_for_staff(definition, locale),
             "scores": [a for a in answers if not a.is_comment],
             "comments": comments + [
                 {"question": a.question, "text": a.value, "sentiment": None, "aspects": []}
                 for a in answers if a.is_comment and a.value and a.question not in analysed]}
-
-
-def _survey_title(definition: Any, locale: str) -> str | None:
-    if definition is None:
-        return None
-    title = definition.title
-    return title.get(locale) or next(iter(title.values()), None)
 
 
 def _aspect_names(industry: str | None, locale: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from tiyan.domain.survey_flow import (
     pipe,
     previous_page,
     progress,
+    title_for_staff,
     visible_questions,
     walk,
 )
@@ -202,3 +203,14 @@ def test_surveys_without_logic_walk_as_the_general_rules_would():
             fast = walk(definition, given, {})
             assert fast == _follow(definition, given, {})
             assert fast.pages == tuple(sorted({q.page for q in definition.questions}))
+
+
+def test_staff_pages_name_the_survey_with_placeholders_read_as_their_fallbacks():
+    definition = parse_definition({
+        "title": {"zh-CN": "{customer:first_name|您}好，欢迎评价",
+                  "en": "Hi {customer:name|there}, rate us"},
+        "questions": [{"key": "nps", "type": "nps", "text": "?"}]})
+    assert title_for_staff(definition, "zh-CN") == "您好，欢迎评价"
+    assert title_for_staff(definition, "en") == "Hi there, rate us"
+    assert title_for_staff(definition, "ja") == "您好，欢迎评价"  # the first written
+    assert title_for_staff(None, "en") is None

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
 from tiyan.domain.answer_labels import needs_item_texts, read_answers
+from tiyan.domain.survey_flow import title_for_staff
 from tiyan.domain.text_corrections import SENTIMENT_LABELS, TextCorrection
 from tiyan.errors import InvalidInput, TiyanError
 from tiyan.services import text_corrections as corrections
@@ -62,7 +63,7 @@ def _page(request: Request, ctx: Context, actor: Actor, public_id: str, *,
     read = read_answers(definition, answers, locale, texts)
     return render(request, "response.html", actor=actor, r=row, words=words, answers=read,
                   questions={a.key: a.question for a in read},
-                  survey_title=definition.title.get(locale) if definition else None,
+                  survey_title=title_for_staff(definition, locale),
                   analyses=[_reading(a, by_text.get(a["question_key"], []), names)
                             for a in analyses],
                   aspect_names=names, can_correct=can_correct, labels=SENTIMENT_LABELS,

@@ -8,15 +8,17 @@ def test_store_manager_filters_the_inbox_and_opens_a_case_in_both_languages(page
     page.goto("/cases?lang=zh-CN")
     assert page.get_by_role("heading", name="工单").is_visible()
     assert page.get_by_role("link", name="工单", exact=True).is_visible()  # in the navigation
-    rows = page.locator("#case-rows tbody tr")
-    assert rows.count() >= 1
-    units = set(page.locator("#case-rows td:nth-child(3) .small").all_inner_texts())
-    assert units <= {"gz-tianhe", "gz-tianhe-as", "gz-tianhe-sales"}
+    # the open cases are those of the last hours before the demo was built: at night there
+    # may be none at this store, so the inbox is judged on all its cases
+    open_rows = page.locator("#case-rows tbody tr").count()
     page.get_by_label("状态").select_option("all")
     page.get_by_label("只看我的").check()
     page.get_by_role("button", name="筛选").click()
     page.wait_for_url("**/cases?status=all&**")
-    assert page.locator("#case-rows tbody tr").count() >= rows.count()
+    rows = page.locator("#case-rows tbody tr")
+    assert rows.count() >= max(open_rows, 1)
+    units = set(page.locator("#case-rows td:nth-child(3) .small").all_inner_texts())
+    assert units <= {"gz-tianhe", "gz-tianhe-as", "gz-tianhe-sales"}
     screenshot(page, "cases-zh")
     page.locator("#case-rows tbody tr a").first.click()
     page.get_by_role("heading", name="处理记录").wait_for()

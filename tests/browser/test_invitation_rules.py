@@ -20,15 +20,15 @@ def test_cx_manager_adds_lists_and_pauses_a_rule_in_both_languages(page):
     page.get_by_label("抽样比例（%）").fill("50")
     page.get_by_role("button", name="添加规则").click()
     row = _rule_row(page, "浏览器测试：维修回访短信")
-    assert row.get_by_text("browser_repair_closed").is_visible()
+    row.get_by_text("browser_repair_closed").wait_for()  # the form's post has come back
     assert "短信" in row.inner_text() and "启用" in row.inner_text()
     assert "事件后 60 分钟" in row.inner_text() and "第 3, 7 天提醒" in row.inner_text()
     assert "抽样 50%" in row.inner_text() and "隔离 30 天" in row.inner_text()
     assert page.get_by_label("名称").evaluate("e => e.offsetHeight") >= 30  # a real input box
     row.get_by_role("button", name="暂停").click()
     row = _rule_row(page, "浏览器测试：维修回访短信")
+    row.get_by_role("button", name="恢复").wait_for()
     assert "已暂停" in row.inner_text()
-    assert row.get_by_role("button", name="恢复").is_visible()
     screenshot(page, "invitation-rules-zh")
 
     page.goto("/admin/invitations?lang=en")
@@ -38,14 +38,17 @@ def test_cx_manager_adds_lists_and_pauses_a_rule_in_both_languages(page):
     page.get_by_label("Channel").select_option("email")
     page.get_by_label("Sample (%)").fill("abc")
     page.get_by_role("button", name="Add rule").click()  # a bad value is named, nothing lost
-    assert page.get_by_role("alert").is_visible()
+    page.get_by_role("alert").wait_for()
     assert "sampling_percent" in page.get_by_role("alert").inner_text()
     assert page.get_by_label("Name").input_value() == "Browser check: hotel stay e-mail"
     page.get_by_label("Sample (%)").fill("100")
     page.get_by_role("button", name="Add rule").click()
     row = _rule_row(page, "Browser check: hotel stay e-mail")
+    row.get_by_role("button", name="Pause").wait_for()
     assert "E-mail" in row.inner_text() and "active" in row.inner_text()
     row.get_by_role("button", name="Pause").click()
+    paused = _rule_row(page, "Browser check: hotel stay e-mail")
+    paused.get_by_role("button", name="Resume").wait_for()
     assert "paused" in _rule_row(page, "Browser check: hotel stay e-mail").inner_text()
     screenshot(page, "invitation-rules-en")
 

@@ -118,7 +118,7 @@ def test_listeners_say_which_surveys_listen_where_and_by_which_channels(world: W
 def test_who_may_edit_journeys_and_the_audit_trail(world: World) -> None:
     after_sales(world)
     for email in ("mgr.n1@t.test", "analyst.south@t.test", "viewer@t.test"):
-        with pytest.raises(Forbidden, match="manage_surveys"):
+        with pytest.raises(Forbidden, match="manage surveys"):
             service.do_add_touchpoint(world.ctx, world.actor(email), "after_sales", code="x",
                                       name_zh="x", name_en="x")
     cx = world.actor("cx@t.test")

@@ -120,7 +120,7 @@ def test_an_invalid_draft_is_refused_with_the_question_and_rule(
 
 def test_a_store_manager_cannot_edit_hqs_survey_nor_a_region_cx_manager(world: World) -> None:
     for email in ("mgr.n1@t.test", "cx@t.test"):
-        with pytest.raises(Forbidden, match="manage_surveys"):
+        with pytest.raises(Forbidden, match="manage surveys"):
             service.do_save_draft(world.ctx, world.actor(email), "test", SURVEY)
         with pytest.raises(Forbidden):
             service.do_set_status(world.ctx, world.actor(email), "test", "closed")

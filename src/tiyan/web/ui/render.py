@@ -126,6 +126,16 @@ def render(request: Request, template: str, *, actor: Actor | None = None,
 
 
 def render_error(request: Request, exc: TiyanError) -> HTMLResponse:
+    """The error page: the message in the reader's language and, when the error is about one
+    of the parameters in the page's address (a filter typed or edited by hand), that
+    parameter's name as it stands in the address bar; other `where`s are codes for programs
+    (the API keeps them) and are not shown."""
     session = web_session(request)
     return render(request, "error.html", actor=session.actor if session else None,
-                  status_code=exc.status, error=exc)
+                  status_code=exc.status, error=exc, parameter=address_parameter(request, exc))
+
+
+def address_parameter(request: Request, exc: TiyanError) -> str | None:
+    """The address parameter an error is about, if it names one of the request's own."""
+    where = (exc.where or "").removeprefix("query.")
+    return where if where and where in request.query_params else None

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -69,26 +69,34 @@ class Target:
     clauses: tuple[Clause, ...] | None = None
     more_is: str = ""  # which way a quantity of the term goes (`taxonomy.Aspect.direction`)
 
+    @cached_property
+    def _reach(self) -> tuple[Clause, Clause | None]:
+        """The target's own clause and the clause after it when the span may extend into it
+        (see `opinion_span`); worked out once per target: the span, the features, the
+        negation and absence readings all ask for it."""
+        text = self.text
+        whole = Clause(text, 0, len(text))
+        if self.end <= self.start:  # no term: the opinion of the whole text
+            return whole, None
+        clauses = self.clauses if self.clauses is not None else split_clauses(text)
+        clauses = clauses or (whole,)
+        index = _clause_index(clauses, self.start)
+        own = clauses[index]
+        rest = text[min(self.end, own.end) : own.end]
+        if index + 1 < len(clauses) and _FILLER.fullmatch(rest):
+            after = clauses[index + 1]
+            if not _TURN.match(after.text):
+                return own, after
+        return own, None
+
 
 def opinion_span(target: Target, others: Sequence[int] = ()) -> tuple[Clause, Clause]:
     """(span, own clause) of the opinion about `target`; `others` are the start offsets of other
     targets in the same text (the span does not reach into a clause that names one)."""
-    text = target.text
-    whole = Clause(text, 0, len(text))
-    if target.end <= target.start:  # no term: the opinion of the whole text
-        return whole, whole
-    clauses = target.clauses if target.clauses is not None else split_clauses(text)
-    clauses = clauses or (whole,)
-    index = _clause_index(clauses, target.start)
-    own = clauses[index]
-    span = own
-    rest = text[min(target.end, own.end) : own.end]
-    if index + 1 < len(clauses) and _FILLER.fullmatch(rest):
-        after = clauses[index + 1]
-        names_other = any(after.start <= o < after.end for o in others)
-        if not names_other and not _TURN.match(after.text):
-            span = Clause(text[own.start : after.end], own.start, after.end)
-    return span, own
+    own, after = target._reach
+    if after is None or any(after.start <= o < after.end for o in others):
+        return own, own
+    return Clause(target.text[own.start : after.end], own.start, after.end), own
 
 
 def _clause_index(clauses: Sequence[Clause], position: int) -> int:

@@ -32,7 +32,8 @@ MIN_DOCUMENT_FREQUENCY = 3
 
 _ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]|[A-Za-z]")
 _HANDLES_AND_LINKS = re.compile(r"@\w+|https?://\S+|www\.\S+")
-_HAS_HAN = re.compile("[\u4e00-\u9fff]")
+# the same pattern string as elsewhere in tiyan.text: compiled once (re caches by string)
+_HAS_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 class IdfTableError(ValueError):

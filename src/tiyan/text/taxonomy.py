@@ -138,6 +138,10 @@ class Taxonomy:
             mentions.append(Mention(aspect, term, start, end))
         return mentions
 
+    def may_mention(self, text: str) -> bool:
+        """False when `text` holds no character a term starts with (so no term at all)."""
+        return self._scanner.may_match(text)
+
     def aspect(self, code: str) -> Aspect:
         """The aspect with this code; KeyError names the taxonomy when there is none."""
         for aspect in self.aspects:
@@ -167,6 +171,13 @@ class _TermScanner:
         firsts = "".join(sorted(self._by_first))
         self._candidates = re.compile(f"[{re.escape(firsts)}]" if firsts else r"(?!x)x")
         self._terms = terms
+
+    def may_match(self, text: str) -> bool:
+        """False when no term can occur in `text` (none of their first characters does)."""
+        lowered = text.lower()
+        if len(lowered) != len(text):
+            return True  # `scan` matches case-insensitively on the text itself then
+        return self._candidates.search(lowered) is not None
 
     def scan(self, text: str, word_bounds: frozenset[int] | None = None) -> list[tuple[int, str]]:
         """(start, term) of each non-overlapping occurrence, left to right."""

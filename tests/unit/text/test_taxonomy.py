@@ -65,6 +65,24 @@ def test_a_text_without_terms_has_no_mentions() -> None:
     assert load_taxonomy("hotel").find_mentions("今天天气不错") == []
 
 
+@pytest.mark.parametrize("industry", INDUSTRIES)
+def test_may_mention_is_false_only_where_no_term_occurs(industry: str) -> None:
+    taxonomy = load_taxonomy(industry)
+    texts = [
+        "房间隔音差，前台服务好，早餐一般，价格实惠，送餐快，味道好，客服差，信号差，APP卡",
+        "Service advisor was RUDE; room staff price",
+        "İstanbul room staff price",  # lower() changes the length
+        "嗯嗯嗯。。。",
+        "12345 !!!",
+        "",
+    ]
+    for text in texts:
+        if taxonomy.find_mentions(text):
+            assert taxonomy.may_mention(text), text
+    assert not taxonomy.may_mention("~~~ ！！！ ...")
+    assert not taxonomy.may_mention("")
+
+
 def test_aspect_lookup_by_code() -> None:
     assert load_taxonomy("hotel").aspect("noise").name_zh == "噪音"
     with pytest.raises(KeyError, match="hotel"):

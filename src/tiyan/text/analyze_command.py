@@ -79,12 +79,41 @@ def _write_analyses(
     with (
         output.open("w", encoding="utf-8", errors="backslashreplace") as sink,
         _progress(total) as advance,
+        _collector_off_until_loaded() as loaded,
     ):
         for batch in _batches(rows, BATCH_SIZE):
             _write_batch(batch, sink, industry)
+            loaded()
             written += len(batch)
             advance(len(batch))
     return written
+
+
+@contextmanager
+def _collector_off_until_loaded() -> Iterator[Callable[[], None]]:
+    """The cyclic garbage collector off until the first batch has loaded the models, lexicon
+    and tables (the caller calls the function it gets after each batch), then on again with
+    everything alive by then frozen (`gc.freeze`: left out of later collections, as it lives
+    as long as the process). Loading allocates many long-lived objects, and each collection
+    on the way would walk all of them again; the analysis itself makes little cyclic garbage,
+    and the collector runs as usual after the first batch."""
+    import gc
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+
+    def loaded() -> None:
+        if not gc.isenabled():
+            gc.freeze()
+            gc.enable()
+
+    try:
+        yield loaded
+    finally:
+        if was_enabled:
+            gc.enable()
+        else:
+            gc.disable()  # as the caller had it
 
 
 @contextmanager

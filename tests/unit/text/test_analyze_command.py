@@ -29,6 +29,23 @@ def test_a_plain_analyze_line_writes_the_json_lines(tmp_path: Path) -> None:
     assert second == {"id": "2", "error": second["error"]} and second["error"]
 
 
+def test_the_garbage_collector_is_as_it_was_after_an_analysis(tmp_path: Path) -> None:
+    import gc
+
+    out = tmp_path / "out.jsonl"
+    argv = ["analyze", str(_source(tmp_path)), f"--output={out}", "--text-column", "comment"]
+    assert gc.isenabled()
+    assert analyze_from_argv(argv) == 0
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert analyze_from_argv(argv) == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 2
+
+
 @pytest.mark.parametrize(
     "tail",
     [["--help"], ["-h"], ["--colour"], [], ["--output"]],

@@ -65,9 +65,10 @@ def extract_keywords(
     if not words:
         return []
     idf = load_idf(language)
-    counts = Counter(words)
-    first_seen = {word: position for position, word in reversed(list(enumerate(words)))}
-    ranked = sorted(counts, key=lambda w: (-counts[w] * idf[w], first_seen[w]))
+    weights, default = idf.weights.get, idf.default
+    counts = Counter(words)  # its keys in the order the words are first seen
+    # a stable sort of words in first-seen order: ties stay first seen first
+    ranked = sorted(counts, key=lambda w: -counts[w] * weights(w, default))
     return ranked[:k]
 
 

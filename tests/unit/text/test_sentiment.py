@@ -102,6 +102,12 @@ def test_features_of_a_text_do_not_depend_on_its_batch() -> None:
 
 def test_normalise_folds_width_case_digits_mentions_and_links() -> None:
     assert normalise("ＡＢＣ１２３ @United see https://x.co/a") == "abc0 @ see http"
+    # each fold on its own (only a text with something to fold takes the substitutions)
+    assert normalise("房间１２号") == "房间0号"
+    assert normalise("房间\x07干净") == "房间 干净"
+    assert normalise("＠小王 你好") == "@ 你好"
+    assert normalise("看ｗｗｗ．ｘ．ｃｏｍ") == "看http"
+    assert normalise("很好ＯＫ") == "很好ok"
 
 
 def _binary_accuracy(corpus: str, industry: str | None) -> float:

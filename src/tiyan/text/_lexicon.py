@@ -113,17 +113,18 @@ def pack(freq: dict[str, int], total: int, buckets: int = BUCKETS) -> bytes:
     by_bucket: dict[int, dict[str, int]] = defaultdict(dict)
     for word, count in freq.items():
         by_bucket[_bucket(word, buckets)][word] = count
-    offsets, blocks, offset = [0], [], 0
+    # one growing buffer and a packed offset table: a list of a million small blocks and
+    # their offsets as Python ints would add ~100 MB to building a lexicon
+    offsets, blocks = array("I", [0]), bytearray()
     for bucket in range(buckets):
-        block = marshal.dumps(by_bucket[bucket]) if bucket in by_bucket else b""
-        blocks.append(block)
-        offset += len(block)
-        offsets.append(offset)
+        words = by_bucket.get(bucket)
+        if words:
+            blocks += marshal.dumps(words)
+            if len(blocks) >= 1 << (8 * _OFFSET):
+                raise ValueError(f"a lexicon over {len(blocks)} bytes: too big for its offsets")
+        offsets.append(len(blocks))
     header = marshal.dumps((FORMAT, total, buckets))
-    if offset >= 1 << (8 * _OFFSET):
-        raise ValueError(f"a lexicon of {offset} bytes does not fit {_OFFSET}-byte offsets")
-    table = array("I", offsets).tobytes()
-    return b"".join([len(header).to_bytes(_HEADER, "little"), header, table, *blocks])
+    return b"".join([len(header).to_bytes(_HEADER, "little"), header, offsets.tobytes(), blocks])
 
 
 def _bucket(word: str, buckets: int) -> int:

@@ -39,7 +39,7 @@ def test_cx_manager_adds_lists_and_pauses_a_rule_in_both_languages(page):
     page.get_by_label("Sample (%)").fill("abc")
     page.get_by_role("button", name="Add rule").click()  # a bad value is named, nothing lost
     page.get_by_role("alert").wait_for()
-    assert "sampling_percent" in page.get_by_role("alert").inner_text()
+    assert "sample (%)" in page.get_by_role("alert").inner_text()
     assert page.get_by_label("Name").input_value() == "Browser check: hotel stay e-mail"
     page.get_by_label("Sample (%)").fill("100")
     page.get_by_role("button", name="Add rule").click()

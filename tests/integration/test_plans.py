@@ -136,7 +136,7 @@ def test_plan_pages(ctx: Context, world: World, client: TestClient) -> None:
     bad = client.post("/plans", data={"csrf_token": token, "title": "x", "kpi": "nps",
                                       "start_date": "2026-09-01", "units": "s1",
                                       "tasks": "2026-13-01 wrong"})
-    assert bad.status_code == 422 and "tasks, line 1" in bad.text
+    assert bad.status_code == 422 and "（位置：任务，第 1 行）" in bad.text  # the place in words
     made = client.post("/plans", data={"csrf_token": token, "title": "回访提速", "kpi": "nps",
                                        "start_date": "2026-09-01", "units": "s1",
                                        "tasks": "2026-10-01 培训\n上线预约"},

@@ -7,6 +7,7 @@ hold the same keys and that every key used by a template exists.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +41,25 @@ class Translator:
         if text is not None:
             return text
         return "" if code is None else str(code)
+
+    def place(self, where: str | None) -> str | None:
+        """Where an error is, in words: a program's locator ("tasks, line 2", "events",
+        "items, line 3") read part by part through the catalogue's where.* words; None when
+        any part is not one the catalogue knows, so a page never shows a code for a place."""
+        if not where:
+            return None
+        words = []
+        for part in where.split(", "):
+            line = re.fullmatch(r"line (\d+)(?::\s*)?", part)
+            if line:
+                words.append(self("where.line", n=int(line.group(1))))
+                continue
+            known = self._messages.get(f"where.{part}")
+            if known is None:
+                return None
+            words.append(known)
+        return self("where.joined", first=words[0], rest=self("where.then").join(words[1:])) \
+            if len(words) > 1 else words[0]
 
     def name(self, row: Mapping[str, Any]) -> str:
         """The localised name of a row that has name_zh and name_en."""

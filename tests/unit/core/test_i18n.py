@@ -78,3 +78,15 @@ def test_language_negotiation_prefers_explicit_choice_then_cookie_then_user_then
     assert negotiate(None, None, None, "en-US,en;q=0.9", "zh-CN") == "en"
     assert negotiate(None, None, None, "zh-TW", "en") == "zh-CN"
     assert negotiate("fr", None, None, None, "zh-CN") == "zh-CN"
+
+
+def test_an_errors_place_is_said_in_words_or_not_at_all():
+    zh, en = Translator("zh-CN"), Translator("en")
+    assert zh.place("tasks, line 2") == "任务，第 2 行"
+    assert en.place("items, line 3") == "items, line 3"
+    assert zh.place("sampling_percent") == "抽样比例"
+    assert en.place("sampling_percent") == "sample (%)"
+    assert zh.place("line 2: ") == "第 2 行"
+    for code in ("answers.nps", "question \"q1\".skip_to[1]", "task_due0", "tasks, bogus", ""):
+        assert zh.place(code) is None and en.place(code) is None  # no code reaches a page
+    assert zh.place(None) is None

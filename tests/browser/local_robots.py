@@ -5,16 +5,14 @@ refuses with the app's error code), and the app started with 127.0.0.1 allowed a
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests import local_http
 from tests.browser.conftest import running_server
 from tests.integration.test_chat_robots import Robot
 
@@ -26,7 +24,7 @@ PATHS = {"dingtalk": "/robot/send?access_token=k3y", "wecom": "/cgi-bin/webhook/
 def serving(robot: Robot) -> Iterator[Robot]:
     """`robot` answering on a port of its own; its url is set to its app's usual path."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(local_http.QuietHandler):
         def do_POST(self) -> None:  # noqa: N802
             parts = urlsplit(self.path)
             body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
@@ -36,18 +34,9 @@ def serving(robot: Robot) -> Iterator[Robot]:
             self.end_headers()
             self.wfile.write(answer)
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    robot.url = f"http://127.0.0.1:{server.server_address[1]}{PATHS[robot.app]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with local_http.serving(Handler) as base:
+        robot.url = f"{base}{PATHS[robot.app]}"
         yield robot
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @contextmanager

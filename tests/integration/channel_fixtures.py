@@ -3,12 +3,10 @@ some recipients the way real servers do, and an HTTP server acting as an SMS pro
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -16,6 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.integration.closed_loop_fixtures import allow_local_targets, free_port
+from tests.local_http import QuietHandler, serving
 from tiyan.context import Context
 
 
@@ -78,7 +77,7 @@ class SmsProvider:
 def sms_provider(ctx: Context) -> Iterator[SmsProvider]:
     provider = SmsProvider()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802
             body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
             provider.forms.append({k: v[0] for k, v in parse_qs(body).items()})
@@ -88,21 +87,12 @@ def sms_provider(ctx: Context) -> Iterator[SmsProvider]:
             self.end_headers()
             self.wfile.write(b'{"ok": true}' if provider.status == 200 else b'{"error": "bad"}')
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    provider.url = f"http://127.0.0.1:{server.server_address[1]}/sms/send"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    ctx.settings = ctx.settings.model_copy(update={
-        "sms_url": provider.url, "sms_to_field": "mobile", "sms_text_field": "content",
-        "sms_reference_field": "msg_ref", "sms_sender": "TIYAN",
-        "sms_auth_value": "Bearer sms-secret", "sms_callback_key": "cb-key",
-        "public_url": "http://testserver"})
-    allow_local_targets(ctx)
-    try:
+    with serving(Handler) as base:
+        provider.url = f"{base}/sms/send"
+        ctx.settings = ctx.settings.model_copy(update={
+            "sms_url": provider.url, "sms_to_field": "mobile", "sms_text_field": "content",
+            "sms_reference_field": "msg_ref", "sms_sender": "TIYAN",
+            "sms_auth_value": "Bearer sms-secret", "sms_callback_key": "cb-key",
+            "public_url": "http://testserver"})
+        allow_local_targets(ctx)
         yield provider
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.local_http import QuietHandler, serving
 from tiyan.context import Context
 
 
@@ -73,7 +72,7 @@ def http_inbox(ctx: Context) -> Iterator[Inbox]:
     inbox = Inbox("")
     allow_local_targets(ctx)
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             inbox.bodies.append(json.loads(body))
@@ -81,15 +80,6 @@ def http_inbox(ctx: Context) -> Iterator[Inbox]:
             self.send_response(inbox.status)
             self.end_headers()
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    inbox.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as base:
+        inbox.url = f"{base}/hook"
         yield inbox
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -11,7 +11,6 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from standardwebhooks import Webhook
 from tests.conftest import empty_all_tables
 from tests.integration.closed_loop_fixtures import Inbox
 from tests.integration.closed_loop_fixtures import http_inbox as http_inbox  # the fixture
+from tests.local_http import QuietHandler, serving
 from tests.snapshots import restore, take
 from tests.world import World, build_world
 from tiyan.context import Context
@@ -170,7 +170,7 @@ def verifying_receiver() -> Iterator[dict[str, Any]]:
     state: dict[str, Any] = {"secret": "", "ids": Counter(), "bad": 0}
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             headers = {k.lower(): v for k, v in self.headers.items()}
@@ -185,15 +185,9 @@ def verifying_receiver() -> Iterator[dict[str, Any]]:
             self.send_response(200)
             self.end_headers()
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state["url"] = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as base:
+        state["url"] = f"{base}/hook"
+        yield state
 
 
 def test_three_worker_processes_do_each_follow_up_once(ctx: Context,

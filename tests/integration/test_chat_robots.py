@@ -10,10 +10,8 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +21,7 @@ import sqlalchemy as sa
 from tests.integration.closed_loop_fixtures import allow_local_targets
 from tests.integration.conftest import sign_in
 from tests.integration.test_closed_loop import add_detractor_rule
+from tests.local_http import QuietHandler, serving
 from tests.world import PASSWORD, World
 from tiyan.context import Context
 from tiyan.errors import InvalidInput
@@ -76,7 +75,7 @@ def robot_server(ctx: Context) -> Iterator[dict[str, Robot]]:
     robots: dict[str, Robot] = {}
     allow_local_targets(ctx)
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802
             parts = urlsplit(self.path)
             robot = robots[parts.path.strip("/")]
@@ -87,21 +86,11 @@ def robot_server(ctx: Context) -> Iterator[dict[str, Robot]]:
             self.end_headers()
             self.wfile.write(answer)
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    for name, app, secret in (("ding", "dingtalk", SECRET), ("ding-plain", "dingtalk", None),
-                              ("feishu", "feishu", SECRET), ("wecom", "wecom", None)):
-        robots[name] = Robot(app, secret, f"{base}/{name}?access_token=abc123")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as base:
+        for name, app, secret in (("ding", "dingtalk", SECRET), ("ding-plain", "dingtalk", None),
+                                  ("feishu", "feishu", SECRET), ("wecom", "wecom", None)):
+            robots[name] = Robot(app, secret, f"{base}/{name}?access_token=abc123")
         yield robots
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def notifications_of(ctx: Context) -> list[sa.RowMapping]:

@@ -5,10 +5,8 @@ again when it is sent to (a DNS answer may change in between), against a real re
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +16,7 @@ from tests.integration.closed_loop_fixtures import allow_local_targets
 from tests.integration.test_closed_loop import add_detractor_rule
 from tests.integration.test_closed_loop import submit as submit_response
 from tests.integration.test_webhooks import bearer, submit
+from tests.local_http import QuietHandler, serving
 from tests.world import World
 from tiyan.channels import outbound
 from tiyan.channels.sms import SmsGateway, send_sms
@@ -42,7 +41,7 @@ class Listener:
 def listener() -> Iterator[Listener]:
     state = Listener()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802
             self.rfile.read(int(self.headers.get("content-length", 0)))
             state.heard.append(self.path)
@@ -50,15 +49,9 @@ def listener() -> Iterator[Listener]:
             self.end_headers()
             self.wfile.write(b"internal secret: root password hunter2")
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state.port = server.server_address[1]
-    yield state
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as base:
+        state.port = int(base.rsplit(":", 1)[1])
+        yield state
 
 
 def hostile(port: int) -> dict[str, str]:

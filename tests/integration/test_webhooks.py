@@ -12,16 +12,15 @@ import datetime as dt
 import hmac
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
 from standardwebhooks import Webhook
 
 from tests.integration.closed_loop_fixtures import allow_local_targets
+from tests.local_http import QuietHandler, serving
 from tiyan.context import Context
 from tiyan.security import new_public_id
 from tiyan.services import jobs
@@ -57,7 +56,7 @@ def receiver(ctx: Context) -> Iterator[Receiver]:
     state = Receiver()
     allow_local_targets(ctx)
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802 - the http.server naming
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             state.requests.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
@@ -67,16 +66,9 @@ def receiver(ctx: Context) -> Iterator[Receiver]:
             self.end_headers()
             self.wfile.write(b"ok")
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/tiyan"
-    yield state
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as base:
+        state.url = f"{base}/hooks/tiyan"
+        yield state
 
 
 def verify(secret: str, received: Received) -> bool:

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.local_http import QuietHandler, serving
 from tiyan.channels import outbound
 from tiyan.channels.outbound import Policy, Refused
 
@@ -92,7 +93,7 @@ class Local:
 def local() -> Iterator[Local]:
     state = Local()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802
             self.rfile.read(int(self.headers.get("content-length", 0)))
             state.hosts.append(self.headers["host"])
@@ -102,15 +103,9 @@ def local() -> Iterator[Local]:
             self.end_headers()
             self.wfile.write(b"internal secret " * 100)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield state
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as base:
+        state.url = base
+        yield state
 
 
 def _port(local: Local) -> str:

@@ -29,6 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote_plus
 
+from tiyan.channels.outbound import robot_refusal
+
 APPS = ("wecom", "dingtalk", "feishu", "slack")
 SIGNED = frozenset({"dingtalk", "feishu"})  # apps whose robots may have a signing secret
 MENTIONS = frozenset({"wecom", "dingtalk"})  # apps that mention by mobile number
@@ -92,7 +94,7 @@ def refusal(app: str, answer: bytes) -> str | None:
     """The error a robot's answer (HTTP 2xx) carries, or None when it took the message. Only
     the robot's numeric code is kept: no text from the far side reaches the delivery log."""
     if app == "slack":
-        return None if answer.strip() in (b"ok", b"") else "refused by the robot (code -1)"
+        return None if answer.strip() in (b"ok", b"") else robot_refusal(-1)
     try:
         found = json.loads(answer.decode("utf-8", "replace") or "{}")
     except ValueError:
@@ -104,4 +106,4 @@ def refusal(app: str, answer: bytes) -> str | None:
     code = found.get(key, 0)
     if not isinstance(code, int) or isinstance(code, bool):
         return "invalid answer"
-    return None if code == 0 else f"refused by the robot (code {code})"
+    return None if code == 0 else robot_refusal(code)

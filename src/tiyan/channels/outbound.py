@@ -353,22 +353,27 @@ def error_class(exc: Exception) -> str:
     return "request failed"
 
 
-_STORED_HTTP = re.compile(r"HTTP (\d{3})\b")
+STORED_HTTP = re.compile(r"HTTP (\d{3})\b")
 NOT_CONFIGURED = "not configured"
 ERROR_CLASSES = frozenset({"timeout", "connection refused", "connection failed", "host not found",
                            "invalid answer", "request failed", "refused: not an http(s) address",
                            NOT_CONFIGURED, *(f"refused: {r} address" for r in REASONS)})
 
 
-_ROBOT_REFUSAL = re.compile(r"refused by the robot \(code -?\d{1,12}\)")
+ROBOT_REFUSAL = re.compile(r"refused by the robot \(code (-?\d{1,12})\)")
+
+
+def robot_refusal(code: object) -> str:
+    """How a chat robot's refusal (an error code in an HTTP 200 answer) is stored."""
+    return f"refused by the robot (code {code})"
 
 
 def shown_error(stored: str | None) -> str | None:
     """What a delivery log shows of a stored error: the class as written now, or, for errors
     stored before (which kept up to 200 characters of the answer), only its status code."""
-    if not stored or stored in ERROR_CLASSES or _ROBOT_REFUSAL.fullmatch(stored):
+    if not stored or stored in ERROR_CLASSES or ROBOT_REFUSAL.fullmatch(stored):
         return stored
-    status = _STORED_HTTP.match(stored)
+    status = STORED_HTTP.match(stored)
     if status:
         return f"HTTP {status.group(1)}"
     if "timeout" in stored.lower() or "no answer within" in stored:

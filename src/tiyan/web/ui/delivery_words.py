@@ -11,16 +11,17 @@ import re
 from tiyan.channels import outbound
 from tiyan.web.i18n import Translator
 
-_ROBOT = re.compile(r"refused by the robot \(code (-?\d{1,12})\)")
-_HTTP = re.compile(r"HTTP (\d{3})\b")
 _SMTP_CODE = re.compile(r"\((\d{3}),")
-# outbound error classes (tiyan.channels.outbound.ERROR_CLASSES) by their catalogue word
-_CLASSES = {"timeout": "timeout", "connection refused": "connection_refused",
-            "connection failed": "connection_failed", "host not found": "host_not_found",
-            "invalid answer": "invalid_answer", "request failed": "request_failed",
-            outbound.NOT_CONFIGURED: "not_configured",
-            "refused: not an http(s) address": "not_allowed",
-            **{f"refused: {r} address": "not_allowed" for r in outbound.REASONS}}
+
+
+def _word_of_class(stored_class: str) -> str:
+    """The catalogue word (delivery.error.<word>) of an outbound error class: every refused
+    address is one word, the others their class written snake_case."""
+    return "not_allowed" if stored_class.startswith("refused: ") \
+        else stored_class.replace(" ", "_")
+
+
+_CLASSES = {c: _word_of_class(c) for c in outbound.ERROR_CLASSES}
 # SMTP and socket exceptions, as deliver_email stores them ("ConnectionRefusedError: …")
 _MAIL = {"ConnectionRefusedError": "connection_refused", "gaierror": "host_not_found",
          "TimeoutError": "timeout", "timeout": "timeout",
@@ -37,7 +38,7 @@ def delivery_error(t: Translator, stored: str | None) -> str | None:
         return None
     if stored in _CLASSES:
         return t(f"delivery.error.{_CLASSES[stored]}")
-    robot = _ROBOT.fullmatch(stored)
+    robot = outbound.ROBOT_REFUSAL.fullmatch(stored)
     if robot:
         return t("delivery.error.robot_refused", code=robot.group(1))
     name, _, rest = stored.partition(":")
@@ -48,7 +49,7 @@ def delivery_error(t: Translator, stored: str | None) -> str | None:
         return t(f"delivery.error.{_MAIL[name]}")
     if name.endswith("Error") and name.isidentifier():  # another OSError of the connection
         return t("delivery.error.connection_failed")
-    status = _HTTP.match(stored)
+    status = outbound.STORED_HTTP.match(stored)
     if status:
         return t("delivery.error.http", status=status.group(1))
     return t("delivery.error.request_failed")

@@ -14,10 +14,11 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
-from tiyan.domain.answer_labels import needs_item_texts, read_answers
+from tiyan.domain.answer_labels import ReadAnswer, needs_item_texts, read_answers
 from tiyan.domain.customer_value import segment_label
 from tiyan.domain.privacy import mask_value
 from tiyan.domain.survey_flow import title_for_staff
+from tiyan.domain.surveys import SurveyDefinition
 from tiyan.errors import NotFound
 from tiyan.services.text_corrections import aspect_names
 from tiyan.store import audit, customers, responses, text_analysis
@@ -44,10 +45,7 @@ def complaint(conn: Connection, actor: Actor, response_id: int | None,
     except NotFound:
         return None
     stored = responses.answers_for(conn, actor, [row["id"]])[row["id"]]
-    definition = (version_definition(conn, row["survey_version_id"])
-                  if row["survey_version_id"] is not None else None)
-    texts = item_labels(conn, actor, locale) if needs_item_texts(definition, stored) else {}
-    answers = read_answers(definition, stored, locale, texts)
+    definition, answers = answers_in_words(conn, actor, row, stored, locale)
     industry = text_analysis.unit_industries(conn).get(row["unit_id"]) or default_industry
     names = _aspect_names(industry, locale)
     comments = []
@@ -71,6 +69,18 @@ def complaint(conn: Connection, actor: Actor, response_id: int | None,
             "comments": comments + [
                 {"question": a.question, "text": a.value, "sentiment": None, "aspects": []}
                 for a in answers if a.is_comment and a.value and a.question not in analysed]}
+
+
+def answers_in_words(conn: Connection, actor: Actor, row: RowMapping,
+                     stored: list[dict[str, Any]], locale: str
+                     ) -> tuple[SurveyDefinition | None, list[ReadAnswer]]:
+    """A response's survey version and its `stored` answers in words (question texts, option
+    labels, scales); an answer with no question in that version (an imported review) is named by
+    its item's question text. The case page and the response page read answers through this."""
+    definition = (version_definition(conn, row["survey_version_id"])
+                  if row["survey_version_id"] is not None else None)
+    texts = item_labels(conn, actor, locale) if needs_item_texts(definition, stored) else {}
+    return definition, read_answers(definition, stored, locale, texts)
 
 
 def _aspect_names(industry: str | None, locale: str) -> dict[str, str]:

@@ -28,9 +28,9 @@ YAML shape::
 bad news (`worse`: prices, fees, waiting, noise, fuel consumption, faults), "效率很高", "空间很大"
 good news (`better`). It is a property of the aspect, written once here; terms of the aspect for
 which a quantity means the opposite (性价比 beside 价格: "性价比很高") are listed under
-`more_is_opposite_for`. The opinion model joins a term's direction with the words after it, so it
-can learn from the cost-like aspects that have training text what "很高" or "很多" says about
-the cost-like aspects that have none (`_opinion.target_features`).
+`more_is_opposite_for`. Where the words after such a term only say how much there is, the opinion
+model reads a good or a bad quantity from the direction (`_opinion._quantity_reading`), learned
+from the aspects with a direction that have training text and applied to those that have none.
 """
 
 from __future__ import annotations

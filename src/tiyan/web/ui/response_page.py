@@ -19,16 +19,15 @@ from sqlalchemy.engine import Connection
 
 from tiyan.context import Context
 from tiyan.domain.access import Actor, Permission
-from tiyan.domain.answer_labels import needs_item_texts, read_answers
 from tiyan.domain.survey_flow import title_for_staff
 from tiyan.domain.text_corrections import SENTIMENT_LABELS, TextCorrection
 from tiyan.errors import InvalidInput, TiyanError
+from tiyan.services import case_desk
 from tiyan.services import text_corrections as corrections
 from tiyan.store import responses, text_analysis
 from tiyan.store import tables as t
 from tiyan.store.cases import CASE_PERMISSION
 from tiyan.store.scoped import visible
-from tiyan.store.surveys import item_labels, version_definition
 from tiyan.web.deps import ContextDep, PageActor, translator
 from tiyan.web.ui.render import render
 
@@ -53,14 +52,10 @@ def _page(request: Request, ctx: Context, actor: Actor, public_id: str, *,
         by_text = corrections.corrections_by_text(conn, row["id"])
         names = corrections.aspect_names(corrections.industry_of_unit(ctx, conn, row["unit_id"]),
                                          locale)
-        definition = (version_definition(conn, row["survey_version_id"])
-                      if row["survey_version_id"] is not None else None)
+        definition, read = case_desk.answers_in_words(conn, actor, row, answers, locale)
         words = _words(conn, row, locale)
         case = _case_of(conn, actor, row["id"])
-        texts = (item_labels(conn, actor, locale) if needs_item_texts(definition, answers)
-                 else {})
     can_correct = actor.scope.visibility(Permission.CORRECT_TEXT).covers_unit(row["unit_id"])
-    read = read_answers(definition, answers, locale, texts)
     return render(request, "response.html", actor=actor, r=row, words=words, answers=read,
                   questions={a.key: a.question for a in read},
                   survey_title=title_for_staff(definition, locale),

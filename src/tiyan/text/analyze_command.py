@@ -25,6 +25,12 @@ from typing import IO, Any
 from tiyan.text._rows import Columns, InputFileError, InputRow, count_rows, read_rows
 
 BATCH_SIZE = 512
+WARM_UP_ROWS = 32
+"""Rows analysed in this process before any fork: the first analysis loads the models and
+tables, which forked processes then share instead of each loading its own."""
+ROUND_ROWS = 20_000
+"""Rows read and shared among the processes at a time (the memory a file's rows take is
+bounded by this, however long the file)."""
 EXIT_BAD_INPUT = 2
 
 
@@ -34,14 +40,18 @@ def run_analyze(
     text_column: str = "text",
     id_column: str = "id",
     industry: str | None = None,
+    jobs: int | None = None,
 ) -> int:
-    """Analyse every comment of `input` into JSON lines at `output`; the exit status."""
+    """Analyse every comment of `input` into JSON lines at `output`; the exit status. `jobs`:
+    how many processes share the work (None: one per usable CPU where the file is big enough)."""
     from tiyan.text.pipeline import UnknownIndustry, check_industry
 
     try:
         check_industry(industry)
+        if jobs is not None and jobs < 1:
+            raise InputFileError(f"--jobs must be 1 or more, not {jobs}")
         rows = read_rows(input, Columns(text=text_column, id=id_column))
-        written = _write_analyses(rows, output, industry, count_rows(input))
+        written = _write_analyses(rows, output, industry, count_rows(input), jobs)
     except (InputFileError, UnknownIndustry) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_BAD_INPUT
@@ -61,6 +71,7 @@ def analyze_from_argv(argv: Sequence[str]) -> int | None:
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--id-column", default="id")
     parser.add_argument("--industry", default=None)
+    parser.add_argument("--jobs", "-j", type=int, default=None)
     try:
         known, unknown = parser.parse_known_args(list(argv[1:]))
     except argparse.ArgumentError:
@@ -68,24 +79,41 @@ def analyze_from_argv(argv: Sequence[str]) -> int | None:
     if unknown or known.input is None or known.output is None:
         return None  # typer names what is wrong
     return run_analyze(
-        known.input, known.output, known.text_column, known.id_column, known.industry
+        known.input, known.output, known.text_column, known.id_column, known.industry, known.jobs
     )
 
 
 def _write_analyses(
-    rows: Iterable[InputRow], output: Path, industry: str | None, total: int | None
+    rows: Iterable[InputRow],
+    output: Path,
+    industry: str | None,
+    total: int | None,
+    jobs: int | None,
 ) -> int:
+    """Write every row's analysis: the first few rows in this process (which loads the models),
+    then the rest a round at a time, each round shared among forked processes (`_forked`)."""
+    from tiyan.text._forked import processes_for, split, write_in_forks
+
+    def write(chunk: Sequence[InputRow], sink: IO[str]) -> None:
+        for batch in _batches(chunk, BATCH_SIZE):
+            _write_batch(batch, sink, industry)
+
     written = 0
+    iterator = iter(rows)
     with (
         output.open("w", encoding="utf-8", errors="backslashreplace") as sink,
         _progress(total) as advance,
         _collector_off_until_loaded() as loaded,
     ):
-        for batch in _batches(rows, BATCH_SIZE):
-            _write_batch(batch, sink, industry)
-            loaded()
-            written += len(batch)
-            advance(len(batch))
+        first = list(islice(iterator, WARM_UP_ROWS))
+        write(first, sink)
+        loaded()
+        advance(len(first))
+        written += len(first)
+        while round_rows := list(islice(iterator, ROUND_ROWS)):
+            chunks = split(round_rows, processes_for(len(round_rows), jobs))
+            write_in_forks(chunks, write, sink, done=lambda chunk: advance(len(chunk)))
+            written += len(round_rows)
     return written
 
 

@@ -1,6 +1,7 @@
 """`tiyan text …`: analyse a file of comments, and retrain the shipped text models.
 
     tiyan text analyze INPUT --output OUT.jsonl [--text-column text] [--id-column id] [--industry X]
+                       [--jobs N]
     tiyan text prepare [--industry X ...]
     tiyan text train [--data /path/to/shared/data] [--output src/tiyan/text/models]
     tiyan text reanalyze [--since DATE] [--batch-size N] [--restart] [--db URL]
@@ -47,9 +48,14 @@ def analyze(
     text_column: Annotated[str, typer.Option(help="Column holding the comment")] = "text",
     id_column: Annotated[str, typer.Option(help="Column holding the row id")] = "id",
     industry: Annotated[str | None, typer.Option(help=INDUSTRY_HELP)] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1,
+                     help="Processes sharing the work (default: one per CPU on big files)"),
+    ] = None,
 ) -> None:
     """Analyse every comment of INPUT and write one JSON line per row to OUTPUT."""
-    status = run_analyze(input, output, text_column, id_column, industry)
+    status = run_analyze(input, output, text_column, id_column, industry, jobs)
     if status:
         raise typer.Exit(code=status)
 

@@ -1,0 +1,119 @@
+"""`tiyan text analyze` shared among forked processes: the same lines in the same order as one
+process, whatever happens to a child."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from tiyan.text import _forked
+from tiyan.text._forked import processes_for, split, write_in_forks
+
+ROOT = Path(__file__).parents[3]
+DATA = ROOT.parent / "shared" / "data"
+needs_fork = pytest.mark.skipif(not _forked.can_fork(), reason="forks only on Linux")
+
+
+def test_split_keeps_order_and_sizes_differ_by_at_most_one() -> None:
+    items = list(range(11))
+    parts = split(items, 3)
+    assert [len(part) for part in parts] == [4, 4, 3]
+    assert [item for part in parts for item in part] == items
+    assert split([], 2) == [[], []]
+
+
+@needs_fork
+def test_processes_follow_jobs_or_cpus_and_rows() -> None:
+    assert processes_for(10_000, 1) == 1
+    assert processes_for(10_000, 3) == 3
+    assert processes_for(2, 5) == 2  # never more processes than rows
+    assert processes_for(_forked.MIN_ROWS_PER_PROCESS - 1, None) == 1
+    cpus = _forked.usable_cpus()
+    assert processes_for(10_000_000, None) == min(cpus, _forked.MAX_PROCESSES)
+
+
+def _numbered(chunk: Sequence[int], sink: IO[str]) -> None:
+    for number in chunk:
+        sink.write(f"{number} 号 ✓\n")
+
+
+@needs_fork
+def test_children_lines_come_after_the_parents_in_chunk_order() -> None:
+    sink = io.StringIO()
+    finished: list[int] = []
+    chunks = split(list(range(100)), 4)
+    write_in_forks(chunks, _numbered, sink, done=lambda chunk: finished.append(chunk[0]))
+    assert sink.getvalue() == "".join(f"{n} 号 ✓\n" for n in range(100))
+    assert finished == [0, 25, 50, 75]
+
+
+@needs_fork
+def test_a_failing_child_leaves_its_chunk_to_the_parent() -> None:
+    parent = os.getpid()
+    worked_here: list[int] = []
+
+    def fails_in_the_second_child(chunk: Sequence[int], sink: IO[str]) -> None:
+        if os.getpid() != parent and chunk[0] == 10:
+            raise RuntimeError("a child dies")
+        if os.getpid() == parent:
+            worked_here.append(chunk[0])
+        _numbered(chunk, sink)
+
+    sink = io.StringIO()
+    write_in_forks(split(list(range(30)), 3), fails_in_the_second_child, sink)
+    assert sink.getvalue() == "".join(f"{n} 号 ✓\n" for n in range(30))
+    assert worked_here == [0, 10]  # its own chunk, then the failed child's; not the third
+
+
+def _rows(limit: int) -> list[tuple[str, str]]:
+    path = DATA / "waimai_10k" / "waimai_10k.csv"
+    if not path.is_file():
+        pytest.skip(f"labelled corpora not found at {DATA}")
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = [(r["id"], r["text"]) for r in csv.DictReader(handle) if r["split"] == "test"]
+    return rows[:limit]
+
+
+@needs_fork
+def test_the_cli_writes_the_same_file_with_one_process_or_three(tmp_path: Path) -> None:
+    rows = _rows(700)
+    # bad rows among them, in every process's share
+    rows[5] = ("empty", "")
+    rows[300] = ("emoji", "😀😀👍🎉")
+    rows[650] = ("long", "味道很好，送餐很快。" * 10_000)
+    source = tmp_path / "in.csv"
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text"])
+        writer.writerows(rows)
+    outputs = {}
+    for jobs in ("1", "3"):
+        out = tmp_path / f"out-{jobs}.jsonl"
+        subprocess.run(
+            [sys.executable, "-m", "tiyan.entry", "text", "analyze", str(source), "-o", str(out),
+             "--industry", "restaurant", "--jobs", jobs],
+            cwd=ROOT, check=True, capture_output=True,
+        )
+        outputs[jobs] = out.read_bytes()
+    assert outputs["1"] == outputs["3"]
+    lines = outputs["3"].decode("utf-8").splitlines()
+    assert len(lines) == 700
+    assert '"id": "empty", "error"' in lines[5] and '"language": "other"' in lines[300]
+
+
+def test_jobs_below_one_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tiyan.text.analyze_command import analyze_from_argv
+
+    source = tmp_path / "in.csv"
+    source.write_text("id,text\n1,好吃\n", encoding="utf-8")
+    out = str(tmp_path / "out.jsonl")
+    assert analyze_from_argv(["analyze", str(source), "-o", out, "--jobs", "0"]) == 2
+    assert "--jobs" in capsys.readouterr().err

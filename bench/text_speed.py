@@ -9,7 +9,9 @@ redaction, language, sentiment, aspects, keywords) and SnowNLP on the same texts
 Also measures the start-up cost (the same command on one text), how long loading every shipped
 model takes in a fresh process and the pipeline process' peak memory. Wall seconds move with the
 load of a shared machine; the CPU seconds (user + system) of the tiyan processes move less, and
-`--repeat N` reports the smallest of N runs of each. Ends by printing one JSON line.
+`--repeat N` reports the smallest of N runs of each. `analyze` shares a big enough file among
+forked processes, one per idle CPU (`--jobs`); the same runs with `--jobs 1` give the one-process
+figures (`*_one_process`) beside them. Ends by printing one JSON line.
 
 SnowNLP (`pip install snownlp==0.12.3`, the `bench` extra) is imported from the environment, else
 from the evaluation script's cache (~/.cache/tiyan-eval/site); without it the peer figures are null.
@@ -47,16 +49,18 @@ def test_texts(data: Path, corpus: str) -> list[str]:
 
 
 def run_tiyan(
-    texts: list[str], industry: str, workdir: Path, command: list[str]
+    texts: list[str], industry: str, workdir: Path, command: list[str], jobs: str | None = None
 ) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds (user + system) and peak resident memory (MB) of one `analyze`
-    process."""
+    """Wall seconds, CPU seconds (user + system, forked children included) and peak resident
+    memory (MB, of the biggest process) of one `analyze` command."""
     source, target = workdir / "in.csv", workdir / "out.jsonl"
     with source.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", "text"])
         writer.writerows([i, text] for i, text in enumerate(texts))
     arguments = [*command, "analyze", str(source), "--output", str(target), "--industry", industry]
+    if jobs is not None:
+        arguments += ["--jobs", jobs]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(arguments, check=True, capture_output=True, cwd=ROOT)
@@ -95,6 +99,16 @@ def run_snownlp(texts: list[str], workdir: Path) -> float | None:
     return time.perf_counter() - started
 
 
+def processes_for(rows: int) -> int:
+    """How many processes `analyze` shares `rows` rows among here (the first rows it analyses
+    alone, to load the models)."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from tiyan.text._forked import processes_for as shares
+    from tiyan.text.analyze_command import WARM_UP_ROWS
+
+    return shares(max(rows - WARM_UP_ROWS, 0), None) if rows > WARM_UP_ROWS else 1
+
+
 def model_load_seconds() -> float:
     result = subprocess.run(
         [sys.executable, "-c", LOAD_CODE], check=True, capture_output=True, text=True, cwd=ROOT
@@ -116,12 +130,17 @@ def main() -> None:
     command = analyze_command(args.tiyan)
     with tempfile.TemporaryDirectory() as tmp:
         one = [run_tiyan(texts[:1], args.industry, Path(tmp), command) for _ in range(args.repeat)]
-        runs = [run_tiyan(texts, args.industry, Path(tmp), command) for _ in range(args.repeat)]
+        runs, single = [], []
+        for _ in range(args.repeat):  # in turn, so both see the same load
+            runs.append(run_tiyan(texts, args.industry, Path(tmp), command))
+            single.append(run_tiyan(texts, args.industry, Path(tmp), command, jobs="1"))
         peer_wall = run_snownlp(texts, Path(tmp))
     start_up, start_up_cpu = min(r[0] for r in one), min(r[1] for r in one)
     tiyan_wall, tiyan_cpu = min(r[0] for r in runs), min(r[1] for r in runs)
     peak_mb = max(r[2] for r in runs)
     tiyan_rate = len(texts) / tiyan_wall
+    single_wall, single_cpu = min(r[0] for r in single), min(r[1] for r in single)
+    single_rate = len(texts) / single_wall
     peer_rate = len(texts) / peer_wall if peer_wall else None
     print(
         json.dumps(
@@ -133,6 +152,11 @@ def main() -> None:
                 "ratio": round(tiyan_rate / peer_rate, 2) if peer_rate else None,
                 "tiyan_wall_s": round(tiyan_wall, 3),
                 "tiyan_cpu_s": round(tiyan_cpu, 3),
+                "processes": processes_for(len(texts)),
+                "tiyan_texts_per_s_one_process": round(single_rate, 1),
+                "ratio_one_process": round(single_rate / peer_rate, 2) if peer_rate else None,
+                "tiyan_wall_s_one_process": round(single_wall, 3),
+                "tiyan_cpu_s_one_process": round(single_cpu, 3),
                 "snownlp_wall_s": round(peer_wall, 3) if peer_wall else None,
                 "start_up_s": round(start_up, 3),
                 "start_up_cpu_s": round(start_up_cpu, 3),

@@ -43,7 +43,7 @@ def run_analyze(
     jobs: int | None = None,
 ) -> int:
     """Analyse every comment of `input` into JSON lines at `output`; the exit status. `jobs`:
-    how many processes share the work (None: one per usable CPU where the file is big enough)."""
+    how many processes share the work (None: one per idle CPU where the file is big enough)."""
     from tiyan.text.pipeline import UnknownIndustry, check_industry
 
     try:

@@ -51,7 +51,7 @@ def analyze(
     jobs: Annotated[
         int | None,
         typer.Option("--jobs", "-j", min=1,
-                     help="Processes sharing the work (default: one per CPU on big files)"),
+                     help="Processes sharing the work (default: one per idle CPU on big files)"),
     ] = None,
 ) -> None:
     """Analyse every comment of INPUT and write one JSON line per row to OUTPUT."""

@@ -36,8 +36,16 @@ def test_processes_follow_jobs_or_cpus_and_rows() -> None:
     assert processes_for(10_000, 3) == 3
     assert processes_for(2, 5) == 2  # never more processes than rows
     assert processes_for(_forked.MIN_ROWS_PER_PROCESS - 1, None) == 1
-    cpus = _forked.usable_cpus()
-    assert processes_for(10_000_000, None) == min(cpus, _forked.MAX_PROCESSES)
+    assert processes_for(10_000_000, None) == min(_forked.idle_cpus(), _forked.MAX_PROCESSES)
+
+
+@needs_fork
+def test_idle_cpus_leave_out_what_the_load_keeps_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_forked, "usable_cpus", lambda: 4)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    for load, idle in [(0.0, 4), (4.2, 4), (5.5, 3), (7.9, 1), (30.0, 1)]:
+        monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
+        assert _forked.idle_cpus() == idle
 
 
 def _numbered(chunk: Sequence[int], sink: IO[str]) -> None:

@@ -73,11 +73,31 @@ class Features:
 
 def normalise(text: str) -> str:
     """Full-width to half-width, lower case, no control characters, URLs/mentions/digits folded."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = _nfkc(text).lower()
     if _FOLDED.search(text) is None:  # nothing the four substitutions below would change
         return text
     text = _URL.sub("http", _MENTION.sub("@", _CONTROL.sub(" ", text)))
     return _DIGITS.sub("0", text)
+
+
+# the full-width forms of ASCII (！ ， Ａ １ …) and the ideographic space: what NFKC changes in
+# most Chinese comments, each to the one character NFKC gives it
+_FULL_WIDTH = {code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {0x3000: " "}
+
+
+def _nfkc(text: str) -> str:
+    """`unicodedata.normalize("NFKC", text)`, cheaper for text whose only compatibility characters
+    are full-width punctuation, letters and digits (most Chinese comments with punctuation):
+    NFKC's quick check fails on those, and its decomposition and recomposition of the whole text
+    costs about twice what mapping them to their NFKC forms first does (`str.translate`; the
+    result is the same: NFKC of a text is NFKC of the text with any character replaced by its
+    compatibility decomposition). Text that passes the quick check (most clauses) is as it was."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    text = text.translate(_FULL_WIDTH)
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return unicodedata.normalize("NFKC", text)
 
 
 def hash_features(texts: Sequence[str], spec: FeatureSpec, salt: int = 0) -> Features:

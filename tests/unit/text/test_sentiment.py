@@ -150,3 +150,20 @@ def test_shipped_english_model_reproduces_its_reported_test_accuracy(corpus: str
     labels = [s.label for s in load_sentiment_model("en").predict([r["text"] for r in rows])]
     accuracy = float(np.mean([p == r["label"] for p, r in zip(labels, rows, strict=True)]))
     assert accuracy == pytest.approx(reported["accuracy"], abs=0.005)
+
+
+def test_the_width_shortcut_gives_exactly_nfkc() -> None:
+    import random
+    import unicodedata
+
+    from tiyan.text._features import _nfkc
+
+    # full-width forms, half-width katakana and their sound marks, combining marks, ligatures,
+    # circled digits, CJK compatibility ideographs, Hangul jamo, emoji, the ideographic space
+    pool = "好的，房间！？Ａｚ０９　ｶﾞﾟ\uff9e\u0301\u0308\u3099ﬁ①㈱豈\u1100\u1161😀 a.,e" + "".join(
+        chr(c) for c in range(0xFF01, 0xFF5F)
+    )
+    generator = random.Random(18)
+    for _ in range(20_000):
+        text = "".join(generator.choice(pool) for _ in range(generator.randint(0, 12)))
+        assert _nfkc(text) == unicodedata.normalize("NFKC", text), repr(text)

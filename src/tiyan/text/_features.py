@@ -26,8 +26,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MENTION = re.compile(r"@\w+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _DIGITS = re.compile(r"\d+")
-# what `_CONTROL`, `_MENTION`, `_URL` or `_DIGITS` can match: one search instead of four
-_FOLDED = re.compile(r"[\x00-\x1f\x7f@\d]|http|www\.")
+# a character that a match of `_CONTROL`, `_MENTION`, `_URL` or `_DIGITS` starts with (h and w
+# for links): one search of a character set (the regex engine's fast scan, a third of the cost of
+# an alternation) instead of four; a text it finds something in takes the four substitutions,
+# which leave it as it is if that was an h or a w of no link
+_FOLDED = re.compile(r"[\x00-\x1f\x7f@\dhw]")
 _WORD = r"[a-z]+(?:'[a-z]+)?|[!?]|[\u4e00-\u9fff]|[^\sa-z\d\u4e00-\u9fff]{2,}"
 # a word of `_WORD`, or a single punctuation mark that ends a negation's scope (not itself a word)
 _WORD_OR_STOP = rf"{_WORD}|(?P<stop>[.,;:])"

@@ -51,7 +51,7 @@ def run_analyze(
         if jobs is not None and jobs < 1:
             raise InputFileError(f"--jobs must be 1 or more, not {jobs}")
         rows = read_rows(input, Columns(text=text_column, id=id_column))
-        written = _write_analyses(rows, output, industry, count_rows(input), jobs)
+        written = _write_analyses(rows, output, industry, lambda: count_rows(input), jobs)
     except (InputFileError, UnknownIndustry) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_BAD_INPUT
@@ -87,7 +87,7 @@ def _write_analyses(
     rows: Iterable[InputRow],
     output: Path,
     industry: str | None,
-    total: int | None,
+    total: Callable[[], int | None],
     jobs: int | None,
 ) -> int:
     """Write every row's analysis: the first few rows in this process (which loads the models),
@@ -145,8 +145,9 @@ def _collector_off_until_loaded() -> Iterator[Callable[[], None]]:
 
 
 @contextmanager
-def _progress(total: int | None) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr when it is a terminal (rich costs ~50 ms to import), else none."""
+def _progress(total: Callable[[], int | None]) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when it is a terminal (rich costs ~50 ms to import, and counting
+    the rows reads the file once more), else none."""
     if not sys.stderr.isatty():
         yield lambda done: None
         return
@@ -154,7 +155,7 @@ def _progress(total: int | None) -> Iterator[Callable[[int], None]]:
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True)) as progress:
-        task = progress.add_task("analysing", total=total)
+        task = progress.add_task("analysing", total=total())
         yield lambda done: progress.advance(task, done)
 
 

@@ -22,11 +22,13 @@ DATA = ROOT.parent / "shared" / "data"
 needs_fork = pytest.mark.skipif(not _forked.can_fork(), reason="forks only on Linux")
 
 
-def test_split_keeps_order_and_sizes_differ_by_at_most_one() -> None:
-    items = list(range(11))
-    parts = split(items, 3)
-    assert [len(part) for part in parts] == [4, 4, 3]
+def test_split_keeps_order_and_gives_the_parent_the_larger_share() -> None:
+    items = list(range(1000))
+    parts = split(items, 3, child_cost=1.5)
+    assert [len(part) for part in parts] == [430, 285, 285]
     assert [item for part in parts for item in part] == items
+    assert [len(part) for part in split(items[:11], 3, child_cost=1.0)] == [5, 3, 3]
+    assert split(items[:5], 1) == [items[:5]]
     assert split([], 2) == [[], []]
 
 
@@ -57,7 +59,7 @@ def _numbered(chunk: Sequence[int], sink: IO[str]) -> None:
 def test_children_lines_come_after_the_parents_in_chunk_order() -> None:
     sink = io.StringIO()
     finished: list[int] = []
-    chunks = split(list(range(100)), 4)
+    chunks = split(list(range(100)), 4, child_cost=1.0)
     write_in_forks(chunks, _numbered, sink, done=lambda chunk: finished.append(chunk[0]))
     assert sink.getvalue() == "".join(f"{n} 号 ✓\n" for n in range(100))
     assert finished == [0, 25, 50, 75]
@@ -76,7 +78,7 @@ def test_a_failing_child_leaves_its_chunk_to_the_parent() -> None:
         _numbered(chunk, sink)
 
     sink = io.StringIO()
-    write_in_forks(split(list(range(30)), 3), fails_in_the_second_child, sink)
+    write_in_forks(split(list(range(30)), 3, child_cost=1.0), fails_in_the_second_child, sink)
     assert sink.getvalue() == "".join(f"{n} 号 ✓\n" for n in range(30))
     assert worked_here == [0, 10]  # its own chunk, then the failed child's; not the third
 

@@ -15,7 +15,10 @@ Character n-grams see "不贵" but not that 不 reverses 贵, nor that "一点�
 
 And one more reading, **quantity** (`quantity`): the words after the term say only how much of
 it there is, more or less (a negation reverses it): "价格偏高", "排队的人很多", "油耗不高"; whether
-more is good news depends on the aspect (`taxonomy.Aspect.direction`, `_opinion`).
+more is good news depends on the aspect (`taxonomy.Aspect.direction`, `_opinion`). A comparison
+says the same ("收费还比报价贵", "手续费比别家低", "等的时间比预约的长多了": more or less than
+something else), and of a time it may say early or late instead (`timing`: "交车比约定的还早",
+"比预约的晚了两天", "比以前快多了"), which is good or bad news whatever the aspect's direction.
 """
 
 from __future__ import annotations
@@ -47,6 +50,22 @@ _QUANTITY = re.compile(
     r"(?P<quantity>[高多大长贵低少小短]|便宜)[的了啊呀吧呢哦哈嘛啦!！~～。.]*"
 )
 _MORE = frozenset(["高", "多", "大", "长", "贵"])
+# "<term> [也/还] [不]比 <what> [还/更/要 …] <quantity> [多了/不少/两天 …]", or "没有 <what> [那么]
+# <quantity>" (less than it); what is compared with holds no degree or opinion word, so that
+# "比上次好很多" is not read as "…很 | 多"
+_AMOUNT = (
+    r"(?:[一二两三四五六七八九十百千半几\d]+(?:个|多)?"
+    r"(?:小时|分钟|天|周|星期|个月|月|块|元|倍|次)?)"
+)
+_COMPARISON = re.compile(
+    r"(?:的[一-鿿]{1,3}?)?(?:也|都|还|就|可|真的|实在|确实|明显)*"
+    r"(?:(?P<unlike>不|并不)?比(?!较)|(?P<short_of>没有|没))(?P<than>[^，,。.!！?？；;很太好差不]{1,12}?)"
+    r"(?:还要|还|更加|更|都|也|要|稍微|稍|略|明显|足足|那么|这么|非常|特别|相当|有点|有些|偏)*"
+    r"(?P<quantity>[高多大长贵低少小短早晚快慢迟]|便宜)"
+    r"(?:了|得多|多了|很多|好多|不少|一些|一点儿?|点|" + _AMOUNT + r")*"
+    r"[的了啊呀吧呢哦哈嘛啦!！~～。.]*"
+)
+_TIMING = {"早": 1, "快": 1, "晚": -1, "慢": -1, "迟": -1}
 _NOT_PREDICATES = frozenset("不没有是")
 
 
@@ -81,7 +100,32 @@ def quantity(text: str, end: int, clause_end: int) -> int:
     say: 1 more ("价格很高", "排队的人很多", "噪音也不小"), -1 less ("价格偏低", "油耗不高"),
     0 anything else. Whether more is good news depends on the term (`taxonomy.Aspect.direction`)."""
     found = _QUANTITY.fullmatch(text, end, clause_end)
-    if found is None:
+    if found is not None:
+        more = 1 if found.group("quantity") in _MORE else -1
+        return -more if found.group("negated") else more
+    word, reversed_ = _compared(text, end, clause_end)
+    if not word or word in _TIMING:
         return 0
-    more = 1 if found.group("quantity") in _MORE else -1
-    return -more if found.group("negated") else more
+    more = 1 if word in _MORE else -1
+    return -more if reversed_ else more
+
+
+def timing(text: str, end: int, clause_end: int) -> int:
+    """What a comparison after a term ending at `end` says of a time, when that is all it says:
+    1 good news (earlier or faster than something else: "比约定的时间还早", "比以前快多了"), -1
+    bad news ("比预约的晚了两天"), 0 anything else."""
+    word, reversed_ = _compared(text, end, clause_end)
+    if word not in _TIMING:
+        return 0
+    return -_TIMING[word] if reversed_ else _TIMING[word]
+
+
+def _compared(text: str, end: int, clause_end: int) -> tuple[str, bool]:
+    """The quantity word of a comparison after a term (see `_COMPARISON`) and whether it is
+    reversed ("不比别家贵", "没有别家贵": not more); ("", False) where there is none."""
+    if "比" not in text[end:clause_end] and "没" not in text[end:clause_end]:
+        return "", False
+    found = _COMPARISON.fullmatch(text, end, clause_end)
+    if found is None:
+        return "", False
+    return found.group("quantity"), bool(found.group("unlike") or found.group("short_of"))

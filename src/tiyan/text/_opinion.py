@@ -6,8 +6,10 @@ negative in reviews). For a target at text[start:end] the model reads:
 
 - the *opinion span*: the clause holding the target (clauses are also split before 但是 / 不过 /
   but), extended to the next clause when the target ends its clause with nothing after it and the
-  next clause neither turns (但是 …) nor names another target ("说好下午四点交车，拖到了晚上七点");
-  the target itself is replaced by a placeholder, so what is learned is the opinion around it;
+  next clause neither turns (但是 …) nor names another target ("说好下午四点交车，拖到了晚上七点"),
+  or when the target's clause holds a promise and the next one its break ("约好的上门时间是周六，
+  师傅迟迟没来", `_promise`); the target itself is replaced by a placeholder, so what is
+  learned is the opinion around it;
 - the target's own clause, as a separate copy (opinion words next to the target weigh more);
 - the target's words, as a separate copy (some "targets" are opinions themselves: 头发一点都不油);
 - the target's words again, in their own copy, when a negator stands just before the target;
@@ -40,7 +42,8 @@ import numpy as np
 
 from tiyan.text._features import Features, FeatureSpec, combine, hash_features, normalise, salted
 from tiyan.text._linear import LinearModel, ModelFileError, load_linear, softmax
-from tiyan.text._negation import absent, negated_predicate, quantity
+from tiyan.text._negation import absent, negated_predicate, quantity, timing
+from tiyan.text._promise import broken_after, broken_promise
 from tiyan.text.segment import Clause, split_clauses
 
 MODEL_FILE = Path(__file__).parent / "models" / "opinion_zh.npz"
@@ -83,9 +86,11 @@ class Target:
         index = _clause_index(clauses, self.start)
         own = clauses[index]
         rest = text[min(self.end, own.end) : own.end]
-        if index + 1 < len(clauses) and _FILLER.fullmatch(rest):
+        if index + 1 < len(clauses):
             after = clauses[index + 1]
-            if not _TURN.match(after.text):
+            if _FILLER.fullmatch(rest) and not _TURN.match(after.text):
+                return own, after
+            if broken_after(own, after):  # a promise, then its break: "约好周六上门，迟迟没来"
                 return own, after
         return own, None
 
@@ -168,13 +173,16 @@ def _negated_opinion(target: Target, own: Clause) -> str:
 
 def _quantity_reading(target: Target, own: Clause) -> str:
     """GOOD_QUANTITY or BAD_QUANTITY where the words after a term with a direction say only how
-    much of it there is (`_negation.quantity`): more where more is better, or less where more is
-    worse, is good news ("效率很高", "价格偏低"); "" elsewhere."""
+    much of it there is, or compare it (`_negation.quantity`): more where more is better, or
+    less where more is worse, is good news ("效率很高", "价格偏低", "手续费比别家低"); so is a time
+    compared as earlier or faster, and later or slower is bad news, whatever the direction
+    (`_negation.timing`: "交车比约定的还早", "比预约的晚了两天"); "" elsewhere."""
     if not target.more_is or target.end <= target.start:
         return ""
     more = quantity(target.text, target.end, own.end)
     if more == 0:
-        return ""
+        good = timing(target.text, target.end, own.end)
+        return "" if good == 0 else GOOD_QUANTITY if good > 0 else BAD_QUANTITY
     return GOOD_QUANTITY if (more > 0) == (target.more_is == "better") else BAD_QUANTITY
 
 
@@ -235,6 +243,7 @@ def blended(
     document: np.ndarray,
     opinion_only: np.ndarray | None = None,
     reversed_rows: np.ndarray | None = None,
+    decided: np.ndarray | None = None,
 ) -> np.ndarray:
     """OPINION_WEIGHT of the opinion model's probabilities, the rest the document model's
     (negative, positive) over the unmasked opinion span: how the seed-term aspects are read. The
@@ -242,15 +251,49 @@ def blended(
     positive; the document model, trained on many more reviews, knows them. Rows in
     `opinion_only` (see `negation_read`) are the opinion model's alone: the document model
     reads 贵 in "价格不贵" as it reads it unnegated (P(negative) 0.80). Rows in `reversed_rows`
-    (see `reversing`) swap negative and positive. The weight and NEUTRAL_BAND were chosen on the
-    dev splits of chinese_absa and car_aspects_ccf2018 (docs/models/text.md)."""
+    (see `reversing`) swap negative and positive. Rows where `decided` is -1 or 1 (see
+    `decided_rows`) are negative or positive whatever the models read: their largest
+    probability goes to that class, their smallest to the other one. The weight and
+    NEUTRAL_BAND were chosen on the dev splits of chinese_absa and car_aspects_ccf2018
+    (docs/models/text.md)."""
     as_three = np.column_stack([document[:, 0], np.zeros(len(document)), document[:, 1]])
     result: np.ndarray = OPINION_WEIGHT * opinions + (1 - OPINION_WEIGHT) * as_three
     if opinion_only is not None and opinion_only.any():
         result[opinion_only] = opinions[opinion_only]
     if reversed_rows is not None and reversed_rows.any():
         result[reversed_rows] = result[reversed_rows][:, ::-1]
+    if decided is not None and decided.any():
+        ordered = np.sort(result, axis=1)  # smallest first: positive's order
+        result[decided > 0] = ordered[decided > 0]
+        result[decided < 0] = ordered[decided < 0][:, ::-1]
     return result
+
+
+def decided_rows(targets: Sequence[Target]) -> np.ndarray:
+    """-1 for the targets whose opinion is bad news by rule, 1 good news, 0 elsewhere: a promise
+    broken about the target (`_promise`: "说好下午四点交车，拖到了晚上七点"; n-grams read 好 in
+    说好 as praise), and a quantity reading (`quantity_read`: "收费很高"; the opinion model
+    reads it, in QUANTITY_COPIES copies of one feature, against the n-grams of 很高, praise in
+    thousands of reviews, and came out neutral). On the dev splits the quantity readings were
+    all read their way already: the rule changes none of their figures."""
+    found = np.zeros(len(targets), dtype=np.int64)
+    for k, target in enumerate(targets):
+        if _broken(target):
+            found[k] = -1
+        elif target.more_is and target.end > target.start:
+            reading = _quantity_reading(target, opinion_span(target)[1])
+            found[k] = 1 if reading == GOOD_QUANTITY else -1 if reading == BAD_QUANTITY else 0
+    return found
+
+
+def _broken(target: Target) -> bool:
+    if target.end <= target.start:
+        return False
+    text = target.text
+    clauses = target.clauses if target.clauses is not None else split_clauses(text)
+    if not clauses:
+        return False
+    return broken_promise(clauses, _clause_index(clauses, target.start))
 
 
 def quantity_read(target: Target) -> bool:

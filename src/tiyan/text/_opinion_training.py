@@ -33,6 +33,7 @@ from tiyan.text._opinion import (
     OpinionModel,
     Target,
     blended,
+    decided_rows,
     label_and_score,
     opinion_rows,
     opinion_span,
@@ -183,7 +184,11 @@ def absa_figures(
     targets = [e.target for e in examples]
     reversed_rows = reversing(targets, lambda terms: document_probabilities(terms)[:, 0])
     mixed = blended(
-        probabilities, document_probabilities(spans), opinion_rows(targets), reversed_rows
+        probabilities,
+        document_probabilities(spans),
+        opinion_rows(targets),
+        reversed_rows,
+        decided_rows(targets),
     )
     mixed_labels = [label_and_score(row, NEUTRAL_BAND)[0] for row in mixed]
     figures: dict = {"n": len(gold)}

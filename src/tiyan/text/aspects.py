@@ -29,6 +29,7 @@ from tiyan.text._opinion import (
     NEUTRAL_BAND,
     Target,
     blended,
+    decided_rows,
     label_and_score,
     load_opinion_model,
     opinion_rows,
@@ -165,7 +166,8 @@ def _opinions(candidates: Sequence[_Candidate]) -> list[AspectSentiment]:
         document = zh.probabilities([spans[k].text for k in chinese])
         targets = [candidates[k].target for k in chinese]
         reversed_rows = reversing(targets, lambda terms: zh.probabilities(terms)[:, 0])
-        mixed = blended(opinions, document, opinion_rows(targets), reversed_rows)
+        decided = decided_rows(targets)
+        mixed = blended(opinions, document, opinion_rows(targets), reversed_rows, decided)
         for k, row in zip(chinese, mixed, strict=True):
             label, score = label_and_score(row, NEUTRAL_BAND)
             results[k] = _found(candidates[k], label, score, spans[k])

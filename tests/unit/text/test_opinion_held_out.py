@@ -39,8 +39,9 @@ HELD_OUT = [
     ("承诺的折扣都给了", "hotel", "price", "positive"),
     ("约好十点取车，九点半就弄好了", "car_aftersales", "timeliness", "positive"),
 ]
-# how many of HELD_OUT read right with the shipped models (docs/models/text.md, section 3)
-READ_RIGHT = 12
+# how many of HELD_OUT read right with the shipped models: 12 before the comparison, timing and
+# broken-promise readings, 25 after (docs/models/text.md, section 3)
+READ_RIGHT = 25
 
 
 def read_right() -> list[tuple[str, str, str, str]]:

@@ -1,0 +1,60 @@
+"""The comparison and timing readings (`_negation`) and broken promises (`_promise`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tiyan.text._negation import quantity, timing
+from tiyan.text._promise import broken_promise
+from tiyan.text.segment import split_clauses
+
+
+def _after(text: str, term: str) -> tuple[str, int, int]:
+    return text, text.index(term) + len(term), len(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "more"),
+    [
+        ("收费还比报价贵", "收费", 1),
+        ("价格比别家便宜一点", "价格", -1),
+        ("工时费比上次贵了200块", "工时费", 1),
+        ("价格不比别家贵", "价格", -1),
+        ("价格没有别家贵", "价格", -1),
+        ("价格比较高", "价格", 1),  # 比较 is a degree word, not a comparison
+        ("价格比上次好很多", "价格", 0),  # 好 is no quantity: "很多" is not read apart
+        ("交车比约定的时间还早", "交车", 0),  # a time: see `timing`
+    ],
+)
+def test_a_comparison_says_more_or_less(text: str, term: str, more: int) -> None:
+    assert quantity(*_after(text, term)) == more
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "good"),
+    [
+        ("交车比约定的时间还早", "交车", 1),
+        ("装机比预约的时间晚了两天", "装机", -1),
+        ("速度比以前快多了", "速度", 1),
+        ("速度比以前慢", "速度", -1),
+        ("价格比别家便宜", "价格", 0),
+    ],
+)
+def test_a_time_compared_is_good_or_bad_news(text: str, term: str, good: int) -> None:
+    assert timing(*_after(text, term)) == good
+
+
+@pytest.mark.parametrize(
+    ("text", "clause", "broken"),
+    [
+        ("说好下午四点交车，拖到了晚上七点", 0, True),
+        ("说好下午四点，交车拖到了晚上七点", 1, True),
+        ("约好的上门时间是周六，师傅迟迟没来", 0, True),
+        ("说好的优惠都兑现了", 0, False),
+        ("答应的赠品都送了，交车也很准时", 1, False),
+        ("主人公信守承诺，有才华", 0, False),
+        ("交车拖到了晚上七点", 0, False),  # a delay with no promise is read by the model
+    ],
+)
+def test_a_promise_then_a_delay_is_broken(text: str, clause: int, broken: bool) -> None:
+    assert broken_promise(split_clauses(text), clause) is broken

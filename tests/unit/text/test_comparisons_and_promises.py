@@ -53,6 +53,9 @@ def test_a_time_compared_is_good_or_bad_news(text: str, term: str, good: int) ->
         ("说好的优惠都兑现了", 0, False),
         ("答应的赠品都送了，交车也很准时", 1, False),
         ("主人公信守承诺，有才华", 0, False),
+        ("质量有保证，用到现在还没坏", 0, False),
+        ("承诺的保修，至今没出过问题", 0, False),
+        ("客服答应退款，到现在也没到账", 0, True),
         ("交车拖到了晚上七点", 0, False),  # a delay with no promise is read by the model
     ],
 )

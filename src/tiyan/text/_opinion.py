@@ -253,7 +253,8 @@ def blended(
     reads 贵 in "价格不贵" as it reads it unnegated (P(negative) 0.80). Rows in `reversed_rows`
     (see `reversing`) swap negative and positive. Rows where `decided` is -1 or 1 (see
     `decided_rows`) are negative or positive whatever the models read: their largest
-    probability goes to that class, their smallest to the other one. The weight and
+    probability goes to that class, their smallest to the other one (a row that flat, within
+    NEUTRAL_BAND, still reads neutral: neither model knows what is said). The weight and
     NEUTRAL_BAND were chosen on the dev splits of chinese_absa and car_aspects_ccf2018
     (docs/models/text.md)."""
     as_three = np.column_stack([document[:, 0], np.zeros(len(document)), document[:, 1]])

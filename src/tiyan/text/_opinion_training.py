@@ -7,9 +7,17 @@ Training examples, all from `train` splits:
   one of the aspect's taxonomy terms (the whole post where none occurs); these carry the
   `car_product` group, since forum posts call an aspect "neutral" whenever it is only mentioned;
 - short one-clause reviews (at most SHORT_CHARS characters) of waimai_10k, chnsenticorp_htl and
-  online_shopping_10_cats, the whole text as the span (at most SHORT_PER_CORPUS each);
+  online_shopping_10_cats, the whole text as the span (at most SHORT_PER_CORPUS each), and again
+  as the opinion about the first term of each service taxonomy it mentions (SHORT_TAXONOMIES;
+  送餐太慢 → 送餐 negative, 好难吃 → 难吃 negative): the terms people use for services, most of
+  them seen in no product review;
 - examples derived from all of these by negation (`_derived_examples`: "价格太贵" negative gives
   "价格不贵" positive beside itself), each with the group of the example it came from.
+
+Rows are class-balanced (every class weighs the same: most chinese_absa terms are positive, and
+an unbalanced fit read complaints about services as praise). Balancing, the terms of the short
+reviews and terms that are opinions left in their span (`_opinion.opinion_terms`) were chosen by
+leave-one-domain-out (`bench/aspect_lodo.py`; docs/models/text.md, section 3).
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from tiyan.text._aspect_model import AspectModel
 from tiyan.text._derived_examples import derivations
 from tiyan.text._domains import ABSA, TrainingDataError, read_csv
 from tiyan.text._features import FeatureSpec
-from tiyan.text._fitting import design, fit_one_vs_rest
+from tiyan.text._fitting import balanced_weights, design, fit_one_vs_rest
 from tiyan.text._linear import LinearModel
 from tiyan.text._opinion import (
     CLASSES,
@@ -37,6 +45,7 @@ from tiyan.text._opinion import (
     label_and_score,
     opinion_rows,
     opinion_span,
+    opinion_terms,
     reversing,
     target_features,
 )
@@ -49,6 +58,17 @@ CAR_GROUP = ("car_product", 3101)
 SHORT_CHARS, SHORT_PER_CORPUS = 20, 3000
 CAR_CORPUS = "car_aspects_ccf2018"
 SHORT_CORPORA = ("waimai_10k", "chnsenticorp_htl", "online_shopping_10_cats")
+SHORT_TAXONOMIES = ("car_aftersales", "hotel", "restaurant", "retail", "banking", "telecom")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How the opinion model is fitted; the defaults are what ships, the others what
+    `bench/aspect_lodo.py` compares them with (the recipe before issue 18's last round)."""
+
+    balanced: bool = True
+    short_terms: bool = False  # tried, not kept (docs/models/text.md, section 3)
+    opinion_terms_visible: bool = True
 
 
 @dataclass(frozen=True)
@@ -101,8 +121,9 @@ def car_examples(data: Path, split: str) -> list[Example]:
     return found
 
 
-def short_examples(data: Path, seed: int) -> list[Example]:
+def short_examples(data: Path, seed: int, with_terms: bool = True) -> list[Example]:
     rng = np.random.default_rng(seed)
+    taxonomies = [load_taxonomy(name) for name in SHORT_TAXONOMIES] if with_terms else []
     found = []
     for corpus in SHORT_CORPORA:
         rows = [
@@ -117,7 +138,22 @@ def short_examples(data: Path, seed: int) -> list[Example]:
         for row in rows:
             label = CLASSES.index(row["label"])
             found.append(Example(Target(row["text"], 0, 0), (), label, None))
+            found += [Example(t, (), label, None) for t in _short_targets(row["text"], taxonomies)]
     return found
+
+
+def _short_targets(text: str, taxonomies: Sequence[Taxonomy]) -> list[Target]:
+    """The first term of each taxonomy that `text` mentions, each place once."""
+    from tiyan.text.aspects import mentions_in
+
+    targets: dict[tuple[int, int], Target] = {}
+    for taxonomy in taxonomies:
+        for mention in mentions_in(text, taxonomy)[:1]:
+            place = (mention.start, mention.end)
+            if place not in targets:
+                more_is = mention.aspect.direction(mention.term)
+                targets[place] = Target(text, mention.start, mention.end, more_is=more_is)
+    return list(targets.values())
 
 
 def derived_examples(examples: Sequence[Example]) -> list[Example]:
@@ -142,23 +178,43 @@ def derived_examples(examples: Sequence[Example]) -> list[Example]:
 
 
 def fit_opinion_model(
-    data: Path, seed: int, log: Callable[[str], None], c: float = C
+    data: Path,
+    seed: int,
+    log: Callable[[str], None],
+    document: Callable[[list[str]], np.ndarray],
+    c: float = C,
+    recipe: Recipe = Recipe(),
 ) -> OpinionModel:
+    """Fit the opinion model; `document` is the document model's (negative, positive) reading,
+    which says which terms are opinions themselves."""
     labelled = (
         [e for _, e in absa_examples(data, "train")]
         + car_examples(data, "train")
-        + short_examples(data, seed)
+        + short_examples(data, seed, with_terms=recipe.short_terms)
     )
     examples = labelled + derived_examples(labelled)
     log(f"opinion_zh: fitting on {len(examples)} targets")
     targets, others = [e.target for e in examples], [e.others for e in examples]
-    features = target_features(targets, others, SPEC, [e.group for e in examples])
+    visible = (
+        opinion_terms((t.text[t.start : t.end] for t in targets), document)
+        if recipe.opinion_terms_visible
+        else frozenset()
+    )
+    features = target_features(targets, others, SPEC, [e.group for e in examples], visible)
     labels = np.array([e.label for e in examples])
-    fitted = fit_one_vs_rest(design(features, SPEC.bits), labels, len(CLASSES), c, seed)
+    weights = balanced_weights(labels) if recipe.balanced else None
+    fitted = fit_one_vs_rest(
+        design(features, SPEC.bits), labels, len(CLASSES), c, seed, sample_weight=weights
+    )
     linear = LinearModel(
         SPEC, fitted.weights.astype(np.float32), fitted.bias, {CAR_GROUP[0]: CAR_GROUP[1]}
     )
-    return OpinionModel(linear)
+    return OpinionModel(linear, document if recipe.opinion_terms_visible else _no_terms)
+
+
+def _no_terms(texts: list[str]) -> np.ndarray:
+    """A reading that makes no term an opinion (every term masked, as before)."""
+    return np.full((len(texts), 2), 0.5)
 
 
 def absa_figures(
@@ -265,11 +321,11 @@ def train_opinion(data: Path, output: Path, seed: int, log: Callable[[str], None
     from tiyan.text._opinion import MODEL_FILE
     from tiyan.text.sentiment import MODEL_FILES, SentimentModel
 
-    model = fit_opinion_model(data, seed, log)
-    save_linear(output / MODEL_FILE.name, model.linear)
     sentiment = SentimentModel(
         "zh", load_linear(output / MODEL_FILES["zh"].name)[0], ("negative", "positive")
     )
+    model = fit_opinion_model(data, seed, log, sentiment.probabilities)
+    save_linear(output / MODEL_FILE.name, model.linear)
     car = read_aspect_model("car_product", output)
     if car is None:
         raise TrainingDataError("the car_product aspect model must be trained first")

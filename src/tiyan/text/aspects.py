@@ -119,7 +119,7 @@ def _by_seed_terms(
     for k, i in enumerate(positions):
         mentions = mentions_in(texts[i], taxonomy)
         if mentions:
-            flat += _candidates(k, texts[i], mentions, languages[i] == EN)
+            flat += _candidates(k, texts[i], mentions)
     best: list[dict[str, AspectSentiment]] = [{} for _ in positions]
     for candidate, found in zip(flat, _opinions(flat), strict=True):
         current = best[candidate.doc].get(found.aspect)
@@ -128,9 +128,7 @@ def _by_seed_terms(
     return [list(per_text.values()) for per_text in best]
 
 
-def _candidates(
-    doc: int, text: str, mentions: Sequence[Mention], english: bool
-) -> list[_Candidate]:
+def _candidates(doc: int, text: str, mentions: Sequence[Mention]) -> list[_Candidate]:
     """One candidate per mention; `others` holds the mentions of other aspects in the clause
     after the mention's own (the only place the opinion span looks for them)."""
     clauses = tuple(split_clauses(text))
@@ -144,8 +142,9 @@ def _candidates(
         others = tuple(m.start for m in after if m.aspect.code != mention.aspect.code)
         direction = mention.aspect.direction(mention.term)
         target = Target(text, mention.start, mention.end, clauses, direction)
-        # a Chinese term in an English comment (or the reverse) is read in its own language
-        in_english = english and not _HAN.search(mention.term)
+        # a Chinese term in an English comment, or an English one in a Chinese comment, is read
+        # in its own language (the Chinese opinion model reads "The room was clean" as noise)
+        in_english = not _HAN.search(mention.term)
         found.append(_Candidate(doc, mention.aspect, target, others, in_english))
     return found
 

@@ -235,7 +235,9 @@ def test_every_kind_of_bad_row_gets_its_own_result_in_a_whole_process(tmp_path: 
     assert aspects["service"]["evidence"] == "服务很好"
     assert aspects["price"]["label"] == "negative"
     aspects = {a["aspect"]: a for a in records[6]["aspects"]}
-    assert aspects["room"]["label"] == "positive"
+    # the English term read by the English model over its own clause: "The room was clean" is
+    # +0.12 there, inside the neutral band (docs/models/text.md, section 2)
+    assert aspects["room"]["evidence"] == "The room was clean" and aspects["room"]["score"] > 0
     assert aspects["dining"]["label"] == "negative" and "早餐" in aspects["dining"]["evidence"]
     # 100 KB: analysed whole, its clauses read one by one
     assert records[7]["language"] == "zh"

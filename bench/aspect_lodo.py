@@ -89,14 +89,18 @@ def absa_dev(model: opinion.OpinionModel, document: SentimentModel, data: Path) 
     probabilities = model.probabilities(targets, [e.others for e in examples])
     spans = [opinion.opinion_span(e.target, e.others)[0].text for e in examples]
     reversed_rows = opinion.reversing(targets, lambda t: document.probabilities(t)[:, 0])
+    decided = opinion.decided_rows(targets)
     mixed = opinion.blended(
         probabilities,
         document.probabilities(spans),
         opinion.opinion_rows(targets),
         reversed_rows,
-        opinion.decided_rows(targets),
+        decided,
     )
-    labels = [opinion.label_and_score(row, opinion.NEUTRAL_BAND)[0] for row in mixed]
+    labels = [
+        opinion.label_and_score(row, opinion.NEUTRAL_BAND, int(rule))[0]
+        for row, rule in zip(mixed, decided, strict=True)
+    ]
     accuracy = float(np.mean([g == p for g, p in zip(gold, labels, strict=True)]))
     return [round(accuracy, 4), round(macro_f1(gold, labels), 4)]
 

@@ -290,8 +290,8 @@ def blended(
     reads 贵 in "价格不贵" as it reads it unnegated (P(negative) 0.80). Rows in `reversed_rows`
     (see `reversing`) swap negative and positive. Rows where `decided` is -1 or 1 (see
     `decided_rows`) are negative or positive whatever the models read: their largest
-    probability goes to that class, their smallest to the other one (a row that flat, within
-    NEUTRAL_BAND, still reads neutral: neither model knows what is said). The weight and
+    probability goes to that class, their smallest to the other one (`label_and_score` gives
+    them that class even when the margin is inside NEUTRAL_BAND). The weight and
     NEUTRAL_BAND were chosen on the dev splits of chinese_absa and car_aspects_ccf2018
     (docs/models/text.md)."""
     as_three = np.column_stack([document[:, 0], np.zeros(len(document)), document[:, 1]])
@@ -370,10 +370,16 @@ def _absent(target: Target) -> bool:
     return absent(target.text, own.start, own.end, target.start, target.end)
 
 
-def label_and_score(probabilities: np.ndarray, band: float = 0.0) -> tuple[str, float]:
+def label_and_score(
+    probabilities: np.ndarray, band: float = 0.0, decided: int = 0
+) -> tuple[str, float]:
     """The most probable class (neutral when P(positive) and P(negative) differ by less than
-    `band`) and P(positive) − P(negative)."""
+    `band`) and P(positive) − P(negative); where a rule decided the row (`decided_rows`: -1 or
+    1), that rule's class whatever the margin: a promise broken is bad news even when the
+    models' reading of the words is flat ("承诺当天取车，结果推迟了两天": −0.16)."""
     score = round(float(probabilities[2] - probabilities[0]), 4)
+    if decided:
+        return ("positive" if decided > 0 else "negative"), score
     if abs(score) < band:
         return "neutral", score
     return CLASSES[int(np.argmax(probabilities))], score

@@ -239,14 +239,18 @@ def absa_figures(
     spans = [opinion_span(e.target, e.others)[0].text for e in examples]
     targets = [e.target for e in examples]
     reversed_rows = reversing(targets, lambda terms: document_probabilities(terms)[:, 0])
+    decided = decided_rows(targets)
     mixed = blended(
         probabilities,
         document_probabilities(spans),
         opinion_rows(targets),
         reversed_rows,
-        decided_rows(targets),
+        decided,
     )
-    mixed_labels = [label_and_score(row, NEUTRAL_BAND)[0] for row in mixed]
+    mixed_labels = [
+        label_and_score(row, NEUTRAL_BAND, int(rule))[0]
+        for row, rule in zip(mixed, decided, strict=True)
+    ]
     figures: dict = {"n": len(gold)}
     for name, labels in (
         ("model", predicted),

@@ -142,9 +142,11 @@ def _candidates(doc: int, text: str, mentions: Sequence[Mention]) -> list[_Candi
         others = tuple(m.start for m in after if m.aspect.code != mention.aspect.code)
         direction = mention.aspect.direction(mention.term)
         target = Target(text, mention.start, mention.end, clauses, direction)
-        # a Chinese term in an English comment, or an English one in a Chinese comment, is read
-        # in its own language (the Chinese opinion model reads "The room was clean" as noise)
-        in_english = not _HAN.search(mention.term)
+        # read in the language of the clause that holds the term: an English clause of a
+        # Chinese comment by the English model (the Chinese models read "The room was clean" as
+        # noise), "wifi信号很差" by the Chinese ones
+        own = clauses[max(bisect_right(starts, mention.start) - 1, 0)] if clauses else None
+        in_english = own is not None and not _HAN.search(own.text)
         found.append(_Candidate(doc, mention.aspect, target, others, in_english))
     return found
 
@@ -167,8 +169,8 @@ def _opinions(candidates: Sequence[_Candidate]) -> list[AspectSentiment]:
         reversed_rows = reversing(targets, lambda terms: zh.probabilities(terms)[:, 0])
         decided = decided_rows(targets)
         mixed = blended(opinions, document, opinion_rows(targets), reversed_rows, decided)
-        for k, row in zip(chinese, mixed, strict=True):
-            label, score = label_and_score(row, NEUTRAL_BAND)
+        for k, row, rule in zip(chinese, mixed, decided, strict=True):
+            label, score = label_and_score(row, NEUTRAL_BAND, int(rule))
             results[k] = _found(candidates[k], label, score, spans[k])
     english = [k for k, c in enumerate(candidates) if c.english]
     if english:

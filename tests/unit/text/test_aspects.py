@@ -127,3 +127,15 @@ def test_shipped_car_model_reproduces_its_reported_test_figures() -> None:
     measured = evaluate(model, rows)
     assert measured["pair_f1"] == pytest.approx(reported["pair_f1"], abs=0.005)
     assert measured["aspect_f1"] == pytest.approx(reported["aspect_f1"], abs=0.005)
+
+
+def test_each_term_is_read_in_the_language_of_its_clause() -> None:
+    # a Latin-letter term in a Chinese clause: the Chinese models read the clause
+    (wifi_in_chinese,) = find_aspects(["wifi信号很差，房间很干净"], ["zh"], "hotel")
+    found = {a.evidence: a for a in wifi_in_chinese}
+    assert found["wifi信号很差"].label == "negative"
+    # an English clause of a Chinese comment: the English model reads it
+    (mixed,) = find_aspects(["The wifi was terrible, 但是房间很干净"], ["zh"], "hotel")
+    found = {a.evidence: a for a in mixed}
+    assert found["The wifi was terrible"].label == "negative"
+    assert found["但是房间很干净"].label == "positive"

@@ -40,9 +40,9 @@ HELD_OUT = [
     ("约好十点取车，九点半就弄好了", "car_aftersales", "timeliness", "positive"),
 ]
 # how many of HELD_OUT read right with the shipped models: 12 before the comparison, timing and
-# broken-promise readings, 25 after, 23 with the class-balanced opinion model chosen by
-# leave-one-domain-out (two read neutral, inside the band; docs/models/text.md, section 3)
-READ_RIGHT = 23
+# broken-promise readings, 25 after, 24 with the class-balanced opinion model chosen by
+# leave-one-domain-out ("承诺的折扣都给了" reads neutral, +0.11; docs/models/text.md, section 3)
+READ_RIGHT = 24
 
 
 def read_right() -> list[tuple[str, str, str, str]]:

@@ -14,10 +14,11 @@ given, the blend), with the models fitted on every corpus. The demo's own phrase
 (`bench/demo_aspects.py`, never used to choose) are read as a last, unseen check.
 
 Compared: the recipe before (unbalanced, terms always masked, short reviews as a whole only, blend
-weight 0.6) and the one shipped (`_opinion_training.Recipe()`), the shipped recipe at each blend
-weight. The rule (`_opinion.OPINION_WEIGHT`): the best left-out mean among the weights whose
-chinese_absa dev accuracy is at most 1 point below the recipe before. Ends by printing one JSON
-line.
+weight 0.6) and the one shipped (`_opinion_training.Recipe()`), the shipped recipe at blend weights
+0.4 to 1.0, fixed or times the opinion model's largest probability for each row
+(`_opinion.BY_CONFIDENCE`). The rule (`_opinion.OPINION_WEIGHT`, `BY_CONFIDENCE`): the best
+left-out mean among the settings whose chinese_absa dev accuracy is at most 1 point below the recipe
+before. Ends by printing one JSON line.
 """
 
 from __future__ import annotations
@@ -52,8 +53,12 @@ LEFT_OUT = {
     "online_shopping_10_cats": "retail",
 }
 ONE_OPINION = re.compile("但|不过|可是|就是|只是|然而|虽然|除了")
-WEIGHTS = (0.4, 0.6, 0.8, 1.0)
-BEFORE = (training.Recipe(balanced=False, short_terms=False, opinion_terms_visible=False), 0.6)
+# (blend weight, weighted by the opinion model's confidence)
+SETTINGS = ((0.4, False), (0.6, False), (0.8, False), (1.0, False), (0.8, True), (1.0, True))
+BEFORE = (
+    training.Recipe(balanced=False, short_terms=False, opinion_terms_visible=False),
+    (0.6, False),
+)
 
 
 def silver(data: Path, corpus: str) -> tuple[list[str], list[str]]:
@@ -67,13 +72,15 @@ def silver(data: Path, corpus: str) -> tuple[list[str], list[str]]:
     return [r["text"] for r in rows], [r["label"] for r in rows]
 
 
-def reading_with(model: opinion.OpinionModel, document: SentimentModel, weight: float) -> None:
-    """Make `find_aspects` read with these models and this blend weight."""
+def reading_with(
+    model: opinion.OpinionModel, document: SentimentModel, setting: tuple[float, bool]
+) -> None:
+    """Make `find_aspects` read with these models and this blend."""
     aspects.load_opinion_model = lambda: model  # type: ignore[assignment]
     aspects.load_sentiment_model = (  # type: ignore[assignment]
         lambda language: document if language == "zh" else load_sentiment_model(language)
     )
-    opinion.OPINION_WEIGHT = weight
+    opinion.OPINION_WEIGHT, opinion.BY_CONFIDENCE = setting
 
 
 def silver_accuracy(texts: list[str], gold: list[str], industry: str) -> float:
@@ -133,9 +140,9 @@ def main() -> None:
             model = training.fit_opinion_model(
                 args.data, 0, lambda line: None, document.probabilities, recipe=recipe
             )
-            for weight in WEIGHTS if name == "shipped" else (BEFORE[1],):
-                reading_with(model, document, weight)
-                table.setdefault((name, weight), {})[corpus] = round(
+            for setting in SETTINGS if name == "shipped" else (BEFORE[1],):
+                reading_with(model, document, setting)
+                table.setdefault((name, setting), {})[corpus] = round(
                     silver_accuracy(texts, gold, industry), 4
                 )
         print(f"left out {corpus}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
@@ -146,12 +153,13 @@ def main() -> None:
         model = training.fit_opinion_model(
             args.data, 0, lambda line: None, document.probabilities, recipe=recipe
         )
-        for weight in WEIGHTS if name == "shipped" else (BEFORE[1],):
-            reading_with(model, document, weight)
-            left_out = table[(name, weight)]
+        for setting in SETTINGS if name == "shipped" else (BEFORE[1],):
+            reading_with(model, document, setting)
+            left_out = table[(name, setting)]
             line = {
                 "recipe": name,
-                "weight": weight,
+                "weight": setting[0],
+                "by_confidence": setting[1],
                 "left_out_mean": round(float(np.mean(list(left_out.values()))), 4),
                 "left_out": left_out,
                 "chinese_absa_dev": absa_dev(model, document, args.data),
@@ -172,6 +180,7 @@ def main() -> None:
             {
                 "rows": lines,
                 "chosen_weight": chosen["weight"],
+                "chosen_by_confidence": chosen["by_confidence"],
                 "chosen": {
                     k: chosen[k] for k in ("left_out_mean", "chinese_absa_dev", "demo_phrases_zh")
                 },

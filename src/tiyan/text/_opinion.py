@@ -264,10 +264,14 @@ class OpinionModel:
         return softmax(self.linear.decision(features, None))
 
 
-# chosen by leave-one-domain-out among 0.4, 0.6, 0.8 and 1.0 (docs/models/text.md, section 3):
-# the best mean over the left-out short-review corpora among the weights whose chinese_absa dev
-# accuracy is no more than 1 point below the model before (86.6%)
-OPINION_WEIGHT = 0.8
+# How much the opinion model weighs in the blend, row by row: OPINION_WEIGHT times its own
+# largest probability when BY_CONFIDENCE (the less sure it is, the more the document model, trained
+# on ten times as much text, decides), else OPINION_WEIGHT alone. Chosen by leave-one-domain-out
+# (bench/aspect_lodo.py; docs/models/text.md, section 3): the best mean over the left-out
+# short-review corpora among the settings whose chinese_absa dev accuracy is no more than 1 point
+# below the model before (86.6%).
+OPINION_WEIGHT = 1.0
+BY_CONFIDENCE = True
 NEUTRAL_BAND = 0.2
 # P(negative) of a term's words alone above which the term is a complaint (see `reversing`). Set
 # for the document model shipped: with C = 3 it flags 447 of the 1,090 Chinese taxonomy terms, as
@@ -282,8 +286,9 @@ def blended(
     reversed_rows: np.ndarray | None = None,
     decided: np.ndarray | None = None,
 ) -> np.ndarray:
-    """OPINION_WEIGHT of the opinion model's probabilities, the rest the document model's
-    (negative, positive) over the unmasked opinion span: how the seed-term aspects are read. The
+    """The opinion model's probabilities weighted by OPINION_WEIGHT times its largest probability
+    (BY_CONFIDENCE), the rest the document model's (negative, positive) over the unmasked opinion
+    span: how the seed-term aspects are read. The
     opinion model alone read complaint terms that are opinions themselves (等了很久, 排队) as
     positive; the document model, trained on many more reviews, knows them. Rows in
     `opinion_only` (see `negation_read`) are the opinion model's alone: the document model
@@ -291,11 +296,12 @@ def blended(
     (see `reversing`) swap negative and positive. Rows where `decided` is -1 or 1 (see
     `decided_rows`) are negative or positive whatever the models read: their largest
     probability goes to that class, their smallest to the other one (`label_and_score` gives
-    them that class even when the margin is inside NEUTRAL_BAND). The weight and
-    NEUTRAL_BAND were chosen on the dev splits of chinese_absa and car_aspects_ccf2018
+    them that class even when the margin is inside NEUTRAL_BAND). The weighting was chosen by
+    leave-one-domain-out, NEUTRAL_BAND on the dev splits of chinese_absa and car_aspects_ccf2018
     (docs/models/text.md)."""
     as_three = np.column_stack([document[:, 0], np.zeros(len(document)), document[:, 1]])
-    result: np.ndarray = OPINION_WEIGHT * opinions + (1 - OPINION_WEIGHT) * as_three
+    weight = OPINION_WEIGHT * (opinions.max(axis=1, keepdims=True) if BY_CONFIDENCE else 1.0)
+    result: np.ndarray = weight * opinions + (1 - weight) * as_three
     if opinion_only is not None and opinion_only.any():
         result[opinion_only] = opinions[opinion_only]
     if reversed_rows is not None and reversed_rows.any():

@@ -104,7 +104,7 @@ def test_english_in_domain_accuracy_and_macro_f1_are_the_cards(corpus: str) -> N
     ("first_cell", "method"),
     [
         ("opinion model", "model"),
-        ("0.8 opinion model + 0.2 document model", "blended"),
+        ("blend: opinion model weighted by its confidence", "blended"),
         ("document label per term", "document_label"),
         ("every term positive", "all_positive"),
     ],

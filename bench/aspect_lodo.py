@@ -56,7 +56,7 @@ ONE_OPINION = re.compile("但|不过|可是|就是|只是|然而|虽然|除了")
 # (blend weight, weighted by the opinion model's confidence)
 SETTINGS = ((0.4, False), (0.6, False), (0.8, False), (1.0, False), (0.8, True), (1.0, True))
 BEFORE = (
-    training.Recipe(balanced=False, short_terms=False, opinion_terms_visible=False),
+    training.Recipe(balanced=False, opinion_terms_visible=False),
     (0.6, False),
 )
 

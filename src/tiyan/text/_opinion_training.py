@@ -7,17 +7,14 @@ Training examples, all from `train` splits:
   one of the aspect's taxonomy terms (the whole post where none occurs); these carry the
   `car_product` group, since forum posts call an aspect "neutral" whenever it is only mentioned;
 - short one-clause reviews (at most SHORT_CHARS characters) of waimai_10k, chnsenticorp_htl and
-  online_shopping_10_cats, the whole text as the span (at most SHORT_PER_CORPUS each), and again
-  as the opinion about the first term of each service taxonomy it mentions (SHORT_TAXONOMIES;
-  送餐太慢 → 送餐 negative, 好难吃 → 难吃 negative): the terms people use for services, most of
-  them seen in no product review;
+  online_shopping_10_cats, the whole text as the span (at most SHORT_PER_CORPUS each);
 - examples derived from all of these by negation (`_derived_examples`: "价格太贵" negative gives
   "价格不贵" positive beside itself), each with the group of the example it came from.
 
 Rows are class-balanced (every class weighs the same: most chinese_absa terms are positive, and
-an unbalanced fit read complaints about services as praise). Balancing, the terms of the short
-reviews and terms that are opinions left in their span (`_opinion.opinion_terms`) were chosen by
-leave-one-domain-out (`bench/aspect_lodo.py`; docs/models/text.md, section 3).
+an unbalanced fit read complaints about services as praise). Balancing and terms that are
+opinions left in their span (`_opinion.opinion_terms`) were chosen by leave-one-domain-out
+(`bench/aspect_lodo.py`; docs/models/text.md, section 3).
 """
 
 from __future__ import annotations
@@ -58,7 +55,6 @@ CAR_GROUP = ("car_product", 3101)
 SHORT_CHARS, SHORT_PER_CORPUS = 20, 3000
 CAR_CORPUS = "car_aspects_ccf2018"
 SHORT_CORPORA = ("waimai_10k", "chnsenticorp_htl", "online_shopping_10_cats")
-SHORT_TAXONOMIES = ("car_aftersales", "hotel", "restaurant", "retail", "banking", "telecom")
 
 
 @dataclass(frozen=True)
@@ -67,7 +63,6 @@ class Recipe:
     `bench/aspect_lodo.py` compares them with (the recipe before issue 18's last round)."""
 
     balanced: bool = True
-    short_terms: bool = False  # tried, not kept (docs/models/text.md, section 3)
     opinion_terms_visible: bool = True
 
 
@@ -121,9 +116,8 @@ def car_examples(data: Path, split: str) -> list[Example]:
     return found
 
 
-def short_examples(data: Path, seed: int, with_terms: bool = True) -> list[Example]:
+def short_examples(data: Path, seed: int) -> list[Example]:
     rng = np.random.default_rng(seed)
-    taxonomies = [load_taxonomy(name) for name in SHORT_TAXONOMIES] if with_terms else []
     found = []
     for corpus in SHORT_CORPORA:
         rows = [
@@ -138,22 +132,7 @@ def short_examples(data: Path, seed: int, with_terms: bool = True) -> list[Examp
         for row in rows:
             label = CLASSES.index(row["label"])
             found.append(Example(Target(row["text"], 0, 0), (), label, None))
-            found += [Example(t, (), label, None) for t in _short_targets(row["text"], taxonomies)]
     return found
-
-
-def _short_targets(text: str, taxonomies: Sequence[Taxonomy]) -> list[Target]:
-    """The first term of each taxonomy that `text` mentions, each place once."""
-    from tiyan.text.aspects import mentions_in
-
-    targets: dict[tuple[int, int], Target] = {}
-    for taxonomy in taxonomies:
-        for mention in mentions_in(text, taxonomy)[:1]:
-            place = (mention.start, mention.end)
-            if place not in targets:
-                more_is = mention.aspect.direction(mention.term)
-                targets[place] = Target(text, mention.start, mention.end, more_is=more_is)
-    return list(targets.values())
 
 
 def derived_examples(examples: Sequence[Example]) -> list[Example]:
@@ -190,7 +169,7 @@ def fit_opinion_model(
     labelled = (
         [e for _, e in absa_examples(data, "train")]
         + car_examples(data, "train")
-        + short_examples(data, seed, with_terms=recipe.short_terms)
+        + short_examples(data, seed)
     )
     examples = labelled + derived_examples(labelled)
     log(f"opinion_zh: fitting on {len(examples)} targets")

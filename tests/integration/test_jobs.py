@@ -255,6 +255,28 @@ def test_the_apps_worker_takes_work_when_its_transaction_commits_not_at_its_next
         assert worker.stop(30)
 
 
+def test_a_wake_up_comes_once_the_commit_is_done_so_the_woken_worker_finds_the_job(ctx):
+    """The wake-up is told after the transaction has committed, not as it starts to: a worker
+    woken earlier could claim before the job is visible, find nothing and sleep until its next
+    poll (on PostgreSQL it sometimes did, an hour in the test above)."""
+    seen: list[bool] = []
+
+    def look(lane: str) -> None:  # what a woken worker does first: look, on a connection of its own
+        with ctx.db.engine.connect() as conn:
+            seen.append(conn.execute(sa.select(sa.func.count()).select_from(t.job)
+                                     .where(t.job.c.kind == "test.record")).scalar_one() == 1)
+
+    wakes = jobs._wakes_of(ctx.db)
+    wakes.add(look)
+    try:
+        with ctx.db.write() as conn:
+            jobs.enqueue(conn, "test.record", {}, run_at=ctx.now())
+    finally:
+        wakes.remove(look)
+    assert seen == [True]
+    jobs.run_until_idle(ctx)
+
+
 def test_a_rolled_back_enqueue_wakes_nobody_and_a_stopped_worker_is_no_longer_told(ctx):
     worker = jobs.Worker(ctx, poll_seconds=3600, name="test", lanes=(jobs.REALTIME,))
     told: list[str] = []

@@ -296,6 +296,7 @@ def enqueue(conn: sa.Connection, kind: str, payload: dict[str, Any], *,
 # starts within milliseconds. Workers of other processes still find it at their next poll.
 
 _ENQUEUED = "tiyan.jobs.enqueued_lanes"  # on the connection: lanes this transaction queued into
+_COMMITTED = "tiyan.jobs.committed_lanes"  # …and that its commit made visible, to tell on
 
 
 def _note_enqueued(conn: sa.Connection, lane: str) -> None:
@@ -304,26 +305,39 @@ def _note_enqueued(conn: sa.Connection, lane: str) -> None:
 
 class _CommitWakes:
     """Per database: the wake-ups of this process's workers, called after a commit on its
-    engine that queued work of their lane (a rollback forgets what was queued)."""
+    engine that queued work of their lane (a rollback forgets what was queued).
+
+    SQLAlchemy's `commit` event comes *before* the database commits: a worker woken there
+    could claim, not see the job yet (PostgreSQL), and sleep until its next poll. So the commit
+    only marks the lanes, and they are told when the connection goes back to the pool, which
+    every transaction of the store does right after its commit (`Database.write`,
+    `RequestWork.finish`)."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.listeners: list[Callable[[str], None]] = []
         self._lock = threading.Lock()
-        sa.event.listen(engine, "commit", self._committed)
+        sa.event.listen(engine, "commit", self._committing)
         sa.event.listen(engine, "rollback", self._rolled_back)
+        sa.event.listen(engine, "checkin", self._checked_in)
 
-    def _committed(self, conn: sa.Connection) -> None:
+    @staticmethod
+    def _committing(conn: sa.Connection) -> None:
         lanes = conn.info.pop(_ENQUEUED, None)
+        if lanes:
+            conn.info.setdefault(_COMMITTED, set()).update(lanes)
+
+    @staticmethod
+    def _rolled_back(conn: sa.Connection) -> None:
+        conn.info.pop(_ENQUEUED, None)
+
+    def _checked_in(self, dbapi_connection: object, record: Any) -> None:
+        lanes = record.info.pop(_COMMITTED, None)
         if lanes:
             with self._lock:
                 listeners = list(self.listeners)
             for lane in lanes:
                 for listener in listeners:
                     listener(lane)
-
-    @staticmethod
-    def _rolled_back(conn: sa.Connection) -> None:
-        conn.info.pop(_ENQUEUED, None)
 
     def add(self, listener: Callable[[str], None]) -> None:
         with self._lock:

@@ -254,6 +254,37 @@ def _jieba_version(folder: Path) -> str:
     return found.group(1) if found else "unknown"
 
 
+def dictionary_tags(words: Iterable[str]) -> dict[str, str]:
+    """jieba's part-of-speech tag of each of `words` that its dictionary holds ("价格": "n",
+    "干净": "a", "保养": "v"), kept in the cache folder for that set of words: the first time
+    costs a pass over the 5 MB dictionary."""
+    wanted = sorted(set(words))
+    folder = jieba_folder()
+    source = folder / "dict.txt"
+    key = f"{FORMAT} {_jieba_version(folder)} {source.stat().st_size}\n" + "\n".join(wanted)
+    try:
+        path: Path | None = cache_dir() / f"jieba-tags-{digest(key.encode())}.marshal"
+    except LexiconFileError:
+        path = None  # no cache folder: read the dictionary every time
+    if path is not None:
+        try:
+            value = marshal.loads(path.read_bytes())
+            if isinstance(value, dict):
+                return value
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # missing or unreadable: built and written below
+    looked_for = set(wanted)
+    tags: dict[str, str] = {}
+    with source.open(encoding="utf-8") as lines:
+        for line in lines:
+            parts = line.split()
+            if len(parts) == 3 and parts[0] in looked_for:
+                tags[parts[0]] = parts[2]
+    if path is not None:
+        _write_atomically(path, marshal.dumps(tags))
+    return tags
+
+
 Table = dict[str, float]
 HiddenMarkovTables = tuple[Table, dict[str, Table], dict[str, Table]]
 

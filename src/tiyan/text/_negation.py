@@ -42,12 +42,14 @@ _TRAILING = "的了啊呀吧呢哦哈嘛啦"
 _DEGREE = (
     r"(?:非常|特别|十分|相当|超级|极其|比较|有点|有些|很|太|挺|蛮|偏|过|略|更|好|真|超|这么|那么)"
 )
+# a complement that only says how far it goes: "贵得离谱", "高得吓人", "少得可怜", "贵死了"
+_EXTREME = r"(?:得(?:离谱|吓人|要命|可怕|可怜|惊人|出奇|过分|夸张|不行|很)|死了?|爆了?|极了)?"
 # "价格偏高", "噪音也不小", "排队的人很多", "等的时间太长了": what the quantity is of may stand
 # between (的 + a word of up to three characters)
 _QUANTITY = re.compile(
     r"(?:的[一-鿿]{1,3}?)?(?:也|都|还|就|真的|实在|确实|的确|是)*"
     r"(?P<negated>不|不算|并不|不太|不是很|没那么|没有那么)?" + _DEGREE + r"*"
-    r"(?P<quantity>[高多大长贵低少小短]|便宜)[的了啊呀吧呢哦哈嘛啦!！~～。.]*"
+    r"(?P<quantity>[高多大长贵低少小短]|便宜)" + _EXTREME + r"[的了啊呀吧呢哦哈嘛啦!！~～。.]*"
 )
 _MORE = frozenset(["高", "多", "大", "长", "贵"])
 # "<term> [也/还] [不]比 <what> [还/更/要 …] <quantity> [多了/不少/两天 …]", or "没有 <what> [那么]

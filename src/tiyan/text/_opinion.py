@@ -273,6 +273,11 @@ class OpinionModel:
 OPINION_WEIGHT = 1.0
 BY_CONFIDENCE = True
 NEUTRAL_BAND = 0.2
+# |P(positive) − P(negative)| of the document model's reading of a span from which its reading
+# stands (`document_decides`); None: never. Chosen by leave-one-domain-out under the same rule as
+# the weight above (bench/aspect_lodo.py; docs/models/text.md, section 3): 0.4 and 0.5 read the
+# left-out corpora better but fall below the chinese_absa guard.
+DOCUMENT_SURE: float | None = 0.6
 # P(negative) of a term's words alone above which the term is a complaint (see `reversing`). Set
 # for the document model shipped: with C = 3 it flags 447 of the 1,090 Chinese taxonomy terms, as
 # many as the C = 10 model did at 0.7 (449); a smaller C gives less extreme probabilities.
@@ -285,6 +290,7 @@ def blended(
     opinion_only: np.ndarray | None = None,
     reversed_rows: np.ndarray | None = None,
     decided: np.ndarray | None = None,
+    document_rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """The opinion model's probabilities weighted by OPINION_WEIGHT times its largest probability
     (BY_CONFIDENCE), the rest the document model's (negative, positive) over the unmasked opinion
@@ -296,12 +302,15 @@ def blended(
     (see `reversing`) swap negative and positive. Rows where `decided` is -1 or 1 (see
     `decided_rows`) are negative or positive whatever the models read: their largest
     probability goes to that class, their smallest to the other one (`label_and_score` gives
-    them that class even when the margin is inside NEUTRAL_BAND). The weighting was chosen by
+    them that class even when the margin is inside NEUTRAL_BAND). Rows in `document_rows` (see
+    `document_decides`) are the document model's alone. The weighting was chosen by
     leave-one-domain-out, NEUTRAL_BAND on the dev splits of chinese_absa and car_aspects_ccf2018
     (docs/models/text.md)."""
     as_three = np.column_stack([document[:, 0], np.zeros(len(document)), document[:, 1]])
     weight = OPINION_WEIGHT * (opinions.max(axis=1, keepdims=True) if BY_CONFIDENCE else 1.0)
     result: np.ndarray = weight * opinions + (1 - weight) * as_three
+    if document_rows is not None and document_rows.any():
+        result[document_rows] = as_three[document_rows]
     if opinion_only is not None and opinion_only.any():
         result[opinion_only] = opinions[opinion_only]
     if reversed_rows is not None and reversed_rows.any():
@@ -311,6 +320,61 @@ def blended(
         result[decided > 0] = ordered[decided > 0]
         result[decided < 0] = ordered[decided < 0][:, ::-1]
     return result
+
+
+def document_decides(
+    spans: Sequence[str],
+    opinions: np.ndarray,
+    document: np.ndarray,
+    problems: np.ndarray | None = None,
+) -> np.ndarray:
+    """Which rows the document model's reading of the span decides: it is sure of it
+    (|P(positive) − P(negative)| ≥ DOCUMENT_SURE), the opinion model does not call the term
+    neutral, and the span holds no negator (没 不 未 无 别 非). The opinion model learned its words
+    from product reviews and car forums; on a service comment it was often sure and wrong
+    ("水疗区设施老旧": positive 0.73 against the document model's negative 0.95), where the
+    document model, trained on eighteen domains, knows the words. Character n-grams cannot tell
+    what a negator negates (the document model reads "不刺鼻" as 刺鼻, negative 0.97), so those
+    spans stay with the blend. So do the terms in `problems`, nouns that name a problem (their
+    words alone lean negative without being an opinion, see `blend_of`: 毛病, 异响): the
+    document model reads a clause about one as negative whatever happened to it ("毛病消失了")."""
+    found = np.zeros(len(spans), dtype=bool)
+    if DOCUMENT_SURE is None or not len(spans):
+        return found
+    sure = np.abs(document[:, 1] - document[:, 0]) >= DOCUMENT_SURE
+    polar = opinions.argmax(axis=1) != CLASSES.index("neutral")
+    plain = np.array([not _NEGATORS.intersection(span) for span in spans], dtype=bool)
+    found = sure & polar & plain
+    if problems is not None:
+        found &= ~problems
+    return found
+
+
+def blend_of(
+    targets: Sequence[Target],
+    others: Sequence[Sequence[int]],
+    opinions: np.ndarray,
+    document_probabilities: Callable[[list[str]], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """(the blend's probabilities, `decided_rows`) of `targets` given the opinion model's
+    `opinions` of them: how the seed-term aspects read a term (`label_and_score` labels a row).
+    `document_probabilities` is the document model's (negative, positive) of texts."""
+    spans = [opinion_span(t, o)[0].text for t, o in zip(targets, others, strict=True)]
+    document = document_probabilities(spans)
+    reversed_rows = reversing(targets, lambda terms: document_probabilities(terms)[:, 0])
+    decided = decided_rows(targets)
+    # a term that names a problem: its words alone lean negative, but less than an opinion term
+    alone = document_probabilities([t.text[t.start : t.end] for t in targets])
+    problems = (alone[:, 0] > 0.5) & (np.abs(alone[:, 1] - alone[:, 0]) < OPINION_TERM)
+    mixed = blended(
+        opinions,
+        document,
+        opinion_rows(targets),
+        reversed_rows,
+        decided,
+        document_decides(spans, opinions, document, problems),
+    )
+    return mixed, decided
 
 
 def decided_rows(targets: Sequence[Target]) -> np.ndarray:

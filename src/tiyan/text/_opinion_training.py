@@ -37,13 +37,9 @@ from tiyan.text._opinion import (
     NEUTRAL_BAND,
     OpinionModel,
     Target,
-    blended,
-    decided_rows,
+    blend_of,
     label_and_score,
-    opinion_rows,
-    opinion_span,
     opinion_terms,
-    reversing,
     target_features,
 )
 from tiyan.text.segment import split_clauses
@@ -215,16 +211,9 @@ def absa_figures(
     predicted = [CLASSES[int(k)] for k in np.argmax(probabilities, axis=1)]
     gold = [CLASSES[e.label] for e in examples]
     documents = document_labels([e.target.text for e in examples])
-    spans = [opinion_span(e.target, e.others)[0].text for e in examples]
     targets = [e.target for e in examples]
-    reversed_rows = reversing(targets, lambda terms: document_probabilities(terms)[:, 0])
-    decided = decided_rows(targets)
-    mixed = blended(
-        probabilities,
-        document_probabilities(spans),
-        opinion_rows(targets),
-        reversed_rows,
-        decided,
+    mixed, decided = blend_of(
+        targets, [e.others for e in examples], probabilities, document_probabilities
     )
     mixed_labels = [
         label_and_score(row, NEUTRAL_BAND, int(rule))[0]

@@ -28,18 +28,15 @@ from tiyan.text._aspect_model import load_aspect_model
 from tiyan.text._opinion import (
     NEUTRAL_BAND,
     Target,
-    blended,
-    decided_rows,
+    blend_of,
     label_and_score,
     load_opinion_model,
-    opinion_rows,
     opinion_span,
-    reversing,
 )
 from tiyan.text.language import EN
 from tiyan.text.segment import Clause, split_clauses, word_bounds
 from tiyan.text.sentiment import binary_label, load_sentiment_model
-from tiyan.text.taxonomy import Aspect, Mention, Taxonomy, load_taxonomy
+from tiyan.text.taxonomy import Aspect, Mention, Taxonomy, load_taxonomy, term_tags
 
 
 @dataclass(frozen=True)
@@ -118,6 +115,8 @@ def _by_seed_terms(
     flat: list[_Candidate] = []
     for k, i in enumerate(positions):
         mentions = mentions_in(texts[i], taxonomy)
+        if any(a.end == b.start for a, b in zip(mentions, mentions[1:], strict=False)):
+            mentions = heads_only(texts[i], mentions, term_tags(industry))
         if mentions:
             flat += _candidates(k, texts[i], mentions)
     best: list[dict[str, AspectSentiment]] = [{} for _ in positions]
@@ -126,6 +125,34 @@ def _by_seed_terms(
         if current is None or abs(found.score) > abs(current.score):
             best[candidate.doc][found.aspect] = found
     return [list(per_text.values()) for per_text in best]
+
+
+# jieba's part-of-speech tags (its dictionary's) of a compound's parts: the modifier a noun or a
+# verb ("配件价格", "保养费用"), the head a noun or a verbal noun ("客房服务"). Proper names (nr)
+# are left out: the dictionary tags 安静 as one.
+_HEAD_TAGS = frozenset({"n", "ng", "ns", "nt", "nz", "vn"})
+_MODIFIER_TAGS = _HEAD_TAGS | {"v"}
+
+
+def heads_only(text: str, mentions: Sequence[Mention], tags: dict[str, str]) -> list[Mention]:
+    """`mentions` without the Chinese terms that modify the next term: a Chinese noun compound
+    is about its last noun, so "配件价格贵得离谱" is about the price, not the parts' quality, and
+    "客房服务很周到" about the service, not the room. `tags`: the terms' parts of speech; a term
+    the dictionary does not tag, an adjective (房间干净: room and cleanliness both praised) or a
+    plain verb as the head (预约提醒) makes no compound."""
+    kept = []
+    for k, mention in enumerate(mentions):
+        following = mentions[k + 1] if k + 1 < len(mentions) else None
+        modifies = (
+            following is not None
+            and following.start == mention.end
+            and following.aspect.code != mention.aspect.code
+            and tags.get(mention.term) in _MODIFIER_TAGS
+            and tags.get(following.term) in _HEAD_TAGS
+        )
+        if not modifies:
+            kept.append(mention)
+    return kept
 
 
 def _candidates(doc: int, text: str, mentions: Sequence[Mention]) -> list[_Candidate]:
@@ -160,15 +187,11 @@ def _opinions(candidates: Sequence[_Candidate]) -> list[AspectSentiment]:
     results: dict[int, AspectSentiment] = {}
     chinese = [k for k, c in enumerate(candidates) if not c.english]
     if chinese:
-        opinions = load_opinion_model().probabilities(
-            [candidates[k].target for k in chinese], [candidates[k].others for k in chinese]
-        )
-        zh = load_sentiment_model("zh")
-        document = zh.probabilities([spans[k].text for k in chinese])
         targets = [candidates[k].target for k in chinese]
-        reversed_rows = reversing(targets, lambda terms: zh.probabilities(terms)[:, 0])
-        decided = decided_rows(targets)
-        mixed = blended(opinions, document, opinion_rows(targets), reversed_rows, decided)
+        others = [candidates[k].others for k in chinese]
+        opinions = load_opinion_model().probabilities(targets, others)
+        zh = load_sentiment_model("zh")
+        mixed, decided = blend_of(targets, others, opinions, zh.probabilities)
         for k, row, rule in zip(chinese, mixed, decided, strict=True):
             label, score = label_and_score(row, NEUTRAL_BAND, int(rule))
             results[k] = _found(candidates[k], label, score, spans[k])

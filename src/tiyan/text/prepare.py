@@ -1,11 +1,11 @@
 """`tiyan text prepare`: build the cache files `tiyan text analyze` reads, as an installation step.
 
 The analysis reads jieba's dictionary as a bucketed lexicon per industry, jieba's HMM tables, the
-keyword IDF tables and the parsed taxonomies from the cache folder (`_lexicon.cache_dir`). A process
-that finds one missing builds it (a lexicon takes a second or two of CPU), so without this step the
-first `analyze` on a fresh machine is several times slower than every later one. `make setup` runs
-it; it is quick when everything is in place (it only checks the files' names, which carry a digest
-of their sources), so it is safe to run again after an upgrade.
+keyword IDF tables, the parsed taxonomies and their terms' parts of speech from the cache folder
+(`_lexicon.cache_dir`). A process that finds one missing builds it (a lexicon takes a second or two
+of CPU), so without this step the first `analyze` on a fresh machine is several times slower than
+every later one. `make setup` runs it; it is quick when everything is in place (it only checks the
+files' names, which carry a digest of their sources), so it is safe to run again after an upgrade.
 
     from tiyan.text.prepare import prepare_caches
     report = prepare_caches()          # every industry
@@ -22,7 +22,7 @@ from pathlib import Path
 from tiyan.text._lexicon import cache_dir, hidden_markov_tables, load_or_build
 from tiyan.text.keywords import IDF_FILES, load_idf
 from tiyan.text.segment import available_industries, dictionary_path
-from tiyan.text.taxonomy import INDUSTRIES, load_taxonomy
+from tiyan.text.taxonomy import INDUSTRIES, load_taxonomy, term_tags
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ def prepare_caches(
     for name in chosen:
         say(f"taxonomy {name}")
         load_taxonomy.__wrapped__(name)
+        term_tags.__wrapped__(name)
     built = tuple(sorted(_files(folder) - before))
     return PrepareReport(folder, lexicons, chosen, time.perf_counter() - started, built)
 

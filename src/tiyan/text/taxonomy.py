@@ -42,6 +42,8 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
+_HAN_CHAR = re.compile(r"[\u4e00-\u9fff]")
+
 TAXONOMIES = Path(__file__).parent / "taxonomies"
 INDUSTRIES = (
     "car_aftersales",
@@ -280,6 +282,20 @@ def load_taxonomy(industry: str) -> Taxonomy:
         # keep, or no cache folder
         raw = _read_yaml(path)
     return parse_taxonomy(raw, path)
+
+
+@cache
+def term_tags(industry: str) -> dict[str, str]:
+    """jieba's part-of-speech tags of `industry`'s Chinese terms ("价格": "n", "干净": "a"; a term
+    its dictionary does not hold has none), kept in the cache folder (`_lexicon.dictionary_tags`):
+    what tells a noun compound ("配件价格") from a noun and its opinion ("房间干净")."""
+    from tiyan.text._lexicon import LexiconFileError, dictionary_tags
+
+    chinese = [term for term in load_taxonomy(industry).terms if _HAN_CHAR.search(term)]
+    try:
+        return dictionary_tags(chinese)
+    except (OSError, LexiconFileError):
+        return {}  # no jieba dictionary to read: no compounds are told apart
 
 
 def load_taxonomy_file(path: Path | str) -> Taxonomy:

@@ -10,9 +10,10 @@ import pytest
 
 from tiyan.text._aspect_model import load_aspect_model
 from tiyan.text._aspect_training import evaluate
-from tiyan.text.aspects import AspectSentiment, clause_at, find_aspects
+from tiyan.text.aspects import AspectSentiment, clause_at, find_aspects, heads_only, mentions_in
 from tiyan.text.segment import split_clauses
 from tiyan.text.sentiment import MODELS
+from tiyan.text.taxonomy import load_taxonomy
 
 DATA = Path(__file__).parents[3].parent / "shared" / "data"
 REPORT = MODELS / "training_report.json"
@@ -139,3 +140,34 @@ def test_each_term_is_read_in_the_language_of_its_clause() -> None:
     found = {a.evidence: a for a in mixed}
     assert found["The wifi was terrible"].label == "negative"
     assert found["但是房间很干净"].label == "positive"
+
+
+@pytest.mark.parametrize(
+    ("text", "industry", "expected"),
+    [
+        # a noun compound is about its last noun: the parts' price, the rooms' service
+        ("机油价格贵得吓人", "car_aftersales", {"price": "negative"}),
+        ("保养费用贵得离谱", "car_aftersales", {"price": "negative"}),
+        ("客房服务一直没人接", "hotel", {"service": "negative"}),
+        ("早餐价格偏高", "hotel", {"price": "negative"}),
+        # an adjective after a noun is its opinion, not a compound: both aspects stay
+        ("房间很干净", "hotel", {"room": "positive", "cleanliness": "positive"}),
+    ],
+)
+def test_a_compound_is_read_as_its_last_noun(
+    text: str, industry: str, expected: dict[str, str]
+) -> None:
+    (found,) = find_aspects([text], ["zh"], industry)
+    assert {a.aspect: a.label for a in found} == expected
+
+
+def test_heads_only_needs_two_tagged_terms_side_by_side() -> None:
+    taxonomy = load_taxonomy("hotel")
+    tags = {"客房": "n", "服务": "vn", "房间": "n", "干净": "a"}
+    compound = mentions_in("客房服务", taxonomy)
+    assert [m.term for m in heads_only("客房服务", compound, tags)] == ["服务"]
+    assert [m.term for m in heads_only("客房服务", compound, {})] == ["客房", "服务"]
+    apart = mentions_in("客房，服务", taxonomy)
+    assert [m.term for m in heads_only("客房，服务", apart, tags)] == ["客房", "服务"]
+    adjective = mentions_in("房间干净", taxonomy)
+    assert len(heads_only("房间干净", adjective, tags)) == 2

@@ -114,6 +114,13 @@ def test_what_derives_no_negation(text: str, label: int) -> None:
         ("价格便宜", "价格", -1),
         ("价格很合理", "价格", 0),
         ("空间很大，但是后备箱小", "空间", 0),  # the words after the term say more than a quantity
+        # a complement that says only how far it goes
+        ("工时费贵得离谱", "工时费", 1),
+        ("房价高得吓人", "房价", 1),
+        ("早餐品种少得可怜", "品种", -1),
+        ("房价贵死了", "房价", 1),
+        ("价格便宜得很", "价格", -1),
+        ("价格贵得有道理", "价格", 0),  # a complement that says more than how far
     ],
 )
 def test_the_quantity_said_right_after_the_term(text: str, term: str, expected: int) -> None:

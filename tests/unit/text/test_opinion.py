@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from tiyan.text._opinion import CLASSES, Target, load_opinion_model, opinion_span
+from tiyan.text._opinion import (
+    CLASSES,
+    Target,
+    blended,
+    document_decides,
+    load_opinion_model,
+    opinion_span,
+)
 from tiyan.text.aspects import find_aspects
 from tiyan.text.taxonomy import load_taxonomy
 
@@ -185,3 +193,17 @@ def test_the_evidence_holds_the_opinion_clause() -> None:
     (found,) = find_aspects([text], ["zh"], "car_aftersales")
     timeliness = next(a for a in found if a.aspect == "timeliness")
     assert timeliness.evidence == text
+
+
+def test_the_document_model_decides_a_plain_clause_it_is_sure_of() -> None:
+    spans = ["前台态度冷冰冰的", "一点也不刺鼻", "包装破了", "前台还行"]
+    neutral = CLASSES.index("neutral")
+    opinions = np.array([[0.13, 0.04, 0.83], [0.01, 0.06, 0.93], [0.2, 0.6, 0.2], [0.1, 0.1, 0.8]])
+    assert opinions[2].argmax() == neutral
+    document = np.array([[0.9, 0.1], [0.97, 0.03], [0.9, 0.1], [0.6, 0.4]])
+    # sure and plain | a negator: character n-grams read 刺鼻 | the opinion model says neutral |
+    # the document model is not sure
+    assert document_decides(spans, opinions, document).tolist() == [True, False, False, False]
+    mixed = blended(opinions, document, document_rows=document_decides(spans, opinions, document))
+    assert mixed[0].tolist() == [0.9, 0.0, 0.1]
+    assert mixed[1].argmax() == CLASSES.index("positive")

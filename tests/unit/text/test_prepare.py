@@ -40,7 +40,7 @@ def test_prepare_builds_the_lexicons_and_tables_an_analysis_reads(prepared: Prep
     assert prepared.lexicons == ("base", "hotel")
     assert prepared.taxonomies == ("hotel",)
     for prefix in ("jieba-base-", "jieba-hotel-", "jieba-hmm-", "idf-zh-", "idf-en-",
-                   "taxonomy-hotel-"):
+                   "taxonomy-hotel-", "jieba-tags-"):
         assert any(name.startswith(prefix) for name in prepared.built), prefix
     assert set(prepared.built) <= {path.name for path in prepared.folder.iterdir()}
 

@@ -331,6 +331,8 @@ class _CommitWakes:
         conn.info.pop(_ENQUEUED, None)
 
     def _checked_in(self, dbapi_connection: object, record: Any) -> None:
+        if record is None:  # a connection detached from the pool
+            return
         lanes = record.info.pop(_COMMITTED, None)
         if lanes:
             with self._lock:

@@ -44,6 +44,7 @@ from tiyan.text._features import Features, FeatureSpec, combine, hash_features, 
 from tiyan.text._linear import LinearModel, ModelFileError, load_linear, softmax
 from tiyan.text._negation import absent, negated_predicate, quantity, timing
 from tiyan.text._promise import broken_after, broken_promise
+from tiyan.text._unattended import unattended
 from tiyan.text.segment import Clause, split_clauses
 
 MODEL_FILE = Path(__file__).parent / "models" / "opinion_zh.npz"
@@ -380,18 +381,23 @@ def blend_of(
 def decided_rows(targets: Sequence[Target]) -> np.ndarray:
     """-1 for the targets whose opinion is bad news by rule, 1 good news, 0 elsewhere: a promise
     broken about the target (`_promise`: "说好下午四点交车，拖到了晚上七点"; n-grams read 好 in
-    说好 as praise), and a quantity reading (`quantity_read`: "收费很高"; the opinion model
-    reads it, in QUANTITY_COPIES copies of one feature, against the n-grams of 很高, praise in
-    thousands of reviews, and came out neutral). On the dev splits the quantity readings were
-    all read their way already: the rule changes none of their figures."""
+    说好 as praise), nobody attending to it (`_unattended`: "叫了客房服务，一直没人来"), and a
+    quantity reading (`quantity_read`: "收费很高"; the opinion model reads it, in
+    QUANTITY_COPIES copies of one feature, against the n-grams of 很高, praise in thousands of
+    reviews, and came out neutral). On the dev splits the quantity readings were all read their
+    way already: the rule changes none of their figures."""
     found = np.zeros(len(targets), dtype=np.int64)
     for k, target in enumerate(targets):
-        if _broken(target):
+        if _broken(target) or _nobody_attended(target):
             found[k] = -1
         elif target.more_is and target.end > target.start:
             reading = _quantity_reading(target, opinion_span(target)[1])
             found[k] = 1 if reading == GOOD_QUANTITY else -1 if reading == BAD_QUANTITY else 0
     return found
+
+
+def _nobody_attended(target: Target) -> bool:
+    return target.end > target.start and unattended(opinion_span(target)[0].text)
 
 
 def _broken(target: Target) -> bool:

@@ -1,4 +1,5 @@
-"""The comparison and timing readings (`_negation`) and broken promises (`_promise`)."""
+"""The comparison and timing readings (`_negation`), broken promises (`_promise`) and services
+nobody gave (`_unattended`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import pytest
 
 from tiyan.text._negation import quantity, timing
 from tiyan.text._promise import broken_promise
+from tiyan.text._unattended import unattended
+from tiyan.text.aspects import find_aspects
 from tiyan.text.segment import split_clauses
 
 
@@ -61,3 +64,33 @@ def test_a_time_compared_is_good_or_bad_news(text: str, term: str, good: int) ->
 )
 def test_a_promise_then_a_delay_is_broken(text: str, clause: int, broken: bool) -> None:
     assert broken_promise(split_clauses(text), clause) is broken
+
+
+@pytest.mark.parametrize(
+    ("text", "nobody"),
+    [
+        ("前台也没人理", True),
+        ("打了三次电话都没有人接", True),
+        ("报修后一直没人来", True),
+        ("线上预约无人处理", True),
+        ("晚上很安静，没人打扰", False),  # an absence that is good news
+        ("没人推销，很自在", False),
+        ("一进门就有人接待", False),
+    ],
+)
+def test_nobody_attending_is_read_from_what_staff_are_there_to_do(text: str, nobody: bool) -> None:
+    assert unattended(text) is nobody
+
+
+@pytest.mark.parametrize(
+    ("text", "industry", "aspect"),
+    [  # written for the rule, in words the tests and the demo do not use elsewhere
+        ("前台根本没人理", "hotel", "service"),
+        ("回访电话打了好几次都没人接", "car_aftersales", "follow_up"),
+        ("空调坏了，报修后一直没人来修", "hotel", "room"),
+        ("投诉提交了一周，没有人跟进", "telecom", "complaint_handling"),
+    ],
+)
+def test_a_service_nobody_gave_is_bad_news(text: str, industry: str, aspect: str) -> None:
+    (found,) = find_aspects([text], ["zh"], industry)
+    assert {a.aspect: a.label for a in found}[aspect] == "negative"

@@ -152,7 +152,7 @@ def car_steps(data: Path, steps: Sequence[int], seed: int) -> list[list[float | 
             by_code = {a.aspect: a for a in found}
             for code, a in by_code.items():
                 if code in truth:
-                    examples.append(Example(a.evidence, a.score, truth[code][0], code))
+                    examples.append(Example(a.evidence, a.score, truth[code][0], code, a.label))
                 else:
                     terms = tuple(m.term for m in taxonomy.find_mentions(a.evidence)
                                   if m.aspect.code == code)

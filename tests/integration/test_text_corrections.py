@@ -4,6 +4,7 @@ audited, go with an erased comment; an adaptation fitted on them is stored, used
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -213,3 +214,21 @@ def test_the_administrators_button_adapts_in_the_background(ctx, client, texts):
         assert text_corrections.active_adaptation(conn)[0] is None
     sign_in(client, "cx@t.test", PASSWORD)
     assert client.get("/text/adaptation").status_code == 403
+
+
+def test_the_page_says_when_an_adaptation_kept_the_shipped_readings(ctx, client, texts):
+    """A layer whose cross-validation showed no clear gain changes nothing: the history says so,
+    in the viewer's language, instead of only counting the corrections."""
+    from tiyan.text.adaptation import Adaptation, ResidualLayer
+
+    nothing = ResidualLayer(np.zeros(0, dtype=np.int64), np.zeros(0), 0.0, None, 40)
+    adaptation = Adaptation({"zh": nothing})
+    with ctx.db.write() as conn:
+        conn.execute(t.text_adaptation.insert().values(
+            created_at=ctx.now(), corrections=40, model=adaptation.to_bytes(),
+            summary=adaptation.summary()))
+    sign_in(client, "admin@t.test", PASSWORD)
+    for lang, words in (("en", "the shipped readings are kept"), ("zh-CN", "沿用原模型的判断")):
+        page = client.get(f"/text/adaptation?lang={lang}").text
+        assert words in page and 'data-kept="sentiment"' in page
+        assert 'data-kept="aspects"' not in page

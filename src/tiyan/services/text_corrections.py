@@ -176,7 +176,8 @@ def fit_adaptation(corrections: list[store.StoredCorrection]) -> Adaptation:
                 if fix.aspect is None:
                     if fix.label is not None:
                         sentiment.setdefault(language, []).append(
-                            Example(text, reading.sentiment.score, fix.label))
+                            Example(text, reading.sentiment.score, fix.label,
+                                    base_label=reading.sentiment.label))
                     continue
                 found = next((a for a in reading.aspects if a.aspect == fix.aspect), None)
                 if fix.label is None:
@@ -188,7 +189,8 @@ def fit_adaptation(corrections: list[store.StoredCorrection]) -> Adaptation:
                 evidence = fix.evidence or (found.evidence if found else text)
                 base = found.score if found is not None else reading.sentiment.score
                 aspect.setdefault(language, []).append(
-                    Example(evidence, base, fix.label, fix.aspect))
+                    Example(evidence, base, fix.label, fix.aspect,
+                            found.label if found is not None else None))
                 if found is None and fix.evidence:
                     changes.append(AspectChange(fix.aspect, True, fix.evidence))
     added, dropped = learn_terms(changes, reviewed, segment)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tiyan.text.adaptation import Adaptation, label_of
+from tiyan.text.adaptation import Adaptation, adapted_label, label_of
 from tiyan.text.aspects import AspectSentiment, clause_at
 from tiyan.text.segment import split_clauses
 from tiyan.text.sentiment import Sentiment, predict_by_language
@@ -46,9 +46,10 @@ def adapt_aspects(adaptation: Adaptation, texts: Sequence[str], languages: Seque
                                 [result[i][k].score for i, k in spots],
                                 [result[i][k].aspect for i, k in spots])
         for (i, k), (score, changed) in zip(spots, adjusted, strict=True):
+            a = result[i][k]
             if changed:
-                a = result[i][k]
-                result[i][k] = AspectSentiment(a.aspect, a.name, label_of(score), score,
+                result[i][k] = AspectSentiment(a.aspect, a.name,
+                                               adapted_label(a.label, a.score, score), score,
                                                a.evidence)
     return result
 

@@ -8,10 +8,13 @@ import pytest
 from tiyan.domain.text_corrections import TextCorrection, apply_corrections, check_correction
 from tiyan.errors import InvalidInput
 from tiyan.text.adaptation import (
+    SIGNIFICANCE,
     Adaptation,
     AspectChange,
     Example,
     Reviewed,
+    _sign_test,
+    adapted_label,
     fit_layer,
     learn_terms,
 )
@@ -98,3 +101,34 @@ def test_terms_are_learned_only_when_they_recur_and_go_with_the_aspect() -> None
     added, dropped = learn_terms(changes, reviewed, lambda text: words.get(text, []))
     assert added == {"waiting": ("排队",)}  # "人太多" goes with other aspects as often
     assert dropped == {"price": ("环境",)}  # "room" was removed once only
+
+
+def test_a_small_move_keeps_the_shipped_label_and_a_crossing_changes_it() -> None:
+    # the opinion model read this aspect neutral at a score outside the neutral band
+    assert adapted_label("neutral", 0.3, 0.35) == "neutral"
+    assert adapted_label("neutral", 0.3, 0.1) == "neutral"
+    assert adapted_label("neutral", 0.3, -0.4) == "negative"
+    assert adapted_label("positive", 0.5, 0.1) == "neutral"
+
+
+def test_a_layer_is_kept_only_when_it_fixes_clearly_more_than_it_breaks() -> None:
+    assert _sign_test(12, 1) < SIGNIFICANCE
+    assert _sign_test(3, 2) > SIGNIFICANCE
+    assert _sign_test(0, 0) == 1.0
+
+
+def test_corrections_that_call_sure_readings_neutral_teach_the_layer_to_be_less_sure() -> None:
+    # an installation whose people call most aspects "neutral" where the models read them
+    # positive or negative: the layer learns a scale below 1 on the shipped logit (a bias alone
+    # could only move every score one way)
+    rows = [(f"评论{i}提到了{thing}", score)
+            for i, (thing, score) in enumerate(
+                [("外观", 0.7), ("内饰", -0.7), ("座椅", 0.6), ("方向盘", -0.6)] * 15)]
+    layer = fit_layer([Example(text, score, "neutral", "look") for text, score in rows])
+    assert layer is not None and layer.penalty is not None
+    assert layer.scale < 0
+    (up, changed_up), (down, changed_down) = layer.adjust(
+        ["评论99提到了车灯", "评论98提到了中控"], [0.7, -0.7], ["look", "look"])
+    assert changed_up and changed_down and abs(up) < 0.2 and abs(down) < 0.2
+    again = Adaptation({}, {"zh": layer}).to_bytes()
+    assert Adaptation.from_bytes(again).aspect_sentiment["zh"].scale == layer.scale

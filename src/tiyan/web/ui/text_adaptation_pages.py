@@ -37,17 +37,26 @@ def _page(request: Request, ctx: Context, actor: Actor, *, queued: bool = False,
 
 
 def _learned(summary: dict[str, object]) -> dict[str, int]:
+    """What an adaptation learned, for its row: counts, and (`*_kept`: 1) whether a layer fitted
+    on the corrections kept the shipped readings (cross-validation showed no clear gain)."""
     def examples(key: str) -> int:
         layers = summary.get(key) or {}
         return sum(int(v.get("examples", 0)) for v in layers.values()) \
             if isinstance(layers, dict) else 0
+
+    def kept(key: str) -> int:
+        layers = summary.get(key) or {}
+        return int(isinstance(layers, dict) and any(
+            isinstance(v, dict) and v.get("examples") and v.get("penalty") is None
+            for v in layers.values()))
 
     def terms(key: str) -> int:
         found = summary.get(key) or {}
         return sum(len(v) for v in found.values()) if isinstance(found, dict) else 0
 
     return {"sentiment": examples("sentiment"), "aspects": examples("aspect_sentiment"),
-            "added": terms("added_terms"), "dropped": terms("dropped_terms")}
+            "added": terms("added_terms"), "dropped": terms("dropped_terms"),
+            "sentiment_kept": kept("sentiment"), "aspects_kept": kept("aspect_sentiment")}
 
 
 @router.post("/text/adaptation", response_class=HTMLResponse)

@@ -116,7 +116,7 @@ def _by_seed_terms(
     for k, i in enumerate(positions):
         mentions = mentions_in(texts[i], taxonomy)
         if any(a.end == b.start for a, b in zip(mentions, mentions[1:], strict=False)):
-            mentions = heads_only(texts[i], mentions, term_tags(industry))
+            mentions = heads_only(mentions, term_tags(industry))
         if mentions:
             flat += _candidates(k, texts[i], mentions)
     best: list[dict[str, AspectSentiment]] = [{} for _ in positions]
@@ -134,7 +134,7 @@ _HEAD_TAGS = frozenset({"n", "ng", "ns", "nt", "nz", "vn"})
 _MODIFIER_TAGS = _HEAD_TAGS | {"v"}
 
 
-def heads_only(text: str, mentions: Sequence[Mention], tags: dict[str, str]) -> list[Mention]:
+def heads_only(mentions: Sequence[Mention], tags: dict[str, str]) -> list[Mention]:
     """`mentions` without the Chinese terms that modify the next term: a Chinese noun compound
     is about its last noun, so "配件价格贵得离谱" is about the price, not the parts' quality, and
     "客房服务很周到" about the service, not the room. `tags`: the terms' parts of speech; a term

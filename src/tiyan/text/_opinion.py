@@ -362,11 +362,13 @@ def blend_of(
     `document_probabilities` is the document model's (negative, positive) of texts."""
     spans = [opinion_span(t, o)[0].text for t, o in zip(targets, others, strict=True)]
     document = document_probabilities(spans)
-    reversed_rows = reversing(targets, lambda terms: document_probabilities(terms)[:, 0])
+    # the document model's reading of each term's words alone, asked once for both uses
+    words = sorted({t.text[t.start : t.end] for t in targets})
+    alone = dict(zip(words, document_probabilities(words), strict=True)) if words else {}
+    reversed_rows = reversing(targets, lambda terms: np.array([alone[t][0] for t in terms]))
     decided = decided_rows(targets)
-    # a term that names a problem: its words alone lean negative, but less than an opinion term
-    alone = document_probabilities([t.text[t.start : t.end] for t in targets])
-    problems = (alone[:, 0] > 0.5) & (np.abs(alone[:, 1] - alone[:, 0]) < OPINION_TERM)
+    problems = np.array([_names_problem(alone[t.text[t.start : t.end]]) for t in targets],
+                        dtype=bool)
     mixed = blended(
         opinions,
         document,
@@ -376,6 +378,12 @@ def blend_of(
         document_decides(spans, opinions, document, problems),
     )
     return mixed, decided
+
+
+def _names_problem(alone: np.ndarray) -> bool:
+    """A term that names a problem (毛病, 异响): the document model's (negative, positive)
+    reading of its words alone leans negative, but less than an opinion term's (OPINION_TERM)."""
+    return bool(alone[0] > 0.5 and abs(alone[1] - alone[0]) < OPINION_TERM)
 
 
 def decided_rows(targets: Sequence[Target]) -> np.ndarray:

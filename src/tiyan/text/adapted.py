@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tiyan.text.adaptation import Adaptation, adapted_label, label_of
+from tiyan.text.adaptation import Adaptation, adapted_label
 from tiyan.text.aspects import AspectSentiment, clause_at
 from tiyan.text.segment import split_clauses
 from tiyan.text.sentiment import Sentiment, predict_by_language
@@ -27,7 +27,8 @@ def adapt_sentiments(adaptation: Adaptation, texts: Sequence[str], languages: Se
                                 [sentiments[i].score for i in positions])
         for i, (score, changed) in zip(positions, adjusted, strict=True):
             if changed:
-                out[i] = Sentiment(label_of(score), score)
+                out[i] = Sentiment(adapted_label(sentiments[i].label, sentiments[i].score, score),
+                                   score)
     return out
 
 

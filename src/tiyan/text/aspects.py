@@ -165,14 +165,15 @@ def _candidates(doc: int, text: str, mentions: Sequence[Mention]) -> list[_Candi
         in_clause.setdefault(bisect_right(starts, mention.start) - 1, []).append(mention)
     found = []
     for mention in mentions:
-        after = in_clause.get(bisect_right(starts, mention.start), [])
+        index = bisect_right(starts, mention.start) - 1  # the clause holding the term
+        after = in_clause.get(index + 1, [])
         others = tuple(m.start for m in after if m.aspect.code != mention.aspect.code)
         direction = mention.aspect.direction(mention.term)
         target = Target(text, mention.start, mention.end, clauses, direction)
         # read in the language of the clause that holds the term: an English clause of a
         # Chinese comment by the English model (the Chinese models read "The room was clean" as
         # noise), "wifi信号很差" by the Chinese ones
-        own = clauses[max(bisect_right(starts, mention.start) - 1, 0)] if clauses else None
+        own = clauses[max(index, 0)] if clauses else None
         in_english = own is not None and not _HAN.search(own.text)
         found.append(_Candidate(doc, mention.aspect, target, others, in_english))
     return found

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tiyan.text._negation import quantity, timing
+from tiyan.text._opinion import Target, decided_rows
 from tiyan.text._promise import broken_promise
 from tiyan.text._unattended import unattended
 from tiyan.text.aspects import find_aspects
@@ -83,12 +84,30 @@ def test_nobody_attending_is_read_from_what_staff_are_there_to_do(text: str, nob
 
 
 @pytest.mark.parametrize(
+    ("text", "term", "decided"),
+    [
+        ("前台根本没人理", "前台", -1),
+        ("回访电话打了好几次都没人接", "回访", -1),
+        ("空调坏了，报修后一直没人来修", "报修", -1),
+        ("投诉后一直没有人跟进", "投诉", -1),
+        ("叫了客房服务，一直没人来", "服务", -1),  # in the clause the span reaches into
+        ("空调坏了，报修后一直没人来修", "空调", 0),  # not in the air conditioner's span
+        ("晚上很安静，没人打扰", "安静", 0),
+    ],
+)
+def test_a_service_nobody_gave_decides_the_terms_reading(
+    text: str, term: str, decided: int
+) -> None:
+    start = text.index(term)
+    assert decided_rows([Target(text, start, start + len(term))]).tolist() == [decided]
+
+
+@pytest.mark.parametrize(
     ("text", "industry", "aspect"),
-    [  # written for the rule, in words the tests and the demo do not use elsewhere
-        ("前台根本没人理", "hotel", "service"),
+    [  # the models alone read these neutral (-0.09, -0.10, -0.37); the last two are demo phrases
         ("回访电话打了好几次都没人接", "car_aftersales", "follow_up"),
-        ("空调坏了，报修后一直没人来修", "hotel", "room"),
-        ("投诉提交了一周，没有人跟进", "telecom", "complaint_handling"),
+        ("叫了客房服务，一直没人来", "hotel", "service"),
+        ("线上预约没人处理，到了店里也查不到", "car_aftersales", "follow_up"),
     ],
 )
 def test_a_service_nobody_gave_is_bad_news(text: str, industry: str, aspect: str) -> None:

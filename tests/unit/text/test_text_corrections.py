@@ -3,6 +3,7 @@ fitted on them (tiyan.text.adaptation): what they change, what they leave alone.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tiyan.domain.text_corrections import TextCorrection, apply_corrections, check_correction
@@ -12,12 +13,15 @@ from tiyan.text.adaptation import (
     Adaptation,
     AspectChange,
     Example,
+    ResidualLayer,
     Reviewed,
     _sign_test,
     adapted_label,
     fit_layer,
     learn_terms,
 )
+from tiyan.text.adapted import adapt_sentiments
+from tiyan.text.sentiment import Sentiment
 
 ASPECTS = [{"aspect": "price", "name": "价格", "label": "negative", "score": -0.8,
             "evidence": "收费透明"},
@@ -132,3 +136,11 @@ def test_corrections_that_call_sure_readings_neutral_teach_the_layer_to_be_less_
     assert changed_up and changed_down and abs(up) < 0.2 and abs(down) < 0.2
     again = Adaptation({}, {"zh": layer}).to_bytes()
     assert Adaptation.from_bytes(again).aspect_sentiment["zh"].scale == layer.scale
+
+
+def test_an_adapted_document_sentiment_keeps_a_neutral_the_score_does_not_cross_from() -> None:
+    # the English model reads some comments neutral (its own class) at a score outside the band
+    nudge = ResidualLayer(np.zeros(0, dtype=np.int64), np.zeros(0), 0.1, 1.0, 20)
+    (kept,) = adapt_sentiments(Adaptation({"en": nudge}), ["ok I guess"], ["en"],
+                               [Sentiment("neutral", 0.3)])
+    assert kept.label == "neutral" and kept.score > 0.3

@@ -26,6 +26,7 @@ from tiyan.text._fitting import (
     with_groups,
 )
 from tiyan.text._linear import LinearModel, sigmoid, softmax
+from tiyan.text._polarity_lexicon import lexicon_polarity, mixed
 
 INDUSTRY_SALTS = {"hotel": 1002, "retail": 1003}
 CORPUS_SALTS = {"waimai_10k": 1001, "chnsenticorp_htl": 1002, "online_shopping_10_cats": 1003}
@@ -51,6 +52,9 @@ class Candidate:
     # every class weighs the same in the fit (rows weighted n / (classes · class count)):
     # a domain whose class mix differs from the training domains' is not pulled to their majority
     balanced: bool = False
+    # English: how far the polarity lexicon's reading pulls the probabilities towards its pole,
+    # times the reading's strength (`_polarity_lexicon`; 0: the model alone)
+    lexicon_share: float = 0.0
 
 
 def industry_of(row: Labelled) -> str | None:
@@ -116,12 +120,26 @@ def fit_candidate(
     return LinearModel(candidate.spec, fitted.weights.astype(np.float32), fitted.bias, groups)
 
 
-def predict_labels(model: LinearModel, features: Features, group: str | None) -> np.ndarray:
-    """Predicted class index of each text (binary: 1 when P(positive) > 0.5)."""
+def predict_labels(
+    model: LinearModel,
+    features: Features,
+    group: str | None,
+    texts: Sequence[str] = (),
+    lexicon_share: float = 0.0,
+) -> np.ndarray:
+    """Predicted class index of each text (binary: 1 when P(positive) > 0.5); with a lexicon
+    share, of the probabilities mixed with the lexicon's reading of the raw `texts`."""
     raw = model.decision(features, group)
     if raw.shape[1] == 1:
-        return (sigmoid(raw[:, 0]) > 0.5).astype(int)
-    return np.argmax(softmax(raw), axis=1)
+        positive = sigmoid(raw[:, 0])
+        probabilities = np.column_stack([1.0 - positive, positive])
+    else:
+        probabilities = softmax(raw)
+    if lexicon_share > 0.0:
+        probabilities = mixed(probabilities, lexicon_polarity(texts), lexicon_share)
+    if raw.shape[1] == 1:
+        return (probabilities[:, 1] > 0.5).astype(int)
+    return np.argmax(probabilities, axis=1)
 
 
 def scores(gold: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -171,7 +189,10 @@ def leave_one_domain_out(
         model = fit_candidate(candidate, [rows[i] for i in train], seed, n_classes, train_features)
         held_features = take(features, np.array([position[i] for i in held]))
         gold = np.array([rows[i].label for i in held])
-        shared = scores(gold, predict_labels(model, held_features, None))
+        texts = [rows[i].text for i in held] if candidate.lexicon_share > 0.0 else []
+        shared = scores(
+            gold, predict_labels(model, held_features, None, texts, candidate.lexicon_share)
+        )
         fold: Fold = {"domain": left_out, "shared": shared}
         industry = industry_of(rows[held[0]]) if held else None
         if industry in model.groups:

@@ -7,7 +7,8 @@ how they hold on a domain left out of training:
   domain (food delivery, hotel, ten e-commerce categories, six product-review sets) with the same
   weights for every industry (industry-specific copies did not help unseen domains).
 - English: word 1–2-grams, three classes, class-balanced, trained on airline tweets and hotel
-  reviews (chosen among the candidates of selection_en.json).
+  reviews, its probabilities pulled towards a polarity lexicon's reading (`_polarity_lexicon`;
+  the recipe and the lexicon's share chosen among the candidates of selection_en.json).
 
 The score is P(positive) − P(negative). Chinese training data has two classes only, so a Chinese
 text is "neutral" when its score lies inside ±NEUTRAL_BAND.
@@ -24,6 +25,7 @@ import numpy as np
 
 from tiyan.text._features import hash_features, normalise
 from tiyan.text._linear import LinearModel, ModelFileError, load_linear, sigmoid, softmax
+from tiyan.text._polarity_lexicon import lexicon_polarity, mixed
 
 MODELS = Path(__file__).parent / "models"
 MODEL_FILES = {"zh": MODELS / "sentiment_zh.npz", "en": MODELS / "sentiment_en.npz"}
@@ -46,6 +48,8 @@ class SentimentModel:
     language: str
     linear: LinearModel
     classes: tuple[str, ...]
+    # how far the polarity lexicon's reading pulls the probabilities (0: the model alone)
+    lexicon_share: float = 0.0
 
     def predict(self, texts: Sequence[str], industry: str | None = None) -> list[Sentiment]:
         """Sentiment of each text (raw text: normalisation happens here)."""
@@ -60,8 +64,12 @@ class SentimentModel:
         raw = self.linear.decision(features, industry)
         if len(self.classes) == 2:
             positive = sigmoid(raw[:, 0])
-            return np.column_stack([1.0 - positive, positive])
-        return softmax(raw)
+            probabilities = np.column_stack([1.0 - positive, positive])
+        else:
+            probabilities = softmax(raw)
+        if self.lexicon_share > 0.0:
+            return mixed(probabilities, lexicon_polarity(texts), self.lexicon_share)
+        return probabilities
 
     def _label(self, probabilities: np.ndarray) -> Sentiment:
         by_class = dict(zip(self.classes, probabilities.tolist(), strict=True))
@@ -87,7 +95,9 @@ def load_sentiment_model(language: str) -> SentimentModel:
     linear, extra = load_linear(path)
     if "classes" not in extra:
         raise ModelFileError(path, "no classes array")
-    return SentimentModel(language, linear, tuple(str(c) for c in extra["classes"]))
+    # files written before the lexicon mix have no share: the model alone
+    share = float(extra["lexicon_share"]) if "lexicon_share" in extra else 0.0
+    return SentimentModel(language, linear, tuple(str(c) for c in extra["classes"]), share)
 
 
 def predict_by_language(

@@ -70,7 +70,7 @@ def zh_candidate(c: float) -> Candidate:
 # What `tiyan text train` chose in its last run (training_report.json, "selection_zh"; a test
 # checks they agree); bench/text_generalisation.py and bench/text_adapt.py fit it again.
 ZH_CANDIDATE = zh_candidate(3.0)
-EN_CHOSEN = "word 1-2, balanced, C=30"
+EN_CHOSEN = "word 1-2, balanced, C=30, lexicon 0.5"
 EN_CANDIDATE = english_candidate(EN_CHOSEN)
 # the corpus of each in-domain figure and the industry a product text of it is analysed as
 ZH_REPORTED = {
@@ -211,11 +211,11 @@ def train_english_sentiment(
     rule = rule or json.loads(SELECTION_EN.read_text(encoding="utf-8"))
     rows = english_sentiment(data)
     log(f"sentiment_en: {sum(r.split == 'train' for r in rows)} train texts")
-    fitted: dict[str, LinearModel] = {}
+    fitted: dict[str, SentimentModel] = {}
     records = []
     for candidate in english_candidates(rule):
         linear = fit_english(candidate, rows, seed)
-        model = SentimentModel("en", linear, EN_CLASSES)
+        model = SentimentModel("en", linear, EN_CLASSES, candidate.lexicon_share)
 
         def labels(texts: list[str], model: SentimentModel = model) -> list[str]:
             return [found.label for found in model.predict(texts)]
@@ -230,13 +230,20 @@ def train_english_sentiment(
                 for corpus in EN_REPORTED
             },
         }
-        fitted[candidate.name] = linear
+        fitted[candidate.name] = model
         log(f"sentiment_en: {json.dumps(record)}")
         records.append(record)
     selection = select_english(records, rule)
     log(f"sentiment_en: chose {selection['chosen']} ({selection['why']})")
+    chosen_model = fitted[selection["chosen"]]
+    share = chosen_model.lexicon_share
+    # a model without the lexicon is written as before (no share array)
+    lexicon = {"lexicon_share": np.array(share)} if share else {}
     save_linear(
-        output / MODEL_FILES["en"].name, fitted[selection["chosen"]], classes=np.array(EN_CLASSES)
+        output / MODEL_FILES["en"].name,
+        chosen_model.linear,
+        classes=np.array(EN_CLASSES),
+        **lexicon,
     )
     chosen = next(r for r in records if r["name"] == selection["chosen"])
     return chosen["in_domain"], selection

@@ -135,11 +135,13 @@ def test_each_term_is_read_in_the_language_of_its_clause() -> None:
     (wifi_in_chinese,) = find_aspects(["wifi信号很差，房间很干净"], ["zh"], "hotel")
     found = {a.evidence: a for a in wifi_in_chinese}
     assert found["wifi信号很差"].label == "negative"
-    # an English clause of a Chinese comment: the English model reads it
-    (mixed,) = find_aspects(["The wifi was terrible, 但是房间很干净"], ["zh"], "hotel")
+    # an English clause of a Chinese comment: the English model reads it (wifi is the room's
+    # aspect, so the other clause is about another one: of two readings of one aspect in a
+    # comment, the surer one is kept)
+    (mixed,) = find_aspects(["The wifi was terrible, 但是早餐很好吃"], ["zh"], "hotel")
     found = {a.evidence: a for a in mixed}
     assert found["The wifi was terrible"].label == "negative"
-    assert found["但是房间很干净"].label == "positive"
+    assert found["但是早餐很好吃"].label == "positive"
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,8 @@ def english_candidate(name: str) -> Candidate:
 def candidate_from(entry: dict) -> Candidate:
     """A candidate of selection_en.json: {"name", "bits", "char": [lo, hi] or null, "word":
     [lo, hi] or null, "negation", "balanced", "c"} and optionally "lexicon_share" (one-vs-rest
-    plain L2 LR, no copies; its probabilities mixed with the polarity lexicon's by that share)."""
+    plain L2 LR, no copies; its probabilities pulled towards the polarity lexicon's reading by
+    that share, see `_polarity_lexicon`)."""
     char = tuple(entry["char"]) if entry["char"] else (0, -1)  # (0, -1): no character n-grams
     word = tuple(entry["word"]) if entry["word"] else None
     spec = FeatureSpec(entry["bits"], char, word, entry["negation"])  # type: ignore[arg-type]

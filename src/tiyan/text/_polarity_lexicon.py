@@ -1,4 +1,4 @@
-"""An English polarity lexicon's reading of a text, mixed into the English model's probabilities.
+"""An English polarity lexicon's reading of a text, and how it pulls the English model's output.
 
 The English model learned from airline tweets and hotel reviews only, and its words do not carry
 far beyond them ("very" is a strong positive word in hotel reviews). VADER (the `vaderSentiment`

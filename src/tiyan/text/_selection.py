@@ -128,7 +128,7 @@ def predict_labels(
     lexicon_share: float = 0.0,
 ) -> np.ndarray:
     """Predicted class index of each text (binary: 1 when P(positive) > 0.5); with a lexicon
-    share, of the probabilities mixed with the lexicon's reading of the raw `texts`."""
+    share, of the probabilities pulled towards the lexicon's reading of the raw `texts`."""
     raw = model.decision(features, group)
     if raw.shape[1] == 1:
         positive = sigmoid(raw[:, 0])

@@ -37,6 +37,7 @@ import numpy as np
 from tiyan.text._domains import Labelled, chinese_sentiment
 from tiyan.text._features import hash_features, normalise
 from tiyan.text._linear import sigmoid
+from tiyan.text._opinion import _NEGATORS
 from tiyan.text._polarity_lexicon import mixed
 from tiyan.text._selection import fit_candidate
 from tiyan.text.segment import segment
@@ -44,7 +45,6 @@ from tiyan.text.train import ZH_CANDIDATE
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 _WORD = re.compile(r"^[\u4e00-\u9fff]{2,}$")
-_NEGATORS = frozenset("不没无未别非")
 _CLAUSE_END = re.compile(r"^[，。！？,.!?；;~\s]+$")
 MIN_COUNT, MIN_DOMAINS, AGREEMENT, MIN_SIZE, CLIP = 3, 3, 0.8, 1.0, 3.0
 

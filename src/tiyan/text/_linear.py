@@ -150,3 +150,12 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 
 def sigmoid(scores: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(scores, -40, 40)))
+
+
+def class_probabilities(raw: np.ndarray) -> np.ndarray:
+    """Class probabilities of a model's decision values: one column (binary) becomes
+    (P(negative), P(positive)), several are a softmax."""
+    if raw.shape[1] == 1:
+        positive = sigmoid(raw[:, 0])
+        return np.column_stack([1.0 - positive, positive])
+    return softmax(raw)

@@ -42,6 +42,9 @@ def lexicon_polarity(texts: Sequence[str]) -> np.ndarray:
     found = np.zeros(len(texts), dtype=np.float64)
     for i, text in enumerate(texts):
         pieces = _pieces(text)
+        if len(pieces) == 1:  # a text of up to LONGEST_PIECE characters: read whole
+            found[i] = analyzer.polarity_scores(pieces[0])["compound"]
+            continue
         if not pieces:
             continue
         lengths = np.array([len(piece) for piece in pieces], dtype=np.float64)

@@ -25,7 +25,7 @@ from tiyan.text._fitting import (
     fit_one_vs_rest,
     with_groups,
 )
-from tiyan.text._linear import LinearModel, sigmoid, softmax
+from tiyan.text._linear import LinearModel, class_probabilities
 from tiyan.text._polarity_lexicon import lexicon_polarity, mixed
 
 INDUSTRY_SALTS = {"hotel": 1002, "retail": 1003}
@@ -129,15 +129,10 @@ def predict_labels(
 ) -> np.ndarray:
     """Predicted class index of each text (binary: 1 when P(positive) > 0.5); with a lexicon
     share, of the probabilities pulled towards the lexicon's reading of the raw `texts`."""
-    raw = model.decision(features, group)
-    if raw.shape[1] == 1:
-        positive = sigmoid(raw[:, 0])
-        probabilities = np.column_stack([1.0 - positive, positive])
-    else:
-        probabilities = softmax(raw)
+    probabilities = class_probabilities(model.decision(features, group))
     if lexicon_share > 0.0:
         probabilities = mixed(probabilities, lexicon_polarity(texts), lexicon_share)
-    if raw.shape[1] == 1:
+    if probabilities.shape[1] == 2:
         return (probabilities[:, 1] > 0.5).astype(int)
     return np.argmax(probabilities, axis=1)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from tiyan.text._features import hash_features, normalise
-from tiyan.text._linear import LinearModel, ModelFileError, load_linear, sigmoid, softmax
+from tiyan.text._linear import LinearModel, ModelFileError, class_probabilities, load_linear
 from tiyan.text._polarity_lexicon import lexicon_polarity, mixed
 
 MODELS = Path(__file__).parent / "models"
@@ -61,12 +61,7 @@ class SentimentModel:
     def probabilities(self, texts: Sequence[str], industry: str | None = None) -> np.ndarray:
         """Class probabilities, shape (len(texts), len(classes))."""
         features = hash_features([normalise(text) for text in texts], self.linear.spec)
-        raw = self.linear.decision(features, industry)
-        if len(self.classes) == 2:
-            positive = sigmoid(raw[:, 0])
-            probabilities = np.column_stack([1.0 - positive, positive])
-        else:
-            probabilities = softmax(raw)
+        probabilities = class_probabilities(self.linear.decision(features, industry))
         if self.lexicon_share > 0.0:
             return mixed(probabilities, lexicon_polarity(texts), self.lexicon_share)
         return probabilities

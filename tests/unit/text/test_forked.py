@@ -42,12 +42,54 @@ def test_processes_follow_jobs_or_cpus_and_rows() -> None:
 
 
 @needs_fork
-def test_idle_cpus_leave_out_what_the_load_keeps_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_idle_cpus_leave_out_the_tasks_running_now(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_forked, "usable_cpus", lambda: 4)
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    # a minute of earlier work still weighs in the load average: it does not count
+    monkeypatch.setattr(os, "getloadavg", lambda: (7.9, 7.9, 7.9))
+    for others, idle in [(0, 4), (4, 4), (5, 3), (7, 1), (30, 1)]:
+        monkeypatch.setattr(_forked, "_others_running", lambda others=others: others)
+        assert _forked.idle_cpus() == idle
+
+
+@needs_fork
+def test_without_the_run_queue_the_load_average_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_forked, "usable_cpus", lambda: 4)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(_forked, "RUN_QUEUE", "/nonexistent/loadavg")
+    assert _forked._others_running() is None
     for load, idle in [(0.0, 4), (4.2, 4), (5.5, 3), (7.9, 1), (30.0, 1)]:
         monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
         assert _forked.idle_cpus() == idle
+
+
+@needs_fork
+def test_the_run_queue_counts_a_busy_process_and_not_this_one(tmp_path: Path) -> None:
+    idle_before = _forked._others_running()
+    assert idle_before is not None and idle_before >= 0
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        # the spinning process is ready to run in every reading once it has started
+        readings = [_forked._others_running() for _ in range(50)]
+    finally:
+        busy.kill()
+        busy.wait()
+    assert max(r or 0 for r in readings) >= 1
+
+
+def test_the_least_of_the_readings_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readings = iter(["3.0 2.0 1.0 5/200 99\n", "3.0 2.0 1.0 2/200 99\n", "3.0 2.0 1.0 4/200 99\n"])
+    queue = tmp_path / "loadavg"
+
+    def fresh_reading(seconds: float) -> None:
+        queue.write_text(next(readings), encoding="ascii")
+
+    queue.write_text(next(readings), encoding="ascii")
+    monkeypatch.setattr(_forked, "RUN_QUEUE", str(queue))
+    monkeypatch.setattr(_forked.time, "sleep", fresh_reading)
+    assert _forked._others_running() == 1  # 2 running, less this process
 
 
 def _numbered(chunk: Sequence[int], sink: IO[str]) -> None:

@@ -45,7 +45,7 @@ from tiyan.text._linear import LinearModel, ModelFileError, load_linear, softmax
 from tiyan.text._negation import absent, negated_predicate, quantity, timing
 from tiyan.text._promise import broken_after, broken_promise
 from tiyan.text._unattended import unattended
-from tiyan.text.segment import Clause, split_clauses
+from tiyan.text.segment import Clause, split_clauses, turns
 
 MODEL_FILE = Path(__file__).parent / "models" / "opinion_zh.npz"
 CLASSES = ("negative", "neutral", "positive")
@@ -279,6 +279,17 @@ NEUTRAL_BAND = 0.2
 # the weight above (bench/aspect_lodo.py; docs/models/text.md, section 3): 0.4 and 0.5 read the
 # left-out corpora better but fall below the chinese_absa guard.
 DOCUMENT_SURE: float | None = 0.6
+# How far each term's reading is pulled towards the pole of its whole comment's document reading,
+# times that reading's strength |P(positive) − P(negative)| (`towards_comment`): COMMENT_PULL
+# where the comment does not turn, TURN_COMMENT_PULL where it holds a contrast marker (但是, 不过 …)
+# and so more than one opinion. Chosen by leave-one-domain-out under the rule of the weights above
+# (bench/aspect_lodo.py; docs/models/text.md, section 3, "The comment's reading as evidence").
+COMMENT_PULL = 0.8
+TURN_COMMENT_PULL = 0.0
+# A clause read at least this far (|P(positive) − P(negative)|) against its comment's reading
+# makes the comment one of several opinions (`comment_readings`); the middle of the scale, not
+# tuned.
+AGAINST_COMMENT = 0.5
 # P(negative) of a term's words alone above which the term is a complaint (see `reversing`). Set
 # for the document model shipped: with C = 3 it flags 447 of the 1,090 Chinese taxonomy terms, as
 # many as the C = 10 model did at 0.7 (449); a smaller C gives less extreme probabilities.
@@ -369,15 +380,85 @@ def blend_of(
     decided = decided_rows(targets)
     problems = np.array([_names_problem(alone[t.text[t.start : t.end]]) for t in targets],
                         dtype=bool)
+    own_reading = opinion_rows(targets)
     mixed = blended(
         opinions,
         document,
-        opinion_rows(targets),
+        own_reading,
         reversed_rows,
         decided,
         document_decides(spans, opinions, document, problems),
     )
-    return mixed, decided
+    # the rows whose reading does not trust the document model's n-grams keep it
+    kept = own_reading | reversed_rows | problems | (decided != 0)
+    margins, pulls = comment_readings(targets, document_probabilities)
+    return towards_comment(mixed, opinions, margins, pulls, kept), decided
+
+
+def comment_readings(
+    targets: Sequence[Target], document_probabilities: Callable[[list[str]], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each target, its whole comment's document reading (P(positive) − P(negative)) and
+    the pull that reading gets (`towards_comment`): COMMENT_PULL for a comment of one opinion,
+    TURN_COMMENT_PULL for one that turns (但是, 不过 …) or that has a clause read at least
+    AGAINST_COMMENT the other way ("菜很好吃，服务员态度很差": the comment reads negative, its first
+    clause positive). Each comment and each of its clauses is read once."""
+    clauses_of: dict[str, tuple[Clause, ...]] = {}
+    for target in targets:
+        if target.text not in clauses_of:
+            found = target.clauses if target.clauses is not None else split_clauses(target.text)
+            clauses_of[target.text] = tuple(found)
+    comments = list(clauses_of)
+    pieces = [clause.text for comment in comments for clause in clauses_of[comment]]
+    readings = document_probabilities(comments + pieces) if comments else np.zeros((0, 2))
+    margins = readings[:, 1] - readings[:, 0]
+    reading_of: dict[str, tuple[float, float]] = {}
+    position = len(comments)
+    for index, comment in enumerate(comments):
+        margin = float(margins[index])
+        count = len(clauses_of[comment])
+        against = margins[position : position + count] * np.sign(margin) <= -AGAINST_COMMENT
+        position += count
+        one_opinion = not against.any() and not turns(comment)
+        reading_of[comment] = (margin, COMMENT_PULL if one_opinion else TURN_COMMENT_PULL)
+    found_margins = np.array([reading_of[t.text][0] for t in targets], dtype=np.float64)
+    found_pulls = np.array([reading_of[t.text][1] for t in targets], dtype=np.float64)
+    return found_margins, found_pulls
+
+
+def towards_comment(
+    mixed: np.ndarray,
+    opinions: np.ndarray,
+    comment_margins: np.ndarray,
+    pulls: np.ndarray,
+    kept: np.ndarray,
+) -> np.ndarray:
+    """The blend's probabilities (`mixed`) pulled towards the pole of each target's whole
+    comment as the document model reads it (`comment_margins`: P(positive) − P(negative)), by the
+    weight pull · |margin| (`comment_readings` gives each row its pull):
+
+        p = (1 − w) · the blend's probabilities + w · (1 at the comment's pole)
+
+    A span read alone is a few characters, and the opinion model learned its words from product
+    reviews and car forums; the whole comment, read by the document model (trained on eighteen
+    domains), says which way a comment of one opinion goes. It is evidence of polarity only, as
+    strong as the comment's reading is sure: a comment read in the middle pulls almost nothing,
+    and the pull never adds to the neutral class. The rows it leaves alone: the opinion model
+    calls the term neutral (a term only mentioned), and the rows in `kept`, whose reading does
+    not trust the document model's n-grams (`blend_of`: a rule decided them, the opinion model
+    reads a negation or a quantity alone, a problem said to be absent, a term that names a
+    problem: the document model reads "毛病彻底解决了" negative as a comment too)."""
+    if not len(mixed):
+        return mixed
+    weight = pulls * np.abs(comment_margins)
+    weight[opinions.argmax(axis=1) == CLASSES.index("neutral")] = 0.0
+    weight[kept] = 0.0
+    pole = np.zeros_like(mixed)
+    pole[comment_margins < 0, 0] = 1.0
+    pole[comment_margins > 0, -1] = 1.0
+    weight = weight[:, np.newaxis]
+    result: np.ndarray = (1.0 - weight) * mixed + weight * pole
+    return result
 
 
 def _names_problem(alone: np.ndarray) -> bool:

@@ -338,6 +338,12 @@ def split_clauses(text: str) -> list[Clause]:
     return clauses
 
 
+def turns(text: str) -> bool:
+    """Whether `text` holds a contrast marker (但是, 不过, 可是, 然而, but, however): a comment that
+    turns says more than one thing."""
+    return _may_contrast(text) and _CONTRAST.search(text) is not None
+
+
 def _may_contrast(text: str) -> bool:
     """False only when `text` holds no contrast marker (a cheap test before the regex)."""
     if any(hint in text for hint in _CONTRAST_HINTS):

@@ -172,14 +172,8 @@ def test_a_comparison_is_a_quantity_reading(
     [
         ("说好下午四点交车，拖到了晚上七点", "timeliness", "negative"),
         ("约好周五取车，结果拖到下周二", "timeliness", "negative"),
-        pytest.param(
-            "说好的优惠都兑现了", "price", "positive",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="a promise kept reads +0.19, inside the neutral band, since the blend "
-                "weighs the opinion model by its confidence (docs/models/text.md, section 3)",
-            ),
-        ),
+        # a promise kept: +0.19 (neutral) until the comment's own reading pulled it positive
+        ("说好的优惠都兑现了", "price", "positive"),
     ],
 )
 def test_a_broken_promise_is_bad_news(text: str, aspect: str, label: str) -> None:

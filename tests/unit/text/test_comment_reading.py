@@ -1,0 +1,92 @@
+"""The whole comment's document reading as evidence about its aspects (`_opinion.towards_comment`):
+a comment of one opinion pulls its terms' readings towards its pole; one that turns, or whose
+clauses read both ways, does not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tiyan.text import _opinion
+from tiyan.text._opinion import (
+    CLASSES,
+    COMMENT_PULL,
+    TURN_COMMENT_PULL,
+    Target,
+    comment_readings,
+    towards_comment,
+)
+from tiyan.text.aspects import find_aspects
+
+NEGATIVE, NEUTRAL, POSITIVE = (CLASSES.index(c) for c in ("negative", "neutral", "positive"))
+
+
+def _readings(table: dict[str, float]):  # noqa: ANN202 - a fake document model
+    """A document model that reads each text as `table` says: P(positive) − P(negative)."""
+
+    def probabilities(texts: list[str]) -> np.ndarray:
+        margins = np.array([table[text] for text in texts])
+        return np.column_stack([(1 - margins) / 2, (1 + margins) / 2])
+
+    return probabilities
+
+
+def test_the_pull_moves_towards_the_comments_pole_by_its_strength() -> None:
+    mixed = np.array([[0.3, 0.3, 0.4], [0.3, 0.3, 0.4], [0.1, 0.2, 0.7]])
+    opinions = np.array([[0.2, 0.1, 0.7]] * 3)
+    margins = np.array([-0.9, 0.0, 0.5])
+    pulls = np.array([0.8, 0.8, 0.8])
+    pulled = towards_comment(mixed, opinions, margins, pulls, np.zeros(3, dtype=bool))
+    weight = 0.8 * 0.9
+    assert pulled[0] == pytest.approx((1 - weight) * mixed[0] + weight * np.array([1, 0, 0]))
+    assert pulled[1] == pytest.approx(mixed[1])  # a comment read in the middle pulls nothing
+    weight = 0.8 * 0.5
+    assert pulled[2] == pytest.approx((1 - weight) * mixed[2] + weight * np.array([0, 0, 1]))
+    assert pulled.sum(axis=1) == pytest.approx(np.ones(3))
+    # never towards neutral
+    assert (pulled[:, NEUTRAL] <= mixed[:, NEUTRAL] + 1e-12).all()
+
+
+def test_neutral_terms_and_kept_rows_are_left_alone() -> None:
+    mixed = np.array([[0.2, 0.6, 0.2], [0.1, 0.1, 0.8]])
+    opinions = np.array([[0.1, 0.8, 0.1], [0.1, 0.1, 0.8]])
+    margins = np.array([-1.0, -1.0])
+    kept = np.array([False, True])
+    pulled = towards_comment(mixed, opinions, margins, np.array([1.0, 1.0]), kept)
+    assert pulled == pytest.approx(mixed)
+
+
+def test_a_comment_of_one_opinion_gets_the_pull_and_one_of_two_does_not() -> None:
+    one = "菜很好吃，分量也足"
+    turning = "菜很好吃，但是上菜太慢了"
+    both_ways = "菜很好吃，服务员态度很差"
+    table = {
+        one: 0.9, "菜很好吃": 0.8, "分量也足": 0.6,
+        turning: -0.4, "但是上菜太慢了": -0.9,
+        both_ways: -0.7, "服务员态度很差": -0.95,
+    }
+    targets = [Target(one, 0, 1), Target(one, 5, 7), Target(turning, 0, 1), Target(both_ways, 0, 1)]
+    margins, pulls = comment_readings(targets, _readings(table))
+    assert margins == pytest.approx([0.9, 0.9, -0.4, -0.7])
+    assert list(pulls) == [COMMENT_PULL, COMMENT_PULL, TURN_COMMENT_PULL, TURN_COMMENT_PULL]
+
+
+def test_a_clause_read_weakly_the_other_way_leaves_one_opinion() -> None:
+    text = "房间很干净，早餐一般"
+    table = {text: 0.8, "房间很干净": 0.9, "早餐一般": -(_opinion.AGAINST_COMMENT - 0.1)}
+    _, pulls = comment_readings([Target(text, 0, 2)], _readings(table))
+    assert list(pulls) == [COMMENT_PULL]
+
+
+@pytest.mark.parametrize(
+    ("text", "industry", "expected"),
+    [
+        # two opinions and no contrast word: each aspect keeps its own
+        ("菜很好吃，服务员态度很差", "restaurant", {"taste": "positive", "service": "negative"}),
+        ("送餐太慢了，菜都凉了", "restaurant", {"delivery_speed": "negative", "taste": "negative"}),
+        ("味道不错，分量足", "restaurant", {"taste": "positive", "portion": "positive"}),
+    ],
+)
+def test_aspects_of_real_comments(text: str, industry: str, expected: dict[str, str]) -> None:
+    (found,) = find_aspects([text], ["zh"], industry)
+    assert {a.aspect: a.label for a in found if a.aspect in expected} == expected

@@ -402,27 +402,38 @@ def comment_readings(
     the pull that reading gets (`towards_comment`): COMMENT_PULL for a comment of one opinion,
     TURN_COMMENT_PULL for one that turns (但是, 不过 …) or that has a clause read at least
     AGAINST_COMMENT the other way ("菜很好吃，服务员态度很差": the comment reads negative, its first
-    clause positive). Each comment and each of its clauses is read once."""
+    clause positive). The document model reads, in one batch, each comment that may pull and the
+    clauses of those of more than one clause; a comment that turns is not read while its pull
+    is 0."""
     clauses_of: dict[str, tuple[Clause, ...]] = {}
     for target in targets:
         if target.text not in clauses_of:
             found = target.clauses if target.clauses is not None else split_clauses(target.text)
             clauses_of[target.text] = tuple(found)
-    comments = list(clauses_of)
-    pieces = [clause.text for comment in comments for clause in clauses_of[comment]]
-    readings = document_probabilities(comments + pieces) if comments else np.zeros((0, 2))
+    turning = {comment for comment in clauses_of if turns(comment)}
+    read = [c for c in clauses_of if TURN_COMMENT_PULL > 0 or c not in turning]
+    pieces = [
+        clause.text
+        for comment in read
+        if comment not in turning and len(clauses_of[comment]) > 1
+        for clause in clauses_of[comment]
+    ]
+    readings = document_probabilities(read + pieces) if read else np.zeros((0, 2))
     margins = readings[:, 1] - readings[:, 0]
     reading_of: dict[str, tuple[float, float]] = {}
-    position = len(comments)
-    for index, comment in enumerate(comments):
+    position = len(read)
+    for index, comment in enumerate(read):
         margin = float(margins[index])
-        count = len(clauses_of[comment])
-        against = margins[position : position + count] * np.sign(margin) <= -AGAINST_COMMENT
-        position += count
-        one_opinion = not against.any() and not turns(comment)
+        one_opinion = comment not in turning
+        if one_opinion and len(clauses_of[comment]) > 1:
+            count = len(clauses_of[comment])
+            against = margins[position : position + count] * np.sign(margin) <= -AGAINST_COMMENT
+            position += count
+            one_opinion = not against.any()
         reading_of[comment] = (margin, COMMENT_PULL if one_opinion else TURN_COMMENT_PULL)
-    found_margins = np.array([reading_of[t.text][0] for t in targets], dtype=np.float64)
-    found_pulls = np.array([reading_of[t.text][1] for t in targets], dtype=np.float64)
+    unread = (0.0, TURN_COMMENT_PULL)
+    found_margins = np.array([reading_of.get(t.text, unread)[0] for t in targets])
+    found_pulls = np.array([reading_of.get(t.text, unread)[1] for t in targets])
     return found_margins, found_pulls
 
 

@@ -17,7 +17,7 @@ text is "neutral" when its score lies inside ±NEUTRAL_BAND.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -31,6 +31,9 @@ MODELS = Path(__file__).parent / "models"
 MODEL_FILES = {"zh": MODELS / "sentiment_zh.npz", "en": MODELS / "sentiment_en.npz"}
 POSITIVE, NEUTRAL, NEGATIVE = "positive", "neutral", "negative"
 NEUTRAL_BAND = 0.2
+# how many recent readings a model keeps, of texts up to how many characters (`probabilities`)
+READINGS_KEPT = 8192
+READINGS_TEXT_LIMIT = 2000
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,10 @@ class SentimentModel:
     classes: tuple[str, ...]
     # how far the polarity lexicon's reading pulls the probabilities (0: the model alone)
     lexicon_share: float = 0.0
+    # recent readings, (industry or "", text) -> probabilities (`probabilities`)
+    _recent: dict[tuple[str, str], np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def predict(self, texts: Sequence[str], industry: str | None = None) -> list[Sentiment]:
         """Sentiment of each text (raw text: normalisation happens here)."""
@@ -59,7 +66,32 @@ class SentimentModel:
         return [self._label(row) for row in probabilities]
 
     def probabilities(self, texts: Sequence[str], industry: str | None = None) -> np.ndarray:
-        """Class probabilities, shape (len(texts), len(classes))."""
+        """Class probabilities, shape (len(texts), len(classes)). A text's reading depends on
+        nothing but the text (and the industry), and the analysis asks for the same texts more
+        than once (a comment for its own sentiment, then as the context of its aspects; the same
+        terms in many comments): the readings of recent short texts are remembered."""
+        if len(texts) > READINGS_KEPT:
+            return self._read(texts, industry)
+        # an industry without weights of its own reads as no industry
+        memo, group = self._recent, industry if industry in self.linear.groups else ""
+        known: dict[str, np.ndarray] = {}
+        missing: list[str] = []
+        for text in dict.fromkeys(texts):
+            row = memo.get((group, text))
+            if row is None:
+                missing.append(text)
+            else:
+                known[text] = row
+        if missing:
+            if len(memo) + len(missing) > READINGS_KEPT:
+                memo.clear()
+            for text, row in zip(missing, self._read(missing, industry), strict=True):
+                known[text] = row
+                if len(text) <= READINGS_TEXT_LIMIT:
+                    memo[(group, text)] = row
+        return np.array([known[text] for text in texts]).reshape(len(texts), len(self.classes))
+
+    def _read(self, texts: Sequence[str], industry: str | None) -> np.ndarray:
         features = hash_features([normalise(text) for text in texts], self.linear.spec)
         probabilities = class_probabilities(self.linear.decision(features, industry))
         if self.lexicon_share > 0.0:

@@ -67,8 +67,21 @@ def test_a_comment_of_one_opinion_gets_the_pull_and_one_of_two_does_not() -> Non
     }
     targets = [Target(one, 0, 1), Target(one, 5, 7), Target(turning, 0, 1), Target(both_ways, 0, 1)]
     margins, pulls = comment_readings(targets, _readings(table))
-    assert margins == pytest.approx([0.9, 0.9, -0.4, -0.7])
     assert list(pulls) == [COMMENT_PULL, COMMENT_PULL, TURN_COMMENT_PULL, TURN_COMMENT_PULL]
+    assert margins[[0, 1, 3]] == pytest.approx([0.9, 0.9, -0.7])
+    # while a turn's pull is 0, a comment that turns is not even read
+    assert TURN_COMMENT_PULL > 0 or margins[2] == 0.0
+
+
+def test_a_comment_that_turns_is_read_when_its_pull_is_not_zero(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_opinion, "TURN_COMMENT_PULL", 0.2)
+    text = "菜很好吃，但是上菜太慢了"
+    table = {text: -0.4}
+    margins, pulls = comment_readings([Target(text, 0, 1)], _readings(table))
+    assert margins == pytest.approx([-0.4])
+    assert list(pulls) == [0.2]
 
 
 def test_a_clause_read_weakly_the_other_way_leaves_one_opinion() -> None:

@@ -103,3 +103,35 @@ def test_a_clause_read_weakly_the_other_way_leaves_one_opinion() -> None:
 def test_aspects_of_real_comments(text: str, industry: str, expected: dict[str, str]) -> None:
     (found,) = find_aspects([text], ["zh"], industry)
     assert {a.aspect: a.label for a in found if a.aspect in expected} == expected
+
+
+def test_remembered_readings_are_the_readings() -> None:
+    from tiyan.text import sentiment
+    from tiyan.text.sentiment import SentimentModel, load_sentiment_model
+
+    shipped = load_sentiment_model("zh")
+    fresh = SentimentModel("zh", shipped.linear, shipped.classes, shipped.lexicon_share)
+    texts = ["菜很好吃", "服务员态度很差", "菜很好吃", "x" * (sentiment.READINGS_TEXT_LIMIT + 1)]
+    first = fresh.probabilities(texts[:2])
+    again = fresh.probabilities(texts)  # two remembered, one repeated, one too long to keep
+    assert again[:2] == pytest.approx(first)
+    assert again[2] == pytest.approx(first[0])
+    alone = SentimentModel("zh", shipped.linear, shipped.classes).probabilities(texts[3:])
+    assert again[3] == pytest.approx(alone[0])
+    assert ("", texts[3]) not in fresh._recent
+    assert fresh.probabilities([]).shape == (0, 2)
+
+
+def test_the_remembered_readings_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tiyan.text import sentiment
+    from tiyan.text.sentiment import SentimentModel, load_sentiment_model
+
+    monkeypatch.setattr(sentiment, "READINGS_KEPT", 10)
+    shipped = load_sentiment_model("zh")
+    model = SentimentModel("zh", shipped.linear, shipped.classes)
+    for start in range(0, 40, 4):
+        model.probabilities([f"第{k}条评论很好" for k in range(start, start + 4)])
+        assert len(model._recent) <= 10
+    big = [f"第{k}条" for k in range(11)]  # a batch larger than what is kept: not kept
+    assert model.probabilities(big).shape == (11, 2)
+    assert not any(text in big for _, text in model._recent)

@@ -27,9 +27,9 @@ the better chinese_absa dev accuracy. Since the comment's reading is evidence on
 comment holds one opinion, the left-out mean is taken over two kinds of comment, equally weighted:
 the one-opinion reviews above, and comments of two opinions with no contrast word (a positive and
 a negative one-opinion review of the left-out corpus joined by "，", each aspect that only one of
-them names labelled with that review's label; `two_opinions`). The trivial baseline on the same aspects (each aspect gets
-its review's document label, from the left-out document model) is reported beside them. Ends by
-printing one JSON line.
+them names labelled with that review's label; `two_opinions`). The trivial baseline on the same
+aspects (each aspect gets its review's document label, from the left-out document model) is
+reported beside them. Ends by printing one JSON line.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def two_opinions(
     rng.shuffle(positive)
     rng.shuffle(negative)
     combined, expected = [], []
-    for index, (good, bad) in enumerate(zip(positive, negative)):
+    for index, (good, bad) in enumerate(zip(positive, negative, strict=False)):
         parts = [(good, "positive"), (bad, "negative")]
         if index % 2:
             parts.reverse()

@@ -22,6 +22,7 @@ numpy) for one thread unless the environment says otherwise: starting its thread
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -57,10 +58,9 @@ def _leave(status: int) -> None:
     threads and registers no exit handlers that matter; the standard streams are flushed here.
     """
     for stream in (sys.stdout, sys.stderr):
-        try:
+        # a closed or broken pipe: nothing more can reach it
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):
-            pass  # a closed or broken pipe: nothing more can reach it
     os._exit(status)
 
 

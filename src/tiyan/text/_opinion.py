@@ -43,6 +43,7 @@ import numpy as np
 from tiyan.text._features import Features, FeatureSpec, combine, hash_features, normalise, salted
 from tiyan.text._linear import LinearModel, ModelFileError, load_linear, softmax
 from tiyan.text._negation import absent, negated_predicate, quantity, timing
+from tiyan.text._polarity_lexicon import mixed as mixed_towards
 from tiyan.text._promise import broken_after, broken_promise
 from tiyan.text._unattended import unattended
 from tiyan.text.segment import Clause, split_clauses, turns
@@ -461,15 +462,12 @@ def towards_comment(
     problem: the document model reads "毛病彻底解决了" negative as a comment too)."""
     if not len(mixed):
         return mixed
-    weight = pulls * np.abs(comment_margins)
-    weight[opinions.argmax(axis=1) == CLASSES.index("neutral")] = 0.0
-    weight[kept] = 0.0
-    pole = np.zeros_like(mixed)
-    pole[comment_margins < 0, 0] = 1.0
-    pole[comment_margins > 0, -1] = 1.0
-    weight = weight[:, np.newaxis]
-    result: np.ndarray = (1.0 - weight) * mixed + weight * pole
-    return result
+    # the English lexicon's pull (`_polarity_lexicon.mixed`) with each row's pull folded into
+    # its polarity: weight 1 · |pull · margin|, towards the margin's sign
+    polarity = pulls * comment_margins
+    polarity[opinions.argmax(axis=1) == CLASSES.index("neutral")] = 0.0
+    polarity[kept] = 0.0
+    return mixed_towards(mixed, polarity, 1.0)
 
 
 def _names_problem(alone: np.ndarray) -> bool:

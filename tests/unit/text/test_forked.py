@@ -64,9 +64,8 @@ def test_without_the_run_queue_the_load_average_counts(monkeypatch: pytest.Monke
 
 
 @needs_fork
-def test_the_run_queue_counts_a_busy_process_and_not_this_one(tmp_path: Path) -> None:
-    idle_before = _forked._others_running()
-    assert idle_before is not None and idle_before >= 0
+def test_the_run_queue_counts_a_busy_process() -> None:
+    assert _forked._others_running() is not None  # Linux has /proc/loadavg
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         # the spinning process is ready to run in every reading once it has started

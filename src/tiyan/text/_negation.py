@@ -112,6 +112,32 @@ def quantity(text: str, end: int, clause_end: int) -> int:
     return -more if reversed_ else more
 
 
+# "早餐种类少", "菜品的选择不多", "款式很丰富": how many kinds of the term there are, the kind word
+# right after the term (or the term itself one, "品种太少"); fewer is bad news whatever the term
+_KIND_WORD = r"(?:种类|品种|选择|花样|款式|样式|菜式|类型|口味)"
+_VARIETY = re.compile(
+    r"(?:的)?(?P<kind>" + _KIND_WORD + r")?(?:也|都|还|就|真的|实在|确实|的确|是)*"
+    r"(?P<negated>不|不算|并不|不太|不是很|不够|没那么|没有那么)?" + _DEGREE + r"*"
+    r"(?P<variety>少|单一|单调|有限|匮乏|不多|多|丰富|多样|齐全|繁多)" + _EXTREME
+    + r"[的了啊呀吧呢哦哈嘛啦!！~～。.]*"
+)
+_FEW = frozenset(["少", "单一", "单调", "有限", "匮乏", "不多"])
+
+
+def variety(text: str, end: int, clause_end: int) -> int:
+    """What the words after a term ending at `end` say of how many kinds of it there are, when
+    that is all they say: 1 many ("早餐种类很丰富", "菜品的选择多"), -1 few ("早餐种类少", "品种太
+    少", "款式不够多"), 0 anything else. Unlike a quantity, more kinds are good news for every
+    term; a kind word (种类, 品种, 选择 …) must stand after the term unless the term is one."""
+    found = _VARIETY.fullmatch(text, end, clause_end)
+    if found is None:
+        return 0
+    if not found.group("kind") and not re.search(_KIND_WORD + "$", text[:end]):
+        return 0
+    many = -1 if found.group("variety") in _FEW else 1
+    return -many if found.group("negated") else many
+
+
 def timing(text: str, end: int, clause_end: int) -> int:
     """What a comparison after a term ending at `end` says of a time, when that is all it says:
     1 good news (earlier or faster than something else: "比约定的时间还早", "比以前快多了"), -1

@@ -42,9 +42,10 @@ import numpy as np
 
 from tiyan.text._features import Features, FeatureSpec, combine, hash_features, normalise, salted
 from tiyan.text._linear import LinearModel, ModelFileError, load_linear, softmax
-from tiyan.text._negation import absent, negated_predicate, quantity, timing
+from tiyan.text._negation import absent, negated_predicate, quantity, timing, variety
 from tiyan.text._polarity_lexicon import mixed as mixed_towards
 from tiyan.text._promise import broken_after, broken_promise
+from tiyan.text._questions import clause_asks
 from tiyan.text._unattended import unattended
 from tiyan.text.segment import Clause, split_clauses, turns
 
@@ -393,7 +394,26 @@ def blend_of(
     # the rows whose reading does not trust the document model's n-grams keep it
     kept = own_reading | reversed_rows | problems | (decided != 0)
     margins, pulls = comment_readings(targets, document_probabilities)
-    return towards_comment(mixed, opinions, margins, pulls, kept), decided
+    read = towards_comment(mixed, opinions, margins, pulls, kept)
+    asking = asked_rows(targets)
+    if asking.any():
+        read[asking] = np.eye(len(CLASSES))[CLASSES.index("neutral")]
+        decided[asking] = 0
+    return read, decided
+
+
+def asked_rows(targets: Sequence[Target]) -> np.ndarray:
+    """Which targets stand in a clause that asks for information (`_questions`: "早餐几点开始？",
+    "休息区有没有wifi？"): the term is only mentioned, and the blend's reading of the question is
+    the reviews' complaints put as questions. Their reading is neutral."""
+    found = np.zeros(len(targets), dtype=bool)
+    for k, target in enumerate(targets):
+        if target.end <= target.start:
+            continue
+        clauses = target.clauses if target.clauses is not None else split_clauses(target.text)
+        if clauses:
+            found[k] = clause_asks(target.text, clauses, _clause_index(clauses, target.start))
+    return found
 
 
 def comment_readings(
@@ -479,7 +499,9 @@ def _names_problem(alone: np.ndarray) -> bool:
 def decided_rows(targets: Sequence[Target]) -> np.ndarray:
     """-1 for the targets whose opinion is bad news by rule, 1 good news, 0 elsewhere: a promise
     broken about the target (`_promise`: "说好下午四点交车，拖到了晚上七点"; n-grams read 好 in
-    说好 as praise), nobody attending to it (`_unattended`: "叫了客房服务，一直没人来"), and a
+    说好 as praise), nobody attending to it (`_unattended`: "叫了客房服务，一直没人来"), how many
+    kinds of it there are (`_negation.variety`: "早餐种类少" is bad news for any term, and the
+    models read 少 after 早餐 as they read it after 油耗 or 排队), and a
     quantity reading (`quantity_read`: "收费很高"; the opinion model reads it, in
     QUANTITY_COPIES copies of one feature, against the n-grams of 很高, praise in thousands of
     reviews, and came out neutral). On the dev splits the quantity readings were all read their
@@ -488,10 +510,18 @@ def decided_rows(targets: Sequence[Target]) -> np.ndarray:
     for k, target in enumerate(targets):
         if _broken(target) or _nobody_attended(target):
             found[k] = -1
+        elif kinds := _variety_reading(target):
+            found[k] = kinds
         elif target.more_is and target.end > target.start:
             reading = _quantity_reading(target, opinion_span(target)[1])
             found[k] = 1 if reading == GOOD_QUANTITY else -1 if reading == BAD_QUANTITY else 0
     return found
+
+
+def _variety_reading(target: Target) -> int:
+    if target.end <= target.start:
+        return 0
+    return variety(target.text, target.end, opinion_span(target)[1].end)
 
 
 def _nobody_attended(target: Target) -> bool:

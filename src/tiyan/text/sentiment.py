@@ -26,6 +26,7 @@ import numpy as np
 from tiyan.text._features import hash_features, normalise
 from tiyan.text._linear import LinearModel, ModelFileError, class_probabilities, load_linear
 from tiyan.text._polarity_lexicon import lexicon_polarity, mixed
+from tiyan.text._questions import only_asks
 
 MODELS = Path(__file__).parent / "models"
 MODEL_FILES = {"zh": MODELS / "sentiment_zh.npz", "en": MODELS / "sentiment_en.npz"}
@@ -132,7 +133,11 @@ def predict_by_language(
 ) -> list[Sentiment]:
     """Sentiment of each text: English texts go to the English model, all others to the Chinese
     one, each language as one batch; results keep the order of `texts`. A text without a letter
-    of any script (emoji, punctuation, digits only) has no words to read: neutral, score 0."""
+    of any script (emoji, punctuation, digits only) has no words to read: neutral, score 0. So
+    is a Chinese text that only asks for information (`_questions.only_asks`: "请问酒店有停车场
+    吗？"): that model learned no neutral class, and reads such a question as the reviews'
+    complaints put as questions. (The English model learned questions as neutral from its
+    tweets.)"""
     results: list[Sentiment] = [Sentiment(NEUTRAL, 0.0)] * len(texts)
     readable = [
         lang != "other" or any(char.isalpha() for char in text)
@@ -150,5 +155,7 @@ def predict_by_language(
             [texts[i] for i in positions], industry
         )
         for position, sentiment in zip(positions, predicted, strict=True):
-            results[position] = sentiment
+            asking = model_language == "zh" and only_asks(texts[position])
+            results[position] = Sentiment(NEUTRAL, 0.0) if asking else sentiment
     return results
+

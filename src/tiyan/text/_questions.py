@@ -12,8 +12,9 @@ enough to open a case. So a clause **asks** when
   ("告诉我大概多少钱");
 - and nothing in it complains: the words of a rhetorical question (为什么, 凭什么, 难道,
   怎么还, 怎么会, 竟然, 到底 …), a negator outside the A-not-A form ("不是说好的吗", "没货吗"), a
-  degree or a comparison (这么, 那么, 太, 比), a request for more or less of something
-  ("能快点吗", "可以便宜一点吗"), an exclamation mark or repeated question marks ("怎么回事？？？").
+  degree or a comparison (这么, 那么, 太, 比), a request for more or less of something or to
+  change it ("能快点吗", "可否包装好一些", "能不能把画面去掉"), "how am I to" ("让我怎么保修"),
+  an exclamation mark or repeated question marks ("怎么回事？？？").
 
 A bare question mark asks nothing by itself ("这是新鲜的？" is sarcasm). A comment **only asks**
 when one of its clauses asks and each of the others is a greeting or thanks (`only_asks`).
@@ -38,22 +39,23 @@ _MARKED = re.compile(
 _A_NOT_A = r"([\u4e00-\u9fff])[不没]\1"
 # words that ask wherever they stand, marked or not ("宽带安装一般要几天", "保单受益人怎么变更"),
 # unless the clause reports what someone said, asked or knew ("开单时就告诉我大概多少钱", "还打电话
-# 问车况怎么样")
+# 问车况怎么样", "了解如何预防"); 几 after 好, 十 or 了 is "several" ("回购了几次")
 _INTERROGATIVE = re.compile(
-    r"几点|几[天个号次保年月]$|多久|多长时间|多少|什么时候|哪[里儿个些家天位种款]|"
+    r"几点|(?<![好十了])几[天个号次保年月]$|多久|多长时间|多少|什么时候|哪[里儿个些家天位种款]|"
     r"是否|能否|可否|有无|怎么|怎样|如何|" + _A_NOT_A
 )
 # words that ask only in a clause marked as a question ("什么都差" asks nothing)
-_WEAK_INTERROGATIVE = re.compile(r"什么|啥|谁|(?<![好十])几(?!乎)|[吗么][啊呀]?$")
+_WEAK_INTERROGATIVE = re.compile(r"什么|啥|谁|(?<![好十了])几(?!乎)|[吗么][啊呀]?$")
 _REPORTED = re.compile(
-    r"告诉|说|讲|通知|知道|清楚|解释|提醒|介绍|确认|(?<![请想])问(?!一下|下)|希望|建议|检查|看看"
+    r"告诉|说|讲|通知|知道|清楚|了解|学|教|解释|提醒|介绍|确认|(?<![请想])问(?!一下|下)|希望|建议|"
+    r"检查|看看"
 )
 _COMPLAINS = re.compile(
     r"为什么|为何|为啥|凭什么|难道|竟然|居然|到底|究竟|"
     r"怎么(?:还|又|会|能|可能|就|老是|总是|这么|那么|回事|搞|弄的|没|不|是|只|有|成|变)|怎么.*了$|"
     r"这么|那么|太|又|比(?!较|如)|所谓|就是|这叫|这个叫|叫我|什么意思|逗|搞错|什么鬼|什么玩意|"
-    r"啥玩意|也叫|就这|好意思|"
-    r"(?<!几)点儿?(?:[吗么嘛呢啊吧]|[?？!！。.~～]*$)|"
+    r"啥玩意|也叫|就这|好意思|(?:能不能|可不可以|能否|可否)(?:把|别|不要)|"
+    r"(?:(?<!几)点儿?|一些)(?:[吗么嘛呢啊吧]|[?？!！。.~～]*$)|[让叫][^，,。]{0,4}怎么|"
     r"[?？!！]{2,}|[!！]"
 )
 # a text holding none of these asks nothing (a cheap test before the clauses)

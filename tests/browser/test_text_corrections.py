@@ -69,6 +69,13 @@ def test_a_cx_manager_corrects_quotes_and_comments_in_both_languages(page):
     page.goto(f"/responses/{response_id}?lang=zh-CN")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, width
+    # each aspect is a card: its correction form is in view, not behind a sideways scroll
+    table = page.locator("table.aspects").first
+    assert table.evaluate("t => t.scrollWidth <= t.clientWidth")
+    assert not page.locator("table.aspects thead").first.is_visible()
+    form = page.locator(f"tr[data-aspect='{code}'] select[name=label]")
+    box = form.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390, box
     screenshot(page, "text-correction-phone-zh")
 
 

@@ -64,6 +64,16 @@ _TURN = re.compile(r"^(?:但是|但|不过|可是|然而)|^(?:however|but)\b", r
 _FILLER = re.compile(r"[\s的了啊呀吧呢哦哈嘛啦!！?？.。,，、~～…]*")
 
 
+# The longest clause (characters) after a term's own clause that the term's opinion span takes in
+# although the term's clause goes on after it: a short clause of its own subjectless words is
+# what the customer thought of what came before ("服务员一直催我们点菜，很烦", "顾问一直推销，
+# 很烦人"), unless it turns (但是 …) or names another aspect (`opinion_span`). Chosen by
+# leave-one-domain-out under the rule of the blend's weights below (bench/aspect_lodo.py;
+# docs/models/text.md, section 3, "The short clause after"); the opinion model is trained on the
+# same spans.
+OPINION_TAIL = 8
+
+
 @dataclass(frozen=True)
 class Target:
     """A term of `text` to read the opinion about: text[start:end]; `clauses` are the text's
@@ -78,8 +88,9 @@ class Target:
     @cached_property
     def _reach(self) -> tuple[Clause, Clause | None]:
         """The target's own clause and the clause after it when the span may extend into it
-        (see `opinion_span`); worked out once per target: the span, the features, the
-        negation and absence readings all ask for it."""
+        (see `opinion_span`): the term ends its clause, the next clause is short (OPINION_TAIL),
+        or it breaks a promise the term's clause made. Worked out once per target: the span,
+        the features, the negation and absence readings all ask for it."""
         text = self.text
         whole = Clause(text, 0, len(text))
         if self.end <= self.start:  # no term: the opinion of the whole text
@@ -92,6 +103,8 @@ class Target:
         if index + 1 < len(clauses):
             after = clauses[index + 1]
             if _FILLER.fullmatch(rest) and not _TURN.match(after.text):
+                return own, after
+            if len(after.text) <= OPINION_TAIL and not _TURN.match(after.text):
                 return own, after
             if broken_after(own, after):  # a promise, then its break: "约好周六上门，迟迟没来"
                 return own, after

@@ -37,9 +37,18 @@ def test_the_span_stops_at_a_turn_and_at_another_target() -> None:
     assert opinion_span(_target(text, "房间"), [other])[0].text == "房间"
 
 
-def test_the_span_keeps_to_its_clause_when_the_opinion_is_there() -> None:
+def test_the_span_keeps_to_its_clause_when_the_next_one_names_another_aspect() -> None:
     text = "房间很干净，早餐一般"
-    assert opinion_span(_target(text, "房间"))[0].text == "房间很干净"
+    assert opinion_span(_target(text, "房间"), [text.index("早餐")])[0].text == "房间很干净"
+
+
+def test_the_span_takes_in_a_short_clause_after_it_that_says_what_the_customer_thought() -> None:
+    text = "服务员一直催我们点菜，很烦"
+    assert opinion_span(_target(text, "服务员"))[0].text == text
+    longer = "服务员一直催我们点菜，后来我们换了一家店吃饭"  # longer than OPINION_TAIL
+    assert opinion_span(_target(longer, "服务员"))[0].text == "服务员一直催我们点菜"
+    turning = "服务员一直催我们点菜，但是菜好吃"
+    assert opinion_span(_target(turning, "服务员"))[0].text == "服务员一直催我们点菜"
 
 
 def test_chinese_terms_match_words_not_substrings() -> None:

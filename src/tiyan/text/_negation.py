@@ -122,6 +122,8 @@ _VARIETY = re.compile(
     + r"[的了啊呀吧呢哦哈嘛啦!！~～。.]*"
 )
 _FEW = frozenset(["少", "单一", "单调", "有限", "匮乏", "不多"])
+# a text holding no kind word says nothing of kinds (a cheap test before the regex)
+_VARIETY_HINT = re.compile(_KIND_WORD)
 
 
 def variety(text: str, end: int, clause_end: int) -> int:
@@ -129,6 +131,8 @@ def variety(text: str, end: int, clause_end: int) -> int:
     that is all they say: 1 many ("早餐种类很丰富", "菜品的选择多"), -1 few ("早餐种类少", "品种太
     少", "款式不够多"), 0 anything else. Unlike a quantity, more kinds are good news for every
     term; a kind word (种类, 品种, 选择 …) must stand after the term unless the term is one."""
+    if _VARIETY_HINT.search(text) is None:
+        return 0
     found = _VARIETY.fullmatch(text, end, clause_end)
     if found is None:
         return 0

@@ -45,7 +45,7 @@ from tiyan.text._linear import LinearModel, ModelFileError, load_linear, softmax
 from tiyan.text._negation import absent, negated_predicate, quantity, timing, variety
 from tiyan.text._polarity_lexicon import mixed as mixed_towards
 from tiyan.text._promise import broken_after, broken_promise
-from tiyan.text._questions import clause_asks
+from tiyan.text._questions import asking_clauses, may_ask
 from tiyan.text._unattended import unattended
 from tiyan.text.segment import Clause, split_clauses, turns
 
@@ -110,14 +110,22 @@ class Target:
                 return own, after
         return own, None
 
+    @cached_property
+    def _span(self) -> tuple[Clause, Clause]:
+        """`opinion_span` with no other targets, which the rules ask for again and again."""
+        own, after = self._reach
+        if after is None:
+            return own, own
+        return Clause(self.text[own.start : after.end], own.start, after.end), own
+
 
 def opinion_span(target: Target, others: Sequence[int] = ()) -> tuple[Clause, Clause]:
     """(span, own clause) of the opinion about `target`; `others` are the start offsets of other
     targets in the same text (the span does not reach into a clause that names one)."""
     own, after = target._reach
-    if after is None or any(after.start <= o < after.end for o in others):
+    if after is not None and any(after.start <= o < after.end for o in others):
         return own, own
-    return Clause(target.text[own.start : after.end], own.start, after.end), own
+    return target._span
 
 
 def _clause_index(clauses: Sequence[Clause], position: int) -> int:
@@ -420,12 +428,20 @@ def asked_rows(targets: Sequence[Target]) -> np.ndarray:
     "休息区有没有wifi？"): the term is only mentioned, and the blend's reading of the question is
     the reviews' complaints put as questions. Their reading is neutral."""
     found = np.zeros(len(targets), dtype=bool)
+    by_text: dict[str, list[int]] = {}
     for k, target in enumerate(targets):
-        if target.end <= target.start:
+        if target.end > target.start:
+            by_text.setdefault(target.text, []).append(k)
+    for text, rows in by_text.items():
+        if not may_ask(text):
             continue
-        clauses = target.clauses if target.clauses is not None else split_clauses(target.text)
-        if clauses:
-            found[k] = clause_asks(target.text, clauses, _clause_index(clauses, target.start))
+        first = targets[rows[0]]
+        clauses = first.clauses if first.clauses is not None else split_clauses(text)
+        if not clauses:
+            continue
+        asking = asking_clauses(text, clauses)
+        for k in rows:
+            found[k] = asking[_clause_index(clauses, targets[k].start)]
     return found
 
 

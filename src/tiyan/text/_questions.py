@@ -50,12 +50,18 @@ _REPORTED = re.compile(
     r"告诉|说|讲|通知|知道|清楚|了解|学|教|解释|提醒|介绍|确认|(?<![请想])问(?!一下|下)|希望|建议|"
     r"检查|看看"
 )
-_COMPLAINS = re.compile(
+# words that complain wherever they stand in a clause
+_COMPLAINING_WORDS = (
     r"为什么|为何|为啥|凭什么|难道|竟然|居然|到底|究竟|"
-    r"怎么(?:还|又|会|能|可能|就|老是|总是|这么|那么|回事|搞|弄的|没|不|是|只|有|成|变)|怎么.*了$|"
+    r"怎么(?:还|又|会|能|可能|就|老是|总是|这么|那么|回事|搞|弄的|没|不|是|只|有|成|变)|"
     r"这么|那么|太|又|比(?!较|如)|所谓|就是|这叫|这个叫|叫我|什么意思|逗|搞错|什么鬼|什么玩意|"
-    r"啥玩意|也叫|就这|好意思|(?:能不能|可不可以|能否|可否)(?:把|别|不要)|"
-    r"(?:(?<!几)点儿?|一些)(?:[吗么嘛呢啊吧]|[?？!！。.~～]*$)|[让叫][^，,。]{0,4}怎么|"
+    r"啥玩意|也叫|就这|好意思|(?:能不能|可不可以|能否|可否)(?:把|别|不要)|[让叫][^，,。]{0,4}怎么"
+)
+_COMPLAINING_WORD = re.compile(_COMPLAINING_WORDS)
+# and what complains at a clause's end, or in the punctuation after it
+_COMPLAINS = re.compile(
+    _COMPLAINING_WORDS + r"|怎么.*了$|"
+    r"(?:(?<!几)点儿?|一些)(?:[吗么嘛呢啊吧]|[?？!！。.~～]*$)|"
     r"[?？!！]{2,}|[!！]"
 )
 # a text holding none of these asks nothing (a cheap test before the clauses)
@@ -87,19 +93,21 @@ def asks(clause: str, after: str = "") -> bool:
     return not _NEGATOR.search(re.sub(_A_NOT_A, "", clause))
 
 
-def clause_asks(text: str, clauses: Sequence[Clause], index: int) -> bool:
-    """Whether clause number `index` of `text` (its `clauses`) asks."""
-    if not _MAY_ASK.search(text):
-        return False
-    clause = clauses[index]
-    following = clauses[index + 1].start if index + 1 < len(clauses) else len(text)
-    return asks(clause.text, text[clause.end : following])
+def may_ask(text: str) -> bool:
+    """False when no clause of `text` can ask (a cheap test before the clauses)."""
+    return _MAY_ASK.search(text) is not None
 
 
 def asking_clauses(text: str, clauses: Sequence[Clause] | None = None) -> list[bool]:
     """For each clause of `text` (`split_clauses` unless given), whether it asks."""
     found = clauses if clauses is not None else split_clauses(text)
-    return [clause_asks(text, found, index) for index in range(len(found))]
+    if not may_ask(text):
+        return [False] * len(found)
+    following = [clause.start for clause in found[1:]] + [len(text)]
+    return [
+        asks(clause.text, text[clause.end : after])
+        for clause, after in zip(found, following, strict=True)
+    ]
 
 
 def only_asks(text: str, clauses: Sequence[Clause] | None = None) -> bool:
@@ -109,6 +117,10 @@ def only_asks(text: str, clauses: Sequence[Clause] | None = None) -> bool:
     before a rhetorical question ("车停你们店里被刮了，谁负责？"), and letting the calm ones through
     turned 8 of 50 written complaints neutral to gain 4 of 50 questions."""
     if not _MAY_ASK.search(text):
+        return False
+    # a negator outside the A-not-A form, or a word that complains, anywhere: the clause holding
+    # it does not ask, and no greeting or thanks holds one
+    if _NEGATOR.search(re.sub(_A_NOT_A, "", text)) or _COMPLAINING_WORD.search(text):
         return False
     found = clauses if clauses is not None else split_clauses(text)
     if not found:

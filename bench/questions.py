@@ -1,19 +1,23 @@
-"""Questions that only ask for information: how often tiyan reads them neutral, and what that
-costs on reviews.
+"""Comments that only ask, for information or for a service: how often tiyan reads them neutral,
+and what that costs on reviews.
 
     PYTHONPATH=src .venv/bin/python bench/questions.py [--data ../shared/data]
 
 The Chinese document model learned two classes from reviews, whose questions nearly all complain,
-so it reads "请问酒店有停车场吗？" as a complaint. `tiyan.text._questions` reads a comment that only
-asks as neutral. Measured, each against the reference — the same model without the rule — in one
-run:
+so it reads "请问酒店有停车场吗？" and "请帮我查一下话费" as complaints. `tiyan.text._questions`
+reads a comment that only asks as neutral. Measured, each against the reference — the same
+model without the rule — in one run:
 
 1. `bench/data/questions_zh.tsv`: 160 customer messages written for this check and never used to
    write or tune the rules (60 questions for information, 50 complaints put as questions, 20
    messages that both say something and ask, 30 statements). Per kind: how many the rule calls
    "only asks", and the document labels without and with it. Wanted: questions neutral, every
    other kind untouched.
-2. The shared corpora's test splits (waimai_10k, chnsenticorp_htl, online_shopping_10_cats:
+2. `bench/data/service_zh.tsv`: 140 single utterances of customer-service chats and calls,
+   written the same way (50 neutral requests for a service, 30 neutral facts, 40 complaints, 20
+   praise): per kind as above, and the accuracy and balanced accuracy of the document label
+   (request and fact neutral, complaint negative, praise positive).
+3. The shared corpora's test splits (waimai_10k, chnsenticorp_htl, online_shopping_10_cats:
    reviews labelled positive or negative, so a neutral reading is never right there), read with
    the industry `eval/text_eval.py` passes: how many reviews the rule turns neutral, and the
    accuracy without and with it as that script scores it (a neutral reading counts by its
@@ -38,6 +42,14 @@ from tiyan.text._questions import only_asks  # noqa: E402
 from tiyan.text.sentiment import load_sentiment_model, predict_by_language  # noqa: E402
 
 MESSAGES = ROOT / "bench" / "data" / "questions_zh.tsv"
+SERVICE = ROOT / "bench" / "data" / "service_zh.tsv"
+# the label a careful annotator gives each kind of service utterance
+SERVICE_GOLD = {
+    "request": "neutral",
+    "fact": "neutral",
+    "complaint": "negative",
+    "praise": "positive",
+}
 CORPORA = {
     "waimai_10k": "restaurant",
     "chnsenticorp_htl": "hotel",
@@ -52,12 +64,44 @@ def polarity(label: str, score: float) -> str:
     return "positive" if score > 0 else "negative"
 
 
-def written_messages() -> dict:
-    rows = [
+def _rows(path: Path) -> list[list[str]]:
+    return [
         line.rstrip("\n").split("\t")
-        for line in MESSAGES.read_text(encoding="utf-8").splitlines()
+        for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     ]
+
+
+def service_utterances() -> dict:
+    """Per kind: how many the rule calls "only asks", the labels without and with it; and the
+    accuracy and balanced accuracy against SERVICE_GOLD."""
+    rows = _rows(SERVICE)
+    texts = [text for _, _, text in rows]
+    gold = [SERVICE_GOLD[kind] for _, kind, _ in rows]
+    without = [s.label for s in load_sentiment_model("zh").predict(texts)]
+    with_rule = [s.label for s in predict_by_language(texts, ["zh"] * len(texts))]
+    figures: dict[str, object] = {}
+    for kind in SERVICE_GOLD:
+        index = [k for k, (_, found, _) in enumerate(rows) if found == kind]
+        figures[kind] = {
+            "n": len(index),
+            "only_asks": sum(only_asks(texts[k]) for k in index),
+            "labels_reference": dict(Counter(without[k] for k in index)),
+            "labels_tiyan": dict(Counter(with_rule[k] for k in index)),
+        }
+    for name, labels in (("reference", without), ("tiyan", with_rule)):
+        pairs = list(zip(gold, labels, strict=True))
+        recalls = [
+            sum(p == g for g, p in pairs if g == label) / sum(g == label for g, _ in pairs)
+            for label in ("negative", "neutral", "positive")
+        ]
+        figures[f"accuracy_{name}"] = round(sum(g == p for g, p in pairs) / len(pairs), 4)
+        figures[f"balanced_accuracy_{name}"] = round(sum(recalls) / len(recalls), 4)
+    return figures
+
+
+def written_messages() -> dict:
+    rows = _rows(MESSAGES)
     model = load_sentiment_model("zh")
     texts = [text for _, _, text in rows]
     without = [s.label for s in model.predict(texts)]
@@ -119,6 +163,7 @@ def main() -> None:
         "complaints_negative_tiyan": messages["complain"]["labels_tiyan"].get("negative", 0)
         / messages["complain"]["n"],
         "messages": messages,
+        "service": service_utterances(),
         "corpora_test": corpora(args.data),
     }
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()},

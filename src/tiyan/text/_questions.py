@@ -1,4 +1,5 @@
-"""Clauses that ask for information: "请问酒店有停车场吗？", "早餐几点开始？", "套餐资费怎么算的？".
+"""Clauses that ask, for information or for a service: "请问酒店有停车场吗？", "早餐几点开始？",
+"请帮我查一下话费".
 
 A question that only asks holds no opinion, but the Chinese document model, trained on reviews
 (two classes, no neutral), reads one as it reads the reviews' questions, which nearly all
@@ -16,8 +17,10 @@ enough to open a case. So a clause **asks** when
   change it ("能快点吗", "可否包装好一些", "能不能把画面去掉"), "how am I to" ("让我怎么保修"),
   an exclamation mark or repeated question marks ("怎么回事？？？").
 
-A bare question mark asks nothing by itself ("这是新鲜的？" is sarcasm). A comment **only asks**
-when one of its clauses asks and each of the others is a greeting or thanks (`only_asks`).
+A request for a service or an action asks too ("请帮我查一下话费", "我想改一下套餐", "麻烦帮我转
+人工"), under the same conditions: "赶紧帮我处理一下" and "我要投诉" complain. A bare question mark
+asks nothing by itself ("这是新鲜的？" is sarcasm). A comment **only asks** when one of its
+clauses asks and each of the others is a greeting or thanks (`only_asks`).
 English needs none of this: the English model learned a neutral class, questions included, from
 its tweets. `bench/questions.py` measures the rules on messages written for it and never used to
 write them, and their cost on the reviews of the shared corpora.
@@ -50,8 +53,18 @@ _REPORTED = re.compile(
     r"告诉|说|讲|通知|知道|清楚|了解|学|教|解释|提醒|介绍|确认|(?<![请想])问(?!一下|下)|希望|建议|"
     r"检查|看看"
 )
+# a request for a service or an action ("请帮我查一下话费", "我想改一下套餐", "麻烦帮我转人工"): it
+# asks for something, and is no more an opinion than a question is
+_REQUEST = re.compile(
+    r"^(?:你好|您好)?(?:请|麻烦|劳驾)?(?:你|您|你们)?帮(?:我|忙|我们)|"
+    r"^(?:请|麻烦)(?:你|您|你们)?给我|^(?:能|可以|能不能|可不可以)帮我|"
+    r"^我(?:想|要|需要|打算|准备)(?:办理?|改|更改|修改|变更|取消|开通|关闭|查询?|咨询|换|更换|预约|"
+    r"了解|退订|续费|充值|交|缴|补办|补|挂失|注销|升级|转|申请|订|定|预订)|"
+    r"^转人工|^人工(?:客服|服务)?$"
+)
 # words that complain wherever they stand in a clause
 _COMPLAINING_WORDS = (
+    r"投诉|举报|退款|赔|差评|12315|尽快|赶紧|赶快|马上|立刻|立即|再不|"
     r"为什么|为何|为啥|凭什么|难道|竟然|居然|到底|究竟|"
     r"怎么(?:还|又|会|能|可能|就|老是|总是|这么|那么|回事|搞|弄的|没|不|是|只|有|成|变)|"
     r"这么|那么|太|又|比(?!较|如)|所谓|就是|这叫|这个叫|叫我|什么意思|逗|搞错|什么鬼|什么玩意|"
@@ -66,8 +79,8 @@ _COMPLAINS = re.compile(
 )
 # a text holding none of these asks nothing (a cheap test before the clauses)
 _MAY_ASK = re.compile(
-    r"[?？吗么呢几哪谁怎如]|请问|想问|问下|问一下|咨询|多久|多长时间|多少|是否|能否|可否|有无|"
-    + _A_NOT_A
+    r"[?？吗么呢几哪谁怎如帮]|请|麻烦|劳驾|我想|我要|我需要|我打算|我准备|转人工|人工|想问|问下|问一下|"
+    r"咨询|多久|多长时间|多少|是否|能否|可否|有无|" + _A_NOT_A
 )
 # negators, looked for outside the A-not-A forms
 _NEGATOR = re.compile(r"[不没未别]")
@@ -83,7 +96,9 @@ def asks(clause: str, after: str = "") -> bool:
     """Whether `clause` asks for information and does not complain (see the module docstring);
     `after` is the punctuation that follows it in its text ("？？？" complains)."""
     marked = "?" in after or "？" in after or _MARKED.search(clause) is not None
-    if marked:
+    if _REQUEST.search(clause):
+        pass
+    elif marked:
         if not _INTERROGATIVE.search(clause) and not _WEAK_INTERROGATIVE.search(clause):
             return False
     elif not _INTERROGATIVE.search(clause) or _REPORTED.search(clause):

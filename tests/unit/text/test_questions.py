@@ -60,9 +60,33 @@ STATEMENTS = [
 ]
 
 
-@pytest.mark.parametrize("text", ASKING)
-def test_a_question_for_information_only_asks(text: str) -> None:
+REQUESTS = [
+    "请帮我查一下话费",
+    "帮我查一下这个月的流量",
+    "我要办理停机",
+    "我想改一下套餐",
+    "麻烦帮我看一下",
+    "我想取消这个业务",
+    "你好，麻烦帮我转人工",
+]
+DEMANDS = [
+    "我要投诉",
+    "赶紧帮我处理一下",
+    "帮我退款",
+    "请尽快处理",
+    "给我送错了",
+    "麻烦下次多放点辣",
+]
+
+
+@pytest.mark.parametrize("text", ASKING + REQUESTS)
+def test_a_question_for_information_or_a_request_for_a_service_only_asks(text: str) -> None:
     assert only_asks(text)
+
+
+@pytest.mark.parametrize("text", DEMANDS)
+def test_a_complaint_or_an_impatient_demand_does_not(text: str) -> None:
+    assert not only_asks(text)
 
 
 @pytest.mark.parametrize("text", COMPLAINING + STATEMENTS)

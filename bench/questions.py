@@ -32,6 +32,7 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,16 +73,15 @@ def _rows(path: Path) -> list[list[str]]:
     ]
 
 
-def service_utterances() -> dict:
-    """Per kind: how many the rule calls "only asks", the labels without and with it; and the
-    accuracy and balanced accuracy against SERVICE_GOLD."""
-    rows = _rows(SERVICE)
+def by_kind(path: Path, kinds: Sequence[str]) -> tuple[dict, list[str], list[str], list[str]]:
+    """Per kind of `path`'s rows: how many the rule calls "only asks", and the document labels
+    without and with it; then each row's kind and both labels."""
+    rows = _rows(path)
     texts = [text for _, _, text in rows]
-    gold = [SERVICE_GOLD[kind] for _, kind, _ in rows]
     without = [s.label for s in load_sentiment_model("zh").predict(texts)]
     with_rule = [s.label for s in predict_by_language(texts, ["zh"] * len(texts))]
-    figures: dict[str, object] = {}
-    for kind in SERVICE_GOLD:
+    figures: dict[str, dict] = {}
+    for kind in kinds:
         index = [k for k, (_, found, _) in enumerate(rows) if found == kind]
         figures[kind] = {
             "n": len(index),
@@ -89,6 +89,15 @@ def service_utterances() -> dict:
             "labels_reference": dict(Counter(without[k] for k in index)),
             "labels_tiyan": dict(Counter(with_rule[k] for k in index)),
         }
+    return figures, [kind for _, kind, _ in rows], without, with_rule
+
+
+def service_utterances() -> dict:
+    """`by_kind` of the service utterances, and the accuracy and balanced accuracy of both
+    readings against SERVICE_GOLD."""
+    figures: dict[str, object]
+    figures, kinds, without, with_rule = by_kind(SERVICE, tuple(SERVICE_GOLD))
+    gold = [SERVICE_GOLD[kind] for kind in kinds]
     for name, labels in (("reference", without), ("tiyan", with_rule)):
         pairs = list(zip(gold, labels, strict=True))
         recalls = [
@@ -101,21 +110,7 @@ def service_utterances() -> dict:
 
 
 def written_messages() -> dict:
-    rows = _rows(MESSAGES)
-    model = load_sentiment_model("zh")
-    texts = [text for _, _, text in rows]
-    without = [s.label for s in model.predict(texts)]
-    with_rule = [s.label for s in predict_by_language(texts, ["zh"] * len(texts))]
-    figures: dict[str, dict] = {}
-    for kind in ("ask", "complain", "mixed", "statement"):
-        index = [k for k, (_, found, _) in enumerate(rows) if found == kind]
-        figures[kind] = {
-            "n": len(index),
-            "only_asks": sum(only_asks(texts[k]) for k in index),
-            "labels_reference": dict(Counter(without[k] for k in index)),
-            "labels_tiyan": dict(Counter(with_rule[k] for k in index)),
-        }
-    return figures
+    return by_kind(MESSAGES, ("ask", "complain", "mixed", "statement"))[0]
 
 
 def corpora(data: Path) -> dict:

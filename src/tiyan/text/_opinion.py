@@ -424,9 +424,10 @@ def blend_of(
 
 
 def asked_rows(targets: Sequence[Target]) -> np.ndarray:
-    """Which targets stand in a clause that asks for information (`_questions`: "早餐几点开始？",
-    "休息区有没有wifi？"): the term is only mentioned, and the blend's reading of the question is
-    the reviews' complaints put as questions. Their reading is neutral."""
+    """Which targets stand in a clause that asks, for information or for a service
+    (`_questions`: "早餐几点开始？", "休息区有没有wifi？", "请帮我查一下话费"): the term is only
+    mentioned, and the blend's reading of the question is the reviews' complaints put as
+    questions. Their reading is neutral."""
     found = np.zeros(len(targets), dtype=bool)
     by_text: dict[str, list[int]] = {}
     for k, target in enumerate(targets):

@@ -134,10 +134,10 @@ def predict_by_language(
     """Sentiment of each text: English texts go to the English model, all others to the Chinese
     one, each language as one batch; results keep the order of `texts`. A text without a letter
     of any script (emoji, punctuation, digits only) has no words to read: neutral, score 0. So
-    is a Chinese text that only asks for information (`_questions.only_asks`: "请问酒店有停车场
-    吗？"): that model learned no neutral class, and reads such a question as the reviews'
-    complaints put as questions. (The English model learned questions as neutral from its
-    tweets.)"""
+    is a Chinese text that only asks, for information or for a service (`_questions.only_asks`:
+    "请问酒店有停车场吗？", "请帮我查一下话费"): that model learned no neutral class, and reads
+    such a text as the reviews' complaints put as questions. (The English model learned
+    questions as neutral from its tweets.)"""
     results: list[Sentiment] = [Sentiment(NEUTRAL, 0.0)] * len(texts)
     readable = [
         lang != "other" or any(char.isalpha() for char in text)
@@ -158,4 +158,3 @@ def predict_by_language(
             asking = model_language == "zh" and only_asks(texts[position])
             results[position] = Sentiment(NEUTRAL, 0.0) if asking else sentiment
     return results
-

@@ -71,7 +71,7 @@ _FILLER = re.compile(r"[\s的了啊呀吧呢哦哈嘛啦!！?？.。,，、~～�
 # leave-one-domain-out under the rule of the blend's weights below (bench/aspect_lodo.py;
 # docs/models/text.md, section 3, "The short clause after"); the opinion model is trained on the
 # same spans.
-OPINION_TAIL = 8
+OPINION_TAIL = 6
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,7 @@ class Target:
     end: int
     clauses: tuple[Clause, ...] | None = None
     more_is: str = ""  # which way a quantity of the term goes (`taxonomy.Aspect.direction`)
+    defect: bool = False  # the term names something gone wrong (`taxonomy.Aspect.is_defect`)
 
     @cached_property
     def _reach(self) -> tuple[Clause, Clause | None]:
@@ -529,7 +530,8 @@ def _names_problem(alone: np.ndarray) -> bool:
 def decided_rows(targets: Sequence[Target]) -> np.ndarray:
     """-1 for the targets whose opinion is bad news by rule, 1 good news, 0 elsewhere: a promise
     broken about the target (`_promise`: "说好下午四点交车，拖到了晚上七点"; n-grams read 好 in
-    说好 as praise), nobody attending to it (`_unattended`: "叫了客房服务，一直没人来"), how many
+    说好 as praise), nobody attending to it (`_unattended`: "叫了客房服务，一直没人来"), a term
+    that names something gone wrong, mentioned or solved (`defect_reading`: "经常断网"), how many
     kinds of it there are (`_negation.variety`: "早餐种类少" is bad news for any term, and the
     models read 少 after 早餐 as they read it after 油耗 or 排队), and a
     quantity reading (`quantity_read`: "收费很高"; the opinion model reads it, in
@@ -540,12 +542,48 @@ def decided_rows(targets: Sequence[Target]) -> np.ndarray:
     for k, target in enumerate(targets):
         if _broken(target) or _nobody_attended(target):
             found[k] = -1
+        elif target.defect and target.end > target.start:
+            found[k] = defect_reading(target)
         elif kinds := _variety_reading(target):
             found[k] = kinds
         elif target.more_is and target.end > target.start:
             reading = _quantity_reading(target, opinion_span(target)[1])
             found[k] = 1 if reading == GOOD_QUANTITY else -1 if reading == BAD_QUANTITY else 0
     return found
+
+
+# "异响问题彻底解决了", "故障已经排除", "断网的情况恢复了": the words after a defect say it is over;
+# "异响还没解决" says it is not
+_RESOLVED_AFTER = re.compile(
+    r"(?:问题|情况|现象|的问题|的情况|的现象)?(?:也|都|已经|已|终于|彻底|完全|基本|全部|总算)*"
+    r"(?:解决|修好|排除|处理好|搞定|消除|恢复|消失|没了|没有了|不见了|好了)"
+)
+_UNRESOLVED = re.compile(r"(?:没|未|没有|还没|还没有|并未|仍未|一直没|迟迟没)(?:彻底|完全)?"
+                         r"(?:解决|修好|排除|处理好|搞定|消除|恢复)")
+# "修好了异响", "解决了断网的问题", "很少掉线": before it, that it was fixed or is rare
+_RESOLVED_BEFORE = re.compile(
+    r"(?:解决|修好|排除|处理好|搞定|消除|去除|去掉)(?:了|掉)?(?:的)?$|(?:很少|几乎不|几乎没|基本不|"
+    r"基本没|从不|从没|从来不|从来没)(?:有|出现|再)?$"
+)
+
+
+def defect_reading(target: Target) -> int:
+    """1 or -1 for a target that names something gone wrong (`Target.defect`: 异响, 断网, 头发 in
+    a dish): its mention is a complaint ("经常断网", "故障灯又亮了", "吃出了异物": -1) unless its
+    clause says it is gone or absent ("没有异响了", `_negation.absent`), solved ("异响问题彻底解决
+    了", "修好了异响"; not "异响还没解决"), rare ("很少掉线") or less ("噪音很小"): 1. The models
+    read what is around the term, masked, as they read it around 服务 or 房间: "经常<term>" is
+    praise in reviews ("经常来")."""
+    own = opinion_span(target)[1]
+    text = target.text
+    after = text[target.end : own.end]
+    before = text[own.start : target.start]
+    if _UNRESOLVED.search(after):
+        return -1
+    if _absent(target) or _RESOLVED_AFTER.match(after) or _RESOLVED_BEFORE.search(before):
+        return 1
+    more = quantity(text, target.end, own.end)
+    return 1 if more < 0 else -1
 
 
 def _variety_reading(target: Target) -> int:

@@ -169,7 +169,8 @@ def _candidates(doc: int, text: str, mentions: Sequence[Mention]) -> list[_Candi
         after = in_clause.get(index + 1, [])
         others = tuple(m.start for m in after if m.aspect.code != mention.aspect.code)
         direction = mention.aspect.direction(mention.term)
-        target = Target(text, mention.start, mention.end, clauses, direction)
+        defect = mention.aspect.is_defect(mention.term)
+        target = Target(text, mention.start, mention.end, clauses, direction, defect)
         # read in the language of the clause that holds the term: an English clause of a
         # Chinese comment by the English model (the Chinese models read "The room was clean" as
         # noise), "wifi信号很差" by the Chinese ones

@@ -23,6 +23,7 @@ YAML shape::
         ...
         more_is: worse                     # optional: worse | better
         more_is_opposite_for: [性价比]      # optional: terms of the aspect going the other way
+        defects: [异响, 故障]                # optional: terms that name something gone wrong
 
 `more_is` says which way a quantity of the aspect goes: "价格很高", "等的时间很长", "噪音很大" are
 bad news (`worse`: prices, fees, waiting, noise, fuel consumption, faults), "效率很高", "空间很大"
@@ -31,6 +32,11 @@ which a quantity means the opposite (性价比 beside 价格: "性价比很高")
 `more_is_opposite_for`. Where the words after such a term only say how much there is, the opinion
 model reads a good or a bad quantity from the direction (`_opinion._quantity_reading`), learned
 from the aspects with a direction that have training text and applied to those that have none.
+
+`defects` are the terms of an aspect that name something gone wrong (异响, 故障灯, 断网, 头发 in a
+dish, 划痕): mentioning one is a complaint unless its clause says it is gone, solved or rare
+(`_opinion.defect_reading`: "经常断网" is bad news, "异响问题彻底解决了" and "没有异响了" good
+news).
 """
 
 from __future__ import annotations
@@ -59,7 +65,7 @@ _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _TOP_FIELDS = ("industry", "name_zh", "name_en", "aspects")
 _ASPECT_FIELDS = ("code", "name_zh", "name_en", "terms")
-_OPTIONAL_ASPECT_FIELDS = ("not_in", "more_is", "more_is_opposite_for")
+_OPTIONAL_ASPECT_FIELDS = ("not_in", "more_is", "more_is_opposite_for", "defects")
 DIRECTIONS = ("worse", "better")
 
 
@@ -84,6 +90,11 @@ class Aspect:
     not_in: tuple[str, ...] = ()
     more_is: str = ""
     more_is_opposite_for: tuple[str, ...] = ()
+    defects: frozenset[str] = frozenset()
+
+    def is_defect(self, term: str) -> bool:
+        """Whether `term` (one of the aspect's terms) names something gone wrong (`defects`)."""
+        return term.lower() in self.defects
 
     def direction(self, term: str) -> str:
         """Which way a quantity of `term` (one of the aspect's terms) goes: "worse", "better" or
@@ -355,7 +366,23 @@ def _parse_aspect(raw: Any, index: int, path: Path | str) -> Aspect:
         not_in=_not_in(raw, path, label),
         more_is=more_is,
         more_is_opposite_for=opposite,
+        defects=_defects(raw, terms, path, label),
     )
+
+
+def _defects(
+    raw: dict[str, Any], terms: tuple[str, ...], path: Path | str, aspect: str
+) -> frozenset[str]:
+    """`defects` (lower-cased), checked: terms of the aspect."""
+    if "defects" not in raw:
+        return frozenset()
+    own = {term.lower() for term in terms}
+    found = _terms(raw, path, aspect, "defects")
+    for term in found:
+        if term.lower() not in own:
+            message = f'field "defects": {term!r} is not a term of the aspect'
+            raise TaxonomyError(path, message, aspect)
+    return frozenset(term.lower() for term in found)
 
 
 def _direction(

@@ -153,6 +153,10 @@ def test_a_user_taxonomy_file_loads(tmp_path: Path) -> None:
             " more_is_opposite_for: [车位]}",
             "field \"more_is_opposite_for\": '车位' is not a term of the aspect",
         ),
+        (
+            "{code: parking, name_zh: 停车, name_en: P, terms: [停车], defects: [剐蹭]}",
+            "field \"defects\": '剐蹭' is not a term of the aspect",
+        ),
     ],
 )
 def test_invalid_aspects_are_rejected_naming_file_aspect_and_field(
@@ -179,6 +183,19 @@ def test_an_aspect_declares_which_way_a_quantity_of_it_goes(tmp_path: Path) -> N
     assert cost.direction("FEE") == "worse"
     assert cost.direction("性价比") == "better"
     assert parking.direction("停车") == ""
+
+
+def test_an_aspect_lists_the_terms_that_name_something_gone_wrong(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        HEADER
+        + "  - {code: repair, name_zh: 维修, name_en: Repair, terms: [维修, 异响, Noise],"
+        + " defects: [异响, noise]}\n",
+    )
+    [repair] = load_taxonomy_file(path).aspects
+    assert repair.is_defect("异响") and repair.is_defect("NOISE")
+    assert not repair.is_defect("维修")
+    assert load_taxonomy("telecom").aspect("network_quality").is_defect("断网")
 
 
 def test_the_shipped_taxonomies_give_cost_like_aspects_their_direction() -> None:

@@ -124,6 +124,21 @@ def test_not_in_is_checked_when_a_taxonomy_is_parsed() -> None:
         ("效率很高", "car_aftersales", "timeliness", "positive"),
         ("房间很大", "hotel", "room", "positive"),
         ("面积太小", "hotel", "room", "negative"),
+        # a defect (`defects` in the taxonomy): a complaint unless gone, solved, rare or less
+        ("信号差，经常断网", "telecom", "network_quality", "negative"),
+        ("经常掉线", "telecom", "network_quality", "negative"),
+        ("故障灯又亮了", "car_aftersales", "repair_quality", "negative"),
+        ("吃出了异物", "restaurant", "hygiene", "negative"),
+        ("衣服起球了", "retail", "product_quality", "negative"),
+        ("异响问题彻底解决了", "car_aftersales", "repair_quality", "positive"),
+        ("修好了异响", "car_aftersales", "repair_quality", "positive"),
+        ("异响还没解决", "car_aftersales", "repair_quality", "negative"),
+        ("很少掉线", "telecom", "network_quality", "positive"),
+        ("噪音很小", "hotel", "noise", "positive"),
+        ("异物是什么？", "restaurant", "hygiene", "neutral"),  # a question still asks
+        # how many kinds (`_negation.variety`), in a comment that praises
+        ("房间很干净，早餐种类少", "hotel", "dining", "negative"),
+        ("房间很干净，早餐种类少", "hotel", "room", "positive"),
     ],
 )
 def test_the_opinion_about_the_aspect_decides_its_label(

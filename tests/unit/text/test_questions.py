@@ -1,6 +1,6 @@
-"""Questions that only ask for information hold no opinion (`_questions`); questions that
-complain keep the models' reading. How many kinds of a thing there are (`_negation.variety`), and
-terms that name something gone wrong (`_opinion.defect_reading`)."""
+"""Questions that only ask, for information or for a service, hold no opinion (`_questions`);
+questions and demands that complain keep the models' reading. And how many kinds of a thing there
+are (`_negation.variety`; its aspect readings and the defects' are in test_opinion.py)."""
 
 from __future__ import annotations
 
@@ -144,34 +144,3 @@ def test_the_whole_analysis_of_a_question_is_neutral() -> None:
 )
 def test_how_many_kinds_there_are(text: str, term: str, expected: int) -> None:
     assert variety(text, len(term), len(text)) == expected
-
-
-def test_few_kinds_are_bad_news_in_a_comment_that_praises() -> None:
-    [found] = find_aspects(["房间很干净，早餐种类少"], ["zh"], "hotel")
-    by_code = {a.aspect: a.label for a in found}
-    assert by_code["dining"] == "negative"
-    assert by_code["room"] == "positive"
-
-
-@pytest.mark.parametrize(
-    ("industry", "text", "aspect", "expected"),
-    [
-        ("telecom", "信号差，经常断网", "network_quality", "negative"),
-        ("telecom", "经常掉线", "network_quality", "negative"),
-        ("car_aftersales", "故障灯又亮了", "repair_quality", "negative"),
-        ("restaurant", "吃出了异物", "hygiene", "negative"),
-        ("retail", "衣服起球了", "product_quality", "negative"),
-        ("car_aftersales", "异响问题彻底解决了", "repair_quality", "positive"),
-        ("car_aftersales", "修好了异响", "repair_quality", "positive"),
-        ("car_aftersales", "没有异响了", "repair_quality", "positive"),
-        ("car_aftersales", "异响还没解决", "repair_quality", "negative"),
-        ("telecom", "很少掉线", "network_quality", "positive"),
-        ("hotel", "噪音很小", "noise", "positive"),
-        ("restaurant", "异物是什么？", "hygiene", "neutral"),  # a question still asks
-    ],
-)
-def test_a_defect_mentioned_is_a_complaint_unless_it_is_gone_solved_or_rare(
-    industry: str, text: str, aspect: str, expected: str
-) -> None:
-    [found] = find_aspects([text], ["zh"], industry)
-    assert {a.aspect: a.label for a in found}[aspect] == expected

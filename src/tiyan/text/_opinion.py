@@ -560,20 +560,22 @@ _RESOLVED_AFTER = re.compile(
 )
 _UNRESOLVED = re.compile(r"(?:没|未|没有|还没|还没有|并未|仍未|一直没|迟迟没)(?:彻底|完全)?"
                          r"(?:解决|修好|排除|处理好|搞定|消除|恢复)")
-# "修好了异响", "解决了断网的问题", "很少掉线": before it, that it was fixed or is rare
+# "修好了异响", "解决了断网的问题", "很少掉线", "没发现异响": before it, that it was fixed, is
+# rare or was not found
 _RESOLVED_BEFORE = re.compile(
     r"(?:解决|修好|排除|处理好|搞定|消除|去除|去掉)(?:了|掉)?(?:的)?$|(?:很少|几乎不|几乎没|基本不|"
-    r"基本没|从不|从没|从来不|从来没)(?:有|出现|再)?$"
+    r"基本没|从不|从没|从来不|从来没)(?:有|出现|再)?$|"
+    r"(?:没|没有|未|并未|再没|再也没有?)(?:再)?(?:发现|出现|遇到|听到|感觉到?|有过?)(?:过|任何|什么)?$"
 )
 
 
 def defect_reading(target: Target) -> int:
     """1 or -1 for a target that names something gone wrong (`Target.defect`: 异响, 断网, 头发 in
     a dish): its mention is a complaint ("经常断网", "故障灯又亮了", "吃出了异物": -1) unless its
-    clause says it is gone or absent ("没有异响了", `_negation.absent`), solved ("异响问题彻底解决
-    了", "修好了异响"; not "异响还没解决"), rare ("很少掉线") or less ("噪音很小"): 1. The models
-    read what is around the term, masked, as they read it around 服务 or 房间: "经常<term>" is
-    praise in reviews ("经常来")."""
+    clause says it is gone or absent ("没有异响了", `_negation.absent`; "没发现异响"), solved
+    ("异响问题彻底解决了", "修好了异响"; not "异响还没解决"), rare ("很少掉线") or less
+    ("噪音很小"): 1. The models read what is around the term, masked, as they read it around 服务
+    or 房间: "经常<term>" is praise in reviews ("经常来")."""
     own = opinion_span(target)[1]
     text = target.text
     after = text[target.end : own.end]

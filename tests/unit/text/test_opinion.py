@@ -134,6 +134,8 @@ def test_not_in_is_checked_when_a_taxonomy_is_parsed() -> None:
         ("修好了异响", "car_aftersales", "repair_quality", "positive"),
         ("异响还没解决", "car_aftersales", "repair_quality", "negative"),
         ("很少掉线", "telecom", "network_quality", "positive"),
+        ("检查了一遍，没发现异响", "car_aftersales", "repair_quality", "positive"),
+        ("再也没有出现过掉线", "telecom", "network_quality", "positive"),
         ("噪音很小", "hotel", "noise", "positive"),
         ("异物是什么？", "restaurant", "hygiene", "neutral"),  # a question still asks
         # how many kinds (`_negation.variety`), in a comment that praises

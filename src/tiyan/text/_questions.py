@@ -33,19 +33,22 @@ from collections.abc import Sequence
 
 from tiyan.text.segment import Clause, split_clauses
 
-# a question put as one: a question mark after the clause (see `asks`), 请问 before it, 吗 or
-# 呢 at its end
-_MARKED = re.compile(
-    r"^(?:请问|想问|问一下|问下|咨询一下|咨询下|麻烦问一下|打扰一下)|[吗么呢][啊呀]?$"
-)
+# what opens a question: it may stand alone as a clause, like a greeting ("请问，…")
+_OPENERS = r"请问|想问|问一下|问下|咨询一下|咨询下|麻烦问一下|打扰一下"
+# a question put as one: a question mark after the clause (see `asks`), an opener before it, 吗
+# or 呢 at its end
+_MARKED = re.compile(r"^(?:" + _OPENERS + r")|[吗么呢][啊呀]?$")
 # the A-not-A form asks by itself: 有没有, 是不是, 能不能, 要不要, 可不可以
 _A_NOT_A = r"([\u4e00-\u9fff])[不没]\1"
+_A_NOT_A_FORM = re.compile(_A_NOT_A)
+# words that ask wherever they stand (and that the cheap test `may_ask` looks for as they are)
+_ASKING_WORDS = r"多久|多长时间|多少|是否|能否|可否|有无"
 # words that ask wherever they stand, marked or not ("宽带安装一般要几天", "保单受益人怎么变更"),
 # unless the clause reports what someone said, asked or knew ("开单时就告诉我大概多少钱", "还打电话
 # 问车况怎么样", "了解如何预防"); 几 after 好, 十 or 了 is "several" ("回购了几次")
 _INTERROGATIVE = re.compile(
-    r"几点|(?<![好十了])几[天个号次保年月]$|多久|多长时间|多少|什么时候|哪[里儿个些家天位种款]|"
-    r"是否|能否|可否|有无|怎么|怎样|如何|" + _A_NOT_A
+    r"几点|(?<![好十了])几[天个号次保年月]$|什么时候|哪[里儿个些家天位种款]|怎么|怎样|如何|"
+    + _ASKING_WORDS + "|" + _A_NOT_A
 )
 # words that ask only in a clause marked as a question ("什么都差" asks nothing)
 _WEAK_INTERROGATIVE = re.compile(r"什么|啥|谁|(?<![好十了])几(?!乎)|[吗么][啊呀]?$")
@@ -80,32 +83,37 @@ _COMPLAINS = re.compile(
 # a text holding none of these asks nothing (a cheap test before the clauses)
 _MAY_ASK = re.compile(
     r"[?？吗么呢几哪谁怎如帮]|请|麻烦|劳驾|我想|我要|我需要|我打算|我准备|转人工|人工|想问|问下|问一下|"
-    r"咨询|多久|多长时间|多少|是否|能否|可否|有无|" + _A_NOT_A
+    r"咨询|" + _ASKING_WORDS + "|" + _A_NOT_A
 )
 # negators, looked for outside the A-not-A forms
 _NEGATOR = re.compile(r"[不没未别]")
 _COURTESY = re.compile(
-    r"(?:你好|您好|hi|hello|谢谢|多谢|感谢|谢了|麻烦了?|麻烦您了?|打扰了?|打扰一下|辛苦了?|在吗|急|"
-    r"请问|想问一下|问一下|咨询一下|咨询下|麻烦问一下)"
-    r"[啊呀哈啦!！。.~～]*",
+    r"(?:你好|您好|hi|hello|谢谢|多谢|感谢|谢了|麻烦了?|麻烦您了?|打扰了?|辛苦了?|在吗|急|想问一下|"
+    + _OPENERS + r")[啊呀哈啦!！。.~～]*",
     re.IGNORECASE,
 )
 
 
+def _negated(text: str) -> bool:
+    """A negator in `text` outside the A-not-A form (有没有 asks; 没有 does not)."""
+    return _NEGATOR.search(_A_NOT_A_FORM.sub("", text)) is not None
+
+
 def asks(clause: str, after: str = "") -> bool:
-    """Whether `clause` asks for information and does not complain (see the module docstring);
-    `after` is the punctuation that follows it in its text ("？？？" complains)."""
-    marked = "?" in after or "？" in after or _MARKED.search(clause) is not None
+    """Whether `clause` asks, for information or for a service, and does not complain (see the
+    module docstring); `after` is the punctuation that follows it in its text ("？？？"
+    complains)."""
+    return _puts_a_request_or_question(clause, after) and not (
+        _COMPLAINS.search(clause + after) or _negated(clause)
+    )
+
+
+def _puts_a_request_or_question(clause: str, after: str) -> bool:
     if _REQUEST.search(clause):
-        pass
-    elif marked:
-        if not _INTERROGATIVE.search(clause) and not _WEAK_INTERROGATIVE.search(clause):
-            return False
-    elif not _INTERROGATIVE.search(clause) or _REPORTED.search(clause):
-        return False
-    if _COMPLAINS.search(clause + after):
-        return False
-    return not _NEGATOR.search(re.sub(_A_NOT_A, "", clause))
+        return True
+    if "?" in after or "？" in after or _MARKED.search(clause):
+        return bool(_INTERROGATIVE.search(clause) or _WEAK_INTERROGATIVE.search(clause))
+    return bool(_INTERROGATIVE.search(clause)) and not _REPORTED.search(clause)
 
 
 def may_ask(text: str) -> bool:
@@ -131,11 +139,11 @@ def only_asks(text: str, clauses: Sequence[Clause] | None = None) -> bool:
     makes it more than a question: the Chinese model could not tell such a clause from the one
     before a rhetorical question ("车停你们店里被刮了，谁负责？"), and letting the calm ones through
     turned 8 of 50 written complaints neutral to gain 4 of 50 questions."""
-    if not _MAY_ASK.search(text):
+    if not may_ask(text):
         return False
     # a negator outside the A-not-A form, or a word that complains, anywhere: the clause holding
     # it does not ask, and no greeting or thanks holds one
-    if _NEGATOR.search(re.sub(_A_NOT_A, "", text)) or _COMPLAINING_WORD.search(text):
+    if _negated(text) or _COMPLAINING_WORD.search(text):
         return False
     found = clauses if clauses is not None else split_clauses(text)
     if not found:
